@@ -1,0 +1,201 @@
+"""工会会员参保平台 — application factory and command line.
+
+create_app() only wires things: settings from the environment, database, login, CSRF,
+blueprints, error pages, security headers and the `flask` commands (db upgrade, demo, backup,
+serve, worker).
+"""
+
+import logging
+import os
+import secrets
+import sqlite3
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+import models
+from models import db
+from models.base import yuan
+from models.rules.text import mask
+
+BASE_DIR = Path(__file__).resolve().parent
+log = logging.getLogger("app")
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() not in ("0", "off", "false", "no", "")
+
+
+def _secret_key(instance: Path) -> str:
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def default_settings(instance: Path) -> dict:
+    return {
+        "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'app.db'}"),
+        "LOGIN_CAPTCHA": _env_bool("LOGIN_CAPTCHA", True),
+        "LOGIN_FAIL_DELAY": float(os.environ.get("LOGIN_FAIL_DELAY", "2")),
+        "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "30")),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("UPLOAD_MAX_MB", "20")) * 1024 * 1024,
+        "JOBS_MODE": os.environ.get("JOBS_MODE", "sql"),  # sql | immediate | memory
+        "STORAGE_DIR": os.environ.get("STORAGE_DIR", str(instance / "storage")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", False),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    }
+
+
+def create_app(config: dict | None = None) -> Flask:
+    instance = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
+    app = Flask(__name__, instance_path=str(instance.resolve()), template_folder="partials",
+                static_folder="static")
+    app.config.update(default_settings(instance))
+    app.config.update(config or {})
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance)
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = True
+
+    if not app.config["LOGIN_CAPTCHA"]:
+        app.logger.warning("LOGIN_CAPTCHA=off：登录验证码已关闭，仅用于自动化测试，生产环境请勿关闭")
+
+    if app.config.get("CONNECT_DB", True):
+        models.connect(app.config["DATABASE_URL"])
+    from models.jobs import init_queue
+    init_queue(app.config["DATABASE_URL"], app.config["JOBS_MODE"])
+
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+
+    from flask_htmx import HTMX
+    HTMX(app)
+
+    app.jinja_env.filters["yuan"] = yuan
+    app.jinja_env.filters["mask"] = mask
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    from views import register
+    register(app)
+    register_cli(app)
+    return app
+
+
+@login_manager.user_loader
+def load_account(token: str):
+    from models import Account
+    try:
+        account_id, version = (int(x) for x in token.split(":"))
+    except ValueError:
+        return None
+    account = Account.get_or_none(Account.id == account_id)
+    if account is None or account.session_version != version or not account.is_active:
+        return None
+    return account
+
+
+# --- command line -------------------------------------------------------------------------------
+def upgrade_database(database=None) -> list[str]:
+    """Apply pending migrations; returns the names applied."""
+    from peewee_migrate import Router
+    router = Router(database or db.obj, migrate_dir=str(BASE_DIR / "migrations"),
+                    logger=logging.getLogger("peewee_migrate"))
+    pending = list(router.diff)
+    router.run()
+    return pending
+
+
+def backup_sqlite(source: str, target: str) -> None:
+    """Consistent copy of a live SQLite database (sqlite3 online backup API)."""
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(target)
+    try:
+        with dst:
+            src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.group("db")
+    def db_group():
+        """数据库迁移。"""
+
+    @db_group.command("upgrade")
+    def db_upgrade():
+        """应用尚未执行的数据库迁移（不会重建已有数据库）。"""
+        applied = upgrade_database()
+        click.echo(f"已应用迁移：{', '.join(applied)}" if applied else "数据库已是最新版本")
+
+    @app.cli.command("demo")
+    @click.option("--force", is_flag=True, help="数据库非空时也加载（仅用于空库以外的演示）")
+    def demo_cmd(force):
+        """数据库为空时加载演示数据，并打印演示账号。"""
+        from models.demo import load_demo, print_accounts
+        from models import Organization
+        if Organization.select().exists() and not force:
+            click.echo("数据库已有数据，未加载演示数据。")
+            return
+        accounts = load_demo(password=os.environ.get("DEMO_PASSWORD"))
+        print_accounts(accounts)
+
+    @app.cli.command("backup")
+    @click.argument("path")
+    def backup_cmd(path):
+        """把正在运行的 SQLite 数据库一致地复制到 PATH（PostgreSQL 请用 pg_dump）。"""
+        if models.is_postgres():
+            raise click.ClickException("当前数据库是 PostgreSQL，请使用 pg_dump 备份（见 docs/deploy.md）")
+        backup_sqlite(db.obj.database, path)
+        click.echo(f"已备份到 {path}")
+
+    @app.cli.command("worker")
+    @click.option("--workers", default=2, show_default=True)
+    def worker_cmd(workers):
+        """启动后台任务进程（先把中断的任务重新排队）。"""
+        from models.jobs import queue, sweep_interrupted
+        requeued = sweep_interrupted()
+        if requeued:
+            click.echo(f"已重新排队中断的任务：{requeued}")
+        consumer = queue().create_consumer(workers=workers, worker_type="thread")
+        consumer.run()
+
+    @app.cli.command("serve")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=lambda: int(os.environ.get("PORT", 5000)), show_default="5000 或 PORT")
+    @click.option("--with-worker/--no-worker", default=True, show_default=True)
+    def serve_cmd(host, port, with_worker):
+        """用 waitress 启动网站（默认同时启动后台任务进程）。"""
+        from waitress import serve
+        worker = None
+        if with_worker and app.config["JOBS_MODE"] == "sql":
+            worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"],
+                                      env=os.environ.copy())
+        click.echo(f"网站已启动：http://{host}:{port}/")
+        try:
+            serve(app, host=host, port=port, threads=8, ident="")
+        finally:
+            if worker is not None:
+                worker.terminate()
+

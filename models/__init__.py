@@ -1,0 +1,54 @@
+"""Database handle and model registry.
+
+`db` is a peewee DatabaseProxy bound by `connect(url)`: SQLite (WAL, foreign keys on) by default,
+PostgreSQL when the URL says postgresql://. ALL_MODELS lists every table in dependency order.
+"""
+
+import os
+
+import peewee as pw
+from playhouse.db_url import connect as url_connect
+
+db = pw.DatabaseProxy()
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "busy_timeout": 10000,
+    "synchronous": "normal",
+}
+
+
+def make_database(url: str) -> pw.Database:
+    if url.startswith(("postgres://", "postgresql://")):
+        url = url.replace("postgres://", "postgresql://", 1)
+        return url_connect(url, autorollback=True, autoconnect=True)
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        return pw.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+    raise ValueError(f"不支持的数据库地址：{url.split(':', 1)[0]}")
+
+
+def connect(url: str) -> pw.Database:
+    database = make_database(url)
+    db.initialize(database)
+    return database
+
+
+def is_postgres() -> bool:
+    return isinstance(db.obj, pw.PostgresqlDatabase)
+
+
+from models.orgs import Organization, OrgTree, Enterprise  # noqa: E402
+from models.accounts import Account, LoginAttempt  # noqa: E402
+from models.audit import AuditLog  # noqa: E402
+from models.jobs import Job  # noqa: E402
+from models.members import Person, Membership  # noqa: E402
+
+ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog, Job, Person, Membership]
+
+__all__ = ["db", "connect", "is_postgres", "ALL_MODELS", *[m.__name__ for m in ALL_MODELS]]
+
+import models.audit_export  # noqa: E402,F401 — registers the 导出操作日志 job kind

@@ -1,0 +1,105 @@
+"""Accounts (账号) and login throttling."""
+
+import secrets
+from datetime import timedelta
+
+import peewee as pw
+from flask_login import UserMixin
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from models.base import BaseModel, DomainError, now
+from models.orgs import Organization
+
+# Throttling (spec 10): 5 failures per account name or IP in 15 minutes → delay and a fresh
+# captcha; LOCK_AFTER failures → locked for 15 minutes. Keyed by the name typed, so an unknown
+# name behaves exactly like a known one (no account enumeration).
+WINDOW = timedelta(minutes=15)
+SLOW_AFTER = 5
+LOCK_AFTER = 10
+MIN_PASSWORD = 8
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise DomainError(f"新密码至少{MIN_PASSWORD}位", 422)
+    kinds = sum([any(c.isdigit() for c in password), any(c.isalpha() for c in password),
+                 any(not c.isalnum() for c in password)])
+    if kinds < 2:
+        raise DomainError("新密码须包含字母、数字、符号中的至少两种", 422)
+
+
+def random_password() -> str:
+    """A random one-time password (never a fixed default like the old abc123456)."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
+    while True:
+        pw_ = "".join(secrets.choice(alphabet) for _ in range(10))
+        if any(c.isdigit() for c in pw_) and any(c.isalpha() for c in pw_):
+            return pw_
+
+
+class Account(UserMixin, BaseModel):
+    username = pw.CharField(max_length=50, unique=True)  # 账号
+    display_name = pw.CharField(max_length=50, default="")
+    org = pw.ForeignKeyField(Organization, backref="accounts", on_delete="RESTRICT")
+    password_hash = pw.CharField(max_length=255)
+    is_admin = pw.BooleanField(default=False)  # platform admin: a flag, not an org type
+    is_active_flag = pw.BooleanField(default=True, column_name="is_active")
+    must_change_password = pw.BooleanField(default=False)
+    # Bumped on password change: every other session of this account ends.
+    session_version = pw.IntegerField(default=1)
+    last_login_at = pw.DateTimeField(null=True)
+    created_at = pw.DateTimeField(default=now)
+
+    def __str__(self):
+        return self.username
+
+    @property
+    def is_active(self):
+        return self.is_active_flag
+
+    def get_id(self):
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def role(self) -> str:
+        return "admin" if self.is_admin else self.org.level
+
+    def set_password(self, password: str, one_time: bool = False) -> None:
+        self.password_hash = generate_password_hash(password)
+        self.must_change_password = one_time
+        self.session_version = (self.session_version or 0) + 1
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def change_password(self, old: str, new: str) -> None:
+        if not self.check_password(old):
+            raise DomainError("原密码不正确", 422)
+        if old == new:
+            raise DomainError("新密码不能与原密码相同", 422)
+        check_password_strength(new)
+        self.set_password(new)
+        self.save()
+
+
+class LoginAttempt(BaseModel):
+    """Failed logins, by the account name typed and by IP."""
+
+    username = pw.CharField(max_length=50, index=True)
+    ip = pw.CharField(max_length=45, index=True)
+    at = pw.DateTimeField(default=now, index=True)
+
+    @classmethod
+    def failures(cls, username: str, ip: str) -> int:
+        since = now() - WINDOW
+        by_name = cls.select().where((cls.username == username) & (cls.at > since)).count()
+        by_ip = cls.select().where((cls.ip == ip) & (cls.at > since)).count()
+        return max(by_name, by_ip)
+
+    @classmethod
+    def record(cls, username: str, ip: str) -> None:
+        cls.create(username=username[:50], ip=ip)
+
+    @classmethod
+    def clear(cls, username: str) -> None:
+        cls.delete().where(cls.username == username).execute()

@@ -1,0 +1,46 @@
+"""BaseModel, time helpers (Asia/Shanghai), money helpers (integer fen) and DomainError."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import peewee as pw
+
+from models import db
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def now() -> datetime:
+    """Current time in Asia/Shanghai, stored naive (all stored datetimes are Shanghai time)."""
+    return datetime.now(SHANGHAI).replace(tzinfo=None, microsecond=0)
+
+
+def today() -> date:
+    return datetime.now(SHANGHAI).date()
+
+
+def yuan(fen: int) -> str:
+    """Format integer fen as yuan: 80600 → '806', 650 → '6.5'."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(int(fen)), 100)
+    if cents == 0:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{cents:02d}".rstrip("0")
+
+
+class DomainError(Exception):
+    """A refused action; the message is Chinese and shown to the operator as is."""
+
+    def __init__(self, message: str, status: int = 409):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class BaseModel(pw.Model):
+    # Field name of the organisation an object belongs to, for scope checks (views/access.py).
+    scope_field = "org"
+
+    class Meta:
+        database = db
+        legacy_table_names = False

@@ -1,0 +1,121 @@
+"""Demo data (`flask demo`, run by `make run` on an empty database)."""
+
+import random
+from datetime import date, timedelta
+
+import click
+from stdnum.cn import ric
+
+from models import db
+from models.accounts import Account, random_password
+from models.base import today
+from models.members import Membership, Person
+from models.orgs import Enterprise, Organization
+from models.rules.uscc import make_uscc
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红建平文辉力明永健世广志义兴良海山仁波宁贵福生龙元全国胜学祥才发武新利清飞彬富顺信子杰涛昌成康星光天达安岩中茂进林有坚和彪博诚先敬震振壮会思群豪心邦承乐绍功松善厚庆磊民友裕河哲江超浩亮政谦亨奇固之轮翰朗伯宏言若鸣朋斌梁栋维启克伦翔旭鹏泽晨辰士以建家致树炎德行时泰盛雄琛钧冠策腾楠榕风航弘"
+AREAS = ["310101", "310104", "310105", "310106", "310107", "310109", "310110", "310112", "310115",
+         "320102", "330106", "340104", "410105", "420106"]
+
+
+def id_number(rng: random.Random, birth: date, male: bool) -> str:
+    seq = rng.randrange(0, 100) * 10 + rng.choice([1, 3, 5, 7, 9] if male else [0, 2, 4, 6, 8])
+    body = f"{rng.choice(AREAS)}{birth:%Y%m%d}{seq:03d}"
+    return body + ric.calc_check_digit(body)
+
+
+def uscc(rng: random.Random, prefix: str = "81") -> str:
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    body = prefix + "310101" + "".join(rng.choice(alphabet) for _ in range(9))
+    return make_uscc(body)
+
+
+def load_demo(password: str | None = None, members: int = 300, seed: int = 20261122) -> list:
+    """Create the demo city; returns [(username, password, role, organisation)]."""
+    rng = random.Random(seed)
+    add = Organization.add
+    with db.atomic():
+        city = add(None, name="上海市总工会", type="市总工会", uscc=uscc(rng), union_no="SH0001",
+                   address="上海市黄浦区西藏中路120号", contact="办公室", phone="021-63210000")
+        centre = add(city, name="上海市职工保障互助会", type="市职保中心", level="centre",
+                     union_no="SH0002", address="上海市黄浦区西藏中路120号", contact="职保中心", phone="021-63210001")
+        huangpu = add(city, name="黄浦区总工会", type="区总工会", uscc=uscc(rng), union_no="HP0001",
+                      address="上海市黄浦区中山南路1号", contact="张敏", phone="021-63300001")
+        pudong = add(city, name="浦东新区总工会", type="区总工会", uscc=uscc(rng), union_no="PD0001",
+                     address="上海市浦东新区世纪大道100号", contact="李强", phone="021-58800001")
+        industry = add(city, name="上海市建设交通工会", type="产业局总工会", uscc=uscc(rng),
+                       union_no="JJ0001", address="上海市徐汇区小木桥路1号", contact="周洁", phone="021-64000001")
+        temps = [add(d, name=f"{d.name}临时工会", type="工会委员会", is_temporary=True,
+                     union_no=f"{d.union_no[:2]}T001", contact=d.contact, phone=d.phone)
+                 for d in (huangpu, pudong, industry)]
+        street = add(huangpu, name="黄浦区南京东路街道总工会", type="街道总工会", uscc=uscc(rng),
+                     union_no="HP0100", address="上海市黄浦区南京东路街道", contact="王芳", phone="021-63300100")
+        joint_secondary = add(street, name="南京东路街道商务楼宇联合工会", type="联合工会", level="secondary",
+                              uscc=uscc(rng), union_no="HP0110", contact="刘洋", phone="021-63300110")
+        g1 = add(joint_secondary, name="上海新世界百货有限公司工会委员会", type="工会委员会", uscc=uscc(rng),
+                 union_no="HP1001", address="上海市黄浦区南京西路2号", contact="陈静", phone="13800000001")
+        g2 = add(joint_secondary, name="上海外滩茂悦科技有限公司工会委员会", type="工会委员会", uscc=uscc(rng),
+                 union_no="HP1002", address="上海市黄浦区黄浦路199号", contact="杨勇", phone="13800000002")
+        g3 = add(street, name="上海南京东路步行街物业管理有限公司工会委员会", type="工会委员会", uscc=uscc(rng),
+                 union_no="HP1003", address="上海市黄浦区南京东路300号", contact="黄娟", phone="13800000003")
+        g4 = add(street, name="南京东路小微企业联合工会", type="联合工会", level="grassroots", uscc=uscc(rng),
+                 union_no="HP1004", address="上海市黄浦区九江路500号", contact="赵磊", phone="13800000004")
+        g5 = add(pudong, name="上海张江微电子有限公司工会委员会", type="工会委员会", uscc=uscc(rng),
+                 union_no="PD1001", address="上海市浦东新区张江路88号", contact="吴涛", phone="13800000005")
+        g6 = add(industry, name="上海城建隧道股份有限公司工会委员会", type="工会委员会", uscc=uscc(rng),
+                 union_no="JJ1001", address="上海市徐汇区宛平南路1099号", contact="徐明", phone="13800000006")
+        federation = add(pudong, name="浦东新区个体劳动者工会联合会", type="工会联合会", uscc=uscc(rng),
+                         union_no="PD0200", contact="孙超", phone="021-58800200")
+        for i, name in enumerate(["上海九江路餐饮管理有限公司", "上海福州路文具商行有限公司",
+                                  "上海汉口路设计工作室有限公司"]):
+            Enterprise.create(org=g4, name=name, uscc=uscc(rng, "91"))
+        for g in (g1, g2, g3, g5, g6):
+            Enterprise.create(org=g, name=g.name.replace("工会委员会", ""), uscc=uscc(rng, "91"))
+
+        grassroots = [g1, g2, g3, g4, g5, g6]
+        weights = [80, 40, 50, 45, 55, 30]
+        _members(rng, grassroots, weights, members)
+
+        specs = [
+            ("admin", "平台管理员", city, True), ("city", "市总工会", city, False),
+            ("centre", "职保中心", centre, False), ("district", "黄浦区总工会", huangpu, False),
+            ("district2", "浦东新区总工会", pudong, False), ("industry", "建设交通工会", industry, False),
+            ("secondary", "南京东路街道", street, False), ("joint", "商务楼宇联合工会", joint_secondary, False),
+            ("grassroots", "新世界百货工会", g1, False), ("grassroots2", "张江微电子工会", g5, False),
+            ("smallfirms", "小微企业联合工会", g4, False), ("temporary", "黄浦区临时工会", temps[0], False),
+            ("federation", "个体劳动者工会联合会", federation, False),
+        ]
+        accounts = []
+        for username, display, org, admin in specs:
+            secret = password or random_password()
+            account = Account(username=username, display_name=display, org=org, is_admin=admin)
+            account.set_password(secret)
+            account.save()
+            accounts.append((username, secret, account.role, org.name))
+    return accounts
+
+
+def _members(rng, unions, weights, total):
+    start = today()
+    scale = total / sum(weights)
+    number = 1
+    for union, weight in zip(unions, weights):
+        for _ in range(max(1, round(weight * scale))):
+            male = rng.random() < 0.55
+            birth = date(rng.randint(1966, 2004), rng.randint(1, 12), rng.randint(1, 28))
+            person = Person.create(
+                id_number=id_number(rng, birth, male), name=rng.choice(SURNAMES) + "".join(
+                    rng.choice(GIVEN) for _ in range(rng.choice([1, 2]))),
+                gender="男" if male else "女", birth_date=birth,
+                mobile=f"139{rng.randrange(10**8):08d}")
+            joined = start - timedelta(days=rng.choice([0, 1, 2, 3, 5, 9, 20, 40, 200, 800, 2000]))
+            Membership.create(person=person, org=union, member_no=f"M{number:08d}", status="正常",
+                              join_date=joined, approved_at=joined)
+            number += 1
+
+
+def print_accounts(accounts) -> None:
+    click.echo("演示账号（账号 / 密码 / 角色 / 组织）：")
+    for username, secret, role, org in accounts:
+        click.echo(f"  {username:<12} {secret:<14} {role:<11} {org}")

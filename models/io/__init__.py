@@ -1,0 +1,1 @@
+"""Readers and writers: Excel/CSV, PDF notices, status providers."""

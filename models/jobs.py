@@ -1,0 +1,187 @@
+"""Background jobs: huey for execution, the Job table for progress, checkpoint and result.
+
+A job handler is a function registered with `@job_kind(name, title)` that takes a JobContext.
+It works in chunks; each chunk writes its effects AND `ctx.save_progress(...)` in one
+transaction, so a job killed halfway resumes from its last checkpoint without duplicating work.
+`sweep_interrupted()` (run when the worker starts) puts jobs that were running back in the queue.
+"""
+
+import json
+import logging
+import os
+
+import peewee as pw
+
+from models import db
+from models.base import BaseModel, DomainError, now
+from models.accounts import Account
+from models.orgs import Organization
+from models.workflow import Workflow, transition
+
+log = logging.getLogger(__name__)
+
+QUEUED, RUNNING, DONE, FAILED = "排队中", "运行中", "已完成", "失败"
+KINDS: dict = {}  # name → (handler, Chinese title)
+_queue = {"huey": None}
+
+
+def job_kind(name: str, title: str):
+    def register(fn):
+        KINDS[name] = (fn, title)
+        return fn
+    return register
+
+
+class Job(BaseModel):
+    WORKFLOW = Workflow("status", {
+        (QUEUED, "start"): RUNNING,
+        (RUNNING, "finish"): DONE,
+        (RUNNING, "fail"): FAILED,
+        (RUNNING, "requeue"): QUEUED,  # interrupted (worker killed) → back in the queue
+        (FAILED, "retry"): QUEUED,
+    }, actions={"start": "开始任务", "finish": "任务完成", "fail": "任务失败",
+                "requeue": "任务中断后重新排队", "retry": "重试任务"})
+
+    owner = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")
+    org = pw.ForeignKeyField(Organization, null=True, on_delete="CASCADE")
+    kind = pw.CharField(max_length=40)
+    title = pw.CharField(max_length=100)
+    status = pw.CharField(max_length=10, default=QUEUED, index=True)
+    params = pw.TextField(default="{}")
+    progress_done = pw.IntegerField(default=0)
+    progress_total = pw.IntegerField(default=0)
+    checkpoint = pw.TextField(default="{}")
+    result = pw.TextField(default="{}")
+    errors = pw.TextField(default="[]")
+    attempts = pw.IntegerField(default=0)
+    created_at = pw.DateTimeField(default=now)
+    started_at = pw.DateTimeField(null=True)
+    finished_at = pw.DateTimeField(null=True)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (DONE, FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == DONE:
+            return 100
+        if not self.progress_total:
+            return 0
+        return min(100, self.progress_done * 100 // self.progress_total)
+
+    @property
+    def result_data(self) -> dict:
+        return json.loads(self.result or "{}")
+
+    @property
+    def error_list(self) -> list:
+        return json.loads(self.errors or "[]")
+
+    @classmethod
+    def submit(cls, kind: str, params: dict | None = None, account=None) -> "Job":
+        """Create the Job row and hand it to the queue; returns at once (unless immediate)."""
+        if kind not in KINDS:
+            raise DomainError(f"未知的任务类型：{kind}")
+        job = cls.create(kind=kind, title=KINDS[kind][1], params=json.dumps(params or {}),
+                         owner=account.id if account else None,
+                         org=account.org_id if account else None)
+        enqueue(job.id)
+        return cls.get_by_id(job.id)
+
+
+class JobContext:
+    def __init__(self, job: Job):
+        self.job = job
+        self.params = json.loads(job.params or "{}")
+        self.checkpoint = json.loads(job.checkpoint or "{}")
+
+    def save_progress(self, done: int, total: int | None = None, checkpoint: dict | None = None):
+        """Record progress; call it inside the same db.atomic() as the chunk's effects."""
+        values = {Job.progress_done: done}
+        if total is not None:
+            values[Job.progress_total] = total
+        if checkpoint is not None:
+            self.checkpoint = checkpoint
+            values[Job.checkpoint] = json.dumps(checkpoint)
+        Job.update(values).where(Job.id == self.job.id).execute()
+
+
+def run_job(job_id: int) -> None:
+    """Run one job to the end (the body of the huey task). Safe to call twice: CAS on start."""
+    job = Job.get_or_none(Job.id == job_id)
+    if job is None or job.status != QUEUED:
+        return
+    try:
+        job = transition(job, "start", updates={"started_at": now(), "attempts": job.attempts + 1})
+    except DomainError:
+        return  # another worker took it
+    handler, _title = KINDS[job.kind]
+    try:
+        result = handler(JobContext(job)) or {}
+    except Exception as exc:  # noqa: BLE001 — a failed job records its reason for the operator
+        log.exception("job %s failed", job_id)
+        message = exc.message if isinstance(exc, DomainError) else "任务执行出错，请联系管理员"
+        transition(Job.get_by_id(job_id), "fail",
+                   updates={"finished_at": now(), "errors": json.dumps([message], ensure_ascii=False)})
+        return
+    job = Job.get_by_id(job_id)
+    transition(job, "finish", updates={"finished_at": now(),
+                                       "result": json.dumps(result, ensure_ascii=False),
+                                       "progress_done": max(job.progress_done, job.progress_total)})
+
+
+def sweep_interrupted() -> list[int]:
+    """At worker start: jobs left 运行中 by a dead worker go back to 排队中; all queued jobs are
+    (re)enqueued. A duplicate enqueue is harmless: run_job's compare-and-set start lets one win."""
+    ids = []
+    for job in Job.select().where(Job.status.in_([QUEUED, RUNNING])).order_by(Job.id):
+        if job.status == RUNNING:
+            try:
+                transition(job, "requeue", reason="工作进程重启，任务从断点继续")
+            except DomainError:
+                continue
+        ids.append(job.id)
+    for job_id in ids:
+        enqueue(job_id)
+    return ids
+
+
+# --- queue wiring -----------------------------------------------------------------------------
+def init_queue(database_url: str, mode: str = "sql"):
+    """mode: 'sql' (huey tables in the app database), 'immediate' (tests), 'memory' (tests that
+    need a job to stay queued)."""
+    from huey import MemoryHuey
+    from huey.contrib.sql_huey import SqlHuey
+
+    if mode == "immediate":
+        huey = MemoryHuey("jobs", immediate=True)
+    elif mode == "memory":
+        huey = MemoryHuey("jobs")
+    else:
+        huey = SqlHuey("jobs", database=_huey_url(database_url))
+    _queue["task"] = huey.task(name="run_job")(run_job)
+    _queue["huey"] = huey
+    return huey
+
+
+def _huey_url(url: str) -> str:
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
+    return url
+
+
+def queue():
+    if _queue["huey"] is None:
+        raise RuntimeError("job queue not initialised (create_app does it)")
+    return _queue["huey"]
+
+
+def enqueue(job_id: int) -> None:
+    huey = queue()
+    if huey.immediate:
+        # Run after the caller's transaction has committed its Job row.
+        run_job(job_id)
+    else:
+        _queue["task"](job_id)

@@ -1,0 +1,130 @@
+"""Organisations (组织): the union tree, its closure table, and covered enterprises."""
+
+import peewee as pw
+
+from models import db
+from models.base import BaseModel, DomainError, now
+
+# Level decides the role (spec 05); type is descriptive (seed 002 支持的工会类型).
+LEVELS = {
+    "city": "市总工会",
+    "centre": "市职保中心",
+    "district": "区局（产业）工会",
+    "secondary": "二级工会",
+    "grassroots": "基层工会",
+}
+TYPES = [
+    "市总工会", "市职保中心", "区总工会", "产业局总工会", "街道总工会", "联合工会", "工会委员会",
+    "工会联合会", "分工会/工会小组",
+]
+# Types without access to the 业务工作台 (seed 002 暂不支持的工会类型).
+NO_WORKBENCH_TYPES = {"工会联合会", "分工会/工会小组"}
+DEFAULT_LEVEL = {
+    "市总工会": "city", "市职保中心": "centre", "区总工会": "district", "产业局总工会": "district",
+    "街道总工会": "secondary", "工会委员会": "grassroots", "工会联合会": "secondary",
+    "分工会/工会小组": "grassroots",
+    # 联合工会: grassroots when it covers enterprises directly, secondary when it has member unions.
+}
+TEMPORARY_SUFFIX = "临时工会"
+
+
+class Organization(BaseModel):
+    scope_field = "id"
+
+    name = pw.CharField(max_length=100, unique=True)
+    type = pw.CharField(max_length=20)
+    level = pw.CharField(max_length=12, index=True)
+    parent = pw.ForeignKeyField("self", null=True, backref="children", on_delete="RESTRICT")
+    # The district / industry union above (itself for a district), for fast grouping.
+    district = pw.ForeignKeyField("self", null=True, backref="district_members", on_delete="RESTRICT")
+    uscc = pw.CharField(max_length=18, null=True, unique=True)  # 统一社会信用代码
+    union_no = pw.CharField(max_length=32, null=True, unique=True)  # 工会编号
+    address = pw.CharField(max_length=200, default="")
+    contact = pw.CharField(max_length=50, default="")  # 联系人
+    phone = pw.CharField(max_length=30, default="")  # 联系电话
+    is_temporary = pw.BooleanField(default=False)  # 临时工会
+    depth = pw.SmallIntegerField(default=0)
+    created_at = pw.DateTimeField(default=now)
+    updated_at = pw.DateTimeField(default=now)
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def level_label(self) -> str:
+        return LEVELS.get(self.level, self.level)
+
+    @property
+    def has_workbench(self) -> bool:
+        return self.type not in NO_WORKBENCH_TYPES
+
+    # --- tree -------------------------------------------------------------------------------
+    @classmethod
+    def add(cls, parent=None, **fields) -> "Organization":
+        """Create an organisation under `parent` with its closure rows, in one transaction."""
+        if "level" not in fields:
+            if fields.get("type") not in DEFAULT_LEVEL:
+                raise DomainError("请为该工会类型选择层级")
+            fields["level"] = DEFAULT_LEVEL[fields["type"]]
+        with db.atomic():
+            org = cls.create(parent=parent, depth=(parent.depth + 1) if parent else 0, **fields)
+            district_id = org.id if org.level == "district" else (parent.district_id if parent else None)
+            if district_id is not None:
+                cls.update(district=district_id).where(cls.id == org.id).execute()
+                org.district = district_id
+            rows = [{"ancestor": org.id, "descendant": org.id, "depth": 0}]
+            if parent is not None:
+                rows += [
+                    {"ancestor": t.ancestor_id, "descendant": org.id, "depth": t.depth + 1}
+                    for t in OrgTree.select().where(OrgTree.descendant == parent.id)
+                ]
+            OrgTree.insert_many(rows).execute()
+        return org
+
+    def subtree_ids(self):
+        """Sub-query of the ids of this organisation and everything below it (one indexed query)."""
+        return OrgTree.select(OrgTree.descendant).where(OrgTree.ancestor == self.id)
+
+    def subtree(self):
+        return Organization.select().where(Organization.id.in_(self.subtree_ids()))
+
+    def ancestors(self, include_self=False):
+        """Ancestors from the root down."""
+        query = (Organization.select(Organization, OrgTree.depth)
+                 .join(OrgTree, on=(OrgTree.ancestor == Organization.id))
+                 .where(OrgTree.descendant == self.id))
+        if not include_self:
+            query = query.where(OrgTree.depth > 0)
+        return list(query.order_by(OrgTree.depth.desc()))
+
+    def contains(self, other_id: int) -> bool:
+        return OrgTree.select().where(
+            (OrgTree.ancestor == self.id) & (OrgTree.descendant == other_id)).exists()
+
+    def temporary_union(self):
+        """临时工会 of this organisation's district (where members who left their job go)."""
+        if self.district_id is None:
+            return None
+        return Organization.get_or_none(
+            (Organization.district == self.district_id) & (Organization.is_temporary == True))  # noqa: E712
+
+
+class OrgTree(BaseModel):
+    """Closure table: one row per (ancestor, descendant) pair, depth 0 for the node itself."""
+
+    ancestor = pw.ForeignKeyField(Organization, on_delete="CASCADE")
+    descendant = pw.ForeignKeyField(Organization, on_delete="CASCADE")
+    depth = pw.SmallIntegerField()
+
+    class Meta:
+        primary_key = pw.CompositeKey("ancestor", "descendant")
+        indexes = ((("descendant", "depth"), False),)
+
+
+class Enterprise(BaseModel):
+    """An enterprise (企业) covered by a grassroots union; a 联合工会 covers several."""
+
+    org = pw.ForeignKeyField(Organization, backref="enterprises", on_delete="CASCADE")
+    name = pw.CharField(max_length=100)
+    uscc = pw.CharField(max_length=18, unique=True)  # one enterprise is covered by one union
+    created_at = pw.DateTimeField(default=now)

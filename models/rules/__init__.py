@@ -1,0 +1,1 @@
+"""Pure rules: no database, no Flask. Each function raises ValueError with a Chinese message."""

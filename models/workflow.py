@@ -1,0 +1,71 @@
+"""State machines as data.
+
+Each workflow model declares `WORKFLOW = Workflow(field, {(from_state, action): to_state}, ...)`.
+`transition(obj, action, ...)` does a compare-and-set UPDATE … WHERE id=? AND <field>=? inside
+one transaction, writes the audit row, and raises DomainError (Chinese) when the move is not
+allowed or another operator got there first. No view sets a status field by hand.
+"""
+
+from dataclasses import dataclass, field
+
+from models import db
+from models.audit import AuditLog
+from models.base import DomainError
+
+
+@dataclass
+class Workflow:
+    field: str
+    transitions: dict  # {(from_state, action): to_state}
+    actions: dict = field(default_factory=dict)  # action → Chinese label (按钮文字)
+    # Actions that need a reason (退回 etc.).
+    needs_reason: frozenset = frozenset()
+
+    @property
+    def states(self) -> list:
+        seen = []
+        for (src, _), dst in self.transitions.items():
+            for s in (src, dst):
+                if s not in seen:
+                    seen.append(s)
+        return seen
+
+    @property
+    def action_names(self) -> list:
+        seen = []
+        for _, action in self.transitions:
+            if action not in seen:
+                seen.append(action)
+        return seen
+
+    def allowed(self, state: str) -> list:
+        return [a for (s, a) in self.transitions if s == state]
+
+    def label(self, action: str) -> str:
+        return self.actions.get(action, action)
+
+
+def transition(obj, action: str, account=None, reason: str = "", updates: dict | None = None,
+               detail=None):
+    """Move `obj` by `action`; returns the refreshed object. Raises DomainError when refused."""
+    model = type(obj)
+    wf: Workflow = model.WORKFLOW
+    column = getattr(model, wf.field)
+    current = getattr(obj, wf.field)
+    target = wf.transitions.get((current, action))
+    if target is None:
+        raise DomainError(f"当前状态为「{current}」，不能执行「{wf.label(action)}」")
+    if action in wf.needs_reason and not (reason or "").strip():
+        raise DomainError(f"「{wf.label(action)}」须填写原因", 422)
+    values = {column: target}
+    for name, value in (updates or {}).items():
+        values[getattr(model, name)] = value
+    with db.atomic():
+        changed = (model.update(values)
+                   .where((model._meta.primary_key == obj._pk) & (column == current))
+                   .execute())
+        if changed != 1:
+            raise DomainError("该记录的状态已被他人修改，请刷新页面后重试")
+        AuditLog.record(wf.label(action), obj, from_state=current, to_state=target,
+                        reason=reason, account=account, detail=detail)
+    return model.get_by_id(obj._pk)

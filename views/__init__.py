@@ -1,0 +1,91 @@
+"""Blueprints (one per menu area) and the request hooks every page shares."""
+
+import time
+
+from flask import flash, session
+from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError, generate_csrf
+
+from models import db
+from models.base import DomainError
+from views.access import refuse, render_page
+from views.menu import menu_for
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                                "script-src 'self'; object-src 'none'; base-uri 'self'; "
+                                "form-action 'self'; frame-ancestors 'none'"),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def register(app):
+    from views import audit, auth, home, jobs, orgs
+    for module in (auth, home, orgs, audit, jobs):
+        app.register_blueprint(module.bp)
+
+    @app.before_request
+    def open_db():
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def close_db(_exc):
+        if not db.is_closed() and not db.in_transaction():
+            db.close()
+
+    @app.before_request
+    def idle_timeout():
+        if not current_user.is_authenticated:
+            return None
+        limit = app.config["SESSION_IDLE_MINUTES"] * 60
+        seen = session.get("seen", 0)
+        nowts = int(time.time())
+        if nowts - seen > limit:
+            logout_user()
+            session.clear()
+            flash("登录已超时，请重新登录", "warning")
+            from views.access import unauthenticated
+            return unauthenticated()
+        session["seen"] = nowts
+        session.permanent = True
+        return None
+
+    @app.after_request
+    def headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if current_user.is_authenticated:
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.context_processor
+    def layout_context():
+        menu = menu_for(current_user) if current_user.is_authenticated else []
+        return {"menu": menu, "csrf_token": generate_csrf}
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_exc):
+        return refuse("页面已过期或缺少安全校验码（CSRF），请刷新页面后重新提交。", 400)
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc):
+        return refuse(exc.message, exc.status)
+
+    @app.errorhandler(404)
+    def not_found(_exc):
+        return render_page("errors/404.html", status=404)
+
+    @app.errorhandler(405)
+    def not_allowed(_exc):
+        return refuse("不支持的请求方式", 405)
+
+    @app.errorhandler(413)
+    def too_large(_exc):
+        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        return refuse(f"上传的文件或提交的内容过大（不能超过{limit}MB）", 413)
+
+    @app.errorhandler(500)
+    def server_error(_exc):
+        return render_page("errors/500.html", status=500)

@@ -1,0 +1,134 @@
+"""Access rules, scope and rendering — in one place.
+
+Every route declares its rule with @access(...) (or @public); a test compares the declarations
+with app.url_map, so an undeclared route fails. Object-taking routes name their models:
+@access("district", objects={"org_id": Organization}) loads the object through get_in_scope()
+and passes it to the view as `org` — 404 when it is outside the account's scope.
+"""
+
+from dataclasses import dataclass, field
+from functools import wraps
+
+from flask import abort, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from jinja2_fragments.flask import render_block
+
+from models import Membership, Organization, Person
+
+ROLES = ("admin", "city", "centre", "district", "secondary", "grassroots")
+REVIEWING = ("district", "secondary")
+ALL_LOGGED_IN = ROLES
+# Endpoints an account that must change its one-time password may still reach.
+PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout"}
+
+
+@dataclass
+class Rule:
+    roles: tuple
+    objects: dict = field(default_factory=dict)
+    public: bool = False
+
+
+def scope_org_ids(account):
+    """Sub-query of the organisation ids in the account's scope, or None for 'everything'."""
+    role = account.role
+    if role in ("admin", "city", "centre"):
+        return None
+    if role in REVIEWING:
+        return account.org.subtree_ids()
+    return Organization.select(Organization.id).where(Organization.id == account.org_id)
+
+
+def scoped(model, account):
+    """model.select() restricted to the account's scope."""
+    query = model.select()
+    org_ids = scope_org_ids(account)
+    if org_ids is None:
+        return query
+    if model is Person:
+        return query.where(Person.id.in_(
+            Membership.select(Membership.person).where(Membership.org.in_(org_ids))))
+    if model.scope_field is None:
+        return query.where(False)
+    return query.where(getattr(model, model.scope_field).in_(org_ids))
+
+
+def get_in_scope(model, object_id, account=None):
+    """The object if it exists and is in the account's scope; otherwise 404."""
+    account = account or current_user
+    try:
+        object_id = int(object_id)
+    except (TypeError, ValueError):
+        abort(404)
+    obj = scoped(model, account).where(model._meta.primary_key == object_id).first()
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def unauthenticated():
+    login = url_for("auth.login")
+    if request.headers.get("HX-Request"):
+        response = make_response("", 401)
+        response.headers["HX-Redirect"] = login
+        return response
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def refuse(message: str, status: int = 403):
+    return make_response(render_template("errors/refused.html", message=message), status)
+
+
+def access(*roles, objects=None):
+    """Declare who may use a route, and which URL ids are objects to load in scope."""
+    roles = roles or ALL_LOGGED_IN
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {unknown}")
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return unauthenticated()
+            if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ALLOWED:
+                return redirect(url_for("auth.change_password"))
+            role = current_user.role
+            if role != "admin" and role not in roles:
+                return refuse("您的账号无权使用此功能")
+            for arg, model in (objects or {}).items():
+                kwargs[arg.removesuffix("_id")] = get_in_scope(model, kwargs.pop(arg))
+            return view(*args, **kwargs)
+
+        wrapped._access = Rule(roles=tuple(roles), objects=dict(objects or {}))
+        return wrapped
+
+    return decorate
+
+
+def public(view):
+    view._access = Rule(roles=(), public=True)
+    return view
+
+
+# --- rendering --------------------------------------------------------------------------------
+def is_fragment_request() -> bool:
+    """An htmx request that wants a fragment (not a boosted navigation, not a history restore)."""
+    h = request.headers
+    return (h.get("HX-Request") == "true" and h.get("HX-Boosted") != "true"
+            and h.get("HX-History-Restore-Request") != "true")
+
+
+def render_page(template: str, block: str | None = None, status: int = 200, **context):
+    """The whole page, or only `block` for an htmx fragment request. Always Vary: HX-Request."""
+    if block and is_fragment_request():
+        body = render_block(template, block, **context)
+    else:
+        body = render_template(template, **context)
+    response = make_response(body, status)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def client_ip() -> str:
+    return request.remote_addr or ""

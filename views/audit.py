@@ -1,0 +1,59 @@
+"""操作日志: the admin search page (and its Excel export as a background job)."""
+
+from datetime import datetime, timedelta
+
+from flask import Blueprint, redirect, request, url_for
+from flask_login import current_user
+
+from models import AuditLog, Job
+from views.access import access, render_page
+from views.paging import paginate
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+FILTERS = ("account", "object_type", "object_id", "action", "start", "end")
+
+
+def filtered(args):
+    """AuditLog query for the search filters; returns (query, errors)."""
+    query = AuditLog.select().order_by(AuditLog.at.desc(), AuditLog.id.desc())
+    errors = []
+    if args.get("account"):
+        query = query.where(AuditLog.account_name == args["account"].strip())
+    if args.get("object_type"):
+        query = query.where(AuditLog.object_type == args["object_type"].strip())
+    if args.get("object_id"):
+        try:
+            query = query.where(AuditLog.object_id == int(args["object_id"]))
+        except ValueError:
+            errors.append("对象编号须为数字")
+    if args.get("action"):
+        query = query.where(AuditLog.action.contains(args["action"].strip()))
+    for key, label in (("start", "开始日期"), ("end", "结束日期")):
+        if args.get(key):
+            try:
+                day = datetime.strptime(args[key], "%Y-%m-%d")
+            except ValueError:
+                errors.append(f"{label}格式应为 年-月-日，如 2026-01-31")
+                continue
+            query = query.where(AuditLog.at >= day) if key == "start" else \
+                query.where(AuditLog.at < day + timedelta(days=1))
+    return query, errors
+
+
+@bp.route("/")
+@access("admin")
+def search():
+    query, errors = filtered(request.args)
+    page = paginate(query, per_page=50)
+    types = [r.object_type for r in AuditLog.select(AuditLog.object_type).distinct()
+             .order_by(AuditLog.object_type)]
+    return render_page("audit/search.html", "results", page=page, errors=errors,
+                       args=request.args, types=types)
+
+
+@bp.route("/export", methods=["POST"])
+@access("admin")
+def export():
+    params = {k: request.form.get(k, "") for k in FILTERS}
+    job = Job.submit("audit_export", params, account=current_user._get_current_object())
+    return redirect(url_for("jobs.detail", job_id=job.id))

@@ -1,0 +1,151 @@
+"""登录 / 退出 / 验证码 / 修改密码."""
+
+import hashlib
+import secrets
+import time
+
+from captcha.image import ImageCaptcha
+from flask import Blueprint, current_app, flash, make_response, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from forms.auth import ChangePasswordForm, LoginForm
+from models import Account, AuditLog, LoginAttempt, db
+from models.accounts import LOCK_AFTER, SLOW_AFTER
+from models.base import DomainError, now
+from models.rules.text import compact
+from views.access import access, client_ip, public, render_page
+
+bp = Blueprint("auth", __name__)
+CAPTCHA_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ23456789"
+CAPTCHA_SECONDS = 300
+_images = ImageCaptcha(width=120, height=44, font_sizes=(30, 34, 36))
+
+
+def _digest(text: str) -> str:
+    key = current_app.config["SECRET_KEY"]
+    return hashlib.sha256(f"{key}:{text.upper()}".encode()).hexdigest()
+
+
+def _check_captcha(answer: str) -> str | None:
+    """Error message, or None when the captcha is right. Each captcha is single-use."""
+    saved = session.pop("captcha", None)
+    if not saved:
+        return "验证码已过期，请刷新验证码后重新输入"
+    if time.time() - saved["at"] > CAPTCHA_SECONDS:
+        return "验证码已过期，请刷新验证码后重新输入"
+    if not answer or not secrets.compare_digest(saved["digest"], _digest(compact(answer))):
+        return "验证码错误，请重新输入"
+    return None
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("home.index")
+
+
+@bp.route("/captcha.png")
+@public
+def captcha():
+    code = "".join(secrets.choice(CAPTCHA_ALPHABET) for _ in range(4))
+    session["captcha"] = {"digest": _digest(code), "at": time.time()}
+    response = make_response(_images.generate(code, format="png").getvalue())
+    response.headers["Content-Type"] = "image/png"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    error = None
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if not form.validate():
+            error = next(iter(form.errors.values()))[0]
+        else:
+            error = _attempt_login(form)
+            if error is None:
+                if current_user.must_change_password:
+                    flash("您正在使用一次性密码，请先设置新密码", "warning")
+                    return redirect(url_for("auth.change_password"))
+                return redirect(_safe_next(request.args.get("next")))
+        form.password.data = ""
+        form.captcha.data = ""
+    return render_page("auth/login.html", form=form, error=error,
+                       captcha_on=current_app.config["LOGIN_CAPTCHA"], status=status,
+                       nonce=secrets.token_hex(4))
+
+
+def _attempt_login(form: LoginForm) -> str | None:
+    username = compact(form.username.data)
+    ip = client_ip()
+    failures = LoginAttempt.failures(username, ip)
+    if failures >= LOCK_AFTER:
+        return "登录失败次数过多，账号已被锁定15分钟，请稍后再试或联系上级工会解锁"
+    if current_app.config["LOGIN_CAPTCHA"]:
+        captcha_error = _check_captcha(form.captcha.data or "")
+        if captcha_error:
+            return captcha_error
+    if failures >= SLOW_AFTER:
+        time.sleep(current_app.config["LOGIN_FAIL_DELAY"])
+    account = Account.get_or_none(Account.username == username)
+    if account is None or not account.check_password(form.password.data):
+        LoginAttempt.record(username, ip)
+        left = LOCK_AFTER - failures - 1
+        if left <= LOCK_AFTER - SLOW_AFTER:
+            return f"账号或密码错误（再失败{left}次将锁定15分钟）" if left > 0 else \
+                "登录失败次数过多，账号已被锁定15分钟，请稍后再试或联系上级工会解锁"
+        return "账号或密码错误"
+    if not account.is_active:
+        return "该账号已停用，请联系上级工会"
+    with db.atomic():
+        LoginAttempt.clear(username)
+        Account.update(last_login_at=now()).where(Account.id == account.id).execute()
+        AuditLog.record("登录", account, account=account, ip=ip)
+    session.clear()
+    login_user(account)
+    session.permanent = True
+    session["seen"] = int(time.time())
+    return None
+
+
+@bp.route("/logout", methods=["POST"])
+@access()
+def logout():
+    AuditLog.record("退出", current_user._get_current_object())
+    logout_user()
+    session.clear()
+    flash("您已安全退出", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@access()
+def change_password():
+    form = ChangePasswordForm()
+    error = None
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if not form.validate():
+            error = next(iter(form.errors.values()))[0]
+        else:
+            account = current_user._get_current_object()
+            try:
+                with db.atomic():
+                    account.change_password(form.old_password.data, form.new_password.data)
+                    AuditLog.record("修改密码", account)
+            except DomainError as exc:
+                error = exc.message
+            else:
+                # The session version changed: every other session ends; keep this one.
+                login_user(account)
+                session["seen"] = int(time.time())
+                flash("密码已修改，其他设备上的登录已失效", "success")
+                return redirect(url_for("home.index"))
+    return render_page("auth/password.html", form=form, error=error, status=status)

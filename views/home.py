@@ -1,0 +1,41 @@
+"""首页 and 业务工作台."""
+
+from flask import Blueprint, redirect, url_for
+from flask_login import current_user
+
+from views.access import access, public, render_page
+
+bp = Blueprint("home", __name__)
+
+# Modules of the 业务工作台 (member-service-card system); later areas add their endpoints.
+WORKBENCH = [
+    ("卡片信息管理", "cards.index"), ("待办会员列表", "cards.pending"), ("办卡批次管理", "cards.batches"),
+    ("会员卡参保信息管理", "enroll.card"), ("社保卡参保信息管理", "enroll.social"),
+    ("参保信息查询", "enroll.query"), ("集中参保审核", "review.central"), ("即时参保审核", "review.instant"),
+    ("参保批次管理", "review.batches"), ("保障类型管理", "plans.types"), ("保障金额设置", "plans.split"),
+]
+
+
+@bp.route("/")
+@public
+def root():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/home")
+@access()
+def index():
+    org = current_user.org
+    return render_page("home/index.html", org=org, ancestors=org.ancestors())
+
+
+@bp.route("/workbench")
+@access()
+def workbench():
+    from flask import current_app
+    org = current_user.org
+    modules = [(label, url_for(endpoint)) for label, endpoint in WORKBENCH
+               if endpoint in current_app.view_functions]
+    return render_page("home/workbench.html", org=org, modules=modules)

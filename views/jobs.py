@@ -1,0 +1,54 @@
+"""后台任务: list, progress (htmx polling, meta refresh without JavaScript), result download."""
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, make_response, send_file
+from flask_login import current_user
+
+from models import Job
+from views.access import access, render_page, scoped
+from views.paging import paginate
+
+bp = Blueprint("jobs", __name__, url_prefix="/jobs")
+
+
+@bp.route("/")
+@access()
+def index():
+    query = scoped(Job, current_user).order_by(Job.id.desc())
+    return render_page("jobs/index.html", "rows", page=paginate(query, per_page=15))
+
+
+@bp.route("/<int:job_id>")
+@access(objects={"job_id": Job})
+def detail(job):
+    return render_page("jobs/detail.html", job=job)
+
+
+@bp.route("/<int:job_id>/progress")
+@access(objects={"job_id": Job})
+def progress(job):
+    """The progress fragment. Answers 286 once the job is finished: htmx stops polling."""
+    response = render_page("jobs/detail.html", "progress", job=job)
+    if job.finished and response.status_code == 200 and _is_htmx_poll():
+        response.status_code = 286
+    return response
+
+
+def _is_htmx_poll() -> bool:
+    from flask import request
+    return request.headers.get("HX-Request") == "true"
+
+
+@bp.route("/<int:job_id>/download")
+@access(objects={"job_id": Job})
+def download(job):
+    name = job.result_data.get("file")
+    if not name:
+        abort(404)
+    path = Path(current_app.config["STORAGE_DIR"]) / "jobs" / Path(name).name
+    if not path.exists():
+        abort(404)
+    response = make_response(send_file(path, as_attachment=True,
+                                       download_name=job.result_data.get("download_name", path.name)))
+    return response

@@ -1,0 +1,37 @@
+"""The left menu, by role, with the manuals' menu names. Entries whose endpoint does not exist
+(yet) are not shown, so there are no dead links; later areas add their entries here."""
+
+from flask import current_app, request, url_for
+
+# (section, [(label, endpoint, roles or None for everyone)])
+MENU = [
+    ("首页", [("首页", "home.index", None)]),
+    ("组织管理", [
+        ("修改信息", "orgs.edit_own", None),
+        ("组织信息", "orgs.tree", None),
+    ]),
+    ("业务工作台", [("业务工作台", "home.workbench", None)]),
+    ("系统管理", [
+        ("后台任务", "jobs.index", None),
+        ("操作日志", "audit.search", ("admin",)),
+        ("修改密码", "auth.change_password", None),
+    ]),
+]
+
+
+def menu_for(account):
+    role = account.role
+    sections = []
+    for title, entries in MENU:
+        items = []
+        for label, endpoint, roles in entries:
+            if endpoint not in current_app.view_functions:
+                continue
+            if roles is not None and role not in roles and role != "admin":
+                continue
+            url = url_for(endpoint)
+            items.append({"label": label, "url": url, "endpoint": endpoint,
+                          "active": request.endpoint == endpoint})
+        if items:
+            sections.append({"title": title, "items": items})
+    return sections

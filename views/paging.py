@@ -1,0 +1,46 @@
+"""Pagination with the manuals' text: 显示第 1 到第 15 条记录，总共 N 条记录."""
+
+from dataclasses import dataclass
+
+from flask import request, url_for
+
+
+@dataclass
+class Page:
+    items: list
+    number: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first(self) -> int:
+        return 0 if self.total == 0 else (self.number - 1) * self.per_page + 1
+
+    @property
+    def last(self) -> int:
+        return min(self.total, self.number * self.per_page)
+
+    @property
+    def summary(self) -> str:
+        return f"显示第 {self.first} 到第 {self.last} 条记录，总共 {self.total} 条记录"
+
+    def url(self, number: int) -> str:
+        args = request.args.to_dict()
+        args["page"] = number
+        return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def paginate(query, per_page: int = 15) -> Page:
+    try:
+        number = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        number = 1
+    total = query.count()
+    pages = max(1, -(-total // per_page))
+    number = min(number, pages)
+    items = list(query.paginate(number, per_page))
+    return Page(items=items, number=number, per_page=per_page, total=total)
