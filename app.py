@@ -160,6 +160,13 @@ def register_cli(app: Flask) -> None:
             return
         accounts = load_demo(password=os.environ.get("DEMO_PASSWORD"))
         print_accounts(accounts)
+        if not os.environ.get("DEMO_PASSWORD"):
+            # Random passwords are shown at every `make run` from this file (readable by owner only).
+            path = Path(app.instance_path) / "demo-accounts.txt"
+            lines = ["演示账号（账号 / 密码 / 角色 / 组织）："]
+            lines += [f"  {u:<12} {p:<14} {r:<11} {o}" for u, p, r, o in accounts]
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            path.chmod(0o600)
 
     @app.cli.command("backup")
     @click.argument("path")

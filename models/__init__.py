@@ -22,7 +22,7 @@ SQLITE_PRAGMAS = {
 def make_database(url: str) -> pw.Database:
     if url.startswith(("postgres://", "postgresql://")):
         url = url.replace("postgres://", "postgresql://", 1)
-        return url_connect(url, autorollback=True, autoconnect=True)
+        return url_connect(url, autoconnect=True)
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         if path != ":memory:":

@@ -1,0 +1,49 @@
+# 工会会员参保平台 — the README's commands. Everything installs itself into .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 5000
+export FLASK_APP := app
+
+.PHONY: run test test-sqlite test-pg lint bench install clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: create/upgrade the SQLite database in instance/, load demo data when empty,
+## start the app and its job worker on 127.0.0.1:$(PORT), print the demo accounts.
+run: $(STAMP)
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo
+	@cat instance/demo-accounts.txt 2>/dev/null || true
+	PORT=$(PORT) $(BIN)/flask serve
+
+## make test: the whole suite on SQLite (browser tests included); when TEST_DATABASE_URL is
+## set, then again on PostgreSQL (browser tests are left to the SQLite run).
+test: $(STAMP)
+	env -u TEST_DATABASE_URL $(BIN)/pytest -q -rs
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== PostgreSQL: $$TEST_DATABASE_URL"; \
+		$(BIN)/pytest -q -rs --ignore=tests/browser; \
+	fi
+
+test-sqlite: $(STAMP)
+	env -u TEST_DATABASE_URL $(BIN)/pytest -q -rs
+
+test-pg: $(STAMP)
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/pytest -q -rs --ignore=tests/browser
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,114 @@
+"""Test fixtures: one database per test session (SQLite file, or PostgreSQL when
+TEST_DATABASE_URL is set), built by the real migrations; each test runs inside a transaction
+that is rolled back. Tests that need committed data (thread races, job restarts, the browser)
+use the `committed` fixture, which empties every table afterwards."""
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp(prefix="union-test-instance-"))
+
+import models  # noqa: E402
+from app import create_app, upgrade_database  # noqa: E402
+from models import ALL_MODELS, db  # noqa: E402
+from tests import factories  # noqa: E402
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+_tmp = Path(tempfile.mkdtemp(prefix="union-test-db-"))
+DB_URL = PG_URL or f"sqlite:///{_tmp / 'test.db'}"
+ON_POSTGRES = bool(PG_URL)
+
+
+def reset_schema():
+    """Drop everything and rebuild through the migrations (so the migrations are tested too)."""
+    if ON_POSTGRES:
+        db.execute_sql("DROP SCHEMA public CASCADE")
+        db.execute_sql("CREATE SCHEMA public")
+    else:
+        tables = [r[0] for r in db.execute_sql(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+        db.execute_sql("PRAGMA foreign_keys=OFF")
+        for table in tables:
+            db.execute_sql(f'DROP TABLE IF EXISTS "{table}"')
+        db.execute_sql("PRAGMA foreign_keys=ON")
+    upgrade_database()
+
+
+def empty_tables():
+    if db.in_transaction():
+        return
+    tables = [m._meta.table_name for m in reversed(ALL_MODELS)]
+    for table in tables:
+        db.execute_sql(f'DELETE FROM "{table}"')
+
+
+TEST_CONFIG = {
+    "TESTING": True,
+    "DATABASE_URL": DB_URL,
+    "WTF_CSRF_ENABLED": False,
+    "LOGIN_CAPTCHA": False,
+    "LOGIN_FAIL_DELAY": 0,
+    "JOBS_MODE": "immediate",
+    "SECRET_KEY": "test-secret",
+}
+
+
+@pytest.fixture(scope="session")
+def app():
+    config = dict(TEST_CONFIG, STORAGE_DIR=str(_tmp / "storage"))
+    application = create_app(config)
+    db.connect(reuse_if_open=True)
+    reset_schema()
+    yield application
+    if not db.is_closed():
+        db.close()
+
+
+@pytest.fixture(autouse=True)
+def transaction(request, app):
+    """Every test runs in a transaction rolled back at the end, unless it asks for `committed`."""
+    if "committed" in request.fixturenames:
+        yield
+        return
+    db.connect(reuse_if_open=True)
+    with db.atomic() as txn:
+        yield
+        txn.rollback()
+
+
+@pytest.fixture
+def committed(app):
+    """Real commits (for threads and subprocesses); every table is emptied afterwards."""
+    db.connect(reuse_if_open=True)
+    empty_tables()
+    yield
+    from models.jobs import init_queue
+    init_queue(DB_URL, "immediate")
+    empty_tables()
+
+
+@pytest.fixture
+def city():
+    return factories.make_city()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def as_role(app, city):
+    """as_role("district") → a test client logged in as that role's account of the demo city."""
+    def make(role, which=0):
+        account = city.accounts[role][which]
+        test_client = app.test_client()
+        factories.login(test_client, account)
+        return test_client
+    return make
+
+
+__all__ = ["models", "ON_POSTGRES"]

@@ -1,0 +1,91 @@
+"""Factories: organisations, accounts, members, and a small city with one account per role."""
+
+import itertools
+import random
+from dataclasses import dataclass, field
+from datetime import date
+
+from models import Account, Enterprise, Membership, Organization, Person
+from models.demo import id_number, uscc
+
+PASSWORD = "test-pass-1"
+_seq = itertools.count(1)
+_rng = random.Random(7)
+
+
+def make_org(parent=None, type="工会委员会", level=None, **fields) -> Organization:
+    n = next(_seq)
+    fields.setdefault("name", f"测试组织{n}")
+    fields.setdefault("union_no", f"T{n:06d}")
+    fields.setdefault("contact", "联系人")
+    fields.setdefault("phone", "021-12345678")
+    if level:
+        fields["level"] = level
+    return Organization.add(parent, type=type, **fields)
+
+
+def make_account(org, username=None, admin=False, password=PASSWORD) -> Account:
+    account = Account(username=username or f"user{next(_seq)}", org=org, is_admin=admin,
+                      display_name="测试")
+    account.set_password(password)
+    account.save()
+    return account
+
+
+def make_member(org, **fields) -> Membership:
+    n = next(_seq)
+    male = n % 2 == 0
+    birth = date(1980 + n % 20, 1 + n % 12, 1 + n % 28)
+    person = Person.create(id_number=fields.pop("id_number", None) or id_number(_rng, birth, male),
+                           name=fields.pop("name", f"会员{n}"), gender="男" if male else "女",
+                           birth_date=birth)
+    fields.setdefault("member_no", f"TM{n:08d}")
+    fields.setdefault("join_date", date(2024, 1, 1))
+    return Membership.create(person=person, org=org, **fields)
+
+
+def make_enterprise(org) -> Enterprise:
+    n = next(_seq)
+    return Enterprise.create(org=org, name=f"测试企业{n}", uscc=uscc(_rng, "91"))
+
+
+@dataclass
+class City:
+    orgs: dict = field(default_factory=dict)
+    accounts: dict = field(default_factory=dict)
+
+    def account(self, role, which=0) -> Account:
+        return self.accounts[role][which]
+
+
+def make_city() -> City:
+    """city ─ centre; two districts, each with a street union (secondary) and two grassroots
+    unions (one directly under the district, one under the street union), and a 临时工会."""
+    c = City()
+    city = make_org(None, "市总工会", name="测试市总工会")
+    centre = make_org(city, "市职保中心", level="centre", name="测试职保中心")
+    c.orgs.update(city=city, centre=centre)
+    for i in (1, 2):
+        district = make_org(city, "区总工会", name=f"测试区{i}总工会")
+        street = make_org(district, "街道总工会", name=f"测试区{i}街道总工会")
+        g_street = make_org(street, "工会委员会", name=f"测试区{i}街道甲公司工会委员会")
+        g_direct = make_org(district, "工会委员会", name=f"测试区{i}乙公司工会委员会")
+        temp = make_org(district, "工会委员会", name=f"测试区{i}总工会临时工会", is_temporary=True)
+        c.orgs.update({f"district{i}": district, f"secondary{i}": street,
+                       f"grassroots{i}": g_street, f"direct{i}": g_direct, f"temporary{i}": temp})
+    c.accounts = {
+        "admin": [make_account(city, admin=True)],
+        "city": [make_account(city)],
+        "centre": [make_account(centre)],
+        "district": [make_account(c.orgs["district1"]), make_account(c.orgs["district2"])],
+        "secondary": [make_account(c.orgs["secondary1"]), make_account(c.orgs["secondary2"])],
+        "grassroots": [make_account(c.orgs["grassroots1"]), make_account(c.orgs["grassroots2"]),
+                       make_account(c.orgs["direct1"])],
+    }
+    return c
+
+
+def login(client, account, password=PASSWORD):
+    response = client.post("/login", data={"username": account.username, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
