@@ -1,5 +1,6 @@
 """Accounts (账号) and login throttling."""
 
+import os
 import secrets
 from datetime import timedelta
 
@@ -17,6 +18,8 @@ WINDOW = timedelta(minutes=15)
 SLOW_AFTER = 5
 LOCK_AFTER = 10
 MIN_PASSWORD = 8
+# werkzeug's default (scrypt); tests set a cheap method through the environment.
+PASSWORD_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
 
 
 def check_password_strength(password: str) -> None:
@@ -65,7 +68,7 @@ class Account(UserMixin, BaseModel):
         return "admin" if self.is_admin else self.org.level
 
     def set_password(self, password: str, one_time: bool = False) -> None:
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
         self.must_change_password = one_time
         self.session_version = (self.session_version or 0) + 1
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp(prefix="union-test-instance-"))
+os.environ.setdefault("STORAGE_DIR", tempfile.mkdtemp(prefix="union-test-storage-"))
+os.environ["PASSWORD_HASH_METHOD"] = "pbkdf2:sha256:1000"  # fast hashing in tests only
 
 import models  # noqa: E402
 from app import create_app, upgrade_database  # noqa: E402
@@ -40,6 +42,7 @@ def reset_schema():
 def empty_tables():
     if db.in_transaction():
         return
+    db.execute_sql('UPDATE "organization" SET "parent_id" = NULL, "district_id" = NULL')
     tables = [m._meta.table_name for m in reversed(ALL_MODELS)]
     for table in tables:
         db.execute_sql(f'DELETE FROM "{table}"')
@@ -58,7 +61,7 @@ TEST_CONFIG = {
 
 @pytest.fixture(scope="session")
 def app():
-    config = dict(TEST_CONFIG, STORAGE_DIR=str(_tmp / "storage"))
+    config = dict(TEST_CONFIG, STORAGE_DIR=os.environ["STORAGE_DIR"])
     application = create_app(config)
     db.connect(reuse_if_open=True)
     reset_schema()

@@ -89,3 +89,27 @@ def login(client, account, password=PASSWORD):
     response = client.post("/login", data={"username": account.username, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response
+
+
+def make_job(org, account=None, status="已完成"):
+    """A finished export job with its result file in storage."""
+    import json
+
+    from models import Job
+    from models.audit_export import storage_dir
+    job = Job.create(org=org, owner=account, kind="audit_export", title="导出操作日志", status=status)
+    name = f"audit-{job.id}.xlsx"
+    (storage_dir() / name).write_bytes(b"PK test")
+    Job.update(result=json.dumps({"file": name, "download_name": name})).where(Job.id == job.id).execute()
+    return Job.get_by_id(job.id)
+
+
+# For the scope matrix: how to make an object of each model that belongs to `org`.
+# A route that takes an object of a model missing here fails tests/test_access.py.
+OBJECT_FACTORIES = {
+    "Organization": lambda org: org,
+    "Job": lambda org: make_job(org),
+    "Person": lambda org: make_member(org).person,
+    "Membership": lambda org: make_member(org),
+    "Enterprise": lambda org: make_enterprise(org),
+}

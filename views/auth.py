@@ -44,10 +44,14 @@ def _safe_next(target: str | None) -> str:
     return url_for("home.index")
 
 
+def new_captcha_code() -> str:
+    return "".join(secrets.choice(CAPTCHA_ALPHABET) for _ in range(4))
+
+
 @bp.route("/captcha.png")
 @public
 def captcha():
-    code = "".join(secrets.choice(CAPTCHA_ALPHABET) for _ in range(4))
+    code = new_captcha_code()
     session["captcha"] = {"digest": _digest(code), "at": time.time()}
     response = make_response(_images.generate(code, format="png").getvalue())
     response.headers["Content-Type"] = "image/png"

@@ -16,7 +16,7 @@ def clean_uscc(value) -> str:
     except ValidationError as exc:
         if "checksum" in type(exc).__name__.lower() or "checksum" in str(exc).lower():
             raise ValueError("统一社会信用代码校验位不正确，请核对") from None
-        raise ValueError("统一社会信用代码格式不正确（只能包含数字和大写字母，不含I、O、Z、S、V）") from None
+        raise ValueError("统一社会信用代码格式不正确（前8位为数字，其余为数字或大写字母，不含I、O、Z、S、V）") from None
 
 
 def make_uscc(body17: str) -> str:

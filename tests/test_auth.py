@@ -1,0 +1,223 @@
+"""登录: captcha, throttling without account enumeration, one-time passwords, idle expiry."""
+
+import time
+
+import pytest
+from bs4 import BeautifulSoup
+
+from models import Account, AuditLog, LoginAttempt
+from models.accounts import LOCK_AFTER, SLOW_AFTER
+from tests import factories
+
+
+def error_text(response):
+    node = BeautifulSoup(response.data, "html.parser").select_one(".alert-error")
+    return node.get_text(strip=True) if node else ""
+
+
+@pytest.fixture
+def captcha_on(app):
+    app.config["LOGIN_CAPTCHA"] = True
+    yield
+    app.config["LOGIN_CAPTCHA"] = False
+
+
+@pytest.fixture
+def known_captcha(monkeypatch):
+    """Make the next captcha image's text predictable: every character 'A'."""
+    import views.auth
+    monkeypatch.setattr(views.auth, "new_captcha_code", lambda: "AAAA")
+    return "AAAA"
+
+
+def test_login_page_has_the_manual_fields(client, captcha_on):
+    soup = BeautifulSoup(client.get("/login").data, "html.parser")
+    labels = [label.get_text(strip=True) for label in soup.select("form label")]
+    assert labels == ["账号", "密码", "验证码"]
+    assert soup.select_one("button[type=submit]").get_text(strip=True) == "登录"
+    assert soup.select_one("img.captcha")["src"].startswith("/captcha.png")
+
+
+def test_captcha_is_a_png_generated_locally(client):
+    response = client.get("/captcha.png")
+    assert response.status_code == 200
+    assert response.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_login_with_right_captcha(client, city, captcha_on, known_captcha):
+    account = city.account("district")
+    client.get("/captcha.png")
+    response = client.post("/login", data={"username": account.username,
+                                           "password": factories.PASSWORD, "captcha": "aaaa"})
+    assert response.status_code == 302 and response.headers["Location"] == "/home"
+    assert AuditLog.select().where((AuditLog.action == "登录") & (AuditLog.object_id == account.id)).count() == 1
+
+
+def test_wrong_expired_or_missing_captcha_refused(client, city, captcha_on, known_captcha, monkeypatch):
+    account = city.account("district")
+    data = {"username": account.username, "password": factories.PASSWORD, "captcha": "BBBB"}
+    client.get("/captcha.png")
+    assert error_text(client.post("/login", data=data)) == "验证码错误，请重新输入"
+    # single use: the same right answer after a failed attempt is refused too
+    data["captcha"] = "AAAA"
+    assert "验证码已过期" in error_text(client.post("/login", data=data))
+    client.get("/captcha.png")
+    import views.auth
+    real_time = time.time
+    monkeypatch.setattr(views.auth.time, "time", lambda: real_time() + views.auth.CAPTCHA_SECONDS + 1)
+    assert "验证码已过期" in error_text(client.post("/login", data=data))
+    assert LoginAttempt.select().count() == 0  # captcha failures are not password failures
+
+
+def test_wrong_password_and_unknown_account_look_the_same(client, city):
+    account = city.account("district")
+    wrong = client.post("/login", data={"username": account.username, "password": "nope-123"})
+    unknown = client.post("/login", data={"username": "nobody-here", "password": "nope-123"})
+    assert wrong.status_code == unknown.status_code == 422
+    assert error_text(wrong) == error_text(unknown) == "账号或密码错误"
+
+
+def test_throttle_then_lock_for_known_and_unknown_names(client, city, app):
+    account = city.account("district")
+    messages = {}
+    for name, ip in ((account.username, "10.0.0.1"), ("ghost-account", "10.0.0.2")):
+        texts = []
+        for _ in range(LOCK_AFTER):
+            texts.append(error_text(client.post("/login", data={"username": name, "password": "bad-pass-1"},
+                                                environ_base={"REMOTE_ADDR": ip})))
+        messages[name] = texts
+    assert messages[account.username] == messages["ghost-account"]  # no enumeration
+    texts = messages[account.username]
+    assert texts[0] == "账号或密码错误"
+    assert "再失败" in texts[SLOW_AFTER]
+    assert "锁定15分钟" in texts[-1]
+    # Locked: even the right password is refused, and nothing logs in.
+    response = client.post("/login", data={"username": account.username, "password": factories.PASSWORD},
+                           environ_base={"REMOTE_ADDR": "10.0.0.3"})
+    assert response.status_code == 422 and "锁定" in error_text(response)
+    assert client.get("/home").status_code == 302
+
+
+def test_failures_from_one_ip_lock_other_names_too(client, city):
+    for i in range(LOCK_AFTER):
+        client.post("/login", data={"username": f"spray{i}", "password": "bad-pass-1"})
+    account = city.account("grassroots")
+    response = client.post("/login", data={"username": account.username, "password": factories.PASSWORD})
+    assert "锁定" in error_text(response)
+
+
+def test_the_delay_applies_after_five_failures(client, city, app):
+    app.config["LOGIN_FAIL_DELAY"] = 0.3
+    try:
+        account = city.account("district")
+        for _ in range(SLOW_AFTER):
+            client.post("/login", data={"username": account.username, "password": "bad-pass-1"})
+        start = time.monotonic()
+        client.post("/login", data={"username": account.username, "password": "bad-pass-1"})
+        assert time.monotonic() - start >= 0.3
+    finally:
+        app.config["LOGIN_FAIL_DELAY"] = 0
+
+
+def test_disabled_account_cannot_log_in(client, city):
+    account = city.account("grassroots")
+    Account.update(is_active_flag=False).where(Account.id == account.id).execute()
+    response = client.post("/login", data={"username": account.username, "password": factories.PASSWORD})
+    assert error_text(response) == "该账号已停用，请联系上级工会"
+
+
+def test_passwords_are_hashed(city):
+    account = Account.get_by_id(city.account("district").id)
+    assert factories.PASSWORD not in account.password_hash
+    assert account.check_password(factories.PASSWORD)
+
+
+def test_one_time_password_forces_a_change(client, city):
+    account = city.account("grassroots")
+    account.set_password("Once-123456", one_time=True)
+    account.save()
+    response = client.post("/login", data={"username": account.username, "password": "Once-123456"})
+    assert response.headers["Location"] == "/password"
+    assert client.get("/home").headers["Location"] == "/password"
+    assert client.get("/orgs/mine/edit").headers["Location"] == "/password"
+    response = client.post("/password", data={"old_password": "Once-123456", "new_password": "New-pass-2026",
+                                              "confirm": "New-pass-2026"})
+    assert response.status_code == 302
+    assert client.get("/home").status_code == 200
+    assert Account.get_by_id(account.id).must_change_password is False
+
+
+@pytest.mark.parametrize("new,confirm,message", [
+    ("short1", "short1", "新密码至少8位"),
+    ("abcdefghij", "abcdefghij", "新密码须包含字母、数字、符号中的至少两种"),
+    ("Good-pass-1", "Other-pass-1", "两次输入的新密码不一致"),
+    (factories.PASSWORD, factories.PASSWORD, "新密码不能与原密码相同"),
+])
+def test_change_password_rules(as_role, city, new, confirm, message):
+    client = as_role("district")
+    response = client.post("/password", data={"old_password": factories.PASSWORD, "new_password": new,
+                                              "confirm": confirm})
+    assert response.status_code == 422
+    assert error_text(response) == message
+    assert Account.get_by_id(city.account("district").id).check_password(factories.PASSWORD)
+
+
+def test_wrong_old_password_refused(as_role):
+    response = as_role("district").post("/password", data={
+        "old_password": "not-it-123", "new_password": "Good-pass-1", "confirm": "Good-pass-1"})
+    assert error_text(response) == "原密码不正确"
+
+
+def test_password_change_logs_out_other_sessions(app, city):
+    account = city.account("district")
+    first, second = app.test_client(), app.test_client()
+    factories.login(first, account)
+    factories.login(second, account)
+    response = first.post("/password", data={"old_password": factories.PASSWORD,
+                                              "new_password": "Brand-new-1", "confirm": "Brand-new-1"})
+    assert response.status_code == 302
+    assert first.get("/home").status_code == 200
+    assert second.get("/home").headers["Location"].startswith("/login")
+
+
+def test_session_expires_after_inactivity_not_while_active(as_role, app, monkeypatch):
+    client = as_role("district")
+    assert client.get("/home").status_code == 200
+    import views
+    real_time = time.time
+    idle = app.config["SESSION_IDLE_MINUTES"] * 60
+    for minutes in (0.6, 1.2, 1.8):  # active every 0.6 × idle: stays logged in past the limit
+        monkeypatch.setattr(views.time, "time", lambda m=minutes: real_time() + m * idle)
+        assert client.get("/home").status_code == 200
+    monkeypatch.setattr(views.time, "time", lambda: real_time() + 1.8 * idle + idle + 5)
+    response = client.get("/home")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    assert client.get("/home").status_code == 302
+
+
+def test_logout(as_role):
+    client = as_role("district")
+    response = client.post("/logout")
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert client.get("/home").status_code == 302
+
+
+def test_logout_needs_post(as_role):
+    client = as_role("district")
+    assert client.get("/logout").status_code == 405
+    assert client.get("/home").status_code == 200
+
+
+def test_open_redirect_refused(client, city):
+    account = city.account("district")
+    response = client.post("/login?next=//evil.example/x", data={"username": account.username,
+                                                                 "password": factories.PASSWORD})
+    assert response.headers["Location"] == "/home"
+
+
+def test_full_password_never_in_audit(client, city):
+    account = city.account("district")
+    client.post("/login", data={"username": account.username, "password": factories.PASSWORD})
+    for row in AuditLog.select():
+        assert factories.PASSWORD not in (row.detail + row.reason)

@@ -1,0 +1,140 @@
+"""The organisation tree (closure table), levels/types, 临时工会, and 组织管理 → 修改信息."""
+
+import pytest
+from bs4 import BeautifulSoup
+
+from models import AuditLog, Organization, OrgTree, db
+from models.base import DomainError
+from tests import factories
+
+
+def test_closure_rows_and_subtree(city):
+    d1 = city.orgs["district1"]
+    subtree = {o.name for o in d1.subtree()}
+    assert subtree == {"测试区1总工会", "测试区1街道总工会", "测试区1街道甲公司工会委员会", "测试区1乙公司工会委员会",
+                       "测试区1总工会临时工会"}
+    g = city.orgs["grassroots1"]
+    assert [a.name for a in g.ancestors()] == ["测试市总工会", "测试区1总工会", "测试区1街道总工会"]
+    assert OrgTree.select().where(OrgTree.descendant == g).count() == 4  # itself + 3 ancestors
+    assert d1.contains(g.id) and not city.orgs["district2"].contains(g.id)
+    assert g.district_id == d1.id and d1.district_id == d1.id
+    assert city.orgs["city"].district_id is None
+
+
+def test_subtree_query_uses_an_index(city):
+    d1 = city.orgs["district1"]
+    sql, params = d1.subtree().sql()
+    if db.obj.__class__.__name__.startswith("Sqlite"):
+        plan = " ".join(str(r) for r in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+        assert "USING" in plan and "SCAN org_tree" not in plan.replace("USING COVERING INDEX", "")
+    else:
+        db.execute_sql("SET enable_seqscan = off")
+        plan = " ".join(r[0] for r in db.execute_sql("EXPLAIN " + sql, params).fetchall())
+        db.execute_sql("SET enable_seqscan = on")
+        assert "Index" in plan
+
+
+def test_levels_follow_types():
+    city = factories.make_org(None, "市总工会")
+    street = factories.make_org(city, "街道总工会")
+    assert city.level == "city" and street.level == "secondary"
+    assert factories.make_org(street, "工会委员会").level == "grassroots"
+    with pytest.raises(DomainError) as exc:
+        Organization.add(street, name="某联合工会", type="联合工会")
+    assert exc.value.message == "请为该工会类型选择层级"
+    joint = Organization.add(street, name="某联合工会", type="联合工会", level="grassroots")
+    assert joint.level == "grassroots"
+
+
+def test_unsupported_types_have_no_workbench(app, city):
+    federation = factories.make_org(city.orgs["district1"], "工会联合会")
+    assert federation.has_workbench is False
+    account = factories.make_account(federation)
+    client = app.test_client()
+    factories.login(client, account)
+    soup = BeautifulSoup(client.get("/workbench").data, "html.parser")
+    assert "暂不支持" in soup.select_one(".alert-warning").get_text()
+    home = BeautifulSoup(client.get("/home").data, "html.parser")
+    assert "暂不支持" in home.select_one(".alert-warning").get_text()
+    assert factories.make_org(city.orgs["district1"], "工会委员会").has_workbench
+
+
+def test_temporary_union_of_the_district(city):
+    assert city.orgs["grassroots1"].temporary_union() == city.orgs["temporary1"]
+    assert city.orgs["direct2"].temporary_union() == city.orgs["temporary2"]
+
+
+FORM = {"name": "测试区1街道甲公司工会委员会", "uscc": "", "union_no": "T1", "address": "上海市黄浦区某路1号",
+        "contact": "新联系人", "phone": "021-63301234"}
+
+
+def test_edit_own_organisation_is_audited(as_role, city):
+    client = as_role("grassroots")
+    org = city.orgs["grassroots1"]
+    uscc = factories.uscc(factories._rng)
+    response = client.post("/orgs/mine/edit", data=dict(FORM, uscc=uscc.lower()))
+    assert response.status_code == 302
+    saved = Organization.get_by_id(org.id)
+    assert (saved.contact, saved.uscc, saved.phone) == ("新联系人", uscc, "021-63301234")
+    log = AuditLog.for_object(org).first()
+    assert log.action == "修改组织信息" and log.account_name == city.account("grassroots").username
+    assert log.detail_data["联系人"] == ["联系人", "新联系人"]
+    assert log.org_name == org.name and log.ip == "127.0.0.1"
+    page = BeautifulSoup(client.get(f"/orgs/{org.id}").data, "html.parser")
+    assert "修改组织信息" in page.select_one("#audit-log").get_text()
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("uscc", "123", "统一社会信用代码应为18位"),
+    ("uscc", "913100007XXXXXXXX1", None),
+    ("phone", "12345", "联系电话格式不正确（手机11位，或固定电话如021-12345678）"),
+    ("contact", "", "请填写联系人"),
+    ("name", "", "请填写组织名称"),
+    ("union_no", "A B#", "工会编号只能包含数字、字母和“-”"),
+])
+def test_edit_refusals_name_the_field_and_change_nothing(as_role, city, field, value, message):
+    client = as_role("grassroots")
+    org = city.orgs["grassroots1"]
+    before = Organization.get_by_id(org.id)
+    response = client.post("/orgs/mine/edit", data=dict(FORM, **{field: value}))
+    assert response.status_code == 422
+    soup = BeautifulSoup(response.data, "html.parser")
+    errors = [p.get_text() for p in soup.select(".field-error")]
+    assert len(errors) == 1
+    if message:
+        assert errors[0] == message
+    assert soup.select_one(f"#{field}")["aria-invalid"] == "true"
+    after = Organization.get_by_id(org.id)
+    assert after.__data__ == before.__data__
+    assert AuditLog.for_object(org).count() == 0
+
+
+def test_duplicate_name_or_code_refused(as_role, city):
+    client = as_role("grassroots")
+    other = city.orgs["direct1"]
+    response = client.post("/orgs/mine/edit", data=dict(FORM, name=other.name))
+    assert response.status_code == 422
+    assert "该组织名称已被其他组织使用" in response.get_data(as_text=True)
+
+
+def test_edit_form_as_htmx_fragment(as_role):
+    client = as_role("grassroots")
+    response = client.post("/orgs/mine/edit", data=dict(FORM, phone="x"), headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    soup = BeautifulSoup(response.data, "html.parser")
+    assert soup.find("html") is None and soup.select_one("form#org-form") is not None
+    assert "HX-Request" in [v.strip() for v in response.headers["Vary"].split(",")]
+
+
+def test_tree_page_lists_children_with_paging(as_role, city):
+    for i in range(20):
+        factories.make_org(city.orgs["district1"], "工会委员会", name=f"分页测试{i:02d}工会委员会")
+    client = as_role("district")
+    soup = BeautifulSoup(client.get("/orgs/").data, "html.parser")
+    assert soup.select_one(".pager-summary").get_text() == "显示第 1 到第 15 条记录，总共 23 条记录"
+    page2 = BeautifulSoup(client.get("/orgs/?page=2").data, "html.parser")
+    assert page2.select_one(".pager-summary").get_text() == "显示第 16 到第 23 条记录，总共 23 条记录"
+    found = BeautifulSoup(client.get("/orgs/?q=分页测试07").data, "html.parser")
+    assert found.select_one(".pager-summary").get_text() == "显示第 1 到第 1 条记录，总共 1 条记录"
+    fragment = client.get("/orgs/?page=2", headers={"HX-Request": "true"})
+    assert BeautifulSoup(fragment.data, "html.parser").find("html") is None
