@@ -1,0 +1,50 @@
+"""操作日志: append-only, written for state changes, searchable by admins."""
+
+import pytest
+from bs4 import BeautifulSoup
+
+from models import AuditLog
+from models.audit import AppendOnlyError
+
+
+def test_append_only(city):
+    row = AuditLog.record("测试", city.orgs["city"], reason="原因")
+    with pytest.raises(AppendOnlyError):
+        row.reason = "改"
+        row.save()
+    with pytest.raises(AppendOnlyError):
+        row.delete_instance()
+    with pytest.raises(AppendOnlyError):
+        AuditLog.update(reason="x").execute()
+    with pytest.raises(AppendOnlyError):
+        AuditLog.delete().execute()
+    assert AuditLog.get_by_id(row.id).reason == "原因"
+
+
+def test_record_without_a_request_is_the_system(city):
+    row = AuditLog.record("后台处理", city.orgs["city"])
+    assert (row.account_name, row.ip, row.object_type, row.object_id) == (
+        "系统", "", "Organization", city.orgs["city"].id)
+
+
+def test_admin_search_filters_and_paging(as_role, city):
+    org = city.orgs["grassroots1"]
+    for i in range(55):
+        AuditLog.record("修改组织信息", org, reason=f"第{i}次")
+    AuditLog.record("其他操作", city.orgs["direct1"])
+    client = as_role("admin")
+    soup = BeautifulSoup(client.get(f"/audit/?object_type=Organization&object_id={org.id}").data, "html.parser")
+    assert soup.select_one(".pager-summary").get_text() == "显示第 1 到第 50 条记录，总共 55 条记录"
+    soup = BeautifulSoup(client.get("/audit/?action=其他").data, "html.parser")
+    rows = soup.select("#results tbody tr")
+    assert len(rows) == 1 and "其他操作" in rows[0].get_text()
+    bad = BeautifulSoup(client.get("/audit/?object_id=abc&start=2026-13-01").data, "html.parser")
+    errors = [e.get_text() for e in bad.select(".alert-error")]
+    assert errors == ["对象编号须为数字", "开始日期格式应为 年-月-日，如 2026-01-31"]
+    fragment = client.get("/audit/?action=其他", headers={"HX-Request": "true"})
+    assert BeautifulSoup(fragment.data, "html.parser").find("html") is None
+
+
+def test_only_admin_may_search(as_role):
+    for role in ("city", "centre", "district", "secondary", "grassroots"):
+        assert as_role(role).get("/audit/").status_code == 403
