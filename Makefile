@@ -21,7 +21,6 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo
-	@cat instance/demo-accounts.txt 2>/dev/null || true
 	PORT=$(PORT) $(BIN)/flask serve
 
 ## make test: the whole suite on SQLite (browser tests included); when TEST_DATABASE_URL is

@@ -155,14 +155,17 @@ def register_cli(app: Flask) -> None:
         """数据库为空时加载演示数据，并打印演示账号。"""
         from models.demo import load_demo, print_accounts
         from models import Organization
+        saved = Path(app.instance_path) / "demo-accounts.txt"
         if Organization.select().exists() and not force:
             click.echo("数据库已有数据，未加载演示数据。")
+            if saved.exists():
+                click.echo(saved.read_text(encoding="utf-8"), nl=False)
             return
         accounts = load_demo(password=os.environ.get("DEMO_PASSWORD"))
         print_accounts(accounts)
         if not os.environ.get("DEMO_PASSWORD"):
             # Random passwords are shown at every `make run` from this file (readable by owner only).
-            path = Path(app.instance_path) / "demo-accounts.txt"
+            path = saved
             lines = ["演示账号（账号 / 密码 / 角色 / 组织）："]
             lines += [f"  {u:<12} {p:<14} {r:<11} {o}" for u, p, r, o in accounts]
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
