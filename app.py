@@ -75,6 +75,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
     app.config["SESSION_REFRESH_EACH_REQUEST"] = True
 
+    proxies = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+
     if not app.config["LOGIN_CAPTCHA"]:
         app.logger.warning("LOGIN_CAPTCHA=off：登录验证码已关闭，仅用于自动化测试，生产环境请勿关闭")
 
