@@ -4,7 +4,7 @@ unions, 50,000 grassroots unions) by bulk inserts. Later areas add their tables 
 
 import time
 
-from models import OrgTree, Organization, db
+from models import Organization, OrgTree, db
 from models.base import now
 
 DISTRICTS = 16

@@ -41,11 +41,11 @@ def is_postgres() -> bool:
     return isinstance(db.obj, pw.PostgresqlDatabase)
 
 
-from models.orgs import Organization, OrgTree, Enterprise  # noqa: E402
 from models.accounts import Account, LoginAttempt  # noqa: E402
 from models.audit import AuditLog  # noqa: E402
 from models.jobs import Job  # noqa: E402
-from models.members import Person, Membership  # noqa: E402
+from models.members import Membership, Person  # noqa: E402
+from models.orgs import Enterprise, Organization, OrgTree  # noqa: E402
 
 ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog, Job, Person, Membership]
 

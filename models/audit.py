@@ -4,8 +4,8 @@ import json
 
 import peewee as pw
 
-from models.base import BaseModel, now
 from models.accounts import Account
+from models.base import BaseModel, now
 from models.orgs import Organization
 
 

@@ -5,7 +5,6 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from models.audit import AuditLog
 from models.base import now
 from models.io.excel import safe_cell
 from models.jobs import job_kind

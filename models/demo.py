@@ -13,8 +13,16 @@ from models.members import Membership, Person
 from models.orgs import Enterprise, Organization
 from models.rules.uscc import make_uscc
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红建平文辉力明永健世广志义兴良海山仁波宁贵福生龙元全国胜学祥才发武新利清飞彬富顺信子杰涛昌成康星光天达安岩中茂进林有坚和彪博诚先敬震振壮会思群豪心邦承乐绍功松善厚庆磊民友裕河哲江超浩亮政谦亨奇固之轮翰朗伯宏言若鸣朋斌梁栋维启克伦翔旭鹏泽晨辰士以建家致树炎德行时泰盛雄琛钧冠策腾楠榕风航弘"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+GIVEN = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红建平文辉力明永健世广志义兴良海山仁波宁"
+    "贵福生龙元全国胜学祥才发武新利清飞彬富顺信子杰涛昌成康星光天达安岩中茂进林有坚和彪博诚先敬震振壮会思"
+    "群豪心邦承乐绍功松善厚庆磊民友裕河哲江超浩亮政谦亨奇固之轮翰朗伯宏言若鸣朋斌梁栋维启克伦翔旭鹏泽晨辰"
+    "士以建家致树炎德行时泰盛雄琛钧冠策腾楠榕风航弘"
+)
 # Area codes valid for every birth year 1960–2009 in python-stdnum's table.
 AREAS = ["310101", "310104", "310105", "310106", "310107", "310109", "310110"]
 
@@ -67,7 +75,7 @@ def load_demo(password: str | None = None, members: int = 300, seed: int = 20261
                  union_no="JJ1001", address="上海市徐汇区宛平南路1099号", contact="徐明", phone="13800000006")
         federation = add(pudong, name="浦东新区个体劳动者工会联合会", type="工会联合会", uscc=uscc(rng),
                          union_no="PD0200", contact="孙超", phone="021-58800200")
-        for i, name in enumerate(["上海九江路餐饮管理有限公司", "上海福州路文具商行有限公司",
+        for _i, name in enumerate(["上海九江路餐饮管理有限公司", "上海福州路文具商行有限公司",
                                   "上海汉口路设计工作室有限公司"]):
             Enterprise.create(org=g4, name=name, uscc=uscc(rng, "91"))
         for g in (g1, g2, g3, g5, g6):
@@ -100,7 +108,7 @@ def _members(rng, unions, weights, total):
     start = today()
     scale = total / sum(weights)
     number = 1
-    for union, weight in zip(unions, weights):
+    for union, weight in zip(unions, weights, strict=False):
         for _ in range(max(1, round(weight * scale))):
             male = rng.random() < 0.55
             birth = date(rng.randint(1966, 2004), rng.randint(1, 12), rng.randint(1, 28))

@@ -12,9 +12,8 @@ import os
 
 import peewee as pw
 
-from models import db
-from models.base import BaseModel, DomainError, now
 from models.accounts import Account
+from models.base import BaseModel, DomainError, now
 from models.orgs import Organization
 from models.workflow import Workflow, transition
 

@@ -2,11 +2,12 @@
 
 import sqlite3
 
+from stdnum.cn import ric
+
 from app import backup_sqlite
 from models import Account, Membership, Organization
 from models.demo import load_demo
 from models.rules.uscc import clean_uscc
-from stdnum.cn import ric
 
 
 def test_demo_data_has_every_role_and_valid_numbers():
