@@ -140,3 +140,12 @@ def test_render_helper_page_fragment_boost_and_history(as_role):
     assert frag.find("html") is None and frag.select_one("#children") is not None
     assert BeautifulSoup(boosted.data, "html.parser").find("html") is not None
     assert BeautifulSoup(restore.data, "html.parser").find("html") is not None
+
+
+def test_errors_inside_fragments_are_fragments(as_role):
+    client = as_role("grassroots")
+    for url, status in (("/orgs/999999", 404), ("/audit/", 403)):
+        response = client.get(url, headers={"HX-Request": "true"})
+        assert response.status_code == status
+        soup = BeautifulSoup(response.data, "html.parser")
+        assert soup.find("html") is None and soup.select_one(".error-page") is not None

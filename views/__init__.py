@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 
 from models import db
 from models.base import DomainError
-from views.access import refuse, render_page
+from views.access import refuse, render_error
 from views.menu import menu_for
 
 SECURITY_HEADERS = {
@@ -75,7 +75,7 @@ def register(app):
 
     @app.errorhandler(404)
     def not_found(_exc):
-        return render_page("errors/404.html", status=404)
+        return render_error("404", 404)
 
     @app.errorhandler(405)
     def not_allowed(_exc):
@@ -88,4 +88,4 @@ def register(app):
 
     @app.errorhandler(500)
     def server_error(_exc):
-        return render_page("errors/500.html", status=500)
+        return render_error("500", 500)

@@ -76,7 +76,15 @@ def unauthenticated():
 
 
 def refuse(message: str, status: int = 403):
-    return make_response(render_template("errors/refused.html", message=message), status)
+    """A Chinese refusal: the whole page, or just the message for an htmx fragment request."""
+    return render_error("refused", status, message=message)
+
+
+def render_error(name: str, status: int, **context):
+    template = f"errors/_{name}_body.html" if is_fragment_request() else f"errors/{name}.html"
+    response = make_response(render_template(template, **context), status)
+    response.headers["Vary"] = "HX-Request"
+    return response
 
 
 def access(*roles, objects=None):
