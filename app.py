@@ -22,7 +22,7 @@ from flask_wtf.csrf import CSRFProtect
 import models
 from models import db
 from models.base import yuan
-from models.rules.text import mask
+from models.rules.text import install_log_masking, mask
 
 BASE_DIR = Path(__file__).resolve().parent
 log = logging.getLogger("app")
@@ -80,6 +80,7 @@ def create_app(config: dict | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
+    install_log_masking()
     if not app.config["LOGIN_CAPTCHA"]:
         app.logger.warning("LOGIN_CAPTCHA=off：登录验证码已关闭，仅用于自动化测试，生产环境请勿关闭")
 
@@ -189,12 +190,8 @@ def register_cli(app: Flask) -> None:
     @click.option("--workers", default=2, show_default=True)
     def worker_cmd(workers):
         """启动后台任务进程（先把中断的任务重新排队）。"""
-        from models.jobs import queue, sweep_interrupted
-        requeued = sweep_interrupted()
-        if requeued:
-            click.echo(f"已重新排队中断的任务：{requeued}")
-        consumer = queue().create_consumer(workers=workers, worker_type="thread")
-        consumer.run()
+        from models.jobs import run_worker
+        run_worker(workers, echo=click.echo)
 
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1", show_default=True)

@@ -146,6 +146,16 @@ def sweep_interrupted() -> list[int]:
     return ids
 
 
+def run_worker(workers: int = 2, echo=print) -> None:
+    """The job worker process (`flask worker`): re-queue interrupted jobs, then consume."""
+    requeued = sweep_interrupted()
+    if requeued:
+        echo(f"已重新排队中断的任务：{requeued}")
+    # max_delay: an idle worker still picks up a new job within 2 s.
+    consumer = queue().create_consumer(workers=workers, worker_type="thread", max_delay=2.0)
+    consumer.run()
+
+
 # --- queue wiring -----------------------------------------------------------------------------
 def init_queue(database_url: str, mode: str = "sql"):
     """mode: 'sql' (huey tables in the app database), 'immediate' (tests), 'memory' (tests that

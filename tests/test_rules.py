@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from models.base import yuan
-from models.rules.text import compact, mask, normalize
+from models.rules.text import compact, mask, mask_text, normalize
 from models.rules.uscc import clean_uscc, make_uscc
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -72,3 +72,9 @@ def test_normalize():
 @pytest.mark.parametrize("fen,text", [(80600, "806"), (650, "6.5"), (1305, "13.05"), (0, "0"), (-2600, "-26")])
 def test_yuan(fen, text):
     assert yuan(fen) == text
+
+
+def test_numbers_inside_free_text_are_masked():
+    text = "导入第 3 行 310101199001011234 与 11010519491231002x 重复；卡号 6222021234567890123；日期 20261122123456"
+    assert mask_text(text) == ("导入第 3 行 3101 **** 1234 与 1101 **** 002x 重复；"
+                               "卡号 6222 **** 0123；日期 20261122123456")

@@ -2,10 +2,12 @@
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, make_response, send_file
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, send_file, url_for
 from flask_login import current_user
 
 from models import Job
+from models.jobs import enqueue
+from models.workflow import transition
 from views.access import access, render_page, scoped
 from views.paging import paginate
 
@@ -38,6 +40,16 @@ def progress(job):
 def _is_htmx_poll() -> bool:
     from flask import request
     return request.headers.get("HX-Request") == "true"
+
+
+@bp.route("/<int:job_id>/retry", methods=["POST"])
+@access(objects={"job_id": Job})
+def retry(job):
+    """重试: a failed job goes back in the queue (refused with the reason in any other state)."""
+    job = transition(job, "retry", account=current_user._get_current_object())
+    enqueue(job.id)
+    flash("任务已重新排队", "success")
+    return redirect(url_for("jobs.detail", job_id=job.id))
 
 
 @bp.route("/<int:job_id>/download")

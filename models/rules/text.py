@@ -27,3 +27,38 @@ def mask(number: str | None) -> str:
     if len(number) <= 8:
         return number[:1] + "*" * (len(number) - 1)
     return f"{number[:4]} **** {number[-4:]}"
+
+
+# ID numbers (15/18 digits, 18 may end in X) and bank card numbers (16–19 digits) in free text.
+_LONG_NUMBER = re.compile(r"(?<!\d)(?:\d{17}[Xx]|\d{15,19})(?!\d)")
+
+
+def mask_text(text: str) -> str:
+    """Mask every personal or card number inside a free text (log lines, error messages)."""
+    return _LONG_NUMBER.sub(lambda m: mask(m.group(0)), text)
+
+
+def install_log_masking() -> None:
+    """Every log record (message and traceback) is masked when it is created, whichever
+    handler writes it later: no full personal number reaches a log file."""
+    import logging
+    import traceback
+
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "masks_numbers", False):
+        return
+
+    def factory(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 — a broken format string is logging's business
+            return record
+        record.msg, record.args = mask_text(message), ()
+        if record.exc_info and record.exc_info[0] is not None:
+            record.exc_text = mask_text(
+                "".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
+        return record
+
+    factory.masks_numbers = True
+    logging.setLogRecordFactory(factory)
