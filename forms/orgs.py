@@ -1,8 +1,8 @@
-from wtforms import StringField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from forms import BaseForm
-from models.rules.text import compact, normalize
+from forms import BaseForm, choices
+from models.rules.text import PHONE_MESSAGE, PHONE_PATTERN, compact, normalize
 from models.rules.uscc import clean_uscc
 
 
@@ -29,8 +29,7 @@ class OrgEditForm(BaseForm):
                           validators=[DataRequired("请填写联系人"), Length(max=50, message="联系人不能超过50个字")])
     phone = StringField("联系电话", filters=[_code], validators=[
         DataRequired("请填写联系电话"),
-        Regexp(r"^(1\d{10}|0\d{2,3}-?\d{7,8}(-\d{1,6})?|\d{8})$",
-               message="联系电话格式不正确（手机11位，或固定电话如021-12345678）")])
+        Regexp(PHONE_PATTERN, message=PHONE_MESSAGE)])
 
     def validate_uscc(self, field):
         if field.data:
@@ -38,3 +37,25 @@ class OrgEditForm(BaseForm):
                 field.data = clean_uscc(field.data)
             except ValueError as exc:
                 raise ValidationError(str(exc)) from None
+
+
+class OrgForm(OrgEditForm):
+    """新增下级组织 / 修改 (an organisation below the account's own)."""
+
+    type = SelectField("工会类型", validators=[DataRequired("请选择工会类型")])
+    level = SelectField("层级", choices=choices([("", "按工会类型"), ("secondary", "二级工会"),
+                                                ("grassroots", "基层工会")]), validate_choice=False)
+
+    def validate_level(self, field):
+        if self.type.data == "联合工会" and field.data not in ("secondary", "grassroots"):
+            raise ValidationError("联合工会须选择层级：二级工会（下面还有基层工会）或 基层工会（直接覆盖企业）")
+
+
+class MoveForm(BaseForm):
+    target = StringField("新上级组织", filters=[_strip], validators=[
+        DataRequired("请填写新上级组织的名称、统一社会信用代码或工会编号")])
+
+
+class ReasonForm(BaseForm):
+    reason = TextAreaField("原因", filters=[_strip], validators=[
+        DataRequired("请填写原因"), Length(max=500, message="原因不能超过500个字")])

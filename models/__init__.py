@@ -45,10 +45,17 @@ from models.accounts import Account, LoginAttempt  # noqa: E402
 from models.audit import AuditLog  # noqa: E402
 from models.jobs import Job  # noqa: E402
 from models.members import Membership, Person  # noqa: E402
+from models.messages import Message, MessageRead  # noqa: E402
+from models.notices import Download, Notice  # noqa: E402
+from models.org_requests import OrgRequest  # noqa: E402
 from models.orgs import Enterprise, Organization, OrgTree  # noqa: E402
+from models.stats import MemberDay, OrgMemberCount  # noqa: E402
 
-ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog, Job, Person, Membership]
+ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog, Job, Person,
+              Membership, OrgMemberCount, MemberDay, Message, MessageRead, Notice, Download,
+              OrgRequest]
 
 __all__ = ["db", "connect", "is_postgres", "ALL_MODELS", *[m.__name__ for m in ALL_MODELS]]
 
 import models.audit_export  # noqa: E402,F401 — registers the 导出操作日志 job kind
+import models.org_import  # noqa: E402,F401 — registers the 组织导入 job kind

@@ -123,11 +123,22 @@ def run_job(job_id: int) -> None:
         message = exc.message if isinstance(exc, DomainError) else "任务执行出错，请联系管理员"
         transition(Job.get_by_id(job_id), "fail",
                    updates={"finished_at": now(), "errors": json.dumps([message], ensure_ascii=False)})
+        _notify(job, f"后台任务「{job.title}」失败：{message}")
         return
     job = Job.get_by_id(job_id)
     transition(job, "finish", updates={"finished_at": now(),
                                        "result": json.dumps(result, ensure_ascii=False),
                                        "progress_done": max(job.progress_done, job.progress_total)})
+    _notify(job, f"后台任务「{job.title}」已完成", result.get("summary", ""))
+
+
+def _notify(job: Job, title: str, body: str = "") -> None:
+    """消息提醒 to the job's owner."""
+    if job.org_id is None:
+        return
+    from models import messages
+    messages.post(job.org_id, title, body=body, link=f"/jobs/{job.id}", kind="后台任务",
+                  account=job.owner_id)
 
 
 def sweep_interrupted() -> list[int]:

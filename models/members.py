@@ -49,3 +49,24 @@ class Membership(BaseModel):
 Membership.add_index(Membership.index(Membership.person, unique=True,
                                       where=Membership.status.in_(ACTIVE_STATUSES),
                                       name="membership_one_active_per_person"))
+
+
+# --- the one way memberships change (keeps the dashboard counters exact) -----------------------
+def join(person: Person, org: Organization, **fields) -> Membership:
+    """Create a membership and count it."""
+    from models import db, stats
+    with db.atomic():
+        m = Membership.create(person=person, org=org, **fields)
+        stats.apply_change(None, m)
+    return m
+
+
+def change(m: Membership, **fields) -> Membership:
+    """Update a membership (status, org, dates …) and adjust the counters in one transaction."""
+    from models import db, stats
+    with db.atomic():
+        before = stats.snapshot(Membership.get_by_id(m.id))
+        Membership.update(**fields).where(Membership.id == m.id).execute()
+        m = Membership.get_by_id(m.id)
+        stats.apply_change(before, m)
+    return m

@@ -26,6 +26,10 @@ DEFAULT_LEVEL = {
     # 联合工会: grassroots when it covers enterprises directly, secondary when it has member unions.
 }
 TEMPORARY_SUFFIX = "临时工会"
+ACTIVE, CLOSED = "正常", "已撤销"
+# Functions org → reason or None, asked before an organisation is closed. Later areas (card
+# batches, enrollment batches, mutual-aid units) append theirs.
+CLOSE_CHECKS: list = []
 
 
 class Organization(BaseModel):
@@ -43,6 +47,8 @@ class Organization(BaseModel):
     contact = pw.CharField(max_length=50, default="")  # 联系人
     phone = pw.CharField(max_length=30, default="")  # 联系电话
     is_temporary = pw.BooleanField(default=False)  # 临时工会
+    status = pw.CharField(max_length=6, default="正常", index=True)  # 正常 / 已撤销
+    closed_at = pw.DateTimeField(null=True)
     depth = pw.SmallIntegerField(default=0)
     created_at = pw.DateTimeField(default=now)
     updated_at = pw.DateTimeField(default=now)
@@ -80,6 +86,50 @@ class Organization(BaseModel):
                 ]
             OrgTree.insert_many(rows).execute()
         return org
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == CLOSED
+
+    def move(self, new_parent: "Organization") -> None:
+        """Change the parent: closure rows, depth and district of the whole subtree, in one
+        transaction. Refuses cycles (moving under itself or its own subtree)."""
+        if new_parent is None:
+            raise DomainError("请选择新的上级组织", 422)
+        if new_parent.id == self.parent_id:
+            raise DomainError("新的上级组织与原上级组织相同", 422)
+        if self.contains(new_parent.id):
+            raise DomainError(f"不能把「{self.name}」移到它自己或它的下级组织「{new_parent.name}」之下", 422)
+        if new_parent.is_closed:
+            raise DomainError(f"「{new_parent.name}」已撤销，不能作为上级组织", 422)
+        if new_parent.level == "grassroots" and self.type != "分工会/工会小组":
+            raise DomainError(f"「{new_parent.name}」是基层工会，其下只能有分工会/工会小组", 422)
+        if self.level == "district" or self.level in ("city", "centre"):
+            raise DomainError("区局（产业）工会及以上的组织不能移动", 422)
+        with db.atomic():
+            sub = OrgTree.select(OrgTree.descendant).where(OrgTree.ancestor == self.id)
+            old_up = OrgTree.select(OrgTree.ancestor).where(
+                (OrgTree.descendant == self.id) & (OrgTree.depth > 0))
+            # 1. cut every path from an old ancestor into the subtree
+            OrgTree.delete().where(OrgTree.descendant.in_(sub) & OrgTree.ancestor.in_(old_up)).execute()
+            # 2. join every new ancestor (incl. new_parent) to every subtree node
+            ups = list(OrgTree.select(OrgTree.ancestor, OrgTree.depth).where(
+                OrgTree.descendant == new_parent.id).tuples())
+            downs = list(OrgTree.select(OrgTree.descendant, OrgTree.depth).where(
+                OrgTree.ancestor == self.id).tuples())
+            rows = [{"ancestor": a, "descendant": d, "depth": da + dd + 1}
+                    for a, da in ups for d, dd in downs]
+            for i in range(0, len(rows), 500):
+                OrgTree.insert_many(rows[i:i + 500]).execute()
+            shift = new_parent.depth + 1 - self.depth
+            district = new_parent.district_id if new_parent.level != "district" else new_parent.id
+            Organization.update(depth=Organization.depth + shift, district=district,
+                                updated_at=now()).where(Organization.id.in_(sub)).execute()
+            Organization.update(parent=new_parent.id).where(Organization.id == self.id).execute()
+
+    def close_blockers(self) -> list:
+        """Reasons this organisation cannot be closed (撤销) now; empty when it can."""
+        return [reason for check in CLOSE_CHECKS for reason in [check(self)] if reason]
 
     def subtree_ids(self):
         """Sub-query of the ids of this organisation and everything below it (one indexed query)."""
@@ -128,3 +178,23 @@ class Enterprise(BaseModel):
     name = pw.CharField(max_length=100)
     uscc = pw.CharField(max_length=18, unique=True)  # one enterprise is covered by one union
     created_at = pw.DateTimeField(default=now)
+
+
+def _open_children(org):
+    n = Organization.select().where((Organization.parent == org.id) & (Organization.status == ACTIVE)).count()
+    return f"该组织下还有{n}个未撤销的下级组织，请先撤销或移走" if n else None
+
+
+def _members(org):
+    from models.members import ACTIVE_STATUSES, Membership
+    n = Membership.select().where((Membership.org == org.id)
+                                  & Membership.status.in_(ACTIVE_STATUSES)).count()
+    return f"该组织还有{n}名会员，请先转出或删除会员" if n else None
+
+
+def _root(org):
+    return "市总工会、市职保中心和临时工会不能撤销" if (
+        org.level in ("city", "centre") or org.is_temporary) else None
+
+
+CLOSE_CHECKS.extend([_root, _open_children, _members])

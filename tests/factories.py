@@ -1,11 +1,12 @@
 """Factories: organisations, accounts, members, and a small city with one account per role."""
 
 import itertools
+import os
 import random
 from dataclasses import dataclass, field
 from datetime import date
 
-from models import Account, Enterprise, Membership, Organization, Person
+from models import Account, Enterprise, Membership, Organization, Person, members
 from models.demo import id_number, uscc
 
 PASSWORD = "test-pass-1"
@@ -41,7 +42,7 @@ def make_member(org, **fields) -> Membership:
                            birth_date=birth)
     fields.setdefault("member_no", f"TM{n:08d}")
     fields.setdefault("join_date", date(2024, 1, 1))
-    return Membership.create(person=person, org=org, **fields)
+    return members.join(person, org, **fields)
 
 
 def make_enterprise(org) -> Enterprise:
@@ -100,8 +101,38 @@ def make_job(org, account=None, status="已完成"):
     job = Job.create(org=org, owner=account, kind="audit_export", title="导出操作日志", status=status)
     name = f"audit-{job.id}.xlsx"
     (storage_dir() / name).write_bytes(b"PK test")
-    Job.update(result=json.dumps({"file": name, "download_name": name})).where(Job.id == job.id).execute()
+    Job.update(result=json.dumps({"file": name, "download_name": name, "error_file": name,
+                                  "error_download_name": name})).where(Job.id == job.id).execute()
     return Job.get_by_id(job.id)
+
+
+def make_org_request(org):
+    from models import org_requests
+    account = Account.select().where(Account.org == org.id).first() or make_account(org)
+    return org_requests.submit(org_requests.CHANGE, account, {"address": "申请修改的地址"}, target=org)
+
+
+def make_message(org, account=None, title="测试消息", link=""):
+    from models import messages
+    return messages.post(org, title, link=link, account=account)
+
+
+def make_notice(org=None, published=True, title="测试通知"):
+    from models.notices import Notice
+    return Notice.create(title=title, body="通知内容", published=published)
+
+
+def make_download(org=None, published=True, data=b"%PDF-1.4 test", filename="操作手册.pdf"):
+    import secrets
+    from pathlib import Path
+
+    from models.notices import Download
+    storage = Path(os.environ["STORAGE_DIR"]) / "downloads"
+    storage.mkdir(parents=True, exist_ok=True)
+    stored = f"{secrets.token_hex(8)}.pdf"
+    (storage / stored).write_bytes(data)
+    return Download.create(title="操作手册", filename=filename, stored_name=stored,
+                           content_type="application/pdf", size=len(data), published=published)
 
 
 # For the scope matrix: how to make an object of each model that belongs to `org`.
@@ -112,4 +143,9 @@ OBJECT_FACTORIES = {
     "Person": lambda org: make_member(org).person,
     "Membership": lambda org: make_member(org),
     "Enterprise": lambda org: make_enterprise(org),
+    "OrgRequest": make_org_request,
+    "Account": lambda org: make_account(org),
+    "Message": lambda org: make_message(org),
+    "Notice": make_notice,
+    "Download": make_download,
 }

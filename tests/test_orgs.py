@@ -69,19 +69,42 @@ FORM = {"name": "测试区1街道甲公司工会委员会", "uscc": "", "union_n
 
 
 def test_edit_own_organisation_is_audited(as_role, city):
-    client = as_role("grassroots")
-    org = city.orgs["grassroots1"]
+    client = as_role("district")
+    org = city.orgs["district1"]
     uscc = factories.uscc(factories._rng)
-    response = client.post("/orgs/mine/edit", data=dict(FORM, uscc=uscc.lower()))
+    response = client.post("/orgs/mine/edit", data=dict(FORM, name=org.name, uscc=uscc.lower()))
     assert response.status_code == 302
     saved = Organization.get_by_id(org.id)
-    assert (saved.contact, saved.uscc, saved.phone) == ("新联系人", uscc, "021-63301234")
+    assert (saved.contact, saved.uscc, saved.union_no, saved.phone) == ("新联系人", uscc, "T1", "021-63301234")
     log = AuditLog.for_object(org).first()
-    assert log.action == "修改组织信息" and log.account_name == city.account("grassroots").username
+    assert log.action == "修改组织信息" and log.account_name == city.account("district").username
     assert log.detail_data["联系人"] == ["联系人", "新联系人"]
     assert log.org_name == org.name and log.ip == "127.0.0.1"
     page = BeautifulSoup(client.get(f"/orgs/{org.id}").data, "html.parser")
     assert "修改组织信息" in page.select_one("#audit-log").get_text()
+
+
+def test_grassroots_identity_changes_wait_for_the_superior(as_role, city):
+    """修改信息 by a grassroots union: contact and phone change at once; 统一社会信用代码 and
+    工会编号 go to 组织审核 and change only when the superior approves."""
+    from models.org_requests import OrgRequest
+    client = as_role("grassroots")
+    org = city.orgs["grassroots1"]
+    before = Organization.get_by_id(org.id)
+    uscc = factories.uscc(factories._rng)
+    response = client.post("/orgs/mine/edit", data=dict(FORM, uscc=uscc))
+    assert response.status_code == 302
+    saved = Organization.get_by_id(org.id)
+    assert (saved.contact, saved.phone) == ("新联系人", "021-63301234")
+    assert (saved.uscc, saved.union_no) == (before.uscc, before.union_no)
+    req = OrgRequest.get(OrgRequest.target == org.id)
+    assert (req.status, req.data) == ("待审核", {"uscc": uscc, "union_no": "T1"})
+    flash = BeautifulSoup(client.get("/orgs/mine/edit").data, "html.parser")
+    assert "已提交上级工会审核" in flash.get_text()
+    assert "正在等待上级工会审核" in flash.get_text()
+    again = client.post("/orgs/mine/edit", data=dict(FORM, union_no="T2"))
+    assert again.status_code == 422
+    assert "已有待审核的修改申请" in again.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("field,value,message", [

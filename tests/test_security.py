@@ -8,6 +8,7 @@ from app import create_app
 from models import AuditLog, Organization
 from tests import factories
 from tests.conftest import TEST_CONFIG
+from tests.routes import build, make_objects, rule_access
 
 
 @pytest.fixture
@@ -32,12 +33,10 @@ def test_every_state_changing_route_refuses_a_missing_or_stale_token(csrf_app, c
                                        "csrf_token": token}).status_code == 302
     routes = list(state_changing_routes(csrf_app))
     assert any(r.endpoint == "orgs.edit_own" for r, _ in routes)
-    own = {"org_id": city.orgs["city"].id, "job_id": factories.make_job(city.orgs["city"]).id}
+    objects = [make_objects(rule_access(csrf_app, rule), city.orgs["grassroots1"]) for rule, _ in routes]
     before = (AuditLog.select().count(), Organization.get_by_id(city.orgs["city"].id).__data__)
-    for rule, methods in routes:
-        url = rule.rule
-        for name, value in own.items():
-            url = url.replace(f"<int:{name}>", str(value))
+    for (rule, methods), own in zip(routes, objects, strict=True):
+        url = build(rule, own)
         for method in methods:
             for headers, data in (({}, {}), ({"HX-Request": "true"}, {}),
                                   ({"X-CSRFToken": "stale-or-forged"}, {"csrf_token": "forged"})):

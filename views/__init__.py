@@ -21,9 +21,15 @@ SECURITY_HEADERS = {
 }
 
 
+def _unread() -> int:
+    """消息提醒 badge: counted only when the layout is rendered (not for fragments)."""
+    from models import messages
+    return messages.unread_count(current_user) if current_user.is_authenticated else 0
+
+
 def register(app):
-    from views import audit, auth, home, jobs, orgs
-    for module in (auth, home, orgs, audit, jobs):
+    from views import accounts, admin, audit, auth, home, jobs, members, messages, notices, orgs
+    for module in (auth, home, orgs, accounts, members, messages, notices, audit, jobs, admin):
         app.register_blueprint(module.bp)
 
     @app.before_request
@@ -63,7 +69,7 @@ def register(app):
     @app.context_processor
     def layout_context():
         menu = menu_for(current_user) if current_user.is_authenticated else []
-        return {"menu": menu, "csrf_token": generate_csrf}
+        return {"menu": menu, "csrf_token": generate_csrf, "unread_messages": _unread}
 
     @app.errorhandler(CSRFError)
     def csrf_error(_exc):

@@ -42,6 +42,9 @@ def scope_org_ids(account):
 def scoped(model, account):
     """model.select() restricted to the account's scope."""
     query = model.select()
+    if getattr(model, "own_org_only", False) and not account.is_admin:
+        # Addressed to an organisation itself (消息提醒): not visible to its superiors.
+        return query.where(getattr(model, model.scope_field) == account.org_id)
     org_ids = scope_org_ids(account)
     if org_ids is None:
         return query
@@ -129,6 +132,8 @@ def is_fragment_request() -> bool:
 
 def render_page(template: str, block: str | None = None, status: int = 200, **context):
     """The whole page, or only `block` for an htmx fragment request. Always Vary: HX-Request."""
+    if not isinstance(status, int):  # a template variable named `status` would land here
+        raise TypeError(f"render_page status must be an HTTP status code, got {status!r}")
     if block and is_fragment_request():
         body = render_block(template, block, **context)
     else:

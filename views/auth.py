@@ -80,7 +80,10 @@ def login():
                 return redirect(_safe_next(request.args.get("next")))
         form.password.data = ""
         form.captcha.data = ""
-    return render_page("auth/login.html", form=form, error=error,
+    from models.notices import Notice
+    notices = list(Notice.select().where(Notice.published == True)  # noqa: E712
+                   .order_by(Notice.pinned.desc(), Notice.published_at.desc()).limit(5))
+    return render_page("auth/login.html", form=form, error=error, notices=notices,
                        captcha_on=current_app.config["LOGIN_CAPTCHA"], status=status,
                        nonce=secrets.token_hex(4))
 

@@ -1,8 +1,10 @@
 """首页 and 业务工作台."""
 
-from flask import Blueprint, redirect, url_for
+from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 
+from models import dashboard, stats
+from models.base import today
 from views.access import access, public, render_page
 
 bp = Blueprint("home", __name__)
@@ -27,8 +29,16 @@ def root():
 @bp.route("/home")
 @access()
 def index():
+    """首页: the four counts and the 入会人数统计图 of the account's subtree."""
     org = current_user.org
-    return render_page("home/index.html", org=org, ancestors=org.ancestors())
+    root = dashboard.dashboard_root(current_user)
+    period = dashboard.parse_period(request.args, today())
+    daily = stats.daily(root.id, period.start, period.end)
+    return render_page("home/index.html", "dashboard", org=org, root=root,
+                       ancestors=org.ancestors(), period=period, tabs=dashboard.TABS,
+                       counts=dashboard.counts(root, period, daily),
+                       chart=dashboard.chart(root, period, daily),
+                       status=422 if period.errors else 200)
 
 
 @bp.route("/workbench")

@@ -55,12 +55,23 @@ def retry(job):
 @bp.route("/<int:job_id>/download")
 @access(objects={"job_id": Job})
 def download(job):
-    name = job.result_data.get("file")
+    """下载结果: the job's result file."""
+    return _send(job, "file", "download_name")
+
+
+@bp.route("/<int:job_id>/errors")
+@access(objects={"job_id": Job})
+def errors(job):
+    """下载错误文件: the rows that failed, with 错误原因, to fix and upload again."""
+    return _send(job, "error_file", "error_download_name")
+
+
+def _send(job, key, name_key):
+    name = job.result_data.get(key)
     if not name:
         abort(404)
     path = Path(current_app.config["STORAGE_DIR"]) / "jobs" / Path(name).name
     if not path.exists():
         abort(404)
-    response = make_response(send_file(path, as_attachment=True,
-                                       download_name=job.result_data.get("download_name", path.name)))
-    return response
+    return make_response(send_file(path, as_attachment=True,
+                                   download_name=job.result_data.get(name_key, path.name)))

@@ -5,15 +5,22 @@ from flask import current_app, request, url_for
 
 # (section, [(label, endpoint, roles or None for everyone)])
 MENU = [
-    ("首页", [("首页", "home.index", None)]),
+    ("首页", [("首页", "home.index", None), ("消息提醒", "messages.index", None)]),
     ("组织管理", [
         ("修改信息", "orgs.edit_own", None),
         ("组织信息", "orgs.tree", None),
+        ("组织列表", "orgs.listing", ("district", "secondary", "city", "centre")),
+        ("组织审核", "orgs.requests", None),
+        ("组织导入", "orgs.import_", ("district",)),
     ]),
+    ("会员管理", [("会员信息", "members.index", None)]),
     ("业务工作台", [("业务工作台", "home.workbench", None)]),
     ("系统管理", [
         ("后台任务", "jobs.index", None),
         ("操作日志", "audit.search", ("admin",)),
+        ("快速修复", "admin.index", ("admin",)),
+        ("重要通知", "notices.notices", None),
+        ("下载中心", "notices.downloads", None),
         ("修改密码", "auth.change_password", None),
     ]),
 ]

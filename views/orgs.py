@@ -1,50 +1,119 @@
-"""组织管理: 修改信息 (own organisation), 组织信息 (own organisation and the units below)."""
+"""组织管理: 修改信息 (own organisation), 组织信息 / 组织列表 / 覆盖企业, and for superiors:
+新增下级组织, 修改, 移动, 撤销, 组织导入, 组织审核 (approving what lower levels submit)."""
 
-from flask import Blueprint, flash, redirect, request, url_for
+import secrets
+from urllib.parse import quote
+
+from flask import Blueprint, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 from peewee import IntegrityError
 
-from forms.orgs import OrgEditForm
-from models import AuditLog, Enterprise, Organization, db
-from models.base import now
-from views.access import REVIEWING, access, render_page
+from forms import choices
+from forms.orgs import MoveForm, OrgEditForm, OrgForm, ReasonForm
+from models import AuditLog, Enterprise, Job, Organization, OrgTree, db, messages
+from models import org_requests as requests_
+from models.base import DomainError, now
+from models.dashboard import dashboard_root
+from models.org_import import CREATABLE_TYPES, template_workbook
+from models.org_requests import IDENTITY, OrgRequest
+from models.orgs import ACTIVE, CLOSED, DEFAULT_LEVEL, LEVELS, TYPES
+from views.access import REVIEWING, access, render_page, scoped
 from views.paging import paginate
 
 bp = Blueprint("orgs", __name__, url_prefix="/orgs")
 EDITABLE = ("name", "uscc", "union_no", "address", "contact", "phone")
 LABELS = {"name": "组织名称", "uscc": "统一社会信用代码", "union_no": "工会编号", "address": "单位地址",
-          "contact": "联系人", "phone": "联系电话"}
+          "contact": "联系人", "phone": "联系电话", "type": "工会类型", "level": "层级"}
 UNIQUE_FIELDS = {"name": "组织名称", "uscc": "统一社会信用代码", "union_no": "工会编号"}
+# Levels whose own changes and creations apply at once; lower levels go through 组织审核.
+DIRECT = ("admin", "city", "centre", "district")
 
 
+def acts_directly(account) -> bool:
+    return account.role in DIRECT
+
+
+def below(org) -> bool:
+    """The organisation is strictly below the account's own (or the account is the admin)."""
+    if current_user.is_admin:
+        return True
+    return org.id != current_user.org_id and current_user.org.contains(org.id)
+
+
+def refuse_unless(condition: bool, message: str, status: int = 403):
+    if not condition:
+        raise DomainError(message, status)
+
+
+# --- 修改信息 (own organisation) ----------------------------------------------------------------
 @bp.route("/mine/edit", methods=["GET", "POST"])
 @access()
 def edit_own():
     org = Organization.get_by_id(current_user.org_id)
     form = OrgEditForm(obj=org) if request.method == "GET" else OrgEditForm()
     status = 200
+    waiting = OrgRequest.select().where((OrgRequest.target == org.id)
+                                        & (OrgRequest.status == requests_.PENDING)).first()
     if request.method == "POST":
         status = 422
         if form.validate():
-            changes = _save(org, form)
+            new = _values(form, EDITABLE)
+            identity = {k: v for k, v in new.items() if k in IDENTITY and (getattr(org, k) or None) != v}
+            if identity and not acts_directly(current_user):
+                if waiting is not None:
+                    form.name.errors = ["已有待审核的修改申请，请等待上级工会审核或先撤回"]
+                    return render_page("orgs/edit.html", "form", form=form, org=org, status=422,
+                                       waiting=waiting)
+                if _unique_clash(form, identity, org.id):
+                    return render_page("orgs/edit.html", "form", form=form, org=org, status=422,
+                                       waiting=waiting)
+                rest = {k: v for k, v in new.items() if k not in IDENTITY}
+                with db.atomic():
+                    changes = _save(org, form, rest) or {}
+                    requests_.submit(requests_.CHANGE, current_user, identity, target=org)
+                    _notify_superior(org, f"「{org.name}」提交了修改信息申请")
+                flash("组织名称、统一社会信用代码、工会编号的修改已提交上级工会审核，审核通过后生效"
+                      + ("；其他信息已保存" if changes else ""), "success")
+                return redirect(url_for("orgs.edit_own"))
+            changes = _save(org, form, new)
             if changes is not None:
                 flash("修改成功" if changes else "信息未改动", "success")
                 return redirect(url_for("orgs.edit_own"))
-    return render_page("orgs/edit.html", "form", form=form, org=org, status=status)
+    return render_page("orgs/edit.html", "form", form=form, org=org, status=status, waiting=waiting)
 
 
-def _save(org: Organization, form: OrgEditForm):
-    """Save the form; returns the changes, or None (with form errors) on a uniqueness clash."""
-    new = {name: (getattr(form, name).data or None) if name in ("uscc", "union_no")
-           else (getattr(form, name).data or "") for name in EDITABLE}
+def _values(form, names) -> dict:
+    return {name: (getattr(form, name).data or None) if name in ("uscc", "union_no")
+            else (getattr(form, name).data or "") for name in names}
+
+
+def _unique_clash(form, new: dict, org_id=None) -> bool:
+    """Put a field error and return True when a unique value is taken (or claimed by a
+    request still waiting)."""
+    for name, label in UNIQUE_FIELDS.items():
+        value = new.get(name)
+        if not value:
+            continue
+        query = Organization.select().where(getattr(Organization, name) == value)
+        if org_id is not None:
+            query = query.where(Organization.id != org_id)
+        if query.exists():
+            getattr(form, name).errors = [f"该{label}已被其他组织使用"]
+            return True
+        clash = requests_.pending_clash(**{name: value})
+        if clash:
+            getattr(form, name).errors = [clash]
+            return True
+    return False
+
+
+def _save(org: Organization, form, new: dict):
+    """Apply `new` to the organisation (audited); the changes, or None on a uniqueness clash."""
     changes = {LABELS[k]: [getattr(org, k), v] for k, v in new.items() if (getattr(org, k) or "") != (v or "")}
     if not changes:
         return {}
-    for name, label in UNIQUE_FIELDS.items():
-        if new[name] and Organization.select().where(
-                (getattr(Organization, name) == new[name]) & (Organization.id != org.id)).exists():
-            getattr(form, name).errors = [f"该{label}已被其他组织使用"]
-            return None
+    if _unique_clash(form, new, org.id):
+        return None
     try:
         with db.atomic():
             Organization.update(updated_at=now(), **new).where(Organization.id == org.id).execute()
@@ -55,6 +124,12 @@ def _save(org: Organization, form: OrgEditForm):
     return changes
 
 
+def _notify_superior(org, title):
+    if org.parent_id:
+        messages.post(org.parent_id, title, kind="组织审核", link=url_for("orgs.requests"))
+
+
+# --- 组织信息 / 组织列表 / 覆盖企业 --------------------------------------------------------------
 @bp.route("/")
 @access()
 def tree():
@@ -77,4 +152,289 @@ def detail(org):
     log = AuditLog.for_object(org).limit(50)
     return render_page("orgs/detail.html", org=org, enterprises=enterprises,
                        children=paginate(children, per_page=15), log=log,
-                       ancestors=org.ancestors())
+                       ancestors=org.ancestors(), can=_permissions(org))
+
+
+def _permissions(org) -> dict:
+    manages = current_user.role in ("district", "secondary", "admin")
+    is_below = below(org)
+    direct = acts_directly(current_user)
+    return {
+        "create": manages and not org.is_closed and (is_below or org.id == current_user.org_id),
+        "edit": manages and is_below and not org.is_closed,
+        "move": direct and manages and is_below and not org.is_closed
+        and org.level not in ("city", "centre", "district"),
+        "close": direct and manages and is_below and not org.is_closed,
+        "accounts": manages and is_below,
+    }
+
+
+@bp.route("/list")
+@access()
+def listing():
+    """Every organisation of the account's subtree (filters: 单位名称, 层级, 状态)."""
+    root = dashboard_root(current_user)
+    query = (Organization.select().join(OrgTree, on=(OrgTree.descendant == Organization.id))
+             .where(OrgTree.ancestor == root.id))
+    q = (request.args.get("q") or "").strip()
+    level = request.args.get("level") or ""
+    status = request.args.get("status", ACTIVE)
+    if q:
+        query = query.where(Organization.name.contains(q))
+    if level in LEVELS:
+        query = query.where(Organization.level == level)
+    if status in (ACTIVE, CLOSED):
+        query = query.where(Organization.status == status)
+    page = paginate(query.order_by(Organization.depth, Organization.name), per_page=15)
+    return render_page("orgs/listing.html", "rows", page=page, root=root, q=q, level=level,
+                       status_filter=status, levels=LEVELS)
+
+
+@bp.route("/enterprises")
+@access()
+def enterprises():
+    """覆盖企业: the enterprises covered by the unions of the account's subtree."""
+    root = dashboard_root(current_user)
+    query = (Enterprise.select(Enterprise, Organization).join(Organization)
+             .join(OrgTree, on=(OrgTree.descendant == Organization.id))
+             .where(OrgTree.ancestor == root.id))
+    q = (request.args.get("q") or "").strip()
+    if q:
+        query = query.where(Enterprise.name.contains(q))
+    page = paginate(query.order_by(Enterprise.name), per_page=15)
+    return render_page("orgs/enterprises.html", "rows", page=page, root=root, q=q)
+
+
+# --- 新增下级组织 / 修改 --------------------------------------------------------------------------
+def _type_choices(parent):
+    if parent.level == "grassroots":
+        return choices(["分工会/工会小组"])
+    types = TYPES if current_user.is_admin else CREATABLE_TYPES
+    return choices([("", "请选择")] + [t for t in types if t != "市总工会"])
+
+
+def _level_for(form) -> str:
+    if form.type.data == "联合工会":
+        return form.level.data
+    return DEFAULT_LEVEL.get(form.type.data, "grassroots")
+
+
+@bp.route("/<int:org_id>/new", methods=["GET", "POST"])
+@access("district", "secondary", objects={"org_id": Organization})
+def create(org):
+    """新增下级组织 under `org` (a district acts at once; a secondary union's request waits
+    for 组织审核)."""
+    refuse_unless(below(org) or org.id == current_user.org_id, "只能在本单位或下级组织下新增组织")
+    refuse_unless(not org.is_closed, f"「{org.name}」已撤销，不能新增下级组织", 409)
+    form = OrgForm()
+    form.type.choices = _type_choices(org)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate():
+            fields = _values(form, EDITABLE)
+            fields["type"] = form.type.data
+            fields["level"] = _level_for(form)
+            if not _unique_clash(form, fields):
+                if acts_directly(current_user):
+                    try:
+                        with db.atomic():
+                            child = Organization.add(org, **fields)
+                            AuditLog.record("新建组织", child, to_state=ACTIVE,
+                                            detail={"上级组织": org.name})
+                    except IntegrityError:
+                        form.name.errors = ["组织名称、统一社会信用代码或工会编号与其他组织重复，请核对"]
+                    else:
+                        flash(f"已新增组织「{child.name}」", "success")
+                        return redirect(url_for("orgs.detail", org_id=child.id))
+                else:
+                    with db.atomic():
+                        req = requests_.submit(requests_.NEW, current_user, fields, parent=org)
+                        _notify_superior(current_user.org,
+                                         f"「{current_user.org.name}」申请新建组织「{fields['name']}」")
+                    flash("已提交新建组织申请，等待上级工会审核", "success")
+                    return redirect(url_for("orgs.request_detail", req_id=req.id))
+    return render_page("orgs/form.html", "form", form=form, parent=org, org=None, status=status,
+                       action=url_for("orgs.create", org_id=org.id), title="新增下级组织")
+
+
+@bp.route("/<int:org_id>/edit", methods=["GET", "POST"])
+@access("district", "secondary", objects={"org_id": Organization})
+def edit(org):
+    """修改 an organisation below the account's own."""
+    if org.id == current_user.org_id:
+        return redirect(url_for("orgs.edit_own"))
+    refuse_unless(below(org), "只能修改下级组织的信息")
+    refuse_unless(not org.is_closed, f"「{org.name}」已撤销，不能修改", 409)
+    form = OrgForm(obj=org) if request.method == "GET" else OrgForm()
+    form.type.choices = _type_choices(org.parent) if org.parent else choices([org.type])
+    if request.method == "GET" and org.type == "联合工会":
+        form.level.data = org.level
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate():
+            new = _values(form, EDITABLE)
+            new["type"] = form.type.data
+            new["level"] = _level_for(form)
+            if new["level"] != org.level and org.level in ("city", "centre", "district"):
+                new["level"] = org.level
+            if acts_directly(current_user):
+                if _save(org, form, new) is not None:
+                    flash("修改成功", "success")
+                    return redirect(url_for("orgs.detail", org_id=org.id))
+            else:
+                changed = {k: v for k, v in new.items() if (getattr(org, k) or None) != (v or None)}
+                if not changed:
+                    flash("信息未改动", "success")
+                    return redirect(url_for("orgs.detail", org_id=org.id))
+                if not _unique_clash(form, changed, org.id):
+                    with db.atomic():
+                        req = requests_.submit(requests_.CHANGE, current_user, changed, target=org)
+                        _notify_superior(current_user.org, f"「{current_user.org.name}」申请修改「{org.name}」的信息")
+                    flash("修改申请已提交，等待上级工会审核", "success")
+                    return redirect(url_for("orgs.request_detail", req_id=req.id))
+    return render_page("orgs/form.html", "form", form=form, parent=org.parent, org=org, status=status,
+                       action=url_for("orgs.edit", org_id=org.id), title="修改组织信息")
+
+
+# --- 移动 / 撤销 ------------------------------------------------------------------------------
+def _find_in_scope(text: str):
+    query = (Organization.select().join(OrgTree, on=(OrgTree.descendant == Organization.id))
+             .where(OrgTree.ancestor == dashboard_root(current_user).id))
+    code = text.upper().replace(" ", "")
+    return query.where((Organization.name == text) | (Organization.uscc == code)
+                       | (Organization.union_no == code)).first()
+
+
+@bp.route("/<int:org_id>/move", methods=["GET", "POST"])
+@access("district", objects={"org_id": Organization})
+def move(org):
+    """移动: change the parent of an organisation below the account's own."""
+    refuse_unless(below(org), "只能移动下级组织")
+    form = MoveForm()
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate():
+            target = _find_in_scope(form.target.data)
+            if target is None:
+                form.target.errors = [f"未找到「{form.target.data}」，或它不在本单位管辖范围内"]
+            else:
+                old_parent = org.parent
+                try:
+                    with db.atomic():
+                        org.move(target)
+                        AuditLog.record("移动组织", org, detail={"上级组织": [old_parent.name, target.name]})
+                except DomainError as exc:
+                    form.target.errors = [exc.message]
+                else:
+                    flash(f"已将「{org.name}」移到「{target.name}」之下", "success")
+                    return redirect(url_for("orgs.detail", org_id=org.id))
+    return render_page("orgs/move.html", "form", form=form, org=org, status=status)
+
+
+@bp.route("/<int:org_id>/close", methods=["GET", "POST"])
+@access("district", objects={"org_id": Organization})
+def close(org):
+    """撤销: refused with the reasons while the organisation has members, open children or
+    open business (later areas add their checks)."""
+    refuse_unless(below(org), "只能撤销下级组织")
+    refuse_unless(not org.is_closed, f"「{org.name}」已撤销", 409)
+    form = ReasonForm()
+    blockers = org.close_blockers()
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if blockers:
+            status = 409
+        elif form.validate():
+            with db.atomic():
+                changed = (Organization.update(status=CLOSED, closed_at=now(), updated_at=now())
+                           .where((Organization.id == org.id) & (Organization.status == ACTIVE)).execute())
+                if changed != 1:
+                    raise DomainError("该组织的状态已被他人修改，请刷新页面后重试")
+                from models import Account
+                Account.update(is_active_flag=False).where(Account.org == org.id).execute()
+                AuditLog.record("撤销组织", org, from_state=ACTIVE, to_state=CLOSED,
+                                reason=form.reason.data)
+            flash(f"已撤销「{org.name}」，其账号已停用", "success")
+            return redirect(url_for("orgs.detail", org_id=org.id))
+    return render_page("orgs/close.html", "form", form=form, org=org, blockers=blockers, status=status)
+
+
+# --- 组织导入 -----------------------------------------------------------------------------------
+@bp.route("/import", methods=["GET", "POST"])
+@access("district")
+def import_():
+    """组织导入: upload → background job → result (or an error file to fix and re-upload)."""
+    error = None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            error = "请选择要上传的文件"
+        else:
+            data = upload.read()
+            if not data:
+                error = "上传的文件是空的"
+            else:
+                from models.audit_export import storage_dir
+                name = f"upload-{secrets.token_hex(8)}.bin"
+                (storage_dir() / name).write_bytes(data)
+                job = Job.submit("org_import", {"upload": name, "account": current_user.id,
+                                                "file_name": upload.filename[:100]},
+                                 account=current_user._get_current_object())
+                return redirect(url_for("jobs.detail", job_id=job.id))
+    return render_page("orgs/import.html", error=error, status=422 if error else 200)
+
+
+@bp.route("/import/template")
+@access("district")
+def import_template():
+    """下载模板 (组织导入)."""
+    response = make_response(template_workbook())
+    response.headers["Content-Type"] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote("组织导入模板.xlsx")
+    return response
+
+
+# --- 组织审核 -----------------------------------------------------------------------------------
+@bp.route("/requests")
+@access()
+def requests():
+    """组织审核: requests of the subtree (to decide) and the account's own (to follow)."""
+    status = request.args.get("status", requests_.PENDING)
+    query = scoped(OrgRequest, current_user).order_by(OrgRequest.created_at.desc(), OrgRequest.id.desc())
+    if status in (requests_.PENDING, requests_.APPROVED, requests_.REJECTED, requests_.WITHDRAWN):
+        query = query.where(OrgRequest.status == status)
+    return render_page("orgs/requests.html", "rows", page=paginate(query), status_filter=status)
+
+
+@bp.route("/requests/<int:req_id>")
+@access(objects={"req_id": OrgRequest})
+def request_detail(req):
+    return render_page("orgs/request.html", req=req, form=ReasonForm(),
+                       can_decide=req.status == requests_.PENDING and req.can_decide(current_user),
+                       can_withdraw=req.status == requests_.PENDING
+                       and req.submitter_org_id == current_user.org_id,
+                       log=AuditLog.for_object(req))
+
+
+@bp.route("/requests/<int:req_id>/<any(approve, reject, withdraw):action>", methods=["POST"])
+@access(objects={"req_id": OrgRequest})
+def decide(req, action):
+    reason = (request.form.get("reason") or "").strip()
+    if action == "reject" and not reason:
+        raise DomainError("「驳回」须填写原因", 422)
+    try:
+        req = requests_.decide(req, action, current_user._get_current_object(), reason)
+    except IntegrityError:
+        raise DomainError("组织名称、统一社会信用代码或工会编号已被其他组织使用，不能通过；"
+                          "请驳回并说明原因", 409) from None
+    label = OrgRequest.WORKFLOW.label(action)
+    if action != "withdraw":
+        outcome = "通过" if action == "approve" else "被驳回"
+        messages.post(req.submitter_org_id, f"您的{req.kind}申请「{req.name}」已{outcome}",
+                      body=reason, kind="组织审核", link=url_for("orgs.request_detail", req_id=req.id))
+    flash(f"已{label}", "success")
+    return redirect(url_for("orgs.request_detail", req_id=req.id))

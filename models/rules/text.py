@@ -62,3 +62,8 @@ def install_log_masking() -> None:
 
     factory.masks_numbers = True
     logging.setLogRecordFactory(factory)
+
+
+# 联系电话: a mobile number, or a landline like 021-12345678 (extension allowed), or 8 digits.
+PHONE_PATTERN = r"^(1\d{10}|0\d{2,3}-?\d{7,8}(-\d{1,6})?|\d{8})$"
+PHONE_MESSAGE = "联系电话格式不正确（手机11位，或固定电话如021-12345678）"

@@ -1,0 +1,236 @@
+"""组织导入: build part of the organisation tree from an Excel/CSV file (background job).
+
+Every row is checked first (names, types, parents — in the file or already in the importer's
+subtree —, codes and their uniqueness, cycles); if any row is wrong nothing is imported and an
+error file (the rows with a 错误原因 column) comes back to be fixed and uploaded again. A clean
+file is applied in one transaction, parents before children.
+"""
+
+import re
+from pathlib import Path
+
+from models import db
+from models.accounts import Account
+from models.audit import AuditLog
+from models.base import DomainError
+from models.io.tables import error_workbook, read_table, records
+from models.jobs import job_kind
+from models.orgs import CLOSED, DEFAULT_LEVEL, LEVELS, Organization, OrgTree
+from models.rules.text import PHONE_MESSAGE, PHONE_PATTERN, compact, normalize
+from models.rules.uscc import clean_uscc
+
+COLUMNS = ["组织名称", "上级组织", "工会类型", "层级", "统一社会信用代码", "工会编号", "单位地址", "联系人",
+           "联系电话"]
+REQUIRED = ["组织名称", "上级组织", "工会类型"]
+# What a district (or secondary) union may create below itself; the admin may create any type.
+CREATABLE_TYPES = ["街道总工会", "联合工会", "工会委员会", "工会联合会", "分工会/工会小组"]
+LEVEL_BY_LABEL = {"二级工会": "secondary", "基层工会": "grassroots"}
+MAX_ROWS = 5000
+EXPLANATION = [
+    ("组织名称", "必填，全市唯一，不超过100个字"),
+    ("上级组织", "必填，填写已有组织（本单位或下级）的名称，或本文件中另一行的组织名称"),
+    ("工会类型", "必填：" + "、".join(CREATABLE_TYPES)),
+    ("层级", "工会类型为联合工会时必填：二级工会（下面还有基层工会）或 基层工会（直接覆盖企业）；其他类型可不填"),
+    ("统一社会信用代码", "选填，18位，校验位须正确，全市唯一"),
+    ("工会编号", "选填，数字、字母或“-”，全市唯一"),
+    ("单位地址", "选填"),
+    ("联系人", "选填"),
+    ("联系电话", "选填，手机11位或固定电话如021-12345678"),
+]
+
+
+def template_workbook() -> bytes:
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+    wb = Workbook()
+    sheet = wb.active
+    sheet.title = "组织导入"
+    sheet.append([("*" + c if c in REQUIRED else c) for c in COLUMNS])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for i in range(1, len(COLUMNS) + 1):
+        letter = sheet.cell(1, i).column_letter
+        sheet.column_dimensions[letter].width = 22
+        for row in range(2, 1002):
+            sheet.cell(row, i).number_format = "@"
+    types = DataValidation(type="list", formula1='"' + ",".join(CREATABLE_TYPES) + '"', allow_blank=False)
+    levels = DataValidation(type="list", formula1='"二级工会,基层工会"', allow_blank=True)
+    sheet.add_data_validation(types)
+    sheet.add_data_validation(levels)
+    types.add("C2:C1001")
+    levels.add("D2:D1001")
+    notes = wb.create_sheet("数据说明")
+    notes.append(["列名", "说明"])
+    for row in EXPLANATION:
+        notes.append(list(row))
+    notes.column_dimensions["A"].width = 18
+    notes.column_dimensions["B"].width = 80
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def validate(data: bytes, account: Account, progress=None):
+    """Returns (plan, failed, checked, header, row count): plan = [(row number, values, parent
+    name/id, fields)] of the rows that passed; failed = [(values, [reasons])]; checked = every
+    row in file order with its reasons ([] when fine)."""
+    table = read_table(data, REQUIRED, max_rows=MAX_ROWS)
+    root = account.org
+    rows = list(records(table))
+    failed, plan, checked = [], [], []
+    names_in_file, codes_in_file = {}, {"uscc": {}, "union_no": {}}
+    for number, values in rows:
+        names_in_file.setdefault(normalize(values.get("组织名称")), number)
+    for i, (number, values) in enumerate(rows):
+        reasons, fields = [], {}
+        name = normalize(values.get("组织名称"))
+        if not name:
+            reasons.append("组织名称未填写")
+        elif len(name) > 100:
+            reasons.append("组织名称不能超过100个字")
+        elif names_in_file.get(name) != number:
+            reasons.append(f"组织名称与第{names_in_file[name]}行重复")
+        elif Organization.select().where(Organization.name == name).exists():
+            reasons.append("该组织名称已存在")
+        fields["name"] = name
+        org_type = normalize(values.get("工会类型"))
+        allowed = CREATABLE_TYPES if not account.is_admin else [t for t in DEFAULT_LEVEL] + ["联合工会"]
+        if org_type not in allowed:
+            reasons.append("工会类型不正确，可选：" + "、".join(CREATABLE_TYPES))
+        fields["type"] = org_type
+        level_label = normalize(values.get("层级"))
+        if org_type == "联合工会":
+            if level_label not in LEVEL_BY_LABEL:
+                reasons.append("联合工会须填写层级：二级工会 或 基层工会")
+            else:
+                fields["level"] = LEVEL_BY_LABEL[level_label]
+        elif level_label and level_label not in (LEVELS.get(DEFAULT_LEVEL.get(org_type, ""), ""),):
+            reasons.append(f"层级与工会类型不符（{org_type}为{LEVELS.get(DEFAULT_LEVEL.get(org_type), '-')}）")
+        for key, label in (("uscc", "统一社会信用代码"), ("union_no", "工会编号")):
+            raw = compact(values.get(label)).upper()
+            if not raw:
+                fields[key] = None
+                continue
+            if key == "uscc":
+                try:
+                    raw = clean_uscc(raw)
+                except ValueError as exc:
+                    reasons.append(str(exc))
+                    continue
+            elif not re.match(r"^[0-9A-Z-]{1,32}$", raw):
+                reasons.append("工会编号只能包含数字、字母和“-”，不超过32位")
+                continue
+            first = codes_in_file[key].setdefault(raw, number)
+            if first != number:
+                reasons.append(f"{label}与第{first}行重复")
+            elif Organization.select().where(getattr(Organization, key) == raw).exists():
+                reasons.append(f"该{label}已被其他组织使用")
+            fields[key] = raw
+        fields["address"] = normalize(values.get("单位地址"))[:200]
+        fields["contact"] = normalize(values.get("联系人"))[:50]
+        phone = compact(values.get("联系电话"))
+        if phone and not re.match(PHONE_PATTERN, phone):
+            reasons.append(PHONE_MESSAGE)
+        fields["phone"] = phone
+        parent_name = normalize(values.get("上级组织"))
+        parent = None
+        if not parent_name:
+            reasons.append("上级组织未填写")
+        elif parent_name == name:
+            reasons.append("上级组织不能是自己")
+        elif parent_name in names_in_file:
+            parent = parent_name  # resolved after its own row is created
+        else:
+            found = Organization.get_or_none(Organization.name == parent_name)
+            if found is None or not (account.is_admin or OrgTree.select().where(
+                    (OrgTree.ancestor == root.id) & (OrgTree.descendant == found.id)).exists()):
+                reasons.append(f"上级组织「{parent_name}」不存在或不在本单位管辖范围内")
+            elif found.status == CLOSED:
+                reasons.append(f"上级组织「{parent_name}」已撤销")
+            elif found.level == "grassroots" and org_type != "分工会/工会小组":
+                reasons.append(f"上级组织「{parent_name}」是基层工会，其下只能建分工会/工会小组")
+            else:
+                parent = found.id
+        checked.append((values, reasons))
+        if reasons:
+            failed.append((values, reasons))
+        else:
+            plan.append((number, values, parent, fields))
+        if progress and i % 200 == 0:
+            progress(i, len(rows))
+    if not failed:
+        cyclic = {id(values): reasons for values, reasons in _cycles(plan)}
+        if cyclic:
+            checked = [(values, cyclic.get(id(values), [])) for values, _ in checked]
+            failed = [(v, r) for v, r in checked if r]
+    return plan, failed, checked, table.header, len(rows)
+
+
+def _cycles(plan):
+    """Rows whose parents (in the file) never reach an existing organisation."""
+    parent_of = {fields["name"]: parent for _, _, parent, fields in plan}
+    bad = []
+    for _, values, _, fields in plan:
+        seen, name = set(), fields["name"]
+        while isinstance(parent_of.get(name), str):
+            if name in seen:
+                bad.append((values, ["上级组织关系形成循环"]))
+                break
+            seen.add(name)
+            name = parent_of[name]
+    return bad
+
+
+def apply(plan, account: Account) -> int:
+    created = {}
+    pending = list(plan)
+    with db.atomic():
+        while pending:
+            rest = []
+            for number, values, parent, fields in pending:
+                if isinstance(parent, str):
+                    if parent not in created:
+                        rest.append((number, values, parent, fields))
+                        continue
+                    parent_org = created[parent]
+                else:
+                    parent_org = Organization.get_by_id(parent)
+                fields = {k: v for k, v in fields.items() if v is not None or k in ("uscc", "union_no")}
+                org = Organization.add(parent_org, **fields)
+                created[org.name] = org
+                AuditLog.record("导入组织", org, to_state="正常", account=account,
+                                detail={"行号": number})
+            if len(rest) == len(pending):  # pragma: no cover — _cycles() refused these
+                raise DomainError("上级组织关系形成循环", 422)
+            pending = rest
+    return len(created)
+
+
+@job_kind("org_import", "组织导入")
+def run_import(ctx):
+    from models.audit_export import storage_dir
+    account = Account.get_by_id(ctx.params["account"])
+    path = storage_dir() / Path(ctx.params["upload"]).name
+    data = path.read_bytes()
+    plan, failed, checked, header, total = validate(data, account,
+                                                    lambda done, n: ctx.save_progress(done, n))
+    ctx.save_progress(total, total)
+    file_name = ctx.params.get("file_name", "")
+    if failed:
+        name = f"org-import-errors-{ctx.job.id}.xlsx"
+        # All rows (nothing was imported): fix the marked ones and upload this file again.
+        (storage_dir() / name).write_bytes(error_workbook(header, checked))
+        AuditLog.record("组织导入", ctx.job, account=account,
+                        detail={"文件": file_name, "行数": total, "错误行数": len(failed), "结果": "未导入"})
+        return {"summary": f"共{total}行，其中{len(failed)}行有错误，全部未导入。请下载错误文件，"
+                           "按“错误原因”修改标出的行后重新上传该文件。",
+                "error_file": name, "error_download_name": "组织导入错误数据.xlsx", "rows": total,
+                "failed": len(failed), "imported": 0}
+    count = apply(plan, account)
+    AuditLog.record("组织导入", ctx.job, account=account,
+                    detail={"文件": file_name, "行数": total, "导入": count, "结果": "成功"})
+    return {"summary": f"共{total}行，成功导入{count}个组织。", "rows": total, "imported": count,
+            "failed": 0}

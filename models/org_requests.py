@@ -1,0 +1,133 @@
+"""组织审核: a new or changed organisation submitted by a lower level waits for its superior.
+
+A secondary union creating or changing an organisation below it, and a grassroots union changing
+its own 组织名称 / 统一社会信用代码 / 工会编号, file an OrgRequest; the immediate parent or any
+ancestor up to the district (and the admin) approves — which applies the change — or rejects
+with a reason. The submitter may withdraw while it waits.
+"""
+
+import json
+
+import peewee as pw
+
+from models import db
+from models.accounts import Account
+from models.audit import AuditLog
+from models.base import BaseModel, DomainError, now
+from models.orgs import Organization, OrgTree
+from models.workflow import Workflow, transition
+
+PENDING, APPROVED, REJECTED, WITHDRAWN = "待审核", "已通过", "已驳回", "已撤回"
+NEW, CHANGE = "新建组织", "修改信息"
+# Fields a request may carry, with their labels (the same as the 修改信息 form).
+FIELDS = {"name": "组织名称", "type": "工会类型", "level": "层级", "uscc": "统一社会信用代码",
+          "union_no": "工会编号", "address": "单位地址", "contact": "联系人", "phone": "联系电话"}
+IDENTITY = ("name", "uscc", "union_no")  # a grassroots union's change of these needs approval
+
+
+class OrgRequest(BaseModel):
+    WORKFLOW = Workflow("status", {
+        (PENDING, "approve"): APPROVED,
+        (PENDING, "reject"): REJECTED,
+        (PENDING, "withdraw"): WITHDRAWN,
+    }, actions={"approve": "审核通过", "reject": "驳回", "withdraw": "撤回"},
+        needs_reason=frozenset({"reject"}))
+    scope_field = "submitter_org"
+
+    kind = pw.CharField(max_length=10)  # 新建组织 / 修改信息
+    status = pw.CharField(max_length=6, default=PENDING, index=True)
+    submitter_org = pw.ForeignKeyField(Organization, on_delete="CASCADE", backref="org_requests")
+    submitter = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")
+    parent = pw.ForeignKeyField(Organization, null=True, on_delete="CASCADE")  # for 新建组织
+    target = pw.ForeignKeyField(Organization, null=True, on_delete="CASCADE")  # changed / created
+    payload = pw.TextField(default="{}")  # {field: new value}
+    before = pw.TextField(default="{}")  # {field: old value} for 修改信息
+    reason = pw.TextField(default="")  # 驳回原因
+    created_at = pw.DateTimeField(default=now)
+    decided_at = pw.DateTimeField(null=True)
+    decided_by = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")
+
+    @property
+    def data(self) -> dict:
+        return json.loads(self.payload or "{}")
+
+    @property
+    def old(self) -> dict:
+        return json.loads(self.before or "{}")
+
+    @property
+    def name(self) -> str:
+        return self.data.get("name") or (self.target.name if self.target_id else "")
+
+    def changes(self) -> list:
+        """[(label, old, new)] for display."""
+        old = self.old
+        return [(FIELDS.get(k, k), old.get(k, ""), v) for k, v in self.data.items()]
+
+    def can_decide(self, account) -> bool:
+        """The superior: a strict ancestor of the submitting organisation (or the admin)."""
+        if account.is_admin:
+            return True
+        return account.org_id != self.submitter_org_id and OrgTree.select().where(
+            (OrgTree.ancestor == account.org_id) & (OrgTree.descendant == self.submitter_org_id)
+            & (OrgTree.depth > 0)).exists()
+
+
+def pending_clash(name=None, uscc=None, union_no=None, exclude_request=None):
+    """A waiting 新建 request already claims this name / code? (checked before filing)"""
+    query = OrgRequest.select().where(OrgRequest.status == PENDING)
+    if exclude_request is not None:
+        query = query.where(OrgRequest.id != exclude_request)
+    for req in query:
+        data = req.data
+        for key, value, label in (("name", name, "组织名称"), ("uscc", uscc, "统一社会信用代码"),
+                                  ("union_no", union_no, "工会编号")):
+            if value and data.get(key) == value and (req.target_id is None or key in data):
+                return f"已有待审核的申请使用了该{label}"
+    return None
+
+
+def submit(kind: str, account, payload: dict, parent=None, target=None) -> OrgRequest:
+    with db.atomic():
+        before = {k: getattr(target, k) for k in payload} if target is not None else {}
+        req = OrgRequest.create(kind=kind, submitter_org=account.org_id, submitter=account.id,
+                                parent=parent.id if parent else None,
+                                target=target.id if target else None,
+                                payload=json.dumps(payload, ensure_ascii=False),
+                                before=json.dumps(before, ensure_ascii=False, default=str))
+        AuditLog.record(f"提交{kind}申请", req, to_state=PENDING, account=account,
+                        detail={"组织": payload.get("name") or (target.name if target else "")})
+    return req
+
+
+def decide(req: OrgRequest, action: str, account, reason: str = "") -> OrgRequest:
+    """approve (applies the change) / reject / withdraw — through the workflow engine."""
+    if action in ("approve", "reject") and not req.can_decide(account):
+        raise DomainError("只有上级工会才能审核该申请", 403)
+    if action == "withdraw" and account.org_id != req.submitter_org_id and not account.is_admin:
+        raise DomainError("只有提交申请的组织才能撤回", 403)
+    with db.atomic():
+        updates = {"decided_at": now(), "decided_by": account.id}
+        if action == "reject":
+            updates["reason"] = reason.strip()
+        if action == "approve":
+            target = _apply(req, account)
+            updates["target"] = target.id
+        return transition(req, action, account=account, reason=reason, updates=updates)
+
+
+def _apply(req: OrgRequest, account) -> Organization:
+    data = req.data
+    if req.kind == NEW:
+        parent = Organization.get_by_id(req.parent_id)
+        if parent.is_closed:
+            raise DomainError(f"上级组织「{parent.name}」已撤销，不能通过", 409)
+        org = Organization.add(parent, **data)
+        AuditLog.record("新建组织", org, to_state="正常", account=account,
+                        detail={"申请编号": req.id})
+        return org
+    org = Organization.get_by_id(req.target_id)
+    Organization.update(updated_at=now(), **data).where(Organization.id == org.id).execute()
+    AuditLog.record("修改组织信息", org, account=account,
+                    detail={FIELDS.get(k, k): [req.old.get(k), v] for k, v in data.items()})
+    return org

@@ -1,0 +1,164 @@
+"""Maintained member counters for the 首页 dashboard (city scale: 1,000,000 members).
+
+Two small tables, kept exact by every membership change that goes through `members_api`:
+- OrgMemberCount(org, members): current members (status 正常) of the organisation itself;
+- MemberDay(org, day, joined, activated): current members who joined that day (入会日期), and
+  memberships approved (电子会员证激活, member number issued) that day.
+A subtree total is one join of these with the closure table. `rebuild()` recomputes both from
+the memberships (after bulk loads, and as an admin quick fix); tests compare them with direct
+counts after random changes.
+"""
+
+from datetime import date
+
+import peewee as pw
+
+from models import db
+from models.base import BaseModel
+from models.orgs import Organization
+
+COUNTED = "正常"  # 会员数 counts approved members
+
+
+class OrgMemberCount(BaseModel):
+    scope_field = "org"
+    org = pw.ForeignKeyField(Organization, primary_key=True, on_delete="CASCADE")
+    members = pw.IntegerField(default=0)
+
+
+class MemberDay(BaseModel):
+    scope_field = "org"
+    org = pw.ForeignKeyField(Organization, on_delete="CASCADE")
+    day = pw.DateField()
+    joined = pw.IntegerField(default=0)
+    activated = pw.IntegerField(default=0)
+
+    class Meta:
+        primary_key = pw.CompositeKey("org", "day")
+        indexes = ((("day", "org"), False),)
+
+
+def _facts(m) -> dict | None:
+    """What one membership contributes to the counters."""
+    if m is None:
+        return None
+    return {"org": m.org_id, "counted": m.status == COUNTED, "join_date": m.join_date,
+            "approved": m.approved_at.date() if m.approved_at else None}
+
+
+def apply_change(before, after) -> None:
+    """Adjust the counters for a membership going from `before` to `after` (None = absent).
+    Pass the facts captured with `snapshot()` before the change and the saved row after it."""
+    old, new = before, _facts(after) if not isinstance(after, dict) else after
+    members, joined, activated = {}, {}, {}
+
+    def add(d, key, n):
+        d[key] = d.get(key, 0) + n
+
+    for facts, sign in ((old, -1), (new, 1)):
+        if not facts:
+            continue
+        if facts["counted"]:
+            add(members, facts["org"], sign)
+            if facts["join_date"]:
+                add(joined, (facts["org"], facts["join_date"]), sign)
+        if facts["approved"]:
+            add(activated, (facts["org"], facts["approved"]), sign)
+    with db.atomic():
+        for org_id, n in members.items():
+            if n:
+                (OrgMemberCount.insert(org=org_id, members=n)
+                 .on_conflict(conflict_target=[OrgMemberCount.org],
+                              update={OrgMemberCount.members: OrgMemberCount.members + n})
+                 .execute())
+        for (org_id, day), n in joined.items():
+            if n:
+                _bump_day(org_id, day, joined=n)
+        for (org_id, day), n in activated.items():
+            if n:
+                _bump_day(org_id, day, activated=n)
+
+
+def snapshot(m) -> dict | None:
+    return _facts(m)
+
+
+def _bump_day(org_id: int, day: date, joined: int = 0, activated: int = 0) -> None:
+    (MemberDay.insert(org=org_id, day=day, joined=joined, activated=activated)
+     .on_conflict(conflict_target=[MemberDay.org, MemberDay.day],
+                  update={MemberDay.joined: MemberDay.joined + joined,
+                          MemberDay.activated: MemberDay.activated + activated})
+     .execute())
+
+
+def rebuild() -> None:
+    """Recompute both tables from the memberships in one transaction (set-based SQL, fast
+    enough for a million members)."""
+    from models.members import Membership
+    approved_day = (Membership.approved_at.cast("date") if _pg()
+                    else pw.fn.DATE(Membership.approved_at))
+    one, zero = pw.Value(1), pw.Value(0)
+    with db.atomic():
+        OrgMemberCount.delete().execute()
+        MemberDay.delete().execute()
+        OrgMemberCount.insert_from(
+            Membership.select(Membership.org, pw.fn.COUNT(Membership.id))
+            .where(Membership.status == COUNTED).group_by(Membership.org),
+            [OrgMemberCount.org, OrgMemberCount.members]).execute()
+        joined = (Membership.select(Membership.org.alias("o"), Membership.join_date.alias("d"),
+                                    one.alias("j"), zero.alias("a"))
+                  .where((Membership.status == COUNTED) & Membership.join_date.is_null(False)))
+        activated = (Membership.select(Membership.org.alias("o"), approved_day.alias("d"),
+                                       zero.alias("j"), one.alias("a"))
+                     .where(Membership.approved_at.is_null(False)))
+        both = (joined + activated).alias("u")  # "+" is UNION ALL in peewee
+        MemberDay.insert_from(
+            pw.Select([both], [both.c.o, both.c.d, pw.fn.SUM(both.c.j), pw.fn.SUM(both.c.a)])
+            .group_by(both.c.o, both.c.d),
+            [MemberDay.org, MemberDay.day, MemberDay.joined, MemberDay.activated]).execute()
+
+
+def _pg() -> bool:
+    from models import is_postgres
+    return is_postgres()
+
+
+# --- reading (one subtree join each) ----------------------------------------------------------
+def _in_subtree(model, root_id):
+    from models.orgs import OrgTree
+    return (model.select().join(OrgTree, on=(OrgTree.descendant == model.org))
+            .where(OrgTree.ancestor == root_id))
+
+
+def member_total(root_id: int) -> int:
+    from models.orgs import OrgTree
+    return (OrgMemberCount.select(pw.fn.COALESCE(pw.fn.SUM(OrgMemberCount.members), 0))
+            .join(OrgTree, on=(OrgTree.descendant == OrgMemberCount.org))
+            .where(OrgTree.ancestor == root_id).scalar()) or 0
+
+
+def daily(root_id: int, start: date, end: date) -> dict:
+    """{day: (joined, activated)} for days in [start, end] with any activity."""
+    from models.orgs import OrgTree
+    query = (MemberDay.select(MemberDay.day, pw.fn.SUM(MemberDay.joined), pw.fn.SUM(MemberDay.activated))
+             .join(OrgTree, on=(OrgTree.descendant == MemberDay.org))
+             .where((OrgTree.ancestor == root_id) & (MemberDay.day >= start) & (MemberDay.day <= end))
+             .group_by(MemberDay.day))
+    out = {}
+    for day, j, a in query.tuples():
+        if isinstance(day, str):
+            day = date.fromisoformat(day)
+        if j or a:
+            out[day] = (int(j or 0), int(a or 0))
+    return out
+
+
+def joined_after(root_id: int, day: date) -> int:
+    from models.orgs import OrgTree
+    return (MemberDay.select(pw.fn.COALESCE(pw.fn.SUM(MemberDay.joined), 0))
+            .join(OrgTree, on=(OrgTree.descendant == MemberDay.org))
+            .where((OrgTree.ancestor == root_id) & (MemberDay.day > day)).scalar()) or 0
+
+
+__all__ = ["OrgMemberCount", "MemberDay", "apply_change", "snapshot", "rebuild", "member_total",
+           "daily", "joined_after", "Organization"]

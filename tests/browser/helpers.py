@@ -1,0 +1,37 @@
+"""What the browser tests do over and over: log in, and check a page is usable."""
+
+import re
+
+from playwright.sync_api import Page, Response, expect
+
+from tests import factories
+
+ERROR_TEXTS = ("系统出错了", "Internal Server Error", "页面不存在", "操作未完成", "Traceback")
+
+
+def log_in(page: Page, account, password: str = factories.PASSWORD) -> Page:
+    """Through the 登录 form, as a user would; waits for 首页."""
+    page.goto("/login")
+    page.get_by_label("账号").fill(account.username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(re.compile(r"/home$"))
+    return page
+
+
+def assert_usable(page: Page, response: Response | None) -> None:
+    """Status below 400 and none of the error pages' text."""
+    assert response is not None, page.url
+    assert response.status < 400, (page.url, response.status)
+    text = page.locator("body").inner_text()
+    for marker in ERROR_TEXTS:
+        assert marker not in text, (page.url, marker)
+
+
+def menu(page: Page) -> dict:
+    """The left menu as {section: [labels]}."""
+    sections = {}
+    for section in page.locator("nav.sidemenu .menu-section").all():
+        title = section.locator(".menu-title").inner_text().strip()
+        sections[title] = [a.inner_text().strip() for a in section.locator("a").all()]
+    return sections
