@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test test-sqlite test-pg lint bench install clean
+.PHONY: run test test-sqlite test-pg lint bench bench-smoke install clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,14 @@ test-pg: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+## make bench: the spec-80 city (1,000,000 members) on SQLite, and on PostgreSQL when
+## BENCH_DATABASE_URL is set; prints the table kept in docs/benchmarks.md.
 bench: $(STAMP)
 	TEST_DATABASE_URL= $(BIN)/python -m bench.run
+
+## make bench-smoke: the same code on a small city (CI runs it so the harness never rots).
+bench-smoke: $(STAMP)
+	BENCH_SCALE=smoke BENCH_REPEAT=5 $(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -201,7 +201,7 @@ def register_cli(app: Flask) -> None:
         """用 waitress 启动网站（默认同时启动后台任务进程）。"""
         from waitress import serve
         worker = None
-        if with_worker and app.config["JOBS_MODE"] == "sql":
+        if with_worker and app.config["JOBS_MODE"] in ("sql", "redis"):
             worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"],
                                       env=os.environ.copy())
         click.echo(f"网站已启动：http://{host}:{port}/")

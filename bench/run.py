@@ -1,10 +1,14 @@
-"""`make bench`: generate the benchmark city and time operations through the app's own code.
+"""`make bench` / `make bench-smoke`: generate the benchmark city and time operations through the
+app — requests through the WSGI app (server time, warm), and the data-access calls behind them.
 
-Prints one table: operation, database, rows, median and p95 (ms), and the ratio to a bare
-baseline measured in the same run (the same query as raw SQL). Databases: a fresh SQLite file
-always; PostgreSQL too when BENCH_DATABASE_URL (or TEST_DATABASE_URL) is set — that database is
-emptied first. Later issues add their operations to OPERATIONS."""
+Prints one table: operation, database, rows in the database (read from it), median and p95 (ms),
+target, and the ratio of the data-access call to the same raw SQL measured in the same run.
+Databases: a fresh SQLite file always; PostgreSQL too when BENCH_DATABASE_URL (or
+TEST_DATABASE_URL) is set — that database is emptied first. BENCH_SCALE=smoke builds a small
+city (CI runs it so the harness never rots). Later issues add their operations to OPERATIONS.
+"""
 
+import json
 import os
 import statistics
 import subprocess
@@ -16,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-REPEAT = int(os.environ.get("BENCH_REPEAT", "200"))
+REPEAT = int(os.environ.get("BENCH_REPEAT", "100"))
 
 
 def timed(fn, repeat=REPEAT):
@@ -27,58 +31,108 @@ def timed(fn, repeat=REPEAT):
         fn()
         samples.append((time.perf_counter() - start) * 1000)
     samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+    return statistics.median(samples), samples[max(0, int(len(samples) * 0.95) - 1)]
+
+
+class Bench:
+    def __init__(self, url: str):
+        import models
+        from app import create_app, upgrade_database
+        from models import db
+        os.environ.setdefault("PASSWORD_HASH_METHOD", "scrypt")
+        models.connect(url)
+        db.connect(reuse_if_open=True)
+        if models.is_postgres():
+            db.execute_sql("DROP SCHEMA public CASCADE")
+            db.execute_sql("CREATE SCHEMA public")
+        upgrade_database()
+        db.close()
+        self.app = create_app({"DATABASE_URL": url, "LOGIN_CAPTCHA": False, "WTF_CSRF_ENABLED": False,
+                               "JOBS_MODE": "immediate", "SECRET_KEY": "bench", "LOGIN_FAIL_DELAY": 0})
+        self.db = db
+        self.kind = "PostgreSQL" if models.is_postgres() else "SQLite"
+        self.param = "%s" if models.is_postgres() else "?"
+        self.results = []
+
+    def row(self, op, rows, timing, target="", ratio=None):
+        self.results.append((op, self.kind, rows, timing[0], timing[1], target, ratio))
+
+    def count(self, table):
+        return self.db.execute_sql(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+
+    def client(self, username, password):
+        client = self.app.test_client()
+        response = client.post("/login", data={"username": username, "password": password})
+        assert response.status_code == 302, response.status_code
+        return client
+
+    def get(self, client, url):
+        def call():
+            response = client.get(url)
+            assert response.status_code == 200, (url, response.status_code)
+        return call
+
+    def raw(self, sql, *params):
+        return lambda: self.db.execute_sql(sql, params).fetchall()
 
 
 def bench_database(url: str) -> list:
-    import models
-    from app import upgrade_database
-    from bench.generate import generate_orgs
-    from models import Organization, OrgTree, db
-
-    models.connect(url)
+    from bench.generate import Scale, generate_city
+    from models import Organization, OrgTree, db, stats
+    b = Bench(url)
     db.connect(reuse_if_open=True)
-    if models.is_postgres():
-        db.execute_sql("DROP SCHEMA public CASCADE")
-        db.execute_sql("CREATE SCHEMA public")
-    upgrade_database()
-    info = generate_orgs()
-    kind = "PostgreSQL" if models.is_postgres() else "SQLite"
-    rows = Organization.select().count()
-    district = Organization.get_by_id(info["district"])
-    secondary = Organization.get_by_id(info["secondary"])
-    param = "%s" if models.is_postgres() else "?"
-    raw_count = (f'SELECT count(*) FROM "organization" WHERE "id" IN '
-                 f'(SELECT "descendant_id" FROM "org_tree" WHERE "ancestor_id" = {param})')
-    results = [("generate org tree (bulk insert)", kind, rows, info["seconds"] * 1000, None, None)]
-    for label, org in (("subtree count of a district (~3,100 orgs)", district),
-                       ("subtree count of a secondary union (~250 orgs)", secondary)):
-        orm = timed(lambda org=org: org.subtree().count())
-        raw = timed(lambda org=org: db.execute_sql(raw_count, (org.id,)).fetchone())
-        results.append((label, kind, rows, orm[0], orm[1], orm[0] / raw[0]))
-    g = Organization.select().where(Organization.level == "grassroots").order_by(Organization.id.desc()).first()
+    scale = Scale.from_env()
+    started = time.perf_counter()
+    info = generate_city(scale)
+    orgs, members = b.count("organization"), b.count("membership")
+    b.row("generate city (orgs, members, counters; bulk insert)", orgs + members,
+          ((time.perf_counter() - started) * 1000, None))
+    p = b.param
+
+    # 首页 dashboard of the city root over every member
+    city = b.client("bench-city", info["password"])
+    b.row("首页 dashboard, city root (GET /home)", members, timed(b.get(city, "/home")), "p95 ≤ 200")
+    orm = timed(lambda: stats.member_total(info["city"]))
+    raw = timed(b.raw('SELECT COALESCE(SUM(c."members"), 0) FROM "org_member_count" c JOIN "org_tree" t '
+                      f'ON t."descendant_id" = c."org_id" WHERE t."ancestor_id" = {p}', info["city"]))
+    b.row("  data access: 会员数 of the city (counter sum)", members, orm, "", orm[0] / raw[0])
+
+    # 组织列表 of a district (its subtree, paged, with the total)
+    district = b.client("bench-district", info["password"])
+    b.row("组织列表 of a district (GET /orgs/list)", orgs, timed(b.get(district, "/orgs/list")), "p95 ≤ 50")
+    root = Organization.get_by_id(info["district"])
+    query = (Organization.select().join(OrgTree, on=(OrgTree.descendant == Organization.id))
+             .where((OrgTree.ancestor == root.id) & (Organization.status == "正常")))
+    orm = timed(lambda: query.count())
+    raw = timed(b.raw('SELECT count(*) FROM "organization" o JOIN "org_tree" t ON t."descendant_id" = o."id" '
+                      f'WHERE t."ancestor_id" = {p} AND o."status" = {p}', root.id, "正常"))
+    b.row("  data access: subtree count of a district", orgs, orm, "", orm[0] / raw[0])
+
+    # 登录 (password check included: scrypt)
+    def login():
+        client = b.app.test_client()
+        response = client.post("/login", data={"username": "bench-big", "password": info["password"]})
+        assert response.status_code == 302
+    b.row("登录 (POST /login, scrypt)", b.count("account"), timed(login, max(20, REPEAT // 5)), "p95 ≤ 100")
+
+    # the scope lookups every screen relies on
+    g = Organization.get_by_id(info["grassroots"][-1])
     orm = timed(lambda: g.ancestors())
-    raw_sql = (f'SELECT o.* FROM "organization" o JOIN "org_tree" t ON t."ancestor_id" = o."id" '
-               f'WHERE t."descendant_id" = {param} AND t."depth" > 0 ORDER BY t."depth" DESC')
-    raw = timed(lambda: db.execute_sql(raw_sql, (g.id,)).fetchall())
-    results.append(("ancestors of a grassroots union", kind, rows, orm[0], orm[1], orm[0] / raw[0]))
-    contains = timed(lambda: district.contains(g.id))
-    results.append(("scope check (org in subtree?)", kind, rows, contains[0], contains[1], None))
-    _ = OrgTree
+    raw = timed(b.raw(f'SELECT o.* FROM "organization" o JOIN "org_tree" t ON t."ancestor_id" = o."id" '
+                      f'WHERE t."descendant_id" = {p} AND t."depth" > 0 ORDER BY t."depth" DESC', g.id))
+    b.row("  data access: ancestors of a grassroots union", orgs, orm, "", orm[0] / raw[0])
     db.close()
-    return results
+    return b.results
 
 
 def main():
     if len(sys.argv) > 1:  # child process: one database
-        import json
-        print(json.dumps(bench_database(sys.argv[1])))
+        print(json.dumps(bench_database(sys.argv[1]), ensure_ascii=False))
         return
     urls = [f"sqlite:///{tempfile.mkdtemp(prefix='bench-')}/bench.db"]
     pg = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
     if pg:
         urls.append(pg)
-    import json
     rows = []
     for url in urls:
         out = subprocess.run([sys.executable, "-m", "bench.run", url], cwd=ROOT, check=True,
@@ -86,13 +140,19 @@ def main():
         rows += json.loads(out.strip().splitlines()[-1])
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
-    print(f"commit {commit}, {REPEAT} timed runs per operation after one warm-up\n")
-    print("| operation | database | rows (organisations) | median ms | p95 ms | ratio to raw SQL |")
-    print("| --- | --- | ---: | ---: | ---: | ---: |")
-    for op, kind, n, median, p95, ratio in rows:
+    scale = os.environ.get("BENCH_SCALE") or "full (spec 80)"
+    print(f"commit {commit}, scale {scale}, {REPEAT} timed runs per operation after one warm-up\n")
+    print("| operation | database | rows | median ms | p95 ms | target ms | ratio to raw SQL |")
+    print("| --- | --- | ---: | ---: | ---: | --- | ---: |")
+    failed = []
+    for op, kind, n, median, p95, target, ratio in rows:
         p95_text = f"{p95:.2f}" if p95 is not None else "-"
         ratio_text = f"{ratio:.2f}" if ratio is not None else "-"
-        print(f"| {op} | {kind} | {n:,} | {median:.2f} | {p95_text} | {ratio_text} |")
+        print(f"| {op} | {kind} | {n:,} | {median:.2f} | {p95_text} | {target or '-'} | {ratio_text} |")
+        if target and p95 is not None and p95 > float(target.split("≤")[1]):
+            failed.append(f"{op} ({kind}): p95 {p95:.1f} ms > {target}")
+    if failed and not os.environ.get("BENCH_SCALE"):
+        print("\nTargets missed:\n" + "\n".join(failed))
 
 
 if __name__ == "__main__":

@@ -169,12 +169,18 @@ def run_worker(workers: int = 2, echo=print) -> None:
 
 # --- queue wiring -----------------------------------------------------------------------------
 def init_queue(database_url: str, mode: str = "sql"):
-    """mode: 'sql' (huey tables in the app database), 'immediate' (tests), 'memory' (tests that
-    need a job to stay queued)."""
+    """mode: 'sql' (huey tables in the app database), 'redis' (REDIS_URL; several app servers),
+    'immediate' (tests), 'memory' (tests that need a job to stay queued)."""
     from huey import MemoryHuey
     from huey.contrib.sql_huey import SqlHuey
 
-    if mode == "immediate":
+    if mode == "redis":  # a city deployment with several app servers (docs/deploy.md)
+        try:
+            from huey import RedisHuey
+            huey = RedisHuey("jobs", url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+        except ImportError as exc:  # the redis client is optional
+            raise RuntimeError("JOBS_MODE=redis 需要先安装 redis 包：pip install redis") from exc
+    elif mode == "immediate":
         huey = MemoryHuey("jobs", immediate=True)
     elif mode == "memory":
         huey = MemoryHuey("jobs")
