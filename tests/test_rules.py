@@ -66,7 +66,9 @@ def test_masking():
 
 def test_normalize():
     assert normalize("  上海　 市 ") == "上海 市"
+    assert normalize("上海ＡＢＣ１２３（集团）有限公司，二号") == "上海ABC123（集团）有限公司，二号"
     assert compact("ＡＢ 12") == "AB12"
+    assert compact("ＨＰ－００１") == "HP-001"
 
 
 @pytest.mark.parametrize("fen,text", [(80600, "806"), (650, "6.5"), (1305, "13.05"), (0, "0"), (-2600, "-26")])

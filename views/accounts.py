@@ -100,6 +100,8 @@ def act(account, action):
 
 def apply_fix(account: Account, action: str, reason: str, back: str):
     """Shared by 账号管理 and the admin page."""
+    if account.id == current_user.id:
+        raise DomainError("不能对自己的账号执行此操作", 403)
     if action == "disable":
         if not account.is_active:
             raise DomainError("该账号已是停用状态", 409)

@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Length
 
 from forms import BaseForm, choices
 from models import AuditLog, db
-from models.base import now
+from models.base import DomainError, now
 from models.notices import Download, Notice
 from models.rules.text import normalize
 from views.access import access, public, render_page
@@ -110,7 +110,10 @@ def notice_toggle(notice, action):
     """撤回 / 重新发布."""
     publish = action == "publish"
     with db.atomic():
-        Notice.update(published=publish, updated_at=now()).where(Notice.id == notice.id).execute()
+        changed = (Notice.update(published=publish, updated_at=now())
+                   .where((Notice.id == notice.id) & (Notice.published != publish)).execute())
+        if not changed:
+            raise DomainError(f"该通知已是{'已发布' if publish else '已撤回'}状态", 409)
         AuditLog.record("重新发布通知" if publish else "撤回通知", notice,
                         from_state="已撤回" if publish else "已发布", to_state="已发布" if publish else "已撤回")
     flash("已重新发布" if publish else "已撤回，登录页不再显示", "success")
@@ -186,7 +189,10 @@ def download_new():
 def download_toggle(download, action):
     publish = action == "publish"
     with db.atomic():
-        Download.update(published=publish).where(Download.id == download.id).execute()
+        changed = (Download.update(published=publish)
+                   .where((Download.id == download.id) & (Download.published != publish)).execute())
+        if not changed:
+            raise DomainError(f"该文件已是{'已发布' if publish else '已撤回'}状态", 409)
         AuditLog.record("重新发布文件" if publish else "撤回文件", download,
                         from_state="已撤回" if publish else "已发布", to_state="已发布" if publish else "已撤回")
     flash("已重新发布" if publish else "已撤回", "success")

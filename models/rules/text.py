@@ -6,17 +6,22 @@ import unicodedata
 _SPACES = re.compile(r"\s+")
 
 
+# Full-width digits and Latin letters (and the ideographic space) → half-width. Chinese
+# punctuation （），、： stays as typed: it belongs in names like 上海某某（集团）有限公司.
+_WIDE = {**{cp: cp - 0xFEE0 for r in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
+            for cp in range(r[0], r[1] + 1)}, 0x3000: 0x20}
+
+
 def normalize(value) -> str:
-    """Full-width → half-width (NFKC), trim, collapse inner spaces."""
+    """Full-width letters and digits → half-width, trim, collapse inner spaces (free text)."""
     if value is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(value))
-    return _SPACES.sub(" ", text).strip()
+    return _SPACES.sub(" ", str(value).translate(_WIDE)).strip()
 
 
 def compact(value) -> str:
-    """normalize() and drop every space — for codes and numbers."""
-    return normalize(value).replace(" ", "")
+    """Every full-width form → half-width (NFKC) and no spaces — for codes and numbers."""
+    return _SPACES.sub("", unicodedata.normalize("NFKC", str(value) if value is not None else ""))
 
 
 def mask(number: str | None) -> str:
