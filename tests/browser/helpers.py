@@ -2,7 +2,7 @@
 
 import re
 
-from playwright.sync_api import Page, Response, expect
+from playwright.sync_api import Page, Response
 
 from tests import factories
 
@@ -14,8 +14,8 @@ def log_in(page: Page, account, password: str = factories.PASSWORD) -> Page:
     page.goto("/login")
     page.get_by_label("账号").fill(account.username)
     page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-    expect(page).to_have_url(re.compile(r"/home$"))
+    with page.expect_navigation(url=re.compile(r"/home$")):
+        page.get_by_role("button", name="登录").click()
     return page
 
 
