@@ -26,6 +26,18 @@ def _actor():
     return account, (request.remote_addr or "")
 
 
+# Chinese names of the objects in the 操作日志 (areas add theirs).
+OBJECT_LABELS = {
+    "Organization": "组织", "Account": "账号", "Job": "后台任务", "OrgRequest": "组织审核申请",
+    "Membership": "会员", "Person": "人员", "Enterprise": "企业", "Notice": "通知",
+    "Download": "下载文件", "Message": "消息",
+}
+
+
+def object_label(object_type: str) -> str:
+    return OBJECT_LABELS.get(object_type, object_type)
+
+
 class AuditLog(BaseModel):
     at = pw.DateTimeField(default=now, index=True)
     account = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
+from models.audit import object_label
 from models.base import now
 from models.io.excel import safe_cell
 from models.jobs import job_kind
@@ -35,7 +36,7 @@ def export_audit(ctx):
     done = 0
     for row in query.iterator():
         sheet.append([safe_cell(v) for v in (
-            row.at, row.account_name, row.org_name, row.object_type, row.object_id, row.action,
+            row.at, row.account_name, row.org_name, object_label(row.object_type), row.object_id, row.action,
             row.from_state, row.to_state, row.reason, row.ip, row.detail)])
         done += 1
         if done % CHUNK == 0:

@@ -77,15 +77,17 @@ class Counts:
     activated: int
 
 
-def counts(root: Organization, period: Period, daily: dict) -> Counts:
-    sub = OrgTree.select(OrgTree.descendant).where(OrgTree.ancestor == root.id)
-    grassroots = (Organization.select(pw.fn.COUNT(Organization.id))
-                  .join(OrgTree, on=(OrgTree.descendant == Organization.id))
-                  .where((OrgTree.ancestor == root.id) & (Organization.level == "grassroots")
-                         & (Organization.status == "正常")).scalar())
-    enterprises = Enterprise.select().where(Enterprise.org.in_(sub)).count()
-    return Counts(members=stats.member_total(root.id), grassroots=grassroots or 0,
-                  enterprises=enterprises, activated=sum(a for _, a in daily.values()))
+def counts(root: Organization, period: Period, daily: dict, members: int) -> Counts:
+    grassroots = Organization.select(pw.fn.COUNT(Organization.id)).where(
+        (Organization.level == "grassroots") & (Organization.status == "正常"))
+    enterprises = Enterprise.select(pw.fn.COUNT(Enterprise.id))
+    if not stats.is_whole_tree(root.id):  # the city root needs no subtree join
+        grassroots = grassroots.join(OrgTree, on=(OrgTree.descendant == Organization.id)).where(
+            OrgTree.ancestor == root.id)
+        enterprises = enterprises.join(OrgTree, on=(OrgTree.descendant == Enterprise.org)).where(
+            OrgTree.ancestor == root.id)
+    return Counts(members=members, grassroots=grassroots.scalar() or 0,
+                  enterprises=enterprises.scalar() or 0, activated=sum(a for _, a in daily.values()))
 
 
 @dataclass
@@ -130,17 +132,19 @@ class Chart:
         w = self.slot(i)
         b = self.bars[i]
         h = self.plot_h * b.new / self.max_new
-        return (round(self.left + i * w + w * 0.2, 1), round(self.top + self.plot_h - h, 1),
-                round(w * 0.6, 1), round(h, 1))
+        width = min(w * 0.6, 36)
+        return (round(self.left + i * w + (w - width) / 2, 1), round(self.top + self.plot_h - h, 1),
+                round(width, 1), round(h, 1))
+
+    def points(self) -> list:
+        """(x, y) of the 原有 line, one per bar (drawn as dots too: a one-day line is a dot)."""
+        w = self.slot(0)
+        return [(round(self.left + i * w + w / 2, 1),
+                 round(self.top + self.plot_h - self.plot_h * b.old / self.max_old, 1))
+                for i, b in enumerate(self.bars)]
 
     def line_points(self) -> str:
-        w = self.slot(0)
-        pts = []
-        for i, b in enumerate(self.bars):
-            x = self.left + i * w + w / 2
-            y = self.top + self.plot_h - self.plot_h * b.old / self.max_old
-            pts.append(f"{x:.1f},{y:.1f}")
-        return " ".join(pts)
+        return " ".join(f"{x},{y}" for x, y in self.points())
 
     def x_labels(self):
         """Every n-th day label so they never overlap (at most ~10 labels)."""
@@ -165,8 +169,7 @@ def nice_max(value: int) -> int:
         step *= 10
 
 
-def chart(root: Organization, period: Period, daily: dict) -> Chart:
-    total = stats.member_total(root.id)
+def chart(root: Organization, period: Period, daily: dict, total: int) -> Chart:
     after = stats.joined_after(root.id, period.end)
     bars, later = [], after
     for day in reversed(period.days):

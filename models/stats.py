@@ -123,27 +123,32 @@ def _pg() -> bool:
     return is_postgres()
 
 
-# --- reading (one subtree join each) ----------------------------------------------------------
-def _in_subtree(model, root_id):
+# --- reading (one subtree join each; no join at all for the root of the whole tree) --------------
+def is_whole_tree(root_id: int) -> bool:
+    """The root of the only tree (the city): its subtree is every organisation."""
+    roots = list(Organization.select(Organization.id).where(Organization.parent.is_null()).limit(2))
+    return len(roots) == 1 and roots[0].id == root_id
+
+
+def _scoped(query, model, root_id: int):
+    """Restrict a counter query to the subtree of root_id (nothing to restrict for the city)."""
     from models.orgs import OrgTree
-    return (model.select().join(OrgTree, on=(OrgTree.descendant == model.org))
+    if is_whole_tree(root_id):
+        return query
+    return (query.join(OrgTree, on=(OrgTree.descendant == model.org))
             .where(OrgTree.ancestor == root_id))
 
 
 def member_total(root_id: int) -> int:
-    from models.orgs import OrgTree
-    return (OrgMemberCount.select(pw.fn.COALESCE(pw.fn.SUM(OrgMemberCount.members), 0))
-            .join(OrgTree, on=(OrgTree.descendant == OrgMemberCount.org))
-            .where(OrgTree.ancestor == root_id).scalar()) or 0
+    query = OrgMemberCount.select(pw.fn.COALESCE(pw.fn.SUM(OrgMemberCount.members), 0))
+    return _scoped(query, OrgMemberCount, root_id).scalar() or 0
 
 
 def daily(root_id: int, start: date, end: date) -> dict:
     """{day: (joined, activated)} for days in [start, end] with any activity."""
-    from models.orgs import OrgTree
     query = (MemberDay.select(MemberDay.day, pw.fn.SUM(MemberDay.joined), pw.fn.SUM(MemberDay.activated))
-             .join(OrgTree, on=(OrgTree.descendant == MemberDay.org))
-             .where((OrgTree.ancestor == root_id) & (MemberDay.day >= start) & (MemberDay.day <= end))
-             .group_by(MemberDay.day))
+             .where((MemberDay.day >= start) & (MemberDay.day <= end)))
+    query = _scoped(query, MemberDay, root_id).group_by(MemberDay.day)
     out = {}
     for day, j, a in query.tuples():
         if isinstance(day, str):
@@ -154,10 +159,8 @@ def daily(root_id: int, start: date, end: date) -> dict:
 
 
 def joined_after(root_id: int, day: date) -> int:
-    from models.orgs import OrgTree
-    return (MemberDay.select(pw.fn.COALESCE(pw.fn.SUM(MemberDay.joined), 0))
-            .join(OrgTree, on=(OrgTree.descendant == MemberDay.org))
-            .where((OrgTree.ancestor == root_id) & (MemberDay.day > day)).scalar()) or 0
+    query = MemberDay.select(pw.fn.COALESCE(pw.fn.SUM(MemberDay.joined), 0)).where(MemberDay.day > day)
+    return _scoped(query, MemberDay, root_id).scalar() or 0
 
 
 __all__ = ["OrgMemberCount", "MemberDay", "apply_change", "snapshot", "rebuild", "member_total",

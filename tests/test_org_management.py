@@ -226,3 +226,14 @@ def test_grassroots_cannot_manage_organisations(as_role, city):
     for url in (f"/orgs/{g.id}/new", f"/orgs/{g.id}/move", f"/orgs/{g.id}/close"):
         assert client.post(url, data=NEW).status_code == 403, url
     assert Organization.select().where(Organization.name == NEW["name"]).count() == 0
+
+
+def test_htmx_form_success_loads_the_next_page_whole(as_role, city):
+    """The form swaps itself on errors; on success htmx is told to load the new page."""
+    client = as_role("district")
+    response = client.post(f"/orgs/{city.orgs['district1'].id}/new", data=NEW, headers={"HX-Request": "true"})
+    org = Organization.get(Organization.name == NEW["name"])
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"] == f"/orgs/{org.id}"
+    page = soup(client.get(response.headers["HX-Redirect"]))
+    assert f"已新增组织「{NEW['name']}」" in page.get_text()

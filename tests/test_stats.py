@@ -98,3 +98,14 @@ def test_moving_an_organisation_moves_its_members_in_the_totals(city):
     after = (stats.member_total(city.orgs["district1"].id), stats.member_total(city.orgs["district2"].id))
     assert after == (before[0] - 3, before[1] + 3)
     assert after == (direct_total(city.orgs["district1"]), direct_total(city.orgs["district2"]))
+
+
+def test_city_total_skips_the_join_only_when_it_is_the_whole_tree(city):
+    factories.make_member(city.orgs["grassroots1"])
+    assert stats.is_whole_tree(city.orgs["city"].id)
+    assert stats.member_total(city.orgs["city"].id) == direct_total(city.orgs["city"]) == 1
+    other = factories.make_org(None, "市总工会", name="另一个市总工会")
+    factories.make_member(factories.make_org(other, "工会委员会"))
+    assert not stats.is_whole_tree(city.orgs["city"].id)
+    assert stats.member_total(city.orgs["city"].id) == direct_total(city.orgs["city"]) == 1
+    assert stats.member_total(other.id) == 1

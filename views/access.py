@@ -143,5 +143,15 @@ def render_page(template: str, block: str | None = None, status: int = 200, **co
     return response
 
 
+def redirect_to(url: str):
+    """After a successful POST: a redirect; for a form that htmx posted to swap itself, an
+    HX-Redirect so the browser loads the next page whole (its fragment would not be there)."""
+    if is_fragment_request():
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
 def client_ip() -> str:
     return request.remote_addr or ""

@@ -6,6 +6,7 @@ from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 
 from models import AuditLog, Job
+from models.audit import object_label
 from views.access import access, render_page
 from views.paging import paginate
 
@@ -48,7 +49,7 @@ def search():
     types = [r.object_type for r in AuditLog.select(AuditLog.object_type).distinct()
              .order_by(AuditLog.object_type)]
     return render_page("audit/search.html", "results", page=page, errors=errors,
-                       args=request.args, types=types)
+                       args=request.args, types=types, object_label=object_label)
 
 
 @bp.route("/export", methods=["POST"])

@@ -34,10 +34,11 @@ def index():
     root = dashboard.dashboard_root(current_user)
     period = dashboard.parse_period(request.args, today())
     daily = stats.daily(root.id, period.start, period.end)
+    members = stats.member_total(root.id)
     return render_page("home/index.html", "dashboard", org=org, root=root,
                        ancestors=org.ancestors(), period=period, tabs=dashboard.TABS,
-                       counts=dashboard.counts(root, period, daily),
-                       chart=dashboard.chart(root, period, daily),
+                       counts=dashboard.counts(root, period, daily, members),
+                       chart=dashboard.chart(root, period, daily, members),
                        status=422 if period.errors else 200)
 
 

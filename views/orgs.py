@@ -17,7 +17,7 @@ from models.dashboard import dashboard_root
 from models.org_import import CREATABLE_TYPES, template_workbook
 from models.org_requests import IDENTITY, OrgRequest
 from models.orgs import ACTIVE, CLOSED, DEFAULT_LEVEL, LEVELS, TYPES
-from views.access import REVIEWING, access, render_page, scoped
+from views.access import REVIEWING, access, redirect_to, render_page, scoped
 from views.paging import paginate
 
 bp = Blueprint("orgs", __name__, url_prefix="/orgs")
@@ -246,14 +246,14 @@ def create(org):
                         form.name.errors = ["组织名称、统一社会信用代码或工会编号与其他组织重复，请核对"]
                     else:
                         flash(f"已新增组织「{child.name}」", "success")
-                        return redirect(url_for("orgs.detail", org_id=child.id))
+                        return redirect_to(url_for("orgs.detail", org_id=child.id))
                 else:
                     with db.atomic():
                         req = requests_.submit(requests_.NEW, current_user, fields, parent=org)
                         _notify_superior(current_user.org,
                                          f"「{current_user.org.name}」申请新建组织「{fields['name']}」")
                     flash("已提交新建组织申请，等待上级工会审核", "success")
-                    return redirect(url_for("orgs.request_detail", req_id=req.id))
+                    return redirect_to(url_for("orgs.request_detail", req_id=req.id))
     return render_page("orgs/form.html", "form", form=form, parent=org, org=None, status=status,
                        action=url_for("orgs.create", org_id=org.id), title="新增下级组织")
 
@@ -282,18 +282,18 @@ def edit(org):
             if acts_directly(current_user):
                 if _save(org, form, new) is not None:
                     flash("修改成功", "success")
-                    return redirect(url_for("orgs.detail", org_id=org.id))
+                    return redirect_to(url_for("orgs.detail", org_id=org.id))
             else:
                 changed = {k: v for k, v in new.items() if (getattr(org, k) or None) != (v or None)}
                 if not changed:
                     flash("信息未改动", "success")
-                    return redirect(url_for("orgs.detail", org_id=org.id))
+                    return redirect_to(url_for("orgs.detail", org_id=org.id))
                 if not _unique_clash(form, changed, org.id):
                     with db.atomic():
                         req = requests_.submit(requests_.CHANGE, current_user, changed, target=org)
                         _notify_superior(current_user.org, f"「{current_user.org.name}」申请修改「{org.name}」的信息")
                     flash("修改申请已提交，等待上级工会审核", "success")
-                    return redirect(url_for("orgs.request_detail", req_id=req.id))
+                    return redirect_to(url_for("orgs.request_detail", req_id=req.id))
     return render_page("orgs/form.html", "form", form=form, parent=org.parent, org=org, status=status,
                        action=url_for("orgs.edit", org_id=org.id), title="修改组织信息")
 
@@ -330,7 +330,7 @@ def move(org):
                     form.target.errors = [exc.message]
                 else:
                     flash(f"已将「{org.name}」移到「{target.name}」之下", "success")
-                    return redirect(url_for("orgs.detail", org_id=org.id))
+                    return redirect_to(url_for("orgs.detail", org_id=org.id))
     return render_page("orgs/move.html", "form", form=form, org=org, status=status)
 
 
@@ -359,7 +359,7 @@ def close(org):
                 AuditLog.record("撤销组织", org, from_state=ACTIVE, to_state=CLOSED,
                                 reason=form.reason.data)
             flash(f"已撤销「{org.name}」，其账号已停用", "success")
-            return redirect(url_for("orgs.detail", org_id=org.id))
+            return redirect_to(url_for("orgs.detail", org_id=org.id))
     return render_page("orgs/close.html", "form", form=form, org=org, blockers=blockers, status=status)
 
 
