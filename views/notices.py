@@ -108,16 +108,22 @@ def _notice_form(item):
 @access(*PUBLISHERS, objects={"notice_id": Notice})
 def notice_toggle(notice, action):
     """撤回 / 重新发布."""
-    publish = action == "publish"
-    with db.atomic():
-        changed = (Notice.update(published=publish, updated_at=now())
-                   .where((Notice.id == notice.id) & (Notice.published != publish)).execute())
-        if not changed:
-            raise DomainError(f"该通知已是{'已发布' if publish else '已撤回'}状态", 409)
-        AuditLog.record("重新发布通知" if publish else "撤回通知", notice,
-                        from_state="已撤回" if publish else "已发布", to_state="已发布" if publish else "已撤回")
-    flash("已重新发布" if publish else "已撤回，登录页不再显示", "success")
+    _toggle(notice, action == "publish", "通知", {"updated_at": now()})
+    flash("已重新发布" if action == "publish" else "已撤回，登录页不再显示", "success")
     return redirect(url_for("notices.notices"))
+
+
+def _toggle(item, publish: bool, noun: str, extra: dict) -> None:
+    """Publish or withdraw a notice or file: a compare-and-set update and its audit row; a
+    second click (or a stale page) is refused and writes nothing."""
+    model = type(item)
+    with db.atomic():
+        changed = (model.update(published=publish, **extra)
+                   .where((model.id == item.id) & (model.published != publish)).execute())
+        if not changed:
+            raise DomainError(f"该{noun}已是{'已发布' if publish else '已撤回'}状态", 409)
+        AuditLog.record(f"重新发布{noun}" if publish else f"撤回{noun}", item,
+                        from_state="已撤回" if publish else "已发布", to_state="已发布" if publish else "已撤回")
 
 
 # --- 下载中心 -----------------------------------------------------------------------------------
@@ -187,13 +193,6 @@ def download_new():
 @bp.route("/downloads/<int:download_id>/<any(withdraw, publish):action>", methods=["POST"])
 @access(*PUBLISHERS, objects={"download_id": Download})
 def download_toggle(download, action):
-    publish = action == "publish"
-    with db.atomic():
-        changed = (Download.update(published=publish)
-                   .where((Download.id == download.id) & (Download.published != publish)).execute())
-        if not changed:
-            raise DomainError(f"该文件已是{'已发布' if publish else '已撤回'}状态", 409)
-        AuditLog.record("重新发布文件" if publish else "撤回文件", download,
-                        from_state="已撤回" if publish else "已发布", to_state="已发布" if publish else "已撤回")
-    flash("已重新发布" if publish else "已撤回", "success")
+    _toggle(download, action == "publish", "文件", {})
+    flash("已重新发布" if action == "publish" else "已撤回", "success")
     return redirect(url_for("notices.downloads"))
