@@ -33,9 +33,6 @@ class Scale:
         return cls()
 
 
-DISTRICTS, SECONDARY, GRASSROOTS = 16, 200, 50_000  # the spec-80 city (kept for callers)
-
-
 def ric(body17: str) -> str:
     """GB 11643 check character (same result as python-stdnum, 20x faster in bulk)."""
     return body17 + RIC_CHECK[sum(int(c) * w for c, w in zip(body17, RIC_WEIGHTS, strict=True)) % 11]
@@ -44,7 +41,6 @@ def ric(body17: str) -> str:
 def generate_orgs(scale: Scale | None = None) -> dict:
     """Insert the tree into an empty database; returns {'orgs': n, 'seconds': s}."""
     scale = scale or Scale()
-    DISTRICTS, SECONDARY, GRASSROOTS = scale.districts, scale.secondary, scale.grassroots  # noqa: N806
     start = time.perf_counter()
     stamp = now()
     rows, tree = [], []
@@ -63,19 +59,19 @@ def generate_orgs(scale: Scale | None = None) -> dict:
     city = add("基准市总工会", "市总工会", "city", None, None, 0)
     ancestors[city] = [city]
     districts = []
-    for d in range(DISTRICTS):
+    for d in range(scale.districts):
         did = add(f"基准第{d + 1}区总工会", "区总工会", "district", city, None, 1)
         rows[-1]["district"] = did
         ancestors[did] = [did, city]
         districts.append(did)
     secondaries = []
-    for s in range(SECONDARY):
-        district = districts[s % DISTRICTS]
+    for s in range(scale.secondary):
+        district = districts[s % scale.districts]
         sid = add(f"基准第{s + 1}街道总工会", "街道总工会", "secondary", district, district, 2)
         ancestors[sid] = [sid] + ancestors[district]
         secondaries.append(sid)
-    for g in range(GRASSROOTS):
-        parent = secondaries[g % SECONDARY]
+    for g in range(scale.grassroots):
+        parent = secondaries[g % scale.secondary]
         district = ancestors[parent][1]
         gid = add(f"基准第{g + 1}公司工会委员会", "工会委员会", "grassroots", parent, district, 3)
         ancestors[gid] = [gid] + ancestors[parent]

@@ -1,33 +1,25 @@
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from forms import BaseForm, choices
-from models.rules.text import PHONE_MESSAGE, PHONE_PATTERN, compact, normalize
+from forms import BaseForm, choices, code, text
+from models.rules.text import PHONE_MESSAGE, PHONE_PATTERN
 from models.rules.uscc import clean_uscc
-
-
-def _strip(value):
-    return normalize(value) if value is not None else value
-
-
-def _code(value):
-    return compact(value).upper() if value is not None else value
 
 
 class OrgEditForm(BaseForm):
     """组织管理 → 修改信息."""
 
-    name = StringField("组织名称", filters=[_strip],
+    name = StringField("组织名称", filters=[text],
                        validators=[DataRequired("请填写组织名称"), Length(max=100, message="组织名称不能超过100个字")])
-    uscc = StringField("统一社会信用代码", filters=[_code], validators=[Optional()])
-    union_no = StringField("工会编号", filters=[_code], validators=[
+    uscc = StringField("统一社会信用代码", filters=[code], validators=[Optional()])
+    union_no = StringField("工会编号", filters=[code], validators=[
         Optional(), Length(max=32, message="工会编号不能超过32位"),
         Regexp(r"^[0-9A-Z-]+$", message="工会编号只能包含数字、字母和“-”")])
-    address = StringField("单位地址", filters=[_strip],
+    address = StringField("单位地址", filters=[text],
                           validators=[Optional(), Length(max=200, message="单位地址不能超过200个字")])
-    contact = StringField("联系人", filters=[_strip],
+    contact = StringField("联系人", filters=[text],
                           validators=[DataRequired("请填写联系人"), Length(max=50, message="联系人不能超过50个字")])
-    phone = StringField("联系电话", filters=[_code], validators=[
+    phone = StringField("联系电话", filters=[code], validators=[
         DataRequired("请填写联系电话"),
         Regexp(PHONE_PATTERN, message=PHONE_MESSAGE)])
 
@@ -52,10 +44,10 @@ class OrgForm(OrgEditForm):
 
 
 class MoveForm(BaseForm):
-    target = StringField("新上级组织", filters=[_strip], validators=[
+    target = StringField("新上级组织", filters=[text], validators=[
         DataRequired("请填写新上级组织的名称、统一社会信用代码或工会编号")])
 
 
 class ReasonForm(BaseForm):
-    reason = TextAreaField("原因", filters=[_strip], validators=[
+    reason = TextAreaField("原因", filters=[text], validators=[
         DataRequired("请填写原因"), Length(max=500, message="原因不能超过500个字")])

@@ -1,26 +1,15 @@
 """Background job: export the audit search results to Excel (操作日志导出)."""
 
-import os
-from pathlib import Path
-
 from openpyxl import Workbook
 
 from models.audit import object_label
 from models.base import now
 from models.io.excel import safe_cell
 from models.jobs import job_kind
+from models.storage import storage_dir
 
 COLUMNS = ["时间", "账号", "组织", "对象类型", "对象编号", "操作", "原状态", "新状态", "原因", "IP", "详情"]
 CHUNK = 500
-
-
-def storage_dir() -> Path:
-    from flask import current_app, has_app_context
-    base = current_app.config["STORAGE_DIR"] if has_app_context() else os.environ.get(
-        "STORAGE_DIR", str(Path(__file__).resolve().parent.parent / "instance" / "storage"))
-    path = Path(base) / "jobs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 @job_kind("audit_export", "导出操作日志")

@@ -77,11 +77,20 @@ class Counts:
     activated: int
 
 
-def counts(root: Organization, period: Period, daily: dict, members: int) -> Counts:
+def build(root: Organization, period: Period) -> tuple:
+    """(Counts, Chart) of root's subtree for the period: whole-tree check, daily series and
+    member total read once each."""
+    whole = stats.is_whole_tree(root.id)
+    daily = stats.daily(root.id, period.start, period.end, whole)
+    members = stats.member_total(root.id, whole)
+    return counts(root, daily, members, whole), chart(root, period, daily, members, whole)
+
+
+def counts(root: Organization, daily: dict, members: int, whole: bool) -> Counts:
     grassroots = Organization.select(pw.fn.COUNT(Organization.id)).where(
         (Organization.level == "grassroots") & (Organization.status == "正常"))
     enterprises = Enterprise.select(pw.fn.COUNT(Enterprise.id))
-    if not stats.is_whole_tree(root.id):  # the city root needs no subtree join
+    if not whole:  # the city root needs no subtree join
         grassroots = grassroots.join(OrgTree, on=(OrgTree.descendant == Organization.id)).where(
             OrgTree.ancestor == root.id)
         enterprises = enterprises.join(OrgTree, on=(OrgTree.descendant == Enterprise.org)).where(
@@ -169,8 +178,8 @@ def nice_max(value: int) -> int:
         step *= 10
 
 
-def chart(root: Organization, period: Period, daily: dict, total: int) -> Chart:
-    after = stats.joined_after(root.id, period.end)
+def chart(root: Organization, period: Period, daily: dict, total: int, whole: bool) -> Chart:
+    after = stats.joined_after(root.id, period.end, whole)
     bars, later = [], after
     for day in reversed(period.days):
         new = daily.get(day, (0, 0))[0]

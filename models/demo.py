@@ -94,7 +94,7 @@ def load_demo(password: str | None = None, members: int = 300, seed: int = 20261
             ("smallfirms", "小微企业联合工会", g4, False), ("temporary", "黄浦区临时工会", temps[0], False),
             ("federation", "个体劳动者工会联合会", federation, False),
         ]
-        _notices_and_messages(city, centre, street, g3)
+        _notices_and_messages(centre, g3)
         accounts = []
         for username, display, org, admin in specs:
             secret = password or random_password()
@@ -136,37 +136,26 @@ def _members(rng, unions, weights, total):
     stats.rebuild()  # bulk-loaded: count once
 
 
-def _notices_and_messages(city, centre, street, g3) -> None:
-    """重要通知, a template in the 下载中心, a 组织审核 request waiting, a message or two."""
+def _notices_and_messages(centre, welcomed) -> None:
+    """重要通知, a template in the 下载中心, a welcome message."""
     import secrets as _secrets
-    from pathlib import Path
 
     from models import messages
     from models.notices import Download, Notice
     from models.org_import import template_workbook
+    from models.storage import stored_file
     Notice.create(title="关于做好2027年度会员专享基本保障集中参保工作的通知", org=centre, pinned=True,
                   body="各区局（产业）工会、基层工会：\n2027年度集中参保工作即将开始，请各基层工会及时整理会员信息，"
                        "核对手机号码、证件到期日等信息。具体时间安排以系统开放的时间窗口为准。\n\n上海市职工保障互助会")
     Notice.create(title="平台维护公告", org=centre,
                   body="平台将于每周日22:00—24:00进行例行维护，期间可能无法登录，请合理安排工作时间。")
     data = template_workbook()
-    folder = Path(_storage()) / "downloads"
-    folder.mkdir(parents=True, exist_ok=True)
     stored = f"{_secrets.token_hex(16)}.xlsx"
-    (folder / stored).write_bytes(data)
+    stored_file("downloads", stored).write_bytes(data)
     Download.create(title="组织导入模板", category="模板", filename="组织导入模板.xlsx", stored_name=stored,
                     content_type="application/octet-stream", size=len(data), org=centre,
                     description="区局（产业）工会批量导入下级组织使用")
-    messages.post(g3, "欢迎使用上海工会网上工作平台", body="请先在“组织管理 → 修改信息”中核对本单位信息。")
-
-
-def _storage() -> str:
-    import os
-
-    from flask import current_app, has_app_context
-    if has_app_context():
-        return current_app.config["STORAGE_DIR"]
-    return os.environ.get("STORAGE_DIR", "instance/storage")
+    messages.post(welcomed, "欢迎使用上海工会网上工作平台", body="请先在“组织管理 → 修改信息”中核对本单位信息。")
 
 
 def print_accounts(accounts) -> None:

@@ -61,9 +61,13 @@ def unread_count(account) -> int:
     return unread(account).count()
 
 
-def mark_read(account, message_ids) -> int:
-    """Mark messages read (only those addressed to the account); returns how many were new."""
-    ids = [m.id for m in unread(account).where(Message.id.in_(list(message_ids)))]
+def mark_read(account, message_ids=None) -> int:
+    """Mark messages read (only those addressed to the account; None: all its unread ones);
+    returns how many were new."""
+    query = unread(account)
+    if message_ids is not None:
+        query = query.where(Message.id.in_(list(message_ids)))
+    ids = [m.id for m in query.select(Message.id)]
     if ids:
         MessageRead.insert_many([{"message": i, "account": account.id, "read_at": now()} for i in ids]) \
             .on_conflict_ignore().execute()

@@ -15,9 +15,10 @@ from models.audit import AuditLog
 from models.base import DomainError
 from models.io.tables import error_workbook, read_table, records
 from models.jobs import job_kind
-from models.orgs import CLOSED, DEFAULT_LEVEL, LEVELS, Organization, OrgTree
+from models.orgs import CLOSED, DEFAULT_LEVEL, LEVELS, Organization
 from models.rules.text import PHONE_MESSAGE, PHONE_PATTERN, compact, normalize
 from models.rules.uscc import clean_uscc
+from models.storage import storage_dir
 
 COLUMNS = ["组织名称", "上级组织", "工会类型", "层级", "统一社会信用代码", "工会编号", "单位地址", "联系人",
            "联系电话"]
@@ -78,12 +79,19 @@ def validate(data: bytes, account: Account, progress=None):
     name/id, fields)] of the rows that passed; failed = [(values, [reasons])]; checked = every
     row in file order with its reasons ([] when fine)."""
     table = read_table(data, REQUIRED, max_rows=MAX_ROWS)
-    root = account.org
     rows = list(records(table))
     failed, plan, checked = [], [], []
     names_in_file, codes_in_file = {}, {"uscc": {}, "union_no": {}}
     for number, values in rows:
         names_in_file.setdefault(normalize(values.get("组织名称")), number)
+    # What the database already holds, read once for the whole file (not a query per row).
+    taken = {
+        "name": _existing(Organization.name, names_in_file),
+        "uscc": _existing(Organization.uscc, {compact(v.get("统一社会信用代码")).upper() for _, v in rows}),
+        "union_no": _existing(Organization.union_no, {compact(v.get("工会编号")).upper() for _, v in rows}),
+    }
+    parents = _parents_in_scope({normalize(v.get("上级组织")) for _, v in rows} - set(names_in_file),
+                                account)
     for i, (number, values) in enumerate(rows):
         reasons, fields = [], {}
         name = normalize(values.get("组织名称"))
@@ -93,7 +101,7 @@ def validate(data: bytes, account: Account, progress=None):
             reasons.append("组织名称不能超过100个字")
         elif names_in_file.get(name) != number:
             reasons.append(f"组织名称与第{names_in_file[name]}行重复")
-        elif Organization.select().where(Organization.name == name).exists():
+        elif name in taken["name"]:
             reasons.append("该组织名称已存在")
         fields["name"] = name
         org_type = normalize(values.get("工会类型"))
@@ -126,7 +134,7 @@ def validate(data: bytes, account: Account, progress=None):
             first = codes_in_file[key].setdefault(raw, number)
             if first != number:
                 reasons.append(f"{label}与第{first}行重复")
-            elif Organization.select().where(getattr(Organization, key) == raw).exists():
+            elif raw in taken[key]:
                 reasons.append(f"该{label}已被其他组织使用")
             fields[key] = raw
         fields["address"] = normalize(values.get("单位地址"))[:200]
@@ -144,9 +152,8 @@ def validate(data: bytes, account: Account, progress=None):
         elif parent_name in names_in_file:
             parent = parent_name  # resolved after its own row is created
         else:
-            found = Organization.get_or_none(Organization.name == parent_name)
-            if found is None or not (account.is_admin or OrgTree.select().where(
-                    (OrgTree.ancestor == root.id) & (OrgTree.descendant == found.id)).exists()):
+            found = parents.get(parent_name)
+            if found is None:
                 reasons.append(f"上级组织「{parent_name}」不存在或不在本单位管辖范围内")
             elif found.status == CLOSED:
                 reasons.append(f"上级组织「{parent_name}」已撤销")
@@ -167,6 +174,28 @@ def validate(data: bytes, account: Account, progress=None):
             checked = [(values, cyclic.get(id(values), [])) for values, _ in checked]
             failed = [(v, r) for v, r in checked if r]
     return plan, failed, checked, table.header, len(rows)
+
+
+def _existing(field, values) -> set:
+    """The values of `field` among `values` that some organisation already has."""
+    values = [v for v in values if v]
+    found = set()
+    for i in range(0, len(values), 500):
+        found.update(r[0] for r in Organization.select(field).where(field.in_(values[i:i + 500])).tuples())
+    return found
+
+
+def _parents_in_scope(names, account) -> dict:
+    """{name: Organization} of the named existing organisations the importer may build under
+    (its own and everything below it; the admin: any)."""
+    names = [n for n in names if n]
+    found = {}
+    for i in range(0, len(names), 500):
+        query = Organization.select().where(Organization.name.in_(names[i:i + 500]))
+        if not account.is_admin:
+            query = query.where(Organization.id.in_(account.org.subtree_ids()))
+        found.update((o.name, o) for o in query)
+    return found
 
 
 def _cycles(plan):
@@ -211,7 +240,6 @@ def apply(plan, account: Account) -> int:
 
 @job_kind("org_import", "组织导入")
 def run_import(ctx):
-    from models.audit_export import storage_dir
     account = Account.get_by_id(ctx.params["account"])
     path = storage_dir() / Path(ctx.params["upload"]).name
     data = path.read_bytes()

@@ -14,7 +14,7 @@ from models import db
 from models.accounts import Account
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now
-from models.orgs import Organization, OrgTree
+from models.orgs import Organization
 from models.workflow import Workflow, transition
 
 PENDING, APPROVED, REJECTED, WITHDRAWN = "待审核", "已通过", "已驳回", "已撤回"
@@ -66,11 +66,7 @@ class OrgRequest(BaseModel):
 
     def can_decide(self, account) -> bool:
         """The superior: a strict ancestor of the submitting organisation (or the admin)."""
-        if account.is_admin:
-            return True
-        return account.org_id != self.submitter_org_id and OrgTree.select().where(
-            (OrgTree.ancestor == account.org_id) & (OrgTree.descendant == self.submitter_org_id)
-            & (OrgTree.depth > 0)).exists()
+        return account.is_admin or account.org.is_above(self.submitter_org_id)
 
 
 def pending_clash(name=None, uscc=None, union_no=None, exclude_request=None):

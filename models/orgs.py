@@ -127,6 +127,19 @@ class Organization(BaseModel):
                                 updated_at=now()).where(Organization.id.in_(sub)).execute()
             Organization.update(parent=new_parent.id).where(Organization.id == self.id).execute()
 
+    def close(self, reason: str) -> None:
+        """撤销: compare-and-set 正常 → 已撤销, its accounts disabled, audited — one transaction.
+        Call only when close_blockers() is empty."""
+        from models.accounts import Account
+        from models.audit import AuditLog
+        with db.atomic():
+            changed = (Organization.update(status=CLOSED, closed_at=now(), updated_at=now())
+                       .where((Organization.id == self.id) & (Organization.status == ACTIVE)).execute())
+            if changed != 1:
+                raise DomainError("该组织的状态已被他人修改，请刷新页面后重试")
+            Account.update(is_active_flag=False).where(Account.org == self.id).execute()
+            AuditLog.record("撤销组织", self, from_state=ACTIVE, to_state=CLOSED, reason=reason)
+
     def close_blockers(self) -> list:
         """Reasons this organisation cannot be closed (撤销) now; empty when it can."""
         return [reason for check in CLOSE_CHECKS for reason in [check(self)] if reason]
@@ -146,6 +159,10 @@ class Organization(BaseModel):
         if not include_self:
             query = query.where(OrgTree.depth > 0)
         return list(query.order_by(OrgTree.depth.desc()))
+
+    def is_above(self, other_id: int) -> bool:
+        """A strict ancestor of the other organisation (the superior, at any distance)."""
+        return other_id != self.id and self.contains(other_id)
 
     def contains(self, other_id: int) -> bool:
         return OrgTree.select().where(

@@ -38,32 +38,27 @@ class MemberDay(BaseModel):
         indexes = ((("day", "org"), False),)
 
 
-def _facts(m) -> dict | None:
-    """What one membership contributes to the counters."""
+def snapshot(m) -> dict | None:
+    """What one membership contributes to the counters (None: nothing)."""
     if m is None:
         return None
     return {"org": m.org_id, "counted": m.status == COUNTED, "join_date": m.join_date,
             "approved": m.approved_at.date() if m.approved_at else None}
 
 
-def apply_change(before, after) -> None:
-    """Adjust the counters for a membership going from `before` to `after` (None = absent).
-    Pass the facts captured with `snapshot()` before the change and the saved row after it."""
-    old, new = before, _facts(after) if not isinstance(after, dict) else after
-    members, joined, activated = {}, {}, {}
-
-    def add(d, key, n):
-        d[key] = d.get(key, 0) + n
-
-    for facts, sign in ((old, -1), (new, 1)):
+def apply_change(before: dict | None, after) -> None:
+    """Adjust the counters for a membership going from `before` (its snapshot() taken before
+    the change, None when new) to `after` (the saved row)."""
+    members, days = {}, {}  # org → n; (org, day) → [joined, activated]
+    for facts, sign in ((before, -1), (snapshot(after), 1)):
         if not facts:
             continue
         if facts["counted"]:
-            add(members, facts["org"], sign)
+            members[facts["org"]] = members.get(facts["org"], 0) + sign
             if facts["join_date"]:
-                add(joined, (facts["org"], facts["join_date"]), sign)
+                days.setdefault((facts["org"], facts["join_date"]), [0, 0])[0] += sign
         if facts["approved"]:
-            add(activated, (facts["org"], facts["approved"]), sign)
+            days.setdefault((facts["org"], facts["approved"]), [0, 0])[1] += sign
     with db.atomic():
         for org_id, n in members.items():
             if n:
@@ -71,16 +66,9 @@ def apply_change(before, after) -> None:
                  .on_conflict(conflict_target=[OrgMemberCount.org],
                               update={OrgMemberCount.members: OrgMemberCount.members + n})
                  .execute())
-        for (org_id, day), n in joined.items():
-            if n:
-                _bump_day(org_id, day, joined=n)
-        for (org_id, day), n in activated.items():
-            if n:
-                _bump_day(org_id, day, activated=n)
-
-
-def snapshot(m) -> dict | None:
-    return _facts(m)
+        for (org_id, day), (joined, activated) in days.items():
+            if joined or activated:
+                _bump_day(org_id, day, joined, activated)
 
 
 def _bump_day(org_id: int, day: date, joined: int = 0, activated: int = 0) -> None:
@@ -130,25 +118,26 @@ def is_whole_tree(root_id: int) -> bool:
     return len(roots) == 1 and roots[0].id == root_id
 
 
-def _scoped(query, model, root_id: int):
-    """Restrict a counter query to the subtree of root_id (nothing to restrict for the city)."""
+def _scoped(query, model, root_id: int, whole: bool | None):
+    """Restrict a counter query to the subtree of root_id (nothing to restrict for the city).
+    `whole`: is_whole_tree(root_id) when the caller already knows it (None: ask)."""
     from models.orgs import OrgTree
-    if is_whole_tree(root_id):
+    if is_whole_tree(root_id) if whole is None else whole:
         return query
     return (query.join(OrgTree, on=(OrgTree.descendant == model.org))
             .where(OrgTree.ancestor == root_id))
 
 
-def member_total(root_id: int) -> int:
+def member_total(root_id: int, whole: bool | None = None) -> int:
     query = OrgMemberCount.select(pw.fn.COALESCE(pw.fn.SUM(OrgMemberCount.members), 0))
-    return _scoped(query, OrgMemberCount, root_id).scalar() or 0
+    return _scoped(query, OrgMemberCount, root_id, whole).scalar() or 0
 
 
-def daily(root_id: int, start: date, end: date) -> dict:
+def daily(root_id: int, start: date, end: date, whole: bool | None = None) -> dict:
     """{day: (joined, activated)} for days in [start, end] with any activity."""
     query = (MemberDay.select(MemberDay.day, pw.fn.SUM(MemberDay.joined), pw.fn.SUM(MemberDay.activated))
              .where((MemberDay.day >= start) & (MemberDay.day <= end)))
-    query = _scoped(query, MemberDay, root_id).group_by(MemberDay.day)
+    query = _scoped(query, MemberDay, root_id, whole).group_by(MemberDay.day)
     out = {}
     for day, j, a in query.tuples():
         if isinstance(day, str):
@@ -158,10 +147,10 @@ def daily(root_id: int, start: date, end: date) -> dict:
     return out
 
 
-def joined_after(root_id: int, day: date) -> int:
+def joined_after(root_id: int, day: date, whole: bool | None = None) -> int:
     query = MemberDay.select(pw.fn.COALESCE(pw.fn.SUM(MemberDay.joined), 0)).where(MemberDay.day > day)
-    return _scoped(query, MemberDay, root_id).scalar() or 0
+    return _scoped(query, MemberDay, root_id, whole).scalar() or 0
 
 
 __all__ = ["OrgMemberCount", "MemberDay", "apply_change", "snapshot", "rebuild", "member_total",
-           "daily", "joined_after", "Organization"]
+           "daily", "joined_after", "is_whole_tree"]

@@ -1,7 +1,6 @@
 """Factories: organisations, accounts, members, and a small city with one account per role."""
 
 import itertools
-import os
 import random
 from dataclasses import dataclass, field
 from datetime import date
@@ -97,7 +96,7 @@ def make_job(org, account=None, status="已完成"):
     import json
 
     from models import Job
-    from models.audit_export import storage_dir
+    from models.storage import storage_dir
     job = Job.create(org=org, owner=account, kind="audit_export", title="导出操作日志", status=status)
     name = f"audit-{job.id}.xlsx"
     (storage_dir() / name).write_bytes(b"PK test")
@@ -124,13 +123,11 @@ def make_notice(org=None, published=True, title="测试通知"):
 
 def make_download(org=None, published=True, data=b"%PDF-1.4 test", filename="操作手册.pdf"):
     import secrets
-    from pathlib import Path
 
     from models.notices import Download
-    storage = Path(os.environ["STORAGE_DIR"]) / "downloads"
-    storage.mkdir(parents=True, exist_ok=True)
+    from models.storage import stored_file
     stored = f"{secrets.token_hex(8)}.pdf"
-    (storage / stored).write_bytes(data)
+    stored_file("downloads", stored).write_bytes(data)
     return Download.create(title="操作手册", filename=filename, stored_name=stored,
                            content_type="application/pdf", size=len(data), published=published)
 

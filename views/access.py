@@ -69,6 +69,12 @@ def get_in_scope(model, object_id, account=None):
     return obj
 
 
+def superior_of(account, org_id: int) -> bool:
+    """The account's organisation is above `org_id` (superiors manage what is below them), or
+    the account is the platform admin."""
+    return account.is_admin or account.org.is_above(org_id)
+
+
 def unauthenticated():
     login = url_for("auth.login")
     if request.headers.get("HX-Request"):

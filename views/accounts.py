@@ -6,10 +6,10 @@ from flask_login import current_user
 from peewee import IntegrityError, fn
 
 from forms.accounts import AccountForm
-from models import Account, AuditLog, LoginAttempt, Organization, OrgTree, db
+from models import Account, AuditLog, LoginAttempt, Organization, db
 from models.accounts import LOCK_AFTER, WINDOW, random_password
 from models.base import DomainError, now
-from views.access import access, render_page
+from views.access import access, render_page, superior_of
 from views.paging import paginate
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
@@ -19,19 +19,14 @@ MANAGERS = ("district", "secondary")
 def manages(account: Account) -> bool:
     """The current user may manage `account`: it belongs to an organisation strictly below
     the user's own (the admin manages every account; only the admin manages admins)."""
-    if current_user.is_admin:
-        return True
-    if account.is_admin:
+    if account.is_admin and not current_user.is_admin:
         return False
-    return account.org_id != current_user.org_id and OrgTree.select().where(
-        (OrgTree.ancestor == current_user.org_id) & (OrgTree.descendant == account.org_id)).exists()
+    return superior_of(current_user, account.org_id)
 
 
-def _check(account: Account) -> None:
+def _refuse_self(account: Account) -> None:
     if account.id == current_user.id:
         raise DomainError("不能对自己的账号执行此操作", 403)
-    if not manages(account):
-        raise DomainError("只有上级工会才能管理该账号", 403)
 
 
 def locked_names(usernames) -> set:
@@ -46,20 +41,20 @@ def locked_names(usernames) -> set:
 @access(*MANAGERS, objects={"org_id": Organization})
 def index(org):
     """The accounts of the user's own organisation (to look at) or of one below it (to manage)."""
+    return _index_page(org, AccountForm(), superior_of(current_user, org.id))
+
+
+def _index_page(org, form, can_manage: bool, status: int = 200):
     page = paginate(Account.select().where(Account.org == org.id).order_by(Account.username))
-    return render_page("accounts/index.html", "rows", org=org, page=page, can_manage=_below(org),
-                       locked=locked_names([a.username for a in page.items]), form=AccountForm())
-
-
-def _below(org) -> bool:
-    return current_user.is_admin or (org.id != current_user.org_id and current_user.org.contains(org.id))
+    return render_page("accounts/index.html", "rows", org=org, page=page, form=form, can_manage=can_manage,
+                       locked=locked_names([a.username for a in page.items]), status=status)
 
 
 @bp.route("/org/<int:org_id>/new", methods=["POST"])
 @access(*MANAGERS, objects={"org_id": Organization})
 def create(org):
     """新增账号: with a random one-time password, shown once."""
-    if not _below(org):
+    if not superior_of(current_user, org.id):
         raise DomainError("只能为下级组织新增账号", 403)
     if org.is_closed:
         raise DomainError(f"「{org.name}」已撤销，不能新增账号", 409)
@@ -77,9 +72,7 @@ def create(org):
             form.username.errors = ["该账号已存在，请换一个"]
         else:
             return _show_once(account, secret, "新增账号")
-    page = paginate(Account.select().where(Account.org == org.id).order_by(Account.username))
-    return render_page("accounts/index.html", "rows", org=org, page=page, form=form, can_manage=True,
-                       locked=locked_names([a.username for a in page.items]), status=422)
+    return _index_page(org, form, True, 422)
 
 
 def _show_once(account, secret, title):
@@ -93,15 +86,16 @@ def _show_once(account, secret, title):
 @access(*MANAGERS, objects={"account_id": Account})
 def act(account, action):
     """停用 / 启用 / 重置密码 / 解锁."""
-    _check(account)
+    _refuse_self(account)
+    if not manages(account):
+        raise DomainError("只有上级工会才能管理该账号", 403)
     return apply_fix(account, action, reason=request.form.get("reason", ""),
                      back=url_for("accounts.index", org_id=account.org_id))
 
 
 def apply_fix(account: Account, action: str, reason: str, back: str):
     """Shared by 账号管理 and the admin page."""
-    if account.id == current_user.id:
-        raise DomainError("不能对自己的账号执行此操作", 403)
+    _refuse_self(account)
     if action == "disable":
         if not account.is_active:
             raise DomainError("该账号已是停用状态", 409)

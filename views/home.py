@@ -3,7 +3,7 @@
 from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 
-from models import dashboard, stats
+from models import dashboard
 from models.base import today
 from views.access import access, public, render_page
 
@@ -33,12 +33,10 @@ def index():
     org = current_user.org
     root = dashboard.dashboard_root(current_user)
     period = dashboard.parse_period(request.args, today())
-    daily = stats.daily(root.id, period.start, period.end)
-    members = stats.member_total(root.id)
+    counts, chart = dashboard.build(root, period)
     return render_page("home/index.html", "dashboard", org=org, root=root,
                        ancestors=org.ancestors(), period=period, tabs=dashboard.TABS,
-                       counts=dashboard.counts(root, period, daily, members),
-                       chart=dashboard.chart(root, period, daily, members),
+                       counts=counts, chart=chart,
                        status=422 if period.errors else 200)
 
 

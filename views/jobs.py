@@ -1,12 +1,12 @@
 """后台任务: list, progress (htmx polling, meta refresh without JavaScript), result download."""
 
-from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, send_file, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, send_file, url_for
 from flask_login import current_user
 
 from models import Job
 from models.jobs import enqueue
+from models.storage import stored_file
 from models.workflow import transition
 from views.access import access, render_page, scoped
 from views.paging import paginate
@@ -70,7 +70,7 @@ def _send(job, key, name_key):
     name = job.result_data.get(key)
     if not name:
         abort(404)
-    path = Path(current_app.config["STORAGE_DIR"]) / "jobs" / Path(name).name
+    path = stored_file("jobs", name)
     if not path.exists():
         abort(404)
     return make_response(send_file(path, as_attachment=True,

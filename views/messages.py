@@ -44,7 +44,6 @@ def open_(message):
 @access()
 def mark_all():
     """全部标为已读."""
-    ids = [m.id for m in messages.unread(current_user)]
-    n = messages.mark_read(current_user, ids)
+    n = messages.mark_read(current_user)
     flash(f"已将{n}条消息标为已读" if n else "没有未读消息", "success")
     return redirect(url_for("messages.index"))

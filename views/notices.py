@@ -4,16 +4,14 @@ edits and withdraws notices and files. Files are served from the storage directo
 import secrets
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
 from flask_login import current_user
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
 
-from forms import BaseForm, choices
+from forms.notices import DownloadForm, NoticeForm
 from models import AuditLog, db
 from models.base import DomainError, now
 from models.notices import Download, Notice
-from models.rules.text import normalize
+from models.storage import stored_file
 from views.access import access, public, render_page
 from views.paging import paginate
 
@@ -25,28 +23,6 @@ SIGNATURES = [
     (b"PK\x03\x04", "application/octet-stream", (".xlsx", ".docx", ".pptx", ".zip")),
     (bytes.fromhex("D0CF11E0A1B11AE1"), "application/octet-stream", (".xls", ".doc", ".ppt")),
 ]
-CATEGORIES = ["操作说明", "模板", "其他"]
-
-
-def _strip(v):
-    return normalize(v) if v is not None else v
-
-
-class NoticeForm(BaseForm):
-    title = StringField("标题", filters=[_strip], validators=[
-        DataRequired("请填写标题"), Length(max=200, message="标题不能超过200个字")])
-    body = TextAreaField("内容", validators=[DataRequired("请填写内容"),
-                                           Length(max=20000, message="内容不能超过20000个字")])
-    pinned = BooleanField("置顶")
-
-
-class DownloadForm(BaseForm):
-    title = StringField("名称", filters=[_strip], validators=[
-        DataRequired("请填写名称"), Length(max=200, message="名称不能超过200个字")])
-    description = StringField("说明", filters=[_strip], validators=[Length(max=500, message="说明不能超过500个字")])
-    category = SelectField("类别", choices=choices(CATEGORIES))
-
-
 def is_publisher() -> bool:
     return current_user.is_authenticated and (current_user.is_admin or current_user.role in PUBLISHERS)
 
@@ -127,12 +103,6 @@ def _toggle(item, publish: bool, noun: str, extra: dict) -> None:
 
 
 # --- 下载中心 -----------------------------------------------------------------------------------
-def downloads_dir() -> Path:
-    path = Path(current_app.config["STORAGE_DIR"]) / "downloads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 @bp.route("/downloads/")
 @public
 def downloads():
@@ -146,7 +116,7 @@ def downloads():
 @public
 def download(download_id):
     item = _published_or_publisher(Download.get_or_none(Download.id == download_id))
-    path = downloads_dir() / Path(item.stored_name).name
+    path = stored_file("downloads", item.stored_name)
     if not path.exists():
         abort(404)
     return send_file(path, as_attachment=True, download_name=item.filename, mimetype=item.content_type)
@@ -177,7 +147,7 @@ def download_new():
             content_type, error = sniff_upload(data, upload.filename)
             if not error:
                 stored = f"{secrets.token_hex(16)}{Path(upload.filename).suffix.lower()}"
-                (downloads_dir() / stored).write_bytes(data)
+                stored_file("downloads", stored).write_bytes(data)
                 with db.atomic():
                     item = Download.create(title=form.title.data, description=form.description.data or "",
                                            category=form.category.data, filename=Path(upload.filename).name[:200],

@@ -1,23 +1,21 @@
 """组织管理: 修改信息 (own organisation), 组织信息 / 组织列表 / 覆盖企业, and for superiors:
 新增下级组织, 修改, 移动, 撤销, 组织导入, 组织审核 (approving what lower levels submit)."""
 
-import secrets
-from urllib.parse import quote
 
-from flask import Blueprint, flash, make_response, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 from peewee import IntegrityError
 
 from forms import choices
 from forms.orgs import MoveForm, OrgEditForm, OrgForm, ReasonForm
-from models import AuditLog, Enterprise, Job, Organization, OrgTree, db, messages
+from models import AuditLog, Enterprise, Organization, db, messages
 from models import org_requests as requests_
 from models.base import DomainError, now
 from models.dashboard import dashboard_root
-from models.org_import import CREATABLE_TYPES, template_workbook
+from models.org_import import CREATABLE_TYPES
 from models.org_requests import IDENTITY, OrgRequest
 from models.orgs import ACTIVE, CLOSED, DEFAULT_LEVEL, LEVELS, TYPES
-from views.access import REVIEWING, access, redirect_to, render_page, scoped
+from views.access import REVIEWING, access, redirect_to, render_page, superior_of
 from views.paging import paginate
 
 bp = Blueprint("orgs", __name__, url_prefix="/orgs")
@@ -35,9 +33,7 @@ def acts_directly(account) -> bool:
 
 def below(org) -> bool:
     """The organisation is strictly below the account's own (or the account is the admin)."""
-    if current_user.is_admin:
-        return True
-    return org.id != current_user.org_id and current_user.org.contains(org.id)
+    return superior_of(current_user, org.id)
 
 
 def refuse_unless(condition: bool, message: str, status: int = 403):
@@ -174,8 +170,7 @@ def _permissions(org) -> dict:
 def listing():
     """Every organisation of the account's subtree (filters: 单位名称, 层级, 状态)."""
     root = dashboard_root(current_user)
-    query = (Organization.select().join(OrgTree, on=(OrgTree.descendant == Organization.id))
-             .where(OrgTree.ancestor == root.id))
+    query = root.subtree()
     q = (request.args.get("q") or "").strip()
     level = request.args.get("level") or ""
     status = request.args.get("status", ACTIVE)
@@ -196,8 +191,7 @@ def enterprises():
     """覆盖企业: the enterprises covered by the unions of the account's subtree."""
     root = dashboard_root(current_user)
     query = (Enterprise.select(Enterprise, Organization).join(Organization)
-             .join(OrgTree, on=(OrgTree.descendant == Organization.id))
-             .where(OrgTree.ancestor == root.id))
+             .where(Enterprise.org.in_(root.subtree_ids())))
     q = (request.args.get("q") or "").strip()
     if q:
         query = query.where(Enterprise.name.contains(q))
@@ -300,8 +294,7 @@ def edit(org):
 
 # --- 移动 / 撤销 ------------------------------------------------------------------------------
 def _find_in_scope(text: str):
-    query = (Organization.select().join(OrgTree, on=(OrgTree.descendant == Organization.id))
-             .where(OrgTree.ancestor == dashboard_root(current_user).id))
+    query = dashboard_root(current_user).subtree()
     code = text.upper().replace(" ", "")
     return query.where((Organization.name == text) | (Organization.uscc == code)
                        | (Organization.union_no == code)).first()
@@ -349,92 +342,11 @@ def close(org):
         if blockers:
             status = 409
         elif form.validate():
-            with db.atomic():
-                changed = (Organization.update(status=CLOSED, closed_at=now(), updated_at=now())
-                           .where((Organization.id == org.id) & (Organization.status == ACTIVE)).execute())
-                if changed != 1:
-                    raise DomainError("该组织的状态已被他人修改，请刷新页面后重试")
-                from models import Account
-                Account.update(is_active_flag=False).where(Account.org == org.id).execute()
-                AuditLog.record("撤销组织", org, from_state=ACTIVE, to_state=CLOSED,
-                                reason=form.reason.data)
+            org.close(form.reason.data)
             flash(f"已撤销「{org.name}」，其账号已停用", "success")
             return redirect_to(url_for("orgs.detail", org_id=org.id))
     return render_page("orgs/close.html", "form", form=form, org=org, blockers=blockers, status=status)
 
 
-# --- 组织导入 -----------------------------------------------------------------------------------
-@bp.route("/import", methods=["GET", "POST"])
-@access("district")
-def import_():
-    """组织导入: upload → background job → result (or an error file to fix and re-upload)."""
-    error = None
-    if request.method == "POST":
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            error = "请选择要上传的文件"
-        else:
-            data = upload.read()
-            if not data:
-                error = "上传的文件是空的"
-            else:
-                from models.audit_export import storage_dir
-                name = f"upload-{secrets.token_hex(8)}.bin"
-                (storage_dir() / name).write_bytes(data)
-                job = Job.submit("org_import", {"upload": name, "account": current_user.id,
-                                                "file_name": upload.filename[:100]},
-                                 account=current_user._get_current_object())
-                return redirect(url_for("jobs.detail", job_id=job.id))
-    return render_page("orgs/import.html", error=error, status=422 if error else 200)
-
-
-@bp.route("/import/template")
-@access("district")
-def import_template():
-    """下载模板 (组织导入)."""
-    response = make_response(template_workbook())
-    response.headers["Content-Type"] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote("组织导入模板.xlsx")
-    return response
-
-
-# --- 组织审核 -----------------------------------------------------------------------------------
-@bp.route("/requests")
-@access()
-def requests():
-    """组织审核: requests of the subtree (to decide) and the account's own (to follow)."""
-    status = request.args.get("status", requests_.PENDING)
-    query = scoped(OrgRequest, current_user).order_by(OrgRequest.created_at.desc(), OrgRequest.id.desc())
-    if status in (requests_.PENDING, requests_.APPROVED, requests_.REJECTED, requests_.WITHDRAWN):
-        query = query.where(OrgRequest.status == status)
-    return render_page("orgs/requests.html", "rows", page=paginate(query), status_filter=status)
-
-
-@bp.route("/requests/<int:req_id>")
-@access(objects={"req_id": OrgRequest})
-def request_detail(req):
-    return render_page("orgs/request.html", req=req, form=ReasonForm(),
-                       can_decide=req.status == requests_.PENDING and req.can_decide(current_user),
-                       can_withdraw=req.status == requests_.PENDING
-                       and req.submitter_org_id == current_user.org_id,
-                       log=AuditLog.for_object(req))
-
-
-@bp.route("/requests/<int:req_id>/<any(approve, reject, withdraw):action>", methods=["POST"])
-@access(objects={"req_id": OrgRequest})
-def decide(req, action):
-    reason = (request.form.get("reason") or "").strip()
-    if action == "reject" and not reason:
-        raise DomainError("「驳回」须填写原因", 422)
-    try:
-        req = requests_.decide(req, action, current_user._get_current_object(), reason)
-    except IntegrityError:
-        raise DomainError("组织名称、统一社会信用代码或工会编号已被其他组织使用，不能通过；"
-                          "请驳回并说明原因", 409) from None
-    label = OrgRequest.WORKFLOW.label(action)
-    if action != "withdraw":
-        outcome = "通过" if action == "approve" else "被驳回"
-        messages.post(req.submitter_org_id, f"您的{req.kind}申请「{req.name}」已{outcome}",
-                      body=reason, kind="组织审核", link=url_for("orgs.request_detail", req_id=req.id))
-    flash(f"已{label}", "success")
-    return redirect(url_for("orgs.request_detail", req_id=req.id))
+# 组织导入 and 组织审核 live in views/org_review.py, on this same blueprint.
+from views import org_review  # noqa: E402,F401

@@ -1,0 +1,94 @@
+"""组织管理 → 组织导入 (upload → background job → result or error file) and 组织审核 (the
+requests lower levels file; the superior approves or rejects). Routes of the `orgs` blueprint."""
+
+import secrets
+from urllib.parse import quote
+
+from flask import flash, make_response, redirect, request, url_for
+from flask_login import current_user
+from peewee import IntegrityError
+
+from forms.orgs import ReasonForm
+from models import AuditLog, Job, messages
+from models import org_requests as requests_
+from models.base import DomainError
+from models.org_import import template_workbook
+from models.org_requests import OrgRequest
+from models.storage import storage_dir
+from views.access import access, render_page, scoped
+from views.orgs import bp
+from views.paging import paginate
+
+
+# --- 组织导入 -----------------------------------------------------------------------------------
+@bp.route("/import", methods=["GET", "POST"])
+@access("district")
+def import_():
+    """组织导入: upload → background job → result (or an error file to fix and re-upload)."""
+    error = None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            error = "请选择要上传的文件"
+        else:
+            data = upload.read()
+            if not data:
+                error = "上传的文件是空的"
+            else:
+                name = f"upload-{secrets.token_hex(8)}.bin"
+                (storage_dir() / name).write_bytes(data)
+                job = Job.submit("org_import", {"upload": name, "account": current_user.id,
+                                                "file_name": upload.filename[:100]},
+                                 account=current_user._get_current_object())
+                return redirect(url_for("jobs.detail", job_id=job.id))
+    return render_page("orgs/import.html", error=error, status=422 if error else 200)
+
+
+@bp.route("/import/template")
+@access("district")
+def import_template():
+    """下载模板 (组织导入)."""
+    response = make_response(template_workbook())
+    response.headers["Content-Type"] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote("组织导入模板.xlsx")
+    return response
+
+
+# --- 组织审核 -----------------------------------------------------------------------------------
+@bp.route("/requests")
+@access()
+def requests():
+    """组织审核: requests of the subtree (to decide) and the account's own (to follow)."""
+    status = request.args.get("status", requests_.PENDING)
+    query = scoped(OrgRequest, current_user).order_by(OrgRequest.created_at.desc(), OrgRequest.id.desc())
+    if status in (requests_.PENDING, requests_.APPROVED, requests_.REJECTED, requests_.WITHDRAWN):
+        query = query.where(OrgRequest.status == status)
+    return render_page("orgs/requests.html", "rows", page=paginate(query), status_filter=status)
+
+
+@bp.route("/requests/<int:req_id>")
+@access(objects={"req_id": OrgRequest})
+def request_detail(req):
+    return render_page("orgs/request.html", req=req, form=ReasonForm(),
+                       can_decide=req.status == requests_.PENDING and req.can_decide(current_user),
+                       can_withdraw=req.status == requests_.PENDING
+                       and req.submitter_org_id == current_user.org_id,
+                       log=AuditLog.for_object(req))
+
+
+@bp.route("/requests/<int:req_id>/<any(approve, reject, withdraw):action>", methods=["POST"])
+@access(objects={"req_id": OrgRequest})
+def decide(req, action):
+    reason = (request.form.get("reason") or "").strip()  # 驳回 without one: the workflow refuses
+    try:
+        req = requests_.decide(req, action, current_user._get_current_object(), reason)
+    except IntegrityError:
+        raise DomainError("组织名称、统一社会信用代码或工会编号已被其他组织使用，不能通过；"
+                          "请驳回并说明原因", 409) from None
+    label = OrgRequest.WORKFLOW.label(action)
+    if action != "withdraw":
+        outcome = "通过" if action == "approve" else "被驳回"
+        messages.post(req.submitter_org_id, f"您的{req.kind}申请「{req.name}」已{outcome}",
+                      body=reason, kind="组织审核", link=url_for("orgs.request_detail", req_id=req.id))
+    flash(f"已{label}", "success")
+    return redirect(url_for("orgs.request_detail", req_id=req.id))
