@@ -116,8 +116,9 @@ def generate_members(grassroots: list, scale: Scale, today: date) -> dict:
                 joined = today - timedelta(days=(pid * 7) % 1826)
                 people.append({"id": pid, "id_type": "身份证", "id_number": number, "name": f"会员{pid}",
                                "gender": "男" if male else "女", "birth_date": birth,
-                               "mobile": f"139{pid:08d}", "created_at": stamp})
-                memberships.append({"id": pid, "person": pid, "org": org_id, "member_no": f"M{pid:09d}",
+                               "created_at": stamp})
+                memberships.append({"id": pid, "person": pid, "org": org_id, "member_no": f"{3_000_000_000 + pid}",
+                                    "mobile": f"139{pid:08d}", "updated_at": stamp,
                                     "status": "正常", "join_date": joined,
                                     "approved_at": datetime.combine(joined, datetime.min.time()) + timedelta(hours=10),
                                     "created_at": stamp})

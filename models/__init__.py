@@ -43,8 +43,8 @@ def is_postgres() -> bool:
 
 from models.accounts import Account, LoginAttempt  # noqa: E402
 from models.audit import AuditLog  # noqa: E402
-from models.jobs import Job  # noqa: E402
-from models.members import Membership, Person  # noqa: E402
+from models.jobs import Job, JobChunk  # noqa: E402
+from models.members import Counter, MemberChange, Membership, Person, TransferRequest  # noqa: E402
 from models.messages import Message, MessageRead  # noqa: E402
 from models.notices import Download, Notice  # noqa: E402
 from models.org_requests import OrgRequest  # noqa: E402
@@ -53,7 +53,7 @@ from models.stats import MemberDay, OrgMemberCount  # noqa: E402
 
 ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog, Job, Person,
               Membership, OrgMemberCount, MemberDay, Message, MessageRead, Notice, Download,
-              OrgRequest]
+              OrgRequest, JobChunk, Counter, MemberChange, TransferRequest]
 
 __all__ = ["db", "connect", "is_postgres", "ALL_MODELS", *[m.__name__ for m in ALL_MODELS]]
 

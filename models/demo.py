@@ -126,11 +126,12 @@ def _members(rng, unions, weights, total):
             person = Person.create(
                 id_number=id_number(rng, birth, male), name=rng.choice(SURNAMES) + "".join(
                     rng.choice(GIVEN) for _ in range(rng.choice([1, 2]))),
-                gender="男" if male else "女", birth_date=birth,
-                mobile=f"139{rng.randrange(10**8):08d}")
+                gender="男" if male else "女", birth_date=birth)
             joined = start - timedelta(days=rng.choice([0, 1, 2, 3, 5, 9, 20, 40, 200, 800, 2000]))
-            Membership.create(person=person, org=union, member_no=f"M{number:08d}", status="正常",
-                              join_date=joined, approved_at=joined)
+            Membership.create(person=person, org=union, member_no=f"{3_000_000_000 + number}",
+                              status="正常", join_date=joined, approved_at=joined,
+                              mobile=f"139{number:08d}", address="上海市黄浦区示例路1号",
+                              work_unit=f"{union.name.removesuffix('工会委员会')}总部")
             number += 1
     from models import stats
     stats.rebuild()  # bulk-loaded: count once

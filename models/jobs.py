@@ -89,6 +89,18 @@ class Job(BaseModel):
         return cls.get_by_id(job.id)
 
 
+class JobChunk(BaseModel):
+    """Staging for imports (spec 05): a job parses and validates its file into numbered chunks
+    (each committed with its checkpoint), then applies them in one short transaction."""
+    scope_field = None
+    job = pw.ForeignKeyField(Job, backref="chunks", on_delete="CASCADE")
+    seq = pw.IntegerField()
+    data = pw.TextField()  # JSON: the chunk's parsed, checked rows
+
+    class Meta:
+        indexes = ((("job", "seq"), True),)
+
+
 class JobContext:
     def __init__(self, job: Job):
         self.job = job

@@ -28,8 +28,10 @@ def _unread() -> int:
 
 
 def register(app):
-    from views import accounts, admin, audit, auth, home, jobs, members, messages, notices, orgs
-    for module in (auth, home, orgs, accounts, members, messages, notices, audit, jobs, admin):
+    from views import (accounts, admin, audit, auth, home, jobs, member_import, member_review,
+                       member_sync, members, messages, notices, orgs)
+    for module in (auth, home, orgs, accounts, members, member_import, member_sync, member_review,
+                   messages, notices, audit, jobs, admin):
         app.register_blueprint(module.bp)
 
     @app.before_request

@@ -53,7 +53,12 @@ def scoped(model, account):
             Membership.select(Membership.person).where(Membership.org.in_(org_ids))))
     if model.scope_field is None:
         return query.where(False)
-    return query.where(getattr(model, model.scope_field).in_(org_ids))
+    fields = model.scope_field if isinstance(model.scope_field, tuple) else (model.scope_field,)
+    condition = None
+    for name in fields:  # an object two organisations share (a transfer) is in both scopes
+        clause = getattr(model, name).in_(org_ids)
+        condition = clause if condition is None else condition | clause
+    return query.where(condition)
 
 
 def get_in_scope(model, object_id, account=None):

@@ -13,7 +13,12 @@ MENU = [
         ("组织审核", "orgs.requests", None),
         ("组织导入", "orgs.import_", ("district",)),
     ]),
-    ("会员管理", [("会员信息", "members.index", None)]),
+    ("会员管理", [
+        ("会员信息", "members.index", None),
+        ("会员审核", "member_review.approvals", ("district", "secondary")),
+        ("会员转出审核", "member_review.transfers", None),
+        ("会员审核设置", "member_review.settings", ("district",)),
+    ]),
     ("业务工作台", [("业务工作台", "home.workbench", None)]),
     ("系统管理", [
         ("后台任务", "jobs.index", None),
