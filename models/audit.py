@@ -7,6 +7,7 @@ import peewee as pw
 from models.accounts import Account
 from models.base import BaseModel, now
 from models.orgs import Organization
+from models.rules.text import mask_text
 
 
 class AppendOnlyError(RuntimeError):
@@ -94,9 +95,10 @@ class AuditLog(BaseModel):
             action=action,
             from_state=from_state or "",
             to_state=to_state or "",
-            reason=reason or "",
+            reason=mask_text(reason or ""),
             ip=ip if ip is not None else request_ip,
-            detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else "",
+            # Personal numbers never reach the log in full (spec 80).
+            detail=mask_text(json.dumps(detail, ensure_ascii=False, default=str)) if detail else "",
         )
 
     @classmethod

@@ -103,7 +103,28 @@ def load_demo(password: str | None = None, members: int = 300, seed: int = 20261
             account.save()
             accounts.append((username, secret, account.role, org.name))
         _waiting_request(g4)
+        _roster_examples(rng, g1, g4, temps[0], g5, pudong)
     return accounts
+
+
+def _roster_examples(rng, g1, g4, temporary, g5, pudong) -> None:
+    """Something on every roster screen: 同步会员 是/否 in 新世界百货, a 退休 member deleted there,
+    a transfer to the 步行街物业 union waiting for 会员转出审核 by 新世界百货, and — 浦东 reviews new
+    members — a new member of 张江微电子 waiting for 会员审核 by 浦东新区总工会."""
+    from models import members
+    roster = list(Membership.select().where(Membership.org == g1.id).order_by(Membership.id))
+    Membership.update(synced=True).where(Membership.id.in_([m.id for m in roster[:60]])).execute()
+    Membership.update(synced=False).where(Membership.id.in_([m.id for m in roster[60:66]])).execute()
+    g1_account, g4_account = (Account.get(Account.org == o.id) for o in (g1, g4))
+    members.delete(roster[62], g1_account, "退休")
+    members.request_transfer(roster[63], Organization.get_by_id(g4.id), g4_account, reason="从其他工会转入")
+    members.request_transfer(roster[64], Organization.get_by_id(temporary.id), g1_account, reason="已离职")
+    Organization.update(member_review=True).where(Organization.id == pudong.id).execute()
+    birth = date(1992, 5, 17)
+    members.add(Organization.get_by_id(g5.id), Account.get(Account.org == g5.id),
+                {"name": "沈嘉怡", "id_type": "身份证", "id_number": id_number(rng, birth, False),
+                 "gender": "女", "birth_date": birth},
+                {"mobile": "13916001234", "address": "上海市浦东新区张江路88号", "work_unit": "上海张江微电子有限公司研发中心"})
 
 
 def _waiting_request(org) -> None:

@@ -3,7 +3,7 @@
 Every import uses `read_table()`: the format is told by the file's content, not its name
 (xlsx = zip with a workbook, xls = OLE2, anything else must be CSV in UTF-8 with or without BOM,
 or GBK/GB18030). Cells come back as stripped strings ('' for empty); dates as YYYY-MM-DD;
-numbers without a spurious '.0'. An xlsx whose unpacked size is out of proportion is refused
+numbers without a spurious '.0', as NumericText (a str that remembers it was a number). An xlsx whose unpacked size is out of proportion is refused
 (zip bomb). Errors are DomainError with a Chinese message.
 """
 
@@ -20,6 +20,13 @@ XLSX_MAX_UNPACKED = 400 * 1024 * 1024
 XLSX_MAX_RATIO = 150
 ERROR_COLUMN = "错误原因"
 FORMATS = "Excel（.xlsx、.xls）或 CSV"
+
+
+class NumericText(str):
+    """The text of a cell Excel stored as a number. Excel keeps 15 significant digits, so an
+    18-digit ID number typed into a number cell has already lost its last digits: imports
+    refuse such ID cells (`value.numeric`)."""
+    numeric = True
 
 
 @dataclass
@@ -81,8 +88,12 @@ def _text(value) -> str:
         return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, bool):
+        return str(value)
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
+        return NumericText(int(value) if value.is_integer() else repr(value))
+    if isinstance(value, int):
+        return NumericText(value)
     return str(value).strip()
 
 
