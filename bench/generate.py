@@ -13,6 +13,7 @@ from models import Organization, OrgTree, db
 from models.base import now
 
 CHUNK = 2000
+SYNCED = [False, True, True, True, True, True, True, True, None, None]  # 同步会员 否 / 是 / -
 RIC_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 RIC_CHECK = "10X98765432"
 
@@ -25,11 +26,13 @@ class Scale:
     members: int = 1_000_000
     big_unions: int = 10  # unions with `big_size` members each
     big_size: int = 5_000
+    imports: tuple = (5_000, 50_000)  # rows of the two 批量导入 files
 
     @classmethod
     def from_env(cls) -> "Scale":
         if os.environ.get("BENCH_SCALE") == "smoke":
-            return cls(districts=2, secondary=10, grassroots=500, members=20_000, big_unions=2, big_size=5_000)
+            return cls(districts=2, secondary=10, grassroots=500, members=20_000, big_unions=2, big_size=5_000,
+                       imports=(1_000, 3_000))
         return cls()
 
 
@@ -119,6 +122,8 @@ def generate_members(grassroots: list, scale: Scale, today: date) -> dict:
                                "created_at": stamp})
                 memberships.append({"id": pid, "person": pid, "org": org_id, "member_no": f"{3_000_000_000 + pid}",
                                     "mobile": f"139{pid:08d}", "updated_at": stamp,
+                                    "address": f"上海市黄浦区基准路{pid % 999 + 1}号",
+                                    "work_unit": "基准公司总部运营中心", "synced": SYNCED[pid % 10],
                                     "status": "正常", "join_date": joined,
                                     "approved_at": datetime.combine(joined, datetime.min.time()) + timedelta(hours=10),
                                     "created_at": stamp})

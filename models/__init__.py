@@ -27,7 +27,11 @@ def make_database(url: str) -> pw.Database:
         path = url[len("sqlite:///"):]
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        return pw.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+        # BEGIN IMMEDIATE: a transaction that reads before it writes (add a member: is the person
+        # held elsewhere? then insert) takes the write lock up front, so a concurrent writer waits
+        # (busy_timeout) instead of failing with "database is locked" at the first write.
+        return pw.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False,
+                                 lock_type="IMMEDIATE")
     raise ValueError(f"不支持的数据库地址：{url.split(':', 1)[0]}")
 
 
@@ -59,3 +63,5 @@ __all__ = ["db", "connect", "is_postgres", "ALL_MODELS", *[m.__name__ for m in A
 
 import models.audit_export  # noqa: E402,F401 — registers the 导出操作日志 job kind
 import models.org_import  # noqa: E402,F401 — registers the 组织导入 job kind
+import models.member_compare  # noqa: E402,F401 — 同步会员
+import models.member_import  # noqa: E402,F401 — 批量导入会员

@@ -132,6 +132,11 @@ def make_download(org=None, published=True, data=b"%PDF-1.4 test", filename="操
                            content_type="application/pdf", size=len(data), published=published)
 
 
+def _member_factories():
+    from tests import member_factories  # imports this module: loaded on first use
+    return member_factories
+
+
 # For the scope matrix: how to make an object of each model that belongs to `org`.
 # A route that takes an object of a model missing here fails tests/test_access.py.
 OBJECT_FACTORIES = {
@@ -145,4 +150,6 @@ OBJECT_FACTORIES = {
     "Message": lambda org: make_message(org),
     "Notice": make_notice,
     "Download": make_download,
+    "TransferRequest": lambda org: _member_factories().make_transfer(org),
+    "MemberChange": lambda org: _member_factories().make_member_change(org),
 }

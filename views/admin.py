@@ -1,10 +1,14 @@
 """管理员快速修复: one page listing the platform admin's audited quick fixes. Each area adds its
 own entry to QUICK_FIXES (title, description, endpoint)."""
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
+from peewee import IntegrityError
 
 from forms.accounts import FixForm
-from models import Account
+from models import Account, AuditLog, MemberChange, Membership, Organization, Person, db
+from models import members as members_
+from models.base import DomainError, today
+from models.rules.idnumber import IdError, check_resident_id, normalize_id
 from views.access import access, render_page
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -12,6 +16,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 QUICK_FIXES = [
     ("重置密码", "为账号生成一次性密码（只显示一次），下次登录时须修改。", "admin.reset_password"),
     ("解锁账号", "清除登录失败记录，被锁定的账号可立即重新登录。", "admin.unlock"),
+    ("更正会员证件信息", "按证件号码查找会员，更正证件到期日或姓名、性别、出生日期、证件号码。",
+     "admin.member_identity"),
 ]
 
 
@@ -44,3 +50,93 @@ def reset_password():
 @access("admin")
 def unlock():
     return _fix("unlock", "解锁账号")
+
+
+# --- 更正会员证件信息 -------------------------------------------------------------------------------
+IDENTITY_FIX = ("name", "id_type", "id_number", "gender", "birth_date", "id_expiry")
+
+
+def _text(value) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else ("" if value is None else str(value))
+
+
+def _lookup(id_type: str, raw: str) -> Person | None:
+    """The person with exactly this ID (normalised; an old 15-digit 身份证 converted to 18)."""
+    number = normalize_id(raw)
+    if id_type == members_.ID_CARD:
+        try:
+            number = check_resident_id(number, today()).number
+        except IdError:
+            pass
+    return members_.find_person(id_type, number) if number else None
+
+
+def _correct_identity(person: Person, fields: dict, reason: str) -> dict:
+    """Apply the corrected fields (checked by members.check_identity) in one audited step;
+    returns {label: [old, new]}. Refused when the new ID belongs to another person."""
+    changed = {k: v for k, v in fields.items() if getattr(person, k) != v}
+    if not changed:
+        raise DomainError("填写的信息与系统中的一致，没有需要更正的内容", 422)
+    if MemberChange.select().join(Membership).where((Membership.person == person.id)
+                                                    & (MemberChange.status == "待审核")).exists():
+        raise DomainError("该会员有待上级工会审核的信息修改，请先完成会员审核后再更正", 409)
+    clash = ("该证件号码已登记为另一人员（{name}{where}），不能更正为此号码；"
+             "如确属同一人，请先核实并更正另一条记录")
+    other = members_.find_person(fields["id_type"], fields["id_number"])
+    if other is not None and other.id != person.id:
+        held = members_.holding(other.id)
+        raise DomainError(clash.format(name=other.name, where=f"，属于「{held.org.name}」" if held else ""), 409)
+    detail = {members_.LABELS[k]: [_text(getattr(person, k)), _text(v)] for k, v in changed.items()}
+    current = (Membership.select(Membership, Organization).join(Organization)
+               .where(Membership.person == person.id).order_by(Membership.id.desc()).first())
+    with db.atomic():
+        try:
+            with db.atomic():
+                Person.update(**changed).where(Person.id == person.id).execute()
+        except IntegrityError:  # another operator registered that number a moment ago
+            other = members_.find_person(fields["id_type"], fields["id_number"])
+            raise DomainError(clash.format(name=other.name if other else "刚登记", where=""), 409) from None
+        # On the member's 操作日志 (its current union's record), or the person's when never a member.
+        AuditLog.record("更正会员证件信息", current or person, reason=reason,
+                        detail={"姓名": person.name, **detail})
+    return detail
+
+
+@bp.route("/member-identity", methods=["GET", "POST"])
+@access("admin")
+def member_identity():
+    """更正会员证件信息: find a member by 证件号码, correct the ID expiry or identity fields."""
+    source = request.form if request.method == "POST" else request.args
+    id_type = source.get("lookup_type") or members_.ID_CARD
+    number = (source.get("lookup_number") or "").strip()
+    person = _lookup(id_type, number) if number else None
+    errors, values, status = {}, {}, 200
+    if number and person is None:
+        errors["lookup"] = "未查到该会员信息，请确认证件类型和证件号码"
+        status = 200 if request.method == "GET" else 422
+    elif person is not None and request.method == "POST":
+        values = {k: request.form.get(k, "") for k in IDENTITY_FIX}
+        fields, errors = members_.check_identity(values)
+        reason = (request.form.get("reason") or "").strip()
+        if not reason:
+            errors["reason"] = "请填写原因（记入操作日志）"
+        elif len(reason) > 500:
+            errors["reason"] = "原因不能超过500个字"
+        if not errors:
+            try:
+                detail = _correct_identity(person, {k: fields.get(k) for k in IDENTITY_FIX}, reason)
+            except DomainError as exc:
+                errors["form"], status = exc.message, exc.status
+            else:
+                flash("已更正会员证件信息：" + "、".join(detail), "success")
+                return redirect(url_for("admin.member_identity", lookup_type=fields["id_type"],
+                                        lookup_number=fields["id_number"]))
+        else:
+            status = 422
+    if person is not None and not values:
+        values = {k: _text(getattr(person, k)) for k in IDENTITY_FIX}
+    held = (Membership.select(Membership, Organization).join(Organization)
+            .where(Membership.person == person.id).order_by(Membership.id.desc())) if person else []
+    return render_page("admin/member_fix.html", person=person, held=held, values=values, errors=errors,
+                       lookup_type=id_type, lookup_number=number, id_types=members_.ID_TYPES,
+                       labels=members_.LABELS, reason=request.form.get("reason", ""), status=status)

@@ -1,5 +1,208 @@
-"""(being built — issue 5)"""
+"""会员信息 → 批量导入 (下载模板 / 导入会员 / 查看导入会员结果 / 历史导入记录) and 组织机构代码导入会员.
 
-from flask import Blueprint
+Upload → background job (models/member_import.py) → the result page, which polls its progress
+fragment every second (answer 286 when finished) or refreshes itself without JavaScript.
+"""
+
+import json
+from pathlib import PurePath
+from urllib.parse import quote
+
+from flask import Blueprint, abort, current_app, make_response, redirect, request, send_file, url_for
+from flask_login import current_user
+from peewee import JOIN
+
+from models import Enterprise, Job, Organization
+from models import member_import as importer
+from models.members import CATEGORIES, ENTERPRISE, FLEXIBLE, FLEXIBLE_KINDS
+from models.storage import stored_file
+from views.access import access, redirect_to, refuse, render_page, scoped
+from views.paging import paginate
 
 bp = Blueprint("member_import", __name__, url_prefix="/members")
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXTENSIONS = (".xlsx", ".xls", ".csv")
+HISTORY_KINDS = (importer.KIND, "member_compare")
+
+
+def _refusal():
+    reason = importer.import_refusal(current_user.org)
+    return refuse(reason, 403) if reason else None
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@access()
+def upload():
+    """导入会员: choose the file and 上传会员数据类型."""
+    return _import_page(by_code=False)
+
+
+@bp.route("/import/by-code", methods=["GET", "POST"])
+@access()
+def by_code():
+    """组织机构代码导入会员: each row names its enterprise by 统一社会信用代码."""
+    return _import_page(by_code=True)
+
+
+def _import_page(by_code: bool):
+    refused = _refusal()
+    if refused:
+        return refused
+    org = current_user.org
+    enterprises = list(importer.enterprises_of(org))
+    form = {"category": request.form.get("category", ""), "kind": request.form.get("kind", ""),
+            "enterprise": request.form.get("enterprise", "")}
+    errors = {}
+    if request.method == "POST":
+        data, name = _read_upload(errors)
+        enterprise = None
+        if not by_code:
+            enterprise = _check_category(form, org, errors)
+        if not errors:
+            job = importer.submit(current_user._get_current_object(), data, name,
+                                  category=form["category"], category_detail=form["kind"],
+                                  enterprise=enterprise, by_code=by_code)
+            return redirect_to(url_for("member_import.result", job_id=job.id))
+    return render_page("members/import.html", by_code=by_code, org=org, enterprises=enterprises,
+                       form=form, errors=errors, categories=CATEGORIES, flexible_kinds=FLEXIBLE_KINDS,
+                       max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
+                       status=422 if errors else 200)
+
+
+def _read_upload(errors: dict):
+    """The uploaded bytes and file name; refusals that cost nothing to detect go to `errors`."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        errors["file"] = "请选择要上传的文件"
+        return b"", ""
+    name = PurePath(upload.filename).name
+    suffix = PurePath(name.lower()).suffix
+    data = upload.read()
+    if suffix not in EXTENSIONS:
+        errors["file"] = "只能上传 Excel（.xlsx、.xls）或 CSV 文件"
+    elif not data:
+        errors["file"] = "上传的文件是空的"
+    elif suffix == ".xlsx" and not data.startswith(b"PK\x03\x04"):
+        errors["file"] = "文件扩展名是 .xlsx，但内容不是 Excel 工作簿，请用 Excel 另存为 .xlsx 后上传"
+    return data, name
+
+
+def _check_category(form: dict, org: Organization, errors: dict):
+    """上传会员数据类型: 灵活就业 needs its sub-category; 关联企业类 one of the union's enterprises."""
+    category = form["category"]
+    if category not in CATEGORIES:
+        errors["category"] = "请选择上传会员数据类型"
+    elif category == FLEXIBLE and form["kind"] not in FLEXIBLE_KINDS:
+        errors["kind"] = "请选择灵活就业类别"
+    elif category == ENTERPRISE:
+        try:
+            enterprise = Enterprise.get_or_none(Enterprise.id == int(form["enterprise"]))
+        except ValueError:
+            enterprise = None
+        if enterprise is None or enterprise.org_id != org.id:
+            errors["enterprise"] = "请选择本工会覆盖的企业（只能单选）"
+        return enterprise
+    return None
+
+
+@bp.route("/import/template")
+@access()
+def template():
+    """下载模板 (批量导入)."""
+    return _template(by_code=False, name="会员导入模板.xlsx")
+
+
+@bp.route("/import/by-code/template")
+@access()
+def by_code_template():
+    """下载模板 (组织机构代码导入会员): the tenth column 组织机构代码."""
+    return _template(by_code=True, name="组织机构代码导入会员模板.xlsx")
+
+
+def _template(by_code: bool, name: str):
+    refused = _refusal()
+    if refused:
+        return refused
+    response = make_response(importer.template_workbook(current_user.org, by_code=by_code))
+    response.headers["Content-Type"] = XLSX
+    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote(name)
+    return response
+
+
+@bp.route("/import/history")
+@access()
+def history():
+    """历史导入记录: every 批量导入 and 会员比对 of the union (of the subtree for superiors)."""
+    query = (scoped(Job, current_user).select(Job, Organization)
+             .join(Organization, on=(Job.org == Organization.id), join_type=JOIN.LEFT_OUTER)
+             .where(Job.kind.in_(HISTORY_KINDS)).order_by(Job.id.desc()))
+    page = paginate(query)
+    rows = [_history_row(job) for job in page.items]
+    return render_page("members/import_history.html", "rows", page=page, rows=rows,
+                       show_org=current_user.role != "grassroots")
+
+
+def _history_row(job: Job) -> dict:
+    params = json.loads(job.params or "{}")
+    result = job.result_data
+    if job.kind == importer.KIND:
+        kind = "组织机构代码导入会员" if params.get("by_code") else "批量导入会员"
+        link = url_for("member_import.result", job_id=job.id)
+        counts = ""
+        if job.status == "已完成":
+            counts = (f"新增{result.get('added', 0)}人，更新{result.get('updated', 0)}人，"
+                      f"未变化{result.get('unchanged', 0)}人，未导入{result.get('failed', 0)}行")
+    else:
+        kind = job.title
+        endpoint = "member_sync.result"
+        link = (url_for(endpoint, job_id=job.id) if endpoint in current_app.view_functions
+                else url_for("jobs.detail", job_id=job.id))
+        counts = result.get("summary", "")
+    return {"job": job, "file_name": params.get("file_name", ""), "kind": kind, "link": link,
+            "counts": counts, "category": importer.category_label(params) if job.kind == importer.KIND else "",
+            "download": url_for("jobs.download", job_id=job.id) if result.get("file") else None}
+
+
+@bp.route("/import/<int:job_id>")
+@access(objects={"job_id": Job})
+def result(job):
+    """查看导入会员结果: progress while it runs, then 新增 / 更新 / 未变化 / 未导入 and the errors."""
+    if job.kind != importer.KIND:
+        return redirect(url_for("jobs.detail", job_id=job.id))
+    return render_page("members/import_result.html", "progress", **_result_context(job))
+
+
+@bp.route("/import/<int:job_id>/progress")
+@access(objects={"job_id": Job})
+def result_progress(job):
+    """The progress fragment; 286 once finished, so htmx stops polling."""
+    if job.kind != importer.KIND:
+        return redirect(url_for("jobs.progress", job_id=job.id))
+    response = render_page("members/import_result.html", "progress", **_result_context(job))
+    if job.finished and response.status_code == 200 and request.headers.get("HX-Request") == "true":
+        response.status_code = 286
+    return response
+
+
+@bp.route("/import/<int:job_id>/errors")
+@access(objects={"job_id": Job})
+def errors(job):
+    """下载错误数据: the rejected rows with 错误原因, to fix and upload again."""
+    if job.kind != importer.KIND:
+        return redirect(url_for("jobs.errors", job_id=job.id))
+    data = job.result_data
+    if not data.get("error_file"):
+        abort(404)
+    path = stored_file("jobs", data["error_file"])
+    if not path.exists():
+        abort(404)
+    return make_response(send_file(path, as_attachment=True, mimetype=XLSX,
+                                   download_name=data.get("error_download_name") or path.name))
+
+
+def _result_context(job: Job) -> dict:
+    params = json.loads(job.params or "{}")
+    return {"job": job, "params": params, "data": job.result_data,
+            "by_code": bool(params.get("by_code")), "category": importer.category_label(params),
+            "shown": importer.SHOWN}

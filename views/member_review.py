@@ -1,5 +1,199 @@
-"""(being built — issue 5)"""
+"""会员管理 → 会员审核 (new members and identity changes of the unions below, decided by the
+superior), 会员转出审核 (transfer requests, decided by the source union or its superior) and
+会员审核设置 (a district switches 会员审核 on or off for every union under it)."""
 
-from flask import Blueprint
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, make_response, redirect, request, url_for
+from flask_login import current_user
+
+from models import AuditLog, MemberChange, Membership, Organization, TransferRequest, db
+from models import member_queues as queues
+from models import members as members_
+from models.base import DomainError
+from views.access import access, is_fragment_request, redirect_to, refuse, render_page, scoped
+from views.members import sees_full_numbers
+from views.paging import paginate
 
 bp = Blueprint("member_review", __name__, url_prefix="/members")
+
+SWITCH = {True: "开启", False: "关闭"}
+# 会员转出审核 decisions: the unions themselves (the 市总工会 and the centre only look).
+DECIDING = ("district", "secondary", "grassroots")
+REVIEW_EXPLAINED = "开启后，下级工会新增的会员和已审核会员的证件信息修改须经上级工会审核，审核通过后自动生成会员编号"
+
+
+def _decides(account) -> bool:
+    return account.is_admin or account.role in DECIDING
+
+
+def _account():
+    return current_user._get_current_object()
+
+
+def _back(listing: str, default: str | None = None) -> str:
+    """Where a decision returns to: the list page it was taken on (`next`, accepted only as
+    that list's own path with its filters), else `default` (the list)."""
+    target = request.form.get("next") or ""
+    parts = urlsplit(target)
+    if not parts.scheme and not parts.netloc and parts.path == listing:
+        return target
+    return default or listing
+
+
+def _ids(name: str) -> list:
+    return sorted({int(v) for v in request.form.getlist(name) if v.isdigit()})
+
+
+# --- 会员审核 -----------------------------------------------------------------------------------
+@bp.route("/approvals")
+@access("district", "secondary")
+def approvals():
+    kind = request.args.get("kind", "")
+    kind = kind if kind in queues.KINDS else ""
+    page = paginate(queues.approval_queue(_account(), kind))
+    return render_page("members/approvals.html", "rows", page=page, rows=queues.approval_rows(page.items),
+                       kind_filter=kind, kinds=queues.KINDS)
+
+
+def _decided(decide, row):
+    """One decision from the list: htmx swaps the row (gone, or back with the refusal next to
+    its buttons); without JavaScript, back to the list with a message (or the refusal page)."""
+    fragment = is_fragment_request()
+    try:
+        done = decide()
+    except DomainError as exc:
+        if not fragment:
+            raise
+        return render_page("members/approvals.html", "row", status=exc.status, row=row, error=exc.message)
+    if fragment:
+        return make_response("", 200)
+    flash(done, "success")
+    return redirect(_back(url_for("member_review.approvals")))
+
+
+@bp.route("/approvals/<int:member_id>/<any(approve, reject):action>", methods=["POST"])
+@access("district", "secondary", objects={"member_id": Membership})
+def decide_member(member, action):
+    """通过 (会员编号 issued) or 驳回 (须填写原因) of one new member."""
+    reason = (request.form.get("reason") or "").strip()
+    name = member.person.name
+
+    def decide():
+        decided = queues.decide_member(member, action, _account(), reason)
+        return (f"已通过「{name}」的会员审核，会员编号 {decided.member_no}" if decided
+                else f"已驳回「{name}」的新会员申请")
+    return _decided(decide, queues.ApprovalRow("member", member.id, member, member.created_at))
+
+
+@bp.route("/approvals/changes/<int:change_id>/<any(approve, reject):action>", methods=["POST"])
+@access("district", "secondary", objects={"change_id": MemberChange})
+def decide_change(change, action):
+    """通过 (the new identity applies) or 驳回 (the old one stays) of one 信息修改."""
+    reason = (request.form.get("reason") or "").strip()
+    row = queues.approval_rows([("change", change.id, change.created_at)])[0]
+
+    def decide():
+        queues.decide_change(change, action, _account(), reason)
+        return f"已{'通过' if action == 'approve' else '驳回'}「{row.membership.person.name}」的信息修改"
+    return _decided(decide, row)
+
+
+@bp.route("/approvals/batch", methods=["POST"])
+@access("district", "secondary")
+def approve_batch():
+    """批量通过 of the ticked rows (all or nothing)."""
+    account = _account()
+    member_ids, change_ids = _ids("member"), _ids("change")
+    if not member_ids and not change_ids:
+        return refuse("请先勾选要审核通过的记录", 422)
+    pending = list(scoped(Membership, account).where(Membership.id.in_(member_ids))) if member_ids else []
+    changes = list(scoped(MemberChange, account).where(MemberChange.id.in_(change_ids))) if change_ids else []
+    if len(pending) != len(member_ids) or len(changes) != len(change_ids):
+        return refuse("勾选的记录不存在或已被处理，请刷新页面后重试", 404)
+    count = queues.approve_many(account, pending, changes)
+    flash(f"已批量通过 {count} 条审核", "success")
+    return redirect_to(_back(url_for("member_review.approvals")))
+
+
+# --- 会员审核设置 -------------------------------------------------------------------------------
+@bp.route("/settings", methods=["GET", "POST"])
+@access("district")
+def settings():
+    """会员审核设置: the district switches 会员审核 on or off for every union under it."""
+    org = current_user.org
+    if org.level != "district":
+        return refuse("会员审核设置由区局（产业）工会设置，本单位不能设置", 403)
+    if request.method == "POST":
+        wanted = request.form.get("member_review") == "on"
+        if wanted == org.member_review:
+            flash("设置未改变", "success")
+        else:
+            with db.atomic():
+                changed = (Organization.update(member_review=wanted)
+                           .where((Organization.id == org.id) & (Organization.member_review == org.member_review))
+                           .execute())
+                if changed != 1:
+                    raise DomainError("会员审核设置已被他人修改，请刷新页面后重试")
+                AuditLog.record("会员审核设置", org, from_state=SWITCH[org.member_review],
+                                to_state=SWITCH[wanted], account=_account())
+            flash(f"已{SWITCH[wanted]}会员审核", "success")
+        return redirect_to(url_for("member_review.settings"))
+    waiting = (Membership.select().where((Membership.status == members_.PENDING)
+                                         & Membership.org.in_(org.subtree_ids())).count())
+    log = AuditLog.for_object(org).where(AuditLog.action == "会员审核设置").limit(20)
+    return render_page("members/settings.html", org=org, explained=REVIEW_EXPLAINED, waiting=waiting, log=log)
+
+
+# --- 会员转出审核 -------------------------------------------------------------------------------
+@bp.route("/transfers")
+@access()
+def transfers():
+    account = _account()
+    status = request.args.get("status", queues.WAITING)
+    status = status if status in queues.TRANSFER_STATUSES else ""
+    direction = request.args.get("direction", "")
+    direction = direction if direction in queues.DIRECTIONS else ""
+    page = paginate(queues.transfer_list(scoped(TransferRequest, account), account, direction, status))
+    return render_page("members/transfers.html", "rows", page=page, status_filter=status,
+                       direction=direction, directions=queues.DIRECTIONS, statuses=queues.TRANSFER_STATUSES,
+                       decidable=queues.decidable(account, page.items) if _decides(account) else set(),
+                       can_withdraw=queues.can_withdraw)
+
+
+@bp.route("/transfers/<int:transfer_id>")
+@access(objects={"transfer_id": TransferRequest})
+def transfer_detail(transfer):
+    account = _account()
+    return render_page("members/transfer_detail.html", t=transfer,
+                       can_decide=transfer.status == queues.WAITING and _decides(account)
+                       and transfer.can_decide(account),
+                       can_withdraw=queues.can_withdraw(transfer, account),
+                       full_numbers=sees_full_numbers(account), log=AuditLog.for_object(transfer))
+
+
+@bp.route("/transfers/<int:transfer_id>/<any(approve, reject, withdraw):action>", methods=["POST"])
+@access(*DECIDING, objects={"transfer_id": TransferRequest})
+def decide_transfer(transfer, action):
+    """通过 / 驳回 (须填写审核说明) by the source union or its superior; 撤回 by the filer."""
+    note = (request.form.get("note") or "").strip()  # 驳回 without one: the workflow refuses
+    transfer = members_.decide_transfer(transfer, action, _account(), note)
+    flash(f"已{TransferRequest.WORKFLOW.label(action)}：{transfer.person.name}", "success")
+    return redirect_to(_back(url_for("member_review.transfers"),
+                             url_for("member_review.transfer_detail", transfer_id=transfer.id)))
+
+
+@bp.route("/transfers/batch", methods=["POST"])
+@access(*DECIDING)
+def approve_transfers():
+    """批量通过 of the ticked transfer requests (all or nothing)."""
+    account = _account()
+    ids = _ids("transfer")
+    if not ids:
+        return refuse("请先勾选要审核通过的转移申请", 422)
+    chosen = list(scoped(TransferRequest, account).where(TransferRequest.id.in_(ids)))
+    if len(chosen) != len(ids):
+        return refuse("勾选的转移申请不存在或已被处理，请刷新页面后重试", 404)
+    count = queues.approve_transfers(account, chosen)
+    flash(f"已批量通过 {count} 条转移申请", "success")
+    return redirect_to(_back(url_for("member_review.transfers")))

@@ -1,5 +1,151 @@
-"""(being built — issue 5)"""
+"""会员管理 → 同步会员 / 会员比对 (upload the whole roster → background job → classes A–E) and
+从其他工会转入会员到本工会 (by Excel). Grassroots unions and 临时工会, for their own roster."""
 
-from flask import Blueprint
+from urllib.parse import quote
+
+from flask import Blueprint, abort, make_response, redirect, request, send_file, url_for
+from flask_login import current_user
+
+from models import Job
+from models import member_compare as compare
+from models.base import DomainError
+from models.storage import stored_file
+from views.access import access, redirect_to, refuse, render_page
+from views.paging import paginate
 
 bp = Blueprint("member_sync", __name__, url_prefix="/members")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ONLY_GRASSROOTS = "只有基层工会（或临时工会）可以使用此功能"
+
+
+def _xlsx(data: bytes, name: str):
+    response = make_response(data)
+    response.headers["Content-Type"] = XLSX
+    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote(name)
+    return response
+
+
+def _own_union():
+    """The account's union when it may sync its roster, else None."""
+    org = current_user.org
+    return org if compare.can_sync(org) else None
+
+
+def _upload():
+    """(bytes, file name) of the posted file, or a DomainError to show on the form."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise DomainError("请选择导入文件", 422)
+    data = upload.read()
+    if not data:
+        raise DomainError("上传的文件是空的", 422)
+    return data, upload.filename
+
+
+# --- 同步会员 -------------------------------------------------------------------------------------
+@bp.route("/sync", methods=["GET", "POST"])
+@access("grassroots")
+def sync():
+    """同步会员: the upload form, its 注意事项 and 历史导入记录."""
+    org = _own_union()
+    if org is None:
+        return refuse(ONLY_GRASSROOTS)
+    error = None
+    if request.method == "POST":
+        try:
+            data, name = _upload()
+            job = compare.submit(data, name, current_user._get_current_object())
+        except DomainError as exc:
+            error = exc.message
+        else:
+            return redirect_to(url_for("member_sync.result", job_id=job.id))
+    page = paginate(compare.history(org.id), per_page=10)
+    return render_page("members/sync.html", "history", page=page, error=error, org=org,
+                       label=compare.history_label, file_name=compare.file_name,
+                       status=422 if error else 200)
+
+
+@bp.route("/sync/template")
+@access("grassroots")
+def template():
+    """下载EXCEL文件模板 / 下载会员比对模板."""
+    return _xlsx(compare.template_workbook(), "会员比对模板.xlsx")
+
+
+def _compare_job(job):
+    """A job of another kind (in scope) is shown on the general 后台任务 page."""
+    if job.kind != compare.KIND:
+        return redirect(url_for("jobs.detail", job_id=job.id))
+    return None
+
+
+@bp.route("/sync/<int:job_id>")
+@access(objects={"job_id": Job})
+def result(job):
+    """同步会员 比对结果: progress while it runs (htmx polls this URL every second; 286 stops
+    it once finished), then the counts per class, the downloads and the error rows. The union's
+    superiors may look at it too (the job is loaded in the account's scope)."""
+    other = _compare_job(job)
+    if other is not None:
+        return other
+    response = render_page("members/sync_result.html", "progress", job=job, classes=compare.CLASSES,
+                           label=compare.history_label, file_name=compare.file_name)
+    if job.finished and request.headers.get("HX-Request") == "true" and response.status_code == 200:
+        response.status_code = 286
+    return response
+
+
+@bp.route("/sync/<int:job_id>/export")
+@access(objects={"job_id": Job})
+def export(job):
+    """导出结果: the B and C rows with the original union, its contact and the live 审核状态."""
+    other = _compare_job(job)
+    if other is not None:
+        return other
+    if job.status != "已完成":
+        return refuse("同步尚未完成，请稍后再导出结果", 409)
+    return _xlsx(compare.export_workbook(job), f"同步会员结果-{job.created_at:%Y%m%d%H%M%S}.xlsx")
+
+
+@bp.route("/sync/<int:job_id>/new")
+@access(objects={"job_id": Job})
+def download_new(job):
+    """下载比对结果: the class-E rows in the member-import template."""
+    other = _compare_job(job)
+    if other is not None:
+        return other
+    name = job.result_data.get("file")
+    if not name:
+        return refuse("同步尚未完成，请稍后再下载比对结果", 409)
+    path = stored_file("jobs", name)
+    if not path.exists():
+        abort(404)
+    return send_file(path, as_attachment=True, mimetype=XLSX,
+                     download_name=job.result_data.get("download_name", path.name))
+
+
+# --- 从其他工会转入会员到本工会 -------------------------------------------------------------------
+@bp.route("/transfer-in", methods=["GET", "POST"])
+@access("grassroots")
+def transfer_in():
+    """从其他工会转入会员到本工会: one row = single transfer, several = batch; the result of
+    every row on the same page."""
+    org = _own_union()
+    if org is None:
+        return refuse(ONLY_GRASSROOTS)
+    error, outcomes = None, None
+    if request.method == "POST":
+        try:
+            data, _name = _upload()
+            outcomes = compare.transfer_in(data, current_user._get_current_object())
+        except DomainError as exc:
+            error = exc.message
+    return render_page("members/transfer_in.html", "outcome", error=error, outcomes=outcomes, org=org,
+                       status=422 if error else 200)
+
+
+@bp.route("/transfer-in/template")
+@access("grassroots")
+def transfer_in_template():
+    """下载EXCEL文件模板 (从其他工会转入)."""
+    return _xlsx(compare.transfer_template_workbook(), "从其他工会转入会员模板.xlsx")

@@ -1,55 +1,348 @@
-"""会员信息 (read-only list for now): the people behind the dashboard counts, in the account's
-scope. The roster issue turns this page into the full 会员信息 screen (add, import, sync …)."""
+"""会员管理 → 会员信息: the roster list (search, 可能已达退休年龄, batch selection across pages),
+新增会员 / 编辑, 详情 (full numbers, 操作日志), 删除, 转出 / 批量转出会员, 导出会员.
 
-from datetime import datetime, time, timedelta
+Adding, editing, deleting and transferring are for the member's own grassroots union (or a
+临时工会); superiors see the list and details read-only and may export. The dashboard links here
+with status, joined_from/joined_to and approved_from/approved_to.
+"""
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, flash, redirect, request, send_file, url_for
 from flask_login import current_user
 
-from models import Membership, Organization, Person
-from models.members import MEMBER_STATUSES
-from views.access import access, render_page, scoped
+from forms.members import DELETE_ONLY, DeleteForm, MemberForm, TransferForm
+from models import AuditLog, MemberChange, Membership, TransferRequest, db, roster
+from models import members as members_
+from models.base import DomainError, today
+from models.members import LABELS, MEMBER_STATUSES
+from views.access import access, redirect_to, refuse, render_page, scope_org_ids, scoped
 from views.paging import paginate
 
 bp = Blueprint("members", __name__, url_prefix="/members")
-DATE_FILTERS = {"joined_from": "入会日期（起）", "joined_to": "入会日期（止）",
-                "approved_from": "激活日期（起）", "approved_to": "激活日期（止）"}
+SENT = "已提交转移申请，等待转出审核"
 
 
-def filtered(args, account):
-    query = (scoped(Membership, account).select(Membership, Person, Organization)
-             .join(Person).switch(Membership).join(Organization))
-    errors, dates = [], {}
-    for key, label in DATE_FILTERS.items():
-        text = (args.get(key) or "").strip()
-        if text:
-            try:
-                dates[key] = datetime.strptime(text, "%Y-%m-%d").date()
-            except ValueError:
-                errors.append(f"{label}格式应为 年-月-日")
-    if args.get("status"):
-        if args["status"] not in MEMBER_STATUSES:
-            errors.append("请选择正确的用户状态")
-        else:
-            query = query.where(Membership.status == args["status"])
-    if "joined_from" in dates:
-        query = query.where(Membership.join_date >= dates["joined_from"])
-    if "joined_to" in dates:
-        query = query.where(Membership.join_date <= dates["joined_to"])
-    if "approved_from" in dates:
-        query = query.where(Membership.approved_at >= datetime.combine(dates["approved_from"], time()))
-    if "approved_to" in dates:
-        query = query.where(Membership.approved_at < datetime.combine(
-            dates["approved_to"] + timedelta(days=1), time()))
-    if args.get("name"):
-        query = query.where(Person.name == args["name"].strip())
-    return query.order_by(Membership.id.desc()), errors
+@bp.app_template_filter("mask_mobile")
+def _mask_mobile(number):
+    return roster.mask_mobile(number)
 
 
+# --- who may change the roster ------------------------------------------------------------------
+def manages_roster(account) -> bool:
+    """A grassroots union (or a 临时工会) keeps its own roster; everyone above only looks."""
+    org = account.org
+    return not account.is_admin and (org.level == "grassroots" or org.is_temporary) and not org.is_closed
+
+
+def refusal(m: Membership | None, what: str) -> str | None:
+    """Why the current account may not `what` (编辑 / 删除 / 转出) this member, or None."""
+    if not manages_roster(current_user):
+        return f"只有会员所在的基层工会可以{what}会员（上级工会只能查看）"
+    if m is not None and m.org_id != current_user.org_id:
+        return f"只有会员所在的工会可以{what}该会员"
+    if m is not None and m.status not in members_.HELD:
+        return f"用户状态为「{m.status}」的会员不能{what}"
+    return None
+
+
+def sees_full_numbers(account) -> bool:
+    """Full 证件号码 / 移动电话 on the detail page and in exports: every account whose scope
+    holds the member, except the read-only 市总工会 account."""
+    return account.role != "city"
+
+
+# The list buttons (seed 001) that open other screens, before and after 转出 / 批量转出会员.
+ADD_BUTTONS = [("新增会员", "members.new"), ("批量导入会员", "member_import.upload"),
+               ("组织机构代码导入会员", "member_import.by_code")]
+SYNC_BUTTONS = [("从其他工会转入会员到本工会", "member_sync.transfer_in"), ("同步会员", "member_sync.sync")]
+
+
+def _links(buttons) -> list:
+    """(label, url) of the buttons whose screen exists (no dead buttons while areas are built)."""
+    return [(label, url_for(endpoint)) for label, endpoint in buttons if endpoint in current_app.view_functions]
+
+
+# --- 会员信息 list --------------------------------------------------------------------------------
 @bp.route("/")
 @access()
 def index():
-    query, errors = filtered(request.args, current_user)
-    return render_page("members/index.html", "rows", page=paginate(query), errors=errors,
-                       args=request.args, statuses=MEMBER_STATUSES,
-                       status=422 if errors else 200)
+    filters = roster.parse_filters(request.args)
+    page = paginate(roster.Pages(scoped(Membership, current_user), filters,
+                                 whole_city=scope_org_ids(current_user) is None))
+    manage = manages_roster(current_user)
+    args = filters.args()
+    links = _links(ADD_BUTTONS) if manage else []
+    later_links = (_links(SYNC_BUTTONS) if manage else []) + [("导出会员", url_for("members.export", **args))]
+    on = today()
+    return render_page("members/index.html", "rows", page=page, filters=filters, args=args,
+                       statuses=MEMBER_STATUSES, sync_choices=list(roster.SYNC_CHOICES), manage=manage,
+                       many_unions=current_user.role != "grassroots", links=links, later_links=later_links,
+                       flag=lambda p: roster.flag(p, on), status=422 if filters.errors else 200)
+
+
+# --- 新增会员 / 编辑 ------------------------------------------------------------------------------
+def _render_form(form, member, error=None, status=200):
+    action = url_for("members.edit", member_id=member.id) if member else url_for("members.new")
+    return render_page("members/form.html", "form", form=form, member=member, error=error,
+                       action=action, title="编辑会员" if member else "新增会员", status=status)
+
+
+def _checked(form):
+    """(person_fields, record) or None after putting every error next to its field."""
+    form.validate()
+    person_fields, errors = members_.check_identity(form.identity_values())
+    record, record_errors = members_.check_record(form.record_values())
+    form.add_errors({**errors, **record_errors})
+    if form.errors:
+        return None
+    return person_fields, record
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@access()
+def new():
+    """新增会员: one member into the account's own grassroots union (or 临时工会)."""
+    if not manages_roster(current_user):
+        return refuse("只有基层工会（或临时工会）可以新增会员，请由会员所在的基层工会办理")
+    form = MemberForm()
+    if request.method == "GET":
+        return _render_form(form, None)
+    checked = _checked(form)
+    if checked is None:
+        return _render_form(form, None, status=422)
+    try:
+        m = members_.add(current_user.org, current_user._get_current_object(), *checked)
+    except DomainError as exc:
+        return _render_form(form, None, error=exc.message, status=422)
+    if m.status == members_.PENDING:
+        flash(f"已新增会员「{m.person.name}」，等待上级工会会员审核，审核通过后自动生成会员编号", "success")
+    else:
+        flash(f"已新增会员「{m.person.name}」，会员编号 {m.member_no}", "success")
+    return redirect_to(url_for("members.detail", member_id=m.id))
+
+
+@bp.route("/<int:member_id>/edit", methods=["GET", "POST"])
+@access(objects={"member_id": Membership})
+def edit(member):
+    """编辑: record fields at once; identity fields of an approved member wait for 会员审核
+    where the district reviews members (信息修改状态 待审核)."""
+    reason = refusal(member, "编辑")
+    if reason:
+        if request.method == "GET":
+            flash(reason, "warning")
+            return redirect(url_for("members.detail", member_id=member.id))
+        return refuse(reason)
+    if request.method == "GET":
+        form = MemberForm(data=_form_data(member))
+        return _render_form(form, member)
+    form = MemberForm()
+    checked = _checked(form)
+    if checked is None:
+        return _render_form(form, member, status=422)
+    try:
+        member, message = members_.update(member, current_user._get_current_object(), *checked)
+    except DomainError as exc:
+        return _render_form(form, member, error=exc.message, status=422)
+    flash(message, "success")
+    return redirect_to(url_for("members.detail", member_id=member.id))
+
+
+def _form_data(m: Membership) -> dict:
+    p = m.person
+    return {"name": p.name, "id_type": p.id_type, "id_number": p.id_number, "gender": p.gender,
+            "birth_date": p.birth_date.isoformat() if p.birth_date else "",
+            "id_expiry": p.id_expiry.isoformat() if p.id_expiry else "",
+            "tags": [t for t in m.tags.split("、") if t],
+            **{k: getattr(m, k) for k in ("mobile", "address", "education", "household", "skill_level",
+                                          "union_post", "work_unit")}}
+
+
+# --- 详情 ---------------------------------------------------------------------------------------
+@bp.route("/<int:member_id>")
+@access(objects={"member_id": Membership})
+def detail(member):
+    pending = (MemberChange.select().where((MemberChange.membership == member.id)
+                                           & (MemberChange.status == "待审核")).first())
+    transfers = (TransferRequest.select()
+                 .where((TransferRequest.source == member.id) | (TransferRequest.target == member.id))
+                 .order_by(TransferRequest.id.desc()))
+    own = refusal(member, "编辑") is None
+    return render_page("members/detail.html", m=member, p=member.person, pending=pending,
+                       labels=LABELS, transfers=transfers, log=AuditLog.for_object(member).limit(50),
+                       retirement_flag=roster.flag(member.person, today()), own=own,
+                       full_numbers=sees_full_numbers(current_user))
+
+
+# --- 删除 ---------------------------------------------------------------------------------------
+@bp.route("/<int:member_id>/delete", methods=["GET", "POST"])
+@access(objects={"member_id": Membership})
+def delete(member):
+    """删除 (soft): reason 退休 / 犯罪 / 死亡 only."""
+    reason = refusal(member, "删除")
+    if reason:
+        if request.method == "GET":
+            flash(reason, "warning")
+            return redirect(url_for("members.detail", member_id=member.id))
+        return refuse(reason)
+    form = DeleteForm()
+    action = url_for("members.delete", member_id=member.id)
+    if request.method == "POST":
+        error = None
+        if form.validate():
+            try:
+                members_.delete(member, current_user._get_current_object(), form.reason.data)
+            except DomainError as exc:
+                error = exc.message
+            else:
+                flash(f"已删除会员「{member.person.name}」（{form.reason.data}）", "success")
+                return redirect_to(url_for("members.index"))
+        return _render_delete(form, [member], 1, action, {}, error, 422)
+    return _render_delete(form, [member], 1, action, {})
+
+
+def _render_delete(form, chosen, total, action, carried, error=None, status=200):
+    return render_page("members/delete.html", "form", form=form, chosen=chosen, total=total,
+                       action=action, carried=carried, error=error, status=status,
+                       temporary=roster.temporary_union(current_user.org), delete_only=DELETE_ONLY)
+
+
+@bp.route("/delete", methods=["POST"])
+@access()
+def batch_delete():
+    """删除 the ticked members (or every member matching the filter): all or nothing."""
+    reason = refusal(None, "删除")
+    if reason:
+        return refuse(reason)
+    query, carried = _batch_selection()
+    total = query.count()
+    if total == 0:
+        return refuse("请先勾选要删除的会员", 422)
+    form = DeleteForm()
+    action = url_for("members.batch_delete")
+    if request.form.get("submitted") != "1":
+        return _render_delete(form, list(query.limit(15)), total, action, carried)
+    error = None
+    if form.validate():
+        chosen = list(query)
+        try:
+            with db.atomic():
+                for m in chosen:
+                    _each(m, members_.delete, m, current_user._get_current_object(), form.reason.data)
+        except DomainError as exc:
+            error = exc.message
+        else:
+            flash(f"已删除 {len(chosen)} 名会员（{form.reason.data}）", "success")
+            return redirect_to(url_for("members.index"))
+    return _render_delete(form, list(query.limit(15)), total, action, carried, error, 422)
+
+
+def _each(m, operation, *args):
+    """One member of a batch; a refusal names the member (and undoes the whole batch)."""
+    try:
+        return operation(*args)
+    except DomainError as exc:
+        raise DomainError(f"会员「{m.person.name}」：{exc.message}", exc.status) from None
+
+
+def _batch_selection():
+    """The members a batch form chose, re-checked against the scope; and the hidden inputs
+    that carry the choice to the next step. all_matching=1 recomputes the list's filter."""
+    scope = scoped(Membership, current_user)
+    if request.form.get("all_matching") == "1":
+        filters = roster.parse_filters(request.form)
+        query = roster.selection(scope, current_user.org_id, all_matching=filters)
+        carried = {"all_matching": ["1"], **{k: [v] for k, v in filters.args().items()}}
+    else:
+        ids = sorted({int(x) for x in request.form.getlist("ids") if x.isdigit()})
+        query = roster.selection(scope, current_user.org_id, ids=ids)
+        carried = {"ids": [str(m.id) for m in query]}
+    return query, carried
+
+
+# --- 转出 / 批量转出会员 --------------------------------------------------------------------------
+def _render_transfer(form, chosen, total, action, carried, error=None, status=200):
+    return render_page("members/transfer.html", "form", form=form, chosen=chosen, total=total,
+                       action=action, carried=carried, error=error, status=status,
+                       temporary=roster.temporary_union(current_user.org))
+
+
+def _transfer(form, chosen) -> str | None:
+    """File the transfers (all or nothing); the refusal to show, or None when done."""
+    temporary = roster.temporary_union(current_user.org)
+    if request.form.get("use_temporary") == "1" and temporary is not None:
+        form.destination.data = temporary.name
+    if not form.validate():
+        return ""
+    destination = members_.find_destination(form.destination.data)
+    if destination is None:
+        form.destination.errors = [f"未找到「{form.destination.data}」，请核对转入工会的名称或工会编号"]
+        return ""
+    account = current_user._get_current_object()
+    try:
+        with db.atomic():
+            for m in chosen:
+                _each(m, members_.request_transfer, m, destination, account, form.reason.data)
+    except DomainError as exc:
+        return exc.message
+    return None
+
+
+@bp.route("/<int:member_id>/transfer", methods=["GET", "POST"])
+@access(objects={"member_id": Membership})
+def transfer(member):
+    """转出: a transfer request to another union (or the district's 临时工会), decided by this
+    union or its superior (会员转出审核)."""
+    reason = refusal(member, "转出")
+    if reason:
+        if request.method == "GET":
+            flash(reason, "warning")
+            return redirect(url_for("members.detail", member_id=member.id))
+        return refuse(reason)
+    form = TransferForm()
+    action = url_for("members.transfer", member_id=member.id)
+    if request.method == "GET":
+        return _render_transfer(form, [member], 1, action, {})
+    error = _transfer(form, [member])
+    if error is None:
+        flash(SENT, "success")
+        return redirect_to(url_for("members.index"))
+    return _render_transfer(form, [member], 1, action, {}, error or None, 422)
+
+
+@bp.route("/transfer", methods=["POST"])
+@access()
+def batch_transfer():
+    """转出 / 批量转出会员 of the ticked members (or all matching the filter): all or nothing."""
+    reason = refusal(None, "转出")
+    if reason:
+        return refuse(reason)
+    query, carried = _batch_selection()
+    total = query.count()
+    if total == 0:
+        return refuse("请先勾选要转出的会员", 422)
+    form = TransferForm()
+    action = url_for("members.batch_transfer")
+    if request.form.get("submitted") != "1":
+        return _render_transfer(form, list(query.limit(15)), total, action, carried)
+    error = _transfer(form, list(query))
+    if error is None:
+        flash(SENT, "success")
+        return redirect_to(url_for("members.index"))
+    return _render_transfer(form, list(query.limit(15)), total, action, carried, error or None, 422)
+
+
+# --- 导出会员 -----------------------------------------------------------------------------------
+@bp.route("/export")
+@access()
+def export():
+    """导出会员: the filtered roster as Excel, written to a temporary file and streamed from
+    disk; numbers masked for the read-only 市总工会 account."""
+    filters = roster.parse_filters(request.args)
+    if filters.errors:
+        return refuse("；".join(filters.errors), 422)
+    query = roster.roster(scoped(Membership, current_user), filters)
+    masked = not sees_full_numbers(current_user)
+    handle, count = roster.write_export(query, masked, today())
+    AuditLog.record("导出会员", object_type="Membership",
+                    detail={"条数": count, "筛选条件": filters.args(), "号码": "已遮蔽" if masked else "完整"})
+    return send_file(handle, as_attachment=True, download_name="会员信息.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -67,7 +67,7 @@ def read_table(data: bytes, required: list, max_rows: int = 100_000) -> Table:
             raise DomainError(f"文件超过{max_rows}行，请拆分后分批导入", 422)
     if header is None:
         raise DomainError("文件中没有表头和数据", 422)
-    header = [h.lstrip("*").strip() for h in header]
+    header = [h.strip().strip("*").strip() for h in header]  # *姓名 and 姓名* are both 姓名
     missing = [c for c in required if c not in header]
     if missing:
         raise DomainError(f"文件缺少必需的列：{'、'.join(missing)}（请使用下载的模板）", 422)

@@ -1,0 +1,57 @@
+"""Upload files for the import and compare benchmarks (xlsx, written with openpyxl's
+write-only mode): new people with valid ID numbers that the generated city does not hold."""
+
+from datetime import date, timedelta
+from pathlib import Path
+
+from bench.generate import ric
+
+IMPORT_HEADER = ["姓名*", "证件类型(身份证)*", "证件号码*", "手机号码*", "性别*", "所在工会*", "工会编号*",
+                 "工作单位/服务平台", "会员标签"]
+
+
+def new_person(i: int) -> tuple[str, str, str]:
+    """(name, ID number, gender) of the i-th new person (area 310115: not in the city)."""
+    birth = date(1970, 1, 1) + timedelta(days=i % 12_000)
+    seq = i // 12_000
+    number = ric(f"310115{birth:%Y%m%d}{seq:03d}")
+    return f"新会员{i}", number, "男" if seq % 2 else "女"
+
+
+def import_file(path: Path, rows: int, union_name: str, union_no: str, offset: int = 0) -> Path:
+    from openpyxl import Workbook
+    wb = Workbook(write_only=True)
+    sheet = wb.create_sheet("会员导入")
+    sheet.append(IMPORT_HEADER)
+    for i in range(offset, offset + rows):
+        name, number, gender = new_person(i)
+        sheet.append([name, "身份证", number, f"137{i:08d}", gender, union_name, union_no,
+                      "基准公司总部运营中心", ""])
+    wb.save(path)
+    return path
+
+
+def compare_file(path: Path, existing: list[tuple[str, str]], new: int, offset: int = 0) -> Path:
+    """A roster (姓名, 证件号码): `existing` (name, number) pairs, then `new` people not in the city."""
+    from openpyxl import Workbook
+    wb = Workbook(write_only=True)
+    sheet = wb.create_sheet("会员比对")
+    sheet.append(["姓名", "证件号码"])
+    for name, number in existing:
+        sheet.append([name, number])
+    for i in range(offset, offset + new):
+        name, number, _ = new_person(i)
+        sheet.append([name, number])
+    wb.save(path)
+    return path
+
+
+def bare_read(path: Path) -> int:
+    """The baseline: read every cell of the file with openpyxl (read-only), as the import does."""
+    from openpyxl import load_workbook
+    wb = load_workbook(path, read_only=True, data_only=True)
+    n = 0
+    for row in wb.worksheets[0].iter_rows(values_only=True):
+        n += len(row)
+    wb.close()
+    return n

@@ -1,0 +1,245 @@
+"""会员信息: the roster's filters, its one list query, the retirement filter, and 导出会员.
+
+`roster(members_in_scope, filters)` is the query behind the batch actions ("选择全部 N 条符合条件的
+记录" recomputes it from the same filters) and the export: Membership ⋈ Person ⋈ Organization in
+one statement. The list page uses `Pages` with the same filters: one count and one statement
+for the page, whatever the number of rows.
+The caller passes the memberships already restricted to the account's scope
+(`views.access.scoped(Membership, account)`).
+"""
+
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import peewee as pw
+
+from models.members import ACTIVE_STATUSES, HELD, MEMBER_STATUSES, Membership, Person
+from models.orgs import Organization
+from models.rules import retirement
+from models.rules.idnumber import IdError, check_resident_id, normalize_id
+from models.rules.text import mask, normalize
+
+ALL = "全部"  # 请选择状态 → every status (the default shows current members)
+SYNC_CHOICES = {"是": True, "否": False}  # 请选择同步会员状态
+DATE_FILTERS = {"joined_from": "入会日期（起）", "joined_to": "入会日期（止）",
+                "approved_from": "激活日期（起）", "approved_to": "激活日期（止）"}
+TEXT_FILTERS = ("name", "member_no", "id_number")
+
+
+@dataclass
+class Filters:
+    """The list's search boxes and selects, parsed; `errors` explains what was ignored."""
+    name: str = ""  # 姓名搜索: exact or prefix
+    member_no: str = ""  # 会员编号搜索
+    id_number: str = ""  # 身份证号搜索 (normalised)
+    status: str = ""  # 请选择状态: "" current members, ALL, or one of MEMBER_STATUSES
+    synced: str = ""  # 请选择同步会员状态: 是 / 否
+    retirement: bool = False  # 可能已达退休年龄
+    dates: dict = field(default_factory=dict)  # DATE_FILTERS key → date
+    errors: list = field(default_factory=list)
+
+    def args(self) -> dict:
+        """The filter as query-string values (links, hidden inputs of the batch form)."""
+        out = {k: getattr(self, k) for k in TEXT_FILTERS + ("status", "synced") if getattr(self, k)}
+        if self.retirement:
+            out["retirement"] = "1"
+        out.update({k: v.isoformat() for k, v in self.dates.items()})
+        return out
+
+
+def parse_filters(values) -> Filters:
+    """Filters from request.args / request.form (anything with .get)."""
+    f = Filters(name=normalize(values.get("name")), member_no=normalize(values.get("member_no")),
+                id_number=normalize_id(values.get("id_number")))
+    status = normalize(values.get("status"))
+    if status and status != ALL and status not in MEMBER_STATUSES:
+        f.errors.append("请选择正确的用户状态")
+    else:
+        f.status = status
+    synced = normalize(values.get("synced"))
+    if synced and synced not in SYNC_CHOICES:
+        f.errors.append("请选择正确的同步会员状态")
+    else:
+        f.synced = synced
+    f.retirement = values.get("retirement") in ("1", "on", "true")
+    for key, label in DATE_FILTERS.items():
+        text = normalize(values.get(key))
+        if text:
+            try:
+                f.dates[key] = datetime.strptime(text, "%Y-%m-%d").date()
+            except ValueError:
+                f.errors.append(f"{label}格式应为 年-月-日")
+    return f
+
+
+def id_candidates(number: str) -> list[str]:
+    """The typed number, and for an old 15-digit 身份证 its 18-digit form."""
+    out = [number]
+    if len(number) == 15:
+        try:
+            out.append(check_resident_id(number, date.max).number)
+        except IdError:
+            pass
+    return out
+
+
+def retirement_condition(on: date):
+    """SQL for 可能已达退休年龄: men born on or before the latest birth date that has reached
+    the men's age by `on`, women likewise for the earlier (worker, 女50) schedule — the same
+    people retirement.flag() marks 已达 or 可能已达."""
+    men = retirement.latest_birth(on, "男")
+    women = retirement.latest_birth(on, "女50")
+    return (((Person.gender == "男") & (Person.birth_date <= men))
+            | ((Person.gender == "女") & (Person.birth_date <= women)))
+
+
+def roster(members_in_scope, filters: Filters, on: date | None = None):
+    """Membership + Person + Organization (one join) for the filters, newest first."""
+    query = (members_in_scope.select(Membership, Person, Organization)
+             .join(Person).switch(Membership).join(Organization))
+    return _filtered(query, filters, on).order_by(Membership.id.desc())
+
+
+class Pages:
+    """The list page's two statements, shaped for views.paging.paginate (count(), paginate()):
+    the count and the page's ids run on Membership alone (plus Person when a person field is
+    searched) — sorting narrow rows by the indexed id — and the page's 15 rows are joined with
+    Person and Organization inside the same statement (WHERE id IN (the page's ids))."""
+
+    def __init__(self, members_in_scope, filters: Filters, on: date | None = None, whole_city: bool = False):
+        narrow = members_in_scope.select(Membership.id)
+        if filters.name or filters.id_number or filters.retirement:
+            narrow = narrow.join(Person)
+        self.narrow = _filtered(narrow, filters, on)
+        # Within a union or a subtree: find the scope's rows by the (org, status) index and sort
+        # their ids (cost ∝ the scope). "id + 0" keeps PostgreSQL from walking the primary key
+        # backwards through the whole city hoping to meet the union's rows early. City-wide
+        # scopes walk the primary key: the newest rows come first.
+        self.order = Membership.id.desc() if whole_city else (Membership.id + 0).desc()
+
+    def count(self) -> int:
+        return self.narrow.count()
+
+    def paginate(self, number: int, per_page: int):
+        ids = self.narrow.order_by(self.order).paginate(number, per_page)
+        return (Membership.select(Membership, Person, Organization).join(Person).switch(Membership)
+                .join(Organization).where(Membership.id.in_(ids)).order_by(Membership.id.desc()))
+
+
+def _starts_with(column, text: str):
+    """column LIKE 'text%' (wildcards in `text` escaped): exact or prefix. LIKE rather than
+    ILIKE: names are Chinese, and PostgreSQL's ILIKE lower-cases every row first."""
+    escaped = text.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
+    pattern = pw.NodeList((pw.Value(escaped + "%", converter=False), pw.SQL("ESCAPE"),
+                           pw.Value("\\", converter=False)))
+    return pw.NodeList((column, pw.SQL("LIKE"), pattern))  # (peewee's OP.LIKE is GLOB on SQLite)
+
+
+def _filtered(query, filters: Filters, on: date | None):
+    from models.base import today
+    d = filters.dates
+    if filters.status in MEMBER_STATUSES:
+        query = query.where(Membership.status == filters.status)
+    elif filters.status != ALL and not ({"approved_from", "approved_to"} & set(d)):
+        # Current members by default. 新增激活电子会员证数 (the dashboard's approved_from/to link)
+        # counts every membership approved in the period, whatever happened to it later.
+        query = query.where(Membership.status.in_(ACTIVE_STATUSES))
+    if filters.name:
+        query = query.where(_starts_with(Person.name, filters.name))
+    if filters.member_no:
+        query = query.where(Membership.member_no == filters.member_no)
+    if filters.id_number:
+        query = query.where(Person.id_number.in_(id_candidates(filters.id_number)))
+    if filters.synced:
+        query = query.where(Membership.synced == SYNC_CHOICES[filters.synced])
+    if filters.retirement:
+        query = query.where(retirement_condition(on or today()))
+    if "joined_from" in d:
+        query = query.where(Membership.join_date >= d["joined_from"])
+    if "joined_to" in d:
+        query = query.where(Membership.join_date <= d["joined_to"])
+    if "approved_from" in d:
+        query = query.where(Membership.approved_at >= datetime.combine(d["approved_from"], time()))
+    if "approved_to" in d:
+        query = query.where(Membership.approved_at < datetime.combine(d["approved_to"] + timedelta(days=1), time()))
+    return query
+
+
+def selection(members_in_scope, org_id: int, ids=(), all_matching: Filters | None = None):
+    """The members a batch action (转出 / 批量转出会员 / 删除) applies to: the ticked `ids`, or
+    every member matching `all_matching` — always re-checked against the scope and limited to
+    the acting union's own members who belong to it (待审核 / 正常)."""
+    if all_matching is not None:
+        query = roster(members_in_scope, all_matching)
+    else:
+        query = roster(members_in_scope, Filters(status=ALL)).where(Membership.id.in_(list(ids) or [0]))
+    return query.where((Membership.org == org_id) & Membership.status.in_(HELD))
+
+
+def flag(person: Person, on: date) -> str:
+    """已达法定退休年龄 / 可能已达法定退休年龄 / "" for the list badge and the export."""
+    return retirement.flag(person.birth_date, person.gender, on)
+
+
+def mask_mobile(number: str | None) -> str:
+    """139****5678 (lists, and exports for read-only accounts)."""
+    if not number:
+        return ""
+    return number[:3] + "****" + number[-4:] if len(number) == 11 else mask(number)
+
+
+def temporary_union(org: Organization) -> Organization | None:
+    """The 临时工会 of the union's district (where people who left their job go)."""
+    if org.district_id is None:
+        return None
+    return (Organization.select()
+            .where(Organization.is_temporary & (Organization.district == org.district_id)
+                   & (Organization.status == "正常") & (Organization.id != org.id))
+            .order_by(Organization.id).first())
+
+
+# --- 导出会员 -----------------------------------------------------------------------------------
+EXPORT_COLUMNS = ["会员编号", "姓名", "性别", "有效证件类型", "证件号码", "出生日期", "移动电话", "联系地址",
+                  "工作单位/服务平台", "会员标签", "学历", "户籍类型", "技术等级", "工会职务", "所在工会", "入会日期",
+                  "用户状态", "同步会员", "可能已达退休年龄"]
+
+
+def export_rows(query, masked: bool, on: date):
+    """One list per member, in EXPORT_COLUMNS order; fetched with a streaming cursor."""
+    for m in query.iterator():
+        p = m.person
+        yield [m.member_no or "", p.name, p.gender, p.id_type,
+               mask(p.id_number) if masked else p.id_number,
+               p.birth_date.isoformat() if p.birth_date else "",
+               mask_mobile(m.mobile) if masked else m.mobile, m.address, m.work_unit, m.tags,
+               m.education, m.household, m.skill_level, m.union_post, m.org.name,
+               m.join_date.isoformat() if m.join_date else "", m.status, m.sync_label,
+               flag(p, on)]
+
+
+def write_export(query, masked: bool, on: date):
+    """The filtered roster as an .xlsx in a temporary file (write-only: constant memory).
+    Returns (open file positioned at 0, number of members). Every cell goes through safe_cell:
+    text starting with = + - @ is escaped."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    from models.io.excel import safe_cell
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("会员信息")
+    sheet.append(EXPORT_COLUMNS)
+    count = 0
+    for row in export_rows(query, masked, on):
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=safe_cell(value))
+            cell.number_format = "@"  # text: ID and phone numbers keep every digit
+            cells.append(cell)
+        sheet.append(cells)
+        count += 1
+    handle = tempfile.TemporaryFile(suffix=".xlsx")
+    book.save(handle)
+    handle.seek(0)
+    return handle, count
+

@@ -1,0 +1,514 @@
+"""同步会员 / 会员比对 (classes A–E, seed 001) and 从其他工会转入会员到本工会 by Excel."""
+
+import io
+import random
+from datetime import date
+
+import pytest
+from bs4 import BeautifulSoup
+from openpyxl import Workbook, load_workbook
+
+from models import AuditLog, Job, Membership, Person, TransferRequest, members, stats
+from models import member_compare as compare
+from models import member_import as importer
+from models.demo import id_number
+from models.jobs import JobContext
+from tests import factories, tablefiles
+
+HEADER = ["姓名", "证件号码"]
+_rng = random.Random(2024)
+
+
+def new_id(male: bool = True, birth: date | None = None) -> str:
+    """A valid 身份证 number nobody in the test database has."""
+    while True:
+        birth_date = birth or date(1970 + _rng.randrange(30), 1 + _rng.randrange(12), 1 + _rng.randrange(28))
+        number = id_number(_rng, birth_date, male)
+        if not Person.select().where(Person.id_number == number).exists():
+            return number
+
+
+def person(name: str, number: str | None = None, male: bool = True) -> Person:
+    number = number or new_id(male)
+    return Person.create(name=name, id_number=number, gender="男" if male else "女",
+                         birth_date=date(int(number[6:10]), int(number[10:12]), int(number[12:14])))
+
+
+def former_member(org, account, how: str) -> Person:
+    """A person whose only membership ended: 已删除 (退休) or 已转出."""
+    m = factories.make_member(org)
+    if how == "deleted":
+        members.delete(m, account, "退休")
+    else:
+        members.move(m, "transfer_out", account=account, updates={"leave_date": date.today(), "member_no": None})
+    assert members.holding(m.person_id) is None
+    return m.person
+
+
+def roster(rows, fmt="xlsx"):
+    return tablefiles.write([HEADER] + rows, fmt)
+
+
+def upload(client, data, name, url="/members/sync"):
+    response = client.post(url, data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)[:800]
+    return Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+
+
+def compare_rows(client, rows, fmt="xlsx") -> Job:
+    job = upload(client, *roster(rows, fmt))
+    assert job.status == "已完成", job.error_list
+    return job
+
+
+def membership(person_obj, org) -> Membership | None:
+    return (Membership.select().where((Membership.person == person_obj.id) & (Membership.org == org.id))
+            .order_by(Membership.id.desc()).first())
+
+
+def counted(org_id=None) -> int:
+    query = Membership.select().where(Membership.status == "正常")
+    if org_id:
+        query = query.where(Membership.org == org_id)
+    return query.count()
+
+
+def soup(response):
+    return BeautifulSoup(response.data, "html.parser")
+
+
+@pytest.fixture
+def union(city):
+    return city.orgs["grassroots1"]
+
+
+@pytest.fixture
+def client(as_role):
+    return as_role("grassroots")
+
+
+# --- classification ------------------------------------------------------------------------------
+def test_classes_a_to_e_and_the_moves_they_imply(city, union, client):
+    other = city.orgs["direct1"]
+    other_account = city.account("grassroots", 2)
+    a = factories.make_member(union)
+    a_pending = members.join(person("待审会员"), union, status="待审核")
+    d = factories.make_member(union)
+    b_deleted = former_member(other, other_account, "deleted")
+    b_moved = former_member(other, other_account, "transferred")
+    b_new = person("从未入会")
+    c = factories.make_member(other, mobile="13911112222")
+    e_number, e_female = new_id(), new_id(male=False)
+    wrong_name = factories.make_member(other, name="李四")
+    busy = factories.make_member(other)  # already on its way to a third union
+    members.request_transfer(busy, city.orgs["grassroots2"], city.account("grassroots", 1))
+    old15 = e_female[:6] + e_female[8:17]  # the same person's old 15-digit number
+    rows = [
+        [a.person.name, a.person.id_number],
+        [a_pending.person.name, a_pending.person.id_number.lower()],
+        [b_deleted.name, b_deleted.id_number],
+        [b_moved.name, " " + b_moved.id_number],
+        [b_new.name, b_new.id_number],
+        [c.person.name, c.person.id_number],
+        ["新 会员", e_number],
+        ["新会员乙", old15],
+        ["张三", wrong_name.person.id_number],
+        ["", new_id()],
+        ["坏号码", e_number[:17] + ("0" if e_number[17] != "0" else "1")],
+        [busy.person.name, busy.person.id_number],
+        [a.person.name, a.person.id_number],  # duplicate of row 2
+    ]
+    before_total = stats.member_total(union.id)
+    job = compare_rows(client, rows)
+    result = job.result_data
+    assert result["counts"] == {"A": 2, "B": 3, "C": 1, "D": 1, "E": 2, "errors": 5}
+
+    # A → 同步会员 是; D → 否; members never compared stay "-"
+    assert Membership.get_by_id(a.id).synced is True
+    assert Membership.get_by_id(a_pending.id).synced is True
+    assert Membership.get_by_id(d.id).synced is False
+    assert Membership.get_by_id(c.id).synced is None
+
+    # B → members of this union at once: 正常, 会员编号, activated now, no approval
+    for p in (b_deleted, b_moved, b_new):
+        m = membership(p, union)
+        assert m.status == "正常" and m.member_no and m.approved_at is not None and m.synced is True
+        assert m.join_date is not None and m.mobile == ""
+        assert AuditLog.for_object(m).where(AuditLog.action == "同步会员转入").exists()
+    assert stats.member_total(union.id) == counted(union.id) == before_total + 3
+    assert stats.member_total(city.orgs["city"].id) == counted()
+
+    # C → a transfer request to the holding union; 转入审核中 here until it decides
+    request = TransferRequest.get(TransferRequest.job == job.id)
+    assert (request.source_id, request.from_org_id, request.to_org_id) == (c.id, other.id, union.id)
+    assert request.status == "待审核" and request.reason == "同步会员"
+    target = Membership.get_by_id(request.target_id)
+    assert target.org_id == union.id and target.status == "转入审核中" and target.mobile == "13911112222"
+    assert Membership.get_by_id(c.id).status == "正常"
+
+    # E and errors: nothing created
+    assert not Person.select().where(Person.id_number == e_number).exists()
+    errors = {row: reason for row, _name, _number, reason in result["errors"]}
+    assert errors == {
+        10: "会员姓名和证件号码不一致（系统中为「李四」）",
+        11: "请填写姓名",
+        12: "身份证号码校验位不正确，请核对",
+        13: f"该会员已有待审核的转移申请（正在转入「{city.orgs['grassroots2'].name}」），请等待审核结果",
+        14: "证件号码与第2行重复",
+    }
+    assert membership(wrong_name.person, union) is None
+    assert AuditLog.for_object(job).where(AuditLog.action == "同步会员").exists()
+
+
+def test_a_member_with_an_error_row_is_not_class_d(union, client):
+    """A member of this union whose row has a typo in the name is in the file: fixed, not
+    marked as gone."""
+    m = factories.make_member(union, name="王五")
+    job = compare_rows(client, [["王六", m.person.id_number]])
+    assert job.result_data["counts"]["D"] == 0 and job.result_data["counts"]["errors"] == 1
+    assert Membership.get_by_id(m.id).synced is None
+
+
+def test_a_mobile_clash_becomes_an_error_row_and_nothing_else_moves(city, union, client):
+    factories.make_member(union, mobile="13800000001")
+    c = factories.make_member(city.orgs["direct1"], mobile="13800000001")
+    job = compare_rows(client, [[c.person.name, c.person.id_number]])
+    assert job.result_data["counts"]["C"] == 0
+    [[row, _name, _number, reason]] = job.result_data["errors"]
+    assert row == 2 and "移动电话已被本工会会员" in reason
+    assert not TransferRequest.select().where(TransferRequest.person == c.person_id).exists()
+
+
+def test_other_id_types_are_found_under_any_type(union, client):
+    passport = Person.create(name="JOHN SMITH", id_type="护照", id_number="E12345678", gender="男",
+                             birth_date=date(1980, 1, 1))
+    job = compare_rows(client, [["JOHN SMITH", "e1234 5678"], ["某人", "X9876543"]])
+    assert job.result_data["counts"] == {"A": 0, "B": 1, "C": 0, "D": 0, "E": 1, "errors": 0}
+    assert membership(passport, union).status == "正常"
+
+
+def test_numeric_id_cells_are_refused(union, client):
+    """An 18-digit ID typed into a number cell has lost its last digits in Excel."""
+    m = factories.make_member(union)
+    wb = Workbook()
+    wb.active.append(HEADER)
+    wb.active.append([m.person.name, int(m.person.id_number[:17] + "0")])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    job = upload(client, buffer.getvalue(), "数字.xlsx")
+    [[_row, _name, _number, reason]] = job.result_data["errors"]
+    assert reason == compare.NUMERIC_ID
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "xls", "csv-gbk", "csv-bom"])
+def test_every_format(union, client, fmt):
+    a = factories.make_member(union, name="张三丰")
+    b = person("李白")
+    job = compare_rows(client, [[a.person.name, a.person.id_number], [b.name, b.id_number], ["杜甫", new_id()]],
+                       fmt)
+    assert job.result_data["counts"] == {"A": 1, "B": 1, "C": 0, "D": 0, "E": 1, "errors": 0}
+
+
+def test_a_5000_row_roster(city, union, client):
+    other = city.orgs["direct1"]
+    here = [factories.make_member(union) for _ in range(300)]
+    gone = [factories.make_member(union) for _ in range(40)]
+    elsewhere = [factories.make_member(other) for _ in range(60)]
+    loose = [person(f"无组织{i}") for i in range(100)]
+    rows = ([[m.person.name, m.person.id_number] for m in here + elsewhere]
+            + [[p.name, p.id_number] for p in loose])
+    rows += [[f"新会员{i}", new_id(i % 2 == 0)] for i in range(5000 - len(rows))]
+    _rng.shuffle(rows)
+    job = compare_rows(client, rows)
+    assert job.result_data["counts"] == {"A": 300, "B": 100, "C": 60, "D": 40, "E": 4540, "errors": 0}
+    assert job.result_data["rows"] == 5000
+    synced = Membership.select(Membership.status).where((Membership.org == union.id) & Membership.synced)
+    assert sorted(set((s, list(synced.tuples()).count((s,))) for (s,) in synced.tuples())) == [
+        ("正常", 400), ("转入审核中", 60)]
+    assert {Membership.get_by_id(m.id).synced for m in gone} == {False}
+    assert TransferRequest.select().where(TransferRequest.job == job.id).count() == 60
+    assert stats.member_total(union.id) == counted(union.id) == 440
+    new = load_workbook(io.BytesIO(client.get(f"/members/sync/{job.id}/new").data), read_only=True)
+    assert sum(1 for row in new.worksheets[0].iter_rows(min_row=2, values_only=True) if any(row)) == 4540
+
+
+def test_a_restarted_job_does_not_apply_twice(union, client):
+    b = person("重跑")
+    job = compare_rows(client, [[b.name, b.id_number]])
+    again = compare.run_compare(JobContext(Job.get_by_id(job.id)))
+    assert again == job.result_data
+    assert Membership.select().where(Membership.person == b.id).count() == 1
+
+
+# --- the downloads -------------------------------------------------------------------------------
+def test_class_e_download_is_a_member_import_file(union, client):
+    male, female = new_id(True), new_id(False)
+    job = compare_rows(client, [["新会员甲", male], ["新会员乙", female], ["外籍人士", "P7654321"]])
+    response = client.get(f"/members/sync/{job.id}/new")
+    assert response.status_code == 200
+    wb = load_workbook(io.BytesIO(response.data))
+    sheet = wb.worksheets[0]
+    got = [[c if c is not None else "" for c in row] for row in sheet.iter_rows(values_only=True) if any(row)]
+    assert got[0] == compare.IMPORT_COLUMNS == importer.TEMPLATE_HEADER == [
+        "姓名*", "证件类型(身份证)*", "证件号码*", "手机号码*", "性别*", "所在工会*", "工会编号*", "工作单位/服务平台",
+        "会员标签"]
+    assert got[1:] == [
+        ["新会员甲", "身份证", male, "", "男", union.name, union.union_no, "", ""],
+        ["新会员乙", "身份证", female, "", "女", union.name, union.union_no, "", ""],
+        ["外籍人士", "", "P7654321", "", "", union.name, union.union_no, "", ""],
+    ]
+    assert sheet["C2"].number_format == "@" and "数据说明" in wb.sheetnames
+    # the operator fills 手机号码 (and what a passport needs) and uploads it as 批量导入
+    for i in (1, 2, 3):
+        sheet.cell(i + 1, 4).value = f"1390000000{i}"
+    sheet["B4"], sheet["E4"] = "护照", "男"
+    filled = io.BytesIO()
+    wb.save(filled)
+    response = client.post("/members/import", data={"file": (io.BytesIO(filled.getvalue()), "比对结果.xlsx"),
+                                                    "category": "企业外入会"}, content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)[:800]
+    imported = Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+    assert imported.status == "已完成" and imported.result_data["added"] == 3, imported.result_data
+    for number in (male, female, "P7654321"):
+        m = membership(Person.get(Person.id_number == number), union)
+        assert m.status == "正常" and m.mobile.startswith("139")
+    again = compare_rows(client, [["新会员甲", male], ["新会员乙", female], ["外籍人士", "P7654321"]])
+    assert again.result_data["counts"] == {"A": 3, "B": 0, "C": 0, "D": 0, "E": 0, "errors": 0}
+
+
+def test_export_shows_the_original_union_and_the_live_review_state(city, union, client):
+    other, third = city.orgs["direct1"], city.orgs["grassroots2"]
+    c1 = factories.make_member(other)
+    c2 = factories.make_member(third)
+    b = former_member(other, city.account("grassroots", 2), "deleted")
+    job = compare_rows(client, [[c1.person.name, c1.person.id_number], [b.name, b.id_number],
+                                [c2.person.name, c2.person.id_number]])
+
+    def exported():
+        response = client.get(f"/members/sync/{job.id}/export")
+        assert response.status_code == 200
+        sheet = load_workbook(io.BytesIO(response.data)).active
+        return [[c if c is not None else "" for c in row] for row in sheet.iter_rows(values_only=True)]
+
+    got = exported()
+    assert got[0] == ["姓名", "证件号码", "原所属单位", "原单位负责人", "原单位联系电话", "原单位所属区局", "审核状态",
+                      "审核说明"]
+    assert got[1] == [c1.person.name, c1.person.id_number, other.name, other.contact, other.phone,
+                      city.orgs["district1"].name, "待审核", ""]
+    assert got[2] == [b.name, b.id_number, other.name, other.contact, other.phone, city.orgs["district1"].name,
+                      "已转入（无须审核）", ""]
+    assert got[3][2] == third.name and got[3][5] == city.orgs["district2"].name and got[3][6] == "待审核"
+
+    first = TransferRequest.get((TransferRequest.job == job.id) & (TransferRequest.source == c1.id))
+    members.decide_transfer(first, "approve", city.account("district", 0), note="同意转出")
+    second = TransferRequest.get((TransferRequest.job == job.id) & (TransferRequest.source == c2.id))
+    members.decide_transfer(second, "reject", city.account("grassroots", 1), note="该会员仍在本单位工作")
+    got = exported()
+    assert got[1][6:] == ["已通过", "同意转出"]
+    assert got[3][6:] == ["已驳回", "该会员仍在本单位工作"]
+    assert Membership.get_by_id(first.target_id).status == "正常"
+
+
+def test_template_download(client):
+    response = client.get("/members/sync/template")
+    assert response.status_code == 200
+    wb = load_workbook(io.BytesIO(response.data))
+    sheet = wb.worksheets[0]
+    assert [c.value for c in sheet[1]] == ["姓名", "证件号码"]
+    assert sheet["B2"].number_format == "@"
+    assert "数据说明" in wb.sheetnames
+    template = load_workbook(io.BytesIO(client.get("/members/transfer-in/template").data)).worksheets[0]
+    assert [c.value for c in template[1]] == ["姓名", "证件号码", "转入原因"]
+
+
+# --- pages ---------------------------------------------------------------------------------------
+def test_sync_page_has_the_manuals_words(client):
+    page = soup(client.get("/members/sync"))
+    text = page.get_text()
+    for words in ("选择导入文件", "Excel模板", "下载EXCEL文件模板", "请从第二行开始填写会员信息；",
+                  "本功能为会员同步功能；", "会员信息必须存在于系统中方能导入；", "会员姓名和证件号码必须一致方能转入",
+                  "最终导入结果需等待转出单位或者上级单位审核", "历史导入记录"):
+        assert words in text, words
+    assert page.find("button", string="同步") is not None
+    assert page.find("a", string="下载EXCEL文件模板")["href"] == "/members/sync/template"
+    fragment = client.get("/members/sync", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    part = soup(fragment)
+    assert part.find("html") is None and part.find(id="history") is not None and part.find("form") is None
+
+
+def test_history_lists_every_compare(union, client):
+    a = factories.make_member(union)
+    first = compare_rows(client, [[a.person.name, a.person.id_number]])
+    second = compare_rows(client, [[a.person.name, a.person.id_number], ["新人", new_id()]], "csv-utf8")
+    failed = upload(client, "名称,地址\n甲,乙\n".encode(), "错.csv")
+    assert failed.status == "失败" and "文件缺少必需的列：姓名、证件号码" in failed.error_list[0]
+    rows = soup(client.get("/members/sync")).select("#history tbody tr")
+    assert len(rows) == 3
+    cells = [[td.get_text(strip=True) for td in r.find_all("td")] for r in rows]
+    assert [c[2] for c in cells] == ["失败", "导入成功", "导入成功"]
+    assert cells[1][0] == second.created_at.strftime("%Y-%m-%d %H:%M:%S") and cells[1][1] == "导入.csv"
+    assert cells[1][3:9] == ["1", "0", "0", "0", "1", "0"]
+    exports = [a["href"] for a in soup(client.get("/members/sync")).find_all("a", string="导出结果")]
+    assert exports == [f"/members/sync/{second.id}/export", f"/members/sync/{first.id}/export"]
+    other_union = factories.make_account(factories.make_org(union.parent))
+    assert compare.history(other_union.org_id).count() == 0
+
+
+def test_result_page_with_and_without_htmx(union, client):
+    gone = factories.make_member(union, name="已离职会员")  # class D
+    kept = factories.make_member(union, name="仍在职会员")  # class A
+    job = compare_rows(client, [["新人", new_id()], [kept.person.name, kept.person.id_number]])
+    page = soup(client.get(f"/members/sync/{job.id}"))
+    counts = {tr["class"][0][-1]: tr.select_one(".count").get_text() for tr in page.select("#sync-classes tbody tr")}
+    assert counts == {"A": "1", "B": "0", "C": "0", "D": "1", "E": "1"}
+    assert "系统会将此类会员自动转入本单位，无须审核" in page.get_text()
+    details = page.find("a", string="查看处理详情")["href"]
+    assert details == "/members/?synced=%E5%90%A6"
+    listed = soup(client.get(details)).get_text()
+    assert gone.person.name in listed and kept.person.name not in listed
+    assert page.find("a", string="下载比对结果")["href"] == f"/members/sync/{job.id}/new"
+    assert page.find("a", string="导出结果")["href"] == f"/members/sync/{job.id}/export"
+    assert page.find("meta", attrs={"http-equiv": "refresh"}) is None
+    polled = client.get(f"/members/sync/{job.id}", headers={"HX-Request": "true"})
+    assert polled.status_code == 286  # finished: htmx stops polling
+    assert soup(polled).find("html") is None and soup(polled).find(id="sync-progress") is not None
+
+
+def test_a_running_compare_is_polled(city, union, client):
+    job = Job.create(kind=compare.KIND, title="同步会员", org=union, owner=city.account("grassroots"),
+                     progress_total=10, progress_done=5)
+    page = soup(client.get(f"/members/sync/{job.id}"))
+    assert page.select_one("noscript meta[http-equiv=refresh]")["content"] == "2"
+    block = page.find(id="sync-progress")
+    assert block["hx-trigger"] == "every 1s" and block["hx-get"] == f"/members/sync/{job.id}"
+    assert page.select_one(".sync-status").get_text() == "处理中"
+    polled = client.get(f"/members/sync/{job.id}", headers={"HX-Request": "true"})
+    assert polled.status_code == 200 and soup(polled).find(id="sync-progress")["hx-trigger"] == "every 1s"
+    assert client.get(f"/members/sync/{job.id}/export").status_code == 409
+
+
+def test_error_rows_are_listed_like_the_manual(union, client):
+    row_number = new_id()
+    job = compare_rows(client, [["张一", new_id()], ["", row_number]])
+    page = soup(client.get(f"/members/sync/{job.id}"))
+    assert "导入信息有以下错误,请重新修改后导入" in page.get_text()
+    table = page.find(id="sync-errors")
+    assert [th.get_text() for th in table.find_all("th")] == ["错误行号", "姓名", "证件号码", "错误信息"]
+    [row] = [[td.get_text() for td in tr.find_all("td")] for tr in table.select("tbody tr")]
+    assert row[0] == "3" and row[3] == "请填写姓名" and "****" in row[2]  # masked in the list
+    errors_file = client.get(page.find("a", string="下载错误数据")["href"])
+    assert errors_file.status_code == 200
+    sheet = load_workbook(io.BytesIO(errors_file.data)).active
+    got = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert got[1:] == [["错误行号", "姓名", "证件号码", "错误信息"], [3, None, row_number, "请填写姓名"]]
+    # not a roster: uploading this list by mistake marks nobody 同步会员 否
+    mistaken = upload(client, errors_file.data, "错误数据.xlsx")
+    assert mistaken.status == "失败" and "文件缺少必需的列" in mistaken.error_list[0]
+
+
+# --- scope ---------------------------------------------------------------------------------------
+def test_another_unions_compare_is_404(as_role, union, client):
+    job = compare_rows(client, [["新人", new_id()]])
+    strangers = [as_role("grassroots", 1), as_role("grassroots", 2), as_role("district", 1), as_role("secondary", 1)]
+    superiors = [as_role("district", 0), as_role("secondary", 0)]  # the union's own district and street union
+    for url in (f"/members/sync/{job.id}", f"/members/sync/{job.id}/export", f"/members/sync/{job.id}/new"):
+        for stranger in strangers:
+            assert stranger.get(url).status_code == 404, url
+        for reader in [client] + superiors:
+            assert reader.get(url).status_code == 200, url
+
+
+def test_other_jobs_are_not_shown_as_compares(city, union, client):
+    job = factories.make_job(union, city.account("grassroots"))
+    for url in (f"/members/sync/{job.id}", f"/members/sync/{job.id}/export", f"/members/sync/{job.id}/new"):
+        response = client.get(url)
+        assert response.status_code == 302 and response.headers["Location"] == f"/jobs/{job.id}", url
+
+
+@pytest.mark.parametrize("role", ["district", "secondary", "city", "centre"])
+def test_only_grassroots_unions_sync(as_role, role):
+    other = as_role(role)
+    for url in ("/members/sync", "/members/transfer-in", "/members/sync/template"):
+        assert other.get(url).status_code == 403, url
+    assert other.post("/members/sync").status_code == 403
+
+
+def test_a_temporary_union_may_sync(city, app):
+    temp = city.orgs["temporary1"]
+    account = factories.make_account(temp)
+    web = app.test_client()
+    factories.login(web, account)
+    b = person("离职人员")
+    compare_rows(web, [[b.name, b.id_number]])
+    assert membership(b, temp).status == "正常"
+
+
+def test_missing_file_is_explained(client):
+    response = client.post("/members/sync", data={}, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert soup(response).select_one(".alert-error").get_text() == "请选择导入文件"
+
+
+# --- 从其他工会转入会员到本工会 -------------------------------------------------------------------
+def post_transfer(client, rows, fmt="xlsx", headers=None):
+    data, name = tablefiles.write([["姓名", "证件号码", "转入原因"]] + rows, fmt)
+    return client.post("/members/transfer-in", data={"file": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data", headers=headers or {})
+
+
+def outcome_rows(response):
+    return [[td.get_text(strip=True) for td in tr.find_all("td")]
+            for tr in soup(response).select("#transfer-results tbody tr")]
+
+
+def test_transfer_in_a_single_member(city, union, client):
+    other = city.orgs["direct1"]
+    m = factories.make_member(other)
+    response = post_transfer(client, [[m.person.name, m.person.id_number, "调入本单位工作"]])
+    assert response.status_code == 200
+    [row] = outcome_rows(response)
+    assert row[:2] == ["2", m.person.name] and row[3] == other.name and row[4] == "转入审核中"
+    assert m.person.id_number not in response.get_data(as_text=True)  # masked
+    request = TransferRequest.get(TransferRequest.source == m.id)
+    assert request.reason == "调入本单位工作" and request.to_org_id == union.id and request.job is None
+    assert Membership.get_by_id(request.target_id).status == "转入审核中"
+
+
+def test_transfer_in_several_rows_each_on_its_own(city, union, client):
+    other = city.orgs["direct1"]
+    held = factories.make_member(other)
+    loose = former_member(other, city.account("grassroots", 2), "deleted")
+    mine = factories.make_member(union)
+    wrong = factories.make_member(other, name="赵六")
+    unknown = new_id()
+    before = stats.member_total(union.id)
+    response = post_transfer(client, [
+        [held.person.name, held.person.id_number, ""],
+        [loose.name, loose.id_number, ""],
+        [mine.person.name, mine.person.id_number, ""],
+        ["钱七", wrong.person.id_number, ""],
+        ["孙八", unknown, ""],
+        [held.person.name, held.person.id_number, ""],
+    ], fmt="csv-gbk", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert soup(response).find("html") is None  # the result fragment only
+    rows = outcome_rows(response)
+    assert [r[4] for r in rows] == ["转入审核中", "已转入（无须审核）", "未转入", "未转入", "未转入", "未转入"]
+    assert rows[2][5] == "已是本工会会员"
+    assert rows[3][5] == "会员姓名和证件号码不一致（系统中为「赵六」）"
+    assert rows[4][5] == compare.NOT_FOUND
+    assert rows[5][5] == "证件号码与第2行重复"
+    assert TransferRequest.get(TransferRequest.source == held.id).reason == "从其他工会转入"
+    assert membership(loose, union).status == "正常"
+    assert stats.member_total(union.id) == counted(union.id) == before + 1
+    assert "共6行，成功2行，未转入4行。" in soup(response).get_text()
+
+
+def test_transfer_in_page_and_a_bad_file(client):
+    page = soup(client.get("/members/transfer-in"))
+    assert page.find("a", string="下载EXCEL文件模板")["href"] == "/members/transfer-in/template"
+    assert "会员信息必须存在于系统中方能导入" in page.get_text()
+    bad = client.post("/members/transfer-in", data={"file": (io.BytesIO(b"PK\x03\x04 broken"), "x.xlsx")},
+                      content_type="multipart/form-data")
+    assert bad.status_code == 422 and "文件已损坏" in soup(bad).select_one(".alert-error").get_text()
