@@ -153,15 +153,21 @@ def _history_row(job: Job) -> dict:
         if job.status == "已完成":
             counts = (f"新增{result.get('added', 0)}人，更新{result.get('updated', 0)}人，"
                       f"未变化{result.get('unchanged', 0)}人，未导入{result.get('failed', 0)}行")
-    else:
+    else:  # 会员比对 / 同步会员 (views/member_sync.py)
         kind = job.title
-        endpoint = "member_sync.result"
-        link = (url_for(endpoint, job_id=job.id) if endpoint in current_app.view_functions
-                else url_for("jobs.detail", job_id=job.id))
+        link = _url("member_sync.result", job.id) or url_for("jobs.detail", job_id=job.id)
         counts = result.get("summary", "")
+    download = None
+    if job.kind != importer.KIND and job.status == "已完成":
+        download = _url("member_sync.export", job.id)
     return {"job": job, "file_name": params.get("file_name", ""), "kind": kind, "link": link,
             "counts": counts, "category": importer.category_label(params) if job.kind == importer.KIND else "",
-            "download": url_for("jobs.download", job_id=job.id) if result.get("file") else None}
+            "download": download}
+
+
+def _url(endpoint: str, job_id: int) -> str | None:
+    """The URL of another area's job page, if that area is installed."""
+    return url_for(endpoint, job_id=job_id) if endpoint in current_app.view_functions else None
 
 
 @bp.route("/import/<int:job_id>")

@@ -270,6 +270,7 @@ def _transfer(form, chosen) -> str | None:
     temporary = roster.temporary_union(current_user.org)
     if request.form.get("use_temporary") == "1" and temporary is not None:
         form.destination.data = temporary.name
+        form.reason.data = form.reason.data or "已离职"  # the one-click choice is for leavers
     if not form.validate():
         return ""
     destination = members_.find_destination(form.destination.data)
