@@ -6,9 +6,11 @@ transaction, so a job killed halfway resumes from its last checkpoint without du
 `sweep_interrupted()` (run when the worker starts) puts jobs that were running back in the queue.
 """
 
+import gc
 import json
 import logging
 import os
+from contextlib import contextmanager
 
 import peewee as pw
 
@@ -87,6 +89,21 @@ class Job(BaseModel):
                          org=account.org_id if account else None)
         enqueue(job.id)
         return cls.get_by_id(job.id)
+
+
+@contextmanager
+def bulk_work():
+    """Around a job that builds tens of thousands of small objects (an import's rows): Python's
+    cyclic garbage collector would rescan the growing heap again and again (a fifth of a
+    50,000-row import); reference counting still frees everything, the collector runs again
+    afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class JobChunk(BaseModel):

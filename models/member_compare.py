@@ -39,7 +39,7 @@ from models.audit import AuditLog
 from models.base import DomainError, now, today
 from models.io.excel import safe_cell
 from models.io.tables import NumericText, read_table, records
-from models.jobs import Job, job_kind
+from models.jobs import Job, bulk_work, job_kind
 from models.member_import import TEMPLATE_HEADER
 from models.member_import import template_workbook as import_template
 from models.members import (
@@ -502,6 +502,11 @@ def history(org_id: int):
 
 @job_kind(KIND, "同步会员")
 def run_compare(ctx):
+    with bulk_work():
+        return _run_compare(ctx)
+
+
+def _run_compare(ctx):
     if ctx.checkpoint.get("applied"):  # restarted after its transaction committed
         return ctx.checkpoint["result"]
     account = Account.get_by_id(ctx.params["account"])

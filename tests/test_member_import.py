@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
-from models import Job, JobChunk, Membership, Organization, Person, members, stats
+from models import AuditLog, Job, JobChunk, Membership, Organization, Person, members, stats
 from models import member_import as importer
-from models.base import today
+from models.base import DomainError, today
 from models.io.tables import NumericText
 from models.jobs import QUEUED, JobContext, init_queue, run_job
 from models.members import ENTERPRISE, FLEXIBLE, NORMAL, OUTSIDE, PENDING, TRANSFER_IN
@@ -214,6 +214,10 @@ def test_bad_rows_get_their_reasons_and_change_nothing(as_role, city):
             if m.id in before} == before
     assert Person.get_by_id(stranger.id).name == "系统中的姓名"
     assert page.find("h2", string="导入信息有以下错误,请重新修改后导入") is not None
+    [log] = AuditLog.for_object(Job.get_by_id(job.id)).where(AuditLog.action == "批量导入会员")
+    assert {k: log.detail_data[k] for k in ("行数", "新增", "更新", "未变化", "未导入")} == {
+        "行数": 20, "新增": 7, "更新": 0, "未变化": 0, "未导入": 13}
+    assert not re.search(r"\d{15}", log.detail)  # no personal numbers in the log
     assert page.find("a", string="下载错误数据")["href"] == f"/members/import/{job.id}/errors"
 
 
@@ -245,6 +249,9 @@ def test_existing_members_are_updated_only_in_the_fields_the_file_brings(as_role
     third = Membership.select().join(Person).where(Person.id_number == rows[2]["证件号码"]).get()
     assert third.work_unit == "上海测试科技有限公司第一分公司"
     assert Membership.get_by_id(bystander.id).work_unit == "原单位"  # not in the file: untouched
+    [log] = AuditLog.for_object(first)
+    assert (log.action, log.detail_data) == ("批量导入会员", {"手机号码": [memberfiles.mobile(0), "13912340000"]})
+    assert log.account_id == city.account("grassroots").id
     page = soup(client.get(f"/members/import/{again.id}"))
     changes = [[td.get_text() for td in tr.select("td")] for tr in page.select("#import-changes tbody tr")]
     assert [2, "导入会员0", f"手机号码：{memberfiles.mobile(0)} → 13912340000"] == [int(changes[0][0]), *changes[0][1:]]
@@ -637,3 +644,60 @@ def test_counters_helper_matches_a_direct_count_after_a_mixed_import(as_role, ci
     assert stats.member_total(org.id) == roster(org).where(Membership.status == NORMAL).count() == 41
     assert stats.member_total(city.orgs["district1"].id) == Membership.select().join(Organization).where(
         (Organization.district == city.orgs["district1"].id) & (Membership.status == NORMAL)).count()
+
+
+class AnotherOperatorActsBeforeTheApply(JobContext):
+    """Between the last checked chunk and the apply, another operator adds a member with the
+    mobile number of one of the file's rows (the database constraint notices)."""
+    def __init__(self, job, org, mobile):
+        super().__init__(job)
+        self.org, self.mobile = org, mobile
+
+    def save_progress(self, done, total=None, checkpoint=None):
+        super().save_progress(done, total, checkpoint)
+        if checkpoint == {"chunks": 1} and self.mobile:
+            factories.make_member(self.org, mobile=self.mobile)
+            self.mobile = None
+
+
+def test_a_conflict_found_at_apply_time_applies_nothing_and_the_rerun_reports_it(city):
+    org = city.orgs["grassroots1"]
+    account = city.account("grassroots")
+    rows = memberfiles.member_rows(30, org=org)
+    data, name = memberfiles.member_file(rows, "csv-utf8")
+    stored_file("uploads", "race.bin").write_bytes(data)
+    job = Job.create(kind=importer.KIND, title="批量导入会员", owner=account.id, org=org.id, status="运行中",
+                     params=json.dumps({"upload": "race.bin", "account": account.id, "org": org.id,
+                                        "file_name": name, "category": OUTSIDE}))
+    with pytest.raises(DomainError) as refused:
+        importer.run_import(AnotherOperatorActsBeforeTheApply(job, org, rows[5]["手机号码"]))
+    assert "本次未导入任何数据" in refused.value.message
+    assert roster(org).count() == 1  # only the other operator's member
+    assert JobChunk.select().where(JobChunk.job == job.id).count() == 0
+    assert json.loads(Job.get_by_id(job.id).checkpoint) == {}
+    result = importer.run_import(JobContext(Job.get_by_id(job.id)))  # 重试: checked again
+    assert (result["added"], result["failed"]) == (29, 1)
+    assert result["error_rows"][0][0] == 7 and "已被本工会会员" in result["error_rows"][0][5]
+
+
+def test_upload_over_the_size_limit_is_refused_with_the_limit(app, as_role, city, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024 * 1024)
+    data = b"x" * (1024 * 1024 + 10)
+    response = as_role("grassroots").post("/members/import", data={"file": (io.BytesIO(data), "big.csv"),
+                                                                   "category": OUTSIDE},
+                                          content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert "不能超过1MB" in soup(response).select_one(".refusal").get_text()
+    assert not Job.select().where(Job.kind == importer.KIND).exists()
+
+
+def test_awkward_text_is_stored_exactly(as_role, city):
+    """Quotes, commas, backslashes and the text \\N survive the bulk insert (COPY on PostgreSQL)."""
+    org = city.orgs["grassroots1"]
+    awkward = '上海"引号",逗号\\N公司\\'
+    rows = memberfiles.member_rows(2, org=org, **{"工作单位/服务平台": awkward})
+    rows[1]["姓名"] = "阿依古丽·买买提"
+    job = upload(as_role("grassroots"), *memberfiles.member_file(rows, "xlsx"))
+    assert job.result_data["added"] == 2
+    assert {m.work_unit for m in roster(org)} == {awkward}
+    assert Person.get(Person.id_number == rows[1]["证件号码"]).name == "阿依古丽·买买提"

@@ -21,6 +21,7 @@ code; what is left must be a mainland mobile number 1[3-9]xxxxxxxxx.
 Every refusal is an `IdError` (a ValueError) carrying a Chinese message for the operator.
 """
 
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -75,7 +76,9 @@ def normalize_id(raw) -> str:
 
 def check_digit(body17: str) -> str:
     """The GB 11643 check character for 17 ASCII digits."""
-    return _CHECK_CHARS[sum(int(c) * w for c, w in zip(body17, _WEIGHTS, strict=True)) % 11]
+    if len(body17) != 17:
+        raise ValueError("check_digit needs 17 digits")
+    return _CHECK_CHARS[sum(map(operator.mul, map(int, body17), _WEIGHTS)) % 11]
 
 
 def check_resident_id(raw, today: date) -> ResidentId:
