@@ -127,7 +127,8 @@ def _roster_examples(rng, g1, g4, temporary, g5, pudong) -> None:
     members.add(Organization.get_by_id(g5.id), Account.get(Account.org == g5.id),
                 {"name": "沈嘉怡", "id_type": "身份证", "id_number": id_number(rng, birth, False),
                  "gender": "女", "birth_date": birth},
-                {"mobile": "13916001234", "address": "上海市浦东新区张江路88号", "work_unit": "上海张江微电子有限公司研发中心"})
+                {"mobile": "13916001234", "address": "上海市浦东新区张江路88号",
+                 "work_unit": "上海张江微电子有限公司研发中心"})
 
 
 def _waiting_request(org) -> None:

@@ -398,7 +398,8 @@ def update(m: Membership, account, person_fields: dict, record: dict) -> tuple[M
                 raise _integrity_refusal({"id_type": "", "id_number": ""}, m.org, record.get("mobile", "")) from None
         if changed_identity or changed_record:
             AuditLog.record("编辑会员", m, account=account,
-                            detail={LABELS.get(k, k): _text(v) for k, v in {**changed_identity, **changed_record}.items()
+                            detail={LABELS.get(k, k): _text(v)
+                                    for k, v in {**changed_identity, **changed_record}.items()
                                     if k != "edit_status"})
     return Membership.get_by_id(m.id), message
 
@@ -575,8 +576,13 @@ def check_identity(values: dict, on: date | None = None) -> tuple[dict, dict]:
     field). 身份证: 18 digits with a valid check digit (15 converted), birth date and gender
     taken from the number; a different entered value is explained. Other types: birth date and
     gender required; no future birth dates."""
-    from models.rules.idnumber import (IdError, birth_mismatch_message, check_other_id,
-                                       check_resident_id, gender_mismatch_message)
+    from models.rules.idnumber import (
+        IdError,
+        birth_mismatch_message,
+        check_other_id,
+        check_resident_id,
+        gender_mismatch_message,
+    )
     from models.rules.text import normalize
     on = on or today()
     fields, errors = {}, {}

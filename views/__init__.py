@@ -28,8 +28,21 @@ def _unread() -> int:
 
 
 def register(app):
-    from views import (accounts, admin, audit, auth, home, jobs, member_import, member_review,
-                       member_sync, members, messages, notices, orgs)
+    from views import (
+        accounts,
+        admin,
+        audit,
+        auth,
+        home,
+        jobs,
+        member_import,
+        member_review,
+        member_sync,
+        members,
+        messages,
+        notices,
+        orgs,
+    )
     for module in (auth, home, orgs, accounts, members, member_import, member_sync, member_review,
                    messages, notices, audit, jobs, admin):
         app.register_blueprint(module.bp)

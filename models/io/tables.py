@@ -3,8 +3,8 @@
 Every import uses `read_table()`: the format is told by the file's content, not its name
 (xlsx = zip with a workbook, xls = OLE2, anything else must be CSV in UTF-8 with or without BOM,
 or GBK/GB18030). Cells come back as stripped strings ('' for empty); dates as YYYY-MM-DD;
-numbers without a spurious '.0', as NumericText (a str that remembers it was a number). An xlsx whose unpacked size is out of proportion is refused
-(zip bomb). Errors are DomainError with a Chinese message.
+numbers without a spurious '.0', as NumericText (a str that remembers it was a number). An
+xlsx whose unpacked size is out of proportion is refused (zip bomb). Errors are DomainError with a Chinese message.
 """
 
 import csv
