@@ -47,6 +47,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         has_card=pw.BooleanField(default=False))
 
     migrator.remove_fields('person', 'mobile')
+    migrator.add_index('person', 'id_number', unique=False)
 
     migrator.add_fields(
         'membership',
@@ -148,6 +149,7 @@ def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     migrator.remove_fields('membership', 'mobile', 'address', 'education', 'household', 'skill_level',
                            'union_post', 'work_unit', 'tags', 'category', 'category_detail',
                            'enterprise', 'synced', 'edit_status', 'updated_at')
+    migrator.drop_index('person', 'id_number')
     migrator.add_fields('person', mobile=pw.CharField(default='', max_length=11))
     migrator.remove_fields('person', 'id_expiry', 'population_removed', 'has_card')
     migrator.remove_fields('organization', 'member_review')

@@ -22,7 +22,12 @@ SQLITE_PRAGMAS = {
 def make_database(url: str) -> pw.Database:
     if url.startswith(("postgres://", "postgresql://")):
         url = url.replace("postgres://", "postgresql://", 1)
-        return url_connect(url, autoconnect=True)
+        # The planner's default random_page_cost (4) assumes spinning disks: with it PostgreSQL
+        # prefers scanning all million people to 5,000 index probes when a union's roster is
+        # searched by name (120 ms instead of 6). 1.1 is the usual SSD / cached setting;
+        # PG_OPTIONS="" keeps the server's own.
+        options = os.environ.get("PG_OPTIONS", "-c random_page_cost=1.1")
+        return url_connect(url, autoconnect=True, **({"options": options} if options else {}))
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         if path != ":memory:":

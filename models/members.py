@@ -74,7 +74,8 @@ class Person(BaseModel):
     created_at = pw.DateTimeField(default=now)
 
     class Meta:
-        indexes = ((("id_type", "id_number"), True),)
+        # (id_type, id_number) unique; id_number alone for 身份证号搜索 whatever the type
+        indexes = ((("id_type", "id_number"), True), (("id_number",), False))
 
 
 class Membership(BaseModel):
