@@ -370,8 +370,11 @@ def apply(plan: Plan, org: Organization, account, job: Job, numbers: list | None
                f"E 未录入系统{counts['E']}人，错误{counts['errors']}行。")
     AuditLog.record("同步会员", job, account=account,
                     detail={"工会": org.name, "行数": plan.total, **counts})
+    # Who is behind the counts of A, B and D (membership ids; C: the job's transfer requests).
+    people = {"A": sorted(m.id for _, m in plan.a), "B": sorted(x[2] for x in moved if x[1] == "B"),
+              "D": sorted(plan.d)}
     return {"summary": summary, "counts": counts, "rows": plan.total, "failed": len(errors),
-            "moved": sorted(moved), "errors": [list(e) for e in errors]}
+            "moved": sorted(moved), "errors": [list(e) for e in errors], "people": people}
 
 
 def _refusal(person: PersonRef, org: Organization) -> str:
@@ -494,6 +497,26 @@ def export_workbook(job: Job) -> bytes:
 
 
 # --- the job -------------------------------------------------------------------------------------
+def people_query(job: Job, cls: str):
+    """The people behind one class count of a finished compare: memberships (A, B, D) or the
+    job's transfer requests (C, with the person and the source and target memberships);
+    None when the job kept no list for the class (a compare from before lists were kept)."""
+    from models.member_import import people_query as memberships
+    if cls == "C":
+        source, target = Membership.alias(), Membership.alias()
+        return (TransferRequest.select(TransferRequest, Person, Organization, source, target)
+                .join(Person, on=(TransferRequest.person == Person.id))
+                .switch(TransferRequest).join(Organization, on=(TransferRequest.from_org == Organization.id))
+                .switch(TransferRequest).join(source, on=(TransferRequest.source == source.id), attr="source")
+                .switch(TransferRequest).join(target, pw.JOIN.LEFT_OUTER, on=(TransferRequest.target == target.id),
+                                              attr="target")
+                .where(TransferRequest.job == job.id).order_by(TransferRequest.id))
+    ids = job.result_data.get("people", {}).get(cls)
+    if ids is None:
+        return None
+    return memberships(job.org_id, ids)
+
+
 def history(org_id: int):
     """历史导入记录: every compare of the union, newest first."""
     return (Job.select().where((Job.kind == KIND) & (Job.org == org_id))
@@ -609,4 +632,4 @@ def _transfer_line(line: Line, org, account, held: dict, pending: dict) -> Trans
 __all__ = ["KIND", "COLUMNS", "TRANSFER_COLUMNS", "IMPORT_COLUMNS", "EXPORT_COLUMNS", "CLASSES",
            "can_sync", "classify", "apply", "read_lines", "run_compare", "submit", "transfer_in",
            "export_workbook", "export_rows", "new_members_workbook", "template_workbook",
-           "transfer_template_workbook", "history", "history_label"]
+           "transfer_template_workbook", "history", "history_label", "people_query"]

@@ -380,8 +380,8 @@ class Checker:
         if p["errors"]:
             return {**base, "errors": p["errors"], "values": {k: str(v) for k, v in p["values"].items()},
                     "name": normalize(p["values"].get("姓名"))}
-        if p["op"] == "update" and not p["changes"]:
-            return {**base, "op": "same"}
+        if p["op"] == "update" and not p["changes"]:  # 未变化: the member it names, for the result's list
+            return {**base, "op": "same", "membership_id": p["membership_id"]}
         fields = p["fields"]
         out = {**base, "op": p["op"], "name": fields["name"], "record": p["record"],
                "enterprise": p["enterprise"]}
@@ -438,6 +438,24 @@ def _in_list(column, values: list):
     return pw.Expression(column, pw.OP.IN, pw.SQL("(" + ", ".join([db.param] * len(values)) + ")", values))
 
 
+def id_in(column, ids: list):
+    """column IN (the stored id list) as ONE parameter, however long the list (the people behind
+    a result page's counts: up to 50,000 ids): PostgreSQL `= ANY(array)`, SQLite `json_each`."""
+    from models import is_postgres
+    ids = [int(i) for i in ids]
+    if not ids:
+        return column.in_([])
+    if is_postgres():
+        return pw.NodeList((column, pw.SQL(f"= ANY({db.param})", [ids])))
+    return pw.NodeList((column, pw.SQL(f"IN (SELECT value FROM json_each({db.param}))", [json.dumps(ids)])))
+
+
+def people_query(org_id: int, ids: list):
+    """The memberships of one union among `ids`, with their people, oldest first."""
+    return (Membership.select(Membership, Person).join(Person)
+            .where((Membership.org == org_id) & id_in(Membership.id, ids)).order_by(Membership.id))
+
+
 def _in_batch() -> int:
     """Values per IN (…): 2,000 (a whole chunk); 500 on an SQLite older than 3.32 (999 variables)."""
     import sqlite3
@@ -463,9 +481,13 @@ def validate_rows(org: Organization, rows, by_code: bool = False) -> list:
 
 # --- applying ------------------------------------------------------------------------------------------
 def apply(checked: list, org: Organization, params: dict, account: Account | None = None) -> dict:
-    """Write the accepted rows in one transaction: {"added", "updated", "unchanged", "pending"}."""
+    """Write the accepted rows in one transaction: {"added", "updated", "unchanged", "pending",
+    "people"} — people: {"added": new membership ids, "unchanged": ids of the members whose
+    rows changed nothing} (who is behind the result page's counts)."""
     adds = [r for r in checked if not r.get("errors") and r["op"] == "add"]
     updates = [r for r in checked if not r.get("errors") and r["op"] == "update"]
+    same = [r["membership_id"] for r in checked
+            if not r.get("errors") and r["op"] == "same" and r.get("membership_id")]
     unchanged = sum(1 for r in checked if not r.get("errors") and r["op"] == "same")
     pending = review_required(org)
     stamp = now()
@@ -488,7 +510,12 @@ def apply(checked: list, org: Organization, params: dict, account: Account | Non
                 "category": ENTERPRISE if r.get("enterprise") else category,
                 "category_detail": "" if r.get("enterprise") else detail, "enterprise": enterprise,
             })
-        bulk_insert(Membership, new_rows)
+        returned = bulk_insert(Membership, new_rows, returning=(Membership.id,))
+        if returned is None:  # an SQLite older than 3.35 has no RETURNING: this run's stamp finds them
+            added_ids = [i for (i,) in Membership.select(Membership.id).where(
+                (Membership.org == org.id) & (Membership.created_at == stamp)).tuples()]
+        else:
+            added_ids = [i for (i,) in returned]
         for r in updates:
             values = {k: v for k, (_old, v) in r["changes"].items() if k != "enterprise"}
             if "enterprise" in r["changes"]:
@@ -498,7 +525,8 @@ def apply(checked: list, org: Organization, params: dict, account: Account | Non
         if not pending:
             count_new_members(org.id, len(adds), stamp.date())
         _audit_updates(updates, org, account, stamp)
-    return {"added": len(adds), "updated": len(updates), "unchanged": unchanged, "pending": pending}
+    return {"added": len(adds), "updated": len(updates), "unchanged": unchanged, "pending": pending,
+            "people": {"added": sorted(added_ids), "unchanged": sorted(same)}}
 
 
 def _audit_updates(updates: list, org: Organization, account: Account | None, stamp) -> None:
@@ -760,6 +788,7 @@ def _run_import(ctx):
                 "error_rows": error_lines(failed),
                 "changes": [[r["row"], r["name"], _changes_text(r["changes"], names)]
                             for r in checked if not r.get("errors") and r["op"] == "update"][:SHOWN],
+                "people": counts["people"],  # membership ids behind 新增 / 未变化 (the people pages)
             }
             JobChunk.delete().where(JobChunk.job == ctx.job.id).execute()
             AuditLog.record("批量导入会员", ctx.job, account=account, detail={

@@ -701,3 +701,80 @@ def test_awkward_text_is_stored_exactly(as_role, city):
     assert job.result_data["added"] == 2
     assert {m.work_unit for m in roster(org)} == {awkward}
     assert Person.get(Person.id_number == rows[1]["证件号码"]).name == "阿依古丽·买买提"
+
+
+# --- every count opens the people behind it -------------------------------------------------------
+def pager_total(page) -> int:
+    return int(re.search(r"总共 (\d+) 条记录", page.select_one(".pager-summary").get_text()).group(1))
+
+
+def listed_ids(client, url) -> tuple[int, set]:
+    """(the pager's N, ids of the members linked from every page of the list)."""
+    page, number, ids = soup(client.get(url)), 1, set()
+    total = pager_total(page)
+    while True:
+        ids |= {int(a["href"].split("/")[2]) for a in page.select("#people-list a") if a.get_text() == "详情"}
+        if page.find("a", string="下一页") is None:
+            return total, ids
+        number += 1
+        page = soup(client.get(f"{url}?page={number}"))
+
+
+def test_added_and_unchanged_counts_open_the_people_behind_them(as_role, city):
+    org = city.orgs["grassroots1"]
+    client = as_role("grassroots")
+    first = memberfiles.member_rows(20, org=org)
+    assert upload(client, *memberfiles.member_file(first, "xlsx")).result_data["added"] == 20
+    bystander = factories.make_member(org)  # in the union, not in the file
+    rows = [dict(r) for r in first[:18]]  # 17 unchanged (two pages) …
+    rows[17]["手机号码"] = "13912349999"  # … and one updated
+    rows += memberfiles.member_rows(4, start=100, org=org)  # 4 new …
+    rows[-1]["证件号码"] = rows[-1]["证件号码"][:17] + ("1" if rows[-1]["证件号码"][17] != "1" else "2")  # … one bad
+    job = upload(client, *memberfiles.member_file(rows, "xlsx"))
+    result = job.result_data
+    assert (result["added"], result["updated"], result["unchanged"], result["failed"]) == (3, 1, 17, 1)
+    new_numbers = [r["证件号码"] for r in rows[18:21]]
+    same_numbers = [r["证件号码"] for r in rows[:17]]
+    direct = {  # counted straight from the tables
+        "added": {m.id for m in roster(org).join(Person).where(Person.id_number.in_(new_numbers))},
+        "unchanged": {m.id for m in roster(org).join(Person).where(Person.id_number.in_(same_numbers))},
+    }
+    assert len(direct["added"]) == 3 and len(direct["unchanged"]) == 17
+
+    page = soup(client.get(f"/members/import/{job.id}"))
+    for which in ("added", "unchanged"):
+        link = page.select_one(f"#count-{which} a")
+        assert link["href"] == f"/members/import/{job.id}/{which}"
+        total, ids = listed_ids(client, link["href"])
+        assert total == int(link.get_text()) == len(direct[which]) == result[which], which
+        assert ids == direct[which] and bystander.id not in ids, which
+    assert page.select_one("#count-updated a")["href"] == "#import-changes"
+    assert len(page.select("#import-changes tbody tr")) == 1
+    assert page.select_one("#count-failed a")["href"] == "#import-errors"
+    assert page.select_one("#import-errors") is not None
+    listing = soup(client.get(f"/members/import/{job.id}/unchanged"))
+    assert listing.select_one(".pager-summary").get_text() == "显示第 1 到第 15 条记录，总共 17 条记录"
+    assert [th.get_text() for th in listing.select("#people-list th")] == [
+        "会员编号", "姓名", "证件号码", "用户状态", "同步会员", "操作"]
+    assert rows[0]["证件号码"] not in listing.get_text() and "导入会员0" in listing.get_text()  # masked
+    fragment = client.get(f"/members/import/{job.id}/unchanged?page=2", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
+    assert len(soup(fragment).select("#people-list tbody tr")) == 2
+    for stranger in (as_role("grassroots", 1), as_role("grassroots", 2), as_role("district", 1)):
+        for which in ("added", "unchanged"):
+            assert stranger.get(f"/members/import/{job.id}/{which}").status_code == 404
+    assert as_role("district").get(f"/members/import/{job.id}/added").status_code == 200  # its superior
+
+
+def test_people_pages_of_a_first_import_and_of_other_jobs(as_role, city):
+    org = city.orgs["grassroots1"]
+    client = as_role("grassroots")
+    rows = memberfiles.member_rows(3, org=org)
+    job = upload(client, *memberfiles.member_file(rows, "csv-utf8"))
+    page = soup(client.get(f"/members/import/{job.id}"))
+    assert page.select_one("#count-failed a") is None and page.select_one("#count-updated a") is None  # no table
+    total, ids = listed_ids(client, f"/members/import/{job.id}/added")
+    assert total == 3 and ids == {m.id for m in roster(org)}
+    assert pager_total(soup(client.get(f"/members/import/{job.id}/unchanged"))) == 0
+    other = factories.make_job(org)
+    assert client.get(f"/members/import/{other.id}/added").headers["Location"] == f"/jobs/{other.id}"

@@ -512,3 +512,103 @@ def test_transfer_in_page_and_a_bad_file(client):
     bad = client.post("/members/transfer-in", data={"file": (io.BytesIO(b"PK\x03\x04 broken"), "x.xlsx")},
                       content_type="multipart/form-data")
     assert bad.status_code == 422 and "文件已损坏" in soup(bad).select_one(".alert-error").get_text()
+
+
+# --- every count opens the people behind it ------------------------------------------------------
+def pager_total(page) -> int:
+    import re
+    return int(re.search(r"总共 (\d+) 条记录", page.select_one(".pager-summary").get_text()).group(1))
+
+
+def listed_ids(client, url) -> tuple[int, set]:
+    """(the pager's N, ids of the members linked from every page of the list)."""
+    first = soup(client.get(url))
+    total, ids, page = pager_total(first), set(), first
+    number = 1
+    while True:
+        for a in page.select("#people-list a"):
+            if a["href"].startswith("/members/") and a["href"].split("/")[2].isdigit():
+                ids.add(int(a["href"].split("/")[2]))
+        if page.find("a", string="下一页") is None:
+            return total, ids
+        number += 1
+        page = soup(client.get(f"{url}?page={number}"))
+
+
+def test_every_class_count_opens_the_people_behind_it(city, union, client, as_role):
+    other = city.orgs["direct1"]
+    a = factories.make_member(union)
+    a_pending = members.join(person("待审会员"), union, status="待审核")
+    gone = [factories.make_member(union) for _ in range(17)]  # class D: two pages
+    b_deleted = former_member(other, city.account("grassroots", 2), "deleted")
+    b_new = person("从未入会")
+    c1, c2 = factories.make_member(other), factories.make_member(other)
+    before = {m.id for m in Membership.select(Membership.id).where(Membership.org == union.id)}
+    bad = new_id()
+    rows = [[a.person.name, a.person.id_number], [a_pending.person.name, a_pending.person.id_number],
+            [b_deleted.name, b_deleted.id_number], [b_new.name, b_new.id_number],
+            [c1.person.name, c1.person.id_number], [c2.person.name, c2.person.id_number],
+            ["新会员", new_id()], ["", new_id()], ["坏号码", bad[:17] + ("0" if bad[17] != "0" else "1")]]
+    job = compare_rows(client, rows)
+    in_file = [r[1] for r in rows]
+    mine = Membership.select().join(Person).where(Membership.org == union.id)
+    direct = {  # counted straight from the tables right after the compare
+        "A": {m.id for m in mine.where(Membership.id.in_(list(before)) & Person.id_number.in_(in_file)
+                                       & Membership.status.in_(["待审核", "正常"]))},
+        "B": {m.id for m in mine.where(Membership.id.not_in(list(before)) & (Membership.status == "正常"))},
+        "C": {m.id for m in mine.where(Membership.status == "转入审核中")},
+        "D": {m.id for m in Membership.select().where((Membership.org == union.id) & (Membership.synced == False)  # noqa: E712
+                                                      & (Membership.status == "正常"))},
+    }
+    assert direct["A"] == {a.id, a_pending.id} and direct["D"] == {m.id for m in gone}
+    assert len(direct["B"]) == 2 and len(direct["C"]) == 2
+    assert TransferRequest.select().where(TransferRequest.job == job.id).count() == 2
+
+    page = soup(client.get(f"/members/sync/{job.id}"))
+    for key in "ABCD":
+        cell = page.select_one(f"#sync-classes tr.class-{key} .count a")
+        url = f"/members/sync/{job.id}/{key}"
+        assert cell["href"] == url
+        total, ids = listed_ids(client, url)
+        assert total == int(cell.get_text()) == len(direct[key]), key
+        assert ids == direct[key], key
+    d_first = soup(client.get(f"/members/sync/{job.id}/D"))
+    assert d_first.select_one(".pager-summary").get_text() == "显示第 1 到第 15 条记录，总共 17 条记录"
+    # C: the transfer requests with 转出单位 and 审核状态; numbers masked
+    c_page = soup(client.get(f"/members/sync/{job.id}/C"))
+    headers = [th.get_text() for th in c_page.select("#people-list th")]
+    assert headers == ["会员编号", "姓名", "证件号码", "转出单位", "审核状态", "用户状态", "同步会员", "操作"]
+    cells = [[td.get_text() for td in tr.select("td")] for tr in c_page.select("#people-list tbody tr")]
+    assert {c[1] for c in cells} == {c1.person.name, c2.person.name}
+    assert {(c[3], c[4], c[5]) for c in cells} == {(other.name, "待审核", "转入审核中")}
+    assert c1.person.id_number not in c_page.get_text()
+    b_page = soup(client.get(f"/members/sync/{job.id}/B"))
+    assert [th.get_text() for th in b_page.select("#people-list th")] == [
+        "会员编号", "姓名", "证件号码", "用户状态", "同步会员", "操作"]
+    assert b_new.id_number not in b_page.get_text() and b_new.name in b_page.get_text()
+    # E: the download; errors: the error table on the same page
+    e_cell = page.select_one("#sync-classes tr.class-E .count a")
+    assert e_cell["href"] == f"/members/sync/{job.id}/new" and e_cell.get_text() == "1"
+    new_rows = list(load_workbook(io.BytesIO(client.get(e_cell["href"]).data)).worksheets[0].iter_rows(
+        min_row=2, values_only=True))
+    assert len([r for r in new_rows if r[0]]) == 1
+    error_cell = page.select_one("#sync-classes .sync-error-count .count a")
+    assert error_cell["href"] == "#sync-errors" and error_cell.get_text() == "2"
+    assert len(page.select("#sync-errors tbody tr")) == 2
+
+    fragment = client.get(f"/members/sync/{job.id}/D?page=2", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and soup(fragment).find("html") is None
+    assert len(soup(fragment).select("#people #people-list tbody tr")) == 2
+    for stranger in (as_role("grassroots", 1), as_role("grassroots", 2), as_role("district", 1)):
+        for key in "ABCD":
+            assert stranger.get(f"/members/sync/{job.id}/{key}").status_code == 404
+    assert as_role("district", 0).get(f"/members/sync/{job.id}/A").status_code == 200  # its superior
+    assert client.get(f"/members/sync/{job.id}/E").status_code == 404  # E is the download
+
+
+def test_class_pages_wait_for_the_compare_and_other_jobs_go_to_their_page(city, union, client):
+    running = Job.create(kind=compare.KIND, title="同步会员", org=union, owner=city.account("grassroots"))
+    assert client.get(f"/members/sync/{running.id}/A").status_code == 409
+    other = factories.make_job(union, city.account("grassroots"))
+    response = client.get(f"/members/sync/{other.id}/B")
+    assert response.status_code == 302 and response.headers["Location"] == f"/jobs/{other.id}"

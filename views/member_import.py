@@ -191,6 +191,27 @@ def result_progress(job):
     return response
 
 
+PEOPLE_TITLES = {"added": "新增的会员", "unchanged": "未变化的会员"}
+
+
+@bp.route("/import/<int:job_id>/<any(added, unchanged):which>")
+@access(objects={"job_id": Job})
+def people(job, which):
+    """The people behind 新增 N 人 / 未变化 N 人 of 查看导入会员结果."""
+    if job.kind != importer.KIND:
+        return redirect(url_for("jobs.detail", job_id=job.id))
+    if job.status != "已完成":
+        return refuse("导入尚未完成，请稍后再查看", 409)
+    ids = job.result_data.get("people", {}).get(which)
+    page = paginate(importer.people_query(job.org_id, ids)) if ids is not None else None
+    by_code = bool(json.loads(job.params or "{}").get("by_code"))
+    return render_page("members/people.html", "rows", page=page, transfers=False,
+                       title=f"查看导入会员结果：{PEOPLE_TITLES[which]}",
+                       back_url=url_for("member_import.result", job_id=job.id), back_label="查看导入会员结果",
+                       area=("组织机构代码导入会员", url_for("member_import.by_code")) if by_code
+                       else ("批量导入", url_for("member_import.upload")))
+
+
 @bp.route("/import/<int:job_id>/errors")
 @access(objects={"job_id": Job})
 def errors(job):

@@ -95,6 +95,28 @@ def result(job):
     return response
 
 
+PEOPLE_TITLES = {"A": "本单位且已录入系统的会员", "B": "无组织直接转入本单位的会员",
+                 "C": "已申请从其他单位转入的会员", "D": "不在上传名单内的会员（同步会员：否）"}
+
+
+@bp.route("/sync/<int:job_id>/<any(A, B, C, D):cls>")
+@access(objects={"job_id": Job})
+def people(job, cls):
+    """The people behind one class count of the result page (A, B, D: memberships this compare
+    found, joined or marked 否; C: its transfer requests with 转出单位 and 审核状态)."""
+    other = _compare_job(job)
+    if other is not None:
+        return other
+    if job.status != "已完成":
+        return refuse("同步尚未完成，请稍后再查看", 409)
+    query = compare.people_query(job, cls)
+    page = paginate(query) if query is not None else None
+    return render_page("members/people.html", "rows", page=page, transfers=cls == "C",
+                       title=f"同步会员 比对结果 {cls} 类：{PEOPLE_TITLES[cls]}",
+                       back_url=url_for("member_sync.result", job_id=job.id), back_label="比对结果",
+                       area=("同步会员", url_for("member_sync.sync")))
+
+
 @bp.route("/sync/<int:job_id>/export")
 @access(objects={"job_id": Job})
 def export(job):
