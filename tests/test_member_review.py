@@ -295,9 +295,22 @@ def test_settings_are_for_districts_only(as_role):
     for role in ("grassroots", "secondary"):
         assert as_role(role).get("/members/settings").status_code == 403
         assert as_role(role).post("/members/settings", data={"member_review": "on"}).status_code == 403
-    admin = as_role("admin").get("/members/settings")
-    assert admin.status_code == 403
-    assert "区局（产业）工会" in soup(admin).select_one(".refusal").get_text()
+
+
+
+def test_the_admin_picks_a_district_and_switches_it(city, as_role):
+    admin = as_role("admin")
+    page = soup(admin.get("/members/settings"))
+    links = {a.get_text(strip=True): a["href"] for a in page.select("table.grid a")}
+    district = city.orgs["district2"]
+    assert links[district.name] == f"/members/settings?district={district.id}"
+    not_a_district = admin.get(f"/members/settings?district={city.orgs['direct1'].id}")
+    assert soup(not_a_district).select_one("table.grid a") is not None  # the chooser again
+    response = admin.post("/members/settings", data={"member_review": "on", "district": district.id})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"district={district.id}")
+    assert Organization.get_by_id(district.id).member_review is True
+    assert Organization.get_by_id(city.orgs["district1"].id).member_review is False
+    assert AuditLog.for_object(district).where(AuditLog.action == "会员审核设置").count() == 1
 
 
 def test_the_district_switches_review_on_and_off_audited(city, as_role):

@@ -120,8 +120,15 @@ def approve_batch():
 @bp.route("/settings", methods=["GET", "POST"])
 @access("district")
 def settings():
-    """会员审核设置: the district switches 会员审核 on or off for every union under it."""
+    """会员审核设置: the district switches 会员审核 on or off for every union under it (the
+    platform admin picks the district: ?district=<id>)."""
     org = current_user.org
+    if current_user.is_admin:
+        org = Organization.get_or_none((Organization.id == _int(request.values.get("district")))
+                                       & (Organization.level == "district"))
+        if org is None:
+            districts = Organization.select().where(Organization.level == "district").order_by(Organization.id)
+            return render_page("members/settings.html", org=None, districts=districts, explained=REVIEW_EXPLAINED)
     if org.level != "district":
         return refuse("会员审核设置由区局（产业）工会设置，本单位不能设置", 403)
     if request.method == "POST":
@@ -138,11 +145,18 @@ def settings():
                 AuditLog.record("会员审核设置", org, from_state=SWITCH[org.member_review],
                                 to_state=SWITCH[wanted], account=_account())
             flash(f"已{SWITCH[wanted]}会员审核", "success")
-        return redirect_to(url_for("member_review.settings"))
+        return redirect_to(url_for("member_review.settings", **({"district": org.id} if current_user.is_admin else {})))
     waiting = (Membership.select().where((Membership.status == members_.PENDING)
                                          & Membership.org.in_(org.subtree_ids())).count())
     log = AuditLog.for_object(org).where(AuditLog.action == "会员审核设置").limit(20)
     return render_page("members/settings.html", org=org, explained=REVIEW_EXPLAINED, waiting=waiting, log=log)
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 # --- 会员转出审核 -------------------------------------------------------------------------------
