@@ -47,7 +47,12 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         has_card=pw.BooleanField(default=False))
 
     migrator.remove_fields('person', 'mobile')
-    migrator.add_index('person', 'id_number', unique=False)
+    # (id_number, id_type): the number first serves 身份证号搜索 too; membership's own org and
+    # status indexes duplicate (org, status).
+    migrator.drop_index('person', 'id_type', 'id_number')
+    migrator.add_index('person', 'id_number', 'id_type', unique=True)
+    migrator.drop_index('membership', 'org')
+    migrator.drop_index('membership', 'status')
 
     migrator.add_fields(
         'membership',
@@ -149,7 +154,10 @@ def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     migrator.remove_fields('membership', 'mobile', 'address', 'education', 'household', 'skill_level',
                            'union_post', 'work_unit', 'tags', 'category', 'category_detail',
                            'enterprise', 'synced', 'edit_status', 'updated_at')
-    migrator.drop_index('person', 'id_number')
+    migrator.add_index('membership', 'status', unique=False)
+    migrator.add_index('membership', 'org', unique=False)
+    migrator.drop_index('person', 'id_number', 'id_type')
+    migrator.add_index('person', 'id_type', 'id_number', unique=True)
     migrator.add_fields('person', mobile=pw.CharField(default='', max_length=11))
     migrator.remove_fields('person', 'id_expiry', 'population_removed', 'has_card')
     migrator.remove_fields('organization', 'member_review')
