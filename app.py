@@ -124,11 +124,29 @@ def load_account(token: str):
 # --- command line -------------------------------------------------------------------------------
 def upgrade_database(database=None) -> list[str]:
     """Apply pending migrations; returns the names applied."""
+    import peewee as pw
     from peewee_migrate import Router
-    router = Router(database or db.obj, migrate_dir=str(BASE_DIR / "migrations"),
+    database = database or db.obj
+    router = Router(database, migrate_dir=str(BASE_DIR / "migrations"),
                     logger=logging.getLogger("peewee_migrate"))
     pending = list(router.diff)
-    router.run()
+    if not pending:
+        return pending
+    sqlite = isinstance(database, pw.SqliteDatabase)
+    if sqlite:
+        # SQLite changes a column by rebuilding its table (copy, drop, rename); with foreign keys
+        # on, dropping a table that others reference fails. The pragma is ignored inside a
+        # transaction, so it is switched off around the migrations and the keys checked after.
+        database.execute_sql("PRAGMA foreign_keys = OFF")
+    try:
+        router.run()
+    finally:
+        if sqlite:
+            database.execute_sql("PRAGMA foreign_keys = ON")
+    if sqlite:
+        broken = database.execute_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"迁移后外键检查失败：{broken[:5]}")
     return pending
 
 

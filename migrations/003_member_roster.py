@@ -46,7 +46,6 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         population_removed=pw.BooleanField(default=False),
         has_card=pw.BooleanField(default=False))
 
-    migrator.remove_fields('person', 'mobile')
     # (id_number, id_type): the number first serves 身份证号搜索 too; membership's own org and
     # status indexes duplicate (org, status).
     migrator.drop_index('person', 'id_type', 'id_number')
@@ -70,6 +69,17 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         synced=pw.BooleanField(null=True),
         edit_status=pw.CharField(default='', max_length=6),
         updated_at=pw.DateTimeField(default=datetime.datetime(2026, 1, 1)))
+    # The mobile moves from the person to the union's member record (an existing database keeps
+    # it); where one union holds a number twice, the later member's is cleared (to re-enter).
+    migrator.sql('UPDATE "membership" SET "mobile" = COALESCE((SELECT p."mobile" FROM "person" p '
+                 'WHERE p."id" = "membership"."person_id"), \'\')')
+    migrator.sql(
+        'UPDATE "membership" SET "mobile" = \'\' WHERE "id" IN (SELECT m."id" FROM "membership" m '
+        'WHERE m."mobile" != \'\' AND EXISTS (SELECT 1 FROM "membership" o WHERE o."org_id" = m."org_id" '
+        'AND o."mobile" = m."mobile" AND o."id" < m."id"))')
+    # ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35, PostgreSQL): remove_fields would rebuild the table
+    # on SQLite, which fails on a database with members (foreign keys are on).
+    migrator.sql('ALTER TABLE "person" DROP COLUMN "mobile"')
 
     @migrator.create_model
     class Counter(pw.Model):

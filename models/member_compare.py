@@ -55,7 +55,7 @@ from models.members import (
 )
 from models.orgs import Organization
 from models.rules.idnumber import IdError, check_other_id, check_resident_id, normalize_id
-from models.rules.text import normalize
+from models.rules.text import mask, normalize
 from models.storage import storage_dir, stored_file
 
 KIND = "member_compare"
@@ -299,17 +299,32 @@ def classify(lines: list[Line], org: Organization) -> Plan:
     return plan
 
 
+def _numbers_for(lines: list, org: Organization) -> list:
+    """会员编号 for the class-B people (None each where they wait for 会员审核)."""
+    if not lines:
+        return []
+    if members_api.review_required(org):
+        return [None] * len(lines)
+    return members_api.next_member_numbers(len(lines))
+
+
 # --- applying ------------------------------------------------------------------------------------
 def _join_directly(person: PersonRef, org: Organization, account, action: str, number: str | None = None,
                    synced: bool | None = None) -> Membership:
     """Class B / transfer-in of a person held by no union: a member of `org` at once (正常,
-    会员编号 issued), no approval — counted through members.join() (its savepoint undoes a
+    会员编号 issued) without a transfer — but where the district reviews new members (会员审核)
+    they wait 待审核 like any new member. Counted through members.join() (its savepoint undoes a
     constraint violation: someone else got there first)."""
-    stamp = now()
-    m = members_api.join(person.id, org, status=NORMAL, member_no=number or members_api.next_member_numbers(1)[0],
-                         join_date=today(), approved_at=stamp, synced=synced)
-    AuditLog.record(action, m, to_state=NORMAL, account=account,
-                    detail={"姓名": person.name, "证件号码": person.id_number, "方式": "无组织会员直接转入，无须审核"})
+    if members_api.review_required(org):
+        m = members_api.join(person.id, org, status=members_api.PENDING, join_date=today(), synced=synced)
+        how = "无组织会员转入，等待上级会员审核"
+    else:
+        m = members_api.join(person.id, org, status=NORMAL,
+                             member_no=number or members_api.next_member_numbers(1)[0],
+                             join_date=today(), approved_at=now(), synced=synced)
+        how = "无组织会员直接转入，无须审核"
+    AuditLog.record(action, m, to_state=m.status, account=account,
+                    detail={"姓名": person.name, "证件号码": mask(person.id_number), "方式": how})
     return m
 
 
@@ -337,7 +352,7 @@ def apply(plan: Plan, org: Organization, account, job: Job, numbers: list | None
     moved = []  # [row, "B", membership id, previous org id] / [row, "C", request id]
     previous = _previous_orgs([line.person.id for line in plan.b])
     if numbers is None:
-        numbers = members_api.next_member_numbers(len(plan.b)) if plan.b else []
+        numbers = _numbers_for(plan.b, org)
     for line, number in zip(plan.b, numbers, strict=True):
         try:
             m = _join_directly(line.person, org, account, "同步会员转入", number, synced=True)
@@ -545,7 +560,7 @@ def _run_compare(ctx):
     (storage_dir() / new_file).write_bytes(new_members_workbook(plan.e, org))
     # Reserved (and committed) before the transaction: the counter's row lock is not held for
     # the whole apply; numbers of a crashed run are simply never used.
-    numbers = members_api.next_member_numbers(len(plan.b)) if plan.b else []
+    numbers = _numbers_for(plan.b, org)
     with db.atomic():
         result = apply(plan, org, account, job, numbers)
         result.update(file=new_file, download_name=f"会员比对结果（需新增的会员）-{job.id}.xlsx",

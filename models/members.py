@@ -25,6 +25,7 @@ from models.accounts import Account
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now, today
 from models.orgs import Enterprise, Organization
+from models.rules.text import mask
 from models.workflow import Workflow, transition
 
 ID_CARD = "身份证"
@@ -315,7 +316,7 @@ def add(org: Organization, account, person_fields: dict, record: dict, join_date
         except pw.IntegrityError:
             raise _integrity_refusal(person_fields, org, record.get("mobile", "")) from None
         AuditLog.record(action, m, to_state=PENDING, account=account,
-                        detail={"姓名": person.name, "证件号码": person.id_number})
+                        detail={"姓名": person.name, "证件号码": mask(person.id_number)})
         if not review_required(org):
             m = approve(m, account, auto=True)
     return m
@@ -402,7 +403,7 @@ def update(m: Membership, account, person_fields: dict, record: dict) -> tuple[M
                 raise _integrity_refusal({"id_type": "", "id_number": ""}, m.org, record.get("mobile", "")) from None
         if changed_identity or changed_record:
             AuditLog.record("编辑会员", m, account=account,
-                            detail={LABELS.get(k, k): _text(v)
+                            detail={LABELS.get(k, k): mask(_text(v)) if k == "id_number" else _text(v)
                                     for k, v in {**changed_identity, **changed_record}.items()
                                     if k != "edit_status"})
     return Membership.get_by_id(m.id), message
@@ -476,12 +477,15 @@ def reject(m: Membership, account, reason: str) -> None:
         raise DomainError(f"当前状态为「{m.status}」，不能执行「会员审核驳回」")
     if not (reason or "").strip():
         raise DomainError("「会员审核驳回」须填写原因", 422)
+    if TransferRequest.select().where((TransferRequest.source == m.id)
+                                      & (TransferRequest.status == "待审核")).exists():
+        raise DomainError("该会员有待审核的转移申请，请先在“会员转出审核”中处理后再审核", 409)
     from models import messages
     with db.atomic():
         if Membership.delete().where((Membership.id == m.id) & (Membership.status == PENDING)).execute() != 1:
             raise DomainError("该记录的状态已被他人修改，请刷新页面后重试")
         AuditLog.record("会员审核驳回", m, from_state=PENDING, reason=reason, account=account,
-                        detail={"姓名": m.person.name, "证件号码": m.person.id_number})
+                        detail={"姓名": m.person.name, "证件号码": mask(m.person.id_number)})
         messages.post(m.org_id, f"新会员「{m.person.name}」未通过会员审核", body=reason, kind="会员审核")
 
 
@@ -552,7 +556,8 @@ def decide_transfer(request: TransferRequest, action: str, account, note: str = 
         if action == "approve":
             number = source.member_no
             move(source, "transfer_out", account=account, reason=note,
-                 updates={"leave_date": today(), "leave_reason": "转出", "member_no": None},
+                 updates={"leave_date": today(), "leave_reason": "转出", "member_no": None,
+                          "approved_at": None},  # the activation moves with the 会员编号
                  detail={"转入单位": request.to_org.name})
             move(target, "accept", account=account,
                  updates={"member_no": number or next_member_numbers(1)[0], "join_date": today(),

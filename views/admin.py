@@ -9,6 +9,7 @@ from models import Account, AuditLog, MemberChange, Membership, Organization, Pe
 from models import members as members_
 from models.base import DomainError, today
 from models.rules.idnumber import IdError, check_resident_id, normalize_id
+from models.rules.text import mask
 from views.access import access, render_page
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -86,7 +87,9 @@ def _correct_identity(person: Person, fields: dict, reason: str) -> dict:
     if other is not None and other.id != person.id:
         held = members_.holding(other.id)
         raise DomainError(clash.format(name=other.name, where=f"，属于「{held.org.name}」" if held else ""), 409)
-    detail = {members_.LABELS[k]: [_text(getattr(person, k)), _text(v)] for k, v in changed.items()}
+    def shown(key, value):  # every kind of ID number masked, not only the long digit runs
+        return mask(_text(value)) if key == "id_number" else _text(value)
+    detail = {members_.LABELS[k]: [shown(k, getattr(person, k)), shown(k, v)] for k, v in changed.items()}
     current = (Membership.select(Membership, Organization).join(Organization)
                .where(Membership.person == person.id).order_by(Membership.id.desc()).first())
     with db.atomic():

@@ -8,10 +8,13 @@ from models import Job
 from models.jobs import enqueue
 from models.storage import stored_file
 from models.workflow import transition
-from views.access import access, render_page, scoped
+from views.access import access, refuse, render_page, scoped
 from views.paging import paginate
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
+# Jobs whose files hold complete personal numbers: not for the read-only 市总工会 account.
+FULL_NUMBER_KINDS = {"member_import", "member_compare"}
+CITY_READ_ONLY = "市总工会账号为只读查看，不能下载含完整证件号码的文件"
 
 
 @bp.route("/")
@@ -45,7 +48,10 @@ def _is_htmx_poll() -> bool:
 @bp.route("/<int:job_id>/retry", methods=["POST"])
 @access(objects={"job_id": Job})
 def retry(job):
-    """重试: a failed job goes back in the queue (refused with the reason in any other state)."""
+    """重试: a failed job goes back in the queue (refused with the reason in any other state).
+    Only the organisation that started it (or the admin) may: a retried import acts for it."""
+    if not current_user.is_admin and job.org_id != current_user.org_id:
+        return refuse("只有提交该任务的单位可以重试")
     job = transition(job, "retry", account=current_user._get_current_object())
     enqueue(job.id)
     flash("任务已重新排队", "success")
@@ -67,6 +73,8 @@ def errors(job):
 
 
 def _send(job, key, name_key):
+    if job.kind in FULL_NUMBER_KINDS and current_user.role == "city":
+        return refuse(CITY_READ_ONLY)
     name = job.result_data.get(key)
     if not name:
         abort(404)

@@ -17,6 +17,7 @@ from models import member_import as importer
 from models.members import CATEGORIES, ENTERPRISE, FLEXIBLE, FLEXIBLE_KINDS
 from models.storage import stored_file
 from views.access import access, redirect_to, refuse, render_page, scoped
+from views.jobs import CITY_READ_ONLY
 from views.paging import paginate
 
 bp = Blueprint("member_import", __name__, url_prefix="/members")
@@ -218,6 +219,8 @@ def errors(job):
     """下载错误数据: the rejected rows with 错误原因, to fix and upload again."""
     if job.kind != importer.KIND:
         return redirect(url_for("jobs.errors", job_id=job.id))
+    if current_user.role == "city":
+        return refuse(CITY_READ_ONLY)
     data = job.result_data
     if not data.get("error_file"):
         abort(404)

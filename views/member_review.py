@@ -42,7 +42,7 @@ def _back(listing: str, default: str | None = None) -> str:
 
 
 def _ids(name: str) -> list:
-    return sorted({int(v) for v in request.form.getlist(name) if v.isdigit()})
+    return sorted({int(v) for v in request.form.getlist(name) if v.isascii() and v.isdigit() and len(v) < 12})
 
 
 # --- 会员审核 -----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from models import member_compare as compare
 from models.base import DomainError
 from models.storage import stored_file
 from views.access import access, redirect_to, refuse, render_page
+from views.jobs import CITY_READ_ONLY
 from views.paging import paginate
 
 bp = Blueprint("member_sync", __name__, url_prefix="/members")
@@ -124,6 +125,8 @@ def export(job):
     other = _compare_job(job)
     if other is not None:
         return other
+    if current_user.role == "city":
+        return refuse(CITY_READ_ONLY)
     if job.status != "已完成":
         return refuse("同步尚未完成，请稍后再导出结果", 409)
     return _xlsx(compare.export_workbook(job), f"同步会员结果-{job.created_at:%Y%m%d%H%M%S}.xlsx")
@@ -136,6 +139,8 @@ def download_new(job):
     other = _compare_job(job)
     if other is not None:
         return other
+    if current_user.role == "city":
+        return refuse(CITY_READ_ONLY)
     name = job.result_data.get("file")
     if not name:
         return refuse("同步尚未完成，请稍后再下载比对结果", 409)

@@ -252,7 +252,7 @@ def _batch_selection():
         query = roster.selection(scope, current_user.org_id, all_matching=filters)
         carried = {"all_matching": ["1"], **{k: [v] for k, v in filters.args().items()}}
     else:
-        ids = sorted({int(x) for x in request.form.getlist("ids") if x.isdigit()})
+        ids = sorted({int(x) for x in request.form.getlist("ids") if x.isascii() and x.isdigit() and len(x) < 12})
         query = roster.selection(scope, current_user.org_id, ids=ids)
         carried = {"ids": [str(m.id) for m in query]}
     return query, carried

@@ -31,6 +31,8 @@ def mask(number: str | None) -> str:
     number = str(number)
     if len(number) <= 8:
         return number[:1] + "*" * (len(number) - 1)
+    if len(number) < 15:  # passports, permits: never more than a third shown
+        return f"{number[:2]} **** {number[-2:]}"
     return f"{number[:4]} **** {number[-4:]}"
 
 
