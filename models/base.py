@@ -28,6 +28,23 @@ def yuan(fen: int) -> str:
     return f"{sign}{whole}.{cents:02d}".rstrip("0")
 
 
+def in_values(column, values: list):
+    """column IN (values) with the whole list as ONE parameter, however long (an import's ID
+    numbers, the 50,000 ids behind a result page's count): PostgreSQL `= ANY(array)`, SQLite
+    `json_each`. peewee's .in_() builds a node per value (a third of an import's checking time)
+    and runs into SQLite's variable limit."""
+    import json
+
+    from models import is_postgres
+    values = list(values)
+    if not values:
+        return column.in_([])
+    if is_postgres():
+        return pw.NodeList((column, pw.SQL(f"= ANY({db.param})", [values])))
+    return pw.NodeList((column, pw.SQL(f"IN (SELECT value FROM json_each({db.param}))",
+                                       [json.dumps(values, ensure_ascii=False)])))
+
+
 class DomainError(Exception):
     """A refused action; the message is Chinese and shown to the operator as is."""
 

@@ -164,5 +164,19 @@ def redirect_to(url: str):
     return redirect(url)
 
 
+def form_ids(name: str) -> list[int]:
+    """The ticked ids of a batch form, as sorted unique ints; anything that is not a plain
+    (ASCII, database-sized) number is ignored, never a crash."""
+    return sorted({int(v) for v in request.form.getlist(name) if v.isascii() and v.isdigit() and len(v) < 12})
+
+
+def int_arg(value) -> int:
+    """A query-string or form id, 0 when it is not a number."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
 def client_ip() -> str:
     return request.remote_addr or ""

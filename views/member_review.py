@@ -11,7 +11,7 @@ from models import AuditLog, MemberChange, Membership, Organization, TransferReq
 from models import member_queues as queues
 from models import members as members_
 from models.base import DomainError
-from views.access import access, is_fragment_request, redirect_to, refuse, render_page, scoped
+from views.access import access, form_ids, int_arg, is_fragment_request, redirect_to, refuse, render_page, scoped
 from views.members import sees_full_numbers
 from views.paging import paginate
 
@@ -39,10 +39,6 @@ def _back(listing: str, default: str | None = None) -> str:
     if not parts.scheme and not parts.netloc and parts.path == listing:
         return target
     return default or listing
-
-
-def _ids(name: str) -> list:
-    return sorted({int(v) for v in request.form.getlist(name) if v.isascii() and v.isdigit() and len(v) < 12})
 
 
 # --- 会员审核 -----------------------------------------------------------------------------------
@@ -104,7 +100,7 @@ def decide_change(change, action):
 def approve_batch():
     """批量通过 of the ticked rows (all or nothing)."""
     account = _account()
-    member_ids, change_ids = _ids("member"), _ids("change")
+    member_ids, change_ids = form_ids("member"), form_ids("change")
     if not member_ids and not change_ids:
         return refuse("请先勾选要审核通过的记录", 422)
     pending = list(scoped(Membership, account).where(Membership.id.in_(member_ids))) if member_ids else []
@@ -124,7 +120,7 @@ def settings():
     platform admin picks the district: ?district=<id>)."""
     org = current_user.org
     if current_user.is_admin:
-        org = Organization.get_or_none((Organization.id == _int(request.values.get("district")))
+        org = Organization.get_or_none((Organization.id == int_arg(request.values.get("district")))
                                        & (Organization.level == "district"))
         if org is None:
             districts = Organization.select().where(Organization.level == "district").order_by(Organization.id)
@@ -150,13 +146,6 @@ def settings():
                                          & Membership.org.in_(org.subtree_ids())).count())
     log = AuditLog.for_object(org).where(AuditLog.action == "会员审核设置").limit(20)
     return render_page("members/settings.html", org=org, explained=REVIEW_EXPLAINED, waiting=waiting, log=log)
-
-
-def _int(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
 
 
 # --- 会员转出审核 -------------------------------------------------------------------------------
@@ -202,7 +191,7 @@ def decide_transfer(transfer, action):
 def approve_transfers():
     """批量通过 of the ticked transfer requests (all or nothing)."""
     account = _account()
-    ids = _ids("transfer")
+    ids = form_ids("transfer")
     if not ids:
         return refuse("请先勾选要审核通过的转移申请", 422)
     chosen = list(scoped(TransferRequest, account).where(TransferRequest.id.in_(ids)))

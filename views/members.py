@@ -14,7 +14,7 @@ from models import AuditLog, MemberChange, Membership, TransferRequest, db, rost
 from models import members as members_
 from models.base import DomainError, today
 from models.members import LABELS, MEMBER_STATUSES
-from views.access import access, redirect_to, refuse, render_page, scope_org_ids, scoped
+from views.access import access, form_ids, redirect_to, refuse, render_page, scope_org_ids, scoped
 from views.paging import paginate
 
 bp = Blueprint("members", __name__, url_prefix="/members")
@@ -252,7 +252,7 @@ def _batch_selection():
         query = roster.selection(scope, current_user.org_id, all_matching=filters)
         carried = {"all_matching": ["1"], **{k: [v] for k, v in filters.args().items()}}
     else:
-        ids = sorted({int(x) for x in request.form.getlist("ids") if x.isascii() and x.isdigit() and len(x) < 12})
+        ids = form_ids("ids")
         query = roster.selection(scope, current_user.org_id, ids=ids)
         carried = {"ids": [str(m.id) for m in query]}
     return query, carried
