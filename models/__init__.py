@@ -52,6 +52,7 @@ def is_postgres() -> bool:
 
 from models.accounts import Account, LoginAttempt  # noqa: E402
 from models.audit import AuditLog  # noqa: E402
+from models.cards import Card, CardBatch, CardBatchItem, CardPending, CardRevokeRequest  # noqa: E402
 from models.jobs import Job, JobChunk  # noqa: E402
 from models.members import Counter, MemberChange, Membership, Person, TransferRequest  # noqa: E402
 from models.messages import Message, MessageRead  # noqa: E402
@@ -62,11 +63,13 @@ from models.stats import MemberDay, OrgMemberCount  # noqa: E402
 
 ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog, Job, Person,
               Membership, OrgMemberCount, MemberDay, Message, MessageRead, Notice, Download,
-              OrgRequest, JobChunk, Counter, MemberChange, TransferRequest]
+              OrgRequest, JobChunk, Counter, MemberChange, TransferRequest, CardBatch, Card, CardPending,
+              CardBatchItem, CardRevokeRequest]
 
 __all__ = ["db", "connect", "is_postgres", "ALL_MODELS", *[m.__name__ for m in ALL_MODELS]]
 
 import models.audit_export  # noqa: E402,F401 — registers the 导出操作日志 job kind
+import models.card_return  # noqa: E402,F401 — the bank's return file (开卡回盘导入)
 import models.member_compare  # noqa: E402,F401 — 同步会员
 import models.member_import  # noqa: E402,F401 — 批量导入会员
 import models.org_import  # noqa: E402,F401 — registers the 组织导入 job kind

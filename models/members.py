@@ -261,6 +261,9 @@ def move(m: Membership, action: str, account=None, reason: str = "", updates: di
         m = transition(m, action, account=account, reason=reason,
                        updates={"updated_at": now(), **(updates or {})}, detail=detail)
         stats.apply_change(before, m)
+        if m.status in (TRANSFERRED, DELETED):
+            from models import cards  # a member who left is no longer queued for a card here
+            cards.CardPending.delete().where(cards.CardPending.membership == m.id).execute()
     return m
 
 
@@ -401,6 +404,9 @@ def update(m: Membership, account, person_fields: dict, record: dict) -> tuple[M
                     Membership.update(updated_at=now(), **changed_record).where(Membership.id == m.id).execute()
             except pw.IntegrityError:
                 raise _integrity_refusal({"id_type": "", "id_number": ""}, m.org, record.get("mobile", "")) from None
+        if changed_identity or changed_record or "id_expiry" in person_fields:
+            from models import cards  # the 待办会员 row must be checked again
+            cards.invalidate(membership_id=m.id)
         if changed_identity or changed_record:
             AuditLog.record("编辑会员", m, account=account,
                             detail={LABELS.get(k, k): mask(_text(v)) if k == "id_number" else _text(v)

@@ -132,6 +132,11 @@ def make_download(org=None, published=True, data=b"%PDF-1.4 test", filename="操
                            content_type="application/pdf", size=len(data), published=published)
 
 
+def _card_factories():
+    from tests import card_factories
+    return card_factories
+
+
 def _member_factories():
     from tests import member_factories  # imports this module: loaded on first use
     return member_factories
@@ -152,4 +157,8 @@ OBJECT_FACTORIES = {
     "Download": make_download,
     "TransferRequest": lambda org: _member_factories().make_transfer(org),
     "MemberChange": lambda org: _member_factories().make_member_change(org),
+    "CardPending": lambda org: _card_factories().make_pending(org),
+    "CardBatch": lambda org: _card_factories().make_batch(org),
+    "CardRevokeRequest": lambda org: _card_factories().make_revoke(org),
+    "Card": lambda org: _card_factories().make_card(org),
 }

@@ -33,6 +33,7 @@ def register(app):
         admin,
         audit,
         auth,
+        cards,
         home,
         jobs,
         member_import,
@@ -44,7 +45,7 @@ def register(app):
         orgs,
     )
     for module in (auth, home, orgs, accounts, members, member_import, member_sync, member_review,
-                   messages, notices, audit, jobs, admin):
+                   cards, messages, notices, audit, jobs, admin):
         app.register_blueprint(module.bp)
 
     @app.before_request

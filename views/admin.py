@@ -19,6 +19,7 @@ QUICK_FIXES = [
     ("解锁账号", "清除登录失败记录，被锁定的账号可立即重新登录。", "admin.unlock"),
     ("更正会员证件信息", "按证件号码查找会员，更正证件到期日或姓名、性别、出生日期、证件号码。",
      "admin.member_identity"),
+    ("更正卡片状态", "按卡号查找会员服务卡，更正卡片状态（正常 / 挂失 / 注销）。", "admin.card_status"),
 ]
 
 
@@ -99,6 +100,8 @@ def _correct_identity(person: Person, fields: dict, reason: str) -> dict:
         except IntegrityError:  # another operator registered that number a moment ago
             other = members_.find_person(fields["id_type"], fields["id_number"])
             raise DomainError(clash.format(name=other.name if other else "刚登记", where=""), 409) from None
+        from models import cards
+        cards.invalidate(person_id=person.id)  # a queued card application is checked again
         # On the member's 操作日志 (its current union's record), or the person's when never a member.
         AuditLog.record("更正会员证件信息", current or person, reason=reason,
                         detail={"姓名": person.name, **detail})
@@ -143,3 +146,40 @@ def member_identity():
     return render_page("admin/member_fix.html", person=person, held=held, values=values, errors=errors,
                        lookup_type=id_type, lookup_number=number, id_types=members_.ID_TYPES,
                        labels=members_.LABELS, reason=request.form.get("reason", ""), status=status)
+
+
+# --- 更正卡片状态 ---------------------------------------------------------------------------------
+@bp.route("/card-status", methods=["GET", "POST"])
+@access("admin")
+def card_status():
+    """更正卡片状态: find a card by its number, set 正常 / 挂失 / 注销 with a reason (audited)."""
+    from models import cards
+    from models.rules import cards as card_rules
+    source = request.form if request.method == "POST" else request.args
+    raw = (source.get("card_no") or "").strip()
+    card, error, status = None, None, 200
+    if raw:
+        try:
+            number = card_rules.clean_card_no(raw)
+        except ValueError as exc:
+            error, status = str(exc), 422
+        else:
+            card = cards.Card.get_or_none(cards.Card.card_no == number)
+            if card is None:
+                error, status = "未查到该卡号", 404 if request.method == "POST" else 200
+    if card is not None and request.method == "POST":
+        try:
+            card = cards.set_card_status(card, request.form.get("status", ""), current_user_account(),
+                                         request.form.get("reason", ""))
+        except DomainError as exc:
+            error, status = exc.message, exc.status
+        else:
+            flash(f"已将卡片状态更正为「{card.status}」", "success")
+            return redirect(url_for("admin.card_status", card_no=card.card_no))
+    return render_page("admin/card_status.html", card=card, card_no=raw, error=error,
+                       statuses=cards.CARD_STATUSES, reason=request.form.get("reason", ""), status=status)
+
+
+def current_user_account():
+    from flask_login import current_user
+    return current_user._get_current_object()

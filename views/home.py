@@ -12,6 +12,7 @@ bp = Blueprint("home", __name__)
 # Modules of the 业务工作台 (member-service-card system); later areas add their endpoints.
 WORKBENCH = [
     ("卡片信息管理", "cards.index"), ("待办会员列表", "cards.pending"), ("办卡批次管理", "cards.batches"),
+    ("撤销办卡批次审核", "cards.revokes"),
     ("会员卡参保信息管理", "enroll.card"), ("社保卡参保信息管理", "enroll.social"),
     ("参保信息查询", "enroll.query"), ("集中参保审核", "review.central"), ("即时参保审核", "review.instant"),
     ("参保批次管理", "review.batches"), ("保障类型管理", "plans.types"), ("保障金额设置", "plans.split"),

@@ -166,10 +166,15 @@ def detail(member):
                  .where((TransferRequest.source == member.id) | (TransferRequest.target == member.id))
                  .order_by(TransferRequest.id.desc()))
     own = refusal(member, "编辑") is None
+    from models import cards
+    card_state, card, card_batch = cards.progress_of([member])[member.id]
     return render_page("members/detail.html", m=member, p=member.person, pending=pending,
                        labels=LABELS, transfers=transfers, log=AuditLog.for_object(member).limit(50),
                        retirement_flag=roster.flag(member.person, today()), own=own,
-                       full_numbers=sees_full_numbers(current_user))
+                       full_numbers=sees_full_numbers(current_user), card_state=card_state, card=card,
+                       card_batch=card_batch,
+                       card_apply=own and card_state == cards.NO_CARD and member.status == "正常"
+                       and member.category not in cards.INDIVIDUAL and current_user.role == "grassroots")
 
 
 # --- 删除 ---------------------------------------------------------------------------------------

@@ -19,6 +19,13 @@ MENU = [
         ("会员转出审核", "member_review.transfers", None),
         ("会员审核设置", "member_review.settings", ("district",)),
     ]),
+    ("会员服务卡管理", [
+        ("卡片信息管理", "cards.index", None),
+        ("待办会员列表", "cards.pending", ("grassroots",)),
+        ("办卡批次管理", "cards.batches", None),
+        ("开卡回盘导入", "cards.returns", ("centre", "district")),
+        ("撤销办卡批次审核", "cards.revokes", ("district",)),
+    ]),
     ("业务工作台", [("业务工作台", "home.workbench", None)]),
     ("系统管理", [
         ("后台任务", "jobs.index", None),

@@ -1,0 +1,451 @@
+"""会员服务卡管理: 卡片信息管理, 待办会员列表, 办卡批次管理 (导出报送银行, 撤销办卡批次),
+开卡回盘导入 (the bank's return file) and 撤销办卡批次审核 (district).
+
+The grassroots union queues its members (卡片信息管理 → 加入待办会员列表, or 会员信息's batch bar)
+and submits the checked list as a card batch (提交办卡); the centre or the district exports the
+batch for the bank and imports the bank's return file. Every refusal comes from models/cards.py
+as a Chinese DomainError; views only pick the page or the fragment.
+"""
+
+import json
+from datetime import datetime, time, timedelta
+from urllib.parse import quote
+
+from flask import Blueprint, abort, flash, make_response, redirect, request, send_file, url_for
+from flask_login import current_user
+from peewee import JOIN
+
+from models import (
+    Card,
+    CardBatch,
+    CardBatchItem,
+    CardPending,
+    CardRevokeRequest,
+    Job,
+    Membership,
+    Person,
+    card_return,
+    roster,
+)
+from models import cards as cards_
+from models.base import DomainError
+from models.rules import cards as rules
+from models.rules.idnumber import normalize_id
+from models.rules.text import normalize
+from models.storage import stored_file
+from views.access import access, form_ids, is_fragment_request, redirect_to, refuse, render_page, scope_org_ids, scoped
+from views.paging import paginate
+
+bp = Blueprint("cards", __name__, url_prefix="/cards")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SENDERS = ("centre", "district")
+
+
+def _account():
+    return current_user._get_current_object()
+
+
+def applies(account) -> bool:
+    """The grassroots union keeps the 待办会员列表 of its own members and submits card batches."""
+    org = account.org
+    return not account.is_admin and account.role == "grassroots" and not org.is_closed
+
+
+NOT_APPLYING = "只有基层工会可以为本单位会员办理会员服务卡（上级工会只能查看）"
+
+
+def _attachment(data: bytes, name: str):
+    response = make_response(data)
+    response.headers["Content-Type"] = XLSX
+    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote(name)
+    return response
+
+
+# --- 卡片信息管理 ---------------------------------------------------------------------------------
+def _card_filters(values) -> dict:
+    f = {"name": normalize(values.get("name")), "id_number": normalize_id(values.get("id_number")),
+         "state": normalize(values.get("state")), "errors": []}
+    if f["state"] and f["state"] not in cards_.CARD_PROGRESS:
+        f["errors"].append("请选择正确的办卡状态")
+        f["state"] = ""
+    return f
+
+
+def _card_query(account, f: dict):
+    members = scoped(Membership, account).where(Membership.status == cards_.NORMAL)
+    query = cards_.in_enterprise(members.join(Person))
+    if f["name"]:
+        query = query.where(roster._starts_with(Person.name, f["name"]))
+    if f["id_number"]:
+        query = query.where(Person.id_number.in_(roster.id_candidates(f["id_number"])))
+    if f["state"]:
+        query = query.where(cards_.progress_condition(f["state"]))
+    return query
+
+
+@bp.route("/")
+@access()
+def index():
+    """卡片信息管理: the union's members inside enterprises with their 办卡状态, card number
+    (masked), 卡片状态 and 开卡日期; a grassroots union ticks 未办卡 members to 加入待办会员列表."""
+    f = _card_filters(request.args)
+    query = _card_query(current_user, f)
+    order = Membership.id.desc() if scope_org_ids(current_user) is None else (Membership.id + 0).desc()
+    page = paginate(query.select(Membership.id).order_by(order))
+    ids = [m.id for m in page.items]
+    page.items = list(Membership.select(Membership, Person).join(Person).where(Membership.id.in_(ids or [0]))
+                      .order_by(Membership.id.desc()))
+    progress = cards_.progress_of(page.items)
+    args = {k: f[k] for k in ("name", "id_number", "state") if f[k]}
+    return render_page("cards/index.html", "rows", page=page, f=f, args=args, progress=progress,
+                       states=cards_.CARD_PROGRESS, apply=applies(current_user),
+                       many_unions=current_user.role != "grassroots", hint=cards_.INDIVIDUAL_HINT,
+                       status=422 if f["errors"] else 200)
+
+
+@bp.route("/pending/add", methods=["POST"])
+@access("grassroots")
+def add_pending():
+    """加入待办会员列表: the ticked members (ids), or every member matching the filter
+    (all_matching), from 卡片信息管理 or 会员信息."""
+    if not applies(current_user):
+        return refuse(NOT_APPLYING)
+    account = _account()
+    if request.form.get("all_matching"):
+        if request.form.get("from") == "roster":
+            query = roster.roster(scoped(Membership, account), roster.parse_filters(request.form))
+        else:
+            query = _card_query(account, _card_filters(request.form)).select(Membership, Person)
+        members = list(query.where(Membership.org == account.org_id))
+    else:
+        ids = form_ids("ids")
+        members = list(scoped(Membership, account).select(Membership, Person).join(Person)
+                       .where(Membership.id.in_(ids or [0])))
+    try:
+        added, skipped = cards_.add_pending(account.org, account, members)
+    except DomainError as exc:
+        return refuse(exc.message, exc.status)
+    flash(f"已加入待办会员列表 {added} 人" + (f"；{len(skipped)} 人未加入：" + "；".join(
+        f"{n}（{why}）" for n, why in skipped[:10]) + ("……" if len(skipped) > 10 else "") if skipped else ""),
+        "success" if added else "warning")
+    return redirect_to(url_for("cards.pending"))
+
+
+# --- 待办会员列表 ---------------------------------------------------------------------------------
+def _pending_filters(values) -> dict:
+    f = {"id_number": normalize_id(values.get("id_number")), "check": normalize(values.get("check")), "errors": []}
+    if f["check"] in ("", "全部"):
+        f["check"] = ""
+    elif f["check"] not in rules.CHECK_STATES:
+        f["errors"].append("请选择正确的信息校验状态")
+        f["check"] = ""
+    return f
+
+
+def _pending_context(org, f: dict) -> dict:
+    query = (CardPending.select(CardPending, Person, Membership).join(Person, on=(CardPending.person == Person.id))
+             .switch(CardPending).join(Membership, on=(CardPending.membership == Membership.id))
+             .where(CardPending.org == org.id))
+    if f["id_number"]:
+        query = query.where(Person.id_number.in_(roster.id_candidates(f["id_number"])))
+    if f["check"]:
+        query = query.where(CardPending.check_state == f["check"])
+    page = paginate(query.order_by(CardPending.id.desc()))
+    return {"page": page, "f": f, "counts": cards_.pending_counts(org.id), "org": org,
+            "states": rules.CHECK_STATES, "show_expiry": rules.show_expiry, "hint": cards_.INDIVIDUAL_HINT,
+            "refused_text": cards_.SUBMIT_REFUSED}
+
+
+@bp.route("/pending")
+@access("grassroots")
+def pending():
+    """待办会员列表 with the header 待办会员 N 人; 校验通过 X 人; 未通过 Y 人."""
+    f = _pending_filters(request.args)
+    return render_page("cards/pending.html", "rows", status=422 if f["errors"] else 200,
+                       **_pending_context(current_user.org, f))
+
+
+def _own_row(row: CardPending):
+    if row.org_id != current_user.org_id:
+        abort(404)
+
+
+@bp.route("/pending/<int:row_id>")
+@access("grassroots", objects={"row_id": CardPending})
+def pending_detail(row):
+    """查看详情: the member and each check with its result."""
+    _own_row(row)
+    m, p = row.membership, row.person
+    return render_page("cards/pending_detail.html", row=row, m=m, p=p, show_expiry=rules.show_expiry,
+                       han=rules.han_count(m.work_unit))
+
+
+def _row_fragment(row, status=200, error=None, editing=False):
+    """The row (or its inline 修改证件到期日 form) and, out of band, the header counts."""
+    from jinja2_fragments.flask import render_block
+    row = (CardPending.select(CardPending, Person, Membership).join(Person, on=(CardPending.person == Person.id))
+           .switch(CardPending).join(Membership, on=(CardPending.membership == Membership.id))
+           .where(CardPending.id == row.id).get())
+    context = {"r": row, "error": error, "show_expiry": rules.show_expiry,
+               "counts": cards_.pending_counts(row.org_id), "refused_text": cards_.SUBMIT_REFUSED}
+    body = render_block("cards/pending.html", "edit_row" if editing else "row", **context)
+    if not editing:
+        body += render_block("cards/pending.html", "counts_oob", **context)
+    response = make_response(body, status)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+@bp.route("/pending/<int:row_id>/expiry", methods=["GET", "POST"])
+@access("grassroots", objects={"row_id": CardPending})
+def expiry(row):
+    """修改证件到期日: inline in the row with htmx; a plain form page without JavaScript."""
+    _own_row(row)
+    fragment = is_fragment_request()
+    if request.method == "GET":
+        if fragment:
+            return _row_fragment(row, editing=True)
+        return render_page("cards/expiry.html", row=row, value=rules.show_expiry(row.person.id_expiry),
+                           error=None)
+    raw = request.form.get("id_expiry", "")
+    try:
+        row = cards_.change_expiry(row, _account(), raw)
+    except DomainError as exc:
+        if fragment:
+            return _row_fragment(row, status=exc.status, error=exc.message, editing=True)
+        return render_page("cards/expiry.html", status=exc.status, row=row, value=raw, error=exc.message)
+    if fragment:
+        return _row_fragment(row)
+    flash(f"已修改「{row.person.name}」的证件到期日，信息校验结果：{row.check_state}", "success")
+    return redirect(url_for("cards.pending"))
+
+
+@bp.route("/pending/<int:row_id>/remove", methods=["POST"])
+@access("grassroots", objects={"row_id": CardPending})
+def remove(row):
+    """移除 one member from the 待办会员列表."""
+    _own_row(row)
+    name = row.person.name
+    try:
+        cards_.remove_pending(row, _account())
+    except DomainError as exc:
+        return refuse(exc.message, exc.status)
+    if is_fragment_request():
+        return render_page("cards/pending.html", "counts_oob", counts=cards_.pending_counts(current_user.org_id),
+                           refused_text=cards_.SUBMIT_REFUSED)
+    flash(f"已将「{name}」移出待办会员列表", "success")
+    return redirect(url_for("cards.pending"))
+
+
+@bp.route("/pending/check", methods=["POST"])
+@access("grassroots")
+def check():
+    """重新校验 every row of the list."""
+    if not applies(current_user):
+        return refuse(NOT_APPLYING)
+    n = cards_.check_all(current_user.org)
+    flash(f"已重新校验 {n} 名待办会员", "success")
+    return redirect_to(url_for("cards.pending"))
+
+
+@bp.route("/pending/submit", methods=["POST"])
+@access("grassroots")
+def submit():
+    """提交办卡: refused until every row passed."""
+    if not applies(current_user):
+        return refuse(NOT_APPLYING)
+    try:
+        batch = cards_.submit_batch(current_user.org, _account())
+    except DomainError as exc:
+        if exc.message == cards_.SUBMIT_REFUSED:
+            f = _pending_filters({})
+            return render_page("cards/pending.html", "rows", status=exc.status, error=exc.message,
+                               **_pending_context(current_user.org, f))
+        return refuse(exc.message, exc.status)
+    flash(f"已提交办卡，批次编号 {batch.number}，共 {batch.count} 人，等待报送银行", "success")
+    return redirect_to(url_for("cards.batch_detail", batch_id=batch.id))
+
+
+# --- 办卡批次管理 ---------------------------------------------------------------------------------
+def _batch_filters(values) -> dict:
+    f = {"number": normalize(values.get("number")).upper(), "status": normalize(values.get("status")),
+         "start": normalize(values.get("start")), "end": normalize(values.get("end")), "errors": []}
+    if f["status"] and f["status"] not in cards_.BATCH_STATUSES:
+        f["errors"].append("请选择正确的批次状态")
+        f["status"] = ""
+    for key, label in (("start", "提交时间（起）"), ("end", "提交时间（止）")):
+        if f[key]:
+            try:
+                f[key + "_date"] = datetime.strptime(f[key], "%Y-%m-%d").date()
+            except ValueError:
+                f["errors"].append(f"{label}格式应为 年-月-日")
+                f[key] = ""
+    return f
+
+
+@bp.route("/batches")
+@access()
+def batches():
+    """办卡批次管理: 批次编号, 所属工会, 办卡人数, 提交时间, 状态 …"""
+    f = _batch_filters(request.args)
+    query = scoped(CardBatch, current_user).order_by(CardBatch.id.desc())
+    if f["number"]:
+        query = query.where(CardBatch.number == f["number"])
+    if f["status"]:
+        query = query.where(CardBatch.status == f["status"])
+    if f.get("start_date"):
+        query = query.where(CardBatch.submitted_at >= datetime.combine(f["start_date"], time()))
+    if f.get("end_date"):
+        query = query.where(CardBatch.submitted_at < datetime.combine(f["end_date"] + timedelta(days=1), time()))
+    page = paginate(query)
+    waiting = {r[0] for r in CardRevokeRequest.select(CardRevokeRequest.batch).where(
+        CardRevokeRequest.batch.in_([b.id for b in page.items] or [0])
+        & (CardRevokeRequest.status == cards_.PENDING_REVOKE)).tuples()}
+    return render_page("cards/batches.html", "rows", page=page, f=f, statuses=cards_.BATCH_STATUSES,
+                       waiting=waiting, sends=current_user.role in SENDERS or current_user.is_admin,
+                       apply=applies(current_user), status=422 if f["errors"] else 200)
+
+
+@bp.route("/batches/<int:batch_id>")
+@access(objects={"batch_id": CardBatch})
+def batch_detail(batch):
+    items = paginate(CardBatchItem.select(CardBatchItem, Card)
+                     .join(Card, on=(CardBatchItem.card == Card.id), join_type=JOIN.LEFT_OUTER)
+                     .where(CardBatchItem.batch == batch.id).order_by(CardBatchItem.id), per_page=50)
+    requests_ = list(CardRevokeRequest.select().where(CardRevokeRequest.batch == batch.id)
+                     .order_by(CardRevokeRequest.id.desc()))
+    waiting = any(r.status == cards_.PENDING_REVOKE for r in requests_)
+    opened = CardBatchItem.select().where((CardBatchItem.batch == batch.id)
+                                          & (CardBatchItem.state == cards_.ITEM_OPENED)).count()
+    return render_page("cards/batch_detail.html", batch=batch, page=items, requests=requests_, waiting=waiting,
+                       opened=opened, may_send=cards_.may_send(current_user, batch),
+                       may_revoke=current_user.org_id == batch.org_id and batch.status == cards_.TO_SEND
+                       and not waiting and applies(current_user), show_expiry=rules.show_expiry)
+
+
+@bp.route("/batches/<int:batch_id>/export", methods=["POST"])
+@access("centre", "district", objects={"batch_id": CardBatch})
+def export(batch):
+    """导出报送银行: the Excel for the bank; the batch becomes 已报送银行."""
+    try:
+        batch, data = cards_.export_for_bank(batch, _account())
+    except DomainError as exc:
+        return refuse(exc.message, exc.status)
+    return _attachment(data, f"办卡批次{batch.number}.xlsx")
+
+
+@bp.route("/batches/<int:batch_id>/bank-file")
+@access("centre", "district", objects={"batch_id": CardBatch})
+def bank_file(batch):
+    """下载报送文件 again (a batch already sent to the bank)."""
+    if batch.status not in (cards_.SENT, cards_.OPENED):
+        flash(f"批次状态为「{batch.status}」，还没有报送文件：请先导出报送银行", "warning")
+        return redirect(url_for("cards.batch_detail", batch_id=batch.id))
+    if not cards_.may_send(current_user, batch):
+        return refuse("只有市职保中心或该批次所属区局（产业）工会可以下载报送文件")
+    return _attachment(cards_.bank_workbook(batch), f"办卡批次{batch.number}.xlsx")
+
+
+@bp.route("/batches/<int:batch_id>/revoke", methods=["GET", "POST"])
+@access("grassroots", objects={"batch_id": CardBatch})
+def revoke(batch):
+    """撤销办卡批次: the grassroots union asks its district to revoke a batch still 待报送."""
+    error = None
+    if request.method == "POST":
+        try:
+            cards_.request_revoke(batch, _account(), request.form.get("reason", ""))
+        except DomainError as exc:
+            error, status = exc.message, exc.status
+        else:
+            flash(f"已提交撤销办卡批次 {batch.number} 的申请，等待区局（产业）工会审核", "success")
+            return redirect_to(url_for("cards.batch_detail", batch_id=batch.id))
+        return render_page("cards/revoke.html", "form", status=status, batch=batch, error=error,
+                           reason=request.form.get("reason", ""))
+    return render_page("cards/revoke.html", "form", batch=batch, error=None, reason="")
+
+
+# --- 撤销办卡批次审核 -------------------------------------------------------------------------------
+@bp.route("/revokes")
+@access("district", "grassroots")
+def revokes():
+    """撤销办卡批次审核 (district: decide; grassroots: its own requests)."""
+    state = normalize(request.args.get("status", cards_.PENDING_REVOKE))
+    query = (scoped(CardRevokeRequest, current_user).select(CardRevokeRequest, CardBatch)
+             .join(CardBatch).order_by(CardRevokeRequest.id.desc()))
+    if state in (cards_.PENDING_REVOKE, cards_.APPROVED, cards_.REJECTED):
+        query = query.where(CardRevokeRequest.status == state)
+    else:
+        state = ""
+    page = paginate(query)
+    return render_page("cards/revokes.html", "rows", page=page, state=state,
+                       states=[cards_.PENDING_REVOKE, cards_.APPROVED, cards_.REJECTED],
+                       decides=lambda r: cards_.may_decide_revoke(current_user, r))
+
+
+@bp.route("/revokes/<int:req_id>/<any(approve, reject):action>", methods=["POST"])
+@access("district", objects={"req_id": CardRevokeRequest})
+def decide(req, action):
+    """通过 (the batch is 已撤销, its people back on the 待办会员列表) or 驳回 (须填写审核说明)."""
+    note = request.form.get("note", "")
+    try:
+        cards_.decide_revoke(req, action, _account(), note)
+    except DomainError as exc:
+        return refuse(exc.message, exc.status)
+    flash(f"已{'通过' if action == 'approve' else '驳回'}办卡批次 {req.batch.number} 的撤销申请", "success")
+    return redirect_to(url_for("cards.revokes"))
+
+
+# --- 开卡回盘导入 ---------------------------------------------------------------------------------
+@bp.route("/returns", methods=["GET", "POST"])
+@access("centre", "district")
+def returns():
+    """开卡回盘导入: the bank's return file (证件号码, 卡号, 开卡日期)."""
+    error = None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            error = "请选择要导入的开卡回盘文件"
+        else:
+            try:
+                job = card_return.submit(_account(), upload.read(), upload.filename)
+            except DomainError as exc:
+                error = exc.message
+            else:
+                return redirect_to(url_for("cards.return_result", job_id=job.id))
+    history = list(scoped(Job, current_user).where(Job.kind == "card_return").order_by(Job.id.desc()).limit(20))
+    names = {job.id: json.loads(job.params or "{}").get("file_name", "") for job in history}
+    return render_page("cards/returns.html", error=error, history=history, names=names,
+                       status=422 if error else 200)
+
+
+@bp.route("/returns/template")
+@access("centre", "district")
+def return_template():
+    return _attachment(cards_.return_template(), "开卡回盘导入模板.xlsx")
+
+
+@bp.route("/returns/<int:job_id>")
+@access("centre", "district", objects={"job_id": Job})
+def return_result(job):
+    """The import's progress, then 开卡 N 人 and every rejected row with its reason."""
+    if job.kind != "card_return":
+        return redirect(url_for("jobs.detail", job_id=job.id))
+    response = render_page("cards/return_result.html", "result", job=job, data=job.result_data)
+    if job.finished and is_fragment_request():
+        response.status_code = 286
+    return response
+
+
+@bp.route("/returns/<int:job_id>/errors")
+@access("centre", "district", objects={"job_id": Job})
+def return_errors(job):
+    if job.kind != "card_return":
+        return redirect(url_for("jobs.errors", job_id=job.id))
+    data = job.result_data
+    if not data.get("error_file"):
+        abort(404)
+    path = stored_file("jobs", data["error_file"])
+    if not path.exists():
+        abort(404)
+    return make_response(send_file(path, as_attachment=True, mimetype=XLSX,
+                                   download_name=data.get("error_download_name") or path.name))
