@@ -38,11 +38,15 @@ def make_pending(org, checked: bool = True, **fields) -> CardPending:
     return CardPending.get_by_id(row.id)
 
 
+_unique = itertools.count(500_000)
+
+
 def make_batch(org, status: str = cards.TO_SEND, people: int = 2) -> CardBatch:
     """A batch of `people` members of `org` in `status` (set directly, as the workflow tests need)."""
+    from tests.memberfiles import id_number
     batch = CardBatch.create(number=cards.next_batch_number(), org=org, count=people, status=status)
     for _ in range(people):
-        m = card_member(org)
+        m = card_member(org, id_number=id_number(next(_unique)))
         p = m.person
         CardBatchItem.create(batch=batch, person=p, membership=m, name=p.name, id_type=p.id_type,
                              id_number=p.id_number, gender=p.gender, birth_date=p.birth_date,

@@ -1,0 +1,328 @@
+"""Card batches after submission: the bank's return file (xlsx / xls / csv, errors fixed and
+uploaded again, re-upload harmless), 撤销办卡批次 and its review, the two workflows over every
+(state, action) pair, and the races."""
+
+import csv
+import io
+import threading
+from datetime import timedelta
+
+import pytest
+from bs4 import BeautifulSoup
+from openpyxl import Workbook, load_workbook
+
+from models import AuditLog, Card, CardBatch, CardBatchItem, CardPending, CardRevokeRequest, Message, Person, cards
+from models.base import DomainError, today
+from tests import factories
+from tests.card_factories import luhn_card, make_batch, make_card, make_pending, make_revoke
+from tests.workflow_helpers import check_every_pair, race_transition
+
+HX = {"HX-Request": "true"}
+
+
+def text(response):
+    return " ".join(BeautifulSoup(response.data, "html.parser").get_text(" ").split())
+
+
+def xlsx(rows, header=cards.RETURN_COLUMNS) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append(list(row))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def csv_gbk(rows) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(cards.RETURN_COLUMNS)
+    writer.writerows(rows)
+    return out.getvalue().encode("gbk")
+
+
+def xls(rows) -> bytes:
+    import xlwt
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("开卡回盘")
+    for c, h in enumerate(cards.RETURN_COLUMNS):
+        sheet.write(0, c, h)
+    for r, row in enumerate(rows, start=1):
+        for c, v in enumerate(row):
+            sheet.write(r, c, v)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def upload(client, data: bytes, name="回盘.xlsx"):
+    return client.post("/cards/returns", data={"file": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data")
+
+
+def job_of(response):
+    from models import Job
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    return Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+
+
+@pytest.fixture
+def union(city):
+    return city.orgs["grassroots1"]
+
+
+def sent_batch(union, people=3):
+    return make_batch(union, status=cards.SENT, people=people)
+
+
+def items_of(batch):
+    return list(CardBatchItem.select().where(CardBatchItem.batch == batch.id).order_by(CardBatchItem.id))
+
+
+# --- the bank's return file ------------------------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["xlsx", "xls", "csv"])
+def test_return_file_round_trip(union, as_role, fmt):
+    batch = sent_batch(union, people=3)
+    issued = today() - timedelta(days=2)
+    rows = [(i.id_number, luhn_card(), issued.isoformat()) for i in items_of(batch)]
+    data = {"xlsx": xlsx, "xls": xls, "csv": csv_gbk}[fmt](rows)
+    job = job_of(upload(as_role("district"), data, f"回盘.{fmt}"))
+    assert job.status == "已完成", job.errors
+    assert job.result_data["imported"] == 3 and job.result_data["failed"] == 0
+    assert CardBatch.get_by_id(batch.id).status == cards.OPENED
+    for i, (_, card_no, _) in zip(items_of(batch), rows, strict=True):
+        card = Card.get(Card.person == i.person_id)
+        assert card.card_no == card_no and card.status == cards.CARD_NORMAL and card.issued_date == issued
+        assert card.eligible_from == today() + timedelta(days=1)  # known today: eligible tomorrow
+        assert i.state == cards.ITEM_OPENED and Person.get_by_id(i.person_id).has_card
+
+
+def test_return_file_errors_then_fixed_and_uploaded_again(union, as_role, city):
+    batch = sent_batch(union, people=4)
+    waiting = make_batch(union, people=1)  # 待报送: not sent to the bank yet
+    stranger = factories.make_member(city.orgs["direct1"])
+    its = items_of(batch)
+    taken = make_card(union).card_no
+    good = luhn_card()
+    rows = [
+        (its[0].id_number, good, "2026-11-20"),
+        (its[1].id_number, good, "2026-11-20"),  # the same card number twice in the file
+        (its[2].id_number, good[:-1] + str((int(good[-1]) + 1) % 10), "2026-11-20"),  # Luhn
+        (its[3].id_number, taken, "明天"),  # used card number and a bad date
+        (items_of(waiting)[0].id_number, luhn_card(), "2026-11-20"),
+        (stranger.person.id_number, luhn_card(), "2026-11-20"),
+    ]
+    client = as_role("district")
+    job = job_of(upload(client, xlsx(rows)))
+    result = job.result_data
+    assert result["imported"] == 1 and result["failed"] == 5
+    reasons = {e["row"]: e["reason"] for e in result["errors"]}
+    assert "卡号与第2行重复" in reasons[3]
+    assert "Luhn" in reasons[4]
+    assert "该卡号已被其他会员使用" in reasons[5] and "开卡日期格式应为 年-月-日" in reasons[5]
+    assert "尚未报送银行" in reasons[6]
+    assert "不在任何已报送银行的办卡批次中" in reasons[7]
+    assert all(stranger.person.id_number not in e["id_number"] for e in result["errors"])  # masked
+    page = client.get(f"/cards/returns/{job.id}")
+    assert "导入信息有以下错误，请重新修改后导入" in text(page)
+    assert CardBatch.get_by_id(batch.id).status == cards.SENT  # three people still wait
+    assert CardBatch.get_by_id(waiting.id).status == cards.TO_SEND
+    # the error file: fix the rows of this batch, drop the two that are not ours to fix
+    errors = client.get(f"/cards/returns/{job.id}/errors")
+    sheet = load_workbook(io.BytesIO(errors.data)).active
+    fixed = [list(r) for r in sheet.values]
+    assert fixed[0] == cards.RETURN_COLUMNS + ["错误原因"]
+    body = [r for r in fixed[1:] if r[0] in {i.id_number for i in its}]
+    for r in body:
+        r[1], r[2] = luhn_card(), "2026-11-21"
+    again = job_of(upload(client, xlsx([r[:3] for r in body], header=fixed[0][:3])))
+    assert again.result_data["imported"] == 3 and again.result_data["failed"] == 0
+    assert CardBatch.get_by_id(batch.id).status == cards.OPENED
+
+
+def test_the_same_return_file_twice_changes_nothing_the_second_time(union, as_role):
+    batch = sent_batch(union, people=2)
+    data = xlsx([(i.id_number, luhn_card(), "2026-11-20") for i in items_of(batch)])
+    client = as_role("centre")
+    job_of(upload(client, data))
+    second = job_of(upload(client, data))
+    assert second.result_data["imported"] == 0 and second.result_data["already"] == 2
+    assert second.result_data["failed"] == 0
+    assert Card.select().count() == 2
+
+
+def test_a_district_imports_only_its_own_batches(city, as_role):
+    batch = sent_batch(city.orgs["grassroots2"], people=1)  # district 2
+    job = job_of(upload(as_role("district"), xlsx([(items_of(batch)[0].id_number, luhn_card(), "2026-11-20")])))
+    assert job.result_data["imported"] == 0
+    assert Card.select().count() == 0
+
+
+def test_return_file_of_thousands_of_rows(union, as_role):
+    batch = sent_batch(union, people=2000)
+    data = csv_gbk([(i.id_number, luhn_card(), "2026-11-20") for i in items_of(batch)])
+    job = job_of(upload(as_role("centre"), data, "回盘.csv"))
+    assert job.result_data["imported"] == 2000
+    assert CardBatch.get_by_id(batch.id).status == cards.OPENED
+
+
+@pytest.mark.parametrize("data,message", [
+    (b"", "上传的文件是空的"),
+    (b"PK\x03\x04 not really a zip", "文件已损坏"),
+    ("姓名,卡号\n张三,1\n".encode(), "文件缺少必需的列：证件号码、开卡日期"),
+])
+def test_bad_return_files_are_refused_at_upload(as_role, data, message):
+    response = upload(as_role("district"), data)
+    assert response.status_code == 422 and message in text(response)
+
+
+def test_only_the_centre_and_districts_import_return_files(as_role):
+    assert as_role("grassroots").get("/cards/returns").status_code == 403
+    assert as_role("secondary").post("/cards/returns").status_code == 403
+
+
+# --- 撤销办卡批次 -----------------------------------------------------------------------------------
+def test_revoke_request_approved_returns_people_to_the_pending_list(city, union, as_role):
+    batch = make_batch(union, people=2)
+    grassroots = as_role("grassroots")
+    refused = grassroots.post(f"/cards/batches/{batch.id}/revoke", data={"reason": " "})
+    assert refused.status_code == 422 and "请填写撤销原因" in text(refused)
+    assert grassroots.post(f"/cards/batches/{batch.id}/revoke", data={"reason": "名单有误"}).status_code == 302
+    req = CardRevokeRequest.get()
+    assert Message.select().where(Message.org == city.orgs["district1"].id).count() == 1
+    # export waits for the decision
+    assert as_role("district").post(f"/cards/batches/{batch.id}/export").status_code == 409
+    listing = as_role("district").get("/cards/revokes")
+    assert batch.number in text(listing)
+    assert as_role("district").post(f"/cards/revokes/{req.id}/approve").status_code == 302
+    assert CardRevokeRequest.get_by_id(req.id).status == cards.APPROVED
+    assert CardBatch.get_by_id(batch.id).status == cards.REVOKED
+    assert {i.state for i in items_of(batch)} == {cards.ITEM_REVOKED}
+    assert CardPending.select().where(CardPending.org == union.id).count() == 2
+    note = Message.select().where(Message.org == union.id).order_by(Message.id.desc()).get()
+    assert "已通过" in note.title
+
+
+def test_revoke_rejected_needs_a_reason_and_keeps_the_batch(union, as_role):
+    req = make_revoke(union)
+    district = as_role("district")
+    refused = district.post(f"/cards/revokes/{req.id}/reject", data={"note": ""})
+    assert refused.status_code == 422 and "须填写原因" in text(refused)
+    assert CardRevokeRequest.get_by_id(req.id).status == cards.PENDING_REVOKE
+    assert district.post(f"/cards/revokes/{req.id}/reject", data={"note": "已与银行核对"}).status_code == 302
+    assert CardRevokeRequest.get_by_id(req.id).status == cards.REJECTED
+    assert CardBatch.get_by_id(req.batch_id).status == cards.TO_SEND
+    msg = Message.select().where(Message.org == union.id).order_by(Message.id.desc()).get()
+    assert "已与银行核对" in msg.title
+
+
+def test_no_revoke_after_the_batch_was_sent(union, as_role):
+    batch = sent_batch(union)
+    response = as_role("grassroots").post(f"/cards/batches/{batch.id}/revoke", data={"reason": "x"})
+    assert response.status_code == 409 and "只有待报送的批次可以申请撤销" in text(response)
+    assert CardRevokeRequest.select().count() == 0
+
+
+def test_one_waiting_revoke_request_per_batch(union):
+    req = make_revoke(union)
+    account = factories.make_account(union)
+    with pytest.raises(DomainError, match="已有待审核的撤销申请"):
+        cards.request_revoke(req.batch, account, "再次申请")
+
+
+def test_only_the_district_above_decides(city, as_role):
+    req = make_revoke(city.orgs["grassroots1"])
+    assert as_role("district", 1).post(f"/cards/revokes/{req.id}/approve").status_code == 404  # other district
+    assert as_role("secondary").post(f"/cards/revokes/{req.id}/approve").status_code == 403
+    assert CardRevokeRequest.get_by_id(req.id).status == cards.PENDING_REVOKE
+
+
+# --- workflows over every (state, action) pair ---------------------------------------------------------
+def test_card_batch_workflow_every_pair(city, union):
+    allowed, forbidden = check_every_pair(CardBatch, lambda state: make_batch(union, status=state, people=1),
+                                          account=city.account("district"))
+    assert (allowed, forbidden) == (3, 4 * 3 - 3)
+
+
+def test_revoke_workflow_every_pair(city, union):
+    allowed, forbidden = check_every_pair(CardRevokeRequest, lambda state: make_revoke(union, status=state),
+                                          account=city.account("district"), reason="材料不全")
+    assert (allowed, forbidden) == (2, 3 * 2 - 2)
+
+
+def test_the_view_refuses_a_decided_request(union, as_role):
+    req = make_revoke(union, status=cards.REJECTED)
+    response = as_role("district").post(f"/cards/revokes/{req.id}/approve")
+    assert response.status_code == 409 and "当前状态为「已驳回」，不能执行「撤销办卡批次审核通过」" in text(response)
+
+
+# --- races (committed data, threads) ---------------------------------------------------------------------
+def test_two_exports_at_once_one_transition(committed):
+    city = factories.make_city()
+    batch = make_batch(city.orgs["grassroots1"], people=1)
+    outcomes = race_transition(CardBatch, batch.id, "export")
+    assert sorted(outcomes) == ["ok", "该记录的状态已被他人修改，请刷新页面后重试"], outcomes
+
+
+def test_double_submit_creates_one_batch(committed):
+    from models import db
+    city = factories.make_city()
+    org = city.orgs["grassroots1"]
+    for _ in range(3):
+        make_pending(org)
+    account = city.account("grassroots")
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def run():
+        db.connect(reuse_if_open=True)
+        try:
+            barrier.wait()
+            cards.submit_batch(org, account)
+            outcomes.append("ok")
+        except DomainError as exc:
+            outcomes.append(exc.message)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == sorted(["ok", cards.SUBMITTED_BY_OTHER]) or \
+        sorted(outcomes) == sorted(["ok", "待办会员列表中没有会员，请先加入待办会员"]), outcomes
+    assert CardBatch.select().count() == 1 and CardBatchItem.select().count() == 3
+    assert AuditLog.select().where(AuditLog.action == "提交办卡").count() == 1
+
+
+def test_two_unions_queue_the_same_person_one_wins(committed):
+    """A person is queued for a card at most once city-wide (unique index), under a race."""
+    from models import db
+    city = factories.make_city()
+    row = make_pending(city.orgs["grassroots1"])
+    results = []
+    barrier = threading.Barrier(2)
+
+    def run():
+        db.connect(reuse_if_open=True)
+        try:
+            barrier.wait()
+            with db.atomic():
+                CardPending.create(org=row.org_id, membership=row.membership_id, person=row.person_id)
+            results.append("ok")
+        except Exception as exc:  # noqa: BLE001
+            results.append(type(exc).__name__)
+        finally:
+            db.close()
+
+    CardPending.delete().execute()
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["IntegrityError", "ok"], results
+    assert CardPending.select().count() == 1
