@@ -14,8 +14,30 @@ with suppress(ImportError):
     import playhouse.postgres_ext as pw_pext  # noqa: F401
 
 
+def _move_counters(database: pw.Database) -> None:
+    """003 named the 会员编号 counter table "counter" — the name huey's SQL storage (in the same
+    database) also uses, so whichever was created first won (huey's, when the app had started
+    before `flask db upgrade`). Our counters now live in "number_counter"; an old table of ours
+    is copied over and dropped (huey recreates its own at the next start)."""
+    if "counter" not in database.get_tables():
+        return
+    if "name" in {c.name for c in database.get_columns("counter")}:
+        database.execute_sql('INSERT INTO "number_counter" ("name", "value") SELECT "name", "value" FROM "counter"')
+        database.execute_sql('DROP TABLE "counter"')
+
+
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     orm = migrator.orm
+
+    @migrator.create_model
+    class NumberCounter(pw.Model):
+        name = pw.CharField(max_length=40, primary_key=True)
+        value = pw.BigIntegerField(default=0)
+
+        class Meta:
+            table_name = "number_counter"
+
+    migrator.run(_move_counters, database)
 
     @migrator.create_model
     class CardBatch(pw.Model):
@@ -116,3 +138,4 @@ def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     migrator.remove_model('card_pending')
     migrator.remove_model('card')
     migrator.remove_model('card_batch')
+    migrator.remove_model('number_counter')

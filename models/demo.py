@@ -104,7 +104,48 @@ def load_demo(password: str | None = None, members: int = 300, seed: int = 20261
             accounts.append((username, secret, account.role, org.name))
         _waiting_request(g4)
         _roster_examples(rng, g1, g4, temps[0], g5, pudong)
+        _card_examples(g1, centre)
     return accounts
+
+
+def _card_examples(g1, centre) -> None:
+    """会员服务卡 in 新世界百货: 20 card holders (a batch 已开卡), a batch 已报送银行 waiting for the
+    bank's return file, a batch 待报送 (to export, or to revoke), and a 待办会员列表 of 8 with
+    two rows that fail their checks (ID expired, 证件到期日 missing) and one whose 工作单位 is too
+    short."""
+    from stdnum import luhn
+
+    from models import cards
+    members_ = list(Membership.select(Membership, Person).join(Person)
+                    .where((Membership.org == g1.id) & (Membership.status == "正常")).order_by(Membership.id))
+    if len(members_) < 40:  # a tiny demo (tests): nothing to show
+        return
+    account = Account.get(Account.org == g1.id)
+    centre_account = Account.get(Account.org == centre.id)
+    on = today()
+    for i, m in enumerate(members_[:40]):
+        expiry = date(on.year + 3 + i % 15, 1 + i % 12, 1 + i % 27)
+        Person.update(id_expiry=expiry).where(Person.id == m.person_id).execute()
+
+    def batch_of(group):
+        cards.add_pending(g1, account, group)
+        return cards.submit_batch(g1, account)
+
+    opened = batch_of(members_[:20])
+    cards.export_for_bank(opened, centre_account)
+    plan = []
+    for n, item in enumerate(cards.CardBatchItem.select().where(cards.CardBatchItem.batch == opened.id)):
+        body = f"622588{20260000 + n:012d}"
+        plan.append((item, body + luhn.calc_check_digit(body), on - timedelta(days=30)))
+    cards.apply_return(plan, centre_account)
+    cards.export_for_bank(batch_of(members_[20:25]), centre_account)  # 已报送银行
+    batch_of(members_[25:28])  # 待报送
+    queue = members_[28:36]
+    Person.update(id_expiry=on - timedelta(days=40)).where(Person.id == queue[0].person_id).execute()
+    Person.update(id_expiry=None).where(Person.id == queue[1].person_id).execute()
+    Membership.update(work_unit="南京西路").where(Membership.id == queue[2].id).execute()
+    cards.add_pending(g1, account, list(Membership.select(Membership, Person).join(Person)
+                                        .where(Membership.id.in_([m.id for m in queue]))))
 
 
 def _roster_examples(rng, g1, g4, temporary, g5, pudong) -> None:

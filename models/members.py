@@ -151,6 +151,10 @@ class Counter(BaseModel):
     name = pw.CharField(max_length=40, primary_key=True)
     value = pw.BigIntegerField(default=0)
 
+    class Meta:
+        # Not "counter": huey's SQL storage, in the same database, has a table of that name.
+        table_name = "number_counter"
+
 
 MEMBER_NO_START = 3_100_000_000  # 10-digit numbers like the manual's 3930143359
 

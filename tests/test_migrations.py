@@ -32,3 +32,42 @@ def test_migrations_create_the_unique_indexes():
 
 def test_upgrade_again_is_a_no_op():
     assert upgrade_database() == []
+
+
+def test_member_numbers_work_where_huey_made_its_counter_table_first(tmp_path):
+    """huey's SQL storage (JOBS_MODE=sql, same database) creates a table named "counter" when the
+    app starts — before `flask db upgrade` on a new server. Migration 004 keeps our counters in
+    "number_counter", so 会员编号 and card batch numbers work on such a database."""
+    import peewee as pw
+    from huey.contrib.sql_huey import SqlHuey
+
+    from models import cards, members
+    path = tmp_path / "fresh.db"
+    SqlHuey("jobs", database=f"sqlite:///{path}")  # the app starting first
+    fresh = pw.SqliteDatabase(str(path))
+    assert "counter" in fresh.get_tables()
+    upgrade_database(fresh)
+    assert "number_counter" in fresh.get_tables()
+    assert "key" in {c.name for c in fresh.get_columns("counter")}  # huey's own table left alone
+    with members.Counter.bind_ctx(fresh), fresh.atomic():
+        first = members.next_member_numbers(2)
+        assert int(first[1]) == int(first[0]) + 1
+        assert cards.next_batch_number().startswith("KB")
+    fresh.close()
+
+
+def test_upgrade_moves_the_counters_of_an_issue_5_database(tmp_path):
+    """A database upgraded through 003 with our own "counter" table keeps its 会员编号 sequence."""
+    import peewee as pw
+    from peewee_migrate import Router
+
+    from app import BASE_DIR
+    path = tmp_path / "issue5.db"
+    old = pw.SqliteDatabase(str(path))
+    Router(old, migrate_dir=str(BASE_DIR / "migrations")).run("003_member_roster")
+    old.execute_sql("INSERT INTO \"counter\" (\"name\", \"value\") VALUES ('member_no', 3100000123)")
+    upgrade_database(old)
+    kept = old.execute_sql('SELECT "value" FROM "number_counter" WHERE "name" = \'member_no\'').fetchone()
+    assert kept[0] == 3100000123
+    assert "counter" not in old.get_tables()
+    old.close()
