@@ -130,6 +130,8 @@ def bench_database(url: str) -> list:
     b.row("  data access: ancestors of a grassroots union", orgs, orm, "", orm[0] / raw[0])
     bench_roster(b, info, members)
     bench_imports(b, info, url, members)
+    from bench.cards import bench_cards
+    bench_cards(b, info, members, timed, REPEAT)
     db.close()
     return b.results
 

@@ -103,6 +103,18 @@ def shoot(base: str, password: str) -> list[Path]:
         save(page, "member-import.png")
         context.close()
 
+        # 会员服务卡管理: the card list, the 待办会员列表 (two rows fail), a batch, for the centre the batches
+        context, page = session("grassroots")
+        page.goto("/cards/")
+        save(page, "cards.png")
+        page.goto("/cards/pending")
+        save(page, "card-pending.png")
+        context.close()
+        context, page = session("centre")
+        page.goto("/cards/batches")
+        save(page, "card-batches.png")
+        context.close()
+
         context, page = session("district2")
         page.goto("/members/approvals")
         save(page, "member-approvals.png")

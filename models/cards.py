@@ -577,12 +577,14 @@ def check_return_rows(rows: list, account, on: date | None = None) -> tuple[list
     cards_in_file: dict = {}
     ids_in_file: dict = {}
     items = {}
+    from models.base import in_values
     for i in (CardBatchItem.select(CardBatchItem, CardBatch).join(CardBatch)
-              .where(CardBatchItem.id_number.in_([n for n in numbers if n]) & (CardBatchItem.state != ITEM_REVOKED))
+              .where(in_values(CardBatchItem.id_number, [n for n in numbers if n])
+                     & (CardBatchItem.state != ITEM_REVOKED))
               .order_by(CardBatchItem.id)):
         items.setdefault(i.id_number, []).append(i)
-    taken = {c.card_no: c for c in Card.select().where(Card.card_no.in_(
-        [_card_guess(v.get("卡号")) for _, v in rows if _card_guess(v.get("卡号"))]))}
+    guesses = [g for g in (_card_guess(v.get("卡号")) for _, v in rows) if g]
+    taken = {c.card_no: c for c in Card.select().where(in_values(Card.card_no, guesses))}
     scope = None if account.is_admin or account.role == "centre" else set(
         r[0] for r in account.org.subtree_ids().tuples())
     plan, checked, already = [], [], 0
@@ -641,22 +643,34 @@ def _card_guess(raw) -> str:
 
 def apply_return(plan: list, account, on: date | None = None) -> int:
     """The checked rows: cards created, items 已开卡, Person.has_card, batches 已开卡 when no one
-    in them waits any more — one transaction."""
+    in them waits any more — one transaction, a handful of set-based statements whatever the
+    number of rows."""
+    from models.base import in_values
     on = on or today()
-    batches = set()
+    if not plan:
+        return 0
+    person_ids = [item.person_id for item, _, _ in plan]
+    item_ids = [item.id for item, _, _ in plan]
+    batches = {item.batch_id for item, _, _ in plan}
+    stamp = now()
     with db.atomic():
-        for item, card_no, issued in plan:
-            held = held_card(item.person_id)
-            if held is not None:  # an old card is replaced by the new one
-                Card.update(status=CARD_CANCELLED).where(Card.id == held.id).execute()
-            card = Card.create(person=item.person_id, org=item.batch.org_id, batch=item.batch_id, card_no=card_no,
-                               issued_date=issued, eligible_from=max(issued, on) + timedelta(days=1))
-            changed = (CardBatchItem.update(state=ITEM_OPENED, card=card.id)
-                       .where((CardBatchItem.id == item.id) & (CardBatchItem.state == ITEM_WAITING)).execute())
-            if changed != 1:
-                raise DomainError("办卡批次已被他人更新，请重新上传", 409)
-            Person.update(has_card=True).where(Person.id == item.person_id).execute()
-            batches.add(item.batch_id)
+        # an old card is replaced by the new one
+        Card.update(status=CARD_CANCELLED).where(in_values(Card.person, person_ids)
+                                                 & Card.status.in_(HELD_CARD)).execute()
+        rows = [{"person": item.person_id, "org": item.batch.org_id, "batch": item.batch_id, "card_no": card_no,
+                 "status": CARD_NORMAL, "issued_date": issued,
+                 "eligible_from": max(issued, on) + timedelta(days=1), "created_at": stamp}
+                for item, card_no, issued in plan]
+        for i in range(0, len(rows), 1000):
+            Card.insert_many(rows[i:i + 1000]).execute()
+        # the person's one card that is 正常 now (older ones were cancelled above); by person only,
+        # so the planner uses the person index, not the batch one (5,000 cards share a batch)
+        new_card = Card.select(Card.id).where((Card.person == CardBatchItem.person) & (Card.status == CARD_NORMAL))
+        changed = (CardBatchItem.update(state=ITEM_OPENED, card=new_card)
+                   .where(in_values(CardBatchItem.id, item_ids) & (CardBatchItem.state == ITEM_WAITING)).execute())
+        if changed != len(plan):
+            raise DomainError("办卡批次已被他人更新，请重新上传", 409)
+        Person.update(has_card=True).where(in_values(Person.id, person_ids)).execute()
         for batch in CardBatch.select().where(CardBatch.id.in_(list(batches)) & (CardBatch.status == SENT)):
             if not CardBatchItem.select().where((CardBatchItem.batch == batch.id)
                                                 & (CardBatchItem.state == ITEM_WAITING)).exists():
