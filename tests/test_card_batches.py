@@ -326,3 +326,62 @@ def test_two_unions_queue_the_same_person_one_wins(committed):
         t.join()
     assert sorted(results) == ["IntegrityError", "ok"], results
     assert CardPending.select().count() == 1
+
+
+# --- the return file as a background job -------------------------------------------------------------
+@pytest.fixture
+def queued_mode():
+    from models.jobs import init_queue
+    from tests.conftest import DB_URL
+    huey = init_queue(DB_URL, "memory")
+    yield huey
+    init_queue(DB_URL, "immediate")
+
+
+def test_upload_returns_at_once_and_the_page_shows_progress(union, as_role, queued_mode):
+    from models.jobs import QUEUED, run_job
+    batch = sent_batch(union, people=2)
+    client = as_role("district")
+    job = job_of(upload(client, xlsx([(i.id_number, luhn_card(), "2026-11-20") for i in items_of(batch)])))
+    assert job.status == QUEUED and len(queued_mode.pending()) == 1
+    assert Card.select().count() == 0  # nothing done inside the request
+    page = client.get(f"/cards/returns/{job.id}")
+    assert 'http-equiv="refresh"' in page.get_data(as_text=True)  # without JavaScript: reloads
+    fragment = client.get(f"/cards/returns/{job.id}", headers=HX)
+    assert fragment.status_code == 200 and "hx-trigger" in fragment.get_data(as_text=True)
+    run_job(job.id)
+    done = client.get(f"/cards/returns/{job.id}", headers=HX)
+    assert done.status_code == 286  # finished: htmx stops polling
+    assert Card.select().count() == 2
+
+
+def test_a_return_job_killed_midway_runs_again_once(union, as_role, queued_mode):
+    """The job applies everything in one transaction: a worker killed before the commit left
+    nothing, the restart sweep queues it again and the second run applies each card once."""
+    from models import Job
+    from models.jobs import QUEUED, RUNNING, run_job, sweep_interrupted
+    batch = sent_batch(union, people=3)
+    job = job_of(upload(as_role("centre"), xlsx([(i.id_number, luhn_card(), "2026-11-20") for i in items_of(batch)])))
+    Job.update(status=RUNNING).where(Job.id == job.id).execute()  # the worker died inside the job
+    assert Card.select().count() == 0
+    assert job.id in sweep_interrupted()
+    assert Job.get_by_id(job.id).status == QUEUED
+    run_job(job.id)
+    run_job(job.id)  # a duplicate enqueue does nothing
+    assert Card.select().count() == 3 and Job.get_by_id(job.id).status == "已完成"
+    assert CardBatch.get_by_id(batch.id).status == cards.OPENED
+
+
+def test_admin_corrects_a_card_status(union, as_role):
+    card = make_card(union)
+    admin = as_role("admin")
+    assert card.card_no in admin.get(f"/admin/card-status?card_no={card.card_no}").get_data(as_text=True)
+    refused = admin.post("/admin/card-status", data={"card_no": card.card_no, "status": "挂失", "reason": ""})
+    assert refused.status_code == 422 and "请填写更正原因" in text(refused)
+    assert admin.post("/admin/card-status", data={"card_no": card.card_no, "status": "注销",
+                                                  "reason": "持卡人申请注销"}).status_code == 302
+    assert Card.get_by_id(card.id).status == "注销"
+    assert not Person.get_by_id(card.person_id).has_card  # may apply for a new card
+    log = AuditLog.select().where(AuditLog.action == "更正卡片状态").get()
+    assert log.reason == "持卡人申请注销" and card.card_no not in (log.detail or "")
+    assert as_role("district").get("/admin/card-status").status_code == 403
