@@ -130,7 +130,7 @@ def test_return_file_errors_then_fixed_and_uploaded_again(union, as_role, city):
     assert CardBatch.get_by_id(batch.id).status == cards.SENT  # three people still wait
     assert CardBatch.get_by_id(waiting.id).status == cards.TO_SEND
     # the error file: fix the rows of this batch, drop the two that are not ours to fix
-    errors = client.get(f"/cards/returns/{job.id}/errors")
+    errors = client.get(f"/jobs/{job.id}/errors")
     sheet = load_workbook(io.BytesIO(errors.data)).active
     fixed = [list(r) for r in sheet.values]
     assert fixed[0] == cards.RETURN_COLUMNS + ["错误原因"]

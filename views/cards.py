@@ -9,9 +9,8 @@ as a Chinese DomainError; views only pick the page or the fragment.
 
 import json
 from datetime import datetime, time, timedelta
-from urllib.parse import quote
 
-from flask import Blueprint, abort, flash, make_response, redirect, request, send_file, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 from peewee import JOIN
 
@@ -32,12 +31,20 @@ from models.base import DomainError
 from models.rules import cards as rules
 from models.rules.idnumber import normalize_id
 from models.rules.text import normalize
-from models.storage import stored_file
-from views.access import access, form_ids, is_fragment_request, redirect_to, refuse, render_page, scope_org_ids, scoped
+from views.access import (
+    access,
+    form_ids,
+    is_fragment_request,
+    redirect_to,
+    refuse,
+    render_page,
+    scope_org_ids,
+    scoped,
+    xlsx_response,
+)
 from views.paging import paginate
 
 bp = Blueprint("cards", __name__, url_prefix="/cards")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SENDERS = ("centre", "district")
 
 
@@ -54,11 +61,7 @@ def applies(account) -> bool:
 NOT_APPLYING = "只有基层工会可以为本单位会员办理会员服务卡（上级工会只能查看）"
 
 
-def _attachment(data: bytes, name: str):
-    response = make_response(data)
-    response.headers["Content-Type"] = XLSX
-    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote(name)
-    return response
+_attachment = xlsx_response
 
 
 # --- 卡片信息管理 ---------------------------------------------------------------------------------
@@ -434,18 +437,3 @@ def return_result(job):
     if job.finished and is_fragment_request():
         response.status_code = 286
     return response
-
-
-@bp.route("/returns/<int:job_id>/errors")
-@access("centre", "district", objects={"job_id": Job})
-def return_errors(job):
-    if job.kind != "card_return":
-        return redirect(url_for("jobs.errors", job_id=job.id))
-    data = job.result_data
-    if not data.get("error_file"):
-        abort(404)
-    path = stored_file("jobs", data["error_file"])
-    if not path.exists():
-        abort(404)
-    return make_response(send_file(path, as_attachment=True, mimetype=XLSX,
-                                   download_name=data.get("error_download_name") or path.name))

@@ -1,16 +1,15 @@
 """会员管理 → 同步会员 / 会员比对 (upload the whole roster → background job → classes A–E) and
 从其他工会转入会员到本工会 (by Excel). Grassroots unions and 临时工会, for their own roster."""
 
-from urllib.parse import quote
 
-from flask import Blueprint, abort, make_response, redirect, request, send_file, url_for
+from flask import Blueprint, abort, redirect, request, send_file, url_for
 from flask_login import current_user
 
 from models import Job
 from models import member_compare as compare
 from models.base import DomainError
 from models.storage import stored_file
-from views.access import access, redirect_to, refuse, render_page
+from views.access import access, redirect_to, refuse, render_page, xlsx_response
 from views.jobs import CITY_READ_ONLY
 from views.paging import paginate
 
@@ -19,11 +18,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ONLY_GRASSROOTS = "只有基层工会（或临时工会）可以使用此功能"
 
 
-def _xlsx(data: bytes, name: str):
-    response = make_response(data)
-    response.headers["Content-Type"] = XLSX
-    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote(name)
-    return response
+_xlsx = xlsx_response
 
 
 def _own_union():
