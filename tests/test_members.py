@@ -117,12 +117,13 @@ def test_list_has_the_manuals_columns_search_boxes_and_buttons(app, city, union,
     expected = [("新增会员", "members.new"), ("批量导入会员", "member_import.upload"),
                 ("组织机构代码导入会员", "member_import.by_code"), ("转出", None), ("批量转出会员", None),
                 ("从其他工会转入会员到本工会", "member_sync.transfer_in"), ("同步会员", "member_sync.sync"),
-                ("导出会员", "members.export"), ("删除", None)]
+                ("导出会员", "members.export"), ("删除", None), ("加入待办会员列表", "cards.add_pending")]
     assert labels == [label for label, endpoint in expected if endpoint is None or endpoint in app.view_functions]
     for a in toolbar.select("a"):
         assert grassroots.get(a["href"]).status_code < 400, a["href"]
     actions = {b.get_text(): b["formaction"] for b in toolbar.select("button")}
-    assert actions == {"转出": "/members/transfer", "批量转出会员": "/members/transfer", "删除": "/members/delete"}
+    assert actions == {"转出": "/members/transfer", "批量转出会员": "/members/transfer", "删除": "/members/delete",
+                       "加入待办会员列表": "/cards/pending/add"}
 
 
 def test_superiors_see_the_union_column_read_only(city, as_role):
