@@ -33,7 +33,7 @@ OBJECT_LABELS = {
     "Membership": "会员", "Person": "人员", "Enterprise": "企业", "Notice": "通知",
     "Download": "下载文件", "Message": "消息", "TransferRequest": "会员转移申请",
     "MemberChange": "信息修改申请", "Card": "会员服务卡", "CardBatch": "办卡批次",
-    "CardRevokeRequest": "撤销办卡批次申请", "CardPending": "待办会员",
+    "CardRevokeRequest": "撤销办卡批次申请", "CardPending": "待办会员", "ProtectionYear": "保障年度",
 }
 
 

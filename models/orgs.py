@@ -48,6 +48,8 @@ class Organization(BaseModel):
     phone = pw.CharField(max_length=30, default="")  # 联系电话
     is_temporary = pw.BooleanField(default=False)  # 临时工会
     member_review = pw.BooleanField(default=False)  # 会员审核 (a district's setting, spec 20)
+    # A special subsidy group (东航, 铁路工会 …, spec 40): set by the centre, applies below it.
+    special_subsidy = pw.BooleanField(default=False)
     status = pw.CharField(max_length=6, default="正常", index=True)  # 正常 / 已撤销
     closed_at = pw.DateTimeField(null=True)
     depth = pw.SmallIntegerField(default=0)
