@@ -161,4 +161,12 @@ OBJECT_FACTORIES = {
     "CardBatch": lambda org: _card_factories().make_batch(org),
     "CardRevokeRequest": lambda org: _card_factories().make_revoke(org),
     "Card": lambda org: _card_factories().make_card(org),
+    "ProtectionYear": lambda org: _plan_year(),
+    "ProtectionType": lambda org: _plan_year().types[0],
 }
+
+
+def _plan_year():
+    from models import plans
+    year = plans.ProtectionYear.select().order_by(plans.ProtectionYear.year.desc()).first()
+    return year or plans.create_year(2027)

@@ -43,9 +43,10 @@ def register(app):
         messages,
         notices,
         orgs,
+        plans,
     )
     for module in (auth, home, orgs, accounts, members, member_import, member_sync, member_review,
-                   cards, messages, notices, audit, jobs, admin):
+                   cards, plans, messages, notices, audit, jobs, admin):
         app.register_blueprint(module.bp)
 
     @app.before_request

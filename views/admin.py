@@ -20,6 +20,8 @@ QUICK_FIXES = [
     ("更正会员证件信息", "按证件号码查找会员，更正证件到期日或姓名、性别、出生日期、证件号码。",
      "admin.member_identity"),
     ("更正卡片状态", "按卡号查找会员服务卡，更正卡片状态（正常 / 挂失 / 注销）。", "admin.card_status"),
+    ("延长时间窗口", "为一个组织（及其下级）延长某保障年度的某个时间窗口，如集中参保提交截止时间。",
+     "admin.extend_window"),
 ]
 
 
@@ -183,3 +185,42 @@ def card_status():
 def current_user_account():
     from flask_login import current_user
     return current_user._get_current_object()
+
+
+# --- 延长时间窗口 ---------------------------------------------------------------------------------
+@bp.route("/extend-window", methods=["GET", "POST"])
+@access("admin")
+def extend_window():
+    """延长时间窗口: keep one window of a year open longer for one organisation (and below)."""
+    from models import plans
+    from views.plans import _parse_moment
+    windows = list(plans.Window.select(plans.Window, plans.ProtectionYear).join(plans.ProtectionYear)
+                   .order_by(plans.ProtectionYear.year.desc(), plans.Window.id))
+    error, status = None, 200
+    values = request.form if request.method == "POST" else {}
+    if request.method == "POST":
+        window = next((w for w in windows if str(w.id) == values.get("window")), None)
+        org = Organization.get_or_none(Organization.name == (values.get("org") or "").strip())
+        try:
+            ends = _parse_moment(values.get("ends", ""), True)
+        except ValueError:
+            ends = None
+        if window is None:
+            error = "请选择时间窗口"
+        elif org is None:
+            error = "没有这个组织，请填写组织全称"
+        elif ends is None:
+            error = "延长至：时间格式应为 年-月-日 时:分"
+        else:
+            try:
+                plans.extend_window(window, org, ends, current_user_account(), values.get("reason", ""))
+            except DomainError as exc:
+                error = exc.message
+            else:
+                flash(f"已为「{org.name}」将{window.year.year}年度{window.label}延长至 {ends:%Y-%m-%d %H:%M}",
+                      "success")
+                return redirect(url_for("admin.extend_window"))
+        status = 422
+    extensions = list(plans.WindowExtension.select().order_by(plans.WindowExtension.id.desc()).limit(50))
+    return render_page("admin/extend_window.html", windows=windows, extensions=extensions, error=error,
+                       values=values, status=status)

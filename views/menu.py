@@ -26,6 +26,11 @@ MENU = [
         ("开卡回盘导入", "cards.returns", ("centre", "district")),
         ("撤销办卡批次审核", "cards.revokes", ("district",)),
     ]),
+    ("会员专享基本保障", [
+        ("保障年度设置", "plans.years", ("centre", "city")),
+        ("保障类型管理", "plans.types", ("centre", "city", "district")),
+        ("保障金额设置", "plans.split", ("district",)),
+    ]),
     ("业务工作台", [("业务工作台", "home.workbench", None)]),
     ("系统管理", [
         ("后台任务", "jobs.index", None),

@@ -1,0 +1,315 @@
+"""会员专享基本保障 settings: 保障年度设置 (centre: years, windows, receiving account, signatures,
+credits, special subsidy groups), 保障类型管理 (centre edits; districts and the city read), and
+保障金额设置 (district: 基层缴费设置 of each type, only in its window).
+
+Settings are shared by the whole city; the routes that change them are the centre's. The district's
+fee-split dialog takes the type as a query argument (`?type=`) and looks it up among the chosen
+year's types.
+"""
+
+from datetime import date, datetime
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import current_user
+
+from models import Credit, Organization, ProtectionType, ProtectionYear, Window, plans
+from models.base import DomainError, today, yuan
+from models.rules import fees as rules
+from models.rules.text import normalize
+from views.access import access, int_arg, redirect_to, refuse, render_page
+
+bp = Blueprint("plans", __name__, url_prefix="/plans")
+MONEY = ("full_fee", "half_fee", "subsidy_full", "subsidy_half", "special_full", "special_half")
+MONEY_LABELS = {"full_fee": "参保费用（全年）", "half_fee": "参保费用（半年）", "subsidy_full": "市总统一划拨（全年）",
+                "subsidy_half": "市总统一划拨（半年）", "special_full": "特殊补贴单位市总统一划拨（全年）",
+                "special_half": "特殊补贴单位市总统一划拨（半年）"}
+
+
+def _account():
+    return current_user._get_current_object()
+
+
+def chosen_year() -> ProtectionYear | None:
+    """?year=2027, else the year being enrolled: the latest year not after next year."""
+    wanted = int_arg(request.args.get("year"))
+    if wanted:
+        return plans.get_year(wanted)
+    return (ProtectionYear.select().where(ProtectionYear.year <= today().year + 1)
+            .order_by(ProtectionYear.year.desc()).first())
+
+
+def _years():
+    return list(ProtectionYear.select().order_by(ProtectionYear.year.desc()))
+
+
+# --- 保障年度设置 (centre) ---------------------------------------------------------------------------
+@bp.route("/years", methods=["GET", "POST"])
+@access("centre", "city")
+def years():
+    error = None
+    if request.method == "POST":
+        if current_user.role != "centre" and not current_user.is_admin:
+            return refuse("只有市职保中心可以新建保障年度")
+        year = int_arg(request.form.get("year"))
+        if not 2000 <= year <= 2100:
+            error = "请填写正确的保障年度（如 2027）"
+        elif plans.get_year(year):
+            error = f"{year}年度已存在"
+        else:
+            created = plans.create_year(year, _account())
+            flash(f"已新建{year}年度，并按参考数据设置了保障类型和时间窗口，请逐项核对", "success")
+            return redirect_to(url_for("plans.year_detail", year_id=created.id))
+    return render_page("plans/years.html", years=_years(), error=error, status=422 if error else 200)
+
+
+def _parse_moment(text: str, end: bool) -> datetime:
+    text = normalize(text).replace("T", " ")
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d"):
+        try:
+            moment = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        if fmt == "%Y-%m-%d":
+            return plans.day_end(moment.date()) if end else plans.day_start(moment.date())
+        return moment.replace(second=59) if end else moment
+    raise ValueError
+
+
+@bp.route("/years/<int:year_id>", methods=["GET", "POST"])
+@access("centre", "city", objects={"year_id": ProtectionYear})
+def year_detail(year):
+    """One year: receiving account and signatures, the windows, credits per district."""
+    errors = {}
+    if request.method == "POST":
+        if current_user.role != "centre" and not current_user.is_admin:
+            return refuse("只有市职保中心可以修改保障年度设置")
+        section = request.form.get("section")
+        if section == "account":
+            values = {k: normalize(request.form.get(k))[:100] for k in
+                      ("account_name", "account_no", "bank", "grassroots_signature", "district_signature")}
+            missing = [k for k, v in values.items() if not v]
+            if missing:
+                errors["account"] = "户名、帐号、开户行和告知书落款都须填写"
+            else:
+                ProtectionYear.update(values).where(ProtectionYear.id == year.id).execute()
+                from models import AuditLog
+                AuditLog.record("修改保障年度设置", year, account=_account(), detail=values)
+                flash("已保存收款账户和告知书落款", "success")
+                return redirect(url_for("plans.year_detail", year_id=year.id))
+        elif section == "windows":
+            parsed = {}
+            for kind, label in plans.WINDOWS.items():
+                try:
+                    parsed[kind] = (_parse_moment(request.form.get(f"{kind}_starts", ""), False),
+                                    _parse_moment(request.form.get(f"{kind}_ends", ""), True))
+                except ValueError:
+                    errors[kind] = f"{label}：时间格式应为 年-月-日 时:分"
+                    continue
+                if parsed[kind][1] < parsed[kind][0]:
+                    errors[kind] = f"{label}：结束时间不能早于开始时间"
+            if not errors:
+                from models import db
+                with db.atomic():
+                    for kind, (starts, ends) in parsed.items():
+                        plans.set_window(year, kind, starts, ends, _account())
+                flash("已保存时间窗口", "success")
+                return redirect(url_for("plans.year_detail", year_id=year.id))
+        elif section == "credit":
+            district = Organization.get_or_none((Organization.id == int_arg(request.form.get("district")))
+                                                & (Organization.level == "district"))
+            try:
+                amount = rules.fen(request.form.get("amount"))
+            except rules.FeeError as exc:
+                errors["credit"] = f"抵扣金额：{exc}"
+            else:
+                if district is None:
+                    errors["credit"] = "请选择区局（产业）工会"
+                else:
+                    _save_credit(year, district, amount, normalize(request.form.get("note"))[:200])
+                    flash(f"已保存{district.name}的{year.year}年度抵扣金额 {yuan(amount)}元", "success")
+                    return redirect(url_for("plans.year_detail", year_id=year.id))
+        else:
+            abort(400)
+    windows = {w.kind: w for w in Window.select().where(Window.year == year.id)}
+    credits = list(Credit.select(Credit, Organization).join(Organization).where(Credit.year == year.id)
+                   .order_by(Organization.name))
+    districts = list(Organization.select().where((Organization.level == "district")
+                                                 & (Organization.status == "正常")).order_by(Organization.name))
+    return render_page("plans/year.html", year=year, windows=windows, labels=plans.WINDOWS, credits=credits,
+                       districts=districts, errors=errors, form=request.form,
+                       edit=current_user.role == "centre" or current_user.is_admin,
+                       status=422 if errors else 200)
+
+
+def _save_credit(year, district, amount: int, note: str) -> None:
+    from models import AuditLog, db
+    with db.atomic():
+        row = Credit.get_or_none((Credit.org == district.id) & (Credit.year == year.id))
+        before = yuan(row.amount) if row else "（未设置）"
+        if row:
+            Credit.update(amount=amount, note=note).where(Credit.id == row.id).execute()
+        else:
+            Credit.create(org=district.id, year=year.id, amount=amount, note=note)
+        AuditLog.record("设置抵扣金额", district, account=_account(),
+                        detail={"保障年度": year.year, "抵扣金额": [before, yuan(amount)], "说明": note})
+
+
+@bp.route("/special", methods=["GET", "POST"])
+@access("centre", "city")
+def special():
+    """特殊补贴单位: the district / industry unions whose members get the special city subsidy."""
+    if request.method == "POST":
+        if current_user.role != "centre" and not current_user.is_admin:
+            return refuse("只有市职保中心可以设置特殊补贴单位")
+        from models import AuditLog, db
+        chosen = {int(v) for v in request.form.getlist("org") if v.isdigit()}
+        with db.atomic():
+            for org in Organization.select().where(Organization.level == "district"):
+                flag = org.id in chosen
+                if flag != org.special_subsidy:
+                    Organization.update(special_subsidy=flag).where(Organization.id == org.id).execute()
+                    AuditLog.record("设置特殊补贴单位", org, account=_account(), detail={"特殊补贴": "是" if flag else "否"})
+        flash("已保存特殊补贴单位", "success")
+        return redirect_to(url_for("plans.special"))
+    districts = list(Organization.select().where(Organization.level == "district").order_by(Organization.name))
+    return render_page("plans/special.html", districts=districts,
+                       edit=current_user.role == "centre" or current_user.is_admin)
+
+
+# --- 保障类型管理 -----------------------------------------------------------------------------------
+@bp.route("/types")
+@access("centre", "city", "district")
+def types():
+    """保障类型管理 (seed 002: read-only in the district's menu)."""
+    year = chosen_year()
+    return render_page("plans/types.html", year=year, years=_years(), types=plans.types_of(year) if year else [],
+                       edit=current_user.role == "centre" or current_user.is_admin, yuan=yuan)
+
+
+def _type_values(form) -> tuple[dict, dict]:
+    values, errors = {}, {}
+    values["code"] = normalize(form.get("code")).upper()[:10]
+    values["name"] = normalize(form.get("name"))[:50]
+    values["benefits"] = (form.get("benefits") or "").strip()[:2000]
+    if not values["code"]:
+        errors["code"] = "请填写保障类型代码"
+    if not values["name"]:
+        errors["name"] = "请填写保障类型名称"
+    for key in MONEY:
+        raw = (form.get(key) or "").strip()
+        if not raw and key.startswith("special"):
+            values[key] = None
+            continue
+        try:
+            values[key] = rules.fen(raw)
+        except rules.FeeError as exc:
+            errors[key] = f"{MONEY_LABELS[key]}：{exc}"
+    if not errors:
+        if values["subsidy_full"] > values["full_fee"] or values["subsidy_half"] > values["half_fee"]:
+            errors["subsidy_full"] = "市总统一划拨不能超过参保费用"
+        if values["half_fee"] > values["full_fee"]:
+            errors["half_fee"] = "半年参保费用不能超过全年参保费用"
+    return values, errors
+
+
+@bp.route("/years/<int:year_id>/types/new", methods=["GET", "POST"])
+@access("centre", objects={"year_id": ProtectionYear})
+def new_type(year):
+    return _type_form(year, None)
+
+
+@bp.route("/types/<int:ptype_id>/edit", methods=["GET", "POST"])
+@access("centre", objects={"ptype_id": ProtectionType})
+def edit_type(ptype):
+    return _type_form(ptype.year, ptype)
+
+
+def _type_form(year, ptype):
+    from models import AuditLog, db
+    errors, values = {}, {}
+    if request.method == "POST":
+        values, errors = _type_values(request.form)
+        if not errors:
+            clash = ProtectionType.select().where((ProtectionType.year == year.id)
+                                                  & (ProtectionType.code == values["code"]))
+            if ptype:
+                clash = clash.where(ProtectionType.id != ptype.id)
+            if clash.exists():
+                errors["code"] = f"{year.year}年度已有代码为“{values['code']}”的保障类型"
+        if not errors:
+            with db.atomic():
+                if ptype:
+                    ProtectionType.update(values).where(ProtectionType.id == ptype.id).execute()
+                    saved = ProtectionType.get_by_id(ptype.id)
+                else:
+                    saved = ProtectionType.create(year=year.id, sort=len(plans.types_of(year)), **values)
+                AuditLog.record("修改保障类型" if ptype else "新增保障类型", year, account=_account(),
+                                detail={"保障类型": saved.name, **{MONEY_LABELS[k]: yuan(values[k])
+                                                                 for k in MONEY if values[k] is not None}})
+            flash(f"已保存保障类型「{saved.name}」", "success")
+            return redirect_to(url_for("plans.types", year=year.year))
+    elif ptype:
+        values = {"code": ptype.code, "name": ptype.name, "benefits": ptype.benefits,
+                  **{k: getattr(ptype, k) for k in MONEY}}
+    shown = {k: (yuan(v) if isinstance(v, int) and k in MONEY else v) for k, v in values.items()}
+    if request.method == "POST":
+        shown = {k: request.form.get(k, "") for k in ("code", "name", "benefits", *MONEY)}
+    return render_page("plans/type_form.html", "form", year=year, ptype=ptype, values=shown, errors=errors,
+                       labels=MONEY_LABELS, money=MONEY, status=422 if errors else 200)
+
+
+# --- 保障金额设置 (district) ------------------------------------------------------------------------
+@bp.route("/split")
+@access("district")
+def split():
+    """保障金额设置: 保障类型名称, 参保费用, 市总统一划拨(元/人), 区局默认缴纳(元/人), 基层缴纳(元/人)."""
+    district = current_user.org
+    year = chosen_year()
+    name = normalize(request.args.get("name"))
+    rows = []
+    special_ = plans.is_special(district)
+    for t in plans.types_of(year) if year else []:
+        if name and name not in t.name:
+            continue
+        rows.append((t, plans.split_of(district, t), t.fees.subsidy(False, special_)))
+    window = plans.window_state(year, "fee_split", district)
+    return render_page("plans/split.html", "rows", year=year, years=_years(), rows=rows, name=name,
+                       window=window, yuan=yuan)
+
+
+def _split_type(year) -> ProtectionType:
+    ptype = ProtectionType.get_or_none((ProtectionType.id == int_arg(request.values.get("type")))
+                                       & (ProtectionType.year == (year.id if year else 0)))
+    if ptype is None:
+        abort(404)
+    return ptype
+
+
+@bp.route("/split/edit", methods=["GET", "POST"])
+@access("district")
+def split_edit():
+    """基层缴费设置: 参保费用 and 市总统一划拨 fixed; the district sets the other two parts."""
+    district = current_user.org
+    year = chosen_year()
+    ptype = _split_type(year)
+    current = plans.split_of(district, ptype)
+    special_ = plans.is_special(district)
+    error = None
+    values = {"district_part": yuan(current.district_part) if current else "",
+              "grassroots_part": yuan(current.grassroots_part) if current else ""}
+    if request.method == "POST":
+        values = {k: request.form.get(k, "") for k in values}
+        try:
+            plans.save_split(district, ptype, values["district_part"], values["grassroots_part"], _account())
+        except DomainError as exc:
+            error = exc.message
+        else:
+            flash(f"已保存「{ptype.name}」的保障金额设置", "success")
+            return redirect_to(url_for("plans.split", year=year.year))
+    window = plans.window_state(year, "fee_split", district)
+    y = year.year
+    return render_page("plans/split_form.html", "form", year=year, ptype=ptype, values=values, error=error,
+                       window=window, city=yuan(ptype.fees.subsidy(False, special_)), fee=yuan(ptype.full_fee),
+                       valid_from=current.valid_from if current else plans.day_start(date(y, 1, 1)),
+                       valid_to=current.valid_to if current else plans.day_end(date(y, 12, 31)),
+                       status=(409 if not window.open else 422) if error else 200)
