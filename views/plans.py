@@ -168,7 +168,8 @@ def special():
                 flag = org.id in chosen
                 if flag != org.special_subsidy:
                     Organization.update(special_subsidy=flag).where(Organization.id == org.id).execute()
-                    AuditLog.record("设置特殊补贴单位", org, account=_account(), detail={"特殊补贴": "是" if flag else "否"})
+                    AuditLog.record("设置特殊补贴单位", org, account=_account(),
+                                    detail={"特殊补贴": "是" if flag else "否"})
         flash("已保存特殊补贴单位", "success")
         return redirect_to(url_for("plans.special"))
     districts = list(Organization.select().where(Organization.level == "district").order_by(Organization.name))
