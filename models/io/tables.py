@@ -237,41 +237,91 @@ class _ReaderProcess:
         if self._process.is_alive():
             self._process.terminate()
             self._process.join(5)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(5)
         self._process = None
 
 
 def _reader_main(data: bytes, conn, batch: int, importer_end=None) -> None:
     """The reader process: ("size", n), then ("rows", [(number, cells)…]) batches, then
     ("end", None); or ("error", (message, status)) for a DomainError, ("crash", text)
-    otherwise. A closed pipe (the importer stopped or died) ends it."""
+    otherwise. A closed pipe (the importer stopped or died) ends it.
+
+    A pipe holds 64 KiB — less than one batch — so sending from the parsing thread would stall
+    the parse whenever the importer is busy checking a chunk; a writer thread sends instead and
+    the parse runs up to READER_AHEAD batches ahead."""
     if importer_end is not None:
         importer_end.close()
+    import signal
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the worker's handlers: terminate() ends it
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importer's to handle
+    out = _Writer(conn)
     try:
-        rows = _xlsx(data, sizes=lambda n: conn.send(("size", n)))
+        rows = _xlsx(data, sizes=lambda n: out.send(("size", n)))
         buffer = []
         for item in rows:
             buffer.append(item)
             if len(buffer) >= batch:
-                conn.send(("rows", buffer))
+                out.send(("rows", buffer))
                 buffer = []
         if buffer:
-            conn.send(("rows", buffer))
-        conn.send(("end", None))
+            out.send(("rows", buffer))
+        out.send(("end", None))
     except DomainError as exc:
-        _send_quietly(conn, ("error", (exc.message, exc.status)))
-    except (BrokenPipeError, ConnectionError, EOFError):
+        out.send(("error", (exc.message, exc.status)))
+    except _PipeClosed:
         pass
     except Exception as exc:  # noqa: BLE001 — reported to the importer, which fails the job
-        _send_quietly(conn, ("crash", type(exc).__name__))
+        out.send(("crash", type(exc).__name__), quietly=True)
     finally:
-        conn.close()
+        out.close()
 
 
-def _send_quietly(conn, message) -> None:
-    try:
-        conn.send(message)
-    except (BrokenPipeError, ConnectionError, EOFError, OSError):
-        pass
+READER_AHEAD = 40  # batches (20,000 rows) the parse may run ahead of the importer
+
+
+class _PipeClosed(Exception):
+    pass
+
+
+class _Writer:
+    """Pickles messages in the calling thread, writes them to the pipe from its own thread."""
+
+    def __init__(self, conn):
+        import queue
+        import threading
+        from multiprocessing.reduction import ForkingPickler
+        self._dumps = ForkingPickler.dumps
+        self._conn = conn
+        self._queue = queue.Queue(maxsize=READER_AHEAD)
+        self._closed = threading.Event()  # the importer's end is gone
+        self._thread = threading.Thread(target=self._run, name="xlsx-reader-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while True:
+            blob = self._queue.get()
+            if blob is None:
+                return
+            if self._closed.is_set():
+                continue  # drain: the sender learns of it at its next send
+            try:
+                self._conn.send_bytes(blob)
+            except (OSError, EOFError):
+                self._closed.set()
+
+    def send(self, message, quietly: bool = False) -> None:
+        if self._closed.is_set():
+            if quietly:
+                return
+            raise _PipeClosed
+        self._queue.put(bytes(self._dumps(message)))
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        self._conn.close()
 
 
 def records(table: Table):
