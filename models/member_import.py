@@ -657,16 +657,33 @@ def _copy(model, fields, defaults, rows) -> None:
             converted[key] = "\\N" if db_value is None else text(field, str(db_value))
         return converted[key]
     fixed = {f.name: text(f, defaults[f.name]) for f in fields if f.name in defaults}
-    buffer = io.StringIO()
-    write = buffer.write
-    for row in rows:
-        write(",".join([fixed[f.name] if f.name in fixed else text(f, row[f.name]) for f in fields]))
-        write("\n")
-    buffer.seek(0)
+    lines = (",".join([fixed[f.name] if f.name in fixed else text(f, row[f.name]) for f in fields]) + "\n"
+             for row in rows)
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
     sql = f'COPY "{model._meta.table_name}" ({columns}) FROM STDIN WITH (FORMAT csv, NULL \'\\N\')'
     with pw.__exception_wrapper__:  # driver errors as peewee's (IntegrityError …), as execute_sql does
-        db.cursor().copy_expert(sql, buffer)
+        db.cursor().copy_expert(sql, _Streamed(lines), size=COPY_PIECE)
+
+
+COPY_PIECE = 256 * 1024  # characters per piece of COPY data
+
+
+class _Streamed:
+    """A file-like view of text lines for copy_expert: each read() formats only the lines of
+    the next piece, so PostgreSQL inserts (and indexes) the rows already sent while this
+    process formats the rest — instead of waiting for the whole text first."""
+
+    def __init__(self, lines):
+        self._lines = lines
+
+    def read(self, size: int = -1) -> str:
+        piece, length = [], 0
+        for line in self._lines:
+            piece.append(line)
+            length += len(line)
+            if 0 <= size <= length:
+                break
+        return "".join(piece)
 
 
 def _sqlite_returning() -> bool:
