@@ -75,7 +75,7 @@ ALIASES = {"证件类型(身份证)": "证件类型", "有效证件类型": "证
 ID_TYPE_ALIASES = {"居民身份证": ID_CARD, "二代身份证": ID_CARD}
 MAX_ROWS = 60_000  # the page promises 50,000
 PROMISED_ROWS = 50_000
-CHUNK = 2_000
+CHUNK = 1_000  # rows checked and staged per transaction (small: the last chunk is checked after the file is read)
 SHOWN = 200  # rejected rows (and changes) listed on the result page; all of them in the file
 BATCH = 500  # rows per INSERT / IN (…) — well inside SQLite's variable limit
 

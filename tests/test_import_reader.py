@@ -232,7 +232,7 @@ def test_worker_killed_mid_import_resumes_and_its_reader_does_not_linger(committ
     from tests import factories
     city = factories.make_city()
     org, account = city.orgs["grassroots1"], city.account("grassroots")
-    n = 12_000  # six chunks
+    n = 12_000  # twelve chunks of importer.CHUNK
     data, name = memberfiles.member_file(memberfiles.member_rows(n, org=org), "xlsx")
     stored_file("uploads", "killed-worker.bin").write_bytes(data)
     job = Job.create(kind=importer.KIND, title="批量导入会员", owner=account.id, org=org.id, status=QUEUED,
