@@ -33,7 +33,7 @@ from models.accounts import Account
 from models.audit import AuditLog
 from models.base import DomainError, in_values, now
 from models.io.excel import safe_cell
-from models.io.tables import ERROR_COLUMN, read_table, records, stream_table
+from models.io.tables import ERROR_COLUMN, stream_table
 from models.jobs import JobChunk, bulk_work, job_kind
 from models.members import (
     ACTIVE_STATUSES,
@@ -203,26 +203,12 @@ def canonical(name: str) -> str:
     return ALIASES.get(text, text)
 
 
-def read_rows(data: bytes, by_code: bool = False):
-    """(header, [(row number, {column: cell})]) with the columns under their short names;
-    DomainError naming the missing columns for a wrong template."""
-    table = read_table(data, [], max_rows=MAX_ROWS)
-    table.header = [canonical(h) for h in table.header]
-    required = REQUIRED + ([CODE_COLUMN] if by_code else [])
-    missing = [c for c in required if c not in table.header]
-    if missing:
-        template = "组织机构代码导入会员模板" if by_code else "会员导入模板"
-        raise DomainError(f"文件缺少必需的列：{'、'.join(missing)}（请使用下载的{template}）", 422)
-    rows = list(records(table))
-    if not rows:
-        raise DomainError("文件中没有会员数据（请从第二行开始填写会员信息）", 422)
-    return table.header, rows
-
-
 def stream_rows(data: bytes, by_code: bool = False, reader_process: bool = True):
-    """read_rows() as a stream: (header, chunks, size hint, close) — chunks yields lists of up
-    to CHUNK (row number, {column: cell}) as the file is parsed (DomainError for a file that
-    turns out bad further on, and for one without data rows); close() stops the reader."""
+    """The file's rows with the columns under their short names: (header, chunks, size hint,
+    close) — chunks yields lists of up to CHUNK (row number, {column: cell}) as the file is
+    parsed (DomainError naming the missing columns for a wrong template at once; for a file that
+    turns out bad further on, and for one without data rows, from the iteration); close() stops
+    the reader."""
     table = stream_table(data, [], max_rows=MAX_ROWS, reader_process=reader_process)
     try:
         header = [canonical(h) for h in table.header]
