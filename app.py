@@ -56,6 +56,8 @@ def default_settings(instance: Path) -> dict:
         "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "30")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("UPLOAD_MAX_MB", "20")) * 1024 * 1024,
         "JOBS_MODE": os.environ.get("JOBS_MODE", "sql"),  # sql | immediate | memory
+        # 批量导入: parse an xlsx in a second process while this one checks its rows (two cores)
+        "IMPORT_READER_PROCESS": _env_bool("IMPORT_READER_PROCESS", True),
         "STORAGE_DIR": os.environ.get("STORAGE_DIR", str(instance / "storage")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

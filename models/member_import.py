@@ -3,10 +3,12 @@
 The template (seed 000) has nine columns; 组织机构代码导入会员 adds a tenth, the 统一社会信用代码 of
 one of the union's covered enterprises. The background job (spec 05):
 
-1. reads the file (`read_table`: xlsx / xls / csv by content, zip-bomb guard, no formulas);
-2. checks the rows in chunks of CHUNK rows; each chunk's checked rows go to the staging table
-   (JobChunk) in the same transaction as the job's checkpoint, so a killed job resumes after
-   its last chunk (the in-file duplicate maps are rebuilt from the staged chunks);
+1. reads the file (`stream_table`: xlsx / xls / csv by content, zip-bomb guard, no formulas) —
+   an xlsx is parsed in a reader process and its rows arrive while it parses the rest;
+2. checks the rows in chunks of CHUNK rows as they arrive (reading and checking overlap on two
+   cores); each chunk's checked rows go to the staging table (JobChunk) in the same
+   transaction as the job's checkpoint, so a killed job resumes after its last chunk (the
+   reader starts again; the in-file duplicate maps are rebuilt from the staged chunks);
 3. applies every accepted row in ONE transaction — new people and memberships by bulk inserts,
    changed record fields of this union's members, the dashboard counters, the audit row and the
    checkpoint "applied" — so a crash leaves nothing and a resumed job never applies twice;
@@ -31,7 +33,7 @@ from models.accounts import Account
 from models.audit import AuditLog
 from models.base import DomainError, in_values, now
 from models.io.excel import safe_cell
-from models.io.tables import ERROR_COLUMN, read_table, records
+from models.io.tables import ERROR_COLUMN, stream_table
 from models.jobs import JobChunk, bulk_work, job_kind
 from models.members import (
     ACTIVE_STATUSES,
@@ -73,7 +75,7 @@ ALIASES = {"证件类型(身份证)": "证件类型", "有效证件类型": "证
 ID_TYPE_ALIASES = {"居民身份证": ID_CARD, "二代身份证": ID_CARD}
 MAX_ROWS = 60_000  # the page promises 50,000
 PROMISED_ROWS = 50_000
-CHUNK = 2_000
+CHUNK = 1_000  # rows checked and staged per transaction (small: the last chunk is checked after the file is read)
 SHOWN = 200  # rejected rows (and changes) listed on the result page; all of them in the file
 BATCH = 500  # rows per INSERT / IN (…) — well inside SQLite's variable limit
 
@@ -201,20 +203,43 @@ def canonical(name: str) -> str:
     return ALIASES.get(text, text)
 
 
-def read_rows(data: bytes, by_code: bool = False):
-    """(header, [(row number, {column: cell})]) with the columns under their short names;
-    DomainError naming the missing columns for a wrong template."""
-    table = read_table(data, [], max_rows=MAX_ROWS)
-    table.header = [canonical(h) for h in table.header]
-    required = REQUIRED + ([CODE_COLUMN] if by_code else [])
-    missing = [c for c in required if c not in table.header]
-    if missing:
-        template = "组织机构代码导入会员模板" if by_code else "会员导入模板"
-        raise DomainError(f"文件缺少必需的列：{'、'.join(missing)}（请使用下载的{template}）", 422)
-    rows = list(records(table))
-    if not rows:
+def stream_rows(data: bytes, by_code: bool = False, reader_process: bool = True):
+    """The file's rows with the columns under their short names: (header, chunks, size hint,
+    close) — chunks yields lists of up to CHUNK (row number, {column: cell}) as the file is
+    parsed (DomainError naming the missing columns for a wrong template at once; for a file that
+    turns out bad further on, and for one without data rows, from the iteration); close() stops
+    the reader."""
+    table = stream_table(data, [], max_rows=MAX_ROWS, reader_process=reader_process)
+    try:
+        header = [canonical(h) for h in table.header]
+        required = REQUIRED + ([CODE_COLUMN] if by_code else [])
+        missing = [c for c in required if c not in header]
+        if missing:
+            template = "组织机构代码导入会员模板" if by_code else "会员导入模板"
+            raise DomainError(f"文件缺少必需的列：{'、'.join(missing)}（请使用下载的{template}）", 422)
+    except BaseException:
+        table.close()
+        raise
+    return header, _chunked(table, header), table.size_hint, table.close
+
+
+def _chunked(table, header: list):
+    named = [(i, h) for i, h in enumerate(header) if h]
+    width = len(header)
+    chunk = []
+    any_rows = False
+    for number, cells in table.rows:
+        if len(cells) < width:
+            cells = cells + [""] * (width - len(cells))
+        chunk.append((number, {h: cells[i] for i, h in named}))
+        if len(chunk) >= CHUNK:
+            any_rows = True
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+    elif not any_rows:
         raise DomainError("文件中没有会员数据（请从第二行开始填写会员信息）", 422)
-    return table.header, rows
 
 
 def numeric_id_lost(value) -> bool:
@@ -618,16 +643,33 @@ def _copy(model, fields, defaults, rows) -> None:
             converted[key] = "\\N" if db_value is None else text(field, str(db_value))
         return converted[key]
     fixed = {f.name: text(f, defaults[f.name]) for f in fields if f.name in defaults}
-    buffer = io.StringIO()
-    write = buffer.write
-    for row in rows:
-        write(",".join([fixed[f.name] if f.name in fixed else text(f, row[f.name]) for f in fields]))
-        write("\n")
-    buffer.seek(0)
+    lines = (",".join([fixed[f.name] if f.name in fixed else text(f, row[f.name]) for f in fields]) + "\n"
+             for row in rows)
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
     sql = f'COPY "{model._meta.table_name}" ({columns}) FROM STDIN WITH (FORMAT csv, NULL \'\\N\')'
     with pw.__exception_wrapper__:  # driver errors as peewee's (IntegrityError …), as execute_sql does
-        db.cursor().copy_expert(sql, buffer)
+        db.cursor().copy_expert(sql, _Streamed(lines), size=COPY_PIECE)
+
+
+COPY_PIECE = 256 * 1024  # characters per piece of COPY data
+
+
+class _Streamed:
+    """A file-like view of text lines for copy_expert: each read() formats only the lines of
+    the next piece, so PostgreSQL inserts (and indexes) the rows already sent while this
+    process formats the rest — instead of waiting for the whole text first."""
+
+    def __init__(self, lines):
+        self._lines = lines
+
+    def read(self, size: int = -1) -> str:
+        piece, length = [], 0
+        for line in self._lines:
+            piece.append(line)
+            length += len(line)
+            if 0 <= size <= length:
+                break
+        return "".join(piece)
 
 
 def _sqlite_returning() -> bool:
@@ -734,8 +776,6 @@ def _run_import(ctx):
     path = stored_file("uploads", params["upload"])
     if not path.exists():
         raise DomainError("上传的文件已不存在，请重新上传", 410)
-    _header, rows = read_rows(path.read_bytes(), by_code)
-    total = len(rows)
     checker = Checker(org, by_code)
     done = int(ctx.checkpoint.get("chunks", 0))
     checked = []
@@ -744,14 +784,8 @@ def _run_import(ctx):
         part = json.loads(chunk.data)
         checker.remember(part)
         checked.extend(part)
-    chunks = -(-total // CHUNK)
-    for seq in range(done, chunks):
-        part = checker.check(rows[seq * CHUNK:(seq + 1) * CHUNK])
-        with db.atomic():
-            JobChunk.insert(job=ctx.job.id, seq=seq, data=json.dumps(part, ensure_ascii=False)).execute()
-            ctx.save_progress(min(total, (seq + 1) * CHUNK), total, checkpoint={"chunks": seq + 1})
-        checked.extend(part)
-    del rows
+    checker.union_mobiles()  # read before the reader starts, while this process would wait anyway
+    total, chunks = _check_file(ctx, path.read_bytes(), by_code, checker, done, checked)
     failed = [r for r in checked if r.get("errors")]
     error_file = f"member-import-errors-{ctx.job.id}.xlsx" if failed else None
     if failed:
@@ -787,6 +821,32 @@ def _run_import(ctx):
         _reset(ctx)  # nothing was applied; a retry checks the file again from the start
         raise
     return result
+
+
+def _check_file(ctx, data: bytes, by_code: bool, checker: Checker, done: int, checked: list):
+    """Check and stage the file's chunks after the first `done` (staged before the job was
+    interrupted) as the reader delivers them; (rows, chunks). A file found bad while it is
+    read leaves no staged chunks behind (a retry starts from its first row)."""
+    from flask import current_app, has_app_context
+    in_process = has_app_context() and not current_app.config.get("IMPORT_READER_PROCESS", True)
+    _header, stream, hint, close = stream_rows(data, by_code, reader_process=not in_process)
+    total = seq = 0
+    try:
+        for seq, rows in enumerate(stream):
+            total += len(rows)
+            if seq < done:
+                continue
+            part = checker.check(rows)
+            with db.atomic():
+                JobChunk.insert(job=ctx.job.id, seq=seq, data=json.dumps(part, ensure_ascii=False)).execute()
+                ctx.save_progress(total, max(total, hint or 0), checkpoint={"chunks": seq + 1})
+            checked.extend(part)
+    except DomainError:
+        _reset(ctx)
+        raise
+    finally:
+        close()
+    return total, seq + 1
 
 
 def _enterprise_names(checked: list) -> dict:

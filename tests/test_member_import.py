@@ -380,7 +380,7 @@ class DiesAfterFirstChunk(JobContext):
 def test_a_job_killed_after_its_first_chunk_resumes_and_applies_every_row_once(city):
     org = city.orgs["grassroots1"]
     account = city.account("grassroots")
-    n = 5000  # three chunks
+    n = 5000  # five chunks of importer.CHUNK
     rows = memberfiles.member_rows(n, org=org)
     rows[2500]["证件号码"] = rows[10]["证件号码"]  # a duplicate in the second chunk of a row in the first
     data, name = memberfiles.member_file(rows, "xlsx")
