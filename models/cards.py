@@ -178,16 +178,20 @@ def _waiting_item_persons():
 
 
 def progress_condition(state: str):
-    """SQL for one 办卡状态 of a member row (Membership ⋈ Person)."""
+    """SQL for one 办卡状态 of a member row, on Membership's own columns (correlated EXISTS on the
+    card's person index, IN on the small pending / waiting sets) so that a union's roster is
+    filtered without touching the million-row person table."""
+    held = pw.fn.EXISTS(Card.select(Card.id).where((Card.person == Membership.person)
+                                                   & Card.status.in_(HELD_CARD)))
     queued = Membership.id.in_(CardPending.select(CardPending.membership))
-    waiting = Person.id.in_(_waiting_item_persons())
+    waiting = Membership.person.in_(_waiting_item_persons())
     if state == HAS_CARD:
-        return Person.has_card == True  # noqa: E712
+        return held
     if state == QUEUED:
         return queued
     if state == IN_BATCH:
         return waiting
-    return (Person.has_card == False) & ~queued & ~waiting  # noqa: E712
+    return ~held & ~queued & ~waiting
 
 
 def eligible(members_in_union):

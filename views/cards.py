@@ -75,8 +75,9 @@ def _card_filters(values) -> dict:
 
 
 def _card_query(account, f: dict):
-    members = scoped(Membership, account).where(Membership.status == cards_.NORMAL)
-    query = cards_.in_enterprise(members.join(Person))
+    query = cards_.in_enterprise(scoped(Membership, account).where(Membership.status == cards_.NORMAL))
+    if f["name"] or f["id_number"]:  # the person table only when a person field is searched
+        query = query.join(Person)
     if f["name"]:
         query = query.where(roster._starts_with(Person.name, f["name"]))
     if f["id_number"]:
@@ -118,7 +119,8 @@ def add_pending():
         if request.form.get("from") == "roster":
             query = roster.roster(scoped(Membership, account), roster.parse_filters(request.form))
         else:
-            query = _card_query(account, _card_filters(request.form)).select(Membership, Person)
+            ids = _card_query(account, _card_filters(request.form)).select(Membership.id)
+            query = Membership.select(Membership, Person).join(Person).where(Membership.id.in_(ids))
         members = list(query.where(Membership.org == account.org_id))
     else:
         ids = form_ids("ids")
