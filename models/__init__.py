@@ -76,3 +76,4 @@ import models.card_return  # noqa: E402,F401 — the bank's return file (开卡�
 import models.member_compare  # noqa: E402,F401 — 同步会员
 import models.member_import  # noqa: E402,F401 — 批量导入会员
 import models.org_import  # noqa: E402,F401 — registers the 组织导入 job kind
+import models.status_import  # noqa: E402,F401 — 社保状态导入, 个人参保导入

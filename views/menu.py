@@ -30,6 +30,7 @@ MENU = [
         ("保障年度设置", "plans.years", ("centre", "city")),
         ("保障类型管理", "plans.types", ("centre", "city", "district")),
         ("保障金额设置", "plans.split", ("district",)),
+        ("社保状态与个人参保导入", "plans.imports", ("centre",)),
     ]),
     ("业务工作台", [("业务工作台", "home.workbench", None)]),
     ("系统管理", [

@@ -314,3 +314,31 @@ def split_edit():
                        valid_from=current.valid_from if current else plans.day_start(date(y, 1, 1)),
                        valid_to=current.valid_to if current else plans.day_end(date(y, 12, 31)),
                        status=(409 if not window.open else 422) if error else 200)
+
+
+# --- 社保状态导入 / 个人参保导入 (centre) ---------------------------------------------------------------
+@bp.route("/imports", methods=["GET", "POST"])
+@access("centre")
+def imports():
+    """The bureau's status file into the registry, and 申工社 enrollments (both background jobs)."""
+    from models import Job, status_import
+    errors = {}
+    if request.method == "POST":
+        kind = request.form.get("kind", "")
+        upload = request.files.get("file")
+        if kind not in status_import.KINDS:
+            abort(400)
+        if upload is None or not upload.filename:
+            errors[kind] = "请选择要导入的文件"
+        else:
+            try:
+                job = status_import.submit(kind, _account(), upload.read(), upload.filename)
+            except DomainError as exc:
+                errors[kind] = exc.message
+            else:
+                return redirect_to(url_for("jobs.detail", job_id=job.id))
+    from views.access import scoped
+    history = list(scoped(Job, current_user).where(Job.kind.in_(list(status_import.KINDS)))
+                   .order_by(Job.id.desc()).limit(20))
+    return render_page("plans/imports.html", kinds=status_import.KINDS, errors=errors, history=history,
+                       status=422 if errors else 200)

@@ -1,0 +1,252 @@
+"""The centre's two imports for enrollment (issue 7), as background jobs like every import:
+
+- 社保状态导入: the bureau's status file (证件号码, 姓名, 社保卡状态, 就业状态, 社保缴纳, 状态日期)
+  into the registry (StatusRecord). A later file updates earlier ones; a row dated before the
+  stored status leaves it (the newer status stays).
+- 个人参保导入 (申工社): enrollments people made themselves (证件号码, 姓名, 保障年度, 保障类型代码,
+  起保日期, 终保日期), so the once-per-year rule sees them. A person not yet in the system is
+  registered from the ID number.
+
+Rows are checked first; good rows are applied in one transaction; rejected rows come back with
+their reasons in an error file to fix and upload again; uploading the same file twice changes
+nothing the second time.
+"""
+
+import secrets
+from datetime import date
+
+from models import db
+from models.accounts import Account
+from models.audit import AuditLog
+from models.base import in_values, now, today
+from models.enrollment import CARD_STATUSES, EMPLOYMENT, INDIVIDUAL, INSURANCE, Enrollment, StatusRecord, holder_of
+from models.io.tables import error_workbook, read_table, records
+from models.jobs import Job, job_kind
+from models.members import Person
+from models.rules.idnumber import IdError, check_resident_id, normalize_id
+from models.rules.text import mask_text, normalize
+from models.storage import stored_file
+
+STATUS_COLUMNS = ["证件号码", "姓名", "社保卡状态", "就业状态", "社保缴纳", "状态日期"]
+INDIVIDUAL_COLUMNS = ["证件号码", "姓名", "保障年度", "保障类型代码", "起保日期", "终保日期"]
+MAX_ROWS = 200_000
+SHOWN = 200
+KINDS = {"status_import": ("社保状态导入", STATUS_COLUMNS), "individual_import": ("个人参保导入", INDIVIDUAL_COLUMNS)}
+
+
+def submit(kind: str, account: Account, data: bytes, file_name: str) -> Job:
+    read_table(data, KINDS[kind][1], max_rows=MAX_ROWS)  # a wrong file is refused at once
+    name = f"{kind}-{secrets.token_hex(8)}.bin"
+    stored_file("uploads", name).write_bytes(data)
+    return Job.submit(kind, {"account": account.id, "upload": name, "file_name": file_name[:100]}, account=account)
+
+
+def _day(text: str, label: str) -> date:
+    value = normalize_id(text).replace("/", "-").replace(".", "-")
+    try:
+        if len(value) == 8 and value.isdigit():
+            value = f"{value[:4]}-{value[4:6]}-{value[6:]}"
+        return date(*map(int, value.split("-")))
+    except (TypeError, ValueError):
+        raise ValueError(f"{label}格式应为 年-月-日") from None
+
+
+def _id(values: dict, on: date):
+    try:
+        return check_resident_id(values.get("证件号码"), on)
+    except IdError as exc:
+        raise ValueError(f"证件号码：{exc}") from None
+
+
+def _choice(values: dict, column: str, allowed: list) -> str:
+    value = normalize(values.get(column))
+    if value not in allowed:
+        raise ValueError(f"{column}“{value}”不正确，可选：{'、'.join(allowed)}")
+    return value
+
+
+def check_status_rows(rows: list, on: date) -> tuple[list, list]:
+    """(plan of dicts, checked [(values, reasons)])."""
+    plan, checked, seen = [], [], {}
+    for number, values in rows:
+        reasons, row = [], {}
+        fields = (("id_number", lambda v: _id(v, on).number),
+                  ("card_status", lambda v: _choice(v, "社保卡状态", CARD_STATUSES)),
+                  ("employment", lambda v: _choice(v, "就业状态", EMPLOYMENT)),
+                  ("insurance", lambda v: _choice(v, "社保缴纳", INSURANCE)),
+                  ("status_date", lambda v: _day(v.get("状态日期"), "状态日期")))
+        for key, parse in fields:
+            try:
+                row[key] = parse(values)
+            except ValueError as exc:
+                reasons.append(str(exc))
+        if row.get("status_date") and row["status_date"] > on:
+            reasons.append("状态日期不能晚于今天")
+        if "id_number" in row:
+            first = seen.setdefault(row["id_number"], number)
+            if first != number:
+                reasons.append(f"证件号码与第{first}行重复")
+        row["name"] = normalize(values.get("姓名"))[:50]
+        checked.append((values, reasons))
+        if not reasons:
+            plan.append(row)
+    return plan, checked
+
+
+def apply_status(plan: list) -> tuple[int, int]:
+    """Insert new records, update older ones; returns (written, kept because newer)."""
+    existing = {r.id_number: r for r in StatusRecord.select().where(
+        in_values(StatusRecord.id_number, [p["id_number"] for p in plan]))}
+    written = kept = 0
+    stamp = now()
+    with db.atomic():
+        fresh = []
+        for p in plan:
+            old = existing.get(p["id_number"])
+            if old is None:
+                fresh.append({**p, "updated_at": stamp})
+            elif old.status_date > p["status_date"]:
+                kept += 1
+                continue
+            else:
+                StatusRecord.update(updated_at=stamp, **p).where(StatusRecord.id == old.id).execute()
+            written += 1
+        for i in range(0, len(fresh), 1000):
+            StatusRecord.insert_many(fresh[i:i + 1000]).execute()
+    return written, kept
+
+
+def check_individual_rows(rows: list, on: date) -> tuple[list, list, int]:
+    """(plan, checked, already): a row whose person already holds this very enrollment is
+    `already` (a re-upload)."""
+    from models.plans import ProtectionType, ProtectionYear
+    years = {y.year: y for y in ProtectionYear.select()}
+    types = {(t.year_id, t.code): t for t in ProtectionType.select()}
+    plan, checked, seen, already = [], [], {}, 0
+    parsed = []
+    for number, values in rows:
+        reasons, row = [], {"values": values}
+        try:
+            rid = _id(values, on)
+            row.update(id_number=rid.number, birth=rid.birth_date, gender=rid.gender)
+        except ValueError as exc:
+            reasons.append(str(exc))
+        try:
+            y = int(normalize(values.get("保障年度")).removesuffix("年"))
+            row["year"] = years.get(y)
+            if row["year"] is None:
+                reasons.append(f"保障年度{y}年尚未设置")
+        except ValueError:
+            reasons.append("保障年度应为四位数字，如 2027")
+        code = normalize(values.get("保障类型代码")).upper()
+        if row.get("year"):
+            row["type"] = types.get((row["year"].id, code))
+            if row["type"] is None:
+                reasons.append(f"保障类型代码“{code}”不是该年度的保障类型")
+        for key, label in (("start", "起保日期"), ("end", "终保日期")):
+            try:
+                row[key] = _day(values.get(label), label)
+            except ValueError as exc:
+                reasons.append(str(exc))
+        if row.get("year") and row.get("start") and row.get("end"):
+            y = row["year"].year
+            if not (date(y, 1, 1) <= row["start"] <= row["end"] <= date(y, 12, 31)):
+                reasons.append(f"起保日期和终保日期须在{y}年内，且起保日期不晚于终保日期")
+        if row.get("id_number") and row.get("year"):
+            key = (row["id_number"], row["year"].id)
+            first = seen.setdefault(key, number)
+            if first != number:
+                reasons.append(f"证件号码与第{first}行重复")
+        row["name"] = normalize(values.get("姓名"))[:50]
+        if not row["name"]:
+            reasons.append("姓名未填写")
+        parsed.append((number, row, reasons))
+    persons = {p.id_number: p for p in Person.select().where(
+        in_values(Person.id_number, [r["id_number"] for _, r, _ in parsed if r.get("id_number")]))}
+    by_year: dict = {}
+    for _, r, reasons in parsed:
+        if not reasons and r["id_number"] in persons:
+            by_year.setdefault(r["year"].id, (r["year"], []))[1].append(persons[r["id_number"]].id)
+    held = {}
+    for year, ids in by_year.values():
+        held.update({(year.id, pid): e for pid, e in holder_of(year, ids).items()})
+    for _, r, reasons in parsed:
+        person = persons.get(r.get("id_number"))
+        if not reasons and person is not None:
+            e = held.get((r["year"].id, person.id))
+            if e is not None:
+                if e.source == INDIVIDUAL and e.start == r["start"] and e.type_id == r["type"].id:
+                    already += 1
+                    checked.append((r["values"], []))
+                    continue
+                where = f"「{e.org.name}」" if e.org_id else e.source
+                reasons.append(f"本年度已在{where}参保，同一保障年度只能参保一次")
+        checked.append((r["values"], reasons))
+        if not reasons:
+            r["person"] = person
+            plan.append(r)
+    return plan, checked, already
+
+
+def apply_individual(plan: list) -> int:
+    from models.rules.fees import period_label
+    with db.atomic():
+        for r in plan:
+            person = r["person"] or Person.create(id_type="身份证", id_number=r["id_number"], name=r["name"],
+                                                  gender=r["gender"], birth_date=r["birth"])
+            t = r["type"]
+            half = period_label(r["start"]) == "半年"
+            Enrollment.create(person=person.id, year=r["year"].id, org=None, source=INDIVIDUAL, channel="会员卡参保",
+                              mode="即时参保", type=t.id, start=r["start"], end=r["end"],
+                              period="半年" if half else "全年", fee=t.half_fee if half else t.full_fee)
+    return len(plan)
+
+
+def _run(ctx, kind: str):
+    account = Account.get_by_id(ctx.params["account"])
+    table = read_table(stored_file("uploads", ctx.params["upload"]).read_bytes(), KINDS[kind][1], max_rows=MAX_ROWS)
+    rows = list(records(table))
+    ctx.save_progress(0, len(rows))
+    on = today()
+    if kind == "status_import":
+        plan, checked = check_status_rows(rows, on)
+        written, kept = apply_status(plan)
+        done, already = written, kept
+        summary = f"共{len(rows)}行，更新社保状态{written}人" + (f"，{kept}行早于已有状态未更新" if kept else "")
+    else:
+        plan, checked, already = check_individual_rows(rows, on)
+        done = apply_individual(plan)
+        summary = f"共{len(rows)}行，导入个人参保{done}人" + (f"，{already}行已导入过" if already else "")
+    failed = [(n, v, r) for (n, _), (v, r) in zip(rows, checked, strict=True) if r]
+    result = {"rows": len(rows), "imported": done, "already": already, "failed": len(failed),
+              "errors": [{"row": n, "id_number": mask_text(v.get("证件号码", "")), "reason": "；".join(r)}
+                         for n, v, r in failed[:SHOWN]]}
+    if failed:
+        name = f"{kind}-errors-{ctx.job.id}.xlsx"
+        stored_file("jobs", name).write_bytes(error_workbook(table.header, [(v, r) for _, v, r in failed]))
+        result.update(error_file=name, error_download_name=f"{KINDS[kind][0]}错误数据.xlsx")
+        summary += f"，{len(failed)}行有错误未导入，请下载错误文件修改后重新上传"
+    result["summary"] = summary + "。"
+    ctx.save_progress(len(rows), len(rows))
+    AuditLog.record(KINDS[kind][0], ctx.job, account=account,
+                    detail={"文件": ctx.params.get("file_name", ""), "行数": len(rows), "导入": done,
+                            "错误行数": len(failed)})
+    return result
+
+
+@job_kind("status_import", "社保状态导入")
+def run_status(ctx):
+    return _run(ctx, "status_import")
+
+
+@job_kind("individual_import", "个人参保导入")
+def run_individual(ctx):
+    return _run(ctx, "individual_import")
+
+
+def status_of(id_numbers: list) -> dict:
+    """{ID number: StatusRecord} for the people asked about."""
+    if not id_numbers:
+        return {}
+    return {r.id_number: r for r in StatusRecord.select().where(in_values(StatusRecord.id_number, id_numbers))}
+

@@ -1,0 +1,119 @@
+"""The centre's 社保状态导入 and 个人参保导入 (申工社): row errors with an error file fixed and
+uploaded again, later files updating earlier ones, the once-per-year rule seeing 申工社."""
+
+import io
+from datetime import date, timedelta
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from models import Enrollment, Job, Person, StatusRecord, enrollment, plans
+from models.base import DomainError, today
+from models.status_import import INDIVIDUAL_COLUMNS, STATUS_COLUMNS
+from tests import factories
+from tests.memberfiles import id_number
+
+
+def xlsx(header, rows) -> bytes:
+    book = Workbook()
+    book.active.append(header)
+    for r in rows:
+        book.active.append(list(r))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def csv_gbk(header, rows) -> bytes:
+    return "\n".join(",".join(map(str, r)) for r in [header, *rows]).encode("gbk")
+
+
+def upload(client, kind, data, name="状态.xlsx") -> Job:
+    response = client.post("/plans/imports", data={"kind": kind, "file": (io.BytesIO(data), name)},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    return Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+
+
+YESTERDAY = (today() - timedelta(days=1)).isoformat()
+
+
+def test_status_file_with_errors_fixed_and_uploaded_again(as_role):
+    centre = as_role("centre")
+    good = [(id_number(i), f"甲{i}", "正常", "在职", "已缴纳", YESTERDAY) for i in range(3)]
+    bad = [(id_number(10)[:-1] + "0" if id_number(10)[-1] != "0" else id_number(10)[:-1] + "1", "乙", "正常", "在职",
+            "已缴纳", YESTERDAY),
+           (id_number(11), "丙", "冻结", "在职", "已缴纳", YESTERDAY),
+           (id_number(12), "丁", "正常", "在职", "已缴纳", "2099-01-01"),
+           (id_number(0), "甲0", "正常", "退休", "已缴纳", YESTERDAY)]
+    job = upload(centre, "status_import", xlsx(STATUS_COLUMNS, good + bad))
+    result = job.result_data
+    assert (result["imported"], result["failed"]) == (3, 4)
+    reasons = {e["row"]: e["reason"] for e in result["errors"]}
+    assert "证件号码：" in reasons[5] and "社保卡状态“冻结”不正确" in reasons[6]
+    assert "状态日期不能晚于今天" in reasons[7] and "证件号码与第2行重复" in reasons[8]
+    assert StatusRecord.select().count() == 3
+    sheet = load_workbook(io.BytesIO(centre.get(f"/jobs/{job.id}/errors").data)).active
+    rows = [list(r) for r in sheet.values]
+    assert rows[0] == STATUS_COLUMNS + ["错误原因"]
+    fixed = [[id_number(10), "乙", "正常", "在职", "已缴纳", YESTERDAY],
+             [id_number(11), "丙", "封存", "在职", "未缴纳", YESTERDAY]]
+    again = upload(centre, "status_import", xlsx(STATUS_COLUMNS, fixed))
+    assert (again.result_data["imported"], again.result_data["failed"]) == (2, 0)
+    assert StatusRecord.get(StatusRecord.id_number == id_number(11)).card_status == "封存"
+
+
+def test_later_files_update_earlier_ones_but_not_with_older_dates(as_role):
+    centre = as_role("centre")
+    number = id_number(20)
+    upload(centre, "status_import", xlsx(STATUS_COLUMNS, [(number, "甲", "正常", "在职", "已缴纳", "2026-11-01")]))
+    upload(centre, "status_import", xlsx(STATUS_COLUMNS, [(number, "甲", "正常", "退休", "已缴纳", "2026-11-20")]))
+    assert StatusRecord.get(StatusRecord.id_number == number).employment == "退休"
+    older = upload(centre, "status_import",
+                   xlsx(STATUS_COLUMNS, [(number, "甲", "正常", "在职", "已缴纳", "2026-10-01")]))
+    assert older.result_data["already"] == 1
+    assert StatusRecord.get(StatusRecord.id_number == number).employment == "退休"
+
+
+def test_a_status_file_of_thousands_of_rows_in_gbk_csv(as_role):
+    rows = [(id_number(1000 + i), f"员工{i}", "正常", "在职", "已缴纳", YESTERDAY) for i in range(3000)]
+    job = upload(as_role("centre"), "status_import", csv_gbk(STATUS_COLUMNS, rows), "状态.csv")
+    assert job.result_data["imported"] == 3000 and StatusRecord.select().count() == 3000
+
+
+def test_wrong_file_and_wrong_role_change_nothing(as_role):
+    response = as_role("centre").post("/plans/imports", data={"kind": "status_import",
+                                                              "file": (io.BytesIO(b"a,b\n1,2\n"), "x.csv")},
+                                      content_type="multipart/form-data")
+    assert response.status_code == 422 and "文件缺少必需的列" in response.get_data(as_text=True)
+    assert as_role("district").get("/plans/imports").status_code == 403
+    assert StatusRecord.select().count() == 0
+
+
+def test_individual_enrollments_block_a_union_submission(city, as_role):
+    year = plans.create_year(2027)
+    member = factories.make_member(city.orgs["grassroots1"])
+    stranger = id_number(77)
+    rows = [(member.person.id_number, member.person.name, "2027", "A", "2027-03-01", "2027-12-31"),
+            (stranger, "申工社个人", "2027年", "a", "2027-07-02", "2027-12-31"),
+            (id_number(78), "乙", "2031", "A", "2031-01-01", "2031-12-31"),
+            (id_number(79), "丙", "2027", "Z", "2027-01-01", "2027-12-31")]
+    centre = as_role("centre")
+    job = upload(centre, "individual_import", xlsx(INDIVIDUAL_COLUMNS, rows))
+    result = job.result_data
+    assert (result["imported"], result["failed"]) == (2, 2)
+    assert "保障年度2031年尚未设置" in result["errors"][0]["reason"]
+    assert "保障类型代码“Z”不是该年度的保障类型" in result["errors"][1]["reason"]
+    created = Person.get(Person.id_number == stranger)  # registered from the ID number
+    assert created.name == "申工社个人" and created.birth_date is not None
+    half = Enrollment.get(Enrollment.person == created.id)
+    assert (half.period, half.fee, half.source) == ("半年", 1300, "申工社")
+    # the union cannot enroll the member again this year
+    plans.save_split(city.orgs["district1"], plans.types_of(year)[0], "13", "0", city.account("district"),
+                     at=plans.day_start(date(2026, 10, 28)))
+    with pytest.raises(DomainError, match="本年度已通过申工社参保"):
+        enrollment.submit(city.orgs["grassroots1"], year, enrollment.CARD_CHANNEL, enrollment.CENTRAL,
+                          plans.types_of(year)[0], [member.person], None, on=date(2026, 11, 5))
+    again = upload(centre, "individual_import", xlsx(INDIVIDUAL_COLUMNS, rows[:2]))
+    assert (again.result_data["imported"], again.result_data["already"]) == (0, 2)
+    assert Enrollment.select().count() == 2
