@@ -105,7 +105,33 @@ def load_demo(password: str | None = None, members: int = 300, seed: int = 20261
         _waiting_request(g4)
         _roster_examples(rng, g1, g4, temps[0], g5, pudong)
         _card_examples(g1, centre)
+        _plan_examples(centre, [huangpu, pudong, industry])
     return accounts
+
+
+def _plan_examples(centre, districts) -> None:
+    """Protection years: the current one and the next (its settings and windows from the reference
+    timeline), the 2024–2025 split (A: 13 district / 0 grassroots) in every district, a credit for
+    黄浦区, and the bureau's statuses for some 新世界百货 members (社保缴纳 未缴纳 → 待确认)."""
+    from models import plans
+    from models.enrollment import StatusRecord
+    from models.plans import FeeSplit
+    centre_account = Account.get(Account.org == centre.id)
+    on = today()
+    for year in (on.year, on.year + 1):
+        y = plans.create_year(year, centre_account)
+        for district in districts:
+            for t in plans.types_of(y):
+                FeeSplit.create(org=district.id, type=t.id, district_part=t.full_fee - t.subsidy_full,
+                                grassroots_part=0, valid_from=plans.day_start(date(year, 1, 1)),
+                                valid_to=plans.day_end(date(year, 12, 31)))
+        plans.Credit.create(org=districts[0].id, year=y.id, amount=120000, note=f"{year - 2}年会员计划退回金额")
+    g1 = Account.get(Account.username == "grassroots").org_id
+    people = list(Person.select().join(Membership).where(Membership.org == g1).order_by(Person.id).limit(60))
+    for i, p in enumerate(people):
+        StatusRecord.create(id_number=p.id_number, name=p.name, card_status="正常",
+                            employment="退休" if i in (3, 7) else ("死亡" if i == 11 else "在职"),
+                            insurance="未缴纳" if i % 9 == 5 else "已缴纳", status_date=on - timedelta(days=3))
 
 
 def _card_examples(g1, centre) -> None:
