@@ -52,6 +52,7 @@ def is_postgres() -> bool:
 
 from models.accounts import Account, LoginAttempt  # noqa: E402
 from models.audit import AuditLog  # noqa: E402
+from models.card_enroll import CardConfirm  # noqa: E402
 from models.cards import Card, CardBatch, CardBatchItem, CardPending, CardRevokeRequest  # noqa: E402
 from models.enrollment import Enrollment, StatusRecord, Submission, TypeLock  # noqa: E402
 from models.jobs import Job, JobChunk  # noqa: E402
@@ -67,7 +68,7 @@ ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog
               Membership, OrgMemberCount, MemberDay, Message, MessageRead, Notice, Download,
               OrgRequest, JobChunk, Counter, MemberChange, TransferRequest, CardBatch, Card, CardPending,
               CardBatchItem, CardRevokeRequest, ProtectionYear, ProtectionType, Window, WindowExtension,
-              FeeSplit, Credit, Submission, Enrollment, TypeLock, StatusRecord]
+              FeeSplit, Credit, Submission, Enrollment, TypeLock, StatusRecord, CardConfirm]
 
 __all__ = ["db", "connect", "is_postgres", "ALL_MODELS", *[m.__name__ for m in ALL_MODELS]]
 

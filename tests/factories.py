@@ -163,7 +163,14 @@ OBJECT_FACTORIES = {
     "Card": lambda org: _card_factories().make_card(org),
     "ProtectionYear": lambda org: _plan_year(),
     "ProtectionType": lambda org: _plan_year().types[0],
+    "Submission": lambda org: _submission(org),
 }
+
+
+def _submission(org):
+    from models import Submission
+    year = _plan_year()
+    return Submission.create(org=org, year=year, channel="会员卡参保", mode="集中参保", type=year.types[0])
 
 
 def _plan_year():

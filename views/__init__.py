@@ -34,6 +34,7 @@ def register(app):
         audit,
         auth,
         cards,
+        enroll,
         home,
         jobs,
         member_import,
@@ -46,7 +47,7 @@ def register(app):
         plans,
     )
     for module in (auth, home, orgs, accounts, members, member_import, member_sync, member_review,
-                   cards, plans, messages, notices, audit, jobs, admin):
+                   cards, plans, enroll, messages, notices, audit, jobs, admin):
         app.register_blueprint(module.bp)
 
     @app.before_request

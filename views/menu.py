@@ -31,6 +31,7 @@ MENU = [
         ("保障类型管理", "plans.types", ("centre", "city", "district")),
         ("保障金额设置", "plans.split", ("district",)),
         ("社保状态与个人参保导入", "plans.imports", ("centre",)),
+        ("会员卡参保信息管理", "enroll.card", ("grassroots",)),
     ]),
     ("业务工作台", [("业务工作台", "home.workbench", None)]),
     ("系统管理", [

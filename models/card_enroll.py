@@ -1,0 +1,146 @@
+"""会员卡参保 — the member-card channel's screens computed for one union (spec 50, issue 7).
+
+`central_screen(org, year)` gives what 参保确认画面-集中参保办理 shows: the counts (会员总人数,
+有卡总会员数, 集中参保已提交人数, 未办卡人数, 退休人数, 死亡人数, 待确认人数), who can be enrolled
+(可参保人数) and who of them reaches statutory retirement age before 1 Jan (flagged, excludable in
+one click), and the per-person fee parts of the chosen type. Each count is a set of person ids, so
+the screen's numbers and the people behind them come from the same computation.
+
+Routing of a card holder (spec 05 "Status data"): 退休 / 死亡 in the registry → excluded
+(counted); already insured this year (any union, channel or 申工社) → not offered; 社保缴纳 not
+已缴纳 or 就业状态 不明确 (also: no registry record yet) → 集中参保待确认名单 until the operator
+confirms (irreversible); everyone else → 可参保.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import peewee as pw
+
+from models import db
+from models.audit import AuditLog
+from models.base import BaseModel, DomainError, now
+from models.cards import CARD_NORMAL, Card
+from models.enrollment import CARD_CHANNEL, Enrollment, StatusRecord, holder_of
+from models.members import NORMAL, Membership, Person
+from models.orgs import Organization
+from models.plans import ProtectionYear
+from models.rules import retirement
+
+COUNTS = [("total", "会员总人数"), ("cards", "有卡总会员数"), ("submitted", "集中参保已提交人数"),
+          ("no_card", "未办卡人数"), ("retired", "退休人数"), ("dead", "死亡人数"), ("pending", "待确认人数")]
+LABELS = dict(COUNTS) | {"eligible": "可参保人员", "flagged": "已达或可能已达法定退休年龄的可参保人员",
+                         "confirmed": "已确认人员"}
+
+
+class CardConfirm(BaseModel):
+    """集中参保待确认名单 → 确认: the operator vouches for a card holder whose social insurance is
+    not confirmed by the registry. Irreversible."""
+    org = pw.ForeignKeyField(Organization, on_delete="CASCADE")
+    year = pw.ForeignKeyField(ProtectionYear, on_delete="CASCADE")
+    person = pw.ForeignKeyField(Person, on_delete="CASCADE")
+    confirmed_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("org", "year", "person"), True),)
+
+
+@dataclass
+class Screen:
+    year: ProtectionYear
+    sets: dict = field(default_factory=dict)  # key of COUNTS / eligible / flagged → set of person ids
+
+    def count(self, key: str) -> int:
+        return len(self.sets[key])
+
+
+def central_screen(org: Organization, year: ProtectionYear) -> Screen:
+    members = list(Membership.select(Membership.person, Person.id_number, Person.birth_date, Person.gender)
+                   .join(Person).where((Membership.org == org.id) & (Membership.status == NORMAL)
+                                       & (Person.population_removed == False)).tuples())  # noqa: E712
+    ids = [pid for pid, *_ in members]
+    cards = {r[0] for r in Card.select(Card.person).where(Card.person.in_(ids) & (Card.status == CARD_NORMAL))
+             .tuples()} if ids else set()
+    holders = [m for m in members if m[0] in cards]
+    registry = {r.id_number: r for r in StatusRecord.select().where(
+        StatusRecord.id_number.in_([m[1] for m in holders]))} if holders else {}
+    insured = holder_of(year, [m[0] for m in holders])
+    confirmed = {r[0] for r in CardConfirm.select(CardConfirm.person).where(
+        (CardConfirm.org == org.id) & (CardConfirm.year == year.id)).tuples()}
+    eve = date(year.year, 1, 1) - timedelta(days=1)
+    s = {key: set() for key, _ in COUNTS} | {"eligible": set(), "flagged": set(), "confirmed": confirmed}
+    s["total"] = set(ids)
+    s["cards"] = {m[0] for m in holders}
+    s["no_card"] = s["total"] - s["cards"]
+    for pid, number, birth, gender in holders:
+        status = registry.get(number)
+        held = insured.get(pid)
+        if held is not None:
+            if held.org_id == org.id and held.channel == CARD_CHANNEL and held.mode == "集中参保":
+                s["submitted"].add(pid)
+            continue
+        if status and status.employment == "退休":
+            s["retired"].add(pid)
+        elif status and status.employment == "死亡":
+            s["dead"].add(pid)
+        elif pid not in confirmed and (status is None or status.insurance != "已缴纳"
+                                        or status.employment == "不明确"):
+            s["pending"].add(pid)
+        else:
+            s["eligible"].add(pid)
+            if retirement.flag(birth, gender, eve):
+                s["flagged"].add(pid)
+    return Screen(year=year, sets=s)
+
+
+def people(ids) -> pw.ModelSelect:
+    """The people behind a count, with their current membership, in a stable order."""
+    return (Person.select(Person, Membership).join(Membership, on=(Membership.person == Person.id))
+            .where(Person.id.in_(list(ids) or [0]) & Membership.status.in_(("正常", "待审核")))
+            .order_by(Person.id))
+
+
+def pending_list(org: Organization, year: ProtectionYear) -> tuple[list, set]:
+    """集中参保待确认名单: the pending people and the ones already confirmed (shown as 已确认)."""
+    screen = central_screen(org, year)
+    return sorted(screen.sets["pending"] | (screen.sets["confirmed"] & screen.sets["cards"])), screen.sets["confirmed"]
+
+
+def confirm(org: Organization, year: ProtectionYear, person_ids: list, account) -> int:
+    """确认 / 全部确认: only people on the union's pending list; irreversible."""
+    pending = central_screen(org, year).sets["pending"]
+    chosen = [pid for pid in person_ids if pid in pending]
+    if not chosen:
+        raise DomainError("待确认名单中没有可确认的人员（可能已被确认，请刷新）", 409)
+    with db.atomic():
+        CardConfirm.insert_many([{"org": org.id, "year": year.id, "person": pid, "confirmed_at": now()}
+                                 for pid in chosen]).on_conflict_ignore().execute()
+        AuditLog.record("集中参保待确认名单确认", org, account=account,
+                        detail={"保障年度": year.year, "人数": len(chosen)})
+    return len(chosen)
+
+
+def central_submit(org: Organization, year: ProtectionYear, ptype, account, on: date,
+                   exclude_flagged: bool = False, excluded: set | None = None):
+    """提交至区局审核: everyone 可参保 (minus the flagged when excluded, minus the ones ticked off)."""
+    from models import enrollment, plans
+    plans.require_window(year, "grassroots", org)
+    screen = central_screen(org, year)
+    chosen = screen.sets["eligible"] - (screen.sets["flagged"] if exclude_flagged else set()) - (excluded or set())
+    if not chosen:
+        raise DomainError("没有可参保的人员：可参保人员都已提交，或均被排除", 422)
+    persons = list(Person.select().where(Person.id.in_(sorted(chosen))).order_by(Person.id))
+    return enrollment.submit(org, year, enrollment.CARD_CHANNEL, enrollment.CENTRAL, ptype, persons, account, on)
+
+
+def submissions(org: Organization, year: ProtectionYear | None = None):
+    from models.enrollment import Submission
+    query = Submission.select().where((Submission.org == org.id) & (Submission.channel == CARD_CHANNEL))
+    if year is not None:
+        query = query.where(Submission.year == year.id)
+    return query.order_by(Submission.id.desc())
+
+
+def enrolled_people(sub) -> pw.ModelSelect:
+    return (Enrollment.select(Enrollment, Person).join(Person).where(Enrollment.submission == sub.id)
+            .order_by(Enrollment.id))

@@ -1,0 +1,189 @@
+"""会员卡参保: 参保确认画面-集中参保办理 through the screen — the manuals' figures in the header, every
+count opening the people behind it and equal to a direct count, the type lock, the confirmation
+step, windows (frozen time), 集中参保待确认名单, 批次详情 and 撤回."""
+
+from datetime import date, datetime
+
+import pytest
+import time_machine
+from bs4 import BeautifulSoup
+
+from models import Card, CardConfirm, Enrollment, Membership, Person, StatusRecord, Submission, plans
+from tests import factories
+from tests.card_factories import luhn_card
+
+SEASON = datetime(2026, 11, 20, 10, 0)  # inside the 2027 grassroots window (1 Nov – 25 Dec 2026)
+IN_SPLIT = datetime(2026, 10, 28, 10, 0)
+
+
+def text(response):
+    return " ".join(BeautifulSoup(response.data, "html.parser").get_text(" ").split())
+
+
+def soup(response):
+    return BeautifulSoup(response.data, "html.parser")
+
+
+def card_holder(org, employment="在职", insurance="已缴纳", birth=None):
+    m = factories.make_member(org)
+    if birth:
+        Person.update(birth_date=birth).where(Person.id == m.person_id).execute()
+    Card.create(person=m.person_id, org=org, card_no=luhn_card(), issued_date=date(2026, 1, 5),
+                eligible_from=date(2026, 1, 6))
+    if employment or insurance:
+        StatusRecord.create(id_number=m.person.id_number, name=m.person.name, card_status="正常",
+                            employment=employment, insurance=insurance, status_date=date(2026, 10, 1))
+    return m
+
+
+@pytest.fixture
+def year(city):
+    y = plans.create_year(2027)
+    for t in plans.types_of(y):
+        plans.save_split(city.orgs["district1"], t, f"{(t.full_fee - t.subsidy_full) / 100:g}", "0",
+                         city.account("district"), at=IN_SPLIT)
+    return y
+
+
+@pytest.fixture
+def union(city):
+    return city.orgs["grassroots1"]
+
+
+@pytest.mark.parametrize("n,fee,city_part,district_part", [(31, "806", "403", "403"), (53, "1378", "689", "689"),
+                                                           (3, "78", "39", "39")])
+def test_the_header_shows_the_manuals_figures(as_role, year, union, n, fee, city_part, district_part):
+    for _ in range(n):
+        card_holder(union)
+    with time_machine.travel(SEASON, tick=False):
+        page = as_role("grassroots").get("/enroll/card/central")
+    header = " ".join(soup(page).find(id="central-header").get_text().split())
+    assert header == (f"保障年度：2027年。可参保人数：{n}人。——保障费用：{fee}元；市总统一划拨：{city_part}元；"
+                      f"区局/各级工会缴费：{district_part}元；基层单位缴费：0元。")
+    assert "请于2026年12月25日之前,将对应的参保费用划入所属区局(产业)工会账户" in text(page)
+    assert "【重要提示】各单位请注意:2027年1月1日前(不含当日)的退休人员均不属于本次集中参保" in text(page)
+
+
+def test_every_count_opens_the_people_behind_it(as_role, year, union):
+    for _ in range(4):
+        card_holder(union)
+    card_holder(union, employment="退休")
+    card_holder(union, employment="死亡")
+    card_holder(union, insurance="未缴纳")
+    card_holder(union, employment=None, insurance=None)  # no registry record: to be confirmed
+    for _ in range(3):
+        factories.make_member(union)  # no card
+    with time_machine.travel(SEASON, tick=False):
+        grassroots = as_role("grassroots")
+        counts = soup(grassroots.get("/enroll/card/central")).find(id="central-counts")
+        shown = {a["href"].rsplit("/", 1)[1]: int(a.get_text()) for a in counts.find_all("a")}
+        direct_total = Membership.select().where((Membership.org == union.id) & (Membership.status == "正常")).count()
+        assert shown == {"total": direct_total, "cards": 8, "submitted": 0, "no_card": direct_total - 8,
+                         "retired": 1, "dead": 1, "pending": 2}
+        for which, n in shown.items():
+            listed = grassroots.get(f"/enroll/card/central/people/{which}")
+            assert f"总共 {n} 条记录" in text(listed), which
+
+
+def test_submit_through_the_confirmation_step_then_the_type_is_locked(as_role, year, union):
+    for _ in range(5):
+        card_holder(union)
+    b = plans.types_of(year)[2]
+    with time_machine.travel(SEASON, tick=False):
+        grassroots = as_role("grassroots")
+        ask = grassroots.post("/enroll/card/central", data={"type": b.id})
+        assert ask.status_code == 200 and Submission.select().count() == 0
+        expected = "您选择的保障类型为：B类会员专享基本保障 请确认无误后再提交！"
+        assert soup(ask).find(id="confirm-text").get_text() == expected
+        done = grassroots.post("/enroll/card/central", data={"type": b.id, "confirmed": "1"})
+        assert done.status_code == 302
+        sub = Submission.get()
+        assert (sub.status, sub.count, sub.mode, sub.fee) == ("区局确认中", 5, "集中参保", 5 * 9000)
+        again = grassroots.get("/enroll/card/central")
+        assert soup(again).find(id="type-locked").get_text() == "同一保障年度只能选择一个保障类型。"
+        assert "集中参保已提交人数：5人" in " ".join(soup(again).find(id="central-counts").get_text().split())
+        # a resent POST (double click, two tabs) finds nobody left: one submission
+        resent = grassroots.post("/enroll/card/central", data={"type": b.id, "confirmed": "1"})
+        assert resent.status_code == 422 and "没有可参保的人员" in text(resent)
+        other = grassroots.post("/enroll/card/central", data={"type": plans.types_of(year)[0].id, "confirmed": "1"})
+        assert other.status_code == 409 and "同一保障年度只能选择一个保障类型" in text(other)
+    assert Submission.select().count() == 1
+    card_holder(union)  # a newly eligible member: a second centralized submission adds them
+    with time_machine.travel(SEASON, tick=False):
+        second = as_role("grassroots").post("/enroll/card/central", data={"type": b.id, "confirmed": "1"})
+        assert second.status_code == 302
+    assert Submission.select().count() == 2 and Enrollment.select().where(Enrollment.active).count() == 6
+
+
+def test_outside_the_window_the_button_is_disabled_and_the_server_refuses(as_role, year, union):
+    card_holder(union)
+    with time_machine.travel(datetime(2026, 12, 26, 9, 0), tick=False):
+        grassroots = as_role("grassroots")
+        page = soup(grassroots.get("/enroll/card/central"))
+        button = page.find("button", string="提交至区局审核")
+        assert button.has_attr("disabled")
+        assert "已结束（开放时间：2026-11-01 00:00 至 2026-12-25 23:59）" in button["title"]
+        refused = grassroots.post("/enroll/card/central", data={"type": plans.types_of(year)[0].id, "confirmed": "1"})
+        assert refused.status_code == 409 and "基层工会集中参保确认提交已结束" in text(refused)
+    assert Submission.select().count() == 0
+
+
+def test_flagged_retirement_age_excluded_in_one_click(as_role, year, union):
+    old = card_holder(union, birth=date(1960, 3, 1))  # a man or woman past retirement age by 2027
+    young = card_holder(union, birth=date(1995, 3, 1))
+    with time_machine.travel(SEASON, tick=False):
+        grassroots = as_role("grassroots")
+        assert "（1人）" in text(grassroots.get("/enroll/card/central"))
+        grassroots.post("/enroll/card/central", data={"type": plans.types_of(year)[0].id, "exclude": "1",
+                                                      "confirmed": "1"})
+    enrolled = {e.person_id for e in Enrollment.select()}
+    assert enrolled == {young.person_id} and old.person_id not in enrolled
+
+
+def test_pending_confirmation_list(as_role, year, union):
+    a = card_holder(union, insurance="未缴纳")
+    b = card_holder(union, insurance="不明确")
+    with time_machine.travel(SEASON, tick=False):
+        grassroots = as_role("grassroots")
+        page = grassroots.get("/enroll/card/pending")
+        assert len(soup(page).select("table.pending-confirm tbody tr[id^=person-]")) == 2
+        ask = grassroots.post("/enroll/card/pending", data={"person": a.person_id})
+        assert "已确认的会员会加入集中参保名单且无法移除" in text(ask) and CardConfirm.select().count() == 0
+        grassroots.post("/enroll/card/pending", data={"person": a.person_id, "confirmed": "1"})
+        listed = soup(grassroots.get("/enroll/card/pending"))
+        assert "已确认" in listed.find(id=f"person-{a.person_id}").get_text()
+        counts = " ".join(soup(grassroots.get("/enroll/card/central")).find(id="central-counts").get_text().split())
+        assert "待确认人数：1人" in counts
+        grassroots.post("/enroll/card/pending", data={"all": "1", "confirmed": "1"})
+        assert CardConfirm.select().count() == 2
+        refused = grassroots.post("/enroll/card/pending", data={"all": "1", "confirmed": "1"})
+        assert refused.status_code == 409
+    assert b.person_id in {c.person_id for c in CardConfirm.select()}
+
+
+def test_empty_pending_list_says_to_skip_the_step(as_role, year):
+    with time_machine.travel(SEASON, tick=False):
+        assert "此列表如果无数据信息,请忽略此步骤" in text(as_role("grassroots").get("/enroll/card/pending"))
+
+
+def test_batch_detail_and_withdraw(city, as_role, year, union):
+    for _ in range(2):
+        card_holder(union)
+    with time_machine.travel(SEASON, tick=False):
+        grassroots = as_role("grassroots")
+        grassroots.post("/enroll/card/central", data={"type": plans.types_of(year)[0].id, "confirmed": "1"})
+        sub = Submission.get()
+        detail = grassroots.get(f"/enroll/submissions/{sub.id}")
+        assert "提交参保" in text(detail) and soup(detail).find(id="sub-fee").get_text().startswith("52元")
+        listing = grassroots.get("/enroll/card")
+        assert "区局确认中" in text(listing) and "集中参保" in text(listing)
+        assert as_role("grassroots", 2).post(f"/enroll/submissions/{sub.id}/withdraw").status_code == 404
+        assert grassroots.post(f"/enroll/submissions/{sub.id}/withdraw").status_code == 302
+        assert Submission.get_by_id(sub.id).status == "已撤回"
+        assert Enrollment.select().where(Enrollment.active).count() == 0
+        refused = grassroots.post(f"/enroll/submissions/{sub.id}/withdraw")
+        assert refused.status_code == 409 and "当前状态为「已撤回」" in text(refused)
+
+
+def test_only_grassroots_unions(as_role, year):
+    assert as_role("district").get("/enroll/card/central").status_code == 403

@@ -1,0 +1,196 @@
+"""会员卡参保信息管理 (grassroots, spec 50): the list of the union's submissions in this channel,
+参保确认画面-集中参保办理 (counts that open their people, the type lock, 提交至区局审核 through a
+confirmation step that works without JavaScript), 集中参保待确认名单, 批次详情 and 撤回.
+
+Still to come (issue 7, see the session note): 有卡无保 / 新办卡 instant entries and the notice PDF.
+"""
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_login import current_user
+
+from models import AuditLog, Submission, card_enroll, enrollment, plans
+from models.base import DomainError, now, today, yuan
+from models.rules import fees as rules
+from models.rules.text import normalize
+from views.access import access, form_ids, int_arg, redirect_to, refuse, render_page
+from views.paging import paginate
+
+bp = Blueprint("enroll", __name__, url_prefix="/enroll")
+WHICH = {key for key, _ in card_enroll.COUNTS} | {"eligible", "flagged"}
+
+
+def _account():
+    return current_user._get_current_object()
+
+
+def central_year():
+    """The year being enrolled: next year from October (the centralized season), else this year."""
+    on = today()
+    return (plans.get_year(on.year + 1) if on.month >= 10 else None) or plans.get_year(on.year)
+
+
+def _grassroots_only():
+    org = current_user.org
+    if current_user.is_admin or org.level != "grassroots" or org.is_closed:
+        return refuse("只有基层工会可以办理会员卡参保")
+    return None
+
+
+@bp.route("/card")
+@access("grassroots")
+def card():
+    """会员卡参保信息管理: 批次编号, 会员卡参保人数, 提交时间, 最后更新时间, 状态, 参保类型, 操作."""
+    refused = _grassroots_only()
+    if refused:
+        return refused
+    status = normalize(request.args.get("status"))
+    mode = normalize(request.args.get("mode"))
+    query = card_enroll.submissions(current_user.org)
+    if status in (enrollment.REVIEWING, enrollment.DONE, enrollment.RETURNED, enrollment.WITHDRAWN, enrollment.FAILED):
+        query = query.where(Submission.status == status)
+    if mode in (enrollment.CENTRAL, enrollment.HAS_CARD_NO_COVER, enrollment.NEW_CARD):
+        query = query.where(Submission.mode == mode)
+    return render_page("enroll/card.html", "rows", page=paginate(query), status_filter=status, mode_filter=mode,
+                       statuses=[enrollment.REVIEWING, enrollment.DONE, enrollment.RETURNED, enrollment.WITHDRAWN,
+                                 enrollment.FAILED], modes=[enrollment.CENTRAL, enrollment.HAS_CARD_NO_COVER,
+                                                            enrollment.NEW_CARD])
+
+
+def _screen_context(org, year, ptype_id: int = 0, exclude: bool = False) -> dict:
+    screen = card_enroll.central_screen(org, year)
+    types = plans.types_of(year)
+    locked = enrollment.locked_type(org, year)
+    chosen = locked or next((t for t in types if t.id == ptype_id), None) or (types[0] if types else None)
+    eligible = screen.sets["eligible"] - (screen.sets["flagged"] if exclude else set())
+    parts, error = None, None
+    if chosen:
+        try:
+            parts = rules.for_count(plans.parts_for(org, chosen), len(eligible))
+        except DomainError as exc:
+            error = exc.message
+    window = plans.window_state(year, "grassroots", org)
+    table = paginate(card_enroll.people(eligible))
+    from models import Card
+    card_numbers = dict(Card.select(Card.person, Card.card_no).where(
+        Card.person.in_([p.id for p in table.items] or [0]) & (Card.status == "正常")).tuples())
+    pay = plans.window_state(year, "grassroots_pay", org)
+    return {"screen": screen, "year": year, "types": types, "locked": locked, "chosen": chosen,
+            "eligible_count": len(eligible), "parts": parts, "parts_error": error, "window": window,
+            "counts": card_enroll.COUNTS, "page": table, "card_numbers": card_numbers, "exclude": exclude,
+            "yuan": yuan, "pay_deadline": pay.ends, "flagged": screen.sets["flagged"]}
+
+
+@bp.route("/card/central", methods=["GET", "POST"])
+@access("grassroots")
+def central():
+    """参保确认画面-集中参保办理."""
+    refused = _grassroots_only()
+    if refused:
+        return refused
+    year = central_year()
+    if year is None:
+        return refuse("保障年度尚未设置，暂不能办理集中参保", 409)
+    org = current_user.org
+    source = request.form if request.method == "POST" else request.args
+    exclude = source.get("exclude") in ("1", "on")
+    ptype_id = int_arg(source.get("type"))
+    context = _screen_context(org, year, ptype_id, exclude)
+    if request.method == "POST":
+        chosen = next((t for t in context["types"] if t.id == ptype_id), None)
+        if chosen is None:
+            return render_page("enroll/central.html", status=422, error="请选择保障类型", **context)
+        if context["locked"] and chosen.id != context["locked"].id:
+            return render_page("enroll/central.html", status=409, **context,
+                               error=f"同一保障年度只能选择一个保障类型。本单位已选择「{context['locked'].name}」")
+        if request.form.get("confirmed") != "1":
+            return render_page("enroll/central_confirm.html", chosen=chosen, year=year, exclude=exclude,
+                               count=context["eligible_count"], token=int(now().timestamp()))
+        try:
+            sub = card_enroll.central_submit(org, year, chosen, _account(), today(), exclude_flagged=exclude)
+        except DomainError as exc:
+            return render_page("enroll/central.html", status=exc.status, error=exc.message,
+                               **_screen_context(org, year, ptype_id, exclude))
+        flash(f"已提交至区局审核：{sub.count}人，保障类型「{chosen.name}」，状态 区局确认中", "success")
+        return redirect_to(url_for("enroll.submission", submission_id=sub.id))
+    return render_page("enroll/central.html", error=None, **context)
+
+
+@bp.route("/card/central/people/<any(" + ", ".join(sorted(WHICH)) + "):which>")
+@access("grassroots")
+def central_people(which):
+    """The people behind one count of the confirmation screen."""
+    refused = _grassroots_only()
+    if refused:
+        return refused
+    year = central_year()
+    if year is None:
+        return refuse("保障年度尚未设置", 409)
+    screen = card_enroll.central_screen(current_user.org, year)
+    page = paginate(card_enroll.people(screen.sets[which]))
+    return render_page("enroll/people.html", "rows", page=page, title=card_enroll.LABELS[which], year=year,
+                       which=which, flagged=screen.sets["flagged"])
+
+
+@bp.route("/card/pending", methods=["GET", "POST"])
+@access("grassroots")
+def pending():
+    """集中参保待确认名单: 确认 one or 全部确认 (irreversible, asked first)."""
+    refused = _grassroots_only()
+    if refused:
+        return refused
+    year = central_year()
+    if year is None:
+        return refuse("保障年度尚未设置", 409)
+    org = current_user.org
+    if request.method == "POST":
+        ids = form_ids("person")
+        everyone = request.form.get("all") == "1"
+        ids_pending, _confirmed = card_enroll.pending_list(org, year)
+        if everyone:
+            ids = [i for i in ids_pending if i not in _confirmed]
+        if request.form.get("confirmed") != "1":
+            people = list(card_enroll.people(ids))
+            return render_page("enroll/pending_confirm.html", people=people, everyone=everyone, ids=ids)
+        try:
+            n = card_enroll.confirm(org, year, ids, _account())
+        except DomainError as exc:
+            return refuse(exc.message, exc.status)
+        submitted = card_enroll.submissions(org, year).where(Submission.status.in_(enrollment.ACTIVE)).exists()
+        hint = "；本单位已提交过集中参保名单，请再次提交集中参保以加入这些会员" if submitted else ""
+        flash(f"已确认{n}人，已加入集中参保名单且无法移除{hint}", "success")
+        return redirect_to(url_for("enroll.pending"))
+    ids, confirmed = card_enroll.pending_list(org, year)
+    name, number = normalize(request.args.get("name")), normalize(request.args.get("number")).upper()
+    query = card_enroll.people(ids)
+    from models import Membership, Person
+    if name:
+        query = query.where(Person.name == name)
+    if number:
+        query = query.where((Person.id_number == number) | (Membership.member_no == number))
+    return render_page("enroll/pending.html", "rows", page=paginate(query), confirmed=confirmed, year=year,
+                       name=name, number=number)
+
+
+@bp.route("/submissions/<int:submission_id>")
+@access(objects={"submission_id": Submission})
+def submission(submission):
+    """批次详情: the people and the 操作日志."""
+    page = paginate(card_enroll.enrolled_people(submission), per_page=50)
+    return render_page("enroll/submission.html", sub=submission, page=page,
+                       log=AuditLog.for_object(submission).limit(50), yuan=yuan,
+                       may_withdraw=submission.status == enrollment.REVIEWING
+                       and current_user.org_id == submission.org_id)
+
+
+@bp.route("/submissions/<int:submission_id>/withdraw", methods=["POST"])
+@access("grassroots", objects={"submission_id": Submission})
+def withdraw(submission):
+    """撤回 a submission still 区局确认中 (its people are released)."""
+    if submission.org_id != current_user.org_id:
+        return refuse("只有提交参保的基层工会可以撤回")
+    try:
+        enrollment.move(submission, "withdraw", _account())
+    except DomainError as exc:
+        return refuse(exc.message, exc.status)
+    flash("已撤回该次参保提交，人员可重新提交", "success")
+    return redirect(url_for("enroll.card"))
