@@ -187,3 +187,36 @@ def test_batch_detail_and_withdraw(city, as_role, year, union):
 
 def test_only_grassroots_unions(as_role, year):
     assert as_role("district").get("/enroll/card/central").status_code == 403
+
+
+def test_the_notice_pdf_has_the_union_s_numbers_and_an_embedded_font(as_role, year, union, tmp_path):
+    import io
+
+    from pypdf import PdfReader
+
+    from models import notice_pdf
+    for _ in range(3):
+        card_holder(union)
+    with time_machine.travel(SEASON, tick=False):
+        grassroots = as_role("grassroots")
+        assert grassroots.get("/enroll/card/notice").status_code == 409  # nothing submitted yet
+        grassroots.post("/enroll/card/central", data={"type": plans.types_of(year)[0].id, "confirmed": "1"})
+        response = grassroots.get("/enroll/card/notice")
+        assert response.status_code == 200 and response.headers["Content-Type"] == "application/pdf"
+        expected = notice_pdf.grassroots_text(union, year)
+    reader = PdfReader(io.BytesIO(response.data))
+    extracted = "".join("".join(page.extract_text().split()) for page in reader.pages)
+    assert "截至今日参加A类会员共计3人(会员卡参保3人,社保卡参保0人),请于2026年12月25日之前" in extracted
+    assert "".join(expected[1].split()) in extracted and union.name in extracted
+    assert "上海市总工会职工服务中心" in extracted
+    fonts = set()
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            f = font.get_object()
+            descendants = f.get("/DescendantFonts")
+            desc = (descendants[0].get_object() if descendants else f).get("/FontDescriptor")
+            if desc is not None and any(k in desc.get_object() for k in ("/FontFile", "/FontFile2", "/FontFile3")):
+                fonts.add(str(f["/BaseFont"]))
+    assert any("WenQuanYi" in name or "wqy" in name.lower() for name in fonts), fonts
+    assert reader.pages[0].mediabox.width == pytest.approx(595, abs=2)  # A4
+    assert len(reader.pages[0].extract_text().splitlines()) >= 7  # the Chinese paragraph wraps on the page

@@ -1,8 +1,9 @@
 """会员卡参保信息管理 (grassroots, spec 50): the list of the union's submissions in this channel,
 参保确认画面-集中参保办理 (counts that open their people, the type lock, 提交至区局审核 through a
-confirmation step that works without JavaScript), 集中参保待确认名单, 批次详情 and 撤回.
+confirmation step that works without JavaScript), 集中参保待确认名单, 批次详情, 撤回 and
+重新下载集中参保告知书 (PDF).
 
-Still to come (issue 7, see the session note): 有卡无保 / 新办卡 instant entries and the notice PDF.
+Still to come (issue 7, see the session note): the 有卡无保 / 新办卡 instant entries.
 """
 
 from flask import Blueprint, flash, redirect, request, url_for
@@ -194,3 +195,27 @@ def withdraw(submission):
         return refuse(exc.message, exc.status)
     flash("已撤回该次参保提交，人员可重新提交", "success")
     return redirect(url_for("enroll.card"))
+
+
+@bp.route("/card/notice")
+@access("grassroots")
+def notice():
+    """重新下载集中参保告知书: the union's notice as it stands after its last submission."""
+    from urllib.parse import quote
+
+    from flask import make_response
+
+    from models import notice_pdf
+    refused = _grassroots_only()
+    if refused:
+        return refused
+    year = central_year()
+    if year is None:
+        return refuse("保障年度尚未设置", 409)
+    if not notice_pdf.grassroots_counts(current_user.org, year)["total"]:
+        return refuse("本单位本年度尚未提交集中参保，没有告知书", 409)
+    response = make_response(notice_pdf.grassroots_notice(current_user.org, year))
+    response.headers["Content-Type"] = "application/pdf"
+    name = quote(f"{year.year}年度集中参保告知书.pdf")
+    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + name
+    return response

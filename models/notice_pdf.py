@@ -1,0 +1,78 @@
+"""告知书 PDFs (xhtml2pdf, A4, the vendored WenQuanYi Micro Hei embedded).
+
+The grassroots notice of centralized enrollment (seed 003 §3.1.9, the text verbatim with the
+union's numbers): the union's total so far and per channel, the grassroots payment deadline,
+the coverage dates, the signature of the year. Generated on demand, so it always reflects the
+last submission ("参保告知书每次点击提交都会更新").
+"""
+
+import io
+from datetime import date
+from pathlib import Path
+
+from models.base import today
+
+FONT = Path(__file__).resolve().parent.parent / "static" / "fonts" / "wqy-microhei.ttc"
+
+
+def _cn(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def grassroots_counts(org, year) -> dict:
+    """{type name, total, per channel} of the union's active centralized enrollments."""
+    from models.enrollment import CARD_CHANNEL, CENTRAL, SOCIAL_CHANNEL, Enrollment, locked_type
+    rows = (Enrollment.select(Enrollment.channel).where((Enrollment.org == org.id) & (Enrollment.year == year.id)
+                                                         & Enrollment.active & (Enrollment.mode == CENTRAL)).tuples())
+    channels = [c for (c,) in rows]
+    ptype = locked_type(org, year)
+    return {"type": ptype, "total": len(channels), "card": channels.count(CARD_CHANNEL),
+            "social": channels.count(SOCIAL_CHANNEL)}
+
+
+def grassroots_text(org, year, on: date | None = None) -> list[str]:
+    """The notice's paragraphs (what the PDF shows and the tests compare)."""
+    from models import plans
+    counts = grassroots_counts(org, year)
+    code = counts["type"].code if counts["type"] else "-"
+    pay = plans.window_state(year, "grassroots_pay", org)
+    deadline = _cn(pay.ends.date()) if pay.ends else "（缴费截止日期尚未设置）"
+    y = year.year
+    body = (f"你会集中参保{y}年度上海工会会员专享基本保障计划,截至今日参加{code}类会员共计{counts['total']}人"
+            f"(会员卡参保{counts['card']}人,社保卡参保{counts['social']}人),请于{deadline}之前根据你会所在区、局(产业)"
+            f"工会的安排将你会需要承担的参保资金划入所属区、局(产业)工会帐户,保障日期为{y}年1月1日起至{y}年12月31日。"
+            f"逾期未划款则所有参保均无效,需按照即时参保流程另行办理参保手续,即时参保的保障日期自办理参保日的次日至"
+            f"{y}年12月31日止。")
+    return [f"{org.name}:", body, year.grassroots_signature, _cn(on or today())]
+
+
+def render(title: str, paragraphs: list[str]) -> bytes:
+    from html import escape
+
+    from xhtml2pdf import pisa
+    html = f"""<html><head><meta charset="utf-8"><style>
+@font-face {{ font-family: wqy; src: url("font://wqy-microhei.ttc"); }}
+@page {{ size: a4; margin: 2.5cm 2.2cm; }}
+body {{ font-family: wqy; font-size: 13pt; line-height: 1.8; -pdf-word-wrap: CJK; }}
+h1 {{ text-align: center; font-size: 20pt; }}
+p.body {{ text-indent: 2em; }}
+p.sign {{ text-align: right; }}
+</style></head><body><h1>{escape(title)}</h1>
+<p>{escape(paragraphs[0])}</p><p class="body">{escape(paragraphs[1])}</p>
+{''.join(f'<p class="sign">{escape(p)}</p>' for p in paragraphs[2:])}
+</body></html>"""
+    out = io.BytesIO()
+
+    def link_callback(uri, _rel):
+        # Only the vendored font may be loaded (no file system or network access from HTML).
+        if uri == "font://wqy-microhei.ttc":
+            return str(FONT)
+        raise ValueError("不允许的资源")
+    result = pisa.CreatePDF(html, dest=out, encoding="utf-8", link_callback=link_callback)
+    if result.err:
+        raise RuntimeError("告知书生成失败")
+    return out.getvalue()
+
+
+def grassroots_notice(org, year, on: date | None = None) -> bytes:
+    return render("告知书", grassroots_text(org, year, on))
