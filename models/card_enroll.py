@@ -144,3 +144,43 @@ def submissions(org: Organization, year: ProtectionYear | None = None):
 def enrolled_people(sub) -> pw.ModelSelect:
     return (Enrollment.select(Enrollment, Person).join(Person).where(Enrollment.submission == sub.id)
             .order_by(Enrollment.id))
+
+
+def instant_candidates(org: Organization, year: ProtectionYear, mode: str, on: date) -> list:
+    """有卡无保 / 新办卡人员即时参保办理: the union's card holders not insured this year, whose card
+    is usable (eligible_from ≤ the start), 退休 / 死亡 in the registry excluded. 新办卡: cards issued
+    in the year; 有卡无保: cards issued before it. Returns [(Person, card issued date)]."""
+    from models.enrollment import NEW_CARD
+    first = date(year.year, 1, 1)
+    rows = (Person.select(Person, Card.issued_date.alias("issued"), Card.eligible_from.alias("usable"))
+            .join(Membership, on=(Membership.person == Person.id))
+            .join(Card, on=(Card.person == Person.id))
+            .where((Membership.org == org.id) & (Membership.status == NORMAL) & (Card.status == CARD_NORMAL)
+                   & (Person.population_removed == False))  # noqa: E712
+            .order_by(Person.id).objects())
+    rows = [r for r in rows if (r.issued >= first) == (mode == NEW_CARD) and r.usable <= on + timedelta(days=1)]
+    insured = holder_of(year, [r.id for r in rows])
+    registry = {s.id_number: s for s in StatusRecord.select().where(
+        StatusRecord.id_number.in_([r.id_number for r in rows]))} if rows else {}
+    out = []
+    for r in rows:
+        status = registry.get(r.id_number)
+        if r.id in insured or (status and status.employment in ("退休", "死亡")):
+            continue
+        out.append((r, r.issued))
+    return out
+
+
+def instant_submit(org: Organization, year: ProtectionYear, mode: str, ptype, account, on: date,
+                   person_ids: set | None = None):
+    """即时参保: the ticked candidates (all when none given); start the next day (新办卡: the day after
+    the card was generated, never before the submission), 全年 or 半年 by the start date."""
+    from models import enrollment, plans
+    plans.require_window(year, "instant", org)
+    candidates = instant_candidates(org, year, mode, on)
+    chosen = [(p, issued) for p, issued in candidates if person_ids is None or p.id in person_ids]
+    if not chosen:
+        raise DomainError("没有可参保的人员", 422)
+    days = {p.id: max(issued, on) for p, issued in chosen} if mode == enrollment.NEW_CARD else None
+    return enrollment.submit(org, year, enrollment.CARD_CHANNEL, mode, ptype, [p for p, _ in chosen], account, on,
+                             card_days=days)

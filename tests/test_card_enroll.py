@@ -2,7 +2,7 @@
 count opening the people behind it and equal to a direct count, the type lock, the confirmation
 step, windows (frozen time), 集中参保待确认名单, 批次详情 and 撤回."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -220,3 +220,45 @@ def test_the_notice_pdf_has_the_union_s_numbers_and_an_embedded_font(as_role, ye
     assert any("WenQuanYi" in name or "wqy" in name.lower() for name in fonts), fonts
     assert reader.pages[0].mediabox.width == pytest.approx(595, abs=2)  # A4
     assert len(reader.pages[0].extract_text().splitlines()) >= 7  # the Chinese paragraph wraps on the page
+
+
+def _card_issued(org, issued):
+    m = factories.make_member(org)
+    Card.create(person=m.person_id, org=org, card_no=luhn_card(), issued_date=issued,
+                eligible_from=issued + timedelta(days=1))
+    return m
+
+
+def test_instant_has_card_no_cover_starts_tomorrow_with_half_year_fees_from_july(as_role, year, union):
+    old = [_card_issued(union, date(2026, 5, 1)) for _ in range(2)]
+    new = _card_issued(union, date(2027, 7, 2))
+    with time_machine.travel(datetime(2027, 7, 10, 9, 0), tick=False):
+        grassroots = as_role("grassroots")
+        page = grassroots.get("/enroll/card/instant/has-card")
+        header = " ".join(soup(page).find(id="instant-header").get_text().split())
+        assert header == ("保障年度：2027年。可参保人数：2人。——保障费用：26元；市总统一划拨：13元；"
+                          "区局/各级工会缴费：13元；基层单位缴费：0元。")  # 2 × 13 / 6.5 / 6.5 / 0 (half year)
+        a = plans.types_of(year)[0]
+        ask = grassroots.post("/enroll/card/instant/has-card", data={"type": a.id, "person": [old[0].person_id]})
+        assert "请确认无误后再提交" in text(ask)
+        done = grassroots.post("/enroll/card/instant/has-card",
+                               data={"type": a.id, "person": [old[0].person_id], "confirmed": "1"})
+        assert done.status_code == 302
+        e = Enrollment.get(Enrollment.person == old[0].person_id)
+        assert (e.start, e.end, e.period, e.fee, e.mode) == (date(2027, 7, 11), date(2027, 12, 31), "半年", 1300,
+                                                             "有卡无保")
+        fresh = grassroots.get("/enroll/card/instant/new-card")
+        assert new.person.name in text(fresh) and old[1].person.name not in text(fresh)
+        grassroots.post("/enroll/card/instant/new-card", data={"type": a.id, "confirmed": "1"})
+    e = Enrollment.get(Enrollment.person == new.person_id)
+    assert (e.mode, e.start) == ("新办卡", date(2027, 7, 11))
+
+
+def test_instant_outside_its_window_is_refused(as_role, year, union):
+    _card_issued(union, date(2026, 5, 1))
+    with time_machine.travel(datetime(2027, 12, 31, 9, 0), tick=False):
+        grassroots = as_role("grassroots")
+        refused = grassroots.post("/enroll/card/instant/has-card",
+                                  data={"type": plans.types_of(year)[0].id, "confirmed": "1"})
+        assert refused.status_code == 409 and "即时参保已结束" in text(refused)
+    assert Submission.select().count() == 0

@@ -1,9 +1,7 @@
 """会员卡参保信息管理 (grassroots, spec 50): the list of the union's submissions in this channel,
 参保确认画面-集中参保办理 (counts that open their people, the type lock, 提交至区局审核 through a
 confirmation step that works without JavaScript), 集中参保待确认名单, 批次详情, 撤回 and
-重新下载集中参保告知书 (PDF).
-
-Still to come (issue 7, see the session note): the 有卡无保 / 新办卡 instant entries.
+重新下载集中参保告知书 (PDF), and the instant entries 有卡无保 / 新办卡人员即时参保办理.
 """
 
 from flask import Blueprint, flash, redirect, request, url_for
@@ -219,3 +217,63 @@ def notice():
     name = quote(f"{year.year}年度集中参保告知书.pdf")
     response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + name
     return response
+
+
+INSTANT = {"has-card": enrollment.HAS_CARD_NO_COVER, "new-card": enrollment.NEW_CARD}
+INSTANT_TITLES = {"has-card": "有卡无保人员即时参保办理", "new-card": "新办卡人员即时参保办理"}
+
+
+@bp.route("/card/instant/<any('has-card', 'new-card'):kind>", methods=["GET", "POST"])
+@access("grassroots")
+def instant(kind):
+    """有卡无保 / 新办卡人员即时参保办理 (the current protection year)."""
+    from models import card_enroll as ce
+    from models.rules import fees as fee_rules
+    refused = _grassroots_only()
+    if refused:
+        return refused
+    on = today()
+    year = plans.get_year(on.year)
+    if year is None:
+        return refuse(f"{on.year}年度尚未设置，暂不能办理即时参保", 409)
+    org, mode = current_user.org, INSTANT[kind]
+    types = plans.types_of(year)
+    locked = enrollment.locked_type(org, year)
+    ptype_id = int_arg((request.form if request.method == "POST" else request.args).get("type"))
+    chosen = locked or next((t for t in types if t.id == ptype_id), None) or (types[0] if types else None)
+    error, status = None, 200
+    if request.method == "POST":
+        picked = next((t for t in types if t.id == ptype_id), None)
+        if picked is None or (locked and picked.id != locked.id):
+            error, status = ("请选择保障类型" if picked is None else
+                             f"同一保障年度只能选择一个保障类型。本单位已选择「{locked.name}」"), 409
+        elif request.form.get("confirmed") != "1":
+            return render_page("enroll/instant_confirm.html", chosen=picked, kind=kind, title=INSTANT_TITLES[kind],
+                               ids=form_ids("person"))
+        else:
+            ids = set(form_ids("person")) or None
+            try:
+                sub = ce.instant_submit(org, year, mode, picked, _account(), on, ids)
+            except DomainError as exc:
+                error, status = exc.message, exc.status
+            else:
+                flash(f"已提交至区局审核：{mode} {sub.count}人，状态 区局确认中", "success")
+                return redirect_to(url_for("enroll.submission", submission_id=sub.id))
+    rows, parts = [], []
+    for person, issued in ce.instant_candidates(org, year, mode, on):
+        card_day = max(issued, on) if mode == enrollment.NEW_CARD else None
+        try:
+            start, end, period = enrollment.coverage(year.year, mode, on, card_day)
+        except DomainError as exc:  # the last day of the year: nothing left to cover
+            error = error or exc.message
+            continue
+        rows.append((person, start, end, period))
+        if chosen:
+            try:
+                parts.append(plans.parts_for(org, chosen, half=period == "半年"))
+            except DomainError as exc:
+                error = error or exc.message
+    total = fee_rules.total(parts) if parts else None
+    return render_page("enroll/instant.html", status=status, rows=rows, total=total, year=year, types=types,
+                       locked=locked, chosen=chosen, error=error, kind=kind, title=INSTANT_TITLES[kind], yuan=yuan,
+                       window=plans.window_state(year, "instant", org))
