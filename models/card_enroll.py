@@ -45,6 +45,12 @@ class CardConfirm(BaseModel):
         indexes = ((("org", "year", "person"), True),)
 
 
+@dataclass(frozen=True)
+class Status:
+    employment: str
+    insurance: str
+
+
 @dataclass
 class Screen:
     year: ProtectionYear
@@ -58,12 +64,14 @@ def central_screen(org: Organization, year: ProtectionYear) -> Screen:
     members = list(Membership.select(Membership.person, Person.id_number, Person.birth_date, Person.gender)
                    .join(Person).where((Membership.org == org.id) & (Membership.status == NORMAL)
                                        & (Person.population_removed == False)).tuples())  # noqa: E712
+    from models.base import in_values
     ids = [pid for pid, *_ in members]
-    cards = {r[0] for r in Card.select(Card.person).where(Card.person.in_(ids) & (Card.status == CARD_NORMAL))
+    cards = {r[0] for r in Card.select(Card.person).where(in_values(Card.person, ids) & (Card.status == CARD_NORMAL))
              .tuples()} if ids else set()
     holders = [m for m in members if m[0] in cards]
-    registry = {r.id_number: r for r in StatusRecord.select().where(
-        StatusRecord.id_number.in_([m[1] for m in holders]))} if holders else {}
+    registry = {r[0]: Status(*r[1:]) for r in StatusRecord.select(
+        StatusRecord.id_number, StatusRecord.employment, StatusRecord.insurance).where(
+        in_values(StatusRecord.id_number, [m[1] for m in holders])).tuples()} if holders else {}
     insured = holder_of(year, [m[0] for m in holders])
     confirmed = {r[0] for r in CardConfirm.select(CardConfirm.person).where(
         (CardConfirm.org == org.id) & (CardConfirm.year == year.id)).tuples()}
