@@ -45,6 +45,11 @@ MENU = [
 ]
 
 
+# Screens of a grassroots union's own work that the platform admin (an account of the city) has
+# no union for: not in the admin's menu.
+NOT_FOR_ADMIN = {"enroll.card"}
+
+
 def menu_for(account):
     role = account.role
     sections = []
@@ -54,6 +59,8 @@ def menu_for(account):
             if endpoint not in current_app.view_functions:
                 continue
             if roles is not None and role not in roles and role != "admin":
+                continue
+            if account.is_admin and endpoint in NOT_FOR_ADMIN:
                 continue
             url = url_for(endpoint)
             items.append({"label": label, "url": url, "endpoint": endpoint,
