@@ -20,6 +20,7 @@ through the 申工社 WeChat account (seed 003 FAQ 6).
 """
 
 import io
+import re
 from datetime import date, timedelta
 
 import peewee as pw
@@ -249,14 +250,15 @@ def _mobile_holders(mobiles: set, person_ids: set) -> dict:
     holders: dict = {}
     if not mobiles:
         return holders
-    queued = (CardPending.select(Membership.mobile, Person.id, Person.name)
+    queued = (CardPending.select(Membership.mobile, Person.id, Person.name, CardPending.org)
               .join(Membership, on=(CardPending.membership == Membership.id))
               .switch(CardPending).join(Person, on=(CardPending.person == Person.id))
               .where(Membership.mobile.in_(mobiles)).tuples())
-    waiting = (CardBatchItem.select(CardBatchItem.mobile, CardBatchItem.person, CardBatchItem.name)
-               .where(CardBatchItem.mobile.in_(mobiles) & (CardBatchItem.state == ITEM_WAITING)).tuples())
-    for mobile, pid, name in list(queued) + list(waiting):
-        holders.setdefault(mobile, []).append((pid, name))
+    waiting = (CardBatchItem.select(CardBatchItem.mobile, CardBatchItem.person, CardBatchItem.name, CardBatch.org)
+               .join(CardBatch).where(CardBatchItem.mobile.in_(mobiles) & (CardBatchItem.state == ITEM_WAITING))
+               .tuples())
+    for mobile, pid, name, org_id in list(queued) + list(waiting):
+        holders.setdefault(mobile, []).append((pid, name, org_id))
     return holders
 
 
@@ -272,7 +274,8 @@ def run_checks(rows: list, on: date | None = None) -> None:
     with db.atomic():
         for row in rows:
             m = ms[row.membership_id]
-            others = [name for pid, name in holders.get(m.mobile, []) if pid != m.person_id]
+            others = [f"本单位办卡会员（{name}）" if org_id == m.org_id else "其他工会的办卡人员"
+                      for pid, name, org_id in holders.get(m.mobile, []) if pid != m.person_id]
             reasons = rules.check_application(_applicant(m, m.person), on, others[0] if others else None)
             state = rules.FAILED if reasons else rules.PASSED
             CardPending.update(check_state=state, check_reason="\n".join(reasons), checked_at=stamp) \
@@ -310,8 +313,9 @@ def add_pending(org: Organization, account, memberships: list) -> tuple[int, lis
             added.append(row)
         run_checks(added)
         if added:
+            names = {m.id: m.person.name for m in memberships}
             AuditLog.record("加入待办会员列表", org, account=account,
-                            detail={"人数": len(added), "会员": "、".join(m.person.name for m in memberships[:20])})
+                            detail={"人数": len(added), "会员": "、".join(names[r.membership_id] for r in added[:20])})
     return len(added), skipped
 
 
@@ -577,9 +581,17 @@ def check_return_rows(rows: list, account, on: date | None = None) -> tuple[list
     order, already = rows whose card is already recorded (a re-upload; nothing to do)."""
     from models.rules.idnumber import normalize_id
     on = on or today()
+    from models.io.tables import NumericText
     numbers = [normalize_id(v.get("证件号码")) for _, v in rows]
-    cards_in_file: dict = {}
-    ids_in_file: dict = {}
+    # Rows sharing a card number or an ID number: none of them can be trusted, all are refused.
+    rows_of_card: dict = {}
+    rows_of_id: dict = {}
+    for (number, values), id_number in zip(rows, numbers, strict=True):
+        guess = _card_guess(values.get("卡号"))
+        if guess:
+            rows_of_card.setdefault(guess, []).append(number)
+        if id_number:
+            rows_of_id.setdefault(id_number, []).append(number)
     items = {}
     from models.base import in_values
     for i in (CardBatchItem.select(CardBatchItem, CardBatch).join(CardBatch)
@@ -592,25 +604,32 @@ def check_return_rows(rows: list, account, on: date | None = None) -> tuple[list
     scope = None if account.is_admin or account.role == "centre" else set(
         r[0] for r in account.org.subtree_ids().tuples())
     plan, checked, already = [], [], 0
-    for number, values in rows:
+    for _number, values in rows:
         reasons = []
         id_number = normalize_id(values.get("证件号码"))
         card_no, issued = None, None
-        try:
-            card_no = rules.clean_card_no(values.get("卡号"))
-        except ValueError as exc:
-            reasons.append(str(exc))
+        lost = [label for label in ("证件号码", "卡号") if isinstance(values.get(label), NumericText)
+                and len(re.sub(r"[^0-9]", "", values.get(label))) > 15]
+        for label in lost:  # Excel keeps 15 digits: the last ones are gone, maybe into another valid number
+            reasons.append(f"{label}被Excel存成了数字，末几位已丢失，请将该列设置为文本格式后重新填写")
+        if "卡号" not in lost:
+            try:
+                card_no = rules.clean_card_no(values.get("卡号"))
+            except ValueError as exc:
+                reasons.append(str(exc))
+        if "证件号码" in lost:
+            id_number = ""
         try:
             issued = _day(values.get("开卡日期"), on)
         except ValueError as exc:
             reasons.append(str(exc))
         item = None
         if not id_number:
-            reasons.append("证件号码未填写")
+            if "证件号码" not in lost:
+                reasons.append("证件号码未填写")
         else:
-            first = ids_in_file.setdefault(id_number, number)
-            if first != number:
-                reasons.append(f"证件号码与第{first}行重复")
+            if len(rows_of_id[id_number]) > 1:
+                reasons.append(f"证件号码在文件中重复（第{'、'.join(map(str, rows_of_id[id_number]))}行）")
             candidates = [i for i in items.get(id_number, []) if scope is None or i.batch.org_id in scope]
             waiting = [i for i in candidates if i.state == ITEM_WAITING]
             opened = [i for i in candidates if i.state == ITEM_OPENED]
@@ -627,9 +646,8 @@ def check_return_rows(rows: list, account, on: date | None = None) -> tuple[list
             else:
                 reasons.append("该证件号码不在任何已报送银行的办卡批次中")
         if card_no:
-            first = cards_in_file.setdefault(card_no, number)
-            if first != number:
-                reasons.append(f"卡号与第{first}行重复")
+            if len(rows_of_card[card_no]) > 1:
+                reasons.append(f"卡号在文件中重复（第{'、'.join(map(str, rows_of_card[card_no]))}行）")
             elif card_no in taken:
                 reasons.append("该卡号已被其他会员使用")
         checked.append((values, reasons))

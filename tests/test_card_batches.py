@@ -117,9 +117,9 @@ def test_return_file_errors_then_fixed_and_uploaded_again(union, as_role, city):
     client = as_role("district")
     job = job_of(upload(client, xlsx(rows)))
     result = job.result_data
-    assert result["imported"] == 1 and result["failed"] == 5
+    assert result["imported"] == 0 and result["failed"] == 6  # both rows of the shared number refused
     reasons = {e["row"]: e["reason"] for e in result["errors"]}
-    assert "卡号与第2行重复" in reasons[3]
+    assert "卡号在文件中重复（第2、3行）" in reasons[2] and "卡号在文件中重复（第2、3行）" in reasons[3]
     assert "Luhn" in reasons[4]
     assert "该卡号已被其他会员使用" in reasons[5] and "开卡日期格式应为 年-月-日" in reasons[5]
     assert "尚未报送银行" in reasons[6]
@@ -127,7 +127,8 @@ def test_return_file_errors_then_fixed_and_uploaded_again(union, as_role, city):
     assert all(stranger.person.id_number not in e["id_number"] for e in result["errors"])  # masked
     page = client.get(f"/cards/returns/{job.id}")
     assert "导入信息有以下错误，请重新修改后导入" in text(page)
-    assert CardBatch.get_by_id(batch.id).status == cards.SENT  # three people still wait
+    assert CardBatch.get_by_id(batch.id).status == cards.SENT  # everyone still waits
+    assert Card.select().where(Card.batch == batch.id).count() == 0
     assert CardBatch.get_by_id(waiting.id).status == cards.TO_SEND
     # the error file: fix the rows of this batch, drop the two that are not ours to fix
     errors = client.get(f"/jobs/{job.id}/errors")
@@ -138,7 +139,7 @@ def test_return_file_errors_then_fixed_and_uploaded_again(union, as_role, city):
     for r in body:
         r[1], r[2] = luhn_card(), "2026-11-21"
     again = job_of(upload(client, xlsx([r[:3] for r in body], header=fixed[0][:3])))
-    assert again.result_data["imported"] == 3 and again.result_data["failed"] == 0
+    assert again.result_data["imported"] == 4 and again.result_data["failed"] == 0
     assert CardBatch.get_by_id(batch.id).status == cards.OPENED
 
 
@@ -376,12 +377,30 @@ def test_admin_corrects_a_card_status(union, as_role):
     card = make_card(union)
     admin = as_role("admin")
     assert card.card_no in admin.get(f"/admin/card-status?card_no={card.card_no}").get_data(as_text=True)
-    refused = admin.post("/admin/card-status", data={"card_no": card.card_no, "status": "挂失", "reason": ""})
+    looked_up = admin.post("/admin/card-status", data={"card_no": card.card_no})  # lookup: no number in the URL
+    assert looked_up.status_code == 200 and card.person.name in text(looked_up)
+    refused = admin.post("/admin/card-status", data={"card_no": card.card_no, "status": "挂失", "reason": "",
+                                                     "change": "1"})
     assert refused.status_code == 422 and "请填写更正原因" in text(refused)
-    assert admin.post("/admin/card-status", data={"card_no": card.card_no, "status": "注销",
-                                                  "reason": "持卡人申请注销"}).status_code == 302
+    done = admin.post("/admin/card-status", data={"card_no": card.card_no, "status": "注销",
+                                                  "reason": "持卡人申请注销", "change": "1"})
+    assert done.status_code == 302 and card.card_no not in done.headers["Location"]
     assert Card.get_by_id(card.id).status == "注销"
     assert not Person.get_by_id(card.person_id).has_card  # may apply for a new card
     log = AuditLog.select().where(AuditLog.action == "更正卡片状态").get()
     assert log.reason == "持卡人申请注销" and card.card_no not in (log.detail or "")
     assert as_role("district").get("/admin/card-status").status_code == 403
+
+
+def test_numbers_excel_stored_as_numbers_are_refused(union, as_role):
+    """A 19-digit 卡号 (or 18-digit 证件号码) typed into a number cell keeps only 15 digits; a wrong
+    number may still pass Luhn, so such cells are refused, never guessed."""
+    batch = sent_batch(union, people=2)
+    its = items_of(batch)
+    rows = [(its[0].id_number, int(luhn_card()), "2026-11-20"),
+            (int(its[1].id_number[:17] + "0"), luhn_card(), "2026-11-20")]
+    job = job_of(upload(as_role("district"), xlsx(rows)))
+    reasons = [e["reason"] for e in job.result_data["errors"]]
+    assert job.result_data["imported"] == 0
+    assert "卡号被Excel存成了数字，末几位已丢失" in reasons[0] and "证件号码被Excel存成了数字" in reasons[1]
+    assert Card.select().count() == 0

@@ -66,7 +66,7 @@ def test_missing_and_expired_expiry_reasons_name_the_fix():
 
 
 def test_long_term_only_from_46():
-    young = applicant(id_expiry=rules.LONG_TERM, birth_date=date(1981, 12, 2))  # 44
+    young = applicant(id_expiry=rules.LONG_TERM, birth_date=date(1980, 12, 2))  # 45, one day short of 46
     old = applicant(id_expiry=rules.LONG_TERM, birth_date=date(1980, 12, 1), id_number="310101198012011235")
     assert rules.check_application(old, TODAY) == []
     assert rules.check_application(young, TODAY) == [
@@ -84,8 +84,8 @@ def test_bad_id_number_mobile_and_status():
     assert reasons[0] == "用户状态为「已转出」，只有正常会员可以办卡"
     assert reasons[1].startswith("证件号码无效：")
     assert reasons[2] == "移动电话未填写"
-    assert rules.check_application(applicant(), TODAY, mobile_taken_by="李四") == [
-        "移动电话与其他办卡会员（李四）重复，手机号码不要重复"]
+    assert rules.check_application(applicant(), TODAY, mobile_taken_by="本单位办卡会员（李四）") == [
+        "移动电话与本单位办卡会员（李四）重复，手机号码不要重复"]
 
 
 @pytest.mark.parametrize("raw,expected", [

@@ -197,7 +197,14 @@ def test_a_mobile_used_by_another_applicant_fails(city, union):
     first = make_pending(other_union, mobile="13912345678")
     second = make_pending(union, mobile="13912345678")
     assert CardPending.get_by_id(second.id).check_state == rules.FAILED
-    assert first.person.name in CardPending.get_by_id(second.id).check_reason
+    reason = CardPending.get_by_id(second.id).check_reason
+    assert "移动电话与其他工会的办卡人员重复" in reason
+    assert first.person.name not in reason  # another union's member is not named
+    waiting = make_batch(union, people=1)  # a member of this union waiting in a batch, mobile as submitted
+    CardBatchItem.update(mobile="13912345679").where(CardBatchItem.batch == waiting.id).execute()
+    third = make_pending(union, mobile="13912345679")
+    item = CardBatchItem.get(CardBatchItem.batch == waiting.id)
+    assert f"本单位办卡会员（{item.name}）" in CardPending.get_by_id(third.id).check_reason
 
 
 def test_editing_the_member_makes_the_row_unchecked(union, grassroots):

@@ -160,6 +160,8 @@ def card_status():
     source = request.form if request.method == "POST" else request.args
     raw = (source.get("card_no") or "").strip()
     card, error, status = None, None, 200
+    if not raw and source.get("card", "").isdigit():  # after a change: by id, no card number in the URL
+        card = cards.Card.get_or_none(cards.Card.id == int(source["card"]))
     if raw:
         try:
             number = card_rules.clean_card_no(raw)
@@ -168,8 +170,8 @@ def card_status():
         else:
             card = cards.Card.get_or_none(cards.Card.card_no == number)
             if card is None:
-                error, status = "未查到该卡号", 404 if request.method == "POST" else 200
-    if card is not None and request.method == "POST":
+                error, status = "未查到该卡号", 200
+    if card is not None and request.method == "POST" and request.form.get("change"):
         try:
             card = cards.set_card_status(card, request.form.get("status", ""), current_user_account(),
                                          request.form.get("reason", ""))
@@ -177,7 +179,7 @@ def card_status():
             error, status = exc.message, exc.status
         else:
             flash(f"已将卡片状态更正为「{card.status}」", "success")
-            return redirect(url_for("admin.card_status", card_no=card.card_no))
+            return redirect(url_for("admin.card_status", card=card.id))
     return render_page("admin/card_status.html", card=card, card_no=raw, error=error,
                        statuses=cards.CARD_STATUSES, reason=request.form.get("reason", ""), status=status)
 

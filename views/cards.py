@@ -22,6 +22,7 @@ from models import (
     CardRevokeRequest,
     Job,
     Membership,
+    Organization,
     Person,
     card_return,
     roster,
@@ -97,8 +98,8 @@ def index():
     order = Membership.id.desc() if scope_org_ids(current_user) is None else (Membership.id + 0).desc()
     page = paginate(query.select(Membership.id).order_by(order))
     ids = [m.id for m in page.items]
-    page.items = list(Membership.select(Membership, Person).join(Person).where(Membership.id.in_(ids or [0]))
-                      .order_by(Membership.id.desc()))
+    page.items = list(Membership.select(Membership, Person, Organization).join(Person).switch(Membership)
+                      .join(Organization).where(Membership.id.in_(ids or [0])).order_by(Membership.id.desc()))
     progress = cards_.progress_of(page.items)
     args = {k: f[k] for k in ("name", "id_number", "state") if f[k]}
     return render_page("cards/index.html", "rows", page=page, f=f, args=args, progress=progress,
@@ -173,6 +174,8 @@ def pending():
 def _own_row(row: CardPending):
     if row.org_id != current_user.org_id:
         abort(404)
+    if not applies(current_user):
+        abort(403)
 
 
 @bp.route("/pending/<int:row_id>")
@@ -293,7 +296,8 @@ def _batch_filters(values) -> dict:
 def batches():
     """办卡批次管理: 批次编号, 所属工会, 办卡人数, 提交时间, 状态 …"""
     f = _batch_filters(request.args)
-    query = scoped(CardBatch, current_user).order_by(CardBatch.id.desc())
+    query = (scoped(CardBatch, current_user).select(CardBatch, Organization).join(Organization)
+             .order_by(CardBatch.id.desc()))
     if f["number"]:
         query = query.where(CardBatch.number == f["number"])
     if f["status"]:
@@ -355,6 +359,8 @@ def bank_file(batch):
 @access("grassroots", objects={"batch_id": CardBatch})
 def revoke(batch):
     """撤销办卡批次: the grassroots union asks its district to revoke a batch still 待报送."""
+    if not applies(current_user):
+        return refuse(NOT_APPLYING)
     error = None
     if request.method == "POST":
         try:
@@ -375,8 +381,10 @@ def revoke(batch):
 def revokes():
     """撤销办卡批次审核 (district: decide; grassroots: its own requests)."""
     state = normalize(request.args.get("status", cards_.PENDING_REVOKE))
-    query = (scoped(CardRevokeRequest, current_user).select(CardRevokeRequest, CardBatch)
-             .join(CardBatch).order_by(CardRevokeRequest.id.desc()))
+    query = (scoped(CardRevokeRequest, current_user).select(CardRevokeRequest, CardBatch, Organization)
+             .join(CardBatch).switch(CardRevokeRequest)
+             .join(Organization, on=(CardRevokeRequest.org == Organization.id))
+             .order_by(CardRevokeRequest.id.desc()))
     if state in (cards_.PENDING_REVOKE, cards_.APPROVED, cards_.REJECTED):
         query = query.where(CardRevokeRequest.status == state)
     else:
@@ -384,7 +392,8 @@ def revokes():
     page = paginate(query)
     return render_page("cards/revokes.html", "rows", page=page, state=state,
                        states=[cards_.PENDING_REVOKE, cards_.APPROVED, cards_.REJECTED],
-                       decides=lambda r: cards_.may_decide_revoke(current_user, r))
+                       decides=lambda r: current_user.is_admin or (current_user.role == "district"
+                                                                   and r.org_id != current_user.org_id))
 
 
 @bp.route("/revokes/<int:req_id>/<any(approve, reject):action>", methods=["POST"])

@@ -97,7 +97,8 @@ def id_reason(a: Applicant, on: date) -> str | None:
 
 def check_application(a: Applicant, on: date, mobile_taken_by: str | None = None) -> list[str]:
     """Every reason this applicant cannot be submitted for a card ([] = 已通过).
-    `mobile_taken_by`: the name of another applicant with the same mobile, if any."""
+    `mobile_taken_by`: who else applies with the same mobile ("本单位办卡会员（姓名）", or
+    "其他工会的办卡人员" — never another union's member by name), if anyone."""
     reasons = []
     if a.member_status != "正常":
         reasons.append(f"用户状态为「{a.member_status}」，只有正常会员可以办卡")
@@ -107,7 +108,7 @@ def check_application(a: Applicant, on: date, mobile_taken_by: str | None = None
     if not a.mobile:
         reasons.append("移动电话未填写")
     elif mobile_taken_by:
-        reasons.append(f"移动电话与其他办卡会员（{mobile_taken_by}）重复，手机号码不要重复")
+        reasons.append(f"移动电话与{mobile_taken_by}重复，手机号码不要重复")
     return reasons
 
 
