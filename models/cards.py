@@ -40,7 +40,7 @@ CARD_STATUSES = [CARD_NORMAL, CARD_LOST, CARD_CANCELLED]
 HELD_CARD = (CARD_NORMAL, CARD_LOST)  # the person has a card (已办会员卡)
 TO_SEND, SENT, OPENED, REVOKED = "待报送", "已报送银行", "已开卡", "已撤销"
 BATCH_STATUSES = [TO_SEND, SENT, OPENED, REVOKED]
-ITEM_WAITING, ITEM_OPENED, ITEM_REVOKED = "待开卡", "已开卡", "已撤销"
+ITEM_WAITING, ITEM_OPENED, ITEM_REVOKED, ITEM_FAILED = "待开卡", "已开卡", "已撤销", "开卡失败"
 INDIVIDUAL = (FLEXIBLE, OUTSIDE)  # apply through 申工社, not here
 INDIVIDUAL_HINT = ("灵活就业类和企业外入会人员不在此办理：请至“申工社”微信公众号—>服务大厅—>申请办卡，"
                    "办卡成功后，可以申工社上提交个人参保。")
@@ -459,6 +459,14 @@ def bank_workbook(batch: CardBatch) -> bytes:
     return out.getvalue()
 
 
+def _locked(batch: CardBatch) -> CardBatch:
+    """The batch row locked for this transaction (PostgreSQL; SQLite transactions begin
+    IMMEDIATE and are serialised anyway), so a revoke request and an export cannot cross."""
+    from models import is_postgres
+    query = CardBatch.select().where(CardBatch.id == batch.id)
+    return (query.for_update() if is_postgres() else query).get()
+
+
 def export_for_bank(batch: CardBatch, account) -> tuple[CardBatch, bytes]:
     """导出报送银行: the Excel for the bank; a 待报送 batch becomes 已报送银行 (no revoke after)."""
     if not may_send(account, batch):
@@ -466,11 +474,13 @@ def export_for_bank(batch: CardBatch, account) -> tuple[CardBatch, bytes]:
     if batch.status == REVOKED:
         raise DomainError("该办卡批次已撤销，不能报送银行", 409)
     if batch.status == TO_SEND:
-        if CardRevokeRequest.select().where((CardRevokeRequest.batch == batch.id)
-                                            & (CardRevokeRequest.status == PENDING_REVOKE)).exists():
-            raise DomainError("该批次有待审核的撤销申请，请先完成撤销办卡批次审核", 409)
-        batch = transition(batch, "export", account=account,
-                           updates={"exported_at": now(), "exported_by": account.id})
+        with db.atomic():
+            batch = _locked(batch)
+            if CardRevokeRequest.select().where((CardRevokeRequest.batch == batch.id)
+                                                & (CardRevokeRequest.status == PENDING_REVOKE)).exists():
+                raise DomainError("该批次有待审核的撤销申请，请先完成撤销办卡批次审核", 409)
+            batch = transition(batch, "export", account=account,
+                               updates={"exported_at": now(), "exported_by": account.id})
     return batch, bank_workbook(batch)
 
 
@@ -486,6 +496,8 @@ def request_revoke(batch: CardBatch, account, reason: str) -> CardRevokeRequest:
         raise DomainError("请填写撤销原因", 422)
     try:
         with db.atomic():
+            if _locked(batch).status != TO_SEND:  # exported a moment ago
+                raise DomainError("该批次已报送银行，不能再申请撤销", 409)
             req = CardRevokeRequest.create(batch=batch.id, org=batch.org_id, reason=reason[:500],
                                            filed_by=account.id)
             AuditLog.record("申请撤销办卡批次", req, to_state=PENDING_REVOKE, reason=reason, account=account,
@@ -698,6 +710,35 @@ def apply_return(plan: list, account, on: date | None = None) -> int:
                                                 & (CardBatchItem.state == ITEM_WAITING)).exists():
                 transition(batch, "open", account=account, updates={"opened_at": now()})
     return len(plan)
+
+
+def mark_unreturned(batch: CardBatch, item_ids: list, account, reason: str) -> int:
+    """开卡失败: people the bank did not open a card for (the centre or district says so). They
+    leave the batch (free to be queued again); the batch is 已开卡 once nobody waits any more."""
+    from models import messages
+    reason = (reason or "").strip()
+    if not may_send(account, batch):
+        raise DomainError("只有市职保中心或该批次所属区局（产业）工会可以标记开卡失败", 403)
+    if batch.status != SENT:
+        raise DomainError(f"批次状态为「{batch.status}」，只有已报送银行的批次可以标记开卡失败", 409)
+    if not reason:
+        raise DomainError("请填写开卡失败的原因", 422)
+    if not item_ids:
+        raise DomainError("请勾选开卡失败的人员", 422)
+    with db.atomic():
+        batch = _locked(batch)
+        changed = (CardBatchItem.update(state=ITEM_FAILED)
+                   .where((CardBatchItem.batch == batch.id) & CardBatchItem.id.in_(item_ids)
+                          & (CardBatchItem.state == ITEM_WAITING)).execute())
+        if changed != len(set(item_ids)):
+            raise DomainError("勾选的人员已开卡或不在该批次中，请刷新页面后重试", 409)
+        AuditLog.record("开卡失败", batch, reason=reason, account=account, detail={"人数": changed})
+        if not CardBatchItem.select().where((CardBatchItem.batch == batch.id)
+                                            & (CardBatchItem.state == ITEM_WAITING)).exists():
+            transition(batch, "open", account=account, updates={"opened_at": now()})
+        messages.post(batch.org_id, f"办卡批次 {batch.number} 中有{changed}人开卡失败：{reason}",
+                      body="这些会员可重新加入待办会员列表办理。", link=f"/cards/batches/{batch.id}")
+    return changed
 
 
 def set_card_status(card: Card, status: str, account, reason: str) -> Card:

@@ -404,3 +404,33 @@ def test_numbers_excel_stored_as_numbers_are_refused(union, as_role):
     assert job.result_data["imported"] == 0
     assert "卡号被Excel存成了数字，末几位已丢失" in reasons[0] and "证件号码被Excel存成了数字" in reasons[1]
     assert Card.select().count() == 0
+
+
+def test_people_the_bank_did_not_open_a_card_for_leave_the_batch(union, as_role):
+    batch = sent_batch(union, people=3)
+    its = items_of(batch)
+    client = as_role("district")
+    job_of(upload(client, xlsx([(its[0].id_number, luhn_card(), "2026-11-20")])))
+    refused = client.post(f"/cards/batches/{batch.id}/unreturned", data={"item": [its[1].id], "reason": ""})
+    assert refused.status_code == 422 and "请填写开卡失败的原因" in text(refused)
+    assert client.post(f"/cards/batches/{batch.id}/unreturned",
+                       data={"item": [its[0].id], "reason": "x"}).status_code == 409  # already opened
+    done = client.post(f"/cards/batches/{batch.id}/unreturned", data={"item": [its[1].id, its[2].id],
+                                                                     "reason": "银行核查身份信息不符"})
+    assert done.status_code == 302
+    assert CardBatch.get_by_id(batch.id).status == cards.OPENED  # nobody waits any more
+    assert [i.state for i in items_of(batch)] == ["已开卡", "开卡失败", "开卡失败"]
+    assert "开卡失败" in Message.select().where(Message.org == union.id).order_by(Message.id.desc()).get().title
+    m = cards.Membership.get(cards.Membership.person == its[1].person_id)
+    added, _ = cards.add_pending(union, factories.make_account(union), [m])  # free to apply again
+    assert added == 1
+    assert not any("办卡批次" in reason for reason in union.close_blockers())
+
+
+def test_revoke_and_export_cannot_cross(union, as_role):
+    batch = make_batch(union, people=1)
+    stale = CardBatch.get_by_id(batch.id)  # the union's page still says 待报送
+    as_role("centre").post(f"/cards/batches/{batch.id}/export")  # exported meanwhile
+    with pytest.raises(DomainError, match="已报送银行，不能再申请撤销"):
+        cards.request_revoke(stale, factories.make_account(union), "名单有误")
+    assert CardRevokeRequest.select().count() == 0

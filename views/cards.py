@@ -355,6 +355,18 @@ def bank_file(batch):
     return _attachment(cards_.bank_workbook(batch), f"办卡批次{batch.number}.xlsx")
 
 
+@bp.route("/batches/<int:batch_id>/unreturned", methods=["POST"])
+@access("centre", "district", objects={"batch_id": CardBatch})
+def unreturned(batch):
+    """开卡失败: the ticked people of a batch sent to the bank got no card."""
+    try:
+        n = cards_.mark_unreturned(batch, form_ids("item"), _account(), request.form.get("reason", ""))
+    except DomainError as exc:
+        return refuse(exc.message, exc.status)
+    flash(f"已标记{n}人开卡失败，他们可重新加入待办会员列表", "success")
+    return redirect_to(url_for("cards.batch_detail", batch_id=batch.id))
+
+
 @bp.route("/batches/<int:batch_id>/revoke", methods=["GET", "POST"])
 @access("grassroots", objects={"batch_id": CardBatch})
 def revoke(batch):
