@@ -358,3 +358,16 @@ def test_domain_refusals_change_nothing(union):
     batch = make_batch(union, status=cards.REVOKED)
     with pytest.raises(DomainError, match="已撤销"):
         cards.export_for_bank(batch, factories.make_account(factories.make_org(None, "市职保中心", level="centre")))
+
+
+def test_the_demo_shows_every_card_and_plan_screen():
+    """`make run`'s demo data: card holders, batches in three states, a pending list with failing
+    rows; protection years with splits; bureau statuses."""
+    from models import ProtectionYear, StatusRecord
+    from models.demo import load_demo
+    load_demo(password="demo-pass-1", members=300)
+    assert Card.select().count() == 20
+    assert sorted(b.status for b in CardBatch.select()) == sorted([cards.OPENED, cards.SENT, cards.TO_SEND])
+    states = [r.check_state for r in CardPending.select()]
+    assert len(states) == 8 and states.count(rules.FAILED) == 3
+    assert ProtectionYear.select().count() == 2 and StatusRecord.select().count() == 60
