@@ -35,6 +35,18 @@ def _grassroots_only():
     return None
 
 
+def _season():
+    """(the year being enrolled, None), or (None, the refusal) for a non-grassroots account or a
+    city whose protection year is not set up."""
+    refused = _grassroots_only()
+    if refused:
+        return None, refused
+    year = central_year()
+    if year is None:
+        return None, refuse("保障年度尚未设置，暂不能办理集中参保", 409)
+    return year, None
+
+
 @bp.route("/card")
 @access("grassroots")
 def card():
@@ -83,12 +95,9 @@ def _screen_context(org, year, ptype_id: int = 0, exclude: bool = False) -> dict
 @access("grassroots")
 def central():
     """参保确认画面-集中参保办理."""
-    refused = _grassroots_only()
+    year, refused = _season()
     if refused:
         return refused
-    year = central_year()
-    if year is None:
-        return refuse("保障年度尚未设置，暂不能办理集中参保", 409)
     org = current_user.org
     source = request.form if request.method == "POST" else request.args
     exclude = source.get("exclude") in ("1", "on")
@@ -118,12 +127,9 @@ def central():
 @access("grassroots")
 def central_people(which):
     """The people behind one count of the confirmation screen."""
-    refused = _grassroots_only()
+    year, refused = _season()
     if refused:
         return refused
-    year = central_year()
-    if year is None:
-        return refuse("保障年度尚未设置", 409)
     screen = card_enroll.central_screen(current_user.org, year)
     page = paginate(card_enroll.people(screen.sets[which]))
     return render_page("enroll/people.html", "rows", page=page, title=card_enroll.LABELS[which], year=year,
@@ -134,12 +140,9 @@ def central_people(which):
 @access("grassroots")
 def pending():
     """集中参保待确认名单: 确认 one or 全部确认 (irreversible, asked first)."""
-    refused = _grassroots_only()
+    year, refused = _season()
     if refused:
         return refused
-    year = central_year()
-    if year is None:
-        return refuse("保障年度尚未设置", 409)
     org = current_user.org
     if request.method == "POST":
         ids = form_ids("person")
@@ -204,12 +207,9 @@ def notice():
     from flask import make_response
 
     from models import notice_pdf
-    refused = _grassroots_only()
+    year, refused = _season()
     if refused:
         return refused
-    year = central_year()
-    if year is None:
-        return refuse("保障年度尚未设置", 409)
     if not notice_pdf.grassroots_counts(current_user.org, year)["total"]:
         return refuse("本单位本年度尚未提交集中参保，没有告知书", 409)
     response = make_response(notice_pdf.grassroots_notice(current_user.org, year))
