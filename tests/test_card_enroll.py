@@ -262,3 +262,17 @@ def test_instant_outside_its_window_is_refused(as_role, year, union):
                                   data={"type": plans.types_of(year)[0].id, "confirmed": "1"})
         assert refused.status_code == 409 and "即时参保已结束" in text(refused)
     assert Submission.select().count() == 0
+
+
+def test_the_submission_list_filters(as_role, year, union):
+    card_holder(union)
+    with time_machine.travel(SEASON, tick=False):
+        grassroots = as_role("grassroots")
+        grassroots.post("/enroll/card/central", data={"type": plans.types_of(year)[0].id, "confirmed": "1"})
+        Submission.update(district_batch="CB202612260001").execute()
+        for query, n in (("?start=2026-11-20&end=2026-11-20", 1), ("?start=2026-11-21", 0),
+                         ("?number=cb202612260001", 1), ("?number=CB202612260002", 0), ("?status=退回", 0),
+                         ("?mode=集中参保", 1)):
+            page = grassroots.get("/enroll/card" + query)
+            assert len(soup(page).select("table.submissions tbody tr td a")) == n, query
+        assert grassroots.get("/enroll/card?start=2026-13-01").status_code == 422

@@ -4,6 +4,8 @@ confirmation step that works without JavaScript), 集中参保待确认名单, �
 重新下载集中参保告知书 (PDF), and the instant entries 有卡无保 / 新办卡人员即时参保办理.
 """
 
+from datetime import datetime, time, timedelta
+
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
@@ -56,12 +58,29 @@ def card():
         return refused
     status = normalize(request.args.get("status"))
     mode = normalize(request.args.get("mode"))
+    number = normalize(request.args.get("number")).upper()
     query = card_enroll.submissions(current_user.org)
+    errors, dates = [], {}
+    for key, label in (("start", "提交时间（起）"), ("end", "提交时间（止）")):
+        raw = normalize(request.args.get(key))
+        if raw:
+            try:
+                dates[key] = datetime.strptime(raw, "%Y-%m-%d").date()
+            except ValueError:
+                errors.append(f"{label}格式应为 年-月-日")
+    if "start" in dates:
+        query = query.where(Submission.submitted_at >= datetime.combine(dates["start"], time()))
+    if "end" in dates:
+        query = query.where(Submission.submitted_at < datetime.combine(dates["end"] + timedelta(days=1), time()))
+    if number:
+        query = query.where(Submission.district_batch == number)
     if status in (enrollment.REVIEWING, enrollment.DONE, enrollment.RETURNED, enrollment.WITHDRAWN, enrollment.FAILED):
         query = query.where(Submission.status == status)
     if mode in (enrollment.CENTRAL, enrollment.HAS_CARD_NO_COVER, enrollment.NEW_CARD):
         query = query.where(Submission.mode == mode)
     return render_page("enroll/card.html", "rows", page=paginate(query), status_filter=status, mode_filter=mode,
+                       number=number, dates={k: v.isoformat() for k, v in dates.items()}, errors=errors,
+                       status=422 if errors else 200,
                        statuses=[enrollment.REVIEWING, enrollment.DONE, enrollment.RETURNED, enrollment.WITHDRAWN,
                                  enrollment.FAILED], modes=[enrollment.CENTRAL, enrollment.HAS_CARD_NO_COVER,
                                                             enrollment.NEW_CARD])
