@@ -276,3 +276,19 @@ def test_the_submission_list_filters(as_role, year, union):
             page = grassroots.get("/enroll/card" + query)
             assert len(soup(page).select("table.submissions tbody tr td a")) == n, query
         assert grassroots.get("/enroll/card?start=2026-13-01").status_code == 422
+
+
+def test_the_notice_counts_every_submission_so_far_like_the_screen(as_role, year, union):
+    from models import notice_pdf
+    for _ in range(2):
+        card_holder(union)
+    a = plans.types_of(year)[0]
+    with time_machine.travel(SEASON, tick=False):
+        grassroots = as_role("grassroots")
+        grassroots.post("/enroll/card/central", data={"type": a.id, "confirmed": "1"})
+        card_holder(union)
+        grassroots.post("/enroll/card/central", data={"type": a.id, "confirmed": "1"})
+        counts = " ".join(soup(grassroots.get("/enroll/card/central")).find(id="central-counts").get_text().split())
+        text_ = notice_pdf.grassroots_text(union, year)[1]
+    assert "集中参保已提交人数：3人" in counts
+    assert "截至今日参加A类会员共计3人(会员卡参保3人,社保卡参保0人)" in text_
