@@ -114,10 +114,10 @@ def pending_list(org: Organization, year: ProtectionYear) -> tuple[list, set]:
     return sorted(screen.sets["pending"] | (screen.sets["confirmed"] & screen.sets["cards"])), screen.sets["confirmed"]
 
 
-def confirm(org: Organization, year: ProtectionYear, person_ids: list, account) -> int:
-    """确认 / 全部确认: only people on the union's pending list; irreversible."""
+def confirm(org: Organization, year: ProtectionYear, person_ids: list | None, account) -> int:
+    """确认 / 全部确认 (person_ids None): only people on the union's pending list; irreversible."""
     pending = central_screen(org, year).sets["pending"]
-    chosen = [pid for pid in person_ids if pid in pending]
+    chosen = sorted(pending) if person_ids is None else [pid for pid in person_ids if pid in pending]
     if not chosen:
         raise DomainError("待确认名单中没有可确认的人员（可能已被确认，请刷新）", 409)
     with db.atomic():

@@ -15,13 +15,14 @@ file and the revoke request.
 - **CardRevokeRequest** (撤销办卡批次): 待审核 → 已通过 / 已驳回 (reason required), decided by the
   district above the union; at most one waiting request per batch.
 
+The bank's return file (开卡回盘导入) lives in models/card_return.py.
+
 Only members inside enterprises apply here: 灵活就业 and 企业外入会 members apply individually
 through the 申工社 WeChat account (seed 003 FAQ 6).
 """
 
 import io
-import re
-from datetime import date, timedelta
+from datetime import date
 
 import peewee as pw
 
@@ -195,20 +196,12 @@ def progress_condition(state: str):
     return ~held & ~queued & ~waiting
 
 
-def eligible(members_in_union):
-    """Members of the union who may be added to the 待办会员列表: 正常, inside an enterprise, no
-    card, not queued, not waiting in a batch."""
-    query = members_in_union.join(Person).where(Membership.status == NORMAL)
-    return in_enterprise(query).where(progress_condition(NO_CARD))
-
-
 def progress_of(memberships: list) -> dict:
     """{membership id: (办卡状态, Card or None, batch number or "")} for a page of rows."""
     person_ids = [m.person_id for m in memberships]
-    cards = {c.person_id: c for c in Card.select().where(Card.person.in_(person_ids) & Card.status.in_(HELD_CARD))}
-    cancelled = {}
-    for c in Card.select().where(Card.person.in_(person_ids) & (Card.status == CARD_CANCELLED)).order_by(Card.id):
-        cancelled[c.person_id] = c
+    cards, cancelled = {}, {}  # the held card; else the latest cancelled one
+    for c in Card.select().where(Card.person.in_(person_ids)).order_by(Card.id):
+        (cards if c.status in HELD_CARD else cancelled)[c.person_id] = c
     queued = {r[0] for r in CardPending.select(CardPending.membership)
               .where(CardPending.membership.in_([m.id for m in memberships])).tuples()}
     waiting = dict(CardBatchItem.select(CardBatchItem.person, CardBatch.number).join(CardBatch)
@@ -547,169 +540,6 @@ def _release(batch: CardBatch) -> None:
         if m is None or m.org_id != batch.org_id:
             continue  # left the union meanwhile
         CardPending.insert(org=batch.org_id, membership=m.id, person=i.person_id).on_conflict_ignore().execute()
-
-
-# --- the bank's return file -------------------------------------------------------------------------
-RETURN_COLUMNS = ["证件号码", "卡号", "开卡日期"]
-
-
-def return_template() -> bytes:
-    from openpyxl import Workbook
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "开卡回盘"
-    sheet.append(RETURN_COLUMNS)
-    for col in "ABC":
-        sheet.column_dimensions[col].width = 24
-        for row in range(2, 1002):
-            sheet[f"{col}{row}"].number_format = "@"
-    notes = book.create_sheet("数据说明")
-    for row in (["列名", "说明"], ["证件号码", "必填，办卡批次中的证件号码"],
-                ["卡号", "必填，16至19位银行卡号（校验位须正确），不能重复"],
-                ["开卡日期", "必填，年-月-日，如 2026-12-01，不能晚于今天"]):
-        notes.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _day(text: str, on: date) -> date:
-    from models.rules.idnumber import normalize_id
-    value = normalize_id(text).replace("/", "-").replace(".", "-")
-    try:
-        if len(value) == 8 and value.isdigit():
-            value = f"{value[:4]}-{value[4:6]}-{value[6:]}"
-        day = date(*map(int, value.split("-")))
-    except (TypeError, ValueError):
-        raise ValueError("开卡日期格式应为 年-月-日") from None
-    if day > on:
-        raise ValueError("开卡日期不能晚于今天")
-    return day
-
-
-def check_return_rows(rows: list, account, on: date | None = None) -> tuple[list, list, int]:
-    """rows = [(row number, {column: value})] of the return file. Returns (plan, checked,
-    already): plan = [(item, card_no, issued)] to apply, checked = [(values, reasons)] in file
-    order, already = rows whose card is already recorded (a re-upload; nothing to do)."""
-    from models.rules.idnumber import normalize_id
-    on = on or today()
-    from models.io.tables import NumericText
-    numbers = [normalize_id(v.get("证件号码")) for _, v in rows]
-    # Rows sharing a card number or an ID number: none of them can be trusted, all are refused.
-    rows_of_card: dict = {}
-    rows_of_id: dict = {}
-    for (number, values), id_number in zip(rows, numbers, strict=True):
-        guess = _card_guess(values.get("卡号"))
-        if guess:
-            rows_of_card.setdefault(guess, []).append(number)
-        if id_number:
-            rows_of_id.setdefault(id_number, []).append(number)
-    items = {}
-    from models.base import in_values
-    for i in (CardBatchItem.select(CardBatchItem, CardBatch).join(CardBatch)
-              .where(in_values(CardBatchItem.id_number, [n for n in numbers if n])
-                     & (CardBatchItem.state != ITEM_REVOKED))
-              .order_by(CardBatchItem.id)):
-        items.setdefault(i.id_number, []).append(i)
-    guesses = [g for g in (_card_guess(v.get("卡号")) for _, v in rows) if g]
-    taken = {c.card_no: c for c in Card.select().where(in_values(Card.card_no, guesses))}
-    scope = None if account.is_admin or account.role == "centre" else set(
-        r[0] for r in account.org.subtree_ids().tuples())
-    plan, checked, already = [], [], 0
-    for _number, values in rows:
-        reasons = []
-        id_number = normalize_id(values.get("证件号码"))
-        card_no, issued = None, None
-        lost = [label for label in ("证件号码", "卡号") if isinstance(values.get(label), NumericText)
-                and len(re.sub(r"[^0-9]", "", values.get(label))) > 15]
-        for label in lost:  # Excel keeps 15 digits: the last ones are gone, maybe into another valid number
-            reasons.append(f"{label}被Excel存成了数字，末几位已丢失，请将该列设置为文本格式后重新填写")
-        if "卡号" not in lost:
-            try:
-                card_no = rules.clean_card_no(values.get("卡号"))
-            except ValueError as exc:
-                reasons.append(str(exc))
-        if "证件号码" in lost:
-            id_number = ""
-        try:
-            issued = _day(values.get("开卡日期"), on)
-        except ValueError as exc:
-            reasons.append(str(exc))
-        item = None
-        if not id_number:
-            if "证件号码" not in lost:
-                reasons.append("证件号码未填写")
-        else:
-            if len(rows_of_id[id_number]) > 1:
-                reasons.append(f"证件号码在文件中重复（第{'、'.join(map(str, rows_of_id[id_number]))}行）")
-            candidates = [i for i in items.get(id_number, []) if scope is None or i.batch.org_id in scope]
-            waiting = [i for i in candidates if i.state == ITEM_WAITING]
-            opened = [i for i in candidates if i.state == ITEM_OPENED]
-            if waiting:
-                item = waiting[-1]
-                if item.batch.status == TO_SEND:
-                    reasons.append(f"所在办卡批次 {item.batch.number} 尚未报送银行")
-            elif opened and card_no and taken.get(card_no) and taken[card_no].person_id == opened[-1].person_id:
-                already += 1  # the same card again: already recorded
-                checked.append((values, []))
-                continue
-            elif opened:
-                reasons.append(f"该人员在办卡批次 {opened[-1].batch.number} 中已开卡")
-            else:
-                reasons.append("该证件号码不在任何已报送银行的办卡批次中")
-        if card_no:
-            if len(rows_of_card[card_no]) > 1:
-                reasons.append(f"卡号在文件中重复（第{'、'.join(map(str, rows_of_card[card_no]))}行）")
-            elif card_no in taken:
-                reasons.append("该卡号已被其他会员使用")
-        checked.append((values, reasons))
-        if not reasons and item is not None:
-            plan.append((item, card_no, issued))
-    return plan, checked, already
-
-
-def _card_guess(raw) -> str:
-    try:
-        return rules.clean_card_no(raw)
-    except ValueError:
-        return ""
-
-
-def apply_return(plan: list, account, on: date | None = None) -> int:
-    """The checked rows: cards created, items 已开卡, Person.has_card, batches 已开卡 when no one
-    in them waits any more — one transaction, a handful of set-based statements whatever the
-    number of rows."""
-    from models.base import in_values
-    on = on or today()
-    if not plan:
-        return 0
-    person_ids = [item.person_id for item, _, _ in plan]
-    item_ids = [item.id for item, _, _ in plan]
-    batches = {item.batch_id for item, _, _ in plan}
-    stamp = now()
-    with db.atomic():
-        # an old card is replaced by the new one
-        Card.update(status=CARD_CANCELLED).where(in_values(Card.person, person_ids)
-                                                 & Card.status.in_(HELD_CARD)).execute()
-        rows = [{"person": item.person_id, "org": item.batch.org_id, "batch": item.batch_id, "card_no": card_no,
-                 "status": CARD_NORMAL, "issued_date": issued,
-                 "eligible_from": max(issued, on) + timedelta(days=1), "created_at": stamp}
-                for item, card_no, issued in plan]
-        for i in range(0, len(rows), 1000):
-            Card.insert_many(rows[i:i + 1000]).execute()
-        # the person's one card that is 正常 now (older ones were cancelled above); by person only,
-        # so the planner uses the person index, not the batch one (5,000 cards share a batch)
-        new_card = Card.select(Card.id).where((Card.person == CardBatchItem.person) & (Card.status == CARD_NORMAL))
-        changed = (CardBatchItem.update(state=ITEM_OPENED, card=new_card)
-                   .where(in_values(CardBatchItem.id, item_ids) & (CardBatchItem.state == ITEM_WAITING)).execute())
-        if changed != len(plan):
-            raise DomainError("办卡批次已被他人更新，请重新上传", 409)
-        Person.update(has_card=True).where(in_values(Person.id, person_ids)).execute()
-        for batch in CardBatch.select().where(CardBatch.id.in_(list(batches)) & (CardBatch.status == SENT)):
-            if not CardBatchItem.select().where((CardBatchItem.batch == batch.id)
-                                                & (CardBatchItem.state == ITEM_WAITING)).exists():
-                transition(batch, "open", account=account, updates={"opened_at": now()})
-    return len(plan)
 
 
 def mark_unreturned(batch: CardBatch, item_ids: list, account, reason: str) -> int:

@@ -141,7 +141,7 @@ def _card_examples(g1, centre) -> None:
     short."""
     from stdnum import luhn
 
-    from models import cards
+    from models import card_return, cards
     members_ = list(Membership.select(Membership, Person).join(Person)
                     .where((Membership.org == g1.id) & (Membership.status == "正常")).order_by(Membership.id))
     if len(members_) < 40:  # a tiny demo (tests): nothing to show
@@ -163,7 +163,7 @@ def _card_examples(g1, centre) -> None:
     for n, item in enumerate(cards.CardBatchItem.select().where(cards.CardBatchItem.batch == opened.id)):
         body = f"622588{20260000 + n:012d}"
         plan.append((item, body + luhn.calc_check_digit(body), on - timedelta(days=30)))
-    cards.apply_return(plan, centre_account)
+    card_return.apply_return(plan, centre_account)
     cards.export_for_bank(batch_of(members_[20:25]), centre_account)  # 已报送银行
     batch_of(members_[25:28])  # 待报送
     queue = members_[28:36]

@@ -193,9 +193,10 @@ def submit(org: Organization, year: ProtectionYear, channel: str, mode: str, pty
         first = next(p for p in people if p.id in held)
         raise DomainError(insured_elsewhere_message(held[first.id], first.name), 409)
     rows, parts = [], []
+    by_period = plans.parts_by_period(org, ptype)
     for p in people:
         start, end, period = coverage(year.year, mode, on, (card_days or {}).get(p.id))
-        part = plans.parts_for(org, ptype, half=period == "半年")
+        part = by_period[period]
         parts.append(part)
         rows.append((p, start, end, period, part))
     totals = fees.total(parts)

@@ -281,14 +281,20 @@ def split_of(district: Organization | None, ptype: ProtectionType) -> FeeSplit |
     return FeeSplit.get_or_none((FeeSplit.org == district.id) & (FeeSplit.type == ptype.id))
 
 
-def parts_for(org: Organization, ptype: ProtectionType, half: bool = False) -> rules.Parts:
-    """Per-person parts for a union under its district's split; refused while the district has
-    not set one."""
+def parts_by_period(org: Organization, ptype: ProtectionType) -> dict:
+    """{"全年": Parts, "半年": Parts} per person for a union under its district's split (one
+    lookup for a whole submission); refused while the district has not set one."""
     district = district_of(org)
     row = split_of(district, ptype)
     if row is None:
         raise DomainError(f"所属区局（产业）工会尚未设置「{ptype.name}」的保障金额，暂不能参保", 409)
-    return rules.per_person(ptype.fees, row.split, half=half, special=is_special(org))
+    special = is_special(org)
+    return {period: rules.per_person(ptype.fees, row.split, half=period == "半年", special=special)
+            for period in ("全年", "半年")}
+
+
+def parts_for(org: Organization, ptype: ProtectionType, half: bool = False) -> rules.Parts:
+    return parts_by_period(org, ptype)["半年" if half else "全年"]
 
 
 # --- reference data (demo, new years) --------------------------------------------------------------

@@ -23,8 +23,8 @@ from models.enrollment import CARD_STATUSES, EMPLOYMENT, INDIVIDUAL, INSURANCE, 
 from models.io.tables import error_workbook, read_table, records
 from models.jobs import Job, job_kind
 from models.members import Person
-from models.rules.idnumber import IdError, check_resident_id, normalize_id
-from models.rules.text import mask_text, normalize
+from models.rules.idnumber import IdError, check_resident_id
+from models.rules.text import mask_text, normalize, parse_day
 from models.storage import stored_file
 
 STATUS_COLUMNS = ["证件号码", "姓名", "社保卡状态", "就业状态", "社保缴纳", "状态日期"]
@@ -42,13 +42,10 @@ def submit(kind: str, account: Account, data: bytes, file_name: str) -> Job:
 
 
 def _day(text: str, label: str) -> date:
-    value = normalize_id(text).replace("/", "-").replace(".", "-")
-    try:
-        if len(value) == 8 and value.isdigit():
-            value = f"{value[:4]}-{value[4:6]}-{value[6:]}"
-        return date(*map(int, value.split("-")))
-    except (TypeError, ValueError):
-        raise ValueError(f"{label}格式应为 年-月-日") from None
+    day = parse_day(text)
+    if day is None:
+        raise ValueError(f"{label}格式应为 年-月-日")
+    return day
 
 
 def _id(values: dict, on: date):

@@ -11,7 +11,18 @@ import pytest
 from bs4 import BeautifulSoup
 from openpyxl import Workbook, load_workbook
 
-from models import AuditLog, Card, CardBatch, CardBatchItem, CardPending, CardRevokeRequest, Message, Person, cards
+from models import (
+    AuditLog,
+    Card,
+    CardBatch,
+    CardBatchItem,
+    CardPending,
+    CardRevokeRequest,
+    Message,
+    Person,
+    card_return,
+    cards,
+)
 from models.base import DomainError, today
 from tests import factories
 from tests.card_factories import luhn_card, make_batch, make_card, make_pending, make_revoke
@@ -24,7 +35,7 @@ def text(response):
     return " ".join(BeautifulSoup(response.data, "html.parser").get_text(" ").split())
 
 
-def xlsx(rows, header=cards.RETURN_COLUMNS) -> bytes:
+def xlsx(rows, header=card_return.RETURN_COLUMNS) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.append(header)
@@ -38,7 +49,7 @@ def xlsx(rows, header=cards.RETURN_COLUMNS) -> bytes:
 def csv_gbk(rows) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(cards.RETURN_COLUMNS)
+    writer.writerow(card_return.RETURN_COLUMNS)
     writer.writerows(rows)
     return out.getvalue().encode("gbk")
 
@@ -47,7 +58,7 @@ def xls(rows) -> bytes:
     import xlwt
     book = xlwt.Workbook()
     sheet = book.add_sheet("开卡回盘")
-    for c, h in enumerate(cards.RETURN_COLUMNS):
+    for c, h in enumerate(card_return.RETURN_COLUMNS):
         sheet.write(0, c, h)
     for r, row in enumerate(rows, start=1):
         for c, v in enumerate(row):
@@ -134,7 +145,7 @@ def test_return_file_errors_then_fixed_and_uploaded_again(union, as_role, city):
     errors = client.get(f"/jobs/{job.id}/errors")
     sheet = load_workbook(io.BytesIO(errors.data)).active
     fixed = [list(r) for r in sheet.values]
-    assert fixed[0] == cards.RETURN_COLUMNS + ["错误原因"]
+    assert fixed[0] == card_return.RETURN_COLUMNS + ["错误原因"]
     body = [r for r in fixed[1:] if r[0] in {i.id_number for i in its}]
     for r in body:
         r[1], r[2] = luhn_card(), "2026-11-21"

@@ -170,6 +170,38 @@ def form_ids(name: str) -> list[int]:
     return sorted({int(v) for v in request.form.getlist(name) if v.isascii() and v.isdigit() and len(v) < 12})
 
 
+SUBMITTED = (("start", "提交时间（起）"), ("end", "提交时间（止）"))
+
+
+def submitted_between(query, column, values) -> tuple:
+    """The 提交时间 range of a list page (?start=&end=, year-month-day, both inclusive) applied to
+    `column`; returns (query, {key: typed date text}, [Chinese reasons for what was ignored])."""
+    from datetime import datetime, time, timedelta
+
+    from models.rules.text import normalize
+    shown, errors = {}, []
+    for key, label in SUBMITTED:
+        raw = normalize(values.get(key))
+        if not raw:
+            continue
+        try:
+            day = datetime.strptime(raw, "%Y-%m-%d").date()
+        except ValueError:
+            errors.append(f"{label}格式应为 年-月-日")
+            continue
+        shown[key] = raw
+        if key == "start":
+            query = query.where(column >= datetime.combine(day, time()))
+        else:
+            query = query.where(column < datetime.combine(day + timedelta(days=1), time()))
+    return query, shown, errors
+
+
+def acting_account():
+    """The signed-in Account itself (not the proxy), for the operations that record who acted."""
+    return current_user._get_current_object()
+
+
 def int_arg(value) -> int:
     """A query-string or form id, 0 when it is not a number."""
     try:

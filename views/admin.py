@@ -10,7 +10,7 @@ from models import members as members_
 from models.base import DomainError, today
 from models.rules.idnumber import IdError, check_resident_id, normalize_id
 from models.rules.text import mask
-from views.access import access, render_page
+from views.access import access, acting_account, render_page
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -173,7 +173,7 @@ def card_status():
                 error, status = "未查到该卡号", 200
     if card is not None and request.method == "POST" and request.form.get("change"):
         try:
-            card = cards.set_card_status(card, request.form.get("status", ""), current_user_account(),
+            card = cards.set_card_status(card, request.form.get("status", ""), acting_account(),
                                          request.form.get("reason", ""))
         except DomainError as exc:
             error, status = exc.message, exc.status
@@ -182,11 +182,6 @@ def card_status():
             return redirect(url_for("admin.card_status", card=card.id))
     return render_page("admin/card_status.html", card=card, card_no=raw, error=error,
                        statuses=cards.CARD_STATUSES, reason=request.form.get("reason", ""), status=status)
-
-
-def current_user_account():
-    from flask_login import current_user
-    return current_user._get_current_object()
 
 
 # --- 延长时间窗口 ---------------------------------------------------------------------------------
@@ -215,7 +210,7 @@ def extend_window():
             error = "延长至：时间格式应为 年-月-日 时:分"
         else:
             try:
-                plans.extend_window(window, org, ends, current_user_account(), values.get("reason", ""))
+                plans.extend_window(window, org, ends, acting_account(), values.get("reason", ""))
             except DomainError as exc:
                 error = exc.message
             else:

@@ -8,7 +8,6 @@ as a Chinese DomainError; views only pick the page or the fragment.
 """
 
 import json
-from datetime import datetime, time, timedelta
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user
@@ -34,6 +33,7 @@ from models.rules.idnumber import normalize_id
 from models.rules.text import normalize
 from views.access import (
     access,
+    acting_account,
     form_ids,
     is_fragment_request,
     redirect_to,
@@ -41,6 +41,7 @@ from views.access import (
     render_page,
     scope_org_ids,
     scoped,
+    submitted_between,
     xlsx_response,
 )
 from views.paging import paginate
@@ -48,9 +49,6 @@ from views.paging import paginate
 bp = Blueprint("cards", __name__, url_prefix="/cards")
 SENDERS = ("centre", "district")
 
-
-def _account():
-    return current_user._get_current_object()
 
 
 def applies(account) -> bool:
@@ -115,7 +113,7 @@ def add_pending():
     (all_matching), from 卡片信息管理 or 会员信息."""
     if not applies(current_user):
         return refuse(NOT_APPLYING)
-    account = _account()
+    account = acting_account()
     if request.form.get("all_matching"):
         if request.form.get("from") == "roster":
             query = roster.roster(scoped(Membership, account), roster.parse_filters(request.form))
@@ -217,7 +215,7 @@ def expiry(row):
                            error=None)
     raw = request.form.get("id_expiry", "")
     try:
-        row = cards_.change_expiry(row, _account(), raw)
+        row = cards_.change_expiry(row, acting_account(), raw)
     except DomainError as exc:
         if fragment:
             return _row_fragment(row, status=exc.status, error=exc.message, editing=True)
@@ -235,7 +233,7 @@ def remove(row):
     _own_row(row)
     name = row.person.name
     try:
-        cards_.remove_pending(row, _account())
+        cards_.remove_pending(row, acting_account())
     except DomainError as exc:
         return refuse(exc.message, exc.status)
     if is_fragment_request():
@@ -263,7 +261,7 @@ def submit():
     if not applies(current_user):
         return refuse(NOT_APPLYING)
     try:
-        batch = cards_.submit_batch(current_user.org, _account())
+        batch = cards_.submit_batch(current_user.org, acting_account())
     except DomainError as exc:
         if exc.message == cards_.SUBMIT_REFUSED:
             f = _pending_filters({})
@@ -277,17 +275,10 @@ def submit():
 # --- 办卡批次管理 ---------------------------------------------------------------------------------
 def _batch_filters(values) -> dict:
     f = {"number": normalize(values.get("number")).upper(), "status": normalize(values.get("status")),
-         "start": normalize(values.get("start")), "end": normalize(values.get("end")), "errors": []}
+         "errors": []}
     if f["status"] and f["status"] not in cards_.BATCH_STATUSES:
         f["errors"].append("请选择正确的批次状态")
         f["status"] = ""
-    for key, label in (("start", "提交时间（起）"), ("end", "提交时间（止）")):
-        if f[key]:
-            try:
-                f[key + "_date"] = datetime.strptime(f[key], "%Y-%m-%d").date()
-            except ValueError:
-                f["errors"].append(f"{label}格式应为 年-月-日")
-                f[key] = ""
     return f
 
 
@@ -302,10 +293,9 @@ def batches():
         query = query.where(CardBatch.number == f["number"])
     if f["status"]:
         query = query.where(CardBatch.status == f["status"])
-    if f.get("start_date"):
-        query = query.where(CardBatch.submitted_at >= datetime.combine(f["start_date"], time()))
-    if f.get("end_date"):
-        query = query.where(CardBatch.submitted_at < datetime.combine(f["end_date"] + timedelta(days=1), time()))
+    query, dates, errors = submitted_between(query, CardBatch.submitted_at, request.args)
+    f.update(start=dates.get("start", ""), end=dates.get("end", ""))
+    f["errors"] += errors
     page = paginate(query)
     waiting = {r[0] for r in CardRevokeRequest.select(CardRevokeRequest.batch).where(
         CardRevokeRequest.batch.in_([b.id for b in page.items] or [0])
@@ -337,7 +327,7 @@ def batch_detail(batch):
 def export(batch):
     """导出报送银行: the Excel for the bank; the batch becomes 已报送银行."""
     try:
-        batch, data = cards_.export_for_bank(batch, _account())
+        batch, data = cards_.export_for_bank(batch, acting_account())
     except DomainError as exc:
         return refuse(exc.message, exc.status)
     return _attachment(data, f"办卡批次{batch.number}.xlsx")
@@ -360,7 +350,7 @@ def bank_file(batch):
 def unreturned(batch):
     """开卡失败: the ticked people of a batch sent to the bank got no card."""
     try:
-        n = cards_.mark_unreturned(batch, form_ids("item"), _account(), request.form.get("reason", ""))
+        n = cards_.mark_unreturned(batch, form_ids("item"), acting_account(), request.form.get("reason", ""))
     except DomainError as exc:
         return refuse(exc.message, exc.status)
     flash(f"已标记{n}人开卡失败，他们可重新加入待办会员列表", "success")
@@ -376,7 +366,7 @@ def revoke(batch):
     error = None
     if request.method == "POST":
         try:
-            cards_.request_revoke(batch, _account(), request.form.get("reason", ""))
+            cards_.request_revoke(batch, acting_account(), request.form.get("reason", ""))
         except DomainError as exc:
             error, status = exc.message, exc.status
         else:
@@ -414,7 +404,7 @@ def decide(req, action):
     """通过 (the batch is 已撤销, its people back on the 待办会员列表) or 驳回 (须填写审核说明)."""
     note = request.form.get("note", "")
     try:
-        cards_.decide_revoke(req, action, _account(), note)
+        cards_.decide_revoke(req, action, acting_account(), note)
     except DomainError as exc:
         return refuse(exc.message, exc.status)
     flash(f"已{'通过' if action == 'approve' else '驳回'}办卡批次 {req.batch.number} 的撤销申请", "success")
@@ -433,7 +423,7 @@ def returns():
             error = "请选择要导入的开卡回盘文件"
         else:
             try:
-                job = card_return.submit(_account(), upload.read(), upload.filename)
+                job = card_return.submit(acting_account(), upload.read(), upload.filename)
             except DomainError as exc:
                 error = exc.message
             else:
@@ -447,7 +437,7 @@ def returns():
 @bp.route("/returns/template")
 @access("centre", "district")
 def return_template():
-    return _attachment(cards_.return_template(), "开卡回盘导入模板.xlsx")
+    return _attachment(card_return.return_template(), "开卡回盘导入模板.xlsx")
 
 
 @bp.route("/returns/<int:job_id>")

@@ -4,8 +4,6 @@ confirmation step that works without JavaScript), 集中参保待确认名单, �
 重新下载集中参保告知书 (PDF), and the instant entries 有卡无保 / 新办卡人员即时参保办理.
 """
 
-from datetime import datetime, time, timedelta
-
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
@@ -13,15 +11,21 @@ from models import AuditLog, Submission, card_enroll, enrollment, plans
 from models.base import DomainError, now, today, yuan
 from models.rules import fees as rules
 from models.rules.text import normalize
-from views.access import access, form_ids, int_arg, redirect_to, refuse, render_page
+from views.access import (
+    access,
+    acting_account,
+    form_ids,
+    int_arg,
+    redirect_to,
+    refuse,
+    render_page,
+    submitted_between,
+)
 from views.paging import paginate
 
 bp = Blueprint("enroll", __name__, url_prefix="/enroll")
 WHICH = {key for key, _ in card_enroll.COUNTS} | {"eligible", "flagged"}
 
-
-def _account():
-    return current_user._get_current_object()
 
 
 def central_year():
@@ -60,18 +64,7 @@ def card():
     mode = normalize(request.args.get("mode"))
     number = normalize(request.args.get("number")).upper()
     query = card_enroll.submissions(current_user.org)
-    errors, dates = [], {}
-    for key, label in (("start", "提交时间（起）"), ("end", "提交时间（止）")):
-        raw = normalize(request.args.get(key))
-        if raw:
-            try:
-                dates[key] = datetime.strptime(raw, "%Y-%m-%d").date()
-            except ValueError:
-                errors.append(f"{label}格式应为 年-月-日")
-    if "start" in dates:
-        query = query.where(Submission.submitted_at >= datetime.combine(dates["start"], time()))
-    if "end" in dates:
-        query = query.where(Submission.submitted_at < datetime.combine(dates["end"] + timedelta(days=1), time()))
+    query, dates, errors = submitted_between(query, Submission.submitted_at, request.args)
     if number:
         query = query.where(Submission.district_batch == number)
     if status in (enrollment.REVIEWING, enrollment.DONE, enrollment.RETURNED, enrollment.WITHDRAWN, enrollment.FAILED):
@@ -79,7 +72,7 @@ def card():
     if mode in (enrollment.CENTRAL, enrollment.HAS_CARD_NO_COVER, enrollment.NEW_CARD):
         query = query.where(Submission.mode == mode)
     return render_page("enroll/card.html", "rows", page=paginate(query), status_filter=status, mode_filter=mode,
-                       number=number, dates={k: v.isoformat() for k, v in dates.items()}, errors=errors,
+                       number=number, dates=dates, errors=errors,
                        status=422 if errors else 200,
                        statuses=[enrollment.REVIEWING, enrollment.DONE, enrollment.RETURNED, enrollment.WITHDRAWN,
                                  enrollment.FAILED], modes=[enrollment.CENTRAL, enrollment.HAS_CARD_NO_COVER,
@@ -133,7 +126,7 @@ def central():
             return render_page("enroll/central_confirm.html", chosen=chosen, year=year, exclude=exclude,
                                count=context["eligible_count"], token=int(now().timestamp()))
         try:
-            sub = card_enroll.central_submit(org, year, chosen, _account(), today(), exclude_flagged=exclude)
+            sub = card_enroll.central_submit(org, year, chosen, acting_account(), today(), exclude_flagged=exclude)
         except DomainError as exc:
             return render_page("enroll/central.html", status=exc.status, error=exc.message,
                                **_screen_context(org, year, ptype_id, exclude))
@@ -164,16 +157,15 @@ def pending():
         return refused
     org = current_user.org
     if request.method == "POST":
-        ids = form_ids("person")
         everyone = request.form.get("all") == "1"
-        ids_pending, _confirmed = card_enroll.pending_list(org, year)
-        if everyone:
-            ids = [i for i in ids_pending if i not in _confirmed]
+        ids = None if everyone else form_ids("person")  # None: everyone still to be confirmed
         if request.form.get("confirmed") != "1":
+            if everyone:
+                ids = sorted(card_enroll.central_screen(org, year).sets["pending"])
             people = list(card_enroll.people(ids))
             return render_page("enroll/pending_confirm.html", people=people, everyone=everyone, ids=ids)
         try:
-            n = card_enroll.confirm(org, year, ids, _account())
+            n = card_enroll.confirm(org, year, ids, acting_account())
         except DomainError as exc:
             return refuse(exc.message, exc.status)
         submitted = card_enroll.submissions(org, year).where(Submission.status.in_(enrollment.ACTIVE)).exists()
@@ -210,7 +202,7 @@ def withdraw(submission):
     if submission.org_id != current_user.org_id:
         return refuse("只有提交参保的基层工会可以撤回")
     try:
-        enrollment.move(submission, "withdraw", _account())
+        enrollment.move(submission, "withdraw", acting_account())
     except DomainError as exc:
         return refuse(exc.message, exc.status)
     flash("已撤回该次参保提交，人员可重新提交", "success")
@@ -272,13 +264,19 @@ def instant(kind):
         else:
             ids = set(form_ids("person")) or None
             try:
-                sub = ce.instant_submit(org, year, mode, picked, _account(), on, ids)
+                sub = ce.instant_submit(org, year, mode, picked, acting_account(), on, ids)
             except DomainError as exc:
                 error, status = exc.message, exc.status
             else:
                 flash(f"已提交至区局审核：{mode} {sub.count}人，状态 区局确认中", "success")
                 return redirect_to(url_for("enroll.submission", submission_id=sub.id))
     rows, parts = [], []
+    by_period = None
+    if chosen:
+        try:
+            by_period = plans.parts_by_period(org, chosen)
+        except DomainError as exc:
+            error = error or exc.message
     for person, issued in ce.instant_candidates(org, year, mode, on):
         card_day = max(issued, on) if mode == enrollment.NEW_CARD else None
         try:
@@ -287,11 +285,8 @@ def instant(kind):
             error = error or exc.message
             continue
         rows.append((person, start, end, period))
-        if chosen:
-            try:
-                parts.append(plans.parts_for(org, chosen, half=period == "半年"))
-            except DomainError as exc:
-                error = error or exc.message
+        if by_period:
+            parts.append(by_period[period])
     total = fee_rules.total(parts) if parts else None
     return render_page("enroll/instant.html", status=status, rows=rows, total=total, year=year, types=types,
                        locked=locked, chosen=chosen, error=error, kind=kind, title=INSTANT_TITLES[kind], yuan=yuan,

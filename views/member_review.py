@@ -11,7 +11,17 @@ from models import AuditLog, MemberChange, Membership, Organization, TransferReq
 from models import member_queues as queues
 from models import members as members_
 from models.base import DomainError
-from views.access import access, form_ids, int_arg, is_fragment_request, redirect_to, refuse, render_page, scoped
+from views.access import (
+    access,
+    acting_account,
+    form_ids,
+    int_arg,
+    is_fragment_request,
+    redirect_to,
+    refuse,
+    render_page,
+    scoped,
+)
 from views.members import sees_full_numbers
 from views.paging import paginate
 
@@ -26,9 +36,6 @@ REVIEW_EXPLAINED = "开启后，下级工会新增的会员和已审核会员的
 def _decides(account) -> bool:
     return account.is_admin or account.role in DECIDING
 
-
-def _account():
-    return current_user._get_current_object()
 
 
 def _back(listing: str, default: str | None = None) -> str:
@@ -47,7 +54,7 @@ def _back(listing: str, default: str | None = None) -> str:
 def approvals():
     kind = request.args.get("kind", "")
     kind = kind if kind in queues.KINDS else ""
-    page = paginate(queues.approval_queue(_account(), kind))
+    page = paginate(queues.approval_queue(acting_account(), kind))
     return render_page("members/approvals.html", "rows", page=page, rows=queues.approval_rows(page.items),
                        kind_filter=kind, kinds=queues.KINDS)
 
@@ -76,7 +83,7 @@ def decide_member(member, action):
     name = member.person.name
 
     def decide():
-        decided = queues.decide_member(member, action, _account(), reason)
+        decided = queues.decide_member(member, action, acting_account(), reason)
         return (f"已通过「{name}」的会员审核，会员编号 {decided.member_no}" if decided
                 else f"已驳回「{name}」的新会员申请")
     return _decided(decide, queues.ApprovalRow("member", member.id, member, member.created_at))
@@ -90,7 +97,7 @@ def decide_change(change, action):
     row = queues.approval_rows([("change", change.id, change.created_at)])[0]
 
     def decide():
-        queues.decide_change(change, action, _account(), reason)
+        queues.decide_change(change, action, acting_account(), reason)
         return f"已{'通过' if action == 'approve' else '驳回'}「{row.membership.person.name}」的信息修改"
     return _decided(decide, row)
 
@@ -99,7 +106,7 @@ def decide_change(change, action):
 @access("district", "secondary")
 def approve_batch():
     """批量通过 of the ticked rows (all or nothing)."""
-    account = _account()
+    account = acting_account()
     member_ids, change_ids = form_ids("member"), form_ids("change")
     if not member_ids and not change_ids:
         return refuse("请先勾选要审核通过的记录", 422)
@@ -139,7 +146,7 @@ def settings():
                 if changed != 1:
                     raise DomainError("会员审核设置已被他人修改，请刷新页面后重试")
                 AuditLog.record("会员审核设置", org, from_state=SWITCH[org.member_review],
-                                to_state=SWITCH[wanted], account=_account())
+                                to_state=SWITCH[wanted], account=acting_account())
             flash(f"已{SWITCH[wanted]}会员审核", "success")
         return redirect_to(url_for("member_review.settings", **({"district": org.id} if current_user.is_admin else {})))
     waiting = (Membership.select().where((Membership.status == members_.PENDING)
@@ -152,7 +159,7 @@ def settings():
 @bp.route("/transfers")
 @access()
 def transfers():
-    account = _account()
+    account = acting_account()
     status = request.args.get("status", queues.WAITING)
     status = status if status in queues.TRANSFER_STATUSES else ""
     direction = request.args.get("direction", "")
@@ -167,7 +174,7 @@ def transfers():
 @bp.route("/transfers/<int:transfer_id>")
 @access(objects={"transfer_id": TransferRequest})
 def transfer_detail(transfer):
-    account = _account()
+    account = acting_account()
     return render_page("members/transfer_detail.html", t=transfer,
                        can_decide=transfer.status == queues.WAITING and _decides(account)
                        and transfer.can_decide(account),
@@ -180,7 +187,7 @@ def transfer_detail(transfer):
 def decide_transfer(transfer, action):
     """通过 / 驳回 (须填写审核说明) by the source union or its superior; 撤回 by the filer."""
     note = (request.form.get("note") or "").strip()  # 驳回 without one: the workflow refuses
-    transfer = members_.decide_transfer(transfer, action, _account(), note)
+    transfer = members_.decide_transfer(transfer, action, acting_account(), note)
     flash(f"已{TransferRequest.WORKFLOW.label(action)}：{transfer.person.name}", "success")
     return redirect_to(_back(url_for("member_review.transfers"),
                              url_for("member_review.transfer_detail", transfer_id=transfer.id)))
@@ -190,7 +197,7 @@ def decide_transfer(transfer, action):
 @access(*DECIDING)
 def approve_transfers():
     """批量通过 of the ticked transfer requests (all or nothing)."""
-    account = _account()
+    account = acting_account()
     ids = form_ids("transfer")
     if not ids:
         return refuse("请先勾选要审核通过的转移申请", 422)

@@ -16,7 +16,7 @@ from models import Credit, Organization, ProtectionType, ProtectionYear, Window,
 from models.base import DomainError, today, yuan
 from models.rules import fees as rules
 from models.rules.text import normalize
-from views.access import access, int_arg, redirect_to, refuse, render_page
+from views.access import access, acting_account, int_arg, redirect_to, refuse, render_page
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
 MONEY = ("full_fee", "half_fee", "subsidy_full", "subsidy_half", "special_full", "special_half")
@@ -24,9 +24,6 @@ MONEY_LABELS = {"full_fee": "参保费用（全年）", "half_fee": "参保费�
                 "subsidy_half": "市总统一划拨（半年）", "special_full": "特殊补贴单位市总统一划拨（全年）",
                 "special_half": "特殊补贴单位市总统一划拨（半年）"}
 
-
-def _account():
-    return current_user._get_current_object()
 
 
 def chosen_year() -> ProtectionYear | None:
@@ -56,7 +53,7 @@ def years():
         elif plans.get_year(year):
             error = f"{year}年度已存在"
         else:
-            created = plans.create_year(year, _account())
+            created = plans.create_year(year, acting_account())
             flash(f"已新建{year}年度，并按参考数据设置了保障类型和时间窗口，请逐项核对", "success")
             return redirect_to(url_for("plans.year_detail", year_id=created.id))
     return render_page("plans/years.html", years=_years(), error=error, status=422 if error else 200)
@@ -93,7 +90,7 @@ def year_detail(year):
             else:
                 ProtectionYear.update(values).where(ProtectionYear.id == year.id).execute()
                 from models import AuditLog
-                AuditLog.record("修改保障年度设置", year, account=_account(), detail=values)
+                AuditLog.record("修改保障年度设置", year, account=acting_account(), detail=values)
                 flash("已保存收款账户和告知书落款", "success")
                 return redirect(url_for("plans.year_detail", year_id=year.id))
         elif section == "windows":
@@ -111,7 +108,7 @@ def year_detail(year):
                 from models import db
                 with db.atomic():
                     for kind, (starts, ends) in parsed.items():
-                        plans.set_window(year, kind, starts, ends, _account())
+                        plans.set_window(year, kind, starts, ends, acting_account())
                 flash("已保存时间窗口", "success")
                 return redirect(url_for("plans.year_detail", year_id=year.id))
         elif section == "credit":
@@ -150,7 +147,7 @@ def _save_credit(year, district, amount: int, note: str) -> None:
             Credit.update(amount=amount, note=note).where(Credit.id == row.id).execute()
         else:
             Credit.create(org=district.id, year=year.id, amount=amount, note=note)
-        AuditLog.record("设置抵扣金额", district, account=_account(),
+        AuditLog.record("设置抵扣金额", district, account=acting_account(),
                         detail={"保障年度": year.year, "抵扣金额": [before, yuan(amount)], "说明": note})
 
 
@@ -168,7 +165,7 @@ def special():
                 flag = org.id in chosen
                 if flag != org.special_subsidy:
                     Organization.update(special_subsidy=flag).where(Organization.id == org.id).execute()
-                    AuditLog.record("设置特殊补贴单位", org, account=_account(),
+                    AuditLog.record("设置特殊补贴单位", org, account=acting_account(),
                                     detail={"特殊补贴": "是" if flag else "否"})
         flash("已保存特殊补贴单位", "success")
         return redirect_to(url_for("plans.special"))
@@ -244,7 +241,7 @@ def _type_form(year, ptype):
                     saved = ProtectionType.get_by_id(ptype.id)
                 else:
                     saved = ProtectionType.create(year=year.id, sort=len(plans.types_of(year)), **values)
-                AuditLog.record("修改保障类型" if ptype else "新增保障类型", year, account=_account(),
+                AuditLog.record("修改保障类型" if ptype else "新增保障类型", year, account=acting_account(),
                                 detail={"保障类型": saved.name, **{MONEY_LABELS[k]: yuan(values[k])
                                                                  for k in MONEY if values[k] is not None}})
             flash(f"已保存保障类型「{saved.name}」", "success")
@@ -301,7 +298,7 @@ def split_edit():
     if request.method == "POST":
         values = {k: request.form.get(k, "") for k in values}
         try:
-            plans.save_split(district, ptype, values["district_part"], values["grassroots_part"], _account())
+            plans.save_split(district, ptype, values["district_part"], values["grassroots_part"], acting_account())
         except DomainError as exc:
             error = exc.message
         else:
@@ -332,7 +329,7 @@ def imports():
             errors[kind] = "请选择要导入的文件"
         else:
             try:
-                job = status_import.submit(kind, _account(), upload.read(), upload.filename)
+                job = status_import.submit(kind, acting_account(), upload.read(), upload.filename)
             except DomainError as exc:
                 errors[kind] = exc.message
             else:

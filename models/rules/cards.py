@@ -19,6 +19,7 @@ from stdnum import luhn
 from stdnum.exceptions import ValidationError
 
 from models.rules.idnumber import IdError, check_resident_id, normalize_id
+from models.rules.text import parse_day
 
 LONG_TERM = date(9999, 12, 31)  # 证件到期日 长期
 LONG_TERM_LABEL = "长期"
@@ -119,15 +120,10 @@ def parse_expiry(raw) -> date:
         raise ValueError("请填写证件到期日（年-月-日，或“长期”）")
     if text == LONG_TERM_LABEL:
         return LONG_TERM
-    if re.fullmatch(r"[0-9]{8}", text):
-        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
-    message = "证件到期日格式应为 年-月-日（如 2033-01-01），长期有效的填写“长期”"
-    if not re.fullmatch(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}", text):
-        raise ValueError(message)
-    try:
-        return date(*map(int, text.split("-")))
-    except ValueError:
-        raise ValueError(message) from None
+    day = parse_day(text)
+    if day is None:
+        raise ValueError("证件到期日格式应为 年-月-日（如 2033-01-01），长期有效的填写“长期”")
+    return day
 
 
 def show_expiry(day: date | None) -> str:

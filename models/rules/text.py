@@ -24,6 +24,25 @@ def compact(value) -> str:
     return _SPACES.sub("", unicodedata.normalize("NFKC", str(value) if value is not None else ""))
 
 
+_DAY = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+
+
+def parse_day(value):
+    """A date typed or imported as 2033-01-01, 2033/1/1, 2033.1.1 or 20330101 (full-width
+    digits too); None when it is not one (the caller words the message for its field)."""
+    from datetime import date
+    text = compact(value).replace("/", "-").replace(".", "-")
+    if re.fullmatch(r"[0-9]{8}", text):
+        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    match = _DAY.fullmatch(text)
+    if not match:
+        return None
+    try:
+        return date(*map(int, match.groups()))
+    except ValueError:
+        return None
+
+
 def mask(number: str | None) -> str:
     """Mask a personal or card number for lists and logs: '3411 **** 6755'."""
     if not number:
