@@ -62,13 +62,15 @@ from models.notices import Download, Notice  # noqa: E402
 from models.org_requests import OrgRequest  # noqa: E402
 from models.orgs import Enterprise, Organization, OrgTree  # noqa: E402
 from models.plans import Credit, FeeSplit, ProtectionType, ProtectionYear, Window, WindowExtension  # noqa: E402
+from models.review import BatchCounter, DistrictBatch, PaymentVoucher, VoucherItem  # noqa: E402
 from models.stats import MemberDay, OrgMemberCount  # noqa: E402
 
 ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog, Job, Person,
               Membership, OrgMemberCount, MemberDay, Message, MessageRead, Notice, Download,
               OrgRequest, JobChunk, Counter, MemberChange, TransferRequest, CardBatch, Card, CardPending,
               CardBatchItem, CardRevokeRequest, ProtectionYear, ProtectionType, Window, WindowExtension,
-              FeeSplit, Credit, Submission, Enrollment, TypeLock, StatusRecord, CardConfirm]
+              FeeSplit, Credit, DistrictBatch, Submission, Enrollment, TypeLock, StatusRecord, CardConfirm,
+              PaymentVoucher, VoucherItem, BatchCounter]
 
 __all__ = ["db", "connect", "is_postgres", "ALL_MODELS", *[m.__name__ for m in ALL_MODELS]]
 

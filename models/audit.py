@@ -81,13 +81,23 @@ class AuditLog(BaseModel):
     def record(cls, action: str, obj=None, *, object_type: str | None = None,
                object_id: int | None = None, from_state: str = "", to_state: str = "",
                reason: str = "", detail=None, account=None, ip: str | None = None) -> "AuditLog":
+        return cls.create(**cls.row(action, obj, object_type=object_type, object_id=object_id,
+                                    from_state=from_state, to_state=to_state, reason=reason, detail=detail,
+                                    account=account, ip=ip))
+
+    @classmethod
+    def row(cls, action: str, obj=None, *, object_type: str | None = None,
+            object_id: int | None = None, from_state: str = "", to_state: str = "",
+            reason: str = "", detail=None, account=None, ip: str | None = None) -> dict:
+        """The values of one log row (for `insert_many` when one action touches many objects)."""
         actor, request_ip = _actor()
         account = account or actor
         if obj is not None:
             object_type = object_type or type(obj).__name__
             object_id = obj.id
         org = account.org if account is not None else None
-        return cls.create(
+        return dict(
+            at=now(),
             account=account.id if account else None,
             account_name=account.username if account else "系统",
             org=org.id if org else None,

@@ -48,8 +48,10 @@ class Submission(BaseModel):
         (REVIEWING, "complete"): DONE,
         (DONE, "reopen"): REVIEWING,
         (DONE, "fail"): FAILED,
+        (RETURNED, "restore"): REVIEWING,
     }, actions={"withdraw": "撤回", "return": "退回", "complete": "区局提交至职保中心",
-                "reopen": "职保中心退回区局批次", "fail": "逾期未缴费"}, needs_reason=frozenset({"return"}))
+                "reopen": "职保中心退回区局批次", "fail": "逾期未缴费", "restore": "恢复被误退回的参保提交"},
+        needs_reason=frozenset({"return", "restore"}))
 
     org = pw.ForeignKeyField(Organization, on_delete="RESTRICT")
     year = pw.ForeignKeyField(ProtectionYear, on_delete="RESTRICT")
@@ -63,13 +65,16 @@ class Submission(BaseModel):
     district = pw.IntegerField(default=0)
     grassroots = pw.IntegerField(default=0)
     reason = pw.TextField(default="")  # 退回 reason
-    district_batch = pw.CharField(max_length=20, null=True)  # CB number (review issue)
+    district_batch = pw.CharField(max_length=20, null=True, index=True)  # CB number of its district batch
+    batch = pw.DeferredForeignKey("DistrictBatch", null=True, on_delete="SET NULL")  # models/review.py
+    queued_level = pw.CharField(max_length=6, null=True)  # 审核标识 once in 待提交: 区局(产业) / 二级工会
+    queued_by = pw.ForeignKeyField(Organization, null=True, on_delete="SET NULL", backref="queued")
     submitted_by = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")
     submitted_at = pw.DateTimeField(default=now)
     updated_at = pw.DateTimeField(default=now)
 
     class Meta:
-        indexes = ((("org", "year"), False),)
+        indexes = ((("org", "year"), False), (("year", "status", "mode"), False))
 
 
 class Enrollment(BaseModel):

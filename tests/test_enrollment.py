@@ -138,8 +138,8 @@ def test_submission_workflow_every_pair(city):
         sub = Submission.create(org=org, year=year, channel="会员卡参保", mode="集中参保", type=a, status=state)
         return sub
     allowed, forbidden = check_every_pair(Submission, make, account=city.account("district"), reason="名单有误")
-    assert (allowed, forbidden) == (5, 5 * 5 - 5)
-    assert AuditLog.select().where(AuditLog.object_type == "Submission").count() == 5
+    assert (allowed, forbidden) == (6, 5 * 6 - 6)
+    assert AuditLog.select().where(AuditLog.object_type == "Submission").count() == 6
 
 
 def test_two_unions_enrolling_the_same_person_at_once_one_wins(committed):
