@@ -46,7 +46,9 @@ def grassroots_text(org, year, on: date | None = None) -> list[str]:
     return [f"{org.name}:", body, year.grassroots_signature, _cn(on or today())]
 
 
-def render(title: str, paragraphs: list[str]) -> bytes:
+def render(title: str, paragraphs: list[str], lines: list[str] = ()) -> bytes:
+    """A4 notice: the salutation, the body (indented), plain `lines` (an account), then the
+    signature lines right-aligned."""
     from html import escape
 
     from xhtml2pdf import pisa
@@ -57,8 +59,10 @@ body {{ font-family: wqy; font-size: 13pt; line-height: 1.8; -pdf-word-wrap: CJK
 h1 {{ text-align: center; font-size: 20pt; }}
 p.body {{ text-indent: 2em; }}
 p.sign {{ text-align: right; }}
+p.line {{ text-indent: 2em; margin: 0; }}
 </style></head><body><h1>{escape(title)}</h1>
 <p>{escape(paragraphs[0])}</p><p class="body">{escape(paragraphs[1])}</p>
+{''.join(f'<p class="line">{escape(p)}</p>' for p in lines)}
 {''.join(f'<p class="sign">{escape(p)}</p>' for p in paragraphs[2:])}
 </body></html>"""
     out = io.BytesIO()
@@ -76,3 +80,40 @@ p.sign {{ text-align: right; }}
 
 def grassroots_notice(org, year, on: date | None = None) -> bytes:
     return render("告知书", grassroots_text(org, year, on))
+
+
+# --- the district notice (seed 001's text shape, spec 60) -----------------------------------------
+def district_text(batch, on: date | None = None) -> list[str]:
+    """区、局（产业）工会's notice of a centralized district batch: people per type (types with no
+    people left out), 参保资金总额 = what the district's unions fund (区局/各级工会 + 基层单位
+    shares; the 市总统一划拨 part is not theirs to remit), the credit sentence only when credit was
+    deducted, the amount to pay, the payment deadline, the receiving account and the signature."""
+    from models import plans
+    from models.base import yuan
+    from models.review import counts_by_type
+    y = batch.year.year
+    district = batch.district
+    parts = "，".join(f"参加{code}类会员共计{n}人" for code, _name, n in counts_by_type(batch) if n)
+    funded = batch.district_part + batch.grassroots_part
+    pay = plans.window_state(batch.year, "payment", district)
+    deadline = _cn(pay.ends.date()) if pay.ends else "（缴费截止日期尚未设置）"
+    if batch.credit_used:
+        from models.review import Credit
+        credit = Credit.get_or_none((Credit.org == district.id) & (Credit.year == batch.year_id))
+        note = (credit.note if credit and credit.note else f"{y - 2}年会员计划退回金额")
+        middle = (f"鉴于{note}{yuan(batch.credit_used)}元指定用于抵扣{y}年度会员保障集中参保款项，"
+                  f"你会尚需于{deadline}之前将剩余参保资金{yuan(batch.due)}元划入如下帐户，")
+    else:
+        middle = f"你会尚需于{deadline}之前将参保资金{yuan(batch.due)}元划入如下帐户，"
+    body = (f"你会集中参保{y}年度会员专享基本保障计划，{parts}，参保资金总额为{yuan(funded)}元。{middle}"
+            f"保障日期为{y}年1月1日起至{y}年12月31日止。逾期未划款，则按照即时参保流程另行办理参保手续，"
+            f"保障日期自办理参保日的次日起至{y}年12月31日止。")
+    year = batch.year
+    return [f"{district.name}：", body, f"户名：{year.account_name}", f"帐号：{year.account_no}",
+            f"开户行：{year.bank}", f"批次编号：{batch.number}", year.district_signature,
+            _cn(on or batch.submitted_at.date())]
+
+
+def district_notice(batch, on: date | None = None) -> bytes:
+    text = district_text(batch, on)
+    return render("告知书", text[:2] + text[-2:], lines=text[2:-2])

@@ -164,7 +164,14 @@ OBJECT_FACTORIES = {
     "ProtectionYear": lambda org: _plan_year(),
     "ProtectionType": lambda org: _plan_year().types[0],
     "Submission": lambda org: _submission(org),
+    "DistrictBatch": lambda org: _review_factories().make_batch(org),
+    "PaymentVoucher": lambda org: _review_factories().make_voucher(org),
 }
+
+
+def _review_factories():
+    from tests import review_factories
+    return review_factories
 
 
 def _submission(org):

@@ -33,6 +33,7 @@ def register(app):
         admin,
         audit,
         auth,
+        batches,
         cards,
         enroll,
         home,
@@ -45,9 +46,10 @@ def register(app):
         notices,
         orgs,
         plans,
+        review,
     )
     for module in (auth, home, orgs, accounts, members, member_import, member_sync, member_review,
-                   cards, plans, enroll, messages, notices, audit, jobs, admin):
+                   cards, plans, enroll, review, batches, messages, notices, audit, jobs, admin):
         app.register_blueprint(module.bp)
 
     @app.before_request

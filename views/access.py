@@ -173,15 +173,16 @@ def form_ids(name: str) -> list[int]:
 SUBMITTED = (("start", "提交时间（起）"), ("end", "提交时间（止）"))
 
 
-def submitted_between(query, column, values) -> tuple:
+def submitted_between(query, column, values, prefix: str = "", labels: tuple = SUBMITTED) -> tuple:
     """The 提交时间 range of a list page (?start=&end=, year-month-day, both inclusive) applied to
-    `column`; returns (query, {key: typed date text}, [Chinese reasons for what was ignored])."""
+    `column`; returns (query, {key: typed date text}, [Chinese reasons for what was ignored]).
+    `prefix` tells apart two lists on one page (?p_start=…)."""
     from datetime import datetime, time, timedelta
 
     from models.rules.text import normalize
     shown, errors = {}, []
-    for key, label in SUBMITTED:
-        raw = normalize(values.get(key))
+    for key, label in labels:
+        raw = normalize(values.get(prefix + key))
         if not raw:
             continue
         try:

@@ -32,6 +32,10 @@ MENU = [
         ("保障金额设置", "plans.split", ("district",)),
         ("社保状态与个人参保导入", "plans.imports", ("centre",)),
         ("会员卡参保信息管理", "enroll.card", ("grassroots",)),
+        ("集中参保审核", "review.central", ("district", "secondary")),
+        ("即时参保审核", "review.instant", ("district", "secondary")),
+        ("参保批次管理", "batches.index", ("district", "centre", "city")),
+        ("缴费凭证管理", "batches.vouchers", ("district", "centre", "city")),
     ]),
     ("业务工作台", [("业务工作台", "home.workbench", None)]),
     ("系统管理", [
@@ -47,7 +51,7 @@ MENU = [
 
 # Screens of a grassroots union's own work that the platform admin (an account of the city) has
 # no union for: not in the admin's menu.
-NOT_FOR_ADMIN = {"enroll.card"}
+NOT_FOR_ADMIN = {"enroll.card", "review.central", "review.instant"}
 
 
 def menu_for(account):

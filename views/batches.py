@@ -1,0 +1,238 @@
+"""参保批次管理 (district; the centre sees every district's) and 缴费凭证管理 (spec 60): the batch
+list and detail, the district notice (下载集中参保告知书), the centre's 确认 / 退回 / 参保失败, and the
+vouchers: 上传缴费凭证 (pick batches, the amounts, the file) and the centre's 核销 / 驳回.
+"""
+
+from urllib.parse import quote
+
+from flask import Blueprint, flash, make_response, redirect, request, url_for
+from flask_login import current_user
+
+from forms.review import ReasonForm
+from models import AuditLog, DistrictBatch, Organization, PaymentVoucher, review
+from models.base import DomainError, yuan
+from models.rules.text import normalize
+from views.access import (
+    access,
+    acting_account,
+    form_ids,
+    redirect_to,
+    refuse,
+    render_page,
+    scoped,
+    submitted_between,
+)
+from views.paging import paginate
+
+bp = Blueprint("batches", __name__, url_prefix="/batches")
+CONFIRMED = (("start", "确认时间（起）"), ("end", "确认时间（止）"))
+UPLOADED = (("start", "上传时间（起）"), ("end", "上传时间（止）"))
+
+
+def _is_centre() -> bool:
+    return current_user.is_admin or current_user.role == "centre"
+
+
+@bp.route("/")
+@access("district", "centre", "city")
+def index():
+    """参保批次管理: 批次编号, 参保人数, 提交时间, 最后更新时间, 状态, 凭证上传时间, 职保中心反馈时间,
+    职保中心核销时间."""
+    query = scoped(DistrictBatch, current_user)
+    number = normalize(request.args.get("number")).upper()
+    status = normalize(request.args.get("status"))
+    district = normalize(request.args.get("district"))
+    if number:
+        query = query.where(DistrictBatch.number.contains(number))
+    if status in review.BATCH_STATES:
+        query = query.where(DistrictBatch.status == status)
+    if district and current_user.role != "district":
+        query = query.where(DistrictBatch.district.in_(
+            Organization.select(Organization.id).where(Organization.name.contains(district))))
+    query, dates, errors = submitted_between(query, DistrictBatch.submitted_at, request.args, labels=CONFIRMED)
+    query = query.order_by(DistrictBatch.submitted_at.desc(), DistrictBatch.id.desc())
+    latest = None
+    if current_user.role == "district":
+        latest = (DistrictBatch.select().where((DistrictBatch.district == current_user.org_id)
+                                               & (DistrictBatch.kind == review.CENTRAL_KIND)
+                                               & (DistrictBatch.status != review.REJECTED))
+                  .order_by(DistrictBatch.id.desc()).first())
+    from flask import current_app
+    return render_page("batches/index.html", "rows", page=paginate(query), f={
+        "number": number, "status": status, "district": district, **dates}, errors=errors,
+        states=review.BATCH_STATES, is_centre=_is_centre(), latest=latest, yuan=yuan,
+        has_stats="enroll_stats.district_excel" in current_app.view_functions,
+        has_monitor="enroll_stats.monitor" in current_app.view_functions,
+        status=422 if errors else 200)
+
+
+@bp.route("/<int:batch_id>")
+@access("district", "centre", "city", objects={"batch_id": DistrictBatch})
+def detail(batch):
+    """批次详情: the grassroots submissions it holds, the counts per type and the 操作日志."""
+    subs = paginate(review.batch_submissions(batch).order_by(review.Submission.id), per_page=50)
+    voucher = (PaymentVoucher.select().join(review.VoucherItem).where(review.VoucherItem.batch == batch.id)
+               .order_by(PaymentVoucher.id.desc()).first())
+    return render_page("batches/detail.html", batch=batch, subs=subs, types=review.counts_by_type(batch),
+                       log=AuditLog.for_object(batch).limit(50), yuan=yuan, is_centre=_is_centre(),
+                       voucher=voucher, just_submitted=request.args.get("submitted") == "1")
+
+
+@bp.route("/<int:batch_id>/notice")
+@access("district", "centre", "city", objects={"batch_id": DistrictBatch})
+def notice(batch):
+    """下载集中参保告知书 (the district notice, PDF)."""
+    from models import notice_pdf
+    if batch.kind != review.CENTRAL_KIND:
+        return refuse("即时参保批次没有集中参保告知书", 409)
+    response = make_response(notice_pdf.district_notice(batch))
+    response.headers["Content-Type"] = "application/pdf"
+    name = quote(f"{batch.year.year}年度集中参保告知书-{batch.number}.pdf")
+    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + name
+    return response
+
+
+@bp.route("/<int:batch_id>/accept", methods=["POST"])
+@access("centre", objects={"batch_id": DistrictBatch})
+def accept(batch):
+    """职保中心确认 (→ 缴费凭证待上传; the payment detail e-mailed to the handler)."""
+    try:
+        review.accept(batch, acting_account())
+    except DomainError as exc:
+        return refuse(exc.message, exc.status)
+    flash(f"已确认参保批次 {batch.number}，集中参保缴费明细已发送至经办人邮箱", "success")
+    return redirect_to(url_for("batches.detail", batch_id=batch.id))
+
+
+def _with_reason(template: str, action, done: str, **ctx):
+    form = ReasonForm()
+    if request.method == "POST" and form.validate():
+        try:
+            action(form.reason.data)
+        except DomainError as exc:
+            return refuse(exc.message, exc.status)
+        flash(done, "success")
+        return None
+    return render_page(template, "form", status=422 if form.errors else 200, form=form, **ctx)
+
+
+@bp.route("/<int:batch_id>/reject", methods=["GET", "POST"])
+@access("centre", objects={"batch_id": DistrictBatch})
+def reject(batch):
+    """职保中心退回 with a reason (the submissions go back to the district's 待提交参保列表)."""
+    page = _with_reason("batches/reason.html", lambda r: review.reject(batch, acting_account(), r),
+                        f"已退回参保批次 {batch.number}", batch=batch, action="reject", title="退回参保批次")
+    return page or redirect_to(url_for("batches.detail", batch_id=batch.id))
+
+
+@bp.route("/<int:batch_id>/fail", methods=["GET", "POST"])
+@access("centre", objects={"batch_id": DistrictBatch})
+def fail(batch):
+    """参保失败 (an instant batch not paid; centralized ones fail by the deadline sweep)."""
+    if batch.kind == review.CENTRAL_KIND:
+        return refuse("集中参保批次在缴费截止后由系统自动标记为失败", 409)
+    page = _with_reason("batches/reason.html", lambda r: review.fail(batch, acting_account(), r),
+                        f"参保批次 {batch.number} 已标记为参保失败", batch=batch, action="fail", title="标记参保失败")
+    return page or redirect_to(url_for("batches.detail", batch_id=batch.id))
+
+
+# --- 缴费凭证管理 --------------------------------------------------------------------------------
+@bp.route("/vouchers")
+@access("district", "centre", "city")
+def vouchers():
+    """缴费凭证管理: 文件名称, 上传时间 filters; 返回 / 上传缴费凭证."""
+    query = scoped(PaymentVoucher, current_user)
+    name = normalize(request.args.get("name"))
+    status = normalize(request.args.get("status"))
+    if name:
+        query = query.where(PaymentVoucher.file_name.contains(name))
+    if status in (review.V_REVIEW, review.V_DONE, review.V_REJECTED):
+        query = query.where(PaymentVoucher.status == status)
+    query, dates, errors = submitted_between(query, PaymentVoucher.uploaded_at, request.args, labels=UPLOADED)
+    query = query.order_by(PaymentVoucher.uploaded_at.desc(), PaymentVoucher.id.desc())
+    return render_page("batches/vouchers.html", "rows", page=paginate(query), f={"name": name, "status": status,
+                       **dates}, errors=errors, yuan=yuan, is_centre=_is_centre(),
+                       states=(review.V_REVIEW, review.V_DONE, review.V_REJECTED), status=422 if errors else 200)
+
+
+@bp.route("/vouchers/new", methods=["GET", "POST"])
+@access("district")
+def voucher_new():
+    """新增缴费凭证: ④ 选择批次 → 已选中批次金额明细 → ⑤ 上传附件, 文件名称 → ⑥ 保存提交至职保中心."""
+    district = current_user.org
+    if current_user.is_admin or district.level != "district":
+        return refuse("只有区局（产业）工会可以上传缴费凭证")
+    source = request.form if request.method == "POST" else request.args
+    ids = form_ids("batch") if request.method == "POST" else sorted(
+        {int(v) for v in request.args.getlist("batch") if v.isdigit() and len(v) < 12})
+    batches = list(review.payable(district))
+    chosen = [b for b in batches if b.id in ids]
+    error, status = None, 200
+    file_name = normalize(source.get("file_name"))
+    if request.method == "POST" and request.form.get("save") == "1":
+        upload = request.files.get("voucher")
+        data = upload.read() if upload else b""
+        if not file_name and upload and upload.filename:
+            file_name = normalize(upload.filename.rsplit(".", 1)[0])[:100]
+        try:
+            voucher = review.upload_voucher(district, ids, file_name, data, acting_account())
+        except DomainError as exc:
+            error, status = exc.message, exc.status
+        else:
+            flash(f"缴费凭证已提交至职保中心：{len(chosen)}个批次，应缴{yuan(voucher.due)}元", "success")
+            return redirect_to(url_for("batches.voucher", voucher_id=voucher.id))
+    return render_page("batches/voucher_new.html", "amounts" if request.method == "GET" and request.args.get("pane")
+                       else None, status=status, batches=batches, chosen=chosen, ids=set(ids),
+                       amounts=review.amounts(chosen), error=error, file_name=file_name, yuan=yuan,
+                       max_mb=review.MAX_VOUCHER_BYTES // 1024 // 1024)
+
+
+@bp.route("/vouchers/<int:voucher_id>")
+@access("district", "centre", "city", objects={"voucher_id": PaymentVoucher})
+def voucher(voucher):
+    return render_page("batches/voucher.html", voucher=voucher, batches=list(review.voucher_batches(voucher)),
+                       log=AuditLog.for_object(voucher).limit(50), yuan=yuan, is_centre=_is_centre())
+
+
+@bp.route("/vouchers/<int:voucher_id>/file")
+@access("district", "centre", "city", objects={"voucher_id": PaymentVoucher})
+def voucher_file(voucher):
+    """The voucher file itself — stored outside static/, served only in scope."""
+    from models.storage import stored_file
+    path = stored_file("vouchers", voucher.stored_name)
+    if not path.exists():
+        return refuse("缴费凭证文件不存在", 404)
+    response = make_response(path.read_bytes())
+    response.headers["Content-Type"] = voucher.content_type
+    ext = voucher.stored_name.rsplit(".", 1)[-1]
+    disposition = "inline" if request.args.get("inline") == "1" else "attachment"
+    response.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''" + quote(f"{voucher.file_name}.{ext}")
+    return response
+
+
+@bp.route("/vouchers/<int:voucher_id>/confirm", methods=["POST"])
+@access("centre", objects={"voucher_id": PaymentVoucher})
+def voucher_confirm(voucher):
+    """核销: the batches 已完成."""
+    try:
+        review.confirm_voucher(voucher, acting_account())
+    except DomainError as exc:
+        return refuse(exc.message, exc.status)
+    flash(f"已核销缴费凭证「{voucher.file_name}」", "success")
+    return redirect_to(url_for("batches.voucher", voucher_id=voucher.id))
+
+
+@bp.route("/vouchers/<int:voucher_id>/reject", methods=["GET", "POST"])
+@access("centre", objects={"voucher_id": PaymentVoucher})
+def voucher_reject(voucher):
+    page = _with_reason("batches/reason.html", lambda r: review.reject_voucher(voucher, acting_account(), r),
+                        f"已驳回缴费凭证「{voucher.file_name}」", voucher=voucher, action="voucher_reject",
+                        title="驳回缴费凭证")
+    return page or redirect_to(url_for("batches.voucher", voucher_id=voucher.id))
+
+
+@bp.route("/incoming")
+@access("centre")
+def incoming():
+    """The centre's incoming batches (参保审核中)."""
+    return redirect(url_for("batches.index", status=review.CHECKING))

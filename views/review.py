@@ -1,0 +1,235 @@
+"""集中参保审核 / 即时参保审核 (secondary and district unions, spec 60): the two panes 待审批参保列表
+and 待提交参保列表 on one page, → 添加至待提交, ← 移除, 退回 (with a reason, through a page that
+works without JavaScript), and — for the district — 提交列表中的参保信息 → 提交参保批次确认.
+
+Both panes are filtered independently (p_… and q_… query parameters); htmx swaps one pane.
+"""
+
+from flask import Blueprint, flash, request, url_for
+from flask_login import current_user
+
+from forms.review import HandlerForm, ReasonForm
+from models import DistrictBatch, ProtectionType, Submission, plans, review
+from models.base import DomainError, today, yuan
+from models.enrollment import CHANNELS
+from models.orgs import Organization
+from models.rules.text import normalize
+from views.access import access, acting_account, redirect_to, refuse, render_page, submitted_between
+from views.paging import Page
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+TITLES = {"central": "集中参保审核", "instant": "即时参保审核"}
+PER_PAGE = 15
+
+
+def year_of(kind: str):
+    """Centralized: the year being enrolled (next year from October); instant: this year."""
+    from views.enroll import central_year
+    return central_year() if kind == "central" else plans.get_year(today().year)
+
+
+def _reviewer():
+    org = current_user.org
+    if current_user.is_admin or org.level not in ("district", "secondary"):
+        return None, refuse("只有二级工会和区局（产业）工会可以审核参保信息")
+    return org, None
+
+
+def _context(kind: str):
+    org, refused = _reviewer()
+    if refused:
+        return None, refused
+    year = year_of(kind)
+    if year is None:
+        return None, refuse("保障年度尚未设置，暂无参保信息可审核", 409)
+    return (org, year), None
+
+
+def _page_number(name: str) -> int:
+    try:
+        return max(1, int(request.args.get(name, 1)))
+    except ValueError:
+        return 1
+
+
+def _filtered(org, year, kind: str, queued: bool, args) -> tuple:
+    """(query, shown filter values, errors) of one pane."""
+    p = "q_" if queued else "p_"
+    query = review.pane(org, year, kind, queued)
+    shown = {k: normalize(args.get(p + k)) for k in ("name", "code", "parent", "channel", "mode", "type", "search")}
+    query, dates, errors = submitted_between(query, Submission.submitted_at, args, prefix=p)
+    shown.update(dates)
+    units = Organization.select(Organization.id)
+    if shown["name"]:
+        units = units.where(Organization.name.contains(shown["name"]))
+    if not queued and shown["code"]:
+        units = units.where(Organization.uscc.contains(shown["code"].upper()))
+    if shown["parent"]:
+        parents = Organization.select(Organization.id).where(Organization.name.contains(shown["parent"]))
+        units = units.where(Organization.parent.in_(parents))
+    if queued and shown["search"]:
+        units = units.where(Organization.name.contains(shown["search"]) | Organization.uscc.contains(shown["search"]))
+    if shown["name"] or shown["parent"] or (not queued and shown["code"]) or (queued and shown["search"]):
+        query = query.where(Submission.org.in_(units))
+    if not queued:
+        if shown["channel"] in CHANNELS:
+            query = query.where(Submission.channel == shown["channel"])
+        if shown["mode"] in review.modes_of(review.KINDS[kind]):
+            query = query.where(Submission.mode == shown["mode"])
+        if shown["type"]:
+            query = query.where(Submission.type.in_(
+                ProtectionType.select(ProtectionType.id).where((ProtectionType.year == year.id)
+                                                               & (ProtectionType.code == shown["type"]))))
+    return query, shown, errors
+
+
+class PanePage(Page):
+    """A pager whose links keep the other pane's filters and page (p_page / q_page)."""
+    def __init__(self, *a, param: str, **kw):
+        super().__init__(*a, **kw)
+        self.param = param
+
+    def url(self, number: int) -> str:
+        args = request.args.to_dict()
+        args[self.param] = number
+        return url_for(request.endpoint, **args)
+
+
+def _pane(org, year, kind, queued: bool) -> dict:
+    query, shown, errors = _filtered(org, year, kind, queued, request.args)
+    param = "q_page" if queued else "p_page"
+    rows, total = review.groups(query, _page_number(param), PER_PAGE)
+    number = min(_page_number(param), max(1, -(-total // PER_PAGE)))
+    if number != _page_number(param):
+        rows, _ = review.groups(query, number, PER_PAGE)
+    return {"page": PanePage(items=rows, number=number, per_page=PER_PAGE, total=total, param=param),
+            "f": shown, "errors": errors, "totals": review.totals(query) if queued else None}
+
+
+def _screen(kind: str, block: str | None = None, status: int = 200, **extra):
+    ctx, refused = _context(kind)
+    if refused:
+        return refused
+    org, year = ctx
+    pending, queued = _pane(org, year, kind, False), _pane(org, year, kind, True)
+    is_district = org.level == "district"
+    window = plans.window_state(year, "district_submit", org) if kind == "central" else None
+    credit = review.credit_line(org if is_district else plans.district_of(org), year) if kind == "central" else ""
+    return render_page("review/queue.html", block, status=status, kind=kind, title=TITLES[kind], year=year,
+                       org=org, pending=pending, queued=queued, is_district=is_district, window=window,
+                       credit=credit, types=plans.types_of(year), channels=CHANNELS,
+                       modes=review.modes_of(review.KINDS[kind]), yuan=yuan, **extra)
+
+
+@bp.route("/central")
+@access("district", "secondary")
+def central():
+    """集中参保审核."""
+    return _screen("central", request.args.get("pane"))
+
+
+@bp.route("/instant")
+@access("district", "secondary")
+def instant():
+    """即时参保审核."""
+    return _screen("instant", request.args.get("pane"))
+
+
+def _back(kind: str) -> str:
+    return url_for(f"review.{kind}")
+
+
+@bp.route("/<any(central, instant):kind>/add", methods=["POST"])
+@access("district", "secondary")
+def add(kind):
+    """→ 添加至待提交."""
+    ctx, refused = _context(kind)
+    if refused:
+        return refused
+    org, year = ctx
+    try:
+        n = review.add_to_queue(org, year, review.KINDS[kind], request.form.getlist("key"), acting_account())
+    except DomainError as exc:
+        return refuse(exc.message, exc.status)
+    flash(f"已添加至待提交参保列表：{n}人", "success")
+    return redirect_to(_back(kind))
+
+
+@bp.route("/<any(central, instant):kind>/remove", methods=["POST"])
+@access("district", "secondary")
+def remove(kind):
+    """← 移除 (back to 待审批参保列表)."""
+    ctx, refused = _context(kind)
+    if refused:
+        return refused
+    org, year = ctx
+    try:
+        n = review.remove_from_queue(org, year, review.KINDS[kind], request.form.getlist("key"), acting_account())
+    except DomainError as exc:
+        return refuse(exc.message, exc.status)
+    flash(f"已移除至待审批参保列表：{n}人", "success")
+    return redirect_to(_back(kind))
+
+
+@bp.route("/<any(central, instant):kind>/return", methods=["GET", "POST"])
+@access("district", "secondary")
+def return_(kind):
+    """退回 to the grassroots union, with a required reason."""
+    ctx, refused = _context(kind)
+    if refused:
+        return refused
+    org, year = ctx
+    keys = request.values.getlist("key")
+    form = ReasonForm()
+    chosen = []
+    for key in keys:
+        parsed = review.parse_key(key)
+        if parsed:
+            chosen.extend(review.pane(org, year, review.KINDS[kind], False).where(
+                (Submission.org == parsed[0]) & (Submission.channel == parsed[1]) & (Submission.mode == parsed[2])
+                & (Submission.type == parsed[3]) & (Submission.id <= parsed[4])))
+    if not chosen:
+        return refuse("请先在待审批参保列表中选择要退回的参保信息（或该信息已被他人处理）", 409)
+    if request.method == "POST" and form.validate():
+        try:
+            n = review.return_groups(org, year, review.KINDS[kind], keys, form.reason.data, acting_account())
+        except DomainError as exc:
+            return refuse(exc.message, exc.status)
+        flash(f"已退回{n}人的参保信息至基层单位", "success")
+        return redirect_to(_back(kind))
+    return render_page("review/return.html", "form", status=422 if form.errors else 200, kind=kind,
+                       title=TITLES[kind], form=form, keys=keys, chosen=chosen, yuan=yuan)
+
+
+@bp.route("/<any(central, instant):kind>/submit", methods=["GET", "POST"])
+@access("district")
+def submit(kind):
+    """提交列表中的参保信息 → 提交参保批次确认 (* 姓名, * 手机号, * 电子邮箱) → 确认提交至职保中心."""
+    ctx, refused = _context(kind)
+    if refused:
+        return refused
+    org, year = ctx
+    if org.level != "district":
+        return refuse("只有区局（产业）工会可以提交至职保中心")
+    if kind == "central":
+        state = plans.window_state(year, "district_submit", org)
+        if not state.open:
+            return refuse(state.reason, 409)
+    query = review.pane(org, year, review.KINDS[kind], True)
+    totals = review.totals(query)
+    if not totals.count and request.method == "GET":
+        return refuse("待提交参保列表中没有参保信息，请先添加至待提交", 409)
+    last = DistrictBatch.select().where(DistrictBatch.district == org.id).order_by(DistrictBatch.id.desc()).first()
+    form = HandlerForm(data={"name": last.handler_name, "mobile": last.handler_mobile,
+                             "email": last.handler_email} if last and request.method == "GET" else None)
+    if request.method == "POST" and form.validate():
+        try:
+            batch = review.submit_to_centre(org, year, review.KINDS[kind], {
+                "name": form.name.data, "mobile": form.mobile.data, "email": form.email.data}, acting_account())
+        except DomainError as exc:
+            return refuse(exc.message, exc.status)
+        flash(f"已提交至职保中心，参保批次编号 {batch.number}，状态 参保审核中。确认提交后将无法修改。", "success")
+        return redirect_to(url_for("batches.detail", batch_id=batch.id, submitted=1))
+    return render_page("review/submit.html", "form", status=422 if form.errors else 200, kind=kind,
+                       title=TITLES[kind], form=form, totals=totals, year=year,
+                       credit=review.credit_line(org, year) if kind == "central" else "")
