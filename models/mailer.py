@@ -50,6 +50,11 @@ def send(to: str, subject: str, body: str, attachments: list | None = None) -> s
     return str(path)
 
 
+def excel_yuan(fen: int):
+    """An amount for an Excel cell: a number (yuan), exact for whole yuan."""
+    return fen // 100 if fen % 100 == 0 else fen / 100
+
+
 def payment_detail_xlsx(batch) -> bytes:
     """集中参保缴费明细: one row per grassroots submission of the batch, with the totals."""
     import io
@@ -63,13 +68,13 @@ def payment_detail_xlsx(batch) -> bytes:
     ws.append(["批次编号", "单位名称", "参保通道", "参保类型", "保障类型", "参保人数", "保障费用(元)",
                "市总统一划拨(元)", "区局/各级工会缴费(元)", "基层单位缴费(元)"])
     for s in batch_submissions(batch).order_by(batch_submissions(batch).model.id):
-        ws.append([batch.number, safe_cell(s.org.name), s.channel, s.mode, s.type.name, s.count, yuan(s.fee),
-                   yuan(s.city), yuan(s.district), yuan(s.grassroots)])
-    ws.append(["合计", "", "", "", "", batch.count, yuan(batch.fee), yuan(batch.city), yuan(batch.district_part),
-               yuan(batch.grassroots_part)])
+        ws.append([batch.number, safe_cell(s.org.name), s.channel, s.mode, s.type.name, s.count, excel_yuan(s.fee),
+                   excel_yuan(s.city), excel_yuan(s.district), excel_yuan(s.grassroots)])
+    ws.append(["合计", "", "", "", "", batch.count, excel_yuan(batch.fee), excel_yuan(batch.city), excel_yuan(batch.district_part),
+               excel_yuan(batch.grassroots_part)])
     if batch.credit_used:
-        ws.append(["抵扣退回金额", "", "", "", "", "", "", "", yuan(batch.credit_used), ""])
-    ws.append(["应缴金额", "", "", "", "", "", "", "", yuan(batch.due), ""])
+        ws.append(["抵扣退回金额", "", "", "", "", "", "", "", excel_yuan(batch.credit_used), ""])
+    ws.append(["应缴金额", "", "", "", "", "", "", "", excel_yuan(batch.due), ""])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

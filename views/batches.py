@@ -104,11 +104,11 @@ def accept(batch):
     return redirect_to(url_for("batches.detail", batch_id=batch.id))
 
 
-def _with_reason(template: str, action, done: str, **ctx):
+def _with_reason(template: str, do, done: str, **ctx):
     form = ReasonForm()
     if request.method == "POST" and form.validate():
         try:
-            action(form.reason.data)
+            do(form.reason.data)
         except DomainError as exc:
             return refuse(exc.message, exc.status)
         flash(done, "success")
