@@ -70,8 +70,8 @@ def payment_detail_xlsx(batch) -> bytes:
     for s in batch_submissions(batch).order_by(batch_submissions(batch).model.id):
         ws.append([batch.number, safe_cell(s.org.name), s.channel, s.mode, s.type.name, s.count, excel_yuan(s.fee),
                    excel_yuan(s.city), excel_yuan(s.district), excel_yuan(s.grassroots)])
-    ws.append(["合计", "", "", "", "", batch.count, excel_yuan(batch.fee), excel_yuan(batch.city), excel_yuan(batch.district_part),
-               excel_yuan(batch.grassroots_part)])
+    ws.append(["合计", "", "", "", "", batch.count, excel_yuan(batch.fee), excel_yuan(batch.city),
+               excel_yuan(batch.district_part), excel_yuan(batch.grassroots_part)])
     if batch.credit_used:
         ws.append(["抵扣退回金额", "", "", "", "", "", "", "", excel_yuan(batch.credit_used), ""])
     ws.append(["应缴金额", "", "", "", "", "", "", "", excel_yuan(batch.due), ""])
