@@ -197,6 +197,13 @@ def register_cli(app: Flask) -> None:
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
             path.chmod(0o600)
 
+    @app.cli.command("deadlines")
+    def deadlines_cmd():
+        """缴费截止后将未缴费的集中参保批次标记为失败，并发送截止提醒（工作进程每小时自动执行）。"""
+        from models.jobs import deadline_sweep
+        result = deadline_sweep()
+        click.echo(f"已标记失败：{result['failed'] or '无'}；发送截止提醒：{result['reminded']}条")
+
     @app.cli.command("backup")
     @click.argument("path")
     def backup_cmd(path):

@@ -186,11 +186,25 @@ def sweep_interrupted() -> list[int]:
     return ids
 
 
+def deadline_sweep() -> dict:
+    """The scheduled sweep of the review chain (idempotent: a run that was killed is simply run
+    again): 缴费截止 passed → unpaid centralized batches 失败; reminders of approaching deadlines."""
+    from contextlib import nullcontext
+
+    from models import db, review
+    with db.connection_context() if db.is_closed() else nullcontext():
+        return {"failed": review.fail_unpaid(), "reminded": review.remind_deadlines()}
+
+
 def run_worker(workers: int = 2, echo=print) -> None:
-    """The job worker process (`flask worker`): re-queue interrupted jobs, then consume."""
+    """The job worker process (`flask worker`): re-queue interrupted jobs, run the deadline sweep
+    once (a worker that was down over a deadline catches up), then consume (the sweep runs hourly)."""
     requeued = sweep_interrupted()
     if requeued:
         echo(f"已重新排队中断的任务：{requeued}")
+    swept = deadline_sweep()
+    if swept["failed"]:
+        echo(f"逾期未缴费，已标记失败的参保批次：{swept['failed']}")
     # max_delay: an idle worker still picks up a new job within 2 s.
     consumer = queue().create_consumer(workers=workers, worker_type="thread", max_delay=2.0)
     consumer.run()
@@ -216,6 +230,9 @@ def init_queue(database_url: str, mode: str = "sql"):
     else:
         huey = SqlHuey("jobs", database=_huey_url(database_url))
     _queue["task"] = huey.task(name="run_job")(run_job)
+    from huey import crontab
+    # Hourly: unpaid centralized batches fail after the payment deadline; deadline reminders.
+    _queue["deadlines"] = huey.periodic_task(crontab(minute="7"), name="deadline_sweep")(deadline_sweep)
     _queue["huey"] = huey
     return huey
 

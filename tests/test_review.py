@@ -470,3 +470,35 @@ def test_restore_is_refused_when_someone_is_insured_elsewhere_meanwhile(city):
     with pytest.raises(DomainError, match="不能恢复"):
         review.restore_returned(Submission.get_by_id(sub.id), city.account("admin"), "区局误操作")
     assert Submission.get_by_id(sub.id).status == "退回"
+
+
+def test_the_worker_schedules_the_deadline_sweep_hourly(app):
+    from models import jobs
+    huey = jobs.init_queue("sqlite:///:memory:", mode="memory")
+    due = {task.name for task in huey.read_periodic(datetime(2027, 1, 21, 10, 7))}
+    assert "deadline_sweep" in due  # every hour at :07
+    assert not huey.read_periodic(datetime(2027, 1, 21, 10, 8))
+    jobs.init_queue("", mode="immediate")
+
+
+def test_flask_deadlines_fails_unpaid_batches(city, app):
+    batch = accepted_batch(city, n=1)
+    with time_machine.travel(at(2027, 1, 21, 9), tick=False):
+        result = app.test_cli_runner().invoke(args=["deadlines"])
+    assert result.exit_code == 0 and batch.number in result.output
+    assert DistrictBatch.get_by_id(batch.id).status == "失败"
+
+
+def test_admin_restore_screen(city, as_role):
+    year = ready_year(city)
+    sub = submit(city, n=2)
+    review.return_groups(city.orgs["district1"], year, review.CENTRAL_KIND, keys(city.orgs["district1"], year),
+                         "误退", None)
+    client = as_role("admin")
+    page = client.get("/admin/restore-submission", query_string={"org": "甲公司"}).get_data(as_text=True)
+    assert "误退" in page and "恢复" in page
+    refused = client.post("/admin/restore-submission", data={"submission": sub.id, "reason": "", "org": "甲公司"})
+    assert refused.status_code == 422 and "请填写原因" in refused.get_data(as_text=True)
+    assert client.post("/admin/restore-submission", data={"submission": sub.id, "reason": "误操作"}).status_code == 302
+    assert Submission.get_by_id(sub.id).status == "区局确认中"
+    assert as_role("district").get("/admin/restore-submission").status_code == 403

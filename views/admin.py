@@ -22,6 +22,9 @@ QUICK_FIXES = [
     ("更正卡片状态", "按卡号查找会员服务卡，更正卡片状态（正常 / 挂失 / 注销）。", "admin.card_status"),
     ("延长时间窗口", "为一个组织（及其下级）延长某保障年度的某个时间窗口，如集中参保提交截止时间。",
      "admin.extend_window"),
+    ("恢复被误退回的参保提交",
+     "按单位名称查找被退回的基层参保提交，恢复为“区局确认中”（人员重新参保，回到待审批参保列表）。",
+     "admin.restore_submission"),
 ]
 
 
@@ -221,3 +224,41 @@ def extend_window():
     extensions = list(plans.WindowExtension.select().order_by(plans.WindowExtension.id.desc()).limit(50))
     return render_page("admin/extend_window.html", windows=windows, extensions=extensions, error=error,
                        values=values, status=status)
+
+
+# --- 恢复被误退回的参保提交 ---------------------------------------------------------------------------
+@bp.route("/restore-submission", methods=["GET", "POST"])
+@access("admin")
+def restore_submission():
+    """Reopen a grassroots submission a reviewer returned by mistake (audited, with a reason)."""
+    from models import Submission, review
+    from models.rules.text import normalize
+    name = normalize(request.values.get("org"))
+    error, status = None, 200
+    if request.method == "POST":
+        sub = Submission.get_or_none((Submission.id == _int(request.form.get("submission")))
+                                     & (Submission.status == "退回"))
+        if sub is None:
+            error, status = "没有这条被退回的参保提交（可能已恢复），请重新查询", 409
+        else:
+            try:
+                review.restore_returned(sub, acting_account(), request.form.get("reason", ""))
+            except DomainError as exc:
+                error, status = exc.message, exc.status
+            else:
+                flash(f"已恢复「{sub.org.name}」的参保提交（{sub.count}人），状态 区局确认中", "success")
+                return redirect(url_for("admin.restore_submission", org=name))
+    rows = []
+    if name:
+        rows = list(Submission.select(Submission, Organization)
+                    .join(Organization, on=(Submission.org == Organization.id))
+                    .where((Submission.status == "退回") & Organization.name.contains(name))
+                    .order_by(Submission.updated_at.desc()).limit(50))
+    return render_page("admin/restore_submission.html", status=status, rows=rows, name=name, error=error)
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
