@@ -106,7 +106,72 @@ def load_demo(password: str | None = None, members: int = 300, seed: int = 20261
         _roster_examples(rng, g1, g4, temps[0], g5, pudong)
         _card_examples(g1, centre)
         _plan_examples(centre, [huangpu, pudong, industry])
+        _review_examples(centre, huangpu, street, g2, g3, g4)
     return accounts
+
+
+def _review_examples(centre, district, street, g2, g3, g4) -> None:
+    """The review chain in 黄浦区: this year's centralized batch 已完成 (voucher written off) and an
+    instant batch 缴费凭证待上传; for next year, 外滩茂悦 and 步行街物业 waiting in 待审批参保列表 and 小微企业
+    联合工会 already added by 南京东路街道 (审核标识 二级工会)."""
+    from datetime import datetime
+
+    from models import enrollment, plans, review
+    on = today()
+    this, coming = plans.get_year(on.year), plans.get_year(on.year + 1)
+    if this is None or coming is None:
+        return
+    centre_account = Account.get(Account.org == centre.id)
+    district_account = Account.get(Account.org == district.id)
+
+    def members_of(org, n, skip=0):
+        return list(Person.select().join(Membership).where((Membership.org == org.id) & (Membership.status == "正常"))
+                    .order_by(Person.id).offset(skip).limit(n))
+    handler = {"name": "张敏", "mobile": "13900000001", "email": "zhangmin@example.com"}
+    a_this, a_coming = plans.types_of(this)[0], plans.types_of(coming)[0]
+    # this year: a centralized batch, paid and written off
+    enrollment.submit(g3, this, enrollment.CARD_CHANNEL, enrollment.CENTRAL, a_this, members_of(g3, 20), None,
+                      on=date(on.year - 1, 12, 10))
+    review.add_to_queue(district, this, review.CENTRAL_KIND, _keys(district, this, review.CENTRAL_KIND), None)
+    done = review.submit_to_centre(district, this, review.CENTRAL_KIND, handler, district_account,
+                                   at=datetime(on.year - 1, 12, 27, 10, 0))
+    review.accept(done, centre_account, mail=False)
+    voucher = review.upload_voucher(district, [done.id], f"{on.year}年度集中参保缴费凭证", _voucher_image(), district_account)
+    review.confirm_voucher(voucher, centre_account)
+    # this year: an instant batch waiting for its voucher
+    enrollment.submit(g2, this, enrollment.CARD_CHANNEL, enrollment.HAS_CARD_NO_COVER, a_this, members_of(g2, 3),
+                      None, on=on - timedelta(days=5))
+    review.add_to_queue(district, this, review.INSTANT_KIND, _keys(district, this, review.INSTANT_KIND), None)
+    instant = review.submit_to_centre(district, this, review.INSTANT_KIND, handler, district_account)
+    review.accept(instant, centre_account, mail=False)
+    # next year: the queues
+    for org, n in ((g2, 12), (g3, 15)):
+        enrollment.submit(org, coming, enrollment.CARD_CHANNEL, enrollment.CENTRAL, a_coming,
+                          members_of(org, n, skip=3), None, on=on)
+    enrollment.submit(g4, coming, enrollment.CARD_CHANNEL, enrollment.CENTRAL, a_coming, members_of(g4, 8), None, on=on)
+    review.add_to_queue(street, coming, review.CENTRAL_KIND,
+                        [k for k in _keys(street, coming, review.CENTRAL_KIND) if k.startswith(f"{g4.id}-")], None)
+
+
+def _voucher_image() -> bytes:
+    """A small picture standing in for a bank slip (the demo's 缴费凭证)."""
+    import io
+
+    from PIL import Image, ImageDraw
+    image = Image.new("RGB", (360, 200), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((8, 8, 352, 192), outline=(58, 110, 165), width=3)
+    for y in range(40, 180, 28):
+        draw.line((24, y, 336, y), fill=(180, 190, 200), width=2)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def _keys(reviewer, year, kind):
+    from models import review
+    rows, _ = review.groups(review.pane(reviewer, year, kind, False), 1, 100)
+    return [g.key for g in rows]
 
 
 def _plan_examples(centre, districts) -> None:

@@ -386,9 +386,9 @@ def submit_to_centre(district: Organization, year: ProtectionYear, kind: str, ha
     from models import plans
     if district.level != "district":
         raise DomainError("只有区局（产业）工会可以提交至职保中心", 403)
-    if kind == CENTRAL_KIND:
-        plans.require_window(year, "district_submit", district)
     at = at or now()
+    if kind == CENTRAL_KIND:
+        plans.require_window(year, "district_submit", district, at=at)
     with db.atomic():
         subs = list(pane(district, year, kind, queued=True).order_by(Submission.id))
         if not subs:
@@ -436,7 +436,7 @@ def _centre_only(account) -> None:
         raise DomainError("只有市职保中心可以执行此操作", 403)
 
 
-def accept(batch: DistrictBatch, account, at: datetime | None = None) -> DistrictBatch:
+def accept(batch: DistrictBatch, account, at: datetime | None = None, mail: bool = True) -> DistrictBatch:
     """职保中心确认: → 缴费凭证待上传, 反馈时间; the payment detail e-mailed to the handler."""
     from models import mailer, messages
     _centre_only(account)
@@ -445,7 +445,8 @@ def accept(batch: DistrictBatch, account, at: datetime | None = None) -> Distric
         batch = transition(batch, "accept", account=account, updates={"feedback_at": at, "updated_at": at})
         messages.post(batch.district_id, f"参保批次 {batch.number} 已由职保中心确认，请缴费并上传缴费凭证",
                       f"应缴金额：{yuan(batch.due)}元", kind="审核", link=f"/batches/{batch.id}")
-    mailer.send_payment_detail(batch)
+    if mail:
+        mailer.send_payment_detail(batch)
     return batch
 
 
