@@ -34,6 +34,7 @@ def register(app):
         audit,
         auth,
         cards,
+        coverage,
         enroll,
         home,
         jobs,
@@ -47,7 +48,7 @@ def register(app):
         plans,
     )
     for module in (auth, home, orgs, accounts, members, member_import, member_sync, member_review,
-                   cards, plans, enroll, messages, notices, audit, jobs, admin):
+                   cards, plans, enroll, coverage, messages, notices, audit, jobs, admin):
         app.register_blueprint(module.bp)
 
     @app.before_request

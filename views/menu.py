@@ -32,6 +32,8 @@ MENU = [
         ("保障金额设置", "plans.split", ("district",)),
         ("社保状态与个人参保导入", "plans.imports", ("centre",)),
         ("会员卡参保信息管理", "enroll.card", ("grassroots",)),
+        ("保障信息查询", "coverage.periods", ("centre", "city", "district", "secondary", "grassroots")),
+        ("给付信息查询", "coverage.claims_query", ("centre", "city", "district", "secondary", "grassroots")),
     ]),
     ("业务工作台", [("业务工作台", "home.workbench", None)]),
     ("系统管理", [
