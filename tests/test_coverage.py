@@ -14,7 +14,8 @@ from tests import factories
 from tests.coverage_factories import enroll, enroll_individual
 
 HX = {"HX-Request": "true"}
-COLUMNS = ["保障年度", "单位名称", "参保通道", "参保类型", "保障类型", "起保日期", "终保日期", "半年/全年", "状态", "批次编号"]
+COLUMNS = ["保障年度", "单位名称", "参保通道", "参保类型", "保障类型", "起保日期", "终保日期", "半年/全年", "状态",
+           "批次编号"]
 
 
 @pytest.fixture
