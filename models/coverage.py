@@ -36,20 +36,42 @@ def clean_id_number(raw, on: date) -> str:
         raise DomainError(f"证件号码：{exc.message}", 422) from None
 
 
-def periods(id_number: str, org_ids=None) -> list:
-    """The person's enrollments (newest year first), each with .person, .year, .org, .submission
-    and .type loaded; only those of unions in `org_ids` when it is given."""
+_SCOPE = "__scope__"
+_compiled: dict = {}  # (scoped, database) → (query, SQL)
+
+
+def _periods_query(scoped: bool):
     query = (Enrollment.select(Enrollment, Person, ProtectionYear, Organization, Submission, ProtectionType)
              .join(Person, on=(Enrollment.person == Person.id))
              .switch(Enrollment).join(ProtectionYear, on=(Enrollment.year == ProtectionYear.id))
              .switch(Enrollment).join(Organization, pw.JOIN.LEFT_OUTER, on=(Enrollment.org == Organization.id))
              .switch(Enrollment).join(Submission, pw.JOIN.LEFT_OUTER, on=(Enrollment.submission == Submission.id))
              .switch(Enrollment).join(ProtectionType, pw.JOIN.LEFT_OUTER, on=(Enrollment.type == ProtectionType.id))
-             .where(Person.id_number == id_number)
+             .where(Person.id_number == "")
              .order_by(ProtectionYear.year.desc(), Enrollment.start.desc(), Enrollment.id.desc()))
-    if org_ids is not None:
-        query = query.where(Enrollment.org.in_(org_ids))
-    return list(query)
+    return query.where(Enrollment.org.in_(pw.SQL(_SCOPE))) if scoped else query
+
+
+def periods(id_number: str, org_ids=None) -> list:
+    """The person's enrollments (newest year first), each with .person, .year, .org, .submission
+    and .type loaded; only those of unions in `org_ids` (a sub-query) when it is given.
+
+    peewee takes 1.5 ms to compile this six-table select — thirty times what the database needs
+    to run it — so it is compiled once per shape and run with the number (and the scope
+    sub-query's SQL) put in; peewee still builds the objects from the rows."""
+    from models import db
+    scoped = org_ids is not None
+    key = (scoped, id(db.obj))
+    if key not in _compiled:
+        query = _periods_query(scoped)
+        _compiled[key] = (query, query.sql()[0])
+    query, sql = _compiled[key]
+    params = [id_number]
+    if scoped:
+        sub_sql, sub_params = org_ids.sql()
+        sql = sql.replace(_SCOPE, f"({sub_sql})", 1)
+        params += sub_params
+    return list(query._get_cursor_wrapper(db.execute_sql(sql, params)))
 
 
 def union_name(e: Enrollment) -> str:
