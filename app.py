@@ -22,7 +22,7 @@ from flask_wtf.csrf import CSRFProtect
 import models
 from models import db
 from models.base import yuan
-from models.rules.text import install_log_masking, mask
+from models.rules.text import install_log_masking, mask, mask_name
 
 BASE_DIR = Path(__file__).resolve().parent
 log = logging.getLogger("app")
@@ -101,6 +101,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.jinja_env.filters["yuan"] = yuan
     app.jinja_env.filters["mask"] = mask
+    app.jinja_env.filters["mask_name"] = mask_name
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -11,8 +11,9 @@ BENCH_KEEP=1 keeps the generated city for later runs: SQLite in BENCH_SQLITE (de
 bench/out/bench.db), PostgreSQL as it is; a database that already holds the city is used as it is
 (nothing regenerated). BENCH_ONLY=import (implies BENCH_KEEP) times only the two 批量导入 rows on
 that city; the imported people are deleted again after each import, so the city stays the same.
-BENCH_ONLY=cards (or enroll) likewise times only the card rows (bench/cards.py; the return file's
-effects are undone after it is timed) or the enrollment rows (bench/enroll.py).
+BENCH_ONLY=cards (or enroll, coverage) likewise times only the card rows (bench/cards.py; the return
+file's effects are undone after it is timed), the enrollment rows (bench/enroll.py) or the
+保障信息查询 / 给付信息查询 rows (bench/coverage.py, on the enrollments of bench/enroll.py).
 BENCH_IMPORT_REPEAT=n (default 1) runs each import and its bare read n times, interleaved, and
 reports the medians.
 """
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "100"))
-ONLY = os.environ.get("BENCH_ONLY", "")  # "" (everything), "import", "cards" or "enroll"
+ONLY = os.environ.get("BENCH_ONLY", "")  # "" (everything), "import", "cards", "enroll" or "coverage"
 KEEP = bool(os.environ.get("BENCH_KEEP") or ONLY)
 IMPORT_REPEAT = int(os.environ.get("BENCH_IMPORT_REPEAT", "1"))
 PASSWORD = "bench-pass-1"
@@ -128,13 +129,17 @@ def bench_database(url: str) -> list:
         bench_imports(b, info, url, members, compare=False)
         db.close()
         return b.results
-    if ONLY in ("cards", "enroll"):
+    if ONLY in ("cards", "enroll", "coverage"):
         from bench.cards import bench_cards
+        from bench.coverage import bench_coverage
         from bench.enroll import bench_enroll
         if ONLY == "cards":
             bench_cards(b, info, members, timed, REPEAT)
-        else:
+        elif ONLY == "enroll":
             bench_enroll(b, info, members, timed, REPEAT)
+        else:
+            bench_enroll(b, info, members, timed, REPEAT)  # the enrollments the queries read
+            bench_coverage(b, info, members, timed, REPEAT)
         db.close()
         return b.results
     p = b.param
@@ -182,9 +187,11 @@ def bench_database(url: str) -> list:
     bench_roster(b, info, members)
     bench_imports(b, info, url, members)
     from bench.cards import bench_cards
+    from bench.coverage import bench_coverage
     from bench.enroll import bench_enroll
     bench_cards(b, info, members, timed, REPEAT)
     bench_enroll(b, info, members, timed, REPEAT)
+    bench_coverage(b, info, members, timed, REPEAT)
     db.close()
     return b.results
 

@@ -54,6 +54,7 @@ from models.accounts import Account, LoginAttempt  # noqa: E402
 from models.audit import AuditLog  # noqa: E402
 from models.card_enroll import CardConfirm  # noqa: E402
 from models.cards import Card, CardBatch, CardBatchItem, CardPending, CardRevokeRequest  # noqa: E402
+from models.claims import Claim  # noqa: E402
 from models.enrollment import Enrollment, StatusRecord, Submission, TypeLock  # noqa: E402
 from models.jobs import Job, JobChunk  # noqa: E402
 from models.members import Counter, MemberChange, Membership, Person, TransferRequest  # noqa: E402
@@ -70,7 +71,7 @@ ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog
               OrgRequest, JobChunk, Counter, MemberChange, TransferRequest, CardBatch, Card, CardPending,
               CardBatchItem, CardRevokeRequest, ProtectionYear, ProtectionType, Window, WindowExtension,
               FeeSplit, Credit, DistrictBatch, Submission, Enrollment, TypeLock, StatusRecord, CardConfirm,
-              PaymentVoucher, VoucherItem, BatchCounter]
+              PaymentVoucher, VoucherItem, BatchCounter, Claim]
 
 __all__ = ["db", "connect", "is_postgres", "ALL_MODELS", *[m.__name__ for m in ALL_MODELS]]
 

@@ -34,6 +34,7 @@ OBJECT_LABELS = {
     "Download": "下载文件", "Message": "消息", "TransferRequest": "会员转移申请",
     "MemberChange": "信息修改申请", "Card": "会员服务卡", "CardBatch": "办卡批次",
     "CardRevokeRequest": "撤销办卡批次申请", "CardPending": "待办会员", "ProtectionYear": "保障年度",
+    "Claim": "给付记录",
 }
 
 

@@ -136,7 +136,8 @@ def _review_examples(centre, district, street, g2, g3, g4) -> None:
     done = review.submit_to_centre(district, this, review.CENTRAL_KIND, handler, district_account,
                                    at=datetime(on.year - 1, 12, 27, 10, 0))
     review.accept(done, centre_account, mail=False)
-    voucher = review.upload_voucher(district, [done.id], f"{on.year}年度集中参保缴费凭证", _voucher_image(), district_account)
+    voucher = review.upload_voucher(district, [done.id], f"{on.year}年度集中参保缴费凭证", _voucher_image(),
+                                    district_account)
     review.confirm_voucher(voucher, centre_account)
     # this year: an instant batch waiting for its voucher
     enrollment.submit(g2, this, enrollment.CARD_CHANNEL, enrollment.HAS_CARD_NO_COVER, a_this, members_of(g2, 3),

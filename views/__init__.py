@@ -35,6 +35,7 @@ def register(app):
         auth,
         batches,
         cards,
+        coverage,
         enroll,
         home,
         jobs,
@@ -49,7 +50,7 @@ def register(app):
         review,
     )
     for module in (auth, home, orgs, accounts, members, member_import, member_sync, member_review,
-                   cards, plans, enroll, review, batches, messages, notices, audit, jobs, admin):
+                   cards, plans, enroll, review, batches, coverage, messages, notices, audit, jobs, admin):
         app.register_blueprint(module.bp)
 
     @app.before_request

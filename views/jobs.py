@@ -13,7 +13,7 @@ from views.paging import paginate
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 # Jobs whose files hold complete personal numbers: not for the read-only 市总工会 account.
-FULL_NUMBER_KINDS = {"member_import", "member_compare"}
+FULL_NUMBER_KINDS = {"member_import", "member_compare", "claim_import"}
 CITY_READ_ONLY = "市总工会账号为只读查看，不能下载含完整证件号码的文件"
 
 

@@ -36,6 +36,8 @@ MENU = [
         ("即时参保审核", "review.instant", ("district", "secondary")),
         ("参保批次管理", "batches.index", ("district", "centre", "city")),
         ("缴费凭证管理", "batches.vouchers", ("district", "centre", "city")),
+        ("保障信息查询", "coverage.periods", ("centre", "city", "district", "secondary", "grassroots")),
+        ("给付信息查询", "coverage.claims_query", ("centre", "city", "district", "secondary", "grassroots")),
     ]),
     ("业务工作台", [("业务工作台", "home.workbench", None)]),
     ("系统管理", [

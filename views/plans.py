@@ -111,6 +111,21 @@ def year_detail(year):
                         plans.set_window(year, kind, starts, ends, acting_account())
                 flash("已保存时间窗口", "success")
                 return redirect(url_for("plans.year_detail", year_id=year.id))
+        elif section == "claims":
+            from models.rules.text import parse_day
+            deadline = parse_day(request.form.get("claims_deadline"))
+            if deadline is None:
+                errors["claims"] = "给付申请材料截止：日期格式应为 年-月-日"
+            elif deadline < date(year.year, 12, 31):
+                errors["claims"] = f"给付申请材料截止不能早于{year.year}年度保障期满（{year.year}-12-31）"
+            else:
+                from models import AuditLog
+                before = year.claims_deadline.isoformat() if year.claims_deadline else "（未设置）"
+                ProtectionYear.update(claims_deadline=deadline).where(ProtectionYear.id == year.id).execute()
+                AuditLog.record("修改保障年度设置", year, account=acting_account(),
+                                detail={"给付申请材料截止": [before, deadline.isoformat()]})
+                flash(f"已保存{year.year}年度的给付申请材料截止日期", "success")
+                return redirect(url_for("plans.year_detail", year_id=year.id))
         elif section == "credit":
             district = Organization.get_or_none((Organization.id == int_arg(request.form.get("district")))
                                                 & (Organization.level == "district"))

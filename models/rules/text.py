@@ -55,6 +55,17 @@ def mask(number: str | None) -> str:
     return f"{number[:4]} **** {number[-4:]}"
 
 
+def mask_name(name: str | None) -> str:
+    """A person's name on a query result: the surname stays, the rest is starred — 张* / 张*丰 /
+    欧**锋 (the last character of a name of three or more stays too)."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
 # ID numbers (15/18 digits, 18 may end in X) and bank card numbers (16–19 digits) in free text.
 _LONG_NUMBER = re.compile(r"(?<!\d)(?:\d{17}[Xx]|\d{15,19})(?!\d)")
 

@@ -1,0 +1,335 @@
+"""给付信息查询 (spec 60 "Centre", issue 8): the benefits the centre paid to people (给付), recorded
+by a form or imported from a file, and the query by ID number with each year's
+给付申请材料截止 (ProtectionYear.claims_deadline).
+
+A claim is accepted only for a person who held an active enrollment of that protection year
+covering the 给付日期; the claim keeps that enrollment and its union (`org`, the scope: a district
+sees the claims of people whose enrollment that year was in its subtree; 申工社 enrollments have
+no union — city-wide only). 姓名 must be the person's name as registered.
+
+The import (job kind `claim_import`) checks every row first; if any row is wrong nothing is
+recorded and the whole file comes back with a 错误原因 column to fix and upload again. A row
+already recorded (same person, 给付日期, 给付类型 and amount — the same file uploaded twice) is
+counted, not recorded twice. Amounts are entered in 元 (at most two decimals), stored in fen.
+"""
+
+import io
+import secrets
+from datetime import date
+
+import peewee as pw
+
+from models import db
+from models.accounts import Account
+from models.audit import AuditLog
+from models.base import BaseModel, DomainError, in_values, now, today, yuan
+from models.enrollment import Enrollment
+from models.io.tables import error_workbook, read_table, records
+from models.jobs import Job, job_kind
+from models.members import Person
+from models.orgs import Organization
+from models.plans import ProtectionYear
+from models.rules.fees import FeeError, fen
+from models.rules.text import mask, mask_text, normalize, parse_day
+
+# 给付类型: the benefits of the protection types (保障内容, seed 001).
+CLAIM_TYPES = ["重大疾病", "意外伤残", "意外身故", "疾病身故", "住院津贴"]
+# (form field, import column)
+FIELDS = [("id_number", "证件号码"), ("name", "姓名"), ("year", "保障年度"), ("claim_date", "给付日期"),
+          ("claim_type", "给付类型"), ("amount", "给付金额(元)"), ("note", "备注")]
+COLUMNS = [column for _, column in FIELDS]
+REQUIRED = COLUMNS[:6]
+LABELS = dict(FIELDS)
+MAX_ROWS = 50_000
+MAX_AMOUNT = 1_000_000_00  # 100万元: more is a typing error
+SHOWN = 200
+CHUNK = 1_000
+
+
+class Claim(BaseModel):
+    person = pw.ForeignKeyField(Person, on_delete="RESTRICT")
+    id_number = pw.CharField(max_length=32)  # as recorded
+    name = pw.CharField(max_length=50)  # as recorded
+    year = pw.ForeignKeyField(ProtectionYear, on_delete="RESTRICT")  # 保障年度
+    enrollment = pw.ForeignKeyField(Enrollment, null=True, on_delete="SET NULL")  # the covering period
+    org = pw.ForeignKeyField(Organization, null=True, on_delete="SET NULL")  # its union (scope)
+    claim_date = pw.DateField()  # 给付日期
+    claim_type = pw.CharField(max_length=10)  # 给付类型
+    amount = pw.IntegerField()  # 给付金额 (fen)
+    note = pw.CharField(max_length=200, default="")  # 备注
+    created_by = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")
+    created_at = pw.DateTimeField(default=now)
+
+
+# --- checking ----------------------------------------------------------------------------------
+def _id(raw, on: date) -> str:
+    from models.coverage import clean_id_number
+    try:
+        return clean_id_number(raw, on)
+    except DomainError as exc:
+        raise ValueError(exc.message.removeprefix("证件号码：")) from None
+
+
+def _parse(values: dict, on: date, years: dict) -> tuple[dict, dict]:
+    """One row's fields and {column: reason}."""
+    row, reasons = {}, {}
+    raw_id = values.get("证件号码", "")
+    if getattr(raw_id, "numeric", False):
+        reasons["证件号码"] = "证件号码须为文本格式（数字格式会丢失末尾的数字），请把该列设为文本后重新填写"
+    else:
+        try:
+            row["id_number"] = _id(raw_id, on)
+        except ValueError as exc:
+            reasons["证件号码"] = str(exc)
+    row["name"] = normalize(values.get("姓名"))[:50]
+    if not row["name"]:
+        reasons["姓名"] = "请填写姓名"
+    text = normalize(values.get("保障年度")).removesuffix("年")
+    if not (text.isascii() and text.isdigit() and len(text) == 4):
+        reasons["保障年度"] = "保障年度应为四位数字，如 2027"
+    elif int(text) not in years:
+        reasons["保障年度"] = f"{text}年度尚未设置"
+    else:
+        row["year"] = years[int(text)]
+    day = parse_day(values.get("给付日期"))
+    if day is None:
+        reasons["给付日期"] = "给付日期格式应为 年-月-日，如 2027-03-15"
+    elif day > on:
+        reasons["给付日期"] = "给付日期不能晚于今天"
+    else:
+        row["claim_date"] = day
+    kind = normalize(values.get("给付类型"))
+    if kind not in CLAIM_TYPES:
+        reasons["给付类型"] = f"给付类型“{kind}”不正确，可选：{'、'.join(CLAIM_TYPES)}" if kind else \
+            f"请选择给付类型（{'、'.join(CLAIM_TYPES)}）"
+    row["claim_type"] = kind
+    try:
+        amount = fen(values.get("给付金额(元)"))
+    except FeeError:
+        reasons["给付金额(元)"] = "给付金额应为元，最多两位小数，如 10000 或 360.50"
+    else:
+        if amount <= 0:
+            reasons["给付金额(元)"] = "给付金额须大于0"
+        elif amount > MAX_AMOUNT:
+            reasons["给付金额(元)"] = f"给付金额不能超过{yuan(MAX_AMOUNT)}元，请核对"
+        row["amount"] = amount
+    row["note"] = normalize(values.get("备注"))
+    if len(row["note"]) > 200:
+        reasons["备注"] = "备注不能超过200个字"
+    return row, reasons
+
+
+def _key(row: dict) -> tuple:
+    return row["id_number"], row["claim_date"], row["claim_type"], row["amount"]
+
+
+def check(rows: list, on: date | None = None) -> tuple[list, list, int]:
+    """rows = [(row number, {column: value})]. Returns (plan, checked, already): plan = the row
+    dicts to record (with person and enrollment), checked = [(values, {column: reason})] in file
+    order, already = rows recorded before (nothing to do). A few queries for the whole file."""
+    on = on or today()
+    years = {y.year: y for y in ProtectionYear.select()}
+    parsed, seen = [], {}
+    for number, values in rows:
+        row, reasons = _parse(values, on, years)
+        if not reasons:
+            first = seen.setdefault(_key(row), number)
+            if first != number:
+                reasons["证件号码"] = f"与第{first}行重复（同一人、同一给付日期、给付类型和金额）"
+        parsed.append((values, row, reasons))
+    numbers = list({r["id_number"] for _, r, reasons in parsed if "id_number" in r})
+    persons = {p.id_number: p for p in Person.select().where(in_values(Person.id_number, numbers))}
+    person_ids = [p.id for p in persons.values()]
+    periods: dict = {}
+    if person_ids:
+        for e in (Enrollment.select().where(in_values(Enrollment.person, person_ids) & Enrollment.active)
+                  .order_by(Enrollment.start)):
+            periods.setdefault((e.person_id, e.year_id), []).append(e)
+    recorded = set()
+    if person_ids:
+        recorded = {(n, d, t, a) for n, d, t, a in Claim.select(
+            Claim.id_number, Claim.claim_date, Claim.claim_type, Claim.amount)
+            .where(in_values(Claim.person, person_ids)).tuples()}
+    plan, checked, already = [], [], 0
+    for values, row, reasons in parsed:
+        if not reasons:
+            _cover(row, persons, periods, reasons)
+        if not reasons and _key(row) in recorded:
+            already += 1
+            checked.append((values, {}))
+            continue
+        checked.append((values, reasons))
+        if not reasons:
+            plan.append(row)
+    return plan, checked, already
+
+
+def _cover(row: dict, persons: dict, periods: dict, reasons: dict) -> None:
+    """The person and the active enrollment of the year covering the 给付日期, or the reason."""
+    person = persons.get(row["id_number"])
+    year = row["year"]
+    if person is None:
+        reasons["证件号码"] = "系统中没有该证件号码的人员，不能登记给付"
+        return
+    if normalize(person.name) != row["name"]:
+        reasons["姓名"] = "姓名与该证件号码登记的姓名不一致"
+        return
+    held = periods.get((person.id, year.id), [])
+    covering = next((e for e in held if e.start <= row["claim_date"] <= e.end), None)
+    if covering is None:
+        if held:
+            spans = "、".join(f"{e.start:%Y-%m-%d} 至 {e.end:%Y-%m-%d}" for e in held)
+            reasons["给付日期"] = f"给付日期不在该人员{year.year}年度的保障期间内（保障期间：{spans}）"
+        else:
+            reasons["给付日期"] = f"该人员{year.year}年度没有有效的参保，不能登记给付"
+        return
+    row.update(person=person, enrollment=covering)
+
+
+def _values(r: dict, account, stamp) -> dict:
+    return {"person": r["person"].id, "id_number": r["id_number"], "name": r["name"], "year": r["year"].id,
+            "enrollment": r["enrollment"].id, "org": r["enrollment"].org_id, "claim_date": r["claim_date"],
+            "claim_type": r["claim_type"], "amount": r["amount"], "note": r["note"],
+            "created_by": account.id if account else None, "created_at": stamp}
+
+
+def _insert(plan: list, account) -> None:
+    stamp = now()
+    rows = [_values(r, account, stamp) for r in plan]
+    for i in range(0, len(rows), CHUNK):
+        Claim.insert_many(rows[i:i + CHUNK]).execute()
+
+
+# --- the form ----------------------------------------------------------------------------------
+class FormErrors(DomainError):
+    """The form's fields refused: `errors` = {field: Chinese reason}."""
+
+    def __init__(self, errors: dict):
+        super().__init__("请按提示修改后重新提交", 422)
+        self.errors = errors
+
+
+def record(form: dict, account) -> Claim:
+    """登记给付 from the form ({field: text}); FormErrors (422) names the fields."""
+    values = {column: form.get(field, "") for field, column in FIELDS}
+    plan, checked, already = check([(1, values)])
+    reasons = {field: checked[0][1][column] for field, column in FIELDS if column in checked[0][1]}
+    if already:
+        reasons["claim_date"] = "该给付记录已登记（同一人、同一给付日期、给付类型和金额）"
+    if reasons:
+        raise FormErrors(reasons)
+    row = plan[0]
+    with db.atomic():
+        claim = Claim.create(**_values(row, account, now()))
+        AuditLog.record("登记给付", claim, account=account,
+                        detail={"证件号码": mask(row["id_number"]), "保障年度": row["year"].year,
+                                "给付日期": row["claim_date"], "给付类型": row["claim_type"],
+                                "给付金额(元)": yuan(row["amount"])})
+    return claim
+
+
+# --- the import --------------------------------------------------------------------------------
+def template_workbook() -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "给付信息导入"
+    sheet.append([("*" + c if c in REQUIRED else c) for c in COLUMNS])
+    for i, cell in enumerate(sheet[1], start=1):
+        cell.font = Font(bold=True)
+        sheet.column_dimensions[cell.column_letter].width = 22
+        for r in range(2, 1002):
+            sheet.cell(r, i).number_format = "@"
+    kinds = DataValidation(type="list", formula1='"' + ",".join(CLAIM_TYPES) + '"', allow_blank=False)
+    sheet.add_data_validation(kinds)
+    kinds.add("E2:E1001")
+    notes = book.create_sheet("数据说明")
+    for row in (["列名", "说明"], ["证件号码", "必填，文本格式；须在该保障年度有有效参保"],
+                ["姓名", "必填，与该证件号码登记的姓名一致"], ["保障年度", "必填，四位数字，如 2027"],
+                ["给付日期", "必填，年-月-日，须在该人员该年度的保障期间内，且不晚于今天"],
+                ["给付类型", "必填：" + "、".join(CLAIM_TYPES)],
+                ["给付金额(元)", "必填，元，最多两位小数，如 10000 或 360.50"], ["备注", "选填，不超过200个字"]):
+        notes.append(row)
+    notes.column_dimensions["A"].width = 16
+    notes.column_dimensions["B"].width = 70
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def submit_import(account: Account, data: bytes, file_name: str) -> Job:
+    from models.storage import stored_file
+    read_table(data, REQUIRED, max_rows=MAX_ROWS)  # a wrong file is refused at once
+    name = f"claim_import-{secrets.token_hex(8)}.bin"
+    stored_file("uploads", name).write_bytes(data)
+    return Job.submit("claim_import", {"account": account.id, "upload": name, "file_name": file_name[:100]},
+                      account=account)
+
+
+@job_kind("claim_import", "给付信息导入")
+def run_import(ctx):
+    from models.storage import stored_file
+    account = Account.get_by_id(ctx.params["account"])
+    table = read_table(stored_file("uploads", ctx.params["upload"]).read_bytes(), REQUIRED, max_rows=MAX_ROWS)
+    rows = list(records(table))
+    ctx.save_progress(0, len(rows))
+    plan, checked, already = check(rows)
+    failed = [(n, v, r) for (n, _), (v, r) in zip(rows, checked, strict=True) if r]
+    file_name = ctx.params.get("file_name", "")
+    result = {"rows": len(rows), "failed": len(failed), "already": already, "imported": 0}
+    if failed:
+        name = f"claim_import-errors-{ctx.job.id}.xlsx"
+        # Every row (nothing was recorded): fix the marked ones and upload this file again.
+        stored_file("jobs", name).write_bytes(error_workbook(
+            table.header, [(v, list(r.values())) for v, r in checked], sheet_title="给付信息导入"))
+        result.update(error_file=name, error_download_name="给付信息导入错误数据.xlsx",
+                      errors=[{"row": n, "id_number": mask_text(v.get("证件号码", "")), "reason": "；".join(r.values())}
+                              for n, v, r in failed[:SHOWN]],
+                      summary=f"共{len(rows)}行，其中{len(failed)}行有错误，全部未导入。请下载错误文件，"
+                              "按“错误原因”修改标出的行后重新上传该文件。")
+        outcome = "未导入"
+    else:
+        with db.atomic():  # all or nothing
+            _insert(plan, account)
+        result["imported"] = len(plan)
+        total = sum(r["amount"] for r in plan)
+        result["summary"] = (f"共{len(rows)}行，登记给付{len(plan)}笔，合计{yuan(total)}元"
+                             + (f"，{already}行已登记过" if already else "") + "。")
+        outcome = "成功"
+    ctx.save_progress(len(rows), len(rows))
+    AuditLog.record("给付信息导入", ctx.job, account=account,
+                    detail={"文件": file_name, "行数": len(rows), "登记": result["imported"], "已登记过": already,
+                            "错误行数": len(failed), "结果": outcome})
+    return result
+
+
+# --- the query ---------------------------------------------------------------------------------
+def of_person(id_number: str, org_ids=None) -> list:
+    """The person's claims (newest first) with .year loaded; only those whose enrollment was in a
+    union of `org_ids` when it is given."""
+    query = (Claim.select(Claim, ProtectionYear).join(ProtectionYear, on=(Claim.year == ProtectionYear.id))
+             .where(Claim.person.in_(Person.select(Person.id).where(Person.id_number == id_number)))
+             .order_by(Claim.claim_date.desc(), Claim.id.desc()))
+    if org_ids is not None:
+        query = query.where(Claim.org.in_(org_ids))
+    return list(query)
+
+
+def by_year(id_number: str, org_ids=None) -> list:
+    """[(ProtectionYear, [Claim], total fen)] newest year first: every year the person was
+    covered in scope or was paid in scope — each with its 给付申请材料截止."""
+    claims = of_person(id_number, org_ids)
+    query = (ProtectionYear.select().join(Enrollment, on=(Enrollment.year == ProtectionYear.id))
+             .join(Person, on=(Enrollment.person == Person.id)).where(Person.id_number == id_number).distinct())
+    if org_ids is not None:
+        query = query.where(Enrollment.org.in_(org_ids))
+    years = {y.id: y for y in query}
+    for c in claims:
+        years.setdefault(c.year_id, c.year)
+    out = []
+    for y in sorted(years.values(), key=lambda y: y.year, reverse=True):
+        mine = [c for c in claims if c.year_id == y.id]
+        out.append((y, mine, sum(c.amount for c in mine)))
+    return out

@@ -1,0 +1,137 @@
+"""保障信息查询 and 给付信息查询 (spec 60 "Centre", issue 8): a person's coverage periods and the
+benefits paid, by ID number, within the account's scope (centre, city, admin: city-wide;
+district and secondary unions: their subtree; grassroots: their own union); and the centre's
+登记给付 form and 给付信息导入 (a background job, all or nothing, error file to fix and upload again).
+
+Both queries are plain GET forms (?id_number=) that htmx swaps in place (block `result`); names
+and ID numbers on the result are masked.
+"""
+
+import json
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_login import current_user
+
+from models import Job, ProtectionYear, claims, coverage
+from models.base import DomainError, today, yuan
+from views.access import (
+    access,
+    acting_account,
+    is_fragment_request,
+    redirect_to,
+    render_page,
+    scope_org_ids,
+    scoped,
+    xlsx_response,
+)
+
+bp = Blueprint("coverage", __name__, url_prefix="/coverage")
+QUERY_ROLES = ("centre", "city", "district", "secondary", "grassroots")
+
+
+def _asked():
+    """(ID number as stored or "", error or None) from ?id_number=."""
+    raw = request.args.get("id_number")
+    if raw is None or not raw.strip():
+        return "", ("请输入证件号码" if raw is not None else None)
+    try:
+        return coverage.clean_id_number(raw, today()), None
+    except DomainError as exc:
+        return "", exc.message
+
+
+def _nothing(org_ids) -> str:
+    return coverage.NOTHING if org_ids is None else coverage.NOTHING_IN_SCOPE
+
+
+@bp.route("/")
+@access(*QUERY_ROLES)
+def periods():
+    """保障信息查询: 保障年度, 单位名称, 参保通道, 参保类型, 保障类型, 起保日期, 终保日期, 半年/全年, 状态, 批次编号."""
+    number, error = _asked()
+    rows, org_ids = [], scope_org_ids(current_user)
+    if number:
+        rows = coverage.periods(number, org_ids)
+    person = rows[0].person if rows else None
+    return render_page("coverage/periods.html", "result", number=number, typed=request.args.get("id_number", ""),
+                       error=error, rows=rows, person=person, nothing=_nothing(org_ids), coverage=coverage,
+                       status=422 if error else 200)
+
+
+@bp.route("/claims")
+@access(*QUERY_ROLES)
+def claims_query():
+    """给付信息查询: per protection year its 给付申请材料截止 and the claims (给付日期, 给付类型, 给付金额)."""
+    number, error = _asked()
+    years, person, org_ids = [], None, scope_org_ids(current_user)
+    if number:
+        years = claims.by_year(number, org_ids)
+        if years:
+            from models import Person
+            person = Person.get_or_none(Person.id_number == number)
+    return render_page("coverage/claims.html", "result", number=number, typed=request.args.get("id_number", ""),
+                       error=error, years=years, person=person, nothing=_nothing(org_ids),
+                       centre=_is_centre(), status=422 if error else 200)
+
+
+def _is_centre() -> bool:
+    return current_user.role == "centre" or current_user.is_admin
+
+
+@bp.route("/claims/new", methods=["GET", "POST"])
+@access("centre")
+def new_claim():
+    """登记给付 (the centre)."""
+    errors, values = {}, {"id_number": request.args.get("id_number", "")}
+    if request.method == "POST":
+        values = {field: request.form.get(field, "") for field, _ in claims.FIELDS}
+        try:
+            claim = claims.record(values, acting_account())
+        except claims.FormErrors as exc:
+            errors = exc.errors
+        else:
+            flash(f"已登记给付：{claim.claim_type} {yuan(claim.amount)}元", "success")
+            return redirect_to(url_for("coverage.claims_query", id_number=claim.id_number))
+    years = list(ProtectionYear.select().order_by(ProtectionYear.year.desc()))
+    return render_page("coverage/claim_form.html", "form", values=values, errors=errors, years=years,
+                       types=claims.CLAIM_TYPES, labels=claims.LABELS, status=422 if errors else 200)
+
+
+@bp.route("/claims/import", methods=["GET", "POST"])
+@access("centre")
+def import_claims():
+    """给付信息导入: 证件号码, 姓名, 保障年度, 给付日期, 给付类型, 给付金额(元), 备注."""
+    error = None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            error = "请选择要导入的给付信息文件"
+        else:
+            try:
+                job = claims.submit_import(acting_account(), upload.read(), upload.filename)
+            except DomainError as exc:
+                error = exc.message
+            else:
+                return redirect_to(url_for("coverage.import_result", job_id=job.id))
+    history = list(scoped(Job, current_user).where(Job.kind == "claim_import").order_by(Job.id.desc()).limit(20))
+    names = {job.id: json.loads(job.params or "{}").get("file_name", "") for job in history}
+    return render_page("coverage/import.html", error=error, history=history, names=names,
+                       columns=claims.COLUMNS, types=claims.CLAIM_TYPES, status=422 if error else 200)
+
+
+@bp.route("/claims/import/template")
+@access("centre")
+def import_template():
+    return xlsx_response(claims.template_workbook(), "给付信息导入模板.xlsx")
+
+
+@bp.route("/claims/import/<int:job_id>")
+@access("centre", objects={"job_id": Job})
+def import_result(job):
+    """The import's progress, then 登记 N 笔 or every rejected row with its reason."""
+    if job.kind != "claim_import":
+        return redirect(url_for("jobs.detail", job_id=job.id))
+    response = render_page("coverage/import_result.html", "result", job=job, data=job.result_data)
+    if job.finished and is_fragment_request():
+        response.status_code = 286
+    return response
