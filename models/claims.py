@@ -165,7 +165,7 @@ def check(rows: list, on: date | None = None) -> tuple[list, list, int]:
 
 
 def _cover(row: dict, persons: dict, periods: dict, reasons: dict) -> None:
-    """The person and the active enrollment of the year covering the 给付日期, or the reason."""
+    """The person and the active enrollment of the year the claim is paid under, or the reason."""
     person = persons.get(row["id_number"])
     year = row["year"]
     if person is None:
@@ -175,13 +175,20 @@ def _cover(row: dict, persons: dict, periods: dict, reasons: dict) -> None:
         reasons["姓名"] = "姓名与该证件号码登记的姓名不一致"
         return
     held = periods.get((person.id, year.id), [])
-    covering = next((e for e in held if e.start <= row["claim_date"] <= e.end), None)
+    # 给付日期 is the day the money is paid: on or after the start of the coverage period (nothing is
+    # paid for a time the person was not insured) and, when the centre set one, not after the
+    # year's 给付申请材料截止 — payments after the year's end are normal.
+    deadline = year.claims_deadline
+    covering = next((e for e in held if e.start <= row["claim_date"]), None)
     if covering is None:
         if held:
             spans = "、".join(f"{e.start:%Y-%m-%d} 至 {e.end:%Y-%m-%d}" for e in held)
-            reasons["给付日期"] = f"给付日期不在该人员{year.year}年度的保障期间内（保障期间：{spans}）"
+            reasons["给付日期"] = f"给付日期早于该人员{year.year}年度的起保日期（保障期间：{spans}）"
         else:
             reasons["给付日期"] = f"该人员{year.year}年度没有有效的参保，不能登记给付"
+        return
+    if deadline and row["claim_date"] > deadline:
+        reasons["给付日期"] = f"给付日期晚于{year.year}年度的给付申请材料截止日期（{deadline:%Y-%m-%d}）"
         return
     row.update(person=person, enrollment=covering)
 

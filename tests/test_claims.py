@@ -101,7 +101,7 @@ def test_an_empty_form_names_every_required_field(as_role):
     ({"claim_date": "2099-01-01", "year": "2099"}, "year", "2099年度尚未设置"),
     ({"name": "张三"}, "name", "姓名与该证件号码登记的姓名不一致"),
     ({"claim_date": "2025-03-01"}, "claim_date",
-     "给付日期不在该人员2025年度的保障期间内（保障期间：2025-07-01 至 2025-12-31）"),
+     "给付日期早于该人员2025年度的起保日期（保障期间：2025-07-01 至 2025-12-31）"),
     ({"year": "2026", "claim_date": "2026-03-01"}, "claim_date", "该人员2026年度没有有效的参保，不能登记给付"),
 ])
 def test_wrong_fields_are_refused_with_the_reason_next_to_them(as_role, covered, changes, field, message):
@@ -116,7 +116,19 @@ def test_wrong_fields_are_refused_with_the_reason_next_to_them(as_role, covered,
 def test_a_date_in_a_released_period_is_refused(as_role, covered):
     """2025-02-01 lay in the returned (released) period: no active enrollment covers it."""
     response = as_role("centre").post("/coverage/claims/new", data=form(covered, claim_date="2025-02-01"))
-    assert response.status_code == 422 and "不在该人员2025年度的保障期间内" in field_errors(response)["claim_date"]
+    assert response.status_code == 422 and "早于该人员2025年度的起保日期" in field_errors(response)["claim_date"]
+
+
+def test_a_payment_after_the_year_is_fine_until_the_claims_deadline(as_role, covered):
+    """给付日期 is the day of payment: claims of 2025 are usually paid in 2026, up to the deadline."""
+    from models import ProtectionYear
+    ProtectionYear.update(claims_deadline=date(2026, 6, 30)).where(ProtectionYear.year == 2025).execute()
+    client = as_role("centre")
+    late = client.post("/coverage/claims/new", data=form(covered, claim_date="2026-07-01"))
+    assert late.status_code == 422
+    assert field_errors(late)["claim_date"].startswith("给付日期晚于2025年度的给付申请材料截止日期（2026-06-30）")
+    assert client.post("/coverage/claims/new", data=form(covered, claim_date="2026-06-30")).status_code in (200, 302)
+    assert Claim.select().count() == 1
 
 
 def test_a_person_not_in_the_system_is_refused(as_role):
@@ -296,7 +308,7 @@ def test_an_import_of_3000_rows(as_role, city, fmt):
 def test_an_import_with_errors_records_nothing_and_its_error_file_fixed_goes_in(as_role, city):
     people = many_covered(city, 3000)
     rows = claim_rows(people)
-    rows[10][3] = "2026-02-01"  # outside the 2025 coverage
+    rows[10][3] = "2024-12-01"  # before the 2025 coverage began
     rows[11][4] = "误工费"
     rows[12][1] = "别人"
     rows[13] = list(rows[14])  # a duplicate row
@@ -307,7 +319,7 @@ def test_an_import_with_errors_records_nothing_and_its_error_file_fixed_goes_in(
     assert (result["imported"], result["failed"]) == (0, 5)
     assert Claim.select().count() == 0  # all or nothing
     reasons = {e["row"]: e["reason"] for e in result["errors"]}
-    assert reasons[12].startswith("给付日期不在该人员2025年度的保障期间内")
+    assert reasons[12].startswith("给付日期早于该人员2025年度的起保日期")
     assert "给付类型“误工费”不正确" in reasons[13] and reasons[14] == "姓名与该证件号码登记的姓名不一致"
     assert reasons[16].startswith("与第15行重复") and "给付金额应为元" in reasons[3001]
     assert all(e["id_number"] == mask(rows[e["row"] - 2][0]) for e in result["errors"])
@@ -318,7 +330,7 @@ def test_an_import_with_errors_records_nothing_and_its_error_file_fixed_goes_in(
     sheet = book.active
     values = [list(r) for r in sheet.values]
     assert values[0] == claims.COLUMNS + ["错误原因"] and len(values) == 3001  # every row, to upload again
-    assert values[1][-1] in (None, "") and values[11][-1].startswith("给付日期不在")
+    assert values[1][-1] in (None, "") and values[11][-1].startswith("给付日期早于")
     # the operator fixes the marked rows in the error file and uploads it again
     sheet.cell(12, 4).value = "2025-12-01"
     sheet.cell(13, 5).value = "意外身故"
