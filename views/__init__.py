@@ -35,6 +35,7 @@ def register(app):
         auth,
         cards,
         enroll,
+        enroll_stats,
         home,
         jobs,
         member_import,
@@ -47,7 +48,7 @@ def register(app):
         plans,
     )
     for module in (auth, home, orgs, accounts, members, member_import, member_sync, member_review,
-                   cards, plans, enroll, messages, notices, audit, jobs, admin):
+                   cards, plans, enroll, enroll_stats, messages, notices, audit, jobs, admin):
         app.register_blueprint(module.bp)
 
     @app.before_request

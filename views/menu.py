@@ -32,6 +32,9 @@ MENU = [
         ("保障金额设置", "plans.split", ("district",)),
         ("社保状态与个人参保导入", "plans.imports", ("centre",)),
         ("会员卡参保信息管理", "enroll.card", ("grassroots",)),
+        ("集中参保实时监控画面", "enroll_stats.monitor", ("district", "secondary")),
+        ("集中参保统计", "enroll_stats.index", ("district", "secondary", "centre", "city")),
+        ("参保人员名单", "enroll_stats.people", ("centre", "city")),
     ]),
     ("业务工作台", [("业务工作台", "home.workbench", None)]),
     ("系统管理", [
