@@ -5,8 +5,8 @@ and 市总工会 read about a protection year's enrollment — never a write.
   its active centralized submissions (区局确认中 / 已完成) summed per channel, fee parts in fen.
 - **集中参保实时监控画面** (`monitor`): per direct child of the root (secondary unions; the grassroots
   unions directly under the root share one bucket 直属基层工会): unions 已提交 / 退回 / 未提交, people
-  enrolled (active centralized enrollments) and eligible. Each measure is one grouped query over
-  the closure table, never a loop over unions or members.
+  enrolled (active centralized enrollments) and eligible. Three grouped queries over the closure
+  table (unions with their states, enrolled, eligible), never a loop over unions or members.
 - **City-wide** (`district_rows`, `write_districts`, `people`, `write_people`): one row per district,
   and the 参保人员名单 of a year with its filters.
 
@@ -243,42 +243,45 @@ class Monitor:
         return out
 
 
-def _by_bucket(query, root: Organization, org_column, measure) -> dict:
-    """{bucket: measure} of `query` (rows of unions or of their members at `org_column`): grouped by
-    the direct child of root above each union — one query; the children that are grassroots
-    unions themselves are then added up as bucket 0 (直属基层工会)."""
+def _by_bucket(query, root: Organization, org_column, *measures) -> dict:
+    """{bucket: [measure, …]} of `query` (rows of unions or of their members at `org_column`):
+    grouped by the direct child of root above each union — one query; the children that are
+    grassroots unions themselves are then added up as bucket 0 (直属基层工会)."""
     child = Organization.alias("child")
     tree = OrgTree.alias("bucket_tree")
-    rows = (query.select(child.id, child.level, measure)
+    rows = (query.select(child.id, child.level, *measures)
             .join(tree, on=(tree.descendant == org_column))
             .join(child, on=((child.id == tree.ancestor) & (child.parent == root.id)))
             .group_by(child.id, child.level).tuples())
     out: dict = {}
-    for child_id, level, n in rows:
+    for child_id, level, *numbers in rows:
         key = 0 if level == "grassroots" else child_id
-        out[key] = out.get(key, 0) + int(n or 0)
+        sums = out.setdefault(key, [0] * len(measures))
+        for i, n in enumerate(numbers):
+            sums[i] += int(n or 0)
     return out
 
 
 def monitor(root: Organization, year: ProtectionYear) -> Monitor:
-    """The monitor's numbers per direct child of root, each measure one grouped query."""
-    unions = Organization.select().where(grassroots_of(root))
-    states = {}
-    for name, measure in (("unions", pw.fn.COUNT(Organization.id)),
-                          ("submitted", pw.fn.SUM(pw.Case(None, [(union_state(year, "submitted"), 1)], 0))),
-                          ("returned", pw.fn.SUM(pw.Case(None, [(union_state(year, "returned"), 1)], 0)))):
-        states[name] = _by_bucket(unions, root, Organization.id, measure)
+    """The monitor's numbers per direct child of root: one grouped query for the unions and their
+    states, one for the people enrolled, one for the people eligible."""
+    states = _by_bucket(Organization.select().where(grassroots_of(root)), root, Organization.id,
+                        pw.fn.COUNT(Organization.id),
+                        pw.fn.SUM(pw.Case(None, [(union_state(year, "submitted"), 1)], 0)),
+                        pw.fn.SUM(pw.Case(None, [(union_state(year, "returned"), 1)], 0)))
     enrolled = _by_bucket(
         Enrollment.select().join(Organization, on=(Organization.id == Enrollment.org))
         .where((Enrollment.year == year.id) & Enrollment.active & (Enrollment.mode == CENTRAL) & grassroots_of(root)),
         root, Enrollment.org, pw.fn.COUNT(Enrollment.id))
     eligible = _by_bucket(eligible_members(root), root, Membership.org, pw.fn.COUNT(Membership.id))
-    keys = set(states["unions"]) | set(enrolled) | set(eligible)
+    keys = set(states) | set(enrolled) | set(eligible)
     names = dict(Organization.select(Organization.id, Organization.name)
                  .where(Organization.id.in_([k for k in keys if k] or [0])).tuples())
-    groups = [Group(key=k, name=names.get(k, DIRECT), unions=states["unions"].get(k, 0),
-                    submitted=states["submitted"].get(k, 0), returned=states["returned"].get(k, 0),
-                    enrolled=enrolled.get(k, 0), eligible=eligible.get(k, 0)) for k in keys]
+    groups = []
+    for k in keys:
+        unions, submitted, returned = states.get(k, [0, 0, 0])
+        groups.append(Group(key=k, name=names.get(k, DIRECT), unions=unions, submitted=submitted, returned=returned,
+                            enrolled=enrolled.get(k, [0])[0], eligible=eligible.get(k, [0])[0]))
     groups.sort(key=lambda g: (g.key == 0, g.name))
     return Monitor(year=year, groups=groups)
 

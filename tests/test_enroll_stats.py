@@ -324,3 +324,30 @@ def test_the_menu_and_the_statistics_page_by_role(as_role, season):
     assert centre.find(id="district-downloads") is None
     assert as_role("grassroots").get("/enroll-stats/" + Y).status_code == 403
 
+
+
+def statements(fn) -> int:
+    from models import db
+    real, seen = type(db.obj).execute_sql, []
+
+    def spy(self, sql, params=None, *args, **kwargs):
+        seen.append(sql)
+        return real(self, sql, params, *args, **kwargs)
+    type(db.obj).execute_sql = spy
+    try:
+        fn()
+    finally:
+        type(db.obj).execute_sql = real
+    return len([s for s in seen if s.lstrip().upper().startswith("SELECT")])
+
+
+def test_the_numbers_are_set_based_not_one_query_per_union(city, season):
+    from models import enroll_stats as stats
+    year, district = season["year"], city.orgs["district1"]
+    before = (statements(lambda: stats.monitor(district, year)),
+              statements(lambda: list(stats.union_rows(district, year))))
+    for _ in range(4):
+        submit(factories.make_org(city.orgs["secondary1"]), year, 1)
+    after = (statements(lambda: stats.monitor(district, year)),
+             statements(lambda: list(stats.union_rows(district, year))))
+    assert before == after == (4, 3)
