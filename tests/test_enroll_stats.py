@@ -235,6 +235,10 @@ def test_the_monitor_is_scoped_to_the_district(as_role, city, season):
     assert foreign.status_code == 404
     listed = text(other.get("/enroll-stats/monitor/unions" + Y))
     assert "测试区1" not in listed and "测试区2乙公司工会委员会" in listed
+    fragment = soup(other.get("/enroll-stats/monitor/unions" + Y + "&state=submitted", headers={"HX-Request": "true"}))
+    assert fragment.find("html") is None
+    assert [tr.find("td").get_text() for tr in fragment.find(id="rows").find("tbody").find_all("tr")] == [
+        "测试区2街道甲公司工会委员会"]
     secondary = soup(as_role("secondary").get("/enroll-stats/monitor" + Y))
     assert shown_counts(secondary.find(id="monitor-totals"))["unions"] == 3
 
