@@ -11,9 +11,10 @@ BENCH_KEEP=1 keeps the generated city for later runs: SQLite in BENCH_SQLITE (de
 bench/out/bench.db), PostgreSQL as it is; a database that already holds the city is used as it is
 (nothing regenerated). BENCH_ONLY=import (implies BENCH_KEEP) times only the two 批量导入 rows on
 that city; the imported people are deleted again after each import, so the city stays the same.
-BENCH_ONLY=cards (or enroll, coverage) likewise times only the card rows (bench/cards.py; the return
-file's effects are undone after it is timed), the enrollment rows (bench/enroll.py) or the
-保障信息查询 / 给付信息查询 rows (bench/coverage.py, on the enrollments of bench/enroll.py).
+BENCH_ONLY=cards (or enroll, coverage, stats) likewise times only the card rows (bench/cards.py;
+the return file's effects are undone after it is timed), the enrollment rows (bench/enroll.py), the
+保障信息查询 / 给付信息查询 rows (bench/coverage.py, on the enrollments of bench/enroll.py) or the
+集中参保统计 rows (bench/enroll_stats.py).
 BENCH_IMPORT_REPEAT=n (default 1) runs each import and its bare read n times, interleaved, and
 reports the medians.
 """
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "100"))
-ONLY = os.environ.get("BENCH_ONLY", "")  # "" (everything), "import", "cards", "enroll" or "coverage"
+ONLY = os.environ.get("BENCH_ONLY", "")  # "", "import", "cards", "enroll", "coverage" or "stats"
 KEEP = bool(os.environ.get("BENCH_KEEP") or ONLY)
 IMPORT_REPEAT = int(os.environ.get("BENCH_IMPORT_REPEAT", "1"))
 PASSWORD = "bench-pass-1"
@@ -129,7 +130,7 @@ def bench_database(url: str) -> list:
         bench_imports(b, info, url, members, compare=False)
         db.close()
         return b.results
-    if ONLY in ("cards", "enroll", "coverage"):
+    if ONLY in ("cards", "enroll", "coverage", "stats"):
         from bench.cards import bench_cards
         from bench.coverage import bench_coverage
         from bench.enroll import bench_enroll
@@ -137,6 +138,9 @@ def bench_database(url: str) -> list:
             bench_cards(b, info, members, timed, REPEAT)
         elif ONLY == "enroll":
             bench_enroll(b, info, members, timed, REPEAT)
+        elif ONLY == "stats":
+            from bench.enroll_stats import bench_enroll_stats
+            bench_enroll_stats(b, info, members, timed, REPEAT)
         else:
             bench_enroll(b, info, members, timed, REPEAT)  # the enrollments the queries read
             bench_coverage(b, info, members, timed, REPEAT)
@@ -192,6 +196,8 @@ def bench_database(url: str) -> list:
     bench_cards(b, info, members, timed, REPEAT)
     bench_enroll(b, info, members, timed, REPEAT)
     bench_coverage(b, info, members, timed, REPEAT)
+    from bench.enroll_stats import bench_enroll_stats
+    bench_enroll_stats(b, info, members, timed, REPEAT)
     db.close()
     return b.results
 

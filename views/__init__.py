@@ -37,6 +37,7 @@ def register(app):
         cards,
         coverage,
         enroll,
+        enroll_stats,
         home,
         jobs,
         member_import,
@@ -50,7 +51,7 @@ def register(app):
         review,
     )
     for module in (auth, home, orgs, accounts, members, member_import, member_sync, member_review,
-                   cards, plans, enroll, review, batches, coverage, messages, notices, audit, jobs, admin):
+                   cards, plans, enroll, review, batches, coverage, enroll_stats, messages, notices, audit, jobs, admin):
         app.register_blueprint(module.bp)
 
     @app.before_request

@@ -1,0 +1,357 @@
+"""集中参保统计 (issue 8 items 6, 7, 9): the district's 集中参保统计表, the 集中参保实时监控画面 and the
+city-wide views — every number compared with a direct count or sum of the Enrollment rows, the
+seed figures (3 people in type A → 78 / 39 / 39 / 0 元; 36 → 936 / 468 / 468 / 0), formula
+escaping, scope between two districts and the roles."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from io import BytesIO
+
+import pytest
+import time_machine
+from bs4 import BeautifulSoup
+from openpyxl import load_workbook
+
+from models import Credit, Enrollment, Organization, OrgTree, Submission, card_enroll, enrollment, plans
+from models.enrollment import CARD_CHANNEL, CENTRAL, SOCIAL_CHANNEL
+from tests import factories
+from tests.test_card_enroll import IN_SPLIT, card_holder
+
+ON = date(2026, 11, 20)
+SEASON = datetime(2026, 11, 20, 10, 0)
+Y = "?year=2027"
+MONEY = ("保障费用(元)", "市总统一划拨(元)", "区局/各级工会缴费(元)", "基层单位缴费(元)")
+
+
+def soup(response):
+    return BeautifulSoup(response.data, "html.parser")
+
+
+def text(response):
+    return " ".join(soup(response).get_text(" ").split())
+
+
+def sheet_rows(response) -> list[dict]:
+    assert response.status_code == 200, response.status_code
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    book = load_workbook(BytesIO(response.data))
+    values = list(book.worksheets[0].iter_rows(values_only=True))
+    return [dict(zip(values[0], row, strict=True)) for row in values[1:]]
+
+
+def submit(org, year, n, channel=CARD_CHANNEL, holders=True):
+    people = [(card_holder(org) if holders else factories.make_member(org)).person for _ in range(n)]
+    type_a = plans.types_of(year)[0]
+    return enrollment.submit(org, year, channel, CENTRAL, type_a, people, None, ON)
+
+
+@pytest.fixture
+def season(city):
+    """District 1: 甲 (under the street union) 3 people; 乙 (directly under the district) 36 people,
+    already in a district batch; 丙 1 member-card + 2 social-card; "=cmd()" returned; the 临时工会
+    nothing. District 2: 2 people."""
+    year = plans.create_year(2027)
+    for district in ("district1", "district2"):
+        for t in plans.types_of(year):
+            plans.save_split(city.orgs[district], t, f"{(t.full_fee - t.subsidy_full) / 100:g}", "0",
+                             city.account("district", 0 if district == "district1" else 1), at=IN_SPLIT)
+    o = city.orgs
+    bing = factories.make_org(o["secondary1"], name="测试区1丙公司工会委员会")
+    evil = factories.make_org(o["secondary1"], name="=cmd()")
+    subs = {"甲": submit(o["grassroots1"], year, 3), "乙": submit(o["direct1"], year, 36),
+            "丙卡": submit(bing, year, 1), "丙社": submit(bing, year, 2, SOCIAL_CHANNEL, holders=False),
+            "evil": submit(evil, year, 2), "区2": submit(o["grassroots2"], year, 2)}
+    enrollment.move(subs["乙"], "complete", None)
+    Submission.update(district_batch="CB202612260001").where(Submission.id == subs["乙"].id).execute()
+    enrollment.move(subs["evil"], "return", None, reason="人员有误")
+    card_holder(o["grassroots1"], employment="退休")  # not eligible
+    card_holder(o["grassroots1"])  # eligible, not yet enrolled
+    factories.make_member(o["grassroots1"])  # no card: not eligible
+    return {"year": year, "bing": bing, "evil": evil, "subs": subs}
+
+
+def grassroots_under(root) -> list:
+    return list(Organization.select().join(OrgTree, on=(OrgTree.descendant == Organization.id))
+                .where((OrgTree.ancestor == root.id) & (Organization.level == "grassroots")
+                       & (Organization.status == "正常")))
+
+
+def direct_sums(org_ids, year) -> dict:
+    """Straight from the Enrollment rows: active centralized people and fee parts (fen)."""
+    rows = list(Enrollment.select().where(Enrollment.org.in_(org_ids) & (Enrollment.year == year.id)
+                                          & Enrollment.active & (Enrollment.mode == CENTRAL)))
+    return {"card": sum(e.channel == CARD_CHANNEL for e in rows),
+            "social": sum(e.channel == SOCIAL_CHANNEL for e in rows),
+            "fee": sum(e.fee for e in rows), "city": sum(e.city for e in rows),
+            "district": sum(e.district for e in rows), "grassroots": sum(e.grassroots for e in rows)}
+
+
+def yuan_cell(fen):
+    return Decimal(fen) / 100
+
+
+# --- 下载集中参保统计表 ----------------------------------------------------------------------------------
+def test_the_district_excel_has_one_row_per_union_equal_to_direct_sums(as_role, city, season):
+    year = season["year"]
+    rows = sheet_rows(as_role("district").get("/enroll-stats/district.xlsx" + Y))
+    *unions, total = rows
+    expected = grassroots_under(city.orgs["district1"])
+    assert sorted(r["单位名称"] for r in unions) == sorted(
+        "'" + o.name if o.name.startswith("=") else o.name for o in expected)
+    for org in expected:
+        row = next(r for r in unions if r["单位名称"].lstrip("'") == org.name)
+        sums = direct_sums([org.id], year)
+        assert (row["会员卡参保人数"], row["社保卡参保人数"], row["合计人数"]) == (
+            sums["card"], sums["social"], sums["card"] + sums["social"]), org.name
+        assert [Decimal(str(row[c])) for c in MONEY] == [
+            yuan_cell(sums[k]) for k in ("fee", "city", "district", "grassroots")], org.name
+        assert row["上级工会"] == Organization.get_by_id(org.parent_id).name
+    everything = direct_sums([o.id for o in expected], year)
+    assert total["单位名称"] == "合计"
+    assert (total["会员卡参保人数"], total["社保卡参保人数"]) == (everything["card"], everything["social"])
+    assert Decimal(str(total["保障费用(元)"])) == yuan_cell(everything["fee"])
+
+
+def test_the_seed_figures_statuses_and_batch_numbers(as_role, city, season):
+    rows = {r["单位名称"]: r for r in sheet_rows(as_role("district").get("/enroll-stats/district.xlsx" + Y))}
+    money = MONEY
+    jia, yi = rows["测试区1街道甲公司工会委员会"], rows["测试区1乙公司工会委员会"]
+    bing = rows["测试区1丙公司工会委员会"]
+    assert [jia[c] for c in money] == [78, 39, 39, 0]
+    assert [yi[c] for c in money] == [936, 468, 468, 0]
+    assert (bing["会员卡参保人数"], bing["社保卡参保人数"], bing["合计人数"], bing["保障费用(元)"]) == (1, 2, 3, 78)
+    assert (jia["状态"], jia["批次编号"], jia["保障类型"]) == ("区局确认中", None, "A类会员专享基本保障")
+    assert (yi["状态"], yi["批次编号"]) == ("已完成", "CB202612260001")
+    assert rows["测试区1总工会临时工会"]["状态"] == "未提交" and rows["测试区1总工会临时工会"]["合计人数"] == 0
+    sub = season["subs"]["甲"]
+    assert jia["提交时间"] == f"{Submission.get_by_id(sub.id).submitted_at:%Y-%m-%d %H:%M:%S}"
+
+
+def test_a_union_named_like_a_formula_is_escaped(as_role, season):
+    response = as_role("district").get("/enroll-stats/district.xlsx" + Y)
+    book = load_workbook(BytesIO(response.data))
+    cells = [c for row in book.worksheets[0].iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    evil = next(r for r in sheet_rows(response) if r["单位名称"] == "'=cmd()")
+    assert (evil["状态"], evil["合计人数"]) == ("退回", 0)
+
+
+def test_a_secondary_union_gets_its_subtree_and_a_district_not_the_other_district(as_role, city, season):
+    secondary = {r["单位名称"] for r in sheet_rows(as_role("secondary").get("/enroll-stats/district.xlsx" + Y))}
+    assert secondary == {"测试区1街道甲公司工会委员会", "测试区1丙公司工会委员会", "'=cmd()", "合计"}
+    other = sheet_rows(as_role("district", 1).get("/enroll-stats/district.xlsx" + Y))
+    assert {r["单位名称"] for r in other} == {o.name for o in grassroots_under(city.orgs["district2"])} | {"合计"}
+    assert other[-1]["合计人数"] == 2
+
+
+def test_without_a_year_parameter_the_year_being_enrolled(as_role, season):
+    with time_machine.travel(SEASON, tick=False):
+        response = as_role("district").get("/enroll-stats/district.xlsx")
+        assert "2027" in response.headers["Content-Disposition"]
+        page = as_role("district").get("/enroll-stats/")
+    assert soup(page).find(id="stats-year-shown").get_text().startswith("保障年度：2027年")
+    assert as_role("district").get("/enroll-stats/district.xlsx?year=1999").status_code == 404
+
+
+# --- 集中参保实时监控画面 ---------------------------------------------------------------------------------
+def shown_counts(tag) -> dict:
+    return {a["data-count"]: int(a.get_text()) for a in tag.find_all(attrs={"data-count": True})}
+
+
+def test_monitor_counts_equal_direct_counts(as_role, city, season):
+    year = season["year"]
+    page = soup(as_role("district").get("/enroll-stats/monitor" + Y))
+    table = page.find(id="monitor-groups")
+    by_group = {int(tr["data-group"]): shown_counts(tr) for tr in table.find("tbody").find_all("tr")}
+    street, district = city.orgs["secondary1"], city.orgs["district1"]
+    expected_groups = {street.id: grassroots_under(street),
+                       0: [o for o in grassroots_under(district) if o.parent_id == district.id]}
+    assert set(by_group) == set(expected_groups) | {-1}
+    for key, unions in expected_groups.items():
+        ids = [o.id for o in unions]
+        active = {s.org_id for s in Submission.select().where(
+            Submission.org.in_(ids) & Submission.status.in_(enrollment.ACTIVE) & (Submission.mode == CENTRAL))}
+        returned = {s.org_id for s in Submission.select().where(Submission.org.in_(ids)
+                                                                 & (Submission.status == "退回"))}
+        screens = [card_enroll.central_screen(o, year) for o in unions]
+        eligible = sum(s.count("cards") - s.count("retired") - s.count("dead") for s in screens)
+        enrolled = Enrollment.select().where(Enrollment.org.in_(ids) & Enrollment.active & (Enrollment.year == year.id)
+                                             & (Enrollment.mode == CENTRAL)).count()
+        assert by_group[key] == {"unions": len(unions), "submitted": len(active), "returned": len(returned - active),
+                                 "not_submitted": len(unions) - len(active) - len(returned - active),
+                                 "enrolled": enrolled, "eligible": eligible}, key
+    assert by_group[street.id] == {"unions": 3, "submitted": 2, "returned": 1, "not_submitted": 0, "enrolled": 6,
+                                   "eligible": 7}
+    totals = shown_counts(page.find(id="monitor-totals"))
+    assert totals == by_group[-1]
+    assert totals["enrolled"] == direct_sums([o.id for o in grassroots_under(district)], year)["card"] + 2
+
+
+def test_every_monitor_number_opens_the_unions_behind_it(as_role, season):
+    client = as_role("district")
+    page = soup(client.get("/enroll-stats/monitor" + Y))
+    links = page.find(id="monitor-groups").find_all("a") + page.find(id="monitor-totals").find_all("a")
+    assert len(links) == 3 * 6 + 6
+    for a in links:
+        count = a.get("data-count") or a.find(attrs={"data-count": True})["data-count"]
+        number = int(a.get_text(" ").split()[-1])
+        listed = soup(client.get(a["href"]))
+        rows = listed.find(id="rows").find("tbody").find_all("tr", attrs={"data-org": True})
+        if count in ("enrolled", "eligible"):
+            column = 4 if count == "enrolled" else 5
+            assert sum(int(tr.find_all("td")[column].get_text()) for tr in rows) == number, a["href"]
+        else:
+            assert f"总共 {number} 条记录" in listed.get_text(), a["href"]
+            assert len(rows) == number
+
+
+def test_the_monitor_draws_svg_bars_and_refreshes_itself(as_role, city, season):
+    client = as_role("district")
+    page = soup(client.get("/enroll-stats/monitor" + Y))
+    svg = page.find("svg")
+    street = svg.find_all("rect", class_="bar-submitted")
+    assert street and all(float(r["width"]) > 0 for r in street)
+    assert svg.find("rect", class_="bar-returned") is not None
+    enrolled = {r.find("title").get_text() for r in svg.find_all("rect", class_="bar-enrolled")}
+    assert "测试区1街道总工会 集中参保人数 6" in enrolled
+    assert not page.find_all(style=True) and not page.find_all("script", src=False)
+    meta = page.find("noscript").find("meta", attrs={"http-equiv": "refresh"})
+    assert meta["content"] == "60"
+    poll = page.find(id="monitor")
+    assert poll["hx-trigger"] == "every 30s" and poll["hx-get"].startswith("/enroll-stats/monitor")
+    fragment = client.get("/enroll-stats/monitor" + Y, headers={"HX-Request": "true"})
+    part = soup(fragment)
+    assert part.find("html") is None and part.find(id="monitor")["hx-trigger"] == "every 30s"
+    assert shown_counts(part.find(id="monitor-totals")) == shown_counts(page.find(id="monitor-totals"))
+
+
+def test_the_monitor_is_scoped_to_the_district(as_role, city, season):
+    other = as_role("district", 1)
+    page = soup(other.get("/enroll-stats/monitor" + Y))
+    names = [tr.find("td").get_text() for tr in page.find(id="monitor-groups").find("tbody").find_all("tr")]
+    assert "测试区1街道总工会" not in names and "测试区2街道总工会" in names
+    assert shown_counts(page.find(id="monitor-totals"))["enrolled"] == 2
+    foreign = other.get(f"/enroll-stats/monitor/unions{Y}&group={city.orgs['secondary1'].id}")
+    assert foreign.status_code == 404
+    listed = text(other.get("/enroll-stats/monitor/unions" + Y))
+    assert "测试区1" not in listed and "测试区2乙公司工会委员会" in listed
+    fragment = soup(other.get("/enroll-stats/monitor/unions" + Y + "&state=submitted", headers={"HX-Request": "true"}))
+    assert fragment.find("html") is None
+    assert [tr.find("td").get_text() for tr in fragment.find(id="rows").find("tbody").find_all("tr")] == [
+        "测试区2街道甲公司工会委员会"]
+    secondary = soup(as_role("secondary").get("/enroll-stats/monitor" + Y))
+    assert shown_counts(secondary.find(id="monitor-totals"))["unions"] == 3
+
+
+@pytest.mark.parametrize("role", ["grassroots", "centre", "city"])
+def test_the_district_screens_refuse_other_roles(as_role, season, role):
+    client = as_role(role)
+    for url in ("/enroll-stats/district.xlsx", "/enroll-stats/monitor", "/enroll-stats/monitor/unions"):
+        assert client.get(url + Y).status_code == 403, url
+
+
+# --- city-wide ------------------------------------------------------------------------------------------
+def test_the_city_excel_has_one_row_per_district(as_role, city, season):
+    year = season["year"]
+    Credit.create(org=city.orgs["district1"], year=year, amount=120000, note="2025年会员计划退回金额")
+    rows = sheet_rows(as_role("centre").get("/enroll-stats/city.xlsx" + Y))
+    *districts, total = rows
+    assert [r["区局（产业）工会"] for r in districts] == ["测试区1总工会", "测试区2总工会"]
+    for row, key in zip(districts, ("district1", "district2"), strict=True):
+        unions = grassroots_under(city.orgs[key])
+        sums = direct_sums([o.id for o in unions], year)
+        submitted = Submission.select(Submission.org).distinct().where(
+            Submission.org.in_([o.id for o in unions]) & Submission.status.in_(enrollment.ACTIVE)).count()
+        assert (row["已提交基层工会数"], row["会员卡参保人数"], row["社保卡参保人数"]) == (
+            submitted, sums["card"], sums["social"])
+        assert Decimal(str(row["保障费用(元)"])) == yuan_cell(sums["fee"])
+        assert Decimal(str(row["市总统一划拨(元)"])) == yuan_cell(sums["city"])
+    assert districts[0]["抵扣金额(元)"] == 1200 and districts[1]["抵扣金额(元)"] == 0
+    assert districts[0]["保障费用(元)"] == 78 + 936 + 78 and districts[1]["保障费用(元)"] == 52
+    assert total["合计人数"] == 3 + 36 + 3 + 2
+    assert as_role("city").get("/enroll-stats/city.xlsx" + Y).status_code == 200
+
+
+def test_the_people_list_filters_pages_and_masks(as_role, city, season):
+    year = season["year"]
+    centre = as_role("centre")
+    everyone = Enrollment.select().where((Enrollment.year == year.id) & Enrollment.active).count()
+    assert f"总共 {everyone} 条记录" in text(centre.get("/enroll-stats/people" + Y))
+    d1 = city.orgs["district1"].id
+    in_d1 = (Enrollment.select().join(Organization, on=(Organization.id == Enrollment.org))
+             .where((Enrollment.year == year.id) & Enrollment.active & (Organization.district == d1)).count())
+    assert f"总共 {in_d1} 条记录" in text(centre.get(f"/enroll-stats/people{Y}&district={d1}"))
+    assert "总共 2 条记录" in text(centre.get(f"/enroll-stats/people{Y}&channel={SOCIAL_CHANNEL}"))
+    assert "总共 36 条记录" in text(centre.get(f"/enroll-stats/people{Y}&union=乙公司&district={d1}"))
+    person = season["subs"]["甲"].enrollments.first().person
+    one = centre.get(f"/enroll-stats/people{Y}&id_number={person.id_number.lower()}")
+    assert "总共 1 条记录" in text(one) and person.name in text(one)
+    table = str(soup(one).find(id="rows").find("table"))
+    assert person.id_number not in table and f"{person.id_number[:4]} **** {person.id_number[-4:]}" in table
+    assert "总共 0 条记录" in text(centre.get(f"/enroll-stats/people{Y}&type=B"))
+    fragment = centre.get("/enroll-stats/people" + Y, headers={"HX-Request": "true"})
+    assert soup(fragment).find("html") is None and soup(fragment).find(id="rows") is not None
+
+
+def test_the_people_export_follows_the_filters_full_numbers_for_the_centre_masked_for_the_city(as_role, city, season):
+    d1 = city.orgs["district1"].id
+    url = f"/enroll-stats/people.xlsx{Y}&district={d1}&mode={CENTRAL}"
+    rows = sheet_rows(as_role("centre").get(url))
+    expected = {e.person.id_number for e in Enrollment.select()
+                .join(Organization, on=(Organization.id == Enrollment.org))
+                .where(Enrollment.active & (Organization.district == d1) & (Enrollment.mode == CENTRAL))}
+    assert {r["证件号码"] for r in rows} == expected and len(rows) == len(expected) == 42
+    assert {r["区局（产业）工会"] for r in rows} == {"测试区1总工会"}
+    masked = sheet_rows(as_role("city").get(url))
+    assert len(masked) == 42 and not expected & {r["证件号码"] for r in masked}
+    assert all("****" in r["证件号码"] for r in masked)
+
+
+@pytest.mark.parametrize("role", ["district", "secondary", "grassroots"])
+def test_the_city_views_are_for_the_centre_and_the_city_only(as_role, season, role):
+    client = as_role(role)
+    for url in ("/enroll-stats/city.xlsx", "/enroll-stats/people", "/enroll-stats/people.xlsx"):
+        assert client.get(url + Y).status_code == 403, (url, role)
+
+
+def test_the_menu_and_the_statistics_page_by_role(as_role, season):
+    district = soup(as_role("district").get("/enroll-stats/" + Y))
+    labels = {a.get_text() for a in district.select(".sidemenu a")}
+    assert {"集中参保实时监控画面", "集中参保统计"} <= labels and "参保人员名单" not in labels
+    assert district.find(id="district-downloads").find("a", string="下载集中参保统计表")["href"] == (
+        "/enroll-stats/district.xlsx?year=2027")
+    assert district.find(id="city-downloads") is None
+    centre = soup(as_role("centre").get("/enroll-stats/" + Y))
+    labels = {a.get_text() for a in centre.select(".sidemenu a")}
+    assert {"集中参保统计", "参保人员名单"} <= labels and "集中参保实时监控画面" not in labels
+    assert centre.find(id="city-downloads").find("a", string="下载集中参保区局汇总表") is not None
+    assert centre.find(id="district-downloads") is None
+    assert as_role("grassroots").get("/enroll-stats/" + Y).status_code == 403
+
+
+
+def statements(fn) -> int:
+    from models import db
+    real, seen = type(db.obj).execute_sql, []
+
+    def spy(self, sql, params=None, *args, **kwargs):
+        seen.append(sql)
+        return real(self, sql, params, *args, **kwargs)
+    type(db.obj).execute_sql = spy
+    try:
+        fn()
+    finally:
+        type(db.obj).execute_sql = real
+    return len([s for s in seen if s.lstrip().upper().startswith("SELECT")])
+
+
+def test_the_numbers_are_set_based_not_one_query_per_union(city, season):
+    from models import enroll_stats as stats
+    year, district = season["year"], city.orgs["district1"]
+    before = (statements(lambda: stats.monitor(district, year)),
+              statements(lambda: list(stats.union_rows(district, year))))
+    for _ in range(4):
+        submit(factories.make_org(city.orgs["secondary1"]), year, 1)
+    after = (statements(lambda: stats.monitor(district, year)),
+             statements(lambda: list(stats.union_rows(district, year))))
+    assert before == after == (4, 3)

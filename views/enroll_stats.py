@@ -1,0 +1,191 @@
+"""集中参保统计 (spec 60, issue 8): 下载集中参保统计表 and 集中参保实时监控画面 for the district and the
+secondary unions (their own subtree), and the city-wide views of the centre and 市总工会 — the
+区局汇总 Excel and 参保人员名单 (paged, masked, with its Excel). Read-only; every screen is a plain GET
+that works without JavaScript; the monitor polls itself with htmx and, without JavaScript, with a
+<meta http-equiv="refresh"> inside <noscript>.
+"""
+
+from flask import Blueprint, abort, request, send_file
+from flask_login import current_user
+
+from models import AuditLog, Organization, plans
+from models import enroll_stats as stats
+from models.base import now, yuan
+from models.enrollment import CHANNELS, MODES
+from views.access import REVIEWING, XLSX, access, int_arg, refuse, render_page
+from views.paging import paginate
+
+bp = Blueprint("enroll_stats", __name__, url_prefix="/enroll-stats")
+CITY_WIDE = ("centre", "city")
+MONITOR_POLL_SECONDS, MONITOR_REFRESH_SECONDS = 30, 60
+
+
+def _year():
+    """(the protection year asked for by ?year=, or the one being enrolled, None) or (None, refusal)."""
+    from views.enroll import central_year
+    asked = int_arg(request.args.get("year"))
+    year = plans.get_year(asked) if asked else central_year()
+    if year is None:
+        if asked:
+            return None, refuse(f"{asked}年度尚未设置", 404)
+        return None, refuse("保障年度尚未设置，暂无集中参保统计", 409)
+    return year, None
+
+
+def _years():
+    return [y.year for y in plans.ProtectionYear.select(plans.ProtectionYear.year)
+            .order_by(plans.ProtectionYear.year.desc())]
+
+
+def _download(handle, name: str):
+    """The temporary file streamed from disk (send_file reads it in chunks)."""
+    return send_file(handle, as_attachment=True, download_name=name, mimetype=XLSX)
+
+
+@bp.route("/")
+@access(*REVIEWING, *CITY_WIDE)
+def index():
+    """集中参保统计: the downloads and screens of the account's level, for a chosen year."""
+    year, refused = _year()
+    if refused:
+        return refused
+    city_wide = current_user.role in CITY_WIDE or current_user.is_admin
+    return render_page("enroll_stats/index.html", year=year, years=_years(), city_wide=city_wide,
+                       reviewing=current_user.role in REVIEWING or current_user.is_admin)
+
+
+@bp.route("/district.xlsx")
+@access(*REVIEWING)
+def district_excel():
+    """下载集中参保统计表: one row per grassroots union of the account's subtree."""
+    year, refused = _year()
+    if refused:
+        return refused
+    handle, _n = stats.write_unions(current_user.org, year)
+    return _download(handle, f"{year.year}年度集中参保统计表_{current_user.org.name}_{now():%Y%m%d%H%M}.xlsx")
+
+
+# --- 集中参保实时监控画面 --------------------------------------------------------------------------------
+@bp.route("/monitor")
+@access(*REVIEWING)
+def monitor():
+    """集中参保实时监控画面: the subtree's progress by secondary union, bars and numbers."""
+    year, refused = _year()
+    if refused:
+        return refused
+    board = stats.monitor(current_user.org, year)
+    window = plans.window_state(year, "grassroots", current_user.org)
+    return render_page("enroll_stats/monitor.html", "monitor", board=board, total=board.total, year=year,
+                       years=_years(), window=window, chart=Bars(board), states=stats.STATES, at=now(),
+                       poll=MONITOR_POLL_SECONDS, refresh=MONITOR_REFRESH_SECONDS)
+
+
+class Bars:
+    """Geometry of the monitor's SVG (viewBox units): per group two bars — unions (已提交 / 退回 /
+    未提交 stacked) and people (集中参保人数 over 可参保人数)."""
+    label_w, bar_w, row_h, gap, top = 200, 420, 22, 14, 28
+
+    def __init__(self, board):
+        self.groups = board.groups
+        self.width = self.label_w + self.bar_w + 90
+        self.height = self.top + len(self.groups) * (2 * self.row_h + self.gap) + 8
+
+    def y(self, i: int) -> int:
+        return self.top + i * (2 * self.row_h + self.gap)
+
+    def union_parts(self, g) -> list:
+        """(css class, x, width, count, label) of the stacked union bar."""
+        out, x = [], self.label_w
+        for cls, n, label in (("bar-submitted", g.submitted, "已提交"), ("bar-returned", g.returned, "退回"),
+                              ("bar-missing", g.not_submitted, "未提交")):
+            w = round(self.bar_w * n / g.unions, 1) if g.unions else 0
+            out.append((cls, round(x, 1), w, n, label))
+            x += w
+        return out
+
+    def people_w(self, g) -> float:
+        base = max(g.eligible, g.enrolled, 1)
+        return round(self.bar_w * g.enrolled / base, 1)
+
+    def eligible_w(self, g) -> float:
+        base = max(g.eligible, g.enrolled, 1)
+        return round(self.bar_w * g.eligible / base, 1)
+
+
+@bp.route("/monitor/unions")
+@access(*REVIEWING)
+def monitor_unions():
+    """The unions behind a monitor number (?state=submitted|returned|not_submitted&group=id|0)."""
+    year, refused = _year()
+    if refused:
+        return refused
+    root = current_user.org
+    state = request.args.get("state", "")
+    state = state if state in stats.STATES else ""
+    raw_group = request.args.get("group", "")
+    group = None if raw_group == "" else int_arg(raw_group)
+    title = None
+    if group:
+        child = stats.group_of(root, group)
+        if child is None:
+            abort(404)  # not a secondary union directly under the account's organisation
+        title = child.name
+    elif group == 0:
+        title = stats.DIRECT
+    page = paginate(stats.monitor_unions(root, year, state, group))
+    numbers = stats.union_numbers(year, [o.id for o in page.items])
+    parents = dict(Organization.select(Organization.id, Organization.name)
+                   .where(Organization.id.in_([o.parent_id for o in page.items] or [0])).tuples())
+    return render_page("enroll_stats/unions.html", "rows", page=page, numbers=numbers, parents=parents, year=year,
+                       state=state, state_label=stats.STATES.get(state, "全部"), group_title=title,
+                       group=raw_group)
+
+
+# --- city-wide ------------------------------------------------------------------------------------------
+@bp.route("/city.xlsx")
+@access(*CITY_WIDE)
+def city_excel():
+    """集中参保区局汇总表: one row per district (centre, 市总工会)."""
+    year, refused = _year()
+    if refused:
+        return refused
+    handle, _n = stats.write_districts(year)
+    return _download(handle, f"{year.year}年度集中参保区局汇总表_{now():%Y%m%d%H%M}.xlsx")
+
+
+def _people_context(year):
+    filters = stats.parse_people_filters(request.args)
+    districts = list(Organization.select(Organization.id, Organization.name)
+                     .where(Organization.level == "district").order_by(Organization.id))
+    types = plans.types_of(year)
+    return filters, {"filters": filters, "districts": districts, "types": types, "channels": CHANNELS,
+                     "modes": MODES, "year": year, "years": _years(), "args": filters.args()}
+
+
+@bp.route("/people")
+@access(*CITY_WIDE)
+def people():
+    """参保人员名单: the insured people of a year, filtered, paged, ID numbers masked."""
+    year, refused = _year()
+    if refused:
+        return refused
+    filters, context = _people_context(year)
+    page = paginate(stats.people(year, filters))
+    return render_page("enroll_stats/people.html", "rows", page=page, yuan=yuan, **context)
+
+
+@bp.route("/people.xlsx")
+@access(*CITY_WIDE)
+def people_excel():
+    """参保人员名单 → 导出: the filtered list; full numbers for the centre, masked for 市总工会."""
+    from views.members import sees_full_numbers
+    year, refused = _year()
+    if refused:
+        return refused
+    filters = stats.parse_people_filters(request.args)
+    masked = not sees_full_numbers(current_user)
+    handle, n = stats.write_people(year, filters, masked)
+    AuditLog.record("导出参保人员名单", object_type="Enrollment",
+                    detail={"保障年度": year.year, "条数": n, "筛选条件": filters.args(),
+                            "号码": "已遮蔽" if masked else "完整"})
+    return _download(handle, f"{year.year}年度参保人员名单_{now():%Y%m%d%H%M}.xlsx")
