@@ -72,6 +72,8 @@ def create_app(config: dict | None = None) -> Flask:
                 static_folder="static")
     app.config.update(default_settings(instance))
     app.config.update(config or {})
+    from models import storage
+    storage.configure(app.config["STORAGE_DIR"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])

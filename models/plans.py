@@ -289,8 +289,14 @@ def parts_by_period(org: Organization, ptype: ProtectionType) -> dict:
     if row is None:
         raise DomainError(f"所属区局（产业）工会尚未设置「{ptype.name}」的保障金额，暂不能参保", 409)
     special = is_special(org)
-    return {period: rules.per_person(ptype.fees, row.split, half=period == "半年", special=special)
-            for period in ("全年", "半年")}
+    try:
+        return {period: rules.per_person(ptype.fees, row.split, half=period == "半年", special=special)
+                for period in ("全年", "半年")}
+    except rules.FeeError:
+        # The centre changed the type's fee or the union's subsidy group after the district set
+        # its split: the parts no longer add up until the district sets them again.
+        raise DomainError(f"所属区局（产业）工会「{ptype.name}」的保障金额设置与当前保障费用或市总补贴不一致，"
+                          "请联系区局（产业）工会重新设置保障金额后再参保", 409) from None
 
 
 def parts_for(org: Organization, ptype: ProtectionType, half: bool = False) -> rules.Parts:

@@ -160,8 +160,11 @@ def pending():
         everyone = request.form.get("all") == "1"
         ids = None if everyone else form_ids("person")  # None: everyone still to be confirmed
         if request.form.get("confirmed") != "1":
-            if everyone:
-                ids = sorted(card_enroll.central_screen(org, year).sets["pending"])
+            # Only people on this union's pending list are shown (a forged id names nobody).
+            pending = card_enroll.central_screen(org, year).sets["pending"]
+            ids = sorted(pending) if everyone else [pid for pid in ids if pid in pending]
+            if not ids:
+                return refuse("待确认名单中没有可确认的人员（可能已被确认，请刷新）", 409)
             people = list(card_enroll.people(ids))
             return render_page("enroll/pending_confirm.html", people=people, everyone=everyone, ids=ids)
         try:

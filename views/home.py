@@ -14,8 +14,9 @@ WORKBENCH = [
     ("卡片信息管理", "cards.index"), ("待办会员列表", "cards.pending"), ("办卡批次管理", "cards.batches"),
     ("撤销办卡批次审核", "cards.revokes"),
     ("会员卡参保信息管理", "enroll.card"), ("社保卡参保信息管理", "enroll.social"),
-    ("参保信息查询", "enroll.query"), ("集中参保审核", "review.central"), ("即时参保审核", "review.instant"),
-    ("参保批次管理", "review.batches"), ("保障类型管理", "plans.types"), ("保障金额设置", "plans.split"),
+    ("参保信息查询", "coverage.periods"), ("集中参保审核", "review.central"), ("即时参保审核", "review.instant"),
+    ("参保批次管理", "batches.index"), ("缴费凭证管理", "batches.vouchers"), ("保障类型管理", "plans.types"),
+    ("保障金额设置", "plans.split"), ("给付信息查询", "coverage.claims_query"),
 ]
 
 
@@ -46,6 +47,8 @@ def index():
 def workbench():
     from flask import current_app
     org = current_user.org
+    from views.menu import may_open
+    # Only the modules this account may open (the roles of the menu and of the route itself).
     modules = [(label, url_for(endpoint)) for label, endpoint in WORKBENCH
-               if endpoint in current_app.view_functions]
+               if endpoint in current_app.view_functions and may_open(current_user, endpoint)]
     return render_page("home/workbench.html", org=org, modules=modules)

@@ -59,6 +59,24 @@ MENU = [
 NOT_FOR_ADMIN = {"enroll.card", "review.central", "review.instant"}
 
 
+def may_open(account, endpoint: str) -> bool:
+    """The account's role may use the route (its @access roles) and, where the menu lists it,
+    the menu's roles; the platform admin has no union for the NOT_FOR_ADMIN screens."""
+    view = current_app.view_functions.get(endpoint)
+    rule = getattr(view, "_access", None)
+    if rule is None:
+        return False
+    if account.is_admin:
+        return endpoint not in NOT_FOR_ADMIN
+    if rule.roles and account.role not in rule.roles:
+        return False
+    for _title, entries in MENU:
+        for _label, name, roles in entries:
+            if name == endpoint and roles is not None and account.role not in roles:
+                return False
+    return True
+
+
 def menu_for(account):
     role = account.role
     sections = []

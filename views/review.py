@@ -107,6 +107,9 @@ def _pane(org, year, kind, queued: bool) -> dict:
 
 
 def _screen(kind: str, block: str | None = None, status: int = 200, **extra):
+    if not current_user.is_admin and current_user.org.level in ("district", "secondary") and year_of(kind) is None:
+        return render_page("review/no_year.html", title=TITLES[kind],
+                           message="保障年度尚未设置，暂无参保信息可审核（由市职保中心在“保障年度设置”中设置）。")
     ctx, refused = _context(kind)
     if refused:
         return refused
