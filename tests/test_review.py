@@ -502,3 +502,82 @@ def test_admin_restore_screen(city, as_role):
     assert client.post("/admin/restore-submission", data={"submission": sub.id, "reason": "误操作"}).status_code == 302
     assert Submission.get_by_id(sub.id).status == "区局确认中"
     assert as_role("district").get("/admin/restore-submission").status_code == 403
+
+
+def test_two_submits_of_the_same_list_at_once_make_one_batch(committed):
+    """Two operators of a district (or a double click reaching two workers) submit together:
+    exactly one batch, the other refused in Chinese, the counter not consumed by the loser."""
+    city = factories.make_city()
+    year = ready_year(city)
+    submit(city, n=2)
+    submit(city, "direct1", n=1)
+    district = city.orgs["district1"]
+    review.add_to_queue(district, year, review.CENTRAL_KIND, keys(district, year), None)
+    barrier = threading.Barrier(2)
+    outcomes = []
+    handler = {"name": "王", "mobile": "13800000000", "email": "w@example.com"}
+
+    def run():
+        db.connect(reuse_if_open=True)
+        try:
+            barrier.wait()
+            batch = review.submit_to_centre(district, year, review.CENTRAL_KIND, handler, None,
+                                            at=datetime(2026, 12, 27, 10))
+            outcomes.append(batch.number)
+        except DomainError as exc:
+            outcomes.append(exc.message)
+        finally:
+            db.close()
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("CB202612270001") == 1, outcomes
+    assert any("待提交参保列表" in o for o in outcomes if not o.startswith("CB")), outcomes
+    assert DistrictBatch.select().count() == 1
+    assert DistrictBatch.get().count == 3
+    assert {s.district_batch for s in Submission.select()} == {"CB202612270001"}
+    assert review.next_batch_number(datetime(2026, 12, 27, 11)) == "CB202612270002"
+
+
+def test_two_reviewers_adding_the_same_row_at_once_one_wins(committed):
+    city = factories.make_city()
+    year = ready_year(city)
+    submit(city, n=2)
+    key = keys(city.orgs["district1"], year)
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def run(reviewer):
+        db.connect(reuse_if_open=True)
+        try:
+            barrier.wait()
+            review.add_to_queue(reviewer, year, review.CENTRAL_KIND, key, None)
+            outcomes.append("ok")
+        except DomainError as exc:
+            outcomes.append(exc.message)
+        finally:
+            db.close()
+    threads = [threading.Thread(target=run, args=(org,)) for org in (city.orgs["district1"], city.orgs["secondary1"])]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("ok") == 1, outcomes
+    assert Submission.get().queued_level in ("区局(产业)", "二级工会")
+
+
+def test_the_centre_sees_every_districts_batches_with_amounts_and_a_district_only_its_own(city, as_role):
+    from bs4 import BeautifulSoup
+    mine = make_batch(city.orgs["grassroots1"])
+    other = make_batch(city.orgs["grassroots2"])
+    centre = BeautifulSoup(as_role("centre").get("/batches/?status=参保审核中").get_data(as_text=True), "html.parser")
+    rows = {tr.find("td").get_text(strip=True): [td.get_text(strip=True) for td in tr.find_all("td")]
+            for tr in centre.select("table.batches tbody tr")}
+    assert set(rows) == {mine.number, other.number}
+    assert rows[mine.number][1] == "测试区1总工会" and "78" in rows[mine.number] and "39" in rows[mine.number]
+    district = as_role("district").get("/batches/").get_data(as_text=True)
+    assert mine.number in district and other.number not in district
+    assert as_role("district").get(f"/batches/{other.id}").status_code == 404
+    assert as_role("secondary").get("/batches/").status_code == 403

@@ -96,12 +96,19 @@ def notice(batch):
 @access("centre", objects={"batch_id": DistrictBatch})
 def accept(batch):
     """职保中心确认 (→ 缴费凭证待上传; the payment detail e-mailed to the handler)."""
+    return _act(lambda: review.accept(batch, acting_account()),
+                f"已确认参保批次 {batch.number}，集中参保缴费明细已发送至经办人邮箱",
+                url_for("batches.detail", batch_id=batch.id))
+
+
+def _act(operation, done: str, back: str):
+    """A centre decision without a reason: done → flash and back; refused → the Chinese reason."""
     try:
-        review.accept(batch, acting_account())
+        operation()
     except DomainError as exc:
         return refuse(exc.message, exc.status)
-    flash(f"已确认参保批次 {batch.number}，集中参保缴费明细已发送至经办人邮箱", "success")
-    return redirect_to(url_for("batches.detail", batch_id=batch.id))
+    flash(done, "success")
+    return redirect_to(back)
 
 
 def _with_reason(template: str, do, done: str, **ctx):
@@ -214,12 +221,8 @@ def voucher_file(voucher):
 @access("centre", objects={"voucher_id": PaymentVoucher})
 def voucher_confirm(voucher):
     """核销: the batches 已完成."""
-    try:
-        review.confirm_voucher(voucher, acting_account())
-    except DomainError as exc:
-        return refuse(exc.message, exc.status)
-    flash(f"已核销缴费凭证「{voucher.file_name}」", "success")
-    return redirect_to(url_for("batches.voucher", voucher_id=voucher.id))
+    return _act(lambda: review.confirm_voucher(voucher, acting_account()), f"已核销缴费凭证「{voucher.file_name}」",
+                url_for("batches.voucher", voucher_id=voucher.id))
 
 
 @bp.route("/vouchers/<int:voucher_id>/reject", methods=["GET", "POST"])

@@ -142,36 +142,32 @@ def _back(kind: str) -> str:
     return url_for(f"review.{kind}")
 
 
-@bp.route("/<any(central, instant):kind>/add", methods=["POST"])
-@access("district", "secondary")
-def add(kind):
-    """→ 添加至待提交."""
+def _move_rows(kind: str, operation, done: str):
+    """→ 添加至待提交 / ← 移除: the ticked rows (keys) of a pane, refused as a whole with the reason."""
     ctx, refused = _context(kind)
     if refused:
         return refused
     org, year = ctx
     try:
-        n = review.add_to_queue(org, year, review.KINDS[kind], request.form.getlist("key"), acting_account())
+        n = operation(org, year, review.KINDS[kind], request.form.getlist("key"), acting_account())
     except DomainError as exc:
         return refuse(exc.message, exc.status)
-    flash(f"已添加至待提交参保列表：{n}人", "success")
+    flash(f"{done}：{n}人", "success")
     return redirect_to(_back(kind))
+
+
+@bp.route("/<any(central, instant):kind>/add", methods=["POST"])
+@access("district", "secondary")
+def add(kind):
+    """→ 添加至待提交."""
+    return _move_rows(kind, review.add_to_queue, "已添加至待提交参保列表")
 
 
 @bp.route("/<any(central, instant):kind>/remove", methods=["POST"])
 @access("district", "secondary")
 def remove(kind):
     """← 移除 (back to 待审批参保列表)."""
-    ctx, refused = _context(kind)
-    if refused:
-        return refused
-    org, year = ctx
-    try:
-        n = review.remove_from_queue(org, year, review.KINDS[kind], request.form.getlist("key"), acting_account())
-    except DomainError as exc:
-        return refuse(exc.message, exc.status)
-    flash(f"已移除至待审批参保列表：{n}人", "success")
-    return redirect_to(_back(kind))
+    return _move_rows(kind, review.remove_from_queue, "已移除至待审批参保列表")
 
 
 @bp.route("/<any(central, instant):kind>/return", methods=["GET", "POST"])
