@@ -23,6 +23,7 @@ from decimal import Decimal
 
 import peewee as pw
 
+from models.base import now
 from models.cards import CARD_NORMAL, Card
 from models.enrollment import (
     ACTIVE,
@@ -35,6 +36,7 @@ from models.enrollment import (
     Submission,
     TypeLock,
 )
+from models.jobs import job_kind
 from models.members import NORMAL, Membership, Person
 from models.orgs import Organization, OrgTree
 from models.plans import Credit, ProtectionType, ProtectionYear
@@ -455,8 +457,9 @@ def person_cells(e: Enrollment, masked: bool) -> list:
             e.type.name if e.type_id else "", e.start.isoformat(), e.end.isoformat(), e.period, money(e.fee), e.source]
 
 
-def write_people(year: ProtectionYear, f: PeopleFilters, masked: bool):
-    """参保人员名单 as .xlsx (write-only, streaming cursor); ID numbers as text, formula-safe."""
+def write_people(year: ProtectionYear, f: PeopleFilters, masked: bool, progress=None, handle=None):
+    """参保人员名单 as .xlsx (write-only, streaming cursor); ID numbers as text, formula-safe.
+    `progress(n)` every 2,000 rows; `handle` a file to write to (default a temporary file)."""
     from openpyxl.cell import WriteOnlyCell
 
     from models.io.excel import safe_cell
@@ -471,4 +474,29 @@ def write_people(year: ProtectionYear, f: PeopleFilters, masked: bool):
             cells.append(cell)
         sheet.append(cells)
         n += 1
+        if progress and n % 2000 == 0:
+            progress(n)
+    if handle is not None:
+        book.save(handle)
+        return handle, n
     return _finish(book), n
+
+
+PEOPLE_INLINE_LIMIT = 20_000  # bigger lists are exported by a background job with progress
+
+
+@job_kind("people_export", "导出参保人员名单")
+def export_people(ctx):
+    """The big 参保人员名单 export; written from scratch on every run (a resumed run never
+    duplicates rows)."""
+    from models.storage import storage_dir
+    params = ctx.params
+    year = ProtectionYear.get(ProtectionYear.year == params["year"])
+    f = parse_people_filters(params.get("filters", {}))
+    total = people(year, f).count()
+    ctx.save_progress(0, total)
+    name = f"people-{ctx.job.id}.xlsx"
+    with open(storage_dir() / name, "wb") as handle:
+        _, n = write_people(year, f, bool(params.get("masked", True)), progress=ctx.save_progress, handle=handle)
+    ctx.save_progress(n)
+    return {"file": name, "download_name": f"{year.year}年度参保人员名单_{now():%Y%m%d%H%M}.xlsx", "rows": n}

@@ -307,6 +307,24 @@ def test_the_people_export_follows_the_filters_full_numbers_for_the_centre_maske
     assert all("****" in r["证件号码"] for r in masked)
 
 
+def test_a_big_people_export_is_a_background_job_with_the_same_rows(as_role, city, season, monkeypatch):
+    """Above PEOPLE_INLINE_LIMIT rows the export returns at once (a job with progress); the job's
+    file holds exactly the rows the direct export would have."""
+    from models import Job
+    from models import enroll_stats as stats
+    d1 = city.orgs["district1"].id
+    url = f"/enroll-stats/people.xlsx{Y}&district={d1}&mode={CENTRAL}"
+    centre = as_role("centre")
+    direct = sheet_rows(centre.get(url))
+    monkeypatch.setattr(stats, "PEOPLE_INLINE_LIMIT", 10)
+    response = centre.get(url)
+    assert response.status_code == 302 and "/jobs/" in response.headers["Location"]
+    job = Job.select().order_by(Job.id.desc()).first()
+    assert job.kind == "people_export" and job.status == "已完成" and job.result_data["rows"] == len(direct) == 42
+    download = centre.get(f"/jobs/{job.id}/download")
+    assert sheet_rows(download) == direct
+
+
 @pytest.mark.parametrize("role", ["district", "secondary", "grassroots"])
 def test_the_city_views_are_for_the_centre_and_the_city_only(as_role, season, role):
     client = as_role(role)

@@ -5,7 +5,7 @@ that works without JavaScript; the monitor polls itself with htmx and, without J
 <meta http-equiv="refresh"> inside <noscript>.
 """
 
-from flask import Blueprint, abort, request, send_file
+from flask import Blueprint, abort, redirect, request, send_file, url_for
 from flask_login import current_user
 
 from models import AuditLog, Organization, plans
@@ -187,6 +187,15 @@ def people_excel():
         return refused
     filters = stats.parse_people_filters(request.args)
     masked = not sees_full_numbers(current_user)
+    count = stats.people(year, filters).count()
+    if count > stats.PEOPLE_INLINE_LIMIT:  # a city-wide list: a job with progress, not a long request
+        from models import Job
+        job = Job.submit("people_export", {"year": year.year, "filters": filters.args(), "masked": masked},
+                         account=current_user._get_current_object())
+        AuditLog.record("导出参保人员名单", object_type="Enrollment",
+                        detail={"保障年度": year.year, "条数": count, "筛选条件": filters.args(),
+                                "号码": "已遮蔽" if masked else "完整", "后台任务": job.id})
+        return redirect(url_for("jobs.detail", job_id=job.id))
     handle, n = stats.write_people(year, filters, masked)
     AuditLog.record("导出参保人员名单", object_type="Enrollment",
                     detail={"保障年度": year.year, "条数": n, "筛选条件": filters.args(),
