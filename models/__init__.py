@@ -76,8 +76,8 @@ ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog
 __all__ = ["db", "connect", "is_postgres", "ALL_MODELS", *[m.__name__ for m in ALL_MODELS]]
 
 import models.audit_export  # noqa: E402,F401 — registers the 导出操作日志 job kind
-import models.enroll_stats  # noqa: E402,F401 — registers the 导出参保人员名单 job kind
 import models.card_return  # noqa: E402,F401 — the bank's return file (开卡回盘导入)
+import models.enroll_stats  # noqa: E402,F401 — registers the 导出参保人员名单 job kind
 import models.member_compare  # noqa: E402,F401 — 同步会员
 import models.member_import  # noqa: E402,F401 — 批量导入会员
 import models.org_import  # noqa: E402,F401 — registers the 组织导入 job kind
