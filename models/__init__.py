@@ -64,6 +64,7 @@ from models.org_requests import OrgRequest  # noqa: E402
 from models.orgs import Enterprise, Organization, OrgTree  # noqa: E402
 from models.plans import Credit, FeeSplit, ProtectionType, ProtectionYear, Window, WindowExtension  # noqa: E402
 from models.review import BatchCounter, DistrictBatch, PaymentVoucher, VoucherItem  # noqa: E402
+from models.social_enroll import SocialCheck, SocialConfirm  # noqa: E402
 from models.stats import MemberDay, OrgMemberCount  # noqa: E402
 
 ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog, Job, Person,
@@ -71,7 +72,7 @@ ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog
               OrgRequest, JobChunk, Counter, MemberChange, TransferRequest, CardBatch, Card, CardPending,
               CardBatchItem, CardRevokeRequest, ProtectionYear, ProtectionType, Window, WindowExtension,
               FeeSplit, Credit, DistrictBatch, Submission, Enrollment, TypeLock, StatusRecord, CardConfirm,
-              PaymentVoucher, VoucherItem, BatchCounter, Claim]
+              PaymentVoucher, VoucherItem, BatchCounter, Claim, SocialCheck, SocialConfirm]
 
 __all__ = ["db", "connect", "is_postgres", "ALL_MODELS", *[m.__name__ for m in ALL_MODELS]]
 

@@ -49,10 +49,11 @@ def register(app):
         orgs,
         plans,
         review,
+        social,
     )
     for module in (auth, home, orgs, accounts, members, member_import, member_sync, member_review,
-                   cards, plans, enroll, review, batches, coverage, enroll_stats, messages, notices, audit, jobs,
-                   admin):
+                   cards, plans, enroll, social, review, batches, coverage, enroll_stats, messages, notices, audit,
+                   jobs, admin):
         app.register_blueprint(module.bp)
 
     @app.before_request

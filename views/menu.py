@@ -32,6 +32,7 @@ MENU = [
         ("保障金额设置", "plans.split", ("district",)),
         ("社保状态与个人参保导入", "plans.imports", ("centre",)),
         ("会员卡参保信息管理", "enroll.card", ("grassroots",)),
+        ("社保卡参保信息管理", "social.index", ("grassroots",)),
         ("集中参保审核", "review.central", ("district", "secondary")),
         ("即时参保审核", "review.instant", ("district", "secondary")),
         ("参保批次管理", "batches.index", ("district", "centre", "city")),
@@ -56,7 +57,7 @@ MENU = [
 
 # Screens of a grassroots union's own work that the platform admin (an account of the city) has
 # no union for: not in the admin's menu.
-NOT_FOR_ADMIN = {"enroll.card", "review.central", "review.instant"}
+NOT_FOR_ADMIN = {"enroll.card", "social.index", "review.central", "review.instant"}
 
 
 def may_open(account, endpoint: str) -> bool:
