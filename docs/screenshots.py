@@ -109,6 +109,8 @@ def shoot(base: str, password: str) -> list[Path]:
         save(page, "cards.png")
         page.goto("/cards/pending")
         save(page, "card-pending.png")
+        page.goto("/enroll/social/central")
+        save(page, "social-central.png")
         page.goto("/enroll/card/central")
         save(page, "enroll-central.png")
         context.close()

@@ -107,7 +107,51 @@ def load_demo(password: str | None = None, members: int = 300, seed: int = 20261
         _card_examples(g1, centre)
         _plan_examples(centre, [huangpu, pudong, industry])
         _review_examples(centre, huangpu, street, g2, g3, g4)
+        _social_examples(g1)
     return accounts
+
+
+def _social_examples(g1) -> None:
+    """社保卡参保 in 新世界百货: members without a card in every routing class — 待提交 (正常 在职),
+    参保待确认名单 (正常 不明确), 待校验 (封存 / 挂失, or never checked but known to the bureau's
+    registry, so ① 获取社保卡和就业状态 resolves them), 退休 and 死亡; the registry file the reference
+    status server can serve is written to STORAGE_DIR/demo/社保状态登记表.xlsx."""
+    from models.cards import HELD_CARD, Card
+    from models.enrollment import StatusRecord
+    from models.social_enroll import SocialCheck
+    on = today()
+    carded = Card.select(Card.person).where(Card.status.in_(HELD_CARD))
+    people = list(Person.select().join(Membership).where((Membership.org == g1.id) & (Membership.status == "正常")
+                                                         & (Person.id_type == "身份证") & Person.id.not_in(carded))
+                  .order_by(Person.id.desc()).limit(40))
+    if len(people) < 30:
+        return
+    plan = (["正常/在职"] * 12 + ["正常/不明确"] * 3 + ["封存/在职", "挂失/在职"] + ["正常/退休", "正常/死亡"])
+    for person, spec in zip(people, plan, strict=False):
+        card, employment = spec.split("/")
+        SocialCheck.create(person=person.id, card_status=card, employment=employment, insurance="已缴纳",
+                           status_date=on - timedelta(days=2), checked_at=on - timedelta(days=2))
+    for i, person in enumerate(people[len(plan):len(plan) + 8]):  # not checked yet: the registry knows them
+        if not StatusRecord.select().where(StatusRecord.id_number == person.id_number).exists():
+            StatusRecord.create(id_number=person.id_number, name=person.name, card_status="正常" if i % 4 else "锁定",
+                                employment="在职" if i % 3 else "不明确", insurance="已缴纳",
+                                status_date=on - timedelta(days=1))
+    _registry_file()
+
+
+def _registry_file() -> None:
+    """The bureau's status file of the demo (the columns of 社保状态导入), for the reference server."""
+    from openpyxl import Workbook
+
+    from models.enrollment import StatusRecord
+    from models.storage import storage_dir
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "社保状态"
+    sheet.append(["证件号码", "姓名", "社保卡状态", "就业状态", "社保缴纳", "状态日期"])
+    for r in StatusRecord.select().order_by(StatusRecord.id):
+        sheet.append([r.id_number, r.name, r.card_status, r.employment, r.insurance, r.status_date.isoformat()])
+    book.save(storage_dir("demo") / "社保状态登记表.xlsx")
 
 
 def _review_examples(centre, district, street, g2, g3, g4) -> None:

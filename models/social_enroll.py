@@ -177,6 +177,17 @@ def running_check(org: Organization) -> Job | None:
             .order_by(Job.id.desc()).first())
 
 
+def latest_check(org: Organization) -> Job | None:
+    """The union's verification to show on the screen: one still running, or the last one if it
+    finished in the last 10 minutes (its summary)."""
+    from datetime import timedelta
+    job = (Job.select().where((Job.org == org.id) & (Job.kind == "social_verify"))
+           .order_by(Job.id.desc()).first())
+    if job is None or (job.finished and (job.finished_at or job.created_at) < now() - timedelta(minutes=10)):
+        return None
+    return job
+
+
 def start_check(org: Organization, year: ProtectionYear, account) -> tuple[Job, bool]:
     """(the job, started now?) — a second click while one runs returns the running job."""
     running = running_check(org)

@@ -76,7 +76,7 @@ def _screen_context(org, year, kind: str, ptype_id: int = 0) -> dict:
     if card_filter in CARD_FILTER:
         ids = {pid for pid in ids if (s.checks[pid].card_status if pid in s.checks else "-") == card_filter}
     table = paginate(social.people(ids), per_page=20)
-    running = social.running_check(org)
+    running = social.latest_check(org)
     pay = plans.window_state(year, "grassroots_pay", org)
     return {"s": s, "year": year, "kind": kind, "title": TITLES[kind], "types": types, "locked": locked,
             "chosen": chosen, "parts": parts, "parts_error": error, "window": window, "tab": tab,
