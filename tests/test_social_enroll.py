@@ -60,8 +60,8 @@ def test_who_is_offered_and_the_one_line_why_not(city):
                       None, on=date(2026, 11, 20))
     s = social.screen(union, year)
     assert s.sets["ready"] == {offered.id}
-    assert social.hidden_line(s) == ("仅显示没有工会会员服务卡且证件类型是身份证、本年度尚未参保的会员；未显示：本年度已参保1人，"
-                                     "已办理工会会员服务卡1人，证件类型不是身份证1人。")
+    assert social.hidden_line(s) == ("仅显示没有工会会员服务卡且证件类型是身份证、本年度尚未参保的会员；"
+                                     "未显示：本年度已参保1人，已办理工会会员服务卡1人，证件类型不是身份证1人。")
 
 
 def test_the_header_shows_the_seed_figures_for_31_people_and_every_count_opens_its_people(city, as_role):
@@ -77,11 +77,12 @@ def test_the_header_shows_the_seed_figures_for_31_people_and_every_count_opens_i
     with time_machine.travel(SEASON, tick=False):
         client = as_role("grassroots")
         page = client.get("/enroll/social/central").get_data(as_text=True)
-        assert ("可参保人数：<a href=\"/enroll/social/central/people/ready\">31</a>。——保障费用：806元；市总统一划拨：403元；"
-                "区局/各级工会缴费：403元；基层单位缴费：0元。") in page
+        assert ("可参保人数：<a href=\"/enroll/social/central/people/ready\">31</a>。——保障费用：806元；"
+                "市总统一划拨：403元；区局/各级工会缴费：403元；基层单位缴费：0元。") in page
         import re
         counts = dict(re.findall(r"(\w+人数)：<a href=\"[^\"]+\">(\d+)</a>人", page))
-        assert counts == {"集中参保已提交人数": "0", "退休人数": "1", "死亡人数": "1", "待确认人数": "1", "待校验人数": "2"}
+        assert counts == {"集中参保已提交人数": "0", "退休人数": "1", "死亡人数": "1", "待确认人数": "1",
+                          "待校验人数": "2"}
         for which, n in (("retired", 1), ("dead", 1), ("pending", 1), ("verify", 2), ("ready", 31)):
             listing = client.get(f"/enroll/social/central/people/{which}").get_data(as_text=True)
             assert f"总共 {n} 条记录" in listing
