@@ -12,7 +12,8 @@ bench/out/bench.db), PostgreSQL as it is; a database that already holds the city
 (nothing regenerated). BENCH_ONLY=import (implies BENCH_KEEP) times only the two 批量导入 rows on
 that city; the imported people are deleted again after each import, so the city stays the same.
 BENCH_ONLY=cards (or enroll) likewise times only the card rows (bench/cards.py; the return file's
-effects are undone after it is timed) or the enrollment rows (bench/enroll.py).
+effects are undone after it is timed), the enrollment rows (bench/enroll.py) or, with
+BENCH_ONLY=review, the review-chain rows (bench/review.py: queue, 参保批次管理).
 BENCH_IMPORT_REPEAT=n (default 1) runs each import and its bare read n times, interleaved, and
 reports the medians.
 """
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "100"))
-ONLY = os.environ.get("BENCH_ONLY", "")  # "" (everything), "import", "cards" or "enroll"
+ONLY = os.environ.get("BENCH_ONLY", "")  # "" (everything), "import", "cards", "enroll" or "review"
 KEEP = bool(os.environ.get("BENCH_KEEP") or ONLY)
 IMPORT_REPEAT = int(os.environ.get("BENCH_IMPORT_REPEAT", "1"))
 PASSWORD = "bench-pass-1"
@@ -128,13 +129,11 @@ def bench_database(url: str) -> list:
         bench_imports(b, info, url, members, compare=False)
         db.close()
         return b.results
-    if ONLY in ("cards", "enroll"):
+    if ONLY in ("cards", "enroll", "review"):
         from bench.cards import bench_cards
         from bench.enroll import bench_enroll
-        if ONLY == "cards":
-            bench_cards(b, info, members, timed, REPEAT)
-        else:
-            bench_enroll(b, info, members, timed, REPEAT)
+        from bench.review import bench_review
+        {"cards": bench_cards, "enroll": bench_enroll, "review": bench_review}[ONLY](b, info, members, timed, REPEAT)
         db.close()
         return b.results
     p = b.param
@@ -185,6 +184,8 @@ def bench_database(url: str) -> list:
     from bench.enroll import bench_enroll
     bench_cards(b, info, members, timed, REPEAT)
     bench_enroll(b, info, members, timed, REPEAT)
+    from bench.review import bench_review
+    bench_review(b, info, members, timed, REPEAT)
     db.close()
     return b.results
 

@@ -55,7 +55,7 @@ def _page_number(name: str) -> int:
 def _filtered(org, year, kind: str, queued: bool, args) -> tuple:
     """(query, shown filter values, errors) of one pane."""
     p = "q_" if queued else "p_"
-    query = review.pane(org, year, kind, queued)
+    query = review.pane(org, year, review.KINDS[kind], queued)
     shown = {k: normalize(args.get(p + k)) for k in ("name", "code", "parent", "channel", "mode", "type", "search")}
     query, dates, errors = submitted_between(query, Submission.submitted_at, args, prefix=p)
     shown.update(dates)
