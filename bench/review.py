@@ -257,26 +257,19 @@ def bench_review(b, info: dict, members: int, timed, repeat: int) -> None:
 
 
 def _statements(org, year) -> list:
-    """The SQL the two panes run (the groups page and their count; the queued totals), as
-    peewee renders it, to execute through the bare cursor."""
+    """The SQL the two panes run (each pane's groups page, their count and the names of the page's
+    unions and types; the queued totals), as peewee renders it, to execute through the bare cursor."""
     import peewee as pw
 
-    from models import Organization, ProtectionType, Submission, review
+    from models import ProtectionType, Submission, review
     out = []
     for queued in (False, True):
         query = review.pane(org, year, review.CENTRAL_KIND, queued)
-        Parent = Organization.alias()
-        fields = (Submission.org, Submission.channel, Submission.mode, Submission.type, Submission.queued_level)
-        grouped = (query.select(Submission.org, Organization.name, Organization.uscc, Parent.name, Submission.channel,
-                                Submission.mode, Submission.type, ProtectionType.name, Submission.queued_level,
-                                pw.fn.SUM(Submission.count), pw.fn.SUM(Submission.fee),
-                                pw.fn.MAX(Submission.submitted_at), pw.fn.MAX(Submission.id))
-                   .join(Organization, on=(Submission.org == Organization.id))
-                   .join(Parent, pw.JOIN.LEFT_OUTER, on=(Organization.parent == Parent.id))
-                   .switch(Submission).join(ProtectionType, on=(Submission.type == ProtectionType.id))
-                   .group_by(*fields, Organization.name, Organization.uscc, Parent.name, ProtectionType.name)
-                   .order_by(pw.fn.MAX(Submission.submitted_at).desc(), Submission.org).paginate(1, 15))
-        out += [grouped.sql(), _count_sql(query.select(*fields).group_by(*fields))]
+        rows = list(review.group_page(query).tuples())
+        out += [_count_sql(review.group_count(query)), review.group_page(query).sql(),
+                review.group_names([r[0] for r in rows]).sql(),
+                ProtectionType.select(ProtectionType.id, ProtectionType.name)
+                .where(ProtectionType.id.in_({r[3] for r in rows} or {0})).sql()]
         if queued:
             out.append(query.select(Submission.channel, pw.fn.SUM(Submission.count), pw.fn.SUM(Submission.fee),
                                     pw.fn.SUM(Submission.city), pw.fn.SUM(Submission.district),
