@@ -47,8 +47,10 @@ bench: $(STAMP)
 	TEST_DATABASE_URL= $(BIN)/python -m bench.run
 
 ## make bench-smoke: the same code on a small city (CI runs it so the harness never rots).
+## Then a 10-second, 5-user load test on a small city (it fails on any error, not on time).
 bench-smoke: $(STAMP)
 	BENCH_SCALE=smoke BENCH_REPEAT=5 $(BIN)/python -m bench.run
+	BENCH_SCALE=smoke LOAD_USERS=5 LOAD_SECONDS=10 BENCH_SQLITE=bench/out/load-smoke.db $(BIN)/python -m bench.load
 
 ## make bench-load: 50 virtual users (locust, 1 s think time, 80 % reads / 20 % writes) for 60 s
 ## against `flask serve` (waitress) on the kept benchmark city (bench/out/bench.db, generated

@@ -5,6 +5,9 @@
 Database: LOAD_DATABASE_URL, else the kept SQLite city (BENCH_SQLITE, default bench/out/bench.db).
 A database without the city gets one first (bench/generate.py + enroll + review; BENCH_SCALE=smoke
 for a small one). LOAD_USERS (50), LOAD_SECONDS (60), LOAD_THINK (1), LOAD_PORT (5088).
+LOAD_PROCESSES=n (default 1: `flask serve` itself) serves with n waitress processes sharing one
+listening socket (bench/load.py's own launcher; each process its own app and connection) — to
+see how far the single GIL-bound process is the limit.
 Prints the per-request table (requests, failures, median, p95, max) and exits non-zero when a
 request failed or, at full scale, the aggregate p95 is over 200 ms.
 """
@@ -86,8 +89,11 @@ def main() -> int:
            "SECRET_KEY": "bench-load", "JOBS_MODE": "immediate", "INSTANCE_PATH": str(tmp / "instance"),
            "FLASK_APP": "app", "LOAD_ACCOUNTS": str(tmp / "accounts.json")}
     bin_dir = Path(sys.executable).parent
-    server = subprocess.Popen([str(bin_dir / "flask"), "serve", "--port", str(PORT), "--no-worker"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "w"))
+    processes = int(os.environ.get("LOAD_PROCESSES", "1"))
+    command = ([str(bin_dir / "flask"), "serve", "--port", str(PORT), "--no-worker"] if processes == 1 else
+               [sys.executable, "-m", "bench.load", "--serve", str(PORT), str(processes)])
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=open(tmp / "server.log", "w"))
     try:
         wait_for(PORT, server)
         spawn = max(1, USERS // 5)
@@ -98,7 +104,22 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        restore(url, accounts["queue_unions"])
     return report(tmp)
+
+
+def restore(url: str, unions: list) -> None:
+    """Put the district users' unions back into 待审批 (a user stopped mid-toggle leaves its union
+    in 待提交), so the kept city's queue stays at its 2,000 rows for bench/review.py."""
+    import models
+    from models import Organization, Submission, db
+    models.connect(url)
+    db.connect(reuse_if_open=True)
+    with db.atomic():
+        Submission.update(queued_level=None, queued_by=None).where(
+            Submission.org.in_(Organization.select(Organization.id).where(Organization.name.in_(unions)))
+            & Submission.batch.is_null() & (Submission.status == "区局确认中")).execute()
+    db.close()
 
 
 def report(tmp: Path) -> int:
@@ -111,7 +132,7 @@ def report(tmp: Path) -> int:
     aggregate = None
     writes = reads = 0
     for r in rows:
-        line = (f"| {r['Type']} {r['Name']} | {r['Request Count']} | {r['Failure Count']} | "
+        line = (f"| {r['Name']} | {r['Request Count']} | {r['Failure Count']} | "
                 f"{float(r['Median Response Time']):.0f} | {float(r['95%']):.0f} | {float(r['99%']):.0f} | "
                 f"{float(r['Max Response Time']):.0f} | {float(r['Requests/s']):.1f} |")
         if r["Name"] == "Aggregated":
@@ -142,5 +163,31 @@ def report(tmp: Path) -> int:
     return 1 if bad else 0
 
 
+def serve_forked(port: int, processes: int) -> None:
+    """n waitress processes (8 threads each) accepting on one socket bound here."""
+    import signal
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(1024)
+    children = []
+    for _ in range(processes):
+        pid = os.fork()
+        if pid == 0:
+            from waitress import serve
+
+            from app import create_app
+            serve(create_app(), sockets=[sock], threads=8, ident="")
+            os._exit(0)
+        children.append(pid)
+    signal.signal(signal.SIGTERM, lambda *_: [os.kill(c, signal.SIGTERM) for c in children] and sys.exit(0))
+    for c in children:
+        os.waitpid(c, 0)
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--serve"]:
+        serve_forked(int(sys.argv[2]), int(sys.argv[3]))
+        sys.exit(0)
     sys.exit(main())
