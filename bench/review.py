@@ -252,6 +252,8 @@ def bench_review(b, info: dict, members: int, timed, repeat: int) -> None:
           batches, timed(b.get(centre, "/batches/?status=参保审核中"), n), "p95 ≤ 100")
     centre_account = Account.get(Account.username == "bench-centre")
     orm, raw = _list_timings(b, timed, n, scoped(DistrictBatch, centre_account)
+                             .select(DistrictBatch, Organization)
+                             .join(Organization, on=(DistrictBatch.district == Organization.id), attr="district")
                              .where(DistrictBatch.status == review.CHECKING))
     b.row("  data access: the centre's batch count + page (ORM vs raw SQL)", batches, orm, "", orm[0] / raw[0])
 

@@ -25,3 +25,14 @@ def test_each_queue_shows_its_own_kind(city, as_role):
     assert "总共 1 条记录" in page
     page = district.get("/review/instant").get_data(as_text=True)
     assert instant.name in page and central.name not in page
+
+
+def test_batch_list_names_each_district_for_the_centre(city, as_role):
+    from tests.review_factories import make_batch
+    make_batch(city.orgs["district1"])
+    make_batch(city.orgs["district2"], status="已完成")
+    page = as_role("centre").get("/batches/").get_data(as_text=True)
+    assert f"<td>{city.orgs['district1'].name}</td>" in page and f"<td>{city.orgs['district2'].name}</td>" in page
+    page = as_role("centre").get("/batches/?status=已完成").get_data(as_text=True)
+    assert f"<td>{city.orgs['district2'].name}</td>" in page and f"<td>{city.orgs['district1'].name}</td>" not in page
+    assert "总共 1 条记录" in as_role("district").get("/batches/").get_data(as_text=True)

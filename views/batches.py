@@ -39,6 +39,9 @@ def index():
     """参保批次管理: 批次编号, 参保人数, 提交时间, 最后更新时间, 状态, 凭证上传时间, 职保中心反馈时间,
     职保中心核销时间."""
     query = scoped(DistrictBatch, current_user)
+    if current_user.role != "district":  # the 区局（产业）工会 column: one join, not a lookup per row
+        query = query.select(DistrictBatch, Organization).join(
+            Organization, on=(DistrictBatch.district == Organization.id), attr="district")
     number = normalize(request.args.get("number")).upper()
     status = normalize(request.args.get("status"))
     district = normalize(request.args.get("district"))
