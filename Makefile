@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test test-sqlite test-pg lint bench bench-smoke install clean
+.PHONY: run test test-sqlite test-pg lint bench bench-smoke bench-load install clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,16 @@ bench: $(STAMP)
 	TEST_DATABASE_URL= $(BIN)/python -m bench.run
 
 ## make bench-smoke: the same code on a small city (CI runs it so the harness never rots).
+## Then a 10-second, 5-user load test on a small city (it fails on any error, not on time).
 bench-smoke: $(STAMP)
 	BENCH_SCALE=smoke BENCH_REPEAT=5 $(BIN)/python -m bench.run
+	BENCH_SCALE=smoke LOAD_USERS=5 LOAD_SECONDS=10 BENCH_SQLITE=bench/out/load-smoke.db $(BIN)/python -m bench.load
+
+## make bench-load: 50 virtual users (locust, 1 s think time, 80 % reads / 20 % writes) for 60 s
+## against `flask serve` (waitress) on the kept benchmark city (bench/out/bench.db, generated
+## when missing; LOAD_DATABASE_URL for PostgreSQL). Target: 0 errors, p95 ≤ 200 ms.
+bench-load: $(STAMP)
+	$(BIN)/python -m bench.load
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

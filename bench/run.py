@@ -11,10 +11,11 @@ BENCH_KEEP=1 keeps the generated city for later runs: SQLite in BENCH_SQLITE (de
 bench/out/bench.db), PostgreSQL as it is; a database that already holds the city is used as it is
 (nothing regenerated). BENCH_ONLY=import (implies BENCH_KEEP) times only the two 批量导入 rows on
 that city; the imported people are deleted again after each import, so the city stays the same.
-BENCH_ONLY=cards (or enroll, coverage, stats) likewise times only the card rows (bench/cards.py;
-the return file's effects are undone after it is timed), the enrollment rows (bench/enroll.py), the
-保障信息查询 / 给付信息查询 rows (bench/coverage.py, on the enrollments of bench/enroll.py) or the
-集中参保统计 rows (bench/enroll_stats.py).
+BENCH_ONLY=cards (or enroll, coverage, stats, review) likewise times only the card rows
+(bench/cards.py; the return file's effects are undone after it is timed), the enrollment rows
+(bench/enroll.py), the 保障信息查询 / 给付信息查询 rows (bench/coverage.py, on the enrollments of
+bench/enroll.py), the 集中参保统计 rows (bench/enroll_stats.py) or the review-chain rows
+(bench/review.py: queue, 参保批次管理).
 BENCH_IMPORT_REPEAT=n (default 1) runs each import and its bare read n times, interleaved, and
 reports the medians.
 """
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "100"))
-ONLY = os.environ.get("BENCH_ONLY", "")  # "", "import", "cards", "enroll", "coverage" or "stats"
+ONLY = os.environ.get("BENCH_ONLY", "")  # "", "import", "cards", "enroll", "coverage", "stats", "review"
 KEEP = bool(os.environ.get("BENCH_KEEP") or ONLY)
 IMPORT_REPEAT = int(os.environ.get("BENCH_IMPORT_REPEAT", "1"))
 PASSWORD = "bench-pass-1"
@@ -130,7 +131,7 @@ def bench_database(url: str) -> list:
         bench_imports(b, info, url, members, compare=False)
         db.close()
         return b.results
-    if ONLY in ("cards", "enroll", "coverage", "stats"):
+    if ONLY in ("cards", "enroll", "coverage", "stats", "review"):
         from bench.cards import bench_cards
         from bench.coverage import bench_coverage
         from bench.enroll import bench_enroll
@@ -138,6 +139,9 @@ def bench_database(url: str) -> list:
             bench_cards(b, info, members, timed, REPEAT)
         elif ONLY == "enroll":
             bench_enroll(b, info, members, timed, REPEAT)
+        elif ONLY == "review":
+            from bench.review import bench_review
+            bench_review(b, info, members, timed, REPEAT)
         elif ONLY == "stats":
             from bench.enroll_stats import bench_enroll_stats
             bench_enroll_stats(b, info, members, timed, REPEAT)
@@ -198,6 +202,8 @@ def bench_database(url: str) -> list:
     bench_coverage(b, info, members, timed, REPEAT)
     from bench.enroll_stats import bench_enroll_stats
     bench_enroll_stats(b, info, members, timed, REPEAT)
+    from bench.review import bench_review
+    bench_review(b, info, members, timed, REPEAT)
     db.close()
     return b.results
 

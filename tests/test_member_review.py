@@ -25,7 +25,11 @@ def review_on(city, district="district1"):
     Organization.update(member_review=True).where(Organization.id == city.orgs[district].id).execute()
 
 
-def number(birth=date(1990, 1, 1), male=True) -> str:
+def number(birth=None, male=True) -> str:
+    """A fresh valid ID number; without a birth date one drawn at random (a fixed date gives only
+    3,500 numbers, so a test making many members could draw the same one twice)."""
+    from datetime import timedelta
+    birth = birth or date(1970, 1, 1) + timedelta(days=factories._rng.randrange(12000))
     return factories.id_number(factories._rng, birth, male)
 
 
