@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test test-sqlite test-pg lint bench bench-smoke install clean
+.PHONY: run test test-sqlite test-pg lint bench bench-smoke status-server install clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,15 @@ bench: $(STAMP)
 ## make bench-smoke: the same code on a small city (CI runs it so the harness never rots).
 bench-smoke: $(STAMP)
 	BENCH_SCALE=smoke BENCH_REPEAT=5 $(BIN)/python -m bench.run
+
+## make status-server: the reference server of the status protocol (tools/status_server.py) on
+## 127.0.0.1:$(STATUS_PORT), answering from the app database's registry (社保状态导入), or from a
+## status file with STATUS_FILE=registry.xlsx; STATUS_TOKEN=xyz requires "Authorization: Bearer xyz".
+## Point the app at it: STATUS_PROVIDER=http STATUS_HTTP_URL=http://127.0.0.1:8765/ make run
+STATUS_PORT ?= 8765
+status-server: $(STAMP)
+	$(BIN)/python -m tools.status_server $(if $(STATUS_FILE),--file $(STATUS_FILE),--from-db) \
+		--port $(STATUS_PORT) $(if $(STATUS_TOKEN),--token $(STATUS_TOKEN))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

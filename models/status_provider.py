@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
+from models import db
 from models.enrollment import CARD_STATUSES, EMPLOYMENT, INSURANCE, StatusRecord
 
 log = logging.getLogger("status_provider")
@@ -40,6 +41,7 @@ UNCLEAR = "不明确"
 NO_RECORD = "社保系统中没有该证件号码的记录"
 FIELDS = (("card_status", "社保卡状态", CARD_STATUSES), ("employment", "就业状态", EMPLOYMENT),
           ("insurance", "社保缴纳", INSURANCE))
+_CARDS, _EMPLOYMENT, _INSURANCE = frozenset(CARD_STATUSES), frozenset(EMPLOYMENT), frozenset(INSURANCE)
 MAX_ANSWER_BYTES_PER_PERSON = 2_000  # an answer larger than this per asked number is refused
 
 
@@ -114,11 +116,17 @@ class RegistryProvider(StatusProvider):
         from models.base import in_values
         if not id_numbers:
             return {}
-        rows = (StatusRecord.select(StatusRecord.id_number, StatusRecord.card_status, StatusRecord.employment,
-                                    StatusRecord.insurance, StatusRecord.status_date)
-                .where(in_values(StatusRecord.id_number, id_numbers)).tuples())
+        query = (StatusRecord.select(StatusRecord.id_number, StatusRecord.card_status, StatusRecord.employment,
+                                     StatusRecord.insurance, StatusRecord.status_date)
+                 .where(in_values(StatusRecord.id_number, id_numbers)))
         results = {}
-        for number, card, employment, insurance, day in rows:
+        # the cursor's rows as they are (peewee's per-cell conversion would be most of the time)
+        for number, card, employment, insurance, day in db.execute(query).fetchall():
+            if isinstance(day, str):  # SQLite keeps dates as text
+                day = date.fromisoformat(day[:10])
+            if card in _CARDS and employment in _EMPLOYMENT and insurance in _INSURANCE:
+                results[number] = StatusResult(number, card, employment, insurance, day)
+                continue
             fields, reasons = checked_fields({"card_status": card, "employment": employment, "insurance": insurance})
             results[number] = StatusResult(number, status_date=day, reason="；".join(reasons), **fields)
         return results

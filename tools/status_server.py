@@ -174,8 +174,12 @@ def main(argv=None) -> None:
             from app import BASE_DIR, default_settings
             url = default_settings(Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance")))["DATABASE_URL"]
         registry = DatabaseRegistry(url)
+    try:
+        records = registry.count()
+    except Exception as exc:  # noqa: BLE001 — no database, or not upgraded yet: say so and stop
+        parser.exit(2, f"无法读取数据库中的社保状态（{exc.__class__.__name__}：{exc}），请先运行 flask db upgrade\n")
     server = make_server(args.host, args.port, make_app(registry, args.token, args.delay), threaded=True)
-    print(f"社保状态参考服务：http://{args.host}:{server.server_port}/ （{registry.count()}条记录）", flush=True)
+    print(f"社保状态参考服务：http://{args.host}:{server.server_port}/ （{records}条记录）", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
