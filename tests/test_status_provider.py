@@ -6,6 +6,7 @@ provider_from_config."""
 
 import io
 import json
+import os
 import socket
 import threading
 import time
@@ -370,3 +371,10 @@ def test_the_app_reads_the_settings(app):
     assert app.config["STATUS_PROVIDER"] == "registry"
     assert (app.config["STATUS_HTTP_TIMEOUT"], app.config["STATUS_HTTP_BATCH"]) == (10.0, 500)
     assert isinstance(provider_from_config(app.config), RegistryProvider)
+
+
+def test_a_wrong_setting_stops_the_app_at_start(app, monkeypatch):
+    from app import create_app
+    monkeypatch.delenv("STATUS_HTTP_URL", raising=False)
+    with pytest.raises(ValueError, match="须设置 STATUS_HTTP_URL"):  # before any database or queue is set up
+        create_app({"STATUS_PROVIDER": "http", "STATUS_HTTP_URL": "", "STORAGE_DIR": os.environ["STORAGE_DIR"]})
