@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test test-sqlite test-pg lint bench bench-smoke bench-load install clean
+.PHONY: run test test-sqlite test-pg lint bench bench-smoke bench-load status-server install clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,15 @@ bench-smoke: $(STAMP)
 ## when missing; LOAD_DATABASE_URL for PostgreSQL). Target: 0 errors, p95 ≤ 200 ms.
 bench-load: $(STAMP)
 	$(BIN)/python -m bench.load
+
+## make status-server: the reference server of the status protocol (tools/status_server.py) on
+## 127.0.0.1:$(STATUS_PORT), answering from the app database's registry (社保状态导入), or from a
+## status file with STATUS_FILE=registry.xlsx; STATUS_TOKEN=xyz requires "Authorization: Bearer xyz".
+## Point the app at it: STATUS_PROVIDER=http STATUS_HTTP_URL=http://127.0.0.1:8765/ make run
+STATUS_PORT ?= 8765
+status-server: $(STAMP)
+	$(BIN)/python -m tools.status_server $(if $(STATUS_FILE),--file $(STATUS_FILE),--from-db) \
+		--port $(STATUS_PORT) $(if $(STATUS_TOKEN),--token $(STATUS_TOKEN))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -59,6 +59,12 @@ def default_settings(instance: Path) -> dict:
         # 批量导入: parse an xlsx in a second process while this one checks its rows (two cores)
         "IMPORT_READER_PROCESS": _env_bool("IMPORT_READER_PROCESS", True),
         "STORAGE_DIR": os.environ.get("STORAGE_DIR", str(instance / "storage")),
+        # 获取社保卡和就业状态: registry (the imported status file) | http (models/status_provider.py)
+        "STATUS_PROVIDER": os.environ.get("STATUS_PROVIDER", "registry"),
+        "STATUS_HTTP_URL": os.environ.get("STATUS_HTTP_URL", ""),
+        "STATUS_HTTP_TIMEOUT": float(os.environ.get("STATUS_HTTP_TIMEOUT", "10")),
+        "STATUS_HTTP_BATCH": int(os.environ.get("STATUS_HTTP_BATCH", "500")),
+        "STATUS_HTTP_AUTH": os.environ.get("STATUS_HTTP_AUTH", ""),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", False),
@@ -74,6 +80,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     from models import storage
     storage.configure(app.config["STORAGE_DIR"])
+    from models.status_provider import provider_from_config
+    provider_from_config(app.config)  # a wrong STATUS_* setting stops the start, with its reason
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])

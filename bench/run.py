@@ -15,7 +15,9 @@ BENCH_ONLY=cards (or enroll, coverage, stats, review) likewise times only the ca
 (bench/cards.py; the return file's effects are undone after it is timed), the enrollment rows
 (bench/enroll.py), the 保障信息查询 / 给付信息查询 rows (bench/coverage.py, on the enrollments of
 bench/enroll.py), the 集中参保统计 rows (bench/enroll_stats.py) or the review-chain rows
-(bench/review.py: queue, 参保批次管理).
+(bench/review.py: queue, 参保批次管理);
+BENCH_ONLY=provider the 获取社保卡和就业状态 lookups (bench/status_provider.py: the registry and the
+HTTP reference server in its own process).
 BENCH_IMPORT_REPEAT=n (default 1) runs each import and its bare read n times, interleaved, and
 reports the medians.
 """
@@ -33,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "100"))
-ONLY = os.environ.get("BENCH_ONLY", "")  # "", "import", "cards", "enroll", "coverage", "stats", "review"
+ONLY = os.environ.get("BENCH_ONLY", "")  # import cards enroll coverage stats review provider
 KEEP = bool(os.environ.get("BENCH_KEEP") or ONLY)
 IMPORT_REPEAT = int(os.environ.get("BENCH_IMPORT_REPEAT", "1"))
 PASSWORD = "bench-pass-1"
@@ -131,6 +133,11 @@ def bench_database(url: str) -> list:
         bench_imports(b, info, url, members, compare=False)
         db.close()
         return b.results
+    if ONLY == "provider":
+        from bench.status_provider import bench_status_provider
+        bench_status_provider(b, info, members, timed, REPEAT, url)
+        db.close()
+        return b.results
     if ONLY in ("cards", "enroll", "coverage", "stats", "review"):
         from bench.cards import bench_cards
         from bench.coverage import bench_coverage
@@ -204,6 +211,8 @@ def bench_database(url: str) -> list:
     bench_enroll_stats(b, info, members, timed, REPEAT)
     from bench.review import bench_review
     bench_review(b, info, members, timed, REPEAT)
+    from bench.status_provider import bench_status_provider
+    bench_status_provider(b, info, members, timed, REPEAT, url)
     db.close()
     return b.results
 

@@ -227,9 +227,11 @@ def verify_job(ctx):
     """Asks the status provider about the people who were 待校验 when the job started, batch by
     batch; each batch's answers and the checkpoint are saved together, so a job interrupted by
     a restart resumes after the last saved batch (nothing asked twice, nothing lost)."""
+    from flask import current_app, has_app_context
+
     from models import status_provider
     people_ids = ctx.params["people"]
-    provider = status_provider.provider_from_config()
+    provider = status_provider.provider_from_config(current_app.config if has_app_context() else None)
     size = max(1, int(getattr(provider, "batch_size", 500)))
     start = int(ctx.checkpoint.get("next", 0))
     ctx.save_progress(start, len(people_ids))

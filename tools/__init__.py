@@ -1,0 +1,1 @@
+"""Command-line tools that run beside the app (the status reference server)."""
