@@ -197,7 +197,9 @@ def start_check(org: Organization, year: ProtectionYear, account) -> tuple[Job, 
     if not targets:
         raise DomainError("没有待校验的人员", 409)
     job = Job.submit("social_verify", {"org": org.id, "year": year.id, "people": targets}, account=account)
-    return job, True
+    # A job still queued shows how many it will check (the worker sets it again when it starts).
+    Job.update(progress_total=len(targets)).where((Job.id == job.id) & (Job.progress_total == 0)).execute()
+    return Job.get_by_id(job.id), True
 
 
 def save_results(results: dict, by_number: dict, job_id: int | None) -> None:

@@ -581,3 +581,28 @@ def test_the_centre_sees_every_districts_batches_with_amounts_and_a_district_onl
     assert mine.number in district and other.number not in district
     assert as_role("district").get(f"/batches/{other.id}").status_code == 404
     assert as_role("secondary").get("/batches/").status_code == 403
+
+
+@pytest.mark.parametrize("pane", ["pending_pane", "queued_pane"])
+def test_each_pane_is_a_fragment_for_htmx_keeping_the_other_panes_filters(city, as_role, pane):
+    ready_year(city)
+    submit(city, n=2)
+    with time_machine.travel(REVIEW_DAY, tick=False):
+        response = as_role("district").get(f"/review/central?pane={pane}&p_channel=会员卡参保&q_name=乙",
+                                           headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in body
+    assert ('id="pending-pane"' in body) == (pane == "pending_pane")
+    other = 'name="q_name" value="乙"' if pane == "pending_pane" else 'name="p_channel" value="会员卡参保"'
+    assert other in body
+
+
+def test_the_handler_form_errors_come_back_as_a_fragment_for_htmx(city, as_role):
+    year = ready_year(city)
+    submit(city, n=1)
+    review.add_to_queue(city.orgs["district1"], year, review.CENTRAL_KIND, keys(city.orgs["district1"], year), None)
+    with time_machine.travel(SUBMIT_DAY, tick=False):
+        response = as_role("district").post("/review/central/submit", data={"name": "", "mobile": "1", "email": ""},
+                                            headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "<html" not in body and "请填写经办人姓名" in body

@@ -49,6 +49,7 @@ def test_watch_progress_tick_submit_then_district_and_centre(page, city, js):
     log_in(page, city.account("grassroots"))
     # the click while the worker is busy leaves the job queued: the page shows its progress
     job = Job.create(kind="social_verify", title="获取社保卡和就业状态", org=union, owner=city.account("grassroots"),
+                     progress_total=3,
                      params=json.dumps({"org": union.id, "year": year.id, "people": [p.id for p in people]}))
     page.goto("/enroll/social/central")
     expect(page.locator("#verify-status")).to_contain_text("排队中，已完成 0 / 3 人（完成后列表自动刷新）")
