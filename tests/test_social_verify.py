@@ -6,9 +6,8 @@ from datetime import date
 
 import pytest
 
-from models import Job, StatusRecord, jobs
+from models import Job, StatusRecord, jobs, status_provider
 from models import social_enroll as social
-from models import status_provider
 from models.base import DomainError
 from models.social_enroll import SocialCheck
 from tests import factories
