@@ -41,6 +41,7 @@ def test_click_fetch_statuses_and_see_the_result(page, city):
 
 
 def test_watch_progress_tick_submit_then_district_and_centre(page, city, js):
+    page.set_default_timeout(20_000)  # a long walk through four accounts on a busy CI machine
     union = city.orgs["grassroots1"]
     year = enrolling_year(city)
     Window.update(starts=now() - timedelta(days=1), ends=now() + timedelta(days=5)).where(
