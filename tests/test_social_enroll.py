@@ -187,3 +187,21 @@ def test_one_district_batch_number_each_channel_counting_its_own_people(city, as
     import re
     assert re.search(rf"{batch.number}</td><td>2</td>", card_list)
     assert re.search(rf"{batch.number}</td><td>3</td>", social_list)
+
+
+def test_a_returned_social_submission_releases_its_people_to_submit_again(city):
+    year = ready_year(city)
+    union = city.orgs["grassroots1"]
+    people = [member(union, "正常") for _ in range(2)]
+    with time_machine.travel(SEASON, tick=False):
+        sub = social.submit(union, year, "central", plans.types_of(year)[0], [p.id for p in people], None,
+                            date(2026, 11, 20))
+        assert social.screen(union, year).sets["ready"] == set()
+        district = city.orgs["district1"]
+        rows, _ = review.groups(review.pane(district, year, review.CENTRAL_KIND, False), 1, 50)
+        review.return_groups(district, year, review.CENTRAL_KIND, [g.key for g in rows], "名单有误", None)
+        assert Submission.get_by_id(sub.id).status == "退回"
+        assert social.screen(union, year).sets["ready"] == {p.id for p in people}  # editable, resubmittable
+        again = social.submit(union, year, "central", plans.types_of(year)[0], [p.id for p in people], None,
+                              date(2026, 11, 21))
+    assert again.count == 2 and again.status == "区局确认中"
