@@ -116,15 +116,23 @@ def pending_list(org: Organization, year: ProtectionYear) -> tuple[list, set]:
 
 def confirm(org: Organization, year: ProtectionYear, person_ids: list | None, account) -> int:
     """确认 / 全部确认 (person_ids None): only people on the union's pending list; irreversible."""
-    pending = central_screen(org, year).sets["pending"]
+    return record_confirmations(CardConfirm, org, year, central_screen(org, year).sets["pending"], person_ids,
+                                account, "集中参保待确认名单确认",
+                                "待确认名单中没有可确认的人员（可能已被确认，请刷新）")
+
+
+def record_confirmations(model, org: Organization, year: ProtectionYear, pending: set, person_ids: list | None,
+                         account, action: str, nobody: str) -> int:
+    """The confirmations of a channel's 待确认名单 (`model`: CardConfirm / SocialConfirm): the chosen
+    people (everyone pending when None) who are on the list, one audit row; refused with `nobody`
+    when none is left."""
     chosen = sorted(pending) if person_ids is None else [pid for pid in person_ids if pid in pending]
     if not chosen:
-        raise DomainError("待确认名单中没有可确认的人员（可能已被确认，请刷新）", 409)
+        raise DomainError(nobody, 409)
     with db.atomic():
-        CardConfirm.insert_many([{"org": org.id, "year": year.id, "person": pid, "confirmed_at": now()}
-                                 for pid in chosen]).on_conflict_ignore().execute()
-        AuditLog.record("集中参保待确认名单确认", org, account=account,
-                        detail={"保障年度": year.year, "人数": len(chosen)})
+        model.insert_many([{"org": org.id, "year": year.id, "person": pid, "confirmed_at": now()}
+                           for pid in chosen]).on_conflict_ignore().execute()
+        AuditLog.record(action, org, account=account, detail={"保障年度": year.year, "人数": len(chosen)})
     return len(chosen)
 
 

@@ -19,7 +19,6 @@ from datetime import date
 import peewee as pw
 
 from models import db
-from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now
 from models.cards import HELD_CARD, Card
 from models.enrollment import CENTRAL, INSTANT, SOCIAL_CHANNEL, Enrollment, holder_of
@@ -131,16 +130,9 @@ def people(ids) -> pw.ModelSelect:
 
 # --- 参保待确认名单 -----------------------------------------------------------------------------------
 def confirm(org: Organization, year: ProtectionYear, person_ids: list | None, account) -> int:
-    pending = screen(org, year).sets["pending"]
-    chosen = sorted(pending) if person_ids is None else [pid for pid in person_ids if pid in pending]
-    if not chosen:
-        raise DomainError("参保待确认名单中没有可确认的人员（可能已被确认，请刷新）", 409)
-    with db.atomic():
-        SocialConfirm.insert_many([{"org": org.id, "year": year.id, "person": pid, "confirmed_at": now()}
-                                   for pid in chosen]).on_conflict_ignore().execute()
-        AuditLog.record("社保卡参保待确认名单确认", org, account=account,
-                        detail={"保障年度": year.year, "人数": len(chosen)})
-    return len(chosen)
+    from models.card_enroll import record_confirmations
+    return record_confirmations(SocialConfirm, org, year, screen(org, year).sets["pending"], person_ids, account,
+                                "社保卡参保待确认名单确认", "参保待确认名单中没有可确认的人员（可能已被确认，请刷新）")
 
 
 # --- submitting ---------------------------------------------------------------------------------------
