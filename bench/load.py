@@ -5,9 +5,9 @@
 Database: LOAD_DATABASE_URL, else the kept SQLite city (BENCH_SQLITE, default bench/out/bench.db).
 A database without the city gets one first (bench/generate.py + enroll + review; BENCH_SCALE=smoke
 for a small one). LOAD_USERS (50), LOAD_SECONDS (60), LOAD_THINK (1), LOAD_PORT (5088).
-LOAD_PROCESSES=n (default 1: `flask serve` itself) serves with n waitress processes sharing one
-listening socket (bench/load.py's own launcher; each process its own app and connection) — to
-see how far the single GIL-bound process is the limit.
+LOAD_PROCESSES=n (default 2, one per core, as docs/deploy.md runs the app; 1 = `flask serve`
+itself) serves with n waitress processes sharing one listening socket (bench/load.py's own
+launcher; each process its own app and connection pool).
 Prints the per-request table (requests, failures, median, p95, max) and exits non-zero when a
 request failed or, at full scale, the aggregate p95 is over 200 ms.
 """
@@ -89,7 +89,7 @@ def main() -> int:
            "SECRET_KEY": "bench-load", "JOBS_MODE": "immediate", "INSTANCE_PATH": str(tmp / "instance"),
            "FLASK_APP": "app", "LOAD_ACCOUNTS": str(tmp / "accounts.json")}
     bin_dir = Path(sys.executable).parent
-    processes = int(os.environ.get("LOAD_PROCESSES", "1"))
+    processes = int(os.environ.get("LOAD_PROCESSES", "2"))
     command = ([str(bin_dir / "flask"), "serve", "--port", str(PORT), "--no-worker"] if processes == 1 else
                [sys.executable, "-m", "bench.load", "--serve", str(PORT), str(processes)])
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
