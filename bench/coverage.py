@@ -51,7 +51,7 @@ def bench_coverage(b, info: dict, members: int, timed, repeat: int) -> None:
               .order_by(Enrollment.id.desc()).scalar())
     city = b.client("bench-city", info["password"])
     b.row("保障信息查询（按证件号码）, city-wide (GET /coverage/?id_number=)", enrollments,
-          timed(b.get(city, f"/coverage/?id_number={anyone}"), n), "p95 ≤ 50")
+          timed(b.get(city, f"/coverage/?id_number={anyone}"), n), "p95 ≤ 20")
     orm = timed(lambda: coverage.periods(anyone), n)
     raw = timed(b.raw(RAW_PERIODS.format(p=p, scope=""), anyone), n)
     b.row("  data access: 保障信息查询（按证件号码）, city-wide (ORM vs raw SQL)", enrollments, orm, "p95 ≤ 20",
@@ -63,7 +63,7 @@ def bench_coverage(b, info: dict, members: int, timed, repeat: int) -> None:
     if inside:
         client = b.client("bench-district", info["password"])
         b.row("保障信息查询（按证件号码）, a district (its subtree)", enrollments,
-              timed(b.get(client, f"/coverage/?id_number={inside}"), n), "p95 ≤ 50")
+              timed(b.get(client, f"/coverage/?id_number={inside}"), n), "p95 ≤ 20")
         orm = timed(lambda: coverage.periods(inside, district.subtree_ids()), n)
         scope = f' AND e."org_id" IN (SELECT "descendant_id" FROM "org_tree" WHERE "ancestor_id" = {p})'
         raw = timed(b.raw(RAW_PERIODS.format(p=p, scope=scope), inside, district.id), n)
