@@ -131,6 +131,11 @@ def _social_examples(g1) -> None:
         card, employment = spec.split("/")
         SocialCheck.create(person=person.id, card_status=card, employment=employment, insurance="已缴纳",
                            status_date=on - timedelta(days=2), checked_at=on - timedelta(days=2))
+        # the bureau says the same, so a new ① keeps everyone in their class (封存 / 挂失 stay 待校验)
+        StatusRecord.insert(id_number=person.id_number, name=person.name, card_status=card, employment=employment,
+                            insurance="已缴纳", status_date=on - timedelta(days=2)).on_conflict(
+            conflict_target=[StatusRecord.id_number],
+            update={StatusRecord.card_status: card, StatusRecord.employment: employment}).execute()
     for i, person in enumerate(people[len(plan):len(plan) + 8]):  # not checked yet: the registry knows them
         if not StatusRecord.select().where(StatusRecord.id_number == person.id_number).exists():
             StatusRecord.create(id_number=person.id_number, name=person.name, card_status="正常" if i % 4 else "锁定",

@@ -13,8 +13,9 @@ and 市总工会 read about a protection year's enrollment — never a write.
 A union's state (`union_state`, the same sub-queries behind the monitor's counts and the lists it
 links to): 已提交 = at least one active centralized submission; 退回 = none active and its latest
 centralized submission was 退回; 未提交 = everything else (none, or only 已撤回 / 失败).
-可参保 (eligible, a documented simplification of the confirmation screen): 正常 members of the
-union, not removed from the population, holding a 正常 member card, not 退休 / 死亡 in the registry.
+可参保 (eligible, a documented simplification of the two confirmation screens): 正常 members of the
+union, not removed from the population, holding a 正常 member card (the member-card channel) or with
+ID type 身份证 (the social-security channel), not 退休 / 死亡 in the registry.
 """
 
 import tempfile
@@ -288,14 +289,23 @@ def monitor(root: Organization, year: ProtectionYear) -> Monitor:
     return Monitor(year=year, groups=groups)
 
 
-def eligible_members(root: Organization) -> pw.ModelSelect:
-    """可参保 (see the module docstring): memberships of root's open grassroots unions."""
-    return (Membership.select().join(Person, on=(Person.id == Membership.person))
-            .join(Card, on=((Card.person == Person.id) & (Card.status == CARD_NORMAL)))
+def _eligible(query: pw.ModelSelect) -> pw.ModelSelect:
+    """A membership query narrowed to 可参保 (see the module docstring): card holders (the
+    member-card channel) and members with ID type 身份证 (the social-security channel), not 退休 /
+    死亡 in the registry — one definition for the monitor's counts and the union lists."""
+    from models.members import ID_CARD
+    holders = Card.select(Card.person).where(Card.status == CARD_NORMAL)
+    return (query.join(Person, on=(Person.id == Membership.person))
             .join(StatusRecord, pw.JOIN.LEFT_OUTER, on=(StatusRecord.id_number == Person.id_number))
-            .join(Organization, on=(Organization.id == Membership.org))
             .where((Membership.status == NORMAL) & (Person.population_removed == False)  # noqa: E712
-                   & (StatusRecord.id.is_null() | StatusRecord.employment.not_in(EXCLUDED)) & grassroots_of(root)))
+                   & ((Person.id_type == ID_CARD) | Person.id.in_(holders))
+                   & (StatusRecord.id.is_null() | StatusRecord.employment.not_in(EXCLUDED))))
+
+
+def eligible_members(root: Organization) -> pw.ModelSelect:
+    """可参保 memberships of root's open grassroots unions."""
+    return (_eligible(Membership.select()).switch(Membership)
+            .join(Organization, on=(Organization.id == Membership.org)).where(grassroots_of(root)))
 
 
 def group_of(root: Organization, key: int) -> Organization | None:
@@ -330,13 +340,8 @@ def union_numbers(year: ProtectionYear, org_ids: list) -> dict:
     enrolled = dict(Enrollment.select(Enrollment.org, pw.fn.COUNT(Enrollment.id))
                     .where((Enrollment.year == year.id) & Enrollment.active & (Enrollment.mode == CENTRAL)
                            & in_values(Enrollment.org, org_ids)).group_by(Enrollment.org).tuples())
-    eligible = dict(Membership.select(Membership.org, pw.fn.COUNT(Membership.id))
-                    .join(Person, on=(Person.id == Membership.person))
-                    .join(Card, on=((Card.person == Person.id) & (Card.status == CARD_NORMAL)))
-                    .join(StatusRecord, pw.JOIN.LEFT_OUTER, on=(StatusRecord.id_number == Person.id_number))
-                    .where((Membership.status == NORMAL) & (Person.population_removed == False)  # noqa: E712
-                           & (StatusRecord.id.is_null() | StatusRecord.employment.not_in(EXCLUDED))
-                           & in_values(Membership.org, org_ids)).group_by(Membership.org).tuples())
+    eligible = dict(_eligible(Membership.select(Membership.org, pw.fn.COUNT(Membership.id)))
+                    .where(in_values(Membership.org, org_ids)).group_by(Membership.org).tuples())
     out = {}
     for oid in org_ids:
         state = STATES["submitted"] if oid in active else STATES["returned"] if oid in returned else NOT_SUBMITTED

@@ -12,7 +12,7 @@ import time_machine
 from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
-from models import Credit, Enrollment, Organization, OrgTree, Submission, card_enroll, enrollment, plans
+from models import Credit, Enrollment, Organization, OrgTree, Person, Submission, enrollment, plans
 from models.enrollment import CARD_CHANNEL, CENTRAL, SOCIAL_CHANNEL
 from tests import factories
 from tests.test_card_enroll import IN_SPLIT, card_holder
@@ -66,8 +66,24 @@ def season(city):
     enrollment.move(subs["evil"], "return", None, reason="人员有误")
     card_holder(o["grassroots1"], employment="退休")  # not eligible
     card_holder(o["grassroots1"])  # eligible, not yet enrolled
-    factories.make_member(o["grassroots1"])  # no card: not eligible
+    factories.make_member(o["grassroots1"])  # no card but 身份证: eligible (social-security channel)
+    passport = factories.make_member(o["grassroots1"])  # neither card nor 身份证: not eligible
+    Person.update(id_type="护照").where(Person.id == passport.person_id).execute()
     return {"year": year, "bing": bing, "evil": evil, "subs": subs}
+
+
+def direct_eligible(org_ids) -> int:
+    """可参保 counted person by person: 正常 members holding a 正常 card or with ID type 身份证,
+    not 退休 / 死亡 in the registry."""
+    from models import Card, Membership, Person, StatusRecord
+    n = 0
+    for m in Membership.select().where(Membership.org.in_(org_ids) & (Membership.status == "正常")):
+        person = Person.get_by_id(m.person_id)
+        has_card = Card.select().where((Card.person == person.id) & (Card.status == "正常")).exists()
+        status = StatusRecord.get_or_none(StatusRecord.id_number == person.id_number)
+        if (has_card or person.id_type == "身份证") and not (status and status.employment in ("退休", "死亡")):
+            n += 1
+    return n
 
 
 def grassroots_under(root) -> list:
@@ -173,15 +189,14 @@ def test_monitor_counts_equal_direct_counts(as_role, city, season):
             Submission.org.in_(ids) & Submission.status.in_(enrollment.ACTIVE) & (Submission.mode == CENTRAL))}
         returned = {s.org_id for s in Submission.select().where(Submission.org.in_(ids)
                                                                  & (Submission.status == "退回"))}
-        screens = [card_enroll.central_screen(o, year) for o in unions]
-        eligible = sum(s.count("cards") - s.count("retired") - s.count("dead") for s in screens)
+        eligible = direct_eligible(ids)
         enrolled = Enrollment.select().where(Enrollment.org.in_(ids) & Enrollment.active & (Enrollment.year == year.id)
                                              & (Enrollment.mode == CENTRAL)).count()
         assert by_group[key] == {"unions": len(unions), "submitted": len(active), "returned": len(returned - active),
                                  "not_submitted": len(unions) - len(active) - len(returned - active),
                                  "enrolled": enrolled, "eligible": eligible}, key
     assert by_group[street.id] == {"unions": 3, "submitted": 2, "returned": 1, "not_submitted": 0, "enrolled": 6,
-                                   "eligible": 7}
+                                   "eligible": 10}  # 7 card holders + 3 身份证 members without a card
     totals = shown_counts(page.find(id="monitor-totals"))
     assert totals == by_group[-1]
     assert totals["enrolled"] == direct_sums([o.id for o in grassroots_under(district)], year)["card"] + 2
@@ -216,7 +231,7 @@ def test_the_monitor_draws_svg_bars_and_refreshes_itself(as_role, city, season):
     assert "测试区1街道总工会 集中参保人数 6" in enrolled
     assert not page.find_all(style=True) and not page.find_all("script", src=False)
     meta = page.find("noscript").find("meta", attrs={"http-equiv": "refresh"})
-    assert meta["content"] == "60"
+    assert meta["content"] == "30"
     poll = page.find(id="monitor")
     assert poll["hx-trigger"] == "every 30s" and poll["hx-get"].startswith("/enroll-stats/monitor")
     fragment = client.get("/enroll-stats/monitor" + Y, headers={"HX-Request": "true"})

@@ -606,3 +606,11 @@ def test_the_handler_form_errors_come_back_as_a_fragment_for_htmx(city, as_role)
                                             headers={"HX-Request": "true"})
     body = response.get_data(as_text=True)
     assert response.status_code == 422 and "<html" not in body and "请填写经办人姓名" in body
+
+
+def test_a_voucher_without_its_file_name_is_refused(city, as_role):
+    batch = accepted_batch(city)
+    with time_machine.travel(at(2026, 12, 29, 9), tick=False):
+        response = upload(as_role("district"), [batch.id], file_name="")
+    assert response.status_code == 422 and "请填写文件名称" in response.get_data(as_text=True)
+    assert not PaymentVoucher.select().exists()

@@ -205,3 +205,20 @@ def test_a_returned_social_submission_releases_its_people_to_submit_again(city):
         again = social.submit(union, year, "central", plans.types_of(year)[0], [p.id for p in people], None,
                               date(2026, 11, 21))
     assert again.count == 2 and again.status == "区局确认中"
+
+
+def test_the_social_list_filters_like_the_card_list(city, as_role):
+    year = ready_year(city)
+    union = city.orgs["grassroots1"]
+    people = [member(union, "正常") for _ in range(3)]
+    with time_machine.travel(SEASON, tick=False):
+        social.submit(union, year, "central", plans.types_of(year)[0], [people[0].id], None, date(2026, 11, 20))
+        social.submit(union, year, "central", plans.types_of(year)[0], [p.id for p in people[1:]], None,
+                      date(2026, 11, 20))
+        Submission.update(status="已撤回").where(Submission.count == 1).execute()
+        client = as_role("grassroots")
+        listing = client.get("/enroll/social/?status=区局确认中").get_data(as_text=True)
+        assert "总共 1 条记录" in listing and "批次编号" in listing
+        assert "总共 2 条记录" in client.get("/enroll/social/?mode=集中参保").get_data(as_text=True)
+        bad = client.get("/enroll/social/?start=2026-13-01")
+        assert bad.status_code == 422 and "提交时间（起）格式应为 年-月-日" in bad.get_data(as_text=True)

@@ -185,8 +185,6 @@ def voucher_new():
     if request.method == "POST" and request.form.get("save") == "1":
         upload = request.files.get("voucher")
         data = upload.read() if upload else b""
-        if not file_name and upload and upload.filename:
-            file_name = normalize(upload.filename.rsplit(".", 1)[0])[:100]
         try:
             voucher = review.upload_voucher(district, ids, file_name, data, acting_account())
         except DomainError as exc:

@@ -60,23 +60,30 @@ def card():
     refused = _grassroots_only()
     if refused:
         return refused
+    return render_page("enroll/card.html", "rows", **submission_list(
+        card_enroll.submissions(current_user.org), [enrollment.CENTRAL, enrollment.HAS_CARD_NO_COVER,
+                                                    enrollment.NEW_CARD]))
+
+
+STATUSES = [enrollment.REVIEWING, enrollment.DONE, enrollment.RETURNED, enrollment.WITHDRAWN, enrollment.FAILED]
+
+
+def submission_list(query, modes: list) -> dict:
+    """A channel's list of the union's submissions with the filters 批次编号, 提交时间, 状态, 参保类型
+    (会员卡参保信息管理 and 社保卡参保信息管理)."""
     status = normalize(request.args.get("status"))
     mode = normalize(request.args.get("mode"))
     number = normalize(request.args.get("number")).upper()
-    query = card_enroll.submissions(current_user.org)
     query, dates, errors = submitted_between(query, Submission.submitted_at, request.args)
     if number:
         query = query.where(Submission.district_batch == number)
-    if status in (enrollment.REVIEWING, enrollment.DONE, enrollment.RETURNED, enrollment.WITHDRAWN, enrollment.FAILED):
+    if status in STATUSES:
         query = query.where(Submission.status == status)
-    if mode in (enrollment.CENTRAL, enrollment.HAS_CARD_NO_COVER, enrollment.NEW_CARD):
+    if mode in modes:
         query = query.where(Submission.mode == mode)
-    return render_page("enroll/card.html", "rows", page=paginate(query), status_filter=status, mode_filter=mode,
-                       number=number, dates=dates, errors=errors,
-                       status=422 if errors else 200,
-                       statuses=[enrollment.REVIEWING, enrollment.DONE, enrollment.RETURNED, enrollment.WITHDRAWN,
-                                 enrollment.FAILED], modes=[enrollment.CENTRAL, enrollment.HAS_CARD_NO_COVER,
-                                                            enrollment.NEW_CARD])
+    return {"page": paginate(query), "status_filter": status, "mode_filter": mode, "number": number,
+            "dates": dates, "errors": errors, "status": 422 if errors else 200, "statuses": STATUSES,
+            "modes": modes}
 
 
 def _screen_context(org, year, ptype_id: int = 0, exclude: bool = False) -> dict:

@@ -49,7 +49,9 @@ def index():
     org, refused = _grassroots()
     if refused:
         return refused
-    return render_page("social/index.html", "rows", page=paginate(social.submissions(org)))
+    from views.enroll import submission_list
+    return render_page("social/index.html", "rows", **submission_list(social.submissions(org),
+                                                                      [enrollment.CENTRAL, enrollment.INSTANT]))
 
 
 def _screen_context(org, year, kind: str, ptype_id: int = 0) -> dict:

@@ -32,7 +32,7 @@ def test_click_fetch_statuses_and_see_the_result(page, city):
     page.get_by_role("link", name="集中参保办理").click()
     expect(page.locator("#social-counts")).to_contain_text("待校验人数：2人")
     page.get_by_role("button", name="① 获取社保卡和就业状态").click()
-    expect(page.locator("#verify-status")).to_contain_text("已完成 2 / 2 人")
+    expect(page.locator("#verify-status")).to_contain_text("已完成，2 / 2 人")
     expect(page.locator("#social-counts")).to_contain_text("待校验人数：1人")
     expect(page.locator("#social-header")).to_contain_text("可参保人数：1。——保障费用：26元")
     page.get_by_role("link", name="③ 待校验（1人）").click()
@@ -53,7 +53,7 @@ def test_watch_progress_tick_submit_then_district_and_centre(page, city, js):
                      progress_total=3,
                      params=json.dumps({"org": union.id, "year": year.id, "people": [p.id for p in people]}))
     page.goto("/enroll/social/central")
-    expect(page.locator("#verify-status")).to_contain_text("排队中，已完成 0 / 3 人（完成后列表自动刷新）")
+    expect(page.locator("#verify-status")).to_contain_text("排队中，0 / 3 人（完成后列表自动刷新）")
     expect(page.get_by_role("button", name="① 获取社保卡和就业状态")).to_be_disabled()
     run_job(job.id)  # the worker
     # htmx polling (JavaScript) or the meta refresh (without) reloads the page by itself
