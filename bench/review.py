@@ -18,7 +18,7 @@ import os
 import time
 from datetime import datetime, timedelta
 
-from models import db
+from models import db, is_postgres
 
 CHUNK = 2_000
 SMOKE = os.environ.get("BENCH_SCALE") == "smoke"
@@ -55,7 +55,7 @@ def generate_review(info: dict, year) -> dict:
         return {"kept": True, "review_seconds": 0.0}
     start = time.perf_counter()
     stamp = now()
-    is_pg = db.obj.__class__.__name__.startswith("Postgres")
+    is_pg = is_postgres()
     p = "%s" if is_pg else "?"
     with db.atomic():
         city = Organization.get_by_id(info["city"])

@@ -29,9 +29,12 @@ def make_database(url: str) -> pw.Database:
         options = os.environ.get("PG_OPTIONS", "-c random_page_cost=1.1")
         # A pool: every request used to open (and close) its own connection — about 15 ms of a
         # 20 ms page on PostgreSQL. db.close() at the end of a request gives it back instead.
+        extra = {"options": options} if options else {}
+        size = int(os.environ.get("PG_POOL_SIZE", "32"))
+        if size <= 0:  # PG_POOL_SIZE=0: a connection per request (PgBouncer in front, say)
+            return url_connect(url, autoconnect=True, **extra)
         pooled = url.replace("postgresql://", "postgresql+pool://", 1)
-        return url_connect(pooled, autoconnect=True, max_connections=int(os.environ.get("PG_POOL_SIZE", "32")),
-                           stale_timeout=300, **({"options": options} if options else {}))
+        return url_connect(pooled, autoconnect=True, max_connections=size, stale_timeout=300, **extra)
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         if path != ":memory:":
