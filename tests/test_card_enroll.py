@@ -178,10 +178,15 @@ def test_batch_detail_and_withdraw(city, as_role, year, union):
         listing = grassroots.get("/enroll/card")
         assert "区局确认中" in text(listing) and "集中参保" in text(listing)
         assert as_role("grassroots", 2).post(f"/enroll/submissions/{sub.id}/withdraw").status_code == 404
-        assert grassroots.post(f"/enroll/submissions/{sub.id}/withdraw").status_code == 302
+        asked = grassroots.post(f"/enroll/submissions/{sub.id}/withdraw")  # asked first, nothing changes
+        assert asked.status_code == 200 and "撤回后，该次提交的2名人员" in text(asked)
+        assert "集中参保提交开放至2026-12-25 23:59" in text(asked)
+        assert Submission.get_by_id(sub.id).status == "区局确认中"
+        done = grassroots.post(f"/enroll/submissions/{sub.id}/withdraw", data={"confirmed": "1"})
+        assert done.status_code == 302
         assert Submission.get_by_id(sub.id).status == "已撤回"
         assert Enrollment.select().where(Enrollment.active).count() == 0
-        refused = grassroots.post(f"/enroll/submissions/{sub.id}/withdraw")
+        refused = grassroots.post(f"/enroll/submissions/{sub.id}/withdraw", data={"confirmed": "1"})
         assert refused.status_code == 409 and "当前状态为「已撤回」" in text(refused)
 
 

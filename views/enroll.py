@@ -211,6 +211,14 @@ def withdraw(submission):
     """撤回 a submission still 区局确认中 (its people are released)."""
     if submission.org_id != current_user.org_id:
         return refuse("只有提交参保的基层工会可以撤回")
+    if submission.status != enrollment.REVIEWING:
+        return refuse(f"当前状态为「{submission.status}」，不能执行「撤回」", 409)
+    if request.form.get("confirmed") != "1":
+        # Asked first: the people are released at once, and after the window they cannot be
+        # submitted again in this mode.
+        kind = "grassroots" if submission.mode == enrollment.CENTRAL else "instant"
+        window = plans.window_state(submission.year, kind, current_user.org)
+        return render_page("enroll/withdraw_confirm.html", sub=submission, window=window)
     try:
         enrollment.move(submission, "withdraw", acting_account())
     except DomainError as exc:
