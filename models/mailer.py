@@ -62,12 +62,12 @@ def payment_detail_xlsx(batch) -> bytes:
     from openpyxl import Workbook
 
     from models.io.excel import safe_cell
-    from models.review import batch_submissions
+    from models.review import Submission, batch_submissions
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("缴费明细")
     ws.append(["批次编号", "单位名称", "参保通道", "参保类型", "保障类型", "参保人数", "保障费用(元)",
                "市总统一划拨(元)", "区局/各级工会缴费(元)", "基层单位缴费(元)"])
-    for s in batch_submissions(batch).order_by(batch_submissions(batch).model.id):
+    for s in batch_submissions(batch).order_by(Submission.id):
         ws.append([batch.number, safe_cell(s.org.name), s.channel, s.mode, s.type.name, s.count, excel_yuan(s.fee),
                    excel_yuan(s.city), excel_yuan(s.district), excel_yuan(s.grassroots)])
     ws.append(["合计", "", "", "", "", batch.count, excel_yuan(batch.fee), excel_yuan(batch.city),

@@ -20,7 +20,7 @@ district batch (参保批次, CB number) submitted to the centre, payment vouche
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 import peewee as pw
 
@@ -38,7 +38,7 @@ from models.enrollment import (
     Enrollment,
     Submission,
 )
-from models.orgs import Organization, OrgTree
+from models.orgs import Organization
 from models.plans import Credit, ProtectionType, ProtectionYear
 from models.workflow import Workflow, transition
 
@@ -170,11 +170,6 @@ def next_batch_number(on: datetime) -> str:
 
 
 # --- the queues ---------------------------------------------------------------------------------
-def district_of(org: Organization) -> Organization | None:
-    from models import plans
-    return plans.district_of(org)
-
-
 def mark_of(reviewer: Organization) -> str:
     return DISTRICT_MARK if reviewer.level == "district" else SECONDARY_MARK
 
@@ -336,7 +331,7 @@ def credit_line(district: Organization | None, year: ProtectionYear) -> str:
     return f"{note or f'{year.year - 2}年会员计划退回金额'}{yuan(amount)}元，可用于抵扣{year.year}年集中参保费用。"
 
 
-def _resolve(reviewer: Organization, year: ProtectionYear, kind: str, keys: list, queued: bool) -> list:
+def resolve(reviewer: Organization, year: ProtectionYear, kind: str, keys: list, queued: bool) -> list:
     """The submissions behind the chosen rows of a pane (forged or stale keys are refused)."""
     chosen = []
     for key in keys:
@@ -363,7 +358,7 @@ def _stamp(subs: list, action: str, account, detail: dict, from_state=REVIEWING,
 def add_to_queue(reviewer: Organization, year, kind: str, keys: list, account) -> int:
     """→ 添加至待提交."""
     with db.atomic():
-        subs = _resolve(reviewer, year, kind, keys, queued=False)
+        subs = resolve(reviewer, year, kind, keys, queued=False)
         ids = [s.id for s in subs]
         changed = (Submission.update(queued_level=mark_of(reviewer), queued_by=reviewer.id, updated_at=now())
                    .where(Submission.id.in_(ids) & Submission.queued_level.is_null()
@@ -377,7 +372,7 @@ def add_to_queue(reviewer: Organization, year, kind: str, keys: list, account) -
 def remove_from_queue(reviewer: Organization, year, kind: str, keys: list, account) -> int:
     """← 移除 (back to 待审批)."""
     with db.atomic():
-        subs = _resolve(reviewer, year, kind, keys, queued=True)
+        subs = resolve(reviewer, year, kind, keys, queued=True)
         ids = [s.id for s in subs]
         changed = (Submission.update(queued_level=None, queued_by=None, updated_at=now())
                    .where(Submission.id.in_(ids) & Submission.queued_level.is_null(False)
@@ -395,7 +390,7 @@ def return_groups(reviewer: Organization, year, kind: str, keys: list, reason: s
     if not reason:
         raise DomainError("「退回」须填写原因", 422)
     with db.atomic():
-        subs = _resolve(reviewer, year, kind, keys, queued=False)
+        subs = resolve(reviewer, year, kind, keys, queued=False)
         for sub in subs:
             enrollment.move(sub, "return", account, reason)
         for org_id in {s.org_id for s in subs}:
@@ -446,7 +441,11 @@ def submit_to_centre(district: Organization, year: ProtectionYear, kind: str, ha
 
 
 def batch_submissions(batch: DistrictBatch):
-    return Submission.select().where(Submission.batch == batch.id)
+    """The batch's submissions with their union and type (one query for the detail page, the
+    payment-detail Excel and the notice, not one per row)."""
+    return (Submission.select(Submission, Organization, ProtectionType)
+            .join(Organization, on=Submission.org).switch(Submission)
+            .join(ProtectionType, on=Submission.type).where(Submission.batch == batch.id))
 
 
 def counts_by_type(batch: DistrictBatch) -> list[tuple[str, str, int]]:
@@ -733,10 +732,3 @@ def remind_deadlines(at: datetime | None = None, days: int = 3) -> int:
                 posted += 1
     return posted
 
-
-def subtree_condition(column, org: Organization):
-    return column.in_(OrgTree.select(OrgTree.descendant).where(OrgTree.ancestor == org.id))
-
-
-def today_cn(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"

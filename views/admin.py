@@ -10,7 +10,7 @@ from models import members as members_
 from models.base import DomainError, today
 from models.rules.idnumber import IdError, check_resident_id, normalize_id
 from models.rules.text import mask
-from views.access import access, acting_account, render_page
+from views.access import access, acting_account, int_arg, render_page
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -236,7 +236,7 @@ def restore_submission():
     name = normalize(request.values.get("org"))
     error, status = None, 200
     if request.method == "POST":
-        sub = Submission.get_or_none((Submission.id == _int(request.form.get("submission")))
+        sub = Submission.get_or_none((Submission.id == int_arg(request.form.get("submission")))
                                      & (Submission.status == "退回"))
         if sub is None:
             error, status = "没有这条被退回的参保提交（可能已恢复），请重新查询", 409
@@ -256,9 +256,3 @@ def restore_submission():
                     .order_by(Submission.updated_at.desc()).limit(50))
     return render_page("admin/restore_submission.html", status=status, rows=rows, name=name, error=error)
 
-
-def _int(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0

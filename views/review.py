@@ -180,14 +180,9 @@ def return_(kind):
     org, year = ctx
     keys = request.values.getlist("key")
     form = ReasonForm()
-    chosen = []
-    for key in keys:
-        parsed = review.parse_key(key)
-        if parsed:
-            chosen.extend(review.pane(org, year, review.KINDS[kind], False).where(
-                (Submission.org == parsed[0]) & (Submission.channel == parsed[1]) & (Submission.mode == parsed[2])
-                & (Submission.type == parsed[3]) & (Submission.id <= parsed[4])))
-    if not chosen:
+    try:
+        chosen = review.resolve(org, year, review.KINDS[kind], keys, queued=False)
+    except DomainError:
         return refuse("请先在待审批参保列表中选择要退回的参保信息（或该信息已被他人处理）", 409)
     if request.method == "POST" and form.validate():
         try:
