@@ -7,7 +7,7 @@ import peewee as pw
 from models.accounts import Account
 from models.base import BaseModel, now
 from models.orgs import Organization
-from models.rules.text import mask_text
+from models.rules.text import mask, mask_text
 
 
 class AppendOnlyError(RuntimeError):
@@ -27,19 +27,109 @@ def _actor():
     return account, (request.remote_addr or "")
 
 
-# Chinese names of the objects in the 操作日志 (areas add theirs).
+# Chinese names of the objects in the 操作日志: every model has one (tests/test_audit_names.py
+# walks every model class), so a row never shows an internal English name.
 OBJECT_LABELS = {
-    "Organization": "组织", "Account": "账号", "Job": "后台任务", "OrgRequest": "组织审核申请",
-    "Membership": "会员", "Person": "人员", "Enterprise": "企业", "Notice": "通知",
-    "Download": "下载文件", "Message": "消息", "TransferRequest": "会员转移申请",
-    "MemberChange": "信息修改申请", "Card": "会员服务卡", "CardBatch": "办卡批次",
-    "CardRevokeRequest": "撤销办卡批次申请", "CardPending": "待办会员", "ProtectionYear": "保障年度",
-    "Claim": "给付记录",
+    "Organization": "组织", "OrgTree": "组织层级", "Enterprise": "覆盖企业", "Account": "账号",
+    "LoginAttempt": "登录失败记录", "AuditLog": "操作日志", "Job": "后台任务", "JobChunk": "后台任务分段",
+    "OrgRequest": "组织审核申请", "Membership": "会员", "Person": "人员", "OrgMemberCount": "会员数统计",
+    "MemberDay": "入会人数统计", "Notice": "通知", "Download": "下载文件", "Message": "消息",
+    "MessageRead": "消息已读记录", "Counter": "编号计数器", "TransferRequest": "会员转移申请",
+    "MemberChange": "信息修改申请", "Card": "会员服务卡", "CardBatch": "办卡批次", "CardPending": "待办会员",
+    "CardBatchItem": "办卡批次人员", "CardRevokeRequest": "撤销办卡批次申请", "CardConfirm": "会员卡参保待确认",
+    "ProtectionYear": "保障年度", "ProtectionType": "保障类型", "Window": "时间窗口",
+    "WindowExtension": "时间窗口延长", "FeeSplit": "保障金额设置", "Credit": "退回金额",
+    "Submission": "参保提交", "Enrollment": "参保记录", "TypeLock": "保障类型锁定", "StatusRecord": "社保状态记录",
+    "DistrictBatch": "参保批次", "PaymentVoucher": "缴费凭证", "VoucherItem": "缴费凭证批次",
+    "BatchCounter": "参保批次计数器", "Claim": "给付记录", "SocialCheck": "社保状态校验",
+    "SocialConfirm": "社保卡参保待确认",
 }
 
 
 def object_label(object_type: str) -> str:
     return OBJECT_LABELS.get(object_type, object_type)
+
+
+def _person(obj) -> str:
+    return obj.person.name
+
+
+# How one object is named after its label (参保批次 CB…, 缴费凭证「…」); a model not listed here
+# is named by its number (#id).
+OBJECT_NAMES = {
+    "Organization": lambda o: o.name,
+    "Enterprise": lambda o: o.name,
+    "Account": lambda o: o.username,
+    "Job": lambda o: f"{o.title} #{o.id}",
+    "OrgRequest": lambda o: f"{o.kind} #{o.id}",
+    "Membership": lambda o: f"{o.person.name}（{o.org.name}）",
+    "Person": lambda o: o.name,
+    "Notice": lambda o: f"「{o.title}」",
+    "Download": lambda o: f"「{o.title}」",
+    "Message": lambda o: f"「{o.title}」",
+    "TransferRequest": _person,
+    "MemberChange": lambda o: o.membership.person.name,
+    "Card": lambda o: mask(o.card_no),
+    "CardBatch": lambda o: o.number,
+    "CardRevokeRequest": lambda o: o.batch.number,
+    "CardPending": _person,
+    "ProtectionYear": lambda o: f"{o.year}年",
+    "ProtectionType": lambda o: f"{o.year.year}年{o.name}",
+    "Claim": lambda o: f"{o.name} {o.claim_type}",
+    "Submission": lambda o: f"{o.org.name} {o.year.year}年{o.mode}（{o.channel}）",
+    "Enrollment": lambda o: f"{o.person.name} {o.year.year}年",
+    "DistrictBatch": lambda o: o.number,
+    "PaymentVoucher": lambda o: f"「{o.file_name}」",
+}
+
+
+def object_names(rows) -> dict:
+    """{(object_type, object_id): "参保批次 CB…"} for the rows of a log page — one query per
+    object type on the page; an object since deleted is named by its label and number."""
+    from models import ALL_MODELS
+    models = {m.__name__: m for m in ALL_MODELS}
+    wanted: dict = {}
+    for row in rows:
+        if row.object_id is not None:
+            wanted.setdefault(row.object_type, set()).add(row.object_id)
+    names = {}
+    for object_type, ids in wanted.items():
+        label = object_label(object_type)
+        found = {}
+        model, name = models.get(object_type), OBJECT_NAMES.get(object_type)
+        if model is not None and name is not None:
+            found = {o.id: o for o in model.select().where(model._meta.primary_key.in_(sorted(ids)))}
+        for object_id in ids:
+            obj = found.get(object_id)
+            text = name(obj) if obj is not None else f"#{object_id}"
+            names[(object_type, object_id)] = label + ("" if text.startswith("「") else " ") + text
+    return names
+
+
+def detail_text(value) -> str:
+    """One value of a row's detail as a person reads it: a list as 甲、乙, a mapping as 键：值；…"""
+    if isinstance(value, dict):
+        return "；".join(f"{k}：{detail_text(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return "、".join(detail_text(v) for v in value)
+    return "（空）" if value is None or value == "" else str(value)
+
+
+# Detail keys whose list is a list of things, never a change [before, after].
+LIST_KEYS = {"批次"}
+
+
+def detail_lines(data) -> list[tuple[str, str]]:
+    """A row's detail as (key, text) lines: [before, after] pairs as 前 → 后, other lists joined."""
+    if not isinstance(data, dict):
+        return [("", detail_text(data))] if data else []
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, (list, tuple)) and len(value) == 2 and key not in LIST_KEYS:
+            lines.append((key, f"{detail_text(value[0])} → {detail_text(value[1])}"))
+        else:
+            lines.append((key, detail_text(value)))
+    return lines
 
 
 class AuditLog(BaseModel):
@@ -124,3 +214,12 @@ class AuditLog(BaseModel):
     @property
     def detail_data(self):
         return json.loads(self.detail) if self.detail else None
+
+    @property
+    def detail_lines(self) -> list[tuple[str, str]]:
+        return detail_lines(self.detail_data)
+
+    @property
+    def detail_summary(self) -> str:
+        """The detail as one line of text (the Excel export)."""
+        return "；".join(f"{k}：{v}" if k else v for k, v in self.detail_lines)

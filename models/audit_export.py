@@ -26,7 +26,7 @@ def export_audit(ctx):
     for row in query.iterator():
         sheet.append([safe_cell(v) for v in (
             row.at, row.account_name, row.org_name, object_label(row.object_type), row.object_id, row.action,
-            row.from_state, row.to_state, row.reason, row.ip, row.detail)])
+            row.from_state, row.to_state, row.reason, row.ip, row.detail_summary)])
         done += 1
         if done % CHUNK == 0:
             ctx.save_progress(done)

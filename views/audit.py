@@ -2,16 +2,34 @@
 
 from datetime import datetime, timedelta
 
-from flask import Blueprint, redirect, request, url_for
+from flask import Blueprint, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from models import AuditLog, Job
-from models.audit import object_label
+from models.audit import object_label, object_names
 from views.access import access, render_page
+from views.menu import may_open
 from views.paging import paginate
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 FILTERS = ("account", "object_type", "object_id", "action", "start", "end")
+# The detail page of each kind of object in the log (its URL id is the route's declared object).
+DETAIL_PAGES = {
+    "Organization": "orgs.detail", "OrgRequest": "orgs.request_detail", "Membership": "members.detail",
+    "TransferRequest": "member_review.transfer_detail", "Job": "jobs.detail", "CardBatch": "cards.batch_detail",
+    "ProtectionYear": "plans.year_detail", "Submission": "enroll.submission", "DistrictBatch": "batches.detail",
+    "PaymentVoucher": "batches.voucher",
+}
+
+
+def detail_url(object_type: str, object_id, account) -> str | None:
+    """The object's detail page, when there is one and the account may open it."""
+    endpoint = DETAIL_PAGES.get(object_type)
+    if object_id is None or endpoint is None or not may_open(account, endpoint):
+        return None
+    rule = current_app.view_functions[endpoint]._access
+    arg = next(name for name, model in rule.objects.items() if model.__name__ == object_type)
+    return url_for(endpoint, **{arg: object_id})
 
 
 def filtered(args):
@@ -48,8 +66,10 @@ def search():
     page = paginate(query, per_page=50)
     types = [r.object_type for r in AuditLog.select(AuditLog.object_type).distinct()
              .order_by(AuditLog.object_type)]
-    return render_page("audit/search.html", "results", page=page, errors=errors,
-                       args=request.args, types=types, object_label=object_label)
+    names = object_names(page.items)
+    links = {key: detail_url(*key, current_user) for key in names}
+    return render_page("audit/search.html", "results", page=page, errors=errors, args=request.args,
+                       types=types, object_label=object_label, names=names, links=links)
 
 
 @bp.route("/export", methods=["POST"])
