@@ -107,7 +107,8 @@ def test_confirming_moves_a_person_to_the_ready_tab_for_good(city, as_role):
         done = client.post("/enroll/social/central/pending", data={"person": unclear.id, "confirmed": "1"})
         assert done.status_code == 302
         forged = client.post("/enroll/social/central/pending", data={"person": 999999})
-        assert forged.status_code == 409
+        assert forged.status_code == 302  # nobody of the list ticked: said on the list (issue 16 item 17)
+        assert "请先勾选要确认的人员" in client.get(forged.headers["Location"]).get_data(as_text=True)
     assert unclear.id in social.screen(union, year).sets["ready"]
 
 

@@ -164,6 +164,24 @@ def redirect_to(url: str):
     return redirect(url)
 
 
+def list_url(listing: str) -> str:
+    """The list page a form was sent from — `listing` with the filters and page the user had
+    (the Referer, accepted only as that list's own path on this host), else `listing`."""
+    from urllib.parse import urlsplit
+    ref = urlsplit(request.referrer or "")
+    if ref.netloc == request.host and ref.path == urlsplit(listing).path:
+        return ref.path + (f"?{ref.query}" if ref.query else "")
+    return listing
+
+
+def back_to_list(message: str, listing: str):
+    """A ticked-row action with nothing (or nothing left) ticked: the list again — its filters
+    kept — with the reason shown on it, never a separate 操作未完成 page; nothing changed."""
+    from flask import flash
+    flash(message, "error")
+    return redirect_to(list_url(listing))
+
+
 def form_ids(name: str) -> list[int]:
     """The ticked ids of a batch form, as sorted unique ints; anything that is not a plain
     (ASCII, database-sized) number is ignored, never a crash."""

@@ -34,6 +34,7 @@ from models.rules.text import normalize
 from views.access import (
     access,
     acting_account,
+    back_to_list,
     form_ids,
     is_fragment_request,
     redirect_to,
@@ -123,8 +124,11 @@ def add_pending():
         members = list(query.where(Membership.org == account.org_id))
     else:
         ids = form_ids("ids")
+        if not ids:
+            listing = url_for("members.index") if request.form.get("from") == "roster" else url_for("cards.index")
+            return back_to_list("请先勾选要加入待办会员列表的会员", listing)
         members = list(scoped(Membership, account).select(Membership, Person).join(Person)
-                       .where(Membership.id.in_(ids or [0])))
+                       .where(Membership.id.in_(ids)))
     try:
         added, skipped = cards_.add_pending(account.org, account, members)
     except DomainError as exc:
@@ -262,12 +266,10 @@ def submit():
         return refuse(NOT_APPLYING)
     try:
         batch = cards_.submit_batch(current_user.org, acting_account())
-    except DomainError as exc:
-        if exc.message == cards_.SUBMIT_REFUSED:
-            f = _pending_filters({})
-            return render_page("cards/pending.html", "rows", status=exc.status, error=exc.message,
-                               **_pending_context(current_user.org, f))
-        return refuse(exc.message, exc.status)
+    except DomainError as exc:  # not every row passed, or the list is empty: said on the list
+        f = _pending_filters({})
+        return render_page("cards/pending.html", "rows", status=exc.status, error=exc.message,
+                           **_pending_context(current_user.org, f))
     flash(f"已提交办卡，批次编号 {batch.number}，共 {batch.count} 人，等待报送银行", "success")
     return redirect_to(url_for("cards.batch_detail", batch_id=batch.id))
 
@@ -349,6 +351,8 @@ def bank_file(batch):
 @access("centre", "district", objects={"batch_id": CardBatch})
 def unreturned(batch):
     """开卡失败: the ticked people of a batch sent to the bank got no card."""
+    if not form_ids("item"):
+        return back_to_list("请勾选开卡失败的人员", url_for("cards.batch_detail", batch_id=batch.id))
     try:
         n = cards_.mark_unreturned(batch, form_ids("item"), acting_account(), request.form.get("reason", ""))
     except DomainError as exc:

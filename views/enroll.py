@@ -14,6 +14,7 @@ from models.rules.text import normalize
 from views.access import (
     access,
     acting_account,
+    back_to_list,
     form_ids,
     int_arg,
     redirect_to,
@@ -171,7 +172,7 @@ def pending():
             pending = card_enroll.central_screen(org, year).sets["pending"]
             ids = sorted(pending) if everyone else [pid for pid in ids if pid in pending]
             if not ids:
-                return refuse("待确认名单中没有可确认的人员（可能已被确认，请刷新）", 409)
+                return back_to_list("请先勾选要确认的人员（或所选人员已被确认）", url_for("enroll.pending"))
             people = list(card_enroll.people(ids))
             return render_page("enroll/pending_confirm.html", people=people, everyone=everyone, ids=ids)
         try:

@@ -14,6 +14,7 @@ from models.base import DomainError
 from views.access import (
     access,
     acting_account,
+    back_to_list,
     form_ids,
     int_arg,
     is_fragment_request,
@@ -108,8 +109,9 @@ def approve_batch():
     """批量通过 of the ticked rows (all or nothing)."""
     account = acting_account()
     member_ids, change_ids = form_ids("member"), form_ids("change")
+    listing = _back(url_for("member_review.approvals"))
     if not member_ids and not change_ids:
-        return refuse("请先勾选要审核通过的记录", 422)
+        return back_to_list("请先勾选要审核通过的记录", listing)
     pending = list(scoped(Membership, account).where(Membership.id.in_(member_ids))) if member_ids else []
     changes = list(scoped(MemberChange, account).where(MemberChange.id.in_(change_ids))) if change_ids else []
     if len(pending) != len(member_ids) or len(changes) != len(change_ids):
@@ -199,8 +201,9 @@ def approve_transfers():
     """批量通过 of the ticked transfer requests (all or nothing)."""
     account = acting_account()
     ids = form_ids("transfer")
+    listing = _back(url_for("member_review.transfers"))
     if not ids:
-        return refuse("请先勾选要审核通过的转移申请", 422)
+        return back_to_list("请先勾选要审核通过的转移申请", listing)
     chosen = list(scoped(TransferRequest, account).where(TransferRequest.id.in_(ids)))
     if len(chosen) != len(ids):
         return refuse("勾选的转移申请不存在或已被处理，请刷新页面后重试", 404)

@@ -14,7 +14,16 @@ from models import AuditLog, MemberChange, Membership, TransferRequest, db, rost
 from models import members as members_
 from models.base import DomainError, today
 from models.members import LABELS, MEMBER_STATUSES
-from views.access import access, form_ids, redirect_to, refuse, render_page, scope_org_ids, scoped
+from views.access import (
+    access,
+    back_to_list,
+    form_ids,
+    redirect_to,
+    refuse,
+    render_page,
+    scope_org_ids,
+    scoped,
+)
 from views.paging import paginate
 
 bp = Blueprint("members", __name__, url_prefix="/members")
@@ -220,7 +229,7 @@ def batch_delete():
     query, carried = _batch_selection()
     total = query.count()
     if total == 0:
-        return refuse("请先勾选要删除的会员", 422)
+        return back_to_list("请先勾选要删除的会员", url_for("members.index"))
     form = DeleteForm()
     action = url_for("members.batch_delete")
     if request.form.get("submitted") != "1":
@@ -324,7 +333,7 @@ def batch_transfer():
     query, carried = _batch_selection()
     total = query.count()
     if total == 0:
-        return refuse("请先勾选要转出的会员", 422)
+        return back_to_list("请先勾选要转出的会员", url_for("members.index"))
     form = TransferForm()
     action = url_for("members.batch_transfer")
     if request.form.get("submitted") != "1":

@@ -14,7 +14,15 @@ from models.base import DomainError, today, yuan
 from models.enrollment import CHANNELS
 from models.orgs import Organization
 from models.rules.text import normalize
-from views.access import access, acting_account, redirect_to, refuse, render_page, submitted_between
+from views.access import (
+    access,
+    acting_account,
+    back_to_list,
+    redirect_to,
+    refuse,
+    render_page,
+    submitted_between,
+)
 from views.paging import Page
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -56,7 +64,7 @@ def _filtered(org, year, kind: str, queued: bool, args) -> tuple:
     """(query, shown filter values, errors) of one pane."""
     p = "q_" if queued else "p_"
     query = review.pane(org, year, review.KINDS[kind], queued)
-    shown = {k: normalize(args.get(p + k)) for k in ("name", "code", "parent", "channel", "mode", "type", "search")}
+    shown = {k: normalize(args.get(p + k)) for k in ("name", "code", "parent", "channel", "mode", "type")}
     query, dates, errors = submitted_between(query, Submission.submitted_at, args, prefix=p)
     shown.update(dates)
     units = Organization.select(Organization.id)
@@ -67,9 +75,7 @@ def _filtered(org, year, kind: str, queued: bool, args) -> tuple:
     if shown["parent"]:
         parents = Organization.select(Organization.id).where(Organization.name.contains(shown["parent"]))
         units = units.where(Organization.parent.in_(parents))
-    if queued and shown["search"]:
-        units = units.where(Organization.name.contains(shown["search"]) | Organization.uscc.contains(shown["search"]))
-    if shown["name"] or shown["parent"] or (not queued and shown["code"]) or (queued and shown["search"]):
+    if shown["name"] or shown["parent"] or (not queued and shown["code"]):
         query = query.where(Submission.org.in_(units))
     if not queued:
         if shown["channel"] in CHANNELS:
@@ -142,16 +148,20 @@ def _back(kind: str) -> str:
     return url_for(f"review.{kind}")
 
 
-def _move_rows(kind: str, operation, done: str):
-    """→ 添加至待提交 / ← 移除: the ticked rows (keys) of a pane, refused as a whole with the reason."""
+def _move_rows(kind: str, operation, done: str, none_ticked: str):
+    """→ 添加至待提交 / ← 移除: the ticked rows (keys) of a pane, refused as a whole with the reason
+    (shown on the list, like nothing ticked)."""
     ctx, refused = _context(kind)
     if refused:
         return refused
     org, year = ctx
+    keys = request.form.getlist("key")
+    if not keys:
+        return back_to_list(none_ticked, _back(kind))
     try:
-        n = operation(org, year, review.KINDS[kind], request.form.getlist("key"), acting_account())
+        n = operation(org, year, review.KINDS[kind], keys, acting_account())
     except DomainError as exc:
-        return refuse(exc.message, exc.status)
+        return back_to_list(exc.message, _back(kind))
     flash(f"{done}：{n}人", "success")
     return redirect_to(_back(kind))
 
@@ -160,31 +170,36 @@ def _move_rows(kind: str, operation, done: str):
 @access("district", "secondary")
 def add(kind):
     """→ 添加至待提交."""
-    return _move_rows(kind, review.add_to_queue, "已添加至待提交参保列表")
+    return _move_rows(kind, review.add_to_queue, "已添加至待提交参保列表",
+                      "请先在待审批参保列表中勾选要添加至待提交的参保信息")
 
 
 @bp.route("/<any(central, instant):kind>/remove", methods=["POST"])
 @access("district", "secondary")
 def remove(kind):
     """← 移除 (back to 待审批参保列表)."""
-    return _move_rows(kind, review.remove_from_queue, "已移除至待审批参保列表")
+    return _move_rows(kind, review.remove_from_queue, "已移除至待审批参保列表",
+                      "请先在待提交参保列表中勾选要移除的参保信息")
 
 
 @bp.route("/<any(central, instant):kind>/return", methods=["GET", "POST"])
 @access("district", "secondary")
 def return_(kind):
-    """退回 to the grassroots union, with a required reason."""
+    """退回 to the grassroots union, with a required reason: the list's 退回 button posts the
+    ticked rows here (step=ask: the reason form), the form posts them back with the reason."""
     ctx, refused = _context(kind)
     if refused:
         return refused
     org, year = ctx
     keys = request.values.getlist("key")
+    if not keys:
+        return back_to_list("请先在待审批参保列表中勾选要退回的参保信息", _back(kind))
     form = ReasonForm()
     try:
         chosen = review.resolve(org, year, review.KINDS[kind], keys, queued=False)
-    except DomainError:
-        return refuse("请先在待审批参保列表中选择要退回的参保信息（或该信息已被他人处理）", 409)
-    if request.method == "POST" and form.validate():
+    except DomainError as exc:
+        return back_to_list(exc.message, _back(kind))
+    if request.method == "POST" and request.form.get("step") != "ask" and form.validate():
         try:
             n = review.return_groups(org, year, review.KINDS[kind], keys, form.reason.data, acting_account())
         except DomainError as exc:

@@ -12,7 +12,16 @@ from models import social_enroll as social
 from models.base import DomainError, today, yuan
 from models.rules import fees as rules
 from models.rules.text import normalize
-from views.access import access, acting_account, form_ids, int_arg, redirect_to, refuse, render_page
+from views.access import (
+    access,
+    acting_account,
+    back_to_list,
+    form_ids,
+    int_arg,
+    redirect_to,
+    refuse,
+    render_page,
+)
 from views.paging import paginate
 
 bp = Blueprint("social", __name__, url_prefix="/enroll/social")
@@ -187,7 +196,7 @@ def pending(kind):
         everyone = request.form.get("all") == "1"
         ids = sorted(s.sets["pending"]) if everyone else [i for i in form_ids("person") if i in s.sets["pending"]]
         if not ids:
-            return refuse("参保待确认名单中没有可确认的人员（可能已被确认，请刷新）", 409)
+            return back_to_list("请先勾选要确认的人员（或所选人员已被确认）", url_for("social.pending", kind=kind))
         if request.form.get("confirmed") != "1":
             return render_page("social/pending_confirm.html", people=list(social.people(ids)), everyone=everyone,
                                ids=ids, kind=kind)
