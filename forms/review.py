@@ -1,7 +1,13 @@
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from forms import BaseForm, code, text
+from forms import BaseForm, code, text, token
+
+
+def email_address(value):
+    """An e-mail address: half-width, no spaces, lower case (never the upper case of `code`, which
+    the form also applies to the value it is pre-filled with)."""
+    return token(value).lower() if value is not None else value
 
 
 class HandlerForm(BaseForm):
@@ -11,12 +17,9 @@ class HandlerForm(BaseForm):
                        validators=[DataRequired("请填写经办人姓名"), Length(max=50, message="姓名不能超过50个字")])
     mobile = StringField("手机号", filters=[code], validators=[
         DataRequired("请填写手机号"), Regexp(r"^1[3-9]\d{9}$", message="手机号应为11位手机号码")])
-    email = StringField("电子邮箱", filters=[code], validators=[
+    email = StringField("电子邮箱", filters=[email_address], validators=[
         DataRequired("请填写电子邮箱"), Length(max=100, message="电子邮箱不能超过100个字符"),
         Regexp(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$", message="电子邮箱格式不正确")])
-
-    def validate_email(self, field):
-        field.data = (field.data or "").lower()
 
 
 class ReasonForm(BaseForm):

@@ -25,7 +25,7 @@ from models import (
     plans,
     review,
 )
-from models.base import DomainError
+from models.base import DomainError, yuan
 from tests import factories
 from tests.review_factories import PNG, make_batch
 from tests.test_enrollment import people, ready_year
@@ -291,7 +291,15 @@ def test_centre_accepts_and_the_payment_detail_is_mailed(city, as_role, tmp_path
     batch = submitted_batch(city)
     with time_machine.travel(at(2026, 12, 28, 9), tick=False):
         assert as_role("district").post(f"/batches/{batch.id}/accept").status_code == 403
-        assert as_role("centre").post(f"/batches/{batch.id}/accept").status_code == 302
+        centre = as_role("centre")
+        # Money at stake: 确认 asks first (issue 16 item 17a); asking changes nothing.
+        asked = centre.post(f"/batches/{batch.id}/accept")
+        assert asked.status_code == 200 and 'name="confirmed" value="1"' in asked.get_data(as_text=True)
+        assert f"应缴{yuan(batch.due)}元" in asked.get_data(as_text=True)
+        assert DistrictBatch.get_by_id(batch.id).status == "参保审核中"
+        assert centre.post(f"/batches/{batch.id}/accept", data={"confirmed": "1"}).status_code == 302
+        again = centre.post(f"/batches/{batch.id}/accept")  # the page resent: refused, says why
+        assert again.status_code == 409 and "当前状态为「缴费凭证待上传」" in again.get_data(as_text=True)
     batch = DistrictBatch.get_by_id(batch.id)
     assert batch.status == "缴费凭证待上传" and batch.feedback_at == datetime(2026, 12, 28, 9)
     [eml] = list(Path(tmp_path).glob("*.eml"))
@@ -380,7 +388,11 @@ def test_voucher_upload_review_and_write_off(city, as_role):
     with time_machine.travel(at(2027, 1, 6, 9), tick=False):
         assert upload(as_role("district"), [batch.id], file_name="重新上传").status_code == 302
         second = PaymentVoucher.get(PaymentVoucher.file_name == "重新上传")
-        assert as_role("centre").post(f"/batches/vouchers/{second.id}/confirm").status_code == 302
+        centre = as_role("centre")
+        asked = centre.post(f"/batches/vouchers/{second.id}/confirm")  # 确认核销 asks first
+        assert asked.status_code == 200 and batch.number in asked.get_data(as_text=True)
+        assert "确定核销" in asked.get_data(as_text=True) and PaymentVoucher.get_by_id(second.id).status == "凭证审核中"
+        assert centre.post(f"/batches/vouchers/{second.id}/confirm", data={"confirmed": "1"}).status_code == 302
     batch = DistrictBatch.get_by_id(batch.id)
     assert batch.status == "已完成" and batch.writeoff_at == datetime(2027, 1, 6, 9)
 

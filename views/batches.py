@@ -3,6 +3,9 @@ list and detail, the district notice (下载集中参保告知书), the centre's
 vouchers: 上传缴费凭证 (pick batches, the amounts, the file) and the centre's 核销 / 驳回.
 """
 
+import re
+from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote
 
 from flask import Blueprint, flash, make_response, redirect, request, url_for
@@ -101,10 +104,24 @@ def notice(batch):
 @bp.route("/<int:batch_id>/accept", methods=["POST"])
 @access("centre", objects={"batch_id": DistrictBatch})
 def accept(batch):
-    """职保中心确认 (→ 缴费凭证待上传; the payment detail e-mailed to the handler)."""
+    """职保中心确认 (→ 缴费凭证待上传; the payment detail e-mailed to the handler) — asked first."""
+    if request.form.get("confirmed") != "1":
+        return _ask(batch, "accept", batch=batch, title="确认参保批次",
+                    target=url_for("batches.accept", batch_id=batch.id),
+                    back=url_for("batches.detail", batch_id=batch.id))
     return _act(lambda: review.accept(batch, acting_account()),
                 f"已确认参保批次 {batch.number}，集中参保缴费明细已发送至经办人邮箱",
                 url_for("batches.detail", batch_id=batch.id))
+
+
+def _ask(obj, action: str, **ctx):
+    """The confirmation page of a centre decision with money at stake (确认, 确认核销): it re-posts
+    with confirmed=1; works without JavaScript. Refused at once when the state no longer allows it."""
+    wf = type(obj).WORKFLOW
+    state = getattr(obj, wf.field)
+    if (state, action) not in wf.transitions:
+        return refuse(f"当前状态为「{state}」，不能执行「{wf.label(action)}」", 409)
+    return render_page("batches/confirm.html", action=action, yuan=yuan, **ctx)
 
 
 def _act(operation, done: str, back: str):
@@ -182,20 +199,62 @@ def voucher_new():
     chosen = [b for b in batches if b.id in ids]
     error, status = None, 200
     file_name = normalize(source.get("file_name"))
+    kept = _kept_upload(district) if request.method == "POST" else None
     if request.method == "POST" and request.form.get("save") == "1":
-        upload = request.files.get("voucher")
-        data = upload.read() if upload else b""
         try:
-            voucher = review.upload_voucher(district, ids, file_name, data, acting_account())
+            voucher = review.upload_voucher(district, ids, file_name, kept.data if kept else b"", acting_account())
         except DomainError as exc:
             error, status = exc.message, exc.status
         else:
+            if kept:
+                kept.path.unlink(missing_ok=True)
             flash(f"缴费凭证已提交至职保中心：{len(chosen)}个批次，应缴{yuan(voucher.due)}元", "success")
             return redirect_to(url_for("batches.voucher", voucher_id=voucher.id))
     return render_page("batches/voucher_new.html", "amounts" if request.method == "GET" and request.args.get("pane")
                        else None, status=status, batches=batches, chosen=chosen, ids=set(ids),
                        amounts=review.amounts(chosen), error=error, file_name=file_name, yuan=yuan,
-                       max_mb=review.MAX_VOUCHER_BYTES // 1024 // 1024)
+                       max_mb=review.MAX_VOUCHER_BYTES // 1024 // 1024, kept=kept)
+
+
+KEPT_DIR = "voucher-uploads"  # a chosen file kept between the steps of 新增缴费凭证 (a day at most)
+KEPT_HOURS = 24
+
+
+@dataclass
+class Kept:
+    token: str
+    name: str
+    path: Path
+
+    @property
+    def data(self) -> bytes:
+        return self.path.read_bytes() if self.path.exists() else b""
+
+
+def _kept_upload(district) -> Kept | None:
+    """The voucher file of this form: the one chosen now — kept under a random token, so that
+    计算已选中批次金额 (a round trip without JavaScript) or a refused 保存 does not make the user
+    choose it again — or the one kept by an earlier step of the same form (its token). A token
+    opens only its own district's file."""
+    import secrets
+    import time
+
+    from models.storage import storage_dir
+    folder = storage_dir(KEPT_DIR)
+    upload = request.files.get("voucher")
+    data = upload.read(review.MAX_VOUCHER_BYTES + 1) if upload else b""
+    if data:
+        for old in folder.iterdir():  # the forms nobody finished
+            if old.stat().st_mtime < time.time() - KEPT_HOURS * 3600:
+                old.unlink(missing_ok=True)
+        token = secrets.token_hex(16)
+        path = folder / f"{district.id}-{token}"
+        path.write_bytes(data)
+        return Kept(token, normalize(upload.filename)[:100], path)
+    token = request.form.get("upload", "")
+    if re.fullmatch(r"[0-9a-f]{32}", token) and (folder / f"{district.id}-{token}").exists():
+        return Kept(token, normalize(request.form.get("upload_name"))[:100], folder / f"{district.id}-{token}")
+    return None
 
 
 @bp.route("/vouchers/<int:voucher_id>")
@@ -224,7 +283,11 @@ def voucher_file(voucher):
 @bp.route("/vouchers/<int:voucher_id>/confirm", methods=["POST"])
 @access("centre", objects={"voucher_id": PaymentVoucher})
 def voucher_confirm(voucher):
-    """核销: the batches 已完成."""
+    """核销: the batches 已完成 — asked first."""
+    if request.form.get("confirmed") != "1":
+        return _ask(voucher, "confirm", voucher=voucher, batches=list(review.voucher_batches(voucher)),
+                    title="确认核销", target=url_for("batches.voucher_confirm", voucher_id=voucher.id),
+                    back=url_for("batches.voucher", voucher_id=voucher.id))
     return _act(lambda: review.confirm_voucher(voucher, acting_account()), f"已核销缴费凭证「{voucher.file_name}」",
                 url_for("batches.voucher", voucher_id=voucher.id))
 

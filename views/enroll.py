@@ -130,6 +130,8 @@ def central():
         if context["locked"] and chosen.id != context["locked"].id:
             return render_page("enroll/central.html", status=409, **context,
                                error=f"同一保障年度只能选择一个保障类型。本单位已选择「{context['locked'].name}」")
+        if request.form.get("update") == "1":  # 按所选保障类型和排除条件更新金额 (without JavaScript)
+            return render_page("enroll/central.html", error=None, **context)
         if request.form.get("confirmed") != "1":
             return render_page("enroll/central_confirm.html", chosen=chosen, year=year, exclude=exclude,
                                count=context["eligible_count"], token=int(now().timestamp()))
@@ -203,7 +205,19 @@ def submission(submission):
     return render_page("enroll/submission.html", sub=submission, page=page,
                        log=AuditLog.for_object(submission).limit(50), yuan=yuan,
                        may_withdraw=submission.status == enrollment.REVIEWING
-                       and current_user.org_id == submission.org_id)
+                       and current_user.org_id == submission.org_id, resubmit=resubmit_url(submission))
+
+
+def resubmit_url(sub) -> str | None:
+    """Where the union submits a returned submission's people again: the channel's screen (社保卡参保:
+    ④ 待提交), for the union that submitted it."""
+    if sub.status != enrollment.RETURNED or sub.org_id != current_user.org_id:
+        return None
+    if sub.channel == enrollment.SOCIAL_CHANNEL:
+        return url_for("social.screen", kind="central" if sub.mode == enrollment.CENTRAL else "instant", tab="ready")
+    if sub.mode == enrollment.CENTRAL:
+        return url_for("enroll.central")
+    return url_for("enroll.instant", kind="has-card" if sub.mode == enrollment.HAS_CARD_NO_COVER else "new-card")
 
 
 @bp.route("/submissions/<int:submission_id>/withdraw", methods=["POST"])
