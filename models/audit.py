@@ -83,6 +83,20 @@ OBJECT_NAMES = {
 }
 
 
+# The foreign keys a name reads, joined in the one query per object type (no lookup per row).
+NAME_JOINS = {"Membership": ("person", "org"), "TransferRequest": ("person",), "CardRevokeRequest": ("batch",),
+              "CardPending": ("person",), "ProtectionType": ("year",), "Submission": ("org", "year"),
+              "Enrollment": ("person", "year")}
+
+
+def _named(model, ids):
+    joins = [getattr(model, name) for name in NAME_JOINS.get(model.__name__, ())]
+    query = model.select(model, *[field.rel_model for field in joins])
+    for field in joins:
+        query = query.switch(model).join(field.rel_model, on=field)
+    return query.where(model._meta.primary_key.in_(sorted(ids)))
+
+
 def object_names(rows) -> dict:
     """{(object_type, object_id): "参保批次 CB…"} for the rows of a log page — one query per
     object type on the page; an object since deleted is named by its label and number."""
@@ -98,7 +112,7 @@ def object_names(rows) -> dict:
         found = {}
         model, name = models.get(object_type), OBJECT_NAMES.get(object_type)
         if model is not None and name is not None:
-            found = {o.id: o for o in model.select().where(model._meta.primary_key.in_(sorted(ids)))}
+            found = {o.id: o for o in _named(model, ids)}
         for object_id in ids:
             obj = found.get(object_id)
             text = name(obj) if obj is not None else f"#{object_id}"

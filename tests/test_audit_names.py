@@ -107,3 +107,22 @@ def test_the_excel_export_reads_the_detail_as_text(city):
     row = AuditLog.record("上传缴费凭证", object_type="PaymentVoucher", object_id=1,
                           detail={"批次": ["CB1", "CB2"], "上级组织": ["甲", "乙"], "人数": 3})
     assert row.detail_summary == "批次：CB1、CB2；上级组织：甲 → 乙；人数：3"
+
+
+def test_names_take_one_query_per_object_type(city):
+    from models import db
+    from models.audit import object_names
+    org = city.orgs["grassroots1"]
+    kinds = ("Submission", "Membership", "TransferRequest", "ProtectionType")
+    for object_type in kinds:
+        for _ in range(3):
+            AuditLog.record("测试", factories.OBJECT_FACTORIES[object_type](org))
+    rows = list(AuditLog.select().where(AuditLog.object_type.in_(kinds)))
+    queries = []
+    original = db.obj.execute_sql
+    db.obj.execute_sql = lambda *a, **k: queries.append(a[0]) or original(*a, **k)
+    try:
+        names = object_names(rows)
+    finally:
+        db.obj.execute_sql = original
+    assert len(names) == 12 and len(queries) == len(kinds)
