@@ -363,3 +363,25 @@ def test_the_member_detail_gives_the_day_the_screens_use(as_role, year, union):
         assert m.person.name not in text(grassroots.get("/enroll/card/central/people/eligible"))
     with time_machine.travel(datetime(2026, 12, 7, 10, 0), tick=False):
         assert m.person.name in text(as_role("grassroots").get("/enroll/card/central/people/eligible"))
+
+
+def test_the_submit_result_page_starts_the_notice_download_once(as_role, year, union):
+    """Issue 16 item 14: after 提交至区局审核 the result page downloads the 告知书 at once (a meta
+    refresh to the notice, JS on or off) and offers the link; a reload does not download again."""
+    for _ in range(2):
+        card_holder(union)
+    with time_machine.travel(SEASON, tick=False):
+        grassroots = as_role("grassroots")
+        done = grassroots.post("/enroll/card/central", data={"type": plans.types_of(year)[0].id, "confirmed": "1"})
+        result = grassroots.get(done.headers["Location"])
+        page = soup(result)
+        refresh = page.find("meta", attrs={"http-equiv": "refresh"})
+        assert refresh is not None and refresh["content"].endswith("url=/enroll/card/notice")
+        link = page.find(id="notice-download").find("a", href="/enroll/card/notice")
+        assert link.get_text() == "下载集中参保告知书"
+        pdf = grassroots.get("/enroll/card/notice")
+        assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+        assert pdf.data.startswith(b"%PDF")
+        again = soup(grassroots.get(done.headers["Location"]))
+        assert again.find("meta", attrs={"http-equiv": "refresh"}) is None
+        assert again.find("a", href="/enroll/card/notice") is not None  # the link stays

@@ -237,3 +237,22 @@ def test_both_central_screens_show_the_manual_s_whole_retiree_warning(city, as_r
         for url in ("/enroll/card/central", "/enroll/social/central"):
             page = BeautifulSoup(client.get(url).data, "html.parser")
             assert warning in "".join(page.find(id="retiree-warning").get_text().split()), url
+
+
+def test_the_social_central_submit_result_starts_the_notice_download(city, as_role):
+    """Issue 16 item 14, the social-security channel: the same result page, the same download."""
+    from bs4 import BeautifulSoup
+    year = ready_year(city)
+    union = city.orgs["grassroots1"]
+    people = [member(union, "正常") for _ in range(2)]
+    with time_machine.travel(SEASON, tick=False):
+        client = as_role("grassroots")
+        done = client.post("/enroll/social/central", data={"type": plans.types_of(year)[0].id, "confirmed": "1",
+                                                           "person": [p.id for p in people]})
+        assert done.status_code == 302
+        page = BeautifulSoup(client.get(done.headers["Location"]).data, "html.parser")
+        refresh = page.find("meta", attrs={"http-equiv": "refresh"})
+        assert refresh is not None and refresh["content"].endswith("url=/enroll/card/notice")
+        assert page.find(id="notice-download").find("a", href="/enroll/card/notice").get_text() == "下载集中参保告知书"
+        pdf = client.get("/enroll/card/notice")
+        assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
