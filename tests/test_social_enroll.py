@@ -229,8 +229,9 @@ def test_both_central_screens_show_the_manual_s_whole_retiree_warning(city, as_r
     social-security 集中参保 screens alike."""
     from bs4 import BeautifulSoup
     ready_year(city)
-    warning = ("【重要提示】各单位请注意:2027年1月1日前(不含当日)的退休人员均不属于本次集中参保《2027年上海工会会员专享基本保障》"
-               "的保障范围。目前系统内显示的会员比对结果,只标灰排除了8月底前的退休人员,需经办人员仔细甄别手动排除9-12月退休人员。"
+    warning = ("【重要提示】各单位请注意:2027年1月1日前(不含当日)的退休人员均不属于本次集中参保"
+               "《2027年上海工会会员专享基本保障》的保障范围。目前系统内显示的会员比对结果,"
+               "只标灰排除了8月底前的退休人员,需经办人员仔细甄别手动排除9-12月退休人员。"
                "由于系统无法识别,若有经办人员为不符条件的退休人员办理保障,则将不予给付。")
     with time_machine.travel(SEASON, tick=False):
         client = as_role("grassroots")
