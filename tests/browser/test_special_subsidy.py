@@ -1,11 +1,24 @@
 """特殊补贴单位 in a real browser, JavaScript on and off (issue 16 item 10): ticking a district shows
 every split it changes before saving; 确认保存 saves the tick and the rebalanced splits."""
 
+from datetime import date
+
 from playwright.sync_api import expect
 
 from models import FeeSplit, Organization, plans
+from models.base import today
 from tests.browser.helpers import log_in
-from tests.test_enrollment import ready_year
+
+
+def ready_year(city):
+    """Next year's types with consistent splits of both districts (district part = fee − subsidy)."""
+    y = plans.create_year(today().year + 1)
+    for d in ("district1", "district2"):
+        for t in plans.types_of(y):
+            FeeSplit.create(org=city.orgs[d], type=t, district_part=t.full_fee - t.subsidy_full, grassroots_part=0,
+                            valid_from=plans.day_start(date(y.year, 1, 1)),
+                            valid_to=plans.day_end(date(y.year, 12, 31)))
+    return y
 
 
 def test_ticking_a_district_confirms_the_split_changes_first(page, city):
