@@ -30,8 +30,9 @@ def test_grassroots_to_write_off(page, city, tmp_path):
     log_in(page, city.account("grassroots"))
     page.goto("/enroll/card/central")
     page.get_by_role("button", name="提交至区局审核").click()
-    page.get_by_role("button", name="确定").click()
-    expect(page.locator("#sub-status")).to_have_text("区局确认中")
+    with page.expect_download():  # the result page downloads the 告知书 at once (issue 16 item 14)
+        page.get_by_role("button", name="确定").click()
+        expect(page.locator("#sub-status")).to_have_text("区局确认中")
 
     # secondary: → 添加至待提交
     switch(page, city.account("secondary"))
