@@ -51,3 +51,17 @@ class MoveForm(BaseForm):
 class ReasonForm(BaseForm):
     reason = TextAreaField("原因", filters=[text], validators=[
         DataRequired("请填写原因"), Length(max=500, message="原因不能超过500个字")])
+
+
+class EnterpriseForm(BaseForm):
+    """覆盖企业 新增 / 修改 (checked by models.enterprises.check, which names the fields)."""
+
+    name = StringField("企业名称", filters=[text])
+    uscc = StringField("统一社会信用代码", filters=[code])
+
+
+class OrgCreateForm(OrgForm):
+    """新增下级组织, offering the new union's first 覆盖企业 (optional; a grassroots union only)."""
+
+    enterprise_name = StringField("覆盖企业名称", filters=[text])
+    enterprise_uscc = StringField("覆盖企业统一社会信用代码", filters=[code])

@@ -20,7 +20,7 @@ import peewee as pw
 from models import db
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now
-from models.cards import CARD_NORMAL, Card
+from models.cards import CARD_NORMAL, Card, channel_card
 from models.enrollment import CARD_CHANNEL, Enrollment, StatusRecord, holder_of
 from models.members import NORMAL, Membership, Person
 from models.orgs import Organization
@@ -60,15 +60,21 @@ class Screen:
         return len(self.sets[key])
 
 
-def central_screen(org: Organization, year: ProtectionYear) -> Screen:
+def central_screen(org: Organization, year: ProtectionYear, on: date | None = None) -> Screen:
+    """The screen as it stands on `on` (today): a card counts (有卡总会员数, 可参保) from the day
+    after it became known (`cards.channel_card`); until then its holder counts as 未办卡."""
+    from models.base import in_values, today
+    on = on or today()
     members = list(Membership.select(Membership.person, Person.id_number, Person.birth_date, Person.gender)
                    .join(Person).where((Membership.org == org.id) & (Membership.status == NORMAL)
                                        & (Person.population_removed == False)).tuples())  # noqa: E712
-    from models.base import in_values
     ids = [pid for pid, *_ in members]
-    cards = {r[0] for r in Card.select(Card.person).where(in_values(Card.person, ids) & (Card.status == CARD_NORMAL))
+    cards = {r[0] for r in Card.select(Card.person).where(in_values(Card.person, ids) & channel_card(on))
              .tuples()} if ids else set()
     holders = [m for m in members if m[0] in cards]
+    later = {r[0] for r in Card.select(Card.person).where(
+        in_values(Card.person, ids) & (Card.status == CARD_NORMAL) & (Card.eligible_from > on))
+        .tuples()} if ids else set()
     registry = {r[0]: Status(*r[1:]) for r in StatusRecord.select(
         StatusRecord.id_number, StatusRecord.employment, StatusRecord.insurance).where(
         in_values(StatusRecord.id_number, [m[1] for m in holders])).tuples()} if holders else {}
@@ -80,6 +86,7 @@ def central_screen(org: Organization, year: ProtectionYear) -> Screen:
     s["total"] = set(ids)
     s["cards"] = {m[0] for m in holders}
     s["no_card"] = s["total"] - s["cards"]
+    s["later"] = later  # 未办卡 today, usable from a later day (a card opened or imported today)
     for pid, number, birth, gender in holders:
         status = registry.get(number)
         held = insured.get(pid)
@@ -141,7 +148,7 @@ def central_submit(org: Organization, year: ProtectionYear, ptype, account, on: 
     """提交至区局审核: everyone 可参保 (minus the flagged when excluded, minus the ones ticked off)."""
     from models import enrollment, plans
     plans.require_window(year, "grassroots", org)
-    screen = central_screen(org, year)
+    screen = central_screen(org, year, on)
     chosen = screen.sets["eligible"] - (screen.sets["flagged"] if exclude_flagged else set()) - (excluded or set())
     if not chosen:
         raise DomainError("没有可参保的人员：可参保人员都已提交，或均被排除", 422)
@@ -164,17 +171,17 @@ def enrolled_people(sub) -> pw.ModelSelect:
 
 def instant_candidates(org: Organization, year: ProtectionYear, mode: str, on: date) -> list:
     """有卡无保 / 新办卡人员即时参保办理: the union's card holders not insured this year, whose card
-    is usable (eligible_from ≤ the start), 退休 / 死亡 in the registry excluded. 新办卡: cards issued
+    makes them eligible on `on` (`cards.channel_card`), 退休 / 死亡 in the registry excluded. 新办卡: cards issued
     in the year; 有卡无保: cards issued before it. Returns [(Person, card issued date)]."""
     from models.enrollment import NEW_CARD
     first = date(year.year, 1, 1)
-    rows = (Person.select(Person, Card.issued_date.alias("issued"), Card.eligible_from.alias("usable"))
+    rows = (Person.select(Person, Card.issued_date.alias("issued"))
             .join(Membership, on=(Membership.person == Person.id))
             .join(Card, on=(Card.person == Person.id))
-            .where((Membership.org == org.id) & (Membership.status == NORMAL) & (Card.status == CARD_NORMAL)
+            .where((Membership.org == org.id) & (Membership.status == NORMAL) & channel_card(on)
                    & (Person.population_removed == False))  # noqa: E712
             .order_by(Person.id).objects())
-    rows = [r for r in rows if (r.issued >= first) == (mode == NEW_CARD) and r.usable <= on + timedelta(days=1)]
+    rows = [r for r in rows if (r.issued >= first) == (mode == NEW_CARD)]
     insured = holder_of(year, [r.id for r in rows])
     registry = {s.id_number: s for s in StatusRecord.select().where(
         StatusRecord.id_number.in_([r.id_number for r in rows]))} if rows else {}

@@ -22,7 +22,7 @@ through the 申工社 WeChat account (seed 003 FAQ 6).
 """
 
 import io
-from datetime import date
+from datetime import date, timedelta
 
 import peewee as pw
 
@@ -81,6 +81,11 @@ class Card(BaseModel):
     issued_date = pw.DateField()  # 开卡日期 (bank)
     eligible_from = pw.DateField()  # member-card enrollment channel from this day
     created_at = pw.DateTimeField(default=now)
+
+    @property
+    def known_on(self) -> date:
+        """The day the card became known here: the later of 开卡日期 and its import."""
+        return self.eligible_from - timedelta(days=1)
 
 
 # A person holds at most one card that is not cancelled.
@@ -164,10 +169,17 @@ def held_card(person_id: int) -> Card | None:
     return Card.get_or_none((Card.person == person_id) & Card.status.in_(HELD_CARD))
 
 
+def channel_card(on: date):
+    """SQL on Card: a card that makes its holder eligible for the member-card enrollment channel on
+    `on` — 正常 and known since before that day (spec 30: from the day after the later of 开卡日期
+    and its import). The one rule of the 集中 screen, the instant screens, their submits, the
+    monitor's 可参保 and the member detail."""
+    return (Card.status == CARD_NORMAL) & (Card.eligible_from <= on)
+
+
 def card_channel_eligible(person_id: int, on: date) -> bool:
     """The member-card enrollment channel: a card that is 正常 and known since before `on`."""
-    return Card.select().where((Card.person == person_id) & (Card.status == CARD_NORMAL)
-                               & (Card.eligible_from <= on)).exists()
+    return Card.select().where((Card.person == person_id) & channel_card(on)).exists()
 
 
 def in_enterprise(query):

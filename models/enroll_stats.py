@@ -24,8 +24,8 @@ from decimal import Decimal
 
 import peewee as pw
 
-from models.base import now
-from models.cards import CARD_NORMAL, Card
+from models.base import now, today
+from models.cards import Card, channel_card
 from models.enrollment import (
     ACTIVE,
     CARD_CHANNEL,
@@ -294,7 +294,7 @@ def _eligible(query: pw.ModelSelect) -> pw.ModelSelect:
     member-card channel) and members with ID type 身份证 (the social-security channel), not 退休 /
     死亡 in the registry — one definition for the monitor's counts and the union lists."""
     from models.members import ID_CARD
-    holders = Card.select(Card.person).where(Card.status == CARD_NORMAL)
+    holders = Card.select(Card.person).where(channel_card(today()))
     return (query.join(Person, on=(Person.id == Membership.person))
             .join(StatusRecord, pw.JOIN.LEFT_OUTER, on=(StatusRecord.id_number == Person.id_number))
             .where((Membership.status == NORMAL) & (Person.population_removed == False)  # noqa: E712

@@ -21,7 +21,9 @@ PENDING, APPROVED, REJECTED, WITHDRAWN = "待审核", "已通过", "已驳回", 
 NEW, CHANGE = "新建组织", "修改信息"
 # Fields a request may carry, with their labels (the same as the 修改信息 form).
 FIELDS = {"name": "组织名称", "type": "工会类型", "level": "层级", "uscc": "统一社会信用代码",
-          "union_no": "工会编号", "address": "单位地址", "contact": "联系人", "phone": "联系电话"}
+          "union_no": "工会编号", "address": "单位地址", "contact": "联系人", "phone": "联系电话",
+          "enterprise_name": "覆盖企业名称", "enterprise_uscc": "覆盖企业统一社会信用代码"}
+ENTERPRISE_FIELDS = ("enterprise_name", "enterprise_uscc")  # 新建组织: the new union's first 覆盖企业
 IDENTITY = ("name", "uscc", "union_no")  # a grassroots union's change of these needs approval
 
 
@@ -118,9 +120,16 @@ def _apply(req: OrgRequest, account) -> Organization:
         parent = Organization.get_by_id(req.parent_id)
         if parent.is_closed:
             raise DomainError(f"上级组织「{parent.name}」已撤销，不能通过", 409)
+        first = [data.pop(k, "") for k in ENTERPRISE_FIELDS]
         org = Organization.add(parent, **data)
         AuditLog.record("新建组织", org, to_state="正常", account=account,
                         detail={"申请编号": req.id})
+        if any(first):
+            from models import enterprises
+            try:
+                enterprises.add(org, *first, account)
+            except enterprises.EnterpriseErrors as exc:
+                raise DomainError("覆盖企业：" + "；".join(exc.errors.values()), 409) from None
         return org
     org = Organization.get_by_id(req.target_id)
     Organization.update(updated_at=now(), **data).where(Organization.id == org.id).execute()

@@ -297,3 +297,91 @@ def test_the_notice_counts_every_submission_so_far_like_the_screen(as_role, year
         text_ = notice_pdf.grassroots_text(union, year)[1]
     assert "集中参保已提交人数：3人" in counts
     assert "截至今日参加A类会员共计3人(会员卡参保3人,社保卡参保0人)" in text_
+
+
+# --- issue 16 item 9: a card counts for the member-card channel from the day after it is known ---
+def _card_known_on(org, issued, known):
+    """A member whose card (开卡日期 `issued`) was imported on `known`: usable from the next day."""
+    m = factories.make_member(org)
+    Card.create(person=m.person_id, org=org, card_no=luhn_card(), issued_date=issued,
+                eligible_from=max(issued, known) + timedelta(days=1))
+    StatusRecord.create(id_number=m.person.id_number, name=m.person.name, card_status="正常",
+                        employment="在职", insurance="已缴纳", status_date=date(2026, 10, 1))
+    return m
+
+
+def test_a_card_opened_today_counts_for_the_central_screen_from_tomorrow(as_role, year, union):
+    old = card_holder(union)
+    fresh = _card_known_on(union, SEASON.date(), SEASON.date())
+    a = plans.types_of(year)[0]
+    with time_machine.travel(SEASON, tick=False):
+        grassroots = as_role("grassroots")
+        counts = " ".join(soup(grassroots.get("/enroll/card/central")).find(id="central-counts").get_text().split())
+        assert "有卡总会员数：1人" in counts and "未办卡人数：1人" in counts
+        assert "未办卡人数中有1人的会员卡今日开卡或今日导入，次日起计入有卡总会员数并可参保" in text(
+            grassroots.get("/enroll/card/central"))
+        eligible = text(grassroots.get("/enroll/card/central/people/eligible"))
+        assert old.person.name in eligible and fresh.person.name not in eligible
+        assert grassroots.post("/enroll/card/central", data={"type": a.id, "confirmed": "1"}).status_code == 302
+    assert [e.person_id for e in Enrollment.select()] == [old.person_id]
+    with time_machine.travel(SEASON + timedelta(days=1), tick=False):
+        grassroots = as_role("grassroots")
+        counts = " ".join(soup(grassroots.get("/enroll/card/central")).find(id="central-counts").get_text().split())
+        assert "有卡总会员数：2人" in counts and "未办卡人数：0人" in counts
+        assert fresh.person.name in text(grassroots.get("/enroll/card/central/people/eligible"))
+        assert grassroots.post("/enroll/card/central", data={"type": a.id, "confirmed": "1"}).status_code == 302
+    assert sorted(e.person_id for e in Enrollment.select()) == sorted([old.person_id, fresh.person_id])
+
+
+def test_a_card_opened_today_is_offered_for_instant_enrollment_from_tomorrow(as_role, year, union):
+    on = datetime(2027, 7, 10, 9, 0)
+    fresh = _card_known_on(union, on.date(), on.date())
+    a = plans.types_of(year)[0]
+    with time_machine.travel(on, tick=False):
+        grassroots = as_role("grassroots")
+        assert fresh.person.name not in text(grassroots.get("/enroll/card/instant/new-card"))
+        refused = grassroots.post("/enroll/card/instant/new-card", data={"type": a.id, "confirmed": "1"})
+        assert refused.status_code == 422 and "没有可参保的人员" in text(refused)
+    assert Submission.select().count() == 0
+    with time_machine.travel(on + timedelta(days=1), tick=False):
+        grassroots = as_role("grassroots")
+        assert fresh.person.name in text(grassroots.get("/enroll/card/instant/new-card"))
+        assert grassroots.post("/enroll/card/instant/new-card",
+                               data={"type": a.id, "confirmed": "1"}).status_code == 302
+    e = Enrollment.get(Enrollment.person == fresh.person_id)
+    assert (e.mode, e.start) == ("新办卡", date(2027, 7, 12))
+
+
+def test_the_member_detail_gives_the_day_the_screens_use(as_role, year, union):
+    # 开卡日期 6 Nov, the bank's return imported on 6 Dec: usable from 7 Dec, on every screen
+    m = _card_known_on(union, date(2026, 11, 6), date(2026, 12, 6))
+    with time_machine.travel(datetime(2026, 12, 6, 10, 0), tick=False):
+        grassroots = as_role("grassroots")
+        detail = " ".join(soup(grassroots.get(f"/members/{m.id}")).find(id="card").get_text(" ").split())
+        assert "开卡日期 2026-11-06" in detail
+        assert "自 2026-12-07 起可办理会员卡参保（开卡信息于 2026-12-06 导入，导入次日起可参保）" in detail
+        assert m.person.name not in text(grassroots.get("/enroll/card/central/people/eligible"))
+    with time_machine.travel(datetime(2026, 12, 7, 10, 0), tick=False):
+        assert m.person.name in text(as_role("grassroots").get("/enroll/card/central/people/eligible"))
+
+
+def test_the_submit_result_page_starts_the_notice_download_once(as_role, year, union):
+    """Issue 16 item 14: after 提交至区局审核 the result page downloads the 告知书 at once (a meta
+    refresh to the notice, JS on or off) and offers the link; a reload does not download again."""
+    for _ in range(2):
+        card_holder(union)
+    with time_machine.travel(SEASON, tick=False):
+        grassroots = as_role("grassroots")
+        done = grassroots.post("/enroll/card/central", data={"type": plans.types_of(year)[0].id, "confirmed": "1"})
+        result = grassroots.get(done.headers["Location"])
+        page = soup(result)
+        refresh = page.find("meta", attrs={"http-equiv": "refresh"})
+        assert refresh is not None and refresh["content"].endswith("url=/enroll/card/notice")
+        link = page.find(id="notice-download").find("a", href="/enroll/card/notice")
+        assert link.get_text() == "下载集中参保告知书"
+        pdf = grassroots.get("/enroll/card/notice")
+        assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+        assert pdf.data.startswith(b"%PDF")
+        again = soup(grassroots.get(done.headers["Location"]))
+        assert again.find("meta", attrs={"http-equiv": "refresh"}) is None
+        assert again.find("a", href="/enroll/card/notice") is not None  # the link stays

@@ -161,3 +161,11 @@ def test_tree_page_lists_children_with_paging(as_role, city):
     assert found.select_one(".pager-summary").get_text() == "显示第 1 到第 1 条记录，总共 1 条记录"
     fragment = client.get("/orgs/?page=2", headers={"HX-Request": "true"})
     assert BeautifulSoup(fragment.data, "html.parser").find("html") is None
+
+
+@pytest.mark.parametrize("role", ["grassroots", "secondary", "district"])
+def test_the_org_info_page_shows_the_union_s_own_number(as_role, city, role):
+    """Issue 16 item 13: 组织信息 names the union's own 工会编号 (the member import asks for it)."""
+    account = city.account(role)
+    soup = BeautifulSoup(as_role(role).get("/orgs/").data, "html.parser")
+    assert "".join(soup.find(id="own-org").get_text().split()).count(f"工会编号：{account.org.union_no}") == 1

@@ -146,7 +146,9 @@ def test_admin_extends_a_window_for_one_union(city, as_role, year):
 def test_special_subsidy_groups_are_set_by_the_centre(city, as_role):
     from models import Organization
     centre = as_role("centre")
-    centre.post("/plans/special", data={"org": [city.orgs["district2"].id]})
+    ask = centre.post("/plans/special", data={"org": [city.orgs["district2"].id]})  # asked first
+    assert ask.status_code == 200 and not Organization.get_by_id(city.orgs["district2"].id).special_subsidy
+    centre.post("/plans/special", data={"org": [city.orgs["district2"].id], "confirmed": "1"})
     assert Organization.get_by_id(city.orgs["district2"].id).special_subsidy
     assert not Organization.get_by_id(city.orgs["district1"].id).special_subsidy
     assert as_role("district").get("/plans/special").status_code == 403

@@ -223,3 +223,38 @@ def test_the_social_list_filters_like_the_card_list(city, as_role):
         assert "总共 2 条记录" in client.get("/enroll/social/?mode=集中参保").get_data(as_text=True)
         bad = client.get("/enroll/social/?start=2026-13-01")
         assert bad.status_code == 422 and "提交时间（起）格式应为 年-月-日" in bad.get_data(as_text=True)
+
+
+def test_both_central_screens_show_the_manual_s_whole_retiree_warning(city, as_role):
+    """Issue 16 item 12: the manual's three sentences (seed 003), on the member-card and the
+    social-security 集中参保 screens alike."""
+    from bs4 import BeautifulSoup
+    ready_year(city)
+    warning = ("【重要提示】各单位请注意:2027年1月1日前(不含当日)的退休人员均不属于本次集中参保"
+               "《2027年上海工会会员专享基本保障》的保障范围。目前系统内显示的会员比对结果,"
+               "只标灰排除了8月底前的退休人员,需经办人员仔细甄别手动排除9-12月退休人员。"
+               "由于系统无法识别,若有经办人员为不符条件的退休人员办理保障,则将不予给付。")
+    with time_machine.travel(SEASON, tick=False):
+        client = as_role("grassroots")
+        for url in ("/enroll/card/central", "/enroll/social/central"):
+            page = BeautifulSoup(client.get(url).data, "html.parser")
+            assert warning in "".join(page.find(id="retiree-warning").get_text().split()), url
+
+
+def test_the_social_central_submit_result_starts_the_notice_download(city, as_role):
+    """Issue 16 item 14, the social-security channel: the same result page, the same download."""
+    from bs4 import BeautifulSoup
+    year = ready_year(city)
+    union = city.orgs["grassroots1"]
+    people = [member(union, "正常") for _ in range(2)]
+    with time_machine.travel(SEASON, tick=False):
+        client = as_role("grassroots")
+        done = client.post("/enroll/social/central", data={"type": plans.types_of(year)[0].id, "confirmed": "1",
+                                                           "person": [p.id for p in people]})
+        assert done.status_code == 302
+        page = BeautifulSoup(client.get(done.headers["Location"]).data, "html.parser")
+        refresh = page.find("meta", attrs={"http-equiv": "refresh"})
+        assert refresh is not None and refresh["content"].endswith("url=/enroll/card/notice")
+        assert page.find(id="notice-download").find("a", href="/enroll/card/notice").get_text() == "下载集中参保告知书"
+        pdf = client.get("/enroll/card/notice")
+        assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")

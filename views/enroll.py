@@ -4,7 +4,7 @@ confirmation step that works without JavaScript), 集中参保待确认名单, �
 重新下载集中参保告知书 (PDF), and the instant entries 有卡无保 / 新办卡人员即时参保办理.
 """
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user
 
 from models import AuditLog, Submission, card_enroll, enrollment, plans
@@ -26,6 +26,17 @@ from views.paging import paginate
 
 bp = Blueprint("enroll", __name__, url_prefix="/enroll")
 WHICH = {key for key, _ in card_enroll.COUNTS} | {"eligible", "flagged"}
+NOTICE_DOWNLOAD = "notice_download"  # session key: the submission whose result page starts the 告知书
+
+
+def submitted(sub, message: str):
+    """After 提交至区局审核 (either channel): the result page (批次详情). For a centralized
+    submission it starts downloading the 集中参保告知书 at once, as the manual does — once, so a
+    reload does not download again."""
+    flash(message, "success")
+    if sub.mode == enrollment.CENTRAL:
+        session[NOTICE_DOWNLOAD] = sub.id
+    return redirect_to(url_for("enroll.submission", submission_id=sub.id))
 
 
 
@@ -140,8 +151,7 @@ def central():
         except DomainError as exc:
             return render_page("enroll/central.html", status=exc.status, error=exc.message,
                                **_screen_context(org, year, ptype_id, exclude))
-        flash(f"已提交至区局审核：{sub.count}人，保障类型「{chosen.name}」，状态 区局确认中", "success")
-        return redirect_to(url_for("enroll.submission", submission_id=sub.id))
+        return submitted(sub, f"已提交至区局审核：{sub.count}人，保障类型「{chosen.name}」，状态 区局确认中")
     return render_page("enroll/central.html", error=None, **context)
 
 
@@ -202,7 +212,9 @@ def pending():
 def submission(submission):
     """批次详情: the people and the 操作日志."""
     page = paginate(card_enroll.enrolled_people(submission), per_page=50)
-    return render_page("enroll/submission.html", sub=submission, page=page,
+    download = (session.get(NOTICE_DOWNLOAD) == submission.id and current_user.org_id == submission.org_id
+                and session.pop(NOTICE_DOWNLOAD, None) is not None)
+    return render_page("enroll/submission.html", sub=submission, page=page, download_notice=download,
                        log=AuditLog.for_object(submission).limit(50), yuan=yuan,
                        may_withdraw=submission.status == enrollment.REVIEWING
                        and current_user.org_id == submission.org_id, resubmit=resubmit_url(submission))
@@ -301,8 +313,7 @@ def instant(kind):
             except DomainError as exc:
                 error, status = exc.message, exc.status
             else:
-                flash(f"已提交至区局审核：{mode} {sub.count}人，状态 区局确认中", "success")
-                return redirect_to(url_for("enroll.submission", submission_id=sub.id))
+                return submitted(sub, f"已提交至区局审核：{mode} {sub.count}人，状态 区局确认中")
     rows, parts = [], []
     by_period = None
     if chosen:

@@ -10,6 +10,7 @@ MENU = [
         ("修改信息", "orgs.edit_own", None),
         ("组织信息", "orgs.tree", None),
         ("组织列表", "orgs.listing", ("district", "secondary", "city", "centre")),
+        ("覆盖企业", "orgs.enterprises", None),
         ("组织审核", "orgs.requests", None),
         ("组织导入", "orgs.import_", ("district",)),
     ]),

@@ -7,8 +7,9 @@ from flask_login import current_user
 from peewee import IntegrityError
 
 from forms import choices
-from forms.orgs import MoveForm, OrgEditForm, OrgForm, ReasonForm
+from forms.orgs import MoveForm, OrgCreateForm, OrgEditForm, OrgForm, ReasonForm
 from models import AuditLog, Enterprise, Organization, db, messages
+from models import enterprises as enterprise_rules
 from models import org_requests as requests_
 from models.base import DomainError, now
 from models.dashboard import dashboard_root
@@ -162,6 +163,7 @@ def _permissions(org) -> dict:
         and org.level not in ("city", "centre", "district"),
         "close": direct and manages and is_below and not org.is_closed,
         "accounts": manages and is_below,
+        "enterprises": org_enterprises.may_manage(org),
     }
 
 
@@ -196,7 +198,10 @@ def enterprises():
     if q:
         query = query.where(Enterprise.name.contains(q))
     page = paginate(query.order_by(Enterprise.name), per_page=15)
-    return render_page("orgs/enterprises.html", "rows", page=page, root=root, q=q)
+    # Everything listed is the account's own union or below it: a writing role manages it all.
+    writes = current_user.is_admin or current_user.role in org_enterprises.WRITERS
+    return render_page("orgs/enterprises.html", "rows", page=page, root=root, q=q, writes=writes,
+                       own_covers=writes and enterprise_rules.covers_enterprises(current_user.org))
 
 
 # --- 新增下级组织 / 修改 --------------------------------------------------------------------------
@@ -220,7 +225,7 @@ def create(org):
     for 组织审核)."""
     refuse_unless(below(org) or org.id == current_user.org_id, "只能在本单位或下级组织下新增组织")
     refuse_unless(not org.is_closed, f"「{org.name}」已撤销，不能新增下级组织", 409)
-    form = OrgForm()
+    form = OrgCreateForm()
     form.type.choices = _type_choices(org)
     status = 200
     if request.method == "POST":
@@ -229,19 +234,26 @@ def create(org):
             fields = _values(form, EDITABLE)
             fields["type"] = form.type.data
             fields["level"] = _level_for(form)
-            if not _unique_clash(form, fields):
+            first = _first_enterprise(form, fields["level"])
+            if first is not None and not _unique_clash(form, fields):
                 if acts_directly(current_user):
                     try:
                         with db.atomic():
                             child = Organization.add(org, **fields)
                             AuditLog.record("新建组织", child, to_state=ACTIVE,
                                             detail={"上级组织": org.name})
+                            if first:
+                                enterprise_rules.add(child, *first, current_user)
                     except IntegrityError:
                         form.name.errors = ["组织名称、统一社会信用代码或工会编号与其他组织重复，请核对"]
+                    except enterprise_rules.EnterpriseErrors as exc:
+                        _enterprise_errors(form, exc.errors)
                     else:
-                        flash(f"已新增组织「{child.name}」", "success")
+                        flash(f"已新增组织「{child.name}」" + (f"及覆盖企业「{first[0]}」" if first else ""), "success")
                         return redirect_to(url_for("orgs.detail", org_id=child.id))
                 else:
+                    if first:
+                        fields.update(zip(requests_.ENTERPRISE_FIELDS, first, strict=True))
                     with db.atomic():
                         req = requests_.submit(requests_.NEW, current_user, fields, parent=org)
                         _notify_superior(current_user.org,
@@ -290,6 +302,27 @@ def edit(org):
                     return redirect_to(url_for("orgs.request_detail", req_id=req.id))
     return render_page("orgs/form.html", "form", form=form, parent=org.parent, org=org, status=status,
                        action=url_for("orgs.edit", org_id=org.id), title="修改组织信息")
+
+
+def _enterprise_errors(form, errors: dict):
+    for name, message in errors.items():
+        getattr(form, f"enterprise_{name}").errors = [message]
+
+
+def _first_enterprise(form, level: str):
+    """新增下级组织's optional first 覆盖企业: () when left empty, (名称, 统一社会信用代码) checked,
+    or None with the fields' errors set."""
+    name, code = form.enterprise_name.data or "", form.enterprise_uscc.data or ""
+    if not name and not code:
+        return ()
+    if level != "grassroots":
+        form.enterprise_name.errors = ["只有基层工会覆盖企业：二级工会不填写覆盖企业"]
+        return None
+    try:
+        return enterprise_rules.check(0, name, code)
+    except enterprise_rules.EnterpriseErrors as exc:
+        _enterprise_errors(form, exc.errors)
+        return None
 
 
 # --- 移动 / 撤销 ------------------------------------------------------------------------------
@@ -348,5 +381,6 @@ def close(org):
     return render_page("orgs/close.html", "form", form=form, org=org, blockers=blockers, status=status)
 
 
-# 组织导入 and 组织审核 live in views/org_review.py, on this same blueprint.
-from views import org_review  # noqa: E402,F401
+# 组织导入 and 组织审核 live in views/org_review.py, 覆盖企业 in views/org_enterprises.py, on this same
+# blueprint.
+from views import org_enterprises, org_review  # noqa: E402,F401

@@ -173,19 +173,20 @@ def special():
     if request.method == "POST":
         if current_user.role != "centre" and not current_user.is_admin:
             return refuse("只有市职保中心可以设置特殊补贴单位")
-        from models import AuditLog, db
-        chosen = {int(v) for v in request.form.getlist("org") if v.isdigit()}
-        with db.atomic():
-            for org in Organization.select().where(Organization.level == "district"):
-                flag = org.id in chosen
-                if flag != org.special_subsidy:
-                    Organization.update(special_subsidy=flag).where(Organization.id == org.id).execute()
-                    AuditLog.record("设置特殊补贴单位", org, account=acting_account(),
-                                    detail={"特殊补贴": "是" if flag else "否"})
-        flash("已保存特殊补贴单位", "success")
+        chosen = {int(v) for v in request.form.getlist("org") if v.isascii() and v.isdigit() and len(v) < 12}
+        if request.form.get("confirmed") != "1":
+            # Shown before saving: each district's tick and every split it changes.
+            flags = plans.special_flags(chosen)
+            changes = plans.split_changes(flags={d.id: flag for d, flag in flags.items()})
+            return render_page("plans/split_confirm.html", title="确认保存特殊补贴单位", flags=flags, changes=changes,
+                               action=url_for("plans.special"), back=url_for("plans.special"),
+                               hidden=[("org", i) for i in sorted(chosen)], rule=plans.REBALANCE_RULE, yuan=yuan)
+        changes = plans.set_special(chosen, acting_account())
+        told = f"；已调整{len(changes)}项保障金额设置并通知相关区局（产业）工会" if changes else ""
+        flash("已保存特殊补贴单位" + told, "success")
         return redirect_to(url_for("plans.special"))
     districts = list(Organization.select().where(Organization.level == "district").order_by(Organization.name))
-    return render_page("plans/special.html", districts=districts,
+    return render_page("plans/special.html", districts=districts, rule=plans.REBALANCE_RULE,
                        edit=current_user.role == "centre" or current_user.is_admin)
 
 
@@ -249,10 +250,23 @@ def _type_form(year, ptype):
                 clash = clash.where(ProtectionType.id != ptype.id)
             if clash.exists():
                 errors["code"] = f"{year.year}年度已有代码为“{values['code']}”的保障类型"
+        changes = []
+        if not errors and ptype:
+            fees = rules.TypeFees(*(values[k] for k in MONEY))
+            changes = plans.split_changes(type_fees={ptype.id: fees})
+            if changes and request.form.get("confirmed") != "1":
+                # The districts' splits follow the new amounts: shown before saving.
+                return render_page("plans/split_confirm.html", title=f"确认修改保障类型「{values['name']}」",
+                                   flags={}, changes=changes, rule=plans.REBALANCE_RULE, yuan=yuan,
+                                   action=url_for("plans.edit_type", ptype_id=ptype.id),
+                                   back=url_for("plans.edit_type", ptype_id=ptype.id),
+                                   hidden=[(k, request.form.get(k, "")) for k in ("code", "name", "benefits", *MONEY)])
         if not errors:
             with db.atomic():
                 if ptype:
+                    final = plans.split_changes(type_fees={ptype.id: fees})  # as shown, recomputed
                     ProtectionType.update(values).where(ProtectionType.id == ptype.id).execute()
+                    plans.apply_split_changes(final, acting_account(), f"保障类型「{values['name']}」的金额修改")
                     saved = ProtectionType.get_by_id(ptype.id)
                 else:
                     saved = ProtectionType.create(year=year.id, sort=len(plans.types_of(year)), **values)

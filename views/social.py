@@ -132,8 +132,8 @@ def screen(kind):
     except DomainError as exc:
         return render_page("social/screen.html", status=exc.status, error=exc.message,
                            **_screen_context(org, year, kind, ptype_id))
-    flash(f"已提交至上级审核：社保卡参保 {sub.count}人，保障类型「{chosen.name}」，状态 区局确认中", "success")
-    return redirect_to(url_for("enroll.submission", submission_id=sub.id))
+    from views.enroll import submitted
+    return submitted(sub, f"已提交至上级审核：社保卡参保 {sub.count}人，保障类型「{chosen.name}」，状态 区局确认中")
 
 
 @bp.route("/<any(central, instant):kind>/verify", methods=["POST"])

@@ -69,6 +69,18 @@ def check_split(fees: TypeFees, split: Split, special: bool = False) -> None:
                        f"+ 市总统一划拨（{_y(city)}元）须等于参保费用（{_y(fees.full)}元）")
 
 
+def rebalance(fees: TypeFees, split: Split, special: bool = False) -> Split:
+    """A district's split kept adding up when the centre changes the 市总统一划拨 (特殊补贴单位) or a
+    type's fee: the district's part (区局/各级工会默认缴纳) takes the difference, the grassroots part
+    stays; should the district's part fall below zero, it is 0 and the grassroots part takes the
+    rest. A split that already adds up comes back unchanged."""
+    city = fees.subsidy(False, special)
+    district = fees.full - city - split.grassroots
+    if district >= 0:
+        return Split(district, split.grassroots)
+    return Split(0, fees.full - city)
+
+
 def per_person(fees: TypeFees, split: Split, half: bool = False, special: bool = False) -> Parts:
     check_split(fees, split, special)
     if not half:

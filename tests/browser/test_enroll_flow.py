@@ -55,13 +55,14 @@ def test_confirm_submit_and_download_the_notice(page, city, js, tmp_path):
     expect(header).to_contain_text(f"保障年度：{year.year}年。可参保人数：3人。——保障费用：78元；市总统一划拨：39元；")
     page.get_by_role("button", name="提交至区局审核").click()
     expect(page.locator("#confirm-text")).to_have_text("您选择的保障类型为：A类会员专享基本保障 请确认无误后再提交！")
-    page.get_by_role("button", name="确定").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("批次详情")
-    expect(page.locator("#sub-status")).to_have_text("区局确认中")
-    assert Enrollment.select().where(Enrollment.active).count() == 3
-
+    # the result page downloads the 告知书 at once (issue 16 item 14), and keeps the link
     with page.expect_download() as download:
-        page.get_by_role("link", name="下载集中参保告知书").click()
+        page.get_by_role("button", name="确定").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("批次详情")
+    expect(page.locator("#sub-status")).to_have_text("区局确认中")
+    expect(page.locator("#notice-download")).to_contain_text("集中参保告知书正在下载")
+    expect(page.get_by_role("link", name="下载集中参保告知书")).to_be_visible()
+    assert Enrollment.select().where(Enrollment.active).count() == 3
     path = tmp_path / "notice.pdf"
     download.value.save_as(path)
     text = "".join("".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(path.read_bytes())).pages)

@@ -74,8 +74,9 @@ def test_grassroots_to_write_off(page, city, tmp_path, js):
         expect(page.locator("#central-header")).to_contain_text("可参保人数：3人")
         assert "csrf_token" not in page.url and Submission.select().count() == 1
     page.get_by_role("button", name="提交至区局审核").click()
-    page.get_by_role("button", name="确定").click()
-    expect(page.locator("#sub-status")).to_have_text("区局确认中")
+    with page.expect_download():  # the result page downloads the 告知书 at once (issue 16 item 14)
+        page.get_by_role("button", name="确定").click()
+        expect(page.locator("#sub-status")).to_have_text("区局确认中")
 
     # secondary: → 添加至待提交
     switch(page, city.account("secondary"))

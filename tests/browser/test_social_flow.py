@@ -66,8 +66,10 @@ def test_watch_progress_tick_submit_then_district_and_centre(page, city, js):
     page.get_by_role("button", name="⑤ 提交至上级审核").click()
     expect(page.locator("#confirm-text")).to_have_text(
         "您选择的保障类型为：A类会员专享基本保障 请确认无误后再提交！确认将已勾选人员，提交参保？")
-    page.get_by_role("button", name="确定").click()
-    expect(page.locator("#sub-status")).to_have_text("区局确认中")
+    with page.expect_download() as notice:  # the result page downloads the 告知书 at once (issue 16 item 14)
+        page.get_by_role("button", name="确定").click()
+        expect(page.locator("#sub-status")).to_have_text("区局确认中")
+    assert notice.value.suggested_filename.endswith("集中参保告知书.pdf")
     sub = Submission.get()
     assert (sub.channel, sub.count) == ("社保卡参保", 2)
 

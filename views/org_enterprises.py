@@ -1,0 +1,99 @@
+"""组织管理 → 覆盖企业: 新增 / 修改 / 删除 a grassroots union's enterprises (issue 16 item 11), by the
+union itself and its superiors (routes of the `orgs` blueprint). The 市总工会 and the centre
+read the list only. The rules (USCC check digit, one union per enterprise, not removed while
+members or cards refer to it) live in models/enterprises.py."""
+
+from flask import flash, redirect, request, url_for
+from flask_login import current_user
+
+from forms.orgs import EnterpriseForm
+from models import Enterprise, Organization
+from models import enterprises as rules
+from models.base import DomainError
+from views.access import access, redirect_to, render_page, superior_of
+from views.orgs import bp
+
+WRITERS = ("grassroots", "secondary", "district")
+NOT_COVERING = "只有未撤销的基层工会可以添加覆盖企业"
+
+
+def may_manage(org: Organization) -> bool:
+    """The account may add / change / remove the enterprises of `org`: the union itself or a
+    superior (the admin too), never the read-only 市总工会 or the centre."""
+    if not (current_user.is_admin or current_user.role in WRITERS):
+        return False
+    return org.id == current_user.org_id or superior_of(current_user, org.id)
+
+
+def _require(org: Organization):
+    if not may_manage(org):
+        raise DomainError("只有本工会及其上级工会可以管理覆盖企业", 403)
+
+
+def _put_errors(form, exc: rules.EnterpriseErrors):
+    for name, message in exc.errors.items():
+        getattr(form, name).errors = [message]
+
+
+@bp.route("/<int:org_id>/enterprises/new", methods=["GET", "POST"])
+@access(*WRITERS, objects={"org_id": Organization})
+def enterprise_new(org):
+    """新增覆盖企业 for a grassroots union."""
+    _require(org)
+    if not rules.covers_enterprises(org):
+        if request.method == "GET":  # a stale link: back to the organisation, saying why
+            flash(NOT_COVERING, "warning")
+            return redirect(url_for("orgs.detail", org_id=org.id))
+        raise DomainError(NOT_COVERING, 409)
+    form = EnterpriseForm()
+    status = 200
+    if request.method == "POST":
+        try:
+            enterprise = rules.add(org, form.name.data, form.uscc.data, current_user)
+        except rules.EnterpriseErrors as exc:
+            _put_errors(form, exc)
+            status = 422
+        else:
+            flash(f"已新增覆盖企业「{enterprise.name}」", "success")
+            return redirect_to(url_for("orgs.detail", org_id=org.id) + "#enterprises")
+    return render_page("orgs/enterprise_form.html", "form", form=form, org=org, status=status,
+                       title="新增覆盖企业", action=url_for("orgs.enterprise_new", org_id=org.id))
+
+
+@bp.route("/enterprises/<int:enterprise_id>/edit", methods=["GET", "POST"])
+@access(*WRITERS, objects={"enterprise_id": Enterprise})
+def enterprise_edit(enterprise):
+    """修改 an enterprise's 企业名称 / 统一社会信用代码."""
+    org = enterprise.org
+    _require(org)
+    form = EnterpriseForm(obj=enterprise) if request.method == "GET" else EnterpriseForm()
+    status = 200
+    if request.method == "POST":
+        try:
+            changes = rules.update(enterprise, form.name.data, form.uscc.data, current_user)
+        except rules.EnterpriseErrors as exc:
+            _put_errors(form, exc)
+            status = 422
+        else:
+            flash("修改成功" if changes else "信息未改动", "success")
+            return redirect_to(url_for("orgs.detail", org_id=org.id) + "#enterprises")
+    return render_page("orgs/enterprise_form.html", "form", form=form, org=org, status=status,
+                       title="修改覆盖企业", action=url_for("orgs.enterprise_edit", enterprise_id=enterprise.id))
+
+
+@bp.route("/enterprises/<int:enterprise_id>/delete", methods=["GET", "POST"])
+@access(*WRITERS, objects={"enterprise_id": Enterprise})
+def enterprise_delete(enterprise):
+    """删除 an enterprise no member record or card refers to (asked first; refused with the reasons)."""
+    org = enterprise.org
+    _require(org)
+    blockers = rules.blockers(enterprise)
+    if request.method == "POST":
+        try:
+            rules.remove(enterprise, current_user)
+        except DomainError as exc:
+            return render_page("orgs/enterprise_delete.html", enterprise=enterprise, org=org, blockers=blockers,
+                               error=exc.message, status=exc.status)
+        flash(f"已删除覆盖企业「{enterprise.name}」", "success")
+        return redirect_to(url_for("orgs.detail", org_id=org.id) + "#enterprises")
+    return render_page("orgs/enterprise_delete.html", enterprise=enterprise, org=org, blockers=blockers, error=None)
