@@ -61,6 +61,7 @@ def test_watch_progress_tick_submit_then_district_and_centre(page, city, js):
     expect(page.locator("#social-header")).to_contain_text("可参保人数：3。——保障费用：78元")
 
     page.get_by_role("link", name="④ 待提交（3人）").click()
+    page.wait_for_load_state("networkidle")  # the tab's swap has landed before anything is ticked
     page.get_by_role("checkbox", name=f"选择 {people[0].name}").check()
     page.get_by_role("checkbox", name=f"选择 {people[1].name}").check()
     page.get_by_role("button", name="⑤ 提交至上级审核").click()
@@ -94,7 +95,8 @@ def test_watch_progress_tick_submit_then_district_and_centre(page, city, js):
     page.context.clear_cookies()
     log_in(page, city.account("centre"))
     page.goto(f"/batches/{batch.id}")
-    page.get_by_role("button", name="确认").click()
+    page.get_by_role("button", name="确认", exact=True).click()
+    page.get_by_role("button", name="确定确认").click()  # money at stake: asked first
     expect(page.locator("#batch-status")).to_contain_text("缴费凭证待上传")
 
     page.context.clear_cookies()
