@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from models import db
 from models.base import DomainError
 from views.access import refuse, render_error
-from views.menu import menu_for
+from views.menu import may_open, menu_for
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'self'; img-src 'self' data:; style-src 'self'; "
@@ -93,7 +93,8 @@ def register(app):
     @app.context_processor
     def layout_context():
         menu = menu_for(current_user) if current_user.is_authenticated else []
-        return {"menu": menu, "csrf_token": generate_csrf, "unread_messages": _unread}
+        return {"menu": menu, "csrf_token": generate_csrf, "unread_messages": _unread,
+                "may_open": lambda endpoint: current_user.is_authenticated and may_open(current_user, endpoint)}
 
     @app.errorhandler(CSRFError)
     def csrf_error(_exc):

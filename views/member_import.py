@@ -141,7 +141,8 @@ def history():
     page = paginate(query)
     rows = [_history_row(job) for job in page.items]
     return render_page("members/import_history.html", "rows", page=page, rows=rows,
-                       show_org=current_user.role != "grassroots")
+                       show_org=current_user.role != "grassroots",
+                       can_import=importer.import_refusal(current_user.org) is None)
 
 
 def _history_row(job: Job) -> dict:
