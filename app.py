@@ -54,6 +54,8 @@ def default_settings(instance: Path) -> dict:
         "LOGIN_CAPTCHA": _env_bool("LOGIN_CAPTCHA", True),
         "LOGIN_FAIL_DELAY": float(os.environ.get("LOGIN_FAIL_DELAY", "2")),
         "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "30")),
+        # a login ends after this many hours however active it is (besides the idle timeout)
+        "SESSION_MAX_HOURS": int(os.environ.get("SESSION_MAX_HOURS", "12")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("UPLOAD_MAX_MB", "20")) * 1024 * 1024,
         "JOBS_MODE": os.environ.get("JOBS_MODE", "sql"),  # sql | immediate | memory
         # 批量导入: parse an xlsx in a second process while this one checks its rows (two cores)

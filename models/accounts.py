@@ -50,7 +50,7 @@ class Account(UserMixin, BaseModel):
     is_admin = pw.BooleanField(default=False)  # platform admin: a flag, not an org type
     is_active_flag = pw.BooleanField(default=True, column_name="is_active")
     must_change_password = pw.BooleanField(default=False)
-    # Bumped on password change: every other session of this account ends.
+    # Bumped on password change and 退出: every (other) session of this account ends.
     session_version = pw.IntegerField(default=1)
     last_login_at = pw.DateTimeField(null=True)
     created_at = pw.DateTimeField(default=now)
@@ -72,6 +72,11 @@ class Account(UserMixin, BaseModel):
     def set_password(self, password: str, one_time: bool = False) -> None:
         self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
         self.must_change_password = one_time
+        self.session_version = (self.session_version or 0) + 1
+
+    def end_sessions(self) -> None:
+        """Every session of the account ends (退出, 停用): its cookies name the old version."""
+        Account.update(session_version=Account.session_version + 1).where(Account.id == self.id).execute()
         self.session_version = (self.session_version or 0) + 1
 
     def check_password(self, password: str) -> bool:

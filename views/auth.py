@@ -117,14 +117,18 @@ def _attempt_login(form: LoginForm) -> str | None:
     session.clear()
     login_user(account)
     session.permanent = True
-    session["seen"] = int(time.time())
+    session["seen"] = session["login_at"] = int(time.time())
     return None
 
 
 @bp.route("/logout", methods=["POST"])
 @access()
 def logout():
-    AuditLog.record("退出", current_user._get_current_object())
+    """退出 ends the session on the server too: a copy of the cookie no longer opens anything."""
+    account = current_user._get_current_object()
+    with db.atomic():
+        account.end_sessions()
+        AuditLog.record("退出", account)
     logout_user()
     session.clear()
     flash("您已安全退出", "info")
