@@ -1,6 +1,7 @@
 """登录: captcha, throttling without account enumeration, one-time passwords, idle expiry."""
 
 import time
+from urllib.parse import quote, unquote
 
 import pytest
 from bs4 import BeautifulSoup
@@ -221,3 +222,43 @@ def test_full_password_never_in_audit(client, city):
     client.post("/login", data={"username": account.username, "password": factories.PASSWORD})
     for row in AuditLog.select():
         assert factories.PASSWORD not in (row.detail + row.reason)
+
+
+HOSTILE_NEXT = [
+    "//evil.example/x", "/%09/evil.example", "/\t/evil.example", "/%0a/evil.example", "/\n/evil.example",
+    "/home\r\nSet-Cookie: x=1", "/\\evil.example", "\\\\evil.example", "/%5Cevil.example",
+    "https://evil.example/", "http:/evil.example", "javascript:alert(1)", "///evil.example",
+    "/%2F%2Fevil.example", " //evil.example", "\x00/home", "/home\x00", "／／evil.example",
+    "evil.example", "/no-such-page", "/logout", "/" + "a" * 5000,
+]
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_after_login_next_is_only_a_local_page_of_this_app(app, city, target):
+    """A hostile `next` (tab or backslash tricks, other schemes, control characters, a path that
+    is no page) sends the user to 首页 — never off-site, never a 500."""
+    account = city.account("district")
+    for query in (quote(target, safe=""), target.replace("\n", "%0A").replace("\r", "%0D")):
+        client = app.test_client()
+        response = client.post(f"/login?next={query}", data={"username": account.username,
+                                                              "password": factories.PASSWORD})
+        assert response.status_code == 302, (target, response.status_code)
+        assert response.headers["Location"] == "/home", (target, response.headers["Location"])
+
+
+@pytest.mark.parametrize("target", ["/members/?page=2&status=正常", "/orgs/list", "/home"])
+def test_after_login_next_returns_to_the_page_asked_for(app, city, target):
+    account = city.account("district")
+    response = app.test_client().post(f"/login?next={quote(target, safe='')}", data={
+        "username": account.username, "password": factories.PASSWORD})
+    assert response.status_code == 302
+    assert unquote(response.headers["Location"]) == target
+
+
+def test_a_page_that_needs_login_comes_back_after_it(app, city):
+    client = app.test_client()
+    location = client.get("/members/?page=2").headers["Location"]
+    assert location.startswith("/login?next=")
+    response = client.post(location, data={"username": city.account("district").username,
+                                           "password": factories.PASSWORD})
+    assert response.headers["Location"] == "/members/?page=2"

@@ -3,10 +3,12 @@
 import hashlib
 import secrets
 import time
+from urllib.parse import urlsplit
 
 from captcha.image import ImageCaptcha
 from flask import Blueprint, current_app, flash, make_response, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from werkzeug.exceptions import HTTPException
 
 from forms.auth import ChangePasswordForm, LoginForm
 from models import Account, AuditLog, LoginAttempt, db
@@ -39,9 +41,21 @@ def _check_captcha(answer: str) -> str | None:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("home.index")
+    """`next` only when it is a page of this app: a local path (no scheme, no host, no control
+    character or backslash a browser would read as a slash) that a GET route answers; else 首页."""
+    home = url_for("home.index")
+    if not target or len(target) > 2000 or not target.startswith("/"):
+        return home
+    if any(ord(c) < 32 or ord(c) == 127 or c == "\\" for c in target):
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.path.startswith("//"):
+        return home
+    try:
+        current_app.url_map.bind("localhost").match(parts.path, method="GET")
+    except HTTPException:  # no such page, not a GET page (退出), or a redirect to another form
+        return home
+    return target
 
 
 def new_captcha_code() -> str:
