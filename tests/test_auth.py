@@ -262,3 +262,41 @@ def test_a_page_that_needs_login_comes_back_after_it(app, city):
     response = client.post(location, data={"username": city.account("district").username,
                                            "password": factories.PASSWORD})
     assert response.headers["Location"] == "/members/?page=2"
+
+
+@pytest.mark.parametrize("new,message", [
+    ("Password1", "新密码过于常见，容易被猜中，请换一个"),
+    ("Abc12345", "新密码过于常见，容易被猜中，请换一个"),
+    ("12345678", "新密码过于常见，容易被猜中，请换一个"),
+    ("Aa123456", "新密码过于常见，容易被猜中，请换一个"),
+    ("ADMIN123", "新密码过于常见，容易被猜中，请换一个"),  # the list is case-insensitive
+    ("qwerty123", "新密码过于常见，容易被猜中，请换一个"),
+    ("abc123456", "新密码过于常见，容易被猜中，请换一个"),  # the old platform's default
+    ("{name}2026", "新密码不能包含账号名"),
+    ("x-{NAME}-9", "新密码不能包含账号名"),  # case-insensitive
+    ("98765432101", "新密码须包含字母、数字、符号中的至少两种"),
+    ("QWZXMNBVCLKJ", "新密码须包含字母、数字、符号中的至少两种"),
+    ("!@#$%^&*()_+", "新密码须包含字母、数字、符号中的至少两种"),
+    ("Zq9-" * 32 + "x", "新密码不能超过128位"),
+])
+def test_weak_new_passwords_are_refused_in_chinese(as_role, city, new, message):
+    account = city.account("district")
+    new = new.replace("{name}", account.username).replace("{NAME}", account.username.upper())
+    response = as_role("district").post("/password", data={"old_password": factories.PASSWORD,
+                                                           "new_password": new, "confirm": new})
+    assert response.status_code == 422
+    assert error_text(response) == message
+    assert Account.get_by_id(account.id).check_password(factories.PASSWORD)
+
+
+def test_a_strong_new_password_of_128_characters_is_accepted(as_role, city):
+    new = "Zq9-" * 32
+    response = as_role("district").post("/password", data={"old_password": factories.PASSWORD,
+                                                           "new_password": new, "confirm": new})
+    assert response.status_code == 302
+    assert Account.get_by_id(city.account("district").id).check_password(new)
+
+
+def test_an_over_long_password_at_login_is_refused_in_chinese(client, city):
+    response = client.post("/login", data={"username": city.account("district").username, "password": "x" * 129})
+    assert response.status_code == 422 and error_text(response) == "密码不能超过128位"
