@@ -20,6 +20,7 @@ from views.access import access, client_ip, public, render_page
 bp = Blueprint("auth", __name__)
 CAPTCHA_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ23456789"
 CAPTCHA_SECONDS = 300
+LOCKED = "登录失败次数过多，账号已被锁定15分钟，请稍后再试或联系上级工会解锁"
 _images = ImageCaptcha(width=120, height=44, font_sizes=(30, 34, 36))
 
 
@@ -106,21 +107,20 @@ def _attempt_login(form: LoginForm) -> str | None:
     username = compact(form.username.data)
     ip = client_ip()
     failures = LoginAttempt.failures(username, ip)
-    if failures >= LOCK_AFTER:
-        return "登录失败次数过多，账号已被锁定15分钟，请稍后再试或联系上级工会解锁"
+    if failures.locked:
+        return LOCKED
     if current_app.config["LOGIN_CAPTCHA"]:
         captcha_error = _check_captcha(form.captcha.data or "")
         if captcha_error:
             return captcha_error
-    if failures >= SLOW_AFTER:
+    if failures.slow:
         time.sleep(current_app.config["LOGIN_FAIL_DELAY"])
-    account = Account.get_or_none(Account.username == username)
-    if account is None or not account.check_password(form.password.data):
+    account = Account.authenticate(username, form.password.data)
+    if account is None:
         LoginAttempt.record(username, ip)
-        left = LOCK_AFTER - failures - 1
+        left = failures.left
         if left <= LOCK_AFTER - SLOW_AFTER:
-            return f"账号或密码错误（再失败{left}次将锁定15分钟）" if left > 0 else \
-                "登录失败次数过多，账号已被锁定15分钟，请稍后再试或联系上级工会解锁"
+            return f"账号或密码错误（再失败{left}次将锁定15分钟）" if left > 0 else LOCKED
         return "账号或密码错误"
     if not account.is_active:
         return "该账号已停用，请联系上级工会"
