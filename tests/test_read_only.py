@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 from bs4 import BeautifulSoup
 from flask import url_for
 
-from models import ALL_MODELS
-from tests.factories import make_org_request
+from models import ALL_MODELS, Job
+from tests.factories import make_job, make_org_request
 from tests.routes import build, make_objects, rule_access, rules
 from views.access import CITY_MAY_POST
 
@@ -93,6 +93,11 @@ def test_no_page_shows_the_city_account_a_write_control(app, city, as_role):
     make_org_request(city.orgs["district1"])  # a pending 组织审核 request: no 通过 / 驳回 for the city
     urls = [build(rule, objects_for(app, rule, account, city.orgs["grassroots1"]))
             for rule in city_routes(app, "GET") if account.role in rule_access(app, rule).roles]
+    # states the factories do not make: a failed job (重试), a member import's result page
+    failed = make_job(city.orgs["grassroots1"], status="失败")
+    imported = make_job(city.orgs["grassroots1"])
+    Job.update(kind="member_import").where(Job.id == imported.id).execute()
+    urls += [f"/jobs/{failed.id}", f"/members/import/{imported.id}"]
     with app.test_request_context():
         allowed = {url_for(e) for e in CITY_MAY_POST}
     client = as_role("city")  # objects made first, so the lists have rows (and their buttons)

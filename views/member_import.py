@@ -236,4 +236,4 @@ def _result_context(job: Job) -> dict:
     params = json.loads(job.params or "{}")
     return {"job": job, "params": params, "data": job.result_data,
             "by_code": bool(params.get("by_code")), "category": importer.category_label(params),
-            "shown": importer.SHOWN}
+            "shown": importer.SHOWN, "can_import": importer.import_refusal(current_user.org) is None}
