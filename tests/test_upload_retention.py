@@ -12,7 +12,6 @@ from models import Job, JobChunk
 from models.base import now
 from models.jobs import DONE, FAILED, RUNNING, deadline_sweep
 from models.storage import stored_file
-from tests import factories
 
 
 def job_with_upload(city, kind="member_import", status=DONE, ended_days_ago=None, sub="uploads"):
