@@ -115,7 +115,7 @@ def render_error(name: str, status: int, **context):
 def _refused_as_read_only(writes: bool) -> bool:
     """A read-only account asks to change something: any method but GET / HEAD (other than its
     own session, password and read marks), or a page that is only a form (`writes`)."""
-    if current_user.role not in READ_ONLY_ROLES:
+    if not read_only(current_user):
         return False
     return writes or (request.method not in ("GET", "HEAD") and request.endpoint not in CITY_MAY_POST)
 
