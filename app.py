@@ -54,11 +54,16 @@ def default_settings(instance: Path) -> dict:
         "LOGIN_CAPTCHA": _env_bool("LOGIN_CAPTCHA", True),
         "LOGIN_FAIL_DELAY": float(os.environ.get("LOGIN_FAIL_DELAY", "2")),
         "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "30")),
+        # a login ends after this many hours however active it is (besides the idle timeout)
+        "SESSION_MAX_HOURS": int(os.environ.get("SESSION_MAX_HOURS", "12")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("UPLOAD_MAX_MB", "20")) * 1024 * 1024,
         "JOBS_MODE": os.environ.get("JOBS_MODE", "sql"),  # sql | immediate | memory
         # 批量导入: parse an xlsx in a second process while this one checks its rows (two cores)
         "IMPORT_READER_PROCESS": _env_bool("IMPORT_READER_PROCESS", True),
         "STORAGE_DIR": os.environ.get("STORAGE_DIR", str(instance / "storage")),
+        # uploaded files (rosters with full ID numbers) are deleted this many days after their job
+        # ended, by the hourly sweep (models.jobs.purge_uploads)
+        "UPLOAD_RETENTION_DAYS": int(os.environ.get("UPLOAD_RETENTION_DAYS", "30")),
         # 获取社保卡和就业状态: registry (the imported status file) | http (models/status_provider.py)
         "STATUS_PROVIDER": os.environ.get("STATUS_PROVIDER", "registry"),
         "STATUS_HTTP_URL": os.environ.get("STATUS_HTTP_URL", ""),
@@ -79,7 +84,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(default_settings(instance))
     app.config.update(config or {})
     from models import storage
-    storage.configure(app.config["STORAGE_DIR"])
+    storage.configure(app.config["STORAGE_DIR"], app.config["UPLOAD_RETENTION_DAYS"])
     from models.status_provider import provider_from_config
     provider_from_config(app.config)  # a wrong STATUS_* setting stops the start, with its reason
     if not app.config.get("SECRET_KEY"):
@@ -210,10 +215,11 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("deadlines")
     def deadlines_cmd():
-        """缴费截止后将未缴费的集中参保批次标记为失败，并发送截止提醒（工作进程每小时自动执行）。"""
+        """缴费截止后将未缴费的集中参保批次标记为失败，发送截止提醒，删除过期的上传文件（工作进程每小时自动执行）。"""
         from models.jobs import deadline_sweep
         result = deadline_sweep()
-        click.echo(f"已标记失败：{result['failed'] or '无'}；发送截止提醒：{result['reminded']}条")
+        click.echo(f"已标记失败：{result['failed'] or '无'}；发送截止提醒：{result['reminded']}条；"
+                   f"删除过期上传文件的任务：{result['purged'] or '无'}")
 
     @app.cli.command("backup")
     @click.argument("path")

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 from contextlib import contextmanager
+from datetime import timedelta
 
 import peewee as pw
 
@@ -78,6 +79,18 @@ class Job(BaseModel):
     @property
     def error_list(self) -> list:
         return json.loads(self.errors or "[]")
+
+    @property
+    def params_data(self) -> dict:
+        return json.loads(self.params or "{}")
+
+    @property
+    def upload_removed(self) -> str:
+        """Why the uploaded file is gone (deleted after the retention period), or ""."""
+        removed = self.params_data.get("upload_removed")
+        if not removed:
+            return ""
+        return f"上传的文件已在任务结束{removed['days']}天后删除（{removed['on']}，保护文件中的证件号码）"
 
     @classmethod
     def submit(cls, kind: str, params: dict | None = None, account=None) -> "Job":
@@ -186,14 +199,41 @@ def sweep_interrupted() -> list[int]:
     return ids
 
 
+def purge_uploads(days: int | None = None) -> list[int]:
+    """Delete the uploaded file (and the staged rows) of every job that ended more than `days`
+    (UPLOAD_RETENTION_DAYS) ago; the job keeps its result and notes when and why the file went.
+    A queued or running job keeps its file. Returns the jobs purged (none twice)."""
+    from models import db
+    from models.storage import UPLOAD_DIRS, stored_file, upload_retention_days
+    days = upload_retention_days() if days is None else days
+    ended = (Job.select().where(Job.status.in_([DONE, FAILED]) & (Job.finished_at < now() - timedelta(days=days))
+                                & Job.params.contains('"upload"') & ~Job.params.contains('"upload_removed"'))
+             .order_by(Job.id))
+    purged = []
+    for job in ended:
+        params = job.params_data
+        if not params.get("upload"):
+            continue
+        for sub in UPLOAD_DIRS:
+            stored_file(sub, params["upload"]).unlink(missing_ok=True)
+        params["upload_removed"] = {"on": now().strftime("%Y-%m-%d"), "days": days}
+        with db.atomic():
+            JobChunk.delete().where(JobChunk.job == job.id).execute()
+            Job.update(params=json.dumps(params, ensure_ascii=False)).where(Job.id == job.id).execute()
+        purged.append(job.id)
+    return purged
+
+
 def deadline_sweep() -> dict:
-    """The scheduled sweep of the review chain (idempotent: a run that was killed is simply run
-    again): 缴费截止 passed → unpaid centralized batches 失败; reminders of approaching deadlines."""
+    """The scheduled hourly sweep (idempotent: a run that was killed is simply run again):
+    缴费截止 passed → unpaid centralized batches 失败; reminders of approaching deadlines; uploads
+    older than UPLOAD_RETENTION_DAYS deleted (`purge_uploads`)."""
     from contextlib import nullcontext
 
     from models import db, review
     with db.connection_context() if db.is_closed() else nullcontext():
-        return {"failed": review.fail_unpaid(), "reminded": review.remind_deadlines()}
+        return {"failed": review.fail_unpaid(), "reminded": review.remind_deadlines(),
+                "purged": purge_uploads()}
 
 
 def run_worker(workers: int = 2, echo=print) -> None:

@@ -67,8 +67,9 @@ class OrgRequest(BaseModel):
         return [(FIELDS.get(k, k), old.get(k, ""), v) for k, v in self.data.items()]
 
     def can_decide(self, account) -> bool:
-        """The superior: a strict ancestor of the submitting organisation (or the admin)."""
-        return account.is_admin or account.org.is_above(self.submitter_org_id)
+        """The superior: a strict ancestor of the submitting organisation (or the admin); never
+        the read-only 市总工会 account (spec 05)."""
+        return account.is_admin or (account.role != "city" and account.org.is_above(self.submitter_org_id))
 
 
 def pending_clash(name=None, uscc=None, union_no=None, exclude_request=None):

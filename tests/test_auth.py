@@ -1,12 +1,13 @@
 """登录: captcha, throttling without account enumeration, one-time passwords, idle expiry."""
 
 import time
+from urllib.parse import quote, unquote
 
 import pytest
 from bs4 import BeautifulSoup
 
 from models import Account, AuditLog, LoginAttempt
-from models.accounts import LOCK_AFTER, SLOW_AFTER
+from models.accounts import LOCK_AFTER, NAME_LOCK_AFTER, SLOW_AFTER
 from tests import factories
 
 
@@ -92,9 +93,9 @@ def test_throttle_then_lock_for_known_and_unknown_names(client, city, app):
     assert texts[0] == "账号或密码错误"
     assert "再失败" in texts[SLOW_AFTER]
     assert "锁定15分钟" in texts[-1]
-    # Locked: even the right password is refused, and nothing logs in.
+    # Locked from that address: even the right password is refused, and nothing logs in.
     response = client.post("/login", data={"username": account.username, "password": factories.PASSWORD},
-                           environ_base={"REMOTE_ADDR": "10.0.0.3"})
+                           environ_base={"REMOTE_ADDR": "10.0.0.1"})
     assert response.status_code == 422 and "锁定" in error_text(response)
     assert client.get("/home").status_code == 302
 
@@ -221,3 +222,146 @@ def test_full_password_never_in_audit(client, city):
     client.post("/login", data={"username": account.username, "password": factories.PASSWORD})
     for row in AuditLog.select():
         assert factories.PASSWORD not in (row.detail + row.reason)
+
+
+HOSTILE_NEXT = [
+    "//evil.example/x", "/%09/evil.example", "/\t/evil.example", "/%0a/evil.example", "/\n/evil.example",
+    "/home\r\nSet-Cookie: x=1", "/\\evil.example", "\\\\evil.example", "/%5Cevil.example",
+    "https://evil.example/", "http:/evil.example", "javascript:alert(1)", "///evil.example",
+    "/%2F%2Fevil.example", " //evil.example", "\x00/home", "/home\x00", "／／evil.example",
+    "evil.example", "/no-such-page", "/logout", "/" + "a" * 5000,
+]
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_after_login_next_is_only_a_local_page_of_this_app(app, city, target):
+    """A hostile `next` (tab or backslash tricks, other schemes, control characters, a path that
+    is no page) sends the user to 首页 — never off-site, never a 500."""
+    account = city.account("district")
+    for query in (quote(target, safe=""), target.replace("\n", "%0A").replace("\r", "%0D")):
+        client = app.test_client()
+        response = client.post(f"/login?next={query}", data={"username": account.username,
+                                                              "password": factories.PASSWORD})
+        assert response.status_code == 302, (target, response.status_code)
+        assert response.headers["Location"] == "/home", (target, response.headers["Location"])
+
+
+@pytest.mark.parametrize("target", ["/members/?page=2&status=正常", "/orgs/list", "/home"])
+def test_after_login_next_returns_to_the_page_asked_for(app, city, target):
+    account = city.account("district")
+    response = app.test_client().post(f"/login?next={quote(target, safe='')}", data={
+        "username": account.username, "password": factories.PASSWORD})
+    assert response.status_code == 302
+    assert unquote(response.headers["Location"]) == target
+
+
+def test_a_page_that_needs_login_comes_back_after_it(app, city):
+    client = app.test_client()
+    location = client.get("/members/?page=2").headers["Location"]
+    assert location.startswith("/login?next=")
+    response = client.post(location, data={"username": city.account("district").username,
+                                           "password": factories.PASSWORD})
+    assert response.headers["Location"] == "/members/?page=2"
+
+
+@pytest.mark.parametrize("new,message", [
+    ("Password1", "新密码过于常见，容易被猜中，请换一个"),
+    ("Abc12345", "新密码过于常见，容易被猜中，请换一个"),
+    ("12345678", "新密码过于常见，容易被猜中，请换一个"),
+    ("Aa123456", "新密码过于常见，容易被猜中，请换一个"),
+    ("ADMIN123", "新密码过于常见，容易被猜中，请换一个"),  # the list is case-insensitive
+    ("qwerty123", "新密码过于常见，容易被猜中，请换一个"),
+    ("abc123456", "新密码过于常见，容易被猜中，请换一个"),  # the old platform's default
+    ("{name}2026", "新密码不能包含账号名"),
+    ("x-{NAME}-9", "新密码不能包含账号名"),  # case-insensitive
+    ("98765432101", "新密码须包含字母、数字、符号中的至少两种"),
+    ("QWZXMNBVCLKJ", "新密码须包含字母、数字、符号中的至少两种"),
+    ("!@#$%^&*()_+", "新密码须包含字母、数字、符号中的至少两种"),
+    ("Zq9-" * 32 + "x", "新密码不能超过128位"),
+])
+def test_weak_new_passwords_are_refused_in_chinese(as_role, city, new, message):
+    account = city.account("district")
+    new = new.replace("{name}", account.username).replace("{NAME}", account.username.upper())
+    response = as_role("district").post("/password", data={"old_password": factories.PASSWORD,
+                                                           "new_password": new, "confirm": new})
+    assert response.status_code == 422
+    assert error_text(response) == message
+    assert Account.get_by_id(account.id).check_password(factories.PASSWORD)
+
+
+def test_a_strong_new_password_of_128_characters_is_accepted(as_role, city):
+    new = "Zq9-" * 32
+    response = as_role("district").post("/password", data={"old_password": factories.PASSWORD,
+                                                           "new_password": new, "confirm": new})
+    assert response.status_code == 302
+    assert Account.get_by_id(city.account("district").id).check_password(new)
+
+
+def test_an_over_long_password_at_login_is_refused_in_chinese(client, city):
+    response = client.post("/login", data={"username": city.account("district").username, "password": "x" * 129})
+    assert response.status_code == 422 and error_text(response) == "密码不能超过128位"
+
+
+def login_from(client, username, password, ip):
+    return client.post("/login", data={"username": username, "password": password},
+                       environ_base={"REMOTE_ADDR": ip})
+
+
+def test_failures_from_one_address_do_not_lock_the_name_for_another(app, city):
+    """Anyone can fail ten times for `district`; the district still logs in from its office."""
+    account = city.account("district")
+    attacker = app.test_client()
+    for _ in range(LOCK_AFTER):
+        login_from(attacker, account.username, "bad-pass-1", "203.0.113.9")
+    assert "锁定" in error_text(login_from(attacker, account.username, factories.PASSWORD, "203.0.113.9"))
+    assert LoginAttempt.locked_names([account.username]) == {account.username}  # someone is locked out
+    office = app.test_client()
+    response = login_from(office, account.username, factories.PASSWORD, "10.1.2.3")
+    assert response.status_code == 302 and office.get("/home").status_code == 200
+
+
+def test_a_name_failing_from_many_addresses_is_locked_for_everyone_at_the_name_threshold(app, city):
+    account = city.account("district")
+    per_address = SLOW_AFTER - 1  # each address stays below its own limits
+    addresses = [f"198.51.100.{i}" for i in range(NAME_LOCK_AFTER // per_address + 1)]
+    failures = [(ip, n) for ip in addresses for n in range(per_address)][:NAME_LOCK_AFTER - 1]
+    for ip, _ in failures:
+        login_from(app.test_client(), account.username, "bad-pass-1", ip)
+    # one below the name's threshold: the right password from elsewhere still logs in
+    assert login_from(app.test_client(), account.username, factories.PASSWORD, "10.9.9.9").status_code == 302
+    for ip, _ in failures + [(addresses[-1], 0)]:  # the success cleared the name's failures
+        login_from(app.test_client(), account.username, "bad-pass-1", ip)
+    response = login_from(app.test_client(), account.username, factories.PASSWORD, "10.9.9.9")
+    assert response.status_code == 422 and "锁定" in error_text(response)
+    assert LoginAttempt.locked_names([account.username]) == {account.username}  # 账号管理 shows 已锁定
+
+
+def test_the_delay_applies_from_any_address_once_the_name_has_failed_often(app, city, monkeypatch):
+    import views.auth
+    account = city.account("district")
+    for i in range(SLOW_AFTER):
+        login_from(app.test_client(), account.username, "bad-pass-1", f"192.0.2.{i}")
+    slept = []
+    monkeypatch.setattr(views.auth.time, "sleep", slept.append)
+    app.config["LOGIN_FAIL_DELAY"] = 2
+    try:
+        response = login_from(app.test_client(), account.username, factories.PASSWORD, "10.7.7.7")
+    finally:
+        app.config["LOGIN_FAIL_DELAY"] = 0
+    assert slept == [2] and response.status_code == 302  # slowed, not blocked
+
+
+@pytest.mark.parametrize("name", ["nobody-here", "district-known"])
+def test_unknown_and_known_names_cost_the_same_password_hash(app, city, monkeypatch, name):
+    """A wrong password for a real name and any password for an unknown one both check one
+    password hash of the same method, so the answer time tells nothing."""
+    import models.accounts
+    account = city.account("district")
+    username = account.username if name == "district-known" else name
+    real = models.accounts.check_password_hash
+    checked = []
+    monkeypatch.setattr(models.accounts, "check_password_hash",
+                        lambda stored, password: checked.append(stored.split("$")[0]) or real(stored, password))
+    response = login_from(app.test_client(), username, "wrong-pass-9", "10.3.3.3")
+    assert error_text(response) == "账号或密码错误"
+    assert checked == [account.password_hash.split("$")[0]]

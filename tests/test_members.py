@@ -669,7 +669,8 @@ def test_only_the_members_grassroots_union_deletes_or_transfers(union, city, as_
                                                  "destination": city.orgs["direct1"].name})):
             response = client.post(url, data=data)
             assert response.status_code == 403, (role, url)
-            assert "只有会员所在的基层工会可以" in soup(response).select_one(".refusal").get_text()
+            reason = "市总工会账号只能查看" if role == "city" else "只有会员所在的基层工会可以"
+            assert reason in soup(response).select_one(".refusal").get_text()
     sibling = as_role("grassroots", 1)  # another grassroots union: outside its scope
     assert sibling.post(f"/members/{m.id}/delete", data={"reason": "死亡"}).status_code == 404
     assert Membership.get_by_id(m.id).status == "正常" and not TransferRequest.select().exists()

@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from models import db
 from models.base import DomainError
 from views.access import refuse, render_error
-from views.menu import menu_for
+from views.menu import may_open, menu_for
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'self'; img-src 'self' data:; style-src 'self'; "
@@ -66,16 +66,22 @@ def register(app):
             db.close()
 
     @app.before_request
-    def idle_timeout():
+    def session_limits():
+        """The idle timeout, and the absolute lifetime of a login (SESSION_MAX_HOURS) however
+        active it is. Both times are in the signed cookie, so a copy of it expires as well."""
         if not current_user.is_authenticated:
             return None
-        limit = app.config["SESSION_IDLE_MINUTES"] * 60
-        seen = session.get("seen", 0)
         nowts = int(time.time())
-        if nowts - seen > limit:
+        hours = app.config["SESSION_MAX_HOURS"]
+        message = None
+        if nowts - session.get("login_at", 0) > hours * 3600:
+            message = f"登录已超过{hours}小时，请重新登录"
+        elif nowts - session.get("seen", 0) > app.config["SESSION_IDLE_MINUTES"] * 60:
+            message = "登录已超时，请重新登录"
+        if message:
             logout_user()
             session.clear()
-            flash("登录已超时，请重新登录", "warning")
+            flash(message, "warning")
             from views.access import unauthenticated
             return unauthenticated()
         session["seen"] = nowts
@@ -93,7 +99,8 @@ def register(app):
     @app.context_processor
     def layout_context():
         menu = menu_for(current_user) if current_user.is_authenticated else []
-        return {"menu": menu, "csrf_token": generate_csrf, "unread_messages": _unread}
+        return {"menu": menu, "csrf_token": generate_csrf, "unread_messages": _unread,
+                "may_open": lambda endpoint: current_user.is_authenticated and may_open(current_user, endpoint)}
 
     @app.errorhandler(CSRFError)
     def csrf_error(_exc):

@@ -20,6 +20,11 @@ REVIEWING = ("district", "secondary")
 ALL_LOGGED_IN = ROLES
 # Endpoints an account that must change its one-time password may still reach.
 PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout"}
+# The 市总工会 account is read-only (spec 05): it may POST only to what concerns its own account —
+# its session, its password, its own read marks on 消息提醒 — never to the platform's data.
+READ_ONLY_ROLES = ("city",)
+CITY_MAY_POST = {"auth.logout", "auth.change_password", "messages.mark_all"}
+READ_ONLY_REFUSAL = "市总工会账号只能查看，不能修改数据"
 
 
 @dataclass
@@ -27,6 +32,7 @@ class Rule:
     roles: tuple
     objects: dict = field(default_factory=dict)
     public: bool = False
+    writes: bool = False  # only a form: the read-only roles are refused it, in their own words
 
 
 def scope_org_ids(account):
@@ -74,6 +80,11 @@ def get_in_scope(model, object_id, account=None):
     return obj
 
 
+def read_only(account) -> bool:
+    """The account only looks (市总工会): it is shown no write control and may not POST."""
+    return account.role in READ_ONLY_ROLES
+
+
 def superior_of(account, org_id: int) -> bool:
     """The account's organisation is above `org_id` (superiors manage what is below them), or
     the account is the platform admin."""
@@ -101,12 +112,24 @@ def render_error(name: str, status: int, **context):
     return response
 
 
-def access(*roles, objects=None):
-    """Declare who may use a route, and which URL ids are objects to load in scope."""
+def _refused_as_read_only(writes: bool) -> bool:
+    """A read-only account asks to change something: any method but GET / HEAD (other than its
+    own session, password and read marks), or a page that is only a form (`writes`)."""
+    if not read_only(current_user):
+        return False
+    return writes or (request.method not in ("GET", "HEAD") and request.endpoint not in CITY_MAY_POST)
+
+
+def access(*roles, objects=None, writes=False):
+    """Declare who may use a route, and which URL ids are objects to load in scope.
+    writes=True: the page is only a form (修改信息), so the read-only roles may not open it."""
     roles = roles or ALL_LOGGED_IN
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {unknown}")
+    declared = roles
+    if writes:
+        roles = tuple(r for r in roles if r not in READ_ONLY_ROLES)
 
     def decorate(view):
         @wraps(view)
@@ -116,13 +139,15 @@ def access(*roles, objects=None):
             if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ALLOWED:
                 return redirect(url_for("auth.change_password"))
             role = current_user.role
-            if role != "admin" and role not in roles:
+            if role != "admin" and role not in declared:
                 return refuse("您的账号无权使用此功能")
+            if _refused_as_read_only(writes):
+                return refuse(READ_ONLY_REFUSAL)
             for arg, model in (objects or {}).items():
                 kwargs[arg.removesuffix("_id")] = get_in_scope(model, kwargs.pop(arg))
             return view(*args, **kwargs)
 
-        wrapped._access = Rule(roles=tuple(roles), objects=dict(objects or {}))
+        wrapped._access = Rule(roles=tuple(roles), objects=dict(objects or {}), writes=writes)
         return wrapped
 
     return decorate

@@ -3,12 +3,12 @@ reset password (a random one-time password shown once), unlock. All audited."""
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
-from peewee import IntegrityError, fn
+from peewee import IntegrityError
 
 from forms.accounts import AccountForm
 from models import Account, AuditLog, LoginAttempt, Organization, db
-from models.accounts import LOCK_AFTER, WINDOW, random_password
-from models.base import DomainError, now
+from models.accounts import random_password
+from models.base import DomainError
 from views.access import access, render_page, superior_of
 from views.paging import paginate
 
@@ -29,14 +29,6 @@ def _refuse_self(account: Account) -> None:
         raise DomainError("不能对自己的账号执行此操作", 403)
 
 
-def locked_names(usernames) -> set:
-    since = now() - WINDOW
-    rows = (LoginAttempt.select(LoginAttempt.username, fn.COUNT(LoginAttempt.id).alias("n"))
-            .where(LoginAttempt.username.in_(list(usernames)) & (LoginAttempt.at > since))
-            .group_by(LoginAttempt.username))
-    return {r.username for r in rows if r.n >= LOCK_AFTER}
-
-
 @bp.route("/org/<int:org_id>")
 @access(*MANAGERS, objects={"org_id": Organization})
 def index(org):
@@ -47,7 +39,7 @@ def index(org):
 def _index_page(org, form, can_manage: bool, status: int = 200):
     page = paginate(Account.select().where(Account.org == org.id).order_by(Account.username))
     return render_page("accounts/index.html", "rows", org=org, page=page, form=form, can_manage=can_manage,
-                       locked=locked_names([a.username for a in page.items]), status=status)
+                       locked=LoginAttempt.locked_names([a.username for a in page.items]), status=status)
 
 
 @bp.route("/org/<int:org_id>/new", methods=["POST"])

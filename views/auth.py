@@ -3,10 +3,12 @@
 import hashlib
 import secrets
 import time
+from urllib.parse import urlsplit
 
 from captcha.image import ImageCaptcha
 from flask import Blueprint, current_app, flash, make_response, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from werkzeug.exceptions import HTTPException
 
 from forms.auth import ChangePasswordForm, LoginForm
 from models import Account, AuditLog, LoginAttempt, db
@@ -18,6 +20,7 @@ from views.access import access, client_ip, public, render_page
 bp = Blueprint("auth", __name__)
 CAPTCHA_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ23456789"
 CAPTCHA_SECONDS = 300
+LOCKED = "登录失败次数过多，账号已被锁定15分钟，请稍后再试或联系上级工会解锁"
 _images = ImageCaptcha(width=120, height=44, font_sizes=(30, 34, 36))
 
 
@@ -39,9 +42,21 @@ def _check_captcha(answer: str) -> str | None:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("home.index")
+    """`next` only when it is a page of this app: a local path (no scheme, no host, no control
+    character or backslash a browser would read as a slash) that a GET route answers; else 首页."""
+    home = url_for("home.index")
+    if not target or len(target) > 2000 or not target.startswith("/"):
+        return home
+    if any(ord(c) < 32 or ord(c) == 127 or c == "\\" for c in target):
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.path.startswith("//"):
+        return home
+    try:
+        current_app.url_map.bind("localhost").match(parts.path, method="GET")
+    except HTTPException:  # no such page, not a GET page (退出), or a redirect to another form
+        return home
+    return target
 
 
 def new_captcha_code() -> str:
@@ -92,21 +107,20 @@ def _attempt_login(form: LoginForm) -> str | None:
     username = compact(form.username.data)
     ip = client_ip()
     failures = LoginAttempt.failures(username, ip)
-    if failures >= LOCK_AFTER:
-        return "登录失败次数过多，账号已被锁定15分钟，请稍后再试或联系上级工会解锁"
+    if failures.locked:
+        return LOCKED
     if current_app.config["LOGIN_CAPTCHA"]:
         captcha_error = _check_captcha(form.captcha.data or "")
         if captcha_error:
             return captcha_error
-    if failures >= SLOW_AFTER:
+    if failures.slow:
         time.sleep(current_app.config["LOGIN_FAIL_DELAY"])
-    account = Account.get_or_none(Account.username == username)
-    if account is None or not account.check_password(form.password.data):
+    account = Account.authenticate(username, form.password.data)
+    if account is None:
         LoginAttempt.record(username, ip)
-        left = LOCK_AFTER - failures - 1
+        left = failures.left
         if left <= LOCK_AFTER - SLOW_AFTER:
-            return f"账号或密码错误（再失败{left}次将锁定15分钟）" if left > 0 else \
-                "登录失败次数过多，账号已被锁定15分钟，请稍后再试或联系上级工会解锁"
+            return f"账号或密码错误（再失败{left}次将锁定15分钟）" if left > 0 else LOCKED
         return "账号或密码错误"
     if not account.is_active:
         return "该账号已停用，请联系上级工会"
@@ -117,14 +131,18 @@ def _attempt_login(form: LoginForm) -> str | None:
     session.clear()
     login_user(account)
     session.permanent = True
-    session["seen"] = int(time.time())
+    session["seen"] = session["login_at"] = int(time.time())
     return None
 
 
 @bp.route("/logout", methods=["POST"])
 @access()
 def logout():
-    AuditLog.record("退出", current_user._get_current_object())
+    """退出 ends the session on the server too: a copy of the cookie no longer opens anything."""
+    account = current_user._get_current_object()
+    with db.atomic():
+        account.end_sessions()
+        AuditLog.record("退出", account)
     logout_user()
     session.clear()
     flash("您已安全退出", "info")

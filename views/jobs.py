@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, make_response, redirect, send_file, u
 from flask_login import current_user
 
 from models import Job
-from models.jobs import enqueue
+from models.jobs import FAILED, enqueue
 from models.storage import stored_file
 from models.workflow import transition
 from views.access import access, refuse, render_page, scoped
@@ -27,14 +27,21 @@ def index():
 @bp.route("/<int:job_id>")
 @access(objects={"job_id": Job})
 def detail(job):
-    return render_page("jobs/detail.html", job=job)
+    return render_page("jobs/detail.html", job=job, can_retry=_can_retry(job))
+
+
+def _can_retry(job) -> bool:
+    """重试 is offered to the organisation that started the job (or the admin) while its upload
+    is still there."""
+    return (job.status == FAILED and not job.upload_removed
+            and (current_user.is_admin or job.org_id == current_user.org_id))
 
 
 @bp.route("/<int:job_id>/progress")
 @access(objects={"job_id": Job})
 def progress(job):
     """The progress fragment. Answers 286 once the job is finished: htmx stops polling."""
-    response = render_page("jobs/detail.html", "progress", job=job)
+    response = render_page("jobs/detail.html", "progress", job=job, can_retry=_can_retry(job))
     if job.finished and response.status_code == 200 and _is_htmx_poll():
         response.status_code = 286
     return response
@@ -52,6 +59,8 @@ def retry(job):
     Only the organisation that started it (or the admin) may: a retried import acts for it."""
     if not current_user.is_admin and job.org_id != current_user.org_id:
         return refuse("只有提交该任务的单位可以重试")
+    if job.upload_removed:
+        return refuse(f"{job.upload_removed}，不能重试，请重新上传", 409)
     job = transition(job, "retry", account=current_user._get_current_object())
     enqueue(job.id)
     flash("任务已重新排队", "success")

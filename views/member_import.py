@@ -141,7 +141,8 @@ def history():
     page = paginate(query)
     rows = [_history_row(job) for job in page.items]
     return render_page("members/import_history.html", "rows", page=page, rows=rows,
-                       show_org=current_user.role != "grassroots")
+                       show_org=current_user.role != "grassroots",
+                       can_import=importer.import_refusal(current_user.org) is None)
 
 
 def _history_row(job: Job) -> dict:
@@ -235,4 +236,4 @@ def _result_context(job: Job) -> dict:
     params = json.loads(job.params or "{}")
     return {"job": job, "params": params, "data": job.result_data,
             "by_code": bool(params.get("by_code")), "category": importer.category_label(params),
-            "shown": importer.SHOWN}
+            "shown": importer.SHOWN, "can_import": importer.import_refusal(current_user.org) is None}

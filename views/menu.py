@@ -80,16 +80,11 @@ def may_open(account, endpoint: str) -> bool:
 
 
 def menu_for(account):
-    role = account.role
     sections = []
     for title, entries in MENU:
         items = []
-        for label, endpoint, roles in entries:
-            if endpoint not in current_app.view_functions:
-                continue
-            if roles is not None and role not in roles and role != "admin":
-                continue
-            if account.is_admin and endpoint in NOT_FOR_ADMIN:
+        for label, endpoint, _roles in entries:
+            if endpoint not in current_app.view_functions or not may_open(account, endpoint):
                 continue
             url = url_for(endpoint)
             items.append({"label": label, "url": url, "endpoint": endpoint,

@@ -44,7 +44,7 @@ def refuse_unless(condition: bool, message: str, status: int = 403):
 
 # --- 修改信息 (own organisation) ----------------------------------------------------------------
 @bp.route("/mine/edit", methods=["GET", "POST"])
-@access()
+@access(writes=True)
 def edit_own():
     org = Organization.get_by_id(current_user.org_id)
     form = OrgEditForm(obj=org) if request.method == "GET" else OrgEditForm()

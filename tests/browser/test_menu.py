@@ -10,11 +10,12 @@ from tests.browser.helpers import assert_usable, log_in, menu
 # Entries every role sees (later areas add more; the dead-link check below covers them all).
 EVERYONE = {
     "首页": ["首页"],
-    "组织管理": ["修改信息", "组织信息"],
+    "组织管理": ["组织信息"],
     "业务工作台": ["业务工作台"],
     "系统管理": ["后台任务", "修改密码"],
 }
 ADMIN_ONLY = {"系统管理": ["操作日志"]}
+NOT_FOR_CITY = {"组织管理": ["修改信息"]}  # the read-only 市总工会 changes nothing
 
 
 @pytest.mark.parametrize("role", ["grassroots", "secondary", "district", "centre", "city", "admin"])
@@ -27,6 +28,9 @@ def test_menu_entries_follow_the_role_and_every_link_opens(page, city, role):
     for section, labels in ADMIN_ONLY.items():
         visible = set(labels) & set(shown.get(section, []))
         assert visible == (set(labels) if role == "admin" else set()), (role, shown)
+    for section, labels in NOT_FOR_CITY.items():
+        visible = set(labels) & set(shown.get(section, []))
+        assert visible == (set() if role == "city" else set(labels)), (role, shown)
     expect(page.locator("nav.sidemenu a[aria-current=page]")).to_have_text("首页")
 
     links = dict(page.locator("nav.sidemenu a, header.topbar a").evaluate_all(

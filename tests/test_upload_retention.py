@@ -1,0 +1,79 @@
+"""Uploaded files (rosters with full ID numbers) are deleted UPLOAD_RETENTION_DAYS after their job
+ended, by the hourly sweep; a running job's upload and a recent one are kept, and the job's pages
+say the file was removed instead of failing."""
+
+import json
+import secrets
+from datetime import timedelta
+
+from bs4 import BeautifulSoup
+
+from models import Job, JobChunk
+from models.base import now
+from models.jobs import DONE, FAILED, RUNNING, deadline_sweep
+from models.storage import stored_file
+
+
+def job_with_upload(city, kind="member_import", status=DONE, ended_days_ago=None, sub="uploads"):
+    org = city.orgs["grassroots1"]
+    account = city.account("grassroots")
+    name = f"upload-{secrets.token_hex(8)}.bin"
+    path = stored_file(sub, name)
+    path.write_bytes(b"\xe5\xa7\x93\xe5\x90\x8d,110101199003077777")
+    ended = now() - timedelta(days=ended_days_ago) if ended_days_ago is not None else None
+    job = Job.create(org=org, owner=account, kind=kind, title="批量导入会员", status=status,
+                     params=json.dumps({"upload": name, "file_name": "会员名单.xlsx", "org": org.id,
+                                        "account": account.id}),
+                     result=json.dumps({"summary": "共1行：新增1人", "rows": 1, "added": 1}),
+                     created_at=now() - timedelta(days=(ended_days_ago or 0) + 40), finished_at=ended)
+    return job, path
+
+
+def test_old_uploads_are_deleted_recent_and_running_ones_kept(app, city):
+    old, old_path = job_with_upload(city, ended_days_ago=31)
+    old_failed, failed_path = job_with_upload(city, kind="member_compare", status=FAILED, ended_days_ago=45,
+                                              sub="jobs")
+    JobChunk.create(job=old_failed, seq=0, data='[{"id_number": "110101199003077777"}]')
+    recent, recent_path = job_with_upload(city, ended_days_ago=29)
+    running, running_path = job_with_upload(city, status=RUNNING)  # started 40 days ago, still running
+
+    result = deadline_sweep()
+
+    assert sorted(result["purged"]) == sorted([old.id, old_failed.id])
+    assert not old_path.exists() and not failed_path.exists()
+    assert recent_path.exists() and running_path.exists()
+    assert not JobChunk.select().where(JobChunk.job == old_failed.id).exists()  # staged rows too
+    assert deadline_sweep()["purged"] == []  # idempotent: the next hour finds nothing new
+
+
+def test_the_retention_is_configured(app, city):
+    recent, recent_path = job_with_upload(city, ended_days_ago=8)
+    with app.app_context():
+        app.config["UPLOAD_RETENTION_DAYS"] = 7
+        try:
+            assert deadline_sweep()["purged"] == [recent.id]
+        finally:
+            app.config["UPLOAD_RETENTION_DAYS"] = 30
+    assert not recent_path.exists()
+
+
+def text(response):
+    return BeautifulSoup(response.data, "html.parser").get_text(" ", strip=True)
+
+
+def test_the_job_pages_say_the_upload_was_removed(app, city, as_role):
+    done, _ = job_with_upload(city, ended_days_ago=31)
+    failed, _ = job_with_upload(city, kind="member_compare", status=FAILED, ended_days_ago=31, sub="jobs")
+    deadline_sweep()
+    client = as_role("grassroots")
+    message = "上传的文件已在任务结束30天后删除"
+    for url in (f"/jobs/{done.id}", f"/members/import/{done.id}", f"/jobs/{failed.id}"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert message in text(response), url
+    page = BeautifulSoup(client.get(f"/jobs/{failed.id}").data, "html.parser")
+    assert page.find("button", string="重试") is None
+    response = client.post(f"/jobs/{failed.id}/retry")
+    assert response.status_code == 409
+    assert message in text(response) and "请重新上传" in text(response)
+    assert Job.get_by_id(failed.id).status == FAILED
