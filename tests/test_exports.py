@@ -83,3 +83,33 @@ def test_member_export_dates_lone_dash_and_file_name(city, as_role):
     assert row["同步会员"].value == "-"  # a lone dash is not a formula
     assert row["联系地址"].value == "'=1+1"
     assert row["证件号码"].number_format == "@"
+
+
+def test_audit_export_time_is_a_date_cell_and_its_download_has_an_ascii_name(app, city):
+    from models import AuditLog, Job
+    admin_account = city.account("admin")
+    AuditLog.record("导出会员", object_type="Membership", reason="-", account=admin_account)
+    job = Job.submit("audit_export", {}, account=admin_account)
+    client = app.test_client()
+    factories.login(client, admin_account)
+    response = client.get(f"/jobs/{job.id}/download")
+    assert response.status_code == 200
+    assert re.fullmatch(r"audit-export-\d{8}\.xlsx", ascii_name(response))
+    sheet = load_workbook(BytesIO(response.data)).worksheets[0]
+    assert [c.value for c in sheet[1]][0] == "时间"
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[5].value == "导出会员")
+    assert isinstance(row[0].value, datetime) and row[0].number_format == "yyyy-mm-dd hh:mm"
+    assert row[8].value == "-"  # 原因: a lone dash, not escaped
+
+
+@pytest.mark.parametrize("role,url", [
+    ("grassroots", "/members/import/template"), ("grassroots", "/members/import/by-code/template"),
+    ("grassroots", "/members/sync/template"), ("district", "/orgs/import/template"),
+    ("centre", "/coverage/claims/import/template"), ("centre", "/cards/returns/template"),
+])
+def test_every_template_download_has_a_readable_ascii_file_name(as_role, role, url):
+    response = as_role(role).get(url)
+    assert response.status_code == 200, url
+    name = ascii_name(response)
+    assert re.fullmatch(r"[A-Za-z][A-Za-z0-9._-]*\.xlsx", name), name
+    assert "filename*=UTF-8''" in response.headers["Content-Disposition"]

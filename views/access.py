@@ -244,12 +244,17 @@ def send_download(source, name: str, mimetype: str | None = None, slug: str | No
     return response
 
 
-def xlsx_response(data: bytes, name: str, slug: str | None = None):
-    """An Excel download with its Chinese file name and an ASCII fallback (content_disposition)."""
+def file_response(data: bytes, name: str, mimetype: str, slug: str | None = None, inline: bool = False):
+    """A generated file (bytes) with its Chinese name and an ASCII fallback (content_disposition)."""
     response = make_response(data)
-    response.headers["Content-Type"] = XLSX
-    response.headers["Content-Disposition"] = content_disposition(name, slug)
+    response.headers["Content-Type"] = mimetype
+    response.headers["Content-Disposition"] = content_disposition(name, slug, inline)
     return response
+
+
+def xlsx_response(data: bytes, name: str, slug: str | None = None):
+    """An Excel download (file_response)."""
+    return file_response(data, name, XLSX, slug)
 
 
 def client_ip() -> str:
