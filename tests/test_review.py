@@ -3,6 +3,7 @@ levels, 退回, submitting to the centre (window, CB numbers, once), the distric
 decisions, vouchers, the unpaid-batch sweep, reminders and the admin's restore."""
 
 import io
+import re
 import threading
 from datetime import date, datetime
 from email import message_from_bytes
@@ -93,8 +94,11 @@ def test_36_people_header_and_district_notice(city, as_role, tmp_path):
     assert f"户名：{year.account_name}" in text and year.district_signature in text
     from pypdf import PdfReader
     pdf = PdfReader(io.BytesIO(notice_pdf.district_notice(batch)))
-    extracted = "".join(page.extract_text() for page in pdf.pages).replace("\n", "")
+    lines = ["".join(line.split()) for page in pdf.pages for line in page.extract_text().split("\n")]
+    extracted = "".join(lines)
     assert "参加A类会员共计36人" in extracted and "468元" in extracted
+    for day in re.findall(r"\d{4}年\d{1,2}月\d{1,2}日", text[1]):  # every date on one line
+        assert any(day in line for line in lines), (day, lines)
     fonts = {str(f.get_object().get("/BaseFont")) for p in pdf.pages for f in p["/Resources"]["/Font"].values()}
     assert any("Micro" in f or "wqy" in f.lower() for f in fonts), fonts
 
