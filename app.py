@@ -196,22 +196,16 @@ def register_cli(app: Flask) -> None:
     def demo_cmd(force):
         """数据库为空时加载演示数据，并打印演示账号。"""
         from models import Organization
-        from models.demo import load_demo, print_accounts
+        from models.demo import load_demo, print_accounts, print_saved_accounts
         saved = Path(app.instance_path) / "demo-accounts.txt"
         if Organization.select().exists() and not force:
             click.echo("数据库已有数据，未加载演示数据。")
-            if saved.exists():
-                click.echo(saved.read_text(encoding="utf-8"), nl=False)
+            print_saved_accounts(saved)  # at every start of `make run`
             return
-        accounts = load_demo(password=os.environ.get("DEMO_PASSWORD"))
-        print_accounts(accounts)
-        if not os.environ.get("DEMO_PASSWORD"):
-            # Random passwords are shown at every `make run` from this file (readable by owner only).
-            path = saved
-            lines = ["演示账号（账号 / 密码 / 角色 / 组织）："]
-            lines += [f"  {u:<12} {p:<14} {r:<11} {o}" for u, p, r, o in accounts]
-            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-            path.chmod(0o600)
+        password = os.environ.get("DEMO_PASSWORD")
+        accounts = load_demo(password=password)
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        print_accounts(accounts, saved, password_given=bool(password))
 
     @app.cli.command("deadlines")
     def deadlines_cmd():
@@ -232,9 +226,13 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("worker")
     @click.option("--workers", default=2, show_default=True)
-    def worker_cmd(workers):
+    @click.option("--parent-pid", type=int, default=None, hidden=True,
+                  help="随该进程退出（flask serve 启动的工作进程）")
+    def worker_cmd(workers, parent_pid):
         """启动后台任务进程（先把中断的任务重新排队）。"""
         from models.jobs import run_worker
+        if parent_pid:
+            _stop_with_parent(parent_pid)
         run_worker(workers, echo=click.echo)
 
     @app.cli.command("serve")
@@ -242,16 +240,49 @@ def register_cli(app: Flask) -> None:
     @click.option("--port", default=lambda: int(os.environ.get("PORT", 5000)), show_default="5000 或 PORT")
     @click.option("--with-worker/--no-worker", default=True, show_default=True)
     def serve_cmd(host, port, with_worker):
-        """用 waitress 启动网站（默认同时启动后台任务进程）。"""
+        """用 waitress 启动网站（默认同时启动后台任务进程；网站停止时它也停止）。"""
+        import signal
+
         from waitress import serve
         worker = None
+
+        def stop(_signum, _frame):
+            raise SystemExit(0)  # waitress closes its sockets; the `finally` below stops the worker
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
         if with_worker and app.config["JOBS_MODE"] in ("sql", "redis"):
-            worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"],
-                                      env=os.environ.copy())
+            worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker",
+                                       "--parent-pid", str(os.getpid())], env=os.environ.copy())
         click.echo(f"网站已启动：http://{host}:{port}/")
         try:
             serve(app, host=host, port=port, threads=8, ident="")
         finally:
             if worker is not None:
-                worker.terminate()
+                _stop_process(worker)
+
+
+def _stop_process(process: subprocess.Popen, seconds: float = 10) -> None:
+    """SIGTERM (huey stops its consumer), then SIGKILL if it is still running after `seconds`."""
+    process.terminate()
+    try:
+        process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _stop_with_parent(parent_pid: int, interval: float = 1.0) -> None:
+    """The worker started by `flask serve` ends when the server is gone however it ended (even
+    kill -9, when no handler runs): a daemon thread watches the parent and sends this process
+    the SIGTERM that stops huey's consumer."""
+    import signal
+    import threading
+    import time
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(interval)
+        log.warning("flask serve（进程 %s）已退出，后台任务进程随之停止", parent_pid)
+        os.kill(os.getpid(), signal.SIGTERM)
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 

@@ -7,7 +7,7 @@ check_record, whose errors the view puts next to each field.
 """
 
 from wtforms import SelectField, SelectMultipleField, StringField, ValidationError, widgets
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, StopValidation
 
 from forms import BaseForm, choices, text
 from models import members
@@ -21,12 +21,25 @@ class CheckboxesField(SelectMultipleField):
 
 
 def coded(label: str, values: list) -> SelectField:
-    """A coded field of the form, its first value the manual's default (学历 小学及以下 …)."""
+    """A coded field of the form, its first value the manual's default (证件类型 身份证, 工会职务 工会会员)."""
     return SelectField(label, choices=choices(values), default=values[0], validate_choice=False)
 
 
+def chosen(label: str, values: list) -> SelectField:
+    """A coded field the clerk must choose (学历, 户籍类型, 技术等级): it starts at 请选择…, so a
+    wrong default is never saved unnoticed. The value itself is checked by check_record."""
+    prompt = f"请选择{label}"
+
+    def required(_form, field):  # the server's Chinese message, not the browser's (no `required` flag)
+        if not field.data:
+            raise StopValidation(prompt)
+    return SelectField(label, choices=choices([("", prompt), *values]), default="", validate_choice=False,
+                       validators=[required])
+
+
 class MemberForm(BaseForm):
-    """新增会员 / 编辑 (seed 001: every * field required; buttons 提交 / 返回)."""
+    """新增会员 / 编辑 (seed 001: every * field required; buttons 提交 / 返回). 性别 and 出生日期
+    are required only for documents other than 身份证, whose number gives both (check_identity)."""
 
     name = StringField("姓名", filters=[text], validators=[Length(max=50, message="姓名不能超过50个字")],
                        render_kw={"placeholder": "请输入姓名"})
@@ -40,9 +53,9 @@ class MemberForm(BaseForm):
                           render_kw={"placeholder": "请输入联系地址"})
     mobile = StringField("移动电话", validators=[Length(max=20, message="移动电话应为11位手机号码")],
                          render_kw={"placeholder": "请输入移动电话"})
-    education = coded("学历", members.EDUCATION)
-    household = coded("户籍类型", members.HOUSEHOLD)
-    skill_level = coded("技术等级", members.SKILL_LEVELS)
+    education = chosen("学历", members.EDUCATION)
+    household = chosen("户籍类型", members.HOUSEHOLD)
+    skill_level = chosen("技术等级", members.SKILL_LEVELS)
     union_post = coded("工会职务", members.UNION_POSTS)
     work_unit = StringField("工作单位/服务平台", filters=[text],
                             validators=[Length(max=100, message="工作单位/服务平台不能超过100个字")])

@@ -4,7 +4,7 @@ from openpyxl import Workbook
 
 from models.audit import object_label
 from models.base import now
-from models.io.excel import safe_cell
+from models.io.excel import export_row
 from models.jobs import job_kind
 from models.storage import storage_dir
 
@@ -24,9 +24,9 @@ def export_audit(ctx):
     sheet.append(COLUMNS)
     done = 0
     for row in query.iterator():
-        sheet.append([safe_cell(v) for v in (
+        sheet.append(export_row(sheet, (  # 时间 a date cell, text escaped
             row.at, row.account_name, row.org_name, object_label(row.object_type), row.object_id, row.action,
-            row.from_state, row.to_state, row.reason, row.ip, row.detail_summary)])
+            row.from_state, row.to_state, row.reason, row.ip, row.detail_summary), text=False))
         done += 1
         if done % CHUNK == 0:
             ctx.save_progress(done)

@@ -439,10 +439,11 @@ def may_send(account, batch: CardBatch) -> bool:
 
 
 def bank_workbook(batch: CardBatch) -> bytes:
+    """导出报送银行: one row per person of the batch (export_row: 出生日期 and 证件到期日 date cells,
+    长期 / - as text, numbers as text)."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
 
-    from models.io.excel import safe_cell
+    from models.io.excel import export_row
     book = Workbook(write_only=True)
     sheet = book.create_sheet("办卡名单")
     sheet.append(BANK_COLUMNS)
@@ -450,15 +451,10 @@ def bank_workbook(batch: CardBatch) -> bytes:
     items = CardBatchItem.select().where((CardBatchItem.batch == batch.id)
                                          & (CardBatchItem.state != ITEM_REVOKED)).order_by(CardBatchItem.id)
     for n, i in enumerate(items, start=1):
-        values = [batch.number, n, i.name, i.gender, i.id_type, i.id_number,
-                  i.birth_date.isoformat() if i.birth_date else "", rules.show_expiry(i.id_expiry),
-                  i.mobile, i.work_unit, org.name, org.union_no or ""]
-        cells = []
-        for v in values:
-            cell = WriteOnlyCell(sheet, value=safe_cell(v))
-            cell.number_format = "@" if isinstance(v, str) else "General"
-            cells.append(cell)
-        sheet.append(cells)
+        expiry = i.id_expiry if i.id_expiry and i.id_expiry != rules.LONG_TERM else rules.show_expiry(i.id_expiry)
+        sheet.append(export_row(sheet, [batch.number, n, i.name, i.gender, i.id_type, i.id_number,
+                                        i.birth_date or "", expiry, i.mobile, i.work_unit, org.name,
+                                        org.union_no or ""]))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

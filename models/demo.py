@@ -39,6 +39,10 @@ def uscc(rng: random.Random, prefix: str = "81") -> str:
     return make_uscc(body)
 
 
+DEMO_USERNAMES = ("admin", "city", "centre", "district", "district2", "industry", "secondary", "joint", "grassroots",
+                  "grassroots2", "smallfirms", "temporary", "federation")
+
+
 def load_demo(password: str | None = None, members: int = 300, seed: int = 20261122) -> list:
     """Create the demo city; returns [(username, password, role, organisation)]."""
     rng = random.Random(seed)
@@ -85,7 +89,7 @@ def load_demo(password: str | None = None, members: int = 300, seed: int = 20261
         weights = [80, 40, 50, 45, 55, 30]
         _members(rng, grassroots, weights, members)
 
-        specs = [
+        specs = [  # DEMO_USERNAMES lists them in this order
             ("admin", "平台管理员", city, True), ("city", "市总工会", city, False),
             ("centre", "职保中心", centre, False), ("district", "黄浦区总工会", huangpu, False),
             ("district2", "浦东新区总工会", pudong, False), ("industry", "建设交通工会", industry, False),
@@ -368,7 +372,62 @@ def _notices_and_messages(centre, welcomed) -> None:
     messages.post(welcomed, "欢迎使用上海工会网上工作平台", body="请先在“组织管理 → 修改信息”中核对本单位信息。")
 
 
-def print_accounts(accounts) -> None:
-    click.echo("演示账号（账号 / 密码 / 角色 / 组织）：")
-    for username, secret, role, org in accounts:
-        click.echo(f"  {username:<12} {secret:<14} {role:<11} {org}")
+# --- the demo accounts as `flask demo` prints them (make run, at every start) --------------------
+ACCOUNTS_HEADER = "演示账号（账号 / 密码 / 角色 / 组织）："
+GIVEN_PASSWORD = "（DEMO_PASSWORD）"  # saved instead of the value, which stays in the environment
+UNSAVED_PASSWORD = "（未保存）"
+
+
+def role_label(account: Account) -> str:
+    """The role in the UI's words: 平台管理员, or the organisation's level (市总工会（只读）, 市职保中心,
+    区局（产业）工会, 二级工会, 基层工会), with the type of a union without 业务工作台 (工会联合会)."""
+    from models.orgs import NO_WORKBENCH_TYPES
+    if account.is_admin:
+        return "平台管理员"
+    org = account.org
+    label = org.level_label
+    if org.level == "city":
+        return f"{label}（只读）"
+    return f"{label}（{org.type}）" if org.type in NO_WORKBENCH_TYPES else label
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-aligned in `width` terminal columns (a Chinese character takes two)."""
+    import unicodedata
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(1, width - used)
+
+
+def account_lines(passwords: dict) -> list[str]:
+    """The printed table, from the database: every demo account that exists, its password from
+    `passwords` (username → password) or UNSAVED_PASSWORD."""
+    accounts = {a.username: a for a in Account.select().where(Account.username.in_(DEMO_USERNAMES))}
+    lines = [ACCOUNTS_HEADER]
+    for username in DEMO_USERNAMES:
+        if username in accounts:
+            account = accounts[username]
+            lines.append("  " + _pad(username, 13) + _pad(passwords.get(username, UNSAVED_PASSWORD), 17)
+                         + _pad(role_label(account), 26) + account.org.name)
+    return lines
+
+
+def print_accounts(accounts, saved=None, password_given: bool = False) -> None:
+    """Print the accounts load_demo() returned and keep them in `saved` (owner-readable only), which
+    `flask demo` prints at every later start; a DEMO_PASSWORD is saved as its name, not its value."""
+    lines = account_lines({username: secret for username, secret, _role, _org in accounts})
+    click.echo("\n".join(lines))
+    if saved is not None:
+        shown = {username: GIVEN_PASSWORD if password_given else secret for username, secret, _r, _o in accounts}
+        saved.write_text("\n".join(account_lines(shown)) + "\n", encoding="utf-8")
+        saved.chmod(0o600)
+
+
+def print_saved_accounts(saved) -> None:
+    """A later start: the saved file, or (a database loaded before the file was kept) the demo
+    accounts found in the database without their passwords."""
+    if saved.exists():
+        click.echo(saved.read_text(encoding="utf-8"), nl=False)
+        return
+    lines = account_lines({})
+    if len(lines) > 1:
+        click.echo("\n".join(lines))

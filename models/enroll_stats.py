@@ -134,7 +134,7 @@ class UnionRow:
     def cells(self) -> list:
         return [self.name, self.code, self.parent, self.type, self.card, self.social, self.people, money(self.fee),
                 money(self.city), money(self.district), money(self.grassroots),
-                f"{self.submitted_at:%Y-%m-%d %H:%M:%S}" if self.submitted_at else "", self.status, self.batches]
+                self.submitted_at or "", self.status, self.batches]
 
 
 def union_rows(root: Organization, year: ProtectionYear, unions=None):
@@ -200,13 +200,13 @@ def _finish(book):
 
 def write_unions(root: Organization, year: ProtectionYear, unions=None):
     """下载集中参保统计表: the .xlsx in a temporary file (write-only, constant memory) and the
-    number of unions; a 合计 row last. Every text cell goes through safe_cell (= + - @)."""
-    from models.io.excel import safe_cell
+    number of unions; a 合计 row last. Cells by export_row (提交时间 a date cell, text escaped)."""
+    from models.io.excel import export_row
     book, sheet = _workbook(f"{year.year}年度集中参保统计表", UNION_COLUMNS)
     total = [0] * 6
     n = 0
     for row in union_rows(root, year, unions):
-        sheet.append([safe_cell(v) for v in row.cells()])
+        sheet.append(export_row(sheet, row.cells(), text=False))
         for i, value in enumerate((row.card, row.social, row.fee, row.city, row.district, row.grassroots)):
             total[i] += value
         n += 1
@@ -459,25 +459,18 @@ def person_cells(e: Enrollment, masked: bool) -> list:
     district = getattr(org, "district_org", None) if org else None
     return [e.person.name, e.person.id_type, mask(e.person.id_number) if masked else e.person.id_number,
             org.name if org else "", district.name if district else "", e.channel, e.mode,
-            e.type.name if e.type_id else "", e.start.isoformat(), e.end.isoformat(), e.period, money(e.fee), e.source]
+            e.type.name if e.type_id else "", e.start, e.end, e.period, money(e.fee), e.source]
 
 
 def write_people(year: ProtectionYear, f: PeopleFilters, masked: bool, progress=None, handle=None):
-    """参保人员名单 as .xlsx (write-only, streaming cursor); ID numbers as text, formula-safe.
-    `progress(n)` every 2,000 rows; `handle` a file to write to (default a temporary file)."""
-    from openpyxl.cell import WriteOnlyCell
-
-    from models.io.excel import safe_cell
+    """参保人员名单 as .xlsx (write-only, streaming cursor); ID numbers as text, formula-safe, the
+    dates date cells (export_row). `progress(n)` every 2,000 rows; `handle` a file to write to
+    (default a temporary file)."""
+    from models.io.excel import export_row
     book, sheet = _workbook(f"{year.year}年度参保人员名单", PEOPLE_COLUMNS)
     n = 0
     for e in people(year, f).iterator():
-        cells = []
-        for value in person_cells(e, masked):
-            cell = WriteOnlyCell(sheet, value=safe_cell(value))
-            if isinstance(value, str):
-                cell.number_format = "@"
-            cells.append(cell)
-        sheet.append(cells)
+        sheet.append(export_row(sheet, person_cells(e, masked)))
         n += 1
         if progress and n % 2000 == 0:
             progress(n)

@@ -285,10 +285,11 @@ class Totals:
     grassroots: int = 0
 
     def header(self) -> str:
-        """合计参保人数：3 人(会员卡参保人数1 人，社保卡参保人数2人)。保障费用：78元；… (seed 002)."""
+        """合计参保人数：3 人(会员卡参保人数1 人，社保卡参保人数2人)。保障费用：78元；… (seed 002; every
+        figure with its 元, which the manual's last one lacks)."""
         return (f"合计参保人数：{self.count}人(会员卡参保人数{self.card}人，社保卡参保人数{self.social}人)。"
                 f"保障费用：{yuan(self.fee)}元；市总统一划拨：{yuan(self.city)}元；"
-                f"区局/各级工会缴费：{yuan(self.district)}元；基层单位缴费：{yuan(self.grassroots)}。")
+                f"区局/各级工会缴费：{yuan(self.district)}元；基层单位缴费：{yuan(self.grassroots)}元。")
 
 
 def totals(query) -> Totals:

@@ -211,32 +211,26 @@ def export_rows(query, masked: bool, on: date):
         p = m.person
         yield [m.member_no or "", p.name, p.gender, p.id_type,
                mask(p.id_number) if masked else p.id_number,
-               p.birth_date.isoformat() if p.birth_date else "",
+               p.birth_date,
                mask_mobile(m.mobile) if masked else m.mobile, m.address, m.work_unit, m.tags,
                m.education, m.household, m.skill_level, m.union_post, m.org.name,
-               m.join_date.isoformat() if m.join_date else "", m.status, m.sync_label,
+               m.join_date, m.status, m.sync_label,
                flag(p, on)]
 
 
 def write_export(query, masked: bool, on: date):
     """The filtered roster as an .xlsx in a temporary file (write-only: constant memory).
-    Returns (open file positioned at 0, number of members). Every cell goes through safe_cell:
-    text starting with = + - @ is escaped."""
+    Returns (open file positioned at 0, number of members). Cells by export_row: dates as date
+    cells, text as text (ID and phone numbers keep every digit) escaped where it would run."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
 
-    from models.io.excel import safe_cell
+    from models.io.excel import export_row
     book = Workbook(write_only=True)
     sheet = book.create_sheet("会员信息")
     sheet.append(EXPORT_COLUMNS)
     count = 0
     for row in export_rows(query, masked, on):
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=safe_cell(value))
-            cell.number_format = "@"  # text: ID and phone numbers keep every digit
-            cells.append(cell)
-        sheet.append(cells)
+        sheet.append(export_row(sheet, row))
         count += 1
     handle = tempfile.TemporaryFile(suffix=".xlsx")
     book.save(handle)

@@ -211,7 +211,7 @@ def test_the_notice_pdf_has_the_union_s_numbers_and_an_embedded_font(as_role, ye
         expected = notice_pdf.grassroots_text(union, year)
     reader = PdfReader(io.BytesIO(response.data))
     extracted = "".join("".join(page.extract_text().split()) for page in reader.pages)
-    assert "截至今日参加A类会员共计3人(会员卡参保3人,社保卡参保0人),请于2026年12月25日之前" in extracted
+    assert "截至今日参加A类会员共计3人（会员卡参保3人，社保卡参保0人），请于2026年12月25日之前" in extracted
     assert "".join(expected[1].split()) in extracted and union.name in extracted
     assert "上海市总工会职工服务中心" in extracted
     fonts = set()
@@ -296,7 +296,7 @@ def test_the_notice_counts_every_submission_so_far_like_the_screen(as_role, year
         counts = " ".join(soup(grassroots.get("/enroll/card/central")).find(id="central-counts").get_text().split())
         text_ = notice_pdf.grassroots_text(union, year)[1]
     assert "集中参保已提交人数：3人" in counts
-    assert "截至今日参加A类会员共计3人(会员卡参保3人,社保卡参保0人)" in text_
+    assert "截至今日参加A类会员共计3人（会员卡参保3人，社保卡参保0人）" in text_
 
 
 # --- issue 16 item 9: a card counts for the member-card channel from the day after it is known ---

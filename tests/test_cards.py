@@ -3,7 +3,7 @@ htmx, 移除), 提交办卡 (refused until every row passed), 办卡批次管理
 database constraints behind them."""
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
 import peewee as pw
 import pytest
@@ -311,6 +311,14 @@ def test_export_for_the_bank_marks_the_batch_sent(union, as_role, role):
     assert list(rows[0]) == cards.BANK_COLUMNS
     items = list(CardBatchItem.select().where(CardBatchItem.batch == batch.id))
     assert sorted(r[5] for r in rows[1:]) == sorted(i.id_number for i in items)  # full numbers for the bank
+    by_number = {i.id_number: i for i in items}
+    for row in book.active.iter_rows(min_row=2):  # 出生日期 / 证件到期日 as date cells
+        item = by_number[row[5].value]
+        assert (row[6].value.date(), row[6].number_format) == (item.birth_date, "yyyy-mm-dd")
+        if item.id_expiry and item.id_expiry != date(9999, 12, 31):
+            assert (row[7].value.date(), row[7].number_format) == (item.id_expiry, "yyyy-mm-dd")
+        else:
+            assert row[7].value in ("长期", "-")
     assert CardBatch.get_by_id(batch.id).status == cards.SENT
     again = client.get(f"/cards/batches/{batch.id}/bank-file")
     assert again.status_code == 200

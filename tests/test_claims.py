@@ -69,7 +69,7 @@ def test_the_centre_records_a_claim_and_the_query_shows_it_with_the_deadline(as_
     assert years["2025年度"].select_one(".deadline").get_text() == "2027-12-31"
     assert years["2024年度"].select_one(".deadline").get_text() == "2026-12-31"
     cells = [td.get_text(strip=True) for td in years["2025年度"].select("table.claims tbody td")]
-    assert cells == ["2025-08-03", "住院津贴", "10360.5", "住院60天"]
+    assert cells == ["2025-08-03", "住院津贴", "10360.5元", "住院60天"]
     assert "本年度暂无给付记录" in years["2024年度"].get_text()
     shown = page.select_one("#result .person").get_text()
     assert "张*丰" in shown and mask(covered.id_number) in shown and covered.id_number not in shown
@@ -183,8 +183,8 @@ def claim_years(response) -> dict:
             for s in soup(response).select("section.claim-year")}
 
 
-Y2025 = {"2025年度": ["2025-08-03", "住院津贴", "3600", "-"]}
-Y2024 = {"2024年度": ["2024-05-06", "意外伤残", "30000", "-"]}
+Y2025 = {"2025年度": ["2025-08-03", "住院津贴", "3600元", "-"]}
+Y2024 = {"2024年度": ["2024-05-06", "意外伤残", "30000元", "-"]}
 
 
 @pytest.mark.parametrize("role,which,expected", [

@@ -1,7 +1,16 @@
 """Command line: flask db upgrade, flask demo, flask backup."""
 
+import os
+import signal
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 
+import pytest
 from stdnum.cn import ric
 
 from app import backup_sqlite
@@ -65,3 +74,137 @@ def test_backup_command(app, tmp_path):
         assert "pg_dump" in result.output
     else:
         assert result.exit_code == 0 and (tmp_path / "b.db").exists()
+
+
+# --- flask serve: the job worker stops with the server -------------------------------------------
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for its reaper counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _wait(condition, seconds: float) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+@pytest.fixture()
+def served(tmp_path):
+    """`flask serve` on a free port with a temporary SQLite database and JOBS_MODE=sql:
+    yields (server process, worker pid) once the site answers and the worker runs."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL", "FLASK_RUN_PORT")}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'app.db'}", JOBS_MODE="sql", SECRET_KEY="serve-test",
+               INSTANCE_PATH=str(tmp_path / "instance"), STORAGE_DIR=str(tmp_path / "storage"),
+               PYTHONUNBUFFERED="1")
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
+    port = _free_port()
+    server = subprocess.Popen([*flask, "serve", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pids = [server.pid]
+    try:
+        def answers():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as response:
+                    return response.status == 200
+            except OSError:
+                return False
+        assert _wait(answers, 60), "flask serve did not answer"
+        assert _wait(lambda: _children(server.pid), 30), "no job worker started"
+        [worker] = _children(server.pid)
+        pids.append(worker)
+        yield server, worker
+    finally:
+        for pid in reversed(pids):  # only what this test started
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        server.wait(timeout=10)
+
+
+def test_sigterm_to_serve_stops_its_job_worker(served):
+    server, worker = served
+    assert _alive(worker)
+    server.send_signal(signal.SIGTERM)
+    assert server.wait(timeout=15) == 0
+    assert _wait(lambda: not _alive(worker), 10), "the job worker outlived flask serve"
+
+
+def test_the_worker_stops_when_its_server_dies_without_cleaning_up(served):
+    server, worker = served
+    server.send_signal(signal.SIGKILL)  # no handler runs: the worker notices its parent is gone
+    server.wait(timeout=10)
+    assert _wait(lambda: not _alive(worker), 15), "the job worker outlived a killed flask serve"
+
+
+# --- flask demo: the accounts with Chinese role names, printed at every start ---------------------
+@pytest.fixture()
+def saved_accounts(app):
+    path = Path(app.instance_path) / "demo-accounts.txt"
+    path.unlink(missing_ok=True)
+    yield path
+    path.unlink(missing_ok=True)
+
+
+def _account_rows(output: str) -> dict:
+    rows = {}
+    for line in output.splitlines():
+        parts = line.split()
+        if line.startswith("  ") and len(parts) >= 4:
+            rows[parts[0]] = parts[1:]
+    return rows
+
+
+def test_demo_prints_chinese_role_names_and_again_at_every_start_with_demo_password(app, saved_accounts):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo"], env={"DEMO_PASSWORD": "Demo-pass-1"})
+    assert first.exit_code == 0, first.output
+    rows = _account_rows(first.output)
+    roles = {name: row[1] for name, row in rows.items()}
+    assert roles["grassroots"] == "基层工会" and roles["secondary"] == "二级工会"
+    assert roles["district"] == "区局（产业）工会" and roles["centre"] == "市职保中心"
+    assert roles["admin"] == "平台管理员" and roles["city"] == "市总工会（只读）"
+    assert roles["federation"] == "二级工会（工会联合会）"
+    assert not {"grassroots", "secondary", "district", "centre", "city", "admin"} & set(roles.values())
+    assert rows["grassroots"][0] == "Demo-pass-1" and rows["grassroots"][2] == "上海新世界百货有限公司工会委员会"
+    # every later start (make run) prints them again, whether or not DEMO_PASSWORD is still set
+    for env in ({"DEMO_PASSWORD": "Demo-pass-1"}, {"DEMO_PASSWORD": None}):
+        again = runner.invoke(args=["demo"], env=env)
+        assert "数据库已有数据" in again.output
+        assert {name: row[1:] for name, row in _account_rows(again.output).items()} == \
+            {name: row[1:] for name, row in rows.items()}
+    assert saved_accounts.stat().st_mode & 0o777 == 0o600
+    assert "Demo-pass-1" not in saved_accounts.read_text(encoding="utf-8")  # the value stays in the environment
+
+
+def test_demo_accounts_come_from_the_database_when_no_file_was_saved(app, saved_accounts):
+    load_demo(password="Demo-pass-1", members=10)
+    output = app.test_cli_runner().invoke(args=["demo"], env={"DEMO_PASSWORD": None}).output
+    rows = _account_rows(output)
+    assert rows["grassroots"][1:] == ["基层工会", "上海新世界百货有限公司工会委员会"]
+    assert len(rows) == Account.select().count()

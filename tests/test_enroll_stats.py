@@ -3,7 +3,7 @@ city-wide views — every number compared with a direct count or sum of the Enro
 seed figures (3 people in type A → 78 / 39 / 39 / 0 元; 36 → 936 / 468 / 468 / 0), formula
 escaping, scope between two districts and the roles."""
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from io import BytesIO
 
@@ -140,7 +140,11 @@ def test_the_seed_figures_statuses_and_batch_numbers(as_role, city, season):
     assert (yi["状态"], yi["批次编号"]) == ("已完成", "CB202612260001")
     assert rows["测试区1总工会临时工会"]["状态"] == "未提交" and rows["测试区1总工会临时工会"]["合计人数"] == 0
     sub = season["subs"]["甲"]
-    assert jia["提交时间"] == f"{Submission.get_by_id(sub.id).submitted_at:%Y-%m-%d %H:%M:%S}"
+    assert jia["提交时间"] == Submission.get_by_id(sub.id).submitted_at  # a date cell, not text
+    sheet = load_workbook(BytesIO(as_role("district").get("/enroll-stats/district.xlsx" + Y).data)).worksheets[0]
+    column = [c.value for c in sheet[1]].index("提交时间")
+    submitted = [row[column] for row in sheet.iter_rows(min_row=2) if row[column].value]
+    assert submitted and all(c.number_format == "yyyy-mm-dd hh:mm" and c.is_date for c in submitted)
 
 
 def test_a_union_named_like_a_formula_is_escaped(as_role, season):
@@ -317,6 +321,14 @@ def test_the_people_export_follows_the_filters_full_numbers_for_the_centre_maske
                 .where(Enrollment.active & (Organization.district == d1) & (Enrollment.mode == CENTRAL))}
     assert {r["证件号码"] for r in rows} == expected and len(rows) == len(expected) == 42
     assert {r["区局（产业）工会"] for r in rows} == {"测试区1总工会"}
+    start, end = (Enrollment.select(Enrollment.start, Enrollment.end)
+                  .where(Enrollment.active & (Enrollment.mode == CENTRAL))
+                  .join(Organization, on=(Organization.id == Enrollment.org))
+                  .where(Organization.district == d1).tuples().first())
+    assert {(r["起保日期"], r["终保日期"]) for r in rows} == {(datetime.combine(start, time()),
+                                                             datetime.combine(end, time()))}
+    sheet = load_workbook(BytesIO(as_role("centre").get(url).data)).worksheets[0]
+    assert [c.number_format for c in sheet[2][8:10]] == ["yyyy-mm-dd", "yyyy-mm-dd"]
     masked = sheet_rows(as_role("city").get(url))
     assert len(masked) == 42 and not expected & {r["证件号码"] for r in masked}
     assert all("****" in r["证件号码"] for r in masked)

@@ -392,21 +392,50 @@ def test_add_form_labels_required_marks_and_defaults(grassroots):
     form = page.select_one("#member-form")
     required = [lab.get_text(" ", strip=True).replace("* ", "") for lab in form.select("label")
                 if lab.select_one(".req")]
-    assert required == ["姓名", "有效证件类型", "证件号码", "性别", "出生日期", "联系地址", "移动电话", "学历",
-                        "户籍类型", "技术等级", "工会职务"]
+    # 性别 / 出生日期 come from a 身份证 number: required only for other documents (said in the hints).
+    assert required == ["姓名", "有效证件类型", "证件号码", "联系地址", "移动电话", "学历", "户籍类型", "技术等级",
+                        "工会职务"]
     selected = {s["name"]: s.select_one("option[selected]").get_text() for s in form.select("select")
                 if s.select_one("option[selected]")}
-    assert selected == {"id_type": "身份证", "gender": "请选择性别", "education": "小学及以下", "household": "非农业",
-                        "skill_level": "无", "union_post": "工会会员"}
+    # No silent defaults for the coded fields a clerk must look at (学历, 户籍类型, 技术等级).
+    assert selected == {"id_type": "身份证", "gender": "请选择性别", "education": "请选择学历",
+                        "household": "请选择户籍类型", "skill_level": "请选择技术等级", "union_post": "工会会员"}
     assert [o.get_text() for o in form.select("#gender option")] == ["请选择性别", "男", "女"]
+    assert [o.get_text() for o in form.select("#education option")] == ["请选择学历", *members.EDUCATION]
+    assert form.select_one("#education").get("required") is None  # the server says it, in Chinese
     assert form.select_one("#name")["placeholder"] == "请输入姓名"
     text = form.get_text()
     for hint in ("非身份证类型请选择其他", "15位老的身份证号码会自动转换为18位身份证号码",
-                 "超过6个汉字且少于20个汉字，办理会员卡时必填", "按证件号码自动填写出生日期"):
+                 "身份证号码自动识别性别和出生日期", "超过6个汉字且少于20个汉字，办理会员卡时必填",
+                 "按证件号码自动填写出生日期", "非身份证类型必选", "非身份证类型必填"):
         assert hint in text
     assert [c["value"] for c in form.select("input[name=tags]")] == members.MEMBER_TAGS
     assert form.select_one("#birth_date")["type"] == "date" and form.select_one("#id_expiry")["type"] == "date"
     assert [b.get_text() for b in form.select(".actions button, .actions a")] == ["提交", "返回"]
+
+
+@pytest.mark.parametrize("field,message", [("education", "请选择学历"), ("household", "请选择户籍类型"),
+                                           ("skill_level", "请选择技术等级")])
+def test_coded_fields_must_be_chosen_not_defaulted(grassroots, field, message):
+    before = (Person.select().count(), Membership.select().count())
+    response = add(grassroots, **{field: ""})
+    assert response.status_code == 422
+    assert field_errors(response)[field] == message
+    assert (Person.select().count(), Membership.select().count()) == before
+    # the form comes back with the other choices kept and this one at 请选择
+    form = soup(response).select_one("#member-form")
+    assert form.select_one(f"#{field} option[selected]").get_text() == message
+
+
+def test_resident_id_fills_gender_and_birth_date_other_documents_need_them(union, grassroots):
+    number = make_id(date(1990, 3, 4), True)
+    assert add(grassroots, id_number=number, gender="", birth_date="").status_code == 302
+    p = Membership.get(Membership.org == union.id).person
+    assert (p.gender, p.birth_date) == ("男", date(1990, 3, 4))
+    refused = add(grassroots, id_type="其他", id_number="AB1234567", gender="", birth_date="", mobile="13811113333")
+    assert refused.status_code == 422
+    assert field_errors(refused) == {"gender": "请选择性别（非身份证须填写）",
+                                     "birth_date": "请填写出生日期（非身份证须填写）"}
 
 
 def test_add_without_review_gives_a_member_number(union, grassroots):

@@ -3,6 +3,7 @@ levels, 退回, submitting to the centre (window, CB numbers, once), the distric
 decisions, vouchers, the unpaid-batch sweep, reminders and the admin's restore."""
 
 import io
+import re
 import threading
 from datetime import date, datetime
 from email import message_from_bytes
@@ -69,7 +70,7 @@ def test_the_pending_submit_header_shows_the_seed_figures_1_plus_2(city, as_role
         assert client.post("/review/central/add", data={"key": form_keys}).status_code == 302
         page = client.get("/review/central").get_data(as_text=True)
     assert ("合计参保人数：3人(会员卡参保人数1人，社保卡参保人数2人)。保障费用：78元；市总统一划拨：39元；"
-            "区局/各级工会缴费：39元；基层单位缴费：0。") in page
+            "区局/各级工会缴费：39元；基层单位缴费：0元。") in page
     assert page.count("区局(产业)") == 2
 
 
@@ -81,7 +82,7 @@ def test_36_people_header_and_district_notice(city, as_role, tmp_path):
     review.add_to_queue(district, year, review.CENTRAL_KIND, keys(district, year), None)
     assert review.totals(review.pane(district, year, review.CENTRAL_KIND, True)).header().startswith(
         "合计参保人数：36人(会员卡参保人数36人，社保卡参保人数0人)。保障费用：936元；市总统一划拨：468元；"
-        "区局/各级工会缴费：468元；基层单位缴费：0。")
+        "区局/各级工会缴费：468元；基层单位缴费：0元。")
     with time_machine.travel(SUBMIT_DAY, tick=False):
         batch = review.submit_to_centre(district, year, review.CENTRAL_KIND,
                                         {"name": "王经办", "mobile": "13800000000", "email": "w@example.com"}, None)
@@ -93,8 +94,11 @@ def test_36_people_header_and_district_notice(city, as_role, tmp_path):
     assert f"户名：{year.account_name}" in text and year.district_signature in text
     from pypdf import PdfReader
     pdf = PdfReader(io.BytesIO(notice_pdf.district_notice(batch)))
-    extracted = "".join(page.extract_text() for page in pdf.pages).replace("\n", "")
+    lines = ["".join(line.split()) for page in pdf.pages for line in page.extract_text().split("\n")]
+    extracted = "".join(lines)
     assert "参加A类会员共计36人" in extracted and "468元" in extracted
+    for day in re.findall(r"\d{4}年\d{1,2}月\d{1,2}日", text[1]):  # every date on one line
+        assert any(day in line for line in lines), (day, lines)
     fonts = {str(f.get_object().get("/BaseFont")) for p in pdf.pages for f in p["/Resources"]["/Font"].values()}
     assert any("Micro" in f or "wqy" in f.lower() for f in fonts), fonts
 
@@ -289,6 +293,11 @@ def submitted_batch(city, n=3, org_key="grassroots1", district_key="district1"):
 def test_centre_accepts_and_the_payment_detail_is_mailed(city, as_role, tmp_path, monkeypatch):
     monkeypatch.setenv("OUTBOX_DIR", str(tmp_path))
     batch = submitted_batch(city)
+    from bs4 import BeautifulSoup
+    detail = BeautifulSoup(as_role("centre").get(f"/batches/{batch.id}").get_data(as_text=True), "html.parser")
+    row = detail.select_one("table tbody tr")
+    # the union's 保障费用 / 市总统一划拨 / 区局/各级工会缴费 / 基层单位缴费 carry their unit
+    assert [td.get_text(strip=True) for td in row.find_all("td")][5:9] == ["78元", "39元", "39元", "0元"]
     with time_machine.travel(at(2026, 12, 28, 9), tick=False):
         assert as_role("district").post(f"/batches/{batch.id}/accept").status_code == 403
         centre = as_role("centre")
@@ -588,7 +597,7 @@ def test_the_centre_sees_every_districts_batches_with_amounts_and_a_district_onl
     rows = {tr.find("td").get_text(strip=True): [td.get_text(strip=True) for td in tr.find_all("td")]
             for tr in centre.select("table.batches tbody tr")}
     assert set(rows) == {mine.number, other.number}
-    assert rows[mine.number][1] == "测试区1总工会" and "78" in rows[mine.number] and "39" in rows[mine.number]
+    assert rows[mine.number][1] == "测试区1总工会" and "78元" in rows[mine.number] and "39元" in rows[mine.number]
     district = as_role("district").get("/batches/").get_data(as_text=True)
     assert mine.number in district and other.number not in district
     assert as_role("district").get(f"/batches/{other.id}").status_code == 404

@@ -2,6 +2,7 @@
 numbers for accounts whose scope holds the member and masked ones for the read-only 市总工会
 account, and never a member outside the account's scope."""
 
+from datetime import datetime, time
 from io import BytesIO
 from urllib.parse import quote
 
@@ -38,10 +39,11 @@ def test_columns_and_values(city, as_role):
     row = rows[0]
     p = m.person
     assert row == {"会员编号": m.member_no, "姓名": "导出甲", "性别": p.gender, "有效证件类型": "身份证",
-                   "证件号码": p.id_number, "出生日期": p.birth_date.isoformat(), "移动电话": "13912345678",
+                   "证件号码": p.id_number, "出生日期": datetime.combine(p.birth_date, time()),
+                   "移动电话": "13912345678",
                    "联系地址": "上海市黄浦区南京东路1号", "工作单位/服务平台": "上海某某百货有限公司",
                    "会员标签": "农民工、劳动模范", "学历": "小学及以下", "户籍类型": "非农业", "技术等级": "无",
-                   "工会职务": "工会会员", "所在工会": union.name, "入会日期": "2024-01-01", "用户状态": "正常",
+                   "工会职务": "工会会员", "所在工会": union.name, "入会日期": datetime(2024, 1, 1), "用户状态": "正常",
                    "同步会员": "是", "可能已达退休年龄": None}
     assert AuditLog.select().where(AuditLog.action == "导出会员").count() == 1
 

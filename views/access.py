@@ -257,13 +257,47 @@ def int_arg(value) -> int:
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def xlsx_response(data: bytes, name: str):
-    """An Excel download with its Chinese file name (RFC 5987)."""
+def content_disposition(name: str, slug: str | None = None, inline: bool = False) -> str:
+    """Content-Disposition of every download: the Chinese name (RFC 5987 filename*) and a readable
+    ASCII `filename` for clients that ignore it — `slug`-YYYYMMDD, else the name's ASCII part when
+    it has a letter (办卡批次KB2026… → KB2026….xlsx), else export-YYYYMMDD; never an empty one."""
+    import re
     from urllib.parse import quote
-    response = make_response(data)
-    response.headers["Content-Type"] = XLSX
-    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote(name)
+
+    from models.base import today
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not re.fullmatch(r"[A-Za-z0-9]{1,8}", ext):
+        stem, ext = name, ""
+    suffix = "." + ext.lower() if ext else ""
+    plain = "-".join(re.findall(r"[A-Za-z0-9._-]+", stem)).strip("._-")
+    if slug:
+        fallback = f"{slug}-{today():%Y%m%d}{suffix}"
+    elif re.search(r"[A-Za-z]", plain):
+        fallback = plain[:80] + suffix
+    else:
+        fallback = f"export-{today():%Y%m%d}{suffix}"
+    return f"{'inline' if inline else 'attachment'}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
+
+
+def send_download(source, name: str, mimetype: str | None = None, slug: str | None = None):
+    """send_file (a path or an open file, streamed) with content_disposition()'s header."""
+    from flask import send_file
+    response = send_file(source, mimetype=mimetype, as_attachment=True, download_name=name)
+    response.headers["Content-Disposition"] = content_disposition(name, slug)
     return response
+
+
+def file_response(data: bytes, name: str, mimetype: str, slug: str | None = None, inline: bool = False):
+    """A generated file (bytes) with its Chinese name and an ASCII fallback (content_disposition)."""
+    response = make_response(data)
+    response.headers["Content-Type"] = mimetype
+    response.headers["Content-Disposition"] = content_disposition(name, slug, inline)
+    return response
+
+
+def xlsx_response(data: bytes, name: str, slug: str | None = None):
+    """An Excel download (file_response)."""
+    return file_response(data, name, XLSX, slug)
 
 
 def client_ip() -> str:

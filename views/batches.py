@@ -6,9 +6,8 @@ vouchers: 上传缴费凭证 (pick batches, the amounts, the file) and the centr
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
-from flask import Blueprint, flash, make_response, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
 from forms.review import ReasonForm
@@ -18,6 +17,7 @@ from models.rules.text import normalize
 from views.access import (
     access,
     acting_account,
+    file_response,
     form_ids,
     redirect_to,
     refuse,
@@ -94,11 +94,8 @@ def notice(batch):
     from models import notice_pdf
     if batch.kind != review.CENTRAL_KIND:
         return refuse("即时参保批次没有集中参保告知书", 409)
-    response = make_response(notice_pdf.district_notice(batch))
-    response.headers["Content-Type"] = "application/pdf"
-    name = quote(f"{batch.year.year}年度集中参保告知书-{batch.number}.pdf")
-    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + name
-    return response
+    return file_response(notice_pdf.district_notice(batch), f"{batch.year.year}年度集中参保告知书-{batch.number}.pdf",
+                         "application/pdf", slug=f"notice-{batch.number}")
 
 
 @bp.route("/<int:batch_id>/accept", methods=["POST"])
@@ -272,12 +269,9 @@ def voucher_file(voucher):
     path = stored_file("vouchers", voucher.stored_name)
     if not path.exists():
         return refuse("缴费凭证文件不存在", 404)
-    response = make_response(path.read_bytes())
-    response.headers["Content-Type"] = voucher.content_type
     ext = voucher.stored_name.rsplit(".", 1)[-1]
-    disposition = "inline" if request.args.get("inline") == "1" else "attachment"
-    response.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''" + quote(f"{voucher.file_name}.{ext}")
-    return response
+    return file_response(path.read_bytes(), f"{voucher.file_name}.{ext}", voucher.content_type,
+                         slug=f"voucher-{voucher.id}", inline=request.args.get("inline") == "1")
 
 
 @bp.route("/vouchers/<int:voucher_id>/confirm", methods=["POST"])

@@ -15,6 +15,7 @@ from views.access import (
     access,
     acting_account,
     back_to_list,
+    file_response,
     form_ids,
     int_arg,
     redirect_to,
@@ -258,9 +259,7 @@ def withdraw(submission):
 @access("grassroots")
 def notice():
     """重新下载集中参保告知书: the union's notice as it stands after its last submission."""
-    from urllib.parse import quote
 
-    from flask import make_response
 
     from models import notice_pdf
     year, refused = _season()
@@ -268,11 +267,8 @@ def notice():
         return refused
     if not notice_pdf.grassroots_counts(current_user.org, year)["total"]:
         return refuse("本单位本年度尚未提交集中参保，没有告知书", 409)
-    response = make_response(notice_pdf.grassroots_notice(current_user.org, year))
-    response.headers["Content-Type"] = "application/pdf"
-    name = quote(f"{year.year}年度集中参保告知书.pdf")
-    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + name
-    return response
+    return file_response(notice_pdf.grassroots_notice(current_user.org, year), f"{year.year}年度集中参保告知书.pdf",
+                         "application/pdf", slug=f"notice-{year.year}")
 
 
 INSTANT = {"has-card": enrollment.HAS_CARD_NO_COVER, "new-card": enrollment.NEW_CARD}

@@ -5,14 +5,22 @@ that works without JavaScript; the monitor polls itself with htmx and, without J
 <meta http-equiv="refresh"> inside <noscript>.
 """
 
-from flask import Blueprint, abort, redirect, request, send_file, url_for
+from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 
 from models import AuditLog, Organization, plans
 from models import enroll_stats as stats
 from models.base import now, yuan
 from models.enrollment import CHANNELS, MODES
-from views.access import REVIEWING, XLSX, access, int_arg, refuse, render_page
+from views.access import (
+    REVIEWING,
+    XLSX,
+    access,
+    int_arg,
+    refuse,
+    render_page,
+    send_download,
+)
 from views.paging import paginate
 
 bp = Blueprint("enroll_stats", __name__, url_prefix="/enroll-stats")
@@ -42,7 +50,7 @@ def _years():
 
 def _download(handle, name: str):
     """The temporary file streamed from disk (send_file reads it in chunks)."""
-    return send_file(handle, as_attachment=True, download_name=name, mimetype=XLSX)
+    return send_download(handle, name, XLSX)
 
 
 @bp.route("/")

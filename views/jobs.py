@@ -1,14 +1,20 @@
 """后台任务: list, progress (htmx polling, meta refresh without JavaScript), result download."""
 
 
-from flask import Blueprint, abort, flash, make_response, redirect, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, url_for
 from flask_login import current_user
 
 from models import Job
 from models.jobs import FAILED, enqueue
 from models.storage import stored_file
 from models.workflow import transition
-from views.access import access, refuse, render_page, scoped
+from views.access import (
+    access,
+    refuse,
+    render_page,
+    scoped,
+    send_download,
+)
 from views.paging import paginate
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
@@ -90,5 +96,5 @@ def _send(job, key, name_key):
     path = stored_file("jobs", name)
     if not path.exists():
         abort(404)
-    return make_response(send_file(path, as_attachment=True,
-                                   download_name=job.result_data.get(name_key, path.name)))
+    slug = job.kind.replace("_", "-") + ("-errors" if key == "error_file" else "")
+    return send_download(path, job.result_data.get(name_key, path.name), slug=slug)

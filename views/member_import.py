@@ -6,9 +6,8 @@ fragment every second (answer 286 when finished) or refreshes itself without Jav
 
 import json
 from pathlib import PurePath
-from urllib.parse import quote
 
-from flask import Blueprint, abort, current_app, make_response, redirect, request, send_file, url_for
+from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user
 from peewee import JOIN
 
@@ -16,7 +15,15 @@ from models import Enterprise, Job, Organization
 from models import member_import as importer
 from models.members import CATEGORIES, ENTERPRISE, FLEXIBLE, FLEXIBLE_KINDS
 from models.storage import stored_file
-from views.access import access, redirect_to, refuse, render_page, scoped
+from views.access import (
+    access,
+    redirect_to,
+    refuse,
+    render_page,
+    scoped,
+    send_download,
+    xlsx_response,
+)
 from views.jobs import CITY_READ_ONLY
 from views.paging import paginate
 
@@ -125,10 +132,8 @@ def _template(by_code: bool, name: str):
     refused = _refusal()
     if refused:
         return refused
-    response = make_response(importer.template_workbook(current_user.org, by_code=by_code))
-    response.headers["Content-Type"] = XLSX
-    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote(name)
-    return response
+    return xlsx_response(importer.template_workbook(current_user.org, by_code=by_code), name,
+                         slug="member-import-template")
 
 
 @bp.route("/import/history")
@@ -228,8 +233,7 @@ def errors(job):
     path = stored_file("jobs", data["error_file"])
     if not path.exists():
         abort(404)
-    return make_response(send_file(path, as_attachment=True, mimetype=XLSX,
-                                   download_name=data.get("error_download_name") or path.name))
+    return send_download(path, data.get("error_download_name") or path.name, XLSX, slug="member-import-errors")
 
 
 def _result_context(job: Job) -> dict:

@@ -2,14 +2,21 @@
 从其他工会转入会员到本工会 (by Excel). Grassroots unions and 临时工会, for their own roster."""
 
 
-from flask import Blueprint, abort, redirect, request, send_file, url_for
+from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 
 from models import Job
 from models import member_compare as compare
 from models.base import DomainError
 from models.storage import stored_file
-from views.access import access, redirect_to, refuse, render_page, xlsx_response
+from views.access import (
+    access,
+    redirect_to,
+    refuse,
+    render_page,
+    send_download,
+    xlsx_response,
+)
 from views.jobs import CITY_READ_ONLY
 from views.paging import paginate
 
@@ -142,8 +149,7 @@ def download_new(job):
     path = stored_file("jobs", name)
     if not path.exists():
         abort(404)
-    return send_file(path, as_attachment=True, mimetype=XLSX,
-                     download_name=job.result_data.get("download_name", path.name))
+    return send_download(path, job.result_data.get("download_name", path.name), XLSX, slug="member-compare-new")
 
 
 # --- 从其他工会转入会员到本工会 -------------------------------------------------------------------

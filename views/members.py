@@ -6,7 +6,7 @@ Adding, editing, deleting and transferring are for the member's own grassroots u
 with status, joined_from/joined_to and approved_from/approved_to.
 """
 
-from flask import Blueprint, current_app, flash, redirect, request, send_file, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from forms.members import DELETE_ONLY, DeleteForm, MemberForm, TransferForm
@@ -15,6 +15,7 @@ from models import members as members_
 from models.base import DomainError, today
 from models.members import LABELS, MEMBER_STATUSES
 from views.access import (
+    XLSX,
     access,
     back_to_list,
     form_ids,
@@ -23,6 +24,7 @@ from views.access import (
     render_page,
     scope_org_ids,
     scoped,
+    send_download,
 )
 from views.paging import paginate
 
@@ -359,5 +361,4 @@ def export():
     handle, count = roster.write_export(query, masked, today())
     AuditLog.record("导出会员", object_type="Membership",
                     detail={"条数": count, "筛选条件": filters.args(), "号码": "已遮蔽" if masked else "完整"})
-    return send_file(handle, as_attachment=True, download_name="会员信息.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_download(handle, "会员信息.xlsx", XLSX, slug="members")

@@ -4,7 +4,7 @@ edits and withdraws notices and files. Files are served from the storage directo
 import secrets
 from pathlib import Path
 
-from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from forms.notices import DownloadForm, NoticeForm
@@ -12,7 +12,12 @@ from models import AuditLog, db
 from models.base import DomainError, now
 from models.notices import Download, Notice
 from models.storage import stored_file
-from views.access import access, public, render_page
+from views.access import (
+    access,
+    public,
+    render_page,
+    send_download,
+)
 from views.paging import paginate
 
 bp = Blueprint("notices", __name__)
@@ -119,7 +124,7 @@ def download(download_id):
     path = stored_file("downloads", item.stored_name)
     if not path.exists():
         abort(404)
-    return send_file(path, as_attachment=True, download_name=item.filename, mimetype=item.content_type)
+    return send_download(path, item.filename, item.content_type)
 
 
 def sniff_upload(data: bytes, filename: str):

@@ -2,9 +2,8 @@
 requests lower levels file; the superior approves or rejects). Routes of the `orgs` blueprint."""
 
 import secrets
-from urllib.parse import quote
 
-from flask import flash, make_response, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user
 from peewee import IntegrityError
 
@@ -15,7 +14,12 @@ from models.base import DomainError
 from models.org_import import template_workbook
 from models.org_requests import OrgRequest
 from models.storage import storage_dir
-from views.access import access, render_page, scoped
+from views.access import (
+    access,
+    render_page,
+    scoped,
+    xlsx_response,
+)
 from views.orgs import bp
 from views.paging import paginate
 
@@ -48,10 +52,7 @@ def import_():
 @access("district")
 def import_template():
     """下载模板 (组织导入)."""
-    response = make_response(template_workbook())
-    response.headers["Content-Type"] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote("组织导入模板.xlsx")
-    return response
+    return xlsx_response(template_workbook(), "组织导入模板.xlsx", slug="org-import-template")
 
 
 # --- 组织审核 -----------------------------------------------------------------------------------

@@ -66,4 +66,4 @@ def test_confirm_submit_and_download_the_notice(page, city, js, tmp_path):
     path = tmp_path / "notice.pdf"
     download.value.save_as(path)
     text = "".join("".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(path.read_bytes())).pages)
-    assert "截至今日参加A类会员共计3人(会员卡参保3人,社保卡参保0人)" in text and union.name in text
+    assert "截至今日参加A类会员共计3人（会员卡参保3人，社保卡参保0人）" in text and union.name in text

@@ -78,6 +78,11 @@ def test_add_a_member_and_find_it_by_id_number(page, city):
     page.get_by_label("证件号码").fill(number.lower())
     page.get_by_label("联系地址").fill("上海市黄浦区浏览路1号")
     page.get_by_label("移动电话").fill("139 1111 2222")
+    page.get_by_role("button", name="提交").click()  # 学历 / 户籍类型 / 技术等级 still at 请选择
+    expect(page.locator("#member-form .field-error")).to_have_text(["请选择学历", "请选择户籍类型", "请选择技术等级"])
+    page.get_by_label("学历").select_option("本科")
+    page.get_by_label("户籍类型").select_option("农业")
+    page.get_by_label("技术等级").select_option("无")
     page.get_by_role("button", name="提交").click()
     expect(page).to_have_url(re.compile(r"/members/\d+$"))  # the new member's 详情
     page.goto("/members/")
@@ -89,6 +94,7 @@ def test_add_a_member_and_find_it_by_id_number(page, city):
     expect(page.get_by_text("显示第 1 到第 1 条记录，总共 1 条记录")).to_be_visible()
     member = Membership.select().join(Person).where(Person.id_number == number).get()
     assert member.status == "正常" and member.mobile == "13911112222" and len(member.member_no) == 10
+    assert (member.education, member.household, member.person.gender) == ("本科", "农业", "女")
 
 
 def test_transfer_to_the_temporary_union_approved_by_the_street_union(page, city):

@@ -88,7 +88,7 @@ def test_grassroots_to_write_off(page, city, tmp_path, js):
     queued = page.locator("#queued-pane")
     expect(queued).to_contain_text("二级工会")
     expect(page.locator("#queue-header")).to_contain_text(
-        "合计参保人数：3人(会员卡参保人数3人，社保卡参保人数0人)。保障费用：78元；市总统一划拨：39元；区局/各级工会缴费：39元；基层单位缴费：0。")
+        "合计参保人数：3人(会员卡参保人数3人，社保卡参保人数0人)。保障费用：78元；市总统一划拨：39元；区局/各级工会缴费：39元；基层单位缴费：0元。")
     expect(queued.get_by_role("link", name="提交列表中的参保信息")).to_have_count(0)  # the district submits
 
     # district: 提交列表中的参保信息 → 提交参保批次确认
