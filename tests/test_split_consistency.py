@@ -56,7 +56,7 @@ def test_ticking_a_district_shows_then_rebalances_its_splits(city, as_role):
         assert FeeSplit.get((FeeSplit.org == district1.id) & (FeeSplit.type == a.id)).district_part == 1300
         assert f"{district1.name}：否 → 是" in text(ask)
         listed = rows(ask)
-        assert f"{district1.name} 2027年度A类会员专享基本保障 26 13 → 6.5 13 → 19.5 0 → 0" in listed
+        assert f"{district1.name} 2027年度A类会员专享基本保障 26元 13元 → 6.5元 13元 → 19.5元 0元 → 0元" in listed
         assert len(listed) == 4 and all(district1.name in r for r in listed)  # A, A+, B, B+ of district 1 only
         assert "区局/各级工会默认缴纳随之调整（承担差额）" in text(ask)
         form = BeautifulSoup(ask.data, "html.parser").find(id="split-confirm")
@@ -91,7 +91,7 @@ def test_a_fee_change_of_a_type_is_shown_then_rebalanced(city, as_role):
         centre = as_role("centre")
         ask = centre.post(f"/plans/types/{a.id}/edit", data=form)
         assert ask.status_code == 200 and plans.types_of(year)[0].subsidy_full == 1300
-        assert rows(ask) == [f"{city.orgs[d].name} 2027年度A类会员专享基本保障 26 13 → 10 13 → 16 0 → 0"
+        assert rows(ask) == [f"{city.orgs[d].name} 2027年度A类会员专享基本保障 26元 13元 → 10元 13元 → 16元 0元 → 0元"
                              for d in sorted(("district1", "district2"), key=lambda k: city.orgs[k].name)]
         assert centre.post(f"/plans/types/{a.id}/edit", data=dict(form, confirmed="1")).status_code == 302
     assert plans.types_of(year)[0].subsidy_full == 1000

@@ -32,7 +32,7 @@ def test_ticking_a_district_confirms_the_split_changes_first(page, city):
     page.get_by_role("button", name="保存").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("确认保存特殊补贴单位")
     expect(page.locator("#flag-changes")).to_contain_text(f"{district.name}：否 → 是")
-    expect(page.locator("#split-changes tbody tr").first).to_contain_text("13 → 19.5")
+    expect(page.locator("#split-changes tbody tr").first).to_contain_text("13元 → 19.5元")
     assert not Organization.get_by_id(district.id).special_subsidy
     page.get_by_role("button", name="确认保存").click()
     expect(page.get_by_role("status")).to_contain_text("已保存特殊补贴单位；已调整4项保障金额设置")
