@@ -135,3 +135,29 @@ def test_every_get_route_every_role_hostile_queries_never_5xx(app, city, recordi
             for value in ALONE:
                 check(rule, role, HX if i % 2 else None, {key: value})
     assert not failures, "\n".join(f"{k}: {v[:6]}" for k, v in failures.items())
+
+
+def test_grassroots_tree_search_as_htmx_is_not_an_error(as_role):
+    """A grassroots union has no 下级组织 list: the fragment is empty, not a 500."""
+    client = as_role("grassroots")
+    response = client.get("/orgs/?q=公司", headers=HX)
+    assert response.status_code == 200
+    assert "children" not in response.get_data(as_text=True)
+    assert client.get("/orgs/?q=公司").status_code == 200
+
+
+def test_unknown_review_pane_is_the_whole_screen(as_role):
+    factories._plan_year()
+    client = as_role("district")
+    for kind in ("central", "instant"):
+        response = client.get(f"/review/{kind}?pane=zzz", headers=HX)
+        assert response.status_code in (200, 409), kind  # 409: no year for the instant queue yet
+        known = client.get(f"/review/{kind}?pane=pending_pane", headers=HX)
+        assert known.status_code == response.status_code
+
+
+def test_nul_byte_is_refused_in_chinese(as_role):
+    client = as_role("centre")
+    for response in (client.get("/members/?name=a%00b"), client.post("/plans/special", data={"org": "a\x00"})):
+        assert response.status_code == 400
+        assert "无效字符" in response.get_data(as_text=True)
