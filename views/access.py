@@ -205,7 +205,7 @@ def acting_account():
     return current_user._get_current_object()
 
 
-def int_arg(value, default: int = 0, low: int = 0, high: int = INT_MAX) -> int:
+def int_arg(value, default: int | None = 0, low: int = 0, high: int = INT_MAX) -> int | None:
     """A query-string or form number (an id, a year, a page): `default` when it is not a
     whole number within [low, high] — a huge, negative or malformed value counts as absent."""
     number = bounded_int(value, low, high)
