@@ -9,7 +9,6 @@ A row whose card is already recorded (the same file uploaded twice) changes noth
 """
 
 import io
-import re
 from datetime import date, timedelta
 
 from models import db
@@ -80,7 +79,7 @@ def check_return_rows(rows: list, account, on: date | None = None) -> tuple[list
     order, already = rows whose card is already recorded (a re-upload; nothing to do)."""
     from models.rules.idnumber import normalize_id
     on = on or today()
-    from models.io.tables import NumericText
+    from models.io.tables import lost_digits, lost_digits_message
     numbers = [normalize_id(v.get("证件号码")) for _, v in rows]
     # Rows sharing a card number or an ID number: none of them can be trusted, all are refused.
     rows_of_card: dict = {}
@@ -107,10 +106,9 @@ def check_return_rows(rows: list, account, on: date | None = None) -> tuple[list
         reasons = []
         id_number = normalize_id(values.get("证件号码"))
         card_no, issued = None, None
-        lost = [label for label in ("证件号码", "卡号") if isinstance(values.get(label), NumericText)
-                and len(re.sub(r"[^0-9]", "", values.get(label))) > 15]
+        lost = [label for label in ("证件号码", "卡号") if lost_digits(values.get(label))]
         for label in lost:  # Excel keeps 15 digits: the last ones are gone, maybe into another valid number
-            reasons.append(f"{label}被Excel存成了数字，末几位已丢失，请将该列设置为文本格式后重新填写")
+            reasons.append(lost_digits_message(label))
         if "卡号" not in lost:
             try:
                 card_no = rules.clean_card_no(values.get("卡号"))

@@ -24,7 +24,7 @@ from models.accounts import Account
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, in_values, now, today, yuan
 from models.enrollment import Enrollment
-from models.io.tables import error_workbook, read_table, records
+from models.io.tables import error_workbook, lost_digits, lost_digits_message, read_table, records
 from models.jobs import Job, job_kind
 from models.members import Person
 from models.orgs import Organization
@@ -74,7 +74,9 @@ def _parse(values: dict, on: date, years: dict) -> tuple[dict, dict]:
     """One row's fields and {column: reason}."""
     row, reasons = {}, {}
     raw_id = values.get("证件号码", "")
-    if getattr(raw_id, "numeric", False):
+    if lost_digits(raw_id):
+        reasons["证件号码"] = lost_digits_message("证件号码")
+    elif getattr(raw_id, "numeric", False):
         reasons["证件号码"] = "证件号码须为文本格式（数字格式会丢失末尾的数字），请把该列设为文本后重新填写"
     else:
         try:

@@ -413,12 +413,9 @@ class PeopleFilters:
 
 def parse_people_filters(values) -> PeopleFilters:
     from models.enrollment import CHANNELS, MODES
-    from models.rules.text import normalize
+    from models.rules.text import bounded_int, normalize
     f = PeopleFilters()
-    try:
-        f.district = int(values.get("district") or 0)
-    except ValueError:
-        f.district = 0
+    f.district = bounded_int(values.get("district")) or 0
     f.union = normalize(values.get("union"))
     f.channel = values.get("channel") if values.get("channel") in CHANNELS else ""
     f.mode = values.get("mode") if values.get("mode") in MODES else ""

@@ -38,7 +38,7 @@ from models.accounts import Account
 from models.audit import AuditLog
 from models.base import DomainError, now, today
 from models.io.excel import safe_cell
-from models.io.tables import NumericText, read_table, records
+from models.io.tables import error_cell, lost_digits, lost_digits_message, read_table, records
 from models.jobs import Job, bulk_work, job_kind
 from models.member_import import TEMPLATE_HEADER
 from models.member_import import template_workbook as import_template
@@ -72,7 +72,7 @@ MAX_TRANSFER_ROWS = 1000
 BATCH = 500  # ids per IN query
 JOINED_DIRECTLY = "已转入（无须审核）"
 NOT_FOUND = "未查到该会员信息,请确认该证件号码已录入到系统"  # the manual's wording (seed 001)
-NUMERIC_ID = "证件号码被Excel存成了数字，末几位已丢失，请将该列设置为文本格式后重新填写"
+NUMERIC_ID = lost_digits_message("证件号码")
 SYNC_REASON = "同步会员"
 TRANSFER_REASON = "从其他工会转入"
 
@@ -191,7 +191,7 @@ def _line(number: int, values: dict, on) -> Line:
     if not line.name:
         line.error = "请填写姓名"
         return line
-    if isinstance(raw, NumericText) and len(re.sub(r"\D", "", raw)) > 15:
+    if lost_digits(raw):
         line.error = NUMERIC_ID
         return line
     number_text = normalize_id(raw)
@@ -437,7 +437,7 @@ def errors_workbook(errors: list) -> bytes:
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for row, name, number, reason in errors:
-        sheet.append([row, safe_cell(name), safe_cell(number), reason])
+        sheet.append([row, safe_cell(name), error_cell(number), reason])
     for row in range(3, sheet.max_row + 1):
         sheet[f"C{row}"].number_format = "@"
     for letter, width in (("A", 10), ("B", 16), ("C", 24), ("D", 60)):

@@ -33,7 +33,7 @@ from models.accounts import Account
 from models.audit import AuditLog
 from models.base import DomainError, in_values, now
 from models.io.excel import safe_cell
-from models.io.tables import ERROR_COLUMN, stream_table
+from models.io.tables import ERROR_COLUMN, error_cell, lost_digits, lost_digits_message, stream_table
 from models.jobs import JobChunk, bulk_work, job_kind
 from models.members import (
     ACTIVE_STATUSES,
@@ -79,9 +79,8 @@ CHUNK = 1_000  # rows checked and staged per transaction (small: the last chunk 
 SHOWN = 200  # rejected rows (and changes) listed on the result page; all of them in the file
 BATCH = 500  # rows per INSERT / IN (…) — well inside SQLite's variable limit
 
-NUMERIC_ID_MESSAGE = "证件号码被保存为数字格式，末尾数字已丢失；请将该列设置为文本格式后重新填写"
+NUMERIC_ID_MESSAGE = lost_digits_message("证件号码")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # invisible; PostgreSQL refuses NUL
-_EXPONENT = re.compile(r"[0-9]+(?:\.[0-9]*)?[eE]\+[0-9]+")  # 3.10101E+17
 _FIELD_COLUMN = {"name": "姓名", "id_type": "证件类型", "id_number": "证件号码", "gender": "性别",
                  "birth_date": BIRTH_COLUMN, "mobile": "手机号码", "work_unit": "工作单位/服务平台",
                  "tags": "会员标签"}
@@ -243,12 +242,8 @@ def _chunked(table, header: list):
 
 
 def numeric_id_lost(value) -> bool:
-    """An ID number Excel stored as a number: more than 15 digits (Excel keeps 15), or the
-    exponent form ("3.10101E+17") a CSV saved by Excel holds."""
-    text = str(value or "").strip()
-    if _EXPONENT.fullmatch(text.replace(" ", "")):
-        return True
-    return bool(getattr(value, "numeric", False)) and len(re.sub(r"[^0-9]", "", text)) > 15
+    """An ID number Excel stored as a number (see models.io.tables.lost_digits)."""
+    return lost_digits(value)
 
 
 # --- checking rows ------------------------------------------------------------------------------------
@@ -334,7 +329,9 @@ class Checker:
         enterprise = None
         if self.by_code:
             code = compact(values.get(CODE_COLUMN)).upper()
-            if not code:
+            if lost_digits(values.get(CODE_COLUMN)):
+                fail(CODE_COLUMN, lost_digits_message(CODE_COLUMN))
+            elif not code:
                 fail(CODE_COLUMN, "请填写组织机构代码（本工会覆盖企业的统一社会信用代码）")
             elif code not in self.enterprises:
                 fail(CODE_COLUMN, f"组织机构代码「{code}」不是本工会覆盖的企业")
@@ -726,7 +723,7 @@ def error_workbook(failed: list, by_code: bool = False) -> bytes:
     for r in failed:
         cells = []
         for column in columns:
-            cell = WriteOnlyCell(sheet, value=safe_cell(r["values"].get(column, "")))
+            cell = WriteOnlyCell(sheet, value=error_cell(r["values"].get(column, "")))
             if column in text:
                 cell.number_format = "@"
             cells.append(cell)

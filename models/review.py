@@ -203,11 +203,14 @@ def group_key(org_id, channel, mode, type_id, last_id) -> str:
 
 def parse_key(key: str) -> tuple | None:
     from models.enrollment import MODES
-    try:
-        org_id, channel, mode, type_id, last_id = (int(x) for x in str(key).split("-"))
-        return org_id, CHANNELS[channel], MODES[mode], type_id, last_id
-    except (ValueError, IndexError):
+    from models.rules.text import bounded_int
+    parts = [bounded_int(x) for x in str(key).split("-")]
+    if len(parts) != 5 or None in parts:
         return None
+    org_id, channel, mode, type_id, last_id = parts
+    if channel >= len(CHANNELS) or mode >= len(MODES):
+        return None
+    return org_id, CHANNELS[channel], MODES[mode], type_id, last_id
 
 
 def pane(reviewer: Organization, year: ProtectionYear, kind: str, queued: bool):

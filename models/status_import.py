@@ -20,7 +20,7 @@ from models.accounts import Account
 from models.audit import AuditLog
 from models.base import in_values, now, today
 from models.enrollment import CARD_STATUSES, EMPLOYMENT, INDIVIDUAL, INSURANCE, Enrollment, StatusRecord, holder_of
-from models.io.tables import error_workbook, read_table, records
+from models.io.tables import error_workbook, lost_digits, lost_digits_message, read_table, records
 from models.jobs import Job, job_kind
 from models.members import Person
 from models.rules.idnumber import IdError, check_resident_id
@@ -49,6 +49,8 @@ def _day(text: str, label: str) -> date:
 
 
 def _id(values: dict, on: date):
+    if lost_digits(values.get("证件号码")):
+        raise ValueError(lost_digits_message("证件号码"))
     try:
         return check_resident_id(values.get("证件号码"), on)
     except IdError as exc:

@@ -2,7 +2,7 @@
 
 import time
 
-from flask import flash, session
+from flask import flash, request, session
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 
@@ -51,6 +51,8 @@ def register(app):
         review,
         social,
     )
+    from views.access import BoundedIntConverter
+    app.url_map.converters["int"] = BoundedIntConverter  # before the routes are added
     for module in (auth, home, orgs, accounts, members, member_import, member_sync, member_review,
                    cards, plans, enroll, social, review, batches, coverage, enroll_stats, messages, notices, audit,
                    jobs, admin):
@@ -64,6 +66,14 @@ def register(app):
     def close_db(_exc):
         if not db.is_closed() and not db.in_transaction():
             db.close()
+
+    @app.before_request
+    def refuse_nul():
+        """A NUL byte has no place in a URL or a form (PostgreSQL refuses it in any text)."""
+        for source in (request.args, request.form):
+            if any("\x00" in key or "\x00" in value for key, value in source.items(multi=True)):
+                return refuse("提交的内容含有无效字符（NUL），请检查后重新提交", 400)
+        return None
 
     @app.before_request
     def session_limits():

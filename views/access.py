@@ -12,8 +12,10 @@ from functools import wraps
 from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
+from werkzeug.routing import IntegerConverter
 
 from models import Membership, Organization, Person
+from models.rules.text import INT_MAX, bounded_int
 
 ROLES = ("admin", "city", "centre", "district", "secondary", "grassroots")
 REVIEWING = ("district", "secondary")
@@ -70,9 +72,8 @@ def scoped(model, account):
 def get_in_scope(model, object_id, account=None):
     """The object if it exists and is in the account's scope; otherwise 404."""
     account = account or current_user
-    try:
-        object_id = int(object_id)
-    except (TypeError, ValueError):
+    object_id = bounded_int(object_id, 1)
+    if object_id is None:
         abort(404)
     obj = scoped(model, account).where(model._meta.primary_key == object_id).first()
     if obj is None:
@@ -207,10 +208,11 @@ def back_to_list(message: str, listing: str):
     return redirect_to(list_url(listing))
 
 
-def form_ids(name: str) -> list[int]:
-    """The ticked ids of a batch form, as sorted unique ints; anything that is not a plain
-    (ASCII, database-sized) number is ignored, never a crash."""
-    return sorted({int(v) for v in request.form.getlist(name) if v.isascii() and v.isdigit() and len(v) < 12})
+def form_ids(name: str, source=None) -> list[int]:
+    """The ticked ids of a batch form (or of `source`, e.g. request.args), as sorted unique
+    ints; anything that is not a plain (ASCII, database-sized) number is ignored, never a crash."""
+    values = (request.form if source is None else source).getlist(name)
+    return sorted({n for n in (bounded_int(v, 1) for v in values) if n is not None})
 
 
 SUBMITTED = (("start", "提交时间（起）"), ("end", "提交时间（止）"))
@@ -246,12 +248,19 @@ def acting_account():
     return current_user._get_current_object()
 
 
-def int_arg(value) -> int:
-    """A query-string or form id, 0 when it is not a number."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
+def int_arg(value, default: int | None = 0, low: int = 0, high: int = INT_MAX) -> int | None:
+    """A query-string or form number (an id, a year, a page): `default` when it is not a
+    whole number within [low, high] — a huge, negative or malformed value counts as absent."""
+    number = bounded_int(value, low, high)
+    return default if number is None else number
+
+
+class BoundedIntConverter(IntegerConverter):
+    """The app's `<int:…>`: an id in a URL beyond what a database column holds is a 404 (no
+    such object), never an overflow. Registered as `int`, so every route is bounded."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=INT_MAX, signed=False):  # noqa: A002
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -163,8 +163,8 @@ def card_status():
     source = request.form if request.method == "POST" else request.args
     raw = (source.get("card_no") or "").strip()
     card, error, status = None, None, 200
-    if not raw and source.get("card", "").isdigit():  # after a change: by id, no card number in the URL
-        card = cards.Card.get_or_none(cards.Card.id == int(source["card"]))
+    if not raw and int_arg(source.get("card")):  # after a change: by id, no card number in the URL
+        card = cards.Card.get_or_none(cards.Card.id == int_arg(source.get("card")))
     if raw:
         try:
             number = card_rules.clean_card_no(raw)

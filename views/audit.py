@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from models import AuditLog, Job
 from models.audit import object_label, object_names
+from models.rules.text import bounded_int
 from views.access import access, render_page
 from views.menu import may_open
 from views.paging import paginate
@@ -41,10 +42,11 @@ def filtered(args):
     if args.get("object_type"):
         query = query.where(AuditLog.object_type == args["object_type"].strip())
     if args.get("object_id"):
-        try:
-            query = query.where(AuditLog.object_id == int(args["object_id"]))
-        except ValueError:
+        object_id = bounded_int(args["object_id"])
+        if object_id is None:
             errors.append("对象编号须为数字")
+        else:
+            query = query.where(AuditLog.object_id == object_id)
     if args.get("action"):
         query = query.where(AuditLog.action.contains(args["action"].strip()))
     for key, label in (("start", "开始日期"), ("end", "结束日期")):

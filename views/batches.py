@@ -190,8 +190,7 @@ def voucher_new():
     if current_user.is_admin or district.level != "district":
         return refuse("只有区局（产业）工会可以上传缴费凭证")
     source = request.form if request.method == "POST" else request.args
-    ids = form_ids("batch") if request.method == "POST" else sorted(
-        {int(v) for v in request.args.getlist("batch") if v.isdigit() and len(v) < 12})
+    ids = form_ids("batch", source)
     batches = list(review.payable(district))
     chosen = [b for b in batches if b.id in ids]
     error, status = None, 200

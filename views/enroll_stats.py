@@ -134,7 +134,7 @@ def monitor_unions():
     state = request.args.get("state", "")
     state = state if state in stats.STATES else ""
     raw_group = request.args.get("group", "")
-    group = None if raw_group == "" else int_arg(raw_group)
+    group = int_arg(raw_group, default=None)  # absent or malformed: every group
     title = None
     if group:
         child = stats.group_of(root, group)

@@ -17,6 +17,7 @@ from models.members import CATEGORIES, ENTERPRISE, FLEXIBLE, FLEXIBLE_KINDS
 from models.storage import stored_file
 from views.access import (
     access,
+    int_arg,
     redirect_to,
     refuse,
     render_page,
@@ -104,10 +105,7 @@ def _check_category(form: dict, org: Organization, errors: dict):
     elif category == FLEXIBLE and form["kind"] not in FLEXIBLE_KINDS:
         errors["kind"] = "请选择灵活就业类别"
     elif category == ENTERPRISE:
-        try:
-            enterprise = Enterprise.get_or_none(Enterprise.id == int(form["enterprise"]))
-        except ValueError:
-            enterprise = None
+        enterprise = Enterprise.get_or_none(Enterprise.id == int_arg(form["enterprise"]))
         if enterprise is None or enterprise.org_id != org.id:
             errors["enterprise"] = "请选择本工会覆盖的企业（只能单选）"
         return enterprise

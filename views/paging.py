@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 from flask import request, url_for
 
+from views.access import int_arg
+
 
 @dataclass
 class Page:
@@ -35,10 +37,7 @@ class Page:
 
 
 def paginate(query, per_page: int = 15) -> Page:
-    try:
-        number = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        number = 1
+    number = int_arg(request.args.get("page"), default=1, low=1)
     total = query.count()
     pages = max(1, -(-total // per_page))
     number = min(number, pages)

@@ -16,7 +16,7 @@ from models import Credit, Organization, ProtectionType, ProtectionYear, Window,
 from models.base import DomainError, today, yuan
 from models.rules import fees as rules
 from models.rules.text import normalize
-from views.access import access, acting_account, int_arg, redirect_to, refuse, render_page
+from views.access import access, acting_account, form_ids, int_arg, redirect_to, refuse, render_page
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
 MONEY = ("full_fee", "half_fee", "subsidy_full", "subsidy_half", "special_full", "special_half")
@@ -173,7 +173,7 @@ def special():
     if request.method == "POST":
         if current_user.role != "centre" and not current_user.is_admin:
             return refuse("只有市职保中心可以设置特殊补贴单位")
-        chosen = {int(v) for v in request.form.getlist("org") if v.isascii() and v.isdigit() and len(v) < 12}
+        chosen = set(form_ids("org"))
         if request.form.get("confirmed") != "1":
             # Shown before saving: each district's tick and every split it changes.
             flags = plans.special_flags(chosen)

@@ -18,6 +18,7 @@ from views.access import (
     access,
     acting_account,
     back_to_list,
+    int_arg,
     redirect_to,
     refuse,
     render_page,
@@ -27,6 +28,7 @@ from views.paging import Page
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 TITLES = {"central": "集中参保审核", "instant": "即时参保审核"}
+PANES = ("pending_pane", "queued_pane")  # ?pane= for a fragment; anything else is the whole screen
 PER_PAGE = 15
 
 
@@ -54,10 +56,7 @@ def _context(kind: str):
 
 
 def _page_number(name: str) -> int:
-    try:
-        return max(1, int(request.args.get(name, 1)))
-    except ValueError:
-        return 1
+    return int_arg(request.args.get(name), default=1, low=1)
 
 
 def _filtered(org, year, kind: str, queued: bool, args) -> tuple:
@@ -130,18 +129,23 @@ def _screen(kind: str, block: str | None = None, status: int = 200, **extra):
                        modes=review.modes_of(review.KINDS[kind]), yuan=yuan, **extra)
 
 
+def _pane_block() -> str | None:
+    pane = request.args.get("pane")
+    return pane if pane in PANES else None
+
+
 @bp.route("/central")
 @access("district", "secondary")
 def central():
     """集中参保审核."""
-    return _screen("central", request.args.get("pane"))
+    return _screen("central", _pane_block())
 
 
 @bp.route("/instant")
 @access("district", "secondary")
 def instant():
     """即时参保审核."""
-    return _screen("instant", request.args.get("pane"))
+    return _screen("instant", _pane_block())
 
 
 def _back(kind: str) -> str:

@@ -17,7 +17,9 @@ not a workbook) arrive as the same DomainError.
 
 import csv
 import io
+import math
 import multiprocessing
+import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -34,8 +36,41 @@ FORMATS = "Excel（.xlsx、.xls）或 CSV"
 class NumericText(str):
     """The text of a cell Excel stored as a number. Excel keeps 15 significant digits, so an
     18-digit ID number typed into a number cell has already lost its last digits: imports
-    refuse such ID cells (`value.numeric`)."""
+    refuse such ID cells (`value.numeric`, `lost_digits()`). A number of more than 15 digits
+    reads as Excel shows it ("3.10101197208221E+17"), never as a plausible 18-digit number."""
     numeric = True
+
+
+EXCEL_DIGITS = 15  # significant digits a spreadsheet number keeps
+_EXPONENT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]*)?[eE]\+?[0-9]+")  # 3.10101E+17, as Excel writes it to a CSV
+LOST_DIGITS_MESSAGE = "{label}被保存为数字格式，末尾数字已丢失；请将该列设置为文本格式后重新填写"
+
+
+def lost_digits(value) -> bool:
+    """A cell that held a long number (an ID or card number) as a number: a number cell of more
+    than 15 digits, or the exponent form ("3.10101E+17") a CSV saved by a spreadsheet holds —
+    its last digits are gone, whatever digits it seems to have. Every import that reads ID or
+    card numbers refuses such cells with `lost_digits_message()`; error files write them back as
+    they came (`error_cell()`), so a re-upload is refused the same way."""
+    text = str(value or "").replace(" ", "")
+    if _EXPONENT.fullmatch(text):
+        return True
+    return bool(getattr(value, "numeric", False)) and len(re.sub(r"[^0-9]", "", text)) > EXCEL_DIGITS
+
+
+def lost_digits_message(label: str = "证件号码") -> str:
+    return LOST_DIGITS_MESSAGE.format(label=label)
+
+
+def error_cell(value):
+    """A cell of an error file: the uploaded cell as it came. A number whose last digits were
+    lost goes back as that number (a number cell, shown 3.10101E+17), never as digits that
+    could pass for an ID number; text is guarded against formulas."""
+    if lost_digits(value):
+        number = float(str(value).replace(" ", ""))
+        if abs(number) >= 10 ** EXCEL_DIGITS:
+            return number
+    return safe_cell(value)
 
 
 @dataclass
@@ -342,6 +377,8 @@ def _text(value) -> str:
         return value.isoformat()
     if isinstance(value, bool):
         return str(value)
+    if isinstance(value, (int, float)) and math.isfinite(value) and abs(value) >= 10 ** EXCEL_DIGITS:
+        return NumericText(f"{value:.{EXCEL_DIGITS}G}")  # 3.10101197208221E+17: the digits Excel kept
     if isinstance(value, float):
         return NumericText(int(value) if value.is_integer() else repr(value))
     if isinstance(value, int):
@@ -408,8 +445,8 @@ def _csv(data: bytes):
 
 
 def error_workbook(header: list, failed: list, sheet_title: str = "错误数据") -> bytes:
-    """The rows that failed, with their original cells and a 错误原因 column, as xlsx bytes —
-    the operator fixes them and uploads this same file again."""
+    """The rows that failed, with their original cells (`error_cell()`) and a 错误原因 column, as
+    xlsx bytes — the operator fixes them and uploads this same file again."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     workbook = Workbook()
@@ -420,7 +457,7 @@ def error_workbook(header: list, failed: list, sheet_title: str = "错误数据"
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for values, reasons in failed:
-        sheet.append([safe_cell(values.get(c, "")) for c in columns] + ["；".join(reasons)])
+        sheet.append([error_cell(values.get(c, "")) for c in columns] + ["；".join(reasons)])
     for i, _ in enumerate(columns, start=1):
         sheet.column_dimensions[sheet.cell(1, i).column_letter].number_format = "@"
     buffer = io.BytesIO()

@@ -24,6 +24,26 @@ def compact(value) -> str:
     return _SPACES.sub("", unicodedata.normalize("NFKC", str(value) if value is not None else ""))
 
 
+INT_MAX = 2 ** 63 - 1  # the largest integer both databases store (SQLite INTEGER, PostgreSQL bigint)
+_INT = re.compile(r"-?[0-9]{1,19}")
+
+
+def bounded_int(value, low: int = 0, high: int = INT_MAX) -> int | None:
+    """A whole number typed in a URL, a form or a file (ASCII digits, a leading minus sign,
+    surrounding spaces) within [low, high]; None for anything else — never an exception and
+    never a number a database column cannot hold."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value).strip() if value is not None else ""
+        if not _INT.fullmatch(text):
+            return None
+        number = int(text)
+    return number if low <= number <= high else None
+
+
 _DAY = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 
 
