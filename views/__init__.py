@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 
 from models import db
 from models.base import DomainError
-from views.access import refuse, render_error
+from views.access import public, refuse, render_error
 from views.menu import menu_for
 
 SECURITY_HEADERS = {
@@ -55,6 +55,12 @@ def register(app):
                    cards, plans, enroll, social, review, batches, coverage, enroll_stats, messages, notices, audit,
                    jobs, admin):
         app.register_blueprint(module.bp)
+
+    @app.route("/favicon.ico")
+    @public
+    def favicon():
+        """Browsers ask for /favicon.ico before (and besides) the page's <link rel=icon>."""
+        return app.send_static_file("favicon.ico")
 
     @app.before_request
     def open_db():

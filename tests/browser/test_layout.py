@@ -178,3 +178,23 @@ def test_search_buttons_read_sou_suo(page, city, role):
         names = page.locator("#main button").evaluate_all("bs => bs.map(b => b.textContent.trim())")
         assert "搜索" in names, (href, names)
         assert not [n for n in names if re.match(r"^[A-Za-z]\s", n)], (href, names)
+
+
+def test_a_form_error_logs_no_console_warning(page, city):
+    """A refused form (422, the fields marked) shows without any Content-Security-Policy
+    violation or missing file (favicon) in the console."""
+    logged = []
+    page.on("console", lambda message: logged.append(message.text))
+    log_in(page, city.account("grassroots"))
+    page.goto("/members/new")
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator(".field-error").first).to_be_visible()
+    page.goto("/password")
+    page.locator("#old_password").fill("wrong-password-1")
+    page.locator("#new_password").fill("Qz7#tulip-harbor")
+    page.locator("#confirm").fill("Qz7#tulip-harbor")
+    page.locator("#main button[type=submit]").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    page.wait_for_timeout(300)  # late console messages (the icon is fetched after load)
+    bad = [text for text in logged if "Content Security Policy" in text or "Refused to" in text or "404" in text]
+    assert not bad, bad
