@@ -151,7 +151,7 @@ def test_every_menu_page_fits_a_1024_window(page, city, role):
     assert not bad, "\n".join(bad)
 
 
-def test_the_name_and_the_batch_number_open_the_detail(page, city):
+def test_the_member_name_opens_the_member_and_the_transfer(page, city):
     long_content(city)
     page.set_viewport_size(VIEWPORT)
     log_in(page, city.account("grassroots"))
@@ -159,13 +159,20 @@ def test_the_name_and_the_batch_number_open_the_detail(page, city):
     page.locator("table.member-list").get_by_role("link", name=LONG_NAME).first.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(LONG_NAME)
     expect(page).to_have_url(re.compile(r"/members/\d+$"))
-    page.context.clear_cookies()
+    page.goto("/members/transfers")
+    page.locator("table.transfers").get_by_role("link", name=LONG_NAME).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"会员转移申请：{LONG_NAME}")
+
+
+def test_the_batch_number_opens_the_batch(page, city):
+    long_content(city)
+    page.set_viewport_size(VIEWPORT)
     log_in(page, city.account("centre"))
     page.goto("/batches/")
     number = page.locator("table.batches tbody tr").first.locator("td").first
     batch = number.inner_text().strip()
     number.get_by_role("link", name=batch).click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text(f"批次详情 {batch}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"批次详情 {batch}")
 
 
 @pytest.mark.parametrize("role", ["district", "centre"])
