@@ -174,3 +174,14 @@ def test_no_template_carries_inline_style():
     found = [f"{path.relative_to(root)}:{n}" for path in sorted(root.rglob("*.html"))
              for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if inline.search(line)]
     assert not found, found
+
+
+def test_files_do_not_renew_the_session(as_role):
+    """The icon and the stylesheet (fetched after the page, also while the user logs out) neither
+    renew the idle timer nor send the session cookie back; a page does."""
+    client = as_role("grassroots")
+    for url in ("/favicon.ico", "/static/app.css"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "Set-Cookie" not in response.headers, url
+    assert "Set-Cookie" in client.get("/home").headers

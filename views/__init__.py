@@ -2,7 +2,7 @@
 
 import time
 
-from flask import flash, session
+from flask import flash, request, session
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 
@@ -19,6 +19,8 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+# Files fetched beside a page: they do not touch the session (see idle_timeout).
+FILE_ENDPOINTS = ("static", "favicon")
 
 
 def _unread() -> int:
@@ -73,7 +75,7 @@ def register(app):
 
     @app.before_request
     def idle_timeout():
-        if not current_user.is_authenticated:
+        if request.endpoint in FILE_ENDPOINTS or not current_user.is_authenticated:
             return None
         limit = app.config["SESSION_IDLE_MINUTES"] * 60
         seen = session.get("seen", 0)
