@@ -90,7 +90,9 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
-    app.config["SESSION_REFRESH_EACH_REQUEST"] = True
+    # The cookie is renewed when the session changes: every page sets "seen" (views.idle_timeout);
+    # files (static, the favicon) leave it alone, so they renew neither the cookie nor the timer.
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
 
     proxies = int(os.environ.get("TRUSTED_PROXIES", "0"))
     if proxies:

@@ -45,7 +45,8 @@ def rows(page):
 
 
 def names(response):
-    return sorted(tr.select("td")[2].contents[0].strip() for tr in rows(soup(response)) if tr.select("td")[0].input)
+    return sorted(tr.select("td")[2].contents[0].get_text().strip()
+                  for tr in rows(soup(response)) if tr.select("td")[0].input)
 
 
 def summary(response):
@@ -187,7 +188,7 @@ def test_synced_filter(union, grassroots):
     assert names(grassroots.get("/members/?synced=是")) == ["同步是"]
     assert names(grassroots.get("/members/?synced=否")) == ["同步否"]
     page = soup(grassroots.get("/members/"))
-    labels = {tr.select("td")[2].contents[0].strip(): tr.select("td")[10].get_text() for tr in rows(page)}
+    labels = {tr.select("td")[2].contents[0].get_text().strip(): tr.select("td")[10].get_text() for tr in rows(page)}
     assert labels == {"同步是": "是", "同步否": "否", "未比对": "-"}
 
 
@@ -206,7 +207,7 @@ def test_retirement_filter_equals_the_rule_module(app, city, union):
         expected = {m.person.name: retirement.flag(m.person.birth_date, m.person.gender, TODAY) for m in made}
         response = grassroots.get("/members/?retirement=1&status=全部")
         page = soup(response)
-        shown = {tr.select("td")[2].contents[0].strip(): tr.select_one(".retirement-flag").get_text()
+        shown = {tr.select("td")[2].contents[0].get_text().strip(): tr.select_one(".retirement-flag").get_text()
                  for tr in rows(page)}
         assert shown == {name: flag for name, flag in expected.items() if flag}
         assert {retirement.REACHED, retirement.MAYBE} <= set(shown.values())

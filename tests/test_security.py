@@ -148,3 +148,40 @@ def test_errors_inside_fragments_are_fragments(as_role):
         assert response.status_code == status
         soup = BeautifulSoup(response.data, "html.parser")
         assert soup.find("html") is None and soup.select_one(".error-page") is not None
+
+
+def test_the_favicon_is_served_from_the_app(client, as_role):
+    """/favicon.ico (asked for by every browser, also before login) is a small vendored icon, and
+    every page names it with <link rel=icon>."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.mimetype in ("image/vnd.microsoft.icon", "image/x-icon")
+    assert response.data[:4] == b"\x00\x00\x01\x00" and len(response.data) < 10_000  # an ICO file
+    for page in (client.get("/login"), as_role("grassroots").get("/home")):
+        link = BeautifulSoup(page.data, "html.parser").find("link", rel="icon")
+        assert link is not None
+        assert client.get(link["href"]).data == response.data
+
+
+def test_no_template_carries_inline_style():
+    """The Content-Security-Policy (style-src 'self') blocks style="" attributes and <style>
+    blocks: each one would log a console warning and be ignored. Every template under partials/
+    (the PDF notices, which xhtml2pdf styles inline, are built in models/notice_pdf.py, not here)."""
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent / "partials"
+    inline = re.compile(r"<style\b|\sstyle\s*=", re.I)
+    found = [f"{path.relative_to(root)}:{n}" for path in sorted(root.rglob("*.html"))
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if inline.search(line)]
+    assert not found, found
+
+
+def test_files_do_not_renew_the_session(as_role):
+    """The icon and the stylesheet (fetched after the page, also while the user logs out) neither
+    renew the idle timer nor send the session cookie back; a page does."""
+    client = as_role("grassroots")
+    for url in ("/favicon.ico", "/static/app.css"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "Set-Cookie" not in response.headers, url
+    assert "Set-Cookie" in client.get("/home").headers

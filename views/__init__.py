@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 
 from models import db
 from models.base import DomainError
-from views.access import refuse, render_error
+from views.access import public, refuse, render_error
 from views.menu import may_open, menu_for
 
 SECURITY_HEADERS = {
@@ -19,6 +19,8 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+# Files fetched beside a page: they do not touch the session (see idle_timeout).
+FILE_ENDPOINTS = ("static", "favicon")
 
 
 def _unread() -> int:
@@ -58,6 +60,12 @@ def register(app):
                    jobs, admin):
         app.register_blueprint(module.bp)
 
+    @app.route("/favicon.ico")
+    @public
+    def favicon():
+        """Browsers ask for /favicon.ico before (and besides) the page's <link rel=icon>."""
+        return app.send_static_file("favicon.ico")
+
     @app.before_request
     def open_db():
         db.connect(reuse_if_open=True)
@@ -79,7 +87,7 @@ def register(app):
     def session_limits():
         """The idle timeout, and the absolute lifetime of a login (SESSION_MAX_HOURS) however
         active it is. Both times are in the signed cookie, so a copy of it expires as well."""
-        if not current_user.is_authenticated:
+        if request.endpoint in FILE_ENDPOINTS or not current_user.is_authenticated:
             return None
         nowts = int(time.time())
         hours = app.config["SESSION_MAX_HOURS"]

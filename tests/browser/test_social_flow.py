@@ -78,7 +78,7 @@ def test_watch_progress_tick_submit_then_district_and_centre(page, city, js):
     log_in(page, city.account("district"))
     page.goto("/review/central")
     page.locator("#pending-pane select[name=p_channel]").select_option("社保卡参保")
-    page.locator("#pending-pane").get_by_role("button", name="Q 搜索").click()
+    page.locator("#pending-pane").get_by_role("button", name="搜索", exact=True).click()
     expect(page.locator("#pending-pane")).to_contain_text("社保卡参保")
     page.locator("#pending-pane").get_by_role("checkbox").first.check()
     page.get_by_role("button", name="→ 添加至待提交").click()
