@@ -227,13 +227,14 @@ def purge_uploads(days: int | None = None) -> list[int]:
 def deadline_sweep() -> dict:
     """The scheduled hourly sweep (idempotent: a run that was killed is simply run again):
     缴费截止 passed → unpaid centralized batches 失败; reminders of approaching deadlines; uploads
-    older than UPLOAD_RETENTION_DAYS deleted (`purge_uploads`)."""
+    older than UPLOAD_RETENTION_DAYS deleted (`purge_uploads`), and files kept for unfinished
+    forms after a day (`storage.purge_kept`)."""
     from contextlib import nullcontext
 
-    from models import db, review
+    from models import db, review, storage
     with db.connection_context() if db.is_closed() else nullcontext():
         return {"failed": review.fail_unpaid(), "reminded": review.remind_deadlines(),
-                "purged": purge_uploads()}
+                "purged": purge_uploads(), "kept_purged": storage.purge_kept()}
 
 
 def run_worker(workers: int = 2, echo=print) -> None:

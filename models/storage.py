@@ -1,6 +1,10 @@
 """Where files live: STORAGE_DIR (uploads, job results, 下载中心 files) — never under static/."""
 
 import os
+import re
+import secrets
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT = Path(__file__).resolve().parent.parent / "instance" / "storage"
@@ -46,3 +50,46 @@ def storage_dir(sub: str = "jobs") -> Path:
 def stored_file(sub: str, name: str) -> Path:
     """A stored file by its recorded name (never a path: only the last part is used)."""
     return storage_dir(sub) / Path(name).name
+
+
+# --- a file kept between the steps of a form (新增缴费凭证: 计算已选中批次金额 without JavaScript,
+# or a refused 保存, must not make the user choose the file again) ---------------------------------
+KEPT_DIR = "kept-uploads"
+KEPT_HOURS = 24
+
+
+@dataclass
+class Kept:
+    token: str
+    name: str
+    path: Path
+
+    @property
+    def data(self) -> bytes:
+        return self.path.read_bytes() if self.path.exists() else b""
+
+
+def keep_upload(owner: str, data: bytes, name: str) -> Kept:
+    """Keep `data` under a random token that only `owner` (e.g. "district-5") can open again."""
+    token = secrets.token_hex(16)
+    path = storage_dir(KEPT_DIR) / f"{owner}-{token}"
+    path.write_bytes(data)
+    return Kept(token, name, path)
+
+
+def kept_upload(owner: str, token: str, name: str) -> Kept | None:
+    """The file an earlier step kept for `owner`, or None (a token of another owner opens nothing)."""
+    if not re.fullmatch(r"[0-9a-f]{32}", token or "") or not re.fullmatch(r"[\w-]+", owner):
+        return None
+    path = storage_dir(KEPT_DIR) / f"{owner}-{token}"
+    return Kept(token, name, path) if path.exists() else None
+
+
+def purge_kept(hours: int = KEPT_HOURS) -> int:
+    """Delete the kept files of forms nobody finished (the hourly sweep); returns how many."""
+    gone = 0
+    for old in storage_dir(KEPT_DIR).iterdir():
+        if old.stat().st_mtime < time.time() - hours * 3600:
+            old.unlink(missing_ok=True)
+            gone += 1
+    return gone

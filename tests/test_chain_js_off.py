@@ -50,7 +50,7 @@ def test_the_chosen_voucher_file_survives_the_amount_step_and_a_refused_save(cit
     assert voucher.content_type == "image/png"
     assert stored_file("vouchers", voucher.stored_name).read_bytes().startswith(b"\x89PNG")
     assert DistrictBatch.get_by_id(batch.id).status == "凭证审核中"
-    assert not list(stored_file("voucher-uploads", "x").parent.glob(f"*-{token}"))  # the kept copy is gone
+    assert not list(stored_file("kept-uploads", "x").parent.glob(f"*-{token}"))  # the kept copy is gone
 
 
 def _post_forms_with_a_get_button(source: str) -> list:

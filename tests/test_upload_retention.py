@@ -77,3 +77,23 @@ def test_the_job_pages_say_the_upload_was_removed(app, city, as_role):
     assert response.status_code == 409
     assert message in text(response) and "请重新上传" in text(response)
     assert Job.get_by_id(failed.id).status == FAILED
+
+
+def test_a_voucher_file_kept_for_an_unfinished_form_is_deleted_after_a_day(app):
+    """上传缴费凭证 keeps the chosen file between the steps of its form; a form nobody finished
+    leaves it behind, and the hourly sweep deletes it after a day (a recent one stays)."""
+    import os
+    import time
+
+    from models import storage
+    stale = storage.keep_upload("district7", b"%PDF-1.4 stale", "凭证.pdf")
+    fresh = storage.keep_upload("district7", b"%PDF-1.4 fresh", "凭证.pdf")
+    day_ago = time.time() - 25 * 3600
+    os.utime(stale.path, (day_ago, day_ago))
+    assert storage.kept_upload("district7", stale.token, "凭证.pdf") is not None
+    assert storage.kept_upload("district8", stale.token, "凭证.pdf") is None  # another district's token
+
+    assert deadline_sweep()["kept_purged"] == 1
+
+    assert not stale.path.exists() and storage.kept_upload("district7", stale.token, "凭证.pdf") is None
+    assert storage.kept_upload("district7", fresh.token, "凭证.pdf").data == b"%PDF-1.4 fresh"

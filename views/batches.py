@@ -3,15 +3,12 @@ list and detail, the district notice (下载集中参保告知书), the centre's
 vouchers: 上传缴费凭证 (pick batches, the amounts, the file) and the centre's 核销 / 驳回.
 """
 
-import re
-from dataclasses import dataclass
-from pathlib import Path
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
 from forms.review import ReasonForm
-from models import AuditLog, DistrictBatch, Organization, PaymentVoucher, review
+from models import AuditLog, DistrictBatch, Organization, PaymentVoucher, review, storage
 from models.base import DomainError, yuan
 from models.rules.text import normalize
 from views.access import (
@@ -212,45 +209,16 @@ def voucher_new():
                        max_mb=review.MAX_VOUCHER_BYTES // 1024 // 1024, kept=kept)
 
 
-KEPT_DIR = "voucher-uploads"  # a chosen file kept between the steps of 新增缴费凭证 (a day at most)
-KEPT_HOURS = 24
-
-
-@dataclass
-class Kept:
-    token: str
-    name: str
-    path: Path
-
-    @property
-    def data(self) -> bytes:
-        return self.path.read_bytes() if self.path.exists() else b""
-
-
-def _kept_upload(district) -> Kept | None:
-    """The voucher file of this form: the one chosen now — kept under a random token, so that
-    计算已选中批次金额 (a round trip without JavaScript) or a refused 保存 does not make the user
-    choose it again — or the one kept by an earlier step of the same form (its token). A token
-    opens only its own district's file."""
-    import secrets
-    import time
-
-    from models.storage import storage_dir
-    folder = storage_dir(KEPT_DIR)
+def _kept_upload(district) -> storage.Kept | None:
+    """The voucher file of this form: the one chosen now (kept under a random token, so that
+    计算已选中批次金额 without JavaScript or a refused 保存 does not ask for it again), or the one an
+    earlier step of the same form kept (its token opens only this district's file)."""
     upload = request.files.get("voucher")
     data = upload.read(review.MAX_VOUCHER_BYTES + 1) if upload else b""
     if data:
-        for old in folder.iterdir():  # the forms nobody finished
-            if old.stat().st_mtime < time.time() - KEPT_HOURS * 3600:
-                old.unlink(missing_ok=True)
-        token = secrets.token_hex(16)
-        path = folder / f"{district.id}-{token}"
-        path.write_bytes(data)
-        return Kept(token, normalize(upload.filename)[:100], path)
-    token = request.form.get("upload", "")
-    if re.fullmatch(r"[0-9a-f]{32}", token) and (folder / f"{district.id}-{token}").exists():
-        return Kept(token, normalize(request.form.get("upload_name"))[:100], folder / f"{district.id}-{token}")
-    return None
+        return storage.keep_upload(f"district{district.id}", data, normalize(upload.filename)[:100])
+    return storage.kept_upload(f"district{district.id}", request.form.get("upload", ""),
+                               normalize(request.form.get("upload_name"))[:100])
 
 
 @bp.route("/vouchers/<int:voucher_id>")
