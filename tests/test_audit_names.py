@@ -124,5 +124,5 @@ def test_names_take_one_query_per_object_type(city):
     try:
         names = object_names(rows)
     finally:
-        db.obj.execute_sql = original
+        del db.obj.execute_sql  # the class's method again (an instance copy would hide later spies)
     assert set(names) == {(r.object_type, r.object_id) for r in rows} and len(queries) == len(kinds)

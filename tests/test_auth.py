@@ -242,6 +242,9 @@ def test_after_login_next_is_only_a_local_page_of_this_app(app, city, target):
         client = app.test_client()
         response = client.post(f"/login?next={query}", data={"username": account.username,
                                                               "password": factories.PASSWORD})
+        if "\x00" in target:  # refused before anything else, like a NUL anywhere (a Chinese 400)
+            assert response.status_code == 400 and "无效字符" in response.get_data(as_text=True)
+            continue
         assert response.status_code == 302, (target, response.status_code)
         assert response.headers["Location"] == "/home", (target, response.headers["Location"])
 
