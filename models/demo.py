@@ -285,6 +285,11 @@ def _card_examples(g1, centre) -> None:
         body = f"622588{20260000 + n:012d}"
         plan.append((item, body + luhn.calc_check_digit(body), on - timedelta(days=30)))
     card_return.apply_return(plan, centre_account)
+    # The bank's return came back with the cards a month ago, so they count for 会员卡参保 today
+    # (a card counts from the day after it is known).
+    opened_cards = cards.Card.select(cards.Card.id).where(
+        cards.Card.person.in_([m.person_id for m in members_[:20]]))
+    cards.Card.update(eligible_from=on - timedelta(days=29)).where(cards.Card.id.in_(opened_cards)).execute()
     cards.export_for_bank(batch_of(members_[20:25]), centre_account)  # 已报送银行
     batch_of(members_[25:28])  # 待报送
     queue = members_[28:36]
