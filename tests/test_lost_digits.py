@@ -56,13 +56,14 @@ def resaved(data: bytes, fmt: str) -> tuple[bytes, str]:
     return tablefiles.write(table, fmt)
 
 
-def no_plausible_numbers(sheet) -> None:
-    """The refused rows of an error file carry no ID or card number that looks usable."""
+def no_plausible_numbers(sheet, typed=()) -> None:
+    """The refused rows of an error file carry no ID or card number that looks usable, but for the
+    `typed` ones, which arrived as text (an ID ending in X cannot be a number cell)."""
     refused = [row for row in sheet.iter_rows(values_only=True) if any("末尾数字已丢失" in str(v) for v in row)]
     assert refused
     for row in refused:
         for value in row:
-            assert not (isinstance(value, str) and ID_LIKE.fullmatch(value)), row
+            assert not (isinstance(value, str) and ID_LIKE.fullmatch(value) and value not in typed), row
 
 
 # --- 批量导入会员 -------------------------------------------------------------------------------------
@@ -210,7 +211,7 @@ def test_card_return_refuses_numeric_ids_and_card_numbers_again_from_its_error_f
     for reason in reasons:
         assert lost_digits_message("卡号") in reason
     book = load_workbook(io.BytesIO(client.get(f"/jobs/{job.id}/errors").data))
-    no_plausible_numbers(book.active)
+    no_plausible_numbers(book.active, typed={rows[r][0] for r in numeric_rows if not rows[r][0].isdigit()})
     cards_in = Membership.select().count(), cards.Card.select().count()
     error_file = io.BytesIO()
     book.save(error_file)
