@@ -36,3 +36,19 @@ def test_batch_list_names_each_district_for_the_centre(city, as_role):
     page = as_role("centre").get("/batches/?status=已完成").get_data(as_text=True)
     assert f"<td>{city.orgs['district2'].name}</td>" in page and f"<td>{city.orgs['district1'].name}</td>" not in page
     assert "总共 1 条记录" in as_role("district").get("/batches/").get_data(as_text=True)
+
+
+@time_machine.travel(datetime(2026, 11, 15, 10, 0), tick=False)
+def test_submit_is_offered_only_when_the_to_submit_list_has_something(city, as_role):
+    """即时参保审核 (no window): with nothing in 待提交参保列表 the button is disabled with the reason, as
+    集中参保审核 does outside its window, instead of a link to a refusal page."""
+    from bs4 import BeautifulSoup
+    year = plans.create_year(2026)
+    sub = _submit(city.orgs["direct1"], "有卡无保", year)
+    district = as_role("district")
+    button = BeautifulSoup(district.get("/review/instant").data, "html.parser").find(id="submit-button")
+    assert button.name == "button" and button.has_attr("disabled")
+    assert "待提交参保列表中没有参保信息" in district.get("/review/instant").get_data(as_text=True)
+    Submission.update(queued_by=city.orgs["district1"], queued_level="区局(产业)").where(Submission.id == sub.id).execute()
+    button = BeautifulSoup(district.get("/review/instant").data, "html.parser").find(id="submit-button")
+    assert button.name == "a" and button["href"] == "/review/instant/submit"
