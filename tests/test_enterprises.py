@@ -190,3 +190,13 @@ def test_a_secondary_level_new_org_has_no_enterprise(as_role, city):
         NEW, type="街道总工会", enterprise_name="庚公司", enterprise_uscc=code()))
     assert response.status_code == 422 and "只有基层工会覆盖企业" in text(response)
     assert not Organization.select().where(Organization.name == NEW["name"]).exists()
+
+
+@pytest.mark.parametrize("role", ["district", "secondary"])
+def test_a_superior_s_list_says_where_to_add_one(as_role, role):
+    """A district or secondary union covers no enterprise itself: its 覆盖企业 list says how to add one
+    for a union below it (组织信息 → the union → 新增覆盖企业) instead of offering nothing."""
+    page = BeautifulSoup(as_role(role).get("/orgs/enterprises").data, "html.parser")
+    hint = page.find(id="enterprise-add-hint")
+    assert hint is not None and "新增覆盖企业" in hint.get_text()
+    assert hint.find("a")["href"] == "/orgs/"
