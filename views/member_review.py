@@ -2,8 +2,6 @@
 superior), 会员转出审核 (transfer requests, decided by the source union or its superior) and
 会员审核设置 (a district switches 会员审核 on or off for every union under it)."""
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
@@ -18,6 +16,7 @@ from views.access import (
     form_ids,
     int_arg,
     is_fragment_request,
+    local_target,
     redirect_to,
     refuse,
     render_page,
@@ -42,11 +41,7 @@ def _decides(account) -> bool:
 def _back(listing: str, default: str | None = None) -> str:
     """Where a decision returns to: the list page it was taken on (`next`, accepted only as
     that list's own path with its filters), else `default` (the list)."""
-    target = request.form.get("next") or ""
-    parts = urlsplit(target)
-    if not parts.scheme and not parts.netloc and parts.path == listing:
-        return target
-    return default or listing
+    return local_target(request.form.get("next"), default or listing, path=listing)
 
 
 # --- 会员审核 -----------------------------------------------------------------------------------
