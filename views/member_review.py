@@ -110,10 +110,10 @@ def approve_batch():
     pending = list(scoped(Membership, account).where(Membership.id.in_(member_ids))) if member_ids else []
     changes = list(scoped(MemberChange, account).where(MemberChange.id.in_(change_ids))) if change_ids else []
     if len(pending) != len(member_ids) or len(changes) != len(change_ids):
-        return refuse("勾选的记录不存在或已被处理，请刷新页面后重试", 404)
+        return back_to_list("勾选的记录不存在或已被处理，请刷新页面后重试", listing)
     count = queues.approve_many(account, pending, changes)
     flash(f"已批量通过 {count} 条审核", "success")
-    return redirect_to(_back(url_for("member_review.approvals")))
+    return redirect_to(listing)
 
 
 # --- 会员审核设置 -------------------------------------------------------------------------------
@@ -202,7 +202,7 @@ def approve_transfers():
         return back_to_list("请先勾选要审核通过的转移申请", listing)
     chosen = list(scoped(TransferRequest, account).where(TransferRequest.id.in_(ids)))
     if len(chosen) != len(ids):
-        return refuse("勾选的转移申请不存在或已被处理，请刷新页面后重试", 404)
+        return back_to_list("勾选的转移申请不存在或已被处理，请刷新页面后重试", listing)
     count = queues.approve_transfers(account, chosen)
     flash(f"已批量通过 {count} 条转移申请", "success")
-    return redirect_to(_back(url_for("member_review.transfers")))
+    return redirect_to(listing)
