@@ -97,3 +97,27 @@ def test_a_voucher_file_kept_for_an_unfinished_form_is_deleted_after_a_day(app):
 
     assert not stale.path.exists() and storage.kept_upload("district7", stale.token, "凭证.pdf") is None
     assert storage.kept_upload("district7", fresh.token, "凭证.pdf").data == b"%PDF-1.4 fresh"
+
+
+def test_a_kept_file_vanishing_during_the_sweep_does_not_stop_it(app, monkeypatch):
+    """Another process (a 保存 that finished, a second sweep) may delete a kept file while the
+    sweep walks the folder: the sweep goes on with the others."""
+    import os
+    import time
+    from pathlib import Path
+
+    from models import storage
+    gone = storage.keep_upload("district7", b"%PDF-1.4 gone", "凭证.pdf")
+    stale = storage.keep_upload("district7", b"%PDF-1.4 stale", "凭证.pdf")
+    day_ago = time.time() - 25 * 3600
+    for kept in (gone, stale):
+        os.utime(kept.path, (day_ago, day_ago))
+    real_stat = Path.stat
+
+    def vanishing(path, *args, **kwargs):
+        if path == gone.path:
+            path.unlink(missing_ok=True)  # deleted by someone else just now
+        return real_stat(path, *args, **kwargs)
+    monkeypatch.setattr(Path, "stat", vanishing)
+    assert storage.purge_kept() == 1
+    assert not stale.path.exists() and not gone.path.exists()
