@@ -195,7 +195,7 @@ MAX_TARGET = 2000
 
 def local_target(target: str | None, default: str, path: str | None = None) -> str:
     """The one "local URL only" check (a `next` field or argument, a Referer): `target` when it is
-    a path of this app — no control character (< 32 or 127; urlsplit would drop \\n \\r \\t silently
+    a path of this app — no control character (< 32 or 127; urlsplit silently drops a newline, CR or tab
     and the raw value would then break the Location header), no backslash (a browser reads it as a
     slash), no scheme or host, no `//`, not over-long — and its path is `path` (a list returned to
     with its filters) or, without `path`, a page a GET route of the app answers; else `default`."""
