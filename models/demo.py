@@ -1,5 +1,6 @@
 """Demo data (`flask demo`, run by `make run` on an empty database)."""
 
+import os
 import random
 from datetime import date, timedelta
 
@@ -423,8 +424,16 @@ def print_accounts(accounts, saved=None, password_given: bool = False) -> None:
     click.echo("\n".join(lines))
     if saved is not None:
         shown = {username: GIVEN_PASSWORD if password_given else secret for username, secret, _r, _o in accounts}
-        saved.write_text("\n".join(account_lines(shown)) + "\n", encoding="utf-8")
-        saved.chmod(0o600)
+        _write_private(saved, "\n".join(account_lines(shown)) + "\n")
+
+
+def _write_private(path, text: str) -> None:
+    """`text` into `path`, owner-readable (0600) from the moment the file exists — never a window
+    in which it is world-readable; a file an older version left readable gets 0600 as well."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(text)
 
 
 def print_saved_accounts(saved) -> None:

@@ -92,6 +92,15 @@ class Job(BaseModel):
             return ""
         return f"上传的文件已在任务结束{removed['days']}天后删除（{removed['on']}，保护文件中的证件号码）"
 
+    @property
+    def results_removed(self) -> str:
+        """Why the job's result and error files are gone (deleted after the retention), or ""."""
+        removed = self.params_data.get("results_removed")
+        if not removed:
+            return ""
+        return (f"结果文件和错误数据文件已在任务结束{removed['days']}天后删除（{removed['on']}，"
+                "保护文件中的证件号码），如仍需要请重新导出或重新导入")
+
     @classmethod
     def submit(cls, kind: str, params: dict | None = None, account=None) -> "Job":
         """Create the Job row and hand it to the queue; returns at once (unless immediate)."""
@@ -199,26 +208,44 @@ def sweep_interrupted() -> list[int]:
     return ids
 
 
+# The result keys naming a job's files in jobs/ (exports, error files, the compare's new members):
+# they hold ID numbers as uploaded or unmasked, so they go after the same retention as the upload.
+RESULT_FILE_KEYS = ("file", "error_file")
+
+
 def purge_uploads(days: int | None = None) -> list[int]:
-    """Delete the uploaded file (and the staged rows) of every job that ended more than `days`
-    (UPLOAD_RETENTION_DAYS) ago; the job keeps its result and notes when and why the file went.
-    A queued or running job keeps its file. Returns the jobs purged (none twice)."""
+    """Delete the uploaded file (and the staged rows) and the result and error files of every job
+    that ended more than `days` (UPLOAD_RETENTION_DAYS) ago; the job keeps its result and notes
+    when and why the files went (`upload_removed`, `results_removed`). A queued or running job
+    keeps its files. Returns the jobs purged (none twice)."""
     from models import db
     from models.storage import UPLOAD_DIRS, stored_file, upload_retention_days
     days = upload_retention_days() if days is None else days
+    has_upload = Job.params.contains('"upload"') & ~Job.params.contains('"upload_removed"')
+    has_results = ((Job.result.contains('"file"') | Job.result.contains('"error_file"'))
+                   & ~Job.params.contains('"results_removed"'))
     ended = (Job.select().where(Job.status.in_([DONE, FAILED]) & (Job.finished_at < now() - timedelta(days=days))
-                                & Job.params.contains('"upload"') & ~Job.params.contains('"upload_removed"'))
+                                & (has_upload | has_results))
              .order_by(Job.id))
     purged = []
     for job in ended:
-        params = job.params_data
-        if not params.get("upload"):
+        params, result = job.params_data, job.result_data
+        note = {"on": now().strftime("%Y-%m-%d"), "days": days}
+        upload = params.get("upload") and "upload_removed" not in params
+        results = [result[key] for key in RESULT_FILE_KEYS if result.get(key)]
+        if results and "results_removed" not in params:
+            for name in results:
+                stored_file("jobs", name).unlink(missing_ok=True)
+            params["results_removed"] = note
+        elif not upload:
             continue
-        for sub in UPLOAD_DIRS:
-            stored_file(sub, params["upload"]).unlink(missing_ok=True)
-        params["upload_removed"] = {"on": now().strftime("%Y-%m-%d"), "days": days}
+        if upload:
+            for sub in UPLOAD_DIRS:
+                stored_file(sub, params["upload"]).unlink(missing_ok=True)
+            params["upload_removed"] = note
         with db.atomic():
-            JobChunk.delete().where(JobChunk.job == job.id).execute()
+            if upload:
+                JobChunk.delete().where(JobChunk.job == job.id).execute()
             Job.update(params=json.dumps(params, ensure_ascii=False)).where(Job.id == job.id).execute()
         purged.append(job.id)
     return purged
@@ -227,8 +254,8 @@ def purge_uploads(days: int | None = None) -> list[int]:
 def deadline_sweep() -> dict:
     """The scheduled hourly sweep (idempotent: a run that was killed is simply run again):
     缴费截止 passed → unpaid centralized batches 失败; reminders of approaching deadlines; uploads
-    older than UPLOAD_RETENTION_DAYS deleted (`purge_uploads`), and files kept for unfinished
-    forms after a day (`storage.purge_kept`)."""
+    and result files of jobs older than UPLOAD_RETENTION_DAYS deleted (`purge_uploads`), and files
+    kept for unfinished forms after a day (`storage.purge_kept`)."""
     from contextlib import nullcontext
 
     from models import db, review, storage

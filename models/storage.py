@@ -89,7 +89,10 @@ def purge_kept(hours: int = KEPT_HOURS) -> int:
     """Delete the kept files of forms nobody finished (the hourly sweep); returns how many."""
     gone = 0
     for old in storage_dir(KEPT_DIR).iterdir():
-        if old.stat().st_mtime < time.time() - hours * 3600:
-            old.unlink(missing_ok=True)
-            gone += 1
+        try:  # a 保存 that just finished (or another sweep) may delete it meanwhile
+            if old.stat().st_mtime < time.time() - hours * 3600:
+                old.unlink()
+                gone += 1
+        except FileNotFoundError:
+            continue
     return gone

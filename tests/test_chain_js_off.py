@@ -53,6 +53,31 @@ def test_the_chosen_voucher_file_survives_the_amount_step_and_a_refused_save(cit
     assert not list(stored_file("kept-uploads", "x").parent.glob(f"*-{token}"))  # the kept copy is gone
 
 
+def test_a_new_voucher_file_replaces_the_one_kept_before(city, as_role):
+    """Choosing another file while an earlier one is kept (its token carried by the form) deletes
+    the earlier kept file: one district cannot pile up kept files by re-posting the form."""
+    batch = accepted_batch(city)
+    kept_dir = stored_file("kept-uploads", "x").parent
+    with time_machine.travel(at(2027, 1, 4, 9), tick=False):
+        client = as_role("district")
+        other = as_role("district", 1)
+        theirs = BeautifulSoup(_voucher_form(other, {"save": "0", "voucher": (io.BytesIO(PNG), "他区.png")})
+                               .get_data(as_text=True), "html.parser").select_one('input[name="upload"]')["value"]
+        first = _voucher_form(client, {"batch": [str(batch.id)], "save": "0",
+                                       "voucher": (io.BytesIO(PNG), "回单.png")})
+        token = BeautifulSoup(first.get_data(as_text=True), "html.parser").select_one('input[name="upload"]')["value"]
+        again = _voucher_form(client, {"batch": [str(batch.id)], "save": "0", "upload": token,
+                                       "upload_name": "回单.png", "voucher": (io.BytesIO(PNG), "回单2.png")})
+        page = BeautifulSoup(again.get_data(as_text=True), "html.parser")
+        assert "已选择文件：回单2.png" in page.select_one("#voucher-kept").get_text()
+        newer = page.select_one('input[name="upload"]')["value"]
+        assert newer != token
+        assert not list(kept_dir.glob(f"*-{token}")) and len(list(kept_dir.glob(f"*-{newer}"))) == 1
+        # A token of another district is never touched by this district's form.
+        _voucher_form(client, {"save": "0", "upload": theirs, "voucher": (io.BytesIO(PNG), "回单3.png")})
+        assert len(list(kept_dir.glob(f"*-{theirs}"))) == 1
+
+
 def _post_forms_with_a_get_button(source: str) -> list:
     found = []
     for form in re.findall(r"<form\b.*?</form>", source, flags=re.S):

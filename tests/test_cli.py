@@ -208,3 +208,25 @@ def test_demo_accounts_come_from_the_database_when_no_file_was_saved(app, saved_
     rows = _account_rows(output)
     assert rows["grassroots"][1:] == ["基层工会", "上海新世界百货有限公司工会委员会"]
     assert len(rows) == Account.select().count()
+
+
+def test_the_saved_demo_accounts_are_owner_only_from_their_creation(app, saved_accounts, monkeypatch):
+    """The file is created owner-readable (0600), never world-readable until a later chmod: with
+    every chmod skipped (the process stopped right after writing) it is still 0600; a file left
+    world-readable by an older version gets 0600 too."""
+    from models import demo
+    accounts = load_demo(password="Demo-pass-1", members=10)
+    old = os.umask(0o022)
+    try:
+        monkeypatch.setattr(Path, "chmod", lambda *a, **k: None)
+        monkeypatch.setattr(os, "chmod", lambda *a, **k: None)
+        monkeypatch.setattr(os, "fchmod", lambda *a, **k: None)
+        demo.print_accounts(accounts, saved_accounts)
+        assert saved_accounts.stat().st_mode & 0o777 == 0o600
+        assert "grassroots" in saved_accounts.read_text(encoding="utf-8")
+        monkeypatch.undo()
+        saved_accounts.chmod(0o644)
+        demo.print_accounts(accounts, saved_accounts)
+        assert saved_accounts.stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)

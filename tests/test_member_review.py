@@ -284,7 +284,9 @@ def test_batch_approval_all_or_nothing(city, as_role):
 
     review_on(city, "district2")
     foreign = new_member(city, "外区", union="grassroots2")
-    assert client.post("/members/approvals/batch", data={"member": [a.id, foreign.id]}).status_code == 404
+    forged = client.post("/members/approvals/batch", data={"member": [a.id, foreign.id]})  # said on the list
+    assert forged.status_code == 302 and forged.headers["Location"] == "/members/approvals"
+    assert "勾选的记录不存在或已被处理" in client.get("/members/approvals").get_data(as_text=True)
     assert fresh(a).status == PENDING
 
     response = client.post("/members/approvals/batch", data={"member": [a.id, b.id], "change": [change.id]})

@@ -340,7 +340,9 @@ def test_batch_approval_all_or_nothing(city, as_role):
     assert current_members(city.orgs["direct1"]) == 2 == stats.member_total(city.orgs["direct1"].id)
     # another district's request id is not found at all
     other = transfer_in(city, source="direct2", destination=("grassroots2", 1))
-    assert client.post("/members/transfers/batch", data={"transfer": [other.id]}).status_code == 404
+    forged = client.post("/members/transfers/batch", data={"transfer": [other.id]})  # said on the list
+    assert forged.status_code == 302 and forged.headers["Location"] == "/members/transfers"
+    assert "勾选的转移申请不存在或已被处理" in client.get("/members/transfers").get_data(as_text=True)
     assert fresh(other).status == "待审核"
 
 

@@ -88,3 +88,28 @@ def test_a_stale_review_row_is_refused_on_the_list(season, as_role):
     assert response.status_code == 302 and response.headers["Location"] == "/review/central"
     text = client.get("/review/central").get_data(as_text=True)
     assert "所选记录" in text and "操作未完成" not in text
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+@pytest.mark.parametrize("url, field, listing, reason", [
+    ("/members/approvals/batch", "member", "/members/approvals", "勾选的记录不存在或已被处理"),
+    ("/members/transfers/batch", "transfer", "/members/transfers", "勾选的转移申请不存在或已被处理"),
+])
+def test_a_stale_or_forged_batch_selection_is_said_on_the_list(city, as_role, htmx, url, field, listing, reason):
+    """Ticked rows handled meanwhile (a rejected new member is gone) or forged ids: the list again
+    with the reason, nothing changed — not a separate 404 page."""
+    from models import Membership, Organization, members
+    from tests.test_member_review import new_member
+    Organization.update(member_review=True).execute()
+    waiting = new_member(city, "仍待审")
+    client = as_role("district")
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = client.post(url, data={field: [waiting.id, 99999999]} if field == "member" else {field: [99999999]},
+                           headers=headers)
+    if htmx:
+        assert response.status_code == 204 and response.headers["HX-Redirect"] == listing
+    else:
+        assert response.status_code == 302 and response.headers["Location"] == listing
+    text = client.get(listing).get_data(as_text=True)
+    assert reason in text and "操作未完成" not in text
+    assert Membership.get_by_id(waiting.id).status == members.PENDING

@@ -378,3 +378,14 @@ def test_a_download_whose_file_is_missing_is_404(app, client):
 
 def test_unknown_download_is_404(client):
     assert client.get("/downloads/999999").status_code == 404
+
+
+@pytest.mark.parametrize("filename", ["手册\x00.pdf", "\x00.pdf", "手册.pdf\x00.exe"])
+def test_a_nul_in_an_uploaded_file_name_is_refused_in_chinese(app, as_role, filename):
+    """A NUL in the uploaded file's name is refused like a NUL anywhere (PostgreSQL cannot store
+    it: a 500 before); nothing is stored."""
+    before = stored_files(app)
+    response = upload(as_role("centre"), PDF, filename)
+    assert response.status_code == 400
+    assert "无效字符" in response.get_data(as_text=True)
+    assert Download.select().count() == 0 and stored_files(app) == before

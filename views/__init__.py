@@ -77,9 +77,11 @@ def register(app):
 
     @app.before_request
     def refuse_nul():
-        """A NUL byte has no place in a URL or a form (PostgreSQL refuses it in any text)."""
-        for source in (request.args, request.form):
-            if any("\x00" in key or "\x00" in value for key, value in source.items(multi=True)):
+        """A NUL byte has no place in a URL, a form or an uploaded file's name (PostgreSQL
+        refuses it in any text)."""
+        files = [(key, upload.filename or "") for key, upload in request.files.items(multi=True)]
+        for pairs in (request.args.items(multi=True), request.form.items(multi=True), files):
+            if any("\x00" in key or "\x00" in value for key, value in pairs):
                 return refuse("提交的内容含有无效字符（NUL），请检查后重新提交", 400)
         return None
 

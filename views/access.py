@@ -190,13 +190,44 @@ def redirect_to(url: str):
     return redirect(url)
 
 
+MAX_TARGET = 2000
+
+
+def local_target(target: str | None, default: str, path: str | None = None) -> str:
+    """The one "local URL only" check (a `next` field or argument, a Referer): `target` when it is
+    a path of this app — no control character (< 32 or 127; urlsplit silently drops a newline, CR or tab
+    and the raw value would then break the Location header), no backslash (a browser reads it as a
+    slash), no scheme or host, no `//`, not over-long — and its path is `path` (a list returned to
+    with its filters) or, without `path`, a page a GET route of the app answers; else `default`."""
+    from urllib.parse import urlsplit
+
+    from flask import current_app
+    from werkzeug.exceptions import HTTPException
+    if not target or len(target) > MAX_TARGET or not target.startswith("/") or target.startswith("//"):
+        return default
+    if any(ord(c) < 32 or ord(c) == 127 or c == "\\" for c in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.path.startswith("//"):
+        return default
+    if path is not None:
+        return target if parts.path == path else default
+    try:
+        current_app.url_map.bind("localhost").match(parts.path, method="GET")
+    except HTTPException:  # no such page, not a GET page (退出), or a redirect to another form
+        return default
+    return target
+
+
 def list_url(listing: str) -> str:
     """The list page a form was sent from — `listing` with the filters and page the user had
     (the Referer, accepted only as that list's own path on this host), else `listing`."""
     from urllib.parse import urlsplit
-    ref = urlsplit(request.referrer or "")
-    if ref.netloc == request.host and ref.path == urlsplit(listing).path:
-        return ref.path + (f"?{ref.query}" if ref.query else "")
+    referrer = request.referrer or ""
+    for scheme in ("http://", "https://"):
+        origin = f"{scheme}{request.host}"
+        if referrer.startswith(origin + "/"):
+            return local_target(referrer[len(origin):], listing, path=urlsplit(listing).path)
     return listing
 
 

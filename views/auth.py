@@ -3,19 +3,17 @@
 import hashlib
 import secrets
 import time
-from urllib.parse import urlsplit
 
 from captcha.image import ImageCaptcha
 from flask import Blueprint, current_app, flash, make_response, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
-from werkzeug.exceptions import HTTPException
 
 from forms.auth import ChangePasswordForm, LoginForm
 from models import Account, AuditLog, LoginAttempt, db
 from models.accounts import LOCK_AFTER, SLOW_AFTER
 from models.base import DomainError, now
 from models.rules.text import compact
-from views.access import access, client_ip, public, render_page
+from views.access import access, client_ip, local_target, public, render_page
 
 bp = Blueprint("auth", __name__)
 CAPTCHA_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ23456789"
@@ -39,24 +37,6 @@ def _check_captcha(answer: str) -> str | None:
     if not answer or not secrets.compare_digest(saved["digest"], _digest(compact(answer))):
         return "验证码错误，请重新输入"
     return None
-
-
-def _safe_next(target: str | None) -> str:
-    """`next` only when it is a page of this app: a local path (no scheme, no host, no control
-    character or backslash a browser would read as a slash) that a GET route answers; else 首页."""
-    home = url_for("home.index")
-    if not target or len(target) > 2000 or not target.startswith("/"):
-        return home
-    if any(ord(c) < 32 or ord(c) == 127 or c == "\\" for c in target):
-        return home
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or parts.path.startswith("//"):
-        return home
-    try:
-        current_app.url_map.bind("localhost").match(parts.path, method="GET")
-    except HTTPException:  # no such page, not a GET page (退出), or a redirect to another form
-        return home
-    return target
 
 
 def new_captcha_code() -> str:
@@ -92,7 +72,7 @@ def login():
                 if current_user.must_change_password:
                     flash("您正在使用一次性密码，请先设置新密码", "warning")
                     return redirect(url_for("auth.change_password"))
-                return redirect(_safe_next(request.args.get("next")))
+                return redirect(local_target(request.args.get("next"), url_for("home.index")))
         form.password.data = ""
         form.captcha.data = ""
     from models.notices import Notice

@@ -212,13 +212,18 @@ def voucher_new():
 def _kept_upload(district) -> storage.Kept | None:
     """The voucher file of this form: the one chosen now (kept under a random token, so that
     计算已选中批次金额 without JavaScript or a refused 保存 does not ask for it again), or the one an
-    earlier step of the same form kept (its token opens only this district's file)."""
+    earlier step of the same form kept (its token opens only this district's file). A new file
+    replaces the kept one: that is deleted, so re-posting the form never piles files up."""
+    owner = f"district{district.id}"
+    earlier = storage.kept_upload(owner, request.form.get("upload", ""),
+                                  normalize(request.form.get("upload_name"))[:100])
     upload = request.files.get("voucher")
     data = upload.read(review.MAX_VOUCHER_BYTES + 1) if upload else b""
-    if data:
-        return storage.keep_upload(f"district{district.id}", data, normalize(upload.filename)[:100])
-    return storage.kept_upload(f"district{district.id}", request.form.get("upload", ""),
-                               normalize(request.form.get("upload_name"))[:100])
+    if not data:
+        return earlier
+    if earlier:
+        earlier.path.unlink(missing_ok=True)
+    return storage.keep_upload(owner, data, normalize(upload.filename)[:100])
 
 
 @bp.route("/vouchers/<int:voucher_id>")

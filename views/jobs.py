@@ -87,14 +87,23 @@ def errors(job):
     return _send(job, "error_file", "error_download_name")
 
 
+def result_file(job, key):
+    """(the stored file `key` of the job's result, None), or (None, the answer saying why there
+    is none): deleted after the retention (410, in Chinese), never written (404)."""
+    name = job.result_data.get(key)
+    if name and job.results_removed:
+        return None, refuse(job.results_removed, 410)
+    path = stored_file("jobs", name) if name else None
+    if path is None or not path.exists():
+        abort(404)
+    return path, None
+
+
 def _send(job, key, name_key):
     if job.kind in FULL_NUMBER_KINDS and current_user.role == "city":
         return refuse(CITY_READ_ONLY)
-    name = job.result_data.get(key)
-    if not name:
-        abort(404)
-    path = stored_file("jobs", name)
-    if not path.exists():
-        abort(404)
+    path, gone = result_file(job, key)
+    if gone:
+        return gone
     slug = job.kind.replace("_", "-") + ("-errors" if key == "error_file" else "")
     return send_download(path, job.result_data.get(name_key, path.name), slug=slug)

@@ -7,14 +7,13 @@ fragment every second (answer 286 when finished) or refreshes itself without Jav
 import json
 from pathlib import PurePath
 
-from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask import Blueprint, current_app, redirect, request, url_for
 from flask_login import current_user
 from peewee import JOIN
 
 from models import Enterprise, Job, Organization
 from models import member_import as importer
 from models.members import CATEGORIES, ENTERPRISE, FLEXIBLE, FLEXIBLE_KINDS
-from models.storage import stored_file
 from views.access import (
     access,
     int_arg,
@@ -25,7 +24,7 @@ from views.access import (
     send_download,
     xlsx_response,
 )
-from views.jobs import CITY_READ_ONLY
+from views.jobs import CITY_READ_ONLY, result_file
 from views.paging import paginate
 
 bp = Blueprint("member_import", __name__, url_prefix="/members")
@@ -225,13 +224,11 @@ def errors(job):
         return redirect(url_for("jobs.errors", job_id=job.id))
     if current_user.role == "city":
         return refuse(CITY_READ_ONLY)
-    data = job.result_data
-    if not data.get("error_file"):
-        abort(404)
-    path = stored_file("jobs", data["error_file"])
-    if not path.exists():
-        abort(404)
-    return send_download(path, data.get("error_download_name") or path.name, XLSX, slug="member-import-errors")
+    path, gone = result_file(job, "error_file")
+    if gone:
+        return gone
+    return send_download(path, job.result_data.get("error_download_name") or path.name, XLSX,
+                         slug="member-import-errors")
 
 
 def _result_context(job: Job) -> dict:

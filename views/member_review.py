@@ -2,8 +2,6 @@
 superior), 会员转出审核 (transfer requests, decided by the source union or its superior) and
 会员审核设置 (a district switches 会员审核 on or off for every union under it)."""
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
@@ -18,6 +16,7 @@ from views.access import (
     form_ids,
     int_arg,
     is_fragment_request,
+    local_target,
     redirect_to,
     refuse,
     render_page,
@@ -42,11 +41,7 @@ def _decides(account) -> bool:
 def _back(listing: str, default: str | None = None) -> str:
     """Where a decision returns to: the list page it was taken on (`next`, accepted only as
     that list's own path with its filters), else `default` (the list)."""
-    target = request.form.get("next") or ""
-    parts = urlsplit(target)
-    if not parts.scheme and not parts.netloc and parts.path == listing:
-        return target
-    return default or listing
+    return local_target(request.form.get("next"), default or listing, path=listing)
 
 
 # --- 会员审核 -----------------------------------------------------------------------------------
@@ -115,10 +110,10 @@ def approve_batch():
     pending = list(scoped(Membership, account).where(Membership.id.in_(member_ids))) if member_ids else []
     changes = list(scoped(MemberChange, account).where(MemberChange.id.in_(change_ids))) if change_ids else []
     if len(pending) != len(member_ids) or len(changes) != len(change_ids):
-        return refuse("勾选的记录不存在或已被处理，请刷新页面后重试", 404)
+        return back_to_list("勾选的记录不存在或已被处理，请刷新页面后重试", listing)
     count = queues.approve_many(account, pending, changes)
     flash(f"已批量通过 {count} 条审核", "success")
-    return redirect_to(_back(url_for("member_review.approvals")))
+    return redirect_to(listing)
 
 
 # --- 会员审核设置 -------------------------------------------------------------------------------
@@ -207,7 +202,7 @@ def approve_transfers():
         return back_to_list("请先勾选要审核通过的转移申请", listing)
     chosen = list(scoped(TransferRequest, account).where(TransferRequest.id.in_(ids)))
     if len(chosen) != len(ids):
-        return refuse("勾选的转移申请不存在或已被处理，请刷新页面后重试", 404)
+        return back_to_list("勾选的转移申请不存在或已被处理，请刷新页面后重试", listing)
     count = queues.approve_transfers(account, chosen)
     flash(f"已批量通过 {count} 条转移申请", "success")
-    return redirect_to(_back(url_for("member_review.transfers")))
+    return redirect_to(listing)

@@ -2,13 +2,12 @@
 从其他工会转入会员到本工会 (by Excel). Grassroots unions and 临时工会, for their own roster."""
 
 
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 
 from models import Job
 from models import member_compare as compare
 from models.base import DomainError
-from models.storage import stored_file
 from views.access import (
     access,
     redirect_to,
@@ -17,7 +16,7 @@ from views.access import (
     send_download,
     xlsx_response,
 )
-from views.jobs import CITY_READ_ONLY
+from views.jobs import CITY_READ_ONLY, result_file
 from views.paging import paginate
 
 bp = Blueprint("member_sync", __name__, url_prefix="/members")
@@ -143,12 +142,11 @@ def download_new(job):
         return other
     if current_user.role == "city":
         return refuse(CITY_READ_ONLY)
-    name = job.result_data.get("file")
-    if not name:
+    if not job.result_data.get("file"):
         return refuse("同步尚未完成，请稍后再下载比对结果", 409)
-    path = stored_file("jobs", name)
-    if not path.exists():
-        abort(404)
+    path, gone = result_file(job, "file")
+    if gone:
+        return gone
     return send_download(path, job.result_data.get("download_name", path.name), XLSX, slug="member-compare-new")
 
 
