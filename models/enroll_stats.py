@@ -14,8 +14,9 @@ A union's state (`union_state`, the same sub-queries behind the monitor's counts
 links to): 已提交 = at least one active centralized submission; 退回 = none active and its latest
 centralized submission was 退回; 未提交 = everything else (none, or only 已撤回 / 失败).
 可参保 (eligible, a documented simplification of the two confirmation screens): 正常 members of the
-union, not removed from the population, holding a 正常 member card (the member-card channel) or with
-ID type 身份证 (the social-security channel), not 退休 / 死亡 in the registry.
+union, not removed from the population, in the member-card channel today (`cards.card_channel_people`)
+or with ID type 身份证 (everyone else with it is in the social-security channel), not 退休 / 死亡 in
+the registry.
 """
 
 import tempfile
@@ -25,7 +26,7 @@ from decimal import Decimal
 import peewee as pw
 
 from models.base import now, today
-from models.cards import Card, channel_card
+from models.cards import card_channel_people
 from models.enrollment import (
     ACTIVE,
     CARD_CHANNEL,
@@ -38,7 +39,7 @@ from models.enrollment import (
     TypeLock,
 )
 from models.jobs import job_kind
-from models.members import NORMAL, Membership, Person
+from models.members import ID_CARD, NORMAL, Membership, Person
 from models.orgs import Organization, OrgTree
 from models.plans import Credit, ProtectionType, ProtectionYear
 
@@ -290,11 +291,10 @@ def monitor(root: Organization, year: ProtectionYear) -> Monitor:
 
 
 def _eligible(query: pw.ModelSelect) -> pw.ModelSelect:
-    """A membership query narrowed to 可参保 (see the module docstring): card holders (the
-    member-card channel) and members with ID type 身份证 (the social-security channel), not 退休 /
-    死亡 in the registry — one definition for the monitor's counts and the union lists."""
-    from models.members import ID_CARD
-    holders = Card.select(Card.person).where(channel_card(today()))
+    """A membership query narrowed to 可参保 (see the module docstring): the member-card channel's
+    people and the other members with ID type 身份证 (the social-security channel), not 退休 / 死亡 in
+    the registry — one definition for the monitor's counts and the union lists."""
+    holders = card_channel_people(today())
     return (query.join(Person, on=(Person.id == Membership.person))
             .join(StatusRecord, pw.JOIN.LEFT_OUTER, on=(StatusRecord.id_number == Person.id_number))
             .where((Membership.status == NORMAL) & (Person.population_removed == False)  # noqa: E712
