@@ -13,7 +13,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
 from models import Job, ProtectionYear, claims, coverage
-from models.base import DomainError, today, yuan
+from models.base import DomainError, FieldErrors, today, yuan
 from views.access import (
     access,
     acting_account,
@@ -87,7 +87,7 @@ def new_claim():
         values = {field: request.form.get(field, "") for field, _ in claims.FIELDS}
         try:
             claim = claims.record(values, acting_account())
-        except claims.FormErrors as exc:
+        except FieldErrors as exc:
             errors = exc.errors
         else:
             flash(f"已登记给付：{claim.claim_type} {yuan(claim.amount)}元", "success")
