@@ -12,6 +12,8 @@ from peewee import IntegrityError
 from models import db
 from models.audit import AuditLog
 from models.base import DomainError, FieldErrors
+from models.cards import HELD_CARD, Card, CardPending
+from models.members import ACTIVE_STATUSES, Membership
 from models.orgs import Enterprise, Organization
 from models.rules.text import compact, normalize
 from models.rules.uscc import clean_uscc
@@ -93,8 +95,6 @@ def update(enterprise: Enterprise, name, uscc, account=None) -> dict:
 def blockers(enterprise: Enterprise) -> list[str]:
     """Why the enterprise cannot be removed: current member records (关联企业类; a member who left
     keeps the history) and the cards or card applications of those members still refer to it."""
-    from models.cards import HELD_CARD, Card, CardPending
-    from models.members import ACTIVE_STATUSES, Membership
     tied = Membership.select(Membership.id).where((Membership.enterprise == enterprise.id)
                                                   & Membership.status.in_(ACTIVE_STATUSES))
     reasons = []

@@ -10,7 +10,7 @@ import json
 
 import peewee as pw
 
-from models import db
+from models import db, enterprises
 from models.accounts import Account
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, FieldErrors, now
@@ -126,7 +126,6 @@ def _apply(req: OrgRequest, account) -> Organization:
         AuditLog.record("新建组织", org, to_state="正常", account=account,
                         detail={"申请编号": req.id})
         if any(first):
-            from models import enterprises
             try:
                 enterprises.add(org, *first, account)
             except FieldErrors as exc:

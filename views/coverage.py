@@ -7,7 +7,6 @@ Both queries are plain GET forms (?id_number=) that htmx swaps in place (block `
 and ID numbers on the result are masked.
 """
 
-import json
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
@@ -114,7 +113,7 @@ def import_claims():
             else:
                 return redirect_to(url_for("coverage.import_result", job_id=job.id))
     history = list(scoped(Job, current_user).where(Job.kind == "claim_import").order_by(Job.id.desc()).limit(20))
-    names = {job.id: json.loads(job.params or "{}").get("file_name", "") for job in history}
+    names = {job.id: job.params_data.get("file_name", "") for job in history}
     return render_page("coverage/import.html", error=error, history=history, names=names,
                        columns=claims.COLUMNS, types=claims.CLAIM_TYPES, status=422 if error else 200)
 
