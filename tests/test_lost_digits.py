@@ -67,12 +67,17 @@ def no_plausible_numbers(sheet) -> None:
 
 
 # --- 批量导入会员 -------------------------------------------------------------------------------------
+def post_file(client, url, data, name, **form) -> Job:
+    """Upload a file to an import; the job it started."""
+    response = client.post(url, data={"file": (io.BytesIO(data), name), **form}, content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)[:800]
+    return Job.get_by_id(int(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]))
+
+
 def upload_members(client, data, name, url="/members/import", **form) -> Job:
     if url == "/members/import":
         form.setdefault("category", OUTSIDE)
-    response = client.post(url, data={"file": (io.BytesIO(data), name), **form}, content_type="multipart/form-data")
-    assert response.status_code == 302, response.get_data(as_text=True)[:800]
-    job = Job.get_by_id(int(response.headers["Location"].rsplit("/", 1)[-1]))
+    job = post_file(client, url, data, name, **form)
     assert job.status == "已完成", job.errors
     return job
 
@@ -199,10 +204,7 @@ def test_card_return_refuses_numeric_ids_and_card_numbers_again_from_its_error_f
     client = as_role("district")
 
     def send(data, name):
-        response = client.post("/cards/returns", data={"file": (io.BytesIO(data), name)},
-                               content_type="multipart/form-data")
-        assert response.status_code == 302, response.get_data(as_text=True)[:300]
-        return Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+        return post_file(client, "/cards/returns", data, name)
 
     numeric_rows = {0, 1} if items[0].id_number.isdigit() and items[1].id_number.isdigit() else {1}
     job = send(*as_numbers([RETURN_COLUMNS, *rows], {"证件号码", "卡号"}, "xls", rows=numeric_rows))
@@ -239,10 +241,7 @@ def test_claims_import_refuses_numeric_ids_again_from_its_error_file(city, as_ro
     centre = as_role("centre")
 
     def send(data, name):
-        response = centre.post("/coverage/claims/import", data={"file": (io.BytesIO(data), name)},
-                               content_type="multipart/form-data")
-        assert response.status_code == 302, response.get_data(as_text=True)[:300]
-        return Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+        return post_file(centre, "/coverage/claims/import", data, name)
 
     job = send(*as_numbers([claims.COLUMNS, *rows], {"证件号码"}, "csv-utf8", rows={3, 4}))
     assert {e["row"]: e["reason"] for e in job.result_data["errors"]} == {5: MESSAGE, 6: MESSAGE}
@@ -272,10 +271,7 @@ def test_status_import_refuses_numeric_ids_again_from_its_error_file(as_role):
     rows = [[n, f"甲{i}", "正常", "在职", "已缴纳", day] for i, n in enumerate(numbers)]
 
     def send(data, name):
-        response = centre.post("/plans/imports", data={"kind": "status_import", "file": (io.BytesIO(data), name)},
-                               content_type="multipart/form-data")
-        assert response.status_code == 302, response.get_data(as_text=True)[:300]
-        return Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+        return post_file(centre, "/plans/imports", data, name, kind="status_import")
 
     job = send(*as_numbers([STATUS_COLUMNS, *rows], {"证件号码"}, "xlsx", rows={0, 1, 2}))
     assert [e["reason"] for e in job.result_data["errors"]] == [MESSAGE] * 3
