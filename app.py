@@ -8,9 +8,12 @@ serve, worker).
 import logging
 import os
 import secrets
+import signal
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -243,8 +246,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--with-worker/--no-worker", default=True, show_default=True)
     def serve_cmd(host, port, with_worker):
         """用 waitress 启动网站（默认同时启动后台任务进程；网站停止时它也停止）。"""
-        import signal
-
         from waitress import serve
         worker = None
 
@@ -277,10 +278,6 @@ def _stop_with_parent(parent_pid: int, interval: float = 1.0) -> None:
     """The worker started by `flask serve` ends when the server is gone however it ended (even
     kill -9, when no handler runs): a daemon thread watches the parent and sends this process
     the SIGTERM that stops huey's consumer."""
-    import signal
-    import threading
-    import time
-
     def watch():
         while os.getppid() == parent_pid:
             time.sleep(interval)

@@ -54,6 +54,14 @@ class DomainError(Exception):
         self.status = status
 
 
+class FieldErrors(DomainError):
+    """A form's fields refused (422): `message` for the page, `errors` = {field: Chinese reason}."""
+
+    def __init__(self, message: str, errors: dict):
+        super().__init__(message, 422)
+        self.errors = errors
+
+
 class BaseModel(pw.Model):
     # Field name of the organisation an object belongs to, for scope checks (views/access.py).
     scope_field = "org"

@@ -19,8 +19,8 @@ import peewee as pw
 
 from models import db
 from models.audit import AuditLog
-from models.base import BaseModel, DomainError, now
-from models.cards import CARD_NORMAL, Card, channel_card
+from models.base import BaseModel, DomainError, in_values, now, today
+from models.cards import CARD_NORMAL, Card, card_channel_people, channel_card
 from models.enrollment import CARD_CHANNEL, Enrollment, StatusRecord, holder_of
 from models.members import NORMAL, Membership, Person
 from models.orgs import Organization
@@ -62,15 +62,14 @@ class Screen:
 
 def central_screen(org: Organization, year: ProtectionYear, on: date | None = None) -> Screen:
     """The screen as it stands on `on` (today): a card counts (有卡总会员数, 可参保) from the day
-    after it became known (`cards.channel_card`); until then its holder counts as 未办卡."""
-    from models.base import in_values, today
+    after it became known (`cards.card_channel_people`); until then its holder counts as 未办卡 (and stays in
+the social-security channel)."""
     on = on or today()
     members = list(Membership.select(Membership.person, Person.id_number, Person.birth_date, Person.gender)
                    .join(Person).where((Membership.org == org.id) & (Membership.status == NORMAL)
                                        & (Person.population_removed == False)).tuples())  # noqa: E712
     ids = [pid for pid, *_ in members]
-    cards = {r[0] for r in Card.select(Card.person).where(in_values(Card.person, ids) & channel_card(on))
-             .tuples()} if ids else set()
+    cards = {r[0] for r in card_channel_people(on).where(in_values(Card.person, ids)).tuples()} if ids else set()
     holders = [m for m in members if m[0] in cards]
     later = {r[0] for r in Card.select(Card.person).where(
         in_values(Card.person, ids) & (Card.status == CARD_NORMAL) & (Card.eligible_from > on))

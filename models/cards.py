@@ -177,6 +177,16 @@ def channel_card(on: date):
     return (Card.status == CARD_NORMAL) & (Card.eligible_from <= on)
 
 
+def card_channel_people(on: date) -> pw.ModelSelect:
+    """Sub-query of the person ids in the member-card channel on `on`. The one rule that splits the two
+    channels (spec 50 "a person is in exactly one channel"): a holder of a card that counts
+    (`channel_card`) is in the member-card channel; everyone else with ID type 身份证 is in the
+    social-security channel — a card opened or imported today leaves its holder there until tomorrow,
+    and a 挂失 card does not take him out, so no member is ever in neither. The social-security screen,
+    the monitor's 可参保 and the member-card screens all read it."""
+    return Card.select(Card.person).where(channel_card(on))
+
+
 def card_channel_eligible(person_id: int, on: date) -> bool:
     """The member-card enrollment channel: a card that is 正常 and known since before `on`."""
     return Card.select().where((Card.person == person_id) & channel_card(on)).exists()

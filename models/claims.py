@@ -22,7 +22,7 @@ import peewee as pw
 from models import db
 from models.accounts import Account
 from models.audit import AuditLog
-from models.base import BaseModel, DomainError, in_values, now, today, yuan
+from models.base import BaseModel, DomainError, FieldErrors, in_values, now, today, yuan
 from models.enrollment import Enrollment
 from models.io.tables import error_workbook, lost_digits, lost_digits_message, read_table, records
 from models.jobs import Job, job_kind
@@ -210,23 +210,15 @@ def _insert(plan: list, account) -> None:
 
 
 # --- the form ----------------------------------------------------------------------------------
-class FormErrors(DomainError):
-    """The form's fields refused: `errors` = {field: Chinese reason}."""
-
-    def __init__(self, errors: dict):
-        super().__init__("请按提示修改后重新提交", 422)
-        self.errors = errors
-
-
 def record(form: dict, account) -> Claim:
-    """登记给付 from the form ({field: text}); FormErrors (422) names the fields."""
+    """登记给付 from the form ({field: text}); FieldErrors (422) names the fields."""
     values = {column: form.get(field, "") for field, column in FIELDS}
     plan, checked, already = check([(1, values)])
     reasons = {field: checked[0][1][column] for field, column in FIELDS if column in checked[0][1]}
     if already:
         reasons["claim_date"] = "该给付记录已登记（同一人、同一给付日期、给付类型和金额）"
     if reasons:
-        raise FormErrors(reasons)
+        raise FieldErrors("请按提示修改后重新提交", reasons)
     row = plan[0]
     with db.atomic():
         claim = Claim.create(**_values(row, account, now()))

@@ -2,6 +2,7 @@
 
 import os
 import random
+import unicodedata
 from datetime import date, timedelta
 
 import click
@@ -11,7 +12,7 @@ from models import db
 from models.accounts import Account, random_password
 from models.base import today
 from models.members import Membership, Person
-from models.orgs import Enterprise, Organization
+from models.orgs import NO_WORKBENCH_TYPES, Enterprise, Organization
 from models.rules.uscc import make_uscc
 
 SURNAMES = (
@@ -387,7 +388,6 @@ UNSAVED_PASSWORD = "（未保存）"
 def role_label(account: Account) -> str:
     """The role in the UI's words: 平台管理员, or the organisation's level (市总工会（只读）, 市职保中心,
     区局（产业）工会, 二级工会, 基层工会), with the type of a union without 业务工作台 (工会联合会)."""
-    from models.orgs import NO_WORKBENCH_TYPES
     if account.is_admin:
         return "平台管理员"
     org = account.org
@@ -399,7 +399,6 @@ def role_label(account: Account) -> str:
 
 def _pad(text: str, width: int) -> str:
     """Left-aligned in `width` terminal columns (a Chinese character takes two)."""
-    import unicodedata
     used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
     return text + " " * max(1, width - used)
 

@@ -14,22 +14,26 @@ A union's state (`union_state`, the same sub-queries behind the monitor's counts
 links to): 已提交 = at least one active centralized submission; 退回 = none active and its latest
 centralized submission was 退回; 未提交 = everything else (none, or only 已撤回 / 失败).
 可参保 (eligible, a documented simplification of the two confirmation screens): 正常 members of the
-union, not removed from the population, holding a 正常 member card (the member-card channel) or with
-ID type 身份证 (the social-security channel), not 退休 / 死亡 in the registry.
+union, not removed from the population, in the member-card channel today (`cards.card_channel_people`)
+or with ID type 身份证 (everyone else with it is in the social-security channel), not 退休 / 死亡 in
+the registry.
 """
 
 import tempfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 import peewee as pw
 
-from models.base import now, today
-from models.cards import Card, channel_card
+from models.base import in_values, now, today
+from models.cards import card_channel_people
 from models.enrollment import (
     ACTIVE,
     CARD_CHANNEL,
     CENTRAL,
+    CHANNELS,
+    MODES,
     RETURNED,
     SOCIAL_CHANNEL,
     Enrollment,
@@ -37,10 +41,13 @@ from models.enrollment import (
     Submission,
     TypeLock,
 )
+from models.io.excel import export_row, safe_cell
 from models.jobs import job_kind
-from models.members import NORMAL, Membership, Person
+from models.members import ID_CARD, NORMAL, Membership, Person
 from models.orgs import Organization, OrgTree
 from models.plans import Credit, ProtectionType, ProtectionYear
+from models.rules.text import bounded_int, mask, normalize
+from models.storage import storage_dir
 
 STATES = {"submitted": "已提交", "returned": "退回", "not_submitted": "未提交"}
 NOT_SUBMITTED = "未提交"
@@ -178,7 +185,6 @@ def union_rows(root: Organization, year: ProtectionYear, unions=None):
 def _datetime(value):
     """MAX() of a datetime column comes back as text on SQLite."""
     if isinstance(value, str):
-        from datetime import datetime
         return datetime.fromisoformat(value)
     return value
 
@@ -201,7 +207,6 @@ def _finish(book):
 def write_unions(root: Organization, year: ProtectionYear, unions=None):
     """下载集中参保统计表: the .xlsx in a temporary file (write-only, constant memory) and the
     number of unions; a 合计 row last. Cells by export_row (提交时间 a date cell, text escaped)."""
-    from models.io.excel import export_row
     book, sheet = _workbook(f"{year.year}年度集中参保统计表", UNION_COLUMNS)
     total = [0] * 6
     n = 0
@@ -290,11 +295,10 @@ def monitor(root: Organization, year: ProtectionYear) -> Monitor:
 
 
 def _eligible(query: pw.ModelSelect) -> pw.ModelSelect:
-    """A membership query narrowed to 可参保 (see the module docstring): card holders (the
-    member-card channel) and members with ID type 身份证 (the social-security channel), not 退休 /
-    死亡 in the registry — one definition for the monitor's counts and the union lists."""
-    from models.members import ID_CARD
-    holders = Card.select(Card.person).where(channel_card(today()))
+    """A membership query narrowed to 可参保 (see the module docstring): the member-card channel's
+    people and the other members with ID type 身份证 (the social-security channel), not 退休 / 死亡 in
+    the registry — one definition for the monitor's counts and the union lists."""
+    holders = card_channel_people(today())
     return (query.join(Person, on=(Person.id == Membership.person))
             .join(StatusRecord, pw.JOIN.LEFT_OUTER, on=(StatusRecord.id_number == Person.id_number))
             .where((Membership.status == NORMAL) & (Person.population_removed == False)  # noqa: E712
@@ -332,7 +336,6 @@ def monitor_unions(root: Organization, year: ProtectionYear, state: str = "", gr
 
 def union_numbers(year: ProtectionYear, org_ids: list) -> dict:
     """{union id: (状态, 集中参保人数, 可参保人数)} for one page of unions (three grouped queries)."""
-    from models.base import in_values
     if not org_ids:
         return {}
     active = set(r[0] for r in active_orgs(year).where(in_values(Submission.org, org_ids)).tuples())
@@ -379,7 +382,6 @@ def district_rows(year: ProtectionYear):
 
 
 def write_districts(year: ProtectionYear):
-    from models.io.excel import safe_cell
     book, sheet = _workbook(f"{year.year}年度集中参保区局汇总", DISTRICT_COLUMNS)
     total = [0] * 8
     n = 0
@@ -412,8 +414,6 @@ class PeopleFilters:
 
 
 def parse_people_filters(values) -> PeopleFilters:
-    from models.enrollment import CHANNELS, MODES
-    from models.rules.text import bounded_int, normalize
     f = PeopleFilters()
     f.district = bounded_int(values.get("district")) or 0
     f.union = normalize(values.get("union"))
@@ -451,7 +451,6 @@ def people(year: ProtectionYear, f: PeopleFilters) -> pw.ModelSelect:
 
 
 def person_cells(e: Enrollment, masked: bool) -> list:
-    from models.rules.text import mask
     org = e.org if e.org_id else None
     district = getattr(org, "district_org", None) if org else None
     return [e.person.name, e.person.id_type, mask(e.person.id_number) if masked else e.person.id_number,
@@ -463,7 +462,6 @@ def write_people(year: ProtectionYear, f: PeopleFilters, masked: bool, progress=
     """参保人员名单 as .xlsx (write-only, streaming cursor); ID numbers as text, formula-safe, the
     dates date cells (export_row). `progress(n)` every 2,000 rows; `handle` a file to write to
     (default a temporary file)."""
-    from models.io.excel import export_row
     book, sheet = _workbook(f"{year.year}年度参保人员名单", PEOPLE_COLUMNS)
     n = 0
     for e in people(year, f).iterator():
@@ -484,7 +482,6 @@ PEOPLE_INLINE_LIMIT = 20_000  # bigger lists are exported by a background job wi
 def export_people(ctx):
     """The big 参保人员名单 export; written from scratch on every run (a resumed run never
     duplicates rows)."""
-    from models.storage import storage_dir
     params = ctx.params
     year = ProtectionYear.get(ProtectionYear.year == params["year"])
     f = parse_people_filters(params.get("filters", {}))

@@ -11,7 +11,9 @@ from peewee import IntegrityError
 
 from models import db
 from models.audit import AuditLog
-from models.base import DomainError
+from models.base import DomainError, FieldErrors
+from models.cards import HELD_CARD, Card, CardPending
+from models.members import ACTIVE_STATUSES, Membership
 from models.orgs import Enterprise, Organization
 from models.rules.text import compact, normalize
 from models.rules.uscc import clean_uscc
@@ -20,12 +22,7 @@ NAME_MAX = 100
 ONE_UNION = "（一个企业只能由一个工会覆盖）"
 
 
-class EnterpriseErrors(DomainError):
-    """The form's fields refused: `errors` = {field: Chinese reason}."""
-
-    def __init__(self, errors: dict):
-        super().__init__("请修改标红的项目后再保存", 422)
-        self.errors = errors
+FIX_MARKED = "请修改标红的项目后再保存"
 
 
 def covers_enterprises(org: Organization) -> bool:
@@ -34,7 +31,7 @@ def covers_enterprises(org: Organization) -> bool:
 
 
 def check(org_id: int, name, uscc, exclude_id: int | None = None) -> tuple[str, str]:
-    """(企业名称, 统一社会信用代码) for union `org_id`, cleaned, or EnterpriseErrors naming the fields.
+    """(企业名称, 统一社会信用代码) for union `org_id`, cleaned, or FieldErrors naming the fields.
     A code another union covers is named as 其他工会 only (no other union's name leaks out)."""
     name, code, errors = normalize(name), compact(uscc or "").upper(), {}
     if not name:
@@ -55,7 +52,7 @@ def check(org_id: int, name, uscc, exclude_id: int | None = None) -> tuple[str, 
             whose = "本工会" if holder.org_id == org_id else "其他工会"
             errors["uscc"] = f"该统一社会信用代码已是{whose}的覆盖企业{ONE_UNION}"
     if errors:
-        raise EnterpriseErrors(errors)
+        raise FieldErrors(FIX_MARKED, errors)
     return name, code
 
 
@@ -65,7 +62,7 @@ def _unique_guard(action):
         with db.atomic():
             return action()
     except IntegrityError:
-        raise EnterpriseErrors({"uscc": f"该统一社会信用代码已是其他工会的覆盖企业{ONE_UNION}"}) from None
+        raise FieldErrors(FIX_MARKED, {"uscc": f"该统一社会信用代码已是其他工会的覆盖企业{ONE_UNION}"}) from None
 
 
 def add(org: Organization, name, uscc, account=None) -> Enterprise:
@@ -98,8 +95,6 @@ def update(enterprise: Enterprise, name, uscc, account=None) -> dict:
 def blockers(enterprise: Enterprise) -> list[str]:
     """Why the enterprise cannot be removed: current member records (关联企业类; a member who left
     keeps the history) and the cards or card applications of those members still refer to it."""
-    from models.cards import HELD_CARD, Card, CardPending
-    from models.members import ACTIVE_STATUSES, Membership
     tied = Membership.select(Membership.id).where((Membership.enterprise == enterprise.id)
                                                   & Membership.status.in_(ACTIVE_STATUSES))
     reasons = []

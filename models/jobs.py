@@ -10,14 +10,16 @@ import gc
 import json
 import logging
 import os
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 
 import peewee as pw
 
+from models import db, messages, review, storage
 from models.accounts import Account
 from models.base import BaseModel, DomainError, now
 from models.orgs import Organization
+from models.storage import UPLOAD_DIRS, stored_file, upload_retention_days
 from models.workflow import Workflow, transition
 
 log = logging.getLogger(__name__)
@@ -143,7 +145,7 @@ class JobChunk(BaseModel):
 class JobContext:
     def __init__(self, job: Job):
         self.job = job
-        self.params = json.loads(job.params or "{}")
+        self.params = job.params_data
         self.checkpoint = json.loads(job.checkpoint or "{}")
 
     def save_progress(self, done: int, total: int | None = None, checkpoint: dict | None = None):
@@ -187,7 +189,6 @@ def _notify(job: Job, title: str, body: str = "") -> None:
     """消息提醒 to the job's owner."""
     if job.org_id is None:
         return
-    from models import messages
     messages.post(job.org_id, title, body=body, link=f"/jobs/{job.id}", kind="后台任务",
                   account=job.owner_id)
 
@@ -218,8 +219,6 @@ def purge_uploads(days: int | None = None) -> list[int]:
     that ended more than `days` (UPLOAD_RETENTION_DAYS) ago; the job keeps its result and notes
     when and why the files went (`upload_removed`, `results_removed`). A queued or running job
     keeps its files. Returns the jobs purged (none twice)."""
-    from models import db
-    from models.storage import UPLOAD_DIRS, stored_file, upload_retention_days
     days = upload_retention_days() if days is None else days
     has_upload = Job.params.contains('"upload"') & ~Job.params.contains('"upload_removed"')
     has_results = ((Job.result.contains('"file"') | Job.result.contains('"error_file"'))
@@ -256,9 +255,6 @@ def deadline_sweep() -> dict:
     缴费截止 passed → unpaid centralized batches 失败; reminders of approaching deadlines; uploads
     and result files of jobs older than UPLOAD_RETENTION_DAYS deleted (`purge_uploads`), and files
     kept for unfinished forms after a day (`storage.purge_kept`)."""
-    from contextlib import nullcontext
-
-    from models import db, review, storage
     with db.connection_context() if db.is_closed() else nullcontext():
         return {"failed": review.fail_unpaid(), "reminded": review.remind_deadlines(),
                 "purged": purge_uploads(), "kept_purged": storage.purge_kept()}

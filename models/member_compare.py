@@ -104,8 +104,7 @@ def can_sync(org: Organization) -> bool:
 
 def file_name(job: Job) -> str:
     """The uploaded file's name (as the operator chose it)."""
-    import json
-    return json.loads(job.params or "{}").get("file_name", "")
+    return job.params_data.get("file_name", "")
 
 
 def history_label(job: Job) -> str:

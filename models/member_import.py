@@ -241,11 +241,6 @@ def _chunked(table, header: list):
         raise DomainError("文件中没有会员数据（请从第二行开始填写会员信息）", 422)
 
 
-def numeric_id_lost(value) -> bool:
-    """An ID number Excel stored as a number (see models.io.tables.lost_digits)."""
-    return lost_digits(value)
-
-
 # --- checking rows ------------------------------------------------------------------------------------
 class Checker:
     """Checks rows for one union in file order; remembers the first row of each ID number and
@@ -302,7 +297,7 @@ class Checker:
         if has_birth:
             identity["birth_date"] = values.get(BIRTH_COLUMN)
         fields, problems = check_identity(identity, on=self.on)
-        if numeric_id_lost(raw_id):
+        if lost_digits(raw_id):
             problems["id_number"] = NUMERIC_ID_MESSAGE
         if fields.get("id_type") != ID_CARD and not has_birth:
             problems.pop("birth_date", None)  # the template has no 出生日期: add it later

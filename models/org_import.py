@@ -13,7 +13,7 @@ from models import db
 from models.accounts import Account
 from models.audit import AuditLog
 from models.base import DomainError
-from models.io.tables import error_workbook, read_table, records
+from models.io.tables import error_workbook, lost_digits, lost_digits_message, read_table, records
 from models.jobs import job_kind
 from models.orgs import CLOSED, DEFAULT_LEVEL, LEVELS, Organization
 from models.rules.text import PHONE_MESSAGE, PHONE_PATTERN, compact, normalize
@@ -121,6 +121,9 @@ def validate(data: bytes, account: Account, progress=None):
             raw = compact(values.get(label)).upper()
             if not raw:
                 fields[key] = None
+                continue
+            if lost_digits(values.get(label)):  # an all-digit code typed into a number cell
+                reasons.append(lost_digits_message(label))
                 continue
             if key == "uscc":
                 try:

@@ -10,10 +10,10 @@ import json
 
 import peewee as pw
 
-from models import db
+from models import db, enterprises
 from models.accounts import Account
 from models.audit import AuditLog
-from models.base import BaseModel, DomainError, now
+from models.base import BaseModel, DomainError, FieldErrors, now
 from models.orgs import Organization
 from models.workflow import Workflow, transition
 
@@ -126,10 +126,9 @@ def _apply(req: OrgRequest, account) -> Organization:
         AuditLog.record("新建组织", org, to_state="正常", account=account,
                         detail={"申请编号": req.id})
         if any(first):
-            from models import enterprises
             try:
                 enterprises.add(org, *first, account)
-            except enterprises.EnterpriseErrors as exc:
+            except FieldErrors as exc:
                 raise DomainError("覆盖企业：" + "；".join(exc.errors.values()), 409) from None
         return org
     org = Organization.get_by_id(req.target_id)

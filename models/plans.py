@@ -12,7 +12,7 @@ from datetime import date, datetime, time
 
 import peewee as pw
 
-from models import db
+from models import db, messages
 from models.accounts import Account
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now, today, yuan
@@ -140,11 +140,12 @@ def types_of(year: ProtectionYear) -> list:
                 .order_by(ProtectionType.sort, ProtectionType.id))
 
 
-def is_special(org: Organization) -> bool:
-    """Under a union the centre marked as a special subsidy group (itself or an ancestor)."""
-    return (Organization.select().join(OrgTree, on=(OrgTree.ancestor == Organization.id))
-            .where((OrgTree.descendant == org.id) & (Organization.special_subsidy == True))  # noqa: E712
-            .exists())
+def is_special(org: Organization, itself: bool = True) -> bool:
+    """Under a union the centre marked as a special subsidy group (itself or an ancestor; only an
+    ancestor with itself=False)."""
+    query = (Organization.select().join(OrgTree, on=(OrgTree.ancestor == Organization.id))
+             .where((OrgTree.descendant == org.id) & (Organization.special_subsidy == True)))  # noqa: E712
+    return (query if itself else query.where(OrgTree.ancestor != org.id)).exists()
 
 
 def district_of(org: Organization) -> Organization | None:
@@ -292,12 +293,6 @@ class SplitChange:
     city_new: int
 
 
-def _ancestor_special(district: Organization) -> bool:
-    return (Organization.select().join(OrgTree, on=(OrgTree.ancestor == Organization.id))
-            .where((OrgTree.descendant == district.id) & (OrgTree.ancestor != district.id)
-                   & (Organization.special_subsidy == True)).exists())  # noqa: E712
-
-
 def split_changes(flags: dict | None = None, type_fees: dict | None = None) -> list[SplitChange]:
     """The district splits a centre change would alter (REBALANCE_RULE): `flags` {district id:
     特殊补贴单位 after the change}, `type_fees` {type id: rules.TypeFees after the change}. Only the
@@ -316,7 +311,7 @@ def split_changes(flags: dict | None = None, type_fees: dict | None = None) -> l
         if district.id not in special_now:
             special_now[district.id] = is_special(district)
         before = special_now[district.id]
-        after = (flags[district.id] or _ancestor_special(district)) if district.id in flags else before
+        after = (flags[district.id] or is_special(district, itself=False)) if district.id in flags else before
         fees_old, fees_new = row.type.fees, type_fees.get(row.type_id, row.type.fees)
         new = rules.rebalance(fees_new, row.split, after)
         if new != row.split:
@@ -328,7 +323,6 @@ def split_changes(flags: dict | None = None, type_fees: dict | None = None) -> l
 def apply_split_changes(changes: list[SplitChange], account, reason: str) -> None:
     """Save the rebalanced splits (inside the caller's transaction): each audited on its district
     and announced to it by 消息提醒."""
-    from models import messages
     for c in changes:
         FeeSplit.update(district_part=c.new.district, grassroots_part=c.new.grassroots, updated_by=account.id,
                         updated_at=now()).where(FeeSplit.id == c.split.id).execute()

@@ -33,6 +33,7 @@ from models.enrollment import (
     CENTRAL,
     CHANNELS,
     DONE,
+    MODES,
     REVIEWING,
     SOCIAL_CHANNEL,
     Enrollment,
@@ -40,6 +41,7 @@ from models.enrollment import (
 )
 from models.orgs import Organization
 from models.plans import Credit, ProtectionType, ProtectionYear
+from models.rules.text import bounded_int
 from models.workflow import Workflow, transition
 
 CENTRAL_KIND, INSTANT_KIND = "集中参保", "即时参保"
@@ -197,13 +199,10 @@ class Group:
 
 
 def group_key(org_id, channel, mode, type_id, last_id) -> str:
-    from models.enrollment import MODES
     return f"{org_id}-{CHANNELS.index(channel)}-{MODES.index(mode)}-{type_id}-{last_id}"
 
 
 def parse_key(key: str) -> tuple | None:
-    from models.enrollment import MODES
-    from models.rules.text import bounded_int
     parts = [bounded_int(x) for x in str(key).split("-")]
     if len(parts) != 5 or None in parts:
         return None

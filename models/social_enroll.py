@@ -1,6 +1,7 @@
 """社保卡参保 — the social-security-card channel (spec 50, seed 002; issue 9).
 
-Who is offered: the union's 正常 members with ID type 身份证, no member service card (正常 / 挂失),
+Who is offered: the union's 正常 members with ID type 身份证, not in the member-card channel today
+(`cards.card_channel_people`: a card opened or imported today leaves its holder here until tomorrow),
 not insured in the year (any union, channel or 申工社). The screen says in one line who is not
 shown and why (already insured, holding a card, another ID type).
 
@@ -19,8 +20,8 @@ from datetime import date
 import peewee as pw
 
 from models import db
-from models.base import BaseModel, DomainError, now
-from models.cards import HELD_CARD, Card
+from models.base import BaseModel, DomainError, in_values, now, today
+from models.cards import Card, card_channel_people
 from models.enrollment import CENTRAL, INSTANT, SOCIAL_CHANNEL, Enrollment, holder_of
 from models.jobs import QUEUED, RUNNING, Job, job_kind
 from models.members import ID_CARD, NORMAL, Membership, Person
@@ -82,13 +83,14 @@ def route(check: "SocialCheck | None", confirmed: bool) -> str:
     return "ready"
 
 
-def screen(org: Organization, year: ProtectionYear) -> Screen:
+def screen(org: Organization, year: ProtectionYear, on: date | None = None) -> Screen:
+    """The screen as it stands on `on` (today)."""
+    on = on or today()
     members = list(Membership.select(Membership.person, Person.id_type).join(Person)
                    .where((Membership.org == org.id) & (Membership.status == NORMAL)
                           & (Person.population_removed == False)).tuples())  # noqa: E712
-    from models.base import in_values
     ids = [pid for pid, _ in members]
-    carded = {r[0] for r in Card.select(Card.person).where(in_values(Card.person, ids) & Card.status.in_(HELD_CARD))
+    carded = {r[0] for r in card_channel_people(on).where(in_values(Card.person, ids))
               .tuples()} if ids else set()
     insured = holder_of(year, ids)
     s = Screen(year=year, sets={key: set() for key, _ in COUNTS} | {"ready": set(), "submitted": set()})

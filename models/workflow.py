@@ -44,6 +44,12 @@ class Workflow:
     def label(self, action: str) -> str:
         return self.actions.get(action, action)
 
+    def refusal(self, state: str, action: str) -> str | None:
+        """Why `action` cannot be taken in `state` (Chinese), or None when it can."""
+        if (state, action) in self.transitions:
+            return None
+        return f"当前状态为「{state}」，不能执行「{self.label(action)}」"
+
 
 def transition(obj, action: str, account=None, reason: str = "", updates: dict | None = None,
                detail=None):
@@ -52,9 +58,10 @@ def transition(obj, action: str, account=None, reason: str = "", updates: dict |
     wf: Workflow = model.WORKFLOW
     column = getattr(model, wf.field)
     current = getattr(obj, wf.field)
-    target = wf.transitions.get((current, action))
-    if target is None:
-        raise DomainError(f"当前状态为「{current}」，不能执行「{wf.label(action)}」")
+    refused = wf.refusal(current, action)
+    if refused:
+        raise DomainError(refused)
+    target = wf.transitions[(current, action)]
     if action in wf.needs_reason and not (reason or "").strip():
         raise DomainError(f"「{wf.label(action)}」须填写原因", 422)
     values = {column: target}

@@ -385,3 +385,37 @@ def test_the_submit_result_page_starts_the_notice_download_once(as_role, year, u
         again = soup(grassroots.get(done.headers["Location"]))
         assert again.find("meta", attrs={"http-equiv": "refresh"}) is None
         assert again.find("a", href="/enroll/card/notice") is not None  # the link stays
+
+
+def test_a_card_opened_today_leaves_its_holder_in_the_social_channel_until_tomorrow(as_role, year, union, city):
+    """One rule for both channels (`cards.card_channel_people`): a card known today moves its holder
+    from the social-security channel to the member-card channel tomorrow — never in neither — and the
+    monitor's 可参保 counts him both days; a 护照 holder has no social channel, so only from tomorrow."""
+    from models import card_enroll
+    from models import enroll_stats as stats
+    from models import social_enroll as social
+    fresh = _card_known_on(union, SEASON.date(), SEASON.date())
+    passport = _card_known_on(union, SEASON.date(), SEASON.date())
+    Person.update(id_type="护照").where(Person.id == passport.person_id).execute()
+    district = city.orgs["district1"]
+
+    def channels():
+        s = social.screen(union, year)
+        offered = set().union(*(s.sets[k] for k in ("verify", "pending", "ready", "retired", "dead")))
+        card = card_enroll.central_screen(union, year).sets["eligible"]
+        return ({pid for pid in (fresh.person_id, passport.person_id) if pid in offered},
+                {pid for pid in (fresh.person_id, passport.person_id) if pid in card},
+                sum(g.eligible for g in stats.monitor(district, year).groups))
+
+    def pages(client):
+        return (text(client.get("/enroll/social/central/people/verify")),
+                text(client.get("/enroll/card/central/people/eligible")))
+
+    with time_machine.travel(SEASON, tick=False):
+        assert channels() == ({fresh.person_id}, set(), 1)
+        social_page, card_page = pages(as_role("grassroots"))
+        assert fresh.person.name in social_page and fresh.person.name not in card_page
+    with time_machine.travel(SEASON + timedelta(days=1), tick=False):
+        assert channels() == (set(), {fresh.person_id, passport.person_id}, 2)
+        social_page, card_page = pages(as_role("grassroots"))
+        assert fresh.person.name not in social_page and fresh.person.name in card_page

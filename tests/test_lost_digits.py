@@ -9,9 +9,10 @@ import io
 import re
 
 import pytest
+from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
-from models import Claim, Job, Membership, Person, StatusRecord
+from models import Claim, Job, Membership, Organization, Person, StatusRecord
 from models.io.tables import lost_digits, lost_digits_message
 from models.members import OUTSIDE
 from models.status_import import STATUS_COLUMNS
@@ -67,12 +68,17 @@ def no_plausible_numbers(sheet, typed=()) -> None:
 
 
 # --- 批量导入会员 -------------------------------------------------------------------------------------
+def post_file(client, url, data, name, **form) -> Job:
+    """Upload a file to an import; the job it started."""
+    response = client.post(url, data={"file": (io.BytesIO(data), name), **form}, content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)[:800]
+    return Job.get_by_id(int(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]))
+
+
 def upload_members(client, data, name, url="/members/import", **form) -> Job:
     if url == "/members/import":
         form.setdefault("category", OUTSIDE)
-    response = client.post(url, data={"file": (io.BytesIO(data), name), **form}, content_type="multipart/form-data")
-    assert response.status_code == 302, response.get_data(as_text=True)[:800]
-    job = Job.get_by_id(int(response.headers["Location"].rsplit("/", 1)[-1]))
+    job = post_file(client, url, data, name, **form)
     assert job.status == "已完成", job.errors
     return job
 
@@ -199,10 +205,7 @@ def test_card_return_refuses_numeric_ids_and_card_numbers_again_from_its_error_f
     client = as_role("district")
 
     def send(data, name):
-        response = client.post("/cards/returns", data={"file": (io.BytesIO(data), name)},
-                               content_type="multipart/form-data")
-        assert response.status_code == 302, response.get_data(as_text=True)[:300]
-        return Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+        return post_file(client, "/cards/returns", data, name)
 
     numeric_rows = {0, 1} if items[0].id_number.isdigit() and items[1].id_number.isdigit() else {1}
     job = send(*as_numbers([RETURN_COLUMNS, *rows], {"证件号码", "卡号"}, "xls", rows=numeric_rows))
@@ -239,10 +242,7 @@ def test_claims_import_refuses_numeric_ids_again_from_its_error_file(city, as_ro
     centre = as_role("centre")
 
     def send(data, name):
-        response = centre.post("/coverage/claims/import", data={"file": (io.BytesIO(data), name)},
-                               content_type="multipart/form-data")
-        assert response.status_code == 302, response.get_data(as_text=True)[:300]
-        return Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+        return post_file(centre, "/coverage/claims/import", data, name)
 
     job = send(*as_numbers([claims.COLUMNS, *rows], {"证件号码"}, "csv-utf8", rows={3, 4}))
     assert {e["row"]: e["reason"] for e in job.result_data["errors"]} == {5: MESSAGE, 6: MESSAGE}
@@ -272,10 +272,7 @@ def test_status_import_refuses_numeric_ids_again_from_its_error_file(as_role):
     rows = [[n, f"甲{i}", "正常", "在职", "已缴纳", day] for i, n in enumerate(numbers)]
 
     def send(data, name):
-        response = centre.post("/plans/imports", data={"kind": "status_import", "file": (io.BytesIO(data), name)},
-                               content_type="multipart/form-data")
-        assert response.status_code == 302, response.get_data(as_text=True)[:300]
-        return Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+        return post_file(centre, "/plans/imports", data, name, kind="status_import")
 
     job = send(*as_numbers([STATUS_COLUMNS, *rows], {"证件号码"}, "xlsx", rows={0, 1, 2}))
     assert [e["reason"] for e in job.result_data["errors"]] == [MESSAGE] * 3
@@ -287,3 +284,35 @@ def test_status_import_refuses_numeric_ids_again_from_its_error_file(as_role):
     again = send(error_file.getvalue(), "状态错误数据.xlsx")
     assert [e["reason"] for e in again.result_data["errors"]] == [MESSAGE] * 3
     assert StatusRecord.select().count() == 2
+
+
+# --- 组织导入: 统一社会信用代码 ---------------------------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["xlsx", "xls", "csv-gbk", "csv-utf8"])
+def test_org_import_refuses_a_numeric_uscc_again_from_its_error_file(as_role, city, fmt):
+    """An all-digit 统一社会信用代码 typed into a number cell: refused, even when what is left of it
+    still passes the check character; the error file uploaded again is refused the same way."""
+    from models.rules.uscc import clean_uscc, make_uscc
+    from tests.test_org_import import HEADER, upload
+    codes = (make_uscc(f"9131011{n:010d}") for n in range(10 ** 6))
+    degraded_valid = next(c for c in codes if c.isdigit() and _passes(clean_uscc, str(int(held(c)))))
+    district = city.orgs["district1"].name
+    rows = [HEADER, ["数字代码工会", district, "街道总工会", "", degraded_valid, "", "", "", "021-63301234"]]
+    client = as_role("district")
+    job = upload(client, *as_numbers(rows, {"统一社会信用代码"}, fmt))
+    assert (job.result_data["imported"], job.result_data["failed"]) == (0, 1)
+    page = BeautifulSoup(client.get(f"/jobs/{job.id}").data, "html.parser")
+    error_file = client.get(page.find("a", string="下载错误文件")["href"]).data
+    got = [list(r) for r in load_workbook(io.BytesIO(error_file)).active.iter_rows(values_only=True)]
+    assert got[1][-1] == lost_digits_message("统一社会信用代码")
+    assert isinstance(got[1][4], float)  # the number as it came, never 18 plausible digits
+    again = upload(client, error_file, "错误数据.xlsx")
+    assert (again.result_data["imported"], again.result_data["failed"]) == (0, 1)
+    assert not Organization.select().where(Organization.name == "数字代码工会").exists()
+
+
+def _passes(check, value) -> bool:
+    try:
+        check(value)
+        return True
+    except ValueError:
+        return False

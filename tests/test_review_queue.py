@@ -49,6 +49,7 @@ def test_submit_is_offered_only_when_the_to_submit_list_has_something(city, as_r
     button = BeautifulSoup(district.get("/review/instant").data, "html.parser").find(id="submit-button")
     assert button.name == "button" and button.has_attr("disabled")
     assert "待提交参保列表中没有参保信息" in district.get("/review/instant").get_data(as_text=True)
-    Submission.update(queued_by=city.orgs["district1"], queued_level="区局(产业)").where(Submission.id == sub.id).execute()
+    Submission.update(queued_by=city.orgs["district1"], queued_level="区局(产业)").where(
+        Submission.id == sub.id).execute()
     button = BeautifulSoup(district.get("/review/instant").data, "html.parser").find(id="submit-button")
     assert button.name == "a" and button["href"] == "/review/instant/submit"

@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 
 from models import db
 from models.base import DomainError
-from views.access import public, refuse, render_error
+from views.access import BoundedIntConverter, public, refuse, render_error, unauthenticated
 from views.menu import may_open, menu_for
 
 SECURITY_HEADERS = {
@@ -53,7 +53,6 @@ def register(app):
         review,
         social,
     )
-    from views.access import BoundedIntConverter
     app.url_map.converters["int"] = BoundedIntConverter  # before the routes are added
     for module in (auth, home, orgs, accounts, members, member_import, member_sync, member_review,
                    cards, plans, enroll, social, review, batches, coverage, enroll_stats, messages, notices, audit,
@@ -102,7 +101,6 @@ def register(app):
             logout_user()
             session.clear()
             flash(message, "warning")
-            from views.access import unauthenticated
             return unauthenticated()
         session["seen"] = nowts
         session.permanent = True

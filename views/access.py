@@ -6,16 +6,20 @@ with app.url_map, so an undeclared route fails. Object-taking routes name their 
 and passes it to the view as `org` — 404 when it is outside the account's scope.
 """
 
+import re
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from functools import wraps
+from urllib.parse import quote, urlsplit
 
-from flask import abort, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from werkzeug.routing import IntegerConverter
 
 from models import Membership, Organization, Person
-from models.rules.text import INT_MAX, bounded_int
+from models.base import today
+from models.rules.text import INT_MAX, bounded_int, normalize
 
 ROLES = ("admin", "city", "centre", "district", "secondary", "grassroots")
 REVIEWING = ("district", "secondary")
@@ -222,7 +226,6 @@ def local_target(target: str | None, default: str, path: str | None = None) -> s
 def list_url(listing: str) -> str:
     """The list page a form was sent from — `listing` with the filters and page the user had
     (the Referer, accepted only as that list's own path on this host), else `listing`."""
-    from urllib.parse import urlsplit
     referrer = request.referrer or ""
     for scheme in ("http://", "https://"):
         origin = f"{scheme}{request.host}"
@@ -234,7 +237,6 @@ def list_url(listing: str) -> str:
 def back_to_list(message: str, listing: str):
     """A ticked-row action with nothing (or nothing left) ticked: the list again — its filters
     kept — with the reason shown on it, never a separate 操作未完成 page; nothing changed."""
-    from flask import flash
     flash(message, "error")
     return redirect_to(list_url(listing))
 
@@ -253,9 +255,6 @@ def submitted_between(query, column, values, prefix: str = "", labels: tuple = S
     """The 提交时间 range of a list page (?start=&end=, year-month-day, both inclusive) applied to
     `column`; returns (query, {key: typed date text}, [Chinese reasons for what was ignored]).
     `prefix` tells apart two lists on one page (?p_start=…)."""
-    from datetime import datetime, time, timedelta
-
-    from models.rules.text import normalize
     shown, errors = {}, []
     for key, label in labels:
         raw = normalize(values.get(prefix + key))
@@ -301,10 +300,6 @@ def content_disposition(name: str, slug: str | None = None, inline: bool = False
     """Content-Disposition of every download: the Chinese name (RFC 5987 filename*) and a readable
     ASCII `filename` for clients that ignore it — `slug`-YYYYMMDD, else the name's ASCII part when
     it has a letter (办卡批次KB2026… → KB2026….xlsx), else export-YYYYMMDD; never an empty one."""
-    import re
-    from urllib.parse import quote
-
-    from models.base import today
     stem, dot, ext = name.rpartition(".")
     if not dot or not re.fullmatch(r"[A-Za-z0-9]{1,8}", ext):
         stem, ext = name, ""
@@ -321,7 +316,6 @@ def content_disposition(name: str, slug: str | None = None, inline: bool = False
 
 def send_download(source, name: str, mimetype: str | None = None, slug: str | None = None):
     """send_file (a path or an open file, streamed) with content_disposition()'s header."""
-    from flask import send_file
     response = send_file(source, mimetype=mimetype, as_attachment=True, download_name=name)
     response.headers["Content-Disposition"] = content_disposition(name, slug)
     return response

@@ -112,9 +112,9 @@ def _ask(obj, action: str, **ctx):
     """The confirmation page of a centre decision with money at stake (确认, 确认核销): it re-posts
     with confirmed=1; works without JavaScript. Refused at once when the state no longer allows it."""
     wf = type(obj).WORKFLOW
-    state = getattr(obj, wf.field)
-    if (state, action) not in wf.transitions:
-        return refuse(f"当前状态为「{state}」，不能执行「{wf.label(action)}」", 409)
+    refused = wf.refusal(getattr(obj, wf.field), action)
+    if refused:
+        return refuse(refused, 409)
     return render_page("batches/confirm.html", action=action, yuan=yuan, **ctx)
 
 

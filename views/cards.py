@@ -7,7 +7,6 @@ batch for the bank and imports the bank's return file. Every refusal comes from 
 as a Chinese DomainError; views only pick the page or the fragment.
 """
 
-import json
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user
@@ -433,7 +432,7 @@ def returns():
             else:
                 return redirect_to(url_for("cards.return_result", job_id=job.id))
     history = list(scoped(Job, current_user).where(Job.kind == "card_return").order_by(Job.id.desc()).limit(20))
-    names = {job.id: json.loads(job.params or "{}").get("file_name", "") for job in history}
+    names = {job.id: job.params_data.get("file_name", "") for job in history}
     return render_page("cards/returns.html", error=error, history=history, names=names,
                        status=422 if error else 200)
 

@@ -7,13 +7,12 @@ Both queries are plain GET forms (?id_number=) that htmx swaps in place (block `
 and ID numbers on the result are masked.
 """
 
-import json
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
 from models import Job, ProtectionYear, claims, coverage
-from models.base import DomainError, today, yuan
+from models.base import DomainError, FieldErrors, today, yuan
 from views.access import (
     access,
     acting_account,
@@ -87,7 +86,7 @@ def new_claim():
         values = {field: request.form.get(field, "") for field, _ in claims.FIELDS}
         try:
             claim = claims.record(values, acting_account())
-        except claims.FormErrors as exc:
+        except FieldErrors as exc:
             errors = exc.errors
         else:
             flash(f"已登记给付：{claim.claim_type} {yuan(claim.amount)}元", "success")
@@ -114,7 +113,7 @@ def import_claims():
             else:
                 return redirect_to(url_for("coverage.import_result", job_id=job.id))
     history = list(scoped(Job, current_user).where(Job.kind == "claim_import").order_by(Job.id.desc()).limit(20))
-    names = {job.id: json.loads(job.params or "{}").get("file_name", "") for job in history}
+    names = {job.id: job.params_data.get("file_name", "") for job in history}
     return render_page("coverage/import.html", error=error, history=history, names=names,
                        columns=claims.COLUMNS, types=claims.CLAIM_TYPES, status=422 if error else 200)
 

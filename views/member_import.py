@@ -4,7 +4,6 @@ Upload → background job (models/member_import.py) → the result page, which p
 fragment every second (answer 286 when finished) or refreshes itself without JavaScript.
 """
 
-import json
 from pathlib import PurePath
 
 from flask import Blueprint, current_app, redirect, request, url_for
@@ -148,7 +147,7 @@ def history():
 
 
 def _history_row(job: Job) -> dict:
-    params = json.loads(job.params or "{}")
+    params = job.params_data
     result = job.result_data
     if job.kind == importer.KIND:
         kind = "组织机构代码导入会员" if params.get("by_code") else "批量导入会员"
@@ -208,7 +207,7 @@ def people(job, which):
         return refuse("导入尚未完成，请稍后再查看", 409)
     ids = job.result_data.get("people", {}).get(which)
     page = paginate(importer.people_query(job.org_id, ids)) if ids is not None else None
-    by_code = bool(json.loads(job.params or "{}").get("by_code"))
+    by_code = bool(job.params_data.get("by_code"))
     return render_page("members/people.html", "rows", page=page, transfers=False,
                        title=f"查看导入会员结果：{PEOPLE_TITLES[which]}",
                        back_url=url_for("member_import.result", job_id=job.id), back_label="查看导入会员结果",
@@ -232,7 +231,7 @@ def errors(job):
 
 
 def _result_context(job: Job) -> dict:
-    params = json.loads(job.params or "{}")
+    params = job.params_data
     return {"job": job, "params": params, "data": job.result_data,
             "by_code": bool(params.get("by_code")), "category": importer.category_label(params),
             "shown": importer.SHOWN, "can_import": importer.import_refusal(current_user.org) is None}

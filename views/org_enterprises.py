@@ -9,9 +9,9 @@ from flask_login import current_user
 from forms.orgs import EnterpriseForm
 from models import Enterprise, Organization
 from models import enterprises as rules
-from models.base import DomainError
+from models.base import DomainError, FieldErrors
 from views.access import access, redirect_to, render_page, superior_of
-from views.orgs import bp
+from views.orgs import bp, put_errors
 
 WRITERS = ("grassroots", "secondary", "district")
 NOT_COVERING = "只有未撤销的基层工会可以添加覆盖企业"
@@ -30,9 +30,21 @@ def _require(org: Organization):
         raise DomainError("只有本工会及其上级工会可以管理覆盖企业", 403)
 
 
-def _put_errors(form, exc: rules.EnterpriseErrors):
-    for name, message in exc.errors.items():
-        getattr(form, name).errors = [message]
+def _form(org: Organization, form, title: str, action: str, save, done):
+    """The enterprise form: on POST `save()`, then flash `done(result)` and back to the union's
+    覆盖企业; refused fields are marked on the form (422)."""
+    status = 200
+    if request.method == "POST":
+        try:
+            result = save()
+        except FieldErrors as exc:
+            put_errors(form, exc.errors)
+            status = 422
+        else:
+            flash(done(result), "success")
+            return redirect_to(url_for("orgs.detail", org_id=org.id) + "#enterprises")
+    return render_page("orgs/enterprise_form.html", "form", form=form, org=org, status=status, title=title,
+                       action=action)
 
 
 @bp.route("/<int:org_id>/enterprises/new", methods=["GET", "POST"])
@@ -46,18 +58,9 @@ def enterprise_new(org):
             return redirect(url_for("orgs.detail", org_id=org.id))
         raise DomainError(NOT_COVERING, 409)
     form = EnterpriseForm()
-    status = 200
-    if request.method == "POST":
-        try:
-            enterprise = rules.add(org, form.name.data, form.uscc.data, current_user)
-        except rules.EnterpriseErrors as exc:
-            _put_errors(form, exc)
-            status = 422
-        else:
-            flash(f"已新增覆盖企业「{enterprise.name}」", "success")
-            return redirect_to(url_for("orgs.detail", org_id=org.id) + "#enterprises")
-    return render_page("orgs/enterprise_form.html", "form", form=form, org=org, status=status,
-                       title="新增覆盖企业", action=url_for("orgs.enterprise_new", org_id=org.id))
+    return _form(org, form, "新增覆盖企业", url_for("orgs.enterprise_new", org_id=org.id),
+                 lambda: rules.add(org, form.name.data, form.uscc.data, current_user),
+                 lambda enterprise: f"已新增覆盖企业「{enterprise.name}」")
 
 
 @bp.route("/enterprises/<int:enterprise_id>/edit", methods=["GET", "POST"])
@@ -67,18 +70,9 @@ def enterprise_edit(enterprise):
     org = enterprise.org
     _require(org)
     form = EnterpriseForm(obj=enterprise) if request.method == "GET" else EnterpriseForm()
-    status = 200
-    if request.method == "POST":
-        try:
-            changes = rules.update(enterprise, form.name.data, form.uscc.data, current_user)
-        except rules.EnterpriseErrors as exc:
-            _put_errors(form, exc)
-            status = 422
-        else:
-            flash("修改成功" if changes else "信息未改动", "success")
-            return redirect_to(url_for("orgs.detail", org_id=org.id) + "#enterprises")
-    return render_page("orgs/enterprise_form.html", "form", form=form, org=org, status=status,
-                       title="修改覆盖企业", action=url_for("orgs.enterprise_edit", enterprise_id=enterprise.id))
+    return _form(org, form, "修改覆盖企业", url_for("orgs.enterprise_edit", enterprise_id=enterprise.id),
+                 lambda: rules.update(enterprise, form.name.data, form.uscc.data, current_user),
+                 lambda changes: "修改成功" if changes else "信息未改动")
 
 
 @bp.route("/enterprises/<int:enterprise_id>/delete", methods=["GET", "POST"])

@@ -11,7 +11,7 @@ from forms.orgs import MoveForm, OrgCreateForm, OrgEditForm, OrgForm, ReasonForm
 from models import AuditLog, Enterprise, Organization, db, messages
 from models import enterprises as enterprise_rules
 from models import org_requests as requests_
-from models.base import DomainError, now
+from models.base import DomainError, FieldErrors, now
 from models.dashboard import dashboard_root
 from models.org_import import CREATABLE_TYPES
 from models.org_requests import IDENTITY, OrgRequest
@@ -246,8 +246,8 @@ def create(org):
                                 enterprise_rules.add(child, *first, current_user)
                     except IntegrityError:
                         form.name.errors = ["组织名称、统一社会信用代码或工会编号与其他组织重复，请核对"]
-                    except enterprise_rules.EnterpriseErrors as exc:
-                        _enterprise_errors(form, exc.errors)
+                    except FieldErrors as exc:
+                        put_errors(form, exc.errors, "enterprise_")
                     else:
                         flash(f"已新增组织「{child.name}」" + (f"及覆盖企业「{first[0]}」" if first else ""), "success")
                         return redirect_to(url_for("orgs.detail", org_id=child.id))
@@ -304,9 +304,10 @@ def edit(org):
                        action=url_for("orgs.edit", org_id=org.id), title="修改组织信息")
 
 
-def _enterprise_errors(form, errors: dict):
+def put_errors(form, errors: dict, prefix: str = "") -> None:
+    """A model's FieldErrors on the form's fields (named `prefix` + field)."""
     for name, message in errors.items():
-        getattr(form, f"enterprise_{name}").errors = [message]
+        getattr(form, prefix + name).errors = [message]
 
 
 def _first_enterprise(form, level: str):
@@ -320,8 +321,8 @@ def _first_enterprise(form, level: str):
         return None
     try:
         return enterprise_rules.check(0, name, code)
-    except enterprise_rules.EnterpriseErrors as exc:
-        _enterprise_errors(form, exc.errors)
+    except FieldErrors as exc:
+        put_errors(form, exc.errors, "enterprise_")
         return None
 
 

@@ -22,6 +22,7 @@ from views.access import (
     refuse,
     render_page,
 )
+from views.enroll import central_year, submission_list, submitted
 from views.paging import paginate
 
 bp = Blueprint("social", __name__, url_prefix="/enroll/social")
@@ -30,7 +31,6 @@ CARD_FILTER = ["正常", "封存", "挂失", "锁定", "注销", "不明确", "-
 
 
 def _year(kind: str):
-    from views.enroll import central_year
     return central_year() if kind == "central" else plans.get_year(today().year)
 
 
@@ -58,7 +58,6 @@ def index():
     org, refused = _grassroots()
     if refused:
         return refused
-    from views.enroll import submission_list
     return render_page("social/index.html", "rows", **submission_list(social.submissions(org),
                                                                       [enrollment.CENTRAL, enrollment.INSTANT]))
 
@@ -132,7 +131,6 @@ def screen(kind):
     except DomainError as exc:
         return render_page("social/screen.html", status=exc.status, error=exc.message,
                            **_screen_context(org, year, kind, ptype_id))
-    from views.enroll import submitted
     return submitted(sub, f"已提交至上级审核：社保卡参保 {sub.count}人，保障类型「{chosen.name}」，状态 区局确认中")
 
 
