@@ -19,6 +19,14 @@ def log_in(page: Page, account, password: str = factories.PASSWORD) -> Page:
     return page
 
 
+def switch_account(page: Page, account) -> Page:
+    """Another account in the same browser: the page's own requests (an image, the favicon) are
+    finished first, so none of their answers puts the old session cookie back after it is cleared."""
+    page.wait_for_load_state("networkidle")
+    page.context.clear_cookies()
+    return log_in(page, account)
+
+
 def assert_usable(page: Page, response: Response | None) -> None:
     """Status below 400 and none of the error pages' text."""
     assert response is not None, page.url

@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from models import enrollment, plans
-from tests.browser.helpers import log_in
+from tests.browser.helpers import log_in, switch_account
 from tests.browser.test_enroll_flow import enrolling_year, holder
 
 
@@ -59,8 +59,7 @@ def test_coverage_statistics_monitor_and_people_list(page, city, tmp_path):
     page.locator('#monitor-totals a:has([data-count="submitted"])').click()
     expect(page.locator("table")).to_contain_text(union.name)
 
-    page.context.clear_cookies()
-    log_in(page, city.account("centre"))
+    switch_account(page, city.account("centre"))
     page.locator("nav.sidemenu").get_by_role("link", name="参保人员名单").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("参保人员名单")
     expect(page.locator("#rows table tbody tr")).to_have_count(4)  # both districts

@@ -11,14 +11,13 @@ from playwright.sync_api import expect
 
 from models import DistrictBatch, PaymentVoucher, Submission, Window
 from models.base import now
-from tests.browser.helpers import log_in
+from tests.browser.helpers import log_in, switch_account
 from tests.browser.test_enroll_flow import enrolling_year, holder
 from tests.review_factories import PNG
 
 
 def switch(page, account):
-    page.context.clear_cookies()
-    log_in(page, account)
+    switch_account(page, account)
 
 
 def submit_central(page):

@@ -11,7 +11,7 @@ from models import DistrictBatch, Job, StatusRecord, Submission, Window
 from models.base import now
 from models.jobs import run_job
 from tests import factories
-from tests.browser.helpers import log_in
+from tests.browser.helpers import log_in, switch_account
 from tests.browser.test_enroll_flow import enrolling_year
 
 
@@ -74,8 +74,7 @@ def test_watch_progress_tick_submit_then_district_and_centre(page, city, js):
     sub = Submission.get()
     assert (sub.channel, sub.count) == ("社保卡参保", 2)
 
-    page.context.clear_cookies()
-    log_in(page, city.account("district"))
+    switch_account(page, city.account("district"))
     page.goto("/review/central")
     page.locator("#pending-pane select[name=p_channel]").select_option("社保卡参保")
     page.locator("#pending-pane").get_by_role("button", name="搜索", exact=True).click()
@@ -92,14 +91,12 @@ def test_watch_progress_tick_submit_then_district_and_centre(page, city, js):
     batch = DistrictBatch.get()
     assert batch.social_count == 2
 
-    page.context.clear_cookies()
-    log_in(page, city.account("centre"))
+    switch_account(page, city.account("centre"))
     page.goto(f"/batches/{batch.id}")
     page.get_by_role("button", name="确认", exact=True).click()
     page.get_by_role("button", name="确定确认").click()  # money at stake: asked first
     expect(page.locator("#batch-status")).to_contain_text("缴费凭证待上传")
 
-    page.context.clear_cookies()
-    log_in(page, city.account("grassroots"))
+    switch_account(page, city.account("grassroots"))
     page.goto("/enroll/social/")
     expect(page.locator("#rows tbody tr").first).to_contain_text(batch.number)
