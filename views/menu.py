@@ -79,7 +79,14 @@ def may_open(account, endpoint: str) -> bool:
     return True
 
 
+def _within(path: str, url: str) -> bool:
+    """`path` is the page `url` or a page below it (/members/79 is below /members/)."""
+    return path == url or path.startswith(url if url.endswith("/") else url + "/")
+
+
 def menu_for(account):
+    """The account's menu; the entry of the page shown is marked — on a page below an entry (a
+    member's detail, a batch, 集中参保办理 of 会员卡参保信息管理) the closest entry above it."""
     sections = []
     for title, entries in MENU:
         items = []
@@ -91,4 +98,9 @@ def menu_for(account):
                           "active": request.endpoint == endpoint})
         if items:
             sections.append({"title": title, "items": items})
+    items = [item for section in sections for item in section["items"]]
+    if not any(item["active"] for item in items):
+        above = [item for item in items if item["url"] != "/" and _within(request.path, item["url"])]
+        if above:
+            max(above, key=lambda item: len(item["url"]))["active"] = True
     return sections
