@@ -152,3 +152,17 @@ def test_special_subsidy_groups_are_set_by_the_centre(city, as_role):
     assert Organization.get_by_id(city.orgs["district2"].id).special_subsidy
     assert not Organization.get_by_id(city.orgs["district1"].id).special_subsidy
     assert as_role("district").get("/plans/special").status_code == 403
+
+
+def test_the_city_reads_the_year_as_text_not_as_a_form(as_role, year):
+    """市总工会 is read-only: 保障年度设置 shows the receiving account and the claims deadline as text,
+    not as inputs marked * that look editable; the centre gets the form."""
+    page = BeautifulSoup(as_role("city").get(f"/plans/years/{year.id}").data, "html.parser")
+    assert page.find("input", attrs={"name": "account_name"}) is None
+    assert page.find("input", attrs={"name": "claims_deadline"}) is None
+    assert page.find(class_="req") is None
+    facts = " ".join(page.find(id="year-account").get_text(" ").split())
+    assert f"户名 {year.account_name}" in facts and f"开户行 {year.bank}" in facts
+    assert "给付申请材料截止" in page.find(id="year-claims-deadline").get_text()
+    centre = BeautifulSoup(as_role("centre").get(f"/plans/years/{year.id}").data, "html.parser")
+    assert centre.find("input", attrs={"name": "account_name"})["value"] == year.account_name
