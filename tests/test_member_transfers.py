@@ -362,3 +362,17 @@ def test_the_city_and_the_centre_only_look(city, as_role):
     assert soup(admin.get(f"/members/transfers/{request.id}")).select_one("#decide") is not None
     assert admin.post(f"/members/transfers/{request.id}/approve").status_code == 302
     assert fresh(request).status == "已通过"
+
+
+def test_the_city_sees_transfers_without_choosing_or_own_union_tabs(city, as_role):
+    """市总工会 only looks: no 选择 column and no 待我审核 / 转入本单位 / 转出本单位 tabs (it has no union of
+    its own in this list); a deciding union keeps both."""
+    transfer = make_transfer(city.orgs["grassroots1"])
+    page = BeautifulSoup(as_role("city").get("/members/transfers").data, "html.parser")
+    assert page.find("nav", attrs={"aria-label": "方向"}) is None
+    headers = [th.get_text() for th in page.find("table", class_="transfers").find_all("th")]
+    assert headers[0] == "姓名" and "选择" not in headers
+    assert page.find(id=f"transfer-{transfer.id}") is not None
+    union = BeautifulSoup(as_role("grassroots").get("/members/transfers").data, "html.parser")
+    assert union.find("nav", attrs={"aria-label": "方向"}) is not None
+    assert [th.get_text() for th in union.find("table", class_="transfers").find_all("th")][0] == "选择"

@@ -163,7 +163,7 @@ def transfers():
     direction = direction if direction in queues.DIRECTIONS else ""
     page = paginate(queues.transfer_list(scoped(TransferRequest, account), account, direction, status))
     return render_page("members/transfers.html", "rows", page=page, status_filter=status,
-                       direction=direction, directions=queues.DIRECTIONS, statuses=queues.TRANSFER_STATUSES,
+                       direction=direction, directions=queues.DIRECTIONS if _decides(account) else {}, statuses=queues.TRANSFER_STATUSES,
                        decides=_decides(account),
                        decidable=queues.decidable(account, page.items) if _decides(account) else set(),
                        can_withdraw=queues.can_withdraw)
