@@ -162,10 +162,11 @@ def transfers():
     direction = request.args.get("direction", "")
     direction = direction if direction in queues.DIRECTIONS else ""
     page = paginate(queues.transfer_list(scoped(TransferRequest, account), account, direction, status))
+    decides = _decides(account)  # an account that only looks has no union of its own here
     return render_page("members/transfers.html", "rows", page=page, status_filter=status,
-                       direction=direction, directions=queues.DIRECTIONS if _decides(account) else {}, statuses=queues.TRANSFER_STATUSES,
-                       decides=_decides(account),
-                       decidable=queues.decidable(account, page.items) if _decides(account) else set(),
+                       direction=direction, directions=queues.DIRECTIONS if decides else {},
+                       statuses=queues.TRANSFER_STATUSES, decides=decides,
+                       decidable=queues.decidable(account, page.items) if decides else set(),
                        can_withdraw=queues.can_withdraw)
 
 
