@@ -1,6 +1,6 @@
 """BaseModel, time helpers (Asia/Shanghai), money helpers (integer fen) and DomainError."""
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import peewee as pw
@@ -17,6 +17,14 @@ def now() -> datetime:
 
 def today() -> date:
     return datetime.now(SHANGHAI).date()
+
+
+def until_end_of(day: date, column):
+    """`column` on or before `day` (a datetime column, the whole day included) — every row when
+    `day` is the last day a date can be (9999-12-31 has no next midnight)."""
+    if day >= date.max:
+        return column.is_null(False) | column.is_null()
+    return column < datetime.combine(day + timedelta(days=1), time())
 
 
 def yuan(fen: int) -> str:

@@ -10,10 +10,11 @@ The caller passes the memberships already restricted to the account's scope
 
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 import peewee as pw
 
+from models.base import until_end_of
 from models.members import ACTIVE_STATUSES, HELD, MEMBER_STATUSES, Membership, Person
 from models.orgs import Organization
 from models.rules import retirement
@@ -162,7 +163,7 @@ def _filtered(query, filters: Filters, on: date | None):
     if "approved_from" in d:
         query = query.where(Membership.approved_at >= datetime.combine(d["approved_from"], time()))
     if "approved_to" in d:
-        query = query.where(Membership.approved_at < datetime.combine(d["approved_to"] + timedelta(days=1), time()))
+        query = query.where(until_end_of(d["approved_to"], Membership.approved_at))
     return query
 
 

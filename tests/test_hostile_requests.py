@@ -26,9 +26,12 @@ HOSTILE = [
     "a\x00b",  # a NUL byte
     "\n",  # %0a
     "2026-02-30",
+    "9999-12-31",  # the last date there is: no next midnight
     "²",  # a digit to str.isdigit(), not to int()
 ]
-ALONE = [HUGE, "²"]  # also sent in one parameter at a time (another one set may hide a path)
+ALONE = [HUGE, "²", "9999-12-31"]
+# Query names that url_for takes as its own options: a page link built from the query must not.
+URL_FOR_OPTIONS = ("_method", "_external", "_anchor", "_scheme")  # also sent in one parameter at a time (another one set may hide a path)
 ROLES = ("admin", "city", "centre", "district", "secondary", "grassroots")
 HX = {"HX-Request": "true"}
 
@@ -134,6 +137,10 @@ def test_every_get_route_every_role_hostile_queries_never_5xx(app, city, recordi
         for i, key in enumerate(sorted(reads[rule.rule])):
             for value in ALONE:
                 check(rule, role, HX if i % 2 else None, {key: value})
+        # the names of url_for's options and of the route's own path parts, in the query
+        names = dict.fromkeys((*URL_FOR_OPTIONS, *rule.arguments), "x")
+        check(rule, role, query=names)
+        check(rule, role, HX, names)
     assert not failures, "\n".join(f"{k}: {v[:6]}" for k, v in failures.items())
 
 
@@ -161,3 +168,34 @@ def test_nul_byte_is_refused_in_chinese(as_role):
     for response in (client.get("/members/?name=a%00b"), client.post("/plans/special", data={"org": "a\x00"})):
         assert response.status_code == 400
         assert "无效字符" in response.get_data(as_text=True)
+
+
+def test_page_links_ignore_query_names_url_for_would_take(as_role, city):
+    """The attack replay: ?_method=POST or a query name equal to a path part (which=, kind=) was a
+    500 on every paged list, and ?_external=1 / ?_anchor= changed the page links."""
+    import re
+    factories._plan_year()
+    for _ in range(16):  # a second page, so the pager links
+        factories.make_member(city.orgs["grassroots1"])
+    admin = as_role("admin")
+    for query in ("_method=POST", "_external=1", "_anchor=x", "_scheme=ftp"):
+        response = admin.get(f"/members/?{query}")
+        assert response.status_code == 200, query
+        links = re.findall(r'href="([^"]*page=2[^"]*)"', response.get_data(as_text=True))
+        assert links and all(link.startswith("/members/?") and "#" not in link for link in links), (query, links)
+    grassroots = as_role("grassroots")
+    for url in ("/enroll/card/central/people/cards?which=x", "/enroll/card/central/people/no_card?which=x",
+                "/enroll/social/central/people/verify?kind=x&which=x"):
+        assert grassroots.get(url).status_code < 500, url
+
+
+def test_a_filter_up_to_the_last_date_there_is(as_role, city):
+    """9999-12-31 as an end date (no next midnight) was a 500 on every list with a date range."""
+    member = factories.make_member(city.orgs["grassroots1"])
+    grassroots = as_role("grassroots")
+    page = grassroots.get("/members/?approved_from=2000-01-01&approved_to=9999-12-31")
+    assert page.status_code == 200
+    assert (member.person.name in page.get_data(as_text=True)) == (member.approved_at is not None)
+    for url in ("/enroll/card?end=9999-12-31", "/cards/batches?end=9999-12-31"):
+        assert grassroots.get(url).status_code == 200, url
+    assert as_role("admin").get("/audit/?end=9999-12-31").status_code == 200

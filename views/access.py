@@ -8,7 +8,7 @@ and passes it to the view as `org` — 404 when it is outside the account's scop
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from functools import wraps
 from urllib.parse import quote, urlsplit
 
@@ -18,7 +18,7 @@ from jinja2_fragments.flask import render_block
 from werkzeug.routing import IntegerConverter
 
 from models import Membership, Organization, Person
-from models.base import today
+from models.base import today, until_end_of
 from models.rules.text import INT_MAX, bounded_int, normalize
 
 ROLES = ("admin", "city", "centre", "district", "secondary", "grassroots")
@@ -269,7 +269,7 @@ def submitted_between(query, column, values, prefix: str = "", labels: tuple = S
         if key == "start":
             query = query.where(column >= datetime.combine(day, time()))
         else:
-            query = query.where(column < datetime.combine(day + timedelta(days=1), time()))
+            query = query.where(until_end_of(day, column))
     return query, shown, errors
 
 

@@ -1,12 +1,13 @@
 """操作日志: the admin search page (and its Excel export as a background job)."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import Blueprint, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from models import AuditLog, Job
 from models.audit import object_label, object_names
+from models.base import until_end_of
 from models.rules.text import bounded_int
 from views.access import access, render_page
 from views.menu import may_open
@@ -57,7 +58,7 @@ def filtered(args):
                 errors.append(f"{label}格式应为 年-月-日，如 2026-01-31")
                 continue
             query = query.where(AuditLog.at >= day) if key == "start" else \
-                query.where(AuditLog.at < day + timedelta(days=1))
+                query.where(until_end_of(day.date(), AuditLog.at))
     return query, errors
 
 

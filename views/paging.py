@@ -31,9 +31,17 @@ class Page:
         return f"显示第 {self.first} 到第 {self.last} 条记录，总共 {self.total} 条记录"
 
     def url(self, number: int) -> str:
-        args = request.args.to_dict()
-        args["page"] = number
-        return url_for(request.endpoint, **(request.view_args or {}), **args)
+        return page_url(getattr(self, "param", "page"), number)
+
+
+def page_url(param: str, number: int) -> str:
+    """This page's URL with `param` set to `number`, the other query values kept — but not a query
+    name that url_for would take as its own option (_method, _external, _anchor, _scheme) or as a
+    part of the path (the route's own arguments): those are dropped, never a 500 or a changed link."""
+    view_args = request.view_args or {}
+    args = {k: v for k, v in request.args.to_dict().items() if not k.startswith("_") and k not in view_args}
+    args[param] = number
+    return url_for(request.endpoint, **view_args, **args)
 
 
 def paginate(query, per_page: int = 15) -> Page:

@@ -92,12 +92,7 @@ class PanePage(Page):
     """A pager whose links keep the other pane's filters and page (p_page / q_page)."""
     def __init__(self, *a, param: str, **kw):
         super().__init__(*a, **kw)
-        self.param = param
-
-    def url(self, number: int) -> str:
-        args = request.args.to_dict()
-        args[self.param] = number
-        return url_for(request.endpoint, **args)
+        self.param = param  # Page.url sets this query name
 
 
 def _pane(org, year, kind, queued: bool) -> dict:
