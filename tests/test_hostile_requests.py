@@ -29,9 +29,9 @@ HOSTILE = [
     "9999-12-31",  # the last date there is: no next midnight
     "²",  # a digit to str.isdigit(), not to int()
 ]
-ALONE = [HUGE, "²", "9999-12-31"]
+ALONE = [HUGE, "²", "9999-12-31"]  # also sent in one parameter at a time (another one set may hide a path)
 # Query names that url_for takes as its own options: a page link built from the query must not.
-URL_FOR_OPTIONS = ("_method", "_external", "_anchor", "_scheme")  # also sent in one parameter at a time (another one set may hide a path)
+URL_FOR_OPTIONS = ("_method", "_external", "_anchor", "_scheme")
 ROLES = ("admin", "city", "centre", "district", "secondary", "grassroots")
 HX = {"HX-Request": "true"}
 
