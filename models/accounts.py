@@ -190,5 +190,11 @@ class LoginAttempt(BaseModel):
         cls.create(username=username[:50], ip=ip)
 
     @classmethod
-    def clear(cls, username: str) -> None:
-        cls.delete().where(cls.username == username).execute()
+    def clear(cls, username: str, ip: str | None = None) -> None:
+        """Forget the name's failures: from one address (a successful login there — failures from
+        elsewhere keep counting, so a login of the real clerk does not reset an attacker's count),
+        or from everywhere (解锁 by a superior)."""
+        query = cls.delete().where(cls.username == username)
+        if ip is not None:
+            query = query.where(cls.ip == ip)
+        query.execute()

@@ -105,7 +105,7 @@ def _attempt_login(form: LoginForm) -> str | None:
     if not account.is_active:
         return "该账号已停用，请联系上级工会"
     with db.atomic():
-        LoginAttempt.clear(username)
+        LoginAttempt.clear(username, ip)
         Account.update(last_login_at=now()).where(Account.id == account.id).execute()
         AuditLog.record("登录", account, account=account, ip=ip)
     session.clear()
