@@ -281,10 +281,19 @@ def test_a_page_that_needs_login_comes_back_after_it(app, city):
     ("QWZXMNBVCLKJ", "新密码须包含字母、数字、符号中的至少两种"),
     ("!@#$%^&*()_+", "新密码须包含字母、数字、符号中的至少两种"),
     ("Zq9-" * 32 + "x", "新密码不能超过128位"),
+    # the attack replay: decorated common words, look-alike digits, full-width letters, invisible ones
+    ("Passw0rd!", "新密码过于常见，容易被猜中，请换一个"),
+    ("Qwerty123!", "新密码过于常见，容易被猜中，请换一个"),
+    ("Shanghai2026", "新密码过于常见，容易被猜中，请换一个"),
+    ("{FULLWIDTH}12Ab", "新密码不能包含账号名"),
+    ("Aa1!\u200b\u200b\u200b\u200b", "新密码不能包含不可见字符（如零宽字符、制表符、换行）"),
+    ("Good-pass\t2026", "新密码不能包含不可见字符（如零宽字符、制表符、换行）"),
 ])
 def test_weak_new_passwords_are_refused_in_chinese(as_role, city, new, message):
     account = city.account("district")
-    new = new.replace("{name}", account.username).replace("{NAME}", account.username.upper())
+    fullwidth = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in account.username)
+    new = new.replace("{name}", account.username).replace("{NAME}", account.username.upper()) \
+        .replace("{FULLWIDTH}", fullwidth)
     response = as_role("district").post("/password", data={"old_password": factories.PASSWORD,
                                                            "new_password": new, "confirm": new})
     assert response.status_code == 422
