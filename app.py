@@ -60,6 +60,8 @@ def default_settings(instance: Path) -> dict:
         # a login ends after this many hours however active it is (besides the idle timeout)
         "SESSION_MAX_HOURS": int(os.environ.get("SESSION_MAX_HOURS", "12")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("UPLOAD_MAX_MB", "20")) * 1024 * 1024,
+        # Ticked rows of a list posted as multipart (werkzeug's default stops at 1,000 fields).
+        "MAX_FORM_PARTS": 50_000,
         "JOBS_MODE": os.environ.get("JOBS_MODE", "sql"),  # sql | immediate | memory
         # 批量导入: parse an xlsx in a second process while this one checks its rows (two cores)
         "IMPORT_READER_PROCESS": _env_bool("IMPORT_READER_PROCESS", True),

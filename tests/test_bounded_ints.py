@@ -89,3 +89,25 @@ def test_ticked_ids_beyond_64_bits_are_ignored(app, city, as_role):
     with app.test_request_context(f"/?batch=5&batch={HUGE}"):
         from flask import request
         assert form_ids("batch", request.args) == [5]
+
+
+def test_only_ascii_digits_are_ids_in_a_url(app, city, as_role):
+    """/members/９ (a full-width 9) or an Arabic-Indic digit is no id: 404, like any other text."""
+    member = factories.make_member(city.orgs["grassroots1"])
+    client = as_role("grassroots")
+    assert client.get(f"/members/{member.id}").status_code == 200
+    wide = "".join(chr(ord(d) + 0xFEE0) for d in str(member.id))
+    arabic = "".join(chr(ord(d) - ord("0") + 0x0660) for d in str(member.id))
+    assert client.get(f"/members/{wide}").status_code == 404
+    assert client.get(f"/members/{arabic}").status_code == 404
+
+
+def test_ten_thousand_ticked_rows_in_a_multipart_form_are_read(as_role):
+    """A list posted as multipart with 10,001 fields is read like the same form url-encoded (it was
+    a 413 blaming the file size: werkzeug stops at 1,000 parts by default)."""
+    import io
+    client = as_role("grassroots")
+    data = {"ids": [str(n) for n in range(10_000)], "reason": "退休", "file": (io.BytesIO(b""), "")}
+    response = client.post("/members/delete", data=data, content_type="multipart/form-data")
+    assert response.status_code != 413
+    assert response.status_code < 500

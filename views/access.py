@@ -289,6 +289,8 @@ class BoundedIntConverter(IntegerConverter):
     """The app's `<int:…>`: an id in a URL beyond what a database column holds is a 404 (no
     such object), never an overflow. Registered as `int`, so every route is bounded."""
 
+    regex = r"[0-9]+"  # ASCII digits only: /members/９ (full-width) is no id
+
     def __init__(self, url_map, fixed_digits=0, min=None, max=INT_MAX, signed=False):  # noqa: A002
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
