@@ -83,18 +83,23 @@ OBJECT_NAMES = {
 }
 
 
-# The foreign keys a name reads, joined in the one query per object type (no lookup per row).
+# The foreign keys a name reads (a dotted path through several), joined in the one query per
+# object type (no lookup per row).
 NAME_JOINS = {"Membership": ("person", "org"), "TransferRequest": ("person",), "CardRevokeRequest": ("batch",),
               "CardPending": ("person",), "ProtectionType": ("year",), "Submission": ("org", "year"),
-              "Enrollment": ("person", "year")}
+              "Enrollment": ("person", "year"), "MemberChange": ("membership.person",)}
 
 
 def _named(model, ids):
-    joins = [getattr(model, name) for name in NAME_JOINS.get(model.__name__, ())]
-    query = model.select(model, *[field.rel_model for field in joins])
-    for field in joins:
-        query = query.switch(model).join(field.rel_model, on=field)
-    return query.where(model._meta.primary_key.in_(sorted(ids)))
+    query, selected = model.select(model), [model]
+    for path in NAME_JOINS.get(model.__name__, ()):
+        query = query.switch(model)
+        source = model
+        for name in path.split("."):
+            field = getattr(source, name)
+            query, source = query.join(field.rel_model, on=field), field.rel_model
+            selected.append(source)
+    return query.select(*selected).where(model._meta.primary_key.in_(sorted(ids)))
 
 
 def object_names(rows) -> dict:

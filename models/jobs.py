@@ -209,7 +209,7 @@ def sweep_interrupted() -> list[int]:
     return ids
 
 
-# The result keys naming a job's files in jobs/ (exports, error files, the compare's new members):
+# The result keys naming a job's files in jobs/ (exports, error files, 同步会员's new members):
 # they hold ID numbers as uploaded or unmasked, so they go after the same retention as the upload.
 RESULT_FILE_KEYS = ("file", "error_file")
 
@@ -229,18 +229,18 @@ def purge_uploads(days: int | None = None) -> list[int]:
     purged = []
     for job in ended:
         params, result = job.params_data, job.result_data
-        note = {"on": now().strftime("%Y-%m-%d"), "days": days}
-        upload = params.get("upload") and "upload_removed" not in params
-        results = [result[key] for key in RESULT_FILE_KEYS if result.get(key)]
-        if results and "results_removed" not in params:
-            for name in results:
-                stored_file("jobs", name).unlink(missing_ok=True)
-            params["results_removed"] = note
-        elif not upload:
+        upload = params.get("upload") if "upload_removed" not in params else None
+        results = [] if "results_removed" in params else [result[k] for k in RESULT_FILE_KEYS if result.get(k)]
+        if not upload and not results:
             continue
+        note = {"on": now().strftime("%Y-%m-%d"), "days": days}
+        for name in results:
+            stored_file("jobs", name).unlink(missing_ok=True)
+        if results:
+            params["results_removed"] = note
         if upload:
             for sub in UPLOAD_DIRS:
-                stored_file(sub, params["upload"]).unlink(missing_ok=True)
+                stored_file(sub, upload).unlink(missing_ok=True)
             params["upload_removed"] = note
         with db.atomic():
             if upload:

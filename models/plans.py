@@ -305,13 +305,14 @@ def split_changes(flags: dict | None = None, type_fees: dict | None = None) -> l
             .order_by(Organization.name, ProtectionYear.year, ProtectionType.sort, ProtectionType.id))
     if type_fees and not flags:
         rows = rows.where(FeeSplit.type.in_(list(type_fees)))
-    out, special_now = [], {}
+    out, special = [], {}  # district id → (特殊补贴 before, after), asked once per district
     for row in rows:
         district = row.org
-        if district.id not in special_now:
-            special_now[district.id] = is_special(district)
-        before = special_now[district.id]
-        after = (flags[district.id] or is_special(district, itself=False)) if district.id in flags else before
+        if district.id not in special:
+            before = is_special(district)
+            after = (flags[district.id] or is_special(district, itself=False)) if district.id in flags else before
+            special[district.id] = (before, after)
+        before, after = special[district.id]
         fees_old, fees_new = row.type.fees, type_fees.get(row.type_id, row.type.fees)
         new = rules.rebalance(fees_new, row.split, after)
         if new != row.split:

@@ -12,9 +12,10 @@ from datetime import datetime, time
 from functools import wraps
 from urllib.parse import quote, urlsplit
 
-from flask import abort, flash, make_response, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from models import Membership, Organization, Person
@@ -203,10 +204,6 @@ def local_target(target: str | None, default: str, path: str | None = None) -> s
     and the raw value would then break the Location header), no backslash (a browser reads it as a
     slash), no scheme or host, no `//`, not over-long — and its path is `path` (a list returned to
     with its filters) or, without `path`, a page a GET route of the app answers; else `default`."""
-    from urllib.parse import urlsplit
-
-    from flask import current_app
-    from werkzeug.exceptions import HTTPException
     if not target or len(target) > MAX_TARGET or not target.startswith("/") or target.startswith("//"):
         return default
     if any(ord(c) < 32 or ord(c) == 127 or c == "\\" for c in target):

@@ -213,8 +213,9 @@ def pending():
 def submission(submission):
     """批次详情: the people and the 操作日志."""
     page = paginate(card_enroll.enrolled_people(submission), per_page=50)
-    download = (session.get(NOTICE_DOWNLOAD) == submission.id and current_user.org_id == submission.org_id
-                and session.pop(NOTICE_DOWNLOAD, None) is not None)
+    download = session.get(NOTICE_DOWNLOAD) == submission.id and current_user.org_id == submission.org_id
+    if download:
+        del session[NOTICE_DOWNLOAD]  # once: a reload does not download again
     return render_page("enroll/submission.html", sub=submission, page=page, download_notice=download,
                        log=AuditLog.for_object(submission).limit(50), yuan=yuan,
                        may_withdraw=submission.status == enrollment.REVIEWING
