@@ -23,6 +23,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
 import models
+import models.schema  # noqa: F401 — every table and job kind
 from models import db
 from models.base import yuan
 from models.rules.text import install_log_masking, mask, mask_name
@@ -90,7 +91,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     from models import storage
     storage.configure(app.config["STORAGE_DIR"], app.config["UPLOAD_RETENTION_DAYS"])
-    from models.status_provider import provider_from_config
+    from models.enroll.status_provider import provider_from_config
     provider_from_config(app.config)  # a wrong STATUS_* setting stops the start, with its reason
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
@@ -135,7 +136,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 @login_manager.user_loader
 def load_account(token: str):
-    from models import Account
+    from models.orgs.accounts import Account
     try:
         account_id, version = (int(x) for x in token.split(":"))
     except ValueError:
@@ -202,7 +203,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--force", is_flag=True, help="数据库非空时也加载（仅用于空库以外的演示）")
     def demo_cmd(force):
         """数据库为空时加载演示数据，并打印演示账号。"""
-        from models import Organization
+        from models.orgs.organizations import Organization
         from models.demo import load_demo, print_accounts, print_saved_accounts
         saved = Path(app.instance_path) / "demo-accounts.txt"
         if Organization.select().exists() and not force:

@@ -24,16 +24,17 @@ def _luhn(n: int) -> str:
 
 
 def _members(org_id: int, limit: int, offset: int = 0) -> list:
-    from models import Membership, Person
+    from models.members.members import Membership, Person
     return list(Membership.select(Membership.id, Membership.person, Person.name, Person.id_number, Person.gender,
                                   Membership.mobile, Membership.work_unit).join(Person)
                 .where(Membership.org == org_id).order_by(Membership.id).offset(offset).limit(limit).tuples())
 
 
 def generate_cards(info: dict) -> dict:
-    from models import Card, CardBatch, CardBatchItem, CardPending, Person
+    from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending
+    from models.members.members import Person
     from models.base import now, today
-    from models.cards import ITEM_OPENED, ITEM_WAITING, OPENED, SENT, TO_SEND
+    from models.cards.cards import ITEM_OPENED, ITEM_WAITING, OPENED, SENT, TO_SEND
     start = time.perf_counter()
     on, stamp = today(), now()
     expiry = on + timedelta(days=3650)
@@ -75,16 +76,17 @@ def generate_cards(info: dict) -> dict:
 
 def kept_cards(info: dict) -> dict | None:
     """The card data of a kept city (BENCH_KEEP), or None when it has none yet."""
-    from models import CardBatch
-    from models.cards import SENT
+    from models.cards.cards import CardBatch
+    from models.cards.cards import SENT
     sent = CardBatch.get_or_none((CardBatch.org == info["grassroots"][1]) & (CardBatch.status == SENT))
     return {"sent_batch": sent.id, "second_union": info["grassroots"][1]} if sent else None
 
 
 def undo_return(batch_id: int) -> None:
     """Put the 5,000-person batch back to 已报送银行 (a kept city stays the same)."""
-    from models import Card, CardBatch, CardBatchItem, Person
-    from models.cards import ITEM_WAITING, SENT
+    from models.cards.cards import Card, CardBatch, CardBatchItem
+    from models.members.members import Person
+    from models.cards.cards import ITEM_WAITING, SENT
     with db.atomic():
         people = CardBatchItem.select(CardBatchItem.person).where(CardBatchItem.batch == batch_id)
         CardBatchItem.update(state=ITEM_WAITING, card=None).where(CardBatchItem.batch == batch_id).execute()
@@ -94,8 +96,10 @@ def undo_return(batch_id: int) -> None:
 
 
 def bench_cards(b, info: dict, members: int, timed, repeat: int) -> None:
-    from models import Account, CardBatchItem, Organization
-    from models.cards import pending_counts
+    from models.orgs.accounts import Account
+    from models.cards.cards import CardBatchItem
+    from models.orgs.organizations import Organization
+    from models.cards.cards import pending_counts
     cards_info = kept_cards(info)
     if cards_info is None:
         cards_info = generate_cards(info)

@@ -17,9 +17,11 @@ RAW_PERIODS = (
 
 
 def generate_claims(n: int = CLAIMS) -> dict:
-    from models import Claim, Enrollment, Person
+    from models.enroll.claims import Claim
+    from models.enroll.enrollment import Enrollment
+    from models.members.members import Person
     from models.base import now
-    from models.claims import CLAIM_TYPES
+    from models.enroll.claims import CLAIM_TYPES
     if Claim.select().exists():  # a kept city
         return {"seconds": 0.0, "kept": True}
     start = time.perf_counter()
@@ -40,7 +42,10 @@ def generate_claims(n: int = CLAIMS) -> dict:
 
 
 def bench_coverage(b, info: dict, members: int, timed, repeat: int) -> None:
-    from models import Enrollment, Organization, OrgTree, Person, claims, coverage
+    from models.enroll.enrollment import Enrollment
+    from models.orgs.organizations import Organization, OrgTree
+    from models.members.members import Person
+    from models.enroll import claims, coverage
     made = generate_claims()
     if not made["kept"]:
         b.row(f"generate claims ({CLAIMS:,} on the enrollments)", b.count("claim"), (made["seconds"] * 1000, None))

@@ -55,8 +55,8 @@ def bare_workbook(rows: int, columns: int) -> None:
 
 def bench_enroll_stats(b, info: dict, members: int, timed, repeat: int) -> None:
     from bench.enroll import generate_enrollments
-    from models import Organization
-    from models import enroll_stats as stats
+    from models.orgs.organizations import Organization
+    from models.stats import enroll_stats as stats
     year = generate_enrollments(info)["year"]
     enrollments = b.count("enrollment")
     root = Organization.get_by_id(info["city"])

@@ -9,7 +9,8 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from models import Organization, OrgTree, db, is_postgres
+from models.orgs.organizations import Organization, OrgTree
+from models import db, is_postgres
 from models.base import now
 
 CHUNK = 2000
@@ -109,7 +110,7 @@ def settle() -> None:
 def generate_members(grassroots: list, scale: Scale, today: date) -> dict:
     """Bulk-insert people and their memberships: the first `big_unions` unions get `big_size`
     members, the rest share the remainder. Join dates over five years, approved the same day."""
-    from models import Membership, Person
+    from models.members.members import Membership, Person
     start = time.perf_counter()
     counts = [scale.big_size] * scale.big_unions
     rest = scale.members - sum(counts)
@@ -149,7 +150,7 @@ def generate_members(grassroots: list, scale: Scale, today: date) -> dict:
         for table in ("person", "membership"):
             db.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", (pid + 1,))
     inserted = time.perf_counter() - start
-    from models import stats
+    from models.members import counts as stats
     stats.rebuild()
     settle()
     return {"members": pid, "seconds": inserted, "counter_seconds": time.perf_counter() - start - inserted,
@@ -157,7 +158,7 @@ def generate_members(grassroots: list, scale: Scale, today: date) -> dict:
 
 
 def generate_enterprises(grassroots: list, per_union: int = 1) -> int:
-    from models import Enterprise
+    from models.orgs.organizations import Enterprise
     from models.demo import make_uscc
     rows = []
     with db.atomic():
@@ -176,7 +177,7 @@ def generate_enterprises(grassroots: list, per_union: int = 1) -> int:
 
 def generate_city(scale: Scale | None = None, password: str = "bench-pass-1") -> dict:
     """Everything the benchmark times, into an empty (migrated) database."""
-    from models import Account
+    from models.orgs.accounts import Account
     from models.base import today
     scale = scale or Scale.from_env()
     info = generate_orgs(scale)

@@ -34,7 +34,7 @@ def _free_port() -> int:
 
 def registry_rows(numbers: list) -> list:
     """StatusRecord ids added for 90% of `numbers` (those not yet on record)."""
-    from models import StatusRecord
+    from models.enroll.enrollment import StatusRecord
     from models.base import in_values, now, today
     on, stamp = today(), now()
     have = {n for (n,) in StatusRecord.select(StatusRecord.id_number)
@@ -75,9 +75,11 @@ def _time_job(numbers: list, runs: int) -> tuple:
     (median, p95) of `runs` jobs; the rows and jobs are removed afterwards."""
     import statistics
 
-    from models import Job, Organization, Person
+    from models.jobs import Job
+    from models.orgs.organizations import Organization
+    from models.members.members import Person
     from models.jobs import run_job
-    from models.social_enroll import SocialCheck
+    from models.enroll.social_enroll import SocialCheck
     ids = [i for (i,) in Person.select(Person.id).where(Person.id_number.in_(numbers)).tuples()]
     org = Organization.select().where(Organization.level == "grassroots").first()
     samples, made = [], []
@@ -98,8 +100,9 @@ def _time_job(numbers: list, runs: int) -> tuple:
 
 
 def bench_status_provider(b, info: dict, members: int, timed, repeat: int, url: str) -> None:
-    from models import Person, StatusRecord
-    from models.status_provider import HttpProvider, RegistryProvider
+    from models.members.members import Person
+    from models.enroll.enrollment import StatusRecord
+    from models.enroll.status_provider import HttpProvider, RegistryProvider
     numbers = [n for (n,) in Person.select(Person.id_number).where(Person.id_type == "身份证")
                .order_by(Person.id.desc()).limit(PEOPLE).tuples()]
     added = registry_rows(numbers)

@@ -2,7 +2,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from forms import BaseForm
-from models.accounts import MAX_PASSWORD
+from models.orgs.accounts import MAX_PASSWORD
 
 
 class LoginForm(BaseForm):

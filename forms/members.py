@@ -2,7 +2,7 @@
 
 The member form only carries and renders the fields (labels, placeholders and defaults of the
 manual's 新增会员 screen, seed 001); the rules (身份证 check digit, 15 → 18, birth date and
-gender from the number, mobile format, coded values) live in models.members.check_identity /
+gender from the number, mobile format, coded values) live in models.members.members.check_identity /
 check_record, whose errors the view puts next to each field.
 """
 
@@ -10,7 +10,7 @@ from wtforms import SelectField, SelectMultipleField, StringField, ValidationErr
 from wtforms.validators import DataRequired, Length, StopValidation
 
 from forms import BaseForm, choices, text
-from models import members
+from models.members import members
 
 DELETE_ONLY = "目前只有退休、犯罪、死亡可以删除会员"  # seed 000
 

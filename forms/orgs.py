@@ -54,7 +54,7 @@ class ReasonForm(BaseForm):
 
 
 class EnterpriseForm(BaseForm):
-    """覆盖企业 新增 / 修改 (checked by models.enterprises.check, which names the fields)."""
+    """覆盖企业 新增 / 修改 (checked by models.orgs.enterprises.check, which names the fields)."""
 
     name = StringField("企业名称", filters=[text])
     uscc = StringField("统一社会信用代码", filters=[code])

@@ -1,7 +1,7 @@
-"""Database handle and model registry.
+"""The database handle.
 
 `db` is a peewee DatabaseProxy bound by `connect(url)`: SQLite (WAL, foreign keys on) by default,
-PostgreSQL when the URL says postgresql://. ALL_MODELS lists every table in dependency order.
+PostgreSQL when the URL says postgresql://. Every table is listed in `models.schema.ALL_MODELS`.
 """
 
 import os
@@ -55,38 +55,3 @@ def connect(url: str) -> pw.Database:
 
 def is_postgres() -> bool:
     return isinstance(db.obj, pw.PostgresqlDatabase)
-
-
-from models.accounts import Account, LoginAttempt  # noqa: E402
-from models.audit import AuditLog  # noqa: E402
-from models.card_enroll import CardConfirm  # noqa: E402
-from models.cards import Card, CardBatch, CardBatchItem, CardPending, CardRevokeRequest  # noqa: E402
-from models.claims import Claim  # noqa: E402
-from models.enrollment import Enrollment, StatusRecord, Submission, TypeLock  # noqa: E402
-from models.jobs import Job, JobChunk  # noqa: E402
-from models.members import Counter, MemberChange, Membership, Person, TransferRequest  # noqa: E402
-from models.messages import Message, MessageRead  # noqa: E402
-from models.notices import Download, Notice  # noqa: E402
-from models.org_requests import OrgRequest  # noqa: E402
-from models.orgs import Enterprise, Organization, OrgTree  # noqa: E402
-from models.plans import Credit, FeeSplit, ProtectionType, ProtectionYear, Window, WindowExtension  # noqa: E402
-from models.review import BatchCounter, DistrictBatch, PaymentVoucher, VoucherItem  # noqa: E402
-from models.social_enroll import SocialCheck, SocialConfirm  # noqa: E402
-from models.stats import MemberDay, OrgMemberCount  # noqa: E402
-
-ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog, Job, Person,
-              Membership, OrgMemberCount, MemberDay, Message, MessageRead, Notice, Download,
-              OrgRequest, JobChunk, Counter, MemberChange, TransferRequest, CardBatch, Card, CardPending,
-              CardBatchItem, CardRevokeRequest, ProtectionYear, ProtectionType, Window, WindowExtension,
-              FeeSplit, Credit, DistrictBatch, Submission, Enrollment, TypeLock, StatusRecord, CardConfirm,
-              PaymentVoucher, VoucherItem, BatchCounter, Claim, SocialCheck, SocialConfirm]
-
-__all__ = ["db", "connect", "is_postgres", "ALL_MODELS", *[m.__name__ for m in ALL_MODELS]]
-
-import models.audit_export  # noqa: E402,F401 — registers the 导出操作日志 job kind
-import models.card_return  # noqa: E402,F401 — the bank's return file (开卡回盘导入)
-import models.enroll_stats  # noqa: E402,F401 — registers the 导出参保人员名单 job kind
-import models.member_compare  # noqa: E402,F401 — 同步会员
-import models.member_import  # noqa: E402,F401 — 批量导入会员
-import models.org_import  # noqa: E402,F401 — registers the 组织导入 job kind
-import models.status_import  # noqa: E402,F401 — 社保状态导入, 个人参保导入

@@ -4,9 +4,9 @@ import json
 
 import peewee as pw
 
-from models.accounts import Account
+from models.orgs.accounts import Account
 from models.base import BaseModel, now
-from models.orgs import Organization
+from models.orgs.organizations import Organization
 from models.rules.text import mask, mask_text
 
 
@@ -105,7 +105,7 @@ def _named(model, ids):
 def object_names(rows) -> dict:
     """{(object_type, object_id): "参保批次 CB…"} for the rows of a log page — one query per
     object type on the page; an object since deleted is named by its label and number."""
-    from models import ALL_MODELS
+    from models.schema import ALL_MODELS
     models = {m.__name__: m for m in ALL_MODELS}
     wanted: dict = {}
     for row in rows:

@@ -9,10 +9,10 @@ import click
 from stdnum.cn import ric
 
 from models import db
-from models.accounts import Account, random_password
+from models.orgs.accounts import Account, random_password
 from models.base import today
-from models.members import Membership, Person
-from models.orgs import NO_WORKBENCH_TYPES, Enterprise, Organization
+from models.members.members import Membership, Person
+from models.orgs.organizations import NO_WORKBENCH_TYPES, Enterprise, Organization
 from models.rules.uscc import make_uscc
 
 SURNAMES = (
@@ -122,9 +122,9 @@ def _social_examples(g1) -> None:
     参保待确认名单 (正常 不明确), 待校验 (封存 / 挂失, or never checked but known to the bureau's
     registry, so ① 获取社保卡和就业状态 resolves them), 退休 and 死亡; the registry file the reference
     status server can serve is written to STORAGE_DIR/demo/社保状态登记表.xlsx."""
-    from models.cards import HELD_CARD, Card
-    from models.enrollment import StatusRecord
-    from models.social_enroll import SocialCheck
+    from models.cards.cards import HELD_CARD, Card
+    from models.enroll.enrollment import StatusRecord
+    from models.enroll.social_enroll import SocialCheck
     on = today()
     carded = Card.select(Card.person).where(Card.status.in_(HELD_CARD))
     people = list(Person.select().join(Membership).where((Membership.org == g1.id) & (Membership.status == "正常")
@@ -154,7 +154,7 @@ def _registry_file() -> None:
     """The bureau's status file of the demo (the columns of 社保状态导入), for the reference server."""
     from openpyxl import Workbook
 
-    from models.enrollment import StatusRecord
+    from models.enroll.enrollment import StatusRecord
     from models.storage import storage_dir
     book = Workbook()
     sheet = book.active
@@ -171,7 +171,8 @@ def _review_examples(centre, district, street, g2, g3, g4) -> None:
     联合工会 already added by 南京东路街道 (审核标识 二级工会)."""
     from datetime import datetime
 
-    from models import enrollment, plans, review
+    from models.enroll import enrollment, plans
+    from models.review import enroll_review as review
     on = today()
     this, coming = plans.get_year(on.year), plans.get_year(on.year + 1)
     if this is None or coming is None:
@@ -227,7 +228,7 @@ def _voucher_image() -> bytes:
 
 
 def _keys(reviewer, year, kind):
-    from models import review
+    from models.review import enroll_review as review
     rows, _ = review.groups(review.pane(reviewer, year, kind, False), 1, 100)
     return [g.key for g in rows]
 
@@ -236,9 +237,9 @@ def _plan_examples(centre, districts) -> None:
     """Protection years: the current one and the next (its settings and windows from the reference
     timeline), the 2024–2025 split (A: 13 district / 0 grassroots) in every district, a credit for
     黄浦区, and the bureau's statuses for some 新世界百货 members (社保缴纳 未缴纳 → 待确认)."""
-    from models import plans
-    from models.enrollment import StatusRecord
-    from models.plans import FeeSplit
+    from models.enroll import plans
+    from models.enroll.enrollment import StatusRecord
+    from models.enroll.plans import FeeSplit
     centre_account = Account.get(Account.org == centre.id)
     on = today()
     for year in (on.year, on.year + 1):
@@ -264,7 +265,7 @@ def _card_examples(g1, centre) -> None:
     short."""
     from stdnum import luhn
 
-    from models import card_return, cards
+    from models.cards import card_return, cards
     members_ = list(Membership.select(Membership, Person).join(Person)
                     .where((Membership.org == g1.id) & (Membership.status == "正常")).order_by(Membership.id))
     if len(members_) < 40:  # a tiny demo (tests): nothing to show
@@ -306,7 +307,7 @@ def _roster_examples(rng, g1, g4, temporary, g5, pudong) -> None:
     """Something on every roster screen: 同步会员 是/否 in 新世界百货, a 退休 member deleted there,
     a transfer to the 步行街物业 union waiting for 会员转出审核 by 新世界百货, and — 浦东 reviews new
     members — a new member of 张江微电子 waiting for 会员审核 by 浦东新区总工会."""
-    from models import members
+    from models.members import members
     roster = list(Membership.select().where(Membership.org == g1.id).order_by(Membership.id))
     if len(roster) < 4:  # a tiny demo (tests): nothing to show
         return
@@ -329,7 +330,7 @@ def _roster_examples(rng, g1, g4, temporary, g5, pudong) -> None:
 def _waiting_request(org) -> None:
     """A 修改信息 request of the 小微企业联合工会, waiting for 组织审核 by its street union."""
     from models import messages
-    from models.org_requests import CHANGE, submit
+    from models.orgs.org_requests import CHANGE, submit
     account = Account.get(Account.org == org.id)
     submit(CHANGE, account, {"name": "南京东路街道小微企业联合工会", "union_no": "HP1004A"}, target=org)
     messages.post(org.parent_id, f"「{org.name}」提交了修改信息申请", kind="组织审核", link="/orgs/requests")
@@ -353,7 +354,7 @@ def _members(rng, unions, weights, total):
                               mobile=f"139{number:08d}", address="上海市黄浦区示例路1号",
                               work_unit=f"{union.name.removesuffix('工会委员会')}总部")
             number += 1
-    from models import stats
+    from models.members import counts as stats
     stats.rebuild()  # bulk-loaded: count once
 
 
@@ -363,7 +364,7 @@ def _notices_and_messages(centre, welcomed) -> None:
 
     from models import messages
     from models.notices import Download, Notice
-    from models.org_import import template_workbook
+    from models.orgs.org_import import template_workbook
     from models.storage import stored_file
     Notice.create(title="关于做好2027年度会员专享基本保障集中参保工作的通知", org=centre, pinned=True,
                   body="各区局（产业）工会、基层工会：\n2027年度集中参保工作即将开始，请各基层工会及时整理会员信息，"

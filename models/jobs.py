@@ -15,10 +15,11 @@ from datetime import timedelta
 
 import peewee as pw
 
-from models import db, messages, review, storage
-from models.accounts import Account
+from models import db, messages, storage
+from models.review import enroll_review as review
+from models.orgs.accounts import Account
 from models.base import BaseModel, DomainError, now
-from models.orgs import Organization
+from models.orgs.organizations import Organization
 from models.storage import UPLOAD_DIRS, stored_file, upload_retention_days
 from models.workflow import Workflow, transition
 

@@ -62,7 +62,7 @@ def payment_detail_xlsx(batch) -> bytes:
     from openpyxl import Workbook
 
     from models.io.excel import safe_cell
-    from models.review import Submission, batch_submissions
+    from models.review.enroll_review import Submission, batch_submissions
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("缴费明细")
     ws.append(["批次编号", "单位名称", "参保通道", "参保类型", "保障类型", "参保人数", "保障费用(元)",

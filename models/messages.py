@@ -7,9 +7,9 @@ its accounts until that account opens it.
 
 import peewee as pw
 
-from models.accounts import Account
+from models.orgs.accounts import Account
 from models.base import BaseModel, now
-from models.orgs import Organization
+from models.orgs.organizations import Organization
 
 
 class Message(BaseModel):

@@ -3,9 +3,9 @@ links to them). Files live in the storage directory, never under static/."""
 
 import peewee as pw
 
-from models.accounts import Account
+from models.orgs.accounts import Account
 from models.base import BaseModel, now
-from models.orgs import Organization
+from models.orgs.organizations import Organization
 
 
 class Notice(BaseModel):

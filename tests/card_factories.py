@@ -4,7 +4,9 @@ state, cards and revoke requests — for the scope matrix and the card tests."""
 import itertools
 from datetime import date, timedelta
 
-from models import Card, CardBatch, CardBatchItem, CardPending, CardRevokeRequest, Person, cards
+from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending, CardRevokeRequest
+from models.members.members import Person
+from models.cards import cards
 from models.base import today
 from tests import factories
 

@@ -3,8 +3,9 @@ enrollment rules themselves are tested in tests/test_enrollment.py)."""
 
 from datetime import date
 
-from models import Enrollment, Submission, plans
-from models.enrollment import CARD_CHANNEL, CENTRAL, DONE, INDIVIDUAL
+from models.enroll.enrollment import Enrollment, Submission
+from models.enroll import plans
+from models.enroll.enrollment import CARD_CHANNEL, CENTRAL, DONE, INDIVIDUAL
 
 
 def year(y: int):

@@ -5,7 +5,10 @@ import random
 from dataclasses import dataclass, field
 from datetime import date
 
-from models import Account, Enterprise, Membership, Organization, Person, members
+from models.orgs.accounts import Account
+from models.orgs.organizations import Enterprise, Organization
+from models.members.members import Membership, Person
+from models.members import members
 from models.demo import id_number, uscc
 
 PASSWORD = "test-pass-1"
@@ -95,7 +98,7 @@ def make_job(org, account=None, status="已完成"):
     """A finished export job with its result file in storage."""
     import json
 
-    from models import Job
+    from models.jobs import Job
     from models.storage import storage_dir
     job = Job.create(org=org, owner=account, kind="audit_export", title="导出操作日志", status=status)
     name = f"audit-{job.id}.xlsx"
@@ -106,7 +109,7 @@ def make_job(org, account=None, status="已完成"):
 
 
 def make_org_request(org):
-    from models import org_requests
+    from models.orgs import org_requests
     account = Account.select().where(Account.org == org.id).first() or make_account(org)
     return org_requests.submit(org_requests.CHANGE, account, {"address": "申请修改的地址"}, target=org)
 
@@ -175,12 +178,12 @@ def _review_factories():
 
 
 def _submission(org):
-    from models import Submission
+    from models.enroll.enrollment import Submission
     year = _plan_year()
     return Submission.create(org=org, year=year, channel="会员卡参保", mode="集中参保", type=year.types[0])
 
 
 def _plan_year():
-    from models import plans
+    from models.enroll import plans
     year = plans.ProtectionYear.select().order_by(plans.ProtectionYear.year.desc()).first()
     return year or plans.create_year(2027)

@@ -3,7 +3,8 @@ matrix (tests/factories.OBJECT_FACTORIES) and the workflow tests."""
 
 import json
 
-from models import MemberChange, TransferRequest, members
+from models.members.members import MemberChange, TransferRequest
+from models.members import members
 from tests import factories
 
 

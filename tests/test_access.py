@@ -5,7 +5,8 @@ import pytest
 from bs4 import BeautifulSoup
 from werkzeug.routing import AnyConverter
 
-from models import AuditLog, Organization
+from models.audit import AuditLog
+from models.orgs.organizations import Organization
 from tests import factories
 from tests.routes import build, make_objects, rules
 

@@ -7,9 +7,11 @@ import logging
 import pytest
 from bs4 import BeautifulSoup
 
-from models import Account, AuditLog, LoginAttempt, Organization
-from models.accounts import LOCK_AFTER
-from models.orgs import CLOSED
+from models.orgs.accounts import Account, LoginAttempt
+from models.audit import AuditLog
+from models.orgs.organizations import Organization
+from models.orgs.accounts import LOCK_AFTER
+from models.orgs.organizations import CLOSED
 from tests import factories
 
 ROLES = ("admin", "city", "centre", "district", "secondary", "grassroots")

@@ -3,7 +3,7 @@
 import pytest
 from bs4 import BeautifulSoup
 
-from models import AuditLog
+from models.audit import AuditLog
 from models.audit import AppendOnlyError
 
 

@@ -6,7 +6,8 @@ import ast
 import re
 from pathlib import Path
 
-from models import ALL_MODELS, AuditLog
+from models.schema import ALL_MODELS
+from models.audit import AuditLog
 from models.audit import OBJECT_LABELS
 from models.base import BaseModel
 from tests import factories
@@ -58,7 +59,7 @@ def _page(client, **args):
 
 
 def test_log_rows_name_the_objects_in_chinese_and_link_them(city, as_role):
-    from models import Submission
+    from models.enroll.enrollment import Submission
     from models.workflow import transition
     district = city.orgs["district1"]
     batch = make_batch(district)

@@ -6,8 +6,9 @@ from urllib.parse import quote, unquote
 import pytest
 from bs4 import BeautifulSoup
 
-from models import Account, AuditLog, LoginAttempt
-from models.accounts import LOCK_AFTER, NAME_LOCK_AFTER, SLOW_AFTER
+from models.orgs.accounts import Account, LoginAttempt
+from models.audit import AuditLog
+from models.orgs.accounts import LOCK_AFTER, NAME_LOCK_AFTER, SLOW_AFTER
 from tests import factories
 
 
@@ -370,12 +371,12 @@ def test_the_delay_applies_from_any_address_once_the_name_has_failed_often(app, 
 def test_unknown_and_known_names_cost_the_same_password_hash(app, city, monkeypatch, name):
     """A wrong password for a real name and any password for an unknown one both check one
     password hash of the same method, so the answer time tells nothing."""
-    import models.accounts
+    import models.orgs.accounts
     account = city.account("district")
     username = account.username if name == "district-known" else name
-    real = models.accounts.check_password_hash
+    real = models.orgs.accounts.check_password_hash
     checked = []
-    monkeypatch.setattr(models.accounts, "check_password_hash",
+    monkeypatch.setattr(models.orgs.accounts, "check_password_hash",
                         lambda stored, password: checked.append(stored.split("$")[0]) or real(stored, password))
     response = login_from(app.test_client(), username, "wrong-pass-9", "10.3.3.3")
     assert error_text(response) == "账号或密码错误"

@@ -5,7 +5,7 @@ import pytest
 from bs4 import BeautifulSoup
 from werkzeug.routing import IntegerConverter
 
-from models import AuditLog
+from models.audit import AuditLog
 from models.rules.text import INT_MAX, bounded_int
 from tests import factories
 from tests.routes import PLACEHOLDER, rules

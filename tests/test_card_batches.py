@@ -11,18 +11,11 @@ import pytest
 from bs4 import BeautifulSoup
 from openpyxl import Workbook, load_workbook
 
-from models import (
-    AuditLog,
-    Card,
-    CardBatch,
-    CardBatchItem,
-    CardPending,
-    CardRevokeRequest,
-    Message,
-    Person,
-    card_return,
-    cards,
-)
+from models.audit import AuditLog
+from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending, CardRevokeRequest
+from models.messages import Message
+from models.members.members import Person
+from models.cards import card_return, cards
 from models.base import DomainError, today
 from models.io.tables import lost_digits_message
 from tests import factories
@@ -75,7 +68,7 @@ def upload(client, data: bytes, name="回盘.xlsx"):
 
 
 def job_of(response):
-    from models import Job
+    from models.jobs import Job
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     return Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
 
@@ -371,7 +364,7 @@ def test_upload_returns_at_once_and_the_page_shows_progress(union, as_role, queu
 def test_a_return_job_killed_midway_runs_again_once(union, as_role, queued_mode):
     """The job applies everything in one transaction: a worker killed before the commit left
     nothing, the restart sweep queues it again and the second run applies each card once."""
-    from models import Job
+    from models.jobs import Job
     from models.jobs import QUEUED, RUNNING, run_job, sweep_interrupted
     batch = sent_batch(union, people=3)
     job = job_of(upload(as_role("centre"), xlsx([(i.id_number, luhn_card(), "2026-11-20") for i in items_of(batch)])))

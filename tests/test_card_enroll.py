@@ -8,7 +8,11 @@ import pytest
 import time_machine
 from bs4 import BeautifulSoup
 
-from models import Card, CardConfirm, Enrollment, Membership, Person, StatusRecord, Submission, plans
+from models.cards.cards import Card
+from models.enroll.card_enroll import CardConfirm
+from models.enroll.enrollment import Enrollment, StatusRecord, Submission
+from models.members.members import Membership, Person
+from models.enroll import plans
 from tests import factories
 from tests.card_factories import luhn_card
 
@@ -199,7 +203,7 @@ def test_the_notice_pdf_has_the_union_s_numbers_and_an_embedded_font(as_role, ye
 
     from pypdf import PdfReader
 
-    from models import notice_pdf
+    from models.enroll import notice_pdf
     for _ in range(3):
         card_holder(union)
     with time_machine.travel(SEASON, tick=False):
@@ -284,7 +288,7 @@ def test_the_submission_list_filters(as_role, year, union):
 
 
 def test_the_notice_counts_every_submission_so_far_like_the_screen(as_role, year, union):
-    from models import notice_pdf
+    from models.enroll import notice_pdf
     for _ in range(2):
         card_holder(union)
     a = plans.types_of(year)[0]
@@ -391,9 +395,9 @@ def test_a_card_opened_today_leaves_its_holder_in_the_social_channel_until_tomor
     """One rule for both channels (`cards.card_channel_people`): a card known today moves its holder
     from the social-security channel to the member-card channel tomorrow — never in neither — and the
     monitor's 可参保 counts him both days; a 护照 holder has no social channel, so only from tomorrow."""
-    from models import card_enroll
-    from models import enroll_stats as stats
-    from models import social_enroll as social
+    from models.enroll import card_enroll
+    from models.stats import enroll_stats as stats
+    from models.enroll import social_enroll as social
     fresh = _card_known_on(union, SEASON.date(), SEASON.date())
     passport = _card_known_on(union, SEASON.date(), SEASON.date())
     Person.update(id_type="护照").where(Person.id == passport.person_id).execute()

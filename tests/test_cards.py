@@ -10,7 +10,11 @@ import pytest
 from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
-from models import AuditLog, Card, CardBatch, CardBatchItem, CardPending, Membership, Person, cards, db
+from models.audit import AuditLog
+from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending
+from models.members.members import Membership, Person
+from models.cards import cards
+from models import db
 from models.base import DomainError, today
 from models.rules import cards as rules
 from tests import factories
@@ -210,14 +214,14 @@ def test_a_mobile_used_by_another_applicant_fails(city, union):
 def test_editing_the_member_makes_the_row_unchecked(union, grassroots):
     row = make_pending(union)
     m = Membership.get_by_id(row.membership_id)
-    from models import members
+    from models.members import members
     members.update(m, factories.make_account(union), {}, {"work_unit": "上海市黄浦区南京东路一号大楼"})
     assert CardPending.get_by_id(row.id).check_state == rules.UNCHECKED
 
 
 def test_a_member_who_leaves_is_taken_off_the_list(union):
     row = make_pending(union)
-    from models import members
+    from models.members import members
     members.delete(Membership.get_by_id(row.membership_id), factories.make_account(union), "退休")
     assert CardPending.select().where(CardPending.id == row.id).count() == 0
 
@@ -371,7 +375,8 @@ def test_domain_refusals_change_nothing(union):
 def test_the_demo_shows_every_card_and_plan_screen():
     """`make run`'s demo data: card holders, batches in three states, a pending list with failing
     rows; protection years with splits; bureau statuses."""
-    from models import ProtectionYear, StatusRecord
+    from models.enroll.plans import ProtectionYear
+    from models.enroll.enrollment import StatusRecord
     from models.demo import load_demo
     load_demo(password="demo-pass-1", members=300)
     assert Card.select().count() == 20
@@ -381,7 +386,8 @@ def test_the_demo_shows_every_card_and_plan_screen():
     assert ProtectionYear.select().count() == 2 and StatusRecord.select().count() > 60
     # 社保卡参保 (issue 9): 新世界百货 has people in every routing class, and the bureau's registry
     # agrees with the checked ones, so a new ① keeps 封存 / 挂失 in 待校验
-    from models import Account, social_enroll
+    from models.orgs.accounts import Account
+    from models.enroll import social_enroll
     from views.enroll import central_year
     union = Account.get(Account.username == "grassroots").org
     screen = social_enroll.screen(union, central_year())
@@ -393,6 +399,6 @@ def test_the_demo_shows_every_card_and_plan_screen():
         record = StatusRecord.get(StatusRecord.id_number == check.person.id_number)
         assert record.card_status == check.card_status
     # the card holders may enroll on the day the demo is loaded (their cards came back a month ago)
-    from models import card_enroll
+    from models.enroll import card_enroll
     central = card_enroll.central_screen(union, central_year())
     assert len(central.sets["eligible"]) > 0, {k: len(v) for k, v in central.sets.items()}

@@ -11,8 +11,13 @@ import pytest
 from bs4 import BeautifulSoup
 from openpyxl import Workbook, load_workbook
 
-from models import AuditLog, Claim, Enrollment, Job, Person, Submission, claims, plans
-from models.enrollment import RETURNED
+from models.audit import AuditLog
+from models.enroll.claims import Claim
+from models.enroll.enrollment import Enrollment, Submission
+from models.jobs import Job
+from models.members.members import Person
+from models.enroll import claims, plans
+from models.enroll.enrollment import RETURNED
 from models.io.tables import read_table
 from models.rules.text import mask
 from tests import factories
@@ -121,7 +126,7 @@ def test_a_date_in_a_released_period_is_refused(as_role, covered):
 
 def test_a_payment_after_the_year_is_fine_until_the_claims_deadline(as_role, covered):
     """给付日期 is the day of payment: claims of 2025 are usually paid in 2026, up to the deadline."""
-    from models import ProtectionYear
+    from models.enroll.plans import ProtectionYear
     ProtectionYear.update(claims_deadline=date(2026, 6, 30)).where(ProtectionYear.year == 2025).execute()
     client = as_role("centre")
     late = client.post("/coverage/claims/new", data=form(covered, claim_date="2026-07-01"))

@@ -14,7 +14,9 @@ import pytest
 from stdnum.cn import ric
 
 from app import backup_sqlite
-from models import Account, Membership, Organization
+from models.orgs.accounts import Account
+from models.members.members import Membership
+from models.orgs.organizations import Organization
 from models.demo import load_demo
 from models.rules.uscc import clean_uscc
 

@@ -7,7 +7,10 @@ from datetime import date
 import peewee as pw
 import pytest
 
-from models import Account, Enterprise, Membership, Organization, OrgTree, Person, db
+from models.orgs.accounts import Account
+from models.orgs.organizations import Enterprise, Organization, OrgTree
+from models.members.members import Membership, Person
+from models import db
 from tests import factories
 
 

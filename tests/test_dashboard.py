@@ -7,8 +7,9 @@ import pytest
 import time_machine
 from bs4 import BeautifulSoup
 
-from models import Enterprise, Membership, Organization, OrgTree
-from models.dashboard import nice_max, parse_period
+from models.orgs.organizations import Enterprise, Organization, OrgTree
+from models.members.members import Membership
+from models.stats.dashboard import nice_max, parse_period
 from tests import factories
 
 TODAY = date(2026, 11, 25)  # a Wednesday
@@ -39,7 +40,7 @@ def populated(city):
         day = days[i % len(days)]
         factories.make_member(unions[i % len(unions)], join_date=day,
                               approved_at=datetime.combine(day, datetime.min.time()) + timedelta(hours=9))
-    from models import members
+    from models.members import members
     gone = Membership.select().where(Membership.org == unions[0].id).first()
     members.change(gone, status="已转出")
     for org in (city.orgs["grassroots1"], city.orgs["grassroots1"], city.orgs["direct2"]):

@@ -12,8 +12,12 @@ import time_machine
 from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
-from models import Credit, Enrollment, Organization, OrgTree, Person, Submission, enrollment, plans
-from models.enrollment import CARD_CHANNEL, CENTRAL, SOCIAL_CHANNEL
+from models.enroll.plans import Credit
+from models.enroll.enrollment import Enrollment, Submission
+from models.orgs.organizations import Organization, OrgTree
+from models.members.members import Person
+from models.enroll import enrollment, plans
+from models.enroll.enrollment import CARD_CHANNEL, CENTRAL, SOCIAL_CHANNEL
 from tests import factories
 from tests.test_card_enroll import IN_SPLIT, card_holder
 
@@ -75,7 +79,9 @@ def season(city):
 def direct_eligible(org_ids) -> int:
     """可参保 counted person by person: 正常 members holding a 正常 card or with ID type 身份证,
     not 退休 / 死亡 in the registry."""
-    from models import Card, Membership, Person, StatusRecord
+    from models.cards.cards import Card
+    from models.members.members import Membership, Person
+    from models.enroll.enrollment import StatusRecord
     n = 0
     for m in Membership.select().where(Membership.org.in_(org_ids) & (Membership.status == "正常")):
         person = Person.get_by_id(m.person_id)
@@ -337,8 +343,8 @@ def test_the_people_export_follows_the_filters_full_numbers_for_the_centre_maske
 def test_a_big_people_export_is_a_background_job_with_the_same_rows(as_role, city, season, monkeypatch):
     """Above PEOPLE_INLINE_LIMIT rows the export returns at once (a job with progress); the job's
     file holds exactly the rows the direct export would have."""
-    from models import Job
-    from models import enroll_stats as stats
+    from models.jobs import Job
+    from models.stats import enroll_stats as stats
     d1 = city.orgs["district1"].id
     url = f"/enroll-stats/people.xlsx{Y}&district={d1}&mode={CENTRAL}"
     centre = as_role("centre")
@@ -400,7 +406,7 @@ def statements(fn) -> int:
 
 
 def test_the_numbers_are_set_based_not_one_query_per_union(city, season):
-    from models import enroll_stats as stats
+    from models.stats import enroll_stats as stats
     year, district = season["year"], city.orgs["district1"]
     before = (statements(lambda: stats.monitor(district, year)),
               statements(lambda: list(stats.union_rows(district, year))))

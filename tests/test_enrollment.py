@@ -8,7 +8,10 @@ from datetime import date, datetime
 import peewee as pw
 import pytest
 
-from models import AuditLog, Enrollment, Submission, db, enrollment, plans
+from models.audit import AuditLog
+from models.enroll.enrollment import Enrollment, Submission
+from models import db
+from models.enroll import enrollment, plans
 from models.base import DomainError
 from tests import factories
 from tests.workflow_helpers import check_every_pair

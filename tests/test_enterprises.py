@@ -8,9 +8,12 @@ import random
 import pytest
 from bs4 import BeautifulSoup
 
-from models import AuditLog, Enterprise, Membership, Organization, member_import
+from models.audit import AuditLog
+from models.orgs.organizations import Enterprise, Organization
+from models.members.members import Membership
+from models.members import member_import
 from models.demo import uscc
-from models.org_requests import OrgRequest
+from models.orgs.org_requests import OrgRequest
 from tests import factories
 
 _rng = random.Random(16)

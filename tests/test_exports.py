@@ -86,7 +86,8 @@ def test_member_export_dates_lone_dash_and_file_name(city, as_role):
 
 
 def test_audit_export_time_is_a_date_cell_and_its_download_has_an_ascii_name(app, city):
-    from models import AuditLog, Job
+    from models.audit import AuditLog
+    from models.jobs import Job
     admin_account = city.account("admin")
     AuditLog.record("导出会员", object_type="Membership", reason="-", account=admin_account)
     job = Job.submit("audit_export", {}, account=admin_account)

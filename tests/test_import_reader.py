@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from models import Job, JobChunk, Membership
-from models import member_import as importer
+from models.jobs import Job, JobChunk
+from models.members.members import Membership
+from models.members import member_import as importer
 from models.base import DomainError
 from models.io import tables
 from models.io.tables import NumericText, read_table, stream_table
 from models.jobs import DONE, FAILED, QUEUED, RUNNING, JobContext
-from models.members import OUTSIDE
+from models.members.members import OUTSIDE
 from models.storage import stored_file
 from tests import memberfiles, tablefiles
 from tests.conftest import DB_URL

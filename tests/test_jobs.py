@@ -15,7 +15,8 @@ import pytest
 from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
-from models import AuditLog, Job
+from models.audit import AuditLog
+from models.jobs import Job
 from models.jobs import DONE, FAILED, QUEUED, RUNNING, init_queue, run_job, sweep_interrupted
 from tests import factories, jobkinds
 from tests.conftest import DB_URL

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from models import MemberChange
+from models.members.members import MemberChange
 from tests import factories
 from tests.test_member_review import approved_member, change_identity, new_member, review_on
 from tests.test_member_transfers import transfer_in
@@ -122,7 +122,7 @@ def test_a_hostile_referer_returns_to_the_bare_list(city, as_role, referer):
 
     import time_machine
 
-    from models import plans
+    from models.enroll import plans
     with time_machine.travel(datetime(2026, 11, 15, 10, 0), tick=False):
         plans.create_year(2026)
         plans.create_year(2027)

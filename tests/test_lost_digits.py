@@ -12,10 +12,14 @@ import pytest
 from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
-from models import Claim, Job, Membership, Organization, Person, StatusRecord
+from models.enroll.claims import Claim
+from models.jobs import Job
+from models.members.members import Membership, Person
+from models.orgs.organizations import Organization
+from models.enroll.enrollment import StatusRecord
 from models.io.tables import lost_digits, lost_digits_message
-from models.members import OUTSIDE
-from models.status_import import STATUS_COLUMNS
+from models.members.members import OUTSIDE
+from models.enroll.status_import import STATUS_COLUMNS
 from tests import factories, memberfiles, tablefiles
 
 MESSAGE = lost_digits_message("证件号码")
@@ -193,8 +197,8 @@ def test_member_compare_and_transfer_in_refuse_numeric_ids(city, as_role):
 
 # --- 开卡回盘导入 ----------------------------------------------------------------------------------
 def test_card_return_refuses_numeric_ids_and_card_numbers_again_from_its_error_file(city, as_role):
-    from models import cards
-    from models.card_return import RETURN_COLUMNS
+    from models.cards import cards
+    from models.cards.card_return import RETURN_COLUMNS
     from tests.card_factories import luhn_card, make_batch
     from tests.test_card_batches import items_of
     union = city.orgs["grassroots1"]
@@ -235,7 +239,7 @@ def test_card_return_refuses_numeric_ids_and_card_numbers_again_from_its_error_f
 
 # --- 给付信息导入 ----------------------------------------------------------------------------------
 def test_claims_import_refuses_numeric_ids_again_from_its_error_file(city, as_role):
-    from models import claims
+    from models.enroll import claims
     from tests.test_claims import claim_rows, many_covered
     people = [p for p in many_covered(city, 40) if p[0].isdigit()][:30]
     rows = claim_rows(people)

@@ -8,9 +8,12 @@ from datetime import date
 import pytest
 from peewee import IntegrityError
 
-from models import Counter, Membership, Organization, Person, db, member_queues, members, stats
+from models.members.members import Counter, Membership, Person
+from models.orgs.organizations import Organization
+from models import db
+from models.members import member_queues, members, counts as stats
 from models.base import DomainError
-from models.members import DELETED, MEMBER_NO_START, NORMAL, PENDING, TRANSFER_IN, TRANSFERRED
+from models.members.members import DELETED, MEMBER_NO_START, NORMAL, PENDING, TRANSFER_IN, TRANSFERRED
 from tests import factories
 
 

@@ -7,9 +7,13 @@ from urllib.parse import unquote
 import pytest
 from bs4 import BeautifulSoup
 
-from models import AuditLog, MemberChange, Membership, Message, Organization, Person, members, stats
+from models.audit import AuditLog
+from models.members.members import MemberChange, Membership, Person
+from models.messages import Message
+from models.orgs.organizations import Organization
+from models.members import members, counts as stats
 from models.base import DomainError
-from models.members import NORMAL, PENDING
+from models.members.members import NORMAL, PENDING
 from tests import factories
 from tests.member_factories import make_member_change
 

@@ -8,9 +8,12 @@ import pytest
 from bs4 import BeautifulSoup
 from openpyxl import Workbook, load_workbook
 
-from models import AuditLog, Job, Membership, Person, TransferRequest, members, stats
-from models import member_compare as compare
-from models import member_import as importer
+from models.audit import AuditLog
+from models.jobs import Job
+from models.members.members import Membership, Person, TransferRequest
+from models.members import members, counts as stats
+from models.members import member_sync as compare
+from models.members import member_import as importer
 from models.demo import id_number
 from models.jobs import JobContext
 from tests import factories, tablefiles

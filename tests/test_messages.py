@@ -5,7 +5,9 @@ finished background job leaves for its owner."""
 import pytest
 from bs4 import BeautifulSoup
 
-from models import Job, Message, MessageRead, messages
+from models.jobs import Job
+from models.messages import Message, MessageRead
+from models import messages
 from models.jobs import DONE
 from tests import factories
 

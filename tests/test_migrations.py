@@ -1,7 +1,8 @@
 """The schema built by the migrations matches the models, and upgrading is idempotent."""
 
 from app import upgrade_database
-from models import ALL_MODELS, db
+from models.schema import ALL_MODELS
+from models import db
 
 
 def test_migrations_create_every_model_column():
@@ -41,7 +42,8 @@ def test_member_numbers_work_where_huey_made_its_counter_table_first(tmp_path):
     import peewee as pw
     from huey.contrib.sql_huey import SqlHuey
 
-    from models import cards, members
+    from models.cards import cards
+    from models.members import members
     path = tmp_path / "fresh.db"
     SqlHuey("jobs", database=f"sqlite:///{path}")  # the app starting first
     fresh = pw.SqliteDatabase(str(path))

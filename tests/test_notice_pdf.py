@@ -7,7 +7,7 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from models import notice_pdf
+from models.enroll import notice_pdf
 from tests.test_enrollment import ready_year
 
 DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日")

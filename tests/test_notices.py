@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 from bs4 import BeautifulSoup
 
-from models import AuditLog
+from models.audit import AuditLog
 from models.notices import Download, Notice
 from tests import factories
 

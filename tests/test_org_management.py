@@ -3,10 +3,12 @@
 import pytest
 from bs4 import BeautifulSoup
 
-from models import Account, AuditLog, Organization, OrgTree
+from models.orgs.accounts import Account
+from models.audit import AuditLog
+from models.orgs.organizations import Organization, OrgTree
 from models.base import DomainError
-from models.org_requests import APPROVED, PENDING, REJECTED, WITHDRAWN, OrgRequest
-from models.orgs import CLOSED
+from models.orgs.org_requests import APPROVED, PENDING, REJECTED, WITHDRAWN, OrgRequest
+from models.orgs.organizations import CLOSED
 from tests import factories
 from tests.workflow_helpers import check_every_pair
 

@@ -3,7 +3,9 @@
 import pytest
 from bs4 import BeautifulSoup
 
-from models import AuditLog, Organization, OrgTree, db
+from models.audit import AuditLog
+from models.orgs.organizations import Organization, OrgTree
+from models import db
 from models.base import DomainError
 from tests import factories
 
@@ -87,7 +89,7 @@ def test_edit_own_organisation_is_audited(as_role, city):
 def test_grassroots_identity_changes_wait_for_the_superior(as_role, city):
     """修改信息 by a grassroots union: contact and phone change at once; 统一社会信用代码 and
     工会编号 go to 组织审核 and change only when the superior approves."""
-    from models.org_requests import OrgRequest
+    from models.orgs.org_requests import OrgRequest
     client = as_role("grassroots")
     org = city.orgs["grassroots1"]
     before = Organization.get_by_id(org.id)

@@ -5,7 +5,10 @@ from datetime import datetime
 
 import pytest
 
-from models import AuditLog, FeeSplit, Organization, plans
+from models.audit import AuditLog
+from models.enroll.plans import FeeSplit
+from models.orgs.organizations import Organization
+from models.enroll import plans
 from models.base import DomainError
 from models.rules import fees as rules
 

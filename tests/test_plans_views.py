@@ -7,7 +7,9 @@ import pytest
 import time_machine
 from bs4 import BeautifulSoup
 
-from models import AuditLog, FeeSplit, ProtectionType, ProtectionYear, Window, plans
+from models.audit import AuditLog
+from models.enroll.plans import FeeSplit, ProtectionType, ProtectionYear, Window
+from models.enroll import plans
 
 HX = {"HX-Request": "true"}
 IN_WINDOW = datetime(2026, 10, 28, 10, 0)
@@ -144,7 +146,7 @@ def test_admin_extends_a_window_for_one_union(city, as_role, year):
 
 
 def test_special_subsidy_groups_are_set_by_the_centre(city, as_role):
-    from models import Organization
+    from models.orgs.organizations import Organization
     centre = as_role("centre")
     ask = centre.post("/plans/special", data={"org": [city.orgs["district2"].id]})  # asked first
     assert ask.status_code == 200 and not Organization.get_by_id(city.orgs["district2"].id).special_subsidy

@@ -13,19 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from models import (
-    AuditLog,
-    DistrictBatch,
-    Enrollment,
-    PaymentVoucher,
-    Submission,
-    db,
-    enrollment,
-    messages,
-    notice_pdf,
-    plans,
-    review,
-)
+from models.audit import AuditLog
+from models.review.enroll_review import DistrictBatch, PaymentVoucher
+from models.enroll.enrollment import Enrollment, Submission
+from models import db, messages
+from models.enroll import enrollment, notice_pdf, plans
+from models.review import enroll_review as review
 from models.base import DomainError, yuan
 from tests import factories
 from tests.review_factories import PNG, make_batch
@@ -235,7 +228,7 @@ def test_instant_batches_any_time(city):
 
 
 def test_cb_numbers_are_unique_under_concurrency(committed):
-    from models.review import next_batch_number
+    from models.review.enroll_review import next_batch_number
     results, errors = [], []
 
     def take():
@@ -426,7 +419,7 @@ def test_one_voucher_covers_several_batches_but_not_another_districts(city, as_r
 def test_a_batch_under_two_live_vouchers_is_a_database_constraint(city):
     import peewee as pw
 
-    from models import VoucherItem
+    from models.review.enroll_review import VoucherItem
     from tests.review_factories import make_voucher
     voucher = make_voucher(city.orgs["grassroots1"])
     batch = VoucherItem.get(VoucherItem.voucher == voucher.id).batch

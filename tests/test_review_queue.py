@@ -6,7 +6,8 @@ from datetime import datetime
 
 import time_machine
 
-from models import Submission, plans
+from models.enroll.enrollment import Submission
+from models.enroll import plans
 
 
 def _submit(org, mode, year):

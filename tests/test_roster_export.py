@@ -9,8 +9,8 @@ from urllib.parse import quote
 from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
-from models import AuditLog
-from models.roster import EXPORT_COLUMNS
+from models.audit import AuditLog
+from models.members.roster import EXPORT_COLUMNS
 from tests import factories
 
 HEADER = ["会员编号", "姓名", "性别", "有效证件类型", "证件号码", "出生日期", "移动电话", "联系地址",

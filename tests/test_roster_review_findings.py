@@ -14,7 +14,12 @@ import peewee as pw
 import pytest
 from bs4 import BeautifulSoup
 
-from models import AuditLog, Job, MemberDay, Membership, Organization, members
+from models.audit import AuditLog
+from models.jobs import Job
+from models.members.counts import MemberDay
+from models.members.members import Membership
+from models.orgs.organizations import Organization
+from models.members import members
 from models.demo import id_number
 from tests import factories, tablefiles
 
@@ -57,7 +62,7 @@ def test_class_b_waits_for_member_review_where_the_district_reviews(city, as_rol
 
 def test_a_transfer_moves_the_activation_with_the_member_number(city):
     source = factories.make_member(city.orgs["grassroots1"], approved_at=datetime(2026, 3, 5, 10))
-    from models import stats
+    from models.members import counts as stats
     stats.rebuild()
     before = MemberDay.get_or_none((MemberDay.org == source.org_id) & (MemberDay.day == date(2026, 3, 5)))
     request = members.request_transfer(source, city.orgs["direct1"], city.account("grassroots", 2))

@@ -5,7 +5,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from app import create_app
-from models import AuditLog, Organization
+from models.audit import AuditLog
+from models.orgs.organizations import Organization
 from tests import factories
 from tests.conftest import TEST_CONFIG
 from tests.routes import build, make_objects, rule_access

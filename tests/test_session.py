@@ -9,7 +9,7 @@ import time_machine
 from bs4 import BeautifulSoup
 
 from app import create_app
-from models import Organization
+from models.orgs.organizations import Organization
 from tests import factories
 from tests.conftest import TEST_CONFIG
 

@@ -16,9 +16,9 @@ import pytest
 from openpyxl import Workbook
 from werkzeug.wrappers import Request, Response
 
-from models import StatusRecord
-from models.status_import import STATUS_COLUMNS
-from models.status_provider import (
+from models.enroll.enrollment import StatusRecord
+from models.enroll.status_import import STATUS_COLUMNS
+from models.enroll.status_provider import (
     NO_RECORD,
     HttpProvider,
     RegistryProvider,

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from bs4 import BeautifulSoup
 
-from models import Job, JobChunk
+from models.jobs import Job, JobChunk
 from models.base import now
 from models.jobs import DONE, FAILED, RUNNING, deadline_sweep
 from models.storage import stored_file

@@ -3,7 +3,7 @@ two threads on committed data (SQLite and PostgreSQL)."""
 
 import pytest
 
-from models import Job
+from models.jobs import Job
 from models.base import DomainError
 from models.jobs import DONE, FAILED, QUEUED, RUNNING
 from models.workflow import Workflow, transition

@@ -47,7 +47,7 @@ class FileRegistry:
         """(registry, [(row, reasons)] of the rows left out)."""
         from models.base import today
         from models.io.tables import read_table, records
-        from models.status_import import MAX_ROWS, STATUS_COLUMNS, check_status_rows
+        from models.enroll.status_import import MAX_ROWS, STATUS_COLUMNS, check_status_rows
         rows = list(records(read_table(path.read_bytes(), STATUS_COLUMNS, max_rows=MAX_ROWS)))
         plan, checked = check_status_rows(rows, today())
         rejected = [(n, reasons) for (n, _), (_, reasons) in zip(rows, checked, strict=True) if reasons]
@@ -78,11 +78,11 @@ class DatabaseRegistry:
             db.close()
 
     def count(self) -> int:
-        from models import StatusRecord
+        from models.enroll.enrollment import StatusRecord
         return self._query(lambda: StatusRecord.select().count())
 
     def find(self, numbers: list) -> list:
-        from models import StatusRecord
+        from models.enroll.enrollment import StatusRecord
         from models.base import in_values
         fields = (StatusRecord.id_number, StatusRecord.card_status, StatusRecord.employment, StatusRecord.insurance,
                   StatusRecord.status_date)

@@ -5,8 +5,12 @@ from flask import Blueprint, flash, redirect, request, url_for
 from peewee import IntegrityError
 
 from forms.accounts import FixForm
-from models import Account, AuditLog, MemberChange, Membership, Organization, Person, db
-from models import members as members_
+from models.orgs.accounts import Account
+from models.audit import AuditLog
+from models.members.members import MemberChange, Membership, Person
+from models.orgs.organizations import Organization
+from models import db
+from models.members import members as members_
 from models.base import DomainError, today
 from models.rules.idnumber import IdError, check_resident_id, normalize_id
 from models.rules.text import mask
@@ -105,7 +109,7 @@ def _correct_identity(person: Person, fields: dict, reason: str) -> dict:
         except IntegrityError:  # another operator registered that number a moment ago
             other = members_.find_person(fields["id_type"], fields["id_number"])
             raise DomainError(clash.format(name=other.name if other else "刚登记", where=""), 409) from None
-        from models import cards
+        from models.cards import cards
         cards.invalidate(person_id=person.id)  # a queued card application is checked again
         # On the member's 操作日志 (its current union's record), or the person's when never a member.
         AuditLog.record("更正会员证件信息", current or person, reason=reason,
@@ -158,7 +162,7 @@ def member_identity():
 @access("admin")
 def card_status():
     """更正卡片状态: find a card by its number, set 正常 / 挂失 / 注销 with a reason (audited)."""
-    from models import cards
+    from models.cards import cards
     from models.rules import cards as card_rules
     source = request.form if request.method == "POST" else request.args
     raw = (source.get("card_no") or "").strip()
@@ -192,7 +196,7 @@ def card_status():
 @access("admin")
 def extend_window():
     """延长时间窗口: keep one window of a year open longer for one organisation (and below)."""
-    from models import plans
+    from models.enroll import plans
     from views.plans import _parse_moment
     windows = list(plans.Window.select(plans.Window, plans.ProtectionYear).join(plans.ProtectionYear)
                    .order_by(plans.ProtectionYear.year.desc(), plans.Window.id))
@@ -231,7 +235,8 @@ def extend_window():
 @access("admin")
 def restore_submission():
     """Reopen a grassroots submission a reviewer returned by mistake (audited, with a reason)."""
-    from models import Submission, review
+    from models.enroll.enrollment import Submission
+    from models.review import enroll_review as review
     from models.rules.text import normalize
     name = normalize(request.values.get("org"))
     error, status = None, 200

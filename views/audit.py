@@ -5,7 +5,8 @@ from datetime import datetime
 from flask import Blueprint, current_app, redirect, request, url_for
 from flask_login import current_user
 
-from models import AuditLog, Job
+from models.audit import AuditLog
+from models.jobs import Job
 from models.audit import object_label, object_names
 from models.base import until_end_of
 from models.rules.text import bounded_int

@@ -9,8 +9,10 @@ from flask import Blueprint, current_app, flash, make_response, redirect, reques
 from flask_login import current_user, login_user, logout_user
 
 from forms.auth import ChangePasswordForm, LoginForm
-from models import Account, AuditLog, LoginAttempt, db
-from models.accounts import LOCK_AFTER, SLOW_AFTER
+from models.orgs.accounts import Account, LoginAttempt
+from models.audit import AuditLog
+from models import db
+from models.orgs.accounts import LOCK_AFTER, SLOW_AFTER
 from models.base import DomainError, now
 from models.rules.text import compact
 from views.access import access, client_ip, local_target, public, render_page

@@ -8,7 +8,11 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
 from forms.review import ReasonForm
-from models import AuditLog, DistrictBatch, Organization, PaymentVoucher, review, storage
+from models.audit import AuditLog
+from models.review.enroll_review import DistrictBatch, PaymentVoucher
+from models.orgs.organizations import Organization
+from models.review import enroll_review as review
+from models import storage
 from models.base import DomainError, yuan
 from models.rules.text import normalize
 from views.access import (
@@ -88,7 +92,7 @@ def detail(batch):
 @access("district", "centre", "city", objects={"batch_id": DistrictBatch})
 def notice(batch):
     """下载集中参保告知书 (the district notice, PDF)."""
-    from models import notice_pdf
+    from models.enroll import notice_pdf
     if batch.kind != review.CENTRAL_KIND:
         return refuse("即时参保批次没有集中参保告知书", 409)
     return file_response(notice_pdf.district_notice(batch), f"{batch.year.year}年度集中参保告知书-{batch.number}.pdf",

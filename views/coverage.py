@@ -11,7 +11,9 @@ and ID numbers on the result are masked.
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
-from models import Job, ProtectionYear, claims, coverage
+from models.jobs import Job
+from models.enroll.plans import ProtectionYear
+from models.enroll import claims, coverage
 from models.base import DomainError, FieldErrors, today, yuan
 from views.access import (
     access,
@@ -66,7 +68,7 @@ def claims_query():
     if number:
         years = claims.by_year(number, org_ids)
         if years:
-            from models import Person
+            from models.members.members import Person
             person = Person.get_or_none(Person.id_number == number)
     return render_page("coverage/claims.html", "result", number=number, typed=request.args.get("id_number", ""),
                        error=error, years=years, person=person, nothing=_nothing(org_ids),

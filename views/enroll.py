@@ -7,7 +7,9 @@ confirmation step that works without JavaScript), 集中参保待确认名单, �
 from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user
 
-from models import AuditLog, Submission, card_enroll, enrollment, plans
+from models.audit import AuditLog
+from models.enroll.enrollment import Submission
+from models.enroll import card_enroll, enrollment, plans
 from models.base import DomainError, now, today, yuan
 from models.rules import fees as rules
 from models.rules.text import normalize
@@ -113,7 +115,7 @@ def _screen_context(org, year, ptype_id: int = 0, exclude: bool = False) -> dict
             error = exc.message
     window = plans.window_state(year, "grassroots", org)
     table = paginate(card_enroll.people(eligible))
-    from models import Card
+    from models.cards.cards import Card
     card_numbers = dict(Card.select(Card.person, Card.card_no).where(
         Card.person.in_([p.id for p in table.items] or [0]) & (Card.status == "正常")).tuples())
     pay = plans.window_state(year, "grassroots_pay", org)
@@ -199,7 +201,7 @@ def pending():
     ids, confirmed = card_enroll.pending_list(org, year)
     name, number = normalize(request.args.get("name")), normalize(request.args.get("number")).upper()
     query = card_enroll.people(ids)
-    from models import Membership, Person
+    from models.members.members import Membership, Person
     if name:
         query = query.where(Person.name == name)
     if number:
@@ -262,7 +264,7 @@ def notice():
     """重新下载集中参保告知书: the union's notice as it stands after its last submission."""
 
 
-    from models import notice_pdf
+    from models.enroll import notice_pdf
     year, refused = _season()
     if refused:
         return refused
@@ -280,7 +282,7 @@ INSTANT_TITLES = {"has-card": "有卡无保人员即时参保办理", "new-card"
 @access("grassroots")
 def instant(kind):
     """有卡无保 / 新办卡人员即时参保办理 (the current protection year)."""
-    from models import card_enroll as ce
+    from models.enroll import card_enroll as ce
     from models.rules import fees as fee_rules
     refused = _grassroots_only()
     if refused:

@@ -8,10 +8,12 @@ that works without JavaScript; the monitor polls itself with htmx and, without J
 from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 
-from models import AuditLog, Organization, plans
-from models import enroll_stats as stats
+from models.audit import AuditLog
+from models.orgs.organizations import Organization
+from models.enroll import plans
+from models.stats import enroll_stats as stats
 from models.base import now, yuan
-from models.enrollment import CHANNELS, MODES
+from models.enroll.enrollment import CHANNELS, MODES
 from views.access import (
     REVIEWING,
     XLSX,
@@ -197,7 +199,7 @@ def people_excel():
     masked = not sees_full_numbers(current_user)
     count = stats.people(year, filters).count()
     if count > stats.PEOPLE_INLINE_LIMIT:  # a city-wide list: a job with progress, not a long request
-        from models import Job
+        from models.jobs import Job
         job = Job.submit("people_export", {"year": year.year, "filters": filters.args(), "masked": masked},
                          account=current_user._get_current_object())
         AuditLog.record("导出参保人员名单", object_type="Enrollment",

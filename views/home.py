@@ -3,7 +3,7 @@
 from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 
-from models import dashboard
+from models.stats import dashboard
 from models.base import today
 from views.access import access, public, render_page
 

@@ -5,9 +5,12 @@ superior), 会员转出审核 (transfer requests, decided by the source union or
 from flask import Blueprint, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
-from models import AuditLog, MemberChange, Membership, Organization, TransferRequest, db
-from models import member_queues as queues
-from models import members as members_
+from models.audit import AuditLog
+from models.members.members import MemberChange, Membership, TransferRequest
+from models.orgs.organizations import Organization
+from models import db
+from models.members import member_queues as queues
+from models.members import members as members_
 from models.base import DomainError
 from views.access import (
     access,

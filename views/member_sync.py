@@ -5,8 +5,8 @@
 from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 
-from models import Job
-from models import member_compare as compare
+from models.jobs import Job
+from models.members import member_sync as compare
 from models.base import DomainError
 from views.access import (
     access,

@@ -10,10 +10,13 @@ from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from forms.members import DELETE_ONLY, DeleteForm, MemberForm, TransferForm
-from models import AuditLog, MemberChange, Membership, TransferRequest, db, roster
-from models import members as members_
+from models.audit import AuditLog
+from models.members.members import MemberChange, Membership, TransferRequest
+from models import db
+from models.members import roster
+from models.members import members as members_
 from models.base import DomainError, today
-from models.members import LABELS, MEMBER_STATUSES
+from models.members.members import LABELS, MEMBER_STATUSES
 from views.access import (
     XLSX,
     access,
@@ -177,7 +180,7 @@ def detail(member):
                  .where((TransferRequest.source == member.id) | (TransferRequest.target == member.id))
                  .order_by(TransferRequest.id.desc()))
     own = refusal(member, "编辑") is None
-    from models import cards
+    from models.cards import cards
     card_state, card, card_batch = cards.progress_of([member])[member.id]
     return render_page("members/detail.html", m=member, p=member.person, pending=pending,
                        labels=LABELS, transfers=transfers, log=AuditLog.for_object(member).limit(50),

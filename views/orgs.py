@@ -8,14 +8,16 @@ from peewee import IntegrityError
 
 from forms import choices
 from forms.orgs import MoveForm, OrgCreateForm, OrgEditForm, OrgForm, ReasonForm
-from models import AuditLog, Enterprise, Organization, db, messages
-from models import enterprises as enterprise_rules
-from models import org_requests as requests_
+from models.audit import AuditLog
+from models.orgs.organizations import Enterprise, Organization
+from models import db, messages
+from models.orgs import enterprises as enterprise_rules
+from models.orgs import org_requests as requests_
 from models.base import DomainError, FieldErrors, now
-from models.dashboard import dashboard_root
-from models.org_import import CREATABLE_TYPES
-from models.org_requests import IDENTITY, OrgRequest
-from models.orgs import ACTIVE, CLOSED, DEFAULT_LEVEL, LEVELS, TYPES
+from models.stats.dashboard import dashboard_root
+from models.orgs.org_import import CREATABLE_TYPES
+from models.orgs.org_requests import IDENTITY, OrgRequest
+from models.orgs.organizations import ACTIVE, CLOSED, DEFAULT_LEVEL, LEVELS, TYPES
 from views.access import REVIEWING, access, redirect_to, render_page, superior_of
 from views.paging import paginate
 

@@ -12,7 +12,9 @@ from datetime import date, datetime
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
-from models import Credit, Organization, ProtectionType, ProtectionYear, Window, plans
+from models.enroll.plans import Credit, ProtectionType, ProtectionYear, Window
+from models.orgs.organizations import Organization
+from models.enroll import plans
 from models.base import DomainError, today, yuan
 from models.rules import fees as rules
 from models.rules.text import normalize
@@ -89,7 +91,7 @@ def year_detail(year):
                 errors["account"] = "户名、帐号、开户行和告知书落款都须填写"
             else:
                 ProtectionYear.update(values).where(ProtectionYear.id == year.id).execute()
-                from models import AuditLog
+                from models.audit import AuditLog
                 AuditLog.record("修改保障年度设置", year, account=acting_account(), detail=values)
                 flash("已保存收款账户和告知书落款", "success")
                 return redirect(url_for("plans.year_detail", year_id=year.id))
@@ -119,7 +121,7 @@ def year_detail(year):
             elif deadline < date(year.year, 12, 31):
                 errors["claims"] = f"给付申请材料截止不能早于{year.year}年度保障期满（{year.year}-12-31）"
             else:
-                from models import AuditLog
+                from models.audit import AuditLog
                 before = year.claims_deadline.isoformat() if year.claims_deadline else "（未设置）"
                 ProtectionYear.update(claims_deadline=deadline).where(ProtectionYear.id == year.id).execute()
                 AuditLog.record("修改保障年度设置", year, account=acting_account(),
@@ -154,7 +156,8 @@ def year_detail(year):
 
 
 def _save_credit(year, district, amount: int, note: str) -> None:
-    from models import AuditLog, db
+    from models.audit import AuditLog
+    from models import db
     with db.atomic():
         row = Credit.get_or_none((Credit.org == district.id) & (Credit.year == year.id))
         before = yuan(row.amount) if row else "（未设置）"
@@ -239,7 +242,8 @@ def edit_type(ptype):
 
 
 def _type_form(year, ptype):
-    from models import AuditLog, db
+    from models.audit import AuditLog
+    from models import db
     errors, values = {}, {}
     if request.method == "POST":
         values, errors = _type_values(request.form)
@@ -347,7 +351,8 @@ def split_edit():
 @access("centre")
 def imports():
     """The bureau's status file into the registry, and 申工社 enrollments (both background jobs)."""
-    from models import Job, status_import
+    from models.jobs import Job
+    from models.enroll import status_import
     errors = {}
     if request.method == "POST":
         kind = request.form.get("kind", "")

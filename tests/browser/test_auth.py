@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from models import Organization
+from models.orgs.organizations import Organization
 from tests import factories
 from tests.browser.helpers import log_in
 

@@ -6,7 +6,8 @@ import re
 
 from playwright.sync_api import expect
 
-from models import CardBatch, CardPending, Person
+from models.cards.cards import CardBatch, CardPending
+from models.members.members import Person
 from tests.browser.helpers import log_in
 from tests.card_factories import card_member
 

@@ -5,7 +5,8 @@ import random
 
 from playwright.sync_api import expect
 
-from models import AuditLog, Enterprise
+from models.audit import AuditLog
+from models.orgs.organizations import Enterprise
 from models.demo import uscc
 from tests.browser.helpers import log_in
 

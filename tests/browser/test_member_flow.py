@@ -6,7 +6,7 @@ import re
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from models import Membership, Person
+from models.members.members import Membership, Person
 from models.demo import id_number
 from tests import factories
 from tests.browser.helpers import log_in

@@ -5,7 +5,8 @@ import re
 
 from playwright.sync_api import expect
 
-from models import Account, Organization
+from models.orgs.accounts import Account
+from models.orgs.organizations import Organization
 from tests.browser.helpers import log_in
 
 

@@ -4,7 +4,8 @@ import re
 
 from playwright.sync_api import expect
 
-from models import AuditLog, Organization
+from models.audit import AuditLog
+from models.orgs.organizations import Organization
 from tests.browser.helpers import log_in
 
 

@@ -8,7 +8,7 @@ from datetime import date
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from models import enrollment, plans
+from models.enroll import enrollment, plans
 from tests.browser.helpers import log_in, switch_account
 from tests.browser.test_enroll_flow import enrolling_year, holder
 

@@ -7,7 +7,10 @@ from datetime import date, timedelta
 
 from playwright.sync_api import expect
 
-from models import DistrictBatch, Job, StatusRecord, Submission, Window
+from models.review.enroll_review import DistrictBatch
+from models.jobs import Job
+from models.enroll.enrollment import StatusRecord, Submission
+from models.enroll.plans import Window
 from models.base import now
 from models.jobs import run_job
 from tests import factories

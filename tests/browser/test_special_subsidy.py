@@ -5,7 +5,9 @@ from datetime import date
 
 from playwright.sync_api import expect
 
-from models import FeeSplit, Organization, plans
+from models.enroll.plans import FeeSplit
+from models.orgs.organizations import Organization
+from models.enroll import plans
 from models.base import today
 from tests.browser.helpers import log_in
 

@@ -13,10 +13,10 @@ from datetime import datetime
 import peewee as pw
 
 from models import db, messages
-from models import members as members_
+from models.members import members as members_
 from models.base import DomainError
-from models.members import LABELS, PENDING, MemberChange, Membership, Person, TransferRequest
-from models.orgs import Organization, OrgTree
+from models.members.members import LABELS, PENDING, MemberChange, Membership, Person, TransferRequest
+from models.orgs.organizations import Organization, OrgTree
 
 NEW_MEMBER, IDENTITY_CHANGE = "新增会员", "信息修改"  # 申请类型
 KINDS = {"member": NEW_MEMBER, "change": IDENTITY_CHANGE}

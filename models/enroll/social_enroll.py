@@ -21,12 +21,12 @@ import peewee as pw
 
 from models import db
 from models.base import BaseModel, DomainError, in_values, now, today
-from models.cards import Card, card_channel_people
-from models.enrollment import CENTRAL, INSTANT, SOCIAL_CHANNEL, Enrollment, holder_of
+from models.cards.cards import Card, card_channel_people
+from models.enroll.enrollment import CENTRAL, INSTANT, SOCIAL_CHANNEL, Enrollment, holder_of
 from models.jobs import QUEUED, RUNNING, Job, job_kind
-from models.members import ID_CARD, NORMAL, Membership, Person
-from models.orgs import Organization
-from models.plans import ProtectionYear
+from models.members.members import ID_CARD, NORMAL, Membership, Person
+from models.orgs.organizations import Organization
+from models.enroll.plans import ProtectionYear
 
 ABNORMAL_HINT = "社保卡状态异常，无法通过社保卡参保，请进行工会会员服务卡参保"
 COUNTS = [("retired", "退休人数"), ("dead", "死亡人数"), ("pending", "待确认人数"), ("verify", "待校验人数")]
@@ -132,7 +132,7 @@ def people(ids) -> pw.ModelSelect:
 
 # --- 参保待确认名单 -----------------------------------------------------------------------------------
 def confirm(org: Organization, year: ProtectionYear, person_ids: list | None, account) -> int:
-    from models.card_enroll import record_confirmations
+    from models.enroll.card_enroll import record_confirmations
     return record_confirmations(SocialConfirm, org, year, screen(org, year).sets["pending"], person_ids, account,
                                 "社保卡参保待确认名单确认", "参保待确认名单中没有可确认的人员（可能已被确认，请刷新）")
 
@@ -141,7 +141,7 @@ def confirm(org: Organization, year: ProtectionYear, person_ids: list | None, ac
 def submit(org: Organization, year: ProtectionYear, kind: str, ptype, person_ids: list, account, on: date):
     """⑤ 提交至上级审核: only people ticked in ④ 待提交 (a forged id of ③ 待校验 or of another union
     is refused, naming why)."""
-    from models import enrollment, plans
+    from models.enroll import enrollment, plans
     mode = KINDS[kind]
     plans.require_window(year, "grassroots" if mode == CENTRAL else "instant", org)
     if not person_ids:
@@ -159,7 +159,7 @@ def submit(org: Organization, year: ProtectionYear, kind: str, ptype, person_ids
 
 
 def submissions(org: Organization):
-    from models.enrollment import Submission
+    from models.enroll.enrollment import Submission
     return (Submission.select().where((Submission.org == org.id) & (Submission.channel == SOCIAL_CHANNEL))
             .order_by(Submission.id.desc()))
 
@@ -225,7 +225,7 @@ def verify_job(ctx):
     a restart resumes after the last saved batch (nothing asked twice, nothing lost)."""
     from flask import current_app, has_app_context
 
-    from models import status_provider
+    from models.enroll import status_provider
     people_ids = ctx.params["people"]
     provider = status_provider.provider_from_config(current_app.config if has_app_context() else None)
     size = max(1, int(getattr(provider, "batch_size", 500)))

@@ -13,10 +13,10 @@ from datetime import date, datetime, time
 import peewee as pw
 
 from models import db, messages
-from models.accounts import Account
+from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now, today, yuan
-from models.orgs import Organization, OrgTree
+from models.orgs.organizations import Organization, OrgTree
 from models.rules import fees as rules
 
 # Windows of a protection year (重要时间节点, seed 001), in the order of the year.

@@ -15,8 +15,8 @@ from datetime import date, datetime, time
 import peewee as pw
 
 from models.base import until_end_of
-from models.members import ACTIVE_STATUSES, HELD, MEMBER_STATUSES, Membership, Person
-from models.orgs import Organization
+from models.members.members import ACTIVE_STATUSES, HELD, MEMBER_STATUSES, Membership, Person
+from models.orgs.organizations import Organization
 from models.rules import retirement
 from models.rules.idnumber import IdError, check_resident_id, normalize_id
 from models.rules.text import mask, normalize

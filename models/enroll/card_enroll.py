@@ -20,11 +20,11 @@ import peewee as pw
 from models import db
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, in_values, now, today
-from models.cards import CARD_NORMAL, Card, card_channel_people, channel_card
-from models.enrollment import CARD_CHANNEL, Enrollment, StatusRecord, holder_of
-from models.members import NORMAL, Membership, Person
-from models.orgs import Organization
-from models.plans import ProtectionYear
+from models.cards.cards import CARD_NORMAL, Card, card_channel_people, channel_card
+from models.enroll.enrollment import CARD_CHANNEL, Enrollment, StatusRecord, holder_of
+from models.members.members import NORMAL, Membership, Person
+from models.orgs.organizations import Organization
+from models.enroll.plans import ProtectionYear
 from models.rules import retirement
 
 COUNTS = [("total", "会员总人数"), ("cards", "有卡总会员数"), ("submitted", "集中参保已提交人数"),
@@ -145,7 +145,7 @@ def record_confirmations(model, org: Organization, year: ProtectionYear, pending
 def central_submit(org: Organization, year: ProtectionYear, ptype, account, on: date,
                    exclude_flagged: bool = False, excluded: set | None = None):
     """提交至区局审核: everyone 可参保 (minus the flagged when excluded, minus the ones ticked off)."""
-    from models import enrollment, plans
+    from models.enroll import enrollment, plans
     plans.require_window(year, "grassroots", org)
     screen = central_screen(org, year, on)
     chosen = screen.sets["eligible"] - (screen.sets["flagged"] if exclude_flagged else set()) - (excluded or set())
@@ -156,7 +156,7 @@ def central_submit(org: Organization, year: ProtectionYear, ptype, account, on: 
 
 
 def submissions(org: Organization, year: ProtectionYear | None = None):
-    from models.enrollment import Submission
+    from models.enroll.enrollment import Submission
     query = Submission.select().where((Submission.org == org.id) & (Submission.channel == CARD_CHANNEL))
     if year is not None:
         query = query.where(Submission.year == year.id)
@@ -172,7 +172,7 @@ def instant_candidates(org: Organization, year: ProtectionYear, mode: str, on: d
     """有卡无保 / 新办卡人员即时参保办理: the union's card holders not insured this year, whose card
     makes them eligible on `on` (`cards.channel_card`), 退休 / 死亡 in the registry excluded. 新办卡: cards issued
     in the year; 有卡无保: cards issued before it. Returns [(Person, card issued date)]."""
-    from models.enrollment import NEW_CARD
+    from models.enroll.enrollment import NEW_CARD
     first = date(year.year, 1, 1)
     rows = (Person.select(Person, Card.issued_date.alias("issued"))
             .join(Membership, on=(Membership.person == Person.id))
@@ -197,7 +197,7 @@ def instant_submit(org: Organization, year: ProtectionYear, mode: str, ptype, ac
                    person_ids: set | None = None):
     """即时参保: the ticked candidates (all when none given); start the next day (新办卡: the day after
     the card was generated, never before the submission), 全年 or 半年 by the start date."""
-    from models import enrollment, plans
+    from models.enroll import enrollment, plans
     plans.require_window(year, "instant", org)
     candidates = instant_candidates(org, year, mode, on)
     chosen = [(p, issued) for p, issued in candidates if person_ids is None or p.id in person_ids]

@@ -12,7 +12,7 @@ from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models.base import BaseModel, DomainError, now
-from models.orgs import Organization
+from models.orgs.organizations import Organization
 
 # Throttling (spec 10), counted over 15 minutes: SLOW_AFTER failures for the name (from anywhere)
 # or from the IP → the delay (and the captcha, always asked); LOCK_AFTER failures of one name

@@ -21,10 +21,10 @@ from datetime import date
 import peewee as pw
 
 from models import db
-from models.accounts import Account
+from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now, today
-from models.orgs import Enterprise, Organization
+from models.orgs.organizations import Enterprise, Organization
 from models.rules.text import mask
 from models.workflow import Workflow, transition
 
@@ -238,7 +238,7 @@ class TransferRequest(BaseModel):
 # --- the one way memberships change (keeps the dashboard counters exact) -----------------------
 def join(person: Person, org: Organization, **fields) -> Membership:
     """Create a membership and count it."""
-    from models import stats
+    from models.members import counts as stats
     with db.atomic():
         m = Membership.create(person=person, org=org, **fields)
         stats.apply_change(None, m)
@@ -247,7 +247,7 @@ def join(person: Person, org: Organization, **fields) -> Membership:
 
 def change(m: Membership, **fields) -> Membership:
     """Update a membership (status, org, dates …) and adjust the counters in one transaction."""
-    from models import stats
+    from models.members import counts as stats
     with db.atomic():
         before = stats.snapshot(Membership.get_by_id(m.id))
         Membership.update(**fields).where(Membership.id == m.id).execute()
@@ -259,14 +259,14 @@ def change(m: Membership, **fields) -> Membership:
 def move(m: Membership, action: str, account=None, reason: str = "", updates: dict | None = None,
          detail=None) -> Membership:
     """A workflow step of a membership (compare-and-set, audited) with its counter change."""
-    from models import stats
+    from models.members import counts as stats
     with db.atomic():
         before = stats.snapshot(m)
         m = transition(m, action, account=account, reason=reason,
                        updates={"updated_at": now(), **(updates or {})}, detail=detail)
         stats.apply_change(before, m)
         if m.status in (TRANSFERRED, DELETED):
-            from models import cards  # a member who left is no longer queued for a card here
+            from models.cards import cards  # a member who left is no longer queued for a card here
             cards.CardPending.delete().where(cards.CardPending.membership == m.id).execute()
     return m
 
@@ -409,7 +409,7 @@ def update(m: Membership, account, person_fields: dict, record: dict) -> tuple[M
             except pw.IntegrityError:
                 raise _integrity_refusal({"id_type": "", "id_number": ""}, m.org, record.get("mobile", "")) from None
         if changed_identity or changed_record or "id_expiry" in person_fields:
-            from models import cards  # the 待办会员 row must be checked again
+            from models.cards import cards  # the 待办会员 row must be checked again
             cards.invalidate(membership_id=m.id)
         if changed_identity or changed_record:
             AuditLog.record("编辑会员", m, account=account,
@@ -574,7 +574,7 @@ def decide_transfer(request: TransferRequest, action: str, account, note: str = 
                           "approved_at": source.approved_at or now()},
                  detail={"转出单位": request.from_org.name})
         elif target is not None:
-            from models import stats
+            from models.members import counts as stats
             before = stats.snapshot(target)
             Membership.delete().where(Membership.id == target.id).execute()
             stats.apply_change(before, None)

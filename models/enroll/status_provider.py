@@ -13,7 +13,7 @@ and 社保缴纳. One interface, two real implementations (spec 50 "Status provi
 with ok=True (the answer is known: there is none). A remote failure (timeout, connection refused,
 HTTP error, an answer that is not the protocol) never raises: every person of that batch gets
 不明确 with ok=False (retry later) and a Chinese reason naming the cause. A status word outside
-the lists of models.enrollment for one person makes that field 不明确 for that person (ok=True),
+the lists of models.enroll.enrollment for one person makes that field 不明确 for that person (ok=True),
 with the reason naming the word.
 
 `provider_from_config(app.config)` picks the implementation from the settings STATUS_PROVIDER,
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from models import db
-from models.enrollment import CARD_STATUSES, EMPLOYMENT, INSURANCE, StatusRecord
+from models.enroll.enrollment import CARD_STATUSES, EMPLOYMENT, INSURANCE, StatusRecord
 
 log = logging.getLogger("status_provider")
 

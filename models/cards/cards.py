@@ -27,11 +27,11 @@ from datetime import date, timedelta
 import peewee as pw
 
 from models import db
-from models.accounts import Account
+from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now, today
-from models.members import FLEXIBLE, NORMAL, OUTSIDE, Counter, Membership, Person
-from models.orgs import Organization
+from models.members.members import FLEXIBLE, NORMAL, OUTSIDE, Counter, Membership, Person
+from models.orgs.organizations import Organization
 from models.rules import cards as rules
 from models.rules.text import mask
 from models.workflow import Workflow, transition
@@ -617,7 +617,7 @@ def open_batches_check(org: Organization) -> str | None:
 
 
 def _register_close_check():
-    from models.orgs import CLOSE_CHECKS
+    from models.orgs.organizations import CLOSE_CHECKS
     if open_batches_check not in CLOSE_CHECKS:
         CLOSE_CHECKS.append(open_batches_check)
 

@@ -19,12 +19,12 @@ from datetime import date, timedelta
 import peewee as pw
 
 from models import db
-from models.accounts import Account
+from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now
-from models.members import Person
-from models.orgs import Organization
-from models.plans import ProtectionType, ProtectionYear
+from models.members.members import Person
+from models.orgs.organizations import Organization
+from models.enroll.plans import ProtectionType, ProtectionYear
 from models.workflow import Workflow
 
 CARD_CHANNEL, SOCIAL_CHANNEL = "会员卡参保", "社保卡参保"
@@ -187,7 +187,7 @@ def submit(org: Organization, year: ProtectionYear, channel: str, mode: str, pty
            people: list, account, on: date, card_days: dict | None = None) -> Submission:
     """One submission of `people` (Person rows): coverage and fee parts per person, the type lock,
     the once-per-year rule — all in one transaction; refused as a whole with the reason."""
-    from models import plans
+    from models.enroll import plans
     from models.rules import fees
     if not people:
         raise DomainError("没有可参保的人员", 422)

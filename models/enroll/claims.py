@@ -20,15 +20,15 @@ from datetime import date
 import peewee as pw
 
 from models import db
-from models.accounts import Account
+from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, FieldErrors, in_values, now, today, yuan
-from models.enrollment import Enrollment
+from models.enroll.enrollment import Enrollment
 from models.io.tables import error_workbook, lost_digits, lost_digits_message, read_table, records
 from models.jobs import Job, job_kind
-from models.members import Person
-from models.orgs import Organization
-from models.plans import ProtectionYear
+from models.members.members import Person
+from models.orgs.organizations import Organization
+from models.enroll.plans import ProtectionYear
 from models.rules.fees import FeeError, fen
 from models.rules.text import mask, mask_text, normalize, parse_day
 
@@ -63,7 +63,7 @@ class Claim(BaseModel):
 
 # --- checking ----------------------------------------------------------------------------------
 def _id(raw, on: date) -> str:
-    from models.coverage import clean_id_number
+    from models.enroll.coverage import clean_id_number
     try:
         return clean_id_number(raw, on)
     except DomainError as exc:

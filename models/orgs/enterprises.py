@@ -12,9 +12,9 @@ from peewee import IntegrityError
 from models import db
 from models.audit import AuditLog
 from models.base import DomainError, FieldErrors
-from models.cards import HELD_CARD, Card, CardPending
-from models.members import ACTIVE_STATUSES, Membership
-from models.orgs import Enterprise, Organization
+from models.cards.cards import HELD_CARD, Card, CardPending
+from models.members.members import ACTIVE_STATUSES, Membership
+from models.orgs.organizations import Enterprise, Organization
 from models.rules.text import compact, normalize
 from models.rules.uscc import clean_uscc
 

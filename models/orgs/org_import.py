@@ -10,12 +10,12 @@ import re
 from pathlib import Path
 
 from models import db
-from models.accounts import Account
+from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import DomainError
 from models.io.tables import error_workbook, lost_digits, lost_digits_message, read_table, records
 from models.jobs import job_kind
-from models.orgs import CLOSED, DEFAULT_LEVEL, LEVELS, Organization
+from models.orgs.organizations import CLOSED, DEFAULT_LEVEL, LEVELS, Organization
 from models.rules.text import PHONE_MESSAGE, PHONE_PATTERN, compact, normalize
 from models.rules.uscc import clean_uscc
 from models.storage import storage_dir

@@ -133,7 +133,7 @@ class Organization(BaseModel):
     def close(self, reason: str) -> None:
         """撤销: compare-and-set 正常 → 已撤销, its accounts disabled, audited — one transaction.
         Call only when close_blockers() is empty."""
-        from models.accounts import Account
+        from models.orgs.accounts import Account
         from models.audit import AuditLog
         with db.atomic():
             changed = (Organization.update(status=CLOSED, closed_at=now(), updated_at=now())
@@ -206,7 +206,7 @@ def _open_children(org):
 
 
 def _members(org):
-    from models.members import ACTIVE_STATUSES, Membership
+    from models.members.members import ACTIVE_STATUSES, Membership
     n = Membership.select().where((Membership.org == org.id)
                                   & Membership.status.in_(ACTIVE_STATUSES)).count()
     return f"该组织还有{n}名会员，请先转出或删除会员" if n else None

@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 
 import peewee as pw
 
-from models import stats
-from models.orgs import Enterprise, Organization, OrgTree
+from models.members import counts as stats
+from models.orgs.organizations import Enterprise, Organization, OrgTree
 
 TABS = {"today": "今日", "week": "本周", "month": "本月"}
 MAX_DAYS = 366

@@ -27,8 +27,8 @@ from decimal import Decimal
 import peewee as pw
 
 from models.base import in_values, now, today
-from models.cards import card_channel_people
-from models.enrollment import (
+from models.cards.cards import card_channel_people
+from models.enroll.enrollment import (
     ACTIVE,
     CARD_CHANNEL,
     CENTRAL,
@@ -43,9 +43,9 @@ from models.enrollment import (
 )
 from models.io.excel import export_row, safe_cell
 from models.jobs import job_kind
-from models.members import ID_CARD, NORMAL, Membership, Person
-from models.orgs import Organization, OrgTree
-from models.plans import Credit, ProtectionType, ProtectionYear
+from models.members.members import ID_CARD, NORMAL, Membership, Person
+from models.orgs.organizations import Organization, OrgTree
+from models.enroll.plans import Credit, ProtectionType, ProtectionYear
 from models.rules.text import bounded_int, mask, normalize
 from models.storage import storage_dir
 

@@ -12,10 +12,10 @@ import io
 from datetime import date, timedelta
 
 from models import db
-from models.accounts import Account
+from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import DomainError, now, today
-from models.cards import (
+from models.cards.cards import (
     CARD_CANCELLED,
     CARD_NORMAL,
     HELD_CARD,
@@ -30,7 +30,7 @@ from models.cards import (
 )
 from models.io.tables import error_workbook, read_table, records
 from models.jobs import Job, job_kind
-from models.members import Person
+from models.members.members import Person
 from models.rules import cards as rules
 from models.rules.text import mask_text
 from models.storage import stored_file

@@ -16,13 +16,13 @@ import secrets
 from datetime import date
 
 from models import db
-from models.accounts import Account
+from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import in_values, now, today
-from models.enrollment import CARD_STATUSES, EMPLOYMENT, INDIVIDUAL, INSURANCE, Enrollment, StatusRecord, holder_of
+from models.enroll.enrollment import CARD_STATUSES, EMPLOYMENT, INDIVIDUAL, INSURANCE, Enrollment, StatusRecord, holder_of
 from models.io.tables import error_workbook, lost_digits, lost_digits_message, read_table, records
 from models.jobs import Job, job_kind
-from models.members import Person
+from models.members.members import Person
 from models.rules.idnumber import IdError, check_resident_id
 from models.rules.text import mask_text, normalize, parse_day
 from models.storage import stored_file
@@ -118,7 +118,7 @@ def apply_status(plan: list) -> tuple[int, int]:
 def check_individual_rows(rows: list, on: date) -> tuple[list, list, int]:
     """(plan, checked, already): a row whose person already holds this very enrollment is
     `already` (a re-upload)."""
-    from models.plans import ProtectionType, ProtectionYear
+    from models.enroll.plans import ProtectionType, ProtectionYear
     years = {y.year: y for y in ProtectionYear.select()}
     types = {(t.year_id, t.code): t for t in ProtectionType.select()}
     plan, checked, seen, already = [], [], {}, 0

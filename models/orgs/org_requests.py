@@ -10,11 +10,12 @@ import json
 
 import peewee as pw
 
-from models import db, enterprises
-from models.accounts import Account
+from models import db
+from models.orgs import enterprises
+from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, FieldErrors, now
-from models.orgs import Organization
+from models.orgs.organizations import Organization
 from models.workflow import Workflow, transition
 
 PENDING, APPROVED, REJECTED, WITHDRAWN = "待审核", "已通过", "已驳回", "已撤回"

@@ -12,10 +12,10 @@ from datetime import date
 import peewee as pw
 
 from models.base import DomainError
-from models.enrollment import INDIVIDUAL, Enrollment, Submission
-from models.members import Person
-from models.orgs import Organization
-from models.plans import ProtectionType, ProtectionYear
+from models.enroll.enrollment import INDIVIDUAL, Enrollment, Submission
+from models.members.members import Person
+from models.orgs.organizations import Organization
+from models.enroll.plans import ProtectionType, ProtectionYear
 from models.rules.idnumber import IdError, check_other_id, check_resident_id, normalize_id
 
 NOTHING_IN_SCOPE = "未查询到该证件号码在本单位范围内的参保信息"

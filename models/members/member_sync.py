@@ -33,16 +33,16 @@ from pathlib import Path
 import peewee as pw
 
 from models import db
-from models import members as members_api
-from models.accounts import Account
+from models.members import members as members_api
+from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import DomainError, now, today
 from models.io.excel import safe_cell
 from models.io.tables import error_cell, lost_digits, lost_digits_message, read_table, records
 from models.jobs import Job, bulk_work, job_kind
-from models.member_import import TEMPLATE_HEADER
-from models.member_import import template_workbook as import_template
-from models.members import (
+from models.members.member_import import TEMPLATE_HEADER
+from models.members.member_import import template_workbook as import_template
+from models.members.members import (
     ACTIVE_STATUSES,
     DELETED,
     ID_CARD,
@@ -53,7 +53,7 @@ from models.members import (
     Person,
     TransferRequest,
 )
-from models.orgs import Organization
+from models.orgs.organizations import Organization
 from models.rules.idnumber import IdError, check_other_id, check_resident_id, normalize_id
 from models.rules.text import mask, normalize
 from models.storage import storage_dir, stored_file
@@ -515,7 +515,7 @@ def people_query(job: Job, cls: str):
     """The people behind one class count of a finished compare: memberships (A, B, D) or the
     job's transfer requests (C, with the person and the source and target memberships);
     None when the job kept no list for the class (a compare from before lists were kept)."""
-    from models.member_import import people_query as memberships
+    from models.members.member_import import people_query as memberships
     if cls == "C":
         source, target = Membership.alias(), Membership.alias()
         return (TransferRequest.select(TransferRequest, Person, Organization, source, target)

@@ -25,10 +25,10 @@ from datetime import datetime
 import peewee as pw
 
 from models import db
-from models.accounts import Account
+from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now, yuan
-from models.enrollment import (
+from models.enroll.enrollment import (
     CARD_CHANNEL,
     CENTRAL,
     CHANNELS,
@@ -39,8 +39,8 @@ from models.enrollment import (
     Enrollment,
     Submission,
 )
-from models.orgs import Organization
-from models.plans import Credit, ProtectionType, ProtectionYear
+from models.orgs.organizations import Organization
+from models.enroll.plans import Credit, ProtectionType, ProtectionYear
 from models.rules.text import bounded_int
 from models.workflow import Workflow, transition
 
@@ -388,7 +388,8 @@ def remove_from_queue(reviewer: Organization, year, kind: str, keys: list, accou
 
 def return_groups(reviewer: Organization, year, kind: str, keys: list, reason: str, account) -> int:
     """退回 to the grassroots union, with a reason; the people are released."""
-    from models import enrollment, messages
+    from models.enroll import enrollment
+    from models import messages
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("「退回」须填写原因", 422)
@@ -410,7 +411,7 @@ def submit_to_centre(district: Organization, year: ProtectionYear, kind: str, ha
     """提交列表中的参保信息 → 确认提交至职保中心: the district's whole 待提交 list becomes one batch
     (参保审核中); its submissions become 已完成 with the CB number. Centralized only in the
     district-submit window. A resent request finds an empty list and is refused."""
-    from models import plans
+    from models.enroll import plans
     if district.level != "district":
         raise DomainError("只有区局（产业）工会可以提交至职保中心", 403)
     at = at or now()
@@ -519,7 +520,7 @@ def fail(batch: DistrictBatch, account, reason: str) -> DistrictBatch:
 def fail_unpaid(at: datetime | None = None, account=None) -> list[str]:
     """The scheduled sweep: centralized batches still 缴费凭证待上传 after the payment deadline
     (the district's window, extensions included) fail. Idempotent."""
-    from models import plans
+    from models.enroll import plans
     at = at or now()
     failed = []
     for batch in DistrictBatch.select().where((DistrictBatch.status == AWAIT_VOUCHER)
@@ -683,8 +684,8 @@ def reject_voucher(voucher: PaymentVoucher, account, reason: str) -> PaymentVouc
 def restore_returned(sub: Submission, account, reason: str) -> Submission:
     """Reopen a wrongly returned grassroots submission: 退回 → 区局确认中, its people enrolled
     again — refused when one of them is insured elsewhere meanwhile."""
-    from models import enrollment
-    from models.members import Person
+    from models.enroll import enrollment
+    from models.members.members import Person
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("请填写原因", 422)
@@ -708,7 +709,8 @@ def remind_deadlines(at: datetime | None = None, days: int = 3) -> int:
     unpaid batches before the payment deadline."""
     from datetime import timedelta
 
-    from models import messages, plans
+    from models import messages
+    from models.enroll import plans
     at = at or now()
     posted = 0
     for year in ProtectionYear.select():

@@ -15,7 +15,7 @@ import peewee as pw
 
 from models import db
 from models.base import BaseModel
-from models.orgs import Organization
+from models.orgs.organizations import Organization
 
 COUNTED = "正常"  # 会员数 counts approved members
 
@@ -82,7 +82,7 @@ def _bump_day(org_id: int, day: date, joined: int = 0, activated: int = 0) -> No
 def rebuild() -> None:
     """Recompute both tables from the memberships in one transaction (set-based SQL, fast
     enough for a million members)."""
-    from models.members import Membership
+    from models.members.members import Membership
     approved_day = (Membership.approved_at.cast("date") if _pg()
                     else pw.fn.DATE(Membership.approved_at))
     one, zero = pw.Value(1), pw.Value(0)
@@ -121,7 +121,7 @@ def is_whole_tree(root_id: int) -> bool:
 def _scoped(query, model, root_id: int, whole: bool | None):
     """Restrict a counter query to the subtree of root_id (nothing to restrict for the city).
     `whole`: is_whole_tree(root_id) when the caller already knows it (None: ask)."""
-    from models.orgs import OrgTree
+    from models.orgs.organizations import OrgTree
     if is_whole_tree(root_id) if whole is None else whole:
         return query
     return (query.join(OrgTree, on=(OrgTree.descendant == model.org))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from models.base import today
 
-FONT = Path(__file__).resolve().parent.parent / "static" / "fonts" / "wqy-microhei.ttc"
+FONT = Path(__file__).resolve().parents[2] / "static" / "fonts" / "wqy-microhei.ttc"
 
 
 def _cn(day: date) -> str:
@@ -22,7 +22,7 @@ def _cn(day: date) -> str:
 
 def grassroots_counts(org, year) -> dict:
     """{type name, total, per channel} of the union's active centralized enrollments."""
-    from models.enrollment import CARD_CHANNEL, CENTRAL, SOCIAL_CHANNEL, Enrollment, locked_type
+    from models.enroll.enrollment import CARD_CHANNEL, CENTRAL, SOCIAL_CHANNEL, Enrollment, locked_type
     rows = (Enrollment.select(Enrollment.channel).where((Enrollment.org == org.id) & (Enrollment.year == year.id)
                                                          & Enrollment.active & (Enrollment.mode == CENTRAL)).tuples())
     channels = [c for (c,) in rows]
@@ -33,7 +33,7 @@ def grassroots_counts(org, year) -> dict:
 
 def grassroots_text(org, year, on: date | None = None) -> list[str]:
     """The notice's paragraphs (what the PDF shows and the tests compare)."""
-    from models import plans
+    from models.enroll import plans
     counts = grassroots_counts(org, year)
     code = counts["type"].code if counts["type"] else "-"
     pay = plans.window_state(year, "grassroots_pay", org)
@@ -137,9 +137,9 @@ def district_text(batch, on: date | None = None) -> list[str]:
     people left out), 参保资金总额 = what the district's unions fund (区局/各级工会 + 基层单位
     shares; the 市总统一划拨 part is not theirs to remit), the credit sentence only when credit was
     deducted, the amount to pay, the payment deadline, the receiving account and the signature."""
-    from models import plans
+    from models.enroll import plans
     from models.base import yuan
-    from models.review import counts_by_type
+    from models.review.enroll_review import counts_by_type
     y = batch.year.year
     district = batch.district
     parts = "，".join(f"参加{code}类会员共计{n}人" for code, _name, n in counts_by_type(batch) if n)
@@ -147,7 +147,7 @@ def district_text(batch, on: date | None = None) -> list[str]:
     pay = plans.window_state(batch.year, "payment", district)
     deadline = _cn(pay.ends.date()) if pay.ends else "（缴费截止日期尚未设置）"
     if batch.credit_used:
-        from models.review import Credit
+        from models.review.enroll_review import Credit
         credit = Credit.get_or_none((Credit.org == district.id) & (Credit.year == batch.year_id))
         note = (credit.note if credit and credit.note else f"{y - 2}年会员计划退回金额")
         middle = (f"鉴于{note}{yuan(batch.credit_used)}元指定用于抵扣{y}年度会员保障集中参保款项，"
