@@ -203,8 +203,8 @@ def register_cli(app: Flask) -> None:
     @click.option("--force", is_flag=True, help="数据库非空时也加载（仅用于空库以外的演示）")
     def demo_cmd(force):
         """数据库为空时加载演示数据，并打印演示账号。"""
-        from models.orgs.organizations import Organization
         from models.demo import load_demo, print_accounts, print_saved_accounts
+        from models.orgs.organizations import Organization
         saved = Path(app.instance_path) / "demo-accounts.txt"
         if Organization.select().exists() and not force:
             click.echo("数据库已有数据，未加载演示数据。")

@@ -31,10 +31,19 @@ def _members(org_id: int, limit: int, offset: int = 0) -> list:
 
 
 def generate_cards(info: dict) -> dict:
-    from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending
-    from models.members.members import Person
     from models.base import now, today
-    from models.cards.cards import ITEM_OPENED, ITEM_WAITING, OPENED, SENT, TO_SEND
+    from models.cards.cards import (
+        ITEM_OPENED,
+        ITEM_WAITING,
+        OPENED,
+        SENT,
+        TO_SEND,
+        Card,
+        CardBatch,
+        CardBatchItem,
+        CardPending,
+    )
+    from models.members.members import Person
     start = time.perf_counter()
     on, stamp = today(), now()
     expiry = on + timedelta(days=3650)
@@ -76,17 +85,15 @@ def generate_cards(info: dict) -> dict:
 
 def kept_cards(info: dict) -> dict | None:
     """The card data of a kept city (BENCH_KEEP), or None when it has none yet."""
-    from models.cards.cards import CardBatch
-    from models.cards.cards import SENT
+    from models.cards.cards import SENT, CardBatch
     sent = CardBatch.get_or_none((CardBatch.org == info["grassroots"][1]) & (CardBatch.status == SENT))
     return {"sent_batch": sent.id, "second_union": info["grassroots"][1]} if sent else None
 
 
 def undo_return(batch_id: int) -> None:
     """Put the 5,000-person batch back to 已报送银行 (a kept city stays the same)."""
-    from models.cards.cards import Card, CardBatch, CardBatchItem
+    from models.cards.cards import ITEM_WAITING, SENT, Card, CardBatch, CardBatchItem
     from models.members.members import Person
-    from models.cards.cards import ITEM_WAITING, SENT
     with db.atomic():
         people = CardBatchItem.select(CardBatchItem.person).where(CardBatchItem.batch == batch_id)
         CardBatchItem.update(state=ITEM_WAITING, card=None).where(CardBatchItem.batch == batch_id).execute()
@@ -96,10 +103,9 @@ def undo_return(batch_id: int) -> None:
 
 
 def bench_cards(b, info: dict, members: int, timed, repeat: int) -> None:
+    from models.cards.cards import CardBatchItem, pending_counts
     from models.orgs.accounts import Account
-    from models.cards.cards import CardBatchItem
     from models.orgs.organizations import Organization
-    from models.cards.cards import pending_counts
     cards_info = kept_cards(info)
     if cards_info is None:
         cards_info = generate_cards(info)

@@ -17,11 +17,10 @@ RAW_PERIODS = (
 
 
 def generate_claims(n: int = CLAIMS) -> dict:
-    from models.enroll.claims import Claim
+    from models.base import now
+    from models.enroll.claims import CLAIM_TYPES, Claim
     from models.enroll.enrollment import Enrollment
     from models.members.members import Person
-    from models.base import now
-    from models.enroll.claims import CLAIM_TYPES
     if Claim.select().exists():  # a kept city
         return {"seconds": 0.0, "kept": True}
     start = time.perf_counter()
@@ -42,10 +41,10 @@ def generate_claims(n: int = CLAIMS) -> dict:
 
 
 def bench_coverage(b, info: dict, members: int, timed, repeat: int) -> None:
-    from models.enroll.enrollment import Enrollment
-    from models.orgs.organizations import Organization, OrgTree
-    from models.members.members import Person
     from models.enroll import claims, coverage
+    from models.enroll.enrollment import Enrollment
+    from models.members.members import Person
+    from models.orgs.organizations import Organization, OrgTree
     made = generate_claims()
     if not made["kept"]:
         b.row(f"generate claims ({CLAIMS:,} on the enrollments)", b.count("claim"), (made["seconds"] * 1000, None))

@@ -13,13 +13,13 @@ CHUNK = 5_000
 
 
 def generate_enrollments(info: dict, submissions: int = 20_000, per: int = 15) -> dict:
+    from models.base import now, today
+    from models.cards.cards import CARD_NORMAL, Card
+    from models.enroll import plans
     from models.enroll.enrollment import Enrollment, StatusRecord, Submission
     from models.enroll.plans import FeeSplit
     from models.members.members import Membership, Person
     from models.orgs.organizations import Organization
-    from models.enroll import plans
-    from models.base import now, today
-    from models.cards.cards import CARD_NORMAL, Card
     start = time.perf_counter()
     on = today()
     y = on.year + 1 if on.month >= 10 else on.year
@@ -69,8 +69,8 @@ def generate_enrollments(info: dict, submissions: int = 20_000, per: int = 15) -
 
 
 def bench_enroll(b, info: dict, members: int, timed, repeat: int) -> None:
-    from models.orgs.organizations import Organization
     from models.enroll import card_enroll, notice_pdf
+    from models.orgs.organizations import Organization
     data = generate_enrollments(info)
     if not data["kept"]:
         b.row("generate enrollments (20,000 submissions, 15 people each)", b.count("enrollment"),

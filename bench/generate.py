@@ -9,9 +9,9 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from models.orgs.organizations import Organization, OrgTree
 from models import db, is_postgres
 from models.base import now
+from models.orgs.organizations import Organization, OrgTree
 
 CHUNK = 2000
 SYNCED = [False, True, True, True, True, True, True, True, None, None]  # 同步会员 否 / 是 / -
@@ -158,8 +158,8 @@ def generate_members(grassroots: list, scale: Scale, today: date) -> dict:
 
 
 def generate_enterprises(grassroots: list, per_union: int = 1) -> int:
-    from models.orgs.organizations import Enterprise
     from models.demo import make_uscc
+    from models.orgs.organizations import Enterprise
     rows = []
     with db.atomic():
         for i, org_id in enumerate(grassroots):
@@ -177,8 +177,8 @@ def generate_enterprises(grassroots: list, per_union: int = 1) -> int:
 
 def generate_city(scale: Scale | None = None, password: str = "bench-pass-1") -> dict:
     """Everything the benchmark times, into an empty (migrated) database."""
-    from models.orgs.accounts import Account
     from models.base import today
+    from models.orgs.accounts import Account
     scale = scale or Scale.from_env()
     info = generate_orgs(scale)
     info.update(generate_members(info["grassroots"], scale, today()))

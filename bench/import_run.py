@@ -27,8 +27,8 @@ def rss_mb(who=resource.RUSAGE_SELF) -> float:
 def main(url: str, kind: str, path: str, username: str, password: str) -> None:
     import models
     from app import create_app
-    from models.jobs import Job
     from models import db
+    from models.jobs import Job
     models.connect(url)
     app = create_app({"DATABASE_URL": url, "LOGIN_CAPTCHA": False, "WTF_CSRF_ENABLED": False,
                       "JOBS_MODE": "immediate", "SECRET_KEY": "bench", "LOGIN_FAIL_DELAY": 0,

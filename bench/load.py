@@ -37,10 +37,10 @@ def prepare(url: str) -> dict:
     import models
     from app import upgrade_database
     from bench.run import PASSWORD, has_city, kept_city
+    from models import db
+    from models.enroll.enrollment import Submission
     from models.orgs.accounts import Account
     from models.orgs.organizations import Organization
-    from models.enroll.enrollment import Submission
-    from models import db
     from models.review import enroll_review as review
     models.connect(url)
     db.connect(reuse_if_open=True)
@@ -116,9 +116,9 @@ def restore(url: str, unions: list) -> None:
     """Put the district users' unions back into 待审批 (a user stopped mid-toggle leaves its union
     in 待提交), so the kept city's queue stays at its 2,000 rows for bench/review.py."""
     import models
-    from models.orgs.organizations import Organization
-    from models.enroll.enrollment import Submission
     from models import db
+    from models.enroll.enrollment import Submission
+    from models.orgs.organizations import Organization
     models.connect(url)
     db.connect(reuse_if_open=True)
     with db.atomic():

@@ -36,11 +36,11 @@ def _insert(model, rows):
 
 
 def generate_review(info: dict, year) -> dict:
-    from models.orgs.accounts import Account
+    from models.base import now
     from models.enroll.enrollment import Enrollment, Submission
     from models.members.members import Membership
+    from models.orgs.accounts import Account
     from models.orgs.organizations import Organization
-    from models.base import now
     from models.review.enroll_review import (
         CENTRAL_KIND,
         COMPLETED,
@@ -209,9 +209,9 @@ def generate_review(info: dict, year) -> dict:
 def bench_review(b, info: dict, members: int, timed, repeat: int) -> None:
     from bench.enroll import generate_enrollments
     from models.orgs.accounts import Account
-    from models.review.enroll_review import DistrictBatch
     from models.orgs.organizations import Organization
     from models.review import enroll_review as review
+    from models.review.enroll_review import DistrictBatch
     from views.access import scoped
     year = generate_enrollments(info)["year"]
     data = generate_review(info, year)
@@ -267,8 +267,8 @@ def _statements(org, year) -> list:
     unions and types; the queued totals), as peewee renders it, to execute through the bare cursor."""
     import peewee as pw
 
-    from models.enroll.plans import ProtectionType
     from models.enroll.enrollment import Submission
+    from models.enroll.plans import ProtectionType
     from models.review import enroll_review as review
     out = []
     for queued in (False, True):
@@ -293,8 +293,8 @@ def _count_sql(query) -> tuple:
 def _list_timings(b, timed, n, query, districts=False):
     """paginate(): the count, then the first page ordered by 提交时间 (and for the centre the
     page's districts) — ORM vs the same SQL raw."""
-    from models.review.enroll_review import DistrictBatch
     from models.orgs.organizations import Organization
+    from models.review.enroll_review import DistrictBatch
     ordered = query.order_by(DistrictBatch.submitted_at.desc(), DistrictBatch.id.desc())
 
     def names(ids):

@@ -34,8 +34,8 @@ def _free_port() -> int:
 
 def registry_rows(numbers: list) -> list:
     """StatusRecord ids added for 90% of `numbers` (those not yet on record)."""
-    from models.enroll.enrollment import StatusRecord
     from models.base import in_values, now, today
+    from models.enroll.enrollment import StatusRecord
     on, stamp = today(), now()
     have = {n for (n,) in StatusRecord.select(StatusRecord.id_number)
             .where(in_values(StatusRecord.id_number, numbers)).tuples()}
@@ -75,11 +75,10 @@ def _time_job(numbers: list, runs: int) -> tuple:
     (median, p95) of `runs` jobs; the rows and jobs are removed afterwards."""
     import statistics
 
-    from models.jobs import Job
-    from models.orgs.organizations import Organization
-    from models.members.members import Person
-    from models.jobs import run_job
     from models.enroll.social_enroll import SocialCheck
+    from models.jobs import Job, run_job
+    from models.members.members import Person
+    from models.orgs.organizations import Organization
     ids = [i for (i,) in Person.select(Person.id).where(Person.id_number.in_(numbers)).tuples()]
     org = Organization.select().where(Organization.level == "grassroots").first()
     samples, made = [], []
@@ -100,9 +99,9 @@ def _time_job(numbers: list, runs: int) -> tuple:
 
 
 def bench_status_provider(b, info: dict, members: int, timed, repeat: int, url: str) -> None:
-    from models.members.members import Person
     from models.enroll.enrollment import StatusRecord
     from models.enroll.status_provider import HttpProvider, RegistryProvider
+    from models.members.members import Person
     numbers = [n for (n,) in Person.select(Person.id_number).where(Person.id_type == "身份证")
                .order_by(Person.id.desc()).limit(PEOPLE).tuples()]
     added = registry_rows(numbers)

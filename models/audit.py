@@ -4,8 +4,8 @@ import json
 
 import peewee as pw
 
-from models.orgs.accounts import Account
 from models.base import BaseModel, now
+from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
 from models.rules.text import mask, mask_text
 

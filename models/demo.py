@@ -9,9 +9,9 @@ import click
 from stdnum.cn import ric
 
 from models import db
-from models.orgs.accounts import Account, random_password
 from models.base import today
 from models.members.members import Membership, Person
+from models.orgs.accounts import Account, random_password
 from models.orgs.organizations import NO_WORKBENCH_TYPES, Enterprise, Organization
 from models.rules.uscc import make_uscc
 

@@ -16,10 +16,10 @@ from datetime import timedelta
 import peewee as pw
 
 from models import db, messages, storage
-from models.review import enroll_review as review
-from models.orgs.accounts import Account
 from models.base import BaseModel, DomainError, now
+from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
+from models.review import enroll_review as review
 from models.storage import UPLOAD_DIRS, stored_file, upload_retention_days
 from models.workflow import Workflow, transition
 

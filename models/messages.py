@@ -7,8 +7,8 @@ its accounts until that account opens it.
 
 import peewee as pw
 
-from models.orgs.accounts import Account
 from models.base import BaseModel, now
+from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
 
 

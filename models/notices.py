@@ -3,8 +3,8 @@ links to them). Files live in the storage directory, never under static/."""
 
 import peewee as pw
 
-from models.orgs.accounts import Account
 from models.base import BaseModel, now
+from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
 
 

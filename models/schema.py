@@ -4,22 +4,30 @@ Importing this module loads every area (app start, the worker, migrations tests,
 job kinds register themselves when their module is imported.
 """
 
-from models.orgs.accounts import Account, LoginAttempt
+# The job kinds of these modules register themselves when imported.
+import models.audit_export  # noqa: F401 — registers the 导出操作日志 job kind
+import models.cards.card_return  # noqa: F401 — the bank's return file (开卡回盘导入)
+import models.enroll.status_import  # noqa: F401 — 社保状态导入, 个人参保导入
+import models.members.member_import  # noqa: F401 — 批量导入会员
+import models.members.member_sync  # noqa: F401 — 同步会员
+import models.orgs.org_import  # noqa: F401 — registers the 组织导入 job kind
+import models.stats.enroll_stats  # noqa: F401 — registers the 导出参保人员名单 job kind
 from models.audit import AuditLog
-from models.enroll.card_enroll import CardConfirm
 from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending, CardRevokeRequest
+from models.enroll.card_enroll import CardConfirm
 from models.enroll.claims import Claim
 from models.enroll.enrollment import Enrollment, StatusRecord, Submission, TypeLock
+from models.enroll.plans import Credit, FeeSplit, ProtectionType, ProtectionYear, Window, WindowExtension
+from models.enroll.social_enroll import SocialCheck, SocialConfirm
 from models.jobs import Job, JobChunk
+from models.members.counts import MemberDay, OrgMemberCount
 from models.members.members import Counter, MemberChange, Membership, Person, TransferRequest
 from models.messages import Message, MessageRead
 from models.notices import Download, Notice
+from models.orgs.accounts import Account, LoginAttempt
 from models.orgs.org_requests import OrgRequest
 from models.orgs.organizations import Enterprise, Organization, OrgTree
-from models.enroll.plans import Credit, FeeSplit, ProtectionType, ProtectionYear, Window, WindowExtension
 from models.review.enroll_review import BatchCounter, DistrictBatch, PaymentVoucher, VoucherItem
-from models.enroll.social_enroll import SocialCheck, SocialConfirm
-from models.members.counts import MemberDay, OrgMemberCount
 
 ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog, Job, Person,
               Membership, OrgMemberCount, MemberDay, Message, MessageRead, Notice, Download,
@@ -27,12 +35,3 @@ ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog
               CardBatchItem, CardRevokeRequest, ProtectionYear, ProtectionType, Window, WindowExtension,
               FeeSplit, Credit, DistrictBatch, Submission, Enrollment, TypeLock, StatusRecord, CardConfirm,
               PaymentVoucher, VoucherItem, BatchCounter, Claim, SocialCheck, SocialConfirm]
-
-
-import models.audit_export  # noqa: F401 — registers the 导出操作日志 job kind
-import models.cards.card_return  # noqa: F401 — the bank's return file (开卡回盘导入)
-import models.stats.enroll_stats  # noqa: F401 — registers the 导出参保人员名单 job kind
-import models.members.member_sync  # noqa: F401 — 同步会员
-import models.members.member_import  # noqa: F401 — 批量导入会员
-import models.orgs.org_import  # noqa: F401 — registers the 组织导入 job kind
-import models.enroll.status_import  # noqa: F401 — 社保状态导入, 个人参保导入

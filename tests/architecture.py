@@ -134,7 +134,8 @@ def view_writes():
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and node.attr == "atomic":
                 found.append((mod, node.lineno, "transaction"))
-            if isinstance(node, ast.Attribute) and node.attr == "record" and getattr(node.value, "id", "") == "AuditLog":
+            if (isinstance(node, ast.Attribute) and node.attr == "record"
+                    and getattr(node.value, "id", "") == "AuditLog"):
                 found.append((mod, node.lineno, "AuditLog.record"))
         for no, line in enumerate(text.splitlines(), 1):
             if _STATUS_SET.search(line):

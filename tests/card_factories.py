@@ -4,10 +4,10 @@ state, cards and revoke requests — for the scope matrix and the card tests."""
 import itertools
 from datetime import date, timedelta
 
+from models.base import today
+from models.cards import cards
 from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending, CardRevokeRequest
 from models.members.members import Person
-from models.cards import cards
-from models.base import today
 from tests import factories
 
 _mobiles = itertools.count(13_800_000_000 + 1)

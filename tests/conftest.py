@@ -15,8 +15,8 @@ os.environ["PASSWORD_HASH_METHOD"] = "pbkdf2:sha256:1000"  # fast hashing in tes
 
 import models  # noqa: E402
 from app import create_app, upgrade_database  # noqa: E402
-from models.schema import ALL_MODELS
 from models import db  # noqa: E402
+from models.schema import ALL_MODELS
 from tests import factories  # noqa: E402
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")

@@ -3,9 +3,8 @@ enrollment rules themselves are tested in tests/test_enrollment.py)."""
 
 from datetime import date
 
-from models.enroll.enrollment import Enrollment, Submission
 from models.enroll import plans
-from models.enroll.enrollment import CARD_CHANNEL, CENTRAL, DONE, INDIVIDUAL
+from models.enroll.enrollment import CARD_CHANNEL, CENTRAL, DONE, INDIVIDUAL, Enrollment, Submission
 
 
 def year(y: int):

@@ -5,11 +5,11 @@ import random
 from dataclasses import dataclass, field
 from datetime import date
 
+from models.demo import id_number, uscc
+from models.members import members
+from models.members.members import Membership, Person
 from models.orgs.accounts import Account
 from models.orgs.organizations import Enterprise, Organization
-from models.members.members import Membership, Person
-from models.members import members
-from models.demo import id_number, uscc
 
 PASSWORD = "test-pass-1"
 _seq = itertools.count(1)

@@ -3,8 +3,8 @@ matrix (tests/factories.OBJECT_FACTORIES) and the workflow tests."""
 
 import json
 
-from models.members.members import MemberChange, TransferRequest
 from models.members import members
+from models.members.members import MemberChange, TransferRequest
 from tests import factories
 
 

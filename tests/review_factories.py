@@ -1,8 +1,8 @@
 """Objects of the review chain for tests: district batches and payment vouchers."""
 
-from models.review.enroll_review import DistrictBatch, PaymentVoucher, VoucherItem
-from models.enroll import plans
 from models.base import now
+from models.enroll import plans
+from models.review.enroll_review import DistrictBatch, PaymentVoucher, VoucherItem
 from models.storage import stored_file
 from tests import factories
 

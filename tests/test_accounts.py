@@ -7,11 +7,9 @@ import logging
 import pytest
 from bs4 import BeautifulSoup
 
-from models.orgs.accounts import Account, LoginAttempt
 from models.audit import AuditLog
-from models.orgs.organizations import Organization
-from models.orgs.accounts import LOCK_AFTER
-from models.orgs.organizations import CLOSED
+from models.orgs.accounts import LOCK_AFTER, Account, LoginAttempt
+from models.orgs.organizations import CLOSED, Organization
 from tests import factories
 
 ROLES = ("admin", "city", "centre", "district", "secondary", "grassroots")

@@ -3,8 +3,7 @@
 import pytest
 from bs4 import BeautifulSoup
 
-from models.audit import AuditLog
-from models.audit import AppendOnlyError
+from models.audit import AppendOnlyError, AuditLog
 
 
 def test_append_only(city):

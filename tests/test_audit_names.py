@@ -6,10 +6,9 @@ import ast
 import re
 from pathlib import Path
 
-from models.schema import ALL_MODELS
-from models.audit import AuditLog
-from models.audit import OBJECT_LABELS
+from models.audit import OBJECT_LABELS, AuditLog
 from models.base import BaseModel
+from models.schema import ALL_MODELS
 from tests import factories
 from tests.review_factories import make_batch, make_voucher
 

@@ -6,9 +6,8 @@ from urllib.parse import quote, unquote
 import pytest
 from bs4 import BeautifulSoup
 
-from models.orgs.accounts import Account, LoginAttempt
 from models.audit import AuditLog
-from models.orgs.accounts import LOCK_AFTER, NAME_LOCK_AFTER, SLOW_AFTER
+from models.orgs.accounts import LOCK_AFTER, NAME_LOCK_AFTER, SLOW_AFTER, Account, LoginAttempt
 from tests import factories
 
 

@@ -12,12 +12,12 @@ from bs4 import BeautifulSoup
 from openpyxl import Workbook, load_workbook
 
 from models.audit import AuditLog
-from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending, CardRevokeRequest
-from models.messages import Message
-from models.members.members import Person
-from models.cards import card_return, cards
 from models.base import DomainError, today
+from models.cards import card_return, cards
+from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending, CardRevokeRequest
 from models.io.tables import lost_digits_message
+from models.members.members import Person
+from models.messages import Message
 from tests import factories
 from tests.card_factories import luhn_card, make_batch, make_card, make_pending, make_revoke
 from tests.workflow_helpers import check_every_pair, race_transition
@@ -364,8 +364,7 @@ def test_upload_returns_at_once_and_the_page_shows_progress(union, as_role, queu
 def test_a_return_job_killed_midway_runs_again_once(union, as_role, queued_mode):
     """The job applies everything in one transaction: a worker killed before the commit left
     nothing, the restart sweep queues it again and the second run applies each card once."""
-    from models.jobs import Job
-    from models.jobs import QUEUED, RUNNING, run_job, sweep_interrupted
+    from models.jobs import QUEUED, RUNNING, Job, run_job, sweep_interrupted
     batch = sent_batch(union, people=3)
     job = job_of(upload(as_role("centre"), xlsx([(i.id_number, luhn_card(), "2026-11-20") for i in items_of(batch)])))
     Job.update(status=RUNNING).where(Job.id == job.id).execute()  # the worker died inside the job

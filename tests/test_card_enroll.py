@@ -9,10 +9,10 @@ import time_machine
 from bs4 import BeautifulSoup
 
 from models.cards.cards import Card
+from models.enroll import plans
 from models.enroll.card_enroll import CardConfirm
 from models.enroll.enrollment import Enrollment, StatusRecord, Submission
 from models.members.members import Membership, Person
-from models.enroll import plans
 from tests import factories
 from tests.card_factories import luhn_card
 
@@ -396,8 +396,8 @@ def test_a_card_opened_today_leaves_its_holder_in_the_social_channel_until_tomor
     from the social-security channel to the member-card channel tomorrow — never in neither — and the
     monitor's 可参保 counts him both days; a 护照 holder has no social channel, so only from tomorrow."""
     from models.enroll import card_enroll
-    from models.stats import enroll_stats as stats
     from models.enroll import social_enroll as social
+    from models.stats import enroll_stats as stats
     fresh = _card_known_on(union, SEASON.date(), SEASON.date())
     passport = _card_known_on(union, SEASON.date(), SEASON.date())
     Person.update(id_type="护照").where(Person.id == passport.person_id).execute()

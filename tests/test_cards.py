@@ -10,12 +10,12 @@ import pytest
 from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
+from models import db
 from models.audit import AuditLog
+from models.base import DomainError, today
+from models.cards import cards
 from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending
 from models.members.members import Membership, Person
-from models.cards import cards
-from models import db
-from models.base import DomainError, today
 from models.rules import cards as rules
 from tests import factories
 from tests.card_factories import card_member, luhn_card, make_batch, make_card, make_pending
@@ -375,9 +375,9 @@ def test_domain_refusals_change_nothing(union):
 def test_the_demo_shows_every_card_and_plan_screen():
     """`make run`'s demo data: card holders, batches in three states, a pending list with failing
     rows; protection years with splits; bureau statuses."""
-    from models.enroll.plans import ProtectionYear
-    from models.enroll.enrollment import StatusRecord
     from models.demo import load_demo
+    from models.enroll.enrollment import StatusRecord
+    from models.enroll.plans import ProtectionYear
     load_demo(password="demo-pass-1", members=300)
     assert Card.select().count() == 20
     assert sorted(b.status for b in CardBatch.select()) == sorted([cards.OPENED, cards.SENT, cards.TO_SEND])
@@ -386,8 +386,8 @@ def test_the_demo_shows_every_card_and_plan_screen():
     assert ProtectionYear.select().count() == 2 and StatusRecord.select().count() > 60
     # 社保卡参保 (issue 9): 新世界百货 has people in every routing class, and the bureau's registry
     # agrees with the checked ones, so a new ① keeps 封存 / 挂失 in 待校验
-    from models.orgs.accounts import Account
     from models.enroll import social_enroll
+    from models.orgs.accounts import Account
     from views.enroll import central_year
     union = Account.get(Account.username == "grassroots").org
     screen = social_enroll.screen(union, central_year())

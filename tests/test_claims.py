@@ -12,13 +12,12 @@ from bs4 import BeautifulSoup
 from openpyxl import Workbook, load_workbook
 
 from models.audit import AuditLog
+from models.enroll import claims, plans
 from models.enroll.claims import Claim
-from models.enroll.enrollment import Enrollment, Submission
+from models.enroll.enrollment import RETURNED, Enrollment, Submission
+from models.io.tables import read_table
 from models.jobs import Job
 from models.members.members import Person
-from models.enroll import claims, plans
-from models.enroll.enrollment import RETURNED
-from models.io.tables import read_table
 from models.rules.text import mask
 from tests import factories
 from tests.coverage_factories import enroll, year

@@ -14,10 +14,10 @@ import pytest
 from stdnum.cn import ric
 
 from app import backup_sqlite
-from models.orgs.accounts import Account
-from models.members.members import Membership
-from models.orgs.organizations import Organization
 from models.demo import load_demo
+from models.members.members import Membership
+from models.orgs.accounts import Account
+from models.orgs.organizations import Organization
 from models.rules.uscc import clean_uscc
 
 

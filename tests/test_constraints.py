@@ -7,10 +7,10 @@ from datetime import date
 import peewee as pw
 import pytest
 
+from models import db
+from models.members.members import Membership, Person
 from models.orgs.accounts import Account
 from models.orgs.organizations import Enterprise, Organization, OrgTree
-from models.members.members import Membership, Person
-from models import db
 from tests import factories
 
 

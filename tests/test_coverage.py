@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from bs4 import BeautifulSoup
 
-from models.enroll import coverage
 from models import db
+from models.enroll import coverage
 from models.enroll.enrollment import RETURNED, SOCIAL_CHANNEL
 from models.rules.text import mask, mask_name
 from tests import factories

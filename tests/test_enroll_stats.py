@@ -12,12 +12,11 @@ import time_machine
 from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
-from models.enroll.plans import Credit
-from models.enroll.enrollment import Enrollment, Submission
-from models.orgs.organizations import Organization, OrgTree
-from models.members.members import Person
 from models.enroll import enrollment, plans
-from models.enroll.enrollment import CARD_CHANNEL, CENTRAL, SOCIAL_CHANNEL
+from models.enroll.enrollment import CARD_CHANNEL, CENTRAL, SOCIAL_CHANNEL, Enrollment, Submission
+from models.enroll.plans import Credit
+from models.members.members import Person
+from models.orgs.organizations import Organization, OrgTree
 from tests import factories
 from tests.test_card_enroll import IN_SPLIT, card_holder
 
@@ -80,8 +79,8 @@ def direct_eligible(org_ids) -> int:
     """可参保 counted person by person: 正常 members holding a 正常 card or with ID type 身份证,
     not 退休 / 死亡 in the registry."""
     from models.cards.cards import Card
-    from models.members.members import Membership, Person
     from models.enroll.enrollment import StatusRecord
+    from models.members.members import Membership, Person
     n = 0
     for m in Membership.select().where(Membership.org.in_(org_ids) & (Membership.status == "正常")):
         person = Person.get_by_id(m.person_id)

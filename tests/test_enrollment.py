@@ -8,11 +8,11 @@ from datetime import date, datetime
 import peewee as pw
 import pytest
 
-from models.audit import AuditLog
-from models.enroll.enrollment import Enrollment, Submission
 from models import db
-from models.enroll import enrollment, plans
+from models.audit import AuditLog
 from models.base import DomainError
+from models.enroll import enrollment, plans
+from models.enroll.enrollment import Enrollment, Submission
 from tests import factories
 from tests.workflow_helpers import check_every_pair
 

@@ -9,11 +9,11 @@ import pytest
 from bs4 import BeautifulSoup
 
 from models.audit import AuditLog
-from models.orgs.organizations import Enterprise, Organization
-from models.members.members import Membership
-from models.members import member_import
 from models.demo import uscc
+from models.members import member_import
+from models.members.members import Membership
 from models.orgs.org_requests import OrgRequest
+from models.orgs.organizations import Enterprise, Organization
 from tests import factories
 
 _rng = random.Random(16)

@@ -17,14 +17,12 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from models.jobs import Job, JobChunk
-from models.members.members import Membership
-from models.members import member_import as importer
 from models.base import DomainError
 from models.io import tables
 from models.io.tables import NumericText, read_table, stream_table
-from models.jobs import DONE, FAILED, QUEUED, RUNNING, JobContext
-from models.members.members import OUTSIDE
+from models.jobs import DONE, FAILED, QUEUED, RUNNING, Job, JobChunk, JobContext
+from models.members import member_import as importer
+from models.members.members import OUTSIDE, Membership
 from models.storage import stored_file
 from tests import memberfiles, tablefiles
 from tests.conftest import DB_URL

@@ -16,8 +16,7 @@ from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
 from models.audit import AuditLog
-from models.jobs import Job
-from models.jobs import DONE, FAILED, QUEUED, RUNNING, init_queue, run_job, sweep_interrupted
+from models.jobs import DONE, FAILED, QUEUED, RUNNING, Job, init_queue, run_job, sweep_interrupted
 from tests import factories, jobkinds
 from tests.conftest import DB_URL
 

@@ -13,13 +13,12 @@ from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
 from models.enroll.claims import Claim
-from models.jobs import Job
-from models.members.members import Membership, Person
-from models.orgs.organizations import Organization
 from models.enroll.enrollment import StatusRecord
-from models.io.tables import lost_digits, lost_digits_message
-from models.members.members import OUTSIDE
 from models.enroll.status_import import STATUS_COLUMNS
+from models.io.tables import lost_digits, lost_digits_message
+from models.jobs import Job
+from models.members.members import OUTSIDE, Membership, Person
+from models.orgs.organizations import Organization
 from tests import factories, memberfiles, tablefiles
 
 MESSAGE = lost_digits_message("证件号码")

@@ -8,12 +8,22 @@ from datetime import date
 import pytest
 from peewee import IntegrityError
 
-from models.members.members import Counter, Membership, Person
-from models.orgs.organizations import Organization
 from models import db
-from models.members import member_queues, members, counts as stats
 from models.base import DomainError
-from models.members.members import DELETED, MEMBER_NO_START, NORMAL, PENDING, TRANSFER_IN, TRANSFERRED
+from models.members import counts as stats
+from models.members import member_queues, members
+from models.members.members import (
+    DELETED,
+    MEMBER_NO_START,
+    NORMAL,
+    PENDING,
+    TRANSFER_IN,
+    TRANSFERRED,
+    Counter,
+    Membership,
+    Person,
+)
+from models.orgs.organizations import Organization
 from tests import factories
 
 

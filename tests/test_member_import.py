@@ -13,15 +13,14 @@ from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
 from models.audit import AuditLog
-from models.jobs import Job, JobChunk
-from models.members.members import Membership, Person
-from models.orgs.organizations import Organization
-from models.members import members, counts as stats
-from models.members import member_import as importer
 from models.base import DomainError, today
 from models.io.tables import NumericText
-from models.jobs import QUEUED, JobContext, init_queue, run_job
-from models.members.members import ENTERPRISE, FLEXIBLE, NORMAL, OUTSIDE, PENDING, TRANSFER_IN
+from models.jobs import QUEUED, Job, JobChunk, JobContext, init_queue, run_job
+from models.members import counts as stats
+from models.members import member_import as importer
+from models.members import members
+from models.members.members import ENTERPRISE, FLEXIBLE, NORMAL, OUTSIDE, PENDING, TRANSFER_IN, Membership, Person
+from models.orgs.organizations import Organization
 from models.rules.idnumber import CHECK_MESSAGE, check_digit
 from models.storage import stored_file
 from tests import factories, memberfiles

@@ -8,12 +8,12 @@ import pytest
 from bs4 import BeautifulSoup
 
 from models.audit import AuditLog
-from models.members.members import MemberChange, Membership, Person
+from models.base import DomainError
+from models.members import counts as stats
+from models.members import members
+from models.members.members import NORMAL, PENDING, MemberChange, Membership, Person
 from models.messages import Message
 from models.orgs.organizations import Organization
-from models.members import members, counts as stats
-from models.base import DomainError
-from models.members.members import NORMAL, PENDING
 from tests import factories
 from tests.member_factories import make_member_change
 

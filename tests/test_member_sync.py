@@ -9,13 +9,13 @@ from bs4 import BeautifulSoup
 from openpyxl import Workbook, load_workbook
 
 from models.audit import AuditLog
-from models.jobs import Job
-from models.members.members import Membership, Person, TransferRequest
-from models.members import members, counts as stats
-from models.members import member_sync as compare
-from models.members import member_import as importer
 from models.demo import id_number
-from models.jobs import JobContext
+from models.jobs import Job, JobContext
+from models.members import counts as stats
+from models.members import member_import as importer
+from models.members import member_sync as compare
+from models.members import members
+from models.members.members import Membership, Person, TransferRequest
 from tests import factories, tablefiles
 
 HEADER = ["姓名", "证件号码"]

@@ -7,12 +7,12 @@ from urllib.parse import unquote
 
 from bs4 import BeautifulSoup
 
-from models.members.members import Membership, TransferRequest
-from models.messages import Message
 from models import db
-from models.members import members, counts as stats
 from models.base import DomainError, today
-from models.members.members import NORMAL, TRANSFER_IN, TRANSFERRED
+from models.members import counts as stats
+from models.members import members
+from models.members.members import NORMAL, TRANSFER_IN, TRANSFERRED, Membership, TransferRequest
+from models.messages import Message
 from tests import factories
 from tests.member_factories import make_transfer
 from tests.workflow_helpers import audit_rows, check_every_pair, check_stale_object_refused, race_transition

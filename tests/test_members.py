@@ -9,11 +9,11 @@ import pytest
 import time_machine
 from bs4 import BeautifulSoup
 
+from models import db
 from models.audit import AuditLog
+from models.members import members
 from models.members.members import MemberChange, Membership, Person, TransferRequest
 from models.orgs.organizations import Organization
-from models import db
-from models.members import members
 from models.rules import retirement
 from models.rules.idnumber import CHECK_MESSAGE, FUTURE_MESSAGE, MOBILE_MESSAGE, check_digit
 from tests import factories

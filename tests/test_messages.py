@@ -5,10 +5,9 @@ finished background job leaves for its owner."""
 import pytest
 from bs4 import BeautifulSoup
 
-from models.jobs import Job
-from models.messages import Message, MessageRead
 from models import messages
-from models.jobs import DONE
+from models.jobs import DONE, Job
+from models.messages import Message, MessageRead
 from tests import factories
 
 

@@ -1,8 +1,8 @@
 """The schema built by the migrations matches the models, and upgrading is idempotent."""
 
 from app import upgrade_database
-from models.schema import ALL_MODELS
 from models import db
+from models.schema import ALL_MODELS
 
 
 def test_migrations_create_every_model_column():

@@ -99,9 +99,9 @@ def test_a_stale_review_row_is_refused_on_the_list(season, as_role):
 def test_a_stale_or_forged_batch_selection_is_said_on_the_list(city, as_role, htmx, url, field, listing, reason):
     """Ticked rows handled meanwhile (a rejected new member is gone) or forged ids: the list again
     with the reason, nothing changed — not a separate 404 page."""
+    from models.members import members
     from models.members.members import Membership
     from models.orgs.organizations import Organization
-    from models.members import members
     from tests.test_member_review import new_member
     Organization.update(member_review=True).execute()
     waiting = new_member(city, "仍待审")

@@ -3,12 +3,11 @@
 import pytest
 from bs4 import BeautifulSoup
 
-from models.orgs.accounts import Account
 from models.audit import AuditLog
-from models.orgs.organizations import Organization, OrgTree
 from models.base import DomainError
+from models.orgs.accounts import Account
 from models.orgs.org_requests import APPROVED, PENDING, REJECTED, WITHDRAWN, OrgRequest
-from models.orgs.organizations import CLOSED
+from models.orgs.organizations import CLOSED, Organization, OrgTree
 from tests import factories
 from tests.workflow_helpers import check_every_pair
 

@@ -3,10 +3,10 @@
 import pytest
 from bs4 import BeautifulSoup
 
-from models.audit import AuditLog
-from models.orgs.organizations import Organization, OrgTree
 from models import db
+from models.audit import AuditLog
 from models.base import DomainError
+from models.orgs.organizations import Organization, OrgTree
 from tests import factories
 
 

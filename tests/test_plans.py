@@ -6,10 +6,10 @@ from datetime import datetime
 import pytest
 
 from models.audit import AuditLog
+from models.base import DomainError
+from models.enroll import plans
 from models.enroll.plans import FeeSplit
 from models.orgs.organizations import Organization
-from models.enroll import plans
-from models.base import DomainError
 from models.rules import fees as rules
 
 

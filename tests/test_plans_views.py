@@ -8,8 +8,8 @@ import time_machine
 from bs4 import BeautifulSoup
 
 from models.audit import AuditLog
-from models.enroll.plans import FeeSplit, ProtectionType, ProtectionYear, Window
 from models.enroll import plans
+from models.enroll.plans import FeeSplit, ProtectionType, ProtectionYear, Window
 
 HX = {"HX-Request": "true"}
 IN_WINDOW = datetime(2026, 10, 28, 10, 0)

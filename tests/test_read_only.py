@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 from bs4 import BeautifulSoup
 from flask import url_for
 
-from models.schema import ALL_MODELS
 from models.jobs import Job
+from models.schema import ALL_MODELS
 from tests.factories import make_job, make_org_request
 from tests.routes import build, make_objects, rule_access, rules
 from views.access import CITY_MAY_POST

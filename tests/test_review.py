@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from models.audit import AuditLog
-from models.review.enroll_review import DistrictBatch, PaymentVoucher
-from models.enroll.enrollment import Enrollment, Submission
 from models import db, messages
-from models.enroll import enrollment, notice_pdf, plans
-from models.review import enroll_review as review
+from models.audit import AuditLog
 from models.base import DomainError, yuan
+from models.enroll import enrollment, notice_pdf, plans
+from models.enroll.enrollment import Enrollment, Submission
+from models.review import enroll_review as review
+from models.review.enroll_review import DistrictBatch, PaymentVoucher
 from tests import factories
 from tests.review_factories import PNG, make_batch
 from tests.test_enrollment import people, ready_year

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import time_machine
 
-from models.enroll.enrollment import Submission
 from models.enroll import plans
+from models.enroll.enrollment import Submission
 
 
 def _submit(org, mode, year):

@@ -15,12 +15,12 @@ import pytest
 from bs4 import BeautifulSoup
 
 from models.audit import AuditLog
+from models.demo import id_number
 from models.jobs import Job
+from models.members import members
 from models.members.counts import MemberDay
 from models.members.members import Membership
 from models.orgs.organizations import Organization
-from models.members import members
-from models.demo import id_number
 from tests import factories, tablefiles
 
 

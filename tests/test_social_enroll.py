@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from models.cards.cards import Card
-from models.members.members import Person
-from models.enroll.enrollment import Submission
-from models.enroll import enrollment, plans
-from models.review import enroll_review as review
-from models.enroll import social_enroll as social
 from models.base import DomainError
+from models.cards.cards import Card
+from models.enroll import enrollment, plans
+from models.enroll import social_enroll as social
+from models.enroll.enrollment import Submission
 from models.enroll.social_enroll import SocialCheck
+from models.members.members import Person
+from models.review import enroll_review as review
 from tests import factories
 from tests.test_enrollment import ready_year
 

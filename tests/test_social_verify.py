@@ -6,13 +6,13 @@ from datetime import date
 
 import pytest
 
-from models.jobs import Job
-from models.enroll.enrollment import StatusRecord
 from models import jobs
-from models.enroll import status_provider
-from models.enroll import social_enroll as social
 from models.base import DomainError
+from models.enroll import social_enroll as social
+from models.enroll import status_provider
+from models.enroll.enrollment import StatusRecord
 from models.enroll.social_enroll import SocialCheck
+from models.jobs import Job
 from tests import factories
 from tests.test_enrollment import ready_year
 from tools.status_server import DatabaseRegistry, Server, make_app

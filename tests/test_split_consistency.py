@@ -10,11 +10,11 @@ import time_machine
 from bs4 import BeautifulSoup
 
 from models.audit import AuditLog
+from models.base import yuan
+from models.enroll import plans
 from models.enroll.plans import FeeSplit
 from models.messages import Message
 from models.orgs.organizations import Organization
-from models.enroll import plans
-from models.base import yuan
 from models.rules import fees as rules
 from tests.test_enrollment import ready_year
 

@@ -6,12 +6,12 @@ from datetime import date, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.members.members import Membership
-from models.orgs.organizations import Organization, OrgTree
 from models import db
-from models.members import members, counts as stats
-from models.members.members import MEMBER_STATUSES
+from models.members import counts as stats
+from models.members import members
 from models.members.counts import MemberDay, OrgMemberCount
+from models.members.members import MEMBER_STATUSES, Membership
+from models.orgs.organizations import Organization, OrgTree
 from tests import factories
 
 DAYS = [date(2026, 11, 1) + timedelta(days=i) for i in range(10)]

@@ -7,12 +7,12 @@ from datetime import date, timedelta
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from models.base import DomainError, today
+from models.enroll import enrollment, plans
 from models.enroll.enrollment import Enrollment, StatusRecord
+from models.enroll.status_import import INDIVIDUAL_COLUMNS, STATUS_COLUMNS
 from models.jobs import Job
 from models.members.members import Person
-from models.enroll import enrollment, plans
-from models.base import DomainError, today
-from models.enroll.status_import import INDIVIDUAL_COLUMNS, STATUS_COLUMNS
 from tests import factories
 from tests.memberfiles import id_number
 

@@ -8,9 +8,8 @@ from datetime import timedelta
 
 from bs4 import BeautifulSoup
 
-from models.jobs import Job, JobChunk
 from models.base import now
-from models.jobs import DONE, FAILED, RUNNING, deadline_sweep
+from models.jobs import DONE, FAILED, RUNNING, Job, JobChunk, deadline_sweep
 from models.storage import stored_file
 
 

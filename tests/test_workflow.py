@@ -3,9 +3,8 @@ two threads on committed data (SQLite and PostgreSQL)."""
 
 import pytest
 
-from models.jobs import Job
 from models.base import DomainError
-from models.jobs import DONE, FAILED, QUEUED, RUNNING
+from models.jobs import DONE, FAILED, QUEUED, RUNNING, Job
 from models.workflow import Workflow, transition
 from tests import factories
 from tests.workflow_helpers import (

@@ -46,8 +46,8 @@ class FileRegistry:
     def load(cls, path: Path) -> tuple["FileRegistry", list]:
         """(registry, [(row, reasons)] of the rows left out)."""
         from models.base import today
-        from models.io.tables import read_table, records
         from models.enroll.status_import import MAX_ROWS, STATUS_COLUMNS, check_status_rows
+        from models.io.tables import read_table, records
         rows = list(records(read_table(path.read_bytes(), STATUS_COLUMNS, max_rows=MAX_ROWS)))
         plan, checked = check_status_rows(rows, today())
         rejected = [(n, reasons) for (n, _), (_, reasons) in zip(rows, checked, strict=True) if reasons]
@@ -82,8 +82,8 @@ class DatabaseRegistry:
         return self._query(lambda: StatusRecord.select().count())
 
     def find(self, numbers: list) -> list:
-        from models.enroll.enrollment import StatusRecord
         from models.base import in_values
+        from models.enroll.enrollment import StatusRecord
         fields = (StatusRecord.id_number, StatusRecord.card_status, StatusRecord.employment, StatusRecord.insurance,
                   StatusRecord.status_date)
         return self._query(lambda: [_record(*row) for row in StatusRecord.select(*fields).where(

@@ -18,9 +18,9 @@ from jinja2_fragments.flask import render_block
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from models.base import today, until_end_of
 from models.members.members import Membership, Person
 from models.orgs.organizations import Organization
-from models.base import today, until_end_of
 from models.rules.text import INT_MAX, bounded_int, normalize
 
 ROLES = ("admin", "city", "centre", "district", "secondary", "grassroots")

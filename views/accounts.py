@@ -6,12 +6,11 @@ from flask_login import current_user
 from peewee import IntegrityError
 
 from forms.accounts import AccountForm
-from models.orgs.accounts import Account, LoginAttempt
-from models.audit import AuditLog
-from models.orgs.organizations import Organization
 from models import db
-from models.orgs.accounts import random_password
+from models.audit import AuditLog
 from models.base import DomainError
+from models.orgs.accounts import Account, LoginAttempt, random_password
+from models.orgs.organizations import Organization
 from views.access import access, render_page, superior_of
 from views.paging import paginate
 

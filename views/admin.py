@@ -5,13 +5,13 @@ from flask import Blueprint, flash, redirect, request, url_for
 from peewee import IntegrityError
 
 from forms.accounts import FixForm
-from models.orgs.accounts import Account
-from models.audit import AuditLog
-from models.members.members import MemberChange, Membership, Person
-from models.orgs.organizations import Organization
 from models import db
-from models.members import members as members_
+from models.audit import AuditLog
 from models.base import DomainError, today
+from models.members import members as members_
+from models.members.members import MemberChange, Membership, Person
+from models.orgs.accounts import Account
+from models.orgs.organizations import Organization
 from models.rules.idnumber import IdError, check_resident_id, normalize_id
 from models.rules.text import mask
 from views.access import access, acting_account, int_arg, render_page

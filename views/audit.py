@@ -5,10 +5,9 @@ from datetime import datetime
 from flask import Blueprint, current_app, redirect, request, url_for
 from flask_login import current_user
 
-from models.audit import AuditLog
-from models.jobs import Job
-from models.audit import object_label, object_names
+from models.audit import AuditLog, object_label, object_names
 from models.base import until_end_of
+from models.jobs import Job
 from models.rules.text import bounded_int
 from views.access import access, render_page
 from views.menu import may_open

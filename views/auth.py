@@ -9,11 +9,10 @@ from flask import Blueprint, current_app, flash, make_response, redirect, reques
 from flask_login import current_user, login_user, logout_user
 
 from forms.auth import ChangePasswordForm, LoginForm
-from models.orgs.accounts import Account, LoginAttempt
-from models.audit import AuditLog
 from models import db
-from models.orgs.accounts import LOCK_AFTER, SLOW_AFTER
+from models.audit import AuditLog
 from models.base import DomainError, now
+from models.orgs.accounts import LOCK_AFTER, SLOW_AFTER, Account, LoginAttempt
 from models.rules.text import compact
 from views.access import access, client_ip, local_target, public, render_page
 

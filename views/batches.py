@@ -8,12 +8,12 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
 from forms.review import ReasonForm
+from models import storage
 from models.audit import AuditLog
-from models.review.enroll_review import DistrictBatch, PaymentVoucher
+from models.base import DomainError, yuan
 from models.orgs.organizations import Organization
 from models.review import enroll_review as review
-from models import storage
-from models.base import DomainError, yuan
+from models.review.enroll_review import DistrictBatch, PaymentVoucher
 from models.rules.text import normalize
 from views.access import (
     access,

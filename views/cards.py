@@ -12,14 +12,14 @@ from flask import Blueprint, abort, flash, make_response, redirect, request, url
 from flask_login import current_user
 from peewee import JOIN
 
+from models.base import DomainError
+from models.cards import card_return
+from models.cards import cards as cards_
 from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending, CardRevokeRequest
 from models.jobs import Job
+from models.members import roster
 from models.members.members import Membership, Person
 from models.orgs.organizations import Organization
-from models.cards import card_return
-from models.members import roster
-from models.cards import cards as cards_
-from models.base import DomainError
 from models.rules import cards as rules
 from models.rules.idnumber import normalize_id
 from models.rules.text import normalize

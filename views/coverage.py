@@ -11,10 +11,10 @@ and ID numbers on the result are masked.
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
-from models.jobs import Job
-from models.enroll.plans import ProtectionYear
-from models.enroll import claims, coverage
 from models.base import DomainError, FieldErrors, today, yuan
+from models.enroll import claims, coverage
+from models.enroll.plans import ProtectionYear
+from models.jobs import Job
 from views.access import (
     access,
     acting_account,

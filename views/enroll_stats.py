@@ -9,11 +9,11 @@ from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 
 from models.audit import AuditLog
-from models.orgs.organizations import Organization
-from models.enroll import plans
-from models.stats import enroll_stats as stats
 from models.base import now, yuan
+from models.enroll import plans
 from models.enroll.enrollment import CHANNELS, MODES
+from models.orgs.organizations import Organization
+from models.stats import enroll_stats as stats
 from views.access import (
     REVIEWING,
     XLSX,

@@ -3,8 +3,8 @@
 from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 
-from models.stats import dashboard
 from models.base import today
+from models.stats import dashboard
 from views.access import access, public, render_page
 
 bp = Blueprint("home", __name__)

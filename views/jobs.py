@@ -4,8 +4,7 @@
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_login import current_user
 
-from models.jobs import Job
-from models.jobs import FAILED, enqueue
+from models.jobs import FAILED, Job, enqueue
 from models.storage import stored_file
 from models.workflow import transition
 from views.access import (

@@ -10,10 +10,10 @@ from flask import Blueprint, current_app, redirect, request, url_for
 from flask_login import current_user
 from peewee import JOIN
 
-from models.orgs.organizations import Enterprise, Organization
 from models.jobs import Job
 from models.members import member_import as importer
 from models.members.members import CATEGORIES, ENTERPRISE, FLEXIBLE, FLEXIBLE_KINDS
+from models.orgs.organizations import Enterprise, Organization
 from views.access import (
     access,
     int_arg,

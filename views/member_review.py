@@ -5,13 +5,13 @@ superior), 会员转出审核 (transfer requests, decided by the source union or
 from flask import Blueprint, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
-from models.audit import AuditLog
-from models.members.members import MemberChange, Membership, TransferRequest
-from models.orgs.organizations import Organization
 from models import db
+from models.audit import AuditLog
+from models.base import DomainError
 from models.members import member_queues as queues
 from models.members import members as members_
-from models.base import DomainError
+from models.members.members import MemberChange, Membership, TransferRequest
+from models.orgs.organizations import Organization
 from views.access import (
     access,
     acting_account,

@@ -5,9 +5,9 @@
 from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 
+from models.base import DomainError
 from models.jobs import Job
 from models.members import member_sync as compare
-from models.base import DomainError
 from views.access import (
     access,
     redirect_to,

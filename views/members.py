@@ -10,13 +10,12 @@ from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from forms.members import DELETE_ONLY, DeleteForm, MemberForm, TransferForm
-from models.audit import AuditLog
-from models.members.members import MemberChange, Membership, TransferRequest
 from models import db
-from models.members import roster
-from models.members import members as members_
+from models.audit import AuditLog
 from models.base import DomainError, today
-from models.members.members import LABELS, MEMBER_STATUSES
+from models.members import members as members_
+from models.members import roster
+from models.members.members import LABELS, MEMBER_STATUSES, MemberChange, Membership, TransferRequest
 from views.access import (
     XLSX,
     access,

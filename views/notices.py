@@ -8,8 +8,8 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from forms.notices import DownloadForm, NoticeForm
-from models.audit import AuditLog
 from models import db
+from models.audit import AuditLog
 from models.base import DomainError, now
 from models.notices import Download, Notice
 from models.storage import stored_file

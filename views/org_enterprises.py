@@ -7,9 +7,9 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from forms.orgs import EnterpriseForm
-from models.orgs.organizations import Enterprise, Organization
-from models.orgs import enterprises as rules
 from models.base import DomainError, FieldErrors
+from models.orgs import enterprises as rules
+from models.orgs.organizations import Enterprise, Organization
 from views.access import access, redirect_to, render_page, superior_of
 from views.orgs import bp, put_errors
 

@@ -8,11 +8,11 @@ from flask_login import current_user
 from peewee import IntegrityError
 
 from forms.orgs import ReasonForm
-from models.audit import AuditLog
-from models.jobs import Job
 from models import messages
-from models.orgs import org_requests as requests_
+from models.audit import AuditLog
 from models.base import DomainError
+from models.jobs import Job
+from models.orgs import org_requests as requests_
 from models.orgs.org_import import template_workbook
 from models.orgs.org_requests import OrgRequest
 from models.storage import storage_dir

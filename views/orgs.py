@@ -8,16 +8,15 @@ from peewee import IntegrityError
 
 from forms import choices
 from forms.orgs import MoveForm, OrgCreateForm, OrgEditForm, OrgForm, ReasonForm
-from models.audit import AuditLog
-from models.orgs.organizations import Enterprise, Organization
 from models import db, messages
+from models.audit import AuditLog
+from models.base import DomainError, FieldErrors, now
 from models.orgs import enterprises as enterprise_rules
 from models.orgs import org_requests as requests_
-from models.base import DomainError, FieldErrors, now
-from models.stats.dashboard import dashboard_root
 from models.orgs.org_import import CREATABLE_TYPES
 from models.orgs.org_requests import IDENTITY, OrgRequest
-from models.orgs.organizations import ACTIVE, CLOSED, DEFAULT_LEVEL, LEVELS, TYPES
+from models.orgs.organizations import ACTIVE, CLOSED, DEFAULT_LEVEL, LEVELS, TYPES, Enterprise, Organization
+from models.stats.dashboard import dashboard_root
 from views.access import REVIEWING, access, redirect_to, render_page, superior_of
 from views.paging import paginate
 

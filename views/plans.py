@@ -12,10 +12,10 @@ from datetime import date, datetime
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
+from models.base import DomainError, today, yuan
+from models.enroll import plans
 from models.enroll.plans import Credit, ProtectionType, ProtectionYear, Window
 from models.orgs.organizations import Organization
-from models.enroll import plans
-from models.base import DomainError, today, yuan
 from models.rules import fees as rules
 from models.rules.text import normalize
 from views.access import access, acting_account, form_ids, int_arg, redirect_to, refuse, render_page
@@ -156,8 +156,8 @@ def year_detail(year):
 
 
 def _save_credit(year, district, amount: int, note: str) -> None:
-    from models.audit import AuditLog
     from models import db
+    from models.audit import AuditLog
     with db.atomic():
         row = Credit.get_or_none((Credit.org == district.id) & (Credit.year == year.id))
         before = yuan(row.amount) if row else "（未设置）"
@@ -242,8 +242,8 @@ def edit_type(ptype):
 
 
 def _type_form(year, ptype):
-    from models.audit import AuditLog
     from models import db
+    from models.audit import AuditLog
     errors, values = {}, {}
     if request.method == "POST":
         values, errors = _type_values(request.form)
@@ -351,8 +351,8 @@ def split_edit():
 @access("centre")
 def imports():
     """The bureau's status file into the registry, and 申工社 enrollments (both background jobs)."""
-    from models.jobs import Job
     from models.enroll import status_import
+    from models.jobs import Job
     errors = {}
     if request.method == "POST":
         kind = request.form.get("kind", "")

@@ -9,14 +9,13 @@ from flask import Blueprint, flash, request, url_for
 from flask_login import current_user
 
 from forms.review import HandlerForm, ReasonForm
-from models.review.enroll_review import DistrictBatch
-from models.enroll.plans import ProtectionType
-from models.enroll.enrollment import Submission
-from models.enroll import plans
-from models.review import enroll_review as review
 from models.base import DomainError, today, yuan
-from models.enroll.enrollment import CHANNELS
+from models.enroll import plans
+from models.enroll.enrollment import CHANNELS, Submission
+from models.enroll.plans import ProtectionType
 from models.orgs.organizations import Organization
+from models.review import enroll_review as review
+from models.review.enroll_review import DistrictBatch
 from models.rules.text import normalize
 from views.access import (
     access,

@@ -7,10 +7,10 @@
 from flask import Blueprint, flash, make_response, request, url_for
 from flask_login import current_user
 
-from models.jobs import Job
+from models.base import DomainError, today, yuan
 from models.enroll import enrollment, plans
 from models.enroll import social_enroll as social
-from models.base import DomainError, today, yuan
+from models.jobs import Job
 from models.rules import fees as rules
 from models.rules.text import normalize
 from views.access import (

@@ -12,7 +12,6 @@ import io
 from datetime import date, timedelta
 
 from models import db
-from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import DomainError, now, today
 from models.cards.cards import (
@@ -31,6 +30,7 @@ from models.cards.cards import (
 from models.io.tables import error_workbook, read_table, records
 from models.jobs import Job, job_kind
 from models.members.members import Person
+from models.orgs.accounts import Account
 from models.rules import cards as rules
 from models.rules.text import mask_text
 from models.storage import stored_file

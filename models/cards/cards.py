@@ -27,10 +27,10 @@ from datetime import date, timedelta
 import peewee as pw
 
 from models import db
-from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now, today
 from models.members.members import FLEXIBLE, NORMAL, OUTSIDE, Counter, Membership, Person
+from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
 from models.rules import cards as rules
 from models.rules.text import mask

@@ -22,9 +22,9 @@ from models.audit import AuditLog
 from models.base import BaseModel, DomainError, in_values, now, today
 from models.cards.cards import CARD_NORMAL, Card, card_channel_people, channel_card
 from models.enroll.enrollment import CARD_CHANNEL, Enrollment, StatusRecord, holder_of
+from models.enroll.plans import ProtectionYear
 from models.members.members import NORMAL, Membership, Person
 from models.orgs.organizations import Organization
-from models.enroll.plans import ProtectionYear
 from models.rules import retirement
 
 COUNTS = [("total", "会员总人数"), ("cards", "有卡总会员数"), ("submitted", "集中参保已提交人数"),

@@ -20,15 +20,15 @@ from datetime import date
 import peewee as pw
 
 from models import db
-from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, FieldErrors, in_values, now, today, yuan
 from models.enroll.enrollment import Enrollment
+from models.enroll.plans import ProtectionYear
 from models.io.tables import error_workbook, lost_digits, lost_digits_message, read_table, records
 from models.jobs import Job, job_kind
 from models.members.members import Person
+from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
-from models.enroll.plans import ProtectionYear
 from models.rules.fees import FeeError, fen
 from models.rules.text import mask, mask_text, normalize, parse_day
 

@@ -13,9 +13,9 @@ import peewee as pw
 
 from models.base import DomainError
 from models.enroll.enrollment import INDIVIDUAL, Enrollment, Submission
+from models.enroll.plans import ProtectionType, ProtectionYear
 from models.members.members import Person
 from models.orgs.organizations import Organization
-from models.enroll.plans import ProtectionType, ProtectionYear
 from models.rules.idnumber import IdError, check_other_id, check_resident_id, normalize_id
 
 NOTHING_IN_SCOPE = "未查询到该证件号码在本单位范围内的参保信息"

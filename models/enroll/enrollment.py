@@ -19,12 +19,12 @@ from datetime import date, timedelta
 import peewee as pw
 
 from models import db
-from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now
-from models.members.members import Person
-from models.orgs.organizations import Organization
 from models.enroll.plans import ProtectionType, ProtectionYear
+from models.members.members import Person
+from models.orgs.accounts import Account
+from models.orgs.organizations import Organization
 from models.workflow import Workflow
 
 CARD_CHANNEL, SOCIAL_CHANNEL = "会员卡参保", "社保卡参保"

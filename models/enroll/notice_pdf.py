@@ -137,8 +137,8 @@ def district_text(batch, on: date | None = None) -> list[str]:
     people left out), 参保资金总额 = what the district's unions fund (区局/各级工会 + 基层单位
     shares; the 市总统一划拨 part is not theirs to remit), the credit sentence only when credit was
     deducted, the amount to pay, the payment deadline, the receiving account and the signature."""
-    from models.enroll import plans
     from models.base import yuan
+    from models.enroll import plans
     from models.review.enroll_review import counts_by_type
     y = batch.year.year
     district = batch.district

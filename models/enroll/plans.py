@@ -13,9 +13,9 @@ from datetime import date, datetime, time
 import peewee as pw
 
 from models import db, messages
-from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now, today, yuan
+from models.orgs.accounts import Account
 from models.orgs.organizations import Organization, OrgTree
 from models.rules import fees as rules
 

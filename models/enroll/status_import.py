@@ -16,13 +16,21 @@ import secrets
 from datetime import date
 
 from models import db
-from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import in_values, now, today
-from models.enroll.enrollment import CARD_STATUSES, EMPLOYMENT, INDIVIDUAL, INSURANCE, Enrollment, StatusRecord, holder_of
+from models.enroll.enrollment import (
+    CARD_STATUSES,
+    EMPLOYMENT,
+    INDIVIDUAL,
+    INSURANCE,
+    Enrollment,
+    StatusRecord,
+    holder_of,
+)
 from models.io.tables import error_workbook, lost_digits, lost_digits_message, read_table, records
 from models.jobs import Job, job_kind
 from models.members.members import Person
+from models.orgs.accounts import Account
 from models.rules.idnumber import IdError, check_resident_id
 from models.rules.text import mask_text, normalize, parse_day
 from models.storage import stored_file

@@ -29,12 +29,12 @@ from types import SimpleNamespace
 import peewee as pw
 
 from models import db
-from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import DomainError, in_values, now
 from models.io.excel import safe_cell
 from models.io.tables import ERROR_COLUMN, error_cell, lost_digits, lost_digits_message, stream_table
 from models.jobs import JobChunk, bulk_work, job_kind
+from models.members.counts import OrgMemberCount, _bump_day
 from models.members.members import (
     ACTIVE_STATUSES,
     CATEGORIES,
@@ -56,9 +56,9 @@ from models.members.members import (
     next_member_numbers,
     review_required,
 )
+from models.orgs.accounts import Account
 from models.orgs.organizations import CLOSED, Enterprise, Organization
 from models.rules.text import compact, mask, normalize
-from models.members.counts import OrgMemberCount, _bump_day
 from models.storage import stored_file
 
 KIND = "member_import"

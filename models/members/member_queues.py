@@ -13,8 +13,8 @@ from datetime import datetime
 import peewee as pw
 
 from models import db, messages
-from models.members import members as members_
 from models.base import DomainError
+from models.members import members as members_
 from models.members.members import LABELS, PENDING, MemberChange, Membership, Person, TransferRequest
 from models.orgs.organizations import Organization, OrgTree
 

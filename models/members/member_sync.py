@@ -33,13 +33,12 @@ from pathlib import Path
 import peewee as pw
 
 from models import db
-from models.members import members as members_api
-from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import DomainError, now, today
 from models.io.excel import safe_cell
 from models.io.tables import error_cell, lost_digits, lost_digits_message, read_table, records
 from models.jobs import Job, bulk_work, job_kind
+from models.members import members as members_api
 from models.members.member_import import TEMPLATE_HEADER
 from models.members.member_import import template_workbook as import_template
 from models.members.members import (
@@ -53,6 +52,7 @@ from models.members.members import (
     Person,
     TransferRequest,
 )
+from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
 from models.rules.idnumber import IdError, check_other_id, check_resident_id, normalize_id
 from models.rules.text import mask, normalize

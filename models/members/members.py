@@ -21,9 +21,9 @@ from datetime import date
 import peewee as pw
 
 from models import db
-from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now, today
+from models.orgs.accounts import Account
 from models.orgs.organizations import Enterprise, Organization
 from models.rules.text import mask
 from models.workflow import Workflow, transition

@@ -10,11 +10,11 @@ import re
 from pathlib import Path
 
 from models import db
-from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import DomainError
 from models.io.tables import error_workbook, lost_digits, lost_digits_message, read_table, records
 from models.jobs import job_kind
+from models.orgs.accounts import Account
 from models.orgs.organizations import CLOSED, DEFAULT_LEVEL, LEVELS, Organization
 from models.rules.text import PHONE_MESSAGE, PHONE_PATTERN, compact, normalize
 from models.rules.uscc import clean_uscc

@@ -11,10 +11,10 @@ import json
 import peewee as pw
 
 from models import db
-from models.orgs import enterprises
-from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, FieldErrors, now
+from models.orgs import enterprises
+from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
 from models.workflow import Workflow, transition
 

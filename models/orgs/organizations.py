@@ -133,8 +133,8 @@ class Organization(BaseModel):
     def close(self, reason: str) -> None:
         """撤销: compare-and-set 正常 → 已撤销, its accounts disabled, audited — one transaction.
         Call only when close_blockers() is empty."""
-        from models.orgs.accounts import Account
         from models.audit import AuditLog
+        from models.orgs.accounts import Account
         with db.atomic():
             changed = (Organization.update(status=CLOSED, closed_at=now(), updated_at=now())
                        .where((Organization.id == self.id) & (Organization.status == ACTIVE)).execute())

@@ -25,7 +25,6 @@ from datetime import datetime
 import peewee as pw
 
 from models import db
-from models.orgs.accounts import Account
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now, yuan
 from models.enroll.enrollment import (
@@ -39,8 +38,9 @@ from models.enroll.enrollment import (
     Enrollment,
     Submission,
 )
-from models.orgs.organizations import Organization
 from models.enroll.plans import Credit, ProtectionType, ProtectionYear
+from models.orgs.accounts import Account
+from models.orgs.organizations import Organization
 from models.rules.text import bounded_int
 from models.workflow import Workflow, transition
 
@@ -388,8 +388,8 @@ def remove_from_queue(reviewer: Organization, year, kind: str, keys: list, accou
 
 def return_groups(reviewer: Organization, year, kind: str, keys: list, reason: str, account) -> int:
     """退回 to the grassroots union, with a reason; the people are released."""
-    from models.enroll import enrollment
     from models import messages
+    from models.enroll import enrollment
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("「退回」须填写原因", 422)

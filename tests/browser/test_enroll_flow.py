@@ -7,11 +7,11 @@ from datetime import date, timedelta
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
+from models.base import now, today
 from models.cards.cards import Card
+from models.enroll import plans
 from models.enroll.enrollment import Enrollment, StatusRecord
 from models.enroll.plans import Window
-from models.enroll import plans
-from models.base import now, today
 from tests import factories
 from tests.browser.helpers import log_in
 from tests.card_factories import luhn_card

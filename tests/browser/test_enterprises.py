@@ -6,8 +6,8 @@ import random
 from playwright.sync_api import expect
 
 from models.audit import AuditLog
-from models.orgs.organizations import Enterprise
 from models.demo import uscc
+from models.orgs.organizations import Enterprise
 from tests.browser.helpers import log_in
 
 

@@ -9,10 +9,10 @@ from datetime import timedelta
 
 from playwright.sync_api import expect
 
-from models.review.enroll_review import DistrictBatch, PaymentVoucher
+from models.base import now
 from models.enroll.enrollment import Submission
 from models.enroll.plans import Window
-from models.base import now
+from models.review.enroll_review import DistrictBatch, PaymentVoucher
 from tests.browser.helpers import log_in, switch_account
 from tests.browser.test_enroll_flow import enrolling_year, holder
 from tests.review_factories import PNG

@@ -5,10 +5,10 @@ from datetime import date
 
 from playwright.sync_api import expect
 
+from models.base import today
+from models.enroll import plans
 from models.enroll.plans import FeeSplit
 from models.orgs.organizations import Organization
-from models.enroll import plans
-from models.base import today
 from tests.browser.helpers import log_in
 
 
