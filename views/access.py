@@ -20,17 +20,15 @@ from werkzeug.routing import IntegerConverter
 
 from models.base import today, until_end_of
 from models.members.members import Membership, Person
+from models.orgs.accounts import READ_ONLY_ROLES, REVIEWING_ROLES as REVIEWING, ROLES  # noqa: F401 — re-exported
 from models.orgs.organizations import Organization
 from models.rules.text import INT_MAX, bounded_int, normalize
 
-ROLES = ("admin", "city", "centre", "district", "secondary", "grassroots")
-REVIEWING = ("district", "secondary")
 ALL_LOGGED_IN = ROLES
 # Endpoints an account that must change its one-time password may still reach.
 PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout"}
 # The 市总工会 account is read-only (spec 05): it may POST only to what concerns its own account —
 # its session, its password, its own read marks on 消息提醒 — never to the platform's data.
-READ_ONLY_ROLES = ("city",)
 CITY_MAY_POST = {"auth.logout", "auth.change_password", "messages.mark_all"}
 READ_ONLY_REFUSAL = "市总工会账号只能查看，不能修改数据"
 
@@ -45,10 +43,9 @@ class Rule:
 
 def scope_org_ids(account):
     """Sub-query of the organisation ids in the account's scope, or None for 'everything'."""
-    role = account.role
-    if role in ("admin", "city", "centre"):
+    if account.sees_whole_city:
         return None
-    if role in REVIEWING:
+    if account.is_reviewer:
         return account.org.subtree_ids()
     return Organization.select(Organization.id).where(Organization.id == account.org_id)
 
@@ -89,7 +86,7 @@ def get_in_scope(model, object_id, account=None):
 
 def read_only(account) -> bool:
     """The account only looks (市总工会): it is shown no write control and may not POST."""
-    return account.role in READ_ONLY_ROLES
+    return account.is_read_only
 
 
 def superior_of(account, org_id: int) -> bool:

@@ -20,6 +20,12 @@ from models.orgs.organizations import Organization
 # failures of a name from all IPs together → the name is locked for everyone. So failures from
 # elsewhere do not lock a clerk out below the name's threshold. Keyed by the name typed, so an
 # unknown name behaves exactly like a known one (no account enumeration).
+# Roles: the admin is a flag on the account, every other role is its organisation's level.
+ROLES = ("admin", "city", "centre", "district", "secondary", "grassroots")
+REVIEWING_ROLES = ("district", "secondary")
+CITY_WIDE_ROLES = ("admin", "city", "centre")
+READ_ONLY_ROLES = ("city",)
+
 WINDOW = timedelta(minutes=15)
 SLOW_AFTER = 5
 LOCK_AFTER = 10
@@ -127,6 +133,44 @@ class Account(UserMixin, BaseModel):
     @property
     def role(self) -> str:
         return "admin" if self.is_admin else self.org.level
+
+    # --- who may: every role check of the app is one of these names ---------------------------
+    @property
+    def is_read_only(self) -> bool:
+        """市总工会: it looks at everything and writes nothing (spec 05)."""
+        return self.role in READ_ONLY_ROLES
+
+    @property
+    def sees_whole_city(self) -> bool:
+        """The platform admin, 市总工会 and the centre see every organisation."""
+        return self.role in CITY_WIDE_ROLES
+
+    @property
+    def acts_for_centre(self) -> bool:
+        """The centre's decisions (settings, vouchers, batches, claims) — the admin may make them too."""
+        return self.is_admin or self.role == "centre"
+
+    @property
+    def is_reviewer(self) -> bool:
+        """A district or secondary union: reviews its subtree's submissions and requests."""
+        return not self.is_admin and self.role in REVIEWING_ROLES
+
+    @property
+    def operates_grassroots(self) -> bool:
+        """An open grassroots union working for itself (cards, both enrollment channels)."""
+        return not self.is_admin and self.org.level == "grassroots" and not self.org.is_closed
+
+    @property
+    def keeps_roster(self) -> bool:
+        """An open grassroots or temporary union keeps its own member roster (新增, 导入, 转出)."""
+        org = self.org
+        return not self.is_admin and (org.level == "grassroots" or org.is_temporary) and not org.is_closed
+
+    @property
+    def sees_full_numbers(self) -> bool:
+        """Full ID and card numbers on detail pages and exports: everyone but the read-only
+        市总工会, whose screens and files show them masked (spec 80)."""
+        return not self.is_read_only
 
     def set_password(self, password: str, one_time: bool = False) -> None:
         self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
