@@ -20,7 +20,7 @@ from werkzeug.routing import IntegerConverter
 
 from models.base import today, until_end_of
 from models.members.members import Membership, Person
-from models.orgs.accounts import READ_ONLY_ROLES, ROLES  # noqa: F401 — re-exported
+from models.orgs.accounts import READ_ONLY_ROLES, ROLES, Account  # noqa: F401 — re-exported
 from models.orgs.organizations import Organization
 from models.rules.text import INT_MAX, bounded_int, normalize
 
@@ -39,6 +39,7 @@ class Rule:
     objects: dict = field(default_factory=dict)
     public: bool = False
     writes: bool = False  # only a form: the read-only roles are refused it, in their own words
+    may: str | None = None  # an Account property the account must also have (operates_grassroots …)
 
 
 def scope_org_ids(account):
@@ -124,9 +125,13 @@ def _refused_as_read_only(writes: bool) -> bool:
     return writes or (request.method not in ("GET", "HEAD") and request.endpoint not in CITY_MAY_POST)
 
 
-def access(*roles, objects=None, writes=False):
+def access(*roles, objects=None, writes=False, may=None, refusal="您的账号无权使用此功能"):
     """Declare who may use a route, and which URL ids are objects to load in scope.
-    writes=True: the page is only a form (修改信息), so the read-only roles may not open it."""
+    writes=True: the page is only a form (修改信息), so the read-only roles may not open it.
+    may="operates_grassroots": the account must also have that `Account` property (its
+    organisation's condition — open, grassroots …), else `refusal` (403, nothing changed)."""
+    if may is not None and not hasattr(Account, may):
+        raise ValueError(f"Account has no property {may!r}")
     roles = roles or ALL_LOGGED_IN
     unknown = set(roles) - set(ROLES)
     if unknown:
@@ -147,11 +152,13 @@ def access(*roles, objects=None, writes=False):
                 return refuse("您的账号无权使用此功能")
             if _refused_as_read_only(writes):
                 return refuse(READ_ONLY_REFUSAL)
+            if may is not None and not getattr(current_user, may):
+                return refuse(refusal)
             for arg, model in (objects or {}).items():
                 kwargs[arg.removesuffix("_id")] = get_in_scope(model, kwargs.pop(arg))
             return view(*args, **kwargs)
 
-        wrapped._access = Rule(roles=tuple(roles), objects=dict(objects or {}), writes=writes)
+        wrapped._access = Rule(roles=tuple(roles), objects=dict(objects or {}), writes=writes, may=may)
         return wrapped
 
     return decorate
