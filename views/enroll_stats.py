@@ -12,10 +12,10 @@ from models.audit import AuditLog
 from models.base import now, yuan
 from models.enroll import plans
 from models.enroll.enrollment import CHANNELS, MODES
+from models.orgs.accounts import REVIEWING_ROLES as REVIEWING
 from models.orgs.organizations import Organization
 from models.stats import enroll_stats as stats
 from views.access import (
-    REVIEWING,
     XLSX,
     access,
     int_arg,

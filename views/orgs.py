@@ -13,11 +13,12 @@ from models.audit import AuditLog
 from models.base import DomainError, FieldErrors, now
 from models.orgs import enterprises as enterprise_rules
 from models.orgs import org_requests as requests_
+from models.orgs.accounts import REVIEWING_ROLES as REVIEWING
 from models.orgs.org_import import CREATABLE_TYPES
 from models.orgs.org_requests import IDENTITY, OrgRequest
 from models.orgs.organizations import ACTIVE, CLOSED, DEFAULT_LEVEL, LEVELS, TYPES, Enterprise, Organization
 from models.stats.dashboard import dashboard_root
-from views.access import REVIEWING, access, redirect_to, render_page, superior_of
+from views.access import access, redirect_to, render_page, superior_of
 from views.paging import paginate
 
 bp = Blueprint("orgs", __name__, url_prefix="/orgs")
