@@ -15,6 +15,14 @@ PACKAGES = ("models", "views", "forms")
 MAX_LINES = 400
 # Views may import these other views: the shared helpers of the web layer.
 VIEW_HELPERS = {"views.access", "views.paging", "views.menu"}
+# The area packages of models/ (menu names); everything else under models/ is the shared core.
+AREAS = ("orgs", "members", "cards", "enroll", "review", "stats")
+TOP = {"models.schema", "models.demo"}  # above every area: the table list and the demo city
+
+
+def is_core(mod: str) -> bool:
+    return (mod.startswith("models") and mod not in TOP and not mod.startswith("models.demo")
+            and not any(mod.startswith(f"models.{a}.") or mod == f"models.{a}" for a in AREAS))
 
 
 def modules() -> dict[str, Path]:

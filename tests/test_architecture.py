@@ -1,0 +1,38 @@
+"""The house keeps its shape (issue 17): areas above the shared core, one way down, small rooms,
+views that parse → call a model → render. Measured from the source by tests/architecture.py."""
+
+from tests import architecture
+
+
+def test_no_import_circle_between_files_counting_imports_inside_functions():
+    assert architecture.circles() == []
+
+
+def test_no_module_of_app_models_views_forms_is_over_400_lines():
+    assert architecture.long_modules() == {}
+
+
+def test_views_leave_writes_to_models_and_import_no_other_view():
+    """No transaction, AuditLog.record or status assignment in a view; a view imports only the
+    web helpers (access, paging, menu, uploads) of other view modules."""
+    assert architecture.view_writes() == []
+
+
+def test_an_import_inside_a_function_says_which_load_order_need_it_breaks():
+    silent = []
+    for mod, line, target in architecture.inner_imports():
+        lines = architecture.modules()[mod].read_text(encoding="utf-8").splitlines()
+        here, above = lines[line - 1], lines[line - 2] if line > 1 else ""
+        if "#" not in here and not above.strip().startswith("#"):
+            silent.append(f"{mod}:{line} → {target}")
+    assert silent == []
+
+
+def test_the_core_imports_no_area():
+    """models/ root (database, base, workflow, audit, messages, jobs, storage, mailer, notices),
+    io/ and rules/ sit beneath the areas: none of them imports an area package."""
+    graph, _ = architecture.graph()
+    areas = tuple(f"models.{a}." for a in architecture.AREAS)
+    upward = [(m, t) for m, imps in graph.items() if architecture.is_core(m)
+              for t, _, _ in imps if t.startswith(areas) or t.startswith("views")]
+    assert upward == []
