@@ -17,8 +17,6 @@ import peewee as pw
 
 from models import db, messages, storage
 from models.base import BaseModel, DomainError, now
-from models.orgs.accounts import Account
-from models.orgs.organizations import Organization
 from models.review import enroll_review as review
 from models.storage import UPLOAD_DIRS, stored_file, upload_retention_days
 from models.workflow import Workflow, transition
@@ -47,8 +45,8 @@ class Job(BaseModel):
     }, actions={"start": "开始任务", "finish": "任务完成", "fail": "任务失败",
                 "requeue": "任务中断后重新排队", "retry": "重试任务"})
 
-    owner = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")
-    org = pw.ForeignKeyField(Organization, null=True, on_delete="CASCADE")
+    owner = pw.DeferredForeignKey("Account", null=True, on_delete="SET NULL")
+    org = pw.DeferredForeignKey("Organization", null=True, on_delete="CASCADE")
     kind = pw.CharField(max_length=40)
     title = pw.CharField(max_length=100)
     status = pw.CharField(max_length=10, default=QUEUED, index=True)

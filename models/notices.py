@@ -4,8 +4,6 @@ links to them). Files live in the storage directory, never under static/."""
 import peewee as pw
 
 from models.base import BaseModel, now
-from models.orgs.accounts import Account
-from models.orgs.organizations import Organization
 
 
 class Notice(BaseModel):
@@ -14,8 +12,8 @@ class Notice(BaseModel):
     body = pw.TextField(default="")
     published = pw.BooleanField(default=True, index=True)
     pinned = pw.BooleanField(default=False)  # 置顶
-    org = pw.ForeignKeyField(Organization, null=True, on_delete="SET NULL")  # publisher
-    author = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")
+    org = pw.DeferredForeignKey("Organization", null=True, on_delete="SET NULL")  # publisher
+    author = pw.DeferredForeignKey("Account", null=True, on_delete="SET NULL")
     published_at = pw.DateTimeField(default=now, index=True)
     updated_at = pw.DateTimeField(default=now)
 
@@ -30,6 +28,6 @@ class Download(BaseModel):
     content_type = pw.CharField(max_length=100)
     size = pw.IntegerField()
     published = pw.BooleanField(default=True, index=True)
-    org = pw.ForeignKeyField(Organization, null=True, on_delete="SET NULL")
-    author = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")
+    org = pw.DeferredForeignKey("Organization", null=True, on_delete="SET NULL")
+    author = pw.DeferredForeignKey("Account", null=True, on_delete="SET NULL")
     uploaded_at = pw.DateTimeField(default=now, index=True)
