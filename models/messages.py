@@ -59,6 +59,12 @@ def unread_count(account) -> int:
     return unread(account).count()
 
 
+def read_ids(account, message_ids) -> set:
+    """Which of these messages the account has read."""
+    return {r.message_id for r in MessageRead.select(MessageRead.message).where(
+        (MessageRead.account == account.id) & MessageRead.message.in_(list(message_ids)))}
+
+
 def mark_read(account, message_ids=None) -> int:
     """Mark messages read (only those addressed to the account; None: all its unread ones);
     returns how many were new."""

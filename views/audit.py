@@ -6,7 +6,7 @@ from flask_login import current_user
 from models import audit
 from models.audit import object_label, object_names
 from models.jobs import Job
-from views.access import access, render_page
+from views.access import access, acting_account, render_page
 from views.menu import may_open
 from views.paging import paginate
 
@@ -47,5 +47,5 @@ def search():
 @access("admin")
 def export():
     params = {k: request.form.get(k, "") for k in FILTERS}
-    job = Job.submit("audit_export", params, account=current_user._get_current_object())
+    job = Job.submit("audit_export", params, account=acting_account())
     return redirect(url_for("jobs.detail", job_id=job.id))
