@@ -18,15 +18,24 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
+import peewee as pw
 from flask import Flask
+from flask_htmx import HTMX
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+from peewee_migrate import Router
+from waitress import serve
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import models
 import models.schema  # noqa: F401 — every table and job kind
-from models import db
+from models import db, demo, jobs, storage
 from models.base import yuan
+from models.enroll import status_provider
+from models.orgs.accounts import Account
+from models.orgs.organizations import Organization
 from models.rules.text import install_log_masking, mask, mask_name
+from views import register
 
 BASE_DIR = Path(__file__).resolve().parent
 log = logging.getLogger("app")
@@ -89,10 +98,8 @@ def create_app(config: dict | None = None) -> Flask:
                 static_folder="static")
     app.config.update(default_settings(instance))
     app.config.update(config or {})
-    from models import storage
     storage.configure(app.config["STORAGE_DIR"], app.config["UPLOAD_RETENTION_DAYS"])
-    from models.enroll.status_provider import provider_from_config
-    provider_from_config(app.config)  # a wrong STATUS_* setting stops the start, with its reason
+    status_provider.provider_from_config(app.config)  # a wrong STATUS_* setting stops the start, with its reason
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
@@ -102,7 +109,6 @@ def create_app(config: dict | None = None) -> Flask:
 
     proxies = int(os.environ.get("TRUSTED_PROXIES", "0"))
     if proxies:
-        from werkzeug.middleware.proxy_fix import ProxyFix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     install_log_masking()
@@ -111,15 +117,13 @@ def create_app(config: dict | None = None) -> Flask:
 
     if app.config.get("CONNECT_DB", True):
         models.connect(app.config["DATABASE_URL"])
-    from models.jobs import init_queue
-    init_queue(app.config["DATABASE_URL"], app.config["JOBS_MODE"])
+    jobs.init_queue(app.config["DATABASE_URL"], app.config["JOBS_MODE"])
 
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
 
-    from flask_htmx import HTMX
     HTMX(app)
 
     app.jinja_env.filters["yuan"] = yuan
@@ -128,7 +132,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
-    from views import register
     register(app)
     register_cli(app)
     return app
@@ -136,7 +139,6 @@ def create_app(config: dict | None = None) -> Flask:
 
 @login_manager.user_loader
 def load_account(token: str):
-    from models.orgs.accounts import Account
     try:
         account_id, version = (int(x) for x in token.split(":"))
     except ValueError:
@@ -150,8 +152,6 @@ def load_account(token: str):
 # --- command line -------------------------------------------------------------------------------
 def upgrade_database(database=None) -> list[str]:
     """Apply pending migrations; returns the names applied."""
-    import peewee as pw
-    from peewee_migrate import Router
     database = database or db.obj
     router = Router(database, migrate_dir=str(BASE_DIR / "migrations"),
                     logger=logging.getLogger("peewee_migrate"))
@@ -203,23 +203,20 @@ def register_cli(app: Flask) -> None:
     @click.option("--force", is_flag=True, help="数据库非空时也加载（仅用于空库以外的演示）")
     def demo_cmd(force):
         """数据库为空时加载演示数据，并打印演示账号。"""
-        from models.demo import load_demo, print_accounts, print_saved_accounts
-        from models.orgs.organizations import Organization
         saved = Path(app.instance_path) / "demo-accounts.txt"
         if Organization.select().exists() and not force:
             click.echo("数据库已有数据，未加载演示数据。")
-            print_saved_accounts(saved)  # at every start of `make run`
+            demo.print_saved_accounts(saved)  # at every start of `make run`
             return
         password = os.environ.get("DEMO_PASSWORD")
-        accounts = load_demo(password=password)
+        accounts = demo.load_demo(password=password)
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-        print_accounts(accounts, saved, password_given=bool(password))
+        demo.print_accounts(accounts, saved, password_given=bool(password))
 
     @app.cli.command("deadlines")
     def deadlines_cmd():
         """缴费截止后将未缴费的集中参保批次标记为失败，发送截止提醒，删除过期的上传文件（工作进程每小时自动执行）。"""
-        from models.jobs import deadline_sweep
-        result = deadline_sweep()
+        result = jobs.deadline_sweep()
         click.echo(f"已标记失败：{result['failed'] or '无'}；发送截止提醒：{result['reminded']}条；"
                    f"删除过期上传文件的任务：{result['purged'] or '无'}")
 
@@ -238,10 +235,9 @@ def register_cli(app: Flask) -> None:
                   help="随该进程退出（flask serve 启动的工作进程）")
     def worker_cmd(workers, parent_pid):
         """启动后台任务进程（先把中断的任务重新排队）。"""
-        from models.jobs import run_worker
         if parent_pid:
             _stop_with_parent(parent_pid)
-        run_worker(workers, echo=click.echo)
+        jobs.run_worker(workers, echo=click.echo)
 
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1", show_default=True)
@@ -249,7 +245,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--with-worker/--no-worker", default=True, show_default=True)
     def serve_cmd(host, port, with_worker):
         """用 waitress 启动网站（默认同时启动后台任务进程；网站停止时它也停止）。"""
-        from waitress import serve
         worker = None
 
         def stop(_signum, _frame):

@@ -1,13 +1,14 @@
 """Append-only audit log (操作日志): who, when, which object, from → to state, reason, IP."""
 
 import json
+from datetime import datetime
 
 import peewee as pw
+from flask import has_request_context, request
+from flask_login import current_user
 
-from models.base import BaseModel, now
-from models.orgs.accounts import Account
-from models.orgs.organizations import Organization
-from models.rules.text import mask, mask_text
+from models.base import MODELS, BaseModel, now, until_end_of
+from models.rules.text import bounded_int, mask, mask_text
 
 
 class AppendOnlyError(RuntimeError):
@@ -16,11 +17,6 @@ class AppendOnlyError(RuntimeError):
 
 def _actor():
     """The account and IP of the current request, when there is one."""
-    try:
-        from flask import has_request_context, request
-        from flask_login import current_user
-    except ImportError:  # pragma: no cover
-        return None, ""
     if not has_request_context():
         return None, ""
     account = current_user if getattr(current_user, "is_authenticated", False) else None
@@ -105,8 +101,6 @@ def _named(model, ids):
 def object_names(rows) -> dict:
     """{(object_type, object_id): "参保批次 CB…"} for the rows of a log page — one query per
     object type on the page; an object since deleted is named by its label and number."""
-    from models.schema import ALL_MODELS
-    models = {m.__name__: m for m in ALL_MODELS}
     wanted: dict = {}
     for row in rows:
         if row.object_id is not None:
@@ -115,7 +109,7 @@ def object_names(rows) -> dict:
     for object_type, ids in wanted.items():
         label = object_label(object_type)
         found = {}
-        model, name = models.get(object_type), OBJECT_NAMES.get(object_type)
+        model, name = MODELS.get(object_type), OBJECT_NAMES.get(object_type)
         if model is not None and name is not None:
             found = {o.id: o for o in _named(model, ids)}
         for object_id in ids:
@@ -153,9 +147,9 @@ def detail_lines(data) -> list[tuple[str, str]]:
 
 class AuditLog(BaseModel):
     at = pw.DateTimeField(default=now, index=True)
-    account = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")
+    account = pw.DeferredForeignKey("Account", null=True, on_delete="SET NULL")
     account_name = pw.CharField(max_length=50, default="")
-    org = pw.ForeignKeyField(Organization, null=True, on_delete="SET NULL")
+    org = pw.DeferredForeignKey("Organization", null=True, on_delete="SET NULL")
     org_name = pw.CharField(max_length=100, default="")
     object_type = pw.CharField(max_length=40)
     object_id = pw.IntegerField(null=True)
@@ -242,3 +236,38 @@ class AuditLog(BaseModel):
     def detail_summary(self) -> str:
         """The detail as one line of text (the Excel export)."""
         return "；".join(f"{k}：{v}" if k else v for k, v in self.detail_lines)
+
+
+def search(args):
+    """操作日志 search: the rows matching the filters (account name, object type and number, action,
+    from / to day), newest first; returns (query, errors) — a filter that cannot be read is left
+    out and named in `errors`."""
+    query = AuditLog.select().order_by(AuditLog.at.desc(), AuditLog.id.desc())
+    errors = []
+    if args.get("account"):
+        query = query.where(AuditLog.account_name == args["account"].strip())
+    if args.get("object_type"):
+        query = query.where(AuditLog.object_type == args["object_type"].strip())
+    if args.get("object_id"):
+        object_id = bounded_int(args["object_id"])
+        if object_id is None:
+            errors.append("对象编号须为数字")
+        else:
+            query = query.where(AuditLog.object_id == object_id)
+    if args.get("action"):
+        query = query.where(AuditLog.action.contains(args["action"].strip()))
+    for key, label in (("start", "开始日期"), ("end", "结束日期")):
+        if args.get(key):
+            try:
+                day = datetime.strptime(args[key], "%Y-%m-%d")
+            except ValueError:
+                errors.append(f"{label}格式应为 年-月-日，如 2026-01-31")
+                continue
+            query = query.where(AuditLog.at >= day) if key == "start" else \
+                query.where(until_end_of(day.date(), AuditLog.at))
+    return query, errors
+
+
+def object_types() -> list[str]:
+    """The object types that have rows in the log (the search form's choices)."""
+    return [r.object_type for r in AuditLog.select(AuditLog.object_type).distinct().order_by(AuditLog.object_type)]

@@ -2,7 +2,7 @@
 
 from openpyxl import Workbook
 
-from models.audit import object_label
+from models.audit import object_label, search
 from models.base import now
 from models.io.excel import export_row
 from models.jobs import job_kind
@@ -15,8 +15,7 @@ CHUNK = 500
 @job_kind("audit_export", "导出操作日志")
 def export_audit(ctx):
     """Writes the file from scratch on every run, so a resumed run never duplicates rows."""
-    from views.audit import filtered
-    query, _errors = filtered(ctx.params)
+    query, _errors = search(ctx.params)
     total = query.count()
     ctx.save_progress(0, total)
     workbook = Workbook(write_only=True)

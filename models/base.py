@@ -1,11 +1,12 @@
 """BaseModel, time helpers (Asia/Shanghai), money helpers (integer fen) and DomainError."""
 
+import json
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import peewee as pw
 
-from models import db
+from models import db, is_postgres
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -41,9 +42,6 @@ def in_values(column, values: list):
     numbers, the 50,000 ids behind a result page's count): PostgreSQL `= ANY(array)`, SQLite
     `json_each`. peewee's .in_() builds a node per value (a third of an import's checking time)
     and runs into SQLite's variable limit."""
-    import json
-
-    from models import is_postgres
     values = list(values)
     if not values:
         return column.in_([])
@@ -70,6 +68,12 @@ class FieldErrors(DomainError):
         self.errors = errors
 
 
+# Every model class by its name (filled as each class is defined): the core (the 操作日志's
+# names, its foreign keys to Account and Organization) finds an area's models here instead of
+# importing the area.
+MODELS: dict[str, type] = {}
+
+
 class BaseModel(pw.Model):
     # Field name of the organisation an object belongs to, for scope checks (views/access.py).
     scope_field = "org"
@@ -77,3 +81,19 @@ class BaseModel(pw.Model):
     class Meta:
         database = db
         legacy_table_names = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        MODELS[cls.__name__] = cls
+
+    @classmethod
+    def validate_model(cls):
+        """When the class is complete: its `DeferredForeignKey`s to a model defined before it are
+        bound now (peewee binds them only when the model they name is defined later)."""
+        super().validate_model()
+        by_name = {name.lower(): model for name, model in MODELS.items()}
+        for field in sorted(pw.DeferredForeignKey._unresolved, key=lambda f: f._order):
+            target = by_name.get(field.rel_model_name)
+            if target is not None and getattr(field, "model", None) is not None and target is not cls:
+                field.set_model(target)
+                pw.DeferredForeignKey._unresolved.discard(field)

@@ -14,11 +14,11 @@ from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 
 import peewee as pw
+from huey import MemoryHuey, crontab
+from huey.contrib.sql_huey import SqlHuey
 
 from models import db, messages, storage
 from models.base import BaseModel, DomainError, now
-from models.orgs.accounts import Account
-from models.orgs.organizations import Organization
 from models.review import enroll_review as review
 from models.storage import UPLOAD_DIRS, stored_file, upload_retention_days
 from models.workflow import Workflow, transition
@@ -47,8 +47,8 @@ class Job(BaseModel):
     }, actions={"start": "开始任务", "finish": "任务完成", "fail": "任务失败",
                 "requeue": "任务中断后重新排队", "retry": "重试任务"})
 
-    owner = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")
-    org = pw.ForeignKeyField(Organization, null=True, on_delete="CASCADE")
+    owner = pw.DeferredForeignKey("Account", null=True, on_delete="SET NULL")
+    org = pw.DeferredForeignKey("Organization", null=True, on_delete="CASCADE")
     kind = pw.CharField(max_length=40)
     title = pw.CharField(max_length=100)
     status = pw.CharField(max_length=10, default=QUEUED, index=True)
@@ -114,6 +114,24 @@ class Job(BaseModel):
                          org=account.org_id if account else None)
         enqueue(job.id)
         return cls.get_by_id(job.id)
+
+
+def acts_for(job: Job, account) -> bool:
+    """The account is of the organisation that started the job, or the admin."""
+    return account.is_admin or job.org_id == account.org_id
+
+
+def retry(job: Job, by) -> Job:
+    """重试: a failed job goes back in the queue (refused with the reason in any other state).
+    Only the organisation that started it (or the admin) may — a retried import acts for it —
+    and only while its upload is still there."""
+    if not acts_for(job, by):
+        raise DomainError("只有提交该任务的单位可以重试", 403)
+    if job.upload_removed:
+        raise DomainError(f"{job.upload_removed}，不能重试，请重新上传", 409)
+    job = transition(job, "retry", account=by)
+    enqueue(job.id)
+    return job
 
 
 @contextmanager
@@ -279,14 +297,11 @@ def run_worker(workers: int = 2, echo=print) -> None:
 def init_queue(database_url: str, mode: str = "sql"):
     """mode: 'sql' (huey tables in the app database), 'redis' (REDIS_URL; several app servers),
     'immediate' (tests), 'memory' (tests that need a job to stay queued)."""
-    from huey import MemoryHuey
-    from huey.contrib.sql_huey import SqlHuey
-
     if mode == "redis":  # a city deployment with several app servers (docs/deploy.md)
-        try:
+        try:  # imported here: the redis client is an optional dependency, needed only in this mode
             from huey import RedisHuey
             huey = RedisHuey("jobs", url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-        except ImportError as exc:  # the redis client is optional
+        except ImportError as exc:
             raise RuntimeError("JOBS_MODE=redis 需要先安装 redis 包：pip install redis") from exc
     elif mode == "immediate":
         huey = MemoryHuey("jobs", immediate=True)
@@ -295,7 +310,6 @@ def init_queue(database_url: str, mode: str = "sql"):
     else:
         huey = SqlHuey("jobs", database=_huey_url(database_url))
     _queue["task"] = huey.task(name="run_job")(run_job)
-    from huey import crontab
     # Hourly: unpaid centralized batches fail after the payment deadline; deadline reminders.
     _queue["deadlines"] = huey.periodic_task(crontab(minute="7"), name="deadline_sweep")(deadline_sweep)
     _queue["huey"] = huey

@@ -8,15 +8,13 @@ its accounts until that account opens it.
 import peewee as pw
 
 from models.base import BaseModel, now
-from models.orgs.accounts import Account
-from models.orgs.organizations import Organization
 
 
 class Message(BaseModel):
     scope_field = "org"
     own_org_only = True  # a superior does not read its subordinates' messages
-    org = pw.ForeignKeyField(Organization, on_delete="CASCADE")
-    account = pw.ForeignKeyField(Account, null=True, on_delete="CASCADE")  # None: whole org
+    org = pw.DeferredForeignKey("Organization", on_delete="CASCADE")
+    account = pw.DeferredForeignKey("Account", null=True, on_delete="CASCADE")  # None: whole org
     kind = pw.CharField(max_length=20, default="通知")  # 任务完成 / 退回 / 审核 / 截止提醒 …
     title = pw.CharField(max_length=200)
     body = pw.TextField(default="")
@@ -30,7 +28,7 @@ class Message(BaseModel):
 class MessageRead(BaseModel):
     scope_field = None
     message = pw.ForeignKeyField(Message, on_delete="CASCADE")
-    account = pw.ForeignKeyField(Account, on_delete="CASCADE")
+    account = pw.DeferredForeignKey("Account", on_delete="CASCADE")
     read_at = pw.DateTimeField(default=now)
 
     class Meta:
@@ -59,6 +57,12 @@ def unread(account):
 
 def unread_count(account) -> int:
     return unread(account).count()
+
+
+def read_ids(account, message_ids) -> set:
+    """Which of these messages the account has read."""
+    return {r.message_id for r in MessageRead.select(MessageRead.message).where(
+        (MessageRead.account == account.id) & MessageRead.message.in_(list(message_ids)))}
 
 
 def mark_read(account, message_ids=None) -> int:

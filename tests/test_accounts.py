@@ -8,9 +8,11 @@ import pytest
 from bs4 import BeautifulSoup
 
 from models.audit import AuditLog
-from models.orgs.accounts import LOCK_AFTER, Account, LoginAttempt
+from models.orgs import account_ops
+from models.orgs.accounts import ACTIVE, DISABLED, LOCK_AFTER, Account, LoginAttempt
 from models.orgs.organizations import CLOSED, Organization
 from tests import factories
+from tests.workflow_helpers import check_every_pair, check_stale_object_refused
 
 ROLES = ("admin", "city", "centre", "district", "secondary", "grassroots")
 LOCK_MESSAGE = "登录失败次数过多，账号已被锁定15分钟，请稍后再试或联系上级工会解锁"
@@ -298,6 +300,31 @@ def test_disable_ends_the_session_and_refuses_login_then_enable_restores(app, ci
     disabled = audit_rows(target, "停用账号")[0]
     assert disabled.reason == "人员调离"
     assert disabled.account_name == city.account("district").username
+
+
+def test_account_workflow_every_pair(city):
+    """正常 ⇄ 已停用 through the workflow engine, over the is_active column (no column of its own)."""
+    org = city.orgs["grassroots1"]
+
+    def make(state):
+        account = factories.make_account(org)
+        if state == DISABLED:
+            Account.update(is_active_flag=False).where(Account.id == account.id).execute()
+        return Account.get_by_id(account.id)
+    allowed, forbidden = check_every_pair(Account, make, account=city.account("district"), reason="人员调离")
+    assert (allowed, forbidden) == (2, 2)
+    assert Account.select().where(Account.status == DISABLED).count() == Account.select().where(
+        Account.is_active_flag == False).count() > 0  # noqa: E712
+
+
+def test_disable_ends_every_session_and_a_stale_page_is_refused(city):
+    target = city.account("grassroots", 0)
+    version, stale = target.session_version, fresh(target)  # a page loaded before the 停用
+    assert stale.status == ACTIVE
+    account_ops.disable(target, by=city.account("district"), reason="人员调离")
+    assert (fresh(target).status, fresh(target).is_active, fresh(target).session_version) == (
+        DISABLED, False, version + 1)
+    check_stale_object_refused(stale, "disable", moved_by_other_to=DISABLED)
 
 
 def test_an_account_of_a_closed_organisation_cannot_be_enabled(city, as_role):

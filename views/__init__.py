@@ -8,6 +8,30 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 
 from models import db
 from models.base import DomainError
+from models.messages import unread_count
+from views import (
+    accounts,
+    admin,
+    audit,
+    auth,
+    batches,
+    cards,
+    coverage,
+    enroll,
+    enroll_stats,
+    home,
+    jobs,
+    member_import,
+    member_review,
+    member_sync,
+    members,
+    messages,
+    notices,
+    orgs,
+    plans,
+    review,
+    social,
+)
 from views.access import BoundedIntConverter, public, refuse, render_error, unauthenticated
 from views.menu import may_open, menu_for
 
@@ -25,34 +49,10 @@ FILE_ENDPOINTS = ("static", "favicon")
 
 def _unread() -> int:
     """消息提醒 badge: counted only when the layout is rendered (not for fragments)."""
-    from models import messages
-    return messages.unread_count(current_user) if current_user.is_authenticated else 0
+    return unread_count(current_user) if current_user.is_authenticated else 0
 
 
 def register(app):
-    from views import (
-        accounts,
-        admin,
-        audit,
-        auth,
-        batches,
-        cards,
-        coverage,
-        enroll,
-        enroll_stats,
-        home,
-        jobs,
-        member_import,
-        member_review,
-        member_sync,
-        members,
-        messages,
-        notices,
-        orgs,
-        plans,
-        review,
-        social,
-    )
     app.url_map.converters["int"] = BoundedIntConverter  # before the routes are added
     for module in (auth, home, orgs, accounts, members, member_import, member_sync, member_review,
                    cards, plans, enroll, social, review, batches, coverage, enroll_stats, messages, notices, audit,

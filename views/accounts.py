@@ -3,15 +3,13 @@ reset password (a random one-time password shown once), unlock. All audited."""
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
-from peewee import IntegrityError
 
 from forms.accounts import AccountForm
-from models import db
-from models.audit import AuditLog
-from models.base import DomainError
-from models.orgs.accounts import Account, LoginAttempt, random_password
+from models.base import DomainError, FieldErrors
+from models.orgs import account_ops
+from models.orgs.accounts import Account, LoginAttempt
 from models.orgs.organizations import Organization
-from views.access import access, render_page, superior_of
+from views.access import access, acting_account, render_page, superior_of
 from views.paging import paginate
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
@@ -24,11 +22,6 @@ def manages(account: Account) -> bool:
     if account.is_admin and not current_user.is_admin:
         return False
     return superior_of(current_user, account.org_id)
-
-
-def _refuse_self(account: Account) -> None:
-    if account.id == current_user.id:
-        raise DomainError("不能对自己的账号执行此操作", 403)
 
 
 @bp.route("/org/<int:org_id>")
@@ -50,26 +43,19 @@ def create(org):
     """新增账号: with a random one-time password, shown once."""
     if not superior_of(current_user, org.id):
         raise DomainError("只能为下级组织新增账号", 403)
-    if org.is_closed:
-        raise DomainError(f"「{org.name}」已撤销，不能新增账号", 409)
+    account_ops.check_can_add(org)
     form = AccountForm()
     if form.validate():
-        secret = random_password()
-        account = Account(username=form.username.data, display_name=form.display_name.data or "",
-                          org=org.id)
-        account.set_password(secret, one_time=True)
         try:
-            with db.atomic():
-                account.save()
-                AuditLog.record("新增账号", account, to_state="正常", detail={"组织": org.name})
-        except IntegrityError:
-            form.username.errors = ["该账号已存在，请换一个"]
+            account, secret = account_ops.create(org, form.username.data, form.display_name.data)
+        except FieldErrors as exc:
+            form.username.errors = [exc.errors["username"]]
         else:
-            return _show_once(account, secret, "新增账号")
+            return show_once(account, secret, "新增账号")
     return _index_page(org, form, True, 422)
 
 
-def _show_once(account, secret, title):
+def show_once(account, secret, title):
     """The one-time password page: never cached, never logged, never stored in clear."""
     response = render_page("accounts/password.html", account=account, secret=secret, title=title)
     response.headers["Cache-Control"] = "no-store"
@@ -80,44 +66,19 @@ def _show_once(account, secret, title):
 @access(*MANAGERS, objects={"account_id": Account})
 def act(account, action):
     """停用 / 启用 / 重置密码 / 解锁."""
-    _refuse_self(account)
+    by, reason = acting_account(), request.form.get("reason", "")
+    account_ops.refuse_self(account, by)
     if not manages(account):
         raise DomainError("只有上级工会才能管理该账号", 403)
-    return apply_fix(account, action, reason=request.form.get("reason", ""),
-                     back=url_for("accounts.index", org_id=account.org_id))
-
-
-def apply_fix(account: Account, action: str, reason: str, back: str):
-    """Shared by 账号管理 and the admin page."""
-    _refuse_self(account)
+    if action == "reset":
+        return show_once(account, account_ops.reset_password(account, by=by, reason=reason), "重置密码")
     if action == "disable":
-        if not account.is_active:
-            raise DomainError("该账号已是停用状态", 409)
-        with db.atomic():
-            Account.update(is_active_flag=False, session_version=Account.session_version + 1).where(
-                Account.id == account.id).execute()
-            AuditLog.record("停用账号", account, from_state="正常", to_state="已停用", reason=reason)
+        account_ops.disable(account, by=by, reason=reason)
         flash(f"已停用账号 {account.username}", "success")
     elif action == "enable":
-        if account.is_active:
-            raise DomainError("该账号已是正常状态", 409)
-        if account.org.is_closed:
-            raise DomainError(f"「{account.org.name}」已撤销，不能启用其账号", 409)
-        with db.atomic():
-            Account.update(is_active_flag=True).where(Account.id == account.id).execute()
-            AuditLog.record("启用账号", account, from_state="已停用", to_state="正常", reason=reason)
+        account_ops.enable(account, by=by, reason=reason)
         flash(f"已启用账号 {account.username}", "success")
-    elif action == "reset":
-        secret = random_password()
-        with db.atomic():
-            account.set_password(secret, one_time=True)
-            account.save()
-            LoginAttempt.clear(account.username)
-            AuditLog.record("重置密码", account, reason=reason)
-        return _show_once(account, secret, "重置密码")
-    elif action == "unlock":
-        with db.atomic():
-            LoginAttempt.clear(account.username)
-            AuditLog.record("解锁账号", account, reason=reason)
+    else:
+        account_ops.unlock(account, by=by, reason=reason)
         flash(f"已解锁账号 {account.username}", "success")
-    return redirect(back)
+    return redirect(url_for("accounts.index", org_id=account.org_id))

@@ -2,18 +2,19 @@
 own entry to QUICK_FIXES (title, description, endpoint)."""
 
 from flask import Blueprint, flash, redirect, request, url_for
-from peewee import IntegrityError
 
 from forms.accounts import FixForm
-from models import db
-from models.audit import AuditLog
-from models.base import DomainError, today
-from models.members import members as members_
-from models.members.members import MemberChange, Membership, Person
+from models.base import DomainError, FieldErrors
+from models.cards import cards
+from models.enroll import plans
+from models.enroll.enrollment import RETURNED, Submission
+from models.members import identity_fix, members
+from models.orgs import account_ops
 from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
-from models.rules.idnumber import IdError, check_resident_id, normalize_id
-from models.rules.text import mask
+from models.review import enroll_review
+from models.rules import cards as card_rules
+from models.rules.text import normalize, parse_moment
 from views.access import access, acting_account, int_arg, render_page
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -39,14 +40,21 @@ def index():
 
 
 def _fix(action: str, title: str):
-    from views.accounts import apply_fix
+    """重置密码 / 解锁账号 of any account, by its name (audited with the reason)."""
     form = FixForm()
     if request.method == "POST" and form.validate():
         account = Account.get_or_none(Account.username == form.username.data)
         if account is None:
             form.username.errors = ["没有这个账号"]
+        elif action == "reset":
+            secret = account_ops.reset_password(account, by=acting_account(), reason=form.reason.data)
+            response = render_page("accounts/password.html", account=account, secret=secret, title="重置密码")
+            response.headers["Cache-Control"] = "no-store"  # the one-time password: never cached
+            return response
         else:
-            return apply_fix(account, action, reason=form.reason.data, back=url_for("admin.index"))
+            account_ops.unlock(account, by=acting_account(), reason=form.reason.data)
+            flash(f"已解锁账号 {account.username}", "success")
+            return redirect(url_for("admin.index"))
     return render_page("admin/fix.html", form=form, title=title,
                        status=422 if request.method == "POST" else 200)
 
@@ -64,97 +72,36 @@ def unlock():
 
 
 # --- 更正会员证件信息 -------------------------------------------------------------------------------
-IDENTITY_FIX = ("name", "id_type", "id_number", "gender", "birth_date", "id_expiry")
-
-
-def _text(value) -> str:
-    return value.isoformat() if hasattr(value, "isoformat") else ("" if value is None else str(value))
-
-
-def _lookup(id_type: str, raw: str) -> Person | None:
-    """The person with exactly this ID (normalised; an old 15-digit 身份证 converted to 18)."""
-    number = normalize_id(raw)
-    if id_type == members_.ID_CARD:
-        try:
-            number = check_resident_id(number, today()).number
-        except IdError:
-            pass
-    return members_.find_person(id_type, number) if number else None
-
-
-def _correct_identity(person: Person, fields: dict, reason: str) -> dict:
-    """Apply the corrected fields (checked by members.check_identity) in one audited step;
-    returns {label: [old, new]}. Refused when the new ID belongs to another person."""
-    changed = {k: v for k, v in fields.items() if getattr(person, k) != v}
-    if not changed:
-        raise DomainError("填写的信息与系统中的一致，没有需要更正的内容", 422)
-    if MemberChange.select().join(Membership).where((Membership.person == person.id)
-                                                    & (MemberChange.status == "待审核")).exists():
-        raise DomainError("该会员有待上级工会审核的信息修改，请先完成会员审核后再更正", 409)
-    clash = ("该证件号码已登记为另一人员（{name}{where}），不能更正为此号码；"
-             "如确属同一人，请先核实并更正另一条记录")
-    other = members_.find_person(fields["id_type"], fields["id_number"])
-    if other is not None and other.id != person.id:
-        held = members_.holding(other.id)
-        raise DomainError(clash.format(name=other.name, where=f"，属于「{held.org.name}」" if held else ""), 409)
-    def shown(key, value):  # every kind of ID number masked, not only the long digit runs
-        return mask(_text(value)) if key == "id_number" else _text(value)
-    detail = {members_.LABELS[k]: [shown(k, getattr(person, k)), shown(k, v)] for k, v in changed.items()}
-    current = (Membership.select(Membership, Organization).join(Organization)
-               .where(Membership.person == person.id).order_by(Membership.id.desc()).first())
-    with db.atomic():
-        try:
-            with db.atomic():
-                Person.update(**changed).where(Person.id == person.id).execute()
-        except IntegrityError:  # another operator registered that number a moment ago
-            other = members_.find_person(fields["id_type"], fields["id_number"])
-            raise DomainError(clash.format(name=other.name if other else "刚登记", where=""), 409) from None
-        from models.cards import cards
-        cards.invalidate(person_id=person.id)  # a queued card application is checked again
-        # On the member's 操作日志 (its current union's record), or the person's when never a member.
-        AuditLog.record("更正会员证件信息", current or person, reason=reason,
-                        detail={"姓名": person.name, **detail})
-    return detail
-
-
 @bp.route("/member-identity", methods=["GET", "POST"])
 @access("admin")
 def member_identity():
     """更正会员证件信息: find a member by 证件号码, correct the ID expiry or identity fields."""
     source = request.form if request.method == "POST" else request.args
-    id_type = source.get("lookup_type") or members_.ID_CARD
+    id_type = source.get("lookup_type") or members.ID_CARD
     number = (source.get("lookup_number") or "").strip()
-    person = _lookup(id_type, number) if number else None
+    person = identity_fix.lookup(id_type, number) if number else None
     errors, values, status = {}, {}, 200
     if number and person is None:
         errors["lookup"] = "未查到该会员信息，请确认证件类型和证件号码"
         status = 200 if request.method == "GET" else 422
     elif person is not None and request.method == "POST":
-        values = {k: request.form.get(k, "") for k in IDENTITY_FIX}
-        fields, errors = members_.check_identity(values)
-        reason = (request.form.get("reason") or "").strip()
-        if not reason:
-            errors["reason"] = "请填写原因（记入操作日志）"
-        elif len(reason) > 500:
-            errors["reason"] = "原因不能超过500个字"
-        if not errors:
-            try:
-                detail = _correct_identity(person, {k: fields.get(k) for k in IDENTITY_FIX}, reason)
-            except DomainError as exc:
-                errors["form"], status = exc.message, exc.status
-            else:
-                flash("已更正会员证件信息：" + "、".join(detail), "success")
-                return redirect(url_for("admin.member_identity", lookup_type=fields["id_type"],
-                                        lookup_number=fields["id_number"]))
+        values = {k: request.form.get(k, "") for k in identity_fix.FIELDS}
+        try:
+            fields, detail = identity_fix.correct(person, values, request.form.get("reason"), by=acting_account())
+        except FieldErrors as exc:
+            errors, status = exc.errors, exc.status
+        except DomainError as exc:
+            errors["form"], status = exc.message, exc.status
         else:
-            status = 422
+            flash("已更正会员证件信息：" + "、".join(detail), "success")
+            return redirect(url_for("admin.member_identity", lookup_type=fields["id_type"],
+                                    lookup_number=fields["id_number"]))
     if person is not None and not values:
-        values = {k: _text(getattr(person, k)) for k in IDENTITY_FIX}
-    held = (Membership.select(Membership, Organization).join(Organization)
-            .where(Membership.person == person.id).order_by(Membership.id.desc())) if person else []
+        values = {k: identity_fix.text(getattr(person, k)) for k in identity_fix.FIELDS}
+    held = identity_fix.memberships(person) if person else []
     return render_page("admin/member_fix.html", person=person, held=held, values=values, errors=errors,
-                       lookup_type=id_type, lookup_number=number, id_types=members_.ID_TYPES,
-                       labels=members_.LABELS, reason=request.form.get("reason", ""), status=status)
+                       lookup_type=id_type, lookup_number=number, id_types=members.ID_TYPES,
+                       labels=members.LABELS, reason=request.form.get("reason", ""), status=status)
 
 
 # --- 更正卡片状态 ---------------------------------------------------------------------------------
@@ -162,8 +109,6 @@ def member_identity():
 @access("admin")
 def card_status():
     """更正卡片状态: find a card by its number, set 正常 / 挂失 / 注销 with a reason (audited)."""
-    from models.cards import cards
-    from models.rules import cards as card_rules
     source = request.form if request.method == "POST" else request.args
     raw = (source.get("card_no") or "").strip()
     card, error, status = None, None, 200
@@ -196,8 +141,6 @@ def card_status():
 @access("admin")
 def extend_window():
     """延长时间窗口: keep one window of a year open longer for one organisation (and below)."""
-    from models.enroll import plans
-    from views.plans import _parse_moment
     windows = list(plans.Window.select(plans.Window, plans.ProtectionYear).join(plans.ProtectionYear)
                    .order_by(plans.ProtectionYear.year.desc(), plans.Window.id))
     error, status = None, 200
@@ -206,7 +149,7 @@ def extend_window():
         window = next((w for w in windows if str(w.id) == values.get("window")), None)
         org = Organization.get_or_none(Organization.name == (values.get("org") or "").strip())
         try:
-            ends = _parse_moment(values.get("ends", ""), True)
+            ends = parse_moment(values.get("ends", ""), True)
         except ValueError:
             ends = None
         if window is None:
@@ -235,19 +178,16 @@ def extend_window():
 @access("admin")
 def restore_submission():
     """Reopen a grassroots submission a reviewer returned by mistake (audited, with a reason)."""
-    from models.enroll.enrollment import Submission
-    from models.review import enroll_review as review
-    from models.rules.text import normalize
     name = normalize(request.values.get("org"))
     error, status = None, 200
     if request.method == "POST":
         sub = Submission.get_or_none((Submission.id == int_arg(request.form.get("submission")))
-                                     & (Submission.status == "退回"))
+                                     & (Submission.status == RETURNED))
         if sub is None:
             error, status = "没有这条被退回的参保提交（可能已恢复），请重新查询", 409
         else:
             try:
-                review.restore_returned(sub, acting_account(), request.form.get("reason", ""))
+                enroll_review.restore_returned(sub, acting_account(), request.form.get("reason", ""))
             except DomainError as exc:
                 error, status = exc.message, exc.status
             else:
@@ -257,7 +197,7 @@ def restore_submission():
     if name:
         rows = list(Submission.select(Submission, Organization)
                     .join(Organization, on=(Submission.org == Organization.id))
-                    .where((Submission.status == "退回") & Organization.name.contains(name))
+                    .where((Submission.status == RETURNED) & Organization.name.contains(name))
                     .order_by(Submission.updated_at.desc()).limit(50))
     return render_page("admin/restore_submission.html", status=status, rows=rows, name=name, error=error)
 

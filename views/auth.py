@@ -9,12 +9,12 @@ from flask import Blueprint, current_app, flash, make_response, redirect, reques
 from flask_login import current_user, login_user, logout_user
 
 from forms.auth import ChangePasswordForm, LoginForm
-from models import db
-from models.audit import AuditLog
-from models.base import DomainError, now
+from models import notices
+from models.base import DomainError
+from models.orgs import account_ops
 from models.orgs.accounts import LOCK_AFTER, SLOW_AFTER, Account, LoginAttempt
 from models.rules.text import compact
-from views.access import access, client_ip, local_target, public, render_page
+from views.access import access, acting_account, client_ip, local_target, public, render_page
 
 bp = Blueprint("auth", __name__)
 CAPTCHA_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ23456789"
@@ -55,31 +55,34 @@ def captcha():
     return response
 
 
+def _submitted(form) -> tuple[bool, str | None, int]:
+    """(the form was posted and is valid, the first error of a refused one, the status of the
+    page when it is shown again: 422 after a post)."""
+    if request.method != "POST":
+        return False, None, 200
+    if not form.validate():
+        return False, next(iter(form.errors.values()))[0], 422
+    return True, None, 422
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
-    error = None
-    status = 200
+    valid, error, status = _submitted(form)
+    if valid:
+        error = _attempt_login(form)
+        if error is None:
+            if current_user.must_change_password:
+                flash("您正在使用一次性密码，请先设置新密码", "warning")
+                return redirect(url_for("auth.change_password"))
+            return redirect(local_target(request.args.get("next"), url_for("home.index")))
     if request.method == "POST":
-        status = 422
-        if not form.validate():
-            error = next(iter(form.errors.values()))[0]
-        else:
-            error = _attempt_login(form)
-            if error is None:
-                if current_user.must_change_password:
-                    flash("您正在使用一次性密码，请先设置新密码", "warning")
-                    return redirect(url_for("auth.change_password"))
-                return redirect(local_target(request.args.get("next"), url_for("home.index")))
         form.password.data = ""
         form.captcha.data = ""
-    from models.notices import Notice
-    notices = list(Notice.select().where(Notice.published == True)  # noqa: E712
-                   .order_by(Notice.pinned.desc(), Notice.published_at.desc()).limit(5))
-    return render_page("auth/login.html", form=form, error=error, notices=notices,
+    return render_page("auth/login.html", form=form, error=error, notices=notices.latest(5),
                        captcha_on=current_app.config["LOGIN_CAPTCHA"], status=status,
                        nonce=secrets.token_hex(4))
 
@@ -105,10 +108,7 @@ def _attempt_login(form: LoginForm) -> str | None:
         return "账号或密码错误"
     if not account.is_active:
         return "该账号已停用，请联系上级工会"
-    with db.atomic():
-        LoginAttempt.clear(username, ip)
-        Account.update(last_login_at=now()).where(Account.id == account.id).execute()
-        AuditLog.record("登录", account, account=account, ip=ip)
+    account_ops.record_login(account, username, ip)
     session.clear()
     login_user(account)
     session.permanent = True
@@ -120,10 +120,7 @@ def _attempt_login(form: LoginForm) -> str | None:
 @access()
 def logout():
     """退出 ends the session on the server too: a copy of the cookie no longer opens anything."""
-    account = current_user._get_current_object()
-    with db.atomic():
-        account.end_sessions()
-        AuditLog.record("退出", account)
+    account_ops.log_out(acting_account())
     logout_user()
     session.clear()
     flash("您已安全退出", "info")
@@ -134,24 +131,17 @@ def logout():
 @access()
 def change_password():
     form = ChangePasswordForm()
-    error = None
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if not form.validate():
-            error = next(iter(form.errors.values()))[0]
+    valid, error, status = _submitted(form)
+    if valid:
+        account = acting_account()
+        try:
+            account_ops.change_password(account, form.old_password.data, form.new_password.data)
+        except DomainError as exc:
+            error = exc.message
         else:
-            account = current_user._get_current_object()
-            try:
-                with db.atomic():
-                    account.change_password(form.old_password.data, form.new_password.data)
-                    AuditLog.record("修改密码", account)
-            except DomainError as exc:
-                error = exc.message
-            else:
-                # The session version changed: every other session ends; keep this one.
-                login_user(account)
-                session["seen"] = int(time.time())
-                flash("密码已修改，其他设备上的登录已失效", "success")
-                return redirect(url_for("home.index"))
+            # The session version changed: every other session ends; keep this one.
+            login_user(account)
+            session["seen"] = int(time.time())
+            flash("密码已修改，其他设备上的登录已失效", "success")
+            return redirect(url_for("home.index"))
     return render_page("auth/password.html", form=form, error=error, status=status)

@@ -1,11 +1,12 @@
 """首页 and 业务工作台."""
 
-from flask import Blueprint, redirect, request, url_for
+from flask import Blueprint, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from models.base import today
 from models.stats import dashboard
 from views.access import access, public, render_page
+from views.menu import may_open
 
 bp = Blueprint("home", __name__)
 
@@ -45,9 +46,7 @@ def index():
 @bp.route("/workbench")
 @access()
 def workbench():
-    from flask import current_app
     org = current_user.org
-    from views.menu import may_open
     # Only the modules this account may open (the roles of the menu and of the route itself).
     modules = [(label, url_for(endpoint)) for label, endpoint in WORKBENCH
                if endpoint in current_app.view_functions and may_open(current_user, endpoint)]

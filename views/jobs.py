@@ -1,14 +1,15 @@
 """后台任务: list, progress (htmx polling, meta refresh without JavaScript), result download."""
 
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
-from models.jobs import FAILED, Job, enqueue
+from models import jobs
+from models.jobs import FAILED, Job
 from models.storage import stored_file
-from models.workflow import transition
 from views.access import (
     access,
+    acting_account,
     refuse,
     render_page,
     scoped,
@@ -39,7 +40,7 @@ def _can_retry(job) -> bool:
     """重试 is offered to the organisation that started the job (or the admin) while its upload
     is still there."""
     return (job.status == FAILED and not job.upload_removed
-            and (current_user.is_admin or job.org_id == current_user.org_id))
+            and jobs.acts_for(job, current_user))
 
 
 @bp.route("/<int:job_id>/progress")
@@ -53,21 +54,14 @@ def progress(job):
 
 
 def _is_htmx_poll() -> bool:
-    from flask import request
     return request.headers.get("HX-Request") == "true"
 
 
 @bp.route("/<int:job_id>/retry", methods=["POST"])
 @access(objects={"job_id": Job})
 def retry(job):
-    """重试: a failed job goes back in the queue (refused with the reason in any other state).
-    Only the organisation that started it (or the admin) may: a retried import acts for it."""
-    if not current_user.is_admin and job.org_id != current_user.org_id:
-        return refuse("只有提交该任务的单位可以重试")
-    if job.upload_removed:
-        return refuse(f"{job.upload_removed}，不能重试，请重新上传", 409)
-    job = transition(job, "retry", account=current_user._get_current_object())
-    enqueue(job.id)
+    """重试 (models.jobs.retry says who may and when)."""
+    job = jobs.retry(job, acting_account())
     flash("任务已重新排队", "success")
     return redirect(url_for("jobs.detail", job_id=job.id))
 
@@ -99,7 +93,7 @@ def result_file(job, key):
 
 
 def _send(job, key, name_key):
-    if job.kind in FULL_NUMBER_KINDS and current_user.role == "city":
+    if job.kind in FULL_NUMBER_KINDS and current_user.is_read_only:
         return refuse(CITY_READ_ONLY)
     path, gone = result_file(job, key)
     if gone:

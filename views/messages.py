@@ -4,7 +4,7 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from models import messages
-from models.messages import Message, MessageRead
+from models.messages import Message
 from views.access import access, render_page
 from views.paging import paginate
 
@@ -17,8 +17,7 @@ def index():
     unread_only = request.args.get("unread") == "1"
     query = messages.unread(current_user) if unread_only else messages.for_account(current_user)
     page = paginate(query)
-    read = {r.message_id for r in MessageRead.select(MessageRead.message).where(
-        (MessageRead.account == current_user.id) & MessageRead.message.in_([m.id for m in page.items]))}
+    read = messages.read_ids(current_user, [m.id for m in page.items])
     return render_page("messages/index.html", "rows", page=page, read=read, unread_only=unread_only)
 
 

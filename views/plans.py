@@ -7,7 +7,7 @@ fee-split dialog takes the type as a query argument (`?type=`) and looks it up a
 year's types.
 """
 
-from datetime import date, datetime
+from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
@@ -17,7 +17,7 @@ from models.enroll import plans
 from models.enroll.plans import Credit, ProtectionType, ProtectionYear, Window
 from models.orgs.organizations import Organization
 from models.rules import fees as rules
-from models.rules.text import normalize
+from models.rules.text import normalize, parse_moment
 from views.access import access, acting_account, form_ids, int_arg, redirect_to, refuse, render_page
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
@@ -61,19 +61,6 @@ def years():
     return render_page("plans/years.html", years=_years(), error=error, status=422 if error else 200)
 
 
-def _parse_moment(text: str, end: bool) -> datetime:
-    text = normalize(text).replace("T", " ")
-    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d"):
-        try:
-            moment = datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-        if fmt == "%Y-%m-%d":
-            return plans.day_end(moment.date()) if end else plans.day_start(moment.date())
-        return moment.replace(second=59) if end else moment
-    raise ValueError
-
-
 @bp.route("/years/<int:year_id>", methods=["GET", "POST"])
 @access("centre", "city", objects={"year_id": ProtectionYear})
 def year_detail(year):
@@ -99,8 +86,8 @@ def year_detail(year):
             parsed = {}
             for kind, label in plans.WINDOWS.items():
                 try:
-                    parsed[kind] = (_parse_moment(request.form.get(f"{kind}_starts", ""), False),
-                                    _parse_moment(request.form.get(f"{kind}_ends", ""), True))
+                    parsed[kind] = (parse_moment(request.form.get(f"{kind}_starts", ""), False),
+                                    parse_moment(request.form.get(f"{kind}_ends", ""), True))
                 except ValueError:
                     errors[kind] = f"{label}：时间格式应为 年-月-日 时:分"
                     continue

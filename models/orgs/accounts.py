@@ -1,4 +1,5 @@
-"""Accounts (账号) and login throttling."""
+"""Accounts (账号): who may do what, passwords, the account workflow 正常 ⇄ 已停用, and login
+throttling. The audited operations of 账号管理 and of 登录 / 退出 are in models/orgs/account_ops.py."""
 
 import os
 import secrets
@@ -13,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from models.base import BaseModel, DomainError, now
 from models.orgs.organizations import Organization
+from models.workflow import Workflow
 
 # Throttling (spec 10), counted over 15 minutes: SLOW_AFTER failures for the name (from anywhere)
 # or from the IP → the delay (and the captcha, always asked); LOCK_AFTER failures of one name
@@ -25,6 +27,8 @@ ROLES = ("admin", "city", "centre", "district", "secondary", "grassroots")
 REVIEWING_ROLES = ("district", "secondary")
 CITY_WIDE_ROLES = ("admin", "city", "centre")
 READ_ONLY_ROLES = ("city",)
+# An account's state (the workflow's words over its is_active column).
+ACTIVE, DISABLED = "正常", "已停用"
 
 WINDOW = timedelta(minutes=15)
 SLOW_AFTER = 5
@@ -108,6 +112,10 @@ def random_password() -> str:
 
 
 class Account(UserMixin, BaseModel):
+    # 停用 ends every session of the account (its session version moves on in the same update).
+    WORKFLOW = Workflow("status", {(ACTIVE, "disable"): DISABLED, (DISABLED, "enable"): ACTIVE},
+                        actions={"disable": "停用账号", "enable": "启用账号"})
+
     username = pw.CharField(max_length=50, unique=True)  # 账号
     display_name = pw.CharField(max_length=50, default="")
     org = pw.ForeignKeyField(Organization, backref="accounts", on_delete="RESTRICT")
@@ -203,6 +211,35 @@ class Account(UserMixin, BaseModel):
         check_password_strength(new, self.username)
         self.set_password(new)
         self.save()
+
+
+class _StatusWord(pw.BooleanField):
+    """The is_active column read and written as the account's state word (正常 / 已停用)."""
+
+    def db_value(self, value):
+        return super().db_value(value == ACTIVE if isinstance(value, str) else value)
+
+    def python_value(self, value):
+        return None if value is None else (ACTIVE if value else DISABLED)
+
+
+class _Status:
+    """`Account.status`: the state word over is_active — on the class a column (for the
+    workflow's compare-and-set update and for queries), on an account 正常 or 已停用. Not a field
+    of its own: the table keeps its one is_active column (the schema comes from migrations/)."""
+
+    def __init__(self, column):
+        self.column = column
+
+    def __get__(self, account, owner):
+        if account is None:
+            return self.column
+        return ACTIVE if account.is_active_flag else DISABLED
+
+
+_status_column = _StatusWord(column_name="is_active")
+_status_column.bind(Account, "status", set_attribute=False)
+Account.status = _Status(_status_column)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from datetime import datetime, time
 
 _SPACES = re.compile(r"\s+")
 
@@ -124,3 +125,18 @@ def install_log_masking() -> None:
 # 联系电话: a mobile number, or a landline like 021-12345678 (extension allowed), or 8 digits.
 PHONE_PATTERN = r"^(1\d{10}|0\d{2,3}-?\d{7,8}(-\d{1,6})?|\d{8})$"
 PHONE_MESSAGE = "联系电话格式不正确（手机11位，或固定电话如021-12345678）"
+
+
+def parse_moment(text: str, end: bool) -> datetime:
+    """A moment typed as 年-月-日 时:分 (or 年-月-日 alone: the day's first second, or its last
+    when `end`); raises ValueError for anything else."""
+    text = normalize(text).replace("T", " ")
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d"):
+        try:
+            moment = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        if fmt == "%Y-%m-%d":
+            return datetime.combine(moment.date(), time(23, 59, 59) if end else time())
+        return moment.replace(second=59) if end else moment
+    raise ValueError
