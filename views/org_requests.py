@@ -64,16 +64,17 @@ def index():
     """组织审核: requests of the subtree (to decide) and the account's own (to follow)."""
     status = request.args.get("status", requests_.PENDING)
     query = scoped(OrgRequest, current_user).order_by(OrgRequest.created_at.desc(), OrgRequest.id.desc())
-    if status in (requests_.PENDING, requests_.APPROVED, requests_.REJECTED, requests_.WITHDRAWN):
+    if status in requests_.STATUSES:
         query = query.where(OrgRequest.status == status)
-    return render_page("org_requests/requests.html", "rows", page=paginate(query), status_filter=status)
+    return render_page("org_requests/requests.html", "rows", page=paginate(query), status_filter=status,
+                       statuses=requests_.STATUSES)
 
 
 @bp.route("/requests/<int:req_id>")
 @access(objects={"req_id": OrgRequest})
 def detail(req):
     return render_page("org_requests/request.html", req=req, form=ReasonForm(),
-                       can_decide=req.status == requests_.PENDING and req.can_decide(current_user),
+                       can_decide=req.awaits(current_user),
                        can_withdraw=req.status == requests_.PENDING
                        and req.submitter_org_id == current_user.org_id,
                        log=AuditLog.for_object(req))

@@ -131,11 +131,11 @@ def listing():
         query = query.where(Organization.name.contains(q))
     if level in LEVELS:
         query = query.where(Organization.level == level)
-    if status in (ACTIVE, CLOSED):
+    if status in (ACTIVE, CLOSED):  # else 全部状态
         query = query.where(Organization.status == status)
     page = paginate(query.order_by(Organization.depth, Organization.name), per_page=15)
     return render_page("orgs/listing.html", "rows", page=page, root=root, q=q, level=level,
-                       status_filter=status, levels=LEVELS)
+                       status_filter=status, levels=LEVELS, statuses=(ACTIVE, CLOSED))
 
 
 @bp.route("/enterprises")

@@ -20,6 +20,7 @@ from models.orgs.organizations import ACTIVE, Organization
 from models.workflow import Workflow, transition
 
 PENDING, APPROVED, REJECTED, WITHDRAWN = "待审核", "已通过", "已驳回", "已撤回"
+STATUSES = (PENDING, APPROVED, REJECTED, WITHDRAWN)  # the tabs of 组织审核
 NEW, CHANGE = "新建组织", "修改信息"
 # Fields a request may carry, with their labels (the same as the 修改信息 form).
 FIELDS = {"name": "组织名称", "type": "工会类型", "level": "层级", "uscc": "统一社会信用代码",
@@ -73,6 +74,10 @@ class OrgRequest(BaseModel):
         """The superior: a strict ancestor of the submitting organisation (or the admin); never
         the read-only 市总工会 account (spec 05)."""
         return account.is_admin or (not account.is_read_only and account.org.is_above(self.submitter_org_id))
+
+    def awaits(self, account) -> bool:
+        """Still waiting, and the account may decide it (审核, not only 查看)."""
+        return self.status == PENDING and self.can_decide(account)
 
 
 def pending_clash(name=None, uscc=None, union_no=None, exclude_request=None):
