@@ -4,8 +4,8 @@ A district, the admin and the city-wide accounts act at once; a secondary or gra
 (`Account.needs_org_approval`) files its new and changed organisations — and its change of its own
 组织名称 / 统一社会信用代码 / 工会编号 — for 组织审核 (models/orgs/org_requests.py) instead. Each
 operation is one transaction with its audit row; a refused field raises FieldErrors named after
-the form's field. They live beside organizations.py, not in it: the audit log refers to
-Organization, so the module that defines it cannot write the log without an import circle.
+the form's field. They live beside organizations.py, not in it: they use the 组织审核 requests
+and the accounts, which both build on Organization (in organizations.py: an import circle).
 """
 
 from peewee import IntegrityError
