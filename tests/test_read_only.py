@@ -35,7 +35,8 @@ def city_routes(app, method):
 def test_every_post_route_refuses_the_city_account_and_changes_nothing(app, city, as_role):
     client = as_role("city")
     routes = [r for r in city_routes(app, "POST") if r.endpoint not in CITY_MAY_POST]
-    assert any(r.endpoint == "orgs.decide" for r in routes) and any(r.endpoint == "orgs.edit_own" for r in routes)
+    assert any(r.endpoint == "org_requests.decide" for r in routes)
+    assert any(r.endpoint == "orgs.edit_own" for r in routes)
     urls = [build(r, objects_for(app, r, city.account("city"), city.orgs["grassroots1"])) for r in routes]
     # a request an approver could decide (the URLs above hold one the city is not above)
     request_ = make_org_request(city.orgs["district1"])

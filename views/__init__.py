@@ -27,6 +27,8 @@ from views import (
     members,
     messages,
     notices,
+    org_enterprises,
+    org_requests,
     orgs,
     plans,
     review,
@@ -54,9 +56,9 @@ def _unread() -> int:
 
 def register(app):
     app.url_map.converters["int"] = BoundedIntConverter  # before the routes are added
-    for module in (auth, home, orgs, accounts, members, member_import, member_sync, member_review,
-                   cards, plans, enroll, social, review, batches, coverage, enroll_stats, messages, notices, audit,
-                   jobs, admin):
+    for module in (auth, home, orgs, org_requests, org_enterprises, accounts, members, member_import, member_sync,
+                   member_review, cards, plans, enroll, social, review, batches, coverage, enroll_stats, messages,
+                   notices, audit, jobs, admin):
         app.register_blueprint(module.bp)
 
     @app.route("/favicon.ico")

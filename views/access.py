@@ -200,6 +200,12 @@ def redirect_to(url: str):
     return redirect(url)
 
 
+def put_errors(form, errors: dict) -> None:
+    """A model's FieldErrors ({field: Chinese reason}) on the form's fields."""
+    for name, message in errors.items():
+        getattr(form, name).errors = [message]
+
+
 MAX_TARGET = 2000
 
 

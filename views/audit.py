@@ -14,7 +14,7 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 FILTERS = ("account", "object_type", "object_id", "action", "start", "end")
 # The detail page of each kind of object in the log (its URL id is the route's declared object).
 DETAIL_PAGES = {
-    "Organization": "orgs.detail", "OrgRequest": "orgs.request_detail", "Membership": "members.detail",
+    "Organization": "orgs.detail", "OrgRequest": "org_requests.detail", "Membership": "members.detail",
     "TransferRequest": "member_review.transfer_detail", "Job": "jobs.detail", "CardBatch": "cards.batch_detail",
     "ProtectionYear": "plans.year_detail", "Submission": "enroll.submission", "DistrictBatch": "batches.detail",
     "PaymentVoucher": "batches.voucher",

@@ -11,8 +11,8 @@ MENU = [
         ("组织信息", "orgs.tree", None),
         ("组织列表", "orgs.listing", ("district", "secondary", "city", "centre")),
         ("覆盖企业", "orgs.enterprises", None),
-        ("组织审核", "orgs.requests", None),
-        ("组织导入", "orgs.import_", ("district",)),
+        ("组织审核", "org_requests.index", None),
+        ("组织导入", "org_requests.import_", ("district",)),
     ]),
     ("会员管理", [
         ("会员信息", "members.index", None),

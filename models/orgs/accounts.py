@@ -180,6 +180,19 @@ class Account(UserMixin, BaseModel):
         市总工会, whose screens and files show them masked (spec 80)."""
         return not self.is_read_only
 
+    @property
+    def needs_org_approval(self) -> bool:
+        """A secondary or grassroots union: the organisations it adds or changes (and its own
+        组织名称 / 统一社会信用代码 / 工会编号) wait for 组织审核; the admin, 市总工会, the centre
+        and a district act at once."""
+        return self.role in ("secondary", "grassroots")
+
+    @property
+    def manages_enterprises(self) -> bool:
+        """覆盖企业 新增 / 修改 / 删除 (its own union's or a lower one's): every role but 市总工会 and
+        the centre, which read the list only."""
+        return self.is_admin or not self.sees_whole_city
+
     def set_password(self, password: str, one_time: bool = False) -> None:
         self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
         self.must_change_password = one_time

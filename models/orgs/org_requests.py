@@ -9,16 +9,18 @@ with a reason. The submitter may withdraw while it waits.
 import json
 
 import peewee as pw
+from peewee import IntegrityError
 
-from models import db
+from models import db, messages
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, FieldErrors, now
 from models.orgs import enterprises
 from models.orgs.accounts import Account
-from models.orgs.organizations import Organization
+from models.orgs.organizations import ACTIVE, Organization
 from models.workflow import Workflow, transition
 
 PENDING, APPROVED, REJECTED, WITHDRAWN = "待审核", "已通过", "已驳回", "已撤回"
+STATUSES = (PENDING, APPROVED, REJECTED, WITHDRAWN)  # the tabs of 组织审核
 NEW, CHANGE = "新建组织", "修改信息"
 # Fields a request may carry, with their labels (the same as the 修改信息 form).
 FIELDS = {"name": "组织名称", "type": "工会类型", "level": "层级", "uscc": "统一社会信用代码",
@@ -26,6 +28,7 @@ FIELDS = {"name": "组织名称", "type": "工会类型", "level": "层级", "us
           "enterprise_name": "覆盖企业名称", "enterprise_uscc": "覆盖企业统一社会信用代码"}
 ENTERPRISE_FIELDS = ("enterprise_name", "enterprise_uscc")  # 新建组织: the new union's first 覆盖企业
 IDENTITY = ("name", "uscc", "union_no")  # a grassroots union's change of these needs approval
+PAGE = "/orgs/requests"  # 组织审核, the link of its 消息提醒
 
 
 class OrgRequest(BaseModel):
@@ -70,7 +73,11 @@ class OrgRequest(BaseModel):
     def can_decide(self, account) -> bool:
         """The superior: a strict ancestor of the submitting organisation (or the admin); never
         the read-only 市总工会 account (spec 05)."""
-        return account.is_admin or (account.role != "city" and account.org.is_above(self.submitter_org_id))
+        return account.is_admin or (not account.is_read_only and account.org.is_above(self.submitter_org_id))
+
+    def awaits(self, account) -> bool:
+        """Still waiting, and the account may decide it (审核, not only 查看)."""
+        return self.status == PENDING and self.can_decide(account)
 
 
 def pending_clash(name=None, uscc=None, union_no=None, exclude_request=None):
@@ -87,6 +94,11 @@ def pending_clash(name=None, uscc=None, union_no=None, exclude_request=None):
     return None
 
 
+def waiting_change(org: Organization):
+    """The organisation's own 修改信息 request still waiting, or None."""
+    return OrgRequest.select().where((OrgRequest.target == org.id) & (OrgRequest.status == PENDING)).first()
+
+
 def submit(kind: str, account, payload: dict, parent=None, target=None) -> OrgRequest:
     with db.atomic():
         before = {k: getattr(target, k) for k in payload} if target is not None else {}
@@ -100,20 +112,39 @@ def submit(kind: str, account, payload: dict, parent=None, target=None) -> OrgRe
     return req
 
 
+def file(kind: str, account, payload: dict, title: str, parent=None, target=None) -> OrgRequest:
+    """Submit, and tell the submitting organisation's superior (消息提醒 `title`) — one transaction."""
+    with db.atomic():
+        req = submit(kind, account, payload, parent=parent, target=target)
+        if account.org.parent_id:
+            messages.post(account.org.parent_id, title, kind="组织审核", link=PAGE)
+    return req
+
+
 def decide(req: OrgRequest, action: str, account, reason: str = "") -> OrgRequest:
-    """approve (applies the change) / reject / withdraw — through the workflow engine."""
+    """approve (applies the change) / reject / withdraw — through the workflow engine; the
+    submitting organisation is told the outcome of a decision (消息提醒)."""
     if action in ("approve", "reject") and not req.can_decide(account):
         raise DomainError("只有上级工会才能审核该申请", 403)
     if action == "withdraw" and account.org_id != req.submitter_org_id and not account.is_admin:
         raise DomainError("只有提交申请的组织才能撤回", 403)
-    with db.atomic():
-        updates = {"decided_at": now(), "decided_by": account.id}
-        if action == "reject":
-            updates["reason"] = reason.strip()
-        if action == "approve":
-            target = _apply(req, account)
-            updates["target"] = target.id
-        return transition(req, action, account=account, reason=reason, updates=updates)
+    try:
+        with db.atomic():
+            updates = {"decided_at": now(), "decided_by": account.id}
+            if action == "reject":
+                updates["reason"] = reason.strip()
+            if action == "approve":
+                target = _apply(req, account)
+                updates["target"] = target.id
+            req = transition(req, action, account=account, reason=reason, updates=updates)
+    except IntegrityError:
+        raise DomainError("组织名称、统一社会信用代码或工会编号已被其他组织使用，不能通过；请驳回并说明原因",
+                          409) from None
+    if action != "withdraw":
+        outcome = "通过" if action == "approve" else "被驳回"
+        messages.post(req.submitter_org_id, f"您的{req.kind}申请「{req.name}」已{outcome}",
+                      body=reason, kind="组织审核", link=f"{PAGE}/{req.id}")
+    return req
 
 
 def _apply(req: OrgRequest, account) -> Organization:
@@ -124,7 +155,7 @@ def _apply(req: OrgRequest, account) -> Organization:
             raise DomainError(f"上级组织「{parent.name}」已撤销，不能通过", 409)
         first = [data.pop(k, "") for k in ENTERPRISE_FIELDS]
         org = Organization.add(parent, **data)
-        AuditLog.record("新建组织", org, to_state="正常", account=account,
+        AuditLog.record("新建组织", org, to_state=ACTIVE, account=account,
                         detail={"申请编号": req.id})
         if any(first):
             try:

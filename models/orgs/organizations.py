@@ -27,8 +27,9 @@ DEFAULT_LEVEL = {
 }
 TEMPORARY_SUFFIX = "临时工会"
 ACTIVE, CLOSED = "正常", "已撤销"
-# Functions org → reason or None, asked before an organisation is closed. Later areas (card
-# batches, enrollment batches, mutual-aid units) append theirs.
+TOP_LEVELS = ("city", "centre", "district")  # never moved; a change of type keeps the level
+# Functions org → reason or None, asked before an organisation is closed (撤销). Later areas
+# (members, card batches, enrollment batches, mutual-aid units) append theirs.
 CLOSE_CHECKS: list = []
 
 
@@ -50,14 +51,11 @@ class Organization(BaseModel):
     member_review = pw.BooleanField(default=False)  # 会员审核 (a district's setting, spec 20)
     # A special subsidy group (东航, 铁路工会 …, spec 40): set by the centre, applies below it.
     special_subsidy = pw.BooleanField(default=False)
-    status = pw.CharField(max_length=6, default="正常", index=True)  # 正常 / 已撤销
+    status = pw.CharField(max_length=6, default=ACTIVE, index=True)  # 正常 / 已撤销
     closed_at = pw.DateTimeField(null=True)
     depth = pw.SmallIntegerField(default=0)
     created_at = pw.DateTimeField(default=now)
     updated_at = pw.DateTimeField(default=now)
-
-    def __str__(self):
-        return self.name
 
     @property
     def level_label(self) -> str:
@@ -66,6 +64,9 @@ class Organization(BaseModel):
     @property
     def has_workbench(self) -> bool:
         return self.type not in NO_WORKBENCH_TYPES
+
+    def __str__(self):
+        return self.name
 
     # --- tree -------------------------------------------------------------------------------
     @classmethod
@@ -107,7 +108,7 @@ class Organization(BaseModel):
             raise DomainError(f"「{new_parent.name}」已撤销，不能作为上级组织", 422)
         if new_parent.level == "grassroots" and self.type != "分工会/工会小组":
             raise DomainError(f"「{new_parent.name}」是基层工会，其下只能有分工会/工会小组", 422)
-        if self.level == "district" or self.level in ("city", "centre"):
+        if self.level in TOP_LEVELS:
             raise DomainError("区局（产业）工会及以上的组织不能移动", 422)
         with db.atomic():
             sub = OrgTree.select(OrgTree.descendant).where(OrgTree.ancestor == self.id)
@@ -130,19 +131,6 @@ class Organization(BaseModel):
                                 updated_at=now()).where(Organization.id.in_(sub)).execute()
             Organization.update(parent=new_parent.id).where(Organization.id == self.id).execute()
 
-    def close(self, reason: str) -> None:
-        """撤销: compare-and-set 正常 → 已撤销, its accounts disabled, audited — one transaction.
-        Call only when close_blockers() is empty."""
-        from models.audit import AuditLog
-        from models.orgs.accounts import Account
-        with db.atomic():
-            changed = (Organization.update(status=CLOSED, closed_at=now(), updated_at=now())
-                       .where((Organization.id == self.id) & (Organization.status == ACTIVE)).execute())
-            if changed != 1:
-                raise DomainError("该组织的状态已被他人修改，请刷新页面后重试")
-            Account.update(is_active_flag=False).where(Account.org == self.id).execute()
-            AuditLog.record("撤销组织", self, from_state=ACTIVE, to_state=CLOSED, reason=reason)
-
     def close_blockers(self) -> list:
         """Reasons this organisation cannot be closed (撤销) now; empty when it can."""
         return [reason for check in CLOSE_CHECKS for reason in [check(self)] if reason]
@@ -153,6 +141,12 @@ class Organization(BaseModel):
 
     def subtree(self):
         return Organization.select().where(Organization.id.in_(self.subtree_ids()))
+
+    def find_below(self, text: str):
+        """The organisation of this subtree named `text` (名称, 统一社会信用代码 or 工会编号), or None."""
+        code = text.upper().replace(" ", "")
+        return self.subtree().where((Organization.name == text) | (Organization.uscc == code)
+                                    | (Organization.union_no == code)).first()
 
     def ancestors(self, include_self=False):
         """Ancestors from the root down."""
@@ -205,16 +199,9 @@ def _open_children(org):
     return f"该组织下还有{n}个未撤销的下级组织，请先撤销或移走" if n else None
 
 
-def _members(org):
-    from models.members.members import ACTIVE_STATUSES, Membership
-    n = Membership.select().where((Membership.org == org.id)
-                                  & Membership.status.in_(ACTIVE_STATUSES)).count()
-    return f"该组织还有{n}名会员，请先转出或删除会员" if n else None
-
-
 def _root(org):
     return "市总工会、市职保中心和临时工会不能撤销" if (
         org.level in ("city", "centre") or org.is_temporary) else None
 
 
-CLOSE_CHECKS.extend([_root, _open_children, _members])
+CLOSE_CHECKS.extend([_root, _open_children])  # the members check: models/orgs/org_changes.py
