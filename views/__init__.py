@@ -36,9 +36,9 @@ def register(app):
         audit,
         auth,
         batches,
+        card_enroll,
         cards,
         coverage,
-        enroll,
         enroll_stats,
         home,
         jobs,
@@ -51,12 +51,12 @@ def register(app):
         orgs,
         plans,
         review,
-        social,
+        social_enroll,
     )
     app.url_map.converters["int"] = BoundedIntConverter  # before the routes are added
     for module in (auth, home, orgs, accounts, members, member_import, member_sync, member_review,
-                   cards, plans, enroll, social, review, batches, coverage, enroll_stats, messages, notices, audit,
-                   jobs, admin):
+                   cards, plans, card_enroll, social_enroll, review, batches, coverage, enroll_stats, messages, notices,
+                   audit, jobs, admin):
         app.register_blueprint(module.bp)
 
     @app.route("/favicon.ico")

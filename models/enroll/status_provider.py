@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from models import db
+from models.base import in_values
 from models.enroll.enrollment import CARD_STATUSES, EMPLOYMENT, INSURANCE, StatusRecord
 
 log = logging.getLogger("status_provider")
@@ -113,7 +114,6 @@ class RegistryProvider(StatusProvider):
         self.batch_size = batch_size
 
     def lookup_batch(self, id_numbers: list[str]) -> dict[str, StatusResult]:
-        from models.base import in_values
         if not id_numbers:
             return {}
         query = (StatusRecord.select(StatusRecord.id_number, StatusRecord.card_status, StatusRecord.employment,
