@@ -4,8 +4,6 @@ confirmation step that works without JavaScript), 集中参保待确认名单, �
 重新下载集中参保告知书 (PDF), and the instant entries 有卡无保 / 新办卡人员即时参保办理.
 """
 
-from functools import wraps
-
 from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user
 
@@ -33,6 +31,7 @@ bp = Blueprint("card_enroll", __name__, url_prefix="/enroll")
 WHICH = {key for key, _ in card_enroll.COUNTS} | {"eligible", "flagged"}
 MODES = [enrollment.CENTRAL, enrollment.HAS_CARD_NO_COVER, enrollment.NEW_CARD]
 GRASSROOTS = {"may": "operates_grassroots", "refusal": "只有基层工会可以办理会员卡参保"}
+NO_YEAR = "保障年度尚未设置，暂不能办理集中参保"
 
 
 def submitted(sub, message: str):
@@ -43,18 +42,6 @@ def submitted(sub, message: str):
     if sub.mode == enrollment.CENTRAL:
         session[notice_pdf.DOWNLOAD_ONCE] = sub.id
     return redirect_to(url_for("card_enroll.submission", submission_id=sub.id))
-
-
-def in_season(view):
-    """A route of the centralized season: called with the year being enrolled, or refused while the
-    city's protection year is not set up."""
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        year = plans.central_year()
-        if year is None:
-            return refuse("保障年度尚未设置，暂不能办理集中参保", 409)
-        return view(year, *args, **kwargs)
-    return wrapped
 
 
 @bp.route("/card")
@@ -89,9 +76,9 @@ def _screen_context(org, year, ptype_id: int = 0, exclude: bool = False) -> dict
 
 @bp.route("/card/central", methods=["GET", "POST"])
 @access("grassroots", **GRASSROOTS)
-@in_season
-def central(year):
+def central():
     """参保确认画面-集中参保办理."""
+    year = plans.enrolling_year("central", NO_YEAR)
     org = current_user.org
     source = request.form if request.method == "POST" else request.args
     exclude = source.get("exclude") in ("1", "on")
@@ -118,9 +105,9 @@ def central(year):
 
 @bp.route("/card/central/people/<any(" + ", ".join(sorted(WHICH)) + "):which>")
 @access("grassroots", **GRASSROOTS)
-@in_season
-def central_people(year, which):
+def central_people(which):
     """The people behind one count of the confirmation screen."""
+    year = plans.enrolling_year("central", NO_YEAR)
     screen = card_enroll.central_screen(current_user.org, year)
     page = paginate(card_enroll.people(screen.sets[which]))
     return render_page("card_enroll/people.html", "rows", page=page, title=card_enroll.LABELS[which], year=year,
@@ -129,9 +116,9 @@ def central_people(year, which):
 
 @bp.route("/card/pending", methods=["GET", "POST"])
 @access("grassroots", **GRASSROOTS)
-@in_season
-def pending(year):
+def pending():
     """集中参保待确认名单: 确认 one or 全部确认 (irreversible, asked first)."""
+    year = plans.enrolling_year("central", NO_YEAR)
     org = current_user.org
     if request.method == "POST":
         everyone = request.form.get("all") == "1"
@@ -209,9 +196,9 @@ def withdraw(submission):
 
 @bp.route("/card/notice")
 @access("grassroots", **GRASSROOTS)
-@in_season
-def notice(year):
+def notice():
     """重新下载集中参保告知书: the union's notice as it stands after its last submission."""
+    year = plans.enrolling_year("central", NO_YEAR)
     if not notice_pdf.grassroots_counts(current_user.org, year)["total"]:
         return refuse("本单位本年度尚未提交集中参保，没有告知书", 409)
     return file_response(notice_pdf.grassroots_notice(current_user.org, year), f"{year.year}年度集中参保告知书.pdf",

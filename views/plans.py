@@ -41,19 +41,16 @@ def _years():
 @bp.route("/years", methods=["GET", "POST"])
 @access("centre", "city")
 def years():
-    error = None
     if request.method == "POST":
         if not current_user.acts_for_centre:
             return refuse("只有市职保中心可以新建保障年度")
-        year = int_arg(request.form.get("year"))
         try:
-            created = plan_settings.new_year(year, acting_account())
+            created = plan_settings.new_year(int_arg(request.form.get("year")), acting_account())
         except DomainError as exc:
-            error = exc.message
-        else:
-            flash(f"已新建{year}年度，并按参考数据设置了保障类型和时间窗口，请逐项核对", "success")
-            return redirect_to(url_for("plans.year_detail", year_id=created.id))
-    return render_page("plans/years.html", years=_years(), error=error, status=422 if error else 200)
+            return render_page("plans/years.html", years=_years(), error=exc.message, status=422)
+        flash(f"已新建{created.year}年度，并按参考数据设置了保障类型和时间窗口，请逐项核对", "success")
+        return redirect_to(url_for("plans.year_detail", year_id=created.id))
+    return render_page("plans/years.html", years=_years(), error=None)
 
 
 def _parse_moment(text: str, end: bool) -> datetime:

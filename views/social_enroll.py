@@ -4,8 +4,6 @@
 (ticked people of 待提交 only, through a confirmation page that works without JavaScript).
 """
 
-from functools import wraps
-
 from flask import Blueprint, flash, make_response, request, session, url_for
 from flask_login import current_user
 
@@ -30,22 +28,11 @@ from views.access import (
 from views.paging import paginate
 
 bp = Blueprint("social_enroll", __name__, url_prefix="/enroll/social")
+GRASSROOTS = {"may": "operates_grassroots", "refusal": "只有基层工会可以办理社保卡参保"}
+MODES = [enrollment.CENTRAL, enrollment.INSTANT]  # 参保类型 of this channel
 TITLES = {"central": "参保确认画面-集中参保办理", "instant": "参保确认画面-即时参保办理"}
 CARD_FILTER = [*enrollment.CARD_STATUSES, "-"]
-MODES = [enrollment.CENTRAL, enrollment.INSTANT]
-GRASSROOTS = {"may": "operates_grassroots", "refusal": "只有基层工会可以办理社保卡参保"}
-
-
-def with_year(view):
-    """A route of the screen of `kind`: called with the union and the year it enrolls into
-    (centralized: the year being enrolled; instant: this year), or refused while it is not set up."""
-    @wraps(view)
-    def wrapped(kind, **kwargs):
-        year = plans.central_year() if kind == "central" else plans.get_year(today().year)
-        if year is None:
-            return refuse("保障年度尚未设置，暂不能办理社保卡参保", 409)
-        return view(current_user.org, year, kind, **kwargs)
-    return wrapped
+NO_YEAR = "保障年度尚未设置，暂不能办理社保卡参保"
 
 
 @bp.route("/")
@@ -92,9 +79,9 @@ def _screen_context(org, year, kind: str, ptype_id: int = 0) -> dict:
 
 @bp.route("/<any(central, instant):kind>", methods=["GET", "POST"])
 @access("grassroots", **GRASSROOTS)
-@with_year
-def screen(org, year, kind):
+def screen(kind):
     """参保确认画面 (集中参保办理 / 即时参保办理); POST = ⑤ 提交至上级审核."""
+    org, year = current_user.org, plans.enrolling_year(kind, NO_YEAR)
     source = request.form if request.method == "POST" else request.args
     ptype_id = int_arg(source.get("type"))
     context = _screen_context(org, year, kind, ptype_id)
@@ -127,9 +114,9 @@ def screen(org, year, kind):
 
 @bp.route("/<any(central, instant):kind>/verify", methods=["POST"])
 @access("grassroots", **GRASSROOTS)
-@with_year
-def verify(org, year, kind):
+def verify(kind):
     """① 获取社保卡和就业状态: a background job (a second click while it runs joins the same job)."""
+    org, year = current_user.org, plans.enrolling_year(kind, NO_YEAR)
     try:
         job, started = social.start_check(org, year, acting_account())
     except DomainError as exc:
@@ -155,9 +142,9 @@ def progress(kind):
 
 @bp.route("/<any(central, instant):kind>/people/<any(retired, dead, pending, verify, ready, submitted):which>")
 @access("grassroots", **GRASSROOTS)
-@with_year
-def people(org, year, kind, which):
+def people(kind, which):
     """The people behind a count (可点击下划线查看具体人员)."""
+    org, year = current_user.org, plans.enrolling_year(kind, NO_YEAR)
     s = social.screen(org, year)
     return render_page("social_enroll/people.html", "rows", page=paginate(social.people(s.sets[which])),
                        title=social.LABELS[which], kind=kind, checks=s.checks, year=year)
@@ -165,9 +152,9 @@ def people(org, year, kind, which):
 
 @bp.route("/<any(central, instant):kind>/pending", methods=["GET", "POST"])
 @access("grassroots", **GRASSROOTS)
-@with_year
-def pending(org, year, kind):
+def pending(kind):
     """② 参保待确认名单: 确认 one or 全部确认 (irreversible, asked first)."""
+    org, year = current_user.org, plans.enrolling_year(kind, NO_YEAR)
     s = social.screen(org, year)
     if request.method == "POST":
         everyone = request.form.get("all") == "1"

@@ -141,6 +141,15 @@ def central_year(on: date | None = None) -> ProtectionYear | None:
     return (get_year(on.year + 1) if on.month >= 10 else None) or get_year(on.year)
 
 
+def enrolling_year(kind: str, refusal: str | None = None) -> ProtectionYear | None:
+    """The year a screen of `kind` enrolls into: "central" the year being enrolled, else (instant)
+    this year. None while the city has not set it up — or, given `refusal`, DomainError(refusal, 409)."""
+    year = central_year() if kind == "central" else get_year(today().year)
+    if year is None and refusal:
+        raise DomainError(refusal, 409)
+    return year
+
+
 def types_of(year: ProtectionYear) -> list:
     return list(ProtectionType.select().where(ProtectionType.year == year.id)
                 .order_by(ProtectionType.sort, ProtectionType.id))
