@@ -99,8 +99,9 @@ class Bars:
     def union_parts(self, g) -> list:
         """(css class, x, width, count, label) of the stacked union bar."""
         out, x = [], self.label_w
-        for cls, n, label in (("bar-submitted", g.submitted, "已提交"), ("bar-returned", g.returned, "退回"),
-                              ("bar-missing", g.not_submitted, "未提交")):
+        for cls, n, label in (("bar-submitted", g.submitted, stats.STATES["submitted"]),
+                              ("bar-returned", g.returned, stats.STATES["returned"]),
+                              ("bar-missing", g.not_submitted, stats.STATES["not_submitted"])):
             w = round(self.bar_w * n / g.unions, 1) if g.unions else 0
             out.append((cls, round(x, 1), w, n, label))
             x += w

@@ -27,7 +27,7 @@ from models.enroll.enrollment import (
     NEW_CARD,
     PAID,
     RETIRED,
-    UNSURE,
+    UNCLEAR,
     Confirmation,
     Enrollment,
     StatusRecord,
@@ -105,7 +105,7 @@ the social-security channel)."""
         elif status and status.employment == DEAD:
             s["dead"].add(pid)
         elif pid not in confirmed and (status is None or status.insurance != PAID
-                                        or status.employment == UNSURE):
+                                        or status.employment == UNCLEAR):
             s["pending"].add(pid)
         else:
             s["eligible"].add(pid)

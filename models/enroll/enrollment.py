@@ -40,13 +40,13 @@ STATUSES = [REVIEWING, DONE, RETURNED, WITHDRAWN, FAILED]  # the filter of a cha
 INDIVIDUAL = "申工社"
 
 # 社保卡状态 / 就业状态 / 社保缴纳 (spec 20, spec 05)
-UNSURE = "不明确"
+UNCLEAR = "不明确"
 CARD_OK = "正常"
-CARD_STATUSES = [CARD_OK, "封存", "挂失", "锁定", "注销", UNSURE]
+CARD_STATUSES = [CARD_OK, "封存", "挂失", "锁定", "注销", UNCLEAR]
 EMPLOYED, RETIRED, DEAD = "在职", "退休", "死亡"
-EMPLOYMENT = [EMPLOYED, RETIRED, DEAD, UNSURE]
+EMPLOYMENT = [EMPLOYED, RETIRED, DEAD, UNCLEAR]
 PAID = "已缴纳"
-INSURANCE = [PAID, "未缴纳", UNSURE]
+INSURANCE = [PAID, "未缴纳", UNCLEAR]
 
 
 class Submission(BaseModel):
@@ -159,9 +159,9 @@ class StatusRecord(BaseModel):
     scope_field = None  # the centre's registry
     id_number = pw.CharField(max_length=32, unique=True)
     name = pw.CharField(max_length=50, default="")
-    card_status = pw.CharField(max_length=4, default=UNSURE)  # 社保卡状态
-    employment = pw.CharField(max_length=4, default=UNSURE)  # 就业状态
-    insurance = pw.CharField(max_length=4, default=UNSURE)  # 社保缴纳
+    card_status = pw.CharField(max_length=4, default=UNCLEAR)  # 社保卡状态
+    employment = pw.CharField(max_length=4, default=UNCLEAR)  # 就业状态
+    insurance = pw.CharField(max_length=4, default=UNCLEAR)  # 社保缴纳
     status_date = pw.DateField()  # 状态日期
     updated_at = pw.DateTimeField(default=now)
 

@@ -31,7 +31,7 @@ from models.enroll.enrollment import (
     INSTANT,
     RETIRED,
     SOCIAL_CHANNEL,
-    UNSURE,
+    UNCLEAR,
     Confirmation,
     Enrollment,
     Submission,
@@ -54,9 +54,9 @@ class SocialCheck(BaseModel):
     """The last answer of the status provider for a person (获取社保卡和就业状态) and when."""
     scope_field = None
     person = pw.ForeignKeyField(Person, unique=True, on_delete="CASCADE")
-    card_status = pw.CharField(max_length=4, default=UNSURE)
-    employment = pw.CharField(max_length=4, default=UNSURE)
-    insurance = pw.CharField(max_length=4, default=UNSURE)
+    card_status = pw.CharField(max_length=4, default=UNCLEAR)
+    employment = pw.CharField(max_length=4, default=UNCLEAR)
+    insurance = pw.CharField(max_length=4, default=UNCLEAR)
     status_date = pw.DateField(null=True)
     reason = pw.CharField(max_length=200, default="")  # why 不明确 (interface down, unknown number…)
     checked_at = pw.DateTimeField(default=now)
@@ -89,7 +89,7 @@ def route(check: "SocialCheck | None", confirmed: bool) -> str:
         return "dead"
     if check is None or check.card_status != CARD_OK:
         return "verify"
-    if check.employment == UNSURE and not confirmed:
+    if check.employment == UNCLEAR and not confirmed:
         return "pending"
     return "ready"
 

@@ -34,11 +34,10 @@ from datetime import date
 
 from models import db
 from models.base import in_values
-from models.enroll.enrollment import CARD_STATUSES, EMPLOYMENT, INSURANCE, StatusRecord
+from models.enroll.enrollment import CARD_STATUSES, EMPLOYMENT, INSURANCE, UNCLEAR, StatusRecord
 
 log = logging.getLogger("status_provider")
 
-UNCLEAR = "不明确"
 NO_RECORD = "社保系统中没有该证件号码的记录"
 FIELDS = (("card_status", "社保卡状态", CARD_STATUSES), ("employment", "就业状态", EMPLOYMENT),
           ("insurance", "社保缴纳", INSURANCE))
