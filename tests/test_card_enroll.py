@@ -397,7 +397,7 @@ def test_a_card_opened_today_leaves_its_holder_in_the_social_channel_until_tomor
     monitor's 可参保 counts him both days; a 护照 holder has no social channel, so only from tomorrow."""
     from models.enroll import card_enroll
     from models.enroll import social_enroll as social
-    from models.stats import enroll_stats as stats
+    from models.stats import monitor as board
     fresh = _card_known_on(union, SEASON.date(), SEASON.date())
     passport = _card_known_on(union, SEASON.date(), SEASON.date())
     Person.update(id_type="护照").where(Person.id == passport.person_id).execute()
@@ -409,7 +409,7 @@ def test_a_card_opened_today_leaves_its_holder_in_the_social_channel_until_tomor
         card = card_enroll.central_screen(union, year).sets["eligible"]
         return ({pid for pid in (fresh.person_id, passport.person_id) if pid in offered},
                 {pid for pid in (fresh.person_id, passport.person_id) if pid in card},
-                sum(g.eligible for g in stats.monitor(district, year).groups))
+                sum(g.eligible for g in board.monitor(district, year).groups))
 
     def pages(client):
         return (text(client.get("/enroll/social/central/people/verify")),

@@ -387,8 +387,8 @@ def test_the_demo_shows_every_card_and_plan_screen():
     # 社保卡参保 (issue 9): 新世界百货 has people in every routing class, and the bureau's registry
     # agrees with the checked ones, so a new ① keeps 封存 / 挂失 in 待校验
     from models.enroll import social_enroll
+    from models.enroll.plans import central_year
     from models.orgs.accounts import Account
-    from views.enroll import central_year
     union = Account.get(Account.username == "grassroots").org
     screen = social_enroll.screen(union, central_year())
     assert all(screen.sets[k] for k in ("ready", "pending", "verify", "retired", "dead")), \

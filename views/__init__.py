@@ -15,9 +15,9 @@ from views import (
     audit,
     auth,
     batches,
+    card_enroll,
     cards,
     coverage,
-    enroll,
     enroll_stats,
     home,
     jobs,
@@ -32,7 +32,7 @@ from views import (
     orgs,
     plans,
     review,
-    social,
+    social_enroll,
 )
 from views.access import BoundedIntConverter, public, refuse, render_error, unauthenticated
 from views.menu import may_open, menu_for
@@ -57,8 +57,8 @@ def _unread() -> int:
 def register(app):
     app.url_map.converters["int"] = BoundedIntConverter  # before the routes are added
     for module in (auth, home, orgs, org_requests, org_enterprises, accounts, members, member_import, member_sync,
-                   member_review, cards, plans, enroll, social, review, batches, coverage, enroll_stats, messages,
-                   notices, audit, jobs, admin):
+                   member_review, cards, plans, card_enroll, social_enroll, review, batches, coverage, enroll_stats,
+                   messages, notices, audit, jobs, admin):
         app.register_blueprint(module.bp)
 
     @app.route("/favicon.ico")

@@ -16,7 +16,7 @@ FILTERS = ("account", "object_type", "object_id", "action", "start", "end")
 DETAIL_PAGES = {
     "Organization": "orgs.detail", "OrgRequest": "org_requests.detail", "Membership": "members.detail",
     "TransferRequest": "member_review.transfer_detail", "Job": "jobs.detail", "CardBatch": "cards.batch_detail",
-    "ProtectionYear": "plans.year_detail", "Submission": "enroll.submission", "DistrictBatch": "batches.detail",
+    "ProtectionYear": "plans.year_detail", "Submission": "card_enroll.submission", "DistrictBatch": "batches.detail",
     "PaymentVoucher": "batches.voucher",
 }
 

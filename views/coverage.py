@@ -68,15 +68,10 @@ def claims_query():
     if number:
         years = claims.by_year(number, org_ids)
         if years:
-            from models.members.members import Person
-            person = Person.get_or_none(Person.id_number == number)
+            person = coverage.person_of(number)
     return render_page("coverage/claims.html", "result", number=number, typed=request.args.get("id_number", ""),
                        error=error, years=years, person=person, nothing=_nothing(org_ids),
-                       centre=_is_centre(), status=422 if error else 200)
-
-
-def _is_centre() -> bool:
-    return current_user.role == "centre" or current_user.is_admin
+                       centre=current_user.acts_for_centre, status=422 if error else 200)
 
 
 @bp.route("/claims/new", methods=["GET", "POST"])

@@ -5,24 +5,19 @@ that works without JavaScript; the monitor polls itself with htmx and, without J
 <meta http-equiv="refresh"> inside <noscript>.
 """
 
+from functools import wraps
+
 from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 
-from models.audit import AuditLog
 from models.base import now, yuan
 from models.enroll import plans
 from models.enroll.enrollment import CHANNELS, MODES
 from models.orgs.accounts import REVIEWING_ROLES as REVIEWING
 from models.orgs.organizations import Organization
 from models.stats import enroll_stats as stats
-from views.access import (
-    XLSX,
-    access,
-    int_arg,
-    refuse,
-    render_page,
-    send_download,
-)
+from models.stats import monitor as board
+from views.access import XLSX, access, acting_account, int_arg, refuse, render_page, send_download
 from views.paging import paginate
 
 bp = Blueprint("enroll_stats", __name__, url_prefix="/enroll-stats")
@@ -30,19 +25,21 @@ CITY_WIDE = ("centre", "city")
 MONITOR_POLL_SECONDS, MONITOR_REFRESH_SECONDS = 30, 30  # the page says 每30秒自动刷新, with or without JS
 
 
-def _year():
-    """(the protection year asked for by ?year=, or the one being enrolled, None) or (None, refusal)."""
-    from views.enroll import central_year
-    asked = int_arg(request.args.get("year"))
-    year = plans.get_year(asked) if asked else central_year()
-    if year is None:
-        if asked:
-            return None, refuse(f"{asked}年度尚未设置", 404)
-        # Not an error of the user's: the page opens and says why there is nothing yet.
-        from views.access import render_page as page
-        return None, page("review/no_year.html", title="集中参保统计",
-                          message="保障年度尚未设置，暂无集中参保统计（由市职保中心在“保障年度设置”中设置）。")
-    return year, None
+def with_year(view):
+    """A route called with the protection year asked for by ?year=, or the one being enrolled; a
+    year not set up is refused (asked) or explained on the page (none yet)."""
+    @wraps(view)
+    def wrapped(**kwargs):
+        asked = int_arg(request.args.get("year"))
+        year = plans.get_year(asked) if asked else plans.central_year()
+        if year is None:
+            if asked:
+                return refuse(f"{asked}年度尚未设置", 404)
+            # Not an error of the user's: the page opens and says why there is nothing yet.
+            return render_page("review/no_year.html", title="集中参保统计",
+                               message="保障年度尚未设置，暂无集中参保统计（由市职保中心在“保障年度设置”中设置）。")
+        return view(year, **kwargs)
+    return wrapped
 
 
 def _years():
@@ -57,23 +54,18 @@ def _download(handle, name: str):
 
 @bp.route("/")
 @access(*REVIEWING, *CITY_WIDE)
-def index():
+@with_year
+def index(year):
     """集中参保统计: the downloads and screens of the account's level, for a chosen year."""
-    year, refused = _year()
-    if refused:
-        return refused
-    city_wide = current_user.role in CITY_WIDE or current_user.is_admin
-    return render_page("enroll_stats/index.html", year=year, years=_years(), city_wide=city_wide,
-                       reviewing=current_user.role in REVIEWING or current_user.is_admin)
+    return render_page("enroll_stats/index.html", year=year, years=_years(), city_wide=current_user.sees_whole_city,
+                       reviewing=current_user.is_reviewer or current_user.is_admin)
 
 
 @bp.route("/district.xlsx")
 @access(*REVIEWING)
-def district_excel():
+@with_year
+def district_excel(year):
     """下载集中参保统计表: one row per grassroots union of the account's subtree."""
-    year, refused = _year()
-    if refused:
-        return refused
     handle, _n = stats.write_unions(current_user.org, year)
     return _download(handle, f"{year.year}年度集中参保统计表_{current_user.org.name}_{now():%Y%m%d%H%M}.xlsx")
 
@@ -81,15 +73,13 @@ def district_excel():
 # --- 集中参保实时监控画面 --------------------------------------------------------------------------------
 @bp.route("/monitor")
 @access(*REVIEWING)
-def monitor():
+@with_year
+def monitor(year):
     """集中参保实时监控画面: the subtree's progress by secondary union, bars and numbers."""
-    year, refused = _year()
-    if refused:
-        return refused
-    board = stats.monitor(current_user.org, year)
+    numbers = board.monitor(current_user.org, year)
     window = plans.window_state(year, "grassroots", current_user.org)
-    return render_page("enroll_stats/monitor.html", "monitor", board=board, total=board.total, year=year,
-                       years=_years(), window=window, chart=Bars(board), states=stats.STATES, at=now(),
+    return render_page("enroll_stats/monitor.html", "monitor", board=numbers, total=numbers.total, year=year,
+                       years=_years(), window=window, chart=Bars(numbers), states=stats.STATES, at=now(),
                        poll=MONITOR_POLL_SECONDS, refresh=MONITOR_REFRESH_SECONDS)
 
 
@@ -109,8 +99,9 @@ class Bars:
     def union_parts(self, g) -> list:
         """(css class, x, width, count, label) of the stacked union bar."""
         out, x = [], self.label_w
-        for cls, n, label in (("bar-submitted", g.submitted, "已提交"), ("bar-returned", g.returned, "退回"),
-                              ("bar-missing", g.not_submitted, "未提交")):
+        for cls, n, label in (("bar-submitted", g.submitted, stats.STATES["submitted"]),
+                              ("bar-returned", g.returned, stats.STATES["returned"]),
+                              ("bar-missing", g.not_submitted, stats.STATES["not_submitted"])):
             w = round(self.bar_w * n / g.unions, 1) if g.unions else 0
             out.append((cls, round(x, 1), w, n, label))
             x += w
@@ -127,11 +118,9 @@ class Bars:
 
 @bp.route("/monitor/unions")
 @access(*REVIEWING)
-def monitor_unions():
+@with_year
+def monitor_unions(year):
     """The unions behind a monitor number (?state=submitted|returned|not_submitted&group=id|0)."""
-    year, refused = _year()
-    if refused:
-        return refused
     root = current_user.org
     state = request.args.get("state", "")
     state = state if state in stats.STATES else ""
@@ -139,14 +128,14 @@ def monitor_unions():
     group = int_arg(raw_group, default=None)  # absent or malformed: every group
     title = None
     if group:
-        child = stats.group_of(root, group)
+        child = board.group_of(root, group)
         if child is None:
             abort(404)  # not a secondary union directly under the account's organisation
         title = child.name
     elif group == 0:
-        title = stats.DIRECT
-    page = paginate(stats.monitor_unions(root, year, state, group))
-    numbers = stats.union_numbers(year, [o.id for o in page.items])
+        title = board.DIRECT
+    page = paginate(board.monitor_unions(root, year, state, group))
+    numbers = board.union_numbers(year, [o.id for o in page.items])
     parents = dict(Organization.select(Organization.id, Organization.name)
                    .where(Organization.id.in_([o.parent_id for o in page.items] or [0])).tuples())
     return render_page("enroll_stats/unions.html", "rows", page=page, numbers=numbers, parents=parents, year=year,
@@ -157,11 +146,9 @@ def monitor_unions():
 # --- city-wide ------------------------------------------------------------------------------------------
 @bp.route("/city.xlsx")
 @access(*CITY_WIDE)
-def city_excel():
+@with_year
+def city_excel(year):
     """集中参保区局汇总表: one row per district (centre, 市总工会)."""
-    year, refused = _year()
-    if refused:
-        return refused
     handle, _n = stats.write_districts(year)
     return _download(handle, f"{year.year}年度集中参保区局汇总表_{now():%Y%m%d%H%M}.xlsx")
 
@@ -177,11 +164,9 @@ def _people_context(year):
 
 @bp.route("/people")
 @access(*CITY_WIDE)
-def people():
+@with_year
+def people(year):
     """参保人员名单: the insured people of a year, filtered, paged, ID numbers masked."""
-    year, refused = _year()
-    if refused:
-        return refused
     filters, context = _people_context(year)
     page = paginate(stats.people(year, filters))
     return render_page("enroll_stats/people.html", "rows", page=page, yuan=yuan, **context)
@@ -189,25 +174,11 @@ def people():
 
 @bp.route("/people.xlsx")
 @access(*CITY_WIDE)
-def people_excel():
+@with_year
+def people_excel(year):
     """参保人员名单 → 导出: the filtered list; full numbers for the centre, masked for 市总工会."""
-    from views.members import sees_full_numbers
-    year, refused = _year()
-    if refused:
-        return refused
     filters = stats.parse_people_filters(request.args)
-    masked = not sees_full_numbers(current_user)
-    count = stats.people(year, filters).count()
-    if count > stats.PEOPLE_INLINE_LIMIT:  # a city-wide list: a job with progress, not a long request
-        from models.jobs import Job
-        job = Job.submit("people_export", {"year": year.year, "filters": filters.args(), "masked": masked},
-                         account=current_user._get_current_object())
-        AuditLog.record("导出参保人员名单", object_type="Enrollment",
-                        detail={"保障年度": year.year, "条数": count, "筛选条件": filters.args(),
-                                "号码": "已遮蔽" if masked else "完整", "后台任务": job.id})
+    job, handle = stats.export(year, filters, not current_user.sees_full_numbers, acting_account())
+    if job is not None:
         return redirect(url_for("jobs.detail", job_id=job.id))
-    handle, n = stats.write_people(year, filters, masked)
-    AuditLog.record("导出参保人员名单", object_type="Enrollment",
-                    detail={"保障年度": year.year, "条数": n, "筛选条件": filters.args(),
-                            "号码": "已遮蔽" if masked else "完整"})
     return _download(handle, f"{year.year}年度参保人员名单_{now():%Y%m%d%H%M}.xlsx")

@@ -12,19 +12,15 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
-from models.base import DomainError, today, yuan
-from models.enroll import plans
+from models.base import DomainError, FieldErrors, today, yuan
+from models.enroll import plan_settings, plans
 from models.enroll.plans import Credit, ProtectionType, ProtectionYear, Window
-from models.orgs.organizations import Organization
-from models.rules import fees as rules
+from models.orgs.organizations import ACTIVE, Organization
 from models.rules.text import normalize, parse_moment
 from views.access import access, acting_account, form_ids, int_arg, redirect_to, refuse, render_page
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
-MONEY = ("full_fee", "half_fee", "subsidy_full", "subsidy_half", "special_full", "special_half")
-MONEY_LABELS = {"full_fee": "参保费用（全年）", "half_fee": "参保费用（半年）", "subsidy_full": "市总统一划拨（全年）",
-                "subsidy_half": "市总统一划拨（半年）", "special_full": "特殊补贴单位市总统一划拨（全年）",
-                "special_half": "特殊补贴单位市总统一划拨（半年）"}
+MONEY, MONEY_LABELS = plan_settings.MONEY, plan_settings.MONEY_LABELS
 
 
 
@@ -45,20 +41,16 @@ def _years():
 @bp.route("/years", methods=["GET", "POST"])
 @access("centre", "city")
 def years():
-    error = None
     if request.method == "POST":
-        if current_user.role != "centre" and not current_user.is_admin:
+        if not current_user.acts_for_centre:
             return refuse("只有市职保中心可以新建保障年度")
-        year = int_arg(request.form.get("year"))
-        if not 2000 <= year <= 2100:
-            error = "请填写正确的保障年度（如 2027）"
-        elif plans.get_year(year):
-            error = f"{year}年度已存在"
-        else:
-            created = plans.create_year(year, acting_account())
-            flash(f"已新建{year}年度，并按参考数据设置了保障类型和时间窗口，请逐项核对", "success")
-            return redirect_to(url_for("plans.year_detail", year_id=created.id))
-    return render_page("plans/years.html", years=_years(), error=error, status=422 if error else 200)
+        try:
+            created = plan_settings.new_year(int_arg(request.form.get("year")), acting_account())
+        except DomainError as exc:
+            return render_page("plans/years.html", years=_years(), error=exc.message, status=422)
+        flash(f"已新建{created.year}年度，并按参考数据设置了保障类型和时间窗口，请逐项核对", "success")
+        return redirect_to(url_for("plans.year_detail", year_id=created.id))
+    return render_page("plans/years.html", years=_years(), error=None)
 
 
 @bp.route("/years/<int:year_id>", methods=["GET", "POST"])
@@ -67,93 +59,57 @@ def year_detail(year):
     """One year: receiving account and signatures, the windows, credits per district."""
     errors = {}
     if request.method == "POST":
-        if current_user.role != "centre" and not current_user.is_admin:
+        if not current_user.acts_for_centre:
             return refuse("只有市职保中心可以修改保障年度设置")
         section = request.form.get("section")
-        if section == "account":
-            values = {k: normalize(request.form.get(k))[:100] for k in
-                      ("account_name", "account_no", "bank", "grassroots_signature", "district_signature")}
-            missing = [k for k, v in values.items() if not v]
-            if missing:
-                errors["account"] = "户名、帐号、开户行和告知书落款都须填写"
-            else:
-                ProtectionYear.update(values).where(ProtectionYear.id == year.id).execute()
-                from models.audit import AuditLog
-                AuditLog.record("修改保障年度设置", year, account=acting_account(), detail=values)
-                flash("已保存收款账户和告知书落款", "success")
-                return redirect(url_for("plans.year_detail", year_id=year.id))
-        elif section == "windows":
-            parsed = {}
-            for kind, label in plans.WINDOWS.items():
-                try:
-                    parsed[kind] = (parse_moment(request.form.get(f"{kind}_starts", ""), False),
-                                    parse_moment(request.form.get(f"{kind}_ends", ""), True))
-                except ValueError:
-                    errors[kind] = f"{label}：时间格式应为 年-月-日 时:分"
-                    continue
-                if parsed[kind][1] < parsed[kind][0]:
-                    errors[kind] = f"{label}：结束时间不能早于开始时间"
-            if not errors:
-                from models import db
-                with db.atomic():
-                    for kind, (starts, ends) in parsed.items():
-                        plans.set_window(year, kind, starts, ends, acting_account())
-                flash("已保存时间窗口", "success")
-                return redirect(url_for("plans.year_detail", year_id=year.id))
-        elif section == "claims":
-            from models.rules.text import parse_day
-            deadline = parse_day(request.form.get("claims_deadline"))
-            if deadline is None:
-                errors["claims"] = "给付申请材料截止：日期格式应为 年-月-日"
-            elif deadline < date(year.year, 12, 31):
-                errors["claims"] = f"给付申请材料截止不能早于{year.year}年度保障期满（{year.year}-12-31）"
-            else:
-                from models.audit import AuditLog
-                before = year.claims_deadline.isoformat() if year.claims_deadline else "（未设置）"
-                ProtectionYear.update(claims_deadline=deadline).where(ProtectionYear.id == year.id).execute()
-                AuditLog.record("修改保障年度设置", year, account=acting_account(),
-                                detail={"给付申请材料截止": [before, deadline.isoformat()]})
-                flash(f"已保存{year.year}年度的给付申请材料截止日期", "success")
-                return redirect(url_for("plans.year_detail", year_id=year.id))
-        elif section == "credit":
-            district = Organization.get_or_none((Organization.id == int_arg(request.form.get("district")))
-                                                & (Organization.level == "district"))
-            try:
-                amount = rules.fen(request.form.get("amount"))
-            except rules.FeeError as exc:
-                errors["credit"] = f"抵扣金额：{exc}"
-            else:
-                if district is None:
-                    errors["credit"] = "请选择区局（产业）工会"
-                else:
-                    _save_credit(year, district, amount, normalize(request.form.get("note"))[:200])
-                    flash(f"已保存{district.name}的{year.year}年度抵扣金额 {yuan(amount)}元", "success")
-                    return redirect(url_for("plans.year_detail", year_id=year.id))
-        else:
+        if section not in ("account", "windows", "claims", "credit"):
             abort(400)
+        try:
+            done = _save_section(year, section, errors)
+        except DomainError as exc:
+            errors[section] = exc.message
+        else:
+            if done:
+                flash(done, "success")
+                return redirect(url_for("plans.year_detail", year_id=year.id))
     windows = {w.kind: w for w in Window.select().where(Window.year == year.id)}
     credits = list(Credit.select(Credit, Organization).join(Organization).where(Credit.year == year.id)
                    .order_by(Organization.name))
     districts = list(Organization.select().where((Organization.level == "district")
-                                                 & (Organization.status == "正常")).order_by(Organization.name))
+                                                 & (Organization.status == ACTIVE)).order_by(Organization.name))
     return render_page("plans/year.html", year=year, windows=windows, labels=plans.WINDOWS, credits=credits,
-                       districts=districts, errors=errors, form=request.form,
-                       edit=current_user.role == "centre" or current_user.is_admin,
+                       districts=districts, errors=errors, form=request.form, edit=current_user.acts_for_centre,
                        status=422 if errors else 200)
 
 
-def _save_credit(year, district, amount: int, note: str) -> None:
-    from models import db
-    from models.audit import AuditLog
-    with db.atomic():
-        row = Credit.get_or_none((Credit.org == district.id) & (Credit.year == year.id))
-        before = yuan(row.amount) if row else "（未设置）"
-        if row:
-            Credit.update(amount=amount, note=note).where(Credit.id == row.id).execute()
-        else:
-            Credit.create(org=district.id, year=year.id, amount=amount, note=note)
-        AuditLog.record("设置抵扣金额", district, account=acting_account(),
-                        detail={"保障年度": year.year, "抵扣金额": [before, yuan(amount)], "说明": note})
+def _save_section(year, section: str, errors: dict) -> str | None:
+    """One section of the year's form saved: the message to flash, or None when `errors` (the
+    windows' own, one per window) stop it; DomainError for the section's one error."""
+    form, by = request.form, acting_account()
+    if section == "account":
+        plan_settings.save_account(year, form, by)
+        return "已保存收款账户和告知书落款"
+    if section == "claims":
+        plan_settings.set_claims_deadline(year, form.get("claims_deadline"), by)
+        return f"已保存{year.year}年度的给付申请材料截止日期"
+    if section == "credit":
+        district, amount = plan_settings.set_credit(year, int_arg(form.get("district")), form.get("amount"),
+                                                    form.get("note"), by)
+        return f"已保存{district.name}的{year.year}年度抵扣金额 {yuan(amount)}元"
+    parsed = {}
+    for kind, label in plans.WINDOWS.items():
+        try:
+            parsed[kind] = (parse_moment(form.get(f"{kind}_starts", ""), False),
+                            parse_moment(form.get(f"{kind}_ends", ""), True))
+        except ValueError:
+            errors[kind] = f"{label}：时间格式应为 年-月-日 时:分"
+            continue
+        if parsed[kind][1] < parsed[kind][0]:
+            errors[kind] = f"{label}：结束时间不能早于开始时间"
+    if errors:
+        return None
+    plan_settings.set_windows(year, parsed, by)
+    return "已保存时间窗口"
 
 
 @bp.route("/special", methods=["GET", "POST"])
@@ -161,23 +117,24 @@ def _save_credit(year, district, amount: int, note: str) -> None:
 def special():
     """特殊补贴单位: the district / industry unions whose members get the special city subsidy."""
     if request.method == "POST":
-        if current_user.role != "centre" and not current_user.is_admin:
+        if not current_user.acts_for_centre:
             return refuse("只有市职保中心可以设置特殊补贴单位")
         chosen = set(form_ids("org"))
         if request.form.get("confirmed") != "1":
             # Shown before saving: each district's tick and every split it changes.
-            flags = plans.special_flags(chosen)
-            changes = plans.split_changes(flags={d.id: flag for d, flag in flags.items()})
+            flags = plan_settings.special_flags(chosen)
+            changes = plan_settings.split_changes(flags={d.id: flag for d, flag in flags.items()})
             return render_page("plans/split_confirm.html", title="确认保存特殊补贴单位", flags=flags, changes=changes,
                                action=url_for("plans.special"), back=url_for("plans.special"),
-                               hidden=[("org", i) for i in sorted(chosen)], rule=plans.REBALANCE_RULE, yuan=yuan)
-        changes = plans.set_special(chosen, acting_account())
+                               hidden=[("org", i) for i in sorted(chosen)], rule=plan_settings.REBALANCE_RULE,
+                               yuan=yuan)
+        changes = plan_settings.set_special(chosen, acting_account())
         told = f"；已调整{len(changes)}项保障金额设置并通知相关区局（产业）工会" if changes else ""
         flash("已保存特殊补贴单位" + told, "success")
         return redirect_to(url_for("plans.special"))
     districts = list(Organization.select().where(Organization.level == "district").order_by(Organization.name))
-    return render_page("plans/special.html", districts=districts, rule=plans.REBALANCE_RULE,
-                       edit=current_user.role == "centre" or current_user.is_admin)
+    return render_page("plans/special.html", districts=districts, rule=plan_settings.REBALANCE_RULE,
+                       edit=current_user.acts_for_centre)
 
 
 # --- 保障类型管理 -----------------------------------------------------------------------------------
@@ -187,33 +144,7 @@ def types():
     """保障类型管理 (seed 002: read-only in the district's menu)."""
     year = chosen_year()
     return render_page("plans/types.html", year=year, years=_years(), types=plans.types_of(year) if year else [],
-                       edit=current_user.role == "centre" or current_user.is_admin, yuan=yuan)
-
-
-def _type_values(form) -> tuple[dict, dict]:
-    values, errors = {}, {}
-    values["code"] = normalize(form.get("code")).upper()[:10]
-    values["name"] = normalize(form.get("name"))[:50]
-    values["benefits"] = (form.get("benefits") or "").strip()[:2000]
-    if not values["code"]:
-        errors["code"] = "请填写保障类型代码"
-    if not values["name"]:
-        errors["name"] = "请填写保障类型名称"
-    for key in MONEY:
-        raw = (form.get(key) or "").strip()
-        if not raw and key.startswith("special"):
-            values[key] = None
-            continue
-        try:
-            values[key] = rules.fen(raw)
-        except rules.FeeError as exc:
-            errors[key] = f"{MONEY_LABELS[key]}：{exc}"
-    if not errors:
-        if values["subsidy_full"] > values["full_fee"] or values["subsidy_half"] > values["half_fee"]:
-            errors["subsidy_full"] = "市总统一划拨不能超过参保费用"
-        if values["half_fee"] > values["full_fee"]:
-            errors["half_fee"] = "半年参保费用不能超过全年参保费用"
-    return values, errors
+                       edit=current_user.acts_for_centre, yuan=yuan)
 
 
 @bp.route("/years/<int:year_id>/types/new", methods=["GET", "POST"])
@@ -229,41 +160,22 @@ def edit_type(ptype):
 
 
 def _type_form(year, ptype):
-    from models import db
-    from models.audit import AuditLog
     errors, values = {}, {}
     if request.method == "POST":
-        values, errors = _type_values(request.form)
-        if not errors:
-            clash = ProtectionType.select().where((ProtectionType.year == year.id)
-                                                  & (ProtectionType.code == values["code"]))
-            if ptype:
-                clash = clash.where(ProtectionType.id != ptype.id)
-            if clash.exists():
-                errors["code"] = f"{year.year}年度已有代码为“{values['code']}”的保障类型"
-        changes = []
-        if not errors and ptype:
-            fees = rules.TypeFees(*(values[k] for k in MONEY))
-            changes = plans.split_changes(type_fees={ptype.id: fees})
+        try:
+            values = plan_settings.type_values(year, ptype, request.form)
+        except FieldErrors as exc:
+            errors = exc.errors
+        else:
+            changes = plan_settings.type_changes(ptype, values) if ptype else []
             if changes and request.form.get("confirmed") != "1":
                 # The districts' splits follow the new amounts: shown before saving.
                 return render_page("plans/split_confirm.html", title=f"确认修改保障类型「{values['name']}」",
-                                   flags={}, changes=changes, rule=plans.REBALANCE_RULE, yuan=yuan,
+                                   flags={}, changes=changes, rule=plan_settings.REBALANCE_RULE, yuan=yuan,
                                    action=url_for("plans.edit_type", ptype_id=ptype.id),
                                    back=url_for("plans.edit_type", ptype_id=ptype.id),
                                    hidden=[(k, request.form.get(k, "")) for k in ("code", "name", "benefits", *MONEY)])
-        if not errors:
-            with db.atomic():
-                if ptype:
-                    final = plans.split_changes(type_fees={ptype.id: fees})  # as shown, recomputed
-                    ProtectionType.update(values).where(ProtectionType.id == ptype.id).execute()
-                    plans.apply_split_changes(final, acting_account(), f"保障类型「{values['name']}」的金额修改")
-                    saved = ProtectionType.get_by_id(ptype.id)
-                else:
-                    saved = ProtectionType.create(year=year.id, sort=len(plans.types_of(year)), **values)
-                AuditLog.record("修改保障类型" if ptype else "新增保障类型", year, account=acting_account(),
-                                detail={"保障类型": saved.name, **{MONEY_LABELS[k]: yuan(values[k])
-                                                                 for k in MONEY if values[k] is not None}})
+            saved = plan_settings.save_type(year, ptype, values, acting_account())
             flash(f"已保存保障类型「{saved.name}」", "success")
             return redirect_to(url_for("plans.types", year=year.year))
     elif ptype:

@@ -37,8 +37,7 @@ PER_PAGE = 15
 
 def year_of(kind: str):
     """Centralized: the year being enrolled (next year from October); instant: this year."""
-    from views.enroll import central_year
-    return central_year() if kind == "central" else plans.get_year(today().year)
+    return plans.central_year() if kind == "central" else plans.get_year(today().year)
 
 
 def _reviewer():

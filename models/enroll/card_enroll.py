@@ -17,13 +17,25 @@ from datetime import date, timedelta
 
 import peewee as pw
 
-from models import db
-from models.audit import AuditLog
-from models.base import BaseModel, DomainError, in_values, now, today
+from models.base import DomainError, in_values, today
 from models.cards.cards import CARD_NORMAL, Card, card_channel_people, channel_card
-from models.enroll.enrollment import CARD_CHANNEL, Enrollment, StatusRecord, holder_of
+from models.enroll import enrollment, plans
+from models.enroll.enrollment import (
+    CARD_CHANNEL,
+    CENTRAL,
+    DEAD,
+    NEW_CARD,
+    PAID,
+    RETIRED,
+    UNCLEAR,
+    Confirmation,
+    Enrollment,
+    StatusRecord,
+    Submission,
+    holder_of,
+)
 from models.enroll.plans import ProtectionYear
-from models.members.members import NORMAL, Membership, Person
+from models.members.members import HELD, NORMAL, Membership, Person
 from models.orgs.organizations import Organization
 from models.rules import retirement
 
@@ -33,16 +45,12 @@ LABELS = dict(COUNTS) | {"eligible": "可参保人员", "flagged": "已达或可
                          "confirmed": "已确认人员"}
 
 
-class CardConfirm(BaseModel):
+class CardConfirm(Confirmation):
     """集中参保待确认名单 → 确认: the operator vouches for a card holder whose social insurance is
     not confirmed by the registry. Irreversible."""
-    org = pw.ForeignKeyField(Organization, on_delete="CASCADE")
-    year = pw.ForeignKeyField(ProtectionYear, on_delete="CASCADE")
-    person = pw.ForeignKeyField(Person, on_delete="CASCADE")
-    confirmed_at = pw.DateTimeField(default=now)
 
     class Meta:
-        indexes = ((("org", "year", "person"), True),)
+        options = {}
 
 
 @dataclass(frozen=True)
@@ -78,8 +86,7 @@ the social-security channel)."""
         StatusRecord.id_number, StatusRecord.employment, StatusRecord.insurance).where(
         in_values(StatusRecord.id_number, [m[1] for m in holders])).tuples()} if holders else {}
     insured = holder_of(year, [m[0] for m in holders])
-    confirmed = {r[0] for r in CardConfirm.select(CardConfirm.person).where(
-        (CardConfirm.org == org.id) & (CardConfirm.year == year.id)).tuples()}
+    confirmed = CardConfirm.people(org, year)
     eve = date(year.year, 1, 1) - timedelta(days=1)
     s = {key: set() for key, _ in COUNTS} | {"eligible": set(), "flagged": set(), "confirmed": confirmed}
     s["total"] = set(ids)
@@ -90,15 +97,15 @@ the social-security channel)."""
         status = registry.get(number)
         held = insured.get(pid)
         if held is not None:
-            if held.org_id == org.id and held.channel == CARD_CHANNEL and held.mode == "集中参保":
+            if held.org_id == org.id and held.channel == CARD_CHANNEL and held.mode == CENTRAL:
                 s["submitted"].add(pid)
             continue
-        if status and status.employment == "退休":
+        if status and status.employment == RETIRED:
             s["retired"].add(pid)
-        elif status and status.employment == "死亡":
+        elif status and status.employment == DEAD:
             s["dead"].add(pid)
-        elif pid not in confirmed and (status is None or status.insurance != "已缴纳"
-                                        or status.employment == "不明确"):
+        elif pid not in confirmed and (status is None or status.insurance != PAID
+                                        or status.employment == UNCLEAR):
             s["pending"].add(pid)
         else:
             s["eligible"].add(pid)
@@ -110,8 +117,24 @@ the social-security channel)."""
 def people(ids) -> pw.ModelSelect:
     """The people behind a count, with their current membership, in a stable order."""
     return (Person.select(Person, Membership).join(Membership, on=(Membership.person == Person.id))
-            .where(Person.id.in_(list(ids) or [0]) & Membership.status.in_(("正常", "待审核")))
+            .where(Person.id.in_(list(ids) or [0]) & Membership.status.in_(HELD))
             .order_by(Person.id))
+
+
+def card_numbers(person_ids: list) -> dict:
+    """{person id: 卡号} of their 正常 cards (the confirmation screen's column)."""
+    return dict(Card.select(Card.person, Card.card_no).where(
+        Card.person.in_(person_ids or [0]) & (Card.status == CARD_NORMAL)).tuples())
+
+
+def find_people(ids, name: str = "", number: str = "") -> pw.ModelSelect:
+    """`people(ids)` narrowed to a name (exact) and an ID number or 会员编号."""
+    query = people(ids)
+    if name:
+        query = query.where(Person.name == name)
+    if number:
+        query = query.where((Person.id_number == number) | (Membership.member_no == number))
+    return query
 
 
 def pending_list(org: Organization, year: ProtectionYear) -> tuple[list, set]:
@@ -122,30 +145,13 @@ def pending_list(org: Organization, year: ProtectionYear) -> tuple[list, set]:
 
 def confirm(org: Organization, year: ProtectionYear, person_ids: list | None, account) -> int:
     """确认 / 全部确认 (person_ids None): only people on the union's pending list; irreversible."""
-    return record_confirmations(CardConfirm, org, year, central_screen(org, year).sets["pending"], person_ids,
-                                account, "集中参保待确认名单确认",
-                                "待确认名单中没有可确认的人员（可能已被确认，请刷新）")
-
-
-def record_confirmations(model, org: Organization, year: ProtectionYear, pending: set, person_ids: list | None,
-                         account, action: str, nobody: str) -> int:
-    """The confirmations of a channel's 待确认名单 (`model`: CardConfirm / SocialConfirm): the chosen
-    people (everyone pending when None) who are on the list, one audit row; refused with `nobody`
-    when none is left."""
-    chosen = sorted(pending) if person_ids is None else [pid for pid in person_ids if pid in pending]
-    if not chosen:
-        raise DomainError(nobody, 409)
-    with db.atomic():
-        model.insert_many([{"org": org.id, "year": year.id, "person": pid, "confirmed_at": now()}
-                           for pid in chosen]).on_conflict_ignore().execute()
-        AuditLog.record(action, org, account=account, detail={"保障年度": year.year, "人数": len(chosen)})
-    return len(chosen)
+    return CardConfirm.record(org, year, central_screen(org, year).sets["pending"], person_ids, account,
+                              "集中参保待确认名单确认", "待确认名单中没有可确认的人员（可能已被确认，请刷新）")
 
 
 def central_submit(org: Organization, year: ProtectionYear, ptype, account, on: date,
                    exclude_flagged: bool = False, excluded: set | None = None):
     """提交至区局审核: everyone 可参保 (minus the flagged when excluded, minus the ones ticked off)."""
-    from models.enroll import enrollment, plans
     plans.require_window(year, "grassroots", org)
     screen = central_screen(org, year, on)
     chosen = screen.sets["eligible"] - (screen.sets["flagged"] if exclude_flagged else set()) - (excluded or set())
@@ -156,7 +162,6 @@ def central_submit(org: Organization, year: ProtectionYear, ptype, account, on: 
 
 
 def submissions(org: Organization, year: ProtectionYear | None = None):
-    from models.enroll.enrollment import Submission
     query = Submission.select().where((Submission.org == org.id) & (Submission.channel == CARD_CHANNEL))
     if year is not None:
         query = query.where(Submission.year == year.id)
@@ -172,7 +177,6 @@ def instant_candidates(org: Organization, year: ProtectionYear, mode: str, on: d
     """有卡无保 / 新办卡人员即时参保办理: the union's card holders not insured this year, whose card
     makes them eligible on `on` (`cards.channel_card`), 退休 / 死亡 in the registry excluded. 新办卡: cards issued
     in the year; 有卡无保: cards issued before it. Returns [(Person, card issued date)]."""
-    from models.enroll.enrollment import NEW_CARD
     first = date(year.year, 1, 1)
     rows = (Person.select(Person, Card.issued_date.alias("issued"))
             .join(Membership, on=(Membership.person == Person.id))
@@ -187,7 +191,7 @@ def instant_candidates(org: Organization, year: ProtectionYear, mode: str, on: d
     out = []
     for r in rows:
         status = registry.get(r.id_number)
-        if r.id in insured or (status and status.employment in ("退休", "死亡")):
+        if r.id in insured or (status and status.employment in (RETIRED, DEAD)):
             continue
         out.append((r, r.issued))
     return out
@@ -197,7 +201,6 @@ def instant_submit(org: Organization, year: ProtectionYear, mode: str, ptype, ac
                    person_ids: set | None = None):
     """即时参保: the ticked candidates (all when none given); start the next day (新办卡: the day after
     the card was generated, never before the submission), 全年 or 半年 by the start date."""
-    from models.enroll import enrollment, plans
     plans.require_window(year, "instant", org)
     candidates = instant_candidates(org, year, mode, on)
     chosen = [(p, issued) for p, issued in candidates if person_ids is None or p.id in person_ids]

@@ -22,6 +22,7 @@ import peewee as pw
 from models import db
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, FieldErrors, in_values, now, today, yuan
+from models.enroll.coverage import clean_id_number
 from models.enroll.enrollment import Enrollment
 from models.enroll.plans import ProtectionYear
 from models.io.tables import error_workbook, lost_digits, lost_digits_message, read_table, records
@@ -63,7 +64,6 @@ class Claim(BaseModel):
 
 # --- checking ----------------------------------------------------------------------------------
 def _id(raw, on: date) -> str:
-    from models.enroll.coverage import clean_id_number
     try:
         return clean_id_number(raw, on)
     except DomainError as exc:

@@ -11,6 +11,7 @@ from datetime import date
 
 import peewee as pw
 
+from models import db
 from models.base import DomainError
 from models.enroll.enrollment import INDIVIDUAL, Enrollment, Submission
 from models.enroll.plans import ProtectionType, ProtectionYear
@@ -52,6 +53,11 @@ def _periods_query(scoped: bool):
     return query.where(Enrollment.org.in_(pw.SQL(_SCOPE))) if scoped else query
 
 
+def person_of(id_number: str) -> Person | None:
+    """The person of an ID number as stored (the name shown above the query's result)."""
+    return Person.get_or_none(Person.id_number == id_number)
+
+
 def periods(id_number: str, org_ids=None) -> list:
     """The person's enrollments (newest year first), each with .person, .year, .org, .submission
     and .type loaded; only those of unions in `org_ids` (a sub-query) when it is given.
@@ -59,7 +65,6 @@ def periods(id_number: str, org_ids=None) -> list:
     peewee takes 1.5 ms to compile this six-table select — thirty times what the database needs
     to run it — so it is compiled once per shape and run with the number (and the scope
     sub-query's SQL) put in; peewee still builds the objects from the rows."""
-    from models import db
     scoped = org_ids is not None
     key = (scoped, id(db.obj))
     if key not in _compiled:

@@ -20,12 +20,15 @@ import peewee as pw
 
 from models import db
 from models.audit import AuditLog
-from models.base import BaseModel, DomainError, now
+from models.base import BaseModel, DomainError, in_values, now
+from models.enroll import plans
 from models.enroll.plans import ProtectionType, ProtectionYear
 from models.members.members import Person
 from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
-from models.workflow import Workflow
+from models.rules import fees
+from models.rules.text import normalize
+from models.workflow import Workflow, transition
 
 CARD_CHANNEL, SOCIAL_CHANNEL = "会员卡参保", "社保卡参保"
 CHANNELS = [CARD_CHANNEL, SOCIAL_CHANNEL]
@@ -33,12 +36,17 @@ CENTRAL, HAS_CARD_NO_COVER, NEW_CARD, INSTANT = "集中参保", "有卡无保", 
 MODES = [CENTRAL, HAS_CARD_NO_COVER, NEW_CARD, INSTANT]
 REVIEWING, DONE, RETURNED, WITHDRAWN, FAILED = "区局确认中", "已完成", "退回", "已撤回", "失败"
 ACTIVE = (REVIEWING, DONE)
+STATUSES = [REVIEWING, DONE, RETURNED, WITHDRAWN, FAILED]  # the filter of a channel's submission list
 INDIVIDUAL = "申工社"
 
 # 社保卡状态 / 就业状态 / 社保缴纳 (spec 20, spec 05)
-CARD_STATUSES = ["正常", "封存", "挂失", "锁定", "注销", "不明确"]
-EMPLOYMENT = ["在职", "退休", "死亡", "不明确"]
-INSURANCE = ["已缴纳", "未缴纳", "不明确"]
+UNCLEAR = "不明确"
+CARD_OK = "正常"
+CARD_STATUSES = [CARD_OK, "封存", "挂失", "锁定", "注销", UNCLEAR]
+EMPLOYED, RETIRED, DEAD = "在职", "退休", "死亡"
+EMPLOYMENT = [EMPLOYED, RETIRED, DEAD, UNCLEAR]
+PAID = "已缴纳"
+INSURANCE = [PAID, "未缴纳", UNCLEAR]
 
 
 class Submission(BaseModel):
@@ -115,13 +123,45 @@ class TypeLock(BaseModel):
         indexes = ((("org", "year"), True),)
 
 
+class Confirmation(BaseModel):
+    """A channel's 待确认名单 → 确认: the operator vouches for a person the registry leaves unsure;
+    irreversible. Each channel keeps its own table (card_enroll.CardConfirm, social_enroll.SocialConfirm)."""
+    org = pw.ForeignKeyField(Organization, on_delete="CASCADE")
+    year = pw.ForeignKeyField(ProtectionYear, on_delete="CASCADE")
+    person = pw.ForeignKeyField(Person, on_delete="CASCADE")
+    confirmed_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("org", "year", "person"), True),)
+        options = {"abstract": True}  # no table of its own; a channel's table says `options = {}`
+
+    @classmethod
+    def people(cls, org: Organization, year: ProtectionYear) -> set:
+        """The ids of the people the union confirmed for the year."""
+        return {r[0] for r in cls.select(cls.person).where((cls.org == org.id) & (cls.year == year.id)).tuples()}
+
+    @classmethod
+    def record(cls, org: Organization, year: ProtectionYear, pending: set, person_ids: list | None, account,
+               action: str, nobody: str) -> int:
+        """The chosen people (everyone pending when None) who are on the list, one audit row;
+        refused with `nobody` when none is left."""
+        chosen = sorted(pending) if person_ids is None else [pid for pid in person_ids if pid in pending]
+        if not chosen:
+            raise DomainError(nobody, 409)
+        with db.atomic():
+            cls.insert_many([{"org": org.id, "year": year.id, "person": pid, "confirmed_at": now()}
+                             for pid in chosen]).on_conflict_ignore().execute()
+            AuditLog.record(action, org, account=account, detail={"保障年度": year.year, "人数": len(chosen)})
+        return len(chosen)
+
+
 class StatusRecord(BaseModel):
     scope_field = None  # the centre's registry
     id_number = pw.CharField(max_length=32, unique=True)
     name = pw.CharField(max_length=50, default="")
-    card_status = pw.CharField(max_length=4, default="不明确")  # 社保卡状态
-    employment = pw.CharField(max_length=4, default="不明确")  # 就业状态
-    insurance = pw.CharField(max_length=4, default="不明确")  # 社保缴纳
+    card_status = pw.CharField(max_length=4, default=UNCLEAR)  # 社保卡状态
+    employment = pw.CharField(max_length=4, default=UNCLEAR)  # 就业状态
+    insurance = pw.CharField(max_length=4, default=UNCLEAR)  # 社保缴纳
     status_date = pw.DateField()  # 状态日期
     updated_at = pw.DateTimeField(default=now)
 
@@ -131,7 +171,6 @@ def coverage(year: int, mode: str, submitted: date, card_day: date | None = None
     """(起保日期, 终保日期, 全年/半年). Centralized: the whole year. Instant: from the day after the
     submission (新办卡: the day after the card number was generated, not before 1 Jan), to 31 Dec;
     a start from 1 Jul is a half year."""
-    from models.rules.fees import period_label
     first, last = date(year, 1, 1), date(year, 12, 31)
     if mode == CENTRAL:
         return first, last, "全年"
@@ -139,7 +178,7 @@ def coverage(year: int, mode: str, submitted: date, card_day: date | None = None
     start = max(start, first)
     if start > last:
         raise DomainError(f"起保日期 {start.isoformat()} 已超出{year}年度，不能参保", 409)
-    return start, last, period_label(start)
+    return start, last, fees.period_label(start)
 
 
 # --- the once-per-year rule ------------------------------------------------------------------------
@@ -147,7 +186,6 @@ def holder_of(year: ProtectionYear, person_ids: list) -> dict:
     """{person id: the active Enrollment} of those already insured in the year."""
     if not person_ids:
         return {}
-    from models.base import in_values
     return {e.person_id: e for e in Enrollment.select().where((Enrollment.year == year.id) & Enrollment.active
                                                               & in_values(Enrollment.person, person_ids))}
 
@@ -187,8 +225,6 @@ def submit(org: Organization, year: ProtectionYear, channel: str, mode: str, pty
            people: list, account, on: date, card_days: dict | None = None) -> Submission:
     """One submission of `people` (Person rows): coverage and fee parts per person, the type lock,
     the once-per-year rule — all in one transaction; refused as a whole with the reason."""
-    from models.enroll import plans
-    from models.rules import fees
     if not people:
         raise DomainError("没有可参保的人员", 422)
     if ptype.year_id != year.id:
@@ -229,10 +265,46 @@ def submit(org: Organization, year: ProtectionYear, channel: str, mode: str, pty
 
 def move(sub: Submission, action: str, account, reason: str = "") -> Submission:
     """A workflow step; 退回 / 撤回 / 失败 release the people (their enrollments end)."""
-    from models.workflow import transition
     with db.atomic():
         sub = transition(sub, action, account=account, reason=reason,
                          updates={"updated_at": now(), **({"reason": reason} if action == "return" else {})})
         if sub.status not in ACTIVE:
             Enrollment.update(active=False).where(Enrollment.submission == sub.id).execute()
     return sub
+
+
+# --- what both channels' screens share -------------------------------------------------------------
+def type_choice(org: Organization, year: ProtectionYear, ptype_id: int = 0) -> tuple[list, object, object]:
+    """(the year's types, the union's locked type or None, the type shown as chosen): the lock,
+    else the one asked for, else the first."""
+    types = plans.types_of(year)
+    locked = locked_type(org, year)
+    chosen = locked or next((t for t in types if t.id == ptype_id), None) or (types[0] if types else None)
+    return types, locked, chosen
+
+
+def picked_type(types: list, locked, ptype_id: int) -> ProtectionType:
+    """The type a submission asks for: one of the year's, and the union's lock when it has one."""
+    picked = next((t for t in types if t.id == ptype_id), None)
+    if picked is None:
+        raise DomainError("请选择保障类型", 422)
+    if locked and picked.id != locked.id:
+        raise DomainError(f"同一保障年度只能选择一个保障类型。本单位已选择「{locked.name}」", 409)
+    return picked
+
+
+def filter_submissions(query, args, modes: list) -> tuple[pw.ModelSelect, dict]:
+    """A channel's list of the union's submissions (会员卡参保信息管理 / 社保卡参保信息管理) filtered by
+    批次编号, 状态 and 参保类型 from `args`; returns the query and what the filter form shows. The
+    dates (提交时间) are the caller's, like every list's."""
+    status = normalize(args.get("status"))
+    mode = normalize(args.get("mode"))
+    number = normalize(args.get("number")).upper()
+    if number:
+        query = query.where(Submission.district_batch == number)
+    if status in STATUSES:
+        query = query.where(Submission.status == status)
+    if mode in modes:
+        query = query.where(Submission.mode == mode)
+    return query, {"status_filter": status, "mode_filter": mode, "number": number, "statuses": STATUSES,
+                   "modes": modes}

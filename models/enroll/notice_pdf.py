@@ -9,10 +9,17 @@ last submission ("参保告知书每次点击提交都会更新").
 import io
 import re
 from datetime import date
+from html import escape
 from pathlib import Path
 
-from models.base import today
+from models.base import today, yuan
+from models.enroll import plans
+from models.enroll.enrollment import CARD_CHANNEL, CENTRAL, SOCIAL_CHANNEL, Enrollment, locked_type
 
+# reportlab and xhtml2pdf are imported inside the functions that draw: together they take a good
+# part of a second to load, which the app's start and the workers that never print should not pay.
+
+DOWNLOAD_ONCE = "notice_download"  # session key: the submission whose result page starts the 集中参保告知书
 FONT = Path(__file__).resolve().parents[2] / "static" / "fonts" / "wqy-microhei.ttc"
 
 
@@ -22,7 +29,6 @@ def _cn(day: date) -> str:
 
 def grassroots_counts(org, year) -> dict:
     """{type name, total, per channel} of the union's active centralized enrollments."""
-    from models.enroll.enrollment import CARD_CHANNEL, CENTRAL, SOCIAL_CHANNEL, Enrollment, locked_type
     rows = (Enrollment.select(Enrollment.channel).where((Enrollment.org == org.id) & (Enrollment.year == year.id)
                                                          & Enrollment.active & (Enrollment.mode == CENTRAL)).tuples())
     channels = [c for (c,) in rows]
@@ -33,7 +39,6 @@ def grassroots_counts(org, year) -> dict:
 
 def grassroots_text(org, year, on: date | None = None) -> list[str]:
     """The notice's paragraphs (what the PDF shows and the tests compare)."""
-    from models.enroll import plans
     counts = grassroots_counts(org, year)
     code = counts["type"].code if counts["type"] else "-"
     pay = plans.window_state(year, "grassroots_pay", org)
@@ -98,8 +103,6 @@ def body_lines(text: str) -> list[str]:
 def render(title: str, paragraphs: list[str], lines: list[str] = ()) -> bytes:
     """A4 notice: the salutation, the body (indented), plain `lines` (an account), then the
     signature lines right-aligned."""
-    from html import escape
-
     from xhtml2pdf import pisa
     html = f"""<html><head><meta charset="utf-8"><style>
 @font-face {{ font-family: wqy; src: url("font://wqy-microhei.ttc"); }}
@@ -137,8 +140,8 @@ def district_text(batch, on: date | None = None) -> list[str]:
     people left out), 参保资金总额 = what the district's unions fund (区局/各级工会 + 基层单位
     shares; the 市总统一划拨 part is not theirs to remit), the credit sentence only when credit was
     deducted, the amount to pay, the payment deadline, the receiving account and the signature."""
-    from models.base import yuan
-    from models.enroll import plans
+    # The batch is the review area's (models/review imports this area): its per-type counts are
+    # asked of it at call time, so models/enroll never depends on models/review when it loads.
     from models.review.enroll_review import counts_by_type
     y = batch.year.year
     district = batch.district
@@ -147,8 +150,7 @@ def district_text(batch, on: date | None = None) -> list[str]:
     pay = plans.window_state(batch.year, "payment", district)
     deadline = _cn(pay.ends.date()) if pay.ends else "（缴费截止日期尚未设置）"
     if batch.credit_used:
-        from models.review.enroll_review import Credit
-        credit = Credit.get_or_none((Credit.org == district.id) & (Credit.year == batch.year_id))
+        credit = plans.Credit.get_or_none((plans.Credit.org == district.id) & (plans.Credit.year == batch.year_id))
         note = (credit.note if credit and credit.note else f"{y - 2}年会员计划退回金额")
         middle = (f"鉴于{note}{yuan(batch.credit_used)}元指定用于抵扣{y}年度会员保障集中参保款项，"
                   f"你会尚需于{deadline}之前将剩余参保资金{yuan(batch.due)}元划入如下帐户，")

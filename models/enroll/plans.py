@@ -12,7 +12,7 @@ from datetime import date, datetime, time
 
 import peewee as pw
 
-from models import db, messages
+from models import db
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now, today, yuan
 from models.orgs.accounts import Account
@@ -133,6 +133,21 @@ class Credit(BaseModel):
 # --- reading ----------------------------------------------------------------------------------
 def get_year(year: int) -> ProtectionYear | None:
     return ProtectionYear.get_or_none(ProtectionYear.year == year)
+
+
+def central_year(on: date | None = None) -> ProtectionYear | None:
+    """The year being enrolled: next year from October (the centralized season), else this year."""
+    on = on or today()
+    return (get_year(on.year + 1) if on.month >= 10 else None) or get_year(on.year)
+
+
+def enrolling_year(kind: str, refusal: str | None = None) -> ProtectionYear | None:
+    """The year a screen of `kind` enrolls into: "central" the year being enrolled, else (instant)
+    this year. None while the city has not set it up — or, given `refusal`, DomainError(refusal, 409)."""
+    year = central_year() if kind == "central" else get_year(today().year)
+    if year is None and refusal:
+        raise DomainError(refusal, 409)
+    return year
 
 
 def types_of(year: ProtectionYear) -> list:
@@ -274,89 +289,6 @@ def save_split(district: Organization, ptype: ProtectionType, district_yuan, gra
                         detail={"保障类型": ptype.name, "区局/各级工会默认缴纳": [before[0], yuan(split.district)],
                                 "基层单位默认缴纳": [before[1], yuan(split.grassroots)]})
     return FeeSplit.get_by_id(row.id)
-
-
-# --- the centre's changes keep every split adding up --------------------------------------------
-REBALANCE_RULE = ("市总统一划拨或参保费用变动时，区局/各级工会默认缴纳随之调整（承担差额），基层单位默认缴纳不变；"
-                  "若区局/各级工会默认缴纳因此小于0，则为0，差额由基层单位默认缴纳承担。")
-
-
-@dataclass
-class SplitChange:
-    """One district's 保障金额设置 of one type before and after a centre change (fen)."""
-    split: FeeSplit
-    district: Organization
-    ptype: ProtectionType
-    old: rules.Split
-    new: rules.Split
-    city_old: int
-    city_new: int
-
-
-def split_changes(flags: dict | None = None, type_fees: dict | None = None) -> list[SplitChange]:
-    """The district splits a centre change would alter (REBALANCE_RULE): `flags` {district id:
-    特殊补贴单位 after the change}, `type_fees` {type id: rules.TypeFees after the change}. Only the
-    splits of years still to come or running (earlier years' submissions keep their amounts)."""
-    flags, type_fees = flags or {}, type_fees or {}
-    rows = (FeeSplit.select(FeeSplit, Organization, ProtectionType)
-            .join(Organization, on=(FeeSplit.org == Organization.id)).switch(FeeSplit)
-            .join(ProtectionType).join(ProtectionYear)
-            .where(ProtectionYear.year >= today().year)
-            .order_by(Organization.name, ProtectionYear.year, ProtectionType.sort, ProtectionType.id))
-    if type_fees and not flags:
-        rows = rows.where(FeeSplit.type.in_(list(type_fees)))
-    out, special = [], {}  # district id → (特殊补贴 before, after), asked once per district
-    for row in rows:
-        district = row.org
-        if district.id not in special:
-            before = is_special(district)
-            after = (flags[district.id] or is_special(district, itself=False)) if district.id in flags else before
-            special[district.id] = (before, after)
-        before, after = special[district.id]
-        fees_old, fees_new = row.type.fees, type_fees.get(row.type_id, row.type.fees)
-        new = rules.rebalance(fees_new, row.split, after)
-        if new != row.split:
-            out.append(SplitChange(row, district, row.type, row.split, new, fees_old.subsidy(False, before),
-                                   fees_new.subsidy(False, after)))
-    return out
-
-
-def apply_split_changes(changes: list[SplitChange], account, reason: str) -> None:
-    """Save the rebalanced splits (inside the caller's transaction): each audited on its district
-    and announced to it by 消息提醒."""
-    for c in changes:
-        FeeSplit.update(district_part=c.new.district, grassroots_part=c.new.grassroots, updated_by=account.id,
-                        updated_at=now()).where(FeeSplit.id == c.split.id).execute()
-        detail = {"保障类型": f"{c.ptype.year.year}年度{c.ptype.name}", "原因": reason,
-                  "市总统一划拨": [yuan(c.city_old), yuan(c.city_new)],
-                  "区局/各级工会默认缴纳": [yuan(c.old.district), yuan(c.new.district)],
-                  "基层单位默认缴纳": [yuan(c.old.grassroots), yuan(c.new.grassroots)]}
-        AuditLog.record("保障金额随市总调整", c.district, account=account, detail=detail)
-        messages.post(c.district, f"{c.ptype.year.year}年度「{c.ptype.name}」的保障金额已随市总调整",
-                      body=(f"{reason}：市总统一划拨 {yuan(c.city_old)}元 → {yuan(c.city_new)}元；"
-                            f"区局/各级工会默认缴纳 {yuan(c.old.district)}元 → {yuan(c.new.district)}元；"
-                            f"基层单位默认缴纳 {yuan(c.old.grassroots)}元 → {yuan(c.new.grassroots)}元（每人每年）。"
-                            + REBALANCE_RULE),
-                      link=f"/plans/split?year={c.ptype.year.year}", kind="通知")
-
-
-def special_flags(chosen: set) -> dict:
-    """{district: 特殊补贴单位 after saving} for the districts whose tick changes."""
-    return {d: d.id in chosen for d in Organization.select().where(Organization.level == "district")
-            .order_by(Organization.name) if (d.id in chosen) != d.special_subsidy}
-
-
-def set_special(chosen: set, account) -> list[SplitChange]:
-    """特殊补贴单位 → 保存: the ticked districts get the special 市总统一划拨; their splits are
-    rebalanced in the same transaction (audited, announced). Returns the split changes."""
-    with db.atomic():
-        flags = special_flags(chosen)
-        changes = split_changes(flags={d.id: flag for d, flag in flags.items()})
-        for d, flag in flags.items():
-            Organization.update(special_subsidy=flag).where(Organization.id == d.id).execute()
-            AuditLog.record("设置特殊补贴单位", d, account=account, detail={"特殊补贴": "是" if flag else "否"})
-        apply_split_changes(changes, account, "特殊补贴单位设置变更")
-    return changes
 
 
 def split_of(district: Organization | None, ptype: ProtectionType) -> FeeSplit | None:

@@ -15,14 +15,28 @@ Each count is a set of person ids, so a count and the list behind it never disag
 """
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import peewee as pw
+from flask import current_app, has_app_context
 
 from models import db
 from models.base import BaseModel, DomainError, in_values, now, today
 from models.cards.cards import Card, card_channel_people
-from models.enroll.enrollment import CENTRAL, INSTANT, SOCIAL_CHANNEL, Enrollment, holder_of
+from models.enroll import enrollment, plans, status_provider
+from models.enroll.enrollment import (
+    CARD_OK,
+    CENTRAL,
+    DEAD,
+    INSTANT,
+    RETIRED,
+    SOCIAL_CHANNEL,
+    UNCLEAR,
+    Confirmation,
+    Enrollment,
+    Submission,
+    holder_of,
+)
 from models.enroll.plans import ProtectionYear
 from models.jobs import QUEUED, RUNNING, Job, job_kind
 from models.members.members import ID_CARD, NORMAL, Membership, Person
@@ -33,30 +47,27 @@ COUNTS = [("retired", "退休人数"), ("dead", "死亡人数"), ("pending", "�
 LABELS = dict(COUNTS) | {"ready": "待提交人员", "submitted": "集中参保已提交人数", "confirmed": "已确认人员"}
 TABS = {"verify": "③ 待校验", "ready": "④ 待提交"}
 KINDS = {"central": CENTRAL, "instant": INSTANT}
+VERIFY_JOB = "social_verify"  # the job kind of 获取社保卡和就业状态
 
 
 class SocialCheck(BaseModel):
     """The last answer of the status provider for a person (获取社保卡和就业状态) and when."""
     scope_field = None
     person = pw.ForeignKeyField(Person, unique=True, on_delete="CASCADE")
-    card_status = pw.CharField(max_length=4, default="不明确")
-    employment = pw.CharField(max_length=4, default="不明确")
-    insurance = pw.CharField(max_length=4, default="不明确")
+    card_status = pw.CharField(max_length=4, default=UNCLEAR)
+    employment = pw.CharField(max_length=4, default=UNCLEAR)
+    insurance = pw.CharField(max_length=4, default=UNCLEAR)
     status_date = pw.DateField(null=True)
     reason = pw.CharField(max_length=200, default="")  # why 不明确 (interface down, unknown number…)
     checked_at = pw.DateTimeField(default=now)
     job = pw.ForeignKeyField(Job, null=True, on_delete="SET NULL")
 
 
-class SocialConfirm(BaseModel):
+class SocialConfirm(Confirmation):
     """参保待确认名单 → 确认 (social-security channel): irreversible; the person joins 待提交."""
-    org = pw.ForeignKeyField(Organization, on_delete="CASCADE")
-    year = pw.ForeignKeyField(ProtectionYear, on_delete="CASCADE")
-    person = pw.ForeignKeyField(Person, on_delete="CASCADE")
-    confirmed_at = pw.DateTimeField(default=now)
 
     class Meta:
-        indexes = ((("org", "year", "person"), True),)
+        options = {}
 
 
 @dataclass
@@ -72,13 +83,13 @@ class Screen:
 
 def route(check: "SocialCheck | None", confirmed: bool) -> str:
     """The routing table (spec 50): 'retired', 'dead', 'verify', 'pending' or 'ready'."""
-    if check is not None and check.employment == "退休":
+    if check is not None and check.employment == RETIRED:
         return "retired"
-    if check is not None and check.employment == "死亡":
+    if check is not None and check.employment == DEAD:
         return "dead"
-    if check is None or check.card_status != "正常":
+    if check is None or check.card_status != CARD_OK:
         return "verify"
-    if check.employment == "不明确" and not confirmed:
+    if check.employment == UNCLEAR and not confirmed:
         return "pending"
     return "ready"
 
@@ -110,8 +121,7 @@ def screen(org: Organization, year: ProtectionYear, on: date | None = None) -> S
             offered.append(pid)
     s.checks = {c.person_id: c for c in SocialCheck.select().where(in_values(SocialCheck.person, offered))} \
         if offered else {}
-    confirmed = {r[0] for r in SocialConfirm.select(SocialConfirm.person).where(
-        (SocialConfirm.org == org.id) & (SocialConfirm.year == year.id)).tuples()}
+    confirmed = SocialConfirm.people(org, year)
     s.sets["confirmed"] = confirmed
     for pid in offered:
         s.sets[route(s.checks.get(pid), pid in confirmed)].add(pid)
@@ -132,8 +142,7 @@ def people(ids) -> pw.ModelSelect:
 
 # --- 参保待确认名单 -----------------------------------------------------------------------------------
 def confirm(org: Organization, year: ProtectionYear, person_ids: list | None, account) -> int:
-    from models.enroll.card_enroll import record_confirmations
-    return record_confirmations(SocialConfirm, org, year, screen(org, year).sets["pending"], person_ids, account,
+    return SocialConfirm.record(org, year, screen(org, year).sets["pending"], person_ids, account,
                                 "社保卡参保待确认名单确认", "参保待确认名单中没有可确认的人员（可能已被确认，请刷新）")
 
 
@@ -141,7 +150,6 @@ def confirm(org: Organization, year: ProtectionYear, person_ids: list | None, ac
 def submit(org: Organization, year: ProtectionYear, kind: str, ptype, person_ids: list, account, on: date):
     """⑤ 提交至上级审核: only people ticked in ④ 待提交 (a forged id of ③ 待校验 or of another union
     is refused, naming why)."""
-    from models.enroll import enrollment, plans
     mode = KINDS[kind]
     plans.require_window(year, "grassroots" if mode == CENTRAL else "instant", org)
     if not person_ids:
@@ -159,14 +167,13 @@ def submit(org: Organization, year: ProtectionYear, kind: str, ptype, person_ids
 
 
 def submissions(org: Organization):
-    from models.enroll.enrollment import Submission
     return (Submission.select().where((Submission.org == org.id) & (Submission.channel == SOCIAL_CHANNEL))
             .order_by(Submission.id.desc()))
 
 
 # --- 获取社保卡和就业状态 (background verification) ---------------------------------------------------
 def running_check(org: Organization) -> Job | None:
-    return (Job.select().where((Job.org == org.id) & (Job.kind == "social_verify")
+    return (Job.select().where((Job.org == org.id) & (Job.kind == VERIFY_JOB)
                                & Job.status.in_((QUEUED, RUNNING)))
             .order_by(Job.id.desc()).first())
 
@@ -174,8 +181,7 @@ def running_check(org: Organization) -> Job | None:
 def latest_check(org: Organization) -> Job | None:
     """The union's verification to show on the screen: one still running, or the last one if it
     finished in the last 10 minutes (its summary)."""
-    from datetime import timedelta
-    job = (Job.select().where((Job.org == org.id) & (Job.kind == "social_verify"))
+    job = (Job.select().where((Job.org == org.id) & (Job.kind == VERIFY_JOB))
            .order_by(Job.id.desc()).first())
     if job is None or (job.finished and (job.finished_at or job.created_at) < now() - timedelta(minutes=10)):
         return None
@@ -190,7 +196,7 @@ def start_check(org: Organization, year: ProtectionYear, account) -> tuple[Job, 
     targets = sorted(screen(org, year).sets["verify"])
     if not targets:
         raise DomainError("没有待校验的人员", 409)
-    job = Job.submit("social_verify", {"org": org.id, "year": year.id, "people": targets}, account=account)
+    job = Job.submit(VERIFY_JOB, {"org": org.id, "year": year.id, "people": targets}, account=account)
     # A job still queued shows how many it will check (the worker sets it again when it starts).
     Job.update(progress_total=len(targets)).where((Job.id == job.id) & (Job.progress_total == 0)).execute()
     return Job.get_by_id(job.id), True
@@ -218,14 +224,11 @@ def enrollments_of(sub) -> pw.ModelSelect:
     return Enrollment.select().where(Enrollment.submission == sub.id)
 
 
-@job_kind("social_verify", "获取社保卡和就业状态")
+@job_kind(VERIFY_JOB, "获取社保卡和就业状态")
 def verify_job(ctx):
     """Asks the status provider about the people who were 待校验 when the job started, batch by
     batch; each batch's answers and the checkpoint are saved together, so a job interrupted by
     a restart resumes after the last saved batch (nothing asked twice, nothing lost)."""
-    from flask import current_app, has_app_context
-
-    from models.enroll import status_provider
     people_ids = ctx.params["people"]
     provider = status_provider.provider_from_config(current_app.config if has_app_context() else None)
     size = max(1, int(getattr(provider, "batch_size", 500)))

@@ -33,11 +33,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from models import db
-from models.enroll.enrollment import CARD_STATUSES, EMPLOYMENT, INSURANCE, StatusRecord
+from models.base import in_values
+from models.enroll.enrollment import CARD_STATUSES, EMPLOYMENT, INSURANCE, UNCLEAR, StatusRecord
 
 log = logging.getLogger("status_provider")
 
-UNCLEAR = "不明确"
 NO_RECORD = "社保系统中没有该证件号码的记录"
 FIELDS = (("card_status", "社保卡状态", CARD_STATUSES), ("employment", "就业状态", EMPLOYMENT),
           ("insurance", "社保缴纳", INSURANCE))
@@ -113,7 +113,6 @@ class RegistryProvider(StatusProvider):
         self.batch_size = batch_size
 
     def lookup_batch(self, id_numbers: list[str]) -> dict[str, StatusResult]:
-        from models.base import in_values
         if not id_numbers:
             return {}
         query = (StatusRecord.select(StatusRecord.id_number, StatusRecord.card_status, StatusRecord.employment,

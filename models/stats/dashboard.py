@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 import peewee as pw
 
 from models.members import counts as stats
-from models.orgs.organizations import Enterprise, Organization, OrgTree
+from models.orgs.organizations import ACTIVE, Enterprise, Organization, OrgTree
 
 TABS = {"today": "今日", "week": "本周", "month": "本月"}
 MAX_DAYS = 366
@@ -88,7 +88,7 @@ def build(root: Organization, period: Period) -> tuple:
 
 def counts(root: Organization, daily: dict, members: int, whole: bool) -> Counts:
     grassroots = Organization.select(pw.fn.COUNT(Organization.id)).where(
-        (Organization.level == "grassroots") & (Organization.status == "正常"))
+        (Organization.level == "grassroots") & (Organization.status == ACTIVE))
     enterprises = Enterprise.select(pw.fn.COUNT(Enterprise.id))
     if not whole:  # the city root needs no subtree join
         grassroots = grassroots.join(OrgTree, on=(OrgTree.descendant == Organization.id)).where(

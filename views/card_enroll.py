@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from models.audit import AuditLog
 from models.base import DomainError, now, today, yuan
-from models.enroll import card_enroll, enrollment, plans
+from models.enroll import card_enroll, enrollment, notice_pdf, plans
 from models.enroll.enrollment import Submission
 from models.rules import fees as rules
 from models.rules.text import normalize
@@ -27,85 +27,36 @@ from views.access import (
 )
 from views.paging import paginate
 
-bp = Blueprint("enroll", __name__, url_prefix="/enroll")
+bp = Blueprint("card_enroll", __name__, url_prefix="/enroll")
 WHICH = {key for key, _ in card_enroll.COUNTS} | {"eligible", "flagged"}
-NOTICE_DOWNLOAD = "notice_download"  # session key: the submission whose result page starts the 告知书
+MODES = [enrollment.CENTRAL, enrollment.HAS_CARD_NO_COVER, enrollment.NEW_CARD]
+GRASSROOTS = {"may": "operates_grassroots", "refusal": "只有基层工会可以办理会员卡参保"}
+NO_YEAR = "保障年度尚未设置，暂不能办理集中参保"
 
 
 def submitted(sub, message: str):
-    """After 提交至区局审核 (either channel): the result page (批次详情). For a centralized
-    submission it starts downloading the 集中参保告知书 at once, as the manual does — once, so a
-    reload does not download again."""
+    """After 提交至区局审核: the result page (批次详情). For a centralized submission it starts
+    downloading the 集中参保告知书 at once, as the manual does — once, so a reload does not download
+    again."""
     flash(message, "success")
     if sub.mode == enrollment.CENTRAL:
-        session[NOTICE_DOWNLOAD] = sub.id
-    return redirect_to(url_for("enroll.submission", submission_id=sub.id))
-
-
-
-def central_year():
-    """The year being enrolled: next year from October (the centralized season), else this year."""
-    on = today()
-    return (plans.get_year(on.year + 1) if on.month >= 10 else None) or plans.get_year(on.year)
-
-
-def _grassroots_only():
-    org = current_user.org
-    if current_user.is_admin or org.level != "grassroots" or org.is_closed:
-        return refuse("只有基层工会可以办理会员卡参保")
-    return None
-
-
-def _season():
-    """(the year being enrolled, None), or (None, the refusal) for a non-grassroots account or a
-    city whose protection year is not set up."""
-    refused = _grassroots_only()
-    if refused:
-        return None, refused
-    year = central_year()
-    if year is None:
-        return None, refuse("保障年度尚未设置，暂不能办理集中参保", 409)
-    return year, None
+        session[notice_pdf.DOWNLOAD_ONCE] = sub.id
+    return redirect_to(url_for("card_enroll.submission", submission_id=sub.id))
 
 
 @bp.route("/card")
-@access("grassroots")
+@access("grassroots", **GRASSROOTS)
 def card():
     """会员卡参保信息管理: 批次编号, 会员卡参保人数, 提交时间, 最后更新时间, 状态, 参保类型, 操作."""
-    refused = _grassroots_only()
-    if refused:
-        return refused
-    return render_page("enroll/card.html", "rows", **submission_list(
-        card_enroll.submissions(current_user.org), [enrollment.CENTRAL, enrollment.HAS_CARD_NO_COVER,
-                                                    enrollment.NEW_CARD]))
-
-
-STATUSES = [enrollment.REVIEWING, enrollment.DONE, enrollment.RETURNED, enrollment.WITHDRAWN, enrollment.FAILED]
-
-
-def submission_list(query, modes: list) -> dict:
-    """A channel's list of the union's submissions with the filters 批次编号, 提交时间, 状态, 参保类型
-    (会员卡参保信息管理 and 社保卡参保信息管理)."""
-    status = normalize(request.args.get("status"))
-    mode = normalize(request.args.get("mode"))
-    number = normalize(request.args.get("number")).upper()
+    query, shown = enrollment.filter_submissions(card_enroll.submissions(current_user.org), request.args, MODES)
     query, dates, errors = submitted_between(query, Submission.submitted_at, request.args)
-    if number:
-        query = query.where(Submission.district_batch == number)
-    if status in STATUSES:
-        query = query.where(Submission.status == status)
-    if mode in modes:
-        query = query.where(Submission.mode == mode)
-    return {"page": paginate(query), "status_filter": status, "mode_filter": mode, "number": number,
-            "dates": dates, "errors": errors, "status": 422 if errors else 200, "statuses": STATUSES,
-            "modes": modes}
+    return render_page("card_enroll/card.html", "rows", page=paginate(query), dates=dates, errors=errors,
+                       status=422 if errors else 200, **shown)
 
 
 def _screen_context(org, year, ptype_id: int = 0, exclude: bool = False) -> dict:
     screen = card_enroll.central_screen(org, year)
-    types = plans.types_of(year)
-    locked = enrollment.locked_type(org, year)
-    chosen = locked or next((t for t in types if t.id == ptype_id), None) or (types[0] if types else None)
+    types, locked, chosen = enrollment.type_choice(org, year, ptype_id)
     eligible = screen.sets["eligible"] - (screen.sets["flagged"] if exclude else set())
     parts, error = None, None
     if chosen:
@@ -115,9 +66,7 @@ def _screen_context(org, year, ptype_id: int = 0, exclude: bool = False) -> dict
             error = exc.message
     window = plans.window_state(year, "grassroots", org)
     table = paginate(card_enroll.people(eligible))
-    from models.cards.cards import Card
-    card_numbers = dict(Card.select(Card.person, Card.card_no).where(
-        Card.person.in_([p.id for p in table.items] or [0]) & (Card.status == "正常")).tuples())
+    card_numbers = card_enroll.card_numbers([p.id for p in table.items])
     pay = plans.window_state(year, "grassroots_pay", org)
     return {"screen": screen, "year": year, "types": types, "locked": locked, "chosen": chosen,
             "eligible_count": len(eligible), "parts": parts, "parts_error": error, "window": window,
@@ -126,58 +75,50 @@ def _screen_context(org, year, ptype_id: int = 0, exclude: bool = False) -> dict
 
 
 @bp.route("/card/central", methods=["GET", "POST"])
-@access("grassroots")
+@access("grassroots", **GRASSROOTS)
 def central():
     """参保确认画面-集中参保办理."""
-    year, refused = _season()
-    if refused:
-        return refused
+    year = plans.enrolling_year("central", NO_YEAR)
     org = current_user.org
     source = request.form if request.method == "POST" else request.args
     exclude = source.get("exclude") in ("1", "on")
     ptype_id = int_arg(source.get("type"))
     context = _screen_context(org, year, ptype_id, exclude)
     if request.method == "POST":
-        chosen = next((t for t in context["types"] if t.id == ptype_id), None)
-        if chosen is None:
-            return render_page("enroll/central.html", status=422, error="请选择保障类型", **context)
-        if context["locked"] and chosen.id != context["locked"].id:
-            return render_page("enroll/central.html", status=409, **context,
-                               error=f"同一保障年度只能选择一个保障类型。本单位已选择「{context['locked'].name}」")
+        try:
+            chosen = enrollment.picked_type(context["types"], context["locked"], ptype_id)
+        except DomainError as exc:
+            return render_page("card_enroll/central.html", status=exc.status, error=exc.message, **context)
         if request.form.get("update") == "1":  # 按所选保障类型和排除条件更新金额 (without JavaScript)
-            return render_page("enroll/central.html", error=None, **context)
+            return render_page("card_enroll/central.html", error=None, **context)
         if request.form.get("confirmed") != "1":
-            return render_page("enroll/central_confirm.html", chosen=chosen, year=year, exclude=exclude,
+            return render_page("card_enroll/central_confirm.html", chosen=chosen, year=year, exclude=exclude,
                                count=context["eligible_count"], token=int(now().timestamp()))
         try:
             sub = card_enroll.central_submit(org, year, chosen, acting_account(), today(), exclude_flagged=exclude)
         except DomainError as exc:
-            return render_page("enroll/central.html", status=exc.status, error=exc.message,
+            return render_page("card_enroll/central.html", status=exc.status, error=exc.message,
                                **_screen_context(org, year, ptype_id, exclude))
         return submitted(sub, f"已提交至区局审核：{sub.count}人，保障类型「{chosen.name}」，状态 区局确认中")
-    return render_page("enroll/central.html", error=None, **context)
+    return render_page("card_enroll/central.html", error=None, **context)
 
 
 @bp.route("/card/central/people/<any(" + ", ".join(sorted(WHICH)) + "):which>")
-@access("grassroots")
+@access("grassroots", **GRASSROOTS)
 def central_people(which):
     """The people behind one count of the confirmation screen."""
-    year, refused = _season()
-    if refused:
-        return refused
+    year = plans.enrolling_year("central", NO_YEAR)
     screen = card_enroll.central_screen(current_user.org, year)
     page = paginate(card_enroll.people(screen.sets[which]))
-    return render_page("enroll/people.html", "rows", page=page, title=card_enroll.LABELS[which], year=year,
+    return render_page("card_enroll/people.html", "rows", page=page, title=card_enroll.LABELS[which], year=year,
                        which=which, flagged=screen.sets["flagged"])
 
 
 @bp.route("/card/pending", methods=["GET", "POST"])
-@access("grassroots")
+@access("grassroots", **GRASSROOTS)
 def pending():
     """集中参保待确认名单: 确认 one or 全部确认 (irreversible, asked first)."""
-    year, refused = _season()
-    if refused:
-        return refused
+    year = plans.enrolling_year("central", NO_YEAR)
     org = current_user.org
     if request.method == "POST":
         everyone = request.form.get("all") == "1"
@@ -187,9 +128,9 @@ def pending():
             pending = card_enroll.central_screen(org, year).sets["pending"]
             ids = sorted(pending) if everyone else [pid for pid in ids if pid in pending]
             if not ids:
-                return back_to_list("请先勾选要确认的人员（或所选人员已被确认）", url_for("enroll.pending"))
+                return back_to_list("请先勾选要确认的人员（或所选人员已被确认）", url_for("card_enroll.pending"))
             people = list(card_enroll.people(ids))
-            return render_page("enroll/pending_confirm.html", people=people, everyone=everyone, ids=ids)
+            return render_page("card_enroll/pending_confirm.html", people=people, everyone=everyone, ids=ids)
         try:
             n = card_enroll.confirm(org, year, ids, acting_account())
         except DomainError as exc:
@@ -197,17 +138,11 @@ def pending():
         submitted = card_enroll.submissions(org, year).where(Submission.status.in_(enrollment.ACTIVE)).exists()
         hint = "；本单位已提交过集中参保名单，请再次提交集中参保以加入这些会员" if submitted else ""
         flash(f"已确认{n}人，已加入集中参保名单且无法移除{hint}", "success")
-        return redirect_to(url_for("enroll.pending"))
+        return redirect_to(url_for("card_enroll.pending"))
     ids, confirmed = card_enroll.pending_list(org, year)
     name, number = normalize(request.args.get("name")), normalize(request.args.get("number")).upper()
-    query = card_enroll.people(ids)
-    from models.members.members import Membership, Person
-    if name:
-        query = query.where(Person.name == name)
-    if number:
-        query = query.where((Person.id_number == number) | (Membership.member_no == number))
-    return render_page("enroll/pending.html", "rows", page=paginate(query), confirmed=confirmed, year=year,
-                       name=name, number=number)
+    return render_page("card_enroll/pending.html", "rows", page=paginate(card_enroll.find_people(ids, name, number)),
+                       confirmed=confirmed, year=year, name=name, number=number)
 
 
 @bp.route("/submissions/<int:submission_id>")
@@ -215,10 +150,10 @@ def pending():
 def submission(submission):
     """批次详情: the people and the 操作日志."""
     page = paginate(card_enroll.enrolled_people(submission), per_page=50)
-    download = session.get(NOTICE_DOWNLOAD) == submission.id and current_user.org_id == submission.org_id
+    download = session.get(notice_pdf.DOWNLOAD_ONCE) == submission.id and current_user.org_id == submission.org_id
     if download:
-        del session[NOTICE_DOWNLOAD]  # once: a reload does not download again
-    return render_page("enroll/submission.html", sub=submission, page=page, download_notice=download,
+        del session[notice_pdf.DOWNLOAD_ONCE]  # once: a reload does not download again
+    return render_page("card_enroll/submission.html", sub=submission, page=page, download_notice=download,
                        log=AuditLog.for_object(submission).limit(50), yuan=yuan,
                        may_withdraw=submission.status == enrollment.REVIEWING
                        and current_user.org_id == submission.org_id, resubmit=resubmit_url(submission))
@@ -230,10 +165,11 @@ def resubmit_url(sub) -> str | None:
     if sub.status != enrollment.RETURNED or sub.org_id != current_user.org_id:
         return None
     if sub.channel == enrollment.SOCIAL_CHANNEL:
-        return url_for("social.screen", kind="central" if sub.mode == enrollment.CENTRAL else "instant", tab="ready")
+        kind = "central" if sub.mode == enrollment.CENTRAL else "instant"
+        return url_for("social_enroll.screen", kind=kind, tab="ready")
     if sub.mode == enrollment.CENTRAL:
-        return url_for("enroll.central")
-    return url_for("enroll.instant", kind="has-card" if sub.mode == enrollment.HAS_CARD_NO_COVER else "new-card")
+        return url_for("card_enroll.central")
+    return url_for("card_enroll.instant", kind="has-card" if sub.mode == enrollment.HAS_CARD_NO_COVER else "new-card")
 
 
 @bp.route("/submissions/<int:submission_id>/withdraw", methods=["POST"])
@@ -249,25 +185,20 @@ def withdraw(submission):
         # submitted again in this mode.
         kind = "grassroots" if submission.mode == enrollment.CENTRAL else "instant"
         window = plans.window_state(submission.year, kind, current_user.org)
-        return render_page("enroll/withdraw_confirm.html", sub=submission, window=window)
+        return render_page("card_enroll/withdraw_confirm.html", sub=submission, window=window)
     try:
         enrollment.move(submission, "withdraw", acting_account())
     except DomainError as exc:
         return refuse(exc.message, exc.status)
     flash("已撤回该次参保提交，人员可重新提交", "success")
-    return redirect(url_for("enroll.card"))
+    return redirect(url_for("card_enroll.card"))
 
 
 @bp.route("/card/notice")
-@access("grassroots")
+@access("grassroots", **GRASSROOTS)
 def notice():
     """重新下载集中参保告知书: the union's notice as it stands after its last submission."""
-
-
-    from models.enroll import notice_pdf
-    year, refused = _season()
-    if refused:
-        return refused
+    year = plans.enrolling_year("central", NO_YEAR)
     if not notice_pdf.grassroots_counts(current_user.org, year)["total"]:
         return refuse("本单位本年度尚未提交集中参保，没有告知书", 409)
     return file_response(notice_pdf.grassroots_notice(current_user.org, year), f"{year.year}年度集中参保告知书.pdf",
@@ -279,36 +210,29 @@ INSTANT_TITLES = {"has-card": "有卡无保人员即时参保办理", "new-card"
 
 
 @bp.route("/card/instant/<any('has-card', 'new-card'):kind>", methods=["GET", "POST"])
-@access("grassroots")
+@access("grassroots", **GRASSROOTS)
 def instant(kind):
     """有卡无保 / 新办卡人员即时参保办理 (the current protection year)."""
-    from models.enroll import card_enroll as ce
-    from models.rules import fees as fee_rules
-    refused = _grassroots_only()
-    if refused:
-        return refused
     on = today()
     year = plans.get_year(on.year)
     if year is None:
         return refuse(f"{on.year}年度尚未设置，暂不能办理即时参保", 409)
     org, mode = current_user.org, INSTANT[kind]
-    types = plans.types_of(year)
-    locked = enrollment.locked_type(org, year)
     ptype_id = int_arg((request.form if request.method == "POST" else request.args).get("type"))
-    chosen = locked or next((t for t in types if t.id == ptype_id), None) or (types[0] if types else None)
+    types, locked, chosen = enrollment.type_choice(org, year, ptype_id)
     error, status = None, 200
     if request.method == "POST":
-        picked = next((t for t in types if t.id == ptype_id), None)
-        if picked is None or (locked and picked.id != locked.id):
-            error, status = ("请选择保障类型" if picked is None else
-                             f"同一保障年度只能选择一个保障类型。本单位已选择「{locked.name}」"), 409
-        elif request.form.get("confirmed") != "1":
-            return render_page("enroll/instant_confirm.html", chosen=picked, kind=kind, title=INSTANT_TITLES[kind],
-                               ids=form_ids("person"))
+        try:
+            picked = enrollment.picked_type(types, locked, ptype_id)
+        except DomainError as exc:
+            error, status = exc.message, 409
         else:
-            ids = set(form_ids("person")) or None
+            if request.form.get("confirmed") != "1":
+                return render_page("card_enroll/instant_confirm.html", chosen=picked, kind=kind,
+                                   title=INSTANT_TITLES[kind], ids=form_ids("person"))
             try:
-                sub = ce.instant_submit(org, year, mode, picked, acting_account(), on, ids)
+                sub = card_enroll.instant_submit(org, year, mode, picked, acting_account(), on,
+                                                 set(form_ids("person")) or None)
             except DomainError as exc:
                 error, status = exc.message, exc.status
             else:
@@ -320,7 +244,7 @@ def instant(kind):
             by_period = plans.parts_by_period(org, chosen)
         except DomainError as exc:
             error = error or exc.message
-    for person, issued in ce.instant_candidates(org, year, mode, on):
+    for person, issued in card_enroll.instant_candidates(org, year, mode, on):
         card_day = max(issued, on) if mode == enrollment.NEW_CARD else None
         try:
             start, end, period = enrollment.coverage(year.year, mode, on, card_day)
@@ -330,7 +254,7 @@ def instant(kind):
         rows.append((person, start, end, period))
         if by_period:
             parts.append(by_period[period])
-    total = fee_rules.total(parts) if parts else None
-    return render_page("enroll/instant.html", status=status, rows=rows, total=total, year=year, types=types,
+    total = rules.total(parts) if parts else None
+    return render_page("card_enroll/instant.html", status=status, rows=rows, total=total, year=year, types=types,
                        locked=locked, chosen=chosen, error=error, kind=kind, title=INSTANT_TITLES[kind], yuan=yuan,
                        window=plans.window_state(year, "instant", org))

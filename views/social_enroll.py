@@ -4,12 +4,13 @@
 (ticked people of 待提交 only, through a confirmation page that works without JavaScript).
 """
 
-from flask import Blueprint, flash, make_response, request, url_for
+from flask import Blueprint, flash, make_response, request, session, url_for
 from flask_login import current_user
 
 from models.base import DomainError, today, yuan
-from models.enroll import enrollment, plans
+from models.enroll import enrollment, notice_pdf, plans
 from models.enroll import social_enroll as social
+from models.enroll.enrollment import Submission
 from models.jobs import Job
 from models.rules import fees as rules
 from models.rules.text import normalize
@@ -22,52 +23,31 @@ from views.access import (
     redirect_to,
     refuse,
     render_page,
+    submitted_between,
 )
-from views.enroll import central_year, submission_list, submitted
 from views.paging import paginate
 
-bp = Blueprint("social", __name__, url_prefix="/enroll/social")
+bp = Blueprint("social_enroll", __name__, url_prefix="/enroll/social")
+GRASSROOTS = {"may": "operates_grassroots", "refusal": "只有基层工会可以办理社保卡参保"}
+MODES = [enrollment.CENTRAL, enrollment.INSTANT]  # 参保类型 of this channel
 TITLES = {"central": "参保确认画面-集中参保办理", "instant": "参保确认画面-即时参保办理"}
-CARD_FILTER = ["正常", "封存", "挂失", "锁定", "注销", "不明确", "-"]
-
-
-def _year(kind: str):
-    return central_year() if kind == "central" else plans.get_year(today().year)
-
-
-def _grassroots():
-    org = current_user.org
-    if current_user.is_admin or org.level != "grassroots" or org.is_closed:
-        return None, refuse("只有基层工会可以办理社保卡参保")
-    return org, None
-
-
-def _context(kind: str):
-    org, refused = _grassroots()
-    if refused:
-        return None, refused
-    year = _year(kind)
-    if year is None:
-        return None, refuse("保障年度尚未设置，暂不能办理社保卡参保", 409)
-    return (org, year), None
+CARD_FILTER = [*enrollment.CARD_STATUSES, "-"]
+NO_YEAR = "保障年度尚未设置，暂不能办理社保卡参保"
 
 
 @bp.route("/")
-@access("grassroots")
+@access("grassroots", **GRASSROOTS)
 def index():
     """社保卡参保信息管理: 批次编号, 社保卡参保人数, 提交时间, 最后更新时间, 状态, 参保类型, 操作."""
-    org, refused = _grassroots()
-    if refused:
-        return refused
-    return render_page("social/index.html", "rows", **submission_list(social.submissions(org),
-                                                                      [enrollment.CENTRAL, enrollment.INSTANT]))
+    query, shown = enrollment.filter_submissions(social.submissions(current_user.org), request.args, MODES)
+    listed, dates, errors = submitted_between(query, Submission.submitted_at, request.args)
+    return render_page("social_enroll/index.html", "rows", status=422 if errors else 200, errors=errors,
+                       dates=dates, page=paginate(listed), **shown)
 
 
 def _screen_context(org, year, kind: str, ptype_id: int = 0) -> dict:
     s = social.screen(org, year)
-    types = plans.types_of(year)
-    locked = enrollment.locked_type(org, year)
-    chosen = locked or next((t for t in types if t.id == ptype_id), None) or (types[0] if types else None)
+    types, locked, chosen = enrollment.type_choice(org, year, ptype_id)
     on = today()
     mode = social.KINDS[kind]
     parts, error, start, end, period = None, None, None, None, None
@@ -98,114 +78,99 @@ def _screen_context(org, year, kind: str, ptype_id: int = 0) -> dict:
 
 
 @bp.route("/<any(central, instant):kind>", methods=["GET", "POST"])
-@access("grassroots")
+@access("grassroots", **GRASSROOTS)
 def screen(kind):
     """参保确认画面 (集中参保办理 / 即时参保办理); POST = ⑤ 提交至上级审核."""
-    ctx, refused = _context(kind)
-    if refused:
-        return refused
-    org, year = ctx
+    org, year = current_user.org, plans.enrolling_year(kind, NO_YEAR)
     source = request.form if request.method == "POST" else request.args
     ptype_id = int_arg(source.get("type"))
     context = _screen_context(org, year, kind, ptype_id)
     if request.method == "GET":
-        return render_page("social/screen.html", "tab" if request.args.get("pane") == "tab" else None, **context)
-    chosen = next((t for t in context["types"] if t.id == ptype_id), None)
+        return render_page("social_enroll/screen.html", "tab" if request.args.get("pane") == "tab" else None,
+                           **context)
     ids = form_ids("person")
-    error = None
-    if chosen is None:
-        error = ("请选择保障类型", 422)
-    elif context["locked"] and chosen.id != context["locked"].id:
-        error = (f"同一保障年度只能选择一个保障类型。本单位已选择「{context['locked'].name}」", 409)
-    elif not ids:
-        error = ("请在【待提交】中勾选要参保的人员!", 422)
-    elif not context["window"].open:
-        error = (context["window"].reason, 409)
-    if error:
-        return render_page("social/screen.html", status=error[1], error=error[0], **context)
+    try:
+        chosen = enrollment.picked_type(context["types"], context["locked"], ptype_id)
+        if not ids:
+            raise DomainError("请在【待提交】中勾选要参保的人员!", 422)
+        if not context["window"].open:
+            raise DomainError(context["window"].reason, 409)
+    except DomainError as exc:
+        return render_page("social_enroll/screen.html", status=exc.status, error=exc.message, **context)
     if request.form.get("confirmed") != "1":
         ready = context["s"].sets["ready"]
-        return render_page("social/confirm.html", chosen=chosen, kind=kind, title=context["title"],
+        return render_page("social_enroll/confirm.html", chosen=chosen, kind=kind, title=context["title"],
                            ids=ids, people=list(social.people([i for i in ids if i in ready])), year=year)
     try:
         sub = social.submit(org, year, kind, chosen, ids, acting_account(), today())
     except DomainError as exc:
-        return render_page("social/screen.html", status=exc.status, error=exc.message,
+        return render_page("social_enroll/screen.html", status=exc.status, error=exc.message,
                            **_screen_context(org, year, kind, ptype_id))
-    return submitted(sub, f"已提交至上级审核：社保卡参保 {sub.count}人，保障类型「{chosen.name}」，状态 区局确认中")
+    flash(f"已提交至上级审核：社保卡参保 {sub.count}人，保障类型「{chosen.name}」，状态 区局确认中", "success")
+    if sub.mode == enrollment.CENTRAL:  # the result page starts the 集中参保告知书 once
+        session[notice_pdf.DOWNLOAD_ONCE] = sub.id
+    return redirect_to(url_for("card_enroll.submission", submission_id=sub.id))
 
 
 @bp.route("/<any(central, instant):kind>/verify", methods=["POST"])
-@access("grassroots")
+@access("grassroots", **GRASSROOTS)
 def verify(kind):
     """① 获取社保卡和就业状态: a background job (a second click while it runs joins the same job)."""
-    ctx, refused = _context(kind)
-    if refused:
-        return refused
-    org, year = ctx
+    org, year = current_user.org, plans.enrolling_year(kind, NO_YEAR)
     try:
         job, started = social.start_check(org, year, acting_account())
     except DomainError as exc:
         return refuse(exc.message, exc.status)
     flash("已开始获取社保卡和就业状态，完成后列表自动刷新" if started else "正在获取社保卡和就业状态，请稍候",
           "success")
-    return redirect_to(url_for("social.screen", kind=kind, tab="verify"))
+    return redirect_to(url_for("social_enroll.screen", kind=kind, tab="verify"))
 
 
 @bp.route("/<any(central, instant):kind>/progress")
-@access("grassroots")
+@access("grassroots", **GRASSROOTS)
 def progress(kind):
     """The verification's progress (htmx polls it); when it ends, the page reloads (HX-Refresh)."""
-    org, refused = _grassroots()
-    if refused:
-        return refused
-    job = Job.get_or_none((Job.id == int_arg(request.args.get("job"))) & (Job.org == org.id)
-                          & (Job.kind == "social_verify"))
+    job = Job.get_or_none((Job.id == int_arg(request.args.get("job"))) & (Job.org == current_user.org_id)
+                          & (Job.kind == social.VERIFY_JOB))
     if job is None:
         return refuse("没有这个校验任务", 404)
-    response = make_response(render_page("social/screen.html", "progress", running=job, kind=kind))
+    response = make_response(render_page("social_enroll/screen.html", "progress", running=job, kind=kind))
     if job.finished:
         response.headers["HX-Refresh"] = "true"
     return response
 
 
 @bp.route("/<any(central, instant):kind>/people/<any(retired, dead, pending, verify, ready, submitted):which>")
-@access("grassroots")
+@access("grassroots", **GRASSROOTS)
 def people(kind, which):
     """The people behind a count (可点击下划线查看具体人员)."""
-    ctx, refused = _context(kind)
-    if refused:
-        return refused
-    org, year = ctx
+    org, year = current_user.org, plans.enrolling_year(kind, NO_YEAR)
     s = social.screen(org, year)
-    return render_page("social/people.html", "rows", page=paginate(social.people(s.sets[which])),
+    return render_page("social_enroll/people.html", "rows", page=paginate(social.people(s.sets[which])),
                        title=social.LABELS[which], kind=kind, checks=s.checks, year=year)
 
 
 @bp.route("/<any(central, instant):kind>/pending", methods=["GET", "POST"])
-@access("grassroots")
+@access("grassroots", **GRASSROOTS)
 def pending(kind):
     """② 参保待确认名单: 确认 one or 全部确认 (irreversible, asked first)."""
-    ctx, refused = _context(kind)
-    if refused:
-        return refused
-    org, year = ctx
+    org, year = current_user.org, plans.enrolling_year(kind, NO_YEAR)
     s = social.screen(org, year)
     if request.method == "POST":
         everyone = request.form.get("all") == "1"
         ids = sorted(s.sets["pending"]) if everyone else [i for i in form_ids("person") if i in s.sets["pending"]]
+        back = url_for("social_enroll.pending", kind=kind)
         if not ids:
-            return back_to_list("请先勾选要确认的人员（或所选人员已被确认）", url_for("social.pending", kind=kind))
+            return back_to_list("请先勾选要确认的人员（或所选人员已被确认）", back)
         if request.form.get("confirmed") != "1":
-            return render_page("social/pending_confirm.html", people=list(social.people(ids)), everyone=everyone,
-                               ids=ids, kind=kind)
+            return render_page("social_enroll/pending_confirm.html", people=list(social.people(ids)),
+                               everyone=everyone, ids=ids, kind=kind)
         try:
             n = social.confirm(org, year, None if everyone else ids, acting_account())
         except DomainError as exc:
             return refuse(exc.message, exc.status)
         flash(f"已确认{n}人，已自动加入【待提交】且无法移除", "success")
-        return redirect_to(url_for("social.pending", kind=kind))
+        return redirect_to(back)
     listed = s.sets["pending"] | (s.sets["confirmed"] & (s.sets["ready"] | s.sets["pending"]))
-    return render_page("social/pending.html", "rows", page=paginate(social.people(listed)),
+    return render_page("social_enroll/pending.html", "rows", page=paginate(social.people(listed)),
                        confirmed=s.sets["confirmed"], kind=kind, year=year, checks=s.checks)
-
