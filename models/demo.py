@@ -10,7 +10,9 @@ from stdnum.cn import ric
 
 from models import db
 from models.base import today
-from models.members.members import Membership, Person
+from models.cards import card_batches, card_pending
+from models.members import member_review
+from models.members.people import Membership, Person
 from models.orgs.accounts import Account, random_password
 from models.orgs.organizations import NO_WORKBENCH_TYPES, Enterprise, Organization
 from models.rules.uscc import make_uscc
@@ -278,11 +280,11 @@ def _card_examples(g1, centre) -> None:
         Person.update(id_expiry=expiry).where(Person.id == m.person_id).execute()
 
     def batch_of(group):
-        cards.add_pending(g1, account, group)
-        return cards.submit_batch(g1, account)
+        card_pending.add_pending(g1, account, group)
+        return card_batches.submit_batch(g1, account)
 
     opened = batch_of(members_[:20])
-    cards.export_for_bank(opened, centre_account)
+    card_batches.export_for_bank(opened, centre_account)
     plan = []
     for n, item in enumerate(cards.CardBatchItem.select().where(cards.CardBatchItem.batch == opened.id)):
         body = f"622588{20260000 + n:012d}"
@@ -293,13 +295,13 @@ def _card_examples(g1, centre) -> None:
     opened_cards = cards.Card.select(cards.Card.id).where(
         cards.Card.person.in_([m.person_id for m in members_[:20]]))
     cards.Card.update(eligible_from=on - timedelta(days=29)).where(cards.Card.id.in_(opened_cards)).execute()
-    cards.export_for_bank(batch_of(members_[20:25]), centre_account)  # 已报送银行
+    card_batches.export_for_bank(batch_of(members_[20:25]), centre_account)  # 已报送银行
     batch_of(members_[25:28])  # 待报送
     queue = members_[28:36]
     Person.update(id_expiry=on - timedelta(days=40)).where(Person.id == queue[0].person_id).execute()
     Person.update(id_expiry=None).where(Person.id == queue[1].person_id).execute()
     Membership.update(work_unit="南京西路").where(Membership.id == queue[2].id).execute()
-    cards.add_pending(g1, account, list(Membership.select(Membership, Person).join(Person)
+    card_pending.add_pending(g1, account, list(Membership.select(Membership, Person).join(Person)
                                         .where(Membership.id.in_([m.id for m in queue]))))
 
 
@@ -316,8 +318,8 @@ def _roster_examples(rng, g1, g4, temporary, g5, pudong) -> None:
     Membership.update(synced=False).where(Membership.id.in_([m.id for m in roster[cut:]])).execute()
     g1_account, g4_account = (Account.get(Account.org == o.id) for o in (g1, g4))
     members.delete(roster[-1], g1_account, "退休")
-    members.request_transfer(roster[-2], Organization.get_by_id(g4.id), g4_account, reason="从其他工会转入")
-    members.request_transfer(roster[-3], Organization.get_by_id(temporary.id), g1_account, reason="已离职")
+    member_review.request_transfer(roster[-2], Organization.get_by_id(g4.id), g4_account, reason="从其他工会转入")
+    member_review.request_transfer(roster[-3], Organization.get_by_id(temporary.id), g1_account, reason="已离职")
     Organization.update(member_review=True).where(Organization.id == pudong.id).execute()
     birth = date(1992, 5, 17)
     members.add(Organization.get_by_id(g5.id), Account.get(Account.org == g5.id),

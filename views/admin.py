@@ -9,7 +9,7 @@ from models import db
 from models.audit import AuditLog
 from models.base import DomainError, today
 from models.members import members as members_
-from models.members.members import MemberChange, Membership, Person
+from models.members.people import MemberChange, Membership, Person
 from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
 from models.rules.idnumber import IdError, check_resident_id, normalize_id

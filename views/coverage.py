@@ -68,7 +68,7 @@ def claims_query():
     if number:
         years = claims.by_year(number, org_ids)
         if years:
-            from models.members.members import Person
+            from models.members.people import Person
             person = Person.get_or_none(Person.id_number == number)
     return render_page("coverage/claims.html", "result", number=number, typed=request.args.get("id_number", ""),
                        error=error, years=years, person=person, nothing=_nothing(org_ids),

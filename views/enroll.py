@@ -201,7 +201,7 @@ def pending():
     ids, confirmed = card_enroll.pending_list(org, year)
     name, number = normalize(request.args.get("name")), normalize(request.args.get("number")).upper()
     query = card_enroll.people(ids)
-    from models.members.members import Membership, Person
+    from models.members.people import Membership, Person
     if name:
         query = query.where(Person.name == name)
     if number:

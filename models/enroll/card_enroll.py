@@ -23,7 +23,7 @@ from models.base import BaseModel, DomainError, in_values, now, today
 from models.cards.cards import CARD_NORMAL, Card, card_channel_people, channel_card
 from models.enroll.enrollment import CARD_CHANNEL, Enrollment, StatusRecord, holder_of
 from models.enroll.plans import ProtectionYear
-from models.members.members import NORMAL, Membership, Person
+from models.members.people import NORMAL, Membership, Person
 from models.orgs.organizations import Organization
 from models.rules import retirement
 

@@ -14,7 +14,7 @@ import peewee as pw
 from models.base import DomainError
 from models.enroll.enrollment import INDIVIDUAL, Enrollment, Submission
 from models.enroll.plans import ProtectionType, ProtectionYear
-from models.members.members import Person
+from models.members.people import Person
 from models.orgs.organizations import Organization
 from models.rules.idnumber import IdError, check_other_id, check_resident_id, normalize_id
 

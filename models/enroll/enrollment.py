@@ -22,7 +22,7 @@ from models import db
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now
 from models.enroll.plans import ProtectionType, ProtectionYear
-from models.members.members import Person
+from models.members.people import Person
 from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
 from models.workflow import Workflow

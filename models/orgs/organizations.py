@@ -206,7 +206,7 @@ def _open_children(org):
 
 
 def _members(org):
-    from models.members.members import ACTIVE_STATUSES, Membership
+    from models.members.people import ACTIVE_STATUSES, Membership
     n = Membership.select().where((Membership.org == org.id)
                                   & Membership.status.in_(ACTIVE_STATUSES)).count()
     return f"该组织还有{n}名会员，请先转出或删除会员" if n else None

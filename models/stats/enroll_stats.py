@@ -44,7 +44,7 @@ from models.enroll.enrollment import (
 from models.enroll.plans import Credit, ProtectionType, ProtectionYear
 from models.io.excel import export_row, safe_cell
 from models.jobs import job_kind
-from models.members.members import ID_CARD, NORMAL, Membership, Person
+from models.members.people import ID_CARD, NORMAL, Membership, Person
 from models.orgs.organizations import Organization, OrgTree
 from models.rules.text import bounded_int, mask, normalize
 from models.storage import storage_dir
