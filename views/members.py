@@ -207,17 +207,24 @@ def delete(member):
     form = DeleteForm()
     action = url_for("members.delete", member_id=member.id)
     if request.method == "POST":
-        error = None
-        if form.validate():
-            try:
-                members.delete(member, current_user._get_current_object(), form.reason.data)
-            except DomainError as exc:
-                error = exc.message
-            else:
-                flash(f"已删除会员「{member.person.name}」（{form.reason.data}）", "success")
-                return redirect_to(url_for("members.index"))
-        return _render_delete(form, [member], 1, action, {}, error, 422)
+        error = _delete(form, members.delete, member)
+        if error is None:
+            flash(f"已删除会员「{member.person.name}」（{form.reason.data}）", "success")
+            return redirect_to(url_for("members.index"))
+        return _render_delete(form, [member], 1, action, {}, error or None, 422)
     return _render_delete(form, [member], 1, action, {})
+
+
+def _delete(form, operation, chosen) -> str | None:
+    """删除 once the form is valid (`operation`: one member, or the batch all or nothing); the
+    refusal to show ("" for a field error), or None when done."""
+    if not form.validate():
+        return ""
+    try:
+        operation(chosen, current_user._get_current_object(), form.reason.data)
+    except DomainError as exc:
+        return exc.message
+    return None
 
 
 def _render_delete(form, chosen, total, action, carried, error=None, status=200):
@@ -230,31 +237,23 @@ def _render_delete(form, chosen, total, action, carried, error=None, status=200)
 @access()
 def batch_delete():
     """删除 the ticked members (or every member matching the filter): all or nothing."""
-    ticked = _Ticked("删除", "members.batch_delete", _render_delete)
+    ticked = _Ticked("删除", "members.batch_delete", _render_delete, DeleteForm)
     if ticked.response:
         return ticked.response
-    form = DeleteForm()
-    if request.form.get("submitted") != "1":
-        return ticked.page(form)
-    error = None
-    if form.validate():
-        chosen = list(ticked.query)
-        try:
-            members.delete_many(chosen, current_user._get_current_object(), form.reason.data)
-        except DomainError as exc:
-            error = exc.message
-        else:
-            flash(f"已删除 {len(chosen)} 名会员（{form.reason.data}）", "success")
-            return redirect_to(url_for("members.index"))
-    return ticked.page(form, error, 422)
+    chosen = list(ticked.query)
+    error = _delete(ticked.form, members.delete_many, chosen)
+    if error is None:
+        flash(f"已删除 {len(chosen)} 名会员（{ticked.form.reason.data}）", "success")
+        return redirect_to(url_for("members.index"))
+    return ticked.page(ticked.form, error or None, 422)
 
 
 class _Ticked:
-    """The members a batch form (删除 / 转出) chose, re-checked against the scope; `response` is the
-    refusal (not this account's roster, nothing ticked) or None. `page()`: the form with the first
-    15 of them."""
+    """The members a batch form (删除 / 转出) chose, re-checked against the scope. `response`: the
+    refusal (not this account's roster, nothing ticked) or the first step (the form with the first
+    15 of them, `page()`); None once the form is submitted."""
 
-    def __init__(self, what: str, endpoint: str, render):
+    def __init__(self, what: str, endpoint: str, render, form_class):
         self.render, self.action, self.response = render, url_for(endpoint), None
         reason = refusal(None, what)
         if reason:
@@ -264,6 +263,10 @@ class _Ticked:
         self.total = self.query.count()
         if self.total == 0:
             self.response = back_to_list(f"请先勾选要{what}的会员", url_for("members.index"))
+            return
+        self.form = form_class()
+        if request.form.get("submitted") != "1":
+            self.response = self.page(self.form)
 
     def page(self, form, error=None, status=200):
         return self.render(form, list(self.query.limit(15)), self.total, self.action, self.carried, error, status)
@@ -333,17 +336,14 @@ def transfer(member):
 @access()
 def batch_transfer():
     """转出 / 批量转出会员 of the ticked members (or all matching the filter): all or nothing."""
-    ticked = _Ticked("转出", "members.batch_transfer", _render_transfer)
+    ticked = _Ticked("转出", "members.batch_transfer", _render_transfer, TransferForm)
     if ticked.response:
         return ticked.response
-    form = TransferForm()
-    if request.form.get("submitted") != "1":
-        return ticked.page(form)
-    error = _transfer(form, list(ticked.query))
+    error = _transfer(ticked.form, list(ticked.query))
     if error is None:
         flash(SENT, "success")
         return redirect_to(url_for("members.index"))
-    return ticked.page(form, error or None, 422)
+    return ticked.page(ticked.form, error or None, 422)
 
 
 # --- 导出会员 -----------------------------------------------------------------------------------
