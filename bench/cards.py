@@ -24,7 +24,7 @@ def _luhn(n: int) -> str:
 
 
 def _members(org_id: int, limit: int, offset: int = 0) -> list:
-    from models.members.members import Membership, Person
+    from models.members.people import Membership, Person
     return list(Membership.select(Membership.id, Membership.person, Person.name, Person.id_number, Person.gender,
                                   Membership.mobile, Membership.work_unit).join(Person)
                 .where(Membership.org == org_id).order_by(Membership.id).offset(offset).limit(limit).tuples())
@@ -43,7 +43,7 @@ def generate_cards(info: dict) -> dict:
         CardBatchItem,
         CardPending,
     )
-    from models.members.members import Person
+    from models.members.people import Person
     start = time.perf_counter()
     on, stamp = today(), now()
     expiry = on + timedelta(days=3650)
@@ -93,7 +93,7 @@ def kept_cards(info: dict) -> dict | None:
 def undo_return(batch_id: int) -> None:
     """Put the 5,000-person batch back to 已报送银行 (a kept city stays the same)."""
     from models.cards.cards import ITEM_WAITING, SENT, Card, CardBatch, CardBatchItem
-    from models.members.members import Person
+    from models.members.people import Person
     with db.atomic():
         people = CardBatchItem.select(CardBatchItem.person).where(CardBatchItem.batch == batch_id)
         CardBatchItem.update(state=ITEM_WAITING, card=None).where(CardBatchItem.batch == batch_id).execute()
@@ -103,7 +103,8 @@ def undo_return(batch_id: int) -> None:
 
 
 def bench_cards(b, info: dict, members: int, timed, repeat: int) -> None:
-    from models.cards.cards import CardBatchItem, pending_counts
+    from models.cards.card_pending import pending_counts
+    from models.cards.cards import CardBatchItem
     from models.orgs.accounts import Account
     from models.orgs.organizations import Organization
     cards_info = kept_cards(info)

@@ -20,7 +20,7 @@ def generate_claims(n: int = CLAIMS) -> dict:
     from models.base import now
     from models.enroll.claims import CLAIM_TYPES, Claim
     from models.enroll.enrollment import Enrollment
-    from models.members.members import Person
+    from models.members.people import Person
     if Claim.select().exists():  # a kept city
         return {"seconds": 0.0, "kept": True}
     start = time.perf_counter()
@@ -43,7 +43,7 @@ def generate_claims(n: int = CLAIMS) -> dict:
 def bench_coverage(b, info: dict, members: int, timed, repeat: int) -> None:
     from models.enroll import claims, coverage
     from models.enroll.enrollment import Enrollment
-    from models.members.members import Person
+    from models.members.people import Person
     from models.orgs.organizations import Organization, OrgTree
     made = generate_claims()
     if not made["kept"]:

@@ -18,7 +18,7 @@ def generate_enrollments(info: dict, submissions: int = 20_000, per: int = 15) -
     from models.enroll import plans
     from models.enroll.enrollment import Enrollment, StatusRecord, Submission
     from models.enroll.plans import FeeSplit
-    from models.members.members import Membership, Person
+    from models.members.people import Membership, Person
     from models.orgs.organizations import Organization
     start = time.perf_counter()
     on = today()

@@ -110,7 +110,7 @@ def settle() -> None:
 def generate_members(grassroots: list, scale: Scale, today: date) -> dict:
     """Bulk-insert people and their memberships: the first `big_unions` unions get `big_size`
     members, the rest share the remainder. Join dates over five years, approved the same day."""
-    from models.members.members import Membership, Person
+    from models.members.people import Membership, Person
     start = time.perf_counter()
     counts = [scale.big_size] * scale.big_unions
     rest = scale.members - sum(counts)

@@ -38,7 +38,7 @@ def _insert(model, rows):
 def generate_review(info: dict, year) -> dict:
     from models.base import now
     from models.enroll.enrollment import Enrollment, Submission
-    from models.members.members import Membership
+    from models.members.people import Membership
     from models.orgs.accounts import Account
     from models.orgs.organizations import Organization
     from models.review.enroll_review import (

@@ -232,7 +232,7 @@ ROSTER_URLS = [  # 会员信息 of the 5,000-member union: pages and every filte
 def bench_roster(b, info, members):
     """会员信息 list (GET /members/) in a 5,000-member union, and its query vs raw SQL."""
     from models import db
-    from models.members.members import Membership, Person
+    from models.members.people import Membership, Person
     from models.members.roster import Filters, Pages
     from views.access import scoped
     big = b.client("bench-big", info["password"])
@@ -271,7 +271,7 @@ def bench_imports(b, info, url, members, compare=True):
     """批量导入 of 5,000 and 50,000 rows and 同步会员 of a 5,000-row roster, end to end through
     the upload page, each in its own process (peak memory), against a bare openpyxl read."""
     from bench.files import bare_read, compare_file, import_file
-    from models.members.members import Membership, Person
+    from models.members.people import Membership, Person
     from models.orgs.accounts import Account
     from models.orgs.organizations import Organization
     tmp = Path(tempfile.mkdtemp(prefix="bench-import-"))
@@ -335,7 +335,7 @@ def forget_import(org_id: int, n: int, person_mark: int, membership_mark: int) -
     from models import db
     from models.base import today
     from models.members.member_import import count_new_members
-    from models.members.members import Membership, Person
+    from models.members.people import Membership, Person
     with db.atomic():
         Membership.delete().where((Membership.org == org_id) & (Membership.id > membership_mark)).execute()
         Person.delete().where(Person.id > person_mark).execute()

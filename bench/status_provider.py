@@ -77,7 +77,7 @@ def _time_job(numbers: list, runs: int) -> tuple:
 
     from models.enroll.social_enroll import SocialCheck
     from models.jobs import Job, run_job
-    from models.members.members import Person
+    from models.members.people import Person
     from models.orgs.organizations import Organization
     ids = [i for (i,) in Person.select(Person.id).where(Person.id_number.in_(numbers)).tuples()]
     org = Organization.select().where(Organization.level == "grassroots").first()
@@ -101,7 +101,7 @@ def _time_job(numbers: list, runs: int) -> tuple:
 def bench_status_provider(b, info: dict, members: int, timed, repeat: int, url: str) -> None:
     from models.enroll.enrollment import StatusRecord
     from models.enroll.status_provider import HttpProvider, RegistryProvider
-    from models.members.members import Person
+    from models.members.people import Person
     numbers = [n for (n,) in Person.select(Person.id_number).where(Person.id_type == "身份证")
                .order_by(Person.id.desc()).limit(PEOPLE).tuples()]
     added = registry_rows(numbers)

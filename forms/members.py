@@ -10,7 +10,7 @@ from wtforms import SelectField, SelectMultipleField, StringField, ValidationErr
 from wtforms.validators import DataRequired, Length, StopValidation
 
 from forms import BaseForm, choices, text
-from models.members import members
+from models.members import people
 
 DELETE_ONLY = "目前只有退休、犯罪、死亡可以删除会员"  # seed 000
 
@@ -43,7 +43,7 @@ class MemberForm(BaseForm):
 
     name = StringField("姓名", filters=[text], validators=[Length(max=50, message="姓名不能超过50个字")],
                        render_kw={"placeholder": "请输入姓名"})
-    id_type = coded("有效证件类型", members.ID_TYPES)
+    id_type = coded("有效证件类型", people.ID_TYPES)
     id_number = StringField("证件号码", validators=[Length(max=40, message="证件号码过长")],
                             render_kw={"placeholder": "请输入证件号码"})
     gender = SelectField("性别", choices=choices([("", "请选择性别"), "男", "女"]), default="",
@@ -53,13 +53,13 @@ class MemberForm(BaseForm):
                           render_kw={"placeholder": "请输入联系地址"})
     mobile = StringField("移动电话", validators=[Length(max=20, message="移动电话应为11位手机号码")],
                          render_kw={"placeholder": "请输入移动电话"})
-    education = chosen("学历", members.EDUCATION)
-    household = chosen("户籍类型", members.HOUSEHOLD)
-    skill_level = chosen("技术等级", members.SKILL_LEVELS)
-    union_post = coded("工会职务", members.UNION_POSTS)
+    education = chosen("学历", people.EDUCATION)
+    household = chosen("户籍类型", people.HOUSEHOLD)
+    skill_level = chosen("技术等级", people.SKILL_LEVELS)
+    union_post = coded("工会职务", people.UNION_POSTS)
     work_unit = StringField("工作单位/服务平台", filters=[text],
                             validators=[Length(max=100, message="工作单位/服务平台不能超过100个字")])
-    tags = CheckboxesField("会员标签", choices=choices(members.MEMBER_TAGS), validate_choice=False)
+    tags = CheckboxesField("会员标签", choices=choices(people.MEMBER_TAGS), validate_choice=False)
     id_expiry = StringField("证件到期日", render_kw={"type": "date"})
 
     IDENTITY_FIELDS = ("name", "id_type", "id_number", "gender", "birth_date", "id_expiry")
@@ -92,9 +92,9 @@ def _one_of(allowed, empty: str, other: str):
 class DeleteForm(BaseForm):
     """删除: only 退休 / 犯罪 / 死亡 (seed 000)."""
 
-    reason = SelectField("删除原因", choices=choices([("", "请选择删除原因"), *members.DELETE_REASONS]),
+    reason = SelectField("删除原因", choices=choices([("", "请选择删除原因"), *people.DELETE_REASONS]),
                          validate_choice=False,
-                         validators=[_one_of(members.DELETE_REASONS, "请选择删除原因", DELETE_ONLY)])
+                         validators=[_one_of(people.DELETE_REASONS, "请选择删除原因", DELETE_ONLY)])
 
 
 class TransferForm(BaseForm):
@@ -103,7 +103,7 @@ class TransferForm(BaseForm):
     destination = StringField("转入工会", filters=[text], validators=[
         DataRequired("请填写转入工会的名称或工会编号"), Length(max=100, message="转入工会不能超过100个字")],
         render_kw={"placeholder": "工会名称或工会编号"})
-    reason = SelectField("转移原因", choices=choices([("", "请选择转移原因"), *members.TRANSFER_REASONS]),
+    reason = SelectField("转移原因", choices=choices([("", "请选择转移原因"), *people.TRANSFER_REASONS]),
                          validate_choice=False,
-                         validators=[_one_of(members.TRANSFER_REASONS, "请选择转移原因",
-                                             "转移原因只能是：" + "、".join(members.TRANSFER_REASONS))])
+                         validators=[_one_of(people.TRANSFER_REASONS, "请选择转移原因",
+                                             "转移原因只能是：" + "、".join(people.TRANSFER_REASONS))])

@@ -12,8 +12,8 @@ from stdnum.cn import ric
 
 from models import db, demo_enroll, messages
 from models.base import today
-from models.members import counts, members
-from models.members.members import Membership, Person
+from models.members import counts, member_review, members
+from models.members.people import Membership, Person
 from models.notices import Download, Notice
 from models.orgs.accounts import Account, random_password
 from models.orgs.org_import import template_workbook
@@ -136,8 +136,8 @@ def _roster_examples(rng, g1, g4, temporary, g5, pudong) -> None:
     Membership.update(synced=False).where(Membership.id.in_([m.id for m in roster[cut:]])).execute()
     g1_account, g4_account = (Account.get(Account.org == o.id) for o in (g1, g4))
     members.delete(roster[-1], g1_account, "退休")
-    members.request_transfer(roster[-2], Organization.get_by_id(g4.id), g4_account, reason="从其他工会转入")
-    members.request_transfer(roster[-3], Organization.get_by_id(temporary.id), g1_account, reason="已离职")
+    member_review.request_transfer(roster[-2], Organization.get_by_id(g4.id), g4_account, reason="从其他工会转入")
+    member_review.request_transfer(roster[-3], Organization.get_by_id(temporary.id), g1_account, reason="已离职")
     Organization.update(member_review=True).where(Organization.id == pudong.id).execute()
     birth = date(1992, 5, 17)
     members.add(Organization.get_by_id(g5.id), Account.get(Account.org == g5.id),

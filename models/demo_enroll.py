@@ -9,13 +9,13 @@ from PIL import Image, ImageDraw
 from stdnum import luhn
 
 from models.base import today
-from models.cards import card_return, cards
+from models.cards import card_batches, card_pending, card_return, cards
 from models.cards.cards import HELD_CARD, Card
 from models.enroll import enrollment, plans
 from models.enroll.enrollment import StatusRecord
 from models.enroll.plans import FeeSplit
 from models.enroll.social_enroll import SocialCheck
-from models.members.members import Membership, Person
+from models.members.people import Membership, Person
 from models.orgs.accounts import Account
 from models.review import enroll_review
 from models.storage import storage_dir
@@ -162,11 +162,11 @@ def card_examples(g1, centre) -> None:
         Person.update(id_expiry=expiry).where(Person.id == m.person_id).execute()
 
     def batch_of(group):
-        cards.add_pending(g1, account, group)
-        return cards.submit_batch(g1, account)
+        card_pending.add_pending(g1, account, group)
+        return card_batches.submit_batch(g1, account)
 
     opened = batch_of(members_[:20])
-    cards.export_for_bank(opened, centre_account)
+    card_batches.export_for_bank(opened, centre_account)
     plan = []
     for n, item in enumerate(cards.CardBatchItem.select().where(cards.CardBatchItem.batch == opened.id)):
         body = f"622588{20260000 + n:012d}"
@@ -177,11 +177,11 @@ def card_examples(g1, centre) -> None:
     opened_cards = cards.Card.select(cards.Card.id).where(
         cards.Card.person.in_([m.person_id for m in members_[:20]]))
     cards.Card.update(eligible_from=on - timedelta(days=29)).where(cards.Card.id.in_(opened_cards)).execute()
-    cards.export_for_bank(batch_of(members_[20:25]), centre_account)  # 已报送银行
+    card_batches.export_for_bank(batch_of(members_[20:25]), centre_account)  # 已报送银行
     batch_of(members_[25:28])  # 待报送
     queue = members_[28:36]
     Person.update(id_expiry=on - timedelta(days=40)).where(Person.id == queue[0].person_id).execute()
     Person.update(id_expiry=None).where(Person.id == queue[1].person_id).execute()
     Membership.update(work_unit="南京西路").where(Membership.id == queue[2].id).execute()
-    cards.add_pending(g1, account, list(Membership.select(Membership, Person).join(Person)
+    card_pending.add_pending(g1, account, list(Membership.select(Membership, Person).join(Person)
                                         .where(Membership.id.in_([m.id for m in queue]))))

@@ -13,7 +13,8 @@ import models.members.member_sync  # noqa: F401 — 同步会员
 import models.orgs.org_import  # noqa: F401 — registers the 组织导入 job kind
 import models.stats.enroll_stats  # noqa: F401 — registers the 导出参保人员名单 job kind
 from models.audit import AuditLog
-from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending, CardRevokeRequest
+from models.cards.card_batches import CardRevokeRequest
+from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending
 from models.enroll.card_enroll import CardConfirm
 from models.enroll.claims import Claim
 from models.enroll.enrollment import Enrollment, StatusRecord, Submission, TypeLock
@@ -21,7 +22,7 @@ from models.enroll.plans import Credit, FeeSplit, ProtectionType, ProtectionYear
 from models.enroll.social_enroll import SocialCheck, SocialConfirm
 from models.jobs import Job, JobChunk
 from models.members.counts import MemberDay, OrgMemberCount
-from models.members.members import Counter, MemberChange, Membership, Person, TransferRequest
+from models.members.people import Counter, MemberChange, Membership, Person, TransferRequest
 from models.messages import Message, MessageRead
 from models.notices import Download, Notice
 from models.orgs.accounts import Account, LoginAttempt

@@ -5,9 +5,10 @@ import itertools
 from datetime import date, timedelta
 
 from models.base import today
-from models.cards import cards
-from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending, CardRevokeRequest
-from models.members.members import Person
+from models.cards import card_batches, card_pending, cards
+from models.cards.card_batches import CardRevokeRequest
+from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending
+from models.members.people import Person
 from tests import factories
 
 _mobiles = itertools.count(13_800_000_000 + 1)
@@ -36,7 +37,7 @@ def make_pending(org, checked: bool = True, **fields) -> CardPending:
     m = card_member(org, **fields)
     row = CardPending.create(org=org, membership=m, person=m.person_id)
     if checked:
-        cards.run_checks([row])
+        card_pending.run_checks([row])
     return CardPending.get_by_id(row.id)
 
 
@@ -46,7 +47,7 @@ _unique = itertools.count(500_000)
 def make_batch(org, status: str = cards.TO_SEND, people: int = 2) -> CardBatch:
     """A batch of `people` members of `org` in `status` (set directly, as the workflow tests need)."""
     from tests.memberfiles import id_number
-    batch = CardBatch.create(number=cards.next_batch_number(), org=org, count=people, status=status)
+    batch = CardBatch.create(number=card_batches.next_batch_number(), org=org, count=people, status=status)
     for _ in range(people):
         m = card_member(org, id_number=id_number(next(_unique)))
         p = m.person
@@ -66,6 +67,6 @@ def make_card(org, status: str = cards.CARD_NORMAL, issued: date | None = None) 
     return card
 
 
-def make_revoke(org, status: str = cards.PENDING_REVOKE) -> CardRevokeRequest:
+def make_revoke(org, status: str = card_batches.PENDING_REVOKE) -> CardRevokeRequest:
     batch = make_batch(org)
     return CardRevokeRequest.create(batch=batch, org=org, reason="信息填写有误", status=status)

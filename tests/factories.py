@@ -7,7 +7,7 @@ from datetime import date
 
 from models.demo import id_number, uscc
 from models.members import members
-from models.members.members import Membership, Person
+from models.members.people import Membership, Person
 from models.orgs.accounts import Account
 from models.orgs.organizations import Enterprise, Organization
 

@@ -3,8 +3,8 @@ matrix (tests/factories.OBJECT_FACTORIES) and the workflow tests."""
 
 import json
 
-from models.members import members
-from models.members.members import MemberChange, TransferRequest
+from models.members import members, people
+from models.members.people import MemberChange, TransferRequest
 from tests import factories
 
 
@@ -14,7 +14,7 @@ def make_transfer(org, status: str = "待审核") -> TransferRequest:
     of the workflow tests)."""
     source = factories.make_member(org)
     destination = factories.make_org(org, "分工会/工会小组")
-    target = members.join(source.person, destination, status=members.TRANSFER_IN)
+    target = members.join(source.person, destination, status=people.TRANSFER_IN)
     return TransferRequest.create(person=source.person, source=source, target=target, from_org=org,
                                   to_org=destination, filed_by_org=destination, reason="已离职",
                                   status=status)

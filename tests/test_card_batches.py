@@ -13,10 +13,12 @@ from openpyxl import Workbook, load_workbook
 
 from models.audit import AuditLog
 from models.base import DomainError, today
-from models.cards import card_return, cards
-from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending, CardRevokeRequest
+from models.cards import card_batches, card_pending, card_return, cards
+from models.cards.card_batches import CardRevokeRequest
+from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending
 from models.io.tables import lost_digits_message
-from models.members.members import Person
+from models.members import people
+from models.members.people import Person
 from models.messages import Message
 from tests import factories
 from tests.card_factories import luhn_card, make_batch, make_card, make_pending, make_revoke
@@ -203,7 +205,7 @@ def test_revoke_request_approved_returns_people_to_the_pending_list(city, union,
     listing = as_role("district").get("/cards/revokes")
     assert batch.number in text(listing)
     assert as_role("district").post(f"/cards/revokes/{req.id}/approve").status_code == 302
-    assert CardRevokeRequest.get_by_id(req.id).status == cards.APPROVED
+    assert CardRevokeRequest.get_by_id(req.id).status == card_batches.APPROVED
     assert CardBatch.get_by_id(batch.id).status == cards.REVOKED
     assert {i.state for i in items_of(batch)} == {cards.ITEM_REVOKED}
     assert CardPending.select().where(CardPending.org == union.id).count() == 2
@@ -216,9 +218,9 @@ def test_revoke_rejected_needs_a_reason_and_keeps_the_batch(union, as_role):
     district = as_role("district")
     refused = district.post(f"/cards/revokes/{req.id}/reject", data={"note": ""})
     assert refused.status_code == 422 and "须填写原因" in text(refused)
-    assert CardRevokeRequest.get_by_id(req.id).status == cards.PENDING_REVOKE
+    assert CardRevokeRequest.get_by_id(req.id).status == card_batches.PENDING_REVOKE
     assert district.post(f"/cards/revokes/{req.id}/reject", data={"note": "已与银行核对"}).status_code == 302
-    assert CardRevokeRequest.get_by_id(req.id).status == cards.REJECTED
+    assert CardRevokeRequest.get_by_id(req.id).status == card_batches.REJECTED
     assert CardBatch.get_by_id(req.batch_id).status == cards.TO_SEND
     msg = Message.select().where(Message.org == union.id).order_by(Message.id.desc()).get()
     assert "已与银行核对" in msg.title
@@ -235,14 +237,14 @@ def test_one_waiting_revoke_request_per_batch(union):
     req = make_revoke(union)
     account = factories.make_account(union)
     with pytest.raises(DomainError, match="已有待审核的撤销申请"):
-        cards.request_revoke(req.batch, account, "再次申请")
+        card_batches.request_revoke(req.batch, account, "再次申请")
 
 
 def test_only_the_district_above_decides(city, as_role):
     req = make_revoke(city.orgs["grassroots1"])
     assert as_role("district", 1).post(f"/cards/revokes/{req.id}/approve").status_code == 404  # other district
     assert as_role("secondary").post(f"/cards/revokes/{req.id}/approve").status_code == 403
-    assert CardRevokeRequest.get_by_id(req.id).status == cards.PENDING_REVOKE
+    assert CardRevokeRequest.get_by_id(req.id).status == card_batches.PENDING_REVOKE
 
 
 # --- workflows over every (state, action) pair ---------------------------------------------------------
@@ -259,7 +261,7 @@ def test_revoke_workflow_every_pair(city, union):
 
 
 def test_the_view_refuses_a_decided_request(union, as_role):
-    req = make_revoke(union, status=cards.REJECTED)
+    req = make_revoke(union, status=card_batches.REJECTED)
     response = as_role("district").post(f"/cards/revokes/{req.id}/approve")
     assert response.status_code == 409 and "当前状态为「已驳回」，不能执行「撤销办卡批次审核通过」" in text(response)
 
@@ -286,7 +288,7 @@ def test_double_submit_creates_one_batch(committed):
         db.connect(reuse_if_open=True)
         try:
             barrier.wait()
-            cards.submit_batch(org, account)
+            card_batches.submit_batch(org, account)
             outcomes.append("ok")
         except DomainError as exc:
             outcomes.append(exc.message)
@@ -298,7 +300,7 @@ def test_double_submit_creates_one_batch(committed):
         t.start()
     for t in threads:
         t.join()
-    assert sorted(outcomes) == sorted(["ok", cards.SUBMITTED_BY_OTHER]) or \
+    assert sorted(outcomes) == sorted(["ok", card_batches.SUBMITTED_BY_OTHER]) or \
         sorted(outcomes) == sorted(["ok", "待办会员列表中没有会员，请先加入待办会员"]), outcomes
     assert CardBatch.select().count() == 1 and CardBatchItem.select().count() == 3
     assert AuditLog.select().where(AuditLog.action == "提交办卡").count() == 1
@@ -425,8 +427,8 @@ def test_people_the_bank_did_not_open_a_card_for_leave_the_batch(union, as_role)
     assert CardBatch.get_by_id(batch.id).status == cards.OPENED  # nobody waits any more
     assert [i.state for i in items_of(batch)] == ["已开卡", "开卡失败", "开卡失败"]
     assert "开卡失败" in Message.select().where(Message.org == union.id).order_by(Message.id.desc()).get().title
-    m = cards.Membership.get(cards.Membership.person == its[1].person_id)
-    added, _ = cards.add_pending(union, factories.make_account(union), [m])  # free to apply again
+    m = people.Membership.get(people.Membership.person == its[1].person_id)
+    added, _ = card_pending.add_pending(union, factories.make_account(union), [m])  # free to apply again
     assert added == 1
     assert not any("办卡批次" in reason for reason in union.close_blockers())
 
@@ -436,5 +438,5 @@ def test_revoke_and_export_cannot_cross(union, as_role):
     stale = CardBatch.get_by_id(batch.id)  # the union's page still says 待报送
     as_role("centre").post(f"/cards/batches/{batch.id}/export")  # exported meanwhile
     with pytest.raises(DomainError, match="已报送银行，不能再申请撤销"):
-        cards.request_revoke(stale, factories.make_account(union), "名单有误")
+        card_batches.request_revoke(stale, factories.make_account(union), "名单有误")
     assert CardRevokeRequest.select().count() == 0

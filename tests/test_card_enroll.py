@@ -12,7 +12,7 @@ from models.cards.cards import Card
 from models.enroll import plans
 from models.enroll.card_enroll import CardConfirm
 from models.enroll.enrollment import Enrollment, StatusRecord, Submission
-from models.members.members import Membership, Person
+from models.members.people import Membership, Person
 from tests import factories
 from tests.card_factories import luhn_card
 

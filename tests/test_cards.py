@@ -13,9 +13,9 @@ from openpyxl import load_workbook
 from models import db
 from models.audit import AuditLog
 from models.base import DomainError, today
-from models.cards import cards
+from models.cards import card_batches, cards
 from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending
-from models.members.members import Membership, Person
+from models.members.people import Membership, Person
 from models.rules import cards as rules
 from tests import factories
 from tests.card_factories import card_member, luhn_card, make_batch, make_card, make_pending
@@ -266,7 +266,7 @@ def test_submit_with_htmx_shows_the_refusal_in_place(union, grassroots):
 
 
 def test_batch_numbers_count_per_day():
-    first, second = cards.next_batch_number(), cards.next_batch_number()
+    first, second = card_batches.next_batch_number(), card_batches.next_batch_number()
     assert int(second[-4:]) == int(first[-4:]) + 1
 
 
@@ -312,7 +312,7 @@ def test_export_for_the_bank_marks_the_batch_sent(union, as_role, role):
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.data))
     rows = list(book.active.values)
-    assert list(rows[0]) == cards.BANK_COLUMNS
+    assert list(rows[0]) == card_batches.BANK_COLUMNS
     items = list(CardBatchItem.select().where(CardBatchItem.batch == batch.id))
     assert sorted(r[5] for r in rows[1:]) == sorted(i.id_number for i in items)  # full numbers for the bank
     by_number = {i.id_number: i for i in items}
@@ -340,7 +340,7 @@ def test_secondary_and_grassroots_cannot_export(union, as_role):
 def test_bank_file_cells_are_formula_safe(union):
     batch = make_batch(union, people=1)
     CardBatchItem.update(work_unit="=HYPERLINK(\"x\")").execute()
-    rows = list(load_workbook(io.BytesIO(cards.bank_workbook(batch))).active.values)
+    rows = list(load_workbook(io.BytesIO(card_batches.bank_workbook(batch))).active.values)
     assert rows[1][9].startswith("'=")
 
 
@@ -369,7 +369,8 @@ def test_card_channel_eligibility_from_the_day_after(union):
 def test_domain_refusals_change_nothing(union):
     batch = make_batch(union, status=cards.REVOKED)
     with pytest.raises(DomainError, match="已撤销"):
-        cards.export_for_bank(batch, factories.make_account(factories.make_org(None, "市职保中心", level="centre")))
+        card_batches.export_for_bank(batch, factories.make_account(factories.make_org(None, "市职保中心",
+                                                                                     level="centre")))
 
 
 def test_the_demo_shows_every_card_and_plan_screen():

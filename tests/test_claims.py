@@ -17,7 +17,7 @@ from models.enroll.claims import Claim
 from models.enroll.enrollment import RETURNED, Enrollment, Submission
 from models.io.tables import read_table
 from models.jobs import Job
-from models.members.members import Person
+from models.members.people import Person
 from models.rules.text import mask
 from tests import factories
 from tests.coverage_factories import enroll, year

@@ -15,7 +15,7 @@ from stdnum.cn import ric
 
 from app import backup_sqlite
 from models.demo import load_demo
-from models.members.members import Membership
+from models.members.people import Membership
 from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
 from models.rules.uscc import clean_uscc

@@ -8,7 +8,7 @@ import peewee as pw
 import pytest
 
 from models import db
-from models.members.members import Membership, Person
+from models.members.people import Membership, Person
 from models.orgs.accounts import Account
 from models.orgs.organizations import Enterprise, Organization, OrgTree
 from tests import factories

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from bs4 import BeautifulSoup
 
-from models.members.members import Membership
+from models.members.people import Membership
 from models.orgs.organizations import Enterprise, Organization, OrgTree
 from models.stats.dashboard import nice_max, parse_period
 from tests import factories

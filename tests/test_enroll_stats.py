@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from models.enroll import enrollment, plans
 from models.enroll.enrollment import CARD_CHANNEL, CENTRAL, SOCIAL_CHANNEL, Enrollment, Submission
 from models.enroll.plans import Credit
-from models.members.members import Person
+from models.members.people import Person
 from models.orgs.organizations import Organization, OrgTree
 from tests import factories
 from tests.test_card_enroll import IN_SPLIT, card_holder
@@ -80,7 +80,7 @@ def direct_eligible(org_ids) -> int:
     not 退休 / 死亡 in the registry."""
     from models.cards.cards import Card
     from models.enroll.enrollment import StatusRecord
-    from models.members.members import Membership, Person
+    from models.members.people import Membership, Person
     n = 0
     for m in Membership.select().where(Membership.org.in_(org_ids) & (Membership.status == "正常")):
         person = Person.get_by_id(m.person_id)

@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup
 from models.audit import AuditLog
 from models.demo import uscc
 from models.members import member_import
-from models.members.members import Membership
+from models.members.people import Membership
 from models.orgs.org_requests import OrgRequest
 from models.orgs.organizations import Enterprise, Organization
 from tests import factories

@@ -22,7 +22,7 @@ from models.io import tables
 from models.io.tables import NumericText, read_table, stream_table
 from models.jobs import DONE, FAILED, QUEUED, RUNNING, Job, JobChunk, JobContext
 from models.members import member_import as importer
-from models.members.members import OUTSIDE, Membership
+from models.members.people import OUTSIDE, Membership
 from models.storage import stored_file
 from tests import memberfiles, tablefiles
 from tests.conftest import DB_URL

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from models.members.members import MemberChange
+from models.members.people import MemberChange
 from tests import factories
 from tests.test_member_review import approved_member, change_identity, new_member, review_on
 from tests.test_member_transfers import transfer_in

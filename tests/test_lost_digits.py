@@ -17,7 +17,7 @@ from models.enroll.enrollment import StatusRecord
 from models.enroll.status_import import STATUS_COLUMNS
 from models.io.tables import lost_digits, lost_digits_message
 from models.jobs import Job
-from models.members.members import OUTSIDE, Membership, Person
+from models.members.people import OUTSIDE, Membership, Person
 from models.orgs.organizations import Organization
 from tests import factories, memberfiles, tablefiles
 

@@ -11,8 +11,8 @@ from peewee import IntegrityError
 from models import db
 from models.base import DomainError
 from models.members import counts as stats
-from models.members import member_queues, members
-from models.members.members import (
+from models.members import member_queues, member_review, members
+from models.members.people import (
     DELETED,
     MEMBER_NO_START,
     NORMAL,
@@ -197,7 +197,7 @@ def test_two_reviewers_approving_fifty_each_issue_a_hundred_distinct_numbers(com
     def approve_one_by_one(i):
         def run():
             for member_id in batches[i]:
-                members.approve(Membership.get_by_id(member_id), reviewers[i])
+                member_review.approve(Membership.get_by_id(member_id), reviewers[i])
         return run
 
     outcomes = race(approve_one_by_one(0), approve_one_by_one(1))

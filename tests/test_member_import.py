@@ -18,8 +18,8 @@ from models.io.tables import NumericText
 from models.jobs import QUEUED, Job, JobChunk, JobContext, init_queue, run_job
 from models.members import counts as stats
 from models.members import member_import as importer
-from models.members import members
-from models.members.members import ENTERPRISE, FLEXIBLE, NORMAL, OUTSIDE, PENDING, TRANSFER_IN, Membership, Person
+from models.members import member_review, members, people
+from models.members.people import ENTERPRISE, FLEXIBLE, NORMAL, OUTSIDE, PENDING, TRANSFER_IN, Membership, Person
 from models.orgs.organizations import Organization
 from models.rules.idnumber import CHECK_MESSAGE, check_digit
 from models.storage import stored_file
@@ -482,7 +482,7 @@ def test_with_member_review_on_new_rows_wait_without_member_numbers(as_role, cit
     assert stats.member_total(org.id) == 0
     assert_counters_exact(org)
     m = roster(org).first()
-    members.approve(m, city.account("district"))
+    member_review.approve(m, city.account("district"))
     assert stats.member_total(org.id) == 1 and Membership.get_by_id(m.id).member_no
 
 
@@ -568,8 +568,8 @@ def test_upload_page_has_the_manual_words(as_role, city):
     assert page.find("a", string="历史导入记录")["href"] == "/members/import/history"
     text = page.get_text()
     assert "已在其它工会注册的会员,请使用会员转入功能" in text and "新增会员，会员审核通过后自动生成会员编号" in text
-    assert [o.get_text() for o in page.select("#import-category option")][1:] == members.CATEGORIES
-    assert [o.get_text() for o in page.select("#import-kind option")][1:] == members.FLEXIBLE_KINDS
+    assert [o.get_text() for o in page.select("#import-category option")][1:] == people.CATEGORIES
+    assert [o.get_text() for o in page.select("#import-kind option")][1:] == people.FLEXIBLE_KINDS
 
 
 def test_history_lists_every_import_and_compare_of_the_union(as_role, city):

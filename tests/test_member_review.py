@@ -10,8 +10,8 @@ from bs4 import BeautifulSoup
 from models.audit import AuditLog
 from models.base import DomainError
 from models.members import counts as stats
-from models.members import members
-from models.members.members import NORMAL, PENDING, MemberChange, Membership, Person
+from models.members import member_review, members, people
+from models.members.people import NORMAL, PENDING, MemberChange, Membership, Person
 from models.messages import Message
 from models.orgs.organizations import Organization
 from tests import factories
@@ -110,7 +110,7 @@ def test_the_grassroots_union_cannot_approve_its_own(city, as_role):
     assert own.get("/members/approvals").status_code == 403
     assert own.post(f"/members/approvals/{m.id}/approve").status_code == 403
     with pytest.raises(DomainError) as refused:
-        members.approve(m, city.account("grassroots"))
+        member_review.approve(m, city.account("grassroots"))
     assert refused.value.message == NOT_SUPERIOR
     assert (fresh(m).status, fresh(m).member_no) == (PENDING, None)
 
@@ -146,7 +146,7 @@ def test_rejection_needs_a_reason_removes_the_pending_row_and_tells_the_union(ci
 # --- identity changes (信息修改) ----------------------------------------------------------------
 def approved_member(city, name="赵六", union="grassroots1"):
     m = new_member(city, name, union=union)
-    return members.approve(m, city.account("district")) if m.status == PENDING else m
+    return member_review.approve(m, city.account("district")) if m.status == PENDING else m
 
 
 def change_identity(city, m, **new):
@@ -154,7 +154,7 @@ def change_identity(city, m, **new):
     values = {"name": p.name, "id_type": p.id_type, "id_number": p.id_number, **new}
     fields, errors = members.check_identity(values)
     assert not errors, errors
-    record = {k: getattr(m, k) for k in members.RECORD_FIELDS}
+    record = {k: getattr(m, k) for k in people.RECORD_FIELDS}
     updated, message = members.update(m, city.account("grassroots"), fields, record)
     return updated, message
 
@@ -207,7 +207,7 @@ def test_the_grassroots_union_cannot_decide_its_own_identity_change(city, as_rol
     change = make_member_change(city.orgs["grassroots1"])
     assert as_role("grassroots").post(f"/members/approvals/changes/{change.id}/approve").status_code == 403
     with pytest.raises(DomainError):
-        members.decide_change(change, "approve", city.account("grassroots"))
+        member_review.decide_change(change, "approve", city.account("grassroots"))
     assert MemberChange.get_by_id(change.id).status == "待审核"
 
 

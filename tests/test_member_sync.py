@@ -13,9 +13,9 @@ from models.demo import id_number
 from models.jobs import Job, JobContext
 from models.members import counts as stats
 from models.members import member_import as importer
+from models.members import member_review, members
 from models.members import member_sync as compare
-from models.members import members
-from models.members.members import Membership, Person, TransferRequest
+from models.members.people import Membership, Person, TransferRequest
 from tests import factories, tablefiles
 
 HEADER = ["姓名", "证件号码"]
@@ -104,7 +104,7 @@ def test_classes_a_to_e_and_the_moves_they_imply(city, union, client):
     e_number, e_female = new_id(), new_id(male=False)
     wrong_name = factories.make_member(other, name="李四")
     busy = factories.make_member(other)  # already on its way to a third union
-    members.request_transfer(busy, city.orgs["grassroots2"], city.account("grassroots", 1))
+    member_review.request_transfer(busy, city.orgs["grassroots2"], city.account("grassroots", 1))
     old15 = e_female[:6] + e_female[8:17]  # the same person's old 15-digit number
     rows = [
         [a.person.name, a.person.id_number],
@@ -306,9 +306,9 @@ def test_export_shows_the_original_union_and_the_live_review_state(city, union, 
     assert got[3][2] == third.name and got[3][5] == city.orgs["district2"].name and got[3][6] == "待审核"
 
     first = TransferRequest.get((TransferRequest.job == job.id) & (TransferRequest.source == c1.id))
-    members.decide_transfer(first, "approve", city.account("district", 0), note="同意转出")
+    member_review.decide_transfer(first, "approve", city.account("district", 0), note="同意转出")
     second = TransferRequest.get((TransferRequest.job == job.id) & (TransferRequest.source == c2.id))
-    members.decide_transfer(second, "reject", city.account("grassroots", 1), note="该会员仍在本单位工作")
+    member_review.decide_transfer(second, "reject", city.account("grassroots", 1), note="该会员仍在本单位工作")
     got = exported()
     assert got[1][6:] == ["已通过", "同意转出"]
     assert got[3][6:] == ["已驳回", "该会员仍在本单位工作"]

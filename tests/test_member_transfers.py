@@ -10,8 +10,8 @@ from bs4 import BeautifulSoup
 from models import db
 from models.base import DomainError, today
 from models.members import counts as stats
-from models.members import members
-from models.members.members import NORMAL, TRANSFER_IN, TRANSFERRED, Membership, TransferRequest
+from models.members import member_review, people
+from models.members.people import NORMAL, TRANSFER_IN, TRANSFERRED, Membership, TransferRequest
 from models.messages import Message
 from tests import factories
 from tests.member_factories import make_transfer
@@ -28,13 +28,13 @@ def transfer_in(city, source="grassroots1", destination=("direct1", 2), reason="
     """从其他工会转入: the destination union files a transfer of a member of `source`."""
     m = factories.make_member(city.orgs[source], **member)
     org, which = destination
-    return members.request_transfer(m, city.orgs[org], city.account("grassroots", which), reason)
+    return member_review.request_transfer(m, city.orgs[org], city.account("grassroots", which), reason)
 
 
 def transfer_out(city, to="direct1"):
     """转出: grassroots1 files the transfer of one of its members."""
     m = factories.make_member(city.orgs["grassroots1"])
-    return members.request_transfer(m, city.orgs[to], city.account("grassroots", 0), "已离职")
+    return member_review.request_transfer(m, city.orgs[to], city.account("grassroots", 0), "已离职")
 
 
 def fresh(obj):
@@ -86,7 +86,7 @@ def decide_together(request_id, deciders):
         try:
             loaded = TransferRequest.get_by_id(request_id)
             barrier.wait()
-            members.decide_transfer(loaded, action, account, note="同时审核")
+            member_review.decide_transfer(loaded, action, account, note="同时审核")
             outcomes[i] = "ok"
         except DomainError as exc:
             outcomes[i] = exc.message
@@ -190,7 +190,7 @@ def test_approval_moves_the_member_keeps_the_number_and_counts_exactly(city, as_
     assert (source.status, source.leave_reason, source.leave_date, source.member_no) == (
         TRANSFERRED, "转出", today(), None)
     assert (target.status, target.member_no, target.mobile) == (NORMAL, "3100000123", "13600136000")
-    assert members.holding(request.person_id).id == target.id
+    assert people.holding(request.person_id).id == target.id
     for org in (source_union, destination):
         assert stats.member_total(org.id) == current_members(org)
     assert (stats.member_total(source_union.id), stats.member_total(destination.id)) == (0, 1)

@@ -11,8 +11,8 @@ from bs4 import BeautifulSoup
 
 from models import db
 from models.audit import AuditLog
-from models.members import members
-from models.members.members import MemberChange, Membership, Person, TransferRequest
+from models.members import member_review, members, people
+from models.members.people import MemberChange, Membership, Person, TransferRequest
 from models.orgs.organizations import Organization
 from models.rules import retirement
 from models.rules.idnumber import CHECK_MESSAGE, FUTURE_MESSAGE, MOBILE_MESSAGE, check_digit
@@ -340,7 +340,7 @@ def test_batch_is_all_or_nothing(union, city, grassroots):
     assert TransferRequest.select().count() == 0
     assert Membership.select().where(Membership.org == dest.id).count() == 1
     # batch delete: one member has a transfer waiting → nobody is deleted
-    members.request_transfer(a, city.orgs["temporary1"], city.account("grassroots"), "已离职")
+    member_review.request_transfer(a, city.orgs["temporary1"], city.account("grassroots"), "已离职")
     response = grassroots.post("/members/delete", data={"ids": [a.id, b.id], "submitted": "1", "reason": "退休"})
     assert response.status_code == 422 and "会员「甲」" in soup(response).select_one(".alert-error").get_text()
     assert Membership.get_by_id(b.id).status == "正常"
@@ -406,7 +406,7 @@ def test_add_form_labels_required_marks_and_defaults(grassroots):
     assert selected == {"id_type": "身份证", "gender": "请选择性别", "education": "请选择学历",
                         "household": "请选择户籍类型", "skill_level": "请选择技术等级", "union_post": "工会会员"}
     assert [o.get_text() for o in form.select("#gender option")] == ["请选择性别", "男", "女"]
-    assert [o.get_text() for o in form.select("#education option")] == ["请选择学历", *members.EDUCATION]
+    assert [o.get_text() for o in form.select("#education option")] == ["请选择学历", *people.EDUCATION]
     assert form.select_one("#education").get("required") is None  # the server says it, in Chinese
     assert form.select_one("#name")["placeholder"] == "请输入姓名"
     text = form.get_text()
@@ -414,7 +414,7 @@ def test_add_form_labels_required_marks_and_defaults(grassroots):
                  "身份证号码自动识别性别和出生日期", "超过6个汉字且少于20个汉字，办理会员卡时必填",
                  "按证件号码自动填写出生日期", "非身份证类型必选", "非身份证类型必填"):
         assert hint in text
-    assert [c["value"] for c in form.select("input[name=tags]")] == members.MEMBER_TAGS
+    assert [c["value"] for c in form.select("input[name=tags]")] == people.MEMBER_TAGS
     assert form.select_one("#birth_date")["type"] == "date" and form.select_one("#id_expiry")["type"] == "date"
     assert [b.get_text() for b in form.select(".actions button, .actions a")] == ["提交", "返回"]
 
@@ -654,7 +654,7 @@ def test_detail_out_of_scope_is_404(city, app):
 
 def test_detail_lists_transfer_requests(union, city, grassroots):
     m = factories.make_member(union)
-    members.request_transfer(m, city.orgs["direct1"], city.account("grassroots"), "已离职")
+    member_review.request_transfer(m, city.orgs["direct1"], city.account("grassroots"), "已离职")
     text = soup(grassroots.get(f"/members/{m.id}")).select_one("#transfers").get_text()
     assert city.orgs["direct1"].name in text and "待审核" in text and "已离职" in text
 
@@ -715,7 +715,7 @@ def test_transfer_form(union, city, grassroots):
     m = factories.make_member(union)
     page = soup(grassroots.get(f"/members/{m.id}/transfer"))
     form = page.select_one("#transfer-form")
-    assert [o.get_text() for o in form.select("#reason option")][1:] == list(members.TRANSFER_REASONS)
+    assert [o.get_text() for o in form.select("#reason option")][1:] == list(people.TRANSFER_REASONS)
     assert ("如有离职人员可转移至您所在区总工会临时工会（例如：黄浦区总工会下级的工会会员离职，"
             "转入的工会组织名称填写黄浦区总工会临时工会）") in form.get_text()
     assert form.select_one("button[name=use_temporary]").get_text() == f"转入{city.orgs['temporary1'].name}"

@@ -2,6 +2,8 @@
 
 from app import upgrade_database
 from models import db
+from models.cards import card_batches
+from models.members import people
 from models.schema import ALL_MODELS
 
 
@@ -42,7 +44,6 @@ def test_member_numbers_work_where_huey_made_its_counter_table_first(tmp_path):
     import peewee as pw
     from huey.contrib.sql_huey import SqlHuey
 
-    from models.cards import cards
     from models.members import members
     path = tmp_path / "fresh.db"
     SqlHuey("jobs", database=f"sqlite:///{path}")  # the app starting first
@@ -51,10 +52,10 @@ def test_member_numbers_work_where_huey_made_its_counter_table_first(tmp_path):
     upgrade_database(fresh)
     assert "number_counter" in fresh.get_tables()
     assert "key" in {c.name for c in fresh.get_columns("counter")}  # huey's own table left alone
-    with members.Counter.bind_ctx(fresh), fresh.atomic():
+    with people.Counter.bind_ctx(fresh), fresh.atomic():
         first = members.next_member_numbers(2)
         assert int(first[1]) == int(first[0]) + 1
-        assert cards.next_batch_number().startswith("KB")
+        assert card_batches.next_batch_number().startswith("KB")
     fresh.close()
 
 

@@ -100,7 +100,7 @@ def test_a_stale_or_forged_batch_selection_is_said_on_the_list(city, as_role, ht
     """Ticked rows handled meanwhile (a rejected new member is gone) or forged ids: the list again
     with the reason, nothing changed — not a separate 404 page."""
     from models.members import members
-    from models.members.members import Membership
+    from models.members.people import Membership
     from models.orgs.organizations import Organization
     from tests.test_member_review import new_member
     Organization.update(member_review=True).execute()

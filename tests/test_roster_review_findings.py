@@ -17,9 +17,9 @@ from bs4 import BeautifulSoup
 from models.audit import AuditLog
 from models.demo import id_number
 from models.jobs import Job
-from models.members import members
+from models.members import member_review, members
 from models.members.counts import MemberDay
-from models.members.members import Membership
+from models.members.people import Membership
 from models.orgs.organizations import Organization
 from tests import factories, tablefiles
 
@@ -40,9 +40,9 @@ def test_a_pending_member_with_a_transfer_waiting_cannot_be_rejected(city):
     review_on(union)
     pending = add(union, city.account("grassroots"), "待审甲")
     assert pending.status == members.PENDING
-    request = members.request_transfer(pending, other, city.account("grassroots", 2), reason="同步会员")
+    request = member_review.request_transfer(pending, other, city.account("grassroots", 2), reason="同步会员")
     with pytest.raises(members.DomainError, match="待审核的转移申请"):
-        members.reject(pending, city.account("district"), "资料不全")
+        member_review.reject(pending, city.account("district"), "资料不全")
     assert Membership.get_by_id(pending.id).status == members.PENDING
     assert request.target.status == members.TRANSFER_IN  # still decidable by the source side
 
@@ -65,8 +65,8 @@ def test_a_transfer_moves_the_activation_with_the_member_number(city):
     from models.members import counts as stats
     stats.rebuild()
     before = MemberDay.get_or_none((MemberDay.org == source.org_id) & (MemberDay.day == date(2026, 3, 5)))
-    request = members.request_transfer(source, city.orgs["direct1"], city.account("grassroots", 2))
-    members.decide_transfer(request, "approve", city.account("grassroots"))
+    request = member_review.request_transfer(source, city.orgs["direct1"], city.account("grassroots", 2))
+    member_review.decide_transfer(request, "approve", city.account("grassroots"))
     old, new = Membership.get_by_id(source.id), Membership.get_by_id(request.target_id)
     assert old.approved_at is None and new.approved_at == datetime(2026, 3, 5, 10)
     assert new.member_no == source.member_no

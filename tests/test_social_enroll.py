@@ -14,7 +14,7 @@ from models.enroll import enrollment, plans
 from models.enroll import social_enroll as social
 from models.enroll.enrollment import Submission
 from models.enroll.social_enroll import SocialCheck
-from models.members.members import Person
+from models.members.people import Person
 from models.review import enroll_review as review
 from tests import factories
 from tests.test_enrollment import ready_year

@@ -10,7 +10,7 @@ from models import db
 from models.members import counts as stats
 from models.members import members
 from models.members.counts import MemberDay, OrgMemberCount
-from models.members.members import MEMBER_STATUSES, Membership
+from models.members.people import MEMBER_STATUSES, Membership
 from models.orgs.organizations import Organization, OrgTree
 from tests import factories
 

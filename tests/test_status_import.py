@@ -12,7 +12,7 @@ from models.enroll import enrollment, plans
 from models.enroll.enrollment import Enrollment, StatusRecord
 from models.enroll.status_import import INDIVIDUAL_COLUMNS, STATUS_COLUMNS
 from models.jobs import Job
-from models.members.members import Person
+from models.members.people import Person
 from tests import factories
 from tests.memberfiles import id_number
 

@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from models.base import today, until_end_of
-from models.members.members import Membership, Person
+from models.members.people import Membership, Person
 from models.orgs.accounts import READ_ONLY_ROLES, ROLES, Account  # noqa: F401 — re-exported
 from models.orgs.organizations import Organization
 from models.rules.text import INT_MAX, bounded_int, normalize

@@ -8,7 +8,7 @@ from models.base import DomainError, FieldErrors
 from models.cards import cards
 from models.enroll import plans
 from models.enroll.enrollment import RETURNED, Submission
-from models.members import identity_fix, members
+from models.members import identity_fix, people
 from models.orgs import account_ops
 from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
@@ -77,7 +77,7 @@ def unlock():
 def member_identity():
     """更正会员证件信息: find a member by 证件号码, correct the ID expiry or identity fields."""
     source = request.form if request.method == "POST" else request.args
-    id_type = source.get("lookup_type") or members.ID_CARD
+    id_type = source.get("lookup_type") or people.ID_CARD
     number = (source.get("lookup_number") or "").strip()
     person = identity_fix.lookup(id_type, number) if number else None
     errors, values, status = {}, {}, 200
@@ -100,8 +100,8 @@ def member_identity():
         values = {k: identity_fix.text(getattr(person, k)) for k in identity_fix.FIELDS}
     held = identity_fix.memberships(person) if person else []
     return render_page("admin/member_fix.html", person=person, held=held, values=values, errors=errors,
-                       lookup_type=id_type, lookup_number=number, id_types=members.ID_TYPES,
-                       labels=members.LABELS, reason=request.form.get("reason", ""), status=status)
+                       lookup_type=id_type, lookup_number=number, id_types=people.ID_TYPES,
+                       labels=people.LABELS, reason=request.form.get("reason", ""), status=status)
 
 
 # --- 更正卡片状态 ---------------------------------------------------------------------------------

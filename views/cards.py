@@ -3,80 +3,50 @@
 
 The grassroots union queues its members (卡片信息管理 → 加入待办会员列表, or 会员信息's batch bar)
 and submits the checked list as a card batch (提交办卡); the centre or the district exports the
-batch for the bank and imports the bank's return file. Every refusal comes from models/cards.py
-as a Chinese DomainError; views only pick the page or the fragment.
+batch for the bank and imports the bank's return file. Every refusal comes from models/cards/
+(cards, card_pending, card_batches, card_return) as a Chinese DomainError; views only pick the page
+or the fragment.
 """
-
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user
-from peewee import JOIN
+from jinja2_fragments.flask import render_block
 
 from models.base import DomainError
-from models.cards import card_return
-from models.cards import cards as cards_
-from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending, CardRevokeRequest
+from models.cards import card_batches, card_pending, card_return, cards
+from models.cards.card_batches import CardRevokeRequest
+from models.cards.cards import CardBatch, CardPending
 from models.jobs import Job
 from models.members import roster
-from models.members.members import Membership, Person
-from models.orgs.organizations import Organization
+from models.members.people import Membership, Person
 from models.rules import cards as rules
 from models.rules.idnumber import normalize_id
 from models.rules.text import normalize
-from views.access import (
-    access,
-    acting_account,
-    back_to_list,
-    form_ids,
-    is_fragment_request,
-    redirect_to,
-    refuse,
-    render_page,
-    scope_org_ids,
-    scoped,
-    submitted_between,
-    xlsx_response,
-)
+from views import access as web
+from views.access import access, acting_account, is_fragment_request, redirect_to, refuse, render_page, scoped
 from views.paging import paginate
 
 bp = Blueprint("cards", __name__, url_prefix="/cards")
 SENDERS = ("centre", "district")
-
-
-
-def applies(account) -> bool:
-    """The grassroots union keeps the 待办会员列表 of its own members and submits card batches."""
-    org = account.org
-    return not account.is_admin and account.role == "grassroots" and not org.is_closed
-
-
 NOT_APPLYING = "只有基层工会可以为本单位会员办理会员服务卡（上级工会只能查看）"
+# The grassroots union keeps the 待办会员列表 of its own members and submits card batches.
+APPLYING = {"may": "operates_grassroots", "refusal": NOT_APPLYING}
 
-
-_attachment = xlsx_response
+_attachment = web.xlsx_response
 
 
 # --- 卡片信息管理 ---------------------------------------------------------------------------------
 def _card_filters(values) -> dict:
     f = {"name": normalize(values.get("name")), "id_number": normalize_id(values.get("id_number")),
          "state": normalize(values.get("state")), "errors": []}
-    if f["state"] and f["state"] not in cards_.CARD_PROGRESS:
+    if f["state"] and f["state"] not in cards.CARD_PROGRESS:
         f["errors"].append("请选择正确的办卡状态")
         f["state"] = ""
     return f
 
 
 def _card_query(account, f: dict):
-    query = cards_.in_enterprise(scoped(Membership, account).where(Membership.status == cards_.NORMAL))
-    if f["name"] or f["id_number"]:  # the person table only when a person field is searched
-        query = query.join(Person)
-    if f["name"]:
-        query = query.where(roster._starts_with(Person.name, f["name"]))
-    if f["id_number"]:
-        query = query.where(Person.id_number.in_(roster.id_candidates(f["id_number"])))
-    if f["state"]:
-        query = query.where(cards_.progress_condition(f["state"]))
-    return query
+    return cards.card_list(scoped(Membership, account), f["name"], f["id_number"], f["state"])
 
 
 @bp.route("/")
@@ -86,26 +56,21 @@ def index():
     (masked), 卡片状态 and 开卡日期; a grassroots union ticks 未办卡 members to 加入待办会员列表."""
     f = _card_filters(request.args)
     query = _card_query(current_user, f)
-    order = Membership.id.desc() if scope_org_ids(current_user) is None else (Membership.id + 0).desc()
+    order = Membership.id.desc() if web.scope_org_ids(current_user) is None else (Membership.id + 0).desc()
     page = paginate(query.select(Membership.id).order_by(order))
-    ids = [m.id for m in page.items]
-    page.items = list(Membership.select(Membership, Person, Organization).join(Person).switch(Membership)
-                      .join(Organization).where(Membership.id.in_(ids or [0])).order_by(Membership.id.desc()))
-    progress = cards_.progress_of(page.items)
+    page.items = cards.with_people([m.id for m in page.items])
     args = {k: f[k] for k in ("name", "id_number", "state") if f[k]}
-    return render_page("cards/index.html", "rows", page=page, f=f, args=args, progress=progress,
-                       states=cards_.CARD_PROGRESS, apply=applies(current_user),
-                       many_unions=current_user.role != "grassroots", hint=cards_.INDIVIDUAL_HINT,
+    return render_page("cards/index.html", "rows", page=page, f=f, args=args, progress=cards.progress_of(page.items),
+                       states=cards.CARD_PROGRESS, apply=current_user.operates_grassroots,
+                       many_unions=current_user.role != "grassroots", hint=cards.INDIVIDUAL_HINT,
                        status=422 if f["errors"] else 200)
 
 
 @bp.route("/pending/add", methods=["POST"])
-@access("grassroots")
+@access("grassroots", **APPLYING)
 def add_pending():
     """加入待办会员列表: the ticked members (ids), or every member matching the filter
     (all_matching), from 卡片信息管理 or 会员信息."""
-    if not applies(current_user):
-        return refuse(NOT_APPLYING)
     account = acting_account()
     if request.form.get("all_matching"):
         if request.form.get("from") == "roster":
@@ -115,14 +80,14 @@ def add_pending():
             query = Membership.select(Membership, Person).join(Person).where(Membership.id.in_(ids))
         members = list(query.where(Membership.org == account.org_id))
     else:
-        ids = form_ids("ids")
+        ids = web.form_ids("ids")
         if not ids:
             listing = url_for("members.index") if request.form.get("from") == "roster" else url_for("cards.index")
-            return back_to_list("请先勾选要加入待办会员列表的会员", listing)
+            return web.back_to_list("请先勾选要加入待办会员列表的会员", listing)
         members = list(scoped(Membership, account).select(Membership, Person).join(Person)
                        .where(Membership.id.in_(ids)))
     try:
-        added, skipped = cards_.add_pending(account.org, account, members)
+        added, skipped = card_pending.add_pending(account.org, account, members)
     except DomainError as exc:
         return refuse(exc.message, exc.status)
     flash(f"已加入待办会员列表 {added} 人" + (f"；{len(skipped)} 人未加入：" + "；".join(
@@ -143,17 +108,10 @@ def _pending_filters(values) -> dict:
 
 
 def _pending_context(org, f: dict) -> dict:
-    query = (CardPending.select(CardPending, Person, Membership).join(Person, on=(CardPending.person == Person.id))
-             .switch(CardPending).join(Membership, on=(CardPending.membership == Membership.id))
-             .where(CardPending.org == org.id))
-    if f["id_number"]:
-        query = query.where(Person.id_number.in_(roster.id_candidates(f["id_number"])))
-    if f["check"]:
-        query = query.where(CardPending.check_state == f["check"])
-    page = paginate(query.order_by(CardPending.id.desc()))
-    return {"page": page, "f": f, "counts": cards_.pending_counts(org.id), "org": org,
-            "states": rules.CHECK_STATES, "show_expiry": rules.show_expiry, "hint": cards_.INDIVIDUAL_HINT,
-            "refused_text": cards_.SUBMIT_REFUSED}
+    page = paginate(card_pending.pending_list(org.id, f["id_number"], f["check"]))
+    return {"page": page, "f": f, "counts": card_pending.pending_counts(org.id), "org": org,
+            "states": rules.CHECK_STATES, "show_expiry": rules.show_expiry, "hint": cards.INDIVIDUAL_HINT,
+            "refused_text": cards.SUBMIT_REFUSED}
 
 
 @bp.route("/pending")
@@ -168,7 +126,7 @@ def pending():
 def _own_row(row: CardPending):
     if row.org_id != current_user.org_id:
         abort(404)
-    if not applies(current_user):
+    if not current_user.operates_grassroots:
         abort(403)
 
 
@@ -184,12 +142,9 @@ def pending_detail(row):
 
 def _row_fragment(row, status=200, error=None, editing=False):
     """The row (or its inline 修改证件到期日 form) and, out of band, the header counts."""
-    from jinja2_fragments.flask import render_block
-    row = (CardPending.select(CardPending, Person, Membership).join(Person, on=(CardPending.person == Person.id))
-           .switch(CardPending).join(Membership, on=(CardPending.membership == Membership.id))
-           .where(CardPending.id == row.id).get())
+    row = card_pending.pending_list(row.org_id).where(CardPending.id == row.id).get()
     context = {"r": row, "error": error, "show_expiry": rules.show_expiry,
-               "counts": cards_.pending_counts(row.org_id), "refused_text": cards_.SUBMIT_REFUSED}
+               "counts": card_pending.pending_counts(row.org_id), "refused_text": cards.SUBMIT_REFUSED}
     body = render_block("cards/pending.html", "edit_row" if editing else "row", **context)
     if not editing:
         body += render_block("cards/pending.html", "counts_oob", **context)
@@ -211,7 +166,7 @@ def expiry(row):
                            error=None)
     raw = request.form.get("id_expiry", "")
     try:
-        row = cards_.change_expiry(row, acting_account(), raw)
+        row = card_pending.change_expiry(row, acting_account(), raw)
     except DomainError as exc:
         if fragment:
             return _row_fragment(row, status=exc.status, error=exc.message, editing=True)
@@ -229,39 +184,34 @@ def remove(row):
     _own_row(row)
     name = row.person.name
     try:
-        cards_.remove_pending(row, acting_account())
+        card_pending.remove_pending(row, acting_account())
     except DomainError as exc:
         return refuse(exc.message, exc.status)
     if is_fragment_request():
-        return render_page("cards/pending.html", "counts_oob", counts=cards_.pending_counts(current_user.org_id),
-                           refused_text=cards_.SUBMIT_REFUSED)
+        return render_page("cards/pending.html", "counts_oob", counts=card_pending.pending_counts(current_user.org_id),
+                           refused_text=cards.SUBMIT_REFUSED)
     flash(f"已将「{name}」移出待办会员列表", "success")
     return redirect(url_for("cards.pending"))
 
 
 @bp.route("/pending/check", methods=["POST"])
-@access("grassroots")
+@access("grassroots", **APPLYING)
 def check():
     """重新校验 every row of the list."""
-    if not applies(current_user):
-        return refuse(NOT_APPLYING)
-    n = cards_.check_all(current_user.org)
+    n = card_pending.check_all(current_user.org)
     flash(f"已重新校验 {n} 名待办会员", "success")
     return redirect_to(url_for("cards.pending"))
 
 
 @bp.route("/pending/submit", methods=["POST"])
-@access("grassroots")
+@access("grassroots", **APPLYING)
 def submit():
     """提交办卡: refused until every row passed."""
-    if not applies(current_user):
-        return refuse(NOT_APPLYING)
     try:
-        batch = cards_.submit_batch(current_user.org, acting_account())
+        batch = card_batches.submit_batch(current_user.org, acting_account())
     except DomainError as exc:  # not every row passed, or the list is empty: said on the list
-        f = _pending_filters({})
         return render_page("cards/pending.html", "rows", status=exc.status, error=exc.message,
-                           **_pending_context(current_user.org, f))
+                           **_pending_context(current_user.org, _pending_filters({})))
     flash(f"已提交办卡，批次编号 {batch.number}，共 {batch.count} 人，等待报送银行", "success")
     return redirect_to(url_for("cards.batch_detail", batch_id=batch.id))
 
@@ -270,7 +220,7 @@ def submit():
 def _batch_filters(values) -> dict:
     f = {"number": normalize(values.get("number")).upper(), "status": normalize(values.get("status")),
          "errors": []}
-    if f["status"] and f["status"] not in cards_.BATCH_STATUSES:
+    if f["status"] and f["status"] not in cards.BATCH_STATUSES:
         f["errors"].append("请选择正确的批次状态")
         f["status"] = ""
     return f
@@ -281,39 +231,28 @@ def _batch_filters(values) -> dict:
 def batches():
     """办卡批次管理: 批次编号, 所属工会, 办卡人数, 提交时间, 状态 …"""
     f = _batch_filters(request.args)
-    query = (scoped(CardBatch, current_user).select(CardBatch, Organization).join(Organization)
-             .order_by(CardBatch.id.desc()))
-    if f["number"]:
-        query = query.where(CardBatch.number == f["number"])
-    if f["status"]:
-        query = query.where(CardBatch.status == f["status"])
-    query, dates, errors = submitted_between(query, CardBatch.submitted_at, request.args)
+    query = card_batches.batch_list(scoped(CardBatch, current_user), f["number"], f["status"])
+    query, dates, errors = web.submitted_between(query, CardBatch.submitted_at, request.args)
     f.update(start=dates.get("start", ""), end=dates.get("end", ""))
     f["errors"] += errors
     page = paginate(query)
-    waiting = {r[0] for r in CardRevokeRequest.select(CardRevokeRequest.batch).where(
-        CardRevokeRequest.batch.in_([b.id for b in page.items] or [0])
-        & (CardRevokeRequest.status == cards_.PENDING_REVOKE)).tuples()}
-    return render_page("cards/batches.html", "rows", page=page, f=f, statuses=cards_.BATCH_STATUSES,
-                       waiting=waiting, sends=current_user.role in SENDERS or current_user.is_admin,
-                       apply=applies(current_user), status=422 if f["errors"] else 200)
+    return render_page("cards/batches.html", "rows", page=page, f=f, statuses=cards.BATCH_STATUSES,
+                       waiting=card_batches.waiting_revokes([b.id for b in page.items]),
+                       sends=current_user.role in SENDERS or current_user.is_admin,
+                       apply=current_user.operates_grassroots, status=422 if f["errors"] else 200)
 
 
 @bp.route("/batches/<int:batch_id>")
 @access(objects={"batch_id": CardBatch})
 def batch_detail(batch):
-    items = paginate(CardBatchItem.select(CardBatchItem, Card)
-                     .join(Card, on=(CardBatchItem.card == Card.id), join_type=JOIN.LEFT_OUTER)
-                     .where(CardBatchItem.batch == batch.id).order_by(CardBatchItem.id), per_page=50)
-    requests_ = list(CardRevokeRequest.select().where(CardRevokeRequest.batch == batch.id)
-                     .order_by(CardRevokeRequest.id.desc()))
-    waiting = any(r.status == cards_.PENDING_REVOKE for r in requests_)
-    opened = CardBatchItem.select().where((CardBatchItem.batch == batch.id)
-                                          & (CardBatchItem.state == cards_.ITEM_OPENED)).count()
-    return render_page("cards/batch_detail.html", batch=batch, page=items, requests=requests_, waiting=waiting,
-                       opened=opened, may_send=cards_.may_send(current_user, batch),
-                       may_revoke=current_user.org_id == batch.org_id and batch.status == cards_.TO_SEND
-                       and not waiting and applies(current_user), show_expiry=rules.show_expiry)
+    requests_ = card_batches.revoke_requests(batch)
+    waiting = any(r.status == card_batches.PENDING_REVOKE for r in requests_)
+    return render_page("cards/batch_detail.html", batch=batch, page=paginate(card_batches.batch_items(batch),
+                                                                             per_page=50),
+                       requests=requests_, waiting=waiting, opened=card_batches.opened_count(batch),
+                       may_send=card_batches.may_send(current_user, batch),
+                       may_revoke=current_user.org_id == batch.org_id and batch.status == cards.TO_SEND
+                       and not waiting and current_user.operates_grassroots, show_expiry=rules.show_expiry)
 
 
 @bp.route("/batches/<int:batch_id>/export", methods=["POST"])
@@ -321,7 +260,7 @@ def batch_detail(batch):
 def export(batch):
     """导出报送银行: the Excel for the bank; the batch becomes 已报送银行."""
     try:
-        batch, data = cards_.export_for_bank(batch, acting_account())
+        batch, data = card_batches.export_for_bank(batch, acting_account())
     except DomainError as exc:
         return refuse(exc.message, exc.status)
     return _attachment(data, f"办卡批次{batch.number}.xlsx")
@@ -331,22 +270,22 @@ def export(batch):
 @access("centre", "district", objects={"batch_id": CardBatch})
 def bank_file(batch):
     """下载报送文件 again (a batch already sent to the bank)."""
-    if batch.status not in (cards_.SENT, cards_.OPENED):
+    if batch.status not in (cards.SENT, cards.OPENED):
         flash(f"批次状态为「{batch.status}」，还没有报送文件：请先导出报送银行", "warning")
         return redirect(url_for("cards.batch_detail", batch_id=batch.id))
-    if not cards_.may_send(current_user, batch):
+    if not card_batches.may_send(current_user, batch):
         return refuse("只有市职保中心或该批次所属区局（产业）工会可以下载报送文件")
-    return _attachment(cards_.bank_workbook(batch), f"办卡批次{batch.number}.xlsx")
+    return _attachment(card_batches.bank_workbook(batch), f"办卡批次{batch.number}.xlsx")
 
 
 @bp.route("/batches/<int:batch_id>/unreturned", methods=["POST"])
 @access("centre", "district", objects={"batch_id": CardBatch})
 def unreturned(batch):
     """开卡失败: the ticked people of a batch sent to the bank got no card."""
-    if not form_ids("item"):
-        return back_to_list("请勾选开卡失败的人员", url_for("cards.batch_detail", batch_id=batch.id))
+    if not web.form_ids("item"):
+        return web.back_to_list("请勾选开卡失败的人员", url_for("cards.batch_detail", batch_id=batch.id))
     try:
-        n = cards_.mark_unreturned(batch, form_ids("item"), acting_account(), request.form.get("reason", ""))
+        n = card_batches.mark_unreturned(batch, web.form_ids("item"), acting_account(), request.form.get("reason", ""))
     except DomainError as exc:
         return refuse(exc.message, exc.status)
     flash(f"已标记{n}人开卡失败，他们可重新加入待办会员列表", "success")
@@ -354,23 +293,19 @@ def unreturned(batch):
 
 
 @bp.route("/batches/<int:batch_id>/revoke", methods=["GET", "POST"])
-@access("grassroots", objects={"batch_id": CardBatch})
+@access("grassroots", objects={"batch_id": CardBatch}, **APPLYING)
 def revoke(batch):
     """撤销办卡批次: the grassroots union asks its district to revoke a batch still 待报送."""
-    if not applies(current_user):
-        return refuse(NOT_APPLYING)
-    error = None
-    if request.method == "POST":
-        try:
-            cards_.request_revoke(batch, acting_account(), request.form.get("reason", ""))
-        except DomainError as exc:
-            error, status = exc.message, exc.status
-        else:
-            flash(f"已提交撤销办卡批次 {batch.number} 的申请，等待区局（产业）工会审核", "success")
-            return redirect_to(url_for("cards.batch_detail", batch_id=batch.id))
-        return render_page("cards/revoke.html", "form", status=status, batch=batch, error=error,
-                           reason=request.form.get("reason", ""))
-    return render_page("cards/revoke.html", "form", batch=batch, error=None, reason="")
+    reason = request.form.get("reason", "")
+    if request.method == "GET":
+        return render_page("cards/revoke.html", "form", batch=batch, error=None, reason="")
+    try:
+        card_batches.request_revoke(batch, acting_account(), reason)
+    except DomainError as exc:
+        return render_page("cards/revoke.html", "form", status=exc.status, batch=batch, error=exc.message,
+                           reason=reason)
+    flash(f"已提交撤销办卡批次 {batch.number} 的申请，等待区局（产业）工会审核", "success")
+    return redirect_to(url_for("cards.batch_detail", batch_id=batch.id))
 
 
 # --- 撤销办卡批次审核 -------------------------------------------------------------------------------
@@ -378,18 +313,10 @@ def revoke(batch):
 @access("district", "grassroots")
 def revokes():
     """撤销办卡批次审核 (district: decide; grassroots: its own requests)."""
-    state = normalize(request.args.get("status", cards_.PENDING_REVOKE))
-    query = (scoped(CardRevokeRequest, current_user).select(CardRevokeRequest, CardBatch, Organization)
-             .join(CardBatch).switch(CardRevokeRequest)
-             .join(Organization, on=(CardRevokeRequest.org == Organization.id))
-             .order_by(CardRevokeRequest.id.desc()))
-    if state in (cards_.PENDING_REVOKE, cards_.APPROVED, cards_.REJECTED):
-        query = query.where(CardRevokeRequest.status == state)
-    else:
-        state = ""
-    page = paginate(query)
-    return render_page("cards/revokes.html", "rows", page=page, state=state,
-                       states=[cards_.PENDING_REVOKE, cards_.APPROVED, cards_.REJECTED],
+    state = normalize(request.args.get("status", card_batches.PENDING_REVOKE))
+    state = state if state in card_batches.REVOKE_STATUSES else ""
+    page = paginate(card_batches.revoke_list(scoped(CardRevokeRequest, current_user), state))
+    return render_page("cards/revokes.html", "rows", page=page, state=state, states=card_batches.REVOKE_STATUSES,
                        decides=lambda r: current_user.is_admin or (current_user.role == "district"
                                                                    and r.org_id != current_user.org_id))
 
@@ -400,7 +327,7 @@ def decide(req, action):
     """通过 (the batch is 已撤销, its people back on the 待办会员列表) or 驳回 (须填写审核说明)."""
     note = request.form.get("note", "")
     try:
-        cards_.decide_revoke(req, action, acting_account(), note)
+        card_batches.decide_revoke(req, action, acting_account(), note)
     except DomainError as exc:
         return refuse(exc.message, exc.status)
     flash(f"已{'通过' if action == 'approve' else '驳回'}办卡批次 {req.batch.number} 的撤销申请", "success")

@@ -12,7 +12,7 @@ from peewee import JOIN
 
 from models.jobs import Job
 from models.members import member_import as importer
-from models.members.members import CATEGORIES, ENTERPRISE, FLEXIBLE, FLEXIBLE_KINDS
+from models.members.people import CATEGORIES, ENTERPRISE, FLEXIBLE, FLEXIBLE_KINDS
 from models.orgs.organizations import Enterprise, Organization
 from views.access import (
     access,

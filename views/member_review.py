@@ -5,12 +5,11 @@ superior), 会员转出审核 (transfer requests, decided by the source union or
 from flask import Blueprint, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
-from models import db
 from models.audit import AuditLog
 from models.base import DomainError
 from models.members import member_queues as queues
-from models.members import members as members_
-from models.members.members import MemberChange, Membership, TransferRequest
+from models.members import member_review
+from models.members.people import MemberChange, Membership, TransferRequest
 from models.orgs.organizations import Organization
 from views.access import (
     access,
@@ -25,12 +24,10 @@ from views.access import (
     render_page,
     scoped,
 )
-from views.members import sees_full_numbers
 from views.paging import paginate
 
 bp = Blueprint("member_review", __name__, url_prefix="/members")
 
-SWITCH = {True: "开启", False: "关闭"}
 # 会员转出审核 decisions: the unions themselves (the 市总工会 and the centre only look).
 DECIDING = ("district", "secondary", "grassroots")
 REVIEW_EXPLAINED = "开启后，下级工会新增的会员和已审核会员的证件信息修改须经上级工会审核，审核通过后自动生成会员编号"
@@ -38,7 +35,6 @@ REVIEW_EXPLAINED = "开启后，下级工会新增的会员和已审核会员的
 
 def _decides(account) -> bool:
     return account.is_admin or account.role in DECIDING
-
 
 
 def _back(listing: str, default: str | None = None) -> str:
@@ -136,23 +132,13 @@ def settings():
         return refuse("会员审核设置由区局（产业）工会设置，本单位不能设置", 403)
     if request.method == "POST":
         wanted = request.form.get("member_review") == "on"
-        if wanted == org.member_review:
-            flash("设置未改变", "success")
+        if member_review.switch_review(org, wanted, acting_account()):
+            flash(f"已{member_review.SWITCH[wanted]}会员审核", "success")
         else:
-            with db.atomic():
-                changed = (Organization.update(member_review=wanted)
-                           .where((Organization.id == org.id) & (Organization.member_review == org.member_review))
-                           .execute())
-                if changed != 1:
-                    raise DomainError("会员审核设置已被他人修改，请刷新页面后重试")
-                AuditLog.record("会员审核设置", org, from_state=SWITCH[org.member_review],
-                                to_state=SWITCH[wanted], account=acting_account())
-            flash(f"已{SWITCH[wanted]}会员审核", "success")
+            flash("设置未改变", "success")
         return redirect_to(url_for("member_review.settings", **({"district": org.id} if current_user.is_admin else {})))
-    waiting = (Membership.select().where((Membership.status == members_.PENDING)
-                                         & Membership.org.in_(org.subtree_ids())).count())
-    log = AuditLog.for_object(org).where(AuditLog.action == "会员审核设置").limit(20)
-    return render_page("members/settings.html", org=org, explained=REVIEW_EXPLAINED, waiting=waiting, log=log)
+    return render_page("members/settings.html", org=org, explained=REVIEW_EXPLAINED,
+                       waiting=member_review.waiting_below(org), log=member_review.switch_log(org))
 
 
 # --- 会员转出审核 -------------------------------------------------------------------------------
@@ -181,7 +167,7 @@ def transfer_detail(transfer):
                        can_decide=transfer.status == queues.WAITING and _decides(account)
                        and transfer.can_decide(account),
                        can_withdraw=queues.can_withdraw(transfer, account),
-                       full_numbers=sees_full_numbers(account), log=AuditLog.for_object(transfer))
+                       full_numbers=account.sees_full_numbers, log=AuditLog.for_object(transfer))
 
 
 @bp.route("/transfers/<int:transfer_id>/<any(approve, reject, withdraw):action>", methods=["POST"])
@@ -189,7 +175,7 @@ def transfer_detail(transfer):
 def decide_transfer(transfer, action):
     """通过 / 驳回 (须填写审核说明) by the source union or its superior; 撤回 by the filer."""
     note = (request.form.get("note") or "").strip()  # 驳回 without one: the workflow refuses
-    transfer = members_.decide_transfer(transfer, action, acting_account(), note)
+    transfer = member_review.decide_transfer(transfer, action, acting_account(), note)
     flash(f"已{TransferRequest.WORKFLOW.label(action)}：{transfer.person.name}", "success")
     return redirect_to(_back(url_for("member_review.transfers"),
                              url_for("member_review.transfer_detail", transfer_id=transfer.id)))

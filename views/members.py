@@ -10,12 +10,21 @@ from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from forms.members import DELETE_ONLY, DeleteForm, MemberForm, TransferForm
-from models import db
 from models.audit import AuditLog
 from models.base import DomainError, today
-from models.members import members as members_
-from models.members import roster
-from models.members.members import LABELS, MEMBER_STATUSES, MemberChange, Membership, TransferRequest
+from models.cards import cards
+from models.members import member_review, members, roster
+from models.members.people import (
+    HELD,
+    LABELS,
+    MEMBER_STATUSES,
+    NORMAL,
+    PENDING,
+    WAITING,
+    MemberChange,
+    Membership,
+    TransferRequest,
+)
 from views.access import (
     XLSX,
     access,
@@ -40,27 +49,28 @@ def _mask_mobile(number):
 
 
 # --- who may change the roster ------------------------------------------------------------------
-def manages_roster(account) -> bool:
-    """A grassroots union (or a 临时工会) keeps its own roster; everyone above only looks."""
-    org = account.org
-    return not account.is_admin and (org.level == "grassroots" or org.is_temporary) and not org.is_closed
-
-
 def refusal(m: Membership | None, what: str) -> str | None:
-    """Why the current account may not `what` (编辑 / 删除 / 转出) this member, or None."""
-    if not manages_roster(current_user):
+    """Why the current account may not `what` (编辑 / 删除 / 转出) this member, or None: a grassroots
+    union (or a 临时工会) keeps its own roster (Account.keeps_roster); everyone above only looks."""
+    if not current_user.keeps_roster:
         return f"只有会员所在的基层工会可以{what}会员（上级工会只能查看）"
     if m is not None and m.org_id != current_user.org_id:
         return f"只有会员所在的工会可以{what}该会员"
-    if m is not None and m.status not in members_.HELD:
+    if m is not None and m.status not in HELD:
         return f"用户状态为「{m.status}」的会员不能{what}"
     return None
 
 
-def sees_full_numbers(account) -> bool:
-    """Full 证件号码 / 移动电话 on the detail page and in exports: every account whose scope
-    holds the member, except the read-only 市总工会 account."""
-    return account.role != "city"
+def _refused(m: Membership, what: str):
+    """The refusal of one member's 编辑 / 删除 / 转出: a warning on the detail page for a GET, the
+    refusal page for a POST; None when the account may."""
+    reason = refusal(m, what)
+    if not reason:
+        return None
+    if request.method == "GET":
+        flash(reason, "warning")
+        return redirect(url_for("members.detail", member_id=m.id))
+    return refuse(reason)
 
 
 # The list buttons (seed 001) that open other screens, before and after 转出 / 批量转出会员.
@@ -81,7 +91,7 @@ def index():
     filters = roster.parse_filters(request.args)
     page = paginate(roster.Pages(scoped(Membership, current_user), filters,
                                  whole_city=scope_org_ids(current_user) is None))
-    manage = manages_roster(current_user)
+    manage = current_user.keeps_roster
     args = filters.args()
     links = _links(ADD_BUTTONS) if manage else []
     later_links = (_links(SYNC_BUTTONS) if manage else []) + [("导出会员", url_for("members.export", **args))]
@@ -102,8 +112,8 @@ def _render_form(form, member, error=None, status=200):
 def _checked(form):
     """(person_fields, record) or None after putting every error next to its field."""
     form.validate()
-    person_fields, errors = members_.check_identity(form.identity_values())
-    record, record_errors = members_.check_record(form.record_values())
+    person_fields, errors = members.check_identity(form.identity_values())
+    record, record_errors = members.check_record(form.record_values())
     form.add_errors({**errors, **record_errors})
     if form.errors:
         return None
@@ -114,7 +124,7 @@ def _checked(form):
 @access()
 def new():
     """新增会员: one member into the account's own grassroots union (or 临时工会)."""
-    if not manages_roster(current_user):
+    if not current_user.keeps_roster:
         return refuse("只有基层工会（或临时工会）可以新增会员，请由会员所在的基层工会办理")
     form = MemberForm()
     if request.method == "GET":
@@ -123,10 +133,10 @@ def new():
     if checked is None:
         return _render_form(form, None, status=422)
     try:
-        m = members_.add(current_user.org, current_user._get_current_object(), *checked)
+        m = members.add(current_user.org, current_user._get_current_object(), *checked)
     except DomainError as exc:
         return _render_form(form, None, error=exc.message, status=422)
-    if m.status == members_.PENDING:
+    if m.status == PENDING:
         flash(f"已新增会员「{m.person.name}」，等待上级工会会员审核，审核通过后自动生成会员编号", "success")
     else:
         flash(f"已新增会员「{m.person.name}」，会员编号 {m.member_no}", "success")
@@ -138,12 +148,9 @@ def new():
 def edit(member):
     """编辑: record fields at once; identity fields of an approved member wait for 会员审核
     where the district reviews members (信息修改状态 待审核)."""
-    reason = refusal(member, "编辑")
-    if reason:
-        if request.method == "GET":
-            flash(reason, "warning")
-            return redirect(url_for("members.detail", member_id=member.id))
-        return refuse(reason)
+    refused = _refused(member, "编辑")
+    if refused:
+        return refused
     if request.method == "GET":
         form = MemberForm(data=_form_data(member))
         return _render_form(form, member)
@@ -152,7 +159,7 @@ def edit(member):
     if checked is None:
         return _render_form(form, member, status=422)
     try:
-        member, message = members_.update(member, current_user._get_current_object(), *checked)
+        member, message = members.update(member, current_user._get_current_object(), *checked)
     except DomainError as exc:
         return _render_form(form, member, error=exc.message, status=422)
     flash(message, "success")
@@ -174,20 +181,19 @@ def _form_data(m: Membership) -> dict:
 @access(objects={"member_id": Membership})
 def detail(member):
     pending = (MemberChange.select().where((MemberChange.membership == member.id)
-                                           & (MemberChange.status == "待审核")).first())
+                                           & (MemberChange.status == WAITING)).first())
     transfers = (TransferRequest.select()
                  .where((TransferRequest.source == member.id) | (TransferRequest.target == member.id))
                  .order_by(TransferRequest.id.desc()))
     own = refusal(member, "编辑") is None
-    from models.cards import cards
     card_state, card, card_batch = cards.progress_of([member])[member.id]
     return render_page("members/detail.html", m=member, p=member.person, pending=pending,
                        labels=LABELS, transfers=transfers, log=AuditLog.for_object(member).limit(50),
                        retirement_flag=roster.flag(member.person, today()), own=own,
-                       full_numbers=sees_full_numbers(current_user), card_state=card_state, card=card,
+                       full_numbers=current_user.sees_full_numbers, card_state=card_state, card=card,
                        card_batch=card_batch,
-                       card_apply=own and card_state == cards.NO_CARD and member.status == "正常"
-                       and member.category not in cards.INDIVIDUAL and current_user.role == "grassroots")
+                       card_apply=own and card_state == cards.NO_CARD and member.status == NORMAL
+                       and member.category not in cards.INDIVIDUAL and current_user.operates_grassroots)
 
 
 # --- 删除 ---------------------------------------------------------------------------------------
@@ -195,26 +201,30 @@ def detail(member):
 @access(objects={"member_id": Membership})
 def delete(member):
     """删除 (soft): reason 退休 / 犯罪 / 死亡 only."""
-    reason = refusal(member, "删除")
-    if reason:
-        if request.method == "GET":
-            flash(reason, "warning")
-            return redirect(url_for("members.detail", member_id=member.id))
-        return refuse(reason)
+    refused = _refused(member, "删除")
+    if refused:
+        return refused
     form = DeleteForm()
     action = url_for("members.delete", member_id=member.id)
     if request.method == "POST":
-        error = None
-        if form.validate():
-            try:
-                members_.delete(member, current_user._get_current_object(), form.reason.data)
-            except DomainError as exc:
-                error = exc.message
-            else:
-                flash(f"已删除会员「{member.person.name}」（{form.reason.data}）", "success")
-                return redirect_to(url_for("members.index"))
-        return _render_delete(form, [member], 1, action, {}, error, 422)
+        error = _delete(form, members.delete, member)
+        if error is None:
+            flash(f"已删除会员「{member.person.name}」（{form.reason.data}）", "success")
+            return redirect_to(url_for("members.index"))
+        return _render_delete(form, [member], 1, action, {}, error or None, 422)
     return _render_delete(form, [member], 1, action, {})
+
+
+def _delete(form, operation, chosen) -> str | None:
+    """删除 once the form is valid (`operation`: one member, or the batch all or nothing); the
+    refusal to show ("" for a field error), or None when done."""
+    if not form.validate():
+        return ""
+    try:
+        operation(chosen, current_user._get_current_object(), form.reason.data)
+    except DomainError as exc:
+        return exc.message
+    return None
 
 
 def _render_delete(form, chosen, total, action, carried, error=None, status=200):
@@ -227,38 +237,39 @@ def _render_delete(form, chosen, total, action, carried, error=None, status=200)
 @access()
 def batch_delete():
     """删除 the ticked members (or every member matching the filter): all or nothing."""
-    reason = refusal(None, "删除")
-    if reason:
-        return refuse(reason)
-    query, carried = _batch_selection()
-    total = query.count()
-    if total == 0:
-        return back_to_list("请先勾选要删除的会员", url_for("members.index"))
-    form = DeleteForm()
-    action = url_for("members.batch_delete")
-    if request.form.get("submitted") != "1":
-        return _render_delete(form, list(query.limit(15)), total, action, carried)
-    error = None
-    if form.validate():
-        chosen = list(query)
-        try:
-            with db.atomic():
-                for m in chosen:
-                    _each(m, members_.delete, m, current_user._get_current_object(), form.reason.data)
-        except DomainError as exc:
-            error = exc.message
-        else:
-            flash(f"已删除 {len(chosen)} 名会员（{form.reason.data}）", "success")
-            return redirect_to(url_for("members.index"))
-    return _render_delete(form, list(query.limit(15)), total, action, carried, error, 422)
+    ticked = _Ticked("删除", "members.batch_delete", _render_delete, DeleteForm)
+    if ticked.response:
+        return ticked.response
+    chosen = list(ticked.query)
+    error = _delete(ticked.form, members.delete_many, chosen)
+    if error is None:
+        flash(f"已删除 {len(chosen)} 名会员（{ticked.form.reason.data}）", "success")
+        return redirect_to(url_for("members.index"))
+    return ticked.page(ticked.form, error or None, 422)
 
 
-def _each(m, operation, *args):
-    """One member of a batch; a refusal names the member (and undoes the whole batch)."""
-    try:
-        return operation(*args)
-    except DomainError as exc:
-        raise DomainError(f"会员「{m.person.name}」：{exc.message}", exc.status) from None
+class _Ticked:
+    """The members a batch form (删除 / 转出) chose, re-checked against the scope. `response`: the
+    refusal (not this account's roster, nothing ticked) or the first step (the form with the first
+    15 of them, `page()`); None once the form is submitted."""
+
+    def __init__(self, what: str, endpoint: str, render, form_class):
+        self.render, self.action, self.response = render, url_for(endpoint), None
+        reason = refusal(None, what)
+        if reason:
+            self.response = refuse(reason)
+            return
+        self.query, self.carried = _batch_selection()
+        self.total = self.query.count()
+        if self.total == 0:
+            self.response = back_to_list(f"请先勾选要{what}的会员", url_for("members.index"))
+            return
+        self.form = form_class()
+        if request.form.get("submitted") != "1":
+            self.response = self.page(self.form)
+
+    def page(self, form, error=None, status=200):
+        return self.render(form, list(self.query.limit(15)), self.total, self.action, self.carried, error, status)
 
 
 def _batch_selection():
@@ -291,15 +302,12 @@ def _transfer(form, chosen) -> str | None:
         form.reason.data = form.reason.data or "已离职"  # the one-click choice is for leavers
     if not form.validate():
         return ""
-    destination = members_.find_destination(form.destination.data)
+    destination = member_review.find_destination(form.destination.data)
     if destination is None:
         form.destination.errors = [f"未找到「{form.destination.data}」，请核对转入工会的名称或工会编号"]
         return ""
-    account = current_user._get_current_object()
     try:
-        with db.atomic():
-            for m in chosen:
-                _each(m, members_.request_transfer, m, destination, account, form.reason.data)
+        member_review.request_transfers(chosen, destination, current_user._get_current_object(), form.reason.data)
     except DomainError as exc:
         return exc.message
     return None
@@ -310,12 +318,9 @@ def _transfer(form, chosen) -> str | None:
 def transfer(member):
     """转出: a transfer request to another union (or the district's 临时工会), decided by this
     union or its superior (会员转出审核)."""
-    reason = refusal(member, "转出")
-    if reason:
-        if request.method == "GET":
-            flash(reason, "warning")
-            return redirect(url_for("members.detail", member_id=member.id))
-        return refuse(reason)
+    refused = _refused(member, "转出")
+    if refused:
+        return refused
     form = TransferForm()
     action = url_for("members.transfer", member_id=member.id)
     if request.method == "GET":
@@ -331,22 +336,14 @@ def transfer(member):
 @access()
 def batch_transfer():
     """转出 / 批量转出会员 of the ticked members (or all matching the filter): all or nothing."""
-    reason = refusal(None, "转出")
-    if reason:
-        return refuse(reason)
-    query, carried = _batch_selection()
-    total = query.count()
-    if total == 0:
-        return back_to_list("请先勾选要转出的会员", url_for("members.index"))
-    form = TransferForm()
-    action = url_for("members.batch_transfer")
-    if request.form.get("submitted") != "1":
-        return _render_transfer(form, list(query.limit(15)), total, action, carried)
-    error = _transfer(form, list(query))
+    ticked = _Ticked("转出", "members.batch_transfer", _render_transfer, TransferForm)
+    if ticked.response:
+        return ticked.response
+    error = _transfer(ticked.form, list(ticked.query))
     if error is None:
         flash(SENT, "success")
         return redirect_to(url_for("members.index"))
-    return _render_transfer(form, list(query.limit(15)), total, action, carried, error or None, 422)
+    return ticked.page(ticked.form, error or None, 422)
 
 
 # --- 导出会员 -----------------------------------------------------------------------------------
@@ -358,9 +355,6 @@ def export():
     filters = roster.parse_filters(request.args)
     if filters.errors:
         return refuse("；".join(filters.errors), 422)
-    query = roster.roster(scoped(Membership, current_user), filters)
-    masked = not sees_full_numbers(current_user)
-    handle, count = roster.write_export(query, masked, today())
-    AuditLog.record("导出会员", object_type="Membership",
-                    detail={"条数": count, "筛选条件": filters.args(), "号码": "已遮蔽" if masked else "完整"})
+    handle, _count = roster.export(scoped(Membership, current_user), filters,
+                                   masked=not current_user.sees_full_numbers)
     return send_download(handle, "会员信息.xlsx", XLSX, slug="members")

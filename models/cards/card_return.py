@@ -29,7 +29,7 @@ from models.cards.cards import (
 )
 from models.io.tables import error_workbook, read_table, records
 from models.jobs import Job, job_kind
-from models.members.members import Person
+from models.members.people import Person
 from models.orgs.accounts import Account
 from models.rules import cards as rules
 from models.rules.text import mask_text

@@ -35,7 +35,7 @@ from models.enroll.enrollment import (
     holder_of,
 )
 from models.enroll.plans import ProtectionYear
-from models.members.members import HELD, NORMAL, Membership, Person
+from models.members.people import HELD, NORMAL, Membership, Person
 from models.orgs.organizations import Organization
 from models.rules import retirement
 

@@ -27,7 +27,7 @@ from models.enroll.enrollment import Enrollment
 from models.enroll.plans import ProtectionYear
 from models.io.tables import error_workbook, lost_digits, lost_digits_message, read_table, records
 from models.jobs import Job, job_kind
-from models.members.members import Person
+from models.members.people import Person
 from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
 from models.rules.fees import FeeError, fen

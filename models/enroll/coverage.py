@@ -15,7 +15,7 @@ from models import db
 from models.base import DomainError
 from models.enroll.enrollment import INDIVIDUAL, Enrollment, Submission
 from models.enroll.plans import ProtectionType, ProtectionYear
-from models.members.members import Person
+from models.members.people import Person
 from models.orgs.organizations import Organization
 from models.rules.idnumber import IdError, check_other_id, check_resident_id, normalize_id
 

@@ -23,7 +23,7 @@ from models.audit import AuditLog
 from models.base import BaseModel, DomainError, in_values, now
 from models.enroll import plans
 from models.enroll.plans import ProtectionType, ProtectionYear
-from models.members.members import Person
+from models.members.people import Person
 from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
 from models.rules import fees

@@ -39,7 +39,7 @@ from models.enroll.enrollment import (
 )
 from models.enroll.plans import ProtectionYear
 from models.jobs import QUEUED, RUNNING, Job, job_kind
-from models.members.members import ID_CARD, NORMAL, Membership, Person
+from models.members.people import ID_CARD, NORMAL, Membership, Person
 from models.orgs.organizations import Organization
 
 ABNORMAL_HINT = "社保卡状态异常，无法通过社保卡参保，请进行工会会员服务卡参保"

@@ -29,7 +29,7 @@ from models.enroll.enrollment import (
 )
 from models.io.tables import error_workbook, lost_digits, lost_digits_message, read_table, records
 from models.jobs import Job, job_kind
-from models.members.members import Person
+from models.members.people import Person
 from models.orgs.accounts import Account
 from models.rules.idnumber import IdError, check_resident_id
 from models.rules.text import mask_text, normalize, parse_day

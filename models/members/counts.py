@@ -1,6 +1,7 @@
 """Maintained member counters for the 首页 dashboard (city scale: 1,000,000 members).
 
-Two small tables, kept exact by every membership change that goes through `members_api`:
+Two small tables, kept exact by every membership change that goes through models/members/members.py
+(join, change, move):
 - OrgMemberCount(org, members): current members (status 正常) of the organisation itself;
 - MemberDay(org, day, joined, activated): current members who joined that day (入会日期), and
   memberships approved (电子会员证激活, member number issued) that day.
@@ -13,11 +14,12 @@ from datetime import date
 
 import peewee as pw
 
-from models import db
+from models import db, is_postgres
 from models.base import BaseModel
-from models.orgs.organizations import Organization
+from models.members.people import NORMAL, Membership
+from models.orgs.organizations import Organization, OrgTree
 
-COUNTED = "正常"  # 会员数 counts approved members
+COUNTED = NORMAL  # 会员数 counts approved members
 
 
 class OrgMemberCount(BaseModel):
@@ -82,8 +84,7 @@ def _bump_day(org_id: int, day: date, joined: int = 0, activated: int = 0) -> No
 def rebuild() -> None:
     """Recompute both tables from the memberships in one transaction (set-based SQL, fast
     enough for a million members)."""
-    from models.members.members import Membership
-    approved_day = (Membership.approved_at.cast("date") if _pg()
+    approved_day = (Membership.approved_at.cast("date") if is_postgres()
                     else pw.fn.DATE(Membership.approved_at))
     one, zero = pw.Value(1), pw.Value(0)
     with db.atomic():
@@ -106,11 +107,6 @@ def rebuild() -> None:
             [MemberDay.org, MemberDay.day, MemberDay.joined, MemberDay.activated]).execute()
 
 
-def _pg() -> bool:
-    from models import is_postgres
-    return is_postgres()
-
-
 # --- reading (one subtree join each; no join at all for the root of the whole tree) --------------
 def is_whole_tree(root_id: int) -> bool:
     """The root of the only tree (the city): its subtree is every organisation."""
@@ -121,7 +117,6 @@ def is_whole_tree(root_id: int) -> bool:
 def _scoped(query, model, root_id: int, whole: bool | None):
     """Restrict a counter query to the subtree of root_id (nothing to restrict for the city).
     `whole`: is_whole_tree(root_id) when the caller already knows it (None: ask)."""
-    from models.orgs.organizations import OrgTree
     if is_whole_tree(root_id) if whole is None else whole:
         return query
     return (query.join(OrgTree, on=(OrgTree.descendant == model.org))

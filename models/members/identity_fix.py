@@ -7,8 +7,8 @@ from models import db
 from models.audit import AuditLog
 from models.base import DomainError, FieldErrors, today
 from models.cards import cards
-from models.members import members
-from models.members.members import MemberChange, Membership, Person
+from models.members import members, people
+from models.members.people import MemberChange, Membership, Person
 from models.orgs.organizations import Organization
 from models.rules.idnumber import IdError, check_resident_id, normalize_id
 from models.rules.text import mask
@@ -26,12 +26,12 @@ def text(value) -> str:
 def lookup(id_type: str, raw: str) -> Person | None:
     """The person with exactly this ID (normalised; an old 15-digit 身份证 converted to 18)."""
     number = normalize_id(raw)
-    if id_type == members.ID_CARD:
+    if id_type == people.ID_CARD:
         try:
             number = check_resident_id(number, today()).number
         except IdError:
             pass
-    return members.find_person(id_type, number) if number else None
+    return people.find_person(id_type, number) if number else None
 
 
 def memberships(person: Person):
@@ -61,25 +61,25 @@ def _apply(person: Person, fields: dict, reason: str, by) -> dict:
     changed = {k: v for k, v in fields.items() if getattr(person, k) != v}
     if not changed:
         raise DomainError("填写的信息与系统中的一致，没有需要更正的内容", 422)
-    # The word of MemberChange's 待审核 is the member's (members.PENDING).
+    # The word of MemberChange's 待审核 is the member's (people.PENDING).
     if MemberChange.select().join(Membership).where((Membership.person == person.id)
-                                                    & (MemberChange.status == members.PENDING)).exists():
+                                                    & (MemberChange.status == people.PENDING)).exists():
         raise DomainError("该会员有待上级工会审核的信息修改，请先完成会员审核后再更正", 409)
-    other = members.find_person(fields["id_type"], fields["id_number"])
+    other = people.find_person(fields["id_type"], fields["id_number"])
     if other is not None and other.id != person.id:
-        held = members.holding(other.id)
+        held = people.holding(other.id)
         raise DomainError(CLASH.format(name=other.name, where=f"，属于「{held.org.name}」" if held else ""), 409)
 
     def shown(key, value):  # every kind of ID number masked, not only the long digit runs
         return mask(text(value)) if key == "id_number" else text(value)
-    detail = {members.LABELS[k]: [shown(k, getattr(person, k)), shown(k, v)] for k, v in changed.items()}
+    detail = {people.LABELS[k]: [shown(k, getattr(person, k)), shown(k, v)] for k, v in changed.items()}
     current = memberships(person).first()
     with db.atomic():
         try:
             with db.atomic():
                 Person.update(**changed).where(Person.id == person.id).execute()
         except IntegrityError:  # another operator registered that number a moment ago
-            other = members.find_person(fields["id_type"], fields["id_number"])
+            other = people.find_person(fields["id_type"], fields["id_number"])
             raise DomainError(CLASH.format(name=other.name if other else "刚登记", where=""), 409) from None
         cards.invalidate(person_id=person.id)  # a queued card application is checked again
         # On the member's 操作日志 (its current union's record), or the person's when never a member.

@@ -35,7 +35,8 @@ from models.io.excel import safe_cell
 from models.io.tables import ERROR_COLUMN, error_cell, lost_digits, lost_digits_message, stream_table
 from models.jobs import JobChunk, bulk_work, job_kind
 from models.members.counts import OrgMemberCount, _bump_day
-from models.members.members import (
+from models.members.members import check_identity, check_record
+from models.members.people import (
     ACTIVE_STATUSES,
     CATEGORIES,
     ENTERPRISE,
@@ -50,8 +51,6 @@ from models.members.members import (
     TRANSFER_IN,
     Membership,
     Person,
-    check_identity,
-    check_record,
     held_elsewhere_message,
     next_member_numbers,
     review_required,

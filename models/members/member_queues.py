@@ -1,7 +1,7 @@
 """The queues of 会员审核 (new members and identity changes waiting for the superior) and
 会员转出审核 (transfer requests), and the decisions taken from them.
 
-Deciding one row goes through models/members.py (approve / reject / decide_change /
+Deciding one row goes through models/members/member_review.py (approve / reject / decide_change /
 decide_transfer: scope of the decider, compare-and-set, audit); this module adds the queue
 queries, the 消息提醒 the grassroots union gets for each decision, and the all-or-nothing
 batches (批量通过).
@@ -14,14 +14,22 @@ import peewee as pw
 
 from models import db, messages
 from models.base import DomainError
-from models.members import members as members_
-from models.members.members import LABELS, PENDING, MemberChange, Membership, Person, TransferRequest
+from models.members import member_review
+from models.members.people import (
+    LABELS,
+    PENDING,
+    TRANSFER_STATUSES,
+    WAITING,
+    MemberChange,
+    Membership,
+    Person,
+    TransferRequest,
+    next_member_numbers,
+)
 from models.orgs.organizations import Organization, OrgTree
 
 NEW_MEMBER, IDENTITY_CHANGE = "新增会员", "信息修改"  # 申请类型
 KINDS = {"member": NEW_MEMBER, "change": IDENTITY_CHANGE}
-WAITING = "待审核"
-TRANSFER_STATUSES = ("待审核", "已通过", "已驳回", "已撤回")
 # 方向 of the 会员转出审核 list
 DIRECTIONS = {"review": "待我审核", "in": "转入本单位", "out": "转出本单位"}
 
@@ -29,7 +37,7 @@ DIRECTIONS = {"review": "待我审核", "in": "转入本单位", "out": "转出�
 # --- 会员审核 -----------------------------------------------------------------------------------
 def reviewable_org_ids(account):
     """Sub-query of the unions whose members the account decides (every organisation strictly
-    below its own, as members.can_review says), or None for the admin (all of them)."""
+    below its own, as member_review.can_review says), or None for the admin (all of them)."""
     if account.is_admin:
         return None
     return OrgTree.select(OrgTree.descendant).where((OrgTree.ancestor == account.org_id)
@@ -96,12 +104,12 @@ def approval_rows(items) -> list:
 
 def decide_member(m: Membership, action: str, account, reason: str = "") -> Membership | None:
     """会员审核 of a new member: 通过 issues the 会员编号 and tells the union; 驳回 (with a reason)
-    removes the pending membership (members.reject tells the union itself)."""
+    removes the pending membership (member_review.reject tells the union itself)."""
     if action == "reject":
-        members_.reject(m, account, reason)
+        member_review.reject(m, account, reason)
         return None
     with db.atomic():
-        m = members_.approve(m, account)
+        m = member_review.approve(m, account)
         _approved_message(m)
     return m
 
@@ -109,7 +117,7 @@ def decide_member(m: Membership, action: str, account, reason: str = "") -> Memb
 def decide_change(change: MemberChange, action: str, account, reason: str = "") -> MemberChange:
     """会员审核 of an identity change, with the 消息提醒 to the member's union."""
     with db.atomic():
-        change = members_.decide_change(change, action, account, reason)
+        change = member_review.decide_change(change, action, account, reason)
         name = (Person.select(Person.name).join(Membership)
                 .where(Membership.id == change.membership_id).scalar())  # as it is now
         if action == "approve":
@@ -129,14 +137,14 @@ def approve_many(account, pending: list, changes: list) -> int:
     """批量通过: every ticked new member and identity change, all or nothing. The member
     numbers are reserved first, in one step (consecutive for the batch)."""
     for m in pending:
-        if not members_.can_review(account, m.org_id):
+        if not member_review.can_review(account, m.org_id):
             raise DomainError(f"「{m.person.name}」不是下级工会的新会员，不能由本单位审核", 403)
     with db.atomic():
-        numbers = members_.next_member_numbers(len(pending)) if pending else []
+        numbers = next_member_numbers(len(pending)) if pending else []
         for m, number in zip(pending, numbers, strict=True):
             m.member_no = number  # approve() issues the number it finds reserved on the row
             try:
-                approved = members_.approve(m, account)
+                approved = member_review.approve(m, account)
             except DomainError as exc:
                 raise DomainError(f"「{m.person.name}」：{exc.message}；本次批量审核未执行", exc.status) from None
             _approved_message(approved)
@@ -200,7 +208,7 @@ def approve_transfers(account, requests: list) -> int:
     with db.atomic():
         for r in requests:
             try:
-                members_.decide_transfer(r, "approve", account)
+                member_review.decide_transfer(r, "approve", account)
             except DomainError as exc:
                 raise DomainError(f"「{r.person.name}」：{exc.message}；本次批量审核未执行", exc.status) from None
     return len(requests)

@@ -38,10 +38,11 @@ from models.base import DomainError, now, today
 from models.io.excel import safe_cell
 from models.io.tables import error_cell, lost_digits, lost_digits_message, read_table, records
 from models.jobs import Job, bulk_work, job_kind
+from models.members import member_review
 from models.members import members as members_api
 from models.members.member_import import TEMPLATE_HEADER
 from models.members.member_import import template_workbook as import_template
-from models.members.members import (
+from models.members.people import (
     ACTIVE_STATUSES,
     DELETED,
     ID_CARD,
@@ -367,7 +368,7 @@ def apply(plan: Plan, org: Organization, account, job: Job, numbers: list | None
     targets = []
     for line, held in plan.c:
         try:  # request_transfer's own savepoint undoes a refused row
-            request = members_api.request_transfer(sources[held.id], org, account, reason=SYNC_REASON, job=job.id)
+            request = member_review.request_transfer(sources[held.id], org, account, reason=SYNC_REASON, job=job.id)
         except DomainError as exc:
             errors.append((line.row, line.name, line.raw_id, exc.message))
             continue
@@ -629,7 +630,7 @@ def _transfer_line(line: Line, org, account, held: dict, pending: dict) -> Trans
     try:
         with db.atomic():
             if mine is not None:
-                request = members_api.request_transfer(Membership.get_by_id(mine.id), org, account,
+                request = member_review.request_transfer(Membership.get_by_id(mine.id), org, account,
                                                        reason=line.reason or TRANSFER_REASON)
                 note = f"已提交转入申请，等待「{request.from_org.name}」或其上级工会审核"
                 result = TRANSFER_IN

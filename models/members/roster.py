@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 import peewee as pw
+from openpyxl import Workbook
 
-from models.base import until_end_of
-from models.members.members import ACTIVE_STATUSES, HELD, MEMBER_STATUSES, Membership, Person
-from models.orgs.organizations import Organization
+from models.audit import AuditLog
+from models.base import today, until_end_of
+from models.io.excel import export_row
+from models.members.people import ACTIVE_STATUSES, HELD, MEMBER_STATUSES, Membership, Person
+from models.orgs.organizations import ACTIVE, Organization
 from models.rules import retirement
 from models.rules.idnumber import IdError, check_resident_id, normalize_id
 from models.rules.text import mask, normalize
@@ -128,7 +131,7 @@ class Pages:
                 .join(Organization).where(Membership.id.in_(ids)).order_by(Membership.id.desc()))
 
 
-def _starts_with(column, text: str):
+def starts_with(column, text: str):
     """column LIKE 'text%' (wildcards in `text` escaped): exact or prefix. LIKE rather than
     ILIKE: names are Chinese, and PostgreSQL's ILIKE lower-cases every row first."""
     escaped = text.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
@@ -138,7 +141,6 @@ def _starts_with(column, text: str):
 
 
 def _filtered(query, filters: Filters, on: date | None):
-    from models.base import today
     d = filters.dates
     if filters.status in MEMBER_STATUSES:
         query = query.where(Membership.status == filters.status)
@@ -147,7 +149,7 @@ def _filtered(query, filters: Filters, on: date | None):
         # counts every membership approved in the period, whatever happened to it later.
         query = query.where(Membership.status.in_(ACTIVE_STATUSES))
     if filters.name:
-        query = query.where(_starts_with(Person.name, filters.name))
+        query = query.where(starts_with(Person.name, filters.name))
     if filters.member_no:
         query = query.where(Membership.member_no == filters.member_no)
     if filters.id_number:
@@ -196,7 +198,7 @@ def temporary_union(org: Organization) -> Organization | None:
         return None
     return (Organization.select()
             .where(Organization.is_temporary & (Organization.district == org.district_id)
-                   & (Organization.status == "正常") & (Organization.id != org.id))
+                   & (Organization.status == ACTIVE) & (Organization.id != org.id))
             .order_by(Organization.id).first())
 
 
@@ -223,9 +225,6 @@ def write_export(query, masked: bool, on: date):
     """The filtered roster as an .xlsx in a temporary file (write-only: constant memory).
     Returns (open file positioned at 0, number of members). Cells by export_row: dates as date
     cells, text as text (ID and phone numbers keep every digit) escaped where it would run."""
-    from openpyxl import Workbook
-
-    from models.io.excel import export_row
     book = Workbook(write_only=True)
     sheet = book.create_sheet("会员信息")
     sheet.append(EXPORT_COLUMNS)
@@ -238,3 +237,12 @@ def write_export(query, masked: bool, on: date):
     handle.seek(0)
     return handle, count
 
+
+
+def export(members_in_scope, filters: Filters, masked: bool):
+    """导出会员: the filtered roster as an .xlsx (write_export), audited with its filters.
+    Returns (open file positioned at 0, number of members)."""
+    handle, count = write_export(roster(members_in_scope, filters), masked, today())
+    AuditLog.record("导出会员", object_type="Membership",
+                    detail={"条数": count, "筛选条件": filters.args(), "号码": "已遮蔽" if masked else "完整"})
+    return handle, count

@@ -13,7 +13,7 @@ from models import db
 from models.audit import AuditLog
 from models.base import DomainError, FieldErrors
 from models.cards.cards import HELD_CARD, Card, CardPending
-from models.members.members import ACTIVE_STATUSES, Membership
+from models.members.people import ACTIVE_STATUSES, Membership
 from models.orgs.organizations import Enterprise, Organization
 from models.rules.text import compact, normalize
 from models.rules.uscc import clean_uscc

@@ -13,7 +13,7 @@ from peewee import IntegrityError
 from models import db
 from models.audit import AuditLog
 from models.base import DomainError, FieldErrors, now
-from models.members.members import ACTIVE_STATUSES, Membership
+from models.members.people import ACTIVE_STATUSES, Membership
 from models.orgs import enterprises
 from models.orgs import org_requests as requests_
 from models.orgs.accounts import Account

@@ -685,7 +685,7 @@ def restore_returned(sub: Submission, account, reason: str) -> Submission:
     """Reopen a wrongly returned grassroots submission: 退回 → 区局确认中, its people enrolled
     again — refused when one of them is insured elsewhere meanwhile."""
     from models.enroll import enrollment
-    from models.members.members import Person
+    from models.members.people import Person
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("请填写原因", 422)

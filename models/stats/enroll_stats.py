@@ -37,7 +37,7 @@ from models.enroll.enrollment import (
 from models.enroll.plans import Credit, ProtectionType, ProtectionYear
 from models.io.excel import export_row, safe_cell
 from models.jobs import Job, job_kind
-from models.members.members import Person
+from models.members.people import Person
 from models.orgs.organizations import ACTIVE as ORG_ACTIVE
 from models.orgs.organizations import Organization
 from models.rules.text import bounded_int, mask, normalize

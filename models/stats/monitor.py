@@ -19,7 +19,7 @@ from models.base import in_values, today
 from models.cards.cards import card_channel_people
 from models.enroll.enrollment import CENTRAL, DEAD, RETIRED, Enrollment, StatusRecord, Submission
 from models.enroll.plans import ProtectionYear
-from models.members.members import ID_CARD, NORMAL, Membership, Person
+from models.members.people import ID_CARD, NORMAL, Membership, Person
 from models.orgs.organizations import Organization, OrgTree
 from models.stats.enroll_stats import (
     NOT_SUBMITTED,

@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import expect
 
 from models.cards.cards import CardBatch, CardPending
-from models.members.members import Person
+from models.members.people import Person
 from tests.browser.helpers import log_in
 from tests.card_factories import card_member
 

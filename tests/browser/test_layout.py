@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from models.enroll import plans
 from models.enroll.enrollment import Enrollment
 from models.members import members
-from models.members.members import TransferRequest
+from models.members.people import TransferRequest
 from tests import card_factories, factories, review_factories
 from tests.browser.helpers import assert_usable, log_in
 from tests.browser.test_enroll_flow import enrolling_year

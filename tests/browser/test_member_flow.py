@@ -7,7 +7,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from models.demo import id_number
-from models.members.members import Membership, Person
+from models.members.people import Membership, Person
 from tests import factories
 from tests.browser.helpers import log_in
 from tests.tablefiles import write
