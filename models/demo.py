@@ -172,6 +172,7 @@ def _review_examples(centre, district, street, g2, g3, g4) -> None:
     from datetime import datetime
 
     from models.enroll import enrollment, plans
+    from models.review import batches, vouchers
     from models.review import enroll_review as review
     on = today()
     this, coming = plans.get_year(on.year), plans.get_year(on.year + 1)
@@ -193,16 +194,16 @@ def _review_examples(centre, district, street, g2, g3, g4) -> None:
     review.add_to_queue(district, this, review.CENTRAL_KIND, _keys(district, this, review.CENTRAL_KIND), None)
     done = review.submit_to_centre(district, this, review.CENTRAL_KIND, handler, district_account,
                                    at=datetime(on.year - 1, 12, 27, 10, 0))
-    review.accept(done, centre_account, mail=False)
-    voucher = review.upload_voucher(district, [done.id], f"{on.year}年度集中参保缴费凭证", _voucher_image(),
-                                    district_account)
-    review.confirm_voucher(voucher, centre_account)
+    batches.accept(done, centre_account, mail=False)
+    voucher = vouchers.upload_voucher(district, [done.id], f"{on.year}年度集中参保缴费凭证", _voucher_image(),
+                                      district_account)
+    vouchers.confirm_voucher(voucher, centre_account)
     # this year: an instant batch waiting for its voucher
     enrollment.submit(g2, this, enrollment.CARD_CHANNEL, enrollment.HAS_CARD_NO_COVER, a_this, members_of(g2, 3),
                       None, on=on - timedelta(days=5))
     review.add_to_queue(district, this, review.INSTANT_KIND, _keys(district, this, review.INSTANT_KIND), None)
     instant = review.submit_to_centre(district, this, review.INSTANT_KIND, handler, district_account)
-    review.accept(instant, centre_account, mail=False)
+    batches.accept(instant, centre_account, mail=False)
     # next year: the queues
     for org, n in ((g2, 12), (g3, 15)):
         enrollment.submit(org, coming, enrollment.CARD_CHANNEL, enrollment.CENTRAL, a_coming,

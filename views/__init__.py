@@ -39,6 +39,7 @@ def register(app):
         cards,
         coverage,
         enroll,
+        enroll_review,
         enroll_stats,
         home,
         jobs,
@@ -50,13 +51,12 @@ def register(app):
         notices,
         orgs,
         plans,
-        review,
         social,
     )
     app.url_map.converters["int"] = BoundedIntConverter  # before the routes are added
     for module in (auth, home, orgs, accounts, members, member_import, member_sync, member_review,
-                   cards, plans, enroll, social, review, batches, coverage, enroll_stats, messages, notices, audit,
-                   jobs, admin):
+                   cards, plans, enroll, social, enroll_review, batches, coverage, enroll_stats, messages, notices,
+                   audit, jobs, admin):
         app.register_blueprint(module.bp)
 
     @app.route("/favicon.ico")

@@ -40,7 +40,7 @@ def _year():
             return None, refuse(f"{asked}年度尚未设置", 404)
         # Not an error of the user's: the page opens and says why there is nothing yet.
         from views.access import render_page as page
-        return None, page("review/no_year.html", title="集中参保统计",
+        return None, page("enroll_review/no_year.html", title="集中参保统计",
                           message="保障年度尚未设置，暂无集中参保统计（由市职保中心在“保障年度设置”中设置）。")
     return year, None
 
