@@ -25,7 +25,7 @@ from models.review.vouchers import PaymentVoucher
 from tests import factories
 from tests.review_factories import PNG, make_batch
 from tests.test_enrollment import people, ready_year
-from tests.workflow_helpers import check_every_pair
+from tests.workflow_helpers import check_bulk_stale_refused, check_every_pair
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -262,6 +262,36 @@ def test_district_batch_workflow_every_pair(city):
     actions = len(DistrictBatch.WORKFLOW.action_names)
     assert allowed == len(DistrictBatch.WORKFLOW.transitions) == 6
     assert forbidden == states * actions - allowed
+
+
+def test_district_batch_workflow_every_pair_in_bulk(city):
+    """A voucher's batches move together (上传, 核销, 驳回): the bulk form over every pair."""
+    def make(state):
+        return make_batch(city.orgs["grassroots1"], status=state)
+    allowed, forbidden = check_every_pair(DistrictBatch, make, account=city.account("centre"), bulk=True)
+    assert (allowed, forbidden) == (6, 6 * 6 - 6)
+
+
+def test_submission_workflow_every_pair_in_bulk(city):
+    """A district's 待提交 list moves at once (提交至职保中心; the centre's 退回; 逾期未缴费)."""
+    year = ready_year(city)
+    a = plans.types_of(year)[0]
+
+    def make(state):
+        return Submission.create(org=city.orgs["grassroots1"], year=year, channel=enrollment.CARD_CHANNEL,
+                                 mode=enrollment.CENTRAL, type=a, status=state)
+    allowed, forbidden = check_every_pair(Submission, make, account=city.account("district"), reason="名单有误",
+                                          bulk=True)
+    assert (allowed, forbidden) == (6, 5 * 6 - 6)
+
+
+def test_a_stale_pending_submit_list_moves_nothing(city):
+    """One row of the list submitted meanwhile (another tab): the bulk move is refused as a whole."""
+    year = ready_year(city)
+    a = plans.types_of(year)[0]
+    subs = [Submission.create(org=city.orgs["grassroots1"], year=year, channel=enrollment.CARD_CHANNEL,
+                              mode=enrollment.CENTRAL, type=a) for _ in range(3)]
+    check_bulk_stale_refused(subs, "complete", moved_by_other_to=enrollment.DONE)
 
 
 def test_voucher_workflow_every_pair(city):
