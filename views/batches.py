@@ -13,7 +13,6 @@ from models.audit import AuditLog
 from models.base import DomainError, yuan
 from models.enroll import notice_pdf
 from models.enroll.enrollment import Submission
-from models.orgs.organizations import Organization
 from models.review import batches
 from models.review.batches import DistrictBatch
 from models.review.vouchers import (
@@ -28,6 +27,7 @@ from models.review.vouchers import (
     upload_voucher,
     voucher_batches,
 )
+from models.review.vouchers import search as voucher_search
 from models.rules.text import normalize
 from views.access import (
     access,
@@ -52,31 +52,16 @@ UPLOADED = (("start", "上传时间（起）"), ("end", "上传时间（止）")
 def index():
     """参保批次管理: 批次编号, 参保人数, 提交时间, 最后更新时间, 状态, 凭证上传时间, 职保中心反馈时间,
     职保中心核销时间."""
-    query = scoped(DistrictBatch, current_user)
+    is_district = current_user.role == "district"
     number = normalize(request.args.get("number")).upper()
     status = normalize(request.args.get("status"))
     district = normalize(request.args.get("district"))
-    if number:
-        query = query.where(DistrictBatch.number.contains(number))
-    if status in batches.BATCH_STATES:
-        query = query.where(DistrictBatch.status == status)
-    if district and current_user.role != "district":
-        query = query.where(DistrictBatch.district.in_(
-            Organization.select(Organization.id).where(Organization.name.contains(district))))
+    query = batches.search(scoped(DistrictBatch, current_user), number, status, "" if is_district else district)
     query, dates, errors = submitted_between(query, DistrictBatch.submitted_at, request.args, labels=CONFIRMED)
-    query = query.order_by(DistrictBatch.submitted_at.desc(), DistrictBatch.id.desc())
-    latest = None
-    if current_user.role == "district":
-        latest = (DistrictBatch.select().where((DistrictBatch.district == current_user.org_id)
-                                               & (DistrictBatch.kind == batches.CENTRAL_KIND)
-                                               & (DistrictBatch.status != batches.REJECTED))
-                  .order_by(DistrictBatch.id.desc()).first())
+    latest = batches.latest_central(current_user.org_id) if is_district else None
     page = paginate(query)
-    if current_user.role != "district":  # the 区局（产业）工会 column: one query, not a lookup per row
-        districts = {o.id: o for o in Organization.select().where(
-            Organization.id.in_({b.district_id for b in page.items} or {0}))}
-        for b in page.items:
-            b.district = districts[b.district_id]
+    if not is_district:  # the 区局（产业）工会 column
+        batches.with_districts(page.items)
     return render_page("batches/index.html", "rows", page=page, f={
         "number": number, "status": status, "district": district, **dates}, errors=errors,
         states=batches.BATCH_STATES, latest=latest, yuan=yuan,
@@ -177,15 +162,10 @@ def fail(batch):
 @access("district", "centre", "city")
 def vouchers():
     """缴费凭证管理: 文件名称, 上传时间 filters; 返回 / 上传缴费凭证."""
-    query = scoped(PaymentVoucher, current_user)
     name = normalize(request.args.get("name"))
     status = normalize(request.args.get("status"))
-    if name:
-        query = query.where(PaymentVoucher.file_name.contains(name))
-    if status in VOUCHER_STATES:
-        query = query.where(PaymentVoucher.status == status)
-    query, dates, errors = submitted_between(query, PaymentVoucher.uploaded_at, request.args, labels=UPLOADED)
-    query = query.order_by(PaymentVoucher.uploaded_at.desc(), PaymentVoucher.id.desc())
+    query, dates, errors = submitted_between(voucher_search(scoped(PaymentVoucher, current_user), name, status),
+                                             PaymentVoucher.uploaded_at, request.args, labels=UPLOADED)
     return render_page("batches/vouchers.html", "rows", page=paginate(query), f={"name": name, "status": status,
                        **dates}, errors=errors, yuan=yuan,
                        states=VOUCHER_STATES, status=422 if errors else 200)

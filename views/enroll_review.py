@@ -12,8 +12,6 @@ from forms.review import HandlerForm, ReasonForm
 from models.base import DomainError, today, yuan
 from models.enroll import plans
 from models.enroll.enrollment import CHANNELS, Submission
-from models.enroll.plans import ProtectionType
-from models.orgs.organizations import Organization
 from models.review import enroll_review
 from models.review.batches import DistrictBatch
 from models.rules.text import normalize
@@ -70,29 +68,11 @@ def _page_number(name: str) -> int:
 def _filtered(org, year, kind: str, queued: bool, args) -> tuple:
     """(query, shown filter values, errors) of one pane."""
     p = "q_" if queued else "p_"
-    query = enroll_review.pane(org, year, enroll_review.KINDS[kind], queued)
     shown = {k: normalize(args.get(p + k)) for k in ("name", "code", "parent", "channel", "mode", "type")}
+    kind_name = enroll_review.KINDS[kind]
+    query = enroll_review.filter_pane(enroll_review.pane(org, year, kind_name, queued), year, kind_name, queued, shown)
     query, dates, errors = submitted_between(query, Submission.submitted_at, args, prefix=p)
     shown.update(dates)
-    units = Organization.select(Organization.id)
-    if shown["name"]:
-        units = units.where(Organization.name.contains(shown["name"]))
-    if not queued and shown["code"]:
-        units = units.where(Organization.uscc.contains(shown["code"].upper()))
-    if shown["parent"]:
-        parents = Organization.select(Organization.id).where(Organization.name.contains(shown["parent"]))
-        units = units.where(Organization.parent.in_(parents))
-    if shown["name"] or shown["parent"] or (not queued and shown["code"]):
-        query = query.where(Submission.org.in_(units))
-    if not queued:
-        if shown["channel"] in CHANNELS:
-            query = query.where(Submission.channel == shown["channel"])
-        if shown["mode"] in enroll_review.modes_of(enroll_review.KINDS[kind]):
-            query = query.where(Submission.mode == shown["mode"])
-        if shown["type"]:
-            query = query.where(Submission.type.in_(
-                ProtectionType.select(ProtectionType.id).where((ProtectionType.year == year.id)
-                                                               & (ProtectionType.code == shown["type"]))))
     return query, shown, errors
 
 

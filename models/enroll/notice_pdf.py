@@ -147,7 +147,7 @@ def district_text(batch, on: date | None = None) -> list[str]:
     pay = plans.window_state(batch.year, "payment", district)
     deadline = _cn(pay.ends.date()) if pay.ends else "（缴费截止日期尚未设置）"
     if batch.credit_used:
-        from models.review.enroll_review import Credit
+        from models.enroll.plans import Credit
         credit = Credit.get_or_none((Credit.org == district.id) & (Credit.year == batch.year_id))
         note = (credit.note if credit and credit.note else f"{y - 2}年会员计划退回金额")
         middle = (f"鉴于{note}{yuan(batch.credit_used)}元指定用于抵扣{y}年度会员保障集中参保款项，"

@@ -122,6 +122,35 @@ def counts_by_type(batch: DistrictBatch) -> list[tuple[str, str, int]]:
     return [(code, name, int(n)) for code, name, n in rows]
 
 
+# --- 参保批次管理 (the list) ------------------------------------------------------------------
+def search(query, number: str = "", status: str = "", district: str = ""):
+    """The batch list over an (already scoped) query, newest first: 批次编号 contains, 状态 (an
+    unknown one filters nothing), 区局（产业）工会 name contains."""
+    if number:
+        query = query.where(DistrictBatch.number.contains(number))
+    if status in BATCH_STATES:
+        query = query.where(DistrictBatch.status == status)
+    if district:
+        query = query.where(DistrictBatch.district.in_(
+            Organization.select(Organization.id).where(Organization.name.contains(district))))
+    return query.order_by(DistrictBatch.submitted_at.desc(), DistrictBatch.id.desc())
+
+
+def latest_central(district_id: int) -> DistrictBatch | None:
+    """The district's newest centralized batch that was not 已退回 (the list's 告知书 link)."""
+    return (DistrictBatch.select().where((DistrictBatch.district == district_id)
+                                         & (DistrictBatch.kind == CENTRAL_KIND) & (DistrictBatch.status != REJECTED))
+            .order_by(DistrictBatch.id.desc()).first())
+
+
+def with_districts(items: list) -> None:
+    """Each batch of a page gets its district from one query, not a lookup per row."""
+    districts = {o.id: o for o in Organization.select().where(Organization.id.in_({b.district_id for b in items}
+                                                                                  or {0}))}
+    for b in items:
+        b.district = districts[b.district_id]
+
+
 # --- the centre -----------------------------------------------------------------------------
 def centre_only(account) -> None:
     if not account.acts_for_centre:

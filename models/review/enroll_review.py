@@ -127,6 +127,31 @@ def pane(reviewer: Organization, year: ProtectionYear, kind: str, queued: bool):
     return query
 
 
+def filter_pane(query, year: ProtectionYear, kind: str, queued: bool, f: dict):
+    """A pane's filters: 单位名称 and 上级工会 (names contain), and on 待审批 only 组织机构代码,
+    参保通道, 参保类型 and 保障类型 (its code in the year); an unknown choice filters nothing."""
+    units = Organization.select(Organization.id)
+    if f["name"]:
+        units = units.where(Organization.name.contains(f["name"]))
+    if not queued and f["code"]:
+        units = units.where(Organization.uscc.contains(f["code"].upper()))
+    if f["parent"]:
+        parents = Organization.select(Organization.id).where(Organization.name.contains(f["parent"]))
+        units = units.where(Organization.parent.in_(parents))
+    if f["name"] or f["parent"] or (not queued and f["code"]):
+        query = query.where(Submission.org.in_(units))
+    if not queued:
+        if f["channel"] in CHANNELS:
+            query = query.where(Submission.channel == f["channel"])
+        if f["mode"] in modes_of(kind):
+            query = query.where(Submission.mode == f["mode"])
+        if f["type"]:
+            query = query.where(Submission.type.in_(
+                ProtectionType.select(ProtectionType.id).where((ProtectionType.year == year.id)
+                                                               & (ProtectionType.code == f["type"]))))
+    return query
+
+
 GROUP_FIELDS = (Submission.org, Submission.channel, Submission.mode, Submission.type, Submission.queued_level)
 
 

@@ -64,6 +64,15 @@ VoucherItem.add_index(VoucherItem.index(VoucherItem.batch, unique=True, where=Vo
                                         name="voucher_item_one_per_batch"))
 
 
+def search(query, name: str = "", status: str = ""):
+    """The voucher list over an (already scoped) query, newest first: 文件名称 contains, 状态."""
+    if name:
+        query = query.where(PaymentVoucher.file_name.contains(name))
+    if status in VOUCHER_STATES:
+        query = query.where(PaymentVoucher.status == status)
+    return query.order_by(PaymentVoucher.uploaded_at.desc(), PaymentVoucher.id.desc())
+
+
 def payable(district: Organization):
     """Batches a new voucher can cover: 缴费凭证待上传, not covered by a voucher under review."""
     covered = VoucherItem.select(VoucherItem.batch).where(VoucherItem.active)
