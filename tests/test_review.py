@@ -365,6 +365,33 @@ def test_centre_rejects_and_the_rows_return_to_the_pending_submit_list(city, as_
                                            messages.Message.title.contains("被职保中心退回")).exists()
 
 
+def test_the_centres_reject_and_fail_move_the_submissions_through_the_workflow(city):
+    """退回 and 参保失败 move the batch's submissions by the Submission table (职保中心退回区局批次,
+    逾期未缴费: from 已完成 only, one audit row each); one that is no longer 已完成 refuses the
+    whole decision and nothing changes."""
+    batch = submitted_batch(city)
+    sub = Submission.get(Submission.batch == batch.id)
+    Submission.update(status=enrollment.RETURNED).where(Submission.id == sub.id).execute()  # corrupted meanwhile
+    with pytest.raises(DomainError, match="当前状态为「退回」，不能执行「职保中心退回区局批次」"):
+        batches.reject(batch, city.account("centre"), "人数不符")
+    assert DistrictBatch.get_by_id(batch.id).status == batches.CHECKING
+    assert Submission.get_by_id(sub.id).batch_id == batch.id
+    Submission.update(status=enrollment.DONE).where(Submission.id == sub.id).execute()
+    batches.reject(batch, city.account("centre"), "人数不符")
+    row = AuditLog.select().where((AuditLog.object_type == "Submission") & (AuditLog.object_id == sub.id)
+                                  ).order_by(AuditLog.id.desc()).get()
+    assert (row.action, row.from_state, row.to_state, row.detail_data) == (
+        "职保中心退回区局批次", enrollment.DONE, enrollment.REVIEWING, {"批次编号": batch.number})
+    failed = accepted_batch(city)  # the returned row and a new one, submitted again
+    batches.fail(failed, city.account("centre"), "逾期未缴费")
+    subs = list(Submission.select().where(Submission.batch == failed.id))
+    assert len(subs) == 2 and {s.status for s in subs} == {enrollment.FAILED}
+    for s in subs:
+        last = AuditLog.select().where((AuditLog.object_type == "Submission") & (AuditLog.object_id == s.id)
+                                       ).order_by(AuditLog.id.desc()).get()
+        assert (last.action, last.from_state, last.to_state) == ("逾期未缴费", enrollment.DONE, enrollment.FAILED)
+
+
 def accepted_batch(city, **kw):
     batch = submitted_batch(city, **kw)
     return batches.accept(batch, city.account("centre"))
@@ -489,6 +516,13 @@ def test_deadline_reminders_are_posted_once(city):
     note = messages.Message.get(messages.Message.kind == "截止提醒")
     assert note.org_id == city.orgs["district1"].id and "2026-12-31 23:59" in note.title
     assert batches.remind_deadlines(datetime(2026, 12, 20, 9)) == 0 and year
+
+
+def test_the_batches_register_their_sweeps_in_the_hourly_deadline_sweep(city):
+    """models/jobs.py knows no area: batches.py registers 逾期未缴费 and 截止提醒 (@jobs.hourly)."""
+    from models import jobs
+    assert jobs.HOURLY["failed"] is batches.fail_unpaid and jobs.HOURLY["reminded"] is batches.remind_deadlines
+    assert list(jobs.deadline_sweep()) == ["failed", "reminded", "purged", "kept_purged"]
 
 
 def test_admin_restores_a_wrongly_returned_submission(city, as_role):
