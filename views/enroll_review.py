@@ -31,13 +31,13 @@ bp = Blueprint("enroll_review", __name__, url_prefix="/review")
 TITLES = {"central": "集中参保审核", "instant": "即时参保审核"}
 PANES = ("pending_pane", "queued_pane")  # ?pane= for a fragment; anything else is the whole screen
 PER_PAGE = 15
-# Who reviews: a district or secondary union (the admin opens the screens but reviews nothing).
+# Who reviews: a district or secondary union — the admin is refused with the reason.
 REVIEWERS = dict(may="is_reviewer", refusal="只有二级工会和区局（产业）工会可以审核参保信息")
 
 
 def year_of(kind: str):
     """Centralized: the year being enrolled (next year from October); instant: this year."""
-    from views.enroll import central_year
+    from views.enroll import central_year  # moving to models/enroll/ (issue 17): repoint at the merge
     return central_year() if kind == "central" else plans.get_year(today().year)
 
 
