@@ -41,19 +41,9 @@ def generate_review(info: dict, year) -> dict:
     from models.members.people import Membership
     from models.orgs.accounts import Account
     from models.orgs.organizations import Organization
-    from models.review.enroll_review import (
-        CENTRAL_KIND,
-        COMPLETED,
-        DISTRICT_MARK,
-        FAILED,
-        V_DONE,
-        V_REVIEW,
-        VOUCHER_REVIEW,
-        BatchCounter,
-        DistrictBatch,
-        PaymentVoucher,
-        VoucherItem,
-    )
+    from models.review.batches import CENTRAL_KIND, COMPLETED, FAILED, VOUCHER_REVIEW, BatchCounter, DistrictBatch
+    from models.review.enroll_review import DISTRICT_MARK
+    from models.review.vouchers import V_DONE, V_REVIEW, PaymentVoucher, VoucherItem
     if DistrictBatch.select().exists():
         return {"kept": True, "review_seconds": 0.0}
     start = time.perf_counter()
@@ -211,7 +201,7 @@ def bench_review(b, info: dict, members: int, timed, repeat: int) -> None:
     from models.orgs.accounts import Account
     from models.orgs.organizations import Organization
     from models.review import enroll_review as review
-    from models.review.enroll_review import DistrictBatch
+    from models.review.batches import CHECKING, DistrictBatch
     from views.access import scoped
     year = generate_enrollments(info)["year"]
     data = generate_review(info, year)
@@ -253,12 +243,12 @@ def bench_review(b, info: dict, members: int, timed, repeat: int) -> None:
     orm, raw = _list_timings(b, timed, n, scoped(DistrictBatch, account))
     b.row("  data access: the district's batch count + page (ORM vs raw SQL)", batches, orm, "", orm[0] / raw[0])
     centre = b.client("bench-centre", info["password"])
-    checking = DistrictBatch.select().where(DistrictBatch.status == review.CHECKING).count()
+    checking = DistrictBatch.select().where(DistrictBatch.status == CHECKING).count()
     b.row(f"参保批次管理列表, centre, 状态 参保审核中 ({checking:,} batches) (GET /batches/?status=参保审核中)",
           batches, timed(b.get(centre, "/batches/?status=参保审核中"), n), "p95 ≤ 100")
     centre_account = Account.get(Account.username == "bench-centre")
     orm, raw = _list_timings(b, timed, n, scoped(DistrictBatch, centre_account)
-                             .where(DistrictBatch.status == review.CHECKING), districts=True)
+                             .where(DistrictBatch.status == CHECKING), districts=True)
     b.row("  data access: the centre's batch count + page (ORM vs raw SQL)", batches, orm, "", orm[0] / raw[0])
 
 
@@ -294,7 +284,7 @@ def _list_timings(b, timed, n, query, districts=False):
     """paginate(): the count, then the first page ordered by 提交时间 (and for the centre the
     page's districts) — ORM vs the same SQL raw."""
     from models.orgs.organizations import Organization
-    from models.review.enroll_review import DistrictBatch
+    from models.review.batches import DistrictBatch
     ordered = query.order_by(DistrictBatch.submitted_at.desc(), DistrictBatch.id.desc())
 
     def names(ids):

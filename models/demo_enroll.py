@@ -17,7 +17,7 @@ from models.enroll.plans import FeeSplit
 from models.enroll.social_enroll import SocialCheck
 from models.members.people import Membership, Person
 from models.orgs.accounts import Account
-from models.review import enroll_review
+from models.review import batches, enroll_review, vouchers
 from models.storage import storage_dir
 
 
@@ -87,16 +87,16 @@ def review_examples(centre, district, street, g2, g3, g4) -> None:
     enroll_review.add_to_queue(district, this, central, _keys(district, this, central), None)
     done = enroll_review.submit_to_centre(district, this, central, handler, district_account,
                                           at=datetime(on.year - 1, 12, 27, 10, 0))
-    enroll_review.accept(done, centre_account, mail=False)
-    voucher = enroll_review.upload_voucher(district, [done.id], f"{on.year}年度集中参保缴费凭证",
+    batches.accept(done, centre_account, mail=False)
+    voucher = vouchers.upload_voucher(district, [done.id], f"{on.year}年度集中参保缴费凭证",
                                            _voucher_image(), district_account)
-    enroll_review.confirm_voucher(voucher, centre_account)
+    vouchers.confirm_voucher(voucher, centre_account)
     # this year: an instant batch waiting for its voucher
     enrollment.submit(g2, this, enrollment.CARD_CHANNEL, enrollment.HAS_CARD_NO_COVER, a_this, members_of(g2, 3),
                       None, on=on - timedelta(days=5))
     enroll_review.add_to_queue(district, this, instant_kind, _keys(district, this, instant_kind), None)
     instant = enroll_review.submit_to_centre(district, this, instant_kind, handler, district_account)
-    enroll_review.accept(instant, centre_account, mail=False)
+    batches.accept(instant, centre_account, mail=False)
     # next year: the queues
     for org, n in ((g2, 12), (g3, 15)):
         enrollment.submit(org, coming, enrollment.CARD_CHANNEL, enrollment.CENTRAL, a_coming,

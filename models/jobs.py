@@ -19,7 +19,6 @@ from huey.contrib.sql_huey import SqlHuey
 
 from models import db, messages, storage
 from models.base import BaseModel, DomainError, now
-from models.review import enroll_review as review
 from models.storage import UPLOAD_DIRS, stored_file, upload_retention_days
 from models.workflow import Workflow, transition
 
@@ -269,13 +268,25 @@ def purge_uploads(days: int | None = None) -> list[int]:
     return purged
 
 
+HOURLY: dict = {}  # result key → a function of the areas run by every deadline sweep (@hourly)
+
+
+def hourly(key: str):
+    """Register an area's sweep (a function taking no arguments, idempotent) in `deadline_sweep`;
+    its result is reported under `key` (models/review/batches.py: "failed", "reminded")."""
+    def register(fn):
+        HOURLY[key] = fn
+        return fn
+    return register
+
+
 def deadline_sweep() -> dict:
-    """The scheduled hourly sweep (idempotent: a run that was killed is simply run again):
-    缴费截止 passed → unpaid centralized batches 失败; reminders of approaching deadlines; uploads
-    and result files of jobs older than UPLOAD_RETENTION_DAYS deleted (`purge_uploads`), and files
-    kept for unfinished forms after a day (`storage.purge_kept`)."""
+    """The scheduled hourly sweep (idempotent: a run that was killed is simply run again): the
+    areas' registered sweeps (缴费截止 passed → unpaid centralized batches 失败; reminders of
+    approaching deadlines); uploads and result files of jobs older than UPLOAD_RETENTION_DAYS
+    deleted (`purge_uploads`), and files kept for unfinished forms after a day (`storage.purge_kept`)."""
     with db.connection_context() if db.is_closed() else nullcontext():
-        return {"failed": review.fail_unpaid(), "reminded": review.remind_deadlines(),
+        return {**{key: fn() for key, fn in HOURLY.items()},
                 "purged": purge_uploads(), "kept_purged": storage.purge_kept()}
 
 

@@ -11,6 +11,7 @@ import models.enroll.status_import  # noqa: F401 — 社保状态导入, 个人�
 import models.members.member_import  # noqa: F401 — 批量导入会员
 import models.members.member_sync  # noqa: F401 — 同步会员
 import models.orgs.org_import  # noqa: F401 — registers the 组织导入 job kind
+import models.review.enroll_review  # noqa: F401 — the review queues' partial index on submission
 import models.stats.enroll_stats  # noqa: F401 — registers the 导出参保人员名单 job kind
 from models.audit import AuditLog
 from models.cards.card_batches import CardRevokeRequest
@@ -28,7 +29,8 @@ from models.notices import Download, Notice
 from models.orgs.accounts import Account, LoginAttempt
 from models.orgs.org_requests import OrgRequest
 from models.orgs.organizations import Enterprise, Organization, OrgTree
-from models.review.enroll_review import BatchCounter, DistrictBatch, PaymentVoucher, VoucherItem
+from models.review.batches import BatchCounter, DistrictBatch  # registers the unpaid / reminder sweeps
+from models.review.vouchers import PaymentVoucher, VoucherItem
 
 ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog, Job, Person,
               Membership, OrgMemberCount, MemberDay, Message, MessageRead, Notice, Download,

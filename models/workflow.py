@@ -3,7 +3,9 @@
 Each workflow model declares `WORKFLOW = Workflow(field, {(from_state, action): to_state}, ...)`.
 `transition(obj, action, ...)` does a compare-and-set UPDATE … WHERE id=? AND <field>=? inside
 one transaction, writes the audit row, and raises DomainError (Chinese) when the move is not
-allowed or another operator got there first. No view sets a status field by hand.
+allowed or another operator got there first. `bulk_transition(model, objs, action, ...)` moves many
+objects the same way in one UPDATE … WHERE id IN (…) AND <field>=?, one audit row each, all or
+nothing. No status field is set anywhere else (tests/test_status_writes.py).
 """
 
 from dataclasses import dataclass, field
@@ -11,6 +13,8 @@ from dataclasses import dataclass, field
 from models import db
 from models.audit import AuditLog
 from models.base import DomainError
+
+STALE = "该记录的状态已被他人修改，请刷新页面后重试"
 
 
 @dataclass
@@ -72,7 +76,46 @@ def transition(obj, action: str, account=None, reason: str = "", updates: dict |
                    .where((model._meta.primary_key == obj._pk) & (column == current))
                    .execute())
         if changed != 1:
-            raise DomainError("该记录的状态已被他人修改，请刷新页面后重试")
+            raise DomainError(STALE)
         AuditLog.record(wf.label(action), obj, from_state=current, to_state=target,
                         reason=reason, account=account, detail=detail)
     return model.get_by_id(obj._pk)
+
+
+def bulk_transition(model, objs: list, action: str, account=None, reason: str = "", updates: dict | None = None,
+                    detail=None, where=None, stale: str = STALE, status: int = 409) -> int:
+    """Move every object of `objs` by `action` at once: per state they were loaded in, one
+    UPDATE … WHERE id IN (…) AND <field> = <that state> (AND `where`, an extra condition the rows
+    must still meet), and one audit row per object (the same fields `transition()` writes).
+    Refused as a whole — nothing changes — when the table does not allow the move (the workflow's
+    `refusal`), when a reason is needed and missing, or when fewer rows moved than were given
+    (another operator got there first: `stale`, with `status`). Returns how many moved."""
+    wf: Workflow = model.WORKFLOW
+    column = getattr(model, wf.field)
+    by_state: dict = {}
+    for obj in objs:
+        by_state.setdefault(getattr(obj, wf.field), []).append(obj)
+    for current in by_state:
+        refused = wf.refusal(current, action)
+        if refused:
+            raise DomainError(refused)
+    if objs and action in wf.needs_reason and not (reason or "").strip():
+        raise DomainError(f"「{wf.label(action)}」须填写原因", 422)
+    rows = []
+    with db.atomic():
+        for current, group in by_state.items():
+            target = wf.transitions[(current, action)]
+            values = {column: target}
+            for name, value in (updates or {}).items():
+                values[getattr(model, name)] = value
+            ids = [obj._pk for obj in group]
+            query = model.update(values).where(model._meta.primary_key.in_(ids) & (column == current))
+            if where is not None:
+                query = query.where(where)
+            if query.execute() != len(set(ids)):
+                raise DomainError(stale, status)
+            rows += [AuditLog.row(wf.label(action), obj, from_state=current, to_state=target, reason=reason,
+                                  account=account, detail=detail) for obj in group]
+        if rows:
+            AuditLog.insert_many(rows).execute()
+    return len(objs)

@@ -2,7 +2,8 @@
 
 from models.base import now
 from models.enroll import plans
-from models.review.enroll_review import DistrictBatch, PaymentVoucher, VoucherItem
+from models.review.batches import DistrictBatch
+from models.review.vouchers import PaymentVoucher, VoucherItem
 from models.storage import stored_file
 from tests import factories
 

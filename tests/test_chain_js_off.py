@@ -13,7 +13,8 @@ from bs4 import BeautifulSoup
 from models.enroll import enrollment, plans
 from models.enroll.enrollment import Submission
 from models.review import enroll_review as review
-from models.review.enroll_review import DistrictBatch, PaymentVoucher
+from models.review.batches import DistrictBatch
+from models.review.vouchers import PaymentVoucher
 from models.storage import stored_file
 from tests.review_factories import PNG
 from tests.test_enrollment import ready_year

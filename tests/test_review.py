@@ -18,12 +18,14 @@ from models.audit import AuditLog
 from models.base import DomainError, yuan
 from models.enroll import enrollment, notice_pdf, plans
 from models.enroll.enrollment import Enrollment, Submission
+from models.review import batches, vouchers
 from models.review import enroll_review as review
-from models.review.enroll_review import DistrictBatch, PaymentVoucher
+from models.review.batches import DistrictBatch
+from models.review.vouchers import PaymentVoucher
 from tests import factories
 from tests.review_factories import PNG, make_batch
 from tests.test_enrollment import people, ready_year
-from tests.workflow_helpers import check_every_pair
+from tests.workflow_helpers import check_bulk_stale_refused, check_every_pair
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -228,7 +230,7 @@ def test_instant_batches_any_time(city):
 
 
 def test_cb_numbers_are_unique_under_concurrency(committed):
-    from models.review.enroll_review import next_batch_number
+    from models.review.batches import next_batch_number
     results, errors = [], []
 
     def take():
@@ -260,6 +262,36 @@ def test_district_batch_workflow_every_pair(city):
     actions = len(DistrictBatch.WORKFLOW.action_names)
     assert allowed == len(DistrictBatch.WORKFLOW.transitions) == 6
     assert forbidden == states * actions - allowed
+
+
+def test_district_batch_workflow_every_pair_in_bulk(city):
+    """A voucher's batches move together (上传, 核销, 驳回): the bulk form over every pair."""
+    def make(state):
+        return make_batch(city.orgs["grassroots1"], status=state)
+    allowed, forbidden = check_every_pair(DistrictBatch, make, account=city.account("centre"), bulk=True)
+    assert (allowed, forbidden) == (6, 6 * 6 - 6)
+
+
+def test_submission_workflow_every_pair_in_bulk(city):
+    """A district's 待提交 list moves at once (提交至职保中心; the centre's 退回; 逾期未缴费)."""
+    year = ready_year(city)
+    a = plans.types_of(year)[0]
+
+    def make(state):
+        return Submission.create(org=city.orgs["grassroots1"], year=year, channel=enrollment.CARD_CHANNEL,
+                                 mode=enrollment.CENTRAL, type=a, status=state)
+    allowed, forbidden = check_every_pair(Submission, make, account=city.account("district"), reason="名单有误",
+                                          bulk=True)
+    assert (allowed, forbidden) == (6, 5 * 6 - 6)
+
+
+def test_a_stale_pending_submit_list_moves_nothing(city):
+    """One row of the list submitted meanwhile (another tab): the bulk move is refused as a whole."""
+    year = ready_year(city)
+    a = plans.types_of(year)[0]
+    subs = [Submission.create(org=city.orgs["grassroots1"], year=year, channel=enrollment.CARD_CHANNEL,
+                              mode=enrollment.CENTRAL, type=a) for _ in range(3)]
+    check_bulk_stale_refused(subs, "complete", moved_by_other_to=enrollment.DONE)
 
 
 def test_voucher_workflow_every_pair(city):
@@ -333,9 +365,36 @@ def test_centre_rejects_and_the_rows_return_to_the_pending_submit_list(city, as_
                                            messages.Message.title.contains("被职保中心退回")).exists()
 
 
+def test_the_centres_reject_and_fail_move_the_submissions_through_the_workflow(city):
+    """退回 and 参保失败 move the batch's submissions by the Submission table (职保中心退回区局批次,
+    逾期未缴费: from 已完成 only, one audit row each); one that is no longer 已完成 refuses the
+    whole decision and nothing changes."""
+    batch = submitted_batch(city)
+    sub = Submission.get(Submission.batch == batch.id)
+    Submission.update(status=enrollment.RETURNED).where(Submission.id == sub.id).execute()  # corrupted meanwhile
+    with pytest.raises(DomainError, match="当前状态为「退回」，不能执行「职保中心退回区局批次」"):
+        batches.reject(batch, city.account("centre"), "人数不符")
+    assert DistrictBatch.get_by_id(batch.id).status == batches.CHECKING
+    assert Submission.get_by_id(sub.id).batch_id == batch.id
+    Submission.update(status=enrollment.DONE).where(Submission.id == sub.id).execute()
+    batches.reject(batch, city.account("centre"), "人数不符")
+    row = AuditLog.select().where((AuditLog.object_type == "Submission") & (AuditLog.object_id == sub.id)
+                                  ).order_by(AuditLog.id.desc()).get()
+    assert (row.action, row.from_state, row.to_state, row.detail_data) == (
+        "职保中心退回区局批次", enrollment.DONE, enrollment.REVIEWING, {"批次编号": batch.number})
+    failed = accepted_batch(city)  # the returned row and a new one, submitted again
+    batches.fail(failed, city.account("centre"), "逾期未缴费")
+    subs = list(Submission.select().where(Submission.batch == failed.id))
+    assert len(subs) == 2 and {s.status for s in subs} == {enrollment.FAILED}
+    for s in subs:
+        last = AuditLog.select().where((AuditLog.object_type == "Submission") & (AuditLog.object_id == s.id)
+                                       ).order_by(AuditLog.id.desc()).get()
+        assert (last.action, last.from_state, last.to_state) == ("逾期未缴费", enrollment.DONE, enrollment.FAILED)
+
+
 def accepted_batch(city, **kw):
     batch = submitted_batch(city, **kw)
-    return review.accept(batch, city.account("centre"))
+    return batches.accept(batch, city.account("centre"))
 
 
 def upload(client, batch_ids, data=PNG, name="voucher.png", file_name="12月缴费凭证"):
@@ -361,7 +420,7 @@ def test_bad_vouchers_are_refused_and_nothing_changes(city, as_role, data, reaso
 
 def test_an_oversized_voucher_is_refused(city):
     with pytest.raises(DomainError, match="不能超过10MB"):
-        review.check_voucher_file(b"\x89PNG" + b"0" * review.MAX_VOUCHER_BYTES, "big.png")
+        vouchers.check_voucher_file(b"\x89PNG" + b"0" * vouchers.MAX_VOUCHER_BYTES, "big.png")
 
 
 def test_voucher_upload_review_and_write_off(city, as_role):
@@ -419,7 +478,7 @@ def test_one_voucher_covers_several_batches_but_not_another_districts(city, as_r
 def test_a_batch_under_two_live_vouchers_is_a_database_constraint(city):
     import peewee as pw
 
-    from models.review.enroll_review import VoucherItem
+    from models.review.vouchers import VoucherItem
     from tests.review_factories import make_voucher
     voucher = make_voucher(city.orgs["grassroots1"])
     batch = VoucherItem.get(VoucherItem.voucher == voucher.id).batch
@@ -429,9 +488,9 @@ def test_a_batch_under_two_live_vouchers_is_a_database_constraint(city):
 
 def test_unpaid_centralized_batches_fail_after_the_deadline_and_release_their_people(city):
     batch = accepted_batch(city, n=2)
-    assert review.fail_unpaid(datetime(2027, 1, 20, 23, 0)) == []  # deadline not passed
-    assert review.fail_unpaid(datetime(2027, 1, 21, 0, 1)) == [batch.number]
-    assert review.fail_unpaid(datetime(2027, 1, 22, 0, 1)) == []  # idempotent
+    assert batches.fail_unpaid(datetime(2027, 1, 20, 23, 0)) == []  # deadline not passed
+    assert batches.fail_unpaid(datetime(2027, 1, 21, 0, 1)) == [batch.number]
+    assert batches.fail_unpaid(datetime(2027, 1, 22, 0, 1)) == []  # idempotent
     assert DistrictBatch.get_by_id(batch.id).status == "失败"
     assert {s.status for s in Submission.select()} == {"失败"}
     assert not Enrollment.select().where(Enrollment.active).exists()  # eligible for instant enrollment
@@ -444,19 +503,26 @@ def test_a_deadline_extension_keeps_a_batch_alive(city):
     window = plans.Window.get((plans.Window.year == batch.year_id) & (plans.Window.kind == "payment"))
     plans.extend_window(window, city.orgs["district1"], datetime(2027, 1, 31, 23, 59), city.account("admin"),
                         "银行系统故障")
-    assert review.fail_unpaid(datetime(2027, 1, 25)) == []
-    assert review.fail_unpaid(datetime(2027, 2, 1)) == [batch.number]
+    assert batches.fail_unpaid(datetime(2027, 1, 25)) == []
+    assert batches.fail_unpaid(datetime(2027, 2, 1)) == [batch.number]
 
 
 def test_deadline_reminders_are_posted_once(city):
     year = ready_year(city)
     submit(city, n=1)
     at = datetime(2026, 12, 30, 9)
-    assert review.remind_deadlines(at) == 1
-    assert review.remind_deadlines(at) == 0
+    assert batches.remind_deadlines(at) == 1
+    assert batches.remind_deadlines(at) == 0
     note = messages.Message.get(messages.Message.kind == "截止提醒")
     assert note.org_id == city.orgs["district1"].id and "2026-12-31 23:59" in note.title
-    assert review.remind_deadlines(datetime(2026, 12, 20, 9)) == 0 and year
+    assert batches.remind_deadlines(datetime(2026, 12, 20, 9)) == 0 and year
+
+
+def test_the_batches_register_their_sweeps_in_the_hourly_deadline_sweep(city):
+    """models/jobs.py knows no area: batches.py registers 逾期未缴费 and 截止提醒 (@jobs.hourly)."""
+    from models import jobs
+    assert jobs.HOURLY["failed"] is batches.fail_unpaid and jobs.HOURLY["reminded"] is batches.remind_deadlines
+    assert list(jobs.deadline_sweep()) == ["failed", "reminded", "purged", "kept_purged"]
 
 
 def test_admin_restores_a_wrongly_returned_submission(city, as_role):
@@ -552,7 +618,7 @@ def test_two_submits_of_the_same_list_at_once_make_one_batch(committed):
     assert DistrictBatch.select().count() == 1
     assert DistrictBatch.get().count == 3
     assert {s.district_batch for s in Submission.select()} == {"CB202612270001"}
-    assert review.next_batch_number(datetime(2026, 12, 27, 11)) == "CB202612270002"
+    assert batches.next_batch_number(datetime(2026, 12, 27, 11)) == "CB202612270002"
 
 
 def test_two_reviewers_adding_the_same_row_at_once_one_wins(committed):

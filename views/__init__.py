@@ -18,6 +18,7 @@ from views import (
     card_enroll,
     cards,
     coverage,
+    enroll_review,
     enroll_stats,
     home,
     jobs,
@@ -31,7 +32,6 @@ from views import (
     org_requests,
     orgs,
     plans,
-    review,
     social_enroll,
 )
 from views.access import BoundedIntConverter, public, refuse, render_error, unauthenticated
@@ -57,8 +57,8 @@ def _unread() -> int:
 def register(app):
     app.url_map.converters["int"] = BoundedIntConverter  # before the routes are added
     for module in (auth, home, orgs, org_requests, org_enterprises, accounts, members, member_import, member_sync,
-                   member_review, cards, plans, card_enroll, social_enroll, review, batches, coverage, enroll_stats,
-                   messages, notices, audit, jobs, admin):
+                   member_review, cards, plans, card_enroll, social_enroll, enroll_review, batches, coverage,
+                   enroll_stats, messages, notices, audit, jobs, admin):
         app.register_blueprint(module.bp)
 
     @app.route("/favicon.ico")

@@ -4,16 +4,30 @@ vouchers: 上传缴费凭证 (pick batches, the amounts, the file) and the centr
 """
 
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from forms.review import ReasonForm
 from models import storage
 from models.audit import AuditLog
 from models.base import DomainError, yuan
-from models.orgs.organizations import Organization
-from models.review import enroll_review as review
-from models.review.enroll_review import DistrictBatch, PaymentVoucher
+from models.enroll import notice_pdf
+from models.enroll.enrollment import Submission
+from models.review import batches
+from models.review.batches import DistrictBatch
+from models.review.vouchers import (
+    MAX_VOUCHER_BYTES,
+    VOUCHER_STATES,
+    PaymentVoucher,
+    VoucherItem,
+    amounts,
+    confirm_voucher,
+    payable,
+    reject_voucher,
+    upload_voucher,
+    voucher_batches,
+)
+from models.review.vouchers import search as voucher_search
 from models.rules.text import normalize
 from views.access import (
     access,
@@ -33,44 +47,24 @@ CONFIRMED = (("start", "确认时间（起）"), ("end", "确认时间（止）"
 UPLOADED = (("start", "上传时间（起）"), ("end", "上传时间（止）"))
 
 
-def _is_centre() -> bool:
-    return current_user.is_admin or current_user.role == "centre"
-
-
 @bp.route("/")
 @access("district", "centre", "city")
 def index():
     """参保批次管理: 批次编号, 参保人数, 提交时间, 最后更新时间, 状态, 凭证上传时间, 职保中心反馈时间,
     职保中心核销时间."""
-    query = scoped(DistrictBatch, current_user)
+    is_district = current_user.role == "district"
     number = normalize(request.args.get("number")).upper()
     status = normalize(request.args.get("status"))
     district = normalize(request.args.get("district"))
-    if number:
-        query = query.where(DistrictBatch.number.contains(number))
-    if status in review.BATCH_STATES:
-        query = query.where(DistrictBatch.status == status)
-    if district and current_user.role != "district":
-        query = query.where(DistrictBatch.district.in_(
-            Organization.select(Organization.id).where(Organization.name.contains(district))))
+    query = batches.search(scoped(DistrictBatch, current_user), number, status, "" if is_district else district)
     query, dates, errors = submitted_between(query, DistrictBatch.submitted_at, request.args, labels=CONFIRMED)
-    query = query.order_by(DistrictBatch.submitted_at.desc(), DistrictBatch.id.desc())
-    latest = None
-    if current_user.role == "district":
-        latest = (DistrictBatch.select().where((DistrictBatch.district == current_user.org_id)
-                                               & (DistrictBatch.kind == review.CENTRAL_KIND)
-                                               & (DistrictBatch.status != review.REJECTED))
-                  .order_by(DistrictBatch.id.desc()).first())
-    from flask import current_app
+    latest = batches.latest_central(current_user.org_id) if is_district else None
     page = paginate(query)
-    if current_user.role != "district":  # the 区局（产业）工会 column: one query, not a lookup per row
-        districts = {o.id: o for o in Organization.select().where(
-            Organization.id.in_({b.district_id for b in page.items} or {0}))}
-        for b in page.items:
-            b.district = districts[b.district_id]
+    if not is_district:  # the 区局（产业）工会 column
+        batches.with_districts(page.items)
     return render_page("batches/index.html", "rows", page=page, f={
         "number": number, "status": status, "district": district, **dates}, errors=errors,
-        states=review.BATCH_STATES, is_centre=_is_centre(), latest=latest, yuan=yuan,
+        states=batches.BATCH_STATES, latest=latest, yuan=yuan,
         has_stats="enroll_stats.district_excel" in current_app.view_functions,
         has_monitor="enroll_stats.monitor" in current_app.view_functions,
         status=422 if errors else 200)
@@ -80,11 +74,11 @@ def index():
 @access("district", "centre", "city", objects={"batch_id": DistrictBatch})
 def detail(batch):
     """批次详情: the grassroots submissions it holds, the counts per type and the 操作日志."""
-    subs = paginate(review.batch_submissions(batch).order_by(review.Submission.id), per_page=50)
-    voucher = (PaymentVoucher.select().join(review.VoucherItem).where(review.VoucherItem.batch == batch.id)
+    subs = paginate(batches.batch_submissions(batch).order_by(Submission.id), per_page=50)
+    voucher = (PaymentVoucher.select().join(VoucherItem).where(VoucherItem.batch == batch.id)
                .order_by(PaymentVoucher.id.desc()).first())
-    return render_page("batches/detail.html", batch=batch, subs=subs, types=review.counts_by_type(batch),
-                       log=AuditLog.for_object(batch).limit(50), yuan=yuan, is_centre=_is_centre(),
+    return render_page("batches/detail.html", batch=batch, subs=subs, types=batches.counts_by_type(batch),
+                       log=AuditLog.for_object(batch).limit(50), yuan=yuan,
                        voucher=voucher, just_submitted=request.args.get("submitted") == "1")
 
 
@@ -92,8 +86,7 @@ def detail(batch):
 @access("district", "centre", "city", objects={"batch_id": DistrictBatch})
 def notice(batch):
     """下载集中参保告知书 (the district notice, PDF)."""
-    from models.enroll import notice_pdf
-    if batch.kind != review.CENTRAL_KIND:
+    if batch.kind != batches.CENTRAL_KIND:
         return refuse("即时参保批次没有集中参保告知书", 409)
     return file_response(notice_pdf.district_notice(batch), f"{batch.year.year}年度集中参保告知书-{batch.number}.pdf",
                          "application/pdf", slug=f"notice-{batch.number}")
@@ -107,7 +100,7 @@ def accept(batch):
         return _ask(batch, "accept", batch=batch, title="确认参保批次",
                     target=url_for("batches.accept", batch_id=batch.id),
                     back=url_for("batches.detail", batch_id=batch.id))
-    return _act(lambda: review.accept(batch, acting_account()),
+    return _act(lambda: batches.accept(batch, acting_account()),
                 f"已确认参保批次 {batch.number}，集中参保缴费明细已发送至经办人邮箱",
                 url_for("batches.detail", batch_id=batch.id))
 
@@ -148,7 +141,7 @@ def _with_reason(template: str, do, done: str, **ctx):
 @access("centre", objects={"batch_id": DistrictBatch})
 def reject(batch):
     """职保中心退回 with a reason (the submissions go back to the district's 待提交参保列表)."""
-    page = _with_reason("batches/reason.html", lambda r: review.reject(batch, acting_account(), r),
+    page = _with_reason("batches/reason.html", lambda r: batches.reject(batch, acting_account(), r),
                         f"已退回参保批次 {batch.number}", batch=batch, action="reject", title="退回参保批次")
     return page or redirect_to(url_for("batches.detail", batch_id=batch.id))
 
@@ -157,9 +150,9 @@ def reject(batch):
 @access("centre", objects={"batch_id": DistrictBatch})
 def fail(batch):
     """参保失败 (an instant batch not paid; centralized ones fail by the deadline sweep)."""
-    if batch.kind == review.CENTRAL_KIND:
+    if batch.kind == batches.CENTRAL_KIND:
         return refuse("集中参保批次在缴费截止后由系统自动标记为失败", 409)
-    page = _with_reason("batches/reason.html", lambda r: review.fail(batch, acting_account(), r),
+    page = _with_reason("batches/reason.html", lambda r: batches.fail(batch, acting_account(), r),
                         f"参保批次 {batch.number} 已标记为参保失败", batch=batch, action="fail", title="标记参保失败")
     return page or redirect_to(url_for("batches.detail", batch_id=batch.id))
 
@@ -169,37 +162,32 @@ def fail(batch):
 @access("district", "centre", "city")
 def vouchers():
     """缴费凭证管理: 文件名称, 上传时间 filters; 返回 / 上传缴费凭证."""
-    query = scoped(PaymentVoucher, current_user)
     name = normalize(request.args.get("name"))
     status = normalize(request.args.get("status"))
-    if name:
-        query = query.where(PaymentVoucher.file_name.contains(name))
-    if status in (review.V_REVIEW, review.V_DONE, review.V_REJECTED):
-        query = query.where(PaymentVoucher.status == status)
-    query, dates, errors = submitted_between(query, PaymentVoucher.uploaded_at, request.args, labels=UPLOADED)
-    query = query.order_by(PaymentVoucher.uploaded_at.desc(), PaymentVoucher.id.desc())
+    query, dates, errors = submitted_between(voucher_search(scoped(PaymentVoucher, current_user), name, status),
+                                             PaymentVoucher.uploaded_at, request.args, labels=UPLOADED)
     return render_page("batches/vouchers.html", "rows", page=paginate(query), f={"name": name, "status": status,
-                       **dates}, errors=errors, yuan=yuan, is_centre=_is_centre(),
-                       states=(review.V_REVIEW, review.V_DONE, review.V_REJECTED), status=422 if errors else 200)
+                       **dates}, errors=errors, yuan=yuan,
+                       states=VOUCHER_STATES, status=422 if errors else 200)
 
 
 @bp.route("/vouchers/new", methods=["GET", "POST"])
 @access("district")
 def voucher_new():
     """新增缴费凭证: ④ 选择批次 → 已选中批次金额明细 → ⑤ 上传附件, 文件名称 → ⑥ 保存提交至职保中心."""
-    district = current_user.org
-    if current_user.is_admin or district.level != "district":
+    if current_user.role != "district":  # the admin: only a district pays for its batches
         return refuse("只有区局（产业）工会可以上传缴费凭证")
+    district = current_user.org
     source = request.form if request.method == "POST" else request.args
     ids = form_ids("batch", source)
-    batches = list(review.payable(district))
-    chosen = [b for b in batches if b.id in ids]
+    open_batches = list(payable(district))
+    chosen = [b for b in open_batches if b.id in ids]
     error, status = None, 200
     file_name = normalize(source.get("file_name"))
     kept = _kept_upload(district) if request.method == "POST" else None
     if request.method == "POST" and request.form.get("save") == "1":
         try:
-            voucher = review.upload_voucher(district, ids, file_name, kept.data if kept else b"", acting_account())
+            voucher = upload_voucher(district, ids, file_name, kept.data if kept else b"", acting_account())
         except DomainError as exc:
             error, status = exc.message, exc.status
         else:
@@ -208,9 +196,9 @@ def voucher_new():
             flash(f"缴费凭证已提交至职保中心：{len(chosen)}个批次，应缴{yuan(voucher.due)}元", "success")
             return redirect_to(url_for("batches.voucher", voucher_id=voucher.id))
     return render_page("batches/voucher_new.html", "amounts" if request.method == "GET" and request.args.get("pane")
-                       else None, status=status, batches=batches, chosen=chosen, ids=set(ids),
-                       amounts=review.amounts(chosen), error=error, file_name=file_name, yuan=yuan,
-                       max_mb=review.MAX_VOUCHER_BYTES // 1024 // 1024, kept=kept)
+                       else None, status=status, batches=open_batches, chosen=chosen, ids=set(ids),
+                       amounts=amounts(chosen), error=error, file_name=file_name, yuan=yuan,
+                       max_mb=MAX_VOUCHER_BYTES // 1024 // 1024, kept=kept)
 
 
 def _kept_upload(district) -> storage.Kept | None:
@@ -222,7 +210,7 @@ def _kept_upload(district) -> storage.Kept | None:
     earlier = storage.kept_upload(owner, request.form.get("upload", ""),
                                   normalize(request.form.get("upload_name"))[:100])
     upload = request.files.get("voucher")
-    data = upload.read(review.MAX_VOUCHER_BYTES + 1) if upload else b""
+    data = upload.read(MAX_VOUCHER_BYTES + 1) if upload else b""
     if not data:
         return earlier
     if earlier:
@@ -233,16 +221,15 @@ def _kept_upload(district) -> storage.Kept | None:
 @bp.route("/vouchers/<int:voucher_id>")
 @access("district", "centre", "city", objects={"voucher_id": PaymentVoucher})
 def voucher(voucher):
-    return render_page("batches/voucher.html", voucher=voucher, batches=list(review.voucher_batches(voucher)),
-                       log=AuditLog.for_object(voucher).limit(50), yuan=yuan, is_centre=_is_centre())
+    return render_page("batches/voucher.html", voucher=voucher, batches=list(voucher_batches(voucher)),
+                       log=AuditLog.for_object(voucher).limit(50), yuan=yuan)
 
 
 @bp.route("/vouchers/<int:voucher_id>/file")
 @access("district", "centre", "city", objects={"voucher_id": PaymentVoucher})
 def voucher_file(voucher):
     """The voucher file itself — stored outside static/, served only in scope."""
-    from models.storage import stored_file
-    path = stored_file("vouchers", voucher.stored_name)
+    path = storage.stored_file("vouchers", voucher.stored_name)
     if not path.exists():
         return refuse("缴费凭证文件不存在", 404)
     ext = voucher.stored_name.rsplit(".", 1)[-1]
@@ -255,17 +242,17 @@ def voucher_file(voucher):
 def voucher_confirm(voucher):
     """核销: the batches 已完成 — asked first."""
     if request.form.get("confirmed") != "1":
-        return _ask(voucher, "confirm", voucher=voucher, batches=list(review.voucher_batches(voucher)),
+        return _ask(voucher, "confirm", voucher=voucher, batches=list(voucher_batches(voucher)),
                     title="确认核销", target=url_for("batches.voucher_confirm", voucher_id=voucher.id),
                     back=url_for("batches.voucher", voucher_id=voucher.id))
-    return _act(lambda: review.confirm_voucher(voucher, acting_account()), f"已核销缴费凭证「{voucher.file_name}」",
+    return _act(lambda: confirm_voucher(voucher, acting_account()), f"已核销缴费凭证「{voucher.file_name}」",
                 url_for("batches.voucher", voucher_id=voucher.id))
 
 
 @bp.route("/vouchers/<int:voucher_id>/reject", methods=["GET", "POST"])
 @access("centre", objects={"voucher_id": PaymentVoucher})
 def voucher_reject(voucher):
-    page = _with_reason("batches/reason.html", lambda r: review.reject_voucher(voucher, acting_account(), r),
+    page = _with_reason("batches/reason.html", lambda r: reject_voucher(voucher, acting_account(), r),
                         f"已驳回缴费凭证「{voucher.file_name}」", voucher=voucher, action="voucher_reject",
                         title="驳回缴费凭证")
     return page or redirect_to(url_for("batches.voucher", voucher_id=voucher.id))
@@ -275,4 +262,4 @@ def voucher_reject(voucher):
 @access("centre")
 def incoming():
     """The centre's incoming batches (参保审核中)."""
-    return redirect(url_for("batches.index", status=review.CHECKING))
+    return redirect(url_for("batches.index", status=batches.CHECKING))

@@ -36,7 +36,7 @@ def with_year(view):
             if asked:
                 return refuse(f"{asked}年度尚未设置", 404)
             # Not an error of the user's: the page opens and says why there is nothing yet.
-            return render_page("review/no_year.html", title="集中参保统计",
+            return render_page("enroll_review/no_year.html", title="集中参保统计",
                                message="保障年度尚未设置，暂无集中参保统计（由市职保中心在“保障年度设置”中设置）。")
         return view(year, **kwargs)
     return wrapped

@@ -15,7 +15,8 @@ WORKBENCH = [
     ("卡片信息管理", "cards.index"), ("待办会员列表", "cards.pending"), ("办卡批次管理", "cards.batches"),
     ("撤销办卡批次审核", "cards.revokes"),
     ("会员卡参保信息管理", "card_enroll.card"), ("社保卡参保信息管理", "social_enroll.index"),
-    ("保障信息查询", "coverage.periods"), ("集中参保审核", "review.central"), ("即时参保审核", "review.instant"),
+    ("保障信息查询", "coverage.periods"),
+    ("集中参保审核", "enroll_review.central"), ("即时参保审核", "enroll_review.instant"),
     ("参保批次管理", "batches.index"), ("缴费凭证管理", "batches.vouchers"), ("保障类型管理", "plans.types"),
     ("保障金额设置", "plans.split"), ("给付信息查询", "coverage.claims_query"),
 ]

@@ -34,8 +34,8 @@ MENU = [
         ("社保状态与个人参保导入", "plans.imports", ("centre",)),
         ("会员卡参保信息管理", "card_enroll.card", ("grassroots",)),
         ("社保卡参保信息管理", "social_enroll.index", ("grassroots",)),
-        ("集中参保审核", "review.central", ("district", "secondary")),
-        ("即时参保审核", "review.instant", ("district", "secondary")),
+        ("集中参保审核", "enroll_review.central", ("district", "secondary")),
+        ("即时参保审核", "enroll_review.instant", ("district", "secondary")),
         ("参保批次管理", "batches.index", ("district", "centre", "city")),
         ("缴费凭证管理", "batches.vouchers", ("district", "centre", "city")),
         ("保障信息查询", "coverage.periods", ("centre", "city", "district", "secondary", "grassroots")),
@@ -58,7 +58,7 @@ MENU = [
 
 # Screens of a grassroots union's own work that the platform admin (an account of the city) has
 # no union for: not in the admin's menu.
-NOT_FOR_ADMIN = {"card_enroll.card", "social_enroll.index", "review.central", "review.instant"}
+NOT_FOR_ADMIN = {"card_enroll.card", "social_enroll.index", "enroll_review.central", "enroll_review.instant"}
 
 
 def may_open(account, endpoint: str) -> bool:

@@ -142,7 +142,7 @@ def district_text(batch, on: date | None = None) -> list[str]:
     deducted, the amount to pay, the payment deadline, the receiving account and the signature."""
     # The batch is the review area's (models/review imports this area): its per-type counts are
     # asked of it at call time, so models/enroll never depends on models/review when it loads.
-    from models.review.enroll_review import counts_by_type
+    from models.review.batches import counts_by_type
     y = batch.year.year
     district = batch.district
     parts = "，".join(f"参加{code}类会员共计{n}人" for code, _name, n in counts_by_type(batch) if n)

@@ -12,7 +12,8 @@ from playwright.sync_api import expect
 from models.base import now
 from models.enroll.enrollment import Submission
 from models.enroll.plans import Window
-from models.review.enroll_review import DistrictBatch, PaymentVoucher
+from models.review.batches import DistrictBatch
+from models.review.vouchers import PaymentVoucher
 from tests.browser.helpers import log_in, switch_account
 from tests.browser.test_enroll_flow import enrolling_year, holder
 from tests.review_factories import PNG

@@ -11,7 +11,7 @@ from models.base import now
 from models.enroll.enrollment import StatusRecord, Submission
 from models.enroll.plans import Window
 from models.jobs import Job, run_job
-from models.review.enroll_review import DistrictBatch
+from models.review.batches import DistrictBatch
 from tests import factories
 from tests.browser.helpers import log_in, switch_account
 from tests.browser.test_enroll_flow import enrolling_year
