@@ -56,8 +56,9 @@ class Workflow:
 
 
 def transition(obj, action: str, account=None, reason: str = "", updates: dict | None = None,
-               detail=None):
-    """Move `obj` by `action`; returns the refreshed object. Raises DomainError when refused."""
+               detail=None, stale: str = STALE):
+    """Move `obj` by `action`; returns the refreshed object. Raises DomainError when refused, and
+    `stale` when another operator moved it first."""
     model = type(obj)
     wf: Workflow = model.WORKFLOW
     column = getattr(model, wf.field)
@@ -76,7 +77,7 @@ def transition(obj, action: str, account=None, reason: str = "", updates: dict |
                    .where((model._meta.primary_key == obj._pk) & (column == current))
                    .execute())
         if changed != 1:
-            raise DomainError(STALE)
+            raise DomainError(stale)
         AuditLog.record(wf.label(action), obj, from_state=current, to_state=target,
                         reason=reason, account=account, detail=detail)
     return model.get_by_id(obj._pk)

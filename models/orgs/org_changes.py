@@ -21,11 +21,11 @@ from models.orgs.enterprises import FIX_MARKED
 from models.orgs.organizations import (
     ACTIVE,
     CLOSE_CHECKS,
-    CLOSED,
     DEFAULT_LEVEL,
     TOP_LEVELS,
     Organization,
 )
+from models.workflow import transition
 
 LABELS = {"name": "组织名称", "uscc": "统一社会信用代码", "union_no": "工会编号", "address": "单位地址",
           "contact": "联系人", "phone": "联系电话", "type": "工会类型", "level": "层级"}
@@ -164,12 +164,10 @@ def close(org: Organization, reason: str, by=None) -> None:
     """撤销: compare-and-set 正常 → 已撤销, its accounts disabled, audited — one transaction.
     Call only when close_blockers() is empty."""
     with db.atomic():
-        changed = (Organization.update(status=CLOSED, closed_at=now(), updated_at=now())
-                   .where((Organization.id == org.id) & (Organization.status == ACTIVE)).execute())
-        if changed != 1:
-            raise DomainError("该组织的状态已被他人修改，请刷新页面后重试")
+        transition(org, "close", account=by, reason=reason, updates={"closed_at": now(), "updated_at": now()},
+                   stale="该组织的状态已被他人修改，请刷新页面后重试")
+        # The accounts of a closed organisation stop with it (no 停用 row each: the 撤销 row says why).
         Account.update(is_active_flag=False).where(Account.org == org.id).execute()
-        AuditLog.record("撤销组织", org, from_state=ACTIVE, to_state=CLOSED, reason=reason, account=by)
 
 
 def _members(org: Organization):

@@ -4,6 +4,7 @@ import peewee as pw
 
 from models import db
 from models.base import BaseModel, DomainError, now
+from models.workflow import Workflow
 
 # Level decides the role (spec 05); type is descriptive (seed 002 支持的工会类型).
 LEVELS = {
@@ -52,6 +53,8 @@ class Organization(BaseModel):
     # A special subsidy group (东航, 铁路工会 …, spec 40): set by the centre, applies below it.
     special_subsidy = pw.BooleanField(default=False)
     status = pw.CharField(max_length=6, default=ACTIVE, index=True)  # 正常 / 已撤销
+    # 撤销 is one way (no action back); what may block it is CLOSE_CHECKS, not the table.
+    WORKFLOW = Workflow("status", {(ACTIVE, "close"): CLOSED}, actions={"close": "撤销组织"})
     closed_at = pw.DateTimeField(null=True)
     depth = pw.SmallIntegerField(default=0)
     created_at = pw.DateTimeField(default=now)
