@@ -30,10 +30,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import models
 import models.schema  # noqa: F401 — every table and job kind
 from models import db, demo, jobs, storage
-from models.base import yuan
 from models.enroll import status_provider
 from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
+from models.rules.fees import yuan
 from models.rules.text import install_log_masking, mask, mask_name
 from views import register
 

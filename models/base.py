@@ -28,15 +28,6 @@ def until_end_of(day: date, column):
     return column < datetime.combine(day + timedelta(days=1), time())
 
 
-def yuan(fen: int) -> str:
-    """Format integer fen as yuan: 80600 → '806', 650 → '6.5'."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(int(fen)), 100)
-    if cents == 0:
-        return f"{sign}{whole}"
-    return f"{sign}{whole}.{cents:02d}".rstrip("0")
-
-
 def in_values(column, values: list):
     """column IN (values) with the whole list as ONE parameter, however long (an import's ID
     numbers, the 50,000 ids behind a result page's count): PostgreSQL `= ANY(array)`, SQLite

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.base import yuan
 from models.rules import fees as f
+from models.rules.fees import yuan
 
 # 2020 table (seed 001) and 2024–2025 type A (seeds 002/003), in fen.
 A = f.TypeFees(full=2600, half=1300, subsidy_full=1300, subsidy_half=650, special_full=650, special_half=300)

@@ -124,7 +124,7 @@ def test_31_people_under_the_2025_split_give_the_manuals_totals(city, year):
     a = plans.types_of(year)[0]
     plans.save_split(city.orgs["district1"], a, "13", "0", city.account("district"), at=IN_WINDOW)
     one = plans.parts_for(city.orgs["grassroots1"], a)
-    from models.base import yuan
+    from models.rules.fees import yuan
     assert [yuan(x) for x in rules.for_count(one, 31).__dict__.values()] == ["806", "403", "403", "0"]
 
 

@@ -15,13 +15,14 @@ import time_machine
 
 from models import db, messages
 from models.audit import AuditLog
-from models.base import DomainError, yuan
+from models.base import DomainError
 from models.enroll import enrollment, notice_pdf, plans
 from models.enroll.enrollment import Enrollment, Submission
 from models.review import batches, vouchers
 from models.review import enroll_review as review
 from models.review.batches import DistrictBatch
 from models.review.vouchers import PaymentVoucher
+from models.rules.fees import yuan
 from tests import factories
 from tests.review_factories import PNG, make_batch
 from tests.test_enrollment import people, ready_year

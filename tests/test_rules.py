@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.base import yuan
+from models.rules.fees import yuan
 from models.rules.text import compact, mask, mask_text, normalize
 from models.rules.uscc import clean_uscc, make_uscc
 

@@ -10,12 +10,12 @@ import time_machine
 from bs4 import BeautifulSoup
 
 from models.audit import AuditLog
-from models.base import yuan
 from models.enroll import plans
 from models.enroll.plans import FeeSplit
 from models.messages import Message
 from models.orgs.organizations import Organization
 from models.rules import fees as rules
+from models.rules.fees import yuan
 from tests.test_enrollment import ready_year
 
 AFTER_SPLIT_WINDOW = datetime(2026, 11, 20, 10, 0)  # the 2027 split window (25–31 Oct) is over

@@ -10,7 +10,7 @@ from flask_login import current_user
 from forms.review import ReasonForm
 from models import storage
 from models.audit import AuditLog
-from models.base import DomainError, yuan
+from models.base import DomainError
 from models.enroll import notice_pdf
 from models.enroll.enrollment import Submission
 from models.review import batches
@@ -28,6 +28,7 @@ from models.review.vouchers import (
     voucher_batches,
 )
 from models.review.vouchers import search as voucher_search
+from models.rules.fees import yuan
 from models.rules.text import normalize
 from views.access import (
     access,

@@ -8,10 +8,11 @@ from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user
 
 from models.audit import AuditLog
-from models.base import DomainError, now, today, yuan
+from models.base import DomainError, now, today
 from models.enroll import card_enroll, enrollment, notice_pdf, plans
 from models.enroll.enrollment import Submission
 from models.rules import fees as rules
+from models.rules.fees import yuan
 from models.rules.text import normalize
 from views.access import (
     access,

@@ -11,10 +11,11 @@ and ID numbers on the result are masked.
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
-from models.base import DomainError, FieldErrors, today, yuan
+from models.base import DomainError, FieldErrors, today
 from models.enroll import claims, coverage
 from models.enroll.plans import ProtectionYear
 from models.jobs import Job
+from models.rules.fees import yuan
 from views.access import (
     access,
     acting_account,

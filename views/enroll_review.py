@@ -9,11 +9,12 @@ from flask import Blueprint, flash, request, url_for
 from flask_login import current_user
 
 from forms.review import HandlerForm, ReasonForm
-from models.base import DomainError, today, yuan
+from models.base import DomainError, today
 from models.enroll import plans
 from models.enroll.enrollment import CHANNELS, Submission
 from models.review import enroll_review
 from models.review.batches import DistrictBatch
+from models.rules.fees import yuan
 from models.rules.text import normalize
 from views.access import (
     access,

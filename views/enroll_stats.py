@@ -10,11 +10,12 @@ from functools import wraps
 from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 
-from models.base import now, yuan
+from models.base import now
 from models.enroll import plans
 from models.enroll.enrollment import CHANNELS, MODES
 from models.orgs.accounts import REVIEWING_ROLES as REVIEWING
 from models.orgs.organizations import Organization
+from models.rules.fees import yuan
 from models.stats import enroll_stats as stats
 from models.stats import monitor as board
 from views.access import XLSX, access, acting_account, int_arg, refuse, render_page, send_download

@@ -12,10 +12,11 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
-from models.base import DomainError, FieldErrors, today, yuan
+from models.base import DomainError, FieldErrors, today
 from models.enroll import plan_settings, plans
 from models.enroll.plans import Credit, ProtectionType, ProtectionYear, Window
 from models.orgs.organizations import ACTIVE, Organization
+from models.rules.fees import yuan
 from models.rules.text import normalize, parse_moment
 from views.access import access, acting_account, form_ids, int_arg, redirect_to, refuse, render_page
 

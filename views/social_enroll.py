@@ -7,12 +7,13 @@
 from flask import Blueprint, flash, make_response, request, session, url_for
 from flask_login import current_user
 
-from models.base import DomainError, today, yuan
+from models.base import DomainError, today
 from models.enroll import enrollment, notice_pdf, plans
 from models.enroll import social_enroll as social
 from models.enroll.enrollment import Submission
 from models.jobs import Job
 from models.rules import fees as rules
+from models.rules.fees import yuan
 from models.rules.text import normalize
 from views.access import (
     access,

@@ -21,7 +21,7 @@ import peewee as pw
 
 from models import db
 from models.audit import AuditLog
-from models.base import BaseModel, DomainError, FieldErrors, in_values, now, today, yuan
+from models.base import BaseModel, DomainError, FieldErrors, in_values, now, today
 from models.enroll.coverage import clean_id_number
 from models.enroll.enrollment import Enrollment
 from models.enroll.plans import ProtectionYear
@@ -30,7 +30,7 @@ from models.jobs import Job, job_kind
 from models.members.people import Person
 from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
-from models.rules.fees import FeeError, fen
+from models.rules.fees import FeeError, fen, yuan
 from models.rules.text import mask, mask_text, normalize, parse_day
 
 # 给付类型: the benefits of the protection types (保障内容, seed 001).

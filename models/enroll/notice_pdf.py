@@ -12,9 +12,10 @@ from datetime import date
 from html import escape
 from pathlib import Path
 
-from models.base import today, yuan
+from models.base import today
 from models.enroll import plans
 from models.enroll.enrollment import CARD_CHANNEL, CENTRAL, SOCIAL_CHANNEL, Enrollment, locked_type
+from models.rules.fees import yuan
 
 # reportlab and xhtml2pdf are imported inside the functions that draw: together they take a good
 # part of a second to load, which the app's start and the workers that never print should not pay.

@@ -11,11 +11,12 @@ from datetime import date
 
 from models import db, messages
 from models.audit import AuditLog
-from models.base import DomainError, FieldErrors, now, today, yuan
+from models.base import DomainError, FieldErrors, now, today
 from models.enroll import plans
 from models.enroll.plans import Credit, FeeSplit, ProtectionType, ProtectionYear
 from models.orgs.organizations import Organization
 from models.rules import fees as rules
+from models.rules.fees import yuan
 from models.rules.text import normalize, parse_day
 
 ACCOUNT_FIELDS = ("account_name", "account_no", "bank", "grassroots_signature", "district_signature")

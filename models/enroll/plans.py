@@ -14,10 +14,11 @@ import peewee as pw
 
 from models import db
 from models.audit import AuditLog
-from models.base import BaseModel, DomainError, now, today, yuan
+from models.base import BaseModel, DomainError, now, today
 from models.orgs.accounts import Account
 from models.orgs.organizations import Organization, OrgTree
 from models.rules import fees as rules
+from models.rules.fees import yuan
 
 # Windows of a protection year (重要时间节点, seed 001), in the order of the year.
 WINDOWS = {

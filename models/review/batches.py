@@ -16,13 +16,14 @@ from datetime import datetime, timedelta
 import peewee as pw
 
 from models import db, jobs, mailer, messages
-from models.base import BaseModel, DomainError, now, yuan
+from models.base import BaseModel, DomainError, now
 from models.enroll import plans
 from models.enroll.enrollment import CENTRAL, REVIEWING, Enrollment, Submission
 from models.enroll.plans import ProtectionType, ProtectionYear
 from models.io.excel import safe_cell
 from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
+from models.rules.fees import yuan
 from models.workflow import Workflow, bulk_transition, transition
 
 CENTRAL_KIND, INSTANT_KIND = "集中参保", "即时参保"  # DistrictBatch.kind, the queue a batch came from

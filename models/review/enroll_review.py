@@ -20,7 +20,7 @@ import peewee as pw
 
 from models import db, messages
 from models.audit import AuditLog
-from models.base import DomainError, now, yuan
+from models.base import DomainError, now
 from models.enroll import enrollment, plans
 from models.enroll.enrollment import (
     CARD_CHANNEL,
@@ -47,6 +47,7 @@ from models.review.batches import (
     DistrictBatch,
     next_batch_number,
 )
+from models.rules.fees import yuan
 from models.rules.text import bounded_int
 from models.workflow import bulk_transition, transition
 

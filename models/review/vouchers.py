@@ -14,10 +14,11 @@ import peewee as pw
 
 from models import db, messages
 from models.audit import AuditLog
-from models.base import BaseModel, DomainError, now, yuan
+from models.base import BaseModel, DomainError, now
 from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
 from models.review.batches import AWAIT_VOUCHER, DistrictBatch, centre_only
+from models.rules.fees import yuan
 from models.storage import stored_file
 from models.workflow import Workflow, bulk_transition, transition
 

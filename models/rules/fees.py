@@ -9,7 +9,7 @@ half subsidy; the grassroots part is half the full-year one (rounded to the fen,
 district pays the rest — so the half-year parts add up exactly too.
 
 Totals are sums of per-person amounts (never a rate times a count that could round differently).
-Formatting for screens: `models.base.yuan(fen)`.
+Formatting for screens: `yuan(fen)` below.
 """
 
 from dataclasses import dataclass
@@ -65,8 +65,9 @@ def check_split(fees: TypeFees, split: Split, special: bool = False) -> None:
         raise FeeError("区局/各级工会默认缴纳和基层单位默认缴纳不能为负数")
     city = fees.subsidy(False, special)
     if split.district + split.grassroots + city != fees.full:
-        raise FeeError(f"区局/各级工会默认缴纳（{_y(split.district)}元）+ 基层单位默认缴纳（{_y(split.grassroots)}元）"
-                       f"+ 市总统一划拨（{_y(city)}元）须等于参保费用（{_y(fees.full)}元）")
+        raise FeeError(f"区局/各级工会默认缴纳（{yuan(split.district)}元）"
+                       f"+ 基层单位默认缴纳（{yuan(split.grassroots)}元）"
+                       f"+ 市总统一划拨（{yuan(city)}元）须等于参保费用（{yuan(fees.full)}元）")
 
 
 def rebalance(fees: TypeFees, split: Split, special: bool = False) -> Split:
@@ -123,6 +124,11 @@ def fen(yuan_text) -> int:
     return int(whole) * 100 + int((cents + "00")[:2])
 
 
-def _y(amount: int) -> str:
-    from models.base import yuan
-    return yuan(amount)
+def yuan(fen: int) -> str:
+    """Format integer fen as yuan: 80600 → '806', 650 → '6.5'."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(int(fen)), 100)
+    if cents == 0:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{cents:02d}".rstrip("0")
+
