@@ -350,8 +350,9 @@ def test_error_excel_fixed_and_uploaded_again(as_role, city):
     wb = load_workbook(io.BytesIO(download.data))
     sheet = wb.active
     got = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert got[0] == TEMPLATE + ["错误原因"]
+    assert got[0] == TEMPLATE + ["错误行号", "错误原因"]
     assert [r[0] for r in got[1:]] == [rows[i]["姓名"] for i in (bad_tag, bad_union, bad_id)]
+    assert [r[-2] for r in got[1:]] == [i + 2 for i in (bad_tag, bad_union, bad_id)]  # the rows of the upload
     assert "会员标签「优秀会员」不正确" in got[1][-1] and "所在工会须为本工会" in got[2][-1]
     assert CHECK_MESSAGE in got[3][-1]
     assert sheet.cell(2, 3).number_format == "@"  # the operator types the ID as text

@@ -48,13 +48,14 @@ def register(app):
         members,
         messages,
         notices,
+        org_import,
         orgs,
         plans,
         review,
         social,
     )
     app.url_map.converters["int"] = BoundedIntConverter  # before the routes are added
-    for module in (auth, home, orgs, accounts, members, member_import, member_sync, member_review,
+    for module in (auth, home, orgs, org_import, accounts, members, member_import, member_sync, member_review,
                    cards, plans, enroll, social, review, batches, coverage, enroll_stats, messages, notices, audit,
                    jobs, admin):
         app.register_blueprint(module.bp)

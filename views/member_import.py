@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, redirect, request, url_for
 from flask_login import current_user
 from peewee import JOIN
 
-from models.jobs import Job
+from models.jobs import DONE, Job
 from models.members import member_import as importer
 from models.members.members import CATEGORIES, ENTERPRISE, FLEXIBLE, FLEXIBLE_KINDS
 from models.orgs.organizations import Enterprise, Organization
@@ -24,8 +24,8 @@ from views.access import (
     send_download,
     xlsx_response,
 )
-from views.jobs import CITY_READ_ONLY, result_file
 from views.paging import paginate
+from views.uploads import CITY_READ_ONLY, job_progress, result_file
 
 bp = Blueprint("member_import", __name__, url_prefix="/members")
 
@@ -154,7 +154,7 @@ def _history_row(job: Job) -> dict:
         kind = "组织机构代码导入会员" if params.get("by_code") else "批量导入会员"
         link = url_for("member_import.result", job_id=job.id)
         counts = ""
-        if job.status == "已完成":
+        if job.status == DONE:
             counts = (f"新增{result.get('added', 0)}人，更新{result.get('updated', 0)}人，"
                       f"未变化{result.get('unchanged', 0)}人，未导入{result.get('failed', 0)}行")
     else:  # 会员比对 / 同步会员 (views/member_sync.py)
@@ -162,7 +162,7 @@ def _history_row(job: Job) -> dict:
         link = _url("member_sync.result", job.id) or url_for("jobs.detail", job_id=job.id)
         counts = result.get("summary", "")
     download = None
-    if job.kind != importer.KIND and job.status == "已完成":
+    if job.kind != importer.KIND and job.status == DONE:
         download = _url("member_sync.export", job.id)
     return {"job": job, "file_name": params.get("file_name", ""), "kind": kind, "link": link,
             "counts": counts, "category": importer.category_label(params) if job.kind == importer.KIND else "",
@@ -180,7 +180,7 @@ def result(job):
     """查看导入会员结果: progress while it runs, then 新增 / 更新 / 未变化 / 未导入 and the errors."""
     if job.kind != importer.KIND:
         return redirect(url_for("jobs.detail", job_id=job.id))
-    return render_page("members/import_result.html", "progress", **_result_context(job))
+    return render_page("members/import_result.html", "progress", job=job, **_result_context(job))
 
 
 @bp.route("/import/<int:job_id>/progress")
@@ -189,10 +189,7 @@ def result_progress(job):
     """The progress fragment; 286 once finished, so htmx stops polling."""
     if job.kind != importer.KIND:
         return redirect(url_for("jobs.progress", job_id=job.id))
-    response = render_page("members/import_result.html", "progress", **_result_context(job))
-    if job.finished and response.status_code == 200 and request.headers.get("HX-Request") == "true":
-        response.status_code = 286
-    return response
+    return job_progress(job, "members/import_result.html", "progress", **_result_context(job))
 
 
 PEOPLE_TITLES = {"added": "新增的会员", "unchanged": "未变化的会员"}
@@ -204,7 +201,7 @@ def people(job, which):
     """The people behind 新增 N 人 / 未变化 N 人 of 查看导入会员结果."""
     if job.kind != importer.KIND:
         return redirect(url_for("jobs.detail", job_id=job.id))
-    if job.status != "已完成":
+    if job.status != DONE:
         return refuse("导入尚未完成，请稍后再查看", 409)
     ids = job.result_data.get("people", {}).get(which)
     page = paginate(importer.people_query(job.org_id, ids)) if ids is not None else None
@@ -233,6 +230,6 @@ def errors(job):
 
 def _result_context(job: Job) -> dict:
     params = job.params_data
-    return {"job": job, "params": params, "data": job.result_data,
+    return {"params": params, "data": job.result_data,
             "by_code": bool(params.get("by_code")), "category": importer.category_label(params),
             "shown": importer.SHOWN, "can_import": importer.import_refusal(current_user.org) is None}
