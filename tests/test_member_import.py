@@ -782,3 +782,41 @@ def test_people_pages_of_a_first_import_and_of_other_jobs(as_role, city):
     assert pager_total(soup(client.get(f"/members/import/{job.id}/unchanged"))) == 0
     other = factories.make_job(org)
     assert client.get(f"/members/import/{other.id}/added").headers["Location"] == f"/jobs/{other.id}"
+
+
+# --- progress of an xlsx that does not say how many rows it has -------------------------------------
+class RecordsProgress(JobContext):
+    def __init__(self, job):
+        super().__init__(job)
+        self.seen = []
+
+    def save_progress(self, done, total=None, checkpoint=None):
+        self.seen.append((done, total))
+        super().save_progress(done, total, checkpoint)
+
+
+def test_expected_rows_trusts_a_declared_total_only_while_it_holds():
+    assert importer.expected_rows(3000, 50_000) == 50_000  # the sheet's dimension
+    assert importer.expected_rows(3000, None) == 0  # no dimension: not known
+    assert importer.expected_rows(3000, 2999) == 0  # a wrong dimension: not known either
+
+
+def test_progress_without_a_stored_dimension_shows_the_rows_read_not_100_percent(as_role, city):
+    org = city.orgs["grassroots1"]
+    account = city.account("grassroots")
+    n = 3000
+    data, name = memberfiles.member_file(memberfiles.member_rows(n, org=org), "xlsx")  # write-only: no <dimension>
+    stored_file("uploads", "no-dimension.bin").write_bytes(data)
+    job = Job.create(kind=importer.KIND, title="批量导入会员", owner=account.id, org=org.id, status="运行中",
+                     params=json.dumps({"upload": "no-dimension.bin", "account": account.id, "org": org.id,
+                                        "file_name": name, "category": OUTSIDE}))
+    ctx = RecordsProgress(job)
+    importer.run_import(ctx)
+    while_reading = [(done, total) for done, total in ctx.seen if done < n]
+    assert while_reading and all(total == 0 for _done, total in while_reading)  # never 100%（1000 / 1000 行）
+    assert (n, n) in ctx.seen  # read to the end: the total is known
+
+    Job.update(progress_done=2000, progress_total=0).where(Job.id == job.id).execute()  # as it was mid-file
+    fragment = soup(as_role("grassroots").get(f"/members/import/{job.id}/progress", headers={"HX-Request": "true"}))
+    shown = fragment.select_one(".import-rows").get_text()
+    assert "已读取 2000 行" in shown and "%" not in shown
