@@ -10,6 +10,8 @@ from flask import Blueprint, current_app, redirect, request, url_for
 from flask_login import current_user
 from peewee import JOIN
 
+from models.base import DomainError
+from models.io import uploads
 from models.jobs import DONE, Job
 from models.members import member_import as importer
 from models.members.members import CATEGORIES, ENTERPRISE, FLEXIBLE, FLEXIBLE_KINDS
@@ -25,12 +27,11 @@ from views.access import (
     xlsx_response,
 )
 from views.paging import paginate
-from views.uploads import CITY_READ_ONLY, job_progress, result_file
+from views.uploads import CITY_READ_ONLY, job_progress, posted_file, result_file
 
 bp = Blueprint("member_import", __name__, url_prefix="/members")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-EXTENSIONS = (".xlsx", ".xls", ".csv")
 HISTORY_KINDS = (importer.KIND, "member_compare")
 
 
@@ -80,19 +81,16 @@ def _import_page(by_code: bool):
 
 def _read_upload(errors: dict):
     """The uploaded bytes and file name; refusals that cost nothing to detect go to `errors`."""
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        errors["file"] = "请选择要上传的文件"
+    try:
+        data, name = posted_file()
+    except DomainError as exc:
+        errors["file"] = exc.message
         return b"", ""
-    name = PurePath(upload.filename).name
-    suffix = PurePath(name.lower()).suffix
-    data = upload.read()
-    if suffix not in EXTENSIONS:
-        errors["file"] = "只能上传 Excel（.xlsx、.xls）或 CSV 文件"
-    elif not data:
-        errors["file"] = "上传的文件是空的"
-    elif suffix == ".xlsx" and not data.startswith(b"PK\x03\x04"):
-        errors["file"] = "文件扩展名是 .xlsx，但内容不是 Excel 工作簿，请用 Excel 另存为 .xlsx 后上传"
+    name = PurePath(name).name
+    try:
+        uploads.check_name(data, name)
+    except DomainError as exc:
+        errors["file"] = exc.message
     return data, name
 
 

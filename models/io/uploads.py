@@ -13,16 +13,29 @@ An importer is a model function (check and apply), a column list and a template.
 """
 
 import secrets
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from models.base import DomainError
 from models.io.error_file import FailedRow, error_workbook
-from models.io.tables import read_table, records
+from models.io.tables import read_table, records, sniff
 from models.jobs import Job
 from models.storage import UPLOAD_DIRS, stored_file
 
 SHOWN = 200  # rejected rows listed on a result page; all of them are in the error file
 GONE = "上传的文件已不存在，请重新上传"
+EXTENSIONS = (".xlsx", ".xls", ".csv")
+
+
+def check_name(data: bytes, file_name: str) -> None:
+    """The refusals that cost nothing to detect, by the file's name and first bytes (批量导入会员
+    checks them before the job): not a table file, empty, an .xlsx that is not a workbook."""
+    suffix = PurePath(file_name.lower()).suffix
+    if suffix not in EXTENSIONS:
+        raise DomainError("只能上传 Excel（.xlsx、.xls）或 CSV 文件", 422)
+    if not data:
+        raise DomainError("上传的文件是空的", 422)
+    if suffix == ".xlsx" and sniff(data) != "xlsx":
+        raise DomainError("文件扩展名是 .xlsx，但内容不是 Excel 工作簿，请用 Excel 另存为 .xlsx 后上传", 422)
 
 
 def store(data: bytes, prefix: str, required: list | None = None, max_rows: int = 100_000) -> str:
@@ -90,10 +103,16 @@ def result(ctx, rows: int, summary: str, failed: int = 0, error_file: bytes | No
     downloads as (error_download_name)."""
     out = {"rows": rows, "failed": failed, **counts, "summary": summary}
     if error_file is not None:
-        name = f"{prefix}-errors-{ctx.job.id}.xlsx"
-        stored_file("jobs", name).write_bytes(error_file)
-        out.update(error_file=name, error_download_name=download_name)
+        out.update(keep_error_file(ctx, error_file, prefix, download_name))
     return out
+
+
+def keep_error_file(ctx, content: bytes, prefix: str, download_name: str) -> dict:
+    """Keep the job's error file (<prefix>-errors-<job>.xlsx in the jobs folder): the result's
+    {"error_file", "error_download_name"}."""
+    name = f"{prefix}-errors-{ctx.job.id}.xlsx"
+    stored_file("jobs", name).write_bytes(content)
+    return {"error_file": name, "error_download_name": download_name}
 
 
 def error_file_of(header: list, failed: list[FailedRow], **options) -> bytes:

@@ -243,9 +243,10 @@ def _run_import(ctx):
     checker.union_mobiles()  # read before the reader starts, while this process would wait anyway
     total, chunks = _check_file(ctx, data, by_code, checker, done, checked)
     failed = [r for r in checked if r.get("errors")]
-    errors = uploads.result(ctx, total, "", error_file=error_workbook_of(failed, by_code) if failed else None,
-                            prefix="member-import",
-                            download_name="组织机构代码导入会员错误数据.xlsx" if by_code else "导入会员错误数据.xlsx")
+    errors = {}
+    if failed:
+        errors = uploads.keep_error_file(ctx, error_workbook_of(failed, by_code), "member-import",
+                                         "组织机构代码导入会员错误数据.xlsx" if by_code else "导入会员错误数据.xlsx")
     try:
         with db.atomic():
             counts = apply(checked, org, params, account)
