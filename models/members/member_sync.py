@@ -136,7 +136,7 @@ def _line(number: int, values: dict, on) -> Line:
                 reason=normalize(values.get(REASON_COLUMN))[:200])
 
 
-def _find_people(lines: list[Line]) -> None:
+def find_people(lines: list[Line]) -> None:
     """Attach the matching Person to each line (or an error when the name differs). A valid
     身份证 number is looked up as 身份证; any other number under any ID type."""
     numbers = sorted({line.id_number for line in lines if not line.error})
@@ -160,7 +160,7 @@ def _find_people(lines: list[Line]) -> None:
             line.error = f"会员姓名和证件号码不一致（系统中为「{line.person.name}」）"
 
 
-def _memberships(person_ids) -> tuple[dict, dict]:
+def held_memberships(person_ids) -> tuple[dict, dict]:
     """({person id: HeldRef held (待审核/正常)}, {person id: HeldRef pending 转入审核中})."""
     held, pending = {}, {}
     for chunk in chunks(sorted(person_ids)):
@@ -174,7 +174,7 @@ def _memberships(person_ids) -> tuple[dict, dict]:
     return held, pending
 
 
-def _pending_message(m: HeldRef, org: Organization) -> str:
+def pending_message(m: HeldRef, org: Organization) -> str:
     if m.org_id == org.id:
         return "该会员正在转入本工会（转入审核中），请等待转出单位审核"
     return f"该会员已有待审核的转移申请（正在转入「{m.org_name}」），请等待审核结果"
@@ -195,9 +195,9 @@ class Plan:
 def classify(lines: list[Line], org: Organization) -> Plan:
     """Classes A–E and error rows (reads only; a handful of IN queries for the whole file)."""
     plan = Plan(total=len(lines))
-    _find_people(lines)
+    find_people(lines)
     in_file = {line.person.id for line in lines if line.person is not None}
-    held, pending = _memberships(in_file)
+    held, pending = held_memberships(in_file)
     for line in lines:
         if line.error:
             plan.errors.append(line)
@@ -209,7 +209,7 @@ def classify(lines: list[Line], org: Organization) -> Plan:
         if mine is not None and mine.org_id == org.id:
             plan.a.append((line, mine))
         elif line.person.id in pending:
-            line.error = _pending_message(pending[line.person.id], org)
+            line.error = pending_message(pending[line.person.id], org)
             plan.errors.append(line)
         elif mine is not None:
             plan.c.append((line, mine))
@@ -234,7 +234,7 @@ def _numbers_for(lines: list, org: Organization) -> list:
 
 
 # --- applying ------------------------------------------------------------------------------------
-def _join_directly(person: PersonRef, org: Organization, account, action: str, number: str | None = None,
+def join_directly(person: PersonRef, org: Organization, account, action: str, number: str | None = None,
                    synced: bool | None = None) -> Membership:
     """Class B / transfer-in of a person held by no union: a member of `org` at once (正常,
     会员编号 issued) without a transfer — but where the district reviews new members (会员审核)
@@ -280,9 +280,9 @@ def apply(plan: Plan, org: Organization, account, job: Job, numbers: list | None
         numbers = _numbers_for(plan.b, org)
     for line, number in zip(plan.b, numbers, strict=True):
         try:
-            m = _join_directly(line.person, org, account, "同步会员转入", number, synced=True)
+            m = join_directly(line.person, org, account, "同步会员转入", number, synced=True)
         except pw.IntegrityError:  # another operator got there first
-            errors.append((line.row, line.name, line.raw_id, _refusal(line.person, org)))
+            errors.append((line.row, line.name, line.raw_id, refusal(line.person, org)))
             continue
         moved.append([line.row, "B", m.id, previous.get(line.person.id)])
     # C: the holding memberships as they are now (not as classified), with their people.
@@ -317,7 +317,7 @@ def apply(plan: Plan, org: Organization, account, job: Job, numbers: list | None
             "moved": sorted(moved), "errors": [list(e) for e in errors], "people": people}
 
 
-def _refusal(person: PersonRef, org: Organization) -> str:
+def refusal(person: PersonRef, org: Organization) -> str:
     held = members_api.holding(person.id)
     if held is not None:
         return "该会员已在本工会" if held.org_id == org.id else members_api.held_elsewhere_message(held)

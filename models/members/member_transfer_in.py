@@ -15,13 +15,13 @@ from models.members.member_sync import (
     NOT_FOUND,
     TRANSFER_REASON,
     Line,
-    _find_people,
-    _join_directly,
-    _memberships,
-    _pending_message,
-    _refusal,
     can_sync,
+    find_people,
+    held_memberships,
+    join_directly,
+    pending_message,
     read_lines,
+    refusal,
 )
 from models.members.member_sync_files import JOINED_DIRECTLY, TRANSFER_COLUMNS
 from models.members.members import TRANSFER_IN, Membership
@@ -45,8 +45,8 @@ def transfer_in(data: bytes, account) -> list[TransferOutcome]:
     if not can_sync(org):
         raise DomainError("只有基层工会（或临时工会）可以转入会员", 403)
     lines = read_lines(data, TRANSFER_COLUMNS, MAX_TRANSFER_ROWS)
-    _find_people(lines)
-    held, pending = _memberships({line.person.id for line in lines if line.person is not None})
+    find_people(lines)
+    held, pending = held_memberships({line.person.id for line in lines if line.person is not None})
     outcomes = []
     for line in lines:
         outcomes.append(_transfer_line(line, org, account, held, pending))
@@ -66,7 +66,7 @@ def _transfer_line(line: Line, org, account, held: dict, pending: dict) -> Trans
     if mine is not None and mine.org_id == org.id:
         return refused("已是本工会会员", source)
     if line.person.id in pending:
-        return refused(_pending_message(pending[line.person.id], org), source)
+        return refused(pending_message(pending[line.person.id], org), source)
     try:
         with db.atomic():
             if mine is not None:
@@ -75,10 +75,10 @@ def _transfer_line(line: Line, org, account, held: dict, pending: dict) -> Trans
                 note = f"已提交转入申请，等待「{request.from_org.name}」或其上级工会审核"
                 result = TRANSFER_IN
             else:
-                _join_directly(line.person, org, account, "转入会员")
+                join_directly(line.person, org, account, "转入会员")
                 note, result = "该会员无所属工会，已直接转入本工会，无须审核", JOINED_DIRECTLY
     except DomainError as exc:
         return refused(exc.message, source)
     except pw.IntegrityError:
-        return refused(_refusal(line.person, org), source)
+        return refused(refusal(line.person, org), source)
     return TransferOutcome(line.row, line.name, line.id_number, source, result, note, True)
