@@ -217,7 +217,7 @@ def errors(job):
     """下载错误数据: the rejected rows with 错误原因, to fix and upload again."""
     if job.kind != importer.KIND:
         return redirect(url_for("jobs.errors", job_id=job.id))
-    if current_user.role == "city":
+    if current_user.is_read_only:
         return refuse(CITY_READ_ONLY)
     path, gone = result_file(job, "error_file")
     if gone:

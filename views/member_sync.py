@@ -104,7 +104,7 @@ def _refused_download(job, ready: bool, not_ready: str):
     other = _compare_job(job)
     if other is not None:
         return other
-    if current_user.role == "city":
+    if current_user.is_read_only:
         return refuse(CITY_READ_ONLY)
     if not ready:
         return refuse(not_ready, 409)

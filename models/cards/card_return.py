@@ -93,7 +93,7 @@ def check_return_rows(rows: list, account, on: date | None = None) -> tuple[list
         items.setdefault(i.id_number, []).append(i)
     guesses = [g for g in (_card_guess(v.get("卡号")) for _, v in rows) if g]
     taken = {c.card_no: c for c in Card.select().where(in_values(Card.card_no, guesses))}
-    scope = None if account.is_admin or account.role == "centre" else set(
+    scope = None if account.acts_for_centre else set(
         r[0] for r in account.org.subtree_ids().tuples())
     plan, checked, already = [], [], 0
     for _number, values in rows:
