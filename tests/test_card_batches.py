@@ -141,7 +141,8 @@ def test_return_file_errors_then_fixed_and_uploaded_again(union, as_role, city):
     errors = client.get(f"/jobs/{job.id}/errors")
     sheet = load_workbook(io.BytesIO(errors.data)).active
     fixed = [list(r) for r in sheet.values]
-    assert fixed[0] == card_return.RETURN_COLUMNS + ["错误原因"]
+    assert fixed[0] == card_return.RETURN_COLUMNS + ["错误行号", "错误原因"]
+    assert [r[-2] for r in fixed[1:]] == [e["row"] for e in result["errors"]]  # the rows of the upload
     body = [r for r in fixed[1:] if r[0] in {i.id_number for i in its}]
     for r in body:
         r[1], r[2] = luhn_card(), "2026-11-21"

@@ -333,7 +333,8 @@ def test_an_import_with_errors_records_nothing_and_its_error_file_fixed_goes_in(
     book = load_workbook(io.BytesIO(centre.get(f"/jobs/{job.id}/errors").data))
     sheet = book.active
     values = [list(r) for r in sheet.values]
-    assert values[0] == claims.COLUMNS + ["错误原因"] and len(values) == 3001  # every row, to upload again
+    assert values[0] == claims.COLUMNS + ["错误行号", "错误原因"] and len(values) == 3001  # every row, to upload again
+    assert [v[-2] for v in values[1:]] == list(range(2, 3002))  # each with its row in the upload
     assert values[1][-1] in (None, "") and values[11][-1].startswith("给付日期早于")
     # the operator fixes the marked rows in the error file and uploads it again
     sheet.cell(12, 4).value = "2025-12-01"

@@ -350,8 +350,9 @@ def test_error_excel_fixed_and_uploaded_again(as_role, city):
     wb = load_workbook(io.BytesIO(download.data))
     sheet = wb.active
     got = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert got[0] == TEMPLATE + ["错误原因"]
+    assert got[0] == TEMPLATE + ["错误行号", "错误原因"]
     assert [r[0] for r in got[1:]] == [rows[i]["姓名"] for i in (bad_tag, bad_union, bad_id)]
+    assert [r[-2] for r in got[1:]] == [i + 2 for i in (bad_tag, bad_union, bad_id)]  # the rows of the upload
     assert "会员标签「优秀会员」不正确" in got[1][-1] and "所在工会须为本工会" in got[2][-1]
     assert CHECK_MESSAGE in got[3][-1]
     assert sheet.cell(2, 3).number_format == "@"  # the operator types the ID as text
@@ -781,3 +782,41 @@ def test_people_pages_of_a_first_import_and_of_other_jobs(as_role, city):
     assert pager_total(soup(client.get(f"/members/import/{job.id}/unchanged"))) == 0
     other = factories.make_job(org)
     assert client.get(f"/members/import/{other.id}/added").headers["Location"] == f"/jobs/{other.id}"
+
+
+# --- progress of an xlsx that does not say how many rows it has -------------------------------------
+class RecordsProgress(JobContext):
+    def __init__(self, job):
+        super().__init__(job)
+        self.seen = []
+
+    def save_progress(self, done, total=None, checkpoint=None):
+        self.seen.append((done, total))
+        super().save_progress(done, total, checkpoint)
+
+
+def test_expected_rows_trusts_a_declared_total_only_while_it_holds():
+    assert importer.expected_rows(3000, 50_000) == 50_000  # the sheet's dimension
+    assert importer.expected_rows(3000, None) == 0  # no dimension: not known
+    assert importer.expected_rows(3000, 2999) == 0  # a wrong dimension: not known either
+
+
+def test_progress_without_a_stored_dimension_shows_the_rows_read_not_100_percent(as_role, city):
+    org = city.orgs["grassroots1"]
+    account = city.account("grassroots")
+    n = 3000
+    data, name = memberfiles.member_file(memberfiles.member_rows(n, org=org), "xlsx")  # write-only: no <dimension>
+    stored_file("uploads", "no-dimension.bin").write_bytes(data)
+    job = Job.create(kind=importer.KIND, title="批量导入会员", owner=account.id, org=org.id, status="运行中",
+                     params=json.dumps({"upload": "no-dimension.bin", "account": account.id, "org": org.id,
+                                        "file_name": name, "category": OUTSIDE}))
+    ctx = RecordsProgress(job)
+    importer.run_import(ctx)
+    while_reading = [(done, total) for done, total in ctx.seen if done < n]
+    assert while_reading and all(total == 0 for _done, total in while_reading)  # never 100%（1000 / 1000 行）
+    assert (n, n) in ctx.seen  # read to the end: the total is known
+
+    Job.update(progress_done=2000, progress_total=0).where(Job.id == job.id).execute()  # as it was mid-file
+    fragment = soup(as_role("grassroots").get(f"/members/import/{job.id}/progress", headers={"HX-Request": "true"}))
+    shown = fragment.select_one(".import-rows").get_text()
+    assert "已读取 2000 行" in shown and "%" not in shown

@@ -80,7 +80,8 @@ def test_error_file_fixed_and_uploaded_again(as_role, city):
     assert download.status_code == 200
     sheet = load_workbook(io.BytesIO(download.data)).active
     got = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert got[0] == COLUMNS + ["错误原因"]
+    assert got[0] == COLUMNS + ["错误行号", "错误原因"]
+    assert [r[-2] for r in got[1:]] == list(range(2, len(rows) + 1))  # every row, with its row in the upload
     reasons = {r[0]: r[-1] for r in got[1:] if r[-1]}
     assert "统一社会信用代码校验位不正确，请核对" in reasons[rows[5][0]]
     assert any("组织名称与第" in v for v in reasons.values())

@@ -58,7 +58,8 @@ def test_status_file_with_errors_fixed_and_uploaded_again(as_role):
     assert StatusRecord.select().count() == 3
     sheet = load_workbook(io.BytesIO(centre.get(f"/jobs/{job.id}/errors").data)).active
     rows = [list(r) for r in sheet.values]
-    assert rows[0] == STATUS_COLUMNS + ["错误原因"]
+    assert rows[0] == STATUS_COLUMNS + ["错误行号", "错误原因"]
+    assert [r[-2] for r in rows[1:]] == sorted(reasons)  # the rows of the upload
     fixed = [[id_number(10), "乙", "正常", "在职", "已缴纳", YESTERDAY],
              [id_number(11), "丙", "封存", "在职", "未缴纳", YESTERDAY]]
     again = upload(centre, "status_import", xlsx(STATUS_COLUMNS, fixed))

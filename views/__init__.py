@@ -29,6 +29,7 @@ from views import (
     messages,
     notices,
     org_enterprises,
+    org_import,
     org_requests,
     orgs,
     plans,
@@ -56,9 +57,9 @@ def _unread() -> int:
 
 def register(app):
     app.url_map.converters["int"] = BoundedIntConverter  # before the routes are added
-    for module in (auth, home, orgs, org_requests, org_enterprises, accounts, members, member_import, member_sync,
-                   member_review, cards, plans, card_enroll, social_enroll, enroll_review, batches, coverage,
-                   enroll_stats, messages, notices, audit, jobs, admin):
+    for module in (auth, home, orgs, org_requests, org_enterprises, org_import, accounts, members, member_import,
+                   member_sync, member_review, cards, plans, card_enroll, social_enroll, enroll_review, batches,
+                   coverage, enroll_stats, messages, notices, audit, jobs, admin):
         app.register_blueprint(module.bp)
 
     @app.route("/favicon.ico")

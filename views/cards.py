@@ -25,6 +25,7 @@ from models.rules.text import normalize
 from views import access as web
 from views.access import access, acting_account, is_fragment_request, redirect_to, refuse, render_page, scoped
 from views.paging import paginate
+from views.uploads import file_names, job_progress, recent_jobs, upload_page
 
 bp = Blueprint("cards", __name__, url_prefix="/cards")
 SENDERS = ("centre", "district")
@@ -339,22 +340,9 @@ def decide(req, action):
 @access("centre", "district")
 def returns():
     """开卡回盘导入: the bank's return file (证件号码, 卡号, 开卡日期)."""
-    error = None
-    if request.method == "POST":
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            error = "请选择要导入的开卡回盘文件"
-        else:
-            try:
-                job = card_return.submit(acting_account(), upload.read(), upload.filename)
-            except DomainError as exc:
-                error = exc.message
-            else:
-                return redirect_to(url_for("cards.return_result", job_id=job.id))
-    history = list(scoped(Job, current_user).where(Job.kind == "card_return").order_by(Job.id.desc()).limit(20))
-    names = {job.id: job.params_data.get("file_name", "") for job in history}
-    return render_page("cards/returns.html", error=error, history=history, names=names,
-                       status=422 if error else 200)
+    history = recent_jobs(card_return.KIND)
+    return upload_page("cards/returns.html", lambda data, name: card_return.submit(acting_account(), data, name),
+                       "cards.return_result", "请选择要导入的开卡回盘文件", history=history, names=file_names(history))
 
 
 @bp.route("/returns/template")
@@ -367,9 +355,6 @@ def return_template():
 @access("centre", "district", objects={"job_id": Job})
 def return_result(job):
     """The import's progress, then 开卡 N 人 and every rejected row with its reason."""
-    if job.kind != "card_return":
+    if job.kind != card_return.KIND:
         return redirect(url_for("jobs.detail", job_id=job.id))
-    response = render_page("cards/return_result.html", "result", job=job, data=job.result_data)
-    if job.finished and is_fragment_request():
-        response.status_code = 286
-    return response
+    return job_progress(job, "cards/return_result.html", "result", data=job.result_data)

@@ -19,13 +19,12 @@ from models.rules.fees import yuan
 from views.access import (
     access,
     acting_account,
-    is_fragment_request,
     redirect_to,
     render_page,
     scope_org_ids,
-    scoped,
     xlsx_response,
 )
+from views.uploads import file_names, job_progress, recent_jobs, upload_page
 
 bp = Blueprint("coverage", __name__, url_prefix="/coverage")
 QUERY_ROLES = ("centre", "city", "district", "secondary", "grassroots")
@@ -98,22 +97,10 @@ def new_claim():
 @access("centre")
 def import_claims():
     """给付信息导入: 证件号码, 姓名, 保障年度, 给付日期, 给付类型, 给付金额(元), 备注."""
-    error = None
-    if request.method == "POST":
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            error = "请选择要导入的给付信息文件"
-        else:
-            try:
-                job = claims.submit_import(acting_account(), upload.read(), upload.filename)
-            except DomainError as exc:
-                error = exc.message
-            else:
-                return redirect_to(url_for("coverage.import_result", job_id=job.id))
-    history = list(scoped(Job, current_user).where(Job.kind == "claim_import").order_by(Job.id.desc()).limit(20))
-    names = {job.id: job.params_data.get("file_name", "") for job in history}
-    return render_page("coverage/import.html", error=error, history=history, names=names,
-                       columns=claims.COLUMNS, types=claims.CLAIM_TYPES, status=422 if error else 200)
+    history = recent_jobs(claims.KIND)
+    return upload_page("coverage/import.html", lambda data, name: claims.submit_import(acting_account(), data, name),
+                       "coverage.import_result", "请选择要导入的给付信息文件", history=history,
+                       names=file_names(history), columns=claims.COLUMNS, types=claims.CLAIM_TYPES)
 
 
 @bp.route("/claims/import/template")
@@ -126,9 +113,6 @@ def import_template():
 @access("centre", objects={"job_id": Job})
 def import_result(job):
     """The import's progress, then 登记 N 笔 or every rejected row with its reason."""
-    if job.kind != "claim_import":
+    if job.kind != claims.KIND:
         return redirect(url_for("jobs.detail", job_id=job.id))
-    response = render_page("coverage/import_result.html", "result", job=job, data=job.result_data)
-    if job.finished and is_fragment_request():
-        response.status_code = 286
-    return response
+    return job_progress(job, "coverage/import_result.html", "result", data=job.result_data)

@@ -1,12 +1,11 @@
 """后台任务: list, progress (htmx polling, meta refresh without JavaScript), result download."""
 
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, url_for
 from flask_login import current_user
 
 from models import jobs
 from models.jobs import FAILED, Job
-from models.storage import stored_file
 from views.access import (
     access,
     acting_account,
@@ -16,11 +15,11 @@ from views.access import (
     send_download,
 )
 from views.paging import paginate
+from views.uploads import CITY_READ_ONLY, job_progress, result_file
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 # Jobs whose files hold complete personal numbers: not for the read-only 市总工会 account.
 FULL_NUMBER_KINDS = {"member_import", "member_compare", "claim_import"}
-CITY_READ_ONLY = "市总工会账号为只读查看，不能下载含完整证件号码的文件"
 
 
 @bp.route("/")
@@ -47,14 +46,7 @@ def _can_retry(job) -> bool:
 @access(objects={"job_id": Job})
 def progress(job):
     """The progress fragment. Answers 286 once the job is finished: htmx stops polling."""
-    response = render_page("jobs/detail.html", "progress", job=job, can_retry=_can_retry(job))
-    if job.finished and response.status_code == 200 and _is_htmx_poll():
-        response.status_code = 286
-    return response
-
-
-def _is_htmx_poll() -> bool:
-    return request.headers.get("HX-Request") == "true"
+    return job_progress(job, "jobs/detail.html", "progress", can_retry=_can_retry(job))
 
 
 @bp.route("/<int:job_id>/retry", methods=["POST"])
@@ -78,18 +70,6 @@ def download(job):
 def errors(job):
     """下载错误文件: the rows that failed, with 错误原因, to fix and upload again."""
     return _send(job, "error_file", "error_download_name")
-
-
-def result_file(job, key):
-    """(the stored file `key` of the job's result, None), or (None, the answer saying why there
-    is none): deleted after the retention (410, in Chinese), never written (404)."""
-    name = job.result_data.get(key)
-    if name and job.results_removed:
-        return None, refuse(job.results_removed, 410)
-    path = stored_file("jobs", name) if name else None
-    if path is None or not path.exists():
-        abort(404)
-    return path, None
 
 
 def _send(job, key, name_key):

@@ -10,7 +10,9 @@ from flask import Blueprint, current_app, redirect, request, url_for
 from flask_login import current_user
 from peewee import JOIN
 
-from models.jobs import Job
+from models.base import DomainError
+from models.io import uploads
+from models.jobs import DONE, Job
 from models.members import member_import as importer
 from models.members.people import CATEGORIES, ENTERPRISE, FLEXIBLE, FLEXIBLE_KINDS
 from models.orgs.organizations import Enterprise, Organization
@@ -24,13 +26,12 @@ from views.access import (
     send_download,
     xlsx_response,
 )
-from views.jobs import CITY_READ_ONLY, result_file
 from views.paging import paginate
+from views.uploads import CITY_READ_ONLY, job_progress, posted_file, result_file
 
 bp = Blueprint("member_import", __name__, url_prefix="/members")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-EXTENSIONS = (".xlsx", ".xls", ".csv")
 HISTORY_KINDS = (importer.KIND, "member_compare")
 
 
@@ -80,19 +81,16 @@ def _import_page(by_code: bool):
 
 def _read_upload(errors: dict):
     """The uploaded bytes and file name; refusals that cost nothing to detect go to `errors`."""
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        errors["file"] = "请选择要上传的文件"
+    try:
+        data, name = posted_file()
+    except DomainError as exc:
+        errors["file"] = exc.message
         return b"", ""
-    name = PurePath(upload.filename).name
-    suffix = PurePath(name.lower()).suffix
-    data = upload.read()
-    if suffix not in EXTENSIONS:
-        errors["file"] = "只能上传 Excel（.xlsx、.xls）或 CSV 文件"
-    elif not data:
-        errors["file"] = "上传的文件是空的"
-    elif suffix == ".xlsx" and not data.startswith(b"PK\x03\x04"):
-        errors["file"] = "文件扩展名是 .xlsx，但内容不是 Excel 工作簿，请用 Excel 另存为 .xlsx 后上传"
+    name = PurePath(name).name
+    try:
+        uploads.check_name(data, name)
+    except DomainError as exc:
+        errors["file"] = exc.message
     return data, name
 
 
@@ -154,7 +152,7 @@ def _history_row(job: Job) -> dict:
         kind = "组织机构代码导入会员" if params.get("by_code") else "批量导入会员"
         link = url_for("member_import.result", job_id=job.id)
         counts = ""
-        if job.status == "已完成":
+        if job.status == DONE:
             counts = (f"新增{result.get('added', 0)}人，更新{result.get('updated', 0)}人，"
                       f"未变化{result.get('unchanged', 0)}人，未导入{result.get('failed', 0)}行")
     else:  # 会员比对 / 同步会员 (views/member_sync.py)
@@ -162,7 +160,7 @@ def _history_row(job: Job) -> dict:
         link = _url("member_sync.result", job.id) or url_for("jobs.detail", job_id=job.id)
         counts = result.get("summary", "")
     download = None
-    if job.kind != importer.KIND and job.status == "已完成":
+    if job.kind != importer.KIND and job.status == DONE:
         download = _url("member_sync.export", job.id)
     return {"job": job, "file_name": params.get("file_name", ""), "kind": kind, "link": link,
             "counts": counts, "category": importer.category_label(params) if job.kind == importer.KIND else "",
@@ -180,7 +178,7 @@ def result(job):
     """查看导入会员结果: progress while it runs, then 新增 / 更新 / 未变化 / 未导入 and the errors."""
     if job.kind != importer.KIND:
         return redirect(url_for("jobs.detail", job_id=job.id))
-    return render_page("members/import_result.html", "progress", **_result_context(job))
+    return render_page("members/import_result.html", "progress", job=job, **_result_context(job))
 
 
 @bp.route("/import/<int:job_id>/progress")
@@ -189,10 +187,7 @@ def result_progress(job):
     """The progress fragment; 286 once finished, so htmx stops polling."""
     if job.kind != importer.KIND:
         return redirect(url_for("jobs.progress", job_id=job.id))
-    response = render_page("members/import_result.html", "progress", **_result_context(job))
-    if job.finished and response.status_code == 200 and request.headers.get("HX-Request") == "true":
-        response.status_code = 286
-    return response
+    return job_progress(job, "members/import_result.html", "progress", **_result_context(job))
 
 
 PEOPLE_TITLES = {"added": "新增的会员", "unchanged": "未变化的会员"}
@@ -204,7 +199,7 @@ def people(job, which):
     """The people behind 新增 N 人 / 未变化 N 人 of 查看导入会员结果."""
     if job.kind != importer.KIND:
         return redirect(url_for("jobs.detail", job_id=job.id))
-    if job.status != "已完成":
+    if job.status != DONE:
         return refuse("导入尚未完成，请稍后再查看", 409)
     ids = job.result_data.get("people", {}).get(which)
     page = paginate(importer.people_query(job.org_id, ids)) if ids is not None else None
@@ -222,7 +217,7 @@ def errors(job):
     """下载错误数据: the rejected rows with 错误原因, to fix and upload again."""
     if job.kind != importer.KIND:
         return redirect(url_for("jobs.errors", job_id=job.id))
-    if current_user.role == "city":
+    if current_user.is_read_only:
         return refuse(CITY_READ_ONLY)
     path, gone = result_file(job, "error_file")
     if gone:
@@ -233,6 +228,6 @@ def errors(job):
 
 def _result_context(job: Job) -> dict:
     params = job.params_data
-    return {"job": job, "params": params, "data": job.result_data,
+    return {"params": params, "data": job.result_data,
             "by_code": bool(params.get("by_code")), "category": importer.category_label(params),
             "shown": importer.SHOWN, "can_import": importer.import_refusal(current_user.org) is None}

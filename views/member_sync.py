@@ -6,18 +6,20 @@ from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 
 from models.base import DomainError
-from models.jobs import Job
+from models.jobs import DONE, Job
 from models.members import member_sync as compare
+from models.members import member_sync_files as files
+from models.members.member_transfer_in import transfer_in as transfer_rows
 from views.access import (
     access,
-    redirect_to,
+    acting_account,
     refuse,
     render_page,
     send_download,
     xlsx_response,
 )
-from views.jobs import CITY_READ_ONLY, result_file
 from views.paging import paginate
+from views.uploads import CITY_READ_ONLY, job_progress, posted_file, result_file, upload_page
 
 bp = Blueprint("member_sync", __name__, url_prefix="/members")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -33,17 +35,6 @@ def _own_union():
     return org if compare.can_sync(org) else None
 
 
-def _upload():
-    """(bytes, file name) of the posted file, or a DomainError to show on the form."""
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise DomainError("请选择导入文件", 422)
-    data = upload.read()
-    if not data:
-        raise DomainError("上传的文件是空的", 422)
-    return data, upload.filename
-
-
 # --- 同步会员 -------------------------------------------------------------------------------------
 @bp.route("/sync", methods=["GET", "POST"])
 @access("grassroots")
@@ -52,26 +43,17 @@ def sync():
     org = _own_union()
     if org is None:
         return refuse(ONLY_GRASSROOTS)
-    error = None
-    if request.method == "POST":
-        try:
-            data, name = _upload()
-            job = compare.submit(data, name, current_user._get_current_object())
-        except DomainError as exc:
-            error = exc.message
-        else:
-            return redirect_to(url_for("member_sync.result", job_id=job.id))
-    page = paginate(compare.history(org.id), per_page=10)
-    return render_page("members/sync.html", "history", page=page, error=error, org=org,
-                       label=compare.history_label, file_name=compare.file_name,
-                       status=422 if error else 200)
+    return upload_page("members/sync.html", lambda data, name: compare.submit(data, name, acting_account()),
+                       "member_sync.result", "请选择导入文件", "history",
+                       page=paginate(compare.history(org.id), per_page=10), org=org, label=compare.history_label,
+                       file_name=compare.file_name)
 
 
 @bp.route("/sync/template")
 @access("grassroots")
 def template():
     """下载EXCEL文件模板 / 下载会员比对模板."""
-    return _xlsx(compare.template_workbook(), "会员比对模板.xlsx")
+    return _xlsx(files.template_workbook(), "会员比对模板.xlsx")
 
 
 def _compare_job(job):
@@ -90,11 +72,8 @@ def result(job):
     other = _compare_job(job)
     if other is not None:
         return other
-    response = render_page("members/sync_result.html", "progress", job=job, classes=compare.CLASSES,
-                           label=compare.history_label, file_name=compare.file_name)
-    if job.finished and request.headers.get("HX-Request") == "true" and response.status_code == 200:
-        response.status_code = 286
-    return response
+    return job_progress(job, "members/sync_result.html", "progress", classes=compare.CLASSES,
+                        label=compare.history_label, file_name=compare.file_name)
 
 
 PEOPLE_TITLES = {"A": "本单位且已录入系统的会员", "B": "无组织直接转入本单位的会员",
@@ -109,7 +88,7 @@ def people(job, cls):
     other = _compare_job(job)
     if other is not None:
         return other
-    if job.status != "已完成":
+    if job.status != DONE:
         return refuse("同步尚未完成，请稍后再查看", 409)
     query = compare.people_query(job, cls)
     page = paginate(query) if query is not None else None
@@ -119,31 +98,36 @@ def people(job, cls):
                        area=("同步会员", url_for("member_sync.sync")))
 
 
+def _refused_download(job, ready: bool, not_ready: str):
+    """Why a file of this compare may not be downloaded (None: it may): another kind of job, the
+    read-only city account (full ID numbers), or a compare not finished (`ready`)."""
+    other = _compare_job(job)
+    if other is not None:
+        return other
+    if current_user.is_read_only:
+        return refuse(CITY_READ_ONLY)
+    if not ready:
+        return refuse(not_ready, 409)
+    return None
+
+
 @bp.route("/sync/<int:job_id>/export")
 @access(objects={"job_id": Job})
 def export(job):
     """导出结果: the B and C rows with the original union, its contact and the live 审核状态."""
-    other = _compare_job(job)
-    if other is not None:
-        return other
-    if current_user.role == "city":
-        return refuse(CITY_READ_ONLY)
-    if job.status != "已完成":
-        return refuse("同步尚未完成，请稍后再导出结果", 409)
-    return _xlsx(compare.export_workbook(job), f"同步会员结果-{job.created_at:%Y%m%d%H%M%S}.xlsx")
+    refused = _refused_download(job, job.status == DONE, "同步尚未完成，请稍后再导出结果")
+    if refused is not None:
+        return refused
+    return _xlsx(files.export_workbook(job), f"同步会员结果-{job.created_at:%Y%m%d%H%M%S}.xlsx")
 
 
 @bp.route("/sync/<int:job_id>/new")
 @access(objects={"job_id": Job})
 def download_new(job):
     """下载比对结果: the class-E rows in the member-import template."""
-    other = _compare_job(job)
-    if other is not None:
-        return other
-    if current_user.role == "city":
-        return refuse(CITY_READ_ONLY)
-    if not job.result_data.get("file"):
-        return refuse("同步尚未完成，请稍后再下载比对结果", 409)
+    refused = _refused_download(job, bool(job.result_data.get("file")), "同步尚未完成，请稍后再下载比对结果")
+    if refused is not None:
+        return refused
     path, gone = result_file(job, "file")
     if gone:
         return gone
@@ -162,8 +146,8 @@ def transfer_in():
     error, outcomes = None, None
     if request.method == "POST":
         try:
-            data, _name = _upload()
-            outcomes = compare.transfer_in(data, current_user._get_current_object())
+            data, _name = posted_file("请选择导入文件")
+            outcomes = transfer_rows(data, current_user._get_current_object())
         except DomainError as exc:
             error = exc.message
     return render_page("members/transfer_in.html", "outcome", error=error, outcomes=outcomes, org=org,
@@ -174,4 +158,4 @@ def transfer_in():
 @access("grassroots")
 def transfer_in_template():
     """下载EXCEL文件模板 (从其他工会转入)."""
-    return _xlsx(compare.transfer_template_workbook(), "从其他工会转入会员模板.xlsx")
+    return _xlsx(files.transfer_template_workbook(), "从其他工会转入会员模板.xlsx")

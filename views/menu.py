@@ -12,7 +12,7 @@ MENU = [
         ("组织列表", "orgs.listing", ("district", "secondary", "city", "centre")),
         ("覆盖企业", "orgs.enterprises", None),
         ("组织审核", "org_requests.index", None),
-        ("组织导入", "org_requests.import_", ("district",)),
+        ("组织导入", "org_import.upload", ("district",)),
     ]),
     ("会员管理", [
         ("会员信息", "members.index", None),

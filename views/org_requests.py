@@ -1,60 +1,22 @@
 """组织管理 → 组织审核 (the requests lower levels file; the superior approves or rejects; the
-submitter may withdraw — models/orgs/org_requests.py) and, until it has its own home, 组织导入
-(upload → background job → result or error file)."""
-
-import secrets
+submitter may withdraw — models/orgs/org_requests.py). 组织导入 is views/org_import.py."""
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
 from forms.orgs import ReasonForm
 from models.audit import AuditLog
-from models.jobs import Job
 from models.orgs import org_requests as requests_
-from models.orgs.org_import import template_workbook
 from models.orgs.org_requests import OrgRequest
-from models.storage import storage_dir
 from views.access import (
     access,
     acting_account,
     render_page,
     scoped,
-    xlsx_response,
 )
 from views.paging import paginate
 
 bp = Blueprint("org_requests", __name__, url_prefix="/orgs")
-
-
-# --- 组织导入 -----------------------------------------------------------------------------------
-@bp.route("/import", methods=["GET", "POST"])
-@access("district")
-def import_():
-    """组织导入: upload → background job → result (or an error file to fix and re-upload)."""
-    error = None
-    if request.method == "POST":
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            error = "请选择要上传的文件"
-        else:
-            data = upload.read()
-            if not data:
-                error = "上传的文件是空的"
-            else:
-                name = f"upload-{secrets.token_hex(8)}.bin"
-                (storage_dir() / name).write_bytes(data)
-                job = Job.submit("org_import", {"upload": name, "account": current_user.id,
-                                                "file_name": upload.filename[:100]},
-                                 account=current_user._get_current_object())
-                return redirect(url_for("jobs.detail", job_id=job.id))
-    return render_page("orgs/import.html", error=error, status=422 if error else 200)
-
-
-@bp.route("/import/template")
-@access("district")
-def import_template():
-    """下载模板 (组织导入)."""
-    return xlsx_response(template_workbook(), "组织导入模板.xlsx", slug="org-import-template")
 
 
 # --- 组织审核 -----------------------------------------------------------------------------------

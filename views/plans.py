@@ -13,12 +13,13 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from models.base import DomainError, FieldErrors, today
-from models.enroll import plan_settings, plans
+from models.enroll import plan_settings, plans, status_import
 from models.enroll.plans import Credit, ProtectionType, ProtectionYear, Window
 from models.orgs.organizations import ACTIVE, Organization
 from models.rules.fees import yuan
 from models.rules.text import normalize, parse_moment
 from views.access import access, acting_account, form_ids, int_arg, redirect_to, refuse, render_page
+from views.uploads import posted_file, recent_jobs
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
 MONEY, MONEY_LABELS = plan_settings.MONEY, plan_settings.MONEY_LABELS
@@ -250,26 +251,18 @@ def split_edit():
 @bp.route("/imports", methods=["GET", "POST"])
 @access("centre")
 def imports():
-    """The bureau's status file into the registry, and 申工社 enrollments (both background jobs)."""
-    from models.enroll import status_import
-    from models.jobs import Job
+    """The bureau's status file into the registry, and 申工社 enrollments (both background jobs):
+    two upload forms on one page, a refusal shown under its own form."""
     errors = {}
     if request.method == "POST":
         kind = request.form.get("kind", "")
-        upload = request.files.get("file")
         if kind not in status_import.KINDS:
             abort(400)
-        if upload is None or not upload.filename:
-            errors[kind] = "请选择要导入的文件"
+        try:
+            job = status_import.submit(kind, acting_account(), *posted_file("请选择要导入的文件"))
+        except DomainError as exc:
+            errors[kind] = exc.message
         else:
-            try:
-                job = status_import.submit(kind, acting_account(), upload.read(), upload.filename)
-            except DomainError as exc:
-                errors[kind] = exc.message
-            else:
-                return redirect_to(url_for("jobs.detail", job_id=job.id))
-    from views.access import scoped
-    history = list(scoped(Job, current_user).where(Job.kind.in_(list(status_import.KINDS)))
-                   .order_by(Job.id.desc()).limit(20))
-    return render_page("plans/imports.html", kinds=status_import.KINDS, errors=errors, history=history,
-                       status=422 if errors else 200)
+            return redirect_to(url_for("jobs.detail", job_id=job.id))
+    return render_page("plans/imports.html", kinds=status_import.KINDS, errors=errors,
+                       history=recent_jobs(*status_import.KINDS), status=422 if errors else 200)

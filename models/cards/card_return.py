@@ -8,12 +8,11 @@ listed with row, column value and reason and come back as an error file to fix a
 A row whose card is already recorded (the same file uploaded twice) changes nothing.
 """
 
-import io
 from datetime import date, timedelta
 
 from models import db
 from models.audit import AuditLog
-from models.base import DomainError, now, today
+from models.base import DomainError, in_values, now, today
 from models.cards.cards import (
     CARD_CANCELLED,
     CARD_NORMAL,
@@ -27,17 +26,20 @@ from models.cards.cards import (
     CardBatch,
     CardBatchItem,
 )
-from models.io.tables import error_workbook, read_table, records
+from models.io import uploads
+from models.io.bulk import insert_chunks
+from models.io.tables import lost_digits, lost_digits_message
+from models.io.templates import notes_sheet, workbook_bytes
 from models.jobs import Job, job_kind
 from models.members.people import Person
 from models.orgs.accounts import Account
 from models.rules import cards as rules
-from models.rules.text import mask_text
-from models.storage import stored_file
+from models.rules.idnumber import normalize_id
+from models.rules.text import mask_text, parse_day
 from models.workflow import transition
 
+KIND = "card_return"
 MAX_ROWS = 50_000
-SHOWN = 200  # rejected rows listed on the result page (all of them are in the error file)
 
 
 RETURN_COLUMNS = ["证件号码", "卡号", "开卡日期"]
@@ -53,18 +55,13 @@ def return_template() -> bytes:
         sheet.column_dimensions[col].width = 24
         for row in range(2, 1002):
             sheet[f"{col}{row}"].number_format = "@"
-    notes = book.create_sheet("数据说明")
-    for row in (["列名", "说明"], ["证件号码", "必填，办卡批次中的证件号码"],
-                ["卡号", "必填，16至19位银行卡号（校验位须正确），不能重复"],
-                ["开卡日期", "必填，年-月-日，如 2026-12-01，不能晚于今天"]):
-        notes.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    notes_sheet(book, (["证件号码", "必填，办卡批次中的证件号码"],
+                       ["卡号", "必填，16至19位银行卡号（校验位须正确），不能重复"],
+                       ["开卡日期", "必填，年-月-日，如 2026-12-01，不能晚于今天"]), widths=None)
+    return workbook_bytes(book)
 
 
 def _day(text: str, on: date) -> date:
-    from models.rules.text import parse_day
     day = parse_day(text)
     if day is None:
         raise ValueError("开卡日期格式应为 年-月-日")
@@ -77,9 +74,7 @@ def check_return_rows(rows: list, account, on: date | None = None) -> tuple[list
     """rows = [(row number, {column: value})] of the return file. Returns (plan, checked,
     already): plan = [(item, card_no, issued)] to apply, checked = [(values, reasons)] in file
     order, already = rows whose card is already recorded (a re-upload; nothing to do)."""
-    from models.rules.idnumber import normalize_id
     on = on or today()
-    from models.io.tables import lost_digits, lost_digits_message
     numbers = [normalize_id(v.get("证件号码")) for _, v in rows]
     # Rows sharing a card number or an ID number: none of them can be trusted, all are refused.
     rows_of_card: dict = {}
@@ -91,7 +86,6 @@ def check_return_rows(rows: list, account, on: date | None = None) -> tuple[list
         if id_number:
             rows_of_id.setdefault(id_number, []).append(number)
     items = {}
-    from models.base import in_values
     for i in (CardBatchItem.select(CardBatchItem, CardBatch).join(CardBatch)
               .where(in_values(CardBatchItem.id_number, [n for n in numbers if n])
                      & (CardBatchItem.state != ITEM_REVOKED))
@@ -99,7 +93,7 @@ def check_return_rows(rows: list, account, on: date | None = None) -> tuple[list
         items.setdefault(i.id_number, []).append(i)
     guesses = [g for g in (_card_guess(v.get("卡号")) for _, v in rows) if g]
     taken = {c.card_no: c for c in Card.select().where(in_values(Card.card_no, guesses))}
-    scope = None if account.is_admin or account.role == "centre" else set(
+    scope = None if account.acts_for_centre else set(
         r[0] for r in account.org.subtree_ids().tuples())
     plan, checked, already = [], [], 0
     for _number, values in rows:
@@ -164,7 +158,6 @@ def apply_return(plan: list, account, on: date | None = None) -> int:
     """The checked rows: cards created, items 已开卡, Person.has_card, batches 已开卡 when no one
     in them waits any more — one transaction, a handful of set-based statements whatever the
     number of rows."""
-    from models.base import in_values
     on = on or today()
     if not plan:
         return 0
@@ -180,8 +173,7 @@ def apply_return(plan: list, account, on: date | None = None) -> int:
                  "status": CARD_NORMAL, "issued_date": issued,
                  "eligible_from": max(issued, on) + timedelta(days=1), "created_at": stamp}
                 for item, card_no, issued in plan]
-        for i in range(0, len(rows), 1000):
-            Card.insert_many(rows[i:i + 1000]).execute()
+        insert_chunks(Card, rows)
         # the person's one card that is 正常 now (older ones were cancelled above); by person only,
         # so the planner uses the person index, not the batch one (5,000 cards share a batch)
         new_card = Card.select(Card.id).where((Card.person == CardBatchItem.person) & (Card.status == CARD_NORMAL))
@@ -199,40 +191,28 @@ def apply_return(plan: list, account, on: date | None = None) -> int:
 
 def submit(account: Account, data: bytes, file_name: str) -> Job:
     """Store the upload (after a first read, so a wrong file is refused at once) and queue it."""
-    import secrets
-    read_table(data, RETURN_COLUMNS, max_rows=MAX_ROWS)
-    name = f"card-return-{secrets.token_hex(8)}.bin"
-    stored_file("uploads", name).write_bytes(data)
-    return Job.submit("card_return", {"account": account.id, "upload": name, "file_name": file_name[:100]},
-                      account=account)
+    return uploads.submit(KIND, account, data, file_name, RETURN_COLUMNS, MAX_ROWS)
 
 
-@job_kind("card_return", "开卡回盘导入")
+@job_kind(KIND, "开卡回盘导入")
 def run(ctx):
     account = Account.get_by_id(ctx.params["account"])
-    data = stored_file("uploads", ctx.params["upload"]).read_bytes()
-    table = read_table(data, RETURN_COLUMNS, max_rows=MAX_ROWS)
-    rows = list(records(table))
-    ctx.save_progress(0, len(rows))
+    header, rows = uploads.read_rows(ctx, RETURN_COLUMNS, MAX_ROWS)
     plan, checked, already = check_return_rows(rows, account)
-    failed = [(number, values, reasons)
-              for (number, _), (values, reasons) in zip(rows, checked, strict=True) if reasons]
+    failed = uploads.failed_rows(rows, checked)
     applied = apply_return(plan, account) if plan else 0
     ctx.save_progress(len(rows), len(rows))
-    result = {"rows": len(rows), "imported": applied, "already": already, "failed": len(failed),
-              "errors": [{"row": n, "id_number": mask_text(v.get("证件号码", "")),
-                          "card_no": mask_text(v.get("卡号", "")), "reason": "；".join(r)}
-                         for n, v, r in failed[:SHOWN]]}
-    if failed:
-        name = f"card-return-errors-{ctx.job.id}.xlsx"
-        stored_file("jobs", name).write_bytes(error_workbook(table.header, [(v, r) for _, v, r in failed]))
-        result.update(error_file=name, error_download_name="开卡回盘错误数据.xlsx")
     parts = [f"共{len(rows)}行，开卡{applied}人"]
     if already:
         parts.append(f"{already}行已导入过（未重复处理）")
     if failed:
         parts.append(f"{len(failed)}行有错误未导入，请下载错误文件修改后重新上传")
-    result["summary"] = "，".join(parts) + "。"
+    result = uploads.result(
+        ctx, len(rows), "，".join(parts) + "。", len(failed), imported=applied, already=already,
+        errors=uploads.shown(failed, id_number=lambda v: mask_text(v.get("证件号码", "")),
+                             card_no=lambda v: mask_text(v.get("卡号", ""))),
+        error_file=uploads.error_file_of(header, failed) if failed else None, prefix="card-return",
+        download_name="开卡回盘错误数据.xlsx")
     AuditLog.record("开卡回盘导入", ctx.job, account=account,
                     detail={"文件": ctx.params.get("file_name", ""), "行数": len(rows), "开卡": applied,
                             "已导入过": already, "错误行数": len(failed)})

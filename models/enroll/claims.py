@@ -13,8 +13,6 @@ already recorded (same person, 给付日期, 给付类型 and amount — the sam
 counted, not recorded twice. Amounts are entered in 元 (at most two decimals), stored in fen.
 """
 
-import io
-import secrets
 from datetime import date
 
 import peewee as pw
@@ -25,7 +23,10 @@ from models.base import BaseModel, DomainError, FieldErrors, in_values, now, tod
 from models.enroll.coverage import clean_id_number
 from models.enroll.enrollment import Enrollment
 from models.enroll.plans import ProtectionYear
-from models.io.tables import error_workbook, lost_digits, lost_digits_message, read_table, records
+from models.io import uploads
+from models.io.bulk import insert_chunks
+from models.io.tables import lost_digits, lost_digits_message
+from models.io.templates import notes_sheet, workbook_bytes
 from models.jobs import Job, job_kind
 from models.members.people import Person
 from models.orgs.accounts import Account
@@ -41,10 +42,9 @@ FIELDS = [("id_number", "证件号码"), ("name", "姓名"), ("year", "保障年
 COLUMNS = [column for _, column in FIELDS]
 REQUIRED = COLUMNS[:6]
 LABELS = dict(FIELDS)
+KIND = "claim_import"
 MAX_ROWS = 50_000
 MAX_AMOUNT = 1_000_000_00  # 100万元: more is a typing error
-SHOWN = 200
-CHUNK = 1_000
 
 
 class Claim(BaseModel):
@@ -204,9 +204,7 @@ def _values(r: dict, account, stamp) -> dict:
 
 def _insert(plan: list, account) -> None:
     stamp = now()
-    rows = [_values(r, account, stamp) for r in plan]
-    for i in range(0, len(rows), CHUNK):
-        Claim.insert_many(rows[i:i + CHUNK]).execute()
+    insert_chunks(Claim, [_values(r, account, stamp) for r in plan])
 
 
 # --- the form ----------------------------------------------------------------------------------
@@ -246,63 +244,47 @@ def template_workbook() -> bytes:
     kinds = DataValidation(type="list", formula1='"' + ",".join(CLAIM_TYPES) + '"', allow_blank=False)
     sheet.add_data_validation(kinds)
     kinds.add("E2:E1001")
-    notes = book.create_sheet("数据说明")
-    for row in (["列名", "说明"], ["证件号码", "必填，文本格式；须在该保障年度有有效参保"],
-                ["姓名", "必填，与该证件号码登记的姓名一致"], ["保障年度", "必填，四位数字，如 2027"],
-                ["给付日期", "必填，年-月-日，须在该人员该年度的保障期间内，且不晚于今天"],
-                ["给付类型", "必填：" + "、".join(CLAIM_TYPES)],
-                ["给付金额(元)", "必填，元，最多两位小数，如 10000 或 360.50"], ["备注", "选填，不超过200个字"]):
-        notes.append(row)
-    notes.column_dimensions["A"].width = 16
-    notes.column_dimensions["B"].width = 70
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    notes_sheet(book, (["证件号码", "必填，文本格式；须在该保障年度有有效参保"],
+                       ["姓名", "必填，与该证件号码登记的姓名一致"], ["保障年度", "必填，四位数字，如 2027"],
+                       ["给付日期", "必填，年-月-日，须在该人员该年度的保障期间内，且不晚于今天"],
+                       ["给付类型", "必填：" + "、".join(CLAIM_TYPES)],
+                       ["给付金额(元)", "必填，元，最多两位小数，如 10000 或 360.50"], ["备注", "选填，不超过200个字"]),
+                widths=(16, 70))
+    return workbook_bytes(book)
 
 
 def submit_import(account: Account, data: bytes, file_name: str) -> Job:
-    from models.storage import stored_file
-    read_table(data, REQUIRED, max_rows=MAX_ROWS)  # a wrong file is refused at once
-    name = f"claim_import-{secrets.token_hex(8)}.bin"
-    stored_file("uploads", name).write_bytes(data)
-    return Job.submit("claim_import", {"account": account.id, "upload": name, "file_name": file_name[:100]},
-                      account=account)
+    return uploads.submit(KIND, account, data, file_name, REQUIRED, MAX_ROWS)  # a wrong file is refused at once
 
 
-@job_kind("claim_import", "给付信息导入")
+@job_kind(KIND, "给付信息导入")
 def run_import(ctx):
-    from models.storage import stored_file
     account = Account.get_by_id(ctx.params["account"])
-    table = read_table(stored_file("uploads", ctx.params["upload"]).read_bytes(), REQUIRED, max_rows=MAX_ROWS)
-    rows = list(records(table))
-    ctx.save_progress(0, len(rows))
+    header, rows = uploads.read_rows(ctx, REQUIRED, MAX_ROWS)
     plan, checked, already = check(rows)
-    failed = [(n, v, r) for (n, _), (v, r) in zip(rows, checked, strict=True) if r]
-    file_name = ctx.params.get("file_name", "")
-    result = {"rows": len(rows), "failed": len(failed), "already": already, "imported": 0}
+    failed = uploads.failed_rows(rows, checked)
     if failed:
-        name = f"claim_import-errors-{ctx.job.id}.xlsx"
         # Every row (nothing was recorded): fix the marked ones and upload this file again.
-        stored_file("jobs", name).write_bytes(error_workbook(
-            table.header, [(v, list(r.values())) for v, r in checked], sheet_title="给付信息导入"))
-        result.update(error_file=name, error_download_name="给付信息导入错误数据.xlsx",
-                      errors=[{"row": n, "id_number": mask_text(v.get("证件号码", "")), "reason": "；".join(r.values())}
-                              for n, v, r in failed[:SHOWN]],
-                      summary=f"共{len(rows)}行，其中{len(failed)}行有错误，全部未导入。请下载错误文件，"
-                              "按“错误原因”修改标出的行后重新上传该文件。")
+        every_row = [uploads.FailedRow(n, v, list(r.values())) for (n, _), (v, r) in zip(rows, checked, strict=True)]
+        result = uploads.result(
+            ctx, len(rows), f"共{len(rows)}行，其中{len(failed)}行有错误，全部未导入。请下载错误文件，"
+                            "按“错误原因”修改标出的行后重新上传该文件。", len(failed), already=already, imported=0,
+            errors=uploads.shown(failed, id_number=lambda v: mask_text(v.get("证件号码", ""))),
+            error_file=uploads.error_file_of(header, every_row, sheet_title="给付信息导入"), prefix="claim-import",
+            download_name="给付信息导入错误数据.xlsx")
         outcome = "未导入"
     else:
         with db.atomic():  # all or nothing
             _insert(plan, account)
-        result["imported"] = len(plan)
         total = sum(r["amount"] for r in plan)
-        result["summary"] = (f"共{len(rows)}行，登记给付{len(plan)}笔，合计{yuan(total)}元"
-                             + (f"，{already}行已登记过" if already else "") + "。")
+        result = uploads.result(ctx, len(rows), f"共{len(rows)}行，登记给付{len(plan)}笔，合计{yuan(total)}元"
+                                + (f"，{already}行已登记过" if already else "") + "。", 0, already=already,
+                                imported=len(plan))
         outcome = "成功"
     ctx.save_progress(len(rows), len(rows))
     AuditLog.record("给付信息导入", ctx.job, account=account,
-                    detail={"文件": file_name, "行数": len(rows), "登记": result["imported"], "已登记过": already,
-                            "错误行数": len(failed), "结果": outcome})
+                    detail={"文件": ctx.params.get("file_name", ""), "行数": len(rows), "登记": result["imported"],
+                            "已登记过": already, "错误行数": len(failed), "结果": outcome})
     return result
 
 

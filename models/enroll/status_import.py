@@ -12,7 +12,6 @@ their reasons in an error file to fix and upload again; uploading the same file 
 nothing the second time.
 """
 
-import secrets
 from datetime import date
 
 from models import db
@@ -27,26 +26,25 @@ from models.enroll.enrollment import (
     StatusRecord,
     holder_of,
 )
-from models.io.tables import error_workbook, lost_digits, lost_digits_message, read_table, records
+from models.enroll.plans import ProtectionType, ProtectionYear
+from models.io import uploads
+from models.io.bulk import insert_chunks
+from models.io.tables import lost_digits, lost_digits_message
 from models.jobs import Job, job_kind
 from models.members.people import Person
 from models.orgs.accounts import Account
+from models.rules.fees import period_label
 from models.rules.idnumber import IdError, check_resident_id
 from models.rules.text import mask_text, normalize, parse_day
-from models.storage import stored_file
 
 STATUS_COLUMNS = ["证件号码", "姓名", "社保卡状态", "就业状态", "社保缴纳", "状态日期"]
 INDIVIDUAL_COLUMNS = ["证件号码", "姓名", "保障年度", "保障类型代码", "起保日期", "终保日期"]
 MAX_ROWS = 200_000
-SHOWN = 200
 KINDS = {"status_import": ("社保状态导入", STATUS_COLUMNS), "individual_import": ("个人参保导入", INDIVIDUAL_COLUMNS)}
 
 
 def submit(kind: str, account: Account, data: bytes, file_name: str) -> Job:
-    read_table(data, KINDS[kind][1], max_rows=MAX_ROWS)  # a wrong file is refused at once
-    name = f"{kind}-{secrets.token_hex(8)}.bin"
-    stored_file("uploads", name).write_bytes(data)
-    return Job.submit(kind, {"account": account.id, "upload": name, "file_name": file_name[:100]}, account=account)
+    return uploads.submit(kind, account, data, file_name, KINDS[kind][1], MAX_ROWS)  # a wrong file is refused at once
 
 
 def _day(text: str, label: str) -> date:
@@ -118,15 +116,13 @@ def apply_status(plan: list) -> tuple[int, int]:
             else:
                 StatusRecord.update(updated_at=stamp, **p).where(StatusRecord.id == old.id).execute()
             written += 1
-        for i in range(0, len(fresh), 1000):
-            StatusRecord.insert_many(fresh[i:i + 1000]).execute()
+        insert_chunks(StatusRecord, fresh)
     return written, kept
 
 
 def check_individual_rows(rows: list, on: date) -> tuple[list, list, int]:
     """(plan, checked, already): a row whose person already holds this very enrollment is
     `already` (a re-upload)."""
-    from models.enroll.plans import ProtectionType, ProtectionYear
     years = {y.year: y for y in ProtectionYear.select()}
     types = {(t.year_id, t.code): t for t in ProtectionType.select()}
     plan, checked, seen, already = [], [], {}, 0
@@ -196,7 +192,6 @@ def check_individual_rows(rows: list, on: date) -> tuple[list, list, int]:
 
 
 def apply_individual(plan: list) -> int:
-    from models.rules.fees import period_label
     with db.atomic():
         for r in plan:
             person = r["person"] or Person.create(id_type="身份证", id_number=r["id_number"], name=r["name"],
@@ -211,9 +206,7 @@ def apply_individual(plan: list) -> int:
 
 def _run(ctx, kind: str):
     account = Account.get_by_id(ctx.params["account"])
-    table = read_table(stored_file("uploads", ctx.params["upload"]).read_bytes(), KINDS[kind][1], max_rows=MAX_ROWS)
-    rows = list(records(table))
-    ctx.save_progress(0, len(rows))
+    header, rows = uploads.read_rows(ctx, KINDS[kind][1], MAX_ROWS)
     on = today()
     if kind == "status_import":
         plan, checked = check_status_rows(rows, on)
@@ -224,16 +217,13 @@ def _run(ctx, kind: str):
         plan, checked, already = check_individual_rows(rows, on)
         done = apply_individual(plan)
         summary = f"共{len(rows)}行，导入个人参保{done}人" + (f"，{already}行已导入过" if already else "")
-    failed = [(n, v, r) for (n, _), (v, r) in zip(rows, checked, strict=True) if r]
-    result = {"rows": len(rows), "imported": done, "already": already, "failed": len(failed),
-              "errors": [{"row": n, "id_number": mask_text(v.get("证件号码", "")), "reason": "；".join(r)}
-                         for n, v, r in failed[:SHOWN]]}
+    failed = uploads.failed_rows(rows, checked)
     if failed:
-        name = f"{kind}-errors-{ctx.job.id}.xlsx"
-        stored_file("jobs", name).write_bytes(error_workbook(table.header, [(v, r) for _, v, r in failed]))
-        result.update(error_file=name, error_download_name=f"{KINDS[kind][0]}错误数据.xlsx")
         summary += f"，{len(failed)}行有错误未导入，请下载错误文件修改后重新上传"
-    result["summary"] = summary + "。"
+    result = uploads.result(ctx, len(rows), summary + "。", len(failed), imported=done, already=already,
+                            errors=uploads.shown(failed, id_number=lambda v: mask_text(v.get("证件号码", ""))),
+                            error_file=uploads.error_file_of(header, failed) if failed else None,
+                            prefix=kind, download_name=f"{KINDS[kind][0]}错误数据.xlsx")
     ctx.save_progress(len(rows), len(rows))
     AuditLog.record(KINDS[kind][0], ctx.job, account=account,
                     detail={"文件": ctx.params.get("file_name", ""), "行数": len(rows), "导入": done,

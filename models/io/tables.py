@@ -1,10 +1,9 @@
-"""Reading uploaded tables (.xlsx, .xls, .csv) and writing their error files.
+"""Reading uploaded tables (.xlsx, .xls, .csv): the header checked against the template.
 
-Every import uses `read_table()`: the format is told by the file's content, not its name
-(xlsx = zip with a workbook, xls = OLE2, anything else must be CSV in UTF-8 with or without BOM,
-or GBK/GB18030). Cells come back as stripped strings ('' for empty); dates as YYYY-MM-DD;
-numbers without a spurious '.0', as NumericText (a str that remembers it was a number). An
-xlsx whose unpacked size is out of proportion is refused (zip bomb). Errors are DomainError with a Chinese message.
+Every import uses `read_table()`: the format is told by the file's content, not its name, and
+the cells are read as text (models/io/formats.py: zip-bomb guard, NumericText). The columns an
+error file adds (错误原因, 错误行号 — models/io/error_file.py) are ignored, so a fixed error file
+goes in again as it is. Errors are DomainError with a Chinese message.
 
 `stream_table()` is the streaming form for big imports: the header at once, the rows as they are
 parsed. An xlsx is parsed by openpyxl in a second process (the reader process) that sends the
@@ -15,62 +14,28 @@ importing process, exactly as in `read_table()`; the reader's errors (damaged fi
 not a workbook) arrive as the same DomainError.
 """
 
-import csv
-import io
-import math
 import multiprocessing
-import re
-import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
 
 from models.base import DomainError
-from models.io.excel import safe_cell
+from models.io.formats import (
+    EXCEL_DIGITS,
+    FORMATS,
+    NumericText,
+    _csv,
+    _text,
+    _xls,
+    _xlsx,
+    lost_digits,
+    lost_digits_message,
+    sniff,
+)
 
-XLSX_MAX_UNPACKED = 400 * 1024 * 1024
-XLSX_MAX_RATIO = 150
-ERROR_COLUMN = "错误原因"
-FORMATS = "Excel（.xlsx、.xls）或 CSV"
-
-
-class NumericText(str):
-    """The text of a cell Excel stored as a number. Excel keeps 15 significant digits, so an
-    18-digit ID number typed into a number cell has already lost its last digits: imports
-    refuse such ID cells (`value.numeric`, `lost_digits()`). A number of more than 15 digits
-    reads as Excel shows it ("3.10101197208221E+17"), never as a plausible 18-digit number."""
-    numeric = True
-
-
-EXCEL_DIGITS = 15  # significant digits a spreadsheet number keeps
-_EXPONENT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]*)?[eE]\+?[0-9]+")  # 3.10101E+17, as Excel writes it to a CSV
-LOST_DIGITS_MESSAGE = "{label}被保存为数字格式，末尾数字已丢失；请将该列设置为文本格式后重新填写"
-
-
-def lost_digits(value) -> bool:
-    """A cell that held a long number (an ID or card number) as a number: a number cell of more
-    than 15 digits, or the exponent form ("3.10101E+17") a CSV saved by a spreadsheet holds —
-    its last digits are gone, whatever digits it seems to have. Every import that reads ID or
-    card numbers refuses such cells with `lost_digits_message()`; error files write them back as
-    they came (`error_cell()`), so a re-upload is refused the same way."""
-    text = str(value or "").replace(" ", "")
-    if _EXPONENT.fullmatch(text):
-        return True
-    return bool(getattr(value, "numeric", False)) and len(re.sub(r"[^0-9]", "", text)) > EXCEL_DIGITS
-
-
-def lost_digits_message(label: str = "证件号码") -> str:
-    return LOST_DIGITS_MESSAGE.format(label=label)
-
-
-def error_cell(value):
-    """A cell of an error file: the uploaded cell as it came. A number whose last digits were
-    lost goes back as that number (a number cell, shown 3.10101E+17), never as digits that
-    could pass for an ID number; text is guarded against formulas."""
-    if lost_digits(value):
-        number = float(str(value).replace(" ", ""))
-        if abs(number) >= 10 ** EXCEL_DIGITS:
-            return number
-    return safe_cell(value)
+ERROR_COLUMN = "错误原因"  # the columns an error file adds: not data when the file comes back
+ROW_COLUMN = "错误行号"
+ERROR_FILE_COLUMNS = (ERROR_COLUMN, ROW_COLUMN)
+__all__ = ["ERROR_COLUMN", "ROW_COLUMN", "EXCEL_DIGITS", "FORMATS", "NumericText", "Table", "TableStream",
+           "lost_digits", "lost_digits_message", "read_table", "records", "sniff", "stream_table"]
 
 
 @dataclass
@@ -78,14 +43,6 @@ class Table:
     header: list  # column names as in the file (stripped)
     rows: list  # list of (row number in the file, [cells])
     kind: str  # xlsx / xls / csv
-
-
-def sniff(data: bytes) -> str:
-    if data[:4] == b"PK\x03\x04":
-        return "xlsx"
-    if data[:8] == bytes.fromhex("D0CF11E0A1B11AE1"):
-        return "xls"
-    return "csv"
 
 
 def read_table(data: bytes, required: list, max_rows: int = 100_000) -> Table:
@@ -116,6 +73,7 @@ def read_table(data: bytes, required: list, max_rows: int = 100_000) -> Table:
 
 def _checked_header(header: list, required: list) -> list:
     header = [h.strip().strip("*").strip() for h in header]  # *姓名 and 姓名* are both 姓名
+    header = ["" if h in ERROR_FILE_COLUMNS else h for h in header]  # a fixed error file: not data
     missing = [c for c in required if c not in header]
     if missing:
         raise DomainError(f"文件缺少必需的列：{'、'.join(missing)}（请使用下载的模板）", 422)
@@ -364,102 +322,3 @@ def records(table: Table):
     for number, cells in table.rows:
         padded = cells + [""] * (len(table.header) - len(cells))
         yield number, {h: padded[i] for i, h in enumerate(table.header) if h}
-
-
-def _text(value) -> str:
-    if type(value) is str:  # the common case first: imports read 500,000 cells
-        return value.strip()
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, (int, float)) and math.isfinite(value) and abs(value) >= 10 ** EXCEL_DIGITS:
-        return NumericText(f"{value:.{EXCEL_DIGITS}G}")  # 3.10101197208221E+17: the digits Excel kept
-    if isinstance(value, float):
-        return NumericText(int(value) if value.is_integer() else repr(value))
-    if isinstance(value, int):
-        return NumericText(value)
-    return str(value).strip()
-
-
-def _xlsx(data: bytes, sizes=None):
-    """(row number, cells) of the first sheet; `sizes(n)` is told the sheet's declared number of
-    rows (None when it declares none) once the workbook has opened."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        unpacked = sum(i.file_size for i in archive.infolist())
-    except zipfile.BadZipFile:
-        raise DomainError("文件已损坏，无法读取，请重新保存为 Excel 后上传", 422) from None
-    if unpacked > XLSX_MAX_UNPACKED or unpacked > XLSX_MAX_RATIO * max(1, len(data)):
-        raise DomainError("文件解压后过大，疑似异常文件，已拒绝", 422)
-    from openpyxl import load_workbook
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # noqa: BLE001 — any parser failure is a bad file to the operator
-        raise DomainError(f"无法读取该文件，请上传{FORMATS}文件", 422) from None
-    sheet = workbook.worksheets[0]
-    if sizes is not None:
-        try:
-            declared = sheet.max_row
-        except Exception:  # noqa: BLE001 — a dimension openpyxl cannot parse: no hint
-            declared = None
-        sizes(declared)
-    yield from enumerate(sheet.iter_rows(values_only=True), start=1)
-    workbook.close()
-
-
-def _xls(data: bytes):
-    import xlrd
-    try:
-        book = xlrd.open_workbook(file_contents=data)
-    except Exception:  # noqa: BLE001
-        raise DomainError(f"无法读取该文件，请上传{FORMATS}文件", 422) from None
-    sheet = book.sheet_by_index(0)
-    for r in range(sheet.nrows):
-        cells = []
-        for c in range(sheet.ncols):
-            cell = sheet.cell(r, c)
-            if cell.ctype == xlrd.XL_CELL_DATE:
-                cells.append(xlrd.xldate.xldate_as_datetime(cell.value, book.datemode))
-            else:
-                cells.append(cell.value)
-        yield r + 1, cells
-
-
-def _csv(data: bytes):
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover — gb18030 decodes any byte string
-        raise DomainError("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV", 422)
-    if "\x00" in text:
-        raise DomainError(f"无法读取该文件，请上传{FORMATS}文件", 422)
-    yield from enumerate(csv.reader(io.StringIO(text)), start=1)
-
-
-def error_workbook(header: list, failed: list, sheet_title: str = "错误数据") -> bytes:
-    """The rows that failed, with their original cells (`error_cell()`) and a 错误原因 column, as
-    xlsx bytes — the operator fixes them and uploads this same file again."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = sheet_title
-    columns = [h for h in header if h and h != ERROR_COLUMN]
-    sheet.append(columns + [ERROR_COLUMN])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for values, reasons in failed:
-        sheet.append([error_cell(values.get(c, "")) for c in columns] + ["；".join(reasons)])
-    for i, _ in enumerate(columns, start=1):
-        sheet.column_dimensions[sheet.cell(1, i).column_letter].number_format = "@"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()

@@ -19,29 +19,27 @@ first (a few IN queries for the whole file, no query per row), then all effects 
 one transaction together with the job's checkpoint — a crash leaves nothing half done and a
 restarted job does not apply twice.
 
-从其他工会转入会员到本工会 (`transfer_in`) takes the same columns (and an optional 转入原因); each
-row stands alone: a person held elsewhere gets a transfer request (转入审核中 until the source
-decides), a person with no union joins at once, anything else is explained on the row.
+The files (templates, 下载比对结果, the error list, 导出结果) are member_sync_files.py; 从其他工会转入会员到本工会
+(the same columns and an optional 转入原因, each row on its own) is member_transfer_in.py.
 """
 
-import io
-import re
 from collections import namedtuple
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import peewee as pw
 
 from models import db
 from models.audit import AuditLog
 from models.base import DomainError, now, today
-from models.io.excel import safe_cell
-from models.io.tables import error_cell, lost_digits, lost_digits_message, read_table, records
+from models.io import uploads
+from models.io.bulk import chunks
+from models.io.tables import read_table, records
 from models.jobs import Job, bulk_work, job_kind
-from models.members import member_review
+from models.members import member_review, people
 from models.members import members as members_api
 from models.members.member_import import TEMPLATE_HEADER
-from models.members.member_import import template_workbook as import_template
+from models.members.member_import import people_query as memberships
+from models.members.member_sync_files import COLUMNS, errors_workbook, new_members_workbook
 from models.members.people import (
     ACTIVE_STATUSES,
     DELETED,
@@ -55,25 +53,17 @@ from models.members.people import (
 )
 from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
-from models.rules.idnumber import IdError, check_other_id, check_resident_id, normalize_id
+from models.rules import member_fields
 from models.rules.text import mask, normalize
-from models.storage import storage_dir, stored_file
+from models.storage import stored_file
 
 KIND = "member_compare"
-COLUMNS = ["姓名", "证件号码"]  # 下载会员比对模板
-TRANSFER_COLUMNS = ["姓名", "证件号码", "转入原因"]  # 从其他工会转入会员到本工会
 REASON_COLUMN = "转入原因"
 IMPORT_COLUMNS = TEMPLATE_HEADER  # the member-import template (seed 000): the class-E download
-# 导出结果 (seed 001)
-EXPORT_COLUMNS = ["姓名", "证件号码", "原所属单位", "原单位负责人", "原单位联系电话", "原单位所属区局", "审核状态",
-                  "审核说明"]
-ERROR_COLUMNS = ["错误行号", "姓名", "证件号码", "错误信息"]
 MAX_ROWS = 50_000
 MAX_TRANSFER_ROWS = 1000
-BATCH = 500  # ids per IN query
-JOINED_DIRECTLY = "已转入（无须审核）"
 NOT_FOUND = "未查到该会员信息,请确认该证件号码已录入到系统"  # the manual's wording (seed 001)
-NUMERIC_ID = lost_digits_message("证件号码")
+NUMERIC_ID = member_fields.NUMERIC_ID_MESSAGE
 SYNC_REASON = "同步会员"
 TRANSFER_REASON = "从其他工会转入"
 
@@ -94,8 +84,6 @@ HISTORY_STATUS = {"已完成": "导入成功", "失败": "失败"}  # anything e
 PersonRef = namedtuple("PersonRef", "id id_type id_number name")
 HeldRef = namedtuple("HeldRef", "id person_id org_id status org_name")  # an active membership
 
-_CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff·])\s+(?=[\u3400-\u9fff·])")  # 张 三 → 张三
-_RESIDENT_LIKE = re.compile(r"[0-9]{14,17}[0-9X]")  # 15–18 characters of digits (last may be X)
 
 
 def can_sync(org: Organization) -> bool:
@@ -111,49 +99,6 @@ def file_name(job: Job) -> str:
 def history_label(job: Job) -> str:
     """历史导入记录 status: 导入成功 / 处理中 / 失败."""
     return HISTORY_STATUS.get(job.status, "处理中")
-
-
-# --- templates -----------------------------------------------------------------------------------
-def template_workbook(columns: list | None = None, notes: list | None = None) -> bytes:
-    """下载会员比对模板 (姓名, 证件号码 as text), with a 数据说明 sheet."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    columns = columns or COLUMNS
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "会员名单"
-    sheet.append(columns)
-    for i, cell in enumerate(sheet[1], start=1):
-        cell.font = Font(bold=True)
-        sheet.column_dimensions[cell.column_letter].width = 24 if i > 1 else 14
-    letter = sheet.cell(1, columns.index("证件号码") + 1).column_letter
-    sheet.column_dimensions[letter].number_format = "@"
-    for row in range(2, 1002):  # 证件号码 as text: 18 digits survive
-        sheet[f"{letter}{row}"].number_format = "@"
-    explanation = workbook.create_sheet("数据说明")
-    explanation.append(["列名", "说明"])
-    for row in notes or [
-        ("姓名", "必填，与系统中登记的姓名一致"),
-        ("证件号码", "必填，身份证18位（15位老号码自动转换为18位）；请保持文本格式，不要存成数字"),
-        ("说明", "请从第二行开始填写会员信息；一次上传本单位全部会员名单"),
-    ]:
-        explanation.append(list(row))
-    explanation.column_dimensions["A"].width = 14
-    explanation.column_dimensions["B"].width = 80
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def transfer_template_workbook() -> bytes:
-    return template_workbook(TRANSFER_COLUMNS, [
-        ("姓名", "必填，与系统中登记的姓名一致（会员姓名和证件号码必须一致方能转入）"),
-        ("证件号码", "必填，身份证18位；请保持文本格式，不要存成数字"),
-        ("转入原因", "选填，不超过200个字"),
-        ("说明", "表内只有一人即为单独转入，多人即为批量转入；会员信息必须存在于系统中方能导入；"
-                 "最终导入结果需等待转出单位或者上级单位审核"),
-    ])
-
 
 # --- reading and checking the rows ---------------------------------------------------------------
 @dataclass
@@ -186,37 +131,18 @@ def read_lines(data: bytes, columns=COLUMNS, max_rows: int = MAX_ROWS) -> list[L
 
 def _line(number: int, values: dict, on) -> Line:
     raw = values.get("证件号码", "")
-    line = Line(row=number, name=_CJK_GAP.sub("", normalize(values.get("姓名"))), raw_id=str(raw),
+    checked = member_fields.roster_line(values.get("姓名"), raw, on)
+    return Line(row=number, name=checked.name, raw_id=str(raw), id_number=checked.id_number,
+                resident=checked.resident, gender=checked.gender, error=checked.error,
                 reason=normalize(values.get(REASON_COLUMN))[:200])
-    if not line.name:
-        line.error = "请填写姓名"
-        return line
-    if lost_digits(raw):
-        line.error = NUMERIC_ID
-        return line
-    number_text = normalize_id(raw)
-    try:
-        if _RESIDENT_LIKE.fullmatch(number_text):
-            rid = check_resident_id(number_text, on)
-            line.id_number, line.resident, line.gender = rid.number, True, rid.gender
-        else:
-            line.id_number = check_other_id(number_text)
-    except IdError as exc:
-        line.error = exc.message
-    return line
 
 
-def _chunks(values: list, size: int = BATCH):
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
-
-
-def _find_people(lines: list[Line]) -> None:
+def find_people(lines: list[Line]) -> None:
     """Attach the matching Person to each line (or an error when the name differs). A valid
     身份证 number is looked up as 身份证; any other number under any ID type."""
     numbers = sorted({line.id_number for line in lines if not line.error})
     found: dict = {}
-    for chunk in _chunks(numbers):
+    for chunk in chunks(numbers):
         query = (Person.select(Person.id, Person.id_type, Person.id_number, Person.name)
                  .where(Person.id_number.in_(chunk)).order_by(Person.id))
         for row in query.tuples():
@@ -235,10 +161,10 @@ def _find_people(lines: list[Line]) -> None:
             line.error = f"会员姓名和证件号码不一致（系统中为「{line.person.name}」）"
 
 
-def _memberships(person_ids) -> tuple[dict, dict]:
+def held_memberships(person_ids) -> tuple[dict, dict]:
     """({person id: HeldRef held (待审核/正常)}, {person id: HeldRef pending 转入审核中})."""
     held, pending = {}, {}
-    for chunk in _chunks(sorted(person_ids)):
+    for chunk in chunks(sorted(person_ids)):
         query = (Membership.select(Membership.id, Membership.person, Membership.org, Membership.status,
                                    Organization.name)
                  .join(Organization)
@@ -249,7 +175,7 @@ def _memberships(person_ids) -> tuple[dict, dict]:
     return held, pending
 
 
-def _pending_message(m: HeldRef, org: Organization) -> str:
+def pending_message(m: HeldRef, org: Organization) -> str:
     if m.org_id == org.id:
         return "该会员正在转入本工会（转入审核中），请等待转出单位审核"
     return f"该会员已有待审核的转移申请（正在转入「{m.org_name}」），请等待审核结果"
@@ -270,9 +196,9 @@ class Plan:
 def classify(lines: list[Line], org: Organization) -> Plan:
     """Classes A–E and error rows (reads only; a handful of IN queries for the whole file)."""
     plan = Plan(total=len(lines))
-    _find_people(lines)
+    find_people(lines)
     in_file = {line.person.id for line in lines if line.person is not None}
-    held, pending = _memberships(in_file)
+    held, pending = held_memberships(in_file)
     for line in lines:
         if line.error:
             plan.errors.append(line)
@@ -284,7 +210,7 @@ def classify(lines: list[Line], org: Organization) -> Plan:
         if mine is not None and mine.org_id == org.id:
             plan.a.append((line, mine))
         elif line.person.id in pending:
-            line.error = _pending_message(pending[line.person.id], org)
+            line.error = pending_message(pending[line.person.id], org)
             plan.errors.append(line)
         elif mine is not None:
             plan.c.append((line, mine))
@@ -303,24 +229,24 @@ def _numbers_for(lines: list, org: Organization) -> list:
     """会员编号 for the class-B people (None each where they wait for 会员审核)."""
     if not lines:
         return []
-    if members_api.review_required(org):
+    if people.review_required(org):
         return [None] * len(lines)
-    return members_api.next_member_numbers(len(lines))
+    return people.next_member_numbers(len(lines))
 
 
 # --- applying ------------------------------------------------------------------------------------
-def _join_directly(person: PersonRef, org: Organization, account, action: str, number: str | None = None,
+def join_directly(person: PersonRef, org: Organization, account, action: str, number: str | None = None,
                    synced: bool | None = None) -> Membership:
     """Class B / transfer-in of a person held by no union: a member of `org` at once (正常,
     会员编号 issued) without a transfer — but where the district reviews new members (会员审核)
     they wait 待审核 like any new member. Counted through members.join() (its savepoint undoes a
     constraint violation: someone else got there first)."""
-    if members_api.review_required(org):
-        m = members_api.join(person.id, org, status=members_api.PENDING, join_date=today(), synced=synced)
+    if people.review_required(org):
+        m = members_api.join(person.id, org, status=people.PENDING, join_date=today(), synced=synced)
         how = "无组织会员转入，等待上级会员审核"
     else:
         m = members_api.join(person.id, org, status=NORMAL,
-                             member_no=number or members_api.next_member_numbers(1)[0],
+                             member_no=number or people.next_member_numbers(1)[0],
                              join_date=today(), approved_at=now(), synced=synced)
         how = "无组织会员直接转入，无须审核"
     AuditLog.record(action, m, to_state=m.status, account=account,
@@ -331,7 +257,7 @@ def _join_directly(person: PersonRef, org: Organization, account, action: str, n
 def _previous_orgs(person_ids: list) -> dict:
     """{person id: organisation id of the person's latest former membership} (已转出 / 已删除)."""
     previous = {}
-    for chunk in _chunks(sorted(person_ids)):
+    for chunk in chunks(sorted(person_ids)):
         query = (Membership.select(Membership.person, Membership.org)
                  .where(Membership.person.in_(chunk) & Membership.status.in_((TRANSFERRED, DELETED)))
                  .order_by(Membership.id))
@@ -345,9 +271,9 @@ def apply(plan: Plan, org: Organization, account, job: Job, numbers: list | None
     for class B (reserved here when not given). Returns the job's result."""
     stamp = now()
     errors = [(line.row, line.name, line.raw_id, line.error) for line in plan.errors]
-    for chunk in _chunks([m.id for _, m in plan.a]):
+    for chunk in chunks([m.id for _, m in plan.a]):
         Membership.update(synced=True, updated_at=stamp).where(Membership.id.in_(chunk)).execute()
-    for chunk in _chunks(plan.d):
+    for chunk in chunks(plan.d):
         Membership.update(synced=False, updated_at=stamp).where(Membership.id.in_(chunk)).execute()
     moved = []  # [row, "B", membership id, previous org id] / [row, "C", request id]
     previous = _previous_orgs([line.person.id for line in plan.b])
@@ -355,14 +281,14 @@ def apply(plan: Plan, org: Organization, account, job: Job, numbers: list | None
         numbers = _numbers_for(plan.b, org)
     for line, number in zip(plan.b, numbers, strict=True):
         try:
-            m = _join_directly(line.person, org, account, "同步会员转入", number, synced=True)
+            m = join_directly(line.person, org, account, "同步会员转入", number, synced=True)
         except pw.IntegrityError:  # another operator got there first
-            errors.append((line.row, line.name, line.raw_id, _refusal(line.person, org)))
+            errors.append((line.row, line.name, line.raw_id, refusal(line.person, org)))
             continue
         moved.append([line.row, "B", m.id, previous.get(line.person.id)])
     # C: the holding memberships as they are now (not as classified), with their people.
     sources = {}
-    for chunk in _chunks([held.id for _, held in plan.c]):
+    for chunk in chunks([held.id for _, held in plan.c]):
         sources.update((m.id, m) for m in Membership.select(Membership, Person).join(Person)
                        .where(Membership.id.in_(chunk)))
     targets = []
@@ -374,7 +300,7 @@ def apply(plan: Plan, org: Organization, account, job: Job, numbers: list | None
             continue
         targets.append(request.target_id)
         moved.append([line.row, "C", request.id])
-    for chunk in _chunks(targets):  # in the uploaded roster: 同步会员 是 once the transfer is approved
+    for chunk in chunks(targets):  # in the uploaded roster: 同步会员 是 once the transfer is approved
         Membership.update(synced=True).where(Membership.id.in_(chunk)).execute()
     joined = sum(1 for x in moved if x[1] == "B")
     counts = {"A": len(plan.a), "B": joined, "C": len(moved) - joined, "D": len(plan.d),
@@ -392,123 +318,11 @@ def apply(plan: Plan, org: Organization, account, job: Job, numbers: list | None
             "moved": sorted(moved), "errors": [list(e) for e in errors], "people": people}
 
 
-def _refusal(person: PersonRef, org: Organization) -> str:
-    held = members_api.holding(person.id)
+def refusal(person: PersonRef, org: Organization) -> str:
+    held = people.holding(person.id)
     if held is not None:
-        return "该会员已在本工会" if held.org_id == org.id else members_api.held_elsewhere_message(held)
+        return "该会员已在本工会" if held.org_id == org.id else people.held_elsewhere_message(held)
     return "该会员刚被其他操作员办理，请重新同步"
-
-
-# --- the files of a compare ----------------------------------------------------------------------
-def new_members_workbook(lines: list[Line], org: Organization) -> bytes:
-    """下载比对结果 (class E): the member-import template itself (its columns, dropdowns and
-    数据说明), filled with what is known — "可以使用下载的表格直接作为会员导入模板上传" once
-    手机号码 is filled in."""
-    from openpyxl import load_workbook
-    workbook = load_workbook(io.BytesIO(import_template(org)))
-    sheet = workbook.worksheets[0]
-    code = org.union_no or org.uscc or ""
-    for row, line in enumerate(lines, start=2):
-        values = [safe_cell(line.name), ID_CARD if line.resident else "", line.id_number, "", line.gender,
-                  safe_cell(org.name), code, "", ""]
-        for column, value in enumerate(values, start=1):
-            cell = sheet.cell(row, column, value)
-            if column in (3, 4):  # 证件号码, 手机号码 as text
-                cell.number_format = "@"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-ERRORS_TITLE = "导入信息有以下错误,请重新修改后导入（请在原名单中修改这些行，然后重新上传本单位全部会员名单）"
-
-
-def errors_workbook(errors: list) -> bytes:
-    """The error rows (错误行号 / 姓名 / 证件号码 / 错误信息) under a title line — so that this
-    list is not mistaken for a roster if uploaded again (a compare needs the whole roster: a
-    partial one would mark everyone else 同步会员 否)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "错误数据"
-    sheet.append([ERRORS_TITLE])
-    sheet.append(ERROR_COLUMNS)
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
-    for row, name, number, reason in errors:
-        sheet.append([row, safe_cell(name), error_cell(number), reason])
-    for row in range(3, sheet.max_row + 1):
-        sheet[f"C{row}"].number_format = "@"
-    for letter, width in (("A", 10), ("B", 16), ("C", 24), ("D", 60)):
-        sheet.column_dimensions[letter].width = width
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def export_rows(job: Job) -> list:
-    """导出结果: the B and C rows of a compare in file order; 审核状态 / 审核说明 read live from the
-    transfer requests of that job."""
-    moved = job.result_data.get("moved", [])
-    b_ids = [x[2] for x in moved if x[1] == "B"]
-    orgs_needed = {x[3] for x in moved if x[1] == "B" and x[3]}
-    memberships = {}
-    for chunk in _chunks(b_ids):
-        for m in Membership.select(Membership, Person).join(Person).where(Membership.id.in_(chunk)):
-            memberships[m.id] = m
-    requests = {r.id: r for r in TransferRequest.select(TransferRequest, Person)
-                .join(Person).where(TransferRequest.job == job.id)}
-    orgs_needed |= {r.from_org_id for r in requests.values()}
-    orgs = {}
-    for chunk in _chunks(sorted(orgs_needed)):
-        orgs.update((o.id, o) for o in Organization.select().where(Organization.id.in_(chunk)))
-    districts = {}
-    district_ids = sorted({o.district_id for o in orgs.values() if o.district_id})
-    for chunk in _chunks(district_ids):
-        districts.update((o.id, o.name) for o in Organization.select(Organization.id, Organization.name)
-                         .where(Organization.id.in_(chunk)))
-    rows = []
-    for item in moved:
-        if item[1] == "B":
-            m = memberships.get(item[2])
-            if m is None:
-                continue
-            source = orgs.get(item[3])
-            rows.append([m.person.name, m.person.id_number, *_org_cells(source, districts),
-                         JOINED_DIRECTLY, ""])
-        else:
-            r = requests.get(item[2])
-            if r is None:
-                continue
-            rows.append([r.person.name, r.person.id_number, *_org_cells(orgs.get(r.from_org_id), districts),
-                         r.status, r.note])
-    return rows
-
-
-def _org_cells(org, districts) -> list:
-    if org is None:
-        return ["", "", "", ""]
-    return [org.name, org.contact, org.phone, districts.get(org.district_id, "")]
-
-
-def export_workbook(job: Job) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "同步结果"
-    sheet.append(EXPORT_COLUMNS)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        sheet.column_dimensions[cell.column_letter].width = 20
-    for row in export_rows(job):
-        sheet.append([safe_cell(v) for v in row])
-    for row in range(2, sheet.max_row + 1):
-        sheet[f"B{row}"].number_format = "@"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 # --- the job -------------------------------------------------------------------------------------
@@ -516,7 +330,6 @@ def people_query(job: Job, cls: str):
     """The people behind one class count of a finished compare: memberships (A, B, D) or the
     job's transfer requests (C, with the person and the source and target memberships);
     None when the job kept no list for the class (a compare from before lists were kept)."""
-    from models.members.member_import import people_query as memberships
     if cls == "C":
         source, target = Membership.alias(), Membership.alias()
         return (TransferRequest.select(TransferRequest, Person, Organization, source, target)
@@ -551,13 +364,13 @@ def _run_compare(ctx):
     org = Organization.get_by_id(ctx.params["org"])
     if not can_sync(org):
         raise DomainError("只有基层工会（或临时工会）可以同步会员", 403)
-    data = stored_file("jobs", ctx.params["upload"]).read_bytes()
+    data = uploads.upload_bytes(ctx.params)
     lines = read_lines(data)
     ctx.save_progress(len(lines) // 2, len(lines))
     plan = classify(lines, org)
     job = ctx.job
     new_file = f"member-compare-new-{job.id}.xlsx"
-    (storage_dir() / new_file).write_bytes(new_members_workbook(plan.e, org))
+    stored_file("jobs", new_file).write_bytes(new_members_workbook(plan.e, org))
     # Reserved (and committed) before the transaction: the counter's row lock is not held for
     # the whole apply; numbers of a crashed run are simply never used.
     numbers = _numbers_for(plan.b, org)
@@ -566,85 +379,16 @@ def _run_compare(ctx):
         result.update(file=new_file, download_name=f"会员比对结果（需新增的会员）-{job.id}.xlsx",
                       file_name=ctx.params.get("file_name", ""))
         if result["errors"]:
-            name = f"member-compare-errors-{job.id}.xlsx"
-            (storage_dir() / name).write_bytes(errors_workbook(result["errors"]))
-            result.update(error_file=name, error_download_name=f"同步会员错误数据-{job.id}.xlsx")
+            result.update(uploads.result(ctx, len(lines), result["summary"], result["failed"],
+                                         error_file=errors_workbook(result["errors"]), prefix="member-compare",
+                                         download_name=f"同步会员错误数据-{job.id}.xlsx"))
         ctx.save_progress(len(lines), len(lines), {"applied": True, "result": result})
     return result
 
 
 def submit(data: bytes, file_name: str, account) -> Job:
     """Store the upload and queue the compare for the account's own union."""
-    import secrets
     if not can_sync(account.org):
         raise DomainError("只有基层工会（或临时工会）可以同步会员", 403)
-    if not data:
-        raise DomainError("上传的文件是空的", 422)
-    name = f"compare-upload-{secrets.token_hex(8)}.bin"
-    (storage_dir() / name).write_bytes(data)
-    return Job.submit(KIND, {"upload": name, "account": account.id, "org": account.org_id,
-                             "file_name": Path(file_name or "").name[:100]}, account=account)
+    return uploads.submit(KIND, account, data, file_name, org=account.org_id)
 
-
-# --- 从其他工会转入会员到本工会 -------------------------------------------------------------------
-@dataclass
-class TransferOutcome:
-    row: int
-    name: str
-    id_number: str
-    source: str  # 原所属单位
-    result: str  # 转入审核中 / 已转入 / 未转入
-    note: str
-    ok: bool
-
-
-def transfer_in(data: bytes, account) -> list[TransferOutcome]:
-    """Each row on its own (its effects atomic): held elsewhere → transfer request, no union →
-    joined at once, anything else → the reason on the row."""
-    org = account.org
-    if not can_sync(org):
-        raise DomainError("只有基层工会（或临时工会）可以转入会员", 403)
-    lines = read_lines(data, TRANSFER_COLUMNS, MAX_TRANSFER_ROWS)
-    _find_people(lines)
-    held, pending = _memberships({line.person.id for line in lines if line.person is not None})
-    outcomes = []
-    for line in lines:
-        outcomes.append(_transfer_line(line, org, account, held, pending))
-    return outcomes
-
-
-def _transfer_line(line: Line, org, account, held: dict, pending: dict) -> TransferOutcome:
-    def refused(note, source=""):
-        return TransferOutcome(line.row, line.name, line.id_number or line.raw_id, source, "未转入", note, False)
-
-    if line.error:
-        return refused(line.error)
-    if line.person is None:
-        return refused(NOT_FOUND)
-    mine = held.get(line.person.id)
-    source = mine.org_name if mine is not None else ""
-    if mine is not None and mine.org_id == org.id:
-        return refused("已是本工会会员", source)
-    if line.person.id in pending:
-        return refused(_pending_message(pending[line.person.id], org), source)
-    try:
-        with db.atomic():
-            if mine is not None:
-                request = member_review.request_transfer(Membership.get_by_id(mine.id), org, account,
-                                                       reason=line.reason or TRANSFER_REASON)
-                note = f"已提交转入申请，等待「{request.from_org.name}」或其上级工会审核"
-                result = TRANSFER_IN
-            else:
-                _join_directly(line.person, org, account, "转入会员")
-                note, result = "该会员无所属工会，已直接转入本工会，无须审核", JOINED_DIRECTLY
-    except DomainError as exc:
-        return refused(exc.message, source)
-    except pw.IntegrityError:
-        return refused(_refusal(line.person, org), source)
-    return TransferOutcome(line.row, line.name, line.id_number, source, result, note, True)
-
-
-__all__ = ["KIND", "COLUMNS", "TRANSFER_COLUMNS", "IMPORT_COLUMNS", "EXPORT_COLUMNS", "CLASSES",
-           "can_sync", "classify", "apply", "read_lines", "run_compare", "submit", "transfer_in",
-           "export_workbook", "export_rows", "new_members_workbook", "template_workbook",
-           "transfer_template_workbook", "history", "history_label", "people_query"]

@@ -7,18 +7,19 @@ file is applied in one transaction, parents before children.
 """
 
 import re
-from pathlib import Path
 
 from models import db
 from models.audit import AuditLog
 from models.base import DomainError
-from models.io.tables import error_workbook, lost_digits, lost_digits_message, read_table, records
-from models.jobs import job_kind
+from models.io import uploads
+from models.io.error_file import FailedRow
+from models.io.tables import lost_digits, lost_digits_message, read_table, records
+from models.io.templates import notes_sheet, workbook_bytes
+from models.jobs import Job, job_kind
 from models.orgs.accounts import Account
 from models.orgs.organizations import CLOSED, DEFAULT_LEVEL, LEVELS, Organization
 from models.rules.text import PHONE_MESSAGE, PHONE_PATTERN, compact, normalize
 from models.rules.uscc import clean_uscc
-from models.storage import storage_dir
 
 COLUMNS = ["组织名称", "上级组织", "工会类型", "层级", "统一社会信用代码", "工会编号", "单位地址", "联系人",
            "联系电话"]
@@ -27,6 +28,7 @@ REQUIRED = ["组织名称", "上级组织", "工会类型"]
 CREATABLE_TYPES = ["街道总工会", "联合工会", "工会委员会", "工会联合会", "分工会/工会小组"]
 LEVEL_BY_LABEL = {"二级工会": "secondary", "基层工会": "grassroots"}
 MAX_ROWS = 5000
+KIND = "org_import"
 EXPLANATION = [
     ("组织名称", "必填，全市唯一，不超过100个字"),
     ("上级组织", "必填，填写已有组织（本单位或下级）的名称，或本文件中另一行的组织名称"),
@@ -41,8 +43,6 @@ EXPLANATION = [
 
 
 def template_workbook() -> bytes:
-    import io
-
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -63,21 +63,14 @@ def template_workbook() -> bytes:
     sheet.add_data_validation(levels)
     types.add("C2:C1001")
     levels.add("D2:D1001")
-    notes = wb.create_sheet("数据说明")
-    notes.append(["列名", "说明"])
-    for row in EXPLANATION:
-        notes.append(list(row))
-    notes.column_dimensions["A"].width = 18
-    notes.column_dimensions["B"].width = 80
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    notes_sheet(wb, EXPLANATION, widths=(18, 80))
+    return workbook_bytes(wb)
 
 
 def validate(data: bytes, account: Account, progress=None):
     """Returns (plan, failed, checked, header, row count): plan = [(row number, values, parent
-    name/id, fields)] of the rows that passed; failed = [(values, [reasons])]; checked = every
-    row in file order with its reasons ([] when fine)."""
+    name/id, fields)] of the rows that passed; failed = the FailedRow of the rows refused;
+    checked = every row in file order as a FailedRow (its reasons [] when fine)."""
     table = read_table(data, REQUIRED, max_rows=MAX_ROWS)
     rows = list(records(table))
     failed, plan, checked = [], [], []
@@ -164,9 +157,9 @@ def validate(data: bytes, account: Account, progress=None):
                 reasons.append(f"上级组织「{parent_name}」是基层工会，其下只能建分工会/工会小组")
             else:
                 parent = found.id
-        checked.append((values, reasons))
+        checked.append(FailedRow(number, values, reasons))
         if reasons:
-            failed.append((values, reasons))
+            failed.append(checked[-1])
         else:
             plan.append((number, values, parent, fields))
         if progress and i % 200 == 0:
@@ -174,8 +167,8 @@ def validate(data: bytes, account: Account, progress=None):
     if not failed:
         cyclic = {id(values): reasons for values, reasons in _cycles(plan)}
         if cyclic:
-            checked = [(values, cyclic.get(id(values), [])) for values, _ in checked]
-            failed = [(v, r) for v, r in checked if r]
+            checked = [FailedRow(c.row, c.values, cyclic.get(id(c.values), [])) for c in checked]
+            failed = [c for c in checked if c.reasons]
     return plan, failed, checked, table.header, len(rows)
 
 
@@ -241,27 +234,27 @@ def apply(plan, account: Account) -> int:
     return len(created)
 
 
-@job_kind("org_import", "组织导入")
+def submit(account: Account, data: bytes, file_name: str) -> Job:
+    """Store the upload and queue the import (the file is read by the job)."""
+    return uploads.submit(KIND, account, data, file_name)
+
+
+@job_kind(KIND, "组织导入")
 def run_import(ctx):
     account = Account.get_by_id(ctx.params["account"])
-    path = storage_dir() / Path(ctx.params["upload"]).name
-    data = path.read_bytes()
-    plan, failed, checked, header, total = validate(data, account,
+    plan, failed, checked, header, total = validate(uploads.upload_bytes(ctx.params), account,
                                                     lambda done, n: ctx.save_progress(done, n))
     ctx.save_progress(total, total)
     file_name = ctx.params.get("file_name", "")
     if failed:
-        name = f"org-import-errors-{ctx.job.id}.xlsx"
         # All rows (nothing was imported): fix the marked ones and upload this file again.
-        (storage_dir() / name).write_bytes(error_workbook(header, checked))
         AuditLog.record("组织导入", ctx.job, account=account,
                         detail={"文件": file_name, "行数": total, "错误行数": len(failed), "结果": "未导入"})
-        return {"summary": f"共{total}行，其中{len(failed)}行有错误，全部未导入。请下载错误文件，"
-                           "按“错误原因”修改标出的行后重新上传该文件。",
-                "error_file": name, "error_download_name": "组织导入错误数据.xlsx", "rows": total,
-                "failed": len(failed), "imported": 0}
+        return uploads.result(ctx, total, f"共{total}行，其中{len(failed)}行有错误，全部未导入。请下载错误文件，"
+                                          "按“错误原因”修改标出的行后重新上传该文件。", len(failed), imported=0,
+                              error_file=uploads.error_file_of(header, checked), prefix="org-import",
+                              download_name="组织导入错误数据.xlsx")
     count = apply(plan, account)
     AuditLog.record("组织导入", ctx.job, account=account,
                     detail={"文件": file_name, "行数": total, "导入": count, "结果": "成功"})
-    return {"summary": f"共{total}行，成功导入{count}个组织。", "rows": total, "imported": count,
-            "failed": 0}
+    return uploads.result(ctx, total, f"共{total}行，成功导入{count}个组织。", 0, imported=count)

@@ -1,0 +1,145 @@
+"""Writing many rows at once, for the imports: `bulk_insert()` (PostgreSQL COPY, SQLite
+multi-row INSERT, ids returned), `insert_chunks()` (peewee's insert_many a chunk at a time) and
+the reads that go with them (`fetch()` plain tuples, `in_batch()` values per IN).
+"""
+
+import sqlite3
+from datetime import date, datetime
+
+import peewee as pw
+
+from models import db, is_postgres
+
+BATCH = 500  # rows per INSERT / IN (…) — well inside SQLite's variable limit
+CHUNK = 1000  # rows per insert_many
+
+
+def insert_chunks(model, rows: list, size: int = CHUNK) -> None:
+    """peewee's insert_many, `size` rows a statement (the model's defaults and conversions)."""
+    for i in range(0, len(rows), size):
+        model.insert_many(rows[i:i + size]).execute()
+
+
+def in_batch() -> int:
+    """Values per IN (…): 2,000 (a whole chunk); 500 on an SQLite older than 3.32 (999 variables)."""
+    return 2000 if is_postgres() or sqlite3.sqlite_version_info >= (3, 32) else 500
+
+
+def fetch(query) -> list:
+    """The rows of a select as plain tuples, without peewee's per-row work (text and integer
+    columns only: no conversion is needed)."""
+    return db.execute_sql(*query.sql()).fetchall()
+
+
+def bulk_insert(model, rows: list, size: int = BATCH, returning=()) -> list | None:
+    """Insert plain dicts fast — the model's Python defaults filled in, values converted by each
+    field. PostgreSQL: COPY (ids taken from the table's sequence first when asked for); SQLite:
+    INSERT … VALUES (…), (…) with `size` rows a statement. (peewee's insert_many builds the same
+    statement but spends most of a 50,000-row import composing it.) With `returning` fields:
+    their values for every inserted row, in no particular order (None where the database
+    cannot return them)."""
+    if not rows:
+        return [] if returning else None
+    if is_postgres():
+        if returning and model._meta.primary_key.name not in rows[0]:
+            for row, new_id in zip(rows, _next_ids(model, len(rows)), strict=True):
+                row[model._meta.primary_key.name] = new_id
+        fields, defaults = _insert_fields(model, rows[0])
+        _copy(model, fields, defaults, rows)
+        return [tuple(row[f.name] for f in returning) for row in rows] if returning else None
+    fields, defaults = _insert_fields(model, rows[0])
+    columns = ", ".join(f'"{f.column_name}"' for f in fields)
+    one = "(" + ", ".join([db.param] * len(fields)) + ")"
+    tail = ""
+    if returning and _sqlite_returning():
+        tail = " RETURNING " + ", ".join(f'"{f.column_name}"' for f in returning)
+    out = []
+    for i in range(0, len(rows), size):
+        batch = rows[i:i + size]
+        params = [_db_value(f, row[f.name] if f.name in row else defaults[f.name]) for row in batch for f in fields]
+        cursor = db.execute_sql(f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES '
+                                + ", ".join([one] * len(batch)) + tail, params)
+        if tail:
+            out.extend(cursor.fetchall())
+    return out if tail else None
+
+
+def _db_value(field, value):
+    """field.db_value(value), skipped for text, integers and NULL (nothing to convert)."""
+    return value if value is None or type(value) is str or type(value) is int else field.db_value(value)
+
+
+def _insert_fields(model, first: dict):
+    fields = [f for f in model._meta.sorted_fields if not (f.primary_key and f.name not in first)]
+    defaults = {f.name: f.default() if callable(f.default) else f.default for f in fields if f.name not in first}
+    return fields, defaults
+
+
+def _next_ids(model, n: int) -> list:
+    """n ids from the table's own sequence (PostgreSQL), so COPY can write them."""
+    pk = model._meta.primary_key.column_name
+    sequence = db.execute_sql("SELECT pg_get_serial_sequence(%s, %s)", (model._meta.table_name, pk)).fetchone()[0]
+    cursor = db.execute_sql("SELECT nextval(%s) FROM generate_series(1, %s)", (sequence, n))
+    return [r[0] for r in cursor.fetchall()]
+
+
+def _copy(model, fields, defaults, rows) -> None:
+    """COPY … FROM STDIN (CSV): every value quoted, NULL as an unquoted \\N. Values other than
+    text and integers (dates, times, booleans) repeat across an import: converted once each."""
+    converted: dict = {}
+
+    def text(field, value):
+        if value is None:
+            return "\\N"
+        if type(value) is str or type(value) is int:
+            value = str(value)
+            return '"' + (value.replace('"', '""') if '"' in value else value) + '"'
+        key = (field.name, value)
+        if key not in converted:
+            db_value = field.db_value(value)
+            if isinstance(db_value, bool):
+                db_value = "t" if db_value else "f"
+            elif isinstance(db_value, datetime):
+                db_value = db_value.isoformat(" ")
+            elif isinstance(db_value, date):
+                db_value = db_value.isoformat()
+            converted[key] = "\\N" if db_value is None else text(field, str(db_value))
+        return converted[key]
+    fixed = {f.name: text(f, defaults[f.name]) for f in fields if f.name in defaults}
+    lines = (",".join([fixed[f.name] if f.name in fixed else text(f, row[f.name]) for f in fields]) + "\n"
+             for row in rows)
+    columns = ", ".join(f'"{f.column_name}"' for f in fields)
+    sql = f'COPY "{model._meta.table_name}" ({columns}) FROM STDIN WITH (FORMAT csv, NULL \'\\N\')'
+    with pw.__exception_wrapper__:  # driver errors as peewee's (IntegrityError …), as execute_sql does
+        db.cursor().copy_expert(sql, _Streamed(lines), size=COPY_PIECE)
+
+
+COPY_PIECE = 256 * 1024  # characters per piece of COPY data
+
+
+class _Streamed:
+    """A file-like view of text lines for copy_expert: each read() formats only the lines of
+    the next piece, so PostgreSQL inserts (and indexes) the rows already sent while this
+    process formats the rest — instead of waiting for the whole text first."""
+
+    def __init__(self, lines):
+        self._lines = lines
+
+    def read(self, size: int = -1) -> str:
+        piece, length = [], 0
+        for line in self._lines:
+            piece.append(line)
+            length += len(line)
+            if 0 <= size <= length:
+                break
+        return "".join(piece)
+
+
+def _sqlite_returning() -> bool:
+    return sqlite3.sqlite_version_info >= (3, 35)
+
+
+def chunks(values: list, size: int = BATCH):
+    """`values` in pieces of `size` (the ids of one IN query)."""
+    for i in range(0, len(values), size):
+        yield values[i:i + size]

@@ -1,0 +1,127 @@
+"""批量导入会员: applying the accepted rows of a checked file, in ONE transaction — new people and
+memberships by bulk inserts (models/io/bulk.py: COPY on PostgreSQL), changed record fields of the
+union's members, the dashboard counters and one 操作日志 row per updated member."""
+
+import json
+from datetime import date
+
+from models import db
+from models.audit import AuditLog
+from models.base import now
+from models.io.bulk import bulk_insert
+from models.members.counts import OrgMemberCount, _bump_day
+from models.members.member_import_check import RECORD_COLUMNS, persons_by_key
+from models.members.people import (
+    ENTERPRISE,
+    FLEXIBLE,
+    HELD,
+    NORMAL,
+    PENDING,
+    Membership,
+    Person,
+    next_member_numbers,
+    review_required,
+)
+from models.orgs.accounts import Account
+from models.orgs.organizations import Enterprise, Organization
+from models.rules.text import mask_text
+
+CHANGE_LABELS = {**RECORD_COLUMNS, "enterprise": "关联企业"}
+
+
+def write(checked: list, org: Organization, params: dict, account: Account | None = None) -> tuple[dict, date]:
+    """Write the accepted rows in one transaction (member_import.apply() adds the dashboard
+    counters): ({"added", "updated", "unchanged", "pending", "people"}, the day they joined) —
+    people: {"added": new membership ids, "unchanged": ids of the members whose rows changed
+    nothing} (who is behind the result page's counts)."""
+    adds = [r for r in checked if not r.get("errors") and r["op"] == "add"]
+    updates = [r for r in checked if not r.get("errors") and r["op"] == "update"]
+    same = [r["membership_id"] for r in checked
+            if not r.get("errors") and r["op"] == "same" and r.get("membership_id")]
+    unchanged = sum(1 for r in checked if not r.get("errors") and r["op"] == "same")
+    pending = review_required(org)
+    stamp = now()
+    with db.atomic():
+        person_ids = _insert_persons([r for r in adds if "person" in r], stamp)
+        numbers = iter(next_member_numbers(len(adds)) if adds and not pending else [])
+        category = params.get("category", "")
+        detail = params.get("category_detail", "") if category == FLEXIBLE else ""
+        chosen = params.get("enterprise") if category == ENTERPRISE else None
+        new_rows = []
+        for r in adds:
+            person = r.get("person_id") or person_ids[(r["person"]["id_type"], r["person"]["id_number"])]
+            enterprise = r.get("enterprise") or chosen
+            new_rows.append({
+                "person": person, "org": org.id, "status": PENDING if pending else NORMAL,
+                "member_no": None if pending else next(numbers), "join_date": stamp.date(),
+                "approved_at": None if pending else stamp, "created_at": stamp, "updated_at": stamp,
+                "mobile": r["record"]["mobile"], "work_unit": r["record"].get("work_unit", ""),
+                "tags": r["record"].get("tags", ""),
+                "category": ENTERPRISE if r.get("enterprise") else category,
+                "category_detail": "" if r.get("enterprise") else detail, "enterprise": enterprise,
+            })
+        returned = bulk_insert(Membership, new_rows, returning=(Membership.id,))
+        if returned is None:  # an SQLite older than 3.35 has no RETURNING: this run's stamp finds them
+            added_ids = [i for (i,) in Membership.select(Membership.id).where(
+                (Membership.org == org.id) & (Membership.created_at == stamp)).tuples()]
+        else:
+            added_ids = [i for (i,) in returned]
+        for r in updates:
+            values = {k: v for k, (_old, v) in r["changes"].items() if k != "enterprise"}
+            if "enterprise" in r["changes"]:
+                values.update(enterprise=r["changes"]["enterprise"][1], category=ENTERPRISE, category_detail="")
+            Membership.update(updated_at=stamp, **values).where(
+                (Membership.id == r["membership_id"]) & Membership.status.in_(HELD)).execute()
+        _audit_updates(updates, org, account, stamp)
+    return {"added": len(adds), "updated": len(updates), "unchanged": unchanged, "pending": pending,
+            "people": {"added": sorted(added_ids), "unchanged": sorted(same)}}, stamp.date()
+
+
+def _audit_updates(updates: list, org: Organization, account: Account | None, stamp) -> None:
+    """One 操作日志 row per updated member ("批量导入会员", field: old → new), written in bulk."""
+    if not updates:
+        return
+    names = enterprise_names(updates)
+    rows = []
+    for r in updates:
+        detail = {CHANGE_LABELS[k]: [names.get(old, "") if k == "enterprise" else old,
+                                     names.get(new, "") if k == "enterprise" else new]
+                  for k, (old, new) in r["changes"].items()}
+        rows.append({"at": stamp, "account": account.id if account else None,
+                     "account_name": account.username if account else "系统", "org": org.id,
+                     "org_name": org.name, "object_type": "Membership", "object_id": r["membership_id"],
+                     "action": "批量导入会员", "to_state": "", "reason": "",
+                     "detail": mask_text(json.dumps(detail, ensure_ascii=False))})
+    bulk_insert(AuditLog, rows)
+
+
+def _insert_persons(rows: list, stamp) -> dict:
+    """Insert the new people; {(id_type, id_number): person id}."""
+    people = [{**r["person"], "birth_date": date.fromisoformat(r["person"]["birth_date"])
+               if r["person"]["birth_date"] else None, "created_at": stamp} for r in rows]
+    returned = bulk_insert(Person, people, returning=(Person.id_type, Person.id_number, Person.id))
+    if returned is None:  # an SQLite older than 3.35 has no RETURNING: read the ids back
+        found = persons_by_key({(p["id_type"], p["id_number"]) for p in people})
+        return {key: pid for key, (pid, _name) in found.items()}
+    return {(id_type, number): pid for id_type, number, pid in returned}
+
+
+def count_new_members(org_id: int, n: int, day: date) -> None:
+    """The dashboard counters for n new 正常 members of one union who joined and were approved
+    on `day` (what stats.apply_change does one member at a time)."""
+    if not n:
+        return
+    (OrgMemberCount.insert(org=org_id, members=n)
+     .on_conflict(conflict_target=[OrgMemberCount.org],
+                  update={OrgMemberCount.members: OrgMemberCount.members + n})
+     .execute())
+    _bump_day(org_id, day, joined=n, activated=n)
+
+
+def enterprise_names(checked: list) -> dict:
+    """{enterprise id: name} of the enterprises named in the changes of updated rows."""
+    ids = {v for r in checked if not r.get("errors") and r.get("op") == "update"
+           for v in r["changes"].get("enterprise", []) if v}
+    if not ids:
+        return {}
+    return dict(Enterprise.select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(list(ids))).tuples())
