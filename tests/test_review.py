@@ -16,9 +16,9 @@ import time_machine
 from models import db, messages
 from models.audit import AuditLog
 from models.base import DomainError
-from models.enroll import enrollment, notice_pdf, plans
+from models.enroll import enrollment, plans
 from models.enroll.enrollment import Enrollment, Submission
-from models.review import batches, vouchers
+from models.review import batch_notice, batches, vouchers
 from models.review import enroll_review as review
 from models.review.batches import DistrictBatch
 from models.review.vouchers import PaymentVoucher
@@ -82,14 +82,14 @@ def test_36_people_header_and_district_notice(city, as_role, tmp_path):
     with time_machine.travel(SUBMIT_DAY, tick=False):
         batch = review.submit_to_centre(district, year, review.CENTRAL_KIND,
                                         {"name": "王经办", "mobile": "13800000000", "email": "w@example.com"}, None)
-    text = notice_pdf.district_text(batch)
+    text = batch_notice.district_text(batch)
     assert text[0] == "测试区1总工会："
     assert text[1] == ("你会集中参保2027年度会员专享基本保障计划，参加A类会员共计36人，参保资金总额为468元。"
                        "你会尚需于2027年1月20日之前将参保资金468元划入如下帐户，保障日期为2027年1月1日起至2027年12月31日止。"
                        "逾期未划款，则按照即时参保流程另行办理参保手续，保障日期自办理参保日的次日起至2027年12月31日止。")
     assert f"户名：{year.account_name}" in text and year.district_signature in text
     from pypdf import PdfReader
-    pdf = PdfReader(io.BytesIO(notice_pdf.district_notice(batch)))
+    pdf = PdfReader(io.BytesIO(batch_notice.district_notice(batch)))
     lines = ["".join(line.split()) for page in pdf.pages for line in page.extract_text().split("\n")]
     extracted = "".join(lines)
     assert "参加A类会员共计36人" in extracted and "468元" in extracted
@@ -116,7 +116,7 @@ def test_credit_is_deducted_once_and_the_rest_carries_over(city):
         second = review.submit_to_centre(district, year, review.CENTRAL_KIND, handler, None)
     assert (second.credit_used, second.due) == (9700, 46800 - 9700)
     assert review.credit_line(district, year) == ""
-    text = notice_pdf.district_text(second)[1]
+    text = batch_notice.district_text(second)[1]
     assert "鉴于2025年会员计划退回金额97元指定用于抵扣2027年度会员保障集中参保款项" in text
     assert "剩余参保资金371元" in text
 

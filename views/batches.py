@@ -11,9 +11,8 @@ from forms.review import ReasonForm
 from models import storage
 from models.audit import AuditLog
 from models.base import DomainError
-from models.enroll import notice_pdf
 from models.enroll.enrollment import Submission
-from models.review import batches
+from models.review import batch_notice, batches
 from models.review.batches import DistrictBatch
 from models.review.vouchers import (
     MAX_VOUCHER_BYTES,
@@ -89,7 +88,7 @@ def notice(batch):
     """下载集中参保告知书 (the district notice, PDF)."""
     if batch.kind != batches.CENTRAL_KIND:
         return refuse("即时参保批次没有集中参保告知书", 409)
-    return file_response(notice_pdf.district_notice(batch), f"{batch.year.year}年度集中参保告知书-{batch.number}.pdf",
+    return file_response(batch_notice.district_notice(batch), f"{batch.year.year}年度集中参保告知书-{batch.number}.pdf",
                          "application/pdf", slug=f"notice-{batch.number}")
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from models.base import today
 from models.enroll import plans
 from models.enroll.enrollment import CARD_CHANNEL, CENTRAL, SOCIAL_CHANNEL, Enrollment, locked_type
-from models.rules.fees import yuan
 
 # reportlab and xhtml2pdf are imported inside the functions that draw: together they take a good
 # part of a second to load, which the app's start and the workers that never print should not pay.
@@ -24,7 +23,7 @@ DOWNLOAD_ONCE = "notice_download"  # session key: the submission whose result pa
 FONT = Path(__file__).resolve().parents[2] / "static" / "fonts" / "wqy-microhei.ttc"
 
 
-def _cn(day: date) -> str:
+def cn_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
@@ -43,7 +42,7 @@ def grassroots_text(org, year, on: date | None = None) -> list[str]:
     counts = grassroots_counts(org, year)
     code = counts["type"].code if counts["type"] else "-"
     pay = plans.window_state(year, "grassroots_pay", org)
-    deadline = _cn(pay.ends.date()) if pay.ends else "（缴费截止日期尚未设置）"
+    deadline = cn_date(pay.ends.date()) if pay.ends else "（缴费截止日期尚未设置）"
     y = year.year
     # Seed 003's text with the full-width punctuation of seed 001's (its OCR made it half-width).
     body = (f"你会集中参保{y}年度上海工会会员专享基本保障计划，截至今日参加{code}类会员共计{counts['total']}人"
@@ -51,7 +50,7 @@ def grassroots_text(org, year, on: date | None = None) -> list[str]:
             f"工会的安排将你会需要承担的参保资金划入所属区、局（产业）工会帐户，保障日期为{y}年1月1日起至{y}年12月31日。"
             f"逾期未划款则所有参保均无效，需按照即时参保流程另行办理参保手续，即时参保的保障日期自办理参保日的次日至"
             f"{y}年12月31日止。")
-    return [f"{org.name}：", body, year.grassroots_signature, _cn(on or today())]
+    return [f"{org.name}：", body, year.grassroots_signature, cn_date(on or today())]
 
 
 # --- the body's lines: dates, amounts and numbers never broken (xhtml2pdf's CJK wrapping breaks
@@ -133,39 +132,3 @@ p.line {{ text-indent: 2em; margin: 0; }}
 
 def grassroots_notice(org, year, on: date | None = None) -> bytes:
     return render("告知书", grassroots_text(org, year, on))
-
-
-# --- the district notice (seed 001's text shape, spec 60) -----------------------------------------
-def district_text(batch, on: date | None = None) -> list[str]:
-    """区、局（产业）工会's notice of a centralized district batch: people per type (types with no
-    people left out), 参保资金总额 = what the district's unions fund (区局/各级工会 + 基层单位
-    shares; the 市总统一划拨 part is not theirs to remit), the credit sentence only when credit was
-    deducted, the amount to pay, the payment deadline, the receiving account and the signature."""
-    # The batch is the review area's (models/review imports this area): its per-type counts are
-    # asked of it at call time, so models/enroll never depends on models/review when it loads.
-    from models.review.batches import counts_by_type
-    y = batch.year.year
-    district = batch.district
-    parts = "，".join(f"参加{code}类会员共计{n}人" for code, _name, n in counts_by_type(batch) if n)
-    funded = batch.district_part + batch.grassroots_part
-    pay = plans.window_state(batch.year, "payment", district)
-    deadline = _cn(pay.ends.date()) if pay.ends else "（缴费截止日期尚未设置）"
-    if batch.credit_used:
-        credit = plans.Credit.get_or_none((plans.Credit.org == district.id) & (plans.Credit.year == batch.year_id))
-        note = (credit.note if credit and credit.note else f"{y - 2}年会员计划退回金额")
-        middle = (f"鉴于{note}{yuan(batch.credit_used)}元指定用于抵扣{y}年度会员保障集中参保款项，"
-                  f"你会尚需于{deadline}之前将剩余参保资金{yuan(batch.due)}元划入如下帐户，")
-    else:
-        middle = f"你会尚需于{deadline}之前将参保资金{yuan(batch.due)}元划入如下帐户，"
-    body = (f"你会集中参保{y}年度会员专享基本保障计划，{parts}，参保资金总额为{yuan(funded)}元。{middle}"
-            f"保障日期为{y}年1月1日起至{y}年12月31日止。逾期未划款，则按照即时参保流程另行办理参保手续，"
-            f"保障日期自办理参保日的次日起至{y}年12月31日止。")
-    year = batch.year
-    return [f"{district.name}：", body, f"户名：{year.account_name}", f"帐号：{year.account_no}",
-            f"开户行：{year.bank}", f"批次编号：{batch.number}", year.district_signature,
-            _cn(on or batch.submitted_at.date())]
-
-
-def district_notice(batch, on: date | None = None) -> bytes:
-    text = district_text(batch, on)
-    return render("告知书", text[:2] + text[-2:], lines=text[2:-2])
