@@ -13,7 +13,7 @@ from stdnum.cn import ric
 from models import db, demo_enroll, messages
 from models.base import today
 from models.members import counts, member_review, members
-from models.members.people import Membership, Person
+from models.members.people import NORMAL, Membership, Person
 from models.notices import Download, Notice
 from models.orgs.accounts import Account, random_password
 from models.orgs.org_import import template_workbook
@@ -168,7 +168,7 @@ def _members(rng, unions, weights, total):
                 gender="男" if male else "女", birth_date=birth)
             joined = start - timedelta(days=rng.choice([0, 1, 2, 3, 5, 9, 20, 40, 200, 800, 2000]))
             Membership.create(person=person, org=union, member_no=f"{3_000_000_000 + number}",
-                              status="正常", join_date=joined, approved_at=joined,
+                              status=NORMAL, join_date=joined, approved_at=joined,
                               mobile=f"139{number:08d}", address="上海市黄浦区示例路1号",
                               work_unit=f"{union.name.removesuffix('工会委员会')}总部")
             number += 1

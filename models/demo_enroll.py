@@ -15,7 +15,7 @@ from models.enroll import enrollment, plans
 from models.enroll.enrollment import StatusRecord
 from models.enroll.plans import FeeSplit
 from models.enroll.social_enroll import SocialCheck
-from models.members.people import Membership, Person
+from models.members.people import NORMAL, Membership, Person
 from models.orgs.accounts import Account
 from models.review import batches, enroll_review, vouchers
 from models.storage import storage_dir
@@ -28,7 +28,7 @@ def social_examples(g1) -> None:
     status server can serve is written to STORAGE_DIR/demo/社保状态登记表.xlsx."""
     on = today()
     carded = Card.select(Card.person).where(Card.status.in_(HELD_CARD))
-    people = list(Person.select().join(Membership).where((Membership.org == g1.id) & (Membership.status == "正常")
+    people = list(Person.select().join(Membership).where((Membership.org == g1.id) & (Membership.status == NORMAL)
                                                          & (Person.id_type == "身份证") & Person.id.not_in(carded))
                   .order_by(Person.id.desc()).limit(40))
     if len(people) < 30:
@@ -74,7 +74,7 @@ def review_examples(centre, district, street, g2, g3, g4) -> None:
     district_account = Account.get(Account.org == district.id)
 
     def members_of(org, n, skip=0):
-        return list(Person.select().join(Membership).where((Membership.org == org.id) & (Membership.status == "正常"))
+        return list(Person.select().join(Membership).where((Membership.org == org.id) & (Membership.status == NORMAL))
                     .order_by(Person.id).offset(skip).limit(n))
     if min(len(members_of(g, 20)) for g in (g2, g3, g4)) < 20:  # a tiny demo (tests): nothing to show
         return
@@ -151,7 +151,7 @@ def card_examples(g1, centre) -> None:
     two rows that fail their checks (ID expired, 证件到期日 missing) and one whose 工作单位 is too
     short."""
     members_ = list(Membership.select(Membership, Person).join(Person)
-                    .where((Membership.org == g1.id) & (Membership.status == "正常")).order_by(Membership.id))
+                    .where((Membership.org == g1.id) & (Membership.status == NORMAL)).order_by(Membership.id))
     if len(members_) < 40:  # a tiny demo (tests): nothing to show
         return
     account = Account.get(Account.org == g1.id)

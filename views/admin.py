@@ -7,7 +7,6 @@ from forms.accounts import FixForm
 from models.base import DomainError, FieldErrors
 from models.cards import cards
 from models.enroll import plans
-from models.enroll.enrollment import RETURNED, Submission
 from models.members import identity_fix, people
 from models.orgs import account_ops
 from models.orgs.accounts import Account
@@ -181,8 +180,7 @@ def restore_submission():
     name = normalize(request.values.get("org"))
     error, status = None, 200
     if request.method == "POST":
-        sub = Submission.get_or_none((Submission.id == int_arg(request.form.get("submission")))
-                                     & (Submission.status == RETURNED))
+        sub = enroll_review.returned_submission(request.form.get("submission"))
         if sub is None:
             error, status = "没有这条被退回的参保提交（可能已恢复），请重新查询", 409
         else:
@@ -193,11 +191,6 @@ def restore_submission():
             else:
                 flash(f"已恢复「{sub.org.name}」的参保提交（{sub.count}人），状态 区局确认中", "success")
                 return redirect(url_for("admin.restore_submission", org=name))
-    rows = []
-    if name:
-        rows = list(Submission.select(Submission, Organization)
-                    .join(Organization, on=(Submission.org == Organization.id))
-                    .where((Submission.status == RETURNED) & Organization.name.contains(name))
-                    .order_by(Submission.updated_at.desc()).limit(50))
+    rows = enroll_review.returned_of(name) if name else []
     return render_page("admin/restore_submission.html", status=status, rows=rows, name=name, error=error)
 

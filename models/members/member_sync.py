@@ -52,6 +52,7 @@ from models.members.people import (
     TransferRequest,
 )
 from models.orgs.accounts import Account
+from models.orgs.organizations import ACTIVE as ORG_ACTIVE
 from models.orgs.organizations import Organization
 from models.rules import member_fields
 from models.rules.text import mask, normalize
@@ -88,7 +89,7 @@ HeldRef = namedtuple("HeldRef", "id person_id org_id status org_name")  # an act
 
 def can_sync(org: Organization) -> bool:
     """同步会员 and 从其他工会转入 are for grassroots unions and 临时工会 (their own roster)."""
-    return (org.level == "grassroots" or org.is_temporary) and org.status == "正常"
+    return (org.level == "grassroots" or org.is_temporary) and org.status == ORG_ACTIVE
 
 
 def file_name(job: Job) -> str:

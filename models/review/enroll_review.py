@@ -30,13 +30,14 @@ from models.enroll.enrollment import (
     INSTANT,
     MODES,
     NEW_CARD,
+    RETURNED,
     REVIEWING,
     SOCIAL_CHANNEL,
     Enrollment,
     Submission,
 )
 from models.enroll.plans import Credit, ProtectionType, ProtectionYear
-from models.members.members import Person
+from models.members.people import Person
 from models.orgs.organizations import Organization
 from models.review.batches import (
     CENTRAL_KIND,
@@ -360,6 +361,20 @@ def submit_to_centre(district: Organization, year: ProtectionYear, kind: str, ha
 
 
 # --- admin quick fix ------------------------------------------------------------------------
+def returned_of(name: str, limit: int = 50) -> list:
+    """The returned (退回) submissions of unions whose name contains `name`, newest first."""
+    return list(Submission.select(Submission, Organization)
+                .join(Organization, on=(Submission.org == Organization.id))
+                .where((Submission.status == RETURNED) & Organization.name.contains(name))
+                .order_by(Submission.updated_at.desc()).limit(limit))
+
+
+def returned_submission(submission_id) -> Submission | None:
+    """The submission if it exists and is still 退回."""
+    return Submission.get_or_none((Submission.id == bounded_int(submission_id, 1) or 0)
+                                  & (Submission.status == RETURNED))
+
+
 def restore_returned(sub: Submission, account, reason: str) -> Submission:
     """Reopen a wrongly returned grassroots submission: 退回 → 区局确认中, its people enrolled
     again — refused when one of them is insured elsewhere meanwhile."""

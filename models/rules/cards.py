@@ -33,6 +33,9 @@ CARD_NO = re.compile(r"[0-9]{16,19}")
 UNCHECKED, PASSED, FAILED = "未校验", "已通过", "未通过"
 CHECK_STATES = [PASSED, FAILED, UNCHECKED]
 
+# The member's 用户状态 that may apply for a card (models/members/people.NORMAL; the rules stay pure).
+MEMBER_NORMAL = "正常"
+
 
 @dataclass
 class Applicant:
@@ -101,7 +104,7 @@ def check_application(a: Applicant, on: date, mobile_taken_by: str | None = None
     `mobile_taken_by`: who else applies with the same mobile ("本单位办卡会员（姓名）", or
     "其他工会的办卡人员" — never another union's member by name), if anyone."""
     reasons = []
-    if a.member_status != "正常":
+    if a.member_status != MEMBER_NORMAL:
         reasons.append(f"用户状态为「{a.member_status}」，只有正常会员可以办卡")
     for reason in (id_reason(a, on), expiry_reason(a, on), work_unit_reason(a.work_unit)):
         if reason:
