@@ -37,6 +37,8 @@ def job_kind(name: str, title: str):
 
 
 class Job(BaseModel):
+    # The status words, for templates (`x.status == x.DONE`): the same constants as the module's.
+    QUEUED, RUNNING, DONE, FAILED = QUEUED, RUNNING, DONE, FAILED
     WORKFLOW = Workflow("status", {
         (QUEUED, "start"): RUNNING,
         (RUNNING, "finish"): DONE,

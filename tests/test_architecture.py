@@ -1,6 +1,8 @@
 """The house keeps its shape (issue 17): areas above the shared core, one way down, small rooms,
 views that parse → call a model → render. Measured from the source by tests/architecture.py."""
 
+import re
+
 from tests import architecture
 
 
@@ -36,3 +38,12 @@ def test_the_core_imports_no_area():
     upward = [(m, t) for m, imps in graph.items() if architecture.is_core(m)
               for t, _, _ in imps if t.startswith(areas) or t.startswith("views")]
     assert upward == []
+
+
+def test_templates_compare_status_words_through_their_constants():
+    """`job.status == job.DONE`, never `job.status == '已完成'` (the models carry their words)."""
+    literal = re.compile(r"status\s*(==|!=|in|not in)\s*[(\[]?\s*['\"][^'\"]*[\u4e00-\u9fff]")
+    found = [f"{path.relative_to(architecture.ROOT)}:{no}"
+             for path in sorted((architecture.ROOT / "partials").rglob("*.html"))
+             for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if literal.search(line)]
+    assert found == []

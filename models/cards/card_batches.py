@@ -44,6 +44,8 @@ REVOKE_STATUSES = [PENDING_REVOKE, APPROVED, REJECTED]
 
 
 class CardRevokeRequest(BaseModel):
+    # The status words, for templates (`x.status == x.DONE`): the same constants as the module's.
+    PENDING = PENDING_REVOKE
     WORKFLOW = Workflow("status", {
         (PENDING_REVOKE, "approve"): APPROVED,
         (PENDING_REVOKE, "reject"): REJECTED,

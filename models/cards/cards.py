@@ -49,6 +49,8 @@ CARD_PROGRESS = [NO_CARD, QUEUED, IN_BATCH, HAS_CARD]
 
 
 class CardBatch(BaseModel):
+    # The status words, for templates (`x.status == x.DONE`): the same constants as the module's.
+    TO_SEND, SENT, OPENED = TO_SEND, SENT, OPENED
     WORKFLOW = Workflow("status", {
         (TO_SEND, "export"): SENT,
         (SENT, "open"): OPENED,
@@ -70,6 +72,8 @@ class CardBatch(BaseModel):
 
 
 class Card(BaseModel):
+    # The status words, for templates (`x.status == x.DONE`): the same constants as the module's.
+    NORMAL = CARD_NORMAL
     person = pw.ForeignKeyField(Person, backref="cards", on_delete="RESTRICT")
     org = pw.ForeignKeyField(Organization, on_delete="RESTRICT")  # the union that applied
     batch = pw.ForeignKeyField(CardBatch, null=True, on_delete="SET NULL")

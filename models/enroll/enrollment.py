@@ -50,6 +50,8 @@ INSURANCE = [PAID, "未缴纳", UNCLEAR]
 
 
 class Submission(BaseModel):
+    # The status words, for templates (`x.status == x.DONE`): the same constants as the module's.
+    REVIEWING, DONE, RETURNED, CENTRAL = REVIEWING, DONE, RETURNED, CENTRAL
     WORKFLOW = Workflow("status", {
         (REVIEWING, "withdraw"): WITHDRAWN,
         (REVIEWING, "return"): RETURNED,

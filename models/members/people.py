@@ -83,6 +83,8 @@ class Person(BaseModel):
 
 
 class Membership(BaseModel):
+    # The status words, for templates (`x.status == x.DONE`): the same constants as the module's.
+    PENDING, NORMAL, HELD = PENDING, NORMAL, HELD
     WORKFLOW = Workflow("status", {
         (PENDING, "approve"): NORMAL,  # 会员审核 通过: 会员编号 issued
         (NORMAL, "delete"): DELETED,

@@ -38,6 +38,7 @@ class Filters:
     member_no: str = ""  # 会员编号搜索
     id_number: str = ""  # 身份证号搜索 (normalised)
     status: str = ""  # 请选择状态: "" current members, ALL, or one of MEMBER_STATUSES
+    ALL = ALL  # not a field: the 全部 choice, for the template
     synced: str = ""  # 请选择同步会员状态: 是 / 否
     retirement: bool = False  # 可能已达退休年龄
     dates: dict = field(default_factory=dict)  # DATE_FILTERS key → date
