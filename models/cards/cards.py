@@ -143,10 +143,6 @@ CardBatchItem.add_index(CardBatchItem.index(CardBatchItem.person, unique=True,
 
 
 # --- reading ----------------------------------------------------------------------------------
-def held_card(person_id: int) -> Card | None:
-    return Card.get_or_none((Card.person == person_id) & Card.status.in_(HELD_CARD))
-
-
 def channel_card(on: date):
     """SQL on Card: a card that makes its holder eligible for the member-card enrollment channel on
     `on` — 正常 and known since before that day (spec 30: from the day after the later of 开卡日期

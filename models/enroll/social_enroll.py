@@ -33,7 +33,6 @@ from models.enroll.enrollment import (
     SOCIAL_CHANNEL,
     UNCLEAR,
     Confirmation,
-    Enrollment,
     Submission,
     holder_of,
 )
@@ -218,10 +217,6 @@ def save_results(results: dict, by_number: dict, job_id: int | None) -> None:
     with db.atomic():
         SocialCheck.delete().where(SocialCheck.person.in_([r["person"] for r in rows])).execute()
         SocialCheck.insert_many(rows).execute()
-
-
-def enrollments_of(sub) -> pw.ModelSelect:
-    return Enrollment.select().where(Enrollment.submission == sub.id)
 
 
 @job_kind(VERIFY_JOB, "获取社保卡和就业状态")

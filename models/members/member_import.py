@@ -32,7 +32,7 @@ from models.base import DomainError
 from models.io import uploads
 from models.io.error_file import FailedRow, error_workbook
 from models.io.excel import safe_cell
-from models.io.templates import notes_sheet, workbook_bytes
+from models.io.templates import header_row, notes_sheet, workbook_bytes
 from models.jobs import JobChunk, bulk_work, job_kind
 from models.members.member_import_apply import CHANGE_LABELS, count_new_members, enterprise_names, write
 from models.members.member_import_check import (
@@ -120,22 +120,14 @@ def explanation(org: Organization, by_code: bool = False) -> list:
 
 def template_workbook(org: Organization, by_code: bool = False) -> bytes:
     from openpyxl import Workbook
-    from openpyxl.styles import Font
     from openpyxl.worksheet.datavalidation import DataValidation
     wb = Workbook()
     sheet = wb.active
     sheet.title = "会员信息"
     header = TEMPLATE_HEADER + ([CODE_COLUMN + "*"] if by_code else [])
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        sheet.column_dimensions[cell.column_letter].width = 20
+    # 证件号码, 手机号码 (and the code) as text
+    header_row(sheet, header, width=20, text_columns=["C", "D"] + (["J"] if by_code else []))
     last = PROMISED_ROWS + 1
-    text_columns = ["C", "D"] + (["J"] if by_code else [])  # 证件号码, 手机号码 (and the code) as text
-    for letter in text_columns:
-        sheet.column_dimensions[letter].number_format = "@"
-        for row in range(2, 1002):
-            sheet[f"{letter}{row}"].number_format = "@"
     lists = [("B", ID_TYPES, True), ("E", ["男", "女"], True),
              ("I", MEMBER_TAGS, False)]  # several tags may be typed, so no error box for I
     for letter, choices, strict in lists:

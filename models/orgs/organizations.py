@@ -26,7 +26,6 @@ DEFAULT_LEVEL = {
     "分工会/工会小组": "grassroots",
     # 联合工会: grassroots when it covers enterprises directly, secondary when it has member unions.
 }
-TEMPORARY_SUFFIX = "临时工会"
 ACTIVE, CLOSED = "正常", "已撤销"
 TOP_LEVELS = ("city", "centre", "district")  # never moved; a change of type keeps the level
 # Functions org → reason or None, asked before an organisation is closed (撤销). Later areas
