@@ -117,6 +117,19 @@ class Job(BaseModel):
         return cls.get_by_id(job.id)
 
 
+# Jobs whose files hold complete personal numbers: not for the read-only 市总工会 account.
+FULL_NUMBER_KINDS = {"member_import", "member_compare", "claim_import"}
+FULL_NUMBERS_REFUSED = "市总工会账号为只读查看，不能下载含完整证件号码的文件"
+
+
+def download_refusal(job: Job, account) -> str | None:
+    """Why the account may not download this job's files (None: it may): a job of full numbers
+    for an account that sees them masked."""
+    if job.kind in FULL_NUMBER_KINDS and not account.sees_full_numbers:
+        return FULL_NUMBERS_REFUSED
+    return None
+
+
 def acts_for(job: Job, account) -> bool:
     """The account is of the organisation that started the job, or the admin."""
     return account.is_admin or job.org_id == account.org_id

@@ -28,7 +28,6 @@ from views.paging import paginate
 from views.uploads import file_names, job_progress, recent_jobs, upload_page
 
 bp = Blueprint("cards", __name__, url_prefix="/cards")
-SENDERS = ("centre", "district")
 NOT_APPLYING = "只有基层工会可以为本单位会员办理会员服务卡（上级工会只能查看）"
 # The grassroots union keeps the 待办会员列表 of its own members and submits card batches.
 APPLYING = {"may": "operates_grassroots", "refusal": NOT_APPLYING}
@@ -63,7 +62,7 @@ def index():
     args = {k: f[k] for k in ("name", "id_number", "state") if f[k]}
     return render_page("cards/index.html", "rows", page=page, f=f, args=args, progress=cards.progress_of(page.items),
                        states=cards.CARD_PROGRESS, apply=current_user.operates_grassroots,
-                       many_unions=current_user.role != "grassroots", hint=cards.INDIVIDUAL_HINT,
+                       many_unions=current_user.sees_many_unions, hint=cards.INDIVIDUAL_HINT,
                        status=422 if f["errors"] else 200)
 
 
@@ -239,7 +238,7 @@ def batches():
     page = paginate(query)
     return render_page("cards/batches.html", "rows", page=page, f=f, statuses=cards.BATCH_STATUSES,
                        waiting=card_batches.waiting_revokes([b.id for b in page.items]),
-                       sends=current_user.role in SENDERS or current_user.is_admin,
+                       sends=current_user.sends_card_batches,
                        apply=current_user.operates_grassroots, status=422 if f["errors"] else 200)
 
 

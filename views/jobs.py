@@ -15,11 +15,9 @@ from views.access import (
     send_download,
 )
 from views.paging import paginate
-from views.uploads import CITY_READ_ONLY, job_progress, result_file
+from views.uploads import job_progress, result_file
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
-# Jobs whose files hold complete personal numbers: not for the read-only 市总工会 account.
-FULL_NUMBER_KINDS = {"member_import", "member_compare", "claim_import"}
 
 
 @bp.route("/")
@@ -73,8 +71,9 @@ def errors(job):
 
 
 def _send(job, key, name_key):
-    if job.kind in FULL_NUMBER_KINDS and current_user.is_read_only:
-        return refuse(CITY_READ_ONLY)
+    refusal = jobs.download_refusal(job, current_user)
+    if refusal:
+        return refuse(refusal)
     path, gone = result_file(job, key)
     if gone:
         return gone

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, redirect, request, url_for
 from flask_login import current_user
 from peewee import JOIN
 
+from models import jobs
 from models.base import DomainError
 from models.io import uploads
 from models.jobs import DONE, Job
@@ -27,7 +28,7 @@ from views.access import (
     xlsx_response,
 )
 from views.paging import paginate
-from views.uploads import CITY_READ_ONLY, job_progress, posted_file, result_file
+from views.uploads import job_progress, posted_file, result_file
 
 bp = Blueprint("member_import", __name__, url_prefix="/members")
 
@@ -141,7 +142,7 @@ def history():
     page = paginate(query)
     rows = [_history_row(job) for job in page.items]
     return render_page("members/import_history.html", "rows", page=page, rows=rows,
-                       show_org=current_user.role != "grassroots",
+                       show_org=current_user.sees_many_unions,
                        can_import=importer.import_refusal(current_user.org) is None)
 
 
@@ -217,8 +218,9 @@ def errors(job):
     """下载错误数据: the rejected rows with 错误原因, to fix and upload again."""
     if job.kind != importer.KIND:
         return redirect(url_for("jobs.errors", job_id=job.id))
-    if current_user.is_read_only:
-        return refuse(CITY_READ_ONLY)
+    refusal = jobs.download_refusal(job, current_user)
+    if refusal:
+        return refuse(refusal)
     path, gone = result_file(job, "error_file")
     if gone:
         return gone

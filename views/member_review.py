@@ -29,12 +29,8 @@ from views.paging import paginate
 bp = Blueprint("member_review", __name__, url_prefix="/members")
 
 # 会员转出审核 decisions: the unions themselves (the 市总工会 and the centre only look).
-DECIDING = ("district", "secondary", "grassroots")
+DECIDING = ("district", "secondary", "grassroots")  # the roles of Account.decides_member_requests
 REVIEW_EXPLAINED = "开启后，下级工会新增的会员和已审核会员的证件信息修改须经上级工会审核，审核通过后自动生成会员编号"
-
-
-def _decides(account) -> bool:
-    return account.is_admin or account.role in DECIDING
 
 
 def _back(listing: str, default: str | None = None) -> str:
@@ -151,7 +147,7 @@ def transfers():
     direction = request.args.get("direction", "")
     direction = direction if direction in queues.DIRECTIONS else ""
     page = paginate(queues.transfer_list(scoped(TransferRequest, account), account, direction, status))
-    decides = _decides(account)  # an account that only looks has no union of its own here
+    decides = account.decides_member_requests  # an account that only looks has no union of its own here
     return render_page("members/transfers.html", "rows", page=page, status_filter=status,
                        direction=direction, directions=queues.DIRECTIONS if decides else {},
                        statuses=queues.TRANSFER_STATUSES, decides=decides,
@@ -164,7 +160,7 @@ def transfers():
 def transfer_detail(transfer):
     account = acting_account()
     return render_page("members/transfer_detail.html", t=transfer,
-                       can_decide=transfer.status == queues.WAITING and _decides(account)
+                       can_decide=transfer.status == queues.WAITING and account.decides_member_requests
                        and transfer.can_decide(account),
                        can_withdraw=queues.can_withdraw(transfer, account),
                        full_numbers=account.sees_full_numbers, log=AuditLog.for_object(transfer))

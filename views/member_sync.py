@@ -5,6 +5,7 @@
 from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 
+from models import jobs
 from models.base import DomainError
 from models.jobs import DONE, Job
 from models.members import member_sync as compare
@@ -19,7 +20,7 @@ from views.access import (
     xlsx_response,
 )
 from views.paging import paginate
-from views.uploads import CITY_READ_ONLY, job_progress, posted_file, result_file, upload_page
+from views.uploads import job_progress, posted_file, result_file, upload_page
 
 bp = Blueprint("member_sync", __name__, url_prefix="/members")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -104,8 +105,9 @@ def _refused_download(job, ready: bool, not_ready: str):
     other = _compare_job(job)
     if other is not None:
         return other
-    if current_user.is_read_only:
-        return refuse(CITY_READ_ONLY)
+    refusal = jobs.download_refusal(job, current_user)
+    if refusal:
+        return refuse(refusal)
     if not ready:
         return refuse(not_ready, 409)
     return None

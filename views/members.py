@@ -98,7 +98,7 @@ def index():
     on = today()
     return render_page("members/index.html", "rows", page=page, filters=filters, args=args,
                        statuses=MEMBER_STATUSES, sync_choices=list(roster.SYNC_CHOICES), manage=manage,
-                       many_unions=current_user.role != "grassroots", links=links, later_links=later_links,
+                       many_unions=current_user.sees_many_unions, links=links, later_links=later_links,
                        flag=lambda p: roster.flag(p, on), status=422 if filters.errors else 200)
 
 

@@ -21,7 +21,6 @@ from models.storage import stored_file
 from views.access import is_fragment_request, redirect_to, refuse, render_page, scoped
 
 CHOOSE_FILE = "请选择要上传的文件"
-CITY_READ_ONLY = "市总工会账号为只读查看，不能下载含完整证件号码的文件"
 RECENT = 20  # jobs listed under an upload form
 
 

@@ -175,6 +175,27 @@ class Account(UserMixin, BaseModel):
         return not self.is_admin and (org.level == "grassroots" or org.is_temporary) and not org.is_closed
 
     @property
+    def sees_many_unions(self) -> bool:
+        """Its lists span several unions, so they show the 所属工会 column (all but a grassroots union)."""
+        return self.role != "grassroots"
+
+    @property
+    def sends_card_batches(self) -> bool:
+        """导出报送银行: the centre, a district (its subtree's batches) or the admin."""
+        return self.is_admin or self.role in ("centre", "district")
+
+    @property
+    def decides_member_requests(self) -> bool:
+        """会员审核 / 会员转出审核: a union above the member's (district, secondary, grassroots for
+        its 分工会) or the admin."""
+        return self.is_admin or self.role in ("district", "secondary", "grassroots")
+
+    @property
+    def pays_district_batches(self) -> bool:
+        """A district union: it pays for its batches (缴费凭证) — not the admin acting for it."""
+        return not self.is_admin and self.role == "district"
+
+    @property
     def sees_full_numbers(self) -> bool:
         """Full ID and card numbers on detail pages and exports: everyone but the read-only
         市总工会, whose screens and files show them masked (spec 80)."""
