@@ -10,7 +10,7 @@ from models.audit import OBJECT_LABELS, AuditLog
 from models.base import BaseModel
 from models.schema import ALL_MODELS
 from tests import factories
-from tests.review_factories import make_batch, make_voucher
+from tests.factories.review import make_batch, make_voucher
 
 ROOT = Path(__file__).resolve().parent.parent
 CJK = re.compile(r"[\u4e00-\u9fff]")

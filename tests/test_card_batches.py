@@ -21,7 +21,7 @@ from models.members import people
 from models.members.people import Person
 from models.messages import Message
 from tests import factories
-from tests.card_factories import luhn_card, make_batch, make_card, make_pending, make_revoke
+from tests.factories.cards import luhn_card, make_batch, make_card, make_pending, make_revoke
 from tests.workflow_helpers import check_every_pair, race_transition
 
 HX = {"HX-Request": "true"}

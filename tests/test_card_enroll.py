@@ -14,7 +14,7 @@ from models.enroll.card_enroll import CardConfirm
 from models.enroll.enrollment import Enrollment, StatusRecord, Submission
 from models.members.people import Membership, Person
 from tests import factories
-from tests.card_factories import luhn_card
+from tests.factories.cards import luhn_card
 
 SEASON = datetime(2026, 11, 20, 10, 0)  # inside the 2027 grassroots window (1 Nov – 25 Dec 2026)
 IN_SPLIT = datetime(2026, 10, 28, 10, 0)

@@ -18,7 +18,7 @@ from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending
 from models.members.people import Membership, Person
 from models.rules import cards as rules
 from tests import factories
-from tests.card_factories import card_member, luhn_card, make_batch, make_card, make_pending
+from tests.factories.cards import card_member, luhn_card, make_batch, make_card, make_pending
 
 HX = {"HX-Request": "true"}
 

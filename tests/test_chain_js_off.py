@@ -16,7 +16,7 @@ from models.review import enroll_review as review
 from models.review.batches import DistrictBatch
 from models.review.vouchers import PaymentVoucher
 from models.storage import stored_file
-from tests.review_factories import PNG
+from tests.factories.review import PNG
 from tests.test_enrollment import ready_year
 from tests.test_review import REVIEW_DAY, SUBMIT_DAY, accepted_batch, at, keys, submit, submitted_batch
 

@@ -20,8 +20,8 @@ from models.jobs import Job
 from models.members.people import Person
 from models.rules.text import mask
 from tests import factories
-from tests.coverage_factories import enroll, year
-from tests.memberfiles import id_number
+from tests.factories.coverage import enroll, year
+from tests.factories.memberfiles import id_number
 
 HX = {"HX-Request": "true"}
 

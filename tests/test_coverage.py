@@ -12,7 +12,7 @@ from models.enroll import coverage
 from models.enroll.enrollment import RETURNED, SOCIAL_CHANNEL
 from models.rules.text import mask, mask_name
 from tests import factories
-from tests.coverage_factories import enroll, enroll_individual
+from tests.factories.coverage import enroll, enroll_individual
 
 HX = {"HX-Request": "true"}
 COLUMNS = ["保障年度", "单位名称", "参保通道", "参保类型", "保障类型", "起保日期", "终保日期", "半年/全年", "状态",
@@ -99,7 +99,7 @@ def test_a_person_outside_the_scope_is_not_found_and_nothing_leaks(as_role, pers
 
 
 def test_an_unknown_person_for_the_centre(as_role):
-    from tests.memberfiles import id_number
+    from tests.factories.memberfiles import id_number
     response = as_role("centre").get("/coverage/", query_string={"id_number": id_number(4242)})
     assert notice(response) == "未查询到该证件号码的参保信息"
 
@@ -125,7 +125,7 @@ def test_the_number_is_normalised_before_the_search(as_role, person):
 
 
 def test_an_id_ending_in_x_is_found_typed_in_lower_case(as_role, city):
-    from tests.memberfiles import id_number
+    from tests.factories.memberfiles import id_number
     number = next(id_number(i) for i in range(5000, 6000) if id_number(i).endswith("X"))
     member = factories.make_member(city.orgs["direct1"], id_number=number)
     enroll(member.person, city.orgs["direct1"], 2024)

@@ -104,7 +104,7 @@ def test_removal_is_refused_while_members_refer_to_it(as_role, city):
 
 
 def test_removal_is_refused_while_a_member_of_it_holds_a_card(as_role, city):
-    from tests.card_factories import make_card
+    from tests.factories.cards import make_card
     union = city.orgs["grassroots1"]
     e = factories.make_enterprise(union)
     card = make_card(union)

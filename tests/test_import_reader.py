@@ -24,8 +24,8 @@ from models.jobs import DONE, FAILED, QUEUED, RUNNING, Job, JobChunk, JobContext
 from models.members import member_import as importer
 from models.members.people import OUTSIDE, Membership
 from models.storage import stored_file
-from tests import memberfiles, tablefiles
 from tests.conftest import DB_URL
+from tests.factories import memberfiles, tablefiles
 
 ROOT = Path(__file__).resolve().parent.parent
 

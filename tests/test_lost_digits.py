@@ -19,7 +19,8 @@ from models.io.tables import lost_digits, lost_digits_message
 from models.jobs import Job
 from models.members.people import OUTSIDE, Membership, Person
 from models.orgs.organizations import Organization
-from tests import factories, memberfiles, tablefiles
+from tests import factories
+from tests.factories import memberfiles, tablefiles
 
 MESSAGE = lost_digits_message("证件号码")
 ID_LIKE = re.compile(r"[0-9]{17}[0-9X]|[0-9]{16,19}")  # an ID or card number in a cell
@@ -198,7 +199,7 @@ def test_member_compare_and_transfer_in_refuse_numeric_ids(city, as_role):
 def test_card_return_refuses_numeric_ids_and_card_numbers_again_from_its_error_file(city, as_role):
     from models.cards import cards
     from models.cards.card_return import RETURN_COLUMNS
-    from tests.card_factories import luhn_card, make_batch
+    from tests.factories.cards import luhn_card, make_batch
     from tests.test_card_batches import items_of
     union = city.orgs["grassroots1"]
     batch = make_batch(union, status=cards.SENT, people=3)

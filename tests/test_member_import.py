@@ -23,8 +23,9 @@ from models.members.people import ENTERPRISE, FLEXIBLE, NORMAL, OUTSIDE, PENDING
 from models.orgs.organizations import Organization
 from models.rules.idnumber import CHECK_MESSAGE, check_digit
 from models.storage import stored_file
-from tests import factories, memberfiles
+from tests import factories
 from tests.conftest import DB_URL
+from tests.factories import memberfiles
 
 TEMPLATE = ["姓名*", "证件类型(身份证)*", "证件号码*", "手机号码*", "性别*", "所在工会*", "工会编号*",
             "工作单位/服务平台", "会员标签"]

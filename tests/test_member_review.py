@@ -15,7 +15,7 @@ from models.members.people import NORMAL, PENDING, MemberChange, Membership, Per
 from models.messages import Message
 from models.orgs.organizations import Organization
 from tests import factories
-from tests.member_factories import make_member_change
+from tests.factories.members import make_member_change
 
 NOT_SUPERIOR = "只有上级工会可以审核本单位的新会员"
 UNIONS = {"grassroots1": ("grassroots", 0), "direct1": ("grassroots", 2), "grassroots2": ("grassroots", 1)}

@@ -16,7 +16,8 @@ from models.members import member_import as importer
 from models.members import member_review, members
 from models.members import member_sync as compare
 from models.members.people import Membership, Person, TransferRequest
-from tests import factories, tablefiles
+from tests import factories
+from tests.factories import tablefiles
 
 HEADER = ["姓名", "证件号码"]
 _rng = random.Random(2024)

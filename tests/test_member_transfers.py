@@ -14,7 +14,7 @@ from models.members import member_review, people
 from models.members.people import NORMAL, TRANSFER_IN, TRANSFERRED, Membership, TransferRequest
 from models.messages import Message
 from tests import factories
-from tests.member_factories import make_transfer
+from tests.factories.members import make_transfer
 from tests.workflow_helpers import audit_rows, check_every_pair, check_stale_object_refused, race_transition
 
 NOT_DECIDER = "只有转出单位或其上级工会可以审核（申请单位不能审核自己的申请）"

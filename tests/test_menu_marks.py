@@ -28,7 +28,7 @@ def test_an_entry_s_own_page_is_marked_and_only_it(as_role):
     ("/cards/batches/{batch}", "办卡批次管理"),
 ])
 def test_a_page_below_an_entry_marks_that_entry(as_role, city, path, entry):
-    from tests.card_factories import make_batch
+    from tests.factories.cards import make_batch
     union = city.orgs["grassroots1"]
     objects = {"member": factories.make_member(union).id, "org": union.id,
                "batch": make_batch(union, people=1).id}

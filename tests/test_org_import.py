@@ -12,7 +12,8 @@ from models.demo import uscc
 from models.jobs import Job
 from models.orgs.org_import import COLUMNS
 from models.orgs.organizations import Organization
-from tests import factories, tablefiles
+from tests import factories
+from tests.factories import tablefiles
 
 HEADER = ["*组织名称", "*上级组织", "*工会类型", "层级", "统一社会信用代码", "工会编号", "单位地址", "联系人",
           "联系电话"]

@@ -24,7 +24,7 @@ from models.review.batches import DistrictBatch
 from models.review.vouchers import PaymentVoucher
 from models.rules.fees import yuan
 from tests import factories
-from tests.review_factories import PNG, make_batch
+from tests.factories.review import PNG, make_batch
 from tests.test_enrollment import people, ready_year
 from tests.workflow_helpers import check_bulk_stale_refused, check_every_pair
 
@@ -296,7 +296,7 @@ def test_a_stale_pending_submit_list_moves_nothing(city):
 
 
 def test_voucher_workflow_every_pair(city):
-    from tests.review_factories import make_voucher
+    from tests.factories.review import make_voucher
 
     def make(state):
         v = make_voucher(city.orgs["grassroots1"])
@@ -480,7 +480,7 @@ def test_a_batch_under_two_live_vouchers_is_a_database_constraint(city):
     import peewee as pw
 
     from models.review.vouchers import VoucherItem
-    from tests.review_factories import make_voucher
+    from tests.factories.review import make_voucher
     voucher = make_voucher(city.orgs["grassroots1"])
     batch = VoucherItem.get(VoucherItem.voucher == voucher.id).batch
     with pytest.raises(pw.IntegrityError), db.atomic():

@@ -29,7 +29,7 @@ def test_each_queue_shows_its_own_kind(city, as_role):
 
 
 def test_batch_list_names_each_district_for_the_centre(city, as_role):
-    from tests.review_factories import make_batch
+    from tests.factories.review import make_batch
     make_batch(city.orgs["district1"])
     make_batch(city.orgs["district2"], status="已完成")
     page = as_role("centre").get("/batches/").get_data(as_text=True)

@@ -21,7 +21,8 @@ from models.members import member_review, members
 from models.members.counts import MemberDay
 from models.members.people import Membership
 from models.orgs.organizations import Organization
-from tests import factories, tablefiles
+from tests import factories
+from tests.factories import tablefiles
 
 
 def review_on(org):

@@ -14,7 +14,7 @@ from models.enroll.status_import import INDIVIDUAL_COLUMNS, STATUS_COLUMNS
 from models.jobs import Job
 from models.members.people import Person
 from tests import factories
-from tests.memberfiles import id_number
+from tests.factories.memberfiles import id_number
 
 
 def xlsx(header, rows) -> bytes:

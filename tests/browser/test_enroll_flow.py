@@ -14,7 +14,7 @@ from models.enroll.enrollment import Enrollment, StatusRecord
 from models.enroll.plans import Window
 from tests import factories
 from tests.browser.helpers import log_in
-from tests.card_factories import luhn_card
+from tests.factories.cards import luhn_card
 
 
 def enrolling_year(city):
