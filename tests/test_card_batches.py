@@ -8,7 +8,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from bs4 import BeautifulSoup
 from openpyxl import Workbook, load_workbook
 
 from models.audit import AuditLog
@@ -22,13 +21,14 @@ from models.members.people import Person
 from models.messages import Message
 from tests import factories
 from tests.factories.cards import luhn_card, make_batch, make_card, make_pending, make_revoke
+from tests.helpers import soup
 from tests.workflow_helpers import check_every_pair, race_transition
 
 HX = {"HX-Request": "true"}
 
 
 def text(response):
-    return " ".join(BeautifulSoup(response.data, "html.parser").get_text(" ").split())
+    return " ".join(soup(response).get_text(" ").split())
 
 
 def xlsx(rows, header=card_return.RETURN_COLUMNS) -> bytes:

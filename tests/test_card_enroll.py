@@ -6,7 +6,6 @@ from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
-from bs4 import BeautifulSoup
 
 from models.cards.cards import Card
 from models.enroll import plans
@@ -15,17 +14,14 @@ from models.enroll.enrollment import Enrollment, StatusRecord, Submission
 from models.members.people import Membership, Person
 from tests import factories
 from tests.factories.cards import luhn_card
+from tests.helpers import soup
 
 SEASON = datetime(2026, 11, 20, 10, 0)  # inside the 2027 grassroots window (1 Nov – 25 Dec 2026)
 IN_SPLIT = datetime(2026, 10, 28, 10, 0)
 
 
 def text(response):
-    return " ".join(BeautifulSoup(response.data, "html.parser").get_text(" ").split())
-
-
-def soup(response):
-    return BeautifulSoup(response.data, "html.parser")
+    return " ".join(soup(response).get_text(" ").split())
 
 
 def card_holder(org, employment="在职", insurance="已缴纳", birth=None):

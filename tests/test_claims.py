@@ -8,7 +8,6 @@ import io
 from datetime import date
 
 import pytest
-from bs4 import BeautifulSoup
 from openpyxl import Workbook, load_workbook
 
 from models.audit import AuditLog
@@ -22,6 +21,7 @@ from models.rules.text import mask
 from tests import factories
 from tests.factories.coverage import enroll, year
 from tests.factories.memberfiles import id_number
+from tests.helpers import soup
 
 HX = {"HX-Request": "true"}
 
@@ -43,10 +43,6 @@ def form(person, **changes):
               "claim_type": "住院津贴", "amount": "10360.5", "note": "住院60天"}
     values.update(changes)
     return values
-
-
-def soup(response):
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 
 def field_errors(response) -> dict:

@@ -9,7 +9,6 @@ from io import BytesIO
 
 import pytest
 import time_machine
-from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
 from models.enroll import enrollment, plans
@@ -18,16 +17,13 @@ from models.enroll.plans import Credit
 from models.members.people import Person
 from models.orgs.organizations import Organization, OrgTree
 from tests import factories
+from tests.helpers import soup
 from tests.test_card_enroll import IN_SPLIT, card_holder
 
 ON = date(2026, 11, 20)
 SEASON = datetime(2026, 11, 20, 10, 0)
 Y = "?year=2027"
 MONEY = ("保障费用(元)", "市总统一划拨(元)", "区局/各级工会缴费(元)", "基层单位缴费(元)")
-
-
-def soup(response):
-    return BeautifulSoup(response.data, "html.parser")
 
 
 def text(response):

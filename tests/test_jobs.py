@@ -12,13 +12,13 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
 from models.audit import AuditLog
 from models.jobs import DONE, FAILED, QUEUED, RUNNING, Job, init_queue, run_job, sweep_interrupted
 from tests import factories, jobkinds
 from tests.conftest import DB_URL
+from tests.helpers import soup
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,10 +29,6 @@ def queued_mode():
     huey = init_queue(DB_URL, "memory")
     yield huey
     init_queue(DB_URL, "immediate")
-
-
-def soup(response):
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 
 def test_export_page_returns_at_once_while_the_job_is_queued(city, as_role, queued_mode):

@@ -9,7 +9,6 @@ import io
 import re
 
 import pytest
-from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
 from models.enroll.claims import Claim
@@ -21,6 +20,7 @@ from models.members.people import OUTSIDE, Membership, Person
 from models.orgs.organizations import Organization
 from tests import factories
 from tests.factories import memberfiles, tablefiles
+from tests.helpers import soup
 
 MESSAGE = lost_digits_message("证件号码")
 ID_LIKE = re.compile(r"[0-9]{17}[0-9X]|[0-9]{16,19}")  # an ID or card number in a cell
@@ -304,7 +304,7 @@ def test_org_import_refuses_a_numeric_uscc_again_from_its_error_file(as_role, ci
     client = as_role("district")
     job = upload(client, *as_numbers(rows, {"统一社会信用代码"}, fmt))
     assert (job.result_data["imported"], job.result_data["failed"]) == (0, 1)
-    page = BeautifulSoup(client.get(f"/jobs/{job.id}").data, "html.parser")
+    page = soup(client.get(f"/jobs/{job.id}"))
     error_file = client.get(page.find("a", string="下载错误文件")["href"]).data
     got = [list(r) for r in load_workbook(io.BytesIO(error_file)).active.iter_rows(values_only=True)]
     assert got[1][-1] == lost_digits_message("统一社会信用代码")

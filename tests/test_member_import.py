@@ -7,7 +7,6 @@ import json
 import re
 
 import pytest
-from bs4 import BeautifulSoup
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
@@ -26,13 +25,10 @@ from models.storage import stored_file
 from tests import factories
 from tests.conftest import DB_URL
 from tests.factories import memberfiles
+from tests.helpers import soup
 
 TEMPLATE = ["姓名*", "证件类型(身份证)*", "证件号码*", "手机号码*", "性别*", "所在工会*", "工会编号*",
             "工作单位/服务平台", "会员标签"]
-
-
-def soup(response):
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 
 def upload(client, data, name, url="/members/import", **form):

@@ -5,7 +5,6 @@ from datetime import date
 from urllib.parse import unquote
 
 import pytest
-from bs4 import BeautifulSoup
 
 from models.audit import AuditLog
 from models.base import DomainError
@@ -16,13 +15,10 @@ from models.messages import Message
 from models.orgs.organizations import Organization
 from tests import factories
 from tests.factories.members import make_member_change
+from tests.helpers import soup
 
 NOT_SUPERIOR = "只有上级工会可以审核本单位的新会员"
 UNIONS = {"grassroots1": ("grassroots", 0), "direct1": ("grassroots", 2), "grassroots2": ("grassroots", 1)}
-
-
-def soup(response):
-    return BeautifulSoup(response.data, "html.parser")
 
 
 def review_on(city, district="district1"):

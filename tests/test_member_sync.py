@@ -5,7 +5,6 @@ import random
 from datetime import date
 
 import pytest
-from bs4 import BeautifulSoup
 from openpyxl import Workbook, load_workbook
 
 from models.audit import AuditLog
@@ -18,6 +17,7 @@ from models.members import member_sync as compare
 from models.members.people import Membership, Person, TransferRequest
 from tests import factories
 from tests.factories import tablefiles
+from tests.helpers import soup
 
 HEADER = ["姓名", "证件号码"]
 _rng = random.Random(2024)
@@ -75,10 +75,6 @@ def counted(org_id=None) -> int:
     if org_id:
         query = query.where(Membership.org == org_id)
     return query.count()
-
-
-def soup(response):
-    return BeautifulSoup(response.data, "html.parser")
 
 
 @pytest.fixture

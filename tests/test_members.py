@@ -7,7 +7,6 @@ from datetime import date, datetime
 
 import pytest
 import time_machine
-from bs4 import BeautifulSoup
 
 from models import db
 from models.audit import AuditLog
@@ -17,15 +16,12 @@ from models.orgs.organizations import Organization
 from models.rules import retirement
 from models.rules.idnumber import CHECK_MESSAGE, FUTURE_MESSAGE, MOBILE_MESSAGE, check_digit
 from tests import factories
+from tests.helpers import soup
 
 TODAY = date(2026, 11, 25)
 _rng = random.Random(11)
 COLUMNS = ["选择", "会员编号", "姓名", "性别", "有效证件类型", "证件号码", "联系地址", "移动电话", "已办会员卡",
            "用户状态", "同步会员", "信息修改状态", "办卡状态", "操作"]
-
-
-def soup(response):
-    return BeautifulSoup(response.data, "html.parser")
 
 
 def make_id(birth: date, male: bool, ending: str | None = None) -> str:

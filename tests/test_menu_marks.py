@@ -3,13 +3,13 @@ member's detail, a card batch, 批量导入会员 — the entry it belongs to, s
 they are (the walk-through found no entry marked on sub-pages)."""
 
 import pytest
-from bs4 import BeautifulSoup
 
 from tests import factories
+from tests.helpers import soup
 
 
 def marked(response) -> list[str]:
-    menu = BeautifulSoup(response.data, "html.parser").find("nav", class_="sidemenu")
+    menu = soup(response).find("nav", class_="sidemenu")
     return [a.get_text(strip=True) for a in menu.find_all("a", attrs={"aria-current": "page"})]
 
 

@@ -8,20 +8,16 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from bs4 import BeautifulSoup
 
 from models.audit import AuditLog
 from models.notices import Download, Notice
 from tests import factories
+from tests.helpers import soup
 
 ROOT = Path(__file__).resolve().parent.parent
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 XLSX = b"PK\x03\x04" + b"\x00" * 60
 NOT_ALLOWED = "只能上传 PDF、Word、Excel、PowerPoint 或 ZIP 文件"
-
-
-def soup(response):
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 
 def refusal(response) -> str:

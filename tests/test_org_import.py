@@ -5,7 +5,6 @@ import io
 import time
 
 import pytest
-from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
 from models.demo import uscc
@@ -14,6 +13,7 @@ from models.orgs.org_import import COLUMNS
 from models.orgs.organizations import Organization
 from tests import factories
 from tests.factories import tablefiles
+from tests.helpers import soup
 
 HEADER = ["*组织名称", "*上级组织", "*工会类型", "层级", "统一社会信用代码", "工会编号", "单位地址", "联系人",
           "联系电话"]
@@ -74,7 +74,7 @@ def test_error_file_fixed_and_uploaded_again(as_role, city):
     result = job.result_data
     assert job.status == "已完成" and result["imported"] == 0 and result["failed"] == 5
     assert Organization.select().count() == before  # nothing half-imported
-    page = BeautifulSoup(client.get(f"/jobs/{job.id}").data, "html.parser")
+    page = soup(client.get(f"/jobs/{job.id}"))
     assert "其中5行有错误，全部未导入" in page.get_text()
     link = page.find("a", string="下载错误文件")
     download = client.get(link["href"])

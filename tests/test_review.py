@@ -25,6 +25,7 @@ from models.review.vouchers import PaymentVoucher
 from models.rules.fees import yuan
 from tests import factories
 from tests.factories.review import PNG, make_batch
+from tests.helpers import soup
 from tests.test_enrollment import people, ready_year
 from tests.workflow_helpers import check_bulk_stale_refused, check_every_pair
 
@@ -319,8 +320,7 @@ def submitted_batch(city, n=3, org_key="grassroots1", district_key="district1"):
 def test_centre_accepts_and_the_payment_detail_is_mailed(city, as_role, tmp_path, monkeypatch):
     monkeypatch.setenv("OUTBOX_DIR", str(tmp_path))
     batch = submitted_batch(city)
-    from bs4 import BeautifulSoup
-    detail = BeautifulSoup(as_role("centre").get(f"/batches/{batch.id}").get_data(as_text=True), "html.parser")
+    detail = soup(as_role("centre").get(f"/batches/{batch.id}"))
     row = detail.select_one("table tbody tr")
     # the union's 保障费用 / 市总统一划拨 / 区局/各级工会缴费 / 基层单位缴费 carry their unit
     assert [td.get_text(strip=True) for td in row.find_all("td")][5:9] == ["78元", "39元", "39元", "0元"]
@@ -650,10 +650,9 @@ def test_two_reviewers_adding_the_same_row_at_once_one_wins(committed):
 
 
 def test_the_centre_sees_every_districts_batches_with_amounts_and_a_district_only_its_own(city, as_role):
-    from bs4 import BeautifulSoup
     mine = make_batch(city.orgs["grassroots1"])
     other = make_batch(city.orgs["grassroots2"])
-    centre = BeautifulSoup(as_role("centre").get("/batches/?status=参保审核中").get_data(as_text=True), "html.parser")
+    centre = soup(as_role("centre").get("/batches/?status=参保审核中"))
     rows = {tr.find("td").get_text(strip=True): [td.get_text(strip=True) for td in tr.find_all("td")]
             for tr in centre.select("table.batches tbody tr")}
     assert set(rows) == {mine.number, other.number}

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import peewee as pw
 import pytest
-from bs4 import BeautifulSoup
 
 from models.audit import AuditLog
 from models.demo import id_number
@@ -155,5 +154,3 @@ def test_the_roster_migration_keeps_mobile_numbers():
     database.close()
 
 
-def soup(response):
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
