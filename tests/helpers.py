@@ -16,9 +16,10 @@ def soup(response) -> BeautifulSoup:
     return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 
-def post_file(client, url: str, data: bytes, name: str, field: str = "file", **form):
+def post_file(client, url: str, data: bytes, name: str, field: str = "file", headers=None, **form):
     """POST one file (as `field`, with any other form fields) as multipart/form-data; the response."""
-    return client.post(url, data={field: (io.BytesIO(data), name), **form}, content_type="multipart/form-data")
+    return client.post(url, data={field: (io.BytesIO(data), name), **form}, content_type="multipart/form-data",
+                       headers=headers or {})
 
 
 def job_of(response) -> Job:

@@ -21,7 +21,7 @@ from models.members.people import Person
 from models.messages import Message
 from tests import factories
 from tests.factories.cards import luhn_card, make_batch, make_card, make_pending, make_revoke
-from tests.helpers import soup
+from tests.helpers import job_of, post_file, soup
 from tests.workflow_helpers import check_every_pair, race_transition
 
 HX = {"HX-Request": "true"}
@@ -65,14 +65,7 @@ def xls(rows) -> bytes:
 
 
 def upload(client, data: bytes, name="回盘.xlsx"):
-    return client.post("/cards/returns", data={"file": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data")
-
-
-def job_of(response):
-    from models.jobs import Job
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    return Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+    return post_file(client, "/cards/returns", data, name)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from models.rules.text import mask
 from tests import factories
 from tests.factories.coverage import enroll, year
 from tests.factories.memberfiles import id_number
-from tests.helpers import soup
+from tests.helpers import post_file, soup, upload_job
 
 HX = {"HX-Request": "true"}
 
@@ -273,10 +273,7 @@ def csv_bytes(rows, encoding="utf-8-sig") -> bytes:
 
 
 def upload(client, data: bytes, name: str) -> Job:
-    response = client.post("/coverage/claims/import", data={"file": (io.BytesIO(data), name)},
-                           content_type="multipart/form-data")
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    return Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+    return upload_job(client, "/coverage/claims/import", data, name)
 
 
 def expected_total(rows) -> int:
@@ -362,9 +359,7 @@ def test_a_failure_while_recording_leaves_nothing(as_role, city, monkeypatch):
 
 
 def test_a_wrong_file_is_refused_at_once(as_role):
-    response = as_role("centre").post("/coverage/claims/import",
-                                      data={"file": (io.BytesIO(b"a,b\n1,2\n"), "x.csv")},
-                                      content_type="multipart/form-data")
+    response = post_file(as_role("centre"), "/coverage/claims/import", b"a,b\n1,2\n", "x.csv")
     assert response.status_code == 422 and "文件缺少必需的列" in soup(response).select_one(".alert").get_text()
     empty = as_role("centre").post("/coverage/claims/import", data={}, content_type="multipart/form-data")
     assert empty.status_code == 422 and "请选择要导入的给付信息文件" in empty.get_data(as_text=True)

@@ -20,7 +20,7 @@ from models.members.people import OUTSIDE, Membership, Person
 from models.orgs.organizations import Organization
 from tests import factories
 from tests.factories import memberfiles, tablefiles
-from tests.helpers import soup
+from tests.helpers import post_file, soup, upload_job
 
 MESSAGE = lost_digits_message("证件号码")
 ID_LIKE = re.compile(r"[0-9]{17}[0-9X]|[0-9]{16,19}")  # an ID or card number in a cell
@@ -72,17 +72,10 @@ def no_plausible_numbers(sheet, typed=()) -> None:
 
 
 # --- 批量导入会员 -------------------------------------------------------------------------------------
-def post_file(client, url, data, name, **form) -> Job:
-    """Upload a file to an import; the job it started."""
-    response = client.post(url, data={"file": (io.BytesIO(data), name), **form}, content_type="multipart/form-data")
-    assert response.status_code == 302, response.get_data(as_text=True)[:800]
-    return Job.get_by_id(int(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]))
-
-
 def upload_members(client, data, name, url="/members/import", **form) -> Job:
     if url == "/members/import":
         form.setdefault("category", OUTSIDE)
-    job = post_file(client, url, data, name, **form)
+    job = upload_job(client, url, data, name, **form)
     assert job.status == "已完成", job.errors
     return job
 
@@ -179,9 +172,7 @@ def test_member_compare_and_transfer_in_refuse_numeric_ids(city, as_role):
     m = factories.make_member(union, id_number=memberfiles.id_number(11))
     assert m.person.id_number.isdigit()
     data, name = as_numbers([["姓名", "证件号码"], [m.person.name, m.person.id_number]], {"证件号码"}, "csv-gbk")
-    response = client.post("/members/sync", data={"file": (io.BytesIO(data), name)},
-                           content_type="multipart/form-data")
-    job = Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+    job = upload_job(client, "/members/sync", data, name)
     [[_row, _name, number, reason]] = job.result_data["errors"]
     assert reason == MESSAGE and lost_digits(number)
     book = load_workbook(io.BytesIO(client.get(f"/jobs/{job.id}/errors").data))
@@ -189,8 +180,7 @@ def test_member_compare_and_transfer_in_refuse_numeric_ids(city, as_role):
     other = factories.make_member(city.orgs["direct1"], id_number=memberfiles.id_number(21))
     data, name = as_numbers([["姓名", "证件号码", "转入原因"], [other.person.name, other.person.id_number, "调动"]],
                             {"证件号码"}, "xlsx")
-    page = client.post("/members/transfer-in", data={"file": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data")
+    page = post_file(client, "/members/transfer-in", data, name)
     assert page.status_code < 500 and MESSAGE in page.get_data(as_text=True)
     assert other.person.id_number[:17] not in page.get_data(as_text=True)
 
@@ -209,7 +199,7 @@ def test_card_return_refuses_numeric_ids_and_card_numbers_again_from_its_error_f
     client = as_role("district")
 
     def send(data, name):
-        return post_file(client, "/cards/returns", data, name)
+        return upload_job(client, "/cards/returns", data, name)
 
     numeric_rows = {0, 1} if items[0].id_number.isdigit() and items[1].id_number.isdigit() else {1}
     job = send(*as_numbers([RETURN_COLUMNS, *rows], {"证件号码", "卡号"}, "xls", rows=numeric_rows))
@@ -246,7 +236,7 @@ def test_claims_import_refuses_numeric_ids_again_from_its_error_file(city, as_ro
     centre = as_role("centre")
 
     def send(data, name):
-        return post_file(centre, "/coverage/claims/import", data, name)
+        return upload_job(centre, "/coverage/claims/import", data, name)
 
     job = send(*as_numbers([claims.COLUMNS, *rows], {"证件号码"}, "csv-utf8", rows={3, 4}))
     assert {e["row"]: e["reason"] for e in job.result_data["errors"]} == {5: MESSAGE, 6: MESSAGE}
@@ -276,7 +266,7 @@ def test_status_import_refuses_numeric_ids_again_from_its_error_file(as_role):
     rows = [[n, f"甲{i}", "正常", "在职", "已缴纳", day] for i, n in enumerate(numbers)]
 
     def send(data, name):
-        return post_file(centre, "/plans/imports", data, name, kind="status_import")
+        return upload_job(centre, "/plans/imports", data, name, kind="status_import")
 
     job = send(*as_numbers([STATUS_COLUMNS, *rows], {"证件号码"}, "xlsx", rows={0, 1, 2}))
     assert [e["reason"] for e in job.result_data["errors"]] == [MESSAGE] * 3

@@ -8,12 +8,11 @@ import pytest
 from openpyxl import load_workbook
 
 from models.demo import uscc
-from models.jobs import Job
 from models.orgs.org_import import COLUMNS
 from models.orgs.organizations import Organization
 from tests import factories
 from tests.factories import tablefiles
-from tests.helpers import soup
+from tests.helpers import job_of, post_file, soup, upload_job
 
 HEADER = ["*组织名称", "*上级组织", "*工会类型", "层级", "统一社会信用代码", "工会编号", "单位地址", "联系人",
           "联系电话"]
@@ -36,10 +35,7 @@ def tree_rows(city, n, prefix):
 
 
 def upload(client, data, name):
-    response = client.post("/orgs/import", data={"file": (io.BytesIO(data), name)},
-                           content_type="multipart/form-data")
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
-    return Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+    return upload_job(client, "/orgs/import", data, name)
 
 
 @pytest.mark.parametrize("fmt", tablefiles.FORMATS)
@@ -127,10 +123,9 @@ def test_cycles_in_the_file_are_refused(as_role, city):
 ])
 def test_malformed_files_get_a_chinese_reason(as_role, city, data, name, message):
     client = as_role("district")
-    response = client.post("/orgs/import", data={"file": (io.BytesIO(data), name)},
-                           content_type="multipart/form-data")
+    response = post_file(client, "/orgs/import", data, name)
     if response.status_code == 302:
-        job = Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+        job = job_of(response)
         assert job.status == "失败"
         assert message in job.error_list[0]
     else:

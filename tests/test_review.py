@@ -25,7 +25,7 @@ from models.review.vouchers import PaymentVoucher
 from models.rules.fees import yuan
 from tests import factories
 from tests.factories.review import PNG, make_batch
-from tests.helpers import soup
+from tests.helpers import post_file, soup
 from tests.test_enrollment import people, ready_year
 from tests.workflow_helpers import check_bulk_stale_refused, check_every_pair
 
@@ -399,9 +399,8 @@ def accepted_batch(city, **kw):
 
 
 def upload(client, batch_ids, data=PNG, name="voucher.png", file_name="12月缴费凭证"):
-    return client.post("/batches/vouchers/new", data={
-        "batch": [str(b) for b in batch_ids], "file_name": file_name, "save": "1",
-        "voucher": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+    return post_file(client, "/batches/vouchers/new", data, name, field="voucher",
+                     batch=[str(b) for b in batch_ids], file_name=file_name, save="1")
 
 
 @pytest.mark.parametrize("data,reason", [
