@@ -13,7 +13,7 @@ from models.enroll.enrollment import RETURNED, SOCIAL_CHANNEL
 from models.rules.text import mask, mask_name
 from tests import factories
 from tests.factories.coverage import enroll, enroll_individual
-from tests.helpers import soup
+from tests.helpers import queries, soup
 
 HX = {"HX-Request": "true"}
 COLUMNS = ["保障年度", "单位名称", "参保通道", "参保类型", "保障类型", "起保日期", "终保日期", "半年/全年", "状态",
@@ -153,17 +153,11 @@ def test_the_menu_lists_both_queries_for_every_level(as_role):
         assert "保障信息查询" in labels and "给付信息查询" in labels, role
 
 
-def test_the_query_is_one_statement(person, monkeypatch, city):
-    seen = []
-    original = db.obj.execute_sql
-
-    def counting(sql, params=None, *args, **kwargs):
-        seen.append(sql)
-        return original(sql, params, *args, **kwargs)
-    monkeypatch.setattr(db.obj, "execute_sql", counting)
-    rows = coverage.periods(person.id_number, city.account("district").org.subtree_ids())
-    names = [coverage.union_name(e) for e in rows] + [coverage.state(e) for e in rows]
-    names += [e.type.name for e in rows] + [str(e.year.year) for e in rows]
+def test_the_query_is_one_statement(person, city):
+    with queries() as seen:
+        rows = coverage.periods(person.id_number, city.account("district").org.subtree_ids())
+        names = [coverage.union_name(e) for e in rows] + [coverage.state(e) for e in rows]
+        names += [e.type.name for e in rows] + [str(e.year.year) for e in rows]
     assert len(seen) == 1 and len(rows) == 1 and "测试区1街道甲公司工会委员会" in names
 
 
