@@ -20,7 +20,7 @@ from models.members import people
 from models.members.people import Person
 from models.messages import Message
 from tests import factories
-from tests.factories.cards import luhn_card, make_batch, make_card, make_pending, make_revoke
+from tests.factories.cards import items_of, luhn_card, make_batch, make_card, make_pending, make_revoke
 from tests.helpers import job_of, post_file, soup
 from tests.workflow_helpers import check_every_pair, race_transition
 
@@ -75,10 +75,6 @@ def union(city):
 
 def sent_batch(union, people=3):
     return make_batch(union, status=cards.SENT, people=people)
-
-
-def items_of(batch):
-    return list(CardBatchItem.select().where(CardBatchItem.batch == batch.id).order_by(CardBatchItem.id))
 
 
 # --- the bank's return file ------------------------------------------------------------------------

@@ -15,10 +15,9 @@ from models.review import enroll_review as review
 from models.review.batches import DistrictBatch
 from models.review.vouchers import PaymentVoucher
 from models.storage import stored_file
-from tests.factories.review import PNG
+from tests.factories.enroll import people, ready_year
+from tests.factories.review import PNG, REVIEW_DAY, SUBMIT_DAY, accepted_batch, at, keys, submit, submitted_batch
 from tests.helpers import soup
-from tests.test_enrollment import ready_year
-from tests.test_review import REVIEW_DAY, SUBMIT_DAY, accepted_batch, at, keys, submit, submitted_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,7 +98,6 @@ def test_no_get_button_sends_the_csrf_token_of_its_form():
 
 def test_the_amount_update_button_posts_and_changes_nothing(city, as_role):
     year = ready_year(city)
-    from tests.test_enrollment import people
     org = city.orgs["grassroots1"]
     people(org, 2)
     with time_machine.travel(REVIEW_DAY, tick=False):

@@ -17,8 +17,8 @@ from models.enroll.plans import Credit
 from models.members.people import Person
 from models.orgs.organizations import Organization, OrgTree
 from tests import factories
+from tests.factories.enroll import IN_WINDOW, card_holder
 from tests.helpers import soup, statements
-from tests.test_card_enroll import IN_SPLIT, card_holder
 
 ON = date(2026, 11, 20)
 SEASON = datetime(2026, 11, 20, 10, 0)
@@ -53,7 +53,7 @@ def season(city):
     for district in ("district1", "district2"):
         for t in plans.types_of(year):
             plans.save_split(city.orgs[district], t, f"{(t.full_fee - t.subsidy_full) / 100:g}", "0",
-                             city.account("district", 0 if district == "district1" else 1), at=IN_SPLIT)
+                             city.account("district", 0 if district == "district1" else 1), at=IN_WINDOW)
     o = city.orgs
     bing = factories.make_org(o["secondary1"], name="测试区1丙公司工会委员会")
     evil = factories.make_org(o["secondary1"], name="=cmd()")

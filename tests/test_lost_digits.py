@@ -19,7 +19,9 @@ from models.jobs import Job
 from models.members.people import OUTSIDE, Membership, Person
 from models.orgs.organizations import Organization
 from tests import factories
-from tests.factories import memberfiles, tablefiles
+from tests.factories import ORG_IMPORT_HEADER, memberfiles, tablefiles
+from tests.factories.cards import items_of
+from tests.factories.coverage import claim_rows, many_covered
 from tests.helpers import post_file, soup, upload_job
 
 MESSAGE = lost_digits_message("证件号码")
@@ -190,7 +192,6 @@ def test_card_return_refuses_numeric_ids_and_card_numbers_again_from_its_error_f
     from models.cards import cards
     from models.cards.card_return import RETURN_COLUMNS
     from tests.factories.cards import luhn_card, make_batch
-    from tests.test_card_batches import items_of
     union = city.orgs["grassroots1"]
     batch = make_batch(union, status=cards.SENT, people=3)
     items = [i for i in items_of(batch)]
@@ -230,7 +231,6 @@ def test_card_return_refuses_numeric_ids_and_card_numbers_again_from_its_error_f
 # --- 给付信息导入 ----------------------------------------------------------------------------------
 def test_claims_import_refuses_numeric_ids_again_from_its_error_file(city, as_role):
     from models.enroll import claims
-    from tests.test_claims import claim_rows, many_covered
     people = [p for p in many_covered(city, 40) if p[0].isdigit()][:30]
     rows = claim_rows(people)
     centre = as_role("centre")
@@ -286,20 +286,19 @@ def test_org_import_refuses_a_numeric_uscc_again_from_its_error_file(as_role, ci
     """An all-digit 统一社会信用代码 typed into a number cell: refused, even when what is left of it
     still passes the check character; the error file uploaded again is refused the same way."""
     from models.rules.uscc import clean_uscc, make_uscc
-    from tests.test_org_import import HEADER, upload
     codes = (make_uscc(f"9131011{n:010d}") for n in range(10 ** 6))
     degraded_valid = next(c for c in codes if c.isdigit() and _passes(clean_uscc, str(int(held(c)))))
     district = city.orgs["district1"].name
-    rows = [HEADER, ["数字代码工会", district, "街道总工会", "", degraded_valid, "", "", "", "021-63301234"]]
+    rows = [ORG_IMPORT_HEADER, ["数字代码工会", district, "街道总工会", "", degraded_valid, "", "", "", "021-63301234"]]
     client = as_role("district")
-    job = upload(client, *as_numbers(rows, {"统一社会信用代码"}, fmt))
+    job = upload_job(client, "/orgs/import", *as_numbers(rows, {"统一社会信用代码"}, fmt))
     assert (job.result_data["imported"], job.result_data["failed"]) == (0, 1)
     page = soup(client.get(f"/jobs/{job.id}"))
     error_file = client.get(page.find("a", string="下载错误文件")["href"]).data
     got = [list(r) for r in load_workbook(io.BytesIO(error_file)).active.iter_rows(values_only=True)]
     assert got[1][-1] == lost_digits_message("统一社会信用代码")
     assert isinstance(got[1][4], float)  # the number as it came, never 18 plausible digits
-    again = upload(client, error_file, "错误数据.xlsx")
+    again = upload_job(client, "/orgs/import", error_file, "错误数据.xlsx")
     assert (again.result_data["imported"], again.result_data["failed"]) == (0, 1)
     assert not Organization.select().where(Organization.name == "数字代码工会").exists()
 

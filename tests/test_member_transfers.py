@@ -12,18 +12,11 @@ from models.members import member_review, people
 from models.members.people import NORMAL, TRANSFER_IN, TRANSFERRED, Membership, TransferRequest
 from models.messages import Message
 from tests import factories
-from tests.factories.members import make_transfer
+from tests.factories.members import make_transfer, transfer_in
 from tests.helpers import soup
 from tests.workflow_helpers import audit_rows, check_every_pair, check_stale_object_refused, race_transition
 
 NOT_DECIDER = "只有转出单位或其上级工会可以审核（申请单位不能审核自己的申请）"
-
-
-def transfer_in(city, source="grassroots1", destination=("direct1", 2), reason="工作调动", **member):
-    """从其他工会转入: the destination union files a transfer of a member of `source`."""
-    m = factories.make_member(city.orgs[source], **member)
-    org, which = destination
-    return member_review.request_transfer(m, city.orgs[org], city.account("grassroots", which), reason)
 
 
 def transfer_out(city, to="direct1"):

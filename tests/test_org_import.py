@@ -11,11 +11,8 @@ from models.demo import uscc
 from models.orgs.org_import import COLUMNS
 from models.orgs.organizations import Organization
 from tests import factories
-from tests.factories import tablefiles
+from tests.factories import ORG_IMPORT_HEADER, tablefiles
 from tests.helpers import job_of, post_file, soup, upload_job
-
-HEADER = ["*组织名称", "*上级组织", "*工会类型", "层级", "统一社会信用代码", "工会编号", "单位地址", "联系人",
-          "联系电话"]
 
 
 def tree_rows(city, n, prefix):
@@ -26,7 +23,7 @@ def tree_rows(city, n, prefix):
     district = city.orgs["district1"].name
     streets = [f"{prefix}街道{i}总工会" for i in range(max(1, n // 100))]
     code = prefix if prefix.isascii() else "T"
-    rows = [HEADER]
+    rows = [ORG_IMPORT_HEADER]
     unions = [[f"{prefix}公司{i}工会委员会", streets[i % len(streets)], "工会委员会", "", uscc(rng, "81"),
                f"{code}-{i}", "上海市某路", "张三", "13900000000"] for i in range(n - len(streets))]
     street_rows = [[s, district, "街道总工会", "", "", "", "", "", "021-63301234"] for s in streets]
@@ -107,7 +104,7 @@ def test_error_file_fixed_and_uploaded_again(as_role, city):
 
 
 def test_cycles_in_the_file_are_refused(as_role, city):
-    rows = [HEADER, ["甲工会", "乙工会", "街道总工会", "", "", "", "", "", ""],
+    rows = [ORG_IMPORT_HEADER, ["甲工会", "乙工会", "街道总工会", "", "", "", "", "", ""],
             ["乙工会", "甲工会", "街道总工会", "", "", "", "", "", ""]]
     data, name = tablefiles.write(rows, "csv-utf8")
     job = upload(as_role("district"), data, name)
@@ -134,7 +131,7 @@ def test_malformed_files_get_a_chinese_reason(as_role, city, data, name, message
 
 
 def test_rows_outside_the_district_are_refused(as_role, city):
-    rows = [HEADER, ["越界工会委员会", city.orgs["secondary2"].name, "工会委员会", "", "", "", "", "", ""]]
+    rows = [ORG_IMPORT_HEADER, ["越界工会委员会", city.orgs["secondary2"].name, "工会委员会", "", "", "", "", "", ""]]
     data, name = tablefiles.write(rows, "xlsx")
     job = upload(as_role("district"), data, name)
     assert job.result_data["failed"] == 1
@@ -143,7 +140,7 @@ def test_rows_outside_the_district_are_refused(as_role, city):
 def test_template_has_the_columns_explanation_and_dropdowns(as_role):
     response = as_role("district").get("/orgs/import/template")
     wb = load_workbook(io.BytesIO(response.data))
-    assert [c.value for c in wb["组织导入"][1]] == HEADER
+    assert [c.value for c in wb["组织导入"][1]] == ORG_IMPORT_HEADER
     assert wb["数据说明"]["A2"].value == "组织名称"
     validations = wb["组织导入"].data_validations.dataValidation
     assert any("工会委员会" in (v.formula1 or "") for v in validations)

@@ -9,10 +9,10 @@ import time_machine
 from models.audit import AuditLog
 from models.enroll import plans
 from models.enroll.plans import FeeSplit, ProtectionType, ProtectionYear, Window
+from tests.factories.enroll import IN_WINDOW
 from tests.helpers import soup
 
 HX = {"HX-Request": "true"}
-IN_WINDOW = datetime(2026, 10, 28, 10, 0)
 AFTER = datetime(2026, 11, 2, 10, 0)
 
 

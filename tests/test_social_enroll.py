@@ -17,8 +17,8 @@ from models.enroll.social_enroll import SocialCheck
 from models.members.people import Person
 from models.review import enroll_review as review
 from tests import factories
+from tests.factories.enroll import ready_year
 from tests.helpers import soup
-from tests.test_enrollment import ready_year
 
 SEASON = datetime(2026, 11, 20, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # 2027 grassroots window open
 INSTANT_DAY = datetime(2027, 3, 5, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

@@ -15,8 +15,8 @@ from models.messages import Message
 from models.orgs.organizations import Organization
 from models.rules import fees as rules
 from models.rules.fees import yuan
+from tests.factories.enroll import ready_year
 from tests.helpers import soup
-from tests.test_enrollment import ready_year
 
 AFTER_SPLIT_WINDOW = datetime(2026, 11, 20, 10, 0)  # the 2027 split window (25–31 Oct) is over
 

@@ -18,8 +18,8 @@ from models.members import members
 from models.members.people import TransferRequest
 from tests import factories
 from tests.browser.helpers import assert_usable, log_in
-from tests.browser.test_enroll_flow import enrolling_year
 from tests.factories import cards, review
+from tests.factories.enroll import enrolling_year
 
 ROLES = ["grassroots", "secondary", "district", "centre", "city", "admin"]
 VIEWPORT = {"width": 1024, "height": 768}

@@ -12,6 +12,9 @@ from models.orgs.accounts import Account
 from models.orgs.organizations import Enterprise, Organization
 
 PASSWORD = "test-pass-1"
+# The columns of the 组织导入 template, for the files the import tests upload.
+ORG_IMPORT_HEADER = ["*组织名称", "*上级组织", "*工会类型", "层级", "统一社会信用代码", "工会编号", "单位地址",
+                     "联系人", "联系电话"]
 _seq = itertools.count(1)
 _rng = random.Random(7)
 

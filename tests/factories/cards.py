@@ -70,3 +70,7 @@ def make_card(org, status: str = cards.CARD_NORMAL, issued: date | None = None) 
 def make_revoke(org, status: str = card_batches.PENDING_REVOKE) -> CardRevokeRequest:
     batch = make_batch(org)
     return CardRevokeRequest.create(batch=batch, org=org, reason="信息填写有误", status=status)
+
+
+def items_of(batch):
+    return list(CardBatchItem.select().where(CardBatchItem.batch == batch.id).order_by(CardBatchItem.id))

@@ -1,11 +1,22 @@
-"""Objects of the review chain for tests: district batches and payment vouchers."""
+"""Objects of the review chain for tests: district batches and payment vouchers written directly,
+and submissions sent up the real chain (审核, 提交至市职保中心, 接收) on the review days."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import time_machine
 
 from models.base import now
-from models.enroll import plans
+from models.enroll import enrollment, plans
+from models.review import batches
+from models.review import enroll_review as review
 from models.review.batches import DistrictBatch
 from models.review.vouchers import PaymentVoucher, VoucherItem
 from models.storage import stored_file
 from tests import factories
+from tests.factories.enroll import people, ready_year
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def district_for(org):
@@ -38,3 +49,39 @@ def make_voucher(org, batch=None):
     return voucher
 
 
+def at(*parts) -> datetime:
+    """A Shanghai wall-clock moment for time_machine (naive datetimes there are UTC)."""
+    return datetime(*parts, tzinfo=SHANGHAI)
+
+
+REVIEW_DAY = at(2026, 11, 20, 10, 0)
+
+
+SUBMIT_DAY = at(2026, 12, 27, 10, 0)
+
+
+def submit(city, org_key="grassroots1", n=1, channel=enrollment.CARD_CHANNEL, year=None, on=date(2026, 11, 20)):
+    org = city.orgs[org_key]
+    year = year or plans.get_year(2027)
+    return enrollment.submit(org, year, channel, enrollment.CENTRAL, plans.types_of(year)[0], people(org, n),
+                             None, on=on)
+
+
+def keys(reviewer, year, queued=False, kind=review.CENTRAL_KIND):
+    rows, _ = review.groups(review.pane(reviewer, year, kind, queued), 1, 100)
+    return [g.key for g in rows]
+
+
+def submitted_batch(city, n=3, org_key="grassroots1", district_key="district1"):
+    year = plans.get_year(2027) or ready_year(city)
+    submit(city, org_key, n=n)
+    district = city.orgs[district_key]
+    review.add_to_queue(district, year, review.CENTRAL_KIND, keys(district, year), None)
+    with time_machine.travel(SUBMIT_DAY, tick=False):
+        return review.submit_to_centre(district, year, review.CENTRAL_KIND,
+                                       {"name": "王经办", "mobile": "13800000000", "email": "w@example.com"}, None)
+
+
+def accepted_batch(city, **kw):
+    batch = submitted_batch(city, **kw)
+    return batches.accept(batch, city.account("centre"))
