@@ -1,4 +1,4 @@
-"""Building a concrete URL for any route, with objects made by tests/factories.py — shared by
+"""Building a concrete URL for any route, with objects made by tests/factories — shared by
 the scope matrix and the CSRF test, so routes added later are covered by both."""
 
 import re
@@ -33,6 +33,6 @@ def make_objects(access, org):
     made = {}
     for arg, model in access.objects.items():
         factory = factories.OBJECT_FACTORIES.get(model.__name__)
-        assert factory, f"tests/factories.py OBJECT_FACTORIES has no factory for {model.__name__}"
+        assert factory, f"tests/factories OBJECT_FACTORIES has no factory for {model.__name__}"
         made[arg] = factory(org)
     return made

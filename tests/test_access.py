@@ -2,12 +2,12 @@
 answers 404 for another organisation's object, for every role; unauthenticated → login."""
 
 import pytest
-from bs4 import BeautifulSoup
 from werkzeug.routing import AnyConverter
 
 from models.audit import AuditLog
 from models.orgs.organizations import Organization
 from tests import factories
+from tests.helpers import soup
 from tests.routes import build, make_objects, rules
 
 
@@ -109,7 +109,7 @@ def test_unauthenticated_pages_redirect_to_login(app, city):
 def test_role_refusal_is_explained_in_chinese(as_role):
     response = as_role("grassroots").get("/audit/")
     assert response.status_code == 403
-    text = BeautifulSoup(response.data, "html.parser").select_one(".refusal").get_text()
+    text = soup(response).select_one(".refusal").get_text()
     assert text == "您的账号无权使用此功能"
 
 

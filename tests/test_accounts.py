@@ -5,21 +5,17 @@ reset / unlock, who may act on whom, and the audit trail of every action."""
 import logging
 
 import pytest
-from bs4 import BeautifulSoup
 
 from models.audit import AuditLog
 from models.orgs import account_ops
 from models.orgs.accounts import ACTIVE, DISABLED, LOCK_AFTER, Account, LoginAttempt
 from models.orgs.organizations import CLOSED, Organization
 from tests import factories
+from tests.helpers import soup
 from tests.workflow_helpers import check_every_pair, check_stale_object_refused
 
 ROLES = ("admin", "city", "centre", "district", "secondary", "grassroots")
 LOCK_MESSAGE = "登录失败次数过多，账号已被锁定15分钟，请稍后再试或联系上级工会解锁"
-
-
-def soup(response):
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 
 def one_time_password(response) -> str:

@@ -1,9 +1,9 @@
 """操作日志: append-only, written for state changes, searchable by admins."""
 
 import pytest
-from bs4 import BeautifulSoup
 
 from models.audit import AppendOnlyError, AuditLog
+from tests.helpers import soup
 
 
 def test_append_only(city):
@@ -32,16 +32,16 @@ def test_admin_search_filters_and_paging(as_role, city):
         AuditLog.record("修改组织信息", org, reason=f"第{i}次")
     AuditLog.record("其他操作", city.orgs["direct1"])
     client = as_role("admin")
-    soup = BeautifulSoup(client.get(f"/audit/?object_type=Organization&object_id={org.id}").data, "html.parser")
-    assert soup.select_one(".pager-summary").get_text() == "显示第 1 到第 50 条记录，总共 55 条记录"
-    soup = BeautifulSoup(client.get("/audit/?action=其他").data, "html.parser")
-    rows = soup.select("#results tbody tr")
+    page = soup(client.get(f"/audit/?object_type=Organization&object_id={org.id}"))
+    assert page.select_one(".pager-summary").get_text() == "显示第 1 到第 50 条记录，总共 55 条记录"
+    page = soup(client.get("/audit/?action=其他"))
+    rows = page.select("#results tbody tr")
     assert len(rows) == 1 and "其他操作" in rows[0].get_text()
-    bad = BeautifulSoup(client.get("/audit/?object_id=abc&start=2026-13-01").data, "html.parser")
+    bad = soup(client.get("/audit/?object_id=abc&start=2026-13-01"))
     errors = [e.get_text() for e in bad.select(".alert-error")]
     assert errors == ["对象编号须为数字", "开始日期格式应为 年-月-日，如 2026-01-31"]
     fragment = client.get("/audit/?action=其他", headers={"HX-Request": "true"})
-    assert BeautifulSoup(fragment.data, "html.parser").find("html") is None
+    assert soup(fragment).find("html") is None
 
 
 def test_only_admin_may_search(as_role):

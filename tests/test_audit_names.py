@@ -10,7 +10,8 @@ from models.audit import OBJECT_LABELS, AuditLog
 from models.base import BaseModel
 from models.schema import ALL_MODELS
 from tests import factories
-from tests.review_factories import make_batch, make_voucher
+from tests.factories.review import make_batch, make_voucher
+from tests.helpers import queries
 
 ROOT = Path(__file__).resolve().parent.parent
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -110,7 +111,6 @@ def test_the_excel_export_reads_the_detail_as_text(city):
 
 
 def test_names_take_one_query_per_object_type(city):
-    from models import db
     from models.audit import object_names
     org = city.orgs["grassroots1"]
     kinds = ("Submission", "Membership", "TransferRequest", "ProtectionType")
@@ -118,11 +118,6 @@ def test_names_take_one_query_per_object_type(city):
         for _ in range(3):
             AuditLog.record("测试", factories.OBJECT_FACTORIES[object_type](org))
     rows = list(AuditLog.select().where(AuditLog.object_type.in_(kinds)))
-    queries = []
-    original = db.obj.execute_sql
-    db.obj.execute_sql = lambda *a, **k: queries.append(a[0]) or original(*a, **k)
-    try:
+    with queries() as seen:
         names = object_names(rows)
-    finally:
-        del db.obj.execute_sql  # the class's method again (an instance copy would hide later spies)
-    assert set(names) == {(r.object_type, r.object_id) for r in rows} and len(queries) == len(kinds)
+    assert set(names) == {(r.object_type, r.object_id) for r in rows} and len(seen) == len(kinds)

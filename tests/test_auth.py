@@ -4,15 +4,15 @@ import time
 from urllib.parse import quote, unquote
 
 import pytest
-from bs4 import BeautifulSoup
 
 from models.audit import AuditLog
 from models.orgs.accounts import LOCK_AFTER, NAME_LOCK_AFTER, SLOW_AFTER, Account, LoginAttempt
 from tests import factories
+from tests.helpers import soup
 
 
 def error_text(response):
-    node = BeautifulSoup(response.data, "html.parser").select_one(".alert-error")
+    node = soup(response).select_one(".alert-error")
     return node.get_text(strip=True) if node else ""
 
 
@@ -32,11 +32,11 @@ def known_captcha(monkeypatch):
 
 
 def test_login_page_has_the_manual_fields(client, captcha_on):
-    soup = BeautifulSoup(client.get("/login").data, "html.parser")
-    labels = [label.get_text(strip=True) for label in soup.select("form label")]
+    page = soup(client.get("/login"))
+    labels = [label.get_text(strip=True) for label in page.select("form label")]
     assert labels == ["账号", "密码", "验证码"]
-    assert soup.select_one("button[type=submit]").get_text(strip=True) == "登录"
-    assert soup.select_one("img.captcha")["src"].startswith("/captcha.png")
+    assert page.select_one("button[type=submit]").get_text(strip=True) == "登录"
+    assert page.select_one("img.captcha")["src"].startswith("/captcha.png")
 
 
 def test_captcha_is_a_png_generated_locally(client):

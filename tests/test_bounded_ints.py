@@ -2,12 +2,12 @@
 (2^63 and more) are a 404 or treated as absent, never a 500 (issue 16 item 7)."""
 
 import pytest
-from bs4 import BeautifulSoup
 from werkzeug.routing import IntegerConverter
 
 from models.audit import AuditLog
 from models.rules.text import INT_MAX, bounded_int
 from tests import factories
+from tests.helpers import soup
 from tests.routes import PLACEHOLDER, rules
 
 HUGE = "99999999999999999999999"
@@ -73,7 +73,7 @@ def test_the_reported_urls(app, city, as_role):
         assert admin.get(url).status_code < 500, url
     found = admin.get(f"/audit/?object_id={HUGE}")
     assert found.status_code == 200
-    text = BeautifulSoup(found.data, "html.parser").get_text()
+    text = soup(found).get_text()
     assert "对象编号" in text
     district = as_role("district")
     assert district.get(f"/review/central?p_page={HUGE}&q_page={HUGE}").status_code == 200

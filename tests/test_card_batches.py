@@ -8,7 +8,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from bs4 import BeautifulSoup
 from openpyxl import Workbook, load_workbook
 
 from models.audit import AuditLog
@@ -21,14 +20,15 @@ from models.members import people
 from models.members.people import Person
 from models.messages import Message
 from tests import factories
-from tests.card_factories import luhn_card, make_batch, make_card, make_pending, make_revoke
+from tests.factories.cards import items_of, luhn_card, make_batch, make_card, make_pending, make_revoke
+from tests.helpers import job_of, post_file, soup
 from tests.workflow_helpers import check_every_pair, race_transition
 
 HX = {"HX-Request": "true"}
 
 
 def text(response):
-    return " ".join(BeautifulSoup(response.data, "html.parser").get_text(" ").split())
+    return " ".join(soup(response).get_text(" ").split())
 
 
 def xlsx(rows, header=card_return.RETURN_COLUMNS) -> bytes:
@@ -65,14 +65,7 @@ def xls(rows) -> bytes:
 
 
 def upload(client, data: bytes, name="回盘.xlsx"):
-    return client.post("/cards/returns", data={"file": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data")
-
-
-def job_of(response):
-    from models.jobs import Job
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    return Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+    return post_file(client, "/cards/returns", data, name)
 
 
 @pytest.fixture
@@ -82,10 +75,6 @@ def union(city):
 
 def sent_batch(union, people=3):
     return make_batch(union, status=cards.SENT, people=people)
-
-
-def items_of(batch):
-    return list(CardBatchItem.select().where(CardBatchItem.batch == batch.id).order_by(CardBatchItem.id))
 
 
 # --- the bank's return file ------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
-from bs4 import BeautifulSoup
 
 from models.cards.cards import Card
 from models.enroll import plans
@@ -14,30 +13,15 @@ from models.enroll.card_enroll import CardConfirm
 from models.enroll.enrollment import Enrollment, StatusRecord, Submission
 from models.members.people import Membership, Person
 from tests import factories
-from tests.card_factories import luhn_card
+from tests.factories.cards import luhn_card
+from tests.factories.enroll import IN_WINDOW, card_holder
+from tests.helpers import soup
 
 SEASON = datetime(2026, 11, 20, 10, 0)  # inside the 2027 grassroots window (1 Nov – 25 Dec 2026)
-IN_SPLIT = datetime(2026, 10, 28, 10, 0)
 
 
 def text(response):
-    return " ".join(BeautifulSoup(response.data, "html.parser").get_text(" ").split())
-
-
-def soup(response):
-    return BeautifulSoup(response.data, "html.parser")
-
-
-def card_holder(org, employment="在职", insurance="已缴纳", birth=None):
-    m = factories.make_member(org)
-    if birth:
-        Person.update(birth_date=birth).where(Person.id == m.person_id).execute()
-    Card.create(person=m.person_id, org=org, card_no=luhn_card(), issued_date=date(2026, 1, 5),
-                eligible_from=date(2026, 1, 6))
-    if employment or insurance:
-        StatusRecord.create(id_number=m.person.id_number, name=m.person.name, card_status="正常",
-                            employment=employment, insurance=insurance, status_date=date(2026, 10, 1))
-    return m
+    return " ".join(soup(response).get_text(" ").split())
 
 
 @pytest.fixture
@@ -45,7 +29,7 @@ def year(city):
     y = plans.create_year(2027)
     for t in plans.types_of(y):
         plans.save_split(city.orgs["district1"], t, f"{(t.full_fee - t.subsidy_full) / 100:g}", "0",
-                         city.account("district"), at=IN_SPLIT)
+                         city.account("district"), at=IN_WINDOW)
     return y
 
 

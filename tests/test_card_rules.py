@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from models.rules import cards as rules
-from tests.card_factories import luhn_card
+from tests.factories.cards import luhn_card
 
 TODAY = date(2026, 12, 1)
 ID = "310101199001011234"  # born 1990-01-01, valid check digit

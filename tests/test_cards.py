@@ -7,7 +7,6 @@ from datetime import date, timedelta
 
 import peewee as pw
 import pytest
-from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
 from models import db
@@ -18,13 +17,10 @@ from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending
 from models.members.people import Membership, Person
 from models.rules import cards as rules
 from tests import factories
-from tests.card_factories import card_member, luhn_card, make_batch, make_card, make_pending
+from tests.factories.cards import card_member, luhn_card, make_batch, make_card, make_pending
+from tests.helpers import soup
 
 HX = {"HX-Request": "true"}
-
-
-def soup(response):
-    return BeautifulSoup(response.data, "html.parser")
 
 
 def text(response):

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import time_machine
-from bs4 import BeautifulSoup
 
 from models.enroll import enrollment, plans
 from models.enroll.enrollment import Submission
@@ -16,9 +15,9 @@ from models.review import enroll_review as review
 from models.review.batches import DistrictBatch
 from models.review.vouchers import PaymentVoucher
 from models.storage import stored_file
-from tests.review_factories import PNG
-from tests.test_enrollment import ready_year
-from tests.test_review import REVIEW_DAY, SUBMIT_DAY, accepted_batch, at, keys, submit, submitted_batch
+from tests.factories.enroll import people, ready_year
+from tests.factories.review import PNG, REVIEW_DAY, SUBMIT_DAY, accepted_batch, at, keys, submit, submitted_batch
+from tests.helpers import soup
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +33,7 @@ def test_the_chosen_voucher_file_survives_the_amount_step_and_a_refused_save(cit
         # 计算已选中批次金额 (no JavaScript) with the file already chosen: the file is kept.
         shown = _voucher_form(client, {"batch": [str(batch.id)], "file_name": "", "save": "0",
                                        "voucher": (io.BytesIO(PNG), "回单.png")})
-        page = BeautifulSoup(shown.get_data(as_text=True), "html.parser")
+        page = soup(shown)
         assert "应缴合计" in page.select_one("#amount-due").get_text()
         assert "已选择文件：回单.png" in page.select_one("#voucher-kept").get_text()
         token = page.select_one('input[name="upload"]')["value"]
@@ -65,14 +64,14 @@ def test_a_new_voucher_file_replaces_the_one_kept_before(city, as_role):
     with time_machine.travel(at(2027, 1, 4, 9), tick=False):
         client = as_role("district")
         other = as_role("district", 1)
-        theirs = BeautifulSoup(_voucher_form(other, {"save": "0", "voucher": (io.BytesIO(PNG), "他区.png")})
-                               .get_data(as_text=True), "html.parser").select_one('input[name="upload"]')["value"]
+        their_form = _voucher_form(other, {"save": "0", "voucher": (io.BytesIO(PNG), "他区.png")})
+        theirs = soup(their_form).select_one('input[name="upload"]')["value"]
         first = _voucher_form(client, {"batch": [str(batch.id)], "save": "0",
                                        "voucher": (io.BytesIO(PNG), "回单.png")})
-        token = BeautifulSoup(first.get_data(as_text=True), "html.parser").select_one('input[name="upload"]')["value"]
+        token = soup(first).select_one('input[name="upload"]')["value"]
         again = _voucher_form(client, {"batch": [str(batch.id)], "save": "0", "upload": token,
                                        "upload_name": "回单.png", "voucher": (io.BytesIO(PNG), "回单2.png")})
-        page = BeautifulSoup(again.get_data(as_text=True), "html.parser")
+        page = soup(again)
         assert "已选择文件：回单2.png" in page.select_one("#voucher-kept").get_text()
         newer = page.select_one('input[name="upload"]')["value"]
         assert newer != token
@@ -99,7 +98,6 @@ def test_no_get_button_sends_the_csrf_token_of_its_form():
 
 def test_the_amount_update_button_posts_and_changes_nothing(city, as_role):
     year = ready_year(city)
-    from tests.test_enrollment import people
     org = city.orgs["grassroots1"]
     people(org, 2)
     with time_machine.travel(REVIEW_DAY, tick=False):
@@ -122,10 +120,10 @@ def test_a_returned_submission_links_back_to_its_screen(city, as_role):
     with time_machine.travel(REVIEW_DAY, tick=False):
         review.return_groups(district, year, review.CENTRAL_KIND, keys(district, year), "人员有误", None)
         client = as_role("grassroots")
-        page = BeautifulSoup(client.get(f"/enroll/submissions/{card.id}").get_data(as_text=True), "html.parser")
+        page = soup(client.get(f"/enroll/submissions/{card.id}"))
         assert page.select_one("#resubmit-link")["href"] == "/enroll/card/central"
         assert "人员有误" in page.select_one("#resubmit").get_text()
-        page = BeautifulSoup(client.get(f"/enroll/submissions/{social.id}").get_data(as_text=True), "html.parser")
+        page = soup(client.get(f"/enroll/submissions/{social.id}"))
         assert page.select_one("#resubmit-link")["href"] == "/enroll/social/central?tab=ready"
         assert client.get(page.select_one("#resubmit-link")["href"]).status_code == 200
         # Only the union that submitted it is offered the way back.
@@ -142,7 +140,7 @@ def test_the_handler_form_is_prefilled_with_the_e_mail_as_saved(city, as_role):
     review.add_to_queue(district, year, review.CENTRAL_KIND, keys(district, year), None)
     with time_machine.travel(SUBMIT_DAY, tick=False):
         client = as_role("district")
-        page = BeautifulSoup(client.get("/review/central/submit").get_data(as_text=True), "html.parser")
+        page = soup(client.get("/review/central/submit"))
         assert page.select_one('input[name="email"]')["value"] == "w@example.com"
         client.post("/review/central/submit", data={"name": "王经办", "mobile": "13800000000",
                                                      "email": " Wang.JB@Example.COM "})
@@ -152,7 +150,7 @@ def test_the_handler_form_is_prefilled_with_the_e_mail_as_saved(city, as_role):
 def test_the_pending_submit_pane_has_no_unlabeled_second_search_box(city, as_role):
     ready_year(city)
     with time_machine.travel(REVIEW_DAY, tick=False):
-        page = BeautifulSoup(as_role("district").get("/review/central").get_data(as_text=True), "html.parser")
+        page = soup(as_role("district").get("/review/central"))
     pane = page.select_one("#queued-pane form.filters")
     boxes = [i for i in pane.select("input") if i.get("type") not in ("hidden", "date")]
     # The manual's 待提交参保列表: 单位名称, 上级工会, 提交时间 至, 搜索 — one box each, each labelled.

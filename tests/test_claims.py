@@ -8,20 +8,19 @@ import io
 from datetime import date
 
 import pytest
-from bs4 import BeautifulSoup
 from openpyxl import Workbook, load_workbook
 
 from models.audit import AuditLog
 from models.enroll import claims, plans
 from models.enroll.claims import Claim
-from models.enroll.enrollment import RETURNED, Enrollment, Submission
+from models.enroll.enrollment import RETURNED, Enrollment
 from models.io.tables import read_table
 from models.jobs import Job
-from models.members.people import Person
 from models.rules.text import mask
 from tests import factories
-from tests.coverage_factories import enroll, year
-from tests.memberfiles import id_number
+from tests.factories.coverage import claim_rows, enroll, many_covered, year
+from tests.factories.memberfiles import id_number
+from tests.helpers import post_file, soup, upload_job
 
 HX = {"HX-Request": "true"}
 
@@ -43,10 +42,6 @@ def form(person, **changes):
               "claim_type": "住院津贴", "amount": "10360.5", "note": "住院60天"}
     values.update(changes)
     return values
-
-
-def soup(response):
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 
 def field_errors(response) -> dict:
@@ -235,28 +230,6 @@ def test_the_centre_sets_the_claims_deadline_on_the_year_screen(as_role):
 
 
 # --- the import ------------------------------------------------------------------------------------
-def many_covered(city, n: int, first: int = 100_000) -> list:
-    """n people enrolled for all of 2025 in 测试区1乙公司工会委员会 (bulk rows)."""
-    y = year(2025)
-    org = city.orgs["direct1"]
-    numbers = [id_number(first + i) for i in range(n)]
-    Person.insert_many([{"id_number": num, "name": f"员工{i}", "gender": "男", "birth_date": date(1980, 1, 1)}
-                        for i, num in enumerate(numbers)]).execute()
-    ids = dict(Person.select(Person.id_number, Person.id).where(Person.id_number.in_(numbers)).tuples())
-    ptype = plans.types_of(y)[0]
-    sub = Submission.create(org=org.id, year=y.id, channel="会员卡参保", mode="集中参保", type=ptype.id,
-                            status="已完成", count=n)
-    rows = [{"person": ids[num], "year": y.id, "org": org.id, "submission": sub.id, "channel": "会员卡参保",
-             "mode": "集中参保", "type": ptype.id, "start": date(2025, 1, 1), "end": date(2025, 12, 31),
-             "period": "全年", "active": True} for num in numbers]
-    for i in range(0, n, 500):
-        Enrollment.insert_many(rows[i:i + 500]).execute()
-    return [(num, f"员工{i}") for i, num in enumerate(numbers)]
-
-
-def claim_rows(people) -> list:
-    return [[num, name, "2025", f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}", claims.CLAIM_TYPES[i % 5],
-             f"{100 + i}.{i % 100:02d}", "" if i % 3 else "批量"] for i, (num, name) in enumerate(people)]
 
 
 def xlsx(rows) -> bytes:
@@ -277,10 +250,7 @@ def csv_bytes(rows, encoding="utf-8-sig") -> bytes:
 
 
 def upload(client, data: bytes, name: str) -> Job:
-    response = client.post("/coverage/claims/import", data={"file": (io.BytesIO(data), name)},
-                           content_type="multipart/form-data")
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    return Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+    return upload_job(client, "/coverage/claims/import", data, name)
 
 
 def expected_total(rows) -> int:
@@ -366,9 +336,7 @@ def test_a_failure_while_recording_leaves_nothing(as_role, city, monkeypatch):
 
 
 def test_a_wrong_file_is_refused_at_once(as_role):
-    response = as_role("centre").post("/coverage/claims/import",
-                                      data={"file": (io.BytesIO(b"a,b\n1,2\n"), "x.csv")},
-                                      content_type="multipart/form-data")
+    response = post_file(as_role("centre"), "/coverage/claims/import", b"a,b\n1,2\n", "x.csv")
     assert response.status_code == 422 and "文件缺少必需的列" in soup(response).select_one(".alert").get_text()
     empty = as_role("centre").post("/coverage/claims/import", data={}, content_type="multipart/form-data")
     assert empty.status_code == 422 and "请选择要导入的给付信息文件" in empty.get_data(as_text=True)

@@ -12,7 +12,8 @@ from models.enroll import coverage
 from models.enroll.enrollment import RETURNED, SOCIAL_CHANNEL
 from models.rules.text import mask, mask_name
 from tests import factories
-from tests.coverage_factories import enroll, enroll_individual
+from tests.factories.coverage import enroll, enroll_individual
+from tests.helpers import queries, soup
 
 HX = {"HX-Request": "true"}
 COLUMNS = ["保障年度", "单位名称", "参保通道", "参保类型", "保障类型", "起保日期", "终保日期", "半年/全年", "状态",
@@ -33,16 +34,16 @@ def person(city):
 
 
 def table(response) -> list[dict]:
-    soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
-    rows = soup.select("table.coverage-periods tbody tr")
-    header = [th.get_text(strip=True) for th in soup.select("table.coverage-periods thead th")]
+    page = soup(response)
+    rows = page.select("table.coverage-periods tbody tr")
+    header = [th.get_text(strip=True) for th in page.select("table.coverage-periods thead th")]
     assert not rows or header == COLUMNS
     return [dict(zip(header, [td.get_text(strip=True) for td in tr.select("td")], strict=True)) for tr in rows]
 
 
 def notice(response) -> str:
-    soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
-    alert = soup.select_one("#result .alert")
+    page = soup(response)
+    alert = page.select_one("#result .alert")
     return alert.get_text(strip=True) if alert else ""
 
 
@@ -99,7 +100,7 @@ def test_a_person_outside_the_scope_is_not_found_and_nothing_leaks(as_role, pers
 
 
 def test_an_unknown_person_for_the_centre(as_role):
-    from tests.memberfiles import id_number
+    from tests.factories.memberfiles import id_number
     response = as_role("centre").get("/coverage/", query_string={"id_number": id_number(4242)})
     assert notice(response) == "未查询到该证件号码的参保信息"
 
@@ -125,7 +126,7 @@ def test_the_number_is_normalised_before_the_search(as_role, person):
 
 
 def test_an_id_ending_in_x_is_found_typed_in_lower_case(as_role, city):
-    from tests.memberfiles import id_number
+    from tests.factories.memberfiles import id_number
     number = next(id_number(i) for i in range(5000, 6000) if id_number(i).endswith("X"))
     member = factories.make_member(city.orgs["direct1"], id_number=number)
     enroll(member.person, city.orgs["direct1"], 2024)
@@ -138,31 +139,25 @@ def test_htmx_gets_the_result_fragment_and_plain_requests_the_page(as_role, pers
     plain = client.get("/coverage/", query_string={"id_number": person.id_number})
     fragment = client.get("/coverage/", query_string={"id_number": person.id_number}, headers=HX)
     assert "HX-Request" in plain.headers["Vary"] and "HX-Request" in fragment.headers["Vary"]
-    page = BeautifulSoup(plain.get_data(as_text=True), "html.parser")
+    page = soup(plain)
     assert page.select_one("form.filters")["method"] == "get" and page.select_one("nav") is not None
-    part = BeautifulSoup(fragment.get_data(as_text=True), "html.parser")
+    part = soup(fragment)
     assert part.select_one("html") is None and part.select_one("form") is None
     assert part.find(id="result") is not None and len(table(fragment)) == 3
 
 
 def test_the_menu_lists_both_queries_for_every_level(as_role):
     for role in ("centre", "city", "district", "secondary", "grassroots"):
-        page = BeautifulSoup(as_role(role).get("/coverage/").get_data(as_text=True), "html.parser")
+        page = soup(as_role(role).get("/coverage/"))
         labels = [a.get_text(strip=True) for a in page.select("nav a")]
         assert "保障信息查询" in labels and "给付信息查询" in labels, role
 
 
-def test_the_query_is_one_statement(person, monkeypatch, city):
-    seen = []
-    original = db.obj.execute_sql
-
-    def counting(sql, params=None, *args, **kwargs):
-        seen.append(sql)
-        return original(sql, params, *args, **kwargs)
-    monkeypatch.setattr(db.obj, "execute_sql", counting)
-    rows = coverage.periods(person.id_number, city.account("district").org.subtree_ids())
-    names = [coverage.union_name(e) for e in rows] + [coverage.state(e) for e in rows]
-    names += [e.type.name for e in rows] + [str(e.year.year) for e in rows]
+def test_the_query_is_one_statement(person, city):
+    with queries() as seen:
+        rows = coverage.periods(person.id_number, city.account("district").org.subtree_ids())
+        names = [coverage.union_name(e) for e in rows] + [coverage.state(e) for e in rows]
+        names += [e.type.name for e in rows] + [str(e.year.year) for e in rows]
     assert len(seen) == 1 and len(rows) == 1 and "测试区1街道甲公司工会委员会" in names
 
 

@@ -5,18 +5,14 @@ from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
-from bs4 import BeautifulSoup
 
 from models.members.people import Membership
 from models.orgs.organizations import Enterprise, Organization, OrgTree
 from models.stats.dashboard import nice_max, parse_period
 from tests import factories
+from tests.helpers import soup
 
 TODAY = date(2026, 11, 25)  # a Wednesday
-
-
-def soup(response):
-    return BeautifulSoup(response.data, "html.parser")
 
 
 def number(page, css):

@@ -9,7 +9,6 @@ from io import BytesIO
 
 import pytest
 import time_machine
-from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
 from models.enroll import enrollment, plans
@@ -18,16 +17,13 @@ from models.enroll.plans import Credit
 from models.members.people import Person
 from models.orgs.organizations import Organization, OrgTree
 from tests import factories
-from tests.test_card_enroll import IN_SPLIT, card_holder
+from tests.factories.enroll import IN_WINDOW, card_holder
+from tests.helpers import soup, statements
 
 ON = date(2026, 11, 20)
 SEASON = datetime(2026, 11, 20, 10, 0)
 Y = "?year=2027"
 MONEY = ("保障费用(元)", "市总统一划拨(元)", "区局/各级工会缴费(元)", "基层单位缴费(元)")
-
-
-def soup(response):
-    return BeautifulSoup(response.data, "html.parser")
 
 
 def text(response):
@@ -57,7 +53,7 @@ def season(city):
     for district in ("district1", "district2"):
         for t in plans.types_of(year):
             plans.save_split(city.orgs[district], t, f"{(t.full_fee - t.subsidy_full) / 100:g}", "0",
-                             city.account("district", 0 if district == "district1" else 1), at=IN_SPLIT)
+                             city.account("district", 0 if district == "district1" else 1), at=IN_WINDOW)
     o = city.orgs
     bing = factories.make_org(o["secondary1"], name="测试区1丙公司工会委员会")
     evil = factories.make_org(o["secondary1"], name="=cmd()")
@@ -379,39 +375,14 @@ def test_the_menu_and_the_statistics_page_by_role(as_role, season):
     assert as_role("grassroots").get("/enroll-stats/" + Y).status_code == 403
 
 
-
-def statements(fn) -> int:
-    """SELECTs `fn` runs on this thread (not a live server's thread left from a browser test)."""
-    import threading
-
-    from models import db
-    obj, seen, me = db.obj, [], threading.get_ident()
-    real = obj.execute_sql
-    shadowed = "execute_sql" in vars(obj)  # another test may have left its own method on the object
-
-    def spy(sql, params=None, *args, **kwargs):
-        if threading.get_ident() == me:
-            seen.append(sql)
-        return real(sql, params, *args, **kwargs)
-    obj.execute_sql = spy
-    try:
-        fn()
-    finally:
-        if shadowed:
-            obj.execute_sql = real
-        else:
-            del obj.execute_sql
-    return len([s for s in seen if s.lstrip().upper().startswith("SELECT")])
-
-
 def test_the_numbers_are_set_based_not_one_query_per_union(city, season):
     from models.stats import enroll_stats as stats
     from models.stats import monitor as board
     year, district = season["year"], city.orgs["district1"]
-    before = (statements(lambda: board.monitor(district, year)),
-              statements(lambda: list(stats.union_rows(district, year))))
+    before = (statements(lambda: board.monitor(district, year), "SELECT"),
+              statements(lambda: list(stats.union_rows(district, year)), "SELECT"))
     for _ in range(4):
         submit(factories.make_org(city.orgs["secondary1"]), year, 1)
-    after = (statements(lambda: board.monitor(district, year)),
-             statements(lambda: list(stats.union_rows(district, year))))
+    after = (statements(lambda: board.monitor(district, year), "SELECT"),
+             statements(lambda: list(stats.union_rows(district, year)), "SELECT"))
     assert before == after == (4, 3)

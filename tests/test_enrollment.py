@@ -3,7 +3,7 @@ figures), the type lock, once per person and year city-wide (constraint, thread 
 databases), the submission workflow over every pair, released people."""
 
 import threading
-from datetime import date, datetime
+from datetime import date
 
 import peewee as pw
 import pytest
@@ -14,23 +14,8 @@ from models.base import DomainError
 from models.enroll import enrollment, plans
 from models.enroll.enrollment import Enrollment, Submission
 from tests import factories
+from tests.factories.enroll import people, ready_year
 from tests.workflow_helpers import check_every_pair
-
-IN_WINDOW = datetime(2026, 10, 28, 10, 0)
-
-
-def ready_year(city, split=("13", "0"), year=2027):
-    y = plans.create_year(year)
-    for i, district in enumerate(("district1", "district2")):
-        for t in plans.types_of(y):
-            d = (t.full_fee - t.subsidy_full) / 100
-            parts = split if t.code == "A" else (f"{d:g}", "0")
-            plans.save_split(city.orgs[district], t, *parts, city.account("district", i), at=IN_WINDOW)
-    return y
-
-
-def people(org, n):
-    return [factories.make_member(org).person for _ in range(n)]
 
 
 @pytest.mark.parametrize("n,expected", [(31, (80600, 40300, 40300, 0)), (53, (137800, 68900, 68900, 0)),

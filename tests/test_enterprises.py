@@ -6,7 +6,6 @@ offers the first enterprise."""
 import random
 
 import pytest
-from bs4 import BeautifulSoup
 
 from models.audit import AuditLog
 from models.demo import uscc
@@ -15,12 +14,9 @@ from models.members.people import Membership
 from models.orgs.org_requests import OrgRequest
 from models.orgs.organizations import Enterprise, Organization
 from tests import factories
+from tests.helpers import soup
 
 _rng = random.Random(16)
-
-
-def soup(response):
-    return BeautifulSoup(response.data, "html.parser")
 
 
 def text(response):
@@ -104,7 +100,7 @@ def test_removal_is_refused_while_members_refer_to_it(as_role, city):
 
 
 def test_removal_is_refused_while_a_member_of_it_holds_a_card(as_role, city):
-    from tests.card_factories import make_card
+    from tests.factories.cards import make_card
     union = city.orgs["grassroots1"]
     e = factories.make_enterprise(union)
     card = make_card(union)
@@ -199,7 +195,7 @@ def test_a_secondary_level_new_org_has_no_enterprise(as_role, city):
 def test_a_superior_s_list_says_where_to_add_one(as_role, role):
     """A district or secondary union covers no enterprise itself: its 覆盖企业 list says how to add one
     for a union below it (组织信息 → the union → 新增覆盖企业) instead of offering nothing."""
-    page = BeautifulSoup(as_role(role).get("/orgs/enterprises").data, "html.parser")
+    page = soup(as_role(role).get("/orgs/enterprises"))
     hint = page.find(id="enterprise-add-hint")
     assert hint is not None and "新增覆盖企业" in hint.get_text()
     assert hint.find("a")["href"] == "/orgs/"

@@ -90,7 +90,7 @@ def fetch(client, url, headers=None, query=None):
 
 
 def test_every_get_route_every_role_hostile_queries_never_5xx(app, city, recording):
-    from tests.review_factories import make_batch
+    from tests.factories.review import make_batch
     factories._plan_year()
     for org in ("grassroots1", "direct1", "secondary1"):
         factories.make_member(city.orgs[org])

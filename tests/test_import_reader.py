@@ -24,8 +24,9 @@ from models.jobs import DONE, FAILED, QUEUED, RUNNING, Job, JobChunk, JobContext
 from models.members import member_import as importer
 from models.members.people import OUTSIDE, Membership
 from models.storage import stored_file
-from tests import memberfiles, tablefiles
 from tests.conftest import DB_URL
+from tests.factories import memberfiles, tablefiles
+from tests.helpers import upload_job
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -157,9 +158,7 @@ def test_a_dead_or_crashing_reader_fails_the_job_for_the_admin_and_stages_nothin
     client = as_role("grassroots")
     data, name = memberfiles.member_file(memberfiles.member_rows(3000, org=org), "xlsx")
     monkeypatch.setattr(tables, "_reader_main", dies_after_first_batch)  # fork: the child runs it too
-    response = client.post("/members/import", data={"file": (io.BytesIO(data), name), "category": OUTSIDE},
-                           content_type="multipart/form-data")
-    job = Job.get_by_id(int(response.headers["Location"].rsplit("/", 1)[-1]))
+    job = upload_job(client, "/members/import", data, name, category=OUTSIDE)
     assert job.status == FAILED and job.error_list == ["任务执行出错，请联系管理员"]
     assert Membership.select().where(Membership.org == org.id).count() == 0
 
@@ -169,9 +168,7 @@ def test_a_dead_or_crashing_reader_fails_the_job_for_the_admin_and_stages_nothin
         yield
     monkeypatch.undo()
     monkeypatch.setattr(tables, "_xlsx", broken)
-    response = client.post("/members/import", data={"file": (io.BytesIO(data), name), "category": OUTSIDE},
-                           content_type="multipart/form-data")
-    job = Job.get_by_id(int(response.headers["Location"].rsplit("/", 1)[-1]))
+    job = upload_job(client, "/members/import", data, name, category=OUTSIDE)
     assert job.status == FAILED and job.error_list == ["任务执行出错，请联系管理员"]
     assert JobChunk.select().count() == 0
     assert no_children_left()
@@ -184,9 +181,7 @@ def test_the_in_process_reader_gives_the_same_result(app, as_role, city, monkeyp
     rows[2100]["证件号码"] = rows[6]["证件号码"]
     data, name = memberfiles.member_file(rows, "xlsx")
     monkeypatch.setitem(app.config, "IMPORT_READER_PROCESS", False)
-    response = client.post("/members/import", data={"file": (io.BytesIO(data), name), "category": OUTSIDE},
-                           content_type="multipart/form-data")
-    job = Job.get_by_id(int(response.headers["Location"].rsplit("/", 1)[-1]))
+    job = upload_job(client, "/members/import", data, name, category=OUTSIDE)
     assert job.status == DONE, job.errors
     assert (job.result_data["added"], job.result_data["failed"]) == (2499, 1)
     assert job.result_data["error_rows"][0][5] == "与第8行证件号码重复"

@@ -12,13 +12,13 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
 from models.audit import AuditLog
 from models.jobs import DONE, FAILED, QUEUED, RUNNING, Job, init_queue, run_job, sweep_interrupted
 from tests import factories, jobkinds
 from tests.conftest import DB_URL
+from tests.helpers import job_of, soup
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,15 +31,10 @@ def queued_mode():
     init_queue(DB_URL, "immediate")
 
 
-def soup(response):
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
 def test_export_page_returns_at_once_while_the_job_is_queued(city, as_role, queued_mode):
     admin = as_role("admin")
     response = admin.post("/audit/export", data={"action": ""})
-    assert response.status_code == 302
-    job = Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+    job = job_of(response)
     assert job.status == QUEUED
     assert len(queued_mode.pending()) == 1  # handed to the queue, not run in the request
 
@@ -81,7 +76,7 @@ def test_export_file_holds_the_log_with_formulas_neutralised(city, as_role):
     AuditLog.record("修改信息", city.orgs["district1"], reason="=HYPERLINK(\"http://x\")")
     admin = as_role("admin")
     response = admin.post("/audit/export", data={"action": "修改信息"})
-    job_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    job_id = job_of(response).id
     assert Job.get_by_id(job_id).status == DONE
     download = admin.get(f"/jobs/{job_id}/download")
     assert download.status_code == 200

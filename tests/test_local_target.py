@@ -9,8 +9,7 @@ import pytest
 
 from models.members.people import MemberChange
 from tests import factories
-from tests.test_member_review import approved_member, change_identity, new_member, review_on
-from tests.test_member_transfers import transfer_in
+from tests.factories.members import approved_member, change_identity, new_member, review_on, transfer_in
 
 HOSTILE = [
     "/members/approvals?x=\nfoo", "/members/approvals?x=\r\nSet-Cookie: a=1", "/members/approvals?x=\tfoo",

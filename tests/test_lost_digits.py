@@ -9,7 +9,6 @@ import io
 import re
 
 import pytest
-from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
 from models.enroll.claims import Claim
@@ -19,7 +18,11 @@ from models.io.tables import lost_digits, lost_digits_message
 from models.jobs import Job
 from models.members.people import OUTSIDE, Membership, Person
 from models.orgs.organizations import Organization
-from tests import factories, memberfiles, tablefiles
+from tests import factories
+from tests.factories import ORG_IMPORT_HEADER, memberfiles, tablefiles
+from tests.factories.cards import items_of
+from tests.factories.coverage import claim_rows, many_covered
+from tests.helpers import post_file, soup, upload_job
 
 MESSAGE = lost_digits_message("证件号码")
 ID_LIKE = re.compile(r"[0-9]{17}[0-9X]|[0-9]{16,19}")  # an ID or card number in a cell
@@ -71,17 +74,10 @@ def no_plausible_numbers(sheet, typed=()) -> None:
 
 
 # --- 批量导入会员 -------------------------------------------------------------------------------------
-def post_file(client, url, data, name, **form) -> Job:
-    """Upload a file to an import; the job it started."""
-    response = client.post(url, data={"file": (io.BytesIO(data), name), **form}, content_type="multipart/form-data")
-    assert response.status_code == 302, response.get_data(as_text=True)[:800]
-    return Job.get_by_id(int(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]))
-
-
 def upload_members(client, data, name, url="/members/import", **form) -> Job:
     if url == "/members/import":
         form.setdefault("category", OUTSIDE)
-    job = post_file(client, url, data, name, **form)
+    job = upload_job(client, url, data, name, **form)
     assert job.status == "已完成", job.errors
     return job
 
@@ -178,9 +174,7 @@ def test_member_compare_and_transfer_in_refuse_numeric_ids(city, as_role):
     m = factories.make_member(union, id_number=memberfiles.id_number(11))
     assert m.person.id_number.isdigit()
     data, name = as_numbers([["姓名", "证件号码"], [m.person.name, m.person.id_number]], {"证件号码"}, "csv-gbk")
-    response = client.post("/members/sync", data={"file": (io.BytesIO(data), name)},
-                           content_type="multipart/form-data")
-    job = Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+    job = upload_job(client, "/members/sync", data, name)
     [[_row, _name, number, reason]] = job.result_data["errors"]
     assert reason == MESSAGE and lost_digits(number)
     book = load_workbook(io.BytesIO(client.get(f"/jobs/{job.id}/errors").data))
@@ -188,8 +182,7 @@ def test_member_compare_and_transfer_in_refuse_numeric_ids(city, as_role):
     other = factories.make_member(city.orgs["direct1"], id_number=memberfiles.id_number(21))
     data, name = as_numbers([["姓名", "证件号码", "转入原因"], [other.person.name, other.person.id_number, "调动"]],
                             {"证件号码"}, "xlsx")
-    page = client.post("/members/transfer-in", data={"file": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data")
+    page = post_file(client, "/members/transfer-in", data, name)
     assert page.status_code < 500 and MESSAGE in page.get_data(as_text=True)
     assert other.person.id_number[:17] not in page.get_data(as_text=True)
 
@@ -198,8 +191,7 @@ def test_member_compare_and_transfer_in_refuse_numeric_ids(city, as_role):
 def test_card_return_refuses_numeric_ids_and_card_numbers_again_from_its_error_file(city, as_role):
     from models.cards import cards
     from models.cards.card_return import RETURN_COLUMNS
-    from tests.card_factories import luhn_card, make_batch
-    from tests.test_card_batches import items_of
+    from tests.factories.cards import luhn_card, make_batch
     union = city.orgs["grassroots1"]
     batch = make_batch(union, status=cards.SENT, people=3)
     items = [i for i in items_of(batch)]
@@ -208,7 +200,7 @@ def test_card_return_refuses_numeric_ids_and_card_numbers_again_from_its_error_f
     client = as_role("district")
 
     def send(data, name):
-        return post_file(client, "/cards/returns", data, name)
+        return upload_job(client, "/cards/returns", data, name)
 
     numeric_rows = {0, 1} if items[0].id_number.isdigit() and items[1].id_number.isdigit() else {1}
     job = send(*as_numbers([RETURN_COLUMNS, *rows], {"证件号码", "卡号"}, "xls", rows=numeric_rows))
@@ -239,13 +231,12 @@ def test_card_return_refuses_numeric_ids_and_card_numbers_again_from_its_error_f
 # --- 给付信息导入 ----------------------------------------------------------------------------------
 def test_claims_import_refuses_numeric_ids_again_from_its_error_file(city, as_role):
     from models.enroll import claims
-    from tests.test_claims import claim_rows, many_covered
     people = [p for p in many_covered(city, 40) if p[0].isdigit()][:30]
     rows = claim_rows(people)
     centre = as_role("centre")
 
     def send(data, name):
-        return post_file(centre, "/coverage/claims/import", data, name)
+        return upload_job(centre, "/coverage/claims/import", data, name)
 
     job = send(*as_numbers([claims.COLUMNS, *rows], {"证件号码"}, "csv-utf8", rows={3, 4}))
     assert {e["row"]: e["reason"] for e in job.result_data["errors"]} == {5: MESSAGE, 6: MESSAGE}
@@ -275,7 +266,7 @@ def test_status_import_refuses_numeric_ids_again_from_its_error_file(as_role):
     rows = [[n, f"甲{i}", "正常", "在职", "已缴纳", day] for i, n in enumerate(numbers)]
 
     def send(data, name):
-        return post_file(centre, "/plans/imports", data, name, kind="status_import")
+        return upload_job(centre, "/plans/imports", data, name, kind="status_import")
 
     job = send(*as_numbers([STATUS_COLUMNS, *rows], {"证件号码"}, "xlsx", rows={0, 1, 2}))
     assert [e["reason"] for e in job.result_data["errors"]] == [MESSAGE] * 3
@@ -295,20 +286,19 @@ def test_org_import_refuses_a_numeric_uscc_again_from_its_error_file(as_role, ci
     """An all-digit 统一社会信用代码 typed into a number cell: refused, even when what is left of it
     still passes the check character; the error file uploaded again is refused the same way."""
     from models.rules.uscc import clean_uscc, make_uscc
-    from tests.test_org_import import HEADER, upload
     codes = (make_uscc(f"9131011{n:010d}") for n in range(10 ** 6))
     degraded_valid = next(c for c in codes if c.isdigit() and _passes(clean_uscc, str(int(held(c)))))
     district = city.orgs["district1"].name
-    rows = [HEADER, ["数字代码工会", district, "街道总工会", "", degraded_valid, "", "", "", "021-63301234"]]
+    rows = [ORG_IMPORT_HEADER, ["数字代码工会", district, "街道总工会", "", degraded_valid, "", "", "", "021-63301234"]]
     client = as_role("district")
-    job = upload(client, *as_numbers(rows, {"统一社会信用代码"}, fmt))
+    job = upload_job(client, "/orgs/import", *as_numbers(rows, {"统一社会信用代码"}, fmt))
     assert (job.result_data["imported"], job.result_data["failed"]) == (0, 1)
-    page = BeautifulSoup(client.get(f"/jobs/{job.id}").data, "html.parser")
+    page = soup(client.get(f"/jobs/{job.id}"))
     error_file = client.get(page.find("a", string="下载错误文件")["href"]).data
     got = [list(r) for r in load_workbook(io.BytesIO(error_file)).active.iter_rows(values_only=True)]
     assert got[1][-1] == lost_digits_message("统一社会信用代码")
     assert isinstance(got[1][4], float)  # the number as it came, never 18 plausible digits
-    again = upload(client, error_file, "错误数据.xlsx")
+    again = upload_job(client, "/orgs/import", error_file, "错误数据.xlsx")
     assert (again.result_data["imported"], again.result_data["failed"]) == (0, 1)
     assert not Organization.select().where(Organization.name == "数字代码工会").exists()
 

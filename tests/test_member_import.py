@@ -7,7 +7,6 @@ import json
 import re
 
 import pytest
-from bs4 import BeautifulSoup
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
@@ -23,26 +22,23 @@ from models.members.people import ENTERPRISE, FLEXIBLE, NORMAL, OUTSIDE, PENDING
 from models.orgs.organizations import Organization
 from models.rules.idnumber import CHECK_MESSAGE, check_digit
 from models.storage import stored_file
-from tests import factories, memberfiles
+from tests import factories
 from tests.conftest import DB_URL
+from tests.factories import memberfiles
+from tests.helpers import job_of, post_file, soup
 
 TEMPLATE = ["姓名*", "证件类型(身份证)*", "证件号码*", "手机号码*", "性别*", "所在工会*", "工会编号*",
             "工作单位/服务平台", "会员标签"]
 
 
-def soup(response):
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
 def upload(client, data, name, url="/members/import", **form):
     if url == "/members/import":
         form.setdefault("category", OUTSIDE)
-    response = client.post(url, data={"file": (io.BytesIO(data), name), **form},
-                           content_type="multipart/form-data")
-    assert response.status_code == 302, response.get_data(as_text=True)[:800]
+    response = post_file(client, url, data, name, **form)
+    job = job_of(response)
     location = response.headers["Location"]
     assert re.fullmatch(r"/members/import/\d+", location), location
-    return Job.get_by_id(int(location.rsplit("/", 1)[-1]))
+    return job
 
 
 def roster(org):
@@ -293,8 +289,7 @@ def test_wrong_template_fails_with_the_missing_columns_named(as_role, city):
 def test_files_refused_at_upload(as_role, city, data, name, message):
     client = as_role("grassroots")
     jobs = Job.select().count()
-    response = client.post("/members/import", data={"file": (io.BytesIO(data), name), "category": OUTSIDE},
-                           content_type="multipart/form-data")
+    response = post_file(client, "/members/import", data, name, category=OUTSIDE)
     assert response.status_code == 422
     assert message in soup(response).select_one(".field-error").get_text()
     assert Job.select().count() == jobs
@@ -419,8 +414,7 @@ def test_upload_types_need_their_choice_and_only_the_unions_enterprises(as_role,
     data, name = memberfiles.member_file(memberfiles.member_rows(3, org=org), "xlsx")
 
     def post(**form):
-        return client.post("/members/import", data={"file": (io.BytesIO(data), name), **form},
-                           content_type="multipart/form-data")
+        return post_file(client, "/members/import", data, name, **form)
     no_enterprise = "请选择本工会覆盖的企业（只能单选）"
     for form, message in [({}, "请选择上传会员数据类型"),
                           ({"category": FLEXIBLE}, "请选择灵活就业类别"),
@@ -493,8 +487,7 @@ def test_unions_without_members_of_their_own_are_refused_with_a_reason(as_role, 
     client = as_role(role)
     for response in (client.get("/members/import"), client.get("/members/import/by-code"),
                      client.get("/members/import/template"),
-                     client.post("/members/import", data={"file": (io.BytesIO(b"x"), "a.csv"), "category": OUTSIDE},
-                                 content_type="multipart/form-data")):
+                     post_file(client, "/members/import", b"x", "a.csv", category=OUTSIDE)):
         assert response.status_code == 403
         assert "只有基层工会（或临时工会）可以导入会员" in soup(response).select_one(".refusal").get_text()
     assert not Job.select().where(Job.kind == importer.KIND).exists()
@@ -687,9 +680,7 @@ def test_a_conflict_found_at_apply_time_applies_nothing_and_the_rerun_reports_it
 def test_upload_over_the_size_limit_is_refused_with_the_limit(app, as_role, city, monkeypatch):
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024 * 1024)
     data = b"x" * (1024 * 1024 + 10)
-    response = as_role("grassroots").post("/members/import", data={"file": (io.BytesIO(data), "big.csv"),
-                                                                   "category": OUTSIDE},
-                                          content_type="multipart/form-data")
+    response = post_file(as_role("grassroots"), "/members/import", data, "big.csv", category=OUTSIDE)
     assert response.status_code == 413
     assert "不能超过1MB" in soup(response).select_one(".refusal").get_text()
     assert not Job.select().where(Job.kind == importer.KIND).exists()

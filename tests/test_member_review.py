@@ -5,44 +5,18 @@ from datetime import date
 from urllib.parse import unquote
 
 import pytest
-from bs4 import BeautifulSoup
 
 from models.audit import AuditLog
 from models.base import DomainError
 from models.members import counts as stats
-from models.members import member_review, members, people
+from models.members import member_review
 from models.members.people import NORMAL, PENDING, MemberChange, Membership, Person
 from models.messages import Message
 from models.orgs.organizations import Organization
-from tests import factories
-from tests.member_factories import make_member_change
+from tests.factories.members import approved_member, change_identity, make_member_change, new_member, number, review_on
+from tests.helpers import soup
 
 NOT_SUPERIOR = "只有上级工会可以审核本单位的新会员"
-UNIONS = {"grassroots1": ("grassroots", 0), "direct1": ("grassroots", 2), "grassroots2": ("grassroots", 1)}
-
-
-def soup(response):
-    return BeautifulSoup(response.data, "html.parser")
-
-
-def review_on(city, district="district1"):
-    Organization.update(member_review=True).where(Organization.id == city.orgs[district].id).execute()
-
-
-def number(birth=None, male=True) -> str:
-    """A fresh valid ID number; without a birth date one drawn at random (a fixed date gives only
-    3,500 numbers, so a test making many members could draw the same one twice)."""
-    from datetime import timedelta
-    birth = birth or date(1970, 1, 1) + timedelta(days=factories._rng.randrange(12000))
-    return factories.id_number(factories._rng, birth, male)
-
-
-def new_member(city, name="新会员", union="grassroots1", id_number=None, mobile="") -> Membership:
-    """新增会员 by the union's own account (members.add, the form's operation)."""
-    fields, errors = members.check_identity({"name": name, "id_number": id_number or number()})
-    assert not errors, errors
-    return members.add(city.orgs[union], city.account(*UNIONS[union]), fields,
-                       {"mobile": mobile, "address": "上海市黄浦区某路1号"})
 
 
 def fresh(m):
@@ -144,19 +118,6 @@ def test_rejection_needs_a_reason_removes_the_pending_row_and_tells_the_union(ci
 
 
 # --- identity changes (信息修改) ----------------------------------------------------------------
-def approved_member(city, name="赵六", union="grassroots1"):
-    m = new_member(city, name, union=union)
-    return member_review.approve(m, city.account("district")) if m.status == PENDING else m
-
-
-def change_identity(city, m, **new):
-    p = m.person
-    values = {"name": p.name, "id_type": p.id_type, "id_number": p.id_number, **new}
-    fields, errors = members.check_identity(values)
-    assert not errors, errors
-    record = {k: getattr(m, k) for k in people.RECORD_FIELDS}
-    updated, message = members.update(m, city.account("grassroots"), fields, record)
-    return updated, message
 
 
 def test_an_identity_change_waits_and_approval_applies_it(city, as_role):
@@ -306,7 +267,6 @@ def test_settings_are_for_districts_only(as_role):
     for role in ("grassroots", "secondary"):
         assert as_role(role).get("/members/settings").status_code == 403
         assert as_role(role).post("/members/settings", data={"member_review": "on"}).status_code == 403
-
 
 
 def test_the_admin_picks_a_district_and_switches_it(city, as_role):

@@ -5,7 +5,6 @@ import random
 from datetime import date
 
 import pytest
-from bs4 import BeautifulSoup
 from openpyxl import Workbook, load_workbook
 
 from models.audit import AuditLog
@@ -16,7 +15,9 @@ from models.members import member_import as importer
 from models.members import member_review, members
 from models.members import member_sync as compare
 from models.members.people import Membership, Person, TransferRequest
-from tests import factories, tablefiles
+from tests import factories
+from tests.factories import tablefiles
+from tests.helpers import post_file, soup, upload_job
 
 HEADER = ["姓名", "证件号码"]
 _rng = random.Random(2024)
@@ -53,9 +54,7 @@ def roster(rows, fmt="xlsx"):
 
 
 def upload(client, data, name, url="/members/sync"):
-    response = client.post(url, data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
-    assert response.status_code == 302, response.get_data(as_text=True)[:800]
-    return Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+    return upload_job(client, url, data, name)
 
 
 def compare_rows(client, rows, fmt="xlsx") -> Job:
@@ -74,10 +73,6 @@ def counted(org_id=None) -> int:
     if org_id:
         query = query.where(Membership.org == org_id)
     return query.count()
-
-
-def soup(response):
-    return BeautifulSoup(response.data, "html.parser")
 
 
 @pytest.fixture
@@ -270,10 +265,7 @@ def test_class_e_download_is_a_member_import_file(union, client):
     sheet["B4"], sheet["E4"] = "护照", "男"
     filled = io.BytesIO()
     wb.save(filled)
-    response = client.post("/members/import", data={"file": (io.BytesIO(filled.getvalue()), "比对结果.xlsx"),
-                                                    "category": "企业外入会"}, content_type="multipart/form-data")
-    assert response.status_code == 302, response.get_data(as_text=True)[:800]
-    imported = Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+    imported = upload_job(client, "/members/import", filled.getvalue(), "比对结果.xlsx", category="企业外入会")
     assert imported.status == "已完成" and imported.result_data["added"] == 3, imported.result_data
     for number in (male, female, "P7654321"):
         m = membership(Person.get(Person.id_number == number), union)
@@ -459,8 +451,7 @@ def test_missing_file_is_explained(client):
 # --- 从其他工会转入会员到本工会 -------------------------------------------------------------------
 def post_transfer(client, rows, fmt="xlsx", headers=None):
     data, name = tablefiles.write([["姓名", "证件号码", "转入原因"]] + rows, fmt)
-    return client.post("/members/transfer-in", data={"file": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data", headers=headers or {})
+    return post_file(client, "/members/transfer-in", data, name, headers=headers or {})
 
 
 def outcome_rows(response):
@@ -515,8 +506,7 @@ def test_transfer_in_page_and_a_bad_file(client):
     page = soup(client.get("/members/transfer-in"))
     assert page.find("a", string="下载EXCEL文件模板")["href"] == "/members/transfer-in/template"
     assert "会员信息必须存在于系统中方能导入" in page.get_text()
-    bad = client.post("/members/transfer-in", data={"file": (io.BytesIO(b"PK\x03\x04 broken"), "x.xlsx")},
-                      content_type="multipart/form-data")
+    bad = post_file(client, "/members/transfer-in", b"PK\x03\x04 broken", "x.xlsx")
     assert bad.status_code == 422 and "文件已损坏" in soup(bad).select_one(".alert-error").get_text()
 
 

@@ -5,8 +5,6 @@ the 消息提醒 to the other side, scope, the list's 方向 and the batch appro
 import threading
 from urllib.parse import unquote
 
-from bs4 import BeautifulSoup
-
 from models import db
 from models.base import DomainError, today
 from models.members import counts as stats
@@ -14,21 +12,11 @@ from models.members import member_review, people
 from models.members.people import NORMAL, TRANSFER_IN, TRANSFERRED, Membership, TransferRequest
 from models.messages import Message
 from tests import factories
-from tests.member_factories import make_transfer
+from tests.factories.members import make_transfer, transfer_in
+from tests.helpers import soup
 from tests.workflow_helpers import audit_rows, check_every_pair, check_stale_object_refused, race_transition
 
 NOT_DECIDER = "只有转出单位或其上级工会可以审核（申请单位不能审核自己的申请）"
-
-
-def soup(response):
-    return BeautifulSoup(response.data, "html.parser")
-
-
-def transfer_in(city, source="grassroots1", destination=("direct1", 2), reason="工作调动", **member):
-    """从其他工会转入: the destination union files a transfer of a member of `source`."""
-    m = factories.make_member(city.orgs[source], **member)
-    org, which = destination
-    return member_review.request_transfer(m, city.orgs[org], city.account("grassroots", which), reason)
 
 
 def transfer_out(city, to="direct1"):
@@ -371,11 +359,11 @@ def test_the_city_sees_transfers_without_choosing_or_own_union_tabs(city, as_rol
     """市总工会 only looks: no 选择 column and no 待我审核 / 转入本单位 / 转出本单位 tabs (it has no union of
     its own in this list); a deciding union keeps both."""
     transfer = make_transfer(city.orgs["grassroots1"])
-    page = BeautifulSoup(as_role("city").get("/members/transfers").data, "html.parser")
+    page = soup(as_role("city").get("/members/transfers"))
     assert page.find("nav", attrs={"aria-label": "方向"}) is None
     headers = [th.get_text() for th in page.find("table", class_="transfers").find_all("th")]
     assert headers[0] == "姓名" and "选择" not in headers
     assert page.find(id=f"transfer-{transfer.id}") is not None
-    union = BeautifulSoup(as_role("grassroots").get("/members/transfers").data, "html.parser")
+    union = soup(as_role("grassroots").get("/members/transfers"))
     assert union.find("nav", attrs={"aria-label": "方向"}) is not None
     assert [th.get_text() for th in union.find("table", class_="transfers").find_all("th")][0] == "选择"

@@ -7,9 +7,7 @@ from datetime import date, datetime
 
 import pytest
 import time_machine
-from bs4 import BeautifulSoup
 
-from models import db
 from models.audit import AuditLog
 from models.members import member_review, members, people
 from models.members.people import MemberChange, Membership, Person, TransferRequest
@@ -17,15 +15,12 @@ from models.orgs.organizations import Organization
 from models.rules import retirement
 from models.rules.idnumber import CHECK_MESSAGE, FUTURE_MESSAGE, MOBILE_MESSAGE, check_digit
 from tests import factories
+from tests.helpers import queries, soup
 
 TODAY = date(2026, 11, 25)
 _rng = random.Random(11)
 COLUMNS = ["选择", "会员编号", "姓名", "性别", "有效证件类型", "证件号码", "联系地址", "移动电话", "已办会员卡",
            "用户状态", "同步会员", "信息修改状态", "办卡状态", "操作"]
-
-
-def soup(response):
-    return BeautifulSoup(response.data, "html.parser")
 
 
 def make_id(birth: date, male: bool, ending: str | None = None) -> str:
@@ -245,30 +240,16 @@ def test_htmx_filter_returns_only_the_rows(union, grassroots):
     assert form["method"] == "get" and form["action"] == "/members/"  # works without JavaScript
 
 
-def count_queries(monkeypatch):
-    seen = []
-    database = db.obj
-    original = database.execute_sql
-
-    def counting(sql, params=None, *args, **kwargs):
-        seen.append(sql)
-        return original(sql, params, *args, **kwargs)
-
-    monkeypatch.setattr(database, "execute_sql", counting)
-    return seen
-
-
-def test_list_query_count_does_not_grow_with_rows(union, city, monkeypatch, app):
+def test_list_query_count_does_not_grow_with_rows(union, city, app):
     client = login(app, city.account("district"))
     factories.make_member(union)
-    seen = count_queries(monkeypatch)
-    client.get("/members/")
+    with queries() as seen:
+        client.get("/members/")
     few = len(seen)
-    monkeypatch.undo()
     for i in range(14):
         factories.make_member(union if i % 2 else city.orgs["direct1"], mobile=f"1391234{i:04d}")
-    seen = count_queries(monkeypatch)
-    response = client.get("/members/")
+    with queries() as seen:
+        response = client.get("/members/")
     assert len(rows(soup(response))) == 15
     assert len(seen) == few, seen
     assert few <= 8, seen

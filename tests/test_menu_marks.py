@@ -3,13 +3,13 @@ member's detail, a card batch, 批量导入会员 — the entry it belongs to, s
 they are (the walk-through found no entry marked on sub-pages)."""
 
 import pytest
-from bs4 import BeautifulSoup
 
 from tests import factories
+from tests.helpers import soup
 
 
 def marked(response) -> list[str]:
-    menu = BeautifulSoup(response.data, "html.parser").find("nav", class_="sidemenu")
+    menu = soup(response).find("nav", class_="sidemenu")
     return [a.get_text(strip=True) for a in menu.find_all("a", attrs={"aria-current": "page"})]
 
 
@@ -28,7 +28,7 @@ def test_an_entry_s_own_page_is_marked_and_only_it(as_role):
     ("/cards/batches/{batch}", "办卡批次管理"),
 ])
 def test_a_page_below_an_entry_marks_that_entry(as_role, city, path, entry):
-    from tests.card_factories import make_batch
+    from tests.factories.cards import make_batch
     union = city.orgs["grassroots1"]
     objects = {"member": factories.make_member(union).id, "org": union.id,
                "batch": make_batch(union, people=1).id}

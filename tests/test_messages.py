@@ -3,16 +3,12 @@ account, the unread badge in the top bar, opening and 全部标为已读, scope,
 finished background job leaves for its owner."""
 
 import pytest
-from bs4 import BeautifulSoup
 
 from models import messages
 from models.jobs import DONE, Job
 from models.messages import Message, MessageRead
 from tests import factories
-
-
-def soup(response):
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+from tests.helpers import soup
 
 
 def badge(client) -> str | None:

@@ -9,7 +9,8 @@ import time_machine
 
 from models.cards import cards
 from models.enroll import plans
-from tests import card_factories
+from tests.factories.cards import make_batch
+from tests.factories.members import new_member
 
 ADD, REMOVE = "请先在待审批参保列表中勾选要添加至待提交的参保信息", "请先在待提交参保列表中勾选要移除的参保信息"
 RETURN = "请先在待审批参保列表中勾选要退回的参保信息"
@@ -47,7 +48,7 @@ def season(city):
 @pytest.mark.parametrize("role, url, extra, listing, reason", ACTIONS,
                          ids=[f"{a[1]}{'-' + a[2].get('from', '') if a[2].get('from') else ''}" for a in ACTIONS])
 def test_nothing_ticked_answers_on_the_list(season, as_role, htmx, role, url, extra, listing, reason):
-    batch = card_factories.make_batch(season.orgs["grassroots1"], status=cards.SENT)
+    batch = make_batch(season.orgs["grassroots1"], status=cards.SENT)
     url, listing = url.format(batch=batch.id), listing.format(batch=batch.id)
     client = as_role(role)
     headers = {"HX-Request": "true"} if htmx else {}
@@ -102,7 +103,6 @@ def test_a_stale_or_forged_batch_selection_is_said_on_the_list(city, as_role, ht
     from models.members import members
     from models.members.people import Membership
     from models.orgs.organizations import Organization
-    from tests.test_member_review import new_member
     Organization.update(member_review=True).execute()
     waiting = new_member(city, "仍待审")
     client = as_role("district")

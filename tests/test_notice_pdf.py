@@ -8,7 +8,7 @@ import pytest
 from pypdf import PdfReader
 
 from models.enroll import notice_pdf
-from tests.test_enrollment import ready_year
+from tests.factories.enroll import ready_year
 
 DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日")
 

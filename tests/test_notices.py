@@ -3,25 +3,20 @@ withdraws and republishes notices and files (audited); uploads are told by their
 their name, and are stored outside static/."""
 
 from datetime import datetime
-from io import BytesIO
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from bs4 import BeautifulSoup
 
 from models.audit import AuditLog
 from models.notices import Download, Notice
 from tests import factories
+from tests.helpers import post_file, soup
 
 ROOT = Path(__file__).resolve().parent.parent
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 XLSX = b"PK\x03\x04" + b"\x00" * 60
 NOT_ALLOWED = "只能上传 PDF、Word、Excel、PowerPoint 或 ZIP 文件"
-
-
-def soup(response):
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 
 def refusal(response) -> str:
@@ -59,9 +54,7 @@ def stored_files(app) -> set:
 
 
 def upload(client, data, filename, title="参保操作手册", category="操作说明"):
-    return client.post("/downloads/new", content_type="multipart/form-data",
-                       data={"title": title, "category": category, "description": "",
-                             "file": (BytesIO(data), filename)})
+    return post_file(client, "/downloads/new", data, filename, title=title, category=category, description="")
 
 
 # --- 重要通知: public ----------------------------------------------------------------------------

@@ -5,17 +5,14 @@ import io
 import time
 
 import pytest
-from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
 from models.demo import uscc
-from models.jobs import Job
 from models.orgs.org_import import COLUMNS
 from models.orgs.organizations import Organization
-from tests import factories, tablefiles
-
-HEADER = ["*组织名称", "*上级组织", "*工会类型", "层级", "统一社会信用代码", "工会编号", "单位地址", "联系人",
-          "联系电话"]
+from tests import factories
+from tests.factories import ORG_IMPORT_HEADER, tablefiles
+from tests.helpers import job_of, post_file, soup, upload_job
 
 
 def tree_rows(city, n, prefix):
@@ -26,7 +23,7 @@ def tree_rows(city, n, prefix):
     district = city.orgs["district1"].name
     streets = [f"{prefix}街道{i}总工会" for i in range(max(1, n // 100))]
     code = prefix if prefix.isascii() else "T"
-    rows = [HEADER]
+    rows = [ORG_IMPORT_HEADER]
     unions = [[f"{prefix}公司{i}工会委员会", streets[i % len(streets)], "工会委员会", "", uscc(rng, "81"),
                f"{code}-{i}", "上海市某路", "张三", "13900000000"] for i in range(n - len(streets))]
     street_rows = [[s, district, "街道总工会", "", "", "", "", "", "021-63301234"] for s in streets]
@@ -35,10 +32,7 @@ def tree_rows(city, n, prefix):
 
 
 def upload(client, data, name):
-    response = client.post("/orgs/import", data={"file": (io.BytesIO(data), name)},
-                           content_type="multipart/form-data")
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
-    return Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+    return upload_job(client, "/orgs/import", data, name)
 
 
 @pytest.mark.parametrize("fmt", tablefiles.FORMATS)
@@ -73,7 +67,7 @@ def test_error_file_fixed_and_uploaded_again(as_role, city):
     result = job.result_data
     assert job.status == "已完成" and result["imported"] == 0 and result["failed"] == 5
     assert Organization.select().count() == before  # nothing half-imported
-    page = BeautifulSoup(client.get(f"/jobs/{job.id}").data, "html.parser")
+    page = soup(client.get(f"/jobs/{job.id}"))
     assert "其中5行有错误，全部未导入" in page.get_text()
     link = page.find("a", string="下载错误文件")
     download = client.get(link["href"])
@@ -110,7 +104,7 @@ def test_error_file_fixed_and_uploaded_again(as_role, city):
 
 
 def test_cycles_in_the_file_are_refused(as_role, city):
-    rows = [HEADER, ["甲工会", "乙工会", "街道总工会", "", "", "", "", "", ""],
+    rows = [ORG_IMPORT_HEADER, ["甲工会", "乙工会", "街道总工会", "", "", "", "", "", ""],
             ["乙工会", "甲工会", "街道总工会", "", "", "", "", "", ""]]
     data, name = tablefiles.write(rows, "csv-utf8")
     job = upload(as_role("district"), data, name)
@@ -126,10 +120,9 @@ def test_cycles_in_the_file_are_refused(as_role, city):
 ])
 def test_malformed_files_get_a_chinese_reason(as_role, city, data, name, message):
     client = as_role("district")
-    response = client.post("/orgs/import", data={"file": (io.BytesIO(data), name)},
-                           content_type="multipart/form-data")
+    response = post_file(client, "/orgs/import", data, name)
     if response.status_code == 302:
-        job = Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+        job = job_of(response)
         assert job.status == "失败"
         assert message in job.error_list[0]
     else:
@@ -138,7 +131,7 @@ def test_malformed_files_get_a_chinese_reason(as_role, city, data, name, message
 
 
 def test_rows_outside_the_district_are_refused(as_role, city):
-    rows = [HEADER, ["越界工会委员会", city.orgs["secondary2"].name, "工会委员会", "", "", "", "", "", ""]]
+    rows = [ORG_IMPORT_HEADER, ["越界工会委员会", city.orgs["secondary2"].name, "工会委员会", "", "", "", "", "", ""]]
     data, name = tablefiles.write(rows, "xlsx")
     job = upload(as_role("district"), data, name)
     assert job.result_data["failed"] == 1
@@ -147,7 +140,7 @@ def test_rows_outside_the_district_are_refused(as_role, city):
 def test_template_has_the_columns_explanation_and_dropdowns(as_role):
     response = as_role("district").get("/orgs/import/template")
     wb = load_workbook(io.BytesIO(response.data))
-    assert [c.value for c in wb["组织导入"][1]] == HEADER
+    assert [c.value for c in wb["组织导入"][1]] == ORG_IMPORT_HEADER
     assert wb["数据说明"]["A2"].value == "组织名称"
     validations = wb["组织导入"].data_validations.dataValidation
     assert any("工会委员会" in (v.formula1 or "") for v in validations)

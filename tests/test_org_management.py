@@ -1,7 +1,6 @@
 """组织管理 for superiors: 新增下级组织, 修改, 移动, 撤销, and 组织审核 (requests from lower levels)."""
 
 import pytest
-from bs4 import BeautifulSoup
 
 from models.audit import AuditLog
 from models.base import DomainError
@@ -9,14 +8,11 @@ from models.orgs.accounts import Account
 from models.orgs.org_requests import APPROVED, PENDING, REJECTED, WITHDRAWN, OrgRequest
 from models.orgs.organizations import CLOSED, Organization, OrgTree
 from tests import factories
+from tests.helpers import soup
 from tests.workflow_helpers import check_every_pair
 
 NEW = {"name": "新建测试工会委员会", "type": "工会委员会", "level": "", "uscc": "", "union_no": "",
        "address": "上海市某区某路2号", "contact": "王五", "phone": "13800000001"}
-
-
-def soup(response):
-    return BeautifulSoup(response.data, "html.parser")
 
 
 def test_district_creates_an_organisation_at_once(as_role, city):

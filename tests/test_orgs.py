@@ -1,13 +1,13 @@
 """The organisation tree (closure table), levels/types, 临时工会, and 组织管理 → 修改信息."""
 
 import pytest
-from bs4 import BeautifulSoup
 
 from models import db
 from models.audit import AuditLog
 from models.base import DomainError
 from models.orgs.organizations import Organization, OrgTree
 from tests import factories
+from tests.helpers import soup
 
 
 def test_closure_rows_and_subtree(city):
@@ -54,9 +54,9 @@ def test_unsupported_types_have_no_workbench(app, city):
     account = factories.make_account(federation)
     client = app.test_client()
     factories.login(client, account)
-    soup = BeautifulSoup(client.get("/workbench").data, "html.parser")
-    assert "暂不支持" in soup.select_one(".alert-warning").get_text()
-    home = BeautifulSoup(client.get("/home").data, "html.parser")
+    page = soup(client.get("/workbench"))
+    assert "暂不支持" in page.select_one(".alert-warning").get_text()
+    home = soup(client.get("/home"))
     assert "暂不支持" in home.select_one(".alert-warning").get_text()
     assert factories.make_org(city.orgs["district1"], "工会委员会").has_workbench
 
@@ -82,7 +82,7 @@ def test_edit_own_organisation_is_audited(as_role, city):
     assert log.action == "修改组织信息" and log.account_name == city.account("district").username
     assert log.detail_data["联系人"] == ["联系人", "新联系人"]
     assert log.org_name == org.name and log.ip == "127.0.0.1"
-    page = BeautifulSoup(client.get(f"/orgs/{org.id}").data, "html.parser")
+    page = soup(client.get(f"/orgs/{org.id}"))
     assert "修改组织信息" in page.select_one("#audit-log").get_text()
 
 
@@ -101,7 +101,7 @@ def test_grassroots_identity_changes_wait_for_the_superior(as_role, city):
     assert (saved.uscc, saved.union_no) == (before.uscc, before.union_no)
     req = OrgRequest.get(OrgRequest.target == org.id)
     assert (req.status, req.data) == ("待审核", {"uscc": uscc, "union_no": "T1"})
-    flash = BeautifulSoup(client.get("/orgs/mine/edit").data, "html.parser")
+    flash = soup(client.get("/orgs/mine/edit"))
     assert "已提交上级工会审核" in flash.get_text()
     assert "正在等待上级工会审核" in flash.get_text()
     again = client.post("/orgs/mine/edit", data=dict(FORM, union_no="T2"))
@@ -123,12 +123,12 @@ def test_edit_refusals_name_the_field_and_change_nothing(as_role, city, field, v
     before = Organization.get_by_id(org.id)
     response = client.post("/orgs/mine/edit", data=dict(FORM, **{field: value}))
     assert response.status_code == 422
-    soup = BeautifulSoup(response.data, "html.parser")
-    errors = [p.get_text() for p in soup.select(".field-error")]
+    page = soup(response)
+    errors = [p.get_text() for p in page.select(".field-error")]
     assert len(errors) == 1
     if message:
         assert errors[0] == message
-    assert soup.select_one(f"#{field}")["aria-invalid"] == "true"
+    assert page.select_one(f"#{field}")["aria-invalid"] == "true"
     after = Organization.get_by_id(org.id)
     assert after.__data__ == before.__data__
     assert AuditLog.for_object(org).count() == 0
@@ -146,8 +146,8 @@ def test_edit_form_as_htmx_fragment(as_role):
     client = as_role("grassroots")
     response = client.post("/orgs/mine/edit", data=dict(FORM, phone="x"), headers={"HX-Request": "true"})
     assert response.status_code == 422
-    soup = BeautifulSoup(response.data, "html.parser")
-    assert soup.find("html") is None and soup.select_one("form#org-form") is not None
+    page = soup(response)
+    assert page.find("html") is None and page.select_one("form#org-form") is not None
     assert "HX-Request" in [v.strip() for v in response.headers["Vary"].split(",")]
 
 
@@ -155,19 +155,19 @@ def test_tree_page_lists_children_with_paging(as_role, city):
     for i in range(20):
         factories.make_org(city.orgs["district1"], "工会委员会", name=f"分页测试{i:02d}工会委员会")
     client = as_role("district")
-    soup = BeautifulSoup(client.get("/orgs/").data, "html.parser")
-    assert soup.select_one(".pager-summary").get_text() == "显示第 1 到第 15 条记录，总共 23 条记录"
-    page2 = BeautifulSoup(client.get("/orgs/?page=2").data, "html.parser")
+    page = soup(client.get("/orgs/"))
+    assert page.select_one(".pager-summary").get_text() == "显示第 1 到第 15 条记录，总共 23 条记录"
+    page2 = soup(client.get("/orgs/?page=2"))
     assert page2.select_one(".pager-summary").get_text() == "显示第 16 到第 23 条记录，总共 23 条记录"
-    found = BeautifulSoup(client.get("/orgs/?q=分页测试07").data, "html.parser")
+    found = soup(client.get("/orgs/?q=分页测试07"))
     assert found.select_one(".pager-summary").get_text() == "显示第 1 到第 1 条记录，总共 1 条记录"
     fragment = client.get("/orgs/?page=2", headers={"HX-Request": "true"})
-    assert BeautifulSoup(fragment.data, "html.parser").find("html") is None
+    assert soup(fragment).find("html") is None
 
 
 @pytest.mark.parametrize("role", ["grassroots", "secondary", "district"])
 def test_the_org_info_page_shows_the_union_s_own_number(as_role, city, role):
     """Issue 16 item 13: 组织信息 names the union's own 工会编号 (the member import asks for it)."""
     account = city.account(role)
-    soup = BeautifulSoup(as_role(role).get("/orgs/").data, "html.parser")
-    assert "".join(soup.find(id="own-org").get_text().split()).count(f"工会编号：{account.org.union_no}") == 1
+    page = soup(as_role(role).get("/orgs/"))
+    assert "".join(page.find(id="own-org").get_text().split()).count(f"工会编号：{account.org.union_no}") == 1

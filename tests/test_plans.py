@@ -11,6 +11,7 @@ from models.enroll import plans
 from models.enroll.plans import FeeSplit
 from models.orgs.organizations import Organization
 from models.rules import fees as rules
+from tests.factories.enroll import IN_WINDOW
 
 
 @pytest.fixture
@@ -62,7 +63,6 @@ def test_an_extension_keeps_the_window_open_for_that_organisation_and_below(city
         plans.extend_window(window, city.orgs["secondary1"], datetime(2026, 12, 20), admin, "x")
 
 
-IN_WINDOW = datetime(2026, 10, 28, 10, 0)
 
 
 def test_fee_split_saved_in_its_window_and_audited(city, year):

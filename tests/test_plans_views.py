@@ -5,19 +5,19 @@ from datetime import datetime
 
 import pytest
 import time_machine
-from bs4 import BeautifulSoup
 
 from models.audit import AuditLog
 from models.enroll import plans
 from models.enroll.plans import FeeSplit, ProtectionType, ProtectionYear, Window
+from tests.factories.enroll import IN_WINDOW
+from tests.helpers import soup
 
 HX = {"HX-Request": "true"}
-IN_WINDOW = datetime(2026, 10, 28, 10, 0)
 AFTER = datetime(2026, 11, 2, 10, 0)
 
 
 def text(response):
-    return " ".join(BeautifulSoup(response.data, "html.parser").get_text(" ").split())
+    return " ".join(soup(response).get_text(" ").split())
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_credits_per_district(city, as_role, year):
 def test_the_district_reads_the_types_but_cannot_edit(as_role, year):
     page = as_role("district").get("/plans/types?year=2027")
     assert page.status_code == 200 and "A类会员专享基本保障" in text(page)
-    assert not BeautifulSoup(page.data, "html.parser").select("table.types a")  # no 修改 links
+    assert not soup(page).select("table.types a")  # no 修改 links
     a = plans.types_of(year)[0]
     assert as_role("district").post(f"/plans/types/{a.id}/edit", data={}).status_code == 403
 
@@ -95,7 +95,7 @@ def test_fee_split_list_and_dialog_in_the_window(city, as_role, year):
     with time_machine.travel(IN_WINDOW, tick=False):
         district = as_role("district")  # logged in at that time
         page = district.get("/plans/split?year=2027")
-        heads = [th.get_text() for th in BeautifulSoup(page.data, "html.parser").select("table.split th")]
+        heads = [th.get_text() for th in soup(page).select("table.split th")]
         assert heads == ["保障类型名称", "参保费用", "市总统一划拨(元/人)", "区局默认缴纳(元/人)",
                          "基层缴纳(元/人)", "操作"]
         dialog = district.get(f"/plans/split/edit?year=2027&type={a.id}")
@@ -116,7 +116,7 @@ def test_fee_split_outside_the_window_is_disabled_and_refused(as_role, year):
     a = plans.types_of(year)[0]
     with time_machine.travel(AFTER, tick=False):
         district = as_role("district")
-        dialog = BeautifulSoup(district.get(f"/plans/split/edit?year=2027&type={a.id}").data, "html.parser")
+        dialog = soup(district.get(f"/plans/split/edit?year=2027&type={a.id}"))
         button = dialog.find("button", string="保存设置")
         assert button.has_attr("disabled")
         assert "保障金额设置已结束（开放时间：2026-10-25 00:00 至 2026-10-31 23:59）" == button["title"]
@@ -159,12 +159,12 @@ def test_special_subsidy_groups_are_set_by_the_centre(city, as_role):
 def test_the_city_reads_the_year_as_text_not_as_a_form(as_role, year):
     """市总工会 is read-only: 保障年度设置 shows the receiving account and the claims deadline as text,
     not as inputs marked * that look editable; the centre gets the form."""
-    page = BeautifulSoup(as_role("city").get(f"/plans/years/{year.id}").data, "html.parser")
+    page = soup(as_role("city").get(f"/plans/years/{year.id}"))
     assert page.find("input", attrs={"name": "account_name"}) is None
     assert page.find("input", attrs={"name": "claims_deadline"}) is None
     assert page.find(class_="req") is None
     facts = " ".join(page.find(id="year-account").get_text(" ").split())
     assert f"户名 {year.account_name}" in facts and f"开户行 {year.bank}" in facts
     assert "给付申请材料截止" in page.find(id="year-claims-deadline").get_text()
-    centre = BeautifulSoup(as_role("centre").get(f"/plans/years/{year.id}").data, "html.parser")
+    centre = soup(as_role("centre").get(f"/plans/years/{year.id}"))
     assert centre.find("input", attrs={"name": "account_name"})["value"] == year.account_name

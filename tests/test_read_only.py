@@ -4,12 +4,12 @@ control. Both walks are derived from app.url_map, so a route added later is cove
 
 from urllib.parse import urlsplit
 
-from bs4 import BeautifulSoup
 from flask import url_for
 
 from models.jobs import Job
 from models.schema import ALL_MODELS
 from tests.factories import make_job, make_org_request
+from tests.helpers import soup
 from tests.routes import build, make_objects, rule_access, rules
 from views.access import CITY_MAY_POST
 
@@ -50,7 +50,7 @@ def test_every_post_route_refuses_the_city_account_and_changes_nothing(app, city
             response = client.post(url, headers=headers, data={
                 "name": "改名的市总工会", "reason": "x", "confirmed": "1", "ids": "1"})
             assert response.status_code == 403, (url, headers, response.status_code)
-            text = BeautifulSoup(response.data, "html.parser").select_one(".refusal").get_text()
+            text = soup(response).select_one(".refusal").get_text()
             assert text == reason, url
     assert snapshot() == before
 
@@ -108,9 +108,9 @@ def test_no_page_shows_the_city_account_a_write_control(app, city, as_role):
         response = client.get(url)
         if response.status_code != 200 or "html" not in response.content_type:
             continue
-        soup = BeautifulSoup(response.data, "html.parser")
-        problems += [f"{url}: {c}" for c in write_controls(soup, allowed)]
-        for a in soup.find_all("a", href=True):
+        shown = soup(response)
+        problems += [f"{url}: {c}" for c in write_controls(shown, allowed)]
+        for a in shown.find_all("a", href=True):
             parts = urlsplit(a["href"])
             if not parts.scheme and not parts.netloc and parts.path.startswith("/") \
                     and not parts.path.startswith("/static/"):
@@ -124,9 +124,9 @@ def test_no_page_shows_the_city_account_a_write_control(app, city, as_role):
 def test_org_review_and_own_org_pages_show_no_decision_or_edit_to_the_city(city, as_role):
     request_ = make_org_request(city.orgs["district1"])
     client = as_role("city")
-    detail = BeautifulSoup(client.get(f"/orgs/requests/{request_.id}").data, "html.parser")
+    detail = soup(client.get(f"/orgs/requests/{request_.id}"))
     buttons = [b.get_text(strip=True) for b in detail.find_all("button")]
     assert "通过" not in buttons and "驳回" not in buttons and buttons == ["退出"]
-    root = BeautifulSoup(client.get(f"/orgs/{city.orgs['city'].id}").data, "html.parser")
+    root = soup(client.get(f"/orgs/{city.orgs['city'].id}"))
     assert "修改信息" not in root.get_text()  # neither in the menu nor on the page
     assert client.get("/orgs/mine/edit").status_code == 403

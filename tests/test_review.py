@@ -8,7 +8,6 @@ import threading
 from datetime import date, datetime
 from email import message_from_bytes
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -24,32 +23,20 @@ from models.review.batches import DistrictBatch
 from models.review.vouchers import PaymentVoucher
 from models.rules.fees import yuan
 from tests import factories
-from tests.review_factories import PNG, make_batch
-from tests.test_enrollment import people, ready_year
+from tests.factories.enroll import people, ready_year
+from tests.factories.review import (
+    PNG,
+    REVIEW_DAY,
+    SUBMIT_DAY,
+    accepted_batch,
+    at,
+    keys,
+    make_batch,
+    submit,
+    submitted_batch,
+)
+from tests.helpers import post_file, soup
 from tests.workflow_helpers import check_bulk_stale_refused, check_every_pair
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def at(*parts) -> datetime:
-    """A Shanghai wall-clock moment for time_machine (naive datetimes there are UTC)."""
-    return datetime(*parts, tzinfo=SHANGHAI)
-
-
-REVIEW_DAY = at(2026, 11, 20, 10, 0)
-SUBMIT_DAY = at(2026, 12, 27, 10, 0)
-
-
-def submit(city, org_key="grassroots1", n=1, channel=enrollment.CARD_CHANNEL, year=None, on=date(2026, 11, 20)):
-    org = city.orgs[org_key]
-    year = year or plans.get_year(2027)
-    return enrollment.submit(org, year, channel, enrollment.CENTRAL, plans.types_of(year)[0], people(org, n),
-                             None, on=on)
-
-
-def keys(reviewer, year, queued=False, kind=review.CENTRAL_KIND):
-    rows, _ = review.groups(review.pane(reviewer, year, kind, queued), 1, 100)
-    return [g.key for g in rows]
 
 
 def test_the_pending_submit_header_shows_the_seed_figures_1_plus_2(city, as_role):
@@ -296,7 +283,7 @@ def test_a_stale_pending_submit_list_moves_nothing(city):
 
 
 def test_voucher_workflow_every_pair(city):
-    from tests.review_factories import make_voucher
+    from tests.factories.review import make_voucher
 
     def make(state):
         v = make_voucher(city.orgs["grassroots1"])
@@ -306,21 +293,10 @@ def test_voucher_workflow_every_pair(city):
     assert (allowed, forbidden) == (2, 3 * 2 - 2)
 
 
-def submitted_batch(city, n=3, org_key="grassroots1", district_key="district1"):
-    year = plans.get_year(2027) or ready_year(city)
-    submit(city, org_key, n=n)
-    district = city.orgs[district_key]
-    review.add_to_queue(district, year, review.CENTRAL_KIND, keys(district, year), None)
-    with time_machine.travel(SUBMIT_DAY, tick=False):
-        return review.submit_to_centre(district, year, review.CENTRAL_KIND,
-                                       {"name": "王经办", "mobile": "13800000000", "email": "w@example.com"}, None)
-
-
 def test_centre_accepts_and_the_payment_detail_is_mailed(city, as_role, tmp_path, monkeypatch):
     monkeypatch.setenv("OUTBOX_DIR", str(tmp_path))
     batch = submitted_batch(city)
-    from bs4 import BeautifulSoup
-    detail = BeautifulSoup(as_role("centre").get(f"/batches/{batch.id}").get_data(as_text=True), "html.parser")
+    detail = soup(as_role("centre").get(f"/batches/{batch.id}"))
     row = detail.select_one("table tbody tr")
     # the union's 保障费用 / 市总统一划拨 / 区局/各级工会缴费 / 基层单位缴费 carry their unit
     assert [td.get_text(strip=True) for td in row.find_all("td")][5:9] == ["78元", "39元", "39元", "0元"]
@@ -393,15 +369,9 @@ def test_the_centres_reject_and_fail_move_the_submissions_through_the_workflow(c
         assert (last.action, last.from_state, last.to_state) == ("逾期未缴费", enrollment.DONE, enrollment.FAILED)
 
 
-def accepted_batch(city, **kw):
-    batch = submitted_batch(city, **kw)
-    return batches.accept(batch, city.account("centre"))
-
-
 def upload(client, batch_ids, data=PNG, name="voucher.png", file_name="12月缴费凭证"):
-    return client.post("/batches/vouchers/new", data={
-        "batch": [str(b) for b in batch_ids], "file_name": file_name, "save": "1",
-        "voucher": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+    return post_file(client, "/batches/vouchers/new", data, name, field="voucher",
+                     batch=[str(b) for b in batch_ids], file_name=file_name, save="1")
 
 
 @pytest.mark.parametrize("data,reason", [
@@ -480,7 +450,7 @@ def test_a_batch_under_two_live_vouchers_is_a_database_constraint(city):
     import peewee as pw
 
     from models.review.vouchers import VoucherItem
-    from tests.review_factories import make_voucher
+    from tests.factories.review import make_voucher
     voucher = make_voucher(city.orgs["grassroots1"])
     batch = VoucherItem.get(VoucherItem.voucher == voucher.id).batch
     with pytest.raises(pw.IntegrityError), db.atomic():
@@ -650,10 +620,9 @@ def test_two_reviewers_adding_the_same_row_at_once_one_wins(committed):
 
 
 def test_the_centre_sees_every_districts_batches_with_amounts_and_a_district_only_its_own(city, as_role):
-    from bs4 import BeautifulSoup
     mine = make_batch(city.orgs["grassroots1"])
     other = make_batch(city.orgs["grassroots2"])
-    centre = BeautifulSoup(as_role("centre").get("/batches/?status=参保审核中").get_data(as_text=True), "html.parser")
+    centre = soup(as_role("centre").get("/batches/?status=参保审核中"))
     rows = {tr.find("td").get_text(strip=True): [td.get_text(strip=True) for td in tr.find_all("td")]
             for tr in centre.select("table.batches tbody tr")}
     assert set(rows) == {mine.number, other.number}

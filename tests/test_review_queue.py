@@ -8,6 +8,7 @@ import time_machine
 
 from models.enroll import plans
 from models.enroll.enrollment import Submission
+from tests.helpers import soup
 
 
 def _submit(org, mode, year):
@@ -29,7 +30,7 @@ def test_each_queue_shows_its_own_kind(city, as_role):
 
 
 def test_batch_list_names_each_district_for_the_centre(city, as_role):
-    from tests.review_factories import make_batch
+    from tests.factories.review import make_batch
     make_batch(city.orgs["district1"])
     make_batch(city.orgs["district2"], status="已完成")
     page = as_role("centre").get("/batches/").get_data(as_text=True)
@@ -43,14 +44,13 @@ def test_batch_list_names_each_district_for_the_centre(city, as_role):
 def test_submit_is_offered_only_when_the_to_submit_list_has_something(city, as_role):
     """即时参保审核 (no window): with nothing in 待提交参保列表 the button is disabled with the reason, as
     集中参保审核 does outside its window, instead of a link to a refusal page."""
-    from bs4 import BeautifulSoup
     year = plans.create_year(2026)
     sub = _submit(city.orgs["direct1"], "有卡无保", year)
     district = as_role("district")
-    button = BeautifulSoup(district.get("/review/instant").data, "html.parser").find(id="submit-button")
+    button = soup(district.get("/review/instant")).find(id="submit-button")
     assert button.name == "button" and button.has_attr("disabled")
     assert "待提交参保列表中没有参保信息" in district.get("/review/instant").get_data(as_text=True)
     Submission.update(queued_by=city.orgs["district1"], queued_level="区局(产业)").where(
         Submission.id == sub.id).execute()
-    button = BeautifulSoup(district.get("/review/instant").data, "html.parser").find(id="submit-button")
+    button = soup(district.get("/review/instant")).find(id="submit-button")
     assert button.name == "a" and button["href"] == "/review/instant/submit"

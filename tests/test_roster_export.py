@@ -6,12 +6,12 @@ from datetime import datetime, time
 from io import BytesIO
 from urllib.parse import quote
 
-from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
 from models.audit import AuditLog
 from models.members.roster import EXPORT_COLUMNS
 from tests import factories
+from tests.helpers import soup
 
 HEADER = ["会员编号", "姓名", "性别", "有效证件类型", "证件号码", "出生日期", "移动电话", "联系地址",
           "工作单位/服务平台", "会员标签", "学历", "户籍类型", "技术等级", "工会职务", "所在工会", "入会日期",
@@ -54,7 +54,7 @@ def test_the_lists_filter_is_applied(city, as_role):
         factories.make_member(union, name=f"筛选{i}", synced=bool(i % 2))
     factories.make_member(union, name="其他人", synced=True)
     client = as_role("grassroots")
-    list_page = BeautifulSoup(client.get("/members/?name=筛选&synced=是").data, "html.parser")
+    list_page = soup(client.get("/members/?name=筛选&synced=是"))
     link = next(a["href"] for a in list_page.select(".member-toolbar a") if a.get_text() == "导出会员")
     _, rows = sheet_rows(client.get(link))
     assert [r["姓名"] for r in rows] == ["筛选1"]

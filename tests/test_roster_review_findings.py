@@ -4,7 +4,6 @@ only the importing union retries its job; the read-only 市总工会 account nev
 numbers; odd ids in batch forms are ignored; every kind of ID number is masked in the audit log;
 the roster migration keeps mobile numbers."""
 
-import io
 import json
 import tempfile
 from datetime import date, datetime
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import peewee as pw
 import pytest
-from bs4 import BeautifulSoup
 
 from models.audit import AuditLog
 from models.demo import id_number
@@ -21,7 +19,9 @@ from models.members import member_review, members
 from models.members.counts import MemberDay
 from models.members.people import Membership
 from models.orgs.organizations import Organization
-from tests import factories, tablefiles
+from tests import factories
+from tests.factories import tablefiles
+from tests.helpers import post_file
 
 
 def review_on(org):
@@ -53,8 +53,7 @@ def test_class_b_waits_for_member_review_where_the_district_reviews(city, as_rol
     members.delete(former, city.account("grassroots", 2), "退休")  # now in the system with no union
     review_on(union)
     data, _ = tablefiles.write([["姓名", "证件号码"], ["无组织乙", former.person.id_number]], "xlsx")
-    response = as_role("grassroots").post("/members/sync", data={"file": (io.BytesIO(data), "名单.xlsx")},
-                                          content_type="multipart/form-data")
+    response = post_file(as_role("grassroots"), "/members/sync", data, "名单.xlsx")
     assert response.status_code in (200, 302)
     joined = Membership.get((Membership.person == former.person_id) & (Membership.org == union.id))
     assert joined.status == members.PENDING and joined.member_no is None and joined.approved_at is None
@@ -154,5 +153,3 @@ def test_the_roster_migration_keeps_mobile_numbers():
     database.close()
 
 
-def soup(response):
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")

@@ -2,13 +2,13 @@
 the render helper (page or fragment, Vary, history restore)."""
 
 import pytest
-from bs4 import BeautifulSoup
 
 from app import create_app
 from models.audit import AuditLog
 from models.orgs.organizations import Organization
 from tests import factories
 from tests.conftest import TEST_CONFIG
+from tests.helpers import soup
 from tests.routes import build, make_objects, rule_access
 
 
@@ -28,8 +28,8 @@ def test_every_state_changing_route_refuses_a_missing_or_stale_token(csrf_app, c
     client = csrf_app.test_client()
     account = city.account("admin")
     # log in through the real form with its token
-    soup = BeautifulSoup(client.get("/login").data, "html.parser")
-    token = soup.select_one("input[name=csrf_token]")["value"]
+    login_page = soup(client.get("/login"))
+    token = login_page.select_one("input[name=csrf_token]")["value"]
     assert client.post("/login", data={"username": account.username, "password": factories.PASSWORD,
                                        "csrf_token": token}).status_code == 302
     routes = list(state_changing_routes(csrf_app))
@@ -43,18 +43,18 @@ def test_every_state_changing_route_refuses_a_missing_or_stale_token(csrf_app, c
                                   ({"X-CSRFToken": "stale-or-forged"}, {"csrf_token": "forged"})):
                 response = client.open(url, method=method, headers=headers, data=dict(data, name="x"))
                 assert response.status_code == 400, (url, method, headers)
-                text = BeautifulSoup(response.data, "html.parser").select_one(".refusal").get_text()
+                text = soup(response).select_one(".refusal").get_text()
                 assert "页面已过期或缺少安全校验码" in text
     assert (AuditLog.select().count(), Organization.get_by_id(city.orgs["city"].id).__data__) == before
 
 
 def test_htmx_requests_carry_the_token_from_the_page(csrf_app, city):
     client = csrf_app.test_client()
-    soup = BeautifulSoup(client.get("/login").data, "html.parser")
-    token = soup.select_one("input[name=csrf_token]")["value"]
+    login_page = soup(client.get("/login"))
+    token = login_page.select_one("input[name=csrf_token]")["value"]
     client.post("/login", data={"username": city.account("grassroots").username,
                                 "password": factories.PASSWORD, "csrf_token": token})
-    page = BeautifulSoup(client.get("/orgs/mine/edit").data, "html.parser")
+    page = soup(client.get("/orgs/mine/edit"))
     import json
     header_token = json.loads(page.body["hx-headers"])["X-CSRFToken"]
     org = city.orgs["grassroots1"]
@@ -78,11 +78,11 @@ def test_pages_use_no_inline_script_or_style(as_role):
     """CSP forbids inline script/style; the pages must not need them."""
     client = as_role("admin")
     for url in ("/home", "/orgs/", "/orgs/mine/edit", "/audit/", "/jobs/", "/workbench", "/password"):
-        soup = BeautifulSoup(client.get(url).data, "html.parser")
-        assert all(s.get("src") for s in soup.find_all("script")), url
-        assert soup.find(attrs={"style": True}) is None, url
-        assert soup.find("style") is None, url
-        assert all(not a.startswith("on") for tag in soup.find_all(True) for a in tag.attrs), url
+        shown = soup(client.get(url))
+        assert all(s.get("src") for s in shown.find_all("script")), url
+        assert shown.find(attrs={"style": True}) is None, url
+        assert shown.find("style") is None, url
+        assert all(not a.startswith("on") for tag in shown.find_all(True) for a in tag.attrs), url
 
 
 def test_static_assets_are_vendored(client):
@@ -101,14 +101,14 @@ def test_oversized_request_refused_in_chinese(app, as_role):
     finally:
         app.config["MAX_CONTENT_LENGTH"] = limit
     assert response.status_code == 413
-    assert "过大" in BeautifulSoup(response.data, "html.parser").select_one(".refusal").get_text()
+    assert "过大" in soup(response).select_one(".refusal").get_text()
 
 
 def test_chinese_404_page(client, as_role):
     for c in (client, as_role("district")):
         response = c.get("/no-such-page")
         assert response.status_code == 404
-        assert BeautifulSoup(response.data, "html.parser").h1.get_text() == "页面不存在"
+        assert soup(response).h1.get_text() == "页面不存在"
 
 
 def test_chinese_500_page_without_stack_trace(app, as_role):
@@ -135,11 +135,11 @@ def test_render_helper_page_fragment_boost_and_history(as_role):
     restore = client.get("/orgs/", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
     for response in (full, fragment, boosted, restore):
         assert "HX-Request" in response.headers["Vary"]
-    assert BeautifulSoup(full.data, "html.parser").find("html") is not None
-    frag = BeautifulSoup(fragment.data, "html.parser")
+    assert soup(full).find("html") is not None
+    frag = soup(fragment)
     assert frag.find("html") is None and frag.select_one("#children") is not None
-    assert BeautifulSoup(boosted.data, "html.parser").find("html") is not None
-    assert BeautifulSoup(restore.data, "html.parser").find("html") is not None
+    assert soup(boosted).find("html") is not None
+    assert soup(restore).find("html") is not None
 
 
 def test_errors_inside_fragments_are_fragments(as_role):
@@ -147,8 +147,8 @@ def test_errors_inside_fragments_are_fragments(as_role):
     for url, status in (("/orgs/999999", 404), ("/audit/", 403)):
         response = client.get(url, headers={"HX-Request": "true"})
         assert response.status_code == status
-        soup = BeautifulSoup(response.data, "html.parser")
-        assert soup.find("html") is None and soup.select_one(".error-page") is not None
+        shown = soup(response)
+        assert shown.find("html") is None and shown.select_one(".error-page") is not None
 
 
 def test_the_favicon_is_served_from_the_app(client, as_role):
@@ -159,7 +159,7 @@ def test_the_favicon_is_served_from_the_app(client, as_role):
     assert response.mimetype in ("image/vnd.microsoft.icon", "image/x-icon")
     assert response.data[:4] == b"\x00\x00\x01\x00" and len(response.data) < 10_000  # an ICO file
     for page in (client.get("/login"), as_role("grassroots").get("/home")):
-        link = BeautifulSoup(page.data, "html.parser").find("link", rel="icon")
+        link = soup(page).find("link", rel="icon")
         assert link is not None
         assert client.get(link["href"]).data == response.data
 

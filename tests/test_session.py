@@ -6,12 +6,12 @@ from datetime import datetime, timedelta
 
 import pytest
 import time_machine
-from bs4 import BeautifulSoup
 
 from app import create_app
 from models.orgs.organizations import Organization
 from tests import factories
 from tests.conftest import TEST_CONFIG
+from tests.helpers import soup
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def csrf_app():
 
 
 def token_of(response) -> str:
-    return BeautifulSoup(response.data, "html.parser").select_one("input[name=csrf_token]")["value"]
+    return soup(response).select_one("input[name=csrf_token]")["value"]
 
 
 def log_in(client, account) -> None:

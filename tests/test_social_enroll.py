@@ -17,7 +17,8 @@ from models.enroll.social_enroll import SocialCheck
 from models.members.people import Person
 from models.review import enroll_review as review
 from tests import factories
-from tests.test_enrollment import ready_year
+from tests.factories.enroll import ready_year
+from tests.helpers import soup
 
 SEASON = datetime(2026, 11, 20, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # 2027 grassroots window open
 INSTANT_DAY = datetime(2027, 3, 5, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -232,7 +233,6 @@ def test_the_social_list_filters_like_the_card_list(city, as_role):
 def test_both_central_screens_show_the_manual_s_whole_retiree_warning(city, as_role):
     """Issue 16 item 12: the manual's three sentences (seed 003), on the member-card and the
     social-security 集中参保 screens alike."""
-    from bs4 import BeautifulSoup
     ready_year(city)
     warning = ("【重要提示】各单位请注意:2027年1月1日前(不含当日)的退休人员均不属于本次集中参保"
                "《2027年上海工会会员专享基本保障》的保障范围。目前系统内显示的会员比对结果,"
@@ -241,13 +241,12 @@ def test_both_central_screens_show_the_manual_s_whole_retiree_warning(city, as_r
     with time_machine.travel(SEASON, tick=False):
         client = as_role("grassroots")
         for url in ("/enroll/card/central", "/enroll/social/central"):
-            page = BeautifulSoup(client.get(url).data, "html.parser")
+            page = soup(client.get(url))
             assert warning in "".join(page.find(id="retiree-warning").get_text().split()), url
 
 
 def test_the_social_central_submit_result_starts_the_notice_download(city, as_role):
     """Issue 16 item 14, the social-security channel: the same result page, the same download."""
-    from bs4 import BeautifulSoup
     year = ready_year(city)
     union = city.orgs["grassroots1"]
     people = [member(union, "正常") for _ in range(2)]
@@ -256,7 +255,7 @@ def test_the_social_central_submit_result_starts_the_notice_download(city, as_ro
         done = client.post("/enroll/social/central", data={"type": plans.types_of(year)[0].id, "confirmed": "1",
                                                            "person": [p.id for p in people]})
         assert done.status_code == 302
-        page = BeautifulSoup(client.get(done.headers["Location"]).data, "html.parser")
+        page = soup(client.get(done.headers["Location"]))
         refresh = page.find("meta", attrs={"http-equiv": "refresh"})
         assert refresh is not None and refresh["content"].endswith("url=/enroll/card/notice")
         assert page.find(id="notice-download").find("a", href="/enroll/card/notice").get_text() == "下载集中参保告知书"

@@ -14,7 +14,7 @@ from models.enroll.enrollment import StatusRecord
 from models.enroll.social_enroll import SocialCheck
 from models.jobs import Job
 from tests import factories
-from tests.test_enrollment import ready_year
+from tests.factories.enroll import ready_year
 from tools.status_server import DatabaseRegistry, Server, make_app
 
 

@@ -7,7 +7,6 @@ from datetime import datetime
 
 import pytest
 import time_machine
-from bs4 import BeautifulSoup
 
 from models.audit import AuditLog
 from models.enroll import plans
@@ -16,17 +15,18 @@ from models.messages import Message
 from models.orgs.organizations import Organization
 from models.rules import fees as rules
 from models.rules.fees import yuan
-from tests.test_enrollment import ready_year
+from tests.factories.enroll import ready_year
+from tests.helpers import soup
 
 AFTER_SPLIT_WINDOW = datetime(2026, 11, 20, 10, 0)  # the 2027 split window (25–31 Oct) is over
 
 
 def text(response):
-    return " ".join(BeautifulSoup(response.data, "html.parser").get_text(" ").split())
+    return " ".join(soup(response).get_text(" ").split())
 
 
 def rows(response):
-    table = BeautifulSoup(response.data, "html.parser").find(id="split-changes")
+    table = soup(response).find(id="split-changes")
     return [" ".join(tr.get_text(" ").split()) for tr in table.select("tbody tr")]
 
 
@@ -63,7 +63,7 @@ def test_ticking_a_district_shows_then_rebalances_its_splits(city, as_role):
         assert f"{district1.name} 2027年度A类会员专享基本保障 26元 13元 → 6.5元 13元 → 19.5元 0元 → 0元" in listed
         assert len(listed) == 4 and all(district1.name in r for r in listed)  # A, A+, B, B+ of district 1 only
         assert "区局/各级工会默认缴纳随之调整（承担差额）" in text(ask)
-        form = BeautifulSoup(ask.data, "html.parser").find(id="split-confirm")
+        form = soup(ask).find(id="split-confirm")
         assert {(i["name"], i["value"]) for i in form.select("input[type=hidden]") if i["name"] != "csrf_token"} == {
             ("confirmed", "1"), ("org", str(district1.id))}
         done = centre.post("/plans/special", data={"org": [district1.id], "confirmed": "1"})

@@ -14,7 +14,8 @@ from models.enroll.status_import import INDIVIDUAL_COLUMNS, STATUS_COLUMNS
 from models.jobs import Job
 from models.members.people import Person
 from tests import factories
-from tests.memberfiles import id_number
+from tests.factories.memberfiles import id_number
+from tests.helpers import post_file, upload_job
 
 
 def xlsx(header, rows) -> bytes:
@@ -32,10 +33,7 @@ def csv_gbk(header, rows) -> bytes:
 
 
 def upload(client, kind, data, name="状态.xlsx") -> Job:
-    response = client.post("/plans/imports", data={"kind": kind, "file": (io.BytesIO(data), name)},
-                           content_type="multipart/form-data")
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    return Job.get_by_id(int(response.headers["Location"].rstrip("/").split("/")[-1]))
+    return upload_job(client, "/plans/imports", data, name, kind=kind)
 
 
 YESTERDAY = (today() - timedelta(days=1)).isoformat()
@@ -86,9 +84,7 @@ def test_a_status_file_of_thousands_of_rows_in_gbk_csv(as_role):
 
 
 def test_wrong_file_and_wrong_role_change_nothing(as_role):
-    response = as_role("centre").post("/plans/imports", data={"kind": "status_import",
-                                                              "file": (io.BytesIO(b"a,b\n1,2\n"), "x.csv")},
-                                      content_type="multipart/form-data")
+    response = post_file(as_role("centre"), "/plans/imports", b"a,b\n1,2\n", "x.csv", kind="status_import")
     assert response.status_code == 422 and "文件缺少必需的列" in response.get_data(as_text=True)
     assert as_role("district").get("/plans/imports").status_code == 403
     assert StatusRecord.select().count() == 0

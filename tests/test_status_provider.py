@@ -26,7 +26,7 @@ from models.enroll.status_provider import (
     StatusResult,
     provider_from_config,
 )
-from tests.memberfiles import id_number
+from tests.factories.memberfiles import id_number
 from tools.status_server import DatabaseRegistry, FileRegistry, Server, main, make_app
 
 DAY = date(2026, 11, 1)

@@ -5,8 +5,8 @@ import re
 from pathlib import Path
 
 import pytest
-from bs4 import BeautifulSoup
 
+from tests.helpers import soup
 from views.menu import MENU
 
 PARTIALS = Path(__file__).resolve().parent.parent / "partials"
@@ -34,7 +34,7 @@ def test_the_money_pattern_finds_both_spellings():
 def test_workbench_tiles_use_the_menu_names(as_role, role):
     menu = {endpoint_label[1]: endpoint_label[0] for _section, entries in MENU for endpoint_label in entries}
     client = as_role(role)
-    page = BeautifulSoup(client.get("/workbench").get_data(as_text=True), "html.parser")
+    page = soup(client.get("/workbench"))
     tiles = {a["href"].split("?")[0]: a.get_text(strip=True) for a in page.select("ul.tiles a")}
     assert tiles
     from flask import url_for

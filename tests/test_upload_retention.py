@@ -6,11 +6,10 @@ import json
 import secrets
 from datetime import timedelta
 
-from bs4 import BeautifulSoup
-
 from models.base import now
 from models.jobs import DONE, FAILED, RUNNING, Job, JobChunk, deadline_sweep
 from models.storage import stored_file
+from tests.helpers import soup
 
 
 def job_with_upload(city, kind="member_import", status=DONE, ended_days_ago=None, sub="uploads"):
@@ -57,7 +56,7 @@ def test_the_retention_is_configured(app, city):
 
 
 def text(response):
-    return BeautifulSoup(response.data, "html.parser").get_text(" ", strip=True)
+    return soup(response).get_text(" ", strip=True)
 
 
 def test_the_job_pages_say_the_upload_was_removed(app, city, as_role):
@@ -70,7 +69,7 @@ def test_the_job_pages_say_the_upload_was_removed(app, city, as_role):
         response = client.get(url)
         assert response.status_code == 200, url
         assert message in text(response), url
-    page = BeautifulSoup(client.get(f"/jobs/{failed.id}").data, "html.parser")
+    page = soup(client.get(f"/jobs/{failed.id}"))
     assert page.find("button", string="重试") is None
     response = client.post(f"/jobs/{failed.id}/retry")
     assert response.status_code == 409
@@ -184,7 +183,7 @@ def test_a_deleted_result_file_is_said_in_chinese_on_every_download(app, city, a
         response = client.get(url)
         assert response.status_code == 410, url
         assert "已在任务结束30天后删除" in text(response), url
-    page = BeautifulSoup(client.get(f"/jobs/{export.id}").data, "html.parser")
+    page = soup(client.get(f"/jobs/{export.id}"))
     assert "已在任务结束30天后删除" in page.get_text() and page.find("a", string="下载结果") is None
 
 
@@ -195,6 +194,6 @@ def test_the_result_pages_say_the_files_were_removed(app, city, as_role):
     Job.update(result=json.dumps({**imported.result_data, "error_rows": shown, "error_count": 1})
                ).where(Job.id == imported.id).execute()
     deadline_sweep()
-    page = BeautifulSoup(as_role("grassroots").get(f"/members/import/{imported.id}").data, "html.parser")
+    page = soup(as_role("grassroots").get(f"/members/import/{imported.id}"))
     assert "结果文件和错误数据文件已在任务结束30天后删除" in page.get_text()
     assert page.find("a", string="下载错误数据") is None

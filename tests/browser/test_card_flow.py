@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from models.cards.cards import CardBatch, CardPending
 from models.members.people import Person
 from tests.browser.helpers import log_in
-from tests.card_factories import card_member
+from tests.factories.cards import card_member
 
 
 def test_pending_list_fix_remove_and_submit(page, city, js):
@@ -56,7 +56,7 @@ def test_pending_list_fix_remove_and_submit(page, city, js):
 
 
 def test_district_exports_a_batch_for_the_bank(page, city, tmp_path):
-    from tests.card_factories import make_batch
+    from tests.factories.cards import make_batch
     batch = make_batch(city.orgs["grassroots1"], people=2)
     log_in(page, city.account("district"))
     page.goto(f"/cards/batches/{batch.id}")

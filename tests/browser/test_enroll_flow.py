@@ -2,40 +2,13 @@
 提交至区局审核 (asked first) → 批次详情 → the downloaded 告知书 PDF with the union's numbers."""
 
 import io
-from datetime import date, timedelta
 
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from models.base import now, today
-from models.cards.cards import Card
-from models.enroll import plans
-from models.enroll.enrollment import Enrollment, StatusRecord
-from models.enroll.plans import Window
-from tests import factories
+from models.enroll.enrollment import Enrollment
 from tests.browser.helpers import log_in
-from tests.card_factories import luhn_card
-
-
-def enrolling_year(city):
-    """The year the confirmation screen works on today, its grassroots window open now."""
-    on = today()
-    y = plans.create_year(on.year + 1 if on.month >= 10 else on.year)
-    Window.update(starts=now() - timedelta(days=10), ends=now() + timedelta(days=10)).where(
-        (Window.year == y.id) & Window.kind.in_(["grassroots", "grassroots_pay"])).execute()
-    a = plans.types_of(y)[0]
-    plans.FeeSplit.create(org=city.orgs["district1"], type=a, district_part=1300, grassroots_part=0,
-                          valid_from=plans.day_start(date(y.year, 1, 1)), valid_to=plans.day_end(date(y.year, 12, 31)))
-    return y
-
-
-def holder(org, insurance="已缴纳"):
-    m = factories.make_member(org)
-    Card.create(person=m.person_id, org=org, card_no=luhn_card(), issued_date=date(2026, 1, 5),
-                eligible_from=date(2026, 1, 6))
-    StatusRecord.create(id_number=m.person.id_number, name=m.person.name, employment="在职", insurance=insurance,
-                        status_date=date(2026, 10, 1))
-    return m
+from tests.factories.enroll import enrolling_year, holder
 
 
 def test_confirm_submit_and_download_the_notice(page, city, js, tmp_path):

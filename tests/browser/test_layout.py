@@ -16,9 +16,10 @@ from models.enroll import plans
 from models.enroll.enrollment import Enrollment
 from models.members import members
 from models.members.people import TransferRequest
-from tests import card_factories, factories, review_factories
+from tests import factories
 from tests.browser.helpers import assert_usable, log_in
-from tests.browser.test_enroll_flow import enrolling_year
+from tests.factories import cards, review
+from tests.factories.enroll import enrolling_year
 
 ROLES = ["grassroots", "secondary", "district", "centre", "city", "admin"]
 VIEWPORT = {"width": 1024, "height": 768}
@@ -114,19 +115,19 @@ def long_content(city):
     union = o["grassroots1"]
     wide = factories.make_org(o["secondary1"], name=LONG_UNION)
     for org in (union, wide, union):
-        card_factories.card_member(org, name=LONG_NAME, address=LONG_ADDRESS,
+        cards.card_member(org, name=LONG_NAME, address=LONG_ADDRESS,
                                    work_unit="上海市黄浦区南京东路商务大楼第二十三层人力资源部")
-    card_factories.make_pending(union, name=LONG_NAME, address=LONG_ADDRESS)
-    card_factories.make_batch(union)
-    card_factories.make_batch(union, status="已报送银行")
+    cards.make_pending(union, name=LONG_NAME, address=LONG_ADDRESS)
+    cards.make_batch(union)
+    cards.make_batch(union, status="已报送银行")
     leaving = factories.make_member(union, name=LONG_NAME)
     target = members.join(leaving.person, wide, status=members.TRANSFER_IN)
     TransferRequest.create(person=leaving.person, source=leaving, target=target, from_org=union, to_org=wide,
                            filed_by_org=wide, reason=LONG_REASON, status="待审核")
     year = enrolling_year(city)
     for kind, status in (("集中参保", "参保审核中"), ("即时参保", "缴费凭证待上传"), ("集中参保", "凭证审核中")):
-        batch = review_factories.make_batch(union, status=status, kind=kind)
-    review_factories.make_voucher(union, batch)
+        batch = review.make_batch(union, status=status, kind=kind)
+    review.make_voucher(union, batch)
     type_a = plans.types_of(year)[0]
     for org in (wide, union):
         for _ in range(2):

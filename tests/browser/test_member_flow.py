@@ -10,7 +10,7 @@ from models.demo import id_number
 from models.members.people import Membership, Person
 from tests import factories
 from tests.browser.helpers import log_in
-from tests.tablefiles import write
+from tests.factories.tablefiles import write
 
 
 def _rows(union, numbers):

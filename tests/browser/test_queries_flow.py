@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from models.enroll import enrollment, plans
 from tests.browser.helpers import log_in, switch_account
-from tests.browser.test_enroll_flow import enrolling_year, holder
+from tests.factories.enroll import enrolling_year, holder
 
 
 def enroll(org, year, n):

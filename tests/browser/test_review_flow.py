@@ -15,8 +15,8 @@ from models.enroll.plans import Window
 from models.review.batches import DistrictBatch
 from models.review.vouchers import PaymentVoucher
 from tests.browser.helpers import log_in, switch_account
-from tests.browser.test_enroll_flow import enrolling_year, holder
-from tests.review_factories import PNG
+from tests.factories.enroll import enrolling_year, holder
+from tests.factories.review import PNG
 
 
 def switch(page, account):

@@ -14,7 +14,7 @@ from models.jobs import Job, run_job
 from models.review.batches import DistrictBatch
 from tests import factories
 from tests.browser.helpers import log_in, switch_account
-from tests.browser.test_enroll_flow import enrolling_year
+from tests.factories.enroll import enrolling_year
 
 
 def registry_member(org, card="正常", employment="在职"):

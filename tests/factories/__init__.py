@@ -6,12 +6,15 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from models.demo import id_number, uscc
-from models.members import members
+from models.members import members as member_ops  # `members` names this package's tests.factories.members
 from models.members.people import Membership, Person
 from models.orgs.accounts import Account
 from models.orgs.organizations import Enterprise, Organization
 
 PASSWORD = "test-pass-1"
+# The columns of the 组织导入 template, for the files the import tests upload.
+ORG_IMPORT_HEADER = ["*组织名称", "*上级组织", "*工会类型", "层级", "统一社会信用代码", "工会编号", "单位地址",
+                     "联系人", "联系电话"]
 _seq = itertools.count(1)
 _rng = random.Random(7)
 
@@ -44,7 +47,7 @@ def make_member(org, **fields) -> Membership:
                            birth_date=birth)
     fields.setdefault("member_no", f"TM{n:08d}")
     fields.setdefault("join_date", date(2024, 1, 1))
-    return members.join(person, org, **fields)
+    return member_ops.join(person, org, **fields)
 
 
 def make_enterprise(org) -> Enterprise:
@@ -135,14 +138,15 @@ def make_download(org=None, published=True, data=b"%PDF-1.4 test", filename="操
                            content_type="application/pdf", size=len(data), published=published)
 
 
-def _card_factories():
-    from tests import card_factories
-    return card_factories
+# The factory modules of this package import this one: each is loaded on first use.
+def _cards():
+    from tests.factories import cards
+    return cards
 
 
-def _member_factories():
-    from tests import member_factories  # imports this module: loaded on first use
-    return member_factories
+def _members():
+    from tests.factories import members
+    return members
 
 
 # For the scope matrix: how to make an object of each model that belongs to `org`.
@@ -158,23 +162,23 @@ OBJECT_FACTORIES = {
     "Message": lambda org: make_message(org),
     "Notice": make_notice,
     "Download": make_download,
-    "TransferRequest": lambda org: _member_factories().make_transfer(org),
-    "MemberChange": lambda org: _member_factories().make_member_change(org),
-    "CardPending": lambda org: _card_factories().make_pending(org),
-    "CardBatch": lambda org: _card_factories().make_batch(org),
-    "CardRevokeRequest": lambda org: _card_factories().make_revoke(org),
-    "Card": lambda org: _card_factories().make_card(org),
+    "TransferRequest": lambda org: _members().make_transfer(org),
+    "MemberChange": lambda org: _members().make_member_change(org),
+    "CardPending": lambda org: _cards().make_pending(org),
+    "CardBatch": lambda org: _cards().make_batch(org),
+    "CardRevokeRequest": lambda org: _cards().make_revoke(org),
+    "Card": lambda org: _cards().make_card(org),
     "ProtectionYear": lambda org: _plan_year(),
     "ProtectionType": lambda org: _plan_year().types[0],
     "Submission": lambda org: _submission(org),
-    "DistrictBatch": lambda org: _review_factories().make_batch(org),
-    "PaymentVoucher": lambda org: _review_factories().make_voucher(org),
+    "DistrictBatch": lambda org: _review().make_batch(org),
+    "PaymentVoucher": lambda org: _review().make_voucher(org),
 }
 
 
-def _review_factories():
-    from tests import review_factories
-    return review_factories
+def _review():
+    from tests.factories import review
+    return review
 
 
 def _submission(org):

@@ -46,7 +46,7 @@ _unique = itertools.count(500_000)
 
 def make_batch(org, status: str = cards.TO_SEND, people: int = 2) -> CardBatch:
     """A batch of `people` members of `org` in `status` (set directly, as the workflow tests need)."""
-    from tests.memberfiles import id_number
+    from tests.factories.memberfiles import id_number
     batch = CardBatch.create(number=card_batches.next_batch_number(), org=org, count=people, status=status)
     for _ in range(people):
         m = card_member(org, id_number=id_number(next(_unique)))
@@ -70,3 +70,7 @@ def make_card(org, status: str = cards.CARD_NORMAL, issued: date | None = None) 
 def make_revoke(org, status: str = card_batches.PENDING_REVOKE) -> CardRevokeRequest:
     batch = make_batch(org)
     return CardRevokeRequest.create(batch=batch, org=org, reason="信息填写有误", status=status)
+
+
+def items_of(batch):
+    return list(CardBatchItem.select().where(CardBatchItem.batch == batch.id).order_by(CardBatchItem.id))

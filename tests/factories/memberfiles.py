@@ -13,7 +13,7 @@ Row i (start + index) always gets the same person: a valid 18-digit resident ID 
 from datetime import date, timedelta
 
 from models.rules.idnumber import check_digit
-from tests import tablefiles
+from tests.factories import tablefiles
 
 COLUMNS = ["姓名", "证件类型", "证件号码", "手机号码", "性别", "所在工会", "工会编号", "工作单位/服务平台", "会员标签"]
 # How member_file() writes the template's columns (seed 000); other keys are written as they are.

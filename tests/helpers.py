@@ -1,0 +1,62 @@
+"""The helpers every test module shares: a page's HTML (`soup`), a file upload (`post_file`,
+`upload_job`, `job_of`) and the SQL statements a block runs (`queries`, `statements`)."""
+
+import io
+import threading
+from contextlib import contextmanager
+
+from bs4 import BeautifulSoup
+
+from models import db
+from models.jobs import Job
+
+
+def soup(response) -> BeautifulSoup:
+    """The response's page, parsed."""
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+def post_file(client, url: str, data: bytes, name: str, field: str = "file", headers=None, **form):
+    """POST one file (as `field`, with any other form fields) as multipart/form-data; the response."""
+    return client.post(url, data={field: (io.BytesIO(data), name), **form}, content_type="multipart/form-data",
+                       headers=headers or {})
+
+
+def job_of(response) -> Job:
+    """The job a form started: the response redirects to a page whose URL ends with the job's id."""
+    assert response.status_code == 302, response.get_data(as_text=True)[:800]
+    return Job.get_by_id(int(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]))
+
+
+def upload_job(client, url: str, data: bytes, name: str, **form) -> Job:
+    """Upload a file to an import; the job it started."""
+    return job_of(post_file(client, url, data, name, **form))
+
+
+@contextmanager
+def queries():
+    """The SQL statements run on this thread inside the block (not on a live server's thread left
+    from a browser test): `with queries() as seen: …; assert len(seen) == 1`."""
+    database, seen, me = db.obj, [], threading.get_ident()
+    run = database.execute_sql
+    shadowed = "execute_sql" in vars(database)  # another test may have left its own method on the object
+
+    def spy(sql, params=None, *args, **kwargs):
+        if threading.get_ident() == me:
+            seen.append(sql)
+        return run(sql, params, *args, **kwargs)
+    database.execute_sql = spy
+    try:
+        yield seen
+    finally:
+        if shadowed:
+            database.execute_sql = run
+        else:
+            del database.execute_sql  # the class's method again (an instance copy would hide later spies)
+
+
+def statements(fn, verb: str = "") -> int:
+    """How many SQL statements `fn()` runs (only those starting with `verb`, e.g. "SELECT", if given)."""
+    with queries() as seen:
+        fn()
+    return sum(1 for sql in seen if sql.lstrip().upper().startswith(verb))
