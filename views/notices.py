@@ -77,13 +77,14 @@ def _notice_form(item):
 @access(*PUBLISHERS, objects={"notice_id": Notice})
 def notice_toggle(notice, action):
     """撤回 / 重新发布."""
-    _toggle(notice, action)
-    flash("已重新发布" if action == "publish" else "已撤回，登录页不再显示", "success")
-    return redirect(url_for("notices.notices"))
+    return _toggled(notice, action, "notices.notices", "已撤回，登录页不再显示")
 
 
-def _toggle(item, action: str) -> None:
+def _toggled(item, action: str, listing: str, withdrawn: str):
+    """撤回 / 重新发布 an item, then its list with what happened."""
     (notices_.publish if action == "publish" else notices_.withdraw)(item, by=acting_account())
+    flash("已重新发布" if action == "publish" else withdrawn, "success")
+    return redirect(url_for(listing))
 
 
 # --- 下载中心 -----------------------------------------------------------------------------------
@@ -127,6 +128,4 @@ def download_new():
 @bp.route("/downloads/<int:download_id>/<any(withdraw, publish):action>", methods=["POST"])
 @access(*PUBLISHERS, objects={"download_id": Download})
 def download_toggle(download, action):
-    _toggle(download, action)
-    flash("已重新发布" if action == "publish" else "已撤回", "success")
-    return redirect(url_for("notices.downloads"))
+    return _toggled(download, action, "notices.downloads", "已撤回")

@@ -26,7 +26,7 @@ from models.enroll.plans import ProtectionYear
 from models.io import uploads
 from models.io.bulk import insert_chunks
 from models.io.tables import lost_digits, lost_digits_message
-from models.io.templates import header_row, notes_sheet, workbook_bytes
+from models.io.templates import notes_sheet, template_sheet, workbook_bytes
 from models.jobs import Job, job_kind
 from models.members.people import Person
 from models.orgs.accounts import Account
@@ -229,14 +229,9 @@ def record(form: dict, account) -> Claim:
 
 # --- the import --------------------------------------------------------------------------------
 def template_workbook() -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "给付信息导入"
-    header_row(sheet, [("*" + c if c in REQUIRED else c) for c in COLUMNS], width=22,
-               text_columns=[get_column_letter(i) for i in range(1, len(COLUMNS) + 1)])
+    book, sheet = template_sheet("给付信息导入", [("*" + c if c in REQUIRED else c) for c in COLUMNS], 22,
+                                 all_text=True)
     kinds = DataValidation(type="list", formula1='"' + ",".join(CLAIM_TYPES) + '"', allow_blank=False)
     sheet.add_data_validation(kinds)
     kinds.add("E2:E1001")

@@ -6,6 +6,20 @@ import io
 TEXT_ROWS = 1000  # template rows formatted as text below the header
 
 
+def template_sheet(title: str, header: list, width: int | None = None, all_text: bool = False, text_columns=()):
+    """(workbook, its first sheet) of an import template: the sheet named `title` with the header
+    row (`header_row`); `all_text` keeps every template column as text."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = title
+    if all_text:
+        text_columns = [get_column_letter(i) for i in range(1, len(header) + 1)]
+    header_row(sheet, header, width=width, text_columns=text_columns)
+    return workbook, sheet
+
+
 def header_row(sheet, header: list, width: int | None = None, text_columns=(), text_rows: int = TEXT_ROWS) -> None:
     """The header in bold (columns `width` wide when given); the cells of `text_columns` (column
     letters) formatted as text for `text_rows` rows below it."""

@@ -14,7 +14,7 @@ from models.base import DomainError
 from models.io import uploads
 from models.io.error_file import FailedRow
 from models.io.tables import lost_digits, lost_digits_message, read_table, records
-from models.io.templates import header_row, notes_sheet, workbook_bytes
+from models.io.templates import notes_sheet, template_sheet, workbook_bytes
 from models.jobs import Job, job_kind
 from models.orgs.accounts import Account
 from models.orgs.organizations import CLOSED, DEFAULT_LEVEL, LEVELS, Organization
@@ -43,14 +43,8 @@ EXPLANATION = [
 
 
 def template_workbook() -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
-    wb = Workbook()
-    sheet = wb.active
-    sheet.title = "组织导入"
-    header_row(sheet, [("*" + c if c in REQUIRED else c) for c in COLUMNS], width=22,
-               text_columns=[get_column_letter(i) for i in range(1, len(COLUMNS) + 1)])
+    wb, sheet = template_sheet("组织导入", [("*" + c if c in REQUIRED else c) for c in COLUMNS], 22, all_text=True)
     types = DataValidation(type="list", formula1='"' + ",".join(CREATABLE_TYPES) + '"', allow_blank=False)
     levels = DataValidation(type="list", formula1='"二级工会,基层工会"', allow_blank=True)
     sheet.add_data_validation(types)
