@@ -37,8 +37,6 @@ def job_kind(name: str, title: str):
 
 
 class Job(BaseModel):
-    # The status words, for templates (`x.status == x.DONE`): the same constants as the module's.
-    QUEUED, RUNNING, DONE, FAILED = QUEUED, RUNNING, DONE, FAILED
     WORKFLOW = Workflow("status", {
         (QUEUED, "start"): RUNNING,
         (RUNNING, "finish"): DONE,
@@ -47,6 +45,7 @@ class Job(BaseModel):
         (FAILED, "retry"): QUEUED,
     }, actions={"start": "开始任务", "finish": "任务完成", "fail": "任务失败",
                 "requeue": "任务中断后重新排队", "retry": "重试任务"})
+    QUEUED, RUNNING, DONE, FAILED = QUEUED, RUNNING, DONE, FAILED  # for templates: x.status == x.DONE
 
     owner = pw.DeferredForeignKey("Account", null=True, on_delete="SET NULL")
     org = pw.DeferredForeignKey("Organization", null=True, on_delete="CASCADE")

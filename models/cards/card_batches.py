@@ -44,13 +44,12 @@ REVOKE_STATUSES = [PENDING_REVOKE, APPROVED, REJECTED]
 
 
 class CardRevokeRequest(BaseModel):
-    # The status words, for templates (`x.status == x.DONE`): the same constants as the module's.
-    PENDING = PENDING_REVOKE
     WORKFLOW = Workflow("status", {
         (PENDING_REVOKE, "approve"): APPROVED,
         (PENDING_REVOKE, "reject"): REJECTED,
     }, actions={"approve": "撤销办卡批次审核通过", "reject": "撤销办卡批次审核驳回"},
         needs_reason=frozenset({"reject"}))
+    PENDING = PENDING_REVOKE  # for templates: x.status == x.DONE
 
     batch = pw.ForeignKeyField(CardBatch, backref="revoke_requests", on_delete="CASCADE")
     org = pw.ForeignKeyField(Organization, on_delete="CASCADE")  # the requesting union

@@ -49,13 +49,12 @@ CARD_PROGRESS = [NO_CARD, QUEUED, IN_BATCH, HAS_CARD]
 
 
 class CardBatch(BaseModel):
-    # The status words, for templates (`x.status == x.DONE`): the same constants as the module's.
-    TO_SEND, SENT, OPENED = TO_SEND, SENT, OPENED
     WORKFLOW = Workflow("status", {
         (TO_SEND, "export"): SENT,
         (SENT, "open"): OPENED,
         (TO_SEND, "revoke"): REVOKED,
     }, actions={"export": "导出报送银行", "open": "开卡完成", "revoke": "撤销办卡批次"})
+    TO_SEND, SENT, OPENED = TO_SEND, SENT, OPENED  # for templates: x.status == x.DONE
 
     number = pw.CharField(max_length=20, unique=True)  # 批次编号 KB + yyyymmdd + 4 digits
     org = pw.ForeignKeyField(Organization, backref="card_batches", on_delete="RESTRICT")
@@ -72,8 +71,7 @@ class CardBatch(BaseModel):
 
 
 class Card(BaseModel):
-    # The status words, for templates (`x.status == x.DONE`): the same constants as the module's.
-    NORMAL = CARD_NORMAL
+    NORMAL = CARD_NORMAL  # for templates (card.status == card.NORMAL)
     person = pw.ForeignKeyField(Person, backref="cards", on_delete="RESTRICT")
     org = pw.ForeignKeyField(Organization, on_delete="RESTRICT")  # the union that applied
     batch = pw.ForeignKeyField(CardBatch, null=True, on_delete="SET NULL")

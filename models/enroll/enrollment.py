@@ -50,8 +50,6 @@ INSURANCE = [PAID, "未缴纳", UNCLEAR]
 
 
 class Submission(BaseModel):
-    # The status words, for templates (`x.status == x.DONE`): the same constants as the module's.
-    REVIEWING, DONE, RETURNED, CENTRAL = REVIEWING, DONE, RETURNED, CENTRAL
     WORKFLOW = Workflow("status", {
         (REVIEWING, "withdraw"): WITHDRAWN,
         (REVIEWING, "return"): RETURNED,
@@ -62,6 +60,7 @@ class Submission(BaseModel):
     }, actions={"withdraw": "撤回", "return": "退回", "complete": "区局提交至职保中心",
                 "reopen": "职保中心退回区局批次", "fail": "逾期未缴费", "restore": "恢复被误退回的参保提交"},
         needs_reason=frozenset({"return", "restore"}))
+    REVIEWING, DONE, RETURNED, CENTRAL = REVIEWING, DONE, RETURNED, CENTRAL  # for templates: x.status == x.DONE
 
     org = pw.ForeignKeyField(Organization, on_delete="RESTRICT")
     year = pw.ForeignKeyField(ProtectionYear, on_delete="RESTRICT")

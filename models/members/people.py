@@ -83,8 +83,6 @@ class Person(BaseModel):
 
 
 class Membership(BaseModel):
-    # The status words, for templates (`x.status == x.DONE`): the same constants as the module's.
-    PENDING, NORMAL, HELD = PENDING, NORMAL, HELD
     WORKFLOW = Workflow("status", {
         (PENDING, "approve"): NORMAL,  # 会员审核 通过: 会员编号 issued
         (NORMAL, "delete"): DELETED,
@@ -94,6 +92,7 @@ class Membership(BaseModel):
         (TRANSFER_IN, "accept"): NORMAL,  # the source approved the transfer
     }, actions={"approve": "会员审核通过", "delete": "删除会员", "transfer_out": "会员转出",
                 "accept": "会员转入"}, needs_reason=frozenset({"delete"}))
+    PENDING, NORMAL, HELD = PENDING, NORMAL, HELD  # for templates: x.status == x.DONE
 
     person = pw.ForeignKeyField(Person, backref="memberships", on_delete="RESTRICT")
     # No index of its own: (org, status) below serves every lookup by union (fewer indexes to
