@@ -79,7 +79,7 @@ def default_settings(instance: Path) -> dict:
         # uploaded files (rosters with full ID numbers) are deleted this many days after their job
         # ended, by the hourly sweep (models.jobs.purge_uploads)
         "UPLOAD_RETENTION_DAYS": int(os.environ.get("UPLOAD_RETENTION_DAYS", "30")),
-        # 获取社保卡和就业状态: registry (the imported status file) | http (models/status_provider.py)
+        # 获取社保卡和就业状态: registry (the imported status file) | http (models/enroll/status_provider.py)
         "STATUS_PROVIDER": os.environ.get("STATUS_PROVIDER", "registry"),
         "STATUS_HTTP_URL": os.environ.get("STATUS_HTTP_URL", ""),
         "STATUS_HTTP_TIMEOUT": float(os.environ.get("STATUS_HTTP_TIMEOUT", "10")),

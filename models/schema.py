@@ -5,6 +5,8 @@ job kinds register themselves when their module is imported.
 """
 
 # The job kinds of these modules register themselves when imported.
+import peewee as pw
+
 import models.audit_export  # noqa: F401 — registers the 导出操作日志 job kind
 import models.cards.card_return  # noqa: F401 — the bank's return file (开卡回盘导入)
 import models.enroll.status_import  # noqa: F401 — 社保状态导入, 个人参保导入
@@ -38,3 +40,9 @@ ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog
               CardBatchItem, CardRevokeRequest, ProtectionYear, ProtectionType, Window, WindowExtension,
               FeeSplit, Credit, DistrictBatch, Submission, Enrollment, TypeLock, StatusRecord, CardConfirm,
               PaymentVoucher, VoucherItem, BatchCounter, Claim, SocialCheck, SocialConfirm]
+
+# The core's foreign keys to the areas (DeferredForeignKey) are bound now that every model is
+# defined; one left unbound would write to a column that does not exist.
+_unbound = [f"{f.model.__name__}.{f.name}" for f in pw.DeferredForeignKey._unresolved]
+if _unbound:  # pragma: no cover — a model renamed without its deferred keys
+    raise RuntimeError(f"unbound deferred foreign keys: {', '.join(sorted(_unbound))}")

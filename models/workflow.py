@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from models import db
 from models.audit import AuditLog
-from models.base import DomainError
+from models.base import DomainError, in_values
 
 STALE = "该记录的状态已被他人修改，请刷新页面后重试"
 
@@ -93,6 +93,7 @@ def bulk_transition(model, objs: list, action: str, account=None, reason: str = 
     (another operator got there first: `stale`, with `status`). Returns how many moved."""
     wf: Workflow = model.WORKFLOW
     column = getattr(model, wf.field)
+    objs = list({obj._pk: obj for obj in objs}.values())  # an object given twice moves (and is logged) once
     by_state: dict = {}
     for obj in objs:
         by_state.setdefault(getattr(obj, wf.field), []).append(obj)
@@ -110,10 +111,10 @@ def bulk_transition(model, objs: list, action: str, account=None, reason: str = 
             for name, value in (updates or {}).items():
                 values[getattr(model, name)] = value
             ids = [obj._pk for obj in group]
-            query = model.update(values).where(model._meta.primary_key.in_(ids) & (column == current))
+            query = model.update(values).where(in_values(model._meta.primary_key, ids) & (column == current))
             if where is not None:
                 query = query.where(where)
-            if query.execute() != len(set(ids)):
+            if query.execute() != len(ids):
                 raise DomainError(stale, status)
             rows += [AuditLog.row(wf.label(action), obj, from_state=current, to_state=target, reason=reason,
                                   account=account, detail=detail) for obj in group]

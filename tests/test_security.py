@@ -167,7 +167,7 @@ def test_the_favicon_is_served_from_the_app(client, as_role):
 def test_no_template_carries_inline_style():
     """The Content-Security-Policy (style-src 'self') blocks style="" attributes and <style>
     blocks: each one would log a console warning and be ignored. Every template under partials/
-    (the PDF notices, which xhtml2pdf styles inline, are built in models/notice_pdf.py, not here)."""
+    (the PDF notices, which xhtml2pdf styles inline, are built in models/enroll/notice_pdf.py, not here)."""
     import re
     from pathlib import Path
     root = Path(__file__).resolve().parent.parent / "partials"

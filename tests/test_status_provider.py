@@ -1,4 +1,4 @@
-"""Status provider (models/status_provider.py): the same contract tests against both
+"""Status provider (models/enroll/status_provider.py): the same contract tests against both
 implementations — RegistryProvider over StatusRecord rows, HttpProvider against the reference
 server (tools/status_server.py) serving the same rows — then the HTTP failures (unreachable,
 slow, 401, 5xx, malformed answers, unknown words), the reference server's files and

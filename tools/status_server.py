@@ -1,4 +1,4 @@
-"""Reference server of the status protocol (models/status_provider.py), for demos and tests:
+"""Reference server of the status protocol (models/enroll/status_provider.py), for demos and tests:
 it stands in for the social-security bureau's endpoint.
 
     python -m tools.status_server --file registry.xlsx --port 8765 [--token xyz] [--delay 0.0]

@@ -20,7 +20,7 @@ from werkzeug.routing import IntegerConverter
 
 from models.base import today, until_end_of
 from models.members.people import Membership, Person
-from models.orgs.accounts import READ_ONLY_ROLES, ROLES, Account  # noqa: F401 — re-exported
+from models.orgs.accounts import READ_ONLY_ROLES, ROLES, Account
 from models.orgs.organizations import Organization
 from models.rules.text import INT_MAX, bounded_int, normalize
 
@@ -152,10 +152,10 @@ def access(*roles, objects=None, writes=False, may=None, refusal="您的账号�
                 return refuse("您的账号无权使用此功能")
             if _refused_as_read_only(writes):
                 return refuse(READ_ONLY_REFUSAL)
+            for arg, model in (objects or {}).items():  # 404 outside the scope, before any other refusal
+                kwargs[arg.removesuffix("_id")] = get_in_scope(model, kwargs.pop(arg))
             if may is not None and not getattr(current_user, may):
                 return refuse(refusal)
-            for arg, model in (objects or {}).items():
-                kwargs[arg.removesuffix("_id")] = get_in_scope(model, kwargs.pop(arg))
             return view(*args, **kwargs)
 
         wrapped._access = Rule(roles=tuple(roles), objects=dict(objects or {}), writes=writes, may=may)

@@ -13,15 +13,15 @@ from flask_login import current_user
 from models.base import now
 from models.enroll import plans
 from models.enroll.enrollment import CHANNELS, MODES
-from models.orgs.accounts import REVIEWING_ROLES as REVIEWING
+from models.orgs.accounts import REVIEWING_ROLES
 from models.orgs.organizations import Organization
 from models.rules.fees import yuan
-from models.stats import enroll_stats as stats
+from models.stats import enroll_stats
 from models.stats import monitor as board
 from views.access import XLSX, access, acting_account, int_arg, refuse, render_page, send_download
 from views.paging import paginate
 
-bp = Blueprint("enroll_stats", __name__, url_prefix="/enroll-stats")
+bp = Blueprint("enroll_stats", __name__, url_prefix="/enroll-enroll_stats")
 CITY_WIDE = ("centre", "city")
 MONITOR_POLL_SECONDS, MONITOR_REFRESH_SECONDS = 30, 30  # the page says 每30秒自动刷新, with or without JS
 
@@ -54,7 +54,7 @@ def _download(handle, name: str):
 
 
 @bp.route("/")
-@access(*REVIEWING, *CITY_WIDE)
+@access(*REVIEWING_ROLES, *CITY_WIDE)
 @with_year
 def index(year):
     """集中参保统计: the downloads and screens of the account's level, for a chosen year."""
@@ -63,24 +63,24 @@ def index(year):
 
 
 @bp.route("/district.xlsx")
-@access(*REVIEWING)
+@access(*REVIEWING_ROLES)
 @with_year
 def district_excel(year):
     """下载集中参保统计表: one row per grassroots union of the account's subtree."""
-    handle, _n = stats.write_unions(current_user.org, year)
+    handle, _n = enroll_stats.write_unions(current_user.org, year)
     return _download(handle, f"{year.year}年度集中参保统计表_{current_user.org.name}_{now():%Y%m%d%H%M}.xlsx")
 
 
 # --- 集中参保实时监控画面 --------------------------------------------------------------------------------
 @bp.route("/monitor")
-@access(*REVIEWING)
+@access(*REVIEWING_ROLES)
 @with_year
 def monitor(year):
     """集中参保实时监控画面: the subtree's progress by secondary union, bars and numbers."""
     numbers = board.monitor(current_user.org, year)
     window = plans.window_state(year, "grassroots", current_user.org)
     return render_page("enroll_stats/monitor.html", "monitor", board=numbers, total=numbers.total, year=year,
-                       years=_years(), window=window, chart=Bars(numbers), states=stats.STATES, at=now(),
+                       years=_years(), window=window, chart=Bars(numbers), states=enroll_stats.STATES, at=now(),
                        poll=MONITOR_POLL_SECONDS, refresh=MONITOR_REFRESH_SECONDS)
 
 
@@ -100,9 +100,9 @@ class Bars:
     def union_parts(self, g) -> list:
         """(css class, x, width, count, label) of the stacked union bar."""
         out, x = [], self.label_w
-        for cls, n, label in (("bar-submitted", g.submitted, stats.STATES["submitted"]),
-                              ("bar-returned", g.returned, stats.STATES["returned"]),
-                              ("bar-missing", g.not_submitted, stats.STATES["not_submitted"])):
+        for cls, n, label in (("bar-submitted", g.submitted, enroll_stats.STATES["submitted"]),
+                              ("bar-returned", g.returned, enroll_stats.STATES["returned"]),
+                              ("bar-missing", g.not_submitted, enroll_stats.STATES["not_submitted"])):
             w = round(self.bar_w * n / g.unions, 1) if g.unions else 0
             out.append((cls, round(x, 1), w, n, label))
             x += w
@@ -118,13 +118,13 @@ class Bars:
 
 
 @bp.route("/monitor/unions")
-@access(*REVIEWING)
+@access(*REVIEWING_ROLES)
 @with_year
 def monitor_unions(year):
     """The unions behind a monitor number (?state=submitted|returned|not_submitted&group=id|0)."""
     root = current_user.org
     state = request.args.get("state", "")
-    state = state if state in stats.STATES else ""
+    state = state if state in enroll_stats.STATES else ""
     raw_group = request.args.get("group", "")
     group = int_arg(raw_group, default=None)  # absent or malformed: every group
     title = None
@@ -140,7 +140,7 @@ def monitor_unions(year):
     parents = dict(Organization.select(Organization.id, Organization.name)
                    .where(Organization.id.in_([o.parent_id for o in page.items] or [0])).tuples())
     return render_page("enroll_stats/unions.html", "rows", page=page, numbers=numbers, parents=parents, year=year,
-                       state=state, state_label=stats.STATES.get(state, "全部"), group_title=title,
+                       state=state, state_label=enroll_stats.STATES.get(state, "全部"), group_title=title,
                        group=raw_group)
 
 
@@ -150,12 +150,12 @@ def monitor_unions(year):
 @with_year
 def city_excel(year):
     """集中参保区局汇总表: one row per district (centre, 市总工会)."""
-    handle, _n = stats.write_districts(year)
+    handle, _n = enroll_stats.write_districts(year)
     return _download(handle, f"{year.year}年度集中参保区局汇总表_{now():%Y%m%d%H%M}.xlsx")
 
 
 def _people_context(year):
-    filters = stats.parse_people_filters(request.args)
+    filters = enroll_stats.parse_people_filters(request.args)
     districts = list(Organization.select(Organization.id, Organization.name)
                      .where(Organization.level == "district").order_by(Organization.id))
     types = plans.types_of(year)
@@ -169,7 +169,7 @@ def _people_context(year):
 def people(year):
     """参保人员名单: the insured people of a year, filtered, paged, ID numbers masked."""
     filters, context = _people_context(year)
-    page = paginate(stats.people(year, filters))
+    page = paginate(enroll_stats.people(year, filters))
     return render_page("enroll_stats/people.html", "rows", page=page, yuan=yuan, **context)
 
 
@@ -178,8 +178,8 @@ def people(year):
 @with_year
 def people_excel(year):
     """参保人员名单 → 导出: the filtered list; full numbers for the centre, masked for 市总工会."""
-    filters = stats.parse_people_filters(request.args)
-    job, handle = stats.export(year, filters, not current_user.sees_full_numbers, acting_account())
+    filters = enroll_stats.parse_people_filters(request.args)
+    job, handle = enroll_stats.export(year, filters, not current_user.sees_full_numbers, acting_account())
     if job is not None:
         return redirect(url_for("jobs.detail", job_id=job.id))
     return _download(handle, f"{year.year}年度参保人员名单_{now():%Y%m%d%H%M}.xlsx")

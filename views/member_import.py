@@ -1,6 +1,6 @@
 """会员信息 → 批量导入 (下载模板 / 导入会员 / 查看导入会员结果 / 历史导入记录) and 组织机构代码导入会员.
 
-Upload → background job (models/member_import.py) → the result page, which polls its progress
+Upload → background job (models/members/member_import.py) → the result page, which polls its progress
 fragment every second (answer 286 when finished) or refreshes itself without JavaScript.
 """
 
@@ -14,7 +14,7 @@ from models import jobs
 from models.base import DomainError
 from models.io import uploads
 from models.jobs import DONE, Job
-from models.members import member_import as importer
+from models.members import member_import
 from models.members.people import CATEGORIES, ENTERPRISE, FLEXIBLE, FLEXIBLE_KINDS
 from models.orgs.organizations import Enterprise, Organization
 from views.access import (
@@ -33,11 +33,11 @@ from views.uploads import job_progress, posted_file, result_file
 bp = Blueprint("member_import", __name__, url_prefix="/members")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-HISTORY_KINDS = (importer.KIND, "member_compare")
+HISTORY_KINDS = (member_import.KIND, "member_compare")
 
 
 def _refusal():
-    reason = importer.import_refusal(current_user.org)
+    reason = member_import.import_refusal(current_user.org)
     return refuse(reason, 403) if reason else None
 
 
@@ -60,7 +60,7 @@ def _import_page(by_code: bool):
     if refused:
         return refused
     org = current_user.org
-    enterprises = list(importer.enterprises_of(org))
+    enterprises = list(member_import.enterprises_of(org))
     form = {"category": request.form.get("category", ""), "kind": request.form.get("kind", ""),
             "enterprise": request.form.get("enterprise", "")}
     errors = {}
@@ -70,7 +70,7 @@ def _import_page(by_code: bool):
         if not by_code:
             enterprise = _check_category(form, org, errors)
         if not errors:
-            job = importer.submit(current_user._get_current_object(), data, name,
+            job = member_import.submit(current_user._get_current_object(), data, name,
                                   category=form["category"], category_detail=form["kind"],
                                   enterprise=enterprise, by_code=by_code)
             return redirect_to(url_for("member_import.result", job_id=job.id))
@@ -128,7 +128,7 @@ def _template(by_code: bool, name: str):
     refused = _refusal()
     if refused:
         return refused
-    return xlsx_response(importer.template_workbook(current_user.org, by_code=by_code), name,
+    return xlsx_response(member_import.template_workbook(current_user.org, by_code=by_code), name,
                          slug="member-import-template")
 
 
@@ -143,13 +143,13 @@ def history():
     rows = [_history_row(job) for job in page.items]
     return render_page("members/import_history.html", "rows", page=page, rows=rows,
                        show_org=current_user.sees_many_unions,
-                       can_import=importer.import_refusal(current_user.org) is None)
+                       can_import=member_import.import_refusal(current_user.org) is None)
 
 
 def _history_row(job: Job) -> dict:
     params = job.params_data
     result = job.result_data
-    if job.kind == importer.KIND:
+    if job.kind == member_import.KIND:
         kind = "组织机构代码导入会员" if params.get("by_code") else "批量导入会员"
         link = url_for("member_import.result", job_id=job.id)
         counts = ""
@@ -161,10 +161,11 @@ def _history_row(job: Job) -> dict:
         link = _url("member_sync.result", job.id) or url_for("jobs.detail", job_id=job.id)
         counts = result.get("summary", "")
     download = None
-    if job.kind != importer.KIND and job.status == DONE:
+    if job.kind != member_import.KIND and job.status == DONE:
         download = _url("member_sync.export", job.id)
     return {"job": job, "file_name": params.get("file_name", ""), "kind": kind, "link": link,
-            "counts": counts, "category": importer.category_label(params) if job.kind == importer.KIND else "",
+            "counts": counts,
+            "category": member_import.category_label(params) if job.kind == member_import.KIND else "",
             "download": download}
 
 
@@ -177,7 +178,7 @@ def _url(endpoint: str, job_id: int) -> str | None:
 @access(objects={"job_id": Job})
 def result(job):
     """查看导入会员结果: progress while it runs, then 新增 / 更新 / 未变化 / 未导入 and the errors."""
-    if job.kind != importer.KIND:
+    if job.kind != member_import.KIND:
         return redirect(url_for("jobs.detail", job_id=job.id))
     return render_page("members/import_result.html", "progress", job=job, **_result_context(job))
 
@@ -186,7 +187,7 @@ def result(job):
 @access(objects={"job_id": Job})
 def result_progress(job):
     """The progress fragment; 286 once finished, so htmx stops polling."""
-    if job.kind != importer.KIND:
+    if job.kind != member_import.KIND:
         return redirect(url_for("jobs.progress", job_id=job.id))
     return job_progress(job, "members/import_result.html", "progress", **_result_context(job))
 
@@ -198,12 +199,12 @@ PEOPLE_TITLES = {"added": "新增的会员", "unchanged": "未变化的会员"}
 @access(objects={"job_id": Job})
 def people(job, which):
     """The people behind 新增 N 人 / 未变化 N 人 of 查看导入会员结果."""
-    if job.kind != importer.KIND:
+    if job.kind != member_import.KIND:
         return redirect(url_for("jobs.detail", job_id=job.id))
     if job.status != DONE:
         return refuse("导入尚未完成，请稍后再查看", 409)
     ids = job.result_data.get("people", {}).get(which)
-    page = paginate(importer.people_query(job.org_id, ids)) if ids is not None else None
+    page = paginate(member_import.people_query(job.org_id, ids)) if ids is not None else None
     by_code = bool(job.params_data.get("by_code"))
     return render_page("members/people.html", "rows", page=page, transfers=False,
                        title=f"查看导入会员结果：{PEOPLE_TITLES[which]}",
@@ -216,7 +217,7 @@ def people(job, which):
 @access(objects={"job_id": Job})
 def errors(job):
     """下载错误数据: the rejected rows with 错误原因, to fix and upload again."""
-    if job.kind != importer.KIND:
+    if job.kind != member_import.KIND:
         return redirect(url_for("jobs.errors", job_id=job.id))
     refusal = jobs.download_refusal(job, current_user)
     if refusal:
@@ -231,5 +232,5 @@ def errors(job):
 def _result_context(job: Job) -> dict:
     params = job.params_data
     return {"params": params, "data": job.result_data,
-            "by_code": bool(params.get("by_code")), "category": importer.category_label(params),
-            "shown": importer.SHOWN, "can_import": importer.import_refusal(current_user.org) is None}
+            "by_code": bool(params.get("by_code")), "category": member_import.category_label(params),
+            "shown": member_import.SHOWN, "can_import": member_import.import_refusal(current_user.org) is None}

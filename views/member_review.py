@@ -7,9 +7,9 @@ from flask_login import current_user
 
 from models.audit import AuditLog
 from models.base import DomainError
-from models.members import member_queues as queues
-from models.members import member_review
+from models.members import member_queues, member_review
 from models.members.people import MemberChange, Membership, TransferRequest
+from models.orgs.accounts import UNION_ROLES
 from models.orgs.organizations import Organization
 from views.access import (
     access,
@@ -28,8 +28,6 @@ from views.paging import paginate
 
 bp = Blueprint("member_review", __name__, url_prefix="/members")
 
-# 会员转出审核 decisions: the unions themselves (the 市总工会 and the centre only look).
-DECIDING = ("district", "secondary", "grassroots")  # the roles of Account.decides_member_requests
 REVIEW_EXPLAINED = "开启后，下级工会新增的会员和已审核会员的证件信息修改须经上级工会审核，审核通过后自动生成会员编号"
 
 
@@ -44,10 +42,10 @@ def _back(listing: str, default: str | None = None) -> str:
 @access("district", "secondary")
 def approvals():
     kind = request.args.get("kind", "")
-    kind = kind if kind in queues.KINDS else ""
-    page = paginate(queues.approval_queue(acting_account(), kind))
-    return render_page("members/approvals.html", "rows", page=page, rows=queues.approval_rows(page.items),
-                       kind_filter=kind, kinds=queues.KINDS)
+    kind = kind if kind in member_queues.KINDS else ""
+    page = paginate(member_queues.approval_queue(acting_account(), kind))
+    return render_page("members/approvals.html", "rows", page=page, rows=member_queues.approval_rows(page.items),
+                       kind_filter=kind, kinds=member_queues.KINDS)
 
 
 def _decided(decide, row):
@@ -74,10 +72,10 @@ def decide_member(member, action):
     name = member.person.name
 
     def decide():
-        decided = queues.decide_member(member, action, acting_account(), reason)
+        decided = member_queues.decide_member(member, action, acting_account(), reason)
         return (f"已通过「{name}」的会员审核，会员编号 {decided.member_no}" if decided
                 else f"已驳回「{name}」的新会员申请")
-    return _decided(decide, queues.ApprovalRow("member", member.id, member, member.created_at))
+    return _decided(decide, member_queues.ApprovalRow("member", member.id, member, member.created_at))
 
 
 @bp.route("/approvals/changes/<int:change_id>/<any(approve, reject):action>", methods=["POST"])
@@ -85,10 +83,10 @@ def decide_member(member, action):
 def decide_change(change, action):
     """通过 (the new identity applies) or 驳回 (the old one stays) of one 信息修改."""
     reason = (request.form.get("reason") or "").strip()
-    row = queues.approval_rows([("change", change.id, change.created_at)])[0]
+    row = member_queues.approval_rows([("change", change.id, change.created_at)])[0]
 
     def decide():
-        queues.decide_change(change, action, acting_account(), reason)
+        member_queues.decide_change(change, action, acting_account(), reason)
         return f"已{'通过' if action == 'approve' else '驳回'}「{row.membership.person.name}」的信息修改"
     return _decided(decide, row)
 
@@ -106,7 +104,7 @@ def approve_batch():
     changes = list(scoped(MemberChange, account).where(MemberChange.id.in_(change_ids))) if change_ids else []
     if len(pending) != len(member_ids) or len(changes) != len(change_ids):
         return back_to_list("勾选的记录不存在或已被处理，请刷新页面后重试", listing)
-    count = queues.approve_many(account, pending, changes)
+    count = member_queues.approve_many(account, pending, changes)
     flash(f"已批量通过 {count} 条审核", "success")
     return redirect_to(listing)
 
@@ -142,17 +140,17 @@ def settings():
 @access()
 def transfers():
     account = acting_account()
-    status = request.args.get("status", queues.WAITING)
-    status = status if status in queues.TRANSFER_STATUSES else ""
+    status = request.args.get("status", member_queues.WAITING)
+    status = status if status in member_queues.TRANSFER_STATUSES else ""
     direction = request.args.get("direction", "")
-    direction = direction if direction in queues.DIRECTIONS else ""
-    page = paginate(queues.transfer_list(scoped(TransferRequest, account), account, direction, status))
+    direction = direction if direction in member_queues.DIRECTIONS else ""
+    page = paginate(member_queues.transfer_list(scoped(TransferRequest, account), account, direction, status))
     decides = account.decides_member_requests  # an account that only looks has no union of its own here
     return render_page("members/transfers.html", "rows", page=page, status_filter=status,
-                       direction=direction, directions=queues.DIRECTIONS if decides else {},
-                       statuses=queues.TRANSFER_STATUSES, decides=decides,
-                       decidable=queues.decidable(account, page.items) if decides else set(),
-                       can_withdraw=queues.can_withdraw)
+                       direction=direction, directions=member_queues.DIRECTIONS if decides else {},
+                       statuses=member_queues.TRANSFER_STATUSES, decides=decides,
+                       decidable=member_queues.decidable(account, page.items) if decides else set(),
+                       can_withdraw=member_queues.can_withdraw)
 
 
 @bp.route("/transfers/<int:transfer_id>")
@@ -160,14 +158,14 @@ def transfers():
 def transfer_detail(transfer):
     account = acting_account()
     return render_page("members/transfer_detail.html", t=transfer,
-                       can_decide=transfer.status == queues.WAITING and account.decides_member_requests
+                       can_decide=transfer.status == member_queues.WAITING and account.decides_member_requests
                        and transfer.can_decide(account),
-                       can_withdraw=queues.can_withdraw(transfer, account),
+                       can_withdraw=member_queues.can_withdraw(transfer, account),
                        full_numbers=account.sees_full_numbers, log=AuditLog.for_object(transfer))
 
 
 @bp.route("/transfers/<int:transfer_id>/<any(approve, reject, withdraw):action>", methods=["POST"])
-@access(*DECIDING, objects={"transfer_id": TransferRequest})
+@access(*UNION_ROLES, objects={"transfer_id": TransferRequest})
 def decide_transfer(transfer, action):
     """通过 / 驳回 (须填写审核说明) by the source union or its superior; 撤回 by the filer."""
     note = (request.form.get("note") or "").strip()  # 驳回 without one: the workflow refuses
@@ -178,7 +176,7 @@ def decide_transfer(transfer, action):
 
 
 @bp.route("/transfers/batch", methods=["POST"])
-@access(*DECIDING)
+@access(*UNION_ROLES)
 def approve_transfers():
     """批量通过 of the ticked transfer requests (all or nothing)."""
     account = acting_account()
@@ -189,6 +187,6 @@ def approve_transfers():
     chosen = list(scoped(TransferRequest, account).where(TransferRequest.id.in_(ids)))
     if len(chosen) != len(ids):
         return back_to_list("勾选的转移申请不存在或已被处理，请刷新页面后重试", listing)
-    count = queues.approve_transfers(account, chosen)
+    count = member_queues.approve_transfers(account, chosen)
     flash(f"已批量通过 {count} 条转移申请", "success")
     return redirect_to(listing)

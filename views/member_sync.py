@@ -8,7 +8,7 @@ from flask_login import current_user
 from models import jobs
 from models.base import DomainError
 from models.jobs import DONE, Job
-from models.members import member_sync as compare
+from models.members import member_sync
 from models.members import member_sync_files as files
 from models.members.member_transfer_in import transfer_in as transfer_rows
 from views.access import (
@@ -33,7 +33,7 @@ _xlsx = xlsx_response
 def _own_union():
     """The account's union when it may sync its roster, else None."""
     org = current_user.org
-    return org if compare.can_sync(org) else None
+    return org if member_sync.can_sync(org) else None
 
 
 # --- 同步会员 -------------------------------------------------------------------------------------
@@ -44,10 +44,10 @@ def sync():
     org = _own_union()
     if org is None:
         return refuse(ONLY_GRASSROOTS)
-    return upload_page("members/sync.html", lambda data, name: compare.submit(data, name, acting_account()),
+    return upload_page("members/sync.html", lambda data, name: member_sync.submit(data, name, acting_account()),
                        "member_sync.result", "请选择导入文件", "history",
-                       page=paginate(compare.history(org.id), per_page=10), org=org, label=compare.history_label,
-                       file_name=compare.file_name)
+                       page=paginate(member_sync.history(org.id), per_page=10), org=org,
+                       label=member_sync.history_label, file_name=member_sync.file_name)
 
 
 @bp.route("/sync/template")
@@ -59,7 +59,7 @@ def template():
 
 def _compare_job(job):
     """A job of another kind (in scope) is shown on the general 后台任务 page."""
-    if job.kind != compare.KIND:
+    if job.kind != member_sync.KIND:
         return redirect(url_for("jobs.detail", job_id=job.id))
     return None
 
@@ -73,8 +73,8 @@ def result(job):
     other = _compare_job(job)
     if other is not None:
         return other
-    return job_progress(job, "members/sync_result.html", "progress", classes=compare.CLASSES,
-                        label=compare.history_label, file_name=compare.file_name)
+    return job_progress(job, "members/sync_result.html", "progress", classes=member_sync.CLASSES,
+                        label=member_sync.history_label, file_name=member_sync.file_name)
 
 
 PEOPLE_TITLES = {"A": "本单位且已录入系统的会员", "B": "无组织直接转入本单位的会员",
@@ -84,14 +84,14 @@ PEOPLE_TITLES = {"A": "本单位且已录入系统的会员", "B": "无组织直
 @bp.route("/sync/<int:job_id>/<any(A, B, C, D):cls>")
 @access(objects={"job_id": Job})
 def people(job, cls):
-    """The people behind one class count of the result page (A, B, D: memberships this compare
+    """The people behind one class count of the result page (A, B, D: memberships this member_sync
     found, joined or marked 否; C: its transfer requests with 转出单位 and 审核状态)."""
     other = _compare_job(job)
     if other is not None:
         return other
     if job.status != DONE:
         return refuse("同步尚未完成，请稍后再查看", 409)
-    query = compare.people_query(job, cls)
+    query = member_sync.people_query(job, cls)
     page = paginate(query) if query is not None else None
     return render_page("members/people.html", "rows", page=page, transfers=cls == "C",
                        title=f"同步会员 比对结果 {cls} 类：{PEOPLE_TITLES[cls]}",
@@ -100,8 +100,8 @@ def people(job, cls):
 
 
 def _refused_download(job, ready: bool, not_ready: str):
-    """Why a file of this compare may not be downloaded (None: it may): another kind of job, the
-    read-only city account (full ID numbers), or a compare not finished (`ready`)."""
+    """Why a file of this member_sync may not be downloaded (None: it may): another kind of job, the
+    read-only city account (full ID numbers), or a member_sync not finished (`ready`)."""
     other = _compare_job(job)
     if other is not None:
         return other
@@ -133,7 +133,7 @@ def download_new(job):
     path, gone = result_file(job, "file")
     if gone:
         return gone
-    return send_download(path, job.result_data.get("download_name", path.name), XLSX, slug="member-compare-new")
+    return send_download(path, job.result_data.get("download_name", path.name), XLSX, slug="member-member_sync-new")
 
 
 # --- 从其他工会转入会员到本工会 -------------------------------------------------------------------

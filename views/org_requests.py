@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from forms.orgs import ReasonForm
 from models.audit import AuditLog
-from models.orgs import org_requests as requests_
+from models.orgs import org_requests
 from models.orgs.org_requests import OrgRequest
 from views.access import (
     access,
@@ -24,12 +24,12 @@ bp = Blueprint("org_requests", __name__, url_prefix="/orgs")
 @access()
 def index():
     """组织审核: requests of the subtree (to decide) and the account's own (to follow)."""
-    status = request.args.get("status", requests_.PENDING)
+    status = request.args.get("status", org_requests.PENDING)
     query = scoped(OrgRequest, current_user).order_by(OrgRequest.created_at.desc(), OrgRequest.id.desc())
-    if status in requests_.STATUSES:
+    if status in org_requests.STATUSES:
         query = query.where(OrgRequest.status == status)
     return render_page("org_requests/requests.html", "rows", page=paginate(query), status_filter=status,
-                       statuses=requests_.STATUSES)
+                       statuses=org_requests.STATUSES)
 
 
 @bp.route("/requests/<int:req_id>")
@@ -37,7 +37,7 @@ def index():
 def detail(req):
     return render_page("org_requests/request.html", req=req, form=ReasonForm(),
                        can_decide=req.awaits(current_user),
-                       can_withdraw=req.status == requests_.PENDING
+                       can_withdraw=req.status == org_requests.PENDING
                        and req.submitter_org_id == current_user.org_id,
                        log=AuditLog.for_object(req))
 
@@ -46,6 +46,6 @@ def detail(req):
 @access(objects={"req_id": OrgRequest})
 def decide(req, action):
     reason = (request.form.get("reason") or "").strip()  # 驳回 without one: the workflow refuses
-    req = requests_.decide(req, action, acting_account(), reason)
+    req = org_requests.decide(req, action, acting_account(), reason)
     flash(f"已{OrgRequest.WORKFLOW.label(action)}", "success")
     return redirect(url_for("org_requests.detail", req_id=req.id))

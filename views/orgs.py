@@ -11,8 +11,7 @@ from forms.orgs import MoveForm, OrgCreateForm, OrgEditForm, OrgForm, ReasonForm
 from models.audit import AuditLog
 from models.base import DomainError, FieldErrors
 from models.orgs import enterprises as enterprise_rules
-from models.orgs import org_changes
-from models.orgs import org_requests as requests_
+from models.orgs import org_changes, org_requests
 from models.orgs.org_import import CREATABLE_TYPES
 from models.orgs.organizations import ACTIVE, CLOSED, LEVELS, TOP_LEVELS, TYPES, Enterprise, Organization
 from models.stats.dashboard import dashboard_root
@@ -65,7 +64,7 @@ def _status(form) -> int:
 def edit_own():
     org = Organization.get_by_id(current_user.org_id)
     form = OrgEditForm(obj=org) if request.method == "GET" else OrgEditForm()
-    waiting = requests_.waiting_change(org)
+    waiting = org_requests.waiting_change(org)
     if done := _posted(form, lambda: org_changes.edit_own(org, _values(form), by=acting_account())):
         changes, filed = done[0]
         if filed:

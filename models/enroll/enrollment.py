@@ -11,7 +11,7 @@
 - **TypeLock**: the protection type of a grassroots union for a year, fixed by its first
   submission in either channel (unique per union and year).
 - **StatusRecord**: the registry of 社保卡状态 / 就业状态 / 社保缴纳 per ID number, filled by the
-  centre's import of the bureau's file (models/status_import.py).
+  centre's import of the bureau's file (models/enroll/status_import.py).
 """
 
 from datetime import date, timedelta
@@ -75,7 +75,7 @@ class Submission(BaseModel):
     grassroots = pw.IntegerField(default=0)
     reason = pw.TextField(default="")  # 退回 reason
     district_batch = pw.CharField(max_length=20, null=True, index=True)  # CB number of its district batch
-    batch = pw.DeferredForeignKey("DistrictBatch", null=True, on_delete="SET NULL")  # models/review.py
+    batch = pw.DeferredForeignKey("DistrictBatch", null=True, on_delete="SET NULL")  # models/review/batches.py
     queued_level = pw.CharField(max_length=6, null=True)  # 审核标识 once in 待提交: 区局(产业) / 二级工会
     queued_by = pw.ForeignKeyField(Organization, null=True, on_delete="SET NULL", backref="queued")
     submitted_by = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")

@@ -35,8 +35,7 @@ from models.io import uploads
 from models.io.bulk import chunks
 from models.io.tables import read_table, records
 from models.jobs import Job, bulk_work, job_kind
-from models.members import member_review, people
-from models.members import members as members_api
+from models.members import member_review, members, people
 from models.members.member_import import TEMPLATE_HEADER
 from models.members.member_import import people_query as memberships
 from models.members.member_sync_files import COLUMNS, errors_workbook, new_members_workbook
@@ -243,10 +242,10 @@ def join_directly(person: PersonRef, org: Organization, account, action: str, nu
     they wait 待审核 like any new member. Counted through members.join() (its savepoint undoes a
     constraint violation: someone else got there first)."""
     if people.review_required(org):
-        m = members_api.join(person.id, org, status=people.PENDING, join_date=today(), synced=synced)
+        m = members.join(person.id, org, status=people.PENDING, join_date=today(), synced=synced)
         how = "无组织会员转入，等待上级会员审核"
     else:
-        m = members_api.join(person.id, org, status=NORMAL,
+        m = members.join(person.id, org, status=NORMAL,
                              member_no=number or people.next_member_numbers(1)[0],
                              join_date=today(), approved_at=now(), synced=synced)
         how = "无组织会员直接转入，无须审核"

@@ -27,6 +27,9 @@ ROLES = ("admin", "city", "centre", "district", "secondary", "grassroots")
 REVIEWING_ROLES = ("district", "secondary")
 CITY_WIDE_ROLES = ("admin", "city", "centre")
 READ_ONLY_ROLES = ("city",)
+UNION_ROLES = ("district", "secondary", "grassroots")  # the unions themselves (not the city, the centre)
+CARD_SENDING_ROLES = ("centre", "district")
+ORG_APPROVAL_ROLES = ("secondary", "grassroots")  # their organisation changes wait for 组织审核
 # An account's state (the workflow's words over its is_active column).
 ACTIVE, DISABLED = "正常", "已停用"
 
@@ -182,13 +185,13 @@ class Account(UserMixin, BaseModel):
     @property
     def sends_card_batches(self) -> bool:
         """导出报送银行: the centre, a district (its subtree's batches) or the admin."""
-        return self.is_admin or self.role in ("centre", "district")
+        return self.is_admin or self.role in CARD_SENDING_ROLES
 
     @property
     def decides_member_requests(self) -> bool:
         """会员审核 / 会员转出审核: a union above the member's (district, secondary, grassroots for
         its 分工会) or the admin."""
-        return self.is_admin or self.role in ("district", "secondary", "grassroots")
+        return self.is_admin or self.role in UNION_ROLES
 
     @property
     def pays_district_batches(self) -> bool:
@@ -206,7 +209,7 @@ class Account(UserMixin, BaseModel):
         """A secondary or grassroots union: the organisations it adds or changes (and its own
         组织名称 / 统一社会信用代码 / 工会编号) wait for 组织审核; the admin, 市总工会, the centre
         and a district act at once."""
-        return self.role in ("secondary", "grassroots")
+        return self.role in ORG_APPROVAL_ROLES
 
     @property
     def manages_enterprises(self) -> bool:

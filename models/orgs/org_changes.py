@@ -14,8 +14,7 @@ from models import db
 from models.audit import AuditLog
 from models.base import DomainError, FieldErrors, now
 from models.members.people import ACTIVE_STATUSES, Membership
-from models.orgs import enterprises
-from models.orgs import org_requests as requests_
+from models.orgs import enterprises, org_requests
 from models.orgs.accounts import Account
 from models.orgs.enterprises import FIX_MARKED
 from models.orgs.organizations import (
@@ -51,7 +50,7 @@ def check_unique(new: dict, org_id: int | None = None) -> None:
         query = Organization.select().where(getattr(Organization, name) == value)
         if org_id is not None:
             query = query.where(Organization.id != org_id)
-        clash = f"该{label}已被其他组织使用" if query.exists() else requests_.pending_clash(**{name: value})
+        clash = f"该{label}已被其他组织使用" if query.exists() else org_requests.pending_clash(**{name: value})
         if clash:
             raise FieldErrors(FIX_MARKED, {name: clash})
 
@@ -96,8 +95,8 @@ def request_add(parent: Organization, fields: dict, enterprise=("", ""), by=None
     """新增下级组织 filed for 组织审核 (the first 覆盖企业 travels in the request)."""
     first = first_enterprise(fields["level"], *enterprise)
     check_unique(fields)
-    payload = dict(fields, **dict(zip(requests_.ENTERPRISE_FIELDS, first, strict=True))) if first else fields
-    return requests_.file(requests_.NEW, by, payload, f"「{by.org.name}」申请新建组织「{fields['name']}」",
+    payload = dict(fields, **dict(zip(org_requests.ENTERPRISE_FIELDS, first, strict=True))) if first else fields
+    return org_requests.file(org_requests.NEW, by, payload, f"「{by.org.name}」申请新建组织「{fields['name']}」",
                           parent=parent)
 
 
@@ -123,7 +122,7 @@ def request_edit(org: Organization, new: dict, by=None):
     if not changed:
         return None
     check_unique(changed, org.id)
-    return requests_.file(requests_.CHANGE, by, changed, f"「{by.org.name}」申请修改「{org.name}」的信息",
+    return org_requests.file(org_requests.CHANGE, by, changed, f"「{by.org.name}」申请修改「{org.name}」的信息",
                           target=org)
 
 
@@ -131,15 +130,15 @@ def edit_own(org: Organization, new: dict, by) -> tuple:
     """修改信息 of the account's own organisation: (the changes saved, the 组织审核 request filed
     or None). Where the account needs approval, a change of 组织名称 / 统一社会信用代码 / 工会编号
     is filed (one request at a time) and the other fields are saved at once."""
-    identity = {k: v for k, v in new.items() if k in requests_.IDENTITY and (getattr(org, k) or None) != v}
+    identity = {k: v for k, v in new.items() if k in org_requests.IDENTITY and (getattr(org, k) or None) != v}
     if not (identity and by.needs_org_approval):
         return edit(org, new, by), None
-    if requests_.waiting_change(org) is not None:
+    if org_requests.waiting_change(org) is not None:
         raise FieldErrors(FIX_MARKED, {"name": "已有待审核的修改申请，请等待上级工会审核或先撤回"})
     check_unique(identity, org.id)
     with db.atomic():
-        changes = edit(org, {k: v for k, v in new.items() if k not in requests_.IDENTITY}, by)
-        req = requests_.file(requests_.CHANGE, by, identity, f"「{org.name}」提交了修改信息申请", target=org)
+        changes = edit(org, {k: v for k, v in new.items() if k not in org_requests.IDENTITY}, by)
+        req = org_requests.file(org_requests.CHANGE, by, identity, f"「{org.name}」提交了修改信息申请", target=org)
     return changes, req
 
 
