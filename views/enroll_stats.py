@@ -21,7 +21,7 @@ from models.stats import monitor as board
 from views.access import XLSX, access, acting_account, int_arg, refuse, render_page, send_download
 from views.paging import paginate
 
-bp = Blueprint("enroll_stats", __name__, url_prefix="/enroll-enroll_stats")
+bp = Blueprint("enroll_stats", __name__, url_prefix="/enroll-stats")
 CITY_WIDE = ("centre", "city")
 MONITOR_POLL_SECONDS, MONITOR_REFRESH_SECONDS = 30, 30  # the page says 每30秒自动刷新, with or without JS
 

@@ -9,7 +9,6 @@ from models.audit import AuditLog
 from models.base import DomainError
 from models.members import member_queues, member_review
 from models.members.people import MemberChange, Membership, TransferRequest
-from models.orgs.accounts import UNION_ROLES
 from models.orgs.organizations import Organization
 from views.access import (
     access,
@@ -28,6 +27,8 @@ from views.paging import paginate
 
 bp = Blueprint("member_review", __name__, url_prefix="/members")
 
+# 会员转出审核 decisions: the unions themselves (the 市总工会 and the centre only look).
+DECIDING = ("district", "secondary", "grassroots")  # the roles of Account.decides_member_requests
 REVIEW_EXPLAINED = "开启后，下级工会新增的会员和已审核会员的证件信息修改须经上级工会审核，审核通过后自动生成会员编号"
 
 
@@ -165,7 +166,7 @@ def transfer_detail(transfer):
 
 
 @bp.route("/transfers/<int:transfer_id>/<any(approve, reject, withdraw):action>", methods=["POST"])
-@access(*UNION_ROLES, objects={"transfer_id": TransferRequest})
+@access(*DECIDING, objects={"transfer_id": TransferRequest})
 def decide_transfer(transfer, action):
     """通过 / 驳回 (须填写审核说明) by the source union or its superior; 撤回 by the filer."""
     note = (request.form.get("note") or "").strip()  # 驳回 without one: the workflow refuses
@@ -176,7 +177,7 @@ def decide_transfer(transfer, action):
 
 
 @bp.route("/transfers/batch", methods=["POST"])
-@access(*UNION_ROLES)
+@access(*DECIDING)
 def approve_transfers():
     """批量通过 of the ticked transfer requests (all or nothing)."""
     account = acting_account()

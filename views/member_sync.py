@@ -84,7 +84,7 @@ PEOPLE_TITLES = {"A": "本单位且已录入系统的会员", "B": "无组织直
 @bp.route("/sync/<int:job_id>/<any(A, B, C, D):cls>")
 @access(objects={"job_id": Job})
 def people(job, cls):
-    """The people behind one class count of the result page (A, B, D: memberships this member_sync
+    """The people behind one class count of the result page (A, B, D: memberships this compare
     found, joined or marked 否; C: its transfer requests with 转出单位 and 审核状态)."""
     other = _compare_job(job)
     if other is not None:
@@ -100,8 +100,8 @@ def people(job, cls):
 
 
 def _refused_download(job, ready: bool, not_ready: str):
-    """Why a file of this member_sync may not be downloaded (None: it may): another kind of job, the
-    read-only city account (full ID numbers), or a member_sync not finished (`ready`)."""
+    """Why a file of this compare may not be downloaded (None: it may): another kind of job, the
+    read-only city account (full ID numbers), or a compare not finished (`ready`)."""
     other = _compare_job(job)
     if other is not None:
         return other
@@ -133,7 +133,7 @@ def download_new(job):
     path, gone = result_file(job, "file")
     if gone:
         return gone
-    return send_download(path, job.result_data.get("download_name", path.name), XLSX, slug="member-member_sync-new")
+    return send_download(path, job.result_data.get("download_name", path.name), XLSX, slug="member-compare-new")
 
 
 # --- 从其他工会转入会员到本工会 -------------------------------------------------------------------

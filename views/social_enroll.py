@@ -27,7 +27,7 @@ from views.access import (
 )
 from views.paging import paginate
 
-bp = Blueprint("social_enroll", __name__, url_prefix="/enroll/social_enroll")
+bp = Blueprint("social_enroll", __name__, url_prefix="/enroll/social")
 GRASSROOTS = {"may": "operates_grassroots", "refusal": "只有基层工会可以办理社保卡参保"}
 MODES = [enrollment.CENTRAL, enrollment.INSTANT]  # 参保类型 of this channel
 TITLES = {"central": "参保确认画面-集中参保办理", "instant": "参保确认画面-即时参保办理"}
