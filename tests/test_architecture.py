@@ -47,3 +47,12 @@ def test_templates_compare_status_words_through_their_constants():
              for path in sorted((architecture.ROOT / "partials").rglob("*.html"))
              for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if literal.search(line)]
     assert found == []
+
+
+def test_templates_ask_account_who_may_not_the_role():
+    """`current_user.is_district_union`, never `current_user.role == 'district'`."""
+    found = [f"{path.relative_to(architecture.ROOT)}:{no}"
+             for path in sorted((architecture.ROOT / "partials").rglob("*.html"))
+             for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if "current_user.role" in line]
+    assert found == []

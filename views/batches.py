@@ -52,7 +52,7 @@ UPLOADED = (("start", "上传时间（起）"), ("end", "上传时间（止）")
 def index():
     """参保批次管理: 批次编号, 参保人数, 提交时间, 最后更新时间, 状态, 凭证上传时间, 职保中心反馈时间,
     职保中心核销时间."""
-    is_district = current_user.pays_district_batches
+    is_district = current_user.is_district_union
     number = normalize(request.args.get("number")).upper()
     status = normalize(request.args.get("status"))
     district = normalize(request.args.get("district"))
@@ -172,7 +172,7 @@ def vouchers():
 
 
 @bp.route("/vouchers/new", methods=["GET", "POST"])
-@access("district", may="pays_district_batches", refusal="只有区局（产业）工会可以上传缴费凭证")
+@access("district", may="is_district_union", refusal="只有区局（产业）工会可以上传缴费凭证")
 def voucher_new():
     """新增缴费凭证: ④ 选择批次 → 已选中批次金额明细 → ⑤ 上传附件, 文件名称 → ⑥ 保存提交至职保中心."""
     district = current_user.org

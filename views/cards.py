@@ -317,7 +317,9 @@ def revokes():
     state = state if state in card_batches.REVOKE_STATUSES else ""
     page = paginate(card_batches.revoke_list(scoped(CardRevokeRequest, current_user), state))
     return render_page("cards/revokes.html", "rows", page=page, state=state, states=card_batches.REVOKE_STATUSES,
-                       decides=lambda r: current_user.is_admin or (current_user.role == "district"
+                       # may_decide_revoke without a query per row: a listed request is in scope, so
+                       # one not of the district's own union is below it
+                       decides=lambda r: current_user.is_admin or (current_user.is_district_union
                                                                    and r.org_id != current_user.org_id))
 
 

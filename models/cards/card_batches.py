@@ -182,7 +182,7 @@ BANK_COLUMNS = ["批次编号", "序号", "姓名", "性别", "证件类型", "�
 def may_send(account, batch: CardBatch) -> bool:
     """The centre, or the district (industry) union above the batch's union, or the admin."""
     return account.acts_for_centre or (
-        account.role == "district" and account.org.contains(batch.org_id))
+        account.is_district_union and account.org.contains(batch.org_id))
 
 
 def bank_workbook(batch: CardBatch) -> bytes:
@@ -255,7 +255,7 @@ def request_revoke(batch: CardBatch, account, reason: str) -> CardRevokeRequest:
 
 
 def may_decide_revoke(account, req: CardRevokeRequest) -> bool:
-    return account.is_admin or (account.role == "district" and account.org.is_above(req.org_id))
+    return account.is_admin or (account.is_district_union and account.org.is_above(req.org_id))
 
 
 def decide_revoke(req: CardRevokeRequest, action: str, account, note: str = "") -> CardRevokeRequest:

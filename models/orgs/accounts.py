@@ -194,8 +194,9 @@ class Account(UserMixin, BaseModel):
         return self.is_admin or self.role in UNION_ROLES
 
     @property
-    def pays_district_batches(self) -> bool:
-        """A district union: it pays for its batches (缴费凭证) — not the admin acting for it."""
+    def is_district_union(self) -> bool:
+        """A 区局（产业）工会 itself (not the admin): it pays for its batches (缴费凭证) and decides
+        what its subtree's card batches need (导出报送银行, 撤销办卡批次审核)."""
         return not self.is_admin and self.role == "district"
 
     @property

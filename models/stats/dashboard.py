@@ -192,7 +192,7 @@ def chart(root: Organization, period: Period, daily: dict, total: int, whole: bo
 def dashboard_root(account) -> Organization:
     """The account's subtree root; city-wide roles look at the whole tree."""
     org = account.org
-    if account.role in ("admin", "city", "centre"):
+    if account.sees_whole_city:
         top = org.ancestors()
         return top[0] if top else org
     return org
