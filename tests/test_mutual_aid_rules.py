@@ -112,6 +112,7 @@ def test_items_are_named_as_the_handbook_names_them():
     (["a0", " a3 ", "B0", "B2", "C0", "C1"], ("A0", "A3", "B0", "B2", "C0", "C1")),
     (["B0", "A1"], ("A1", "B0")),  # A1 on top of B0: A1–A3 are offered to people who cannot have A0
     (["C0", "A2", "B3", "C3"], ("A2", "B3", "C0", "C3")),
+    ("A0、B0,C1", ("A0", "B0", "C1")),  # a stored or typed list
 ])
 def test_allowed_combinations(codes, expected):
     assert mf.check_items(codes) == expected
@@ -260,8 +261,9 @@ ON = date(2023, 7, 1)  # rule 1's reference day for the 2023 centralized roster:
 
 
 def test_rule1_counts_ages_on_the_coverage_start():
-    assert mr.reference_day(my.coverage(my.CENTRALIZED, 2023)[0]) == ON
-    assert mr.reference_day(my.coverage(my.INSTANT, 2023, date(2023, 9, 1))[0]) == date(2023, 9, 2)
+    assert mr.reference_day(my.CENTRALIZED, 2023, today=date(2023, 6, 12)) == ON
+    assert mr.reference_day(my.INSTANT, 2023, today=date(2023, 9, 1)) == date(2023, 9, 2)
+    assert mr.reference_day(my.INSTANT, 2023, date(2023, 9, 1)) == my.coverage(my.INSTANT, 2023, date(2023, 9, 1))[0]
 
 
 @pytest.mark.parametrize("birth,gender,on,over", [

@@ -17,6 +17,7 @@ A batch's total is the sum of its people's premiums (`batch_total`, by counting 
 same items — the same sum, computed once per group).
 """
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -91,7 +92,9 @@ def check_items(codes: Iterable[str]) -> tuple[str, ...]:
     of its own line's: A1–A3 are offered to people outside 职保, who can never have A0 (参保对象), so
     A1 cannot need A0. It therefore adds nothing to the first rule but its message.
     """
-    given = [str(c).strip().upper() for c in codes]
+    if isinstance(codes, str):  # "A0、B0" / "A0,B0" (a stored or typed list), never its characters
+        codes = re.split(r"[\s,，、;；]+", codes.strip())
+    given = [str(c).strip().upper() for c in codes if str(c).strip()]
     problems = []
     unknown = [c for c in given if c not in ITEMS]
     if unknown:

@@ -12,9 +12,11 @@ Seed 004 校验规则: "规则一、在职超龄校验 女性未满55周岁、�
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from fractions import Fraction
 from typing import NamedTuple
+
+from models.rules.mutual_year import CENTRALIZED, year_start
 
 # 职退状态 (from the 建议清册; "-": unknown in the historical rosters)
 IN_SERVICE, RETIRED, UNKNOWN = "在职", "退休", "-"
@@ -100,11 +102,14 @@ def is_over_age(birth: date | None, gender: str, on: date) -> bool:
     return age_on(birth, on) >= limit
 
 
-def reference_day(coverage_start: date) -> date:
-    """The day rule 1 counts ages on: the first day of coverage (centralized: 1 July; instant: the
-    day after the roster is submitted — at validation, the day after the validation). The seed names
-    no day; the age limits are 参保对象's ("女性未满55周岁、男性未满60周岁的从业人员"), who is covered."""
-    return coverage_start
+def reference_day(kind: str, year: int, today: date) -> date:
+    """The day rule 1 counts ages on: the first day of coverage — centralized, 1 July of the year;
+    instant, the day after the roster is submitted, which at validation is at the earliest tomorrow
+    (validating and submitting the same day is the usual case). The seed names no day; the age
+    limits are 参保对象's ("女性未满55周岁、男性未满60周岁的从业人员"), i.e. who is covered."""
+    if kind == CENTRALIZED:
+        return year_start(year)
+    return today + timedelta(days=1)
 
 
 @dataclass(frozen=True)
