@@ -196,3 +196,17 @@ def test_delete_of_a_batch_moved_meanwhile_is_refused(city):
     with pytest.raises(DomainError, match="已被他人修改"):
         batch_ops.delete_batch(batch, code.account)
     assert AidBatch.get_by_id(batch.id).status == CHOOSE_ITEMS
+
+
+def test_an_extension_keeps_the_window_open_for_that_code_only(city):
+    year = aid_year()
+    late, other = approved_code(city, 1), approved_code(city, 2)
+    window = years.AidWindow.get((years.AidWindow.year == year.id) & (years.AidWindow.kind == years.CENTRAL))
+    with pytest.raises(DomainError, match="请填写延长原因"):
+        years.extend_window(window, late, datetime(2026, 7, 5, 23, 59), city.account("admin"), "")
+    years.extend_window(window, late, datetime(2026, 7, 5, 23, 59), city.account("admin"), "系统故障补办")
+    years.extend_window(window, late, datetime(2026, 7, 8, 23, 59), city.account("admin"), "再延三天")
+    at = datetime(2026, 7, 6, 9, 0)
+    assert batch_ops.create_batch(late, years.CENTRAL, late.account, at=at).year.year == 2026
+    with pytest.raises(DomainError, match="集中参保已结束"):
+        batch_ops.create_batch(other, years.CENTRAL, other.account, at=at)

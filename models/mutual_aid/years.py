@@ -172,3 +172,20 @@ def create_year(year: int, account=None) -> AidYear:
                               "sort": i} for i, (code, line, full, half) in enumerate(REFERENCE_ITEMS)]).execute()
         AuditLog.record("新建互助保障年度", aid_year, account=account, detail={"保障年度": str(aid_year)})
     return aid_year
+
+
+def extend_window(window: AidWindow, code: InsuranceCode, ends: datetime, account, reason: str) -> AidWindowExtension:
+    """Quick fix 延长时间窗口 for one insurance code (audited with its reason)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("请填写延长原因（记入操作日志）", 422)
+    if ends <= window.ends:
+        raise DomainError(f"延长后的结束时间须晚于原结束时间（{window.ends:%Y-%m-%d %H:%M}）", 422)
+    with db.atomic():
+        AidWindowExtension.insert(window=window.id, code=code.id, ends=ends, reason=reason,
+                                  created_by=account.id if account else None, created_at=now()).on_conflict(
+            conflict_target=[AidWindowExtension.window, AidWindowExtension.code],
+            update={AidWindowExtension.ends: ends, AidWindowExtension.reason: reason}).execute()
+        AuditLog.record("延长时间窗口", code, account=account, reason=reason,
+                        detail={"时间窗口": f"{window.year.year}年度{window.kind}", "延长至": f"{ends:%Y-%m-%d %H:%M}"})
+    return AidWindowExtension.get((AidWindowExtension.window == window.id) & (AidWindowExtension.code == code.id))
