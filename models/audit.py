@@ -39,6 +39,10 @@ OBJECT_LABELS = {
     "DistrictBatch": "参保批次", "PaymentVoucher": "缴费凭证", "VoucherItem": "缴费凭证批次",
     "BatchCounter": "参保批次计数器", "Claim": "给付记录", "SocialCheck": "社保状态校验",
     "SocialConfirm": "社保卡参保待确认",
+    "InsuranceCode": "参保编码申请", "CodeUnit": "参保编码单位", "CodeHandler": "经办人",
+    "CodeChange": "信息变更申请", "CodeFile": "参保编码附件", "AidYear": "互助保障年度",
+    "AidWindow": "互助保障时间窗口", "AidWindowExtension": "互助保障时间窗口延长", "AidItem": "互助保障项目",
+    "AidBatch": "互助保障参保批次", "RosterEntry": "互助保障清册人员",
 }
 
 
@@ -76,6 +80,10 @@ OBJECT_NAMES = {
     "Enrollment": lambda o: f"{o.person.name} {o.year.year}年",
     "DistrictBatch": lambda o: o.number,
     "PaymentVoucher": lambda o: f"「{o.file_name}」",
+    "InsuranceCode": lambda o: f"{o.unit_name}（{o.code or o.status}）",
+    "AidYear": lambda o: f"{o.year}年度",
+    "AidBatch": lambda o: f"{o.code.unit_name} {o.year.year}年度{o.kind}",
+    "CodeChange": lambda o: f"{o.code.unit_name} {o.kind}",
 }
 
 
@@ -83,7 +91,8 @@ OBJECT_NAMES = {
 # object type (no lookup per row).
 NAME_JOINS = {"Membership": ("person", "org"), "TransferRequest": ("person",), "CardRevokeRequest": ("batch",),
               "CardPending": ("person",), "ProtectionType": ("year",), "Submission": ("org", "year"),
-              "Enrollment": ("person", "year"), "MemberChange": ("membership.person",)}
+              "Enrollment": ("person", "year"), "MemberChange": ("membership.person",), "AidBatch": ("code", "year"),
+              "CodeChange": ("code",)}
 
 
 def _named(model, ids):

@@ -27,6 +27,9 @@ from models.jobs import Job, JobChunk
 from models.members.counts import MemberDay, OrgMemberCount
 from models.members.people import Counter, MemberChange, Membership, Person, TransferRequest
 from models.messages import Message, MessageRead
+from models.mutual_aid.batches import AidBatch, RosterEntry
+from models.mutual_aid.codes import CodeChange, CodeFile, CodeHandler, CodeUnit, InsuranceCode
+from models.mutual_aid.years import AidItem, AidWindow, AidWindowExtension, AidYear
 from models.notices import Download, Notice
 from models.orgs.accounts import Account, LoginAttempt
 from models.orgs.org_requests import OrgRequest
@@ -39,7 +42,9 @@ ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog
               OrgRequest, JobChunk, Counter, MemberChange, TransferRequest, CardBatch, Card, CardPending,
               CardBatchItem, CardRevokeRequest, ProtectionYear, ProtectionType, Window, WindowExtension,
               FeeSplit, Credit, DistrictBatch, Submission, Enrollment, TypeLock, StatusRecord, CardConfirm,
-              PaymentVoucher, VoucherItem, BatchCounter, Claim, SocialCheck, SocialConfirm]
+              PaymentVoucher, VoucherItem, BatchCounter, Claim, SocialCheck, SocialConfirm,
+              InsuranceCode, CodeUnit, CodeHandler, CodeChange, CodeFile, AidYear, AidWindow, AidWindowExtension,
+              AidItem, AidBatch, RosterEntry]
 
 # The core's foreign keys to the areas (DeferredForeignKey) are bound now that every model is
 # defined; one left unbound would write to a column that does not exist.

@@ -16,7 +16,7 @@ MAX_LINES = 400
 # Views may import these other views: the shared helpers of the web layer.
 VIEW_HELPERS = {"views.access", "views.paging", "views.menu", "views.uploads"}
 # The area packages of models/ (menu names); everything else under models/ is the shared core.
-AREAS = ("orgs", "members", "cards", "enroll", "review", "stats")
+AREAS = ("orgs", "members", "cards", "enroll", "review", "stats", "mutual_aid")
 TOP = {"models.schema", "models.demo"}  # above every area: the table list and the demo city
 
 

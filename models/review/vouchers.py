@@ -99,13 +99,14 @@ def amounts(batches: list) -> Amounts:
                    sum(b.credit_used for b in batches))
 
 
-def check_voucher_file(data: bytes, filename: str) -> tuple[bytes, str, str]:
+def check_voucher_file(data: bytes, filename: str, label: str = "缴费凭证") -> tuple[bytes, str, str]:
     """(the bytes to store, content type, extension) of an uploaded voucher: a PNG/JPEG image
-    (re-encoded, so nothing but pixels is kept) or a PDF that parses — judged by content."""
+    (re-encoded, so nothing but pixels is kept) or a PDF that parses — judged by content. `label`
+    names the file in the messages (the mutual-aid line's 附件 and 证明材料 are checked here too)."""
     if not data:
-        raise DomainError("请选择缴费凭证文件", 422)
+        raise DomainError(f"请选择{label}文件", 422)
     if len(data) > MAX_VOUCHER_BYTES:
-        raise DomainError(f"缴费凭证文件不能超过{MAX_VOUCHER_BYTES // 1024 // 1024}MB", 422)
+        raise DomainError(f"{label}文件不能超过{MAX_VOUCHER_BYTES // 1024 // 1024}MB", 422)
     if data.startswith(b"%PDF-"):
         from pypdf import PdfReader  # third-party, loaded only when a PDF voucher is uploaded
         try:
@@ -113,15 +114,15 @@ def check_voucher_file(data: bytes, filename: str) -> tuple[bytes, str, str]:
         except Exception:  # noqa: BLE001 - any parse failure is a bad file
             pages = 0
         if not pages:
-            raise DomainError("缴费凭证PDF文件已损坏，无法打开", 422)
+            raise DomainError(f"{label}PDF文件已损坏，无法打开", 422)
         return data, "application/pdf", "pdf"
     from PIL import Image  # third-party, loaded only when an image voucher is uploaded
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.format not in ("PNG", "JPEG"):
-                raise DomainError("缴费凭证只能是图片（JPG/PNG）或PDF文件", 422)
+                raise DomainError(f"{label}只能是图片（JPG/PNG）或PDF文件", 422)
             if image.width * image.height > 40_000_000:
-                raise DomainError("缴费凭证图片尺寸过大", 422)
+                raise DomainError(f"{label}图片尺寸过大", 422)
             image.load()
             out = io.BytesIO()
             if image.format == "JPEG":
@@ -132,7 +133,7 @@ def check_voucher_file(data: bytes, filename: str) -> tuple[bytes, str, str]:
     except DomainError:
         raise
     except Exception:  # noqa: BLE001 - not an image Pillow can read
-        raise DomainError("缴费凭证只能是图片（JPG/PNG）或PDF文件，所选文件无法识别", 422) from None
+        raise DomainError(f"{label}只能是图片（JPG/PNG）或PDF文件，所选文件无法识别", 422) from None
 
 
 def upload_voucher(district: Organization, batch_ids: list, file_name: str, data: bytes, account) -> PaymentVoucher:

@@ -1,0 +1,222 @@
+"""参保编码申请 operations (spec 70, seed 004): apply, the centre's decision, resubmission, the
+units of a group code, the files. Every status move through models/workflow.py; audit rows there.
+
+- `apply` (提交申请): the fields (* required), at least one file (images / PDF, checked by content),
+  one application per platform account (the unique account column: a second form, or two at
+  once, is refused), a unit name or 统一社会信用代码 that already has a code refused with
+  "提交失败" and that code's contact and phone.
+- `decide` (the centre): 审核通过 gives the code (typed by the centre, else HZ + 8 digits of the
+  application) and makes the applicant's unit the code's first unit — a name approved meanwhile
+  for another code is refused then too (the unique CodeUnit.name); 审核不通过 needs the reason.
+- `resubmit` (编辑 → 重新提交): 审核不通过 → 申请中 with the corrected fields.
+"""
+
+import secrets
+
+import peewee as pw
+
+from models import db
+from models.audit import AuditLog
+from models.base import DomainError, FieldErrors, now
+from models.mutual_aid.codes import APPLICATION_FILE, APPROVED, FILE_DIR, CodeFile, CodeHandler, CodeUnit, InsuranceCode
+from models.review.vouchers import check_voucher_file
+from models.rules.idnumber import IdError, check_mobile
+from models.rules.text import compact, normalize
+from models.rules.uscc import clean_uscc
+from models.storage import stored_file
+from models.workflow import transition
+
+FIELDS = {"unit_name": ("单位名称", 100), "uscc": ("统一社会信用代码", 18), "address": ("单位地址", 200),
+          "contact": ("联系人", 50), "phone": ("联系电话", 20), "email": ("单位邮箱", 100)}
+REQUIRED = ("unit_name", "uscc", "address", "contact", "phone")
+MAX_FILES = 10
+
+
+def clean_fields(form: dict) -> dict:
+    """The application's fields, normalised; FieldErrors naming every refused field."""
+    values, errors = {}, {}
+    for name, (label, size) in FIELDS.items():
+        value = normalize(form.get(name))
+        if not value and name in REQUIRED:
+            errors[name] = f"请填写{label}"
+        elif len(value) > size:
+            errors[name] = f"{label}不能超过{size}个字"
+        values[name] = value
+    if values["uscc"] and "uscc" not in errors:
+        try:
+            values["uscc"] = clean_uscc(values["uscc"])
+        except ValueError as exc:
+            errors["uscc"] = str(exc)
+    if values["phone"] and "phone" not in errors:
+        try:
+            values["phone"] = check_mobile(values["phone"])
+        except IdError as exc:
+            errors["phone"] = f"联系电话：{exc.message}"
+    if values["email"] and "@" not in values["email"]:
+        errors["email"] = "单位邮箱格式不正确"
+    if errors:
+        raise FieldErrors("请按提示修改后再提交", errors)
+    return values
+
+
+def contact_of(code: InsuranceCode) -> str:
+    """联系人 / 联系电话 of a code: its handler's when filled, else the application's."""
+    handler = CodeHandler.get_or_none(CodeHandler.code == code.id)
+    name, phone = (handler.name, handler.mobile) if handler else (code.contact, code.phone)
+    return f"联系人：{name}，联系电话：{phone}"
+
+
+def clash_message(unit: CodeUnit, what: str) -> str:
+    return (f"提交失败：{what}已有参保编码{unit.code.code}（{contact_of(unit.code)}），"
+            "一个单位只能有一个参保编码，请与该联系人联系")
+
+
+def clash(unit_name: str, uscc: str | None, exclude_code: int | None = None) -> str | None:
+    """The refusal when the unit name or 统一社会信用代码 already has a code, else None."""
+    for column, value, what in ((CodeUnit.name, unit_name, f"单位「{unit_name}」"),
+                                (CodeUnit.uscc, uscc, f"统一社会信用代码{uscc}")):
+        if not value:
+            continue
+        query = CodeUnit.select().where(column == value)
+        if exclude_code:
+            query = query.where(CodeUnit.code != exclude_code)
+        unit = query.first()
+        if unit:
+            return clash_message(unit, what)
+    return None
+
+
+def store_files(code: InsuranceCode, files: list, kind: str, label: str, change=None) -> list:
+    """Check and keep uploaded files [(name, bytes)] as CodeFile rows; returns the stored paths (for
+    the caller to delete when its transaction fails)."""
+    if len(files) > MAX_FILES:
+        raise DomainError(f"{label}最多上传{MAX_FILES}个文件", 422)
+    checked = [(normalize(name)[:100] or "附件", *check_voucher_file(data, name, label)) for name, data in files]
+    paths, rows = [], []
+    for name, content, content_type, ext in checked:
+        stored = f"{secrets.token_hex(16)}.{ext}"
+        path = stored_file(FILE_DIR, stored)
+        path.write_bytes(content)
+        paths.append(path)
+        rows.append({"code": code.id, "change": change.id if change else None, "kind": kind, "file_name": name,
+                     "stored_name": stored, "content_type": content_type, "size": len(content),
+                     "uploaded_at": now()})
+    CodeFile.insert_many(rows).execute()
+    return paths
+
+
+def _account_refusal(account) -> str:
+    held = InsuranceCode.get_or_none(InsuranceCode.account == account.id)
+    what = f"参保编码{held.code}" if held and held.code else f"参保编码申请（{held.status}）" if held else "参保编码"
+    return f"本账号已有{what}，一个参保编码只能在一个平台账号中使用，一个账号也只能申请一次"
+
+
+def apply(account, form: dict, files: list) -> InsuranceCode:
+    """提交申请: the application in 申请中, its files, one audit row."""
+    values = clean_fields(form)
+    if not files:
+        raise FieldErrors("请上传附件", {"files": "请上传《社会保险费缴费申报表》或《单位参加城镇社会保险基本情况》"
+                                                "或法人登记证、营业执照（复印件盖公章）"})
+    if InsuranceCode.select().where(InsuranceCode.account == account.id).exists():
+        raise DomainError(_account_refusal(account), 409)
+    refused = clash(values["unit_name"], values["uscc"])
+    if refused:
+        raise DomainError(refused, 409)
+    paths = []
+    try:
+        with db.atomic():
+            code = InsuranceCode.create(account=account.id, org=account.org_id, **values)
+            paths = store_files(code, files, APPLICATION_FILE, "附件")
+            AuditLog.record("申请参保编码", code, to_state=code.status, account=account,
+                            detail={"单位名称": values["unit_name"], "统一社会信用代码": values["uscc"]})
+    except pw.IntegrityError:
+        for path in paths:
+            path.unlink(missing_ok=True)
+        raise DomainError(_account_refusal(account), 409) from None
+    except DomainError:
+        for path in paths:
+            path.unlink(missing_ok=True)
+        raise
+    return code
+
+
+def centre_only(account) -> None:
+    if account is None or not account.acts_for_centre:
+        raise DomainError("只有上海市职工保障互助会可以审核", 403)
+
+
+def decide(code: InsuranceCode, approve: bool, account, reason: str = "", number: str = "") -> InsuranceCode:
+    """The centre's review: 审核通过 (the code) or 审核不通过 (the reason)."""
+    centre_only(account)
+    at = now()
+    if not approve:
+        reason = (reason or "").strip()
+        return transition(code, "refuse", account=account, reason=reason,
+                          updates={"reason": reason, "decided_by": account.id, "decided_at": at, "updated_at": at})
+    number = compact(number).upper() or f"HZ{code.id:08d}"
+    if len(number) > 20:
+        raise DomainError("参保编码不能超过20位", 422)
+    refused = clash(code.unit_name, code.uscc, exclude_code=code.id)
+    if refused:
+        raise DomainError(refused, 409)
+    if InsuranceCode.select().where(InsuranceCode.code == number).exists():
+        raise DomainError(f"参保编码{number}已被使用，请换一个", 409)
+    try:
+        with db.atomic():
+            code = transition(code, "approve", account=account, detail={"参保编码": number},
+                              updates={"code": number, "reason": "", "decided_by": account.id, "decided_at": at,
+                                       "updated_at": at})
+            CodeUnit.create(code=code.id, name=code.unit_name, uscc=code.uscc, is_main=True)
+    except pw.IntegrityError:
+        refused = clash(code.unit_name, code.uscc, exclude_code=code.id)
+        raise DomainError(refused or f"参保编码{number}已被使用，请换一个", 409) from None
+    return code
+
+
+def resubmit(code: InsuranceCode, account, form: dict, files: list | None = None) -> InsuranceCode:
+    """编辑 → 重新提交 after 审核不通过: the corrected fields (and any new files), back to 申请中."""
+    if code.account_id != account.id:
+        raise DomainError("只能修改本账号的参保编码申请", 403)
+    values = clean_fields(form)
+    refused = clash(values["unit_name"], values["uscc"])
+    if refused:
+        raise DomainError(refused, 409)
+    paths = []
+    try:
+        with db.atomic():
+            code = transition(code, "resubmit", account=account, updates={**values, "updated_at": now()})
+            if files:
+                paths = store_files(code, files, APPLICATION_FILE, "附件")
+    except DomainError:
+        for path in paths:
+            path.unlink(missing_ok=True)
+        raise
+    return code
+
+
+def add_unit(code: InsuranceCode, name: str, uscc: str, account) -> CodeUnit:
+    """The centre adds a unit of the group (集团) to an approved code: its people join the code's roster."""
+    centre_only(account)
+    if code.status != APPROVED:
+        raise DomainError("参保编码审核通过后才能添加集团下属单位", 409)
+    name = normalize(name)
+    if not name:
+        raise FieldErrors("请填写单位名称", {"name": "请填写单位名称"})
+    try:
+        uscc = clean_uscc(uscc) if normalize(uscc) else None
+    except ValueError as exc:
+        raise FieldErrors(str(exc), {"uscc": str(exc)}) from None
+    refused = clash(name, uscc)
+    if refused:
+        raise DomainError(refused, 409)
+    try:
+        with db.atomic():
+            unit = CodeUnit.create(code=code.id, name=name, uscc=uscc)
+            AuditLog.record("添加集团下属单位", code, account=account, detail={"单位名称": name})
+    except pw.IntegrityError:
+        raise DomainError(clash(name, uscc) or "该单位已有参保编码", 409) from None
+    return unit
+
+
+def units_of(code: InsuranceCode) -> list:
+    return list(CodeUnit.select().where(CodeUnit.code == code.id).order_by(CodeUnit.is_main.desc(), CodeUnit.id))

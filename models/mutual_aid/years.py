@@ -1,0 +1,191 @@
+"""The mutual-aid protection year (1 Jul – 30 Jun) and its settings (spec 70, seed 004).
+
+- **AidYear**: year Y runs 1 Jul Y – 30 Jun Y+1; the receiving account (户名 / 账号 / 开户行,
+  seed 004's as defaults) and the A0+B0+C0 price for a period longer than half a year (180 元).
+- **AidWindow** (集中参保 1–30 June Y, 即时参保 from 1 Jul Y to 30 Jun Y+1) and **AidWindowExtension**
+  (a window kept open longer for one insurance code — the admin's quick fix) mirror
+  `models/enroll/plans.Window` / `WindowExtension`: those hang on the calendar-year ProtectionYear
+  of the other line and their extensions on an Organization of the union tree, while a mutual-aid
+  unit is an insurance code that may have no organisation. `window_state()` answers with the same
+  `plans.WindowState` (open, reason, dates), so the screens show both lines' windows alike.
+- **AidItem**: the items A0–A3 / B0–B3 / C0–C3 of a year with their full and half-year prices (fen).
+"""
+
+from datetime import date, datetime, time
+
+import peewee as pw
+
+from models import db
+from models.audit import AuditLog
+from models.base import BaseModel, DomainError, now, today
+from models.enroll.plans import WindowState
+from models.mutual_aid.codes import InsuranceCode
+from models.orgs.accounts import Account
+
+CENTRAL, INSTANT = "集中参保", "即时参保"  # a window's and a batch's kind
+KINDS = (CENTRAL, INSTANT)
+HOSPITAL, ILLNESS, ACCIDENT = "在职住院", "特种重病", "意外伤害"
+
+
+class AidYear(BaseModel):
+    scope_field = None  # settings: everybody reads them, the centre changes them
+    year = pw.IntegerField(unique=True)  # 保障年度 Y: 1 Jul Y – 30 Jun Y+1
+    account_name = pw.CharField(max_length=100, default="上海市职工保障互助会")  # 户名
+    account_no = pw.CharField(max_length=40, default="31602300008022150")  # 账号
+    bank = pw.CharField(max_length=100, default="上海银行人民广场支行")  # 开户行
+    basic_combo_fee = pw.IntegerField(default=18000)  # A0+B0+C0 together, period over half a year (fen)
+    created_at = pw.DateTimeField(default=now)
+
+    @property
+    def starts(self) -> date:
+        return date(self.year, 7, 1)
+
+    @property
+    def ends(self) -> date:
+        return date(self.year + 1, 6, 30)
+
+    def __str__(self):
+        return f"{self.year}年度（{self.starts:%Y-%m-%d}至{self.ends:%Y-%m-%d}）"
+
+
+class AidWindow(BaseModel):
+    scope_field = None
+    year = pw.ForeignKeyField(AidYear, backref="windows", on_delete="CASCADE")
+    kind = pw.CharField(max_length=4)  # 集中参保 / 即时参保
+    starts = pw.DateTimeField()
+    ends = pw.DateTimeField()
+
+    class Meta:
+        indexes = ((("year", "kind"), True),)
+
+
+class AidWindowExtension(BaseModel):
+    scope_field = None
+    window = pw.ForeignKeyField(AidWindow, backref="extensions", on_delete="CASCADE")
+    code = pw.ForeignKeyField(InsuranceCode, on_delete="CASCADE")
+    ends = pw.DateTimeField()
+    reason = pw.TextField()
+    created_by = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")
+    created_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("window", "code"), True),)
+
+
+class AidItem(BaseModel):
+    scope_field = None
+    year = pw.ForeignKeyField(AidYear, backref="items", on_delete="CASCADE")
+    code = pw.CharField(max_length=2)  # A0 … C3
+    line = pw.CharField(max_length=4)  # 在职住院 / 特种重病 / 意外伤害
+    full_fee = pw.IntegerField()  # 元/人 for a period of more than half a year (fen)
+    half_fee = pw.IntegerField()  # instant enrollment starting 1 Jan – 30 Jun (fen)
+    sort = pw.IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("year", "code"), True),)
+
+    @property
+    def basic(self) -> bool:
+        return self.code.endswith("0")
+
+
+# Seed 004's fee table (元 → fen): full year, half year.
+REFERENCE_ITEMS = [
+    ("A0", HOSPITAL, 12000, 6000), ("A1", HOSPITAL, 13500, 6750), ("A2", HOSPITAL, 23000, 11500),
+    ("A3", HOSPITAL, 33000, 16500), ("B0", ILLNESS, 5500, 2750), ("B1", ILLNESS, 10000, 5000),
+    ("B2", ILLNESS, 23500, 11750), ("B3", ILLNESS, 46000, 23000), ("C0", ACCIDENT, 1500, 750),
+    ("C1", ACCIDENT, 4000, 2000), ("C2", ACCIDENT, 7500, 3750), ("C3", ACCIDENT, 22500, 11250),
+]
+
+
+def year_of(day: date, kind: str) -> int:
+    """The protection year `kind` enrolls into on `day`: centralized enrollment (June, or a later
+    extension) the year starting 1 July of the same calendar year; instant the year running."""
+    if kind == CENTRAL:
+        return day.year
+    return day.year if day.month >= 7 else day.year - 1
+
+
+def get_year(year: int) -> AidYear | None:
+    return AidYear.get_or_none(AidYear.year == year)
+
+
+def enrolling_year(kind: str, on: date | None = None) -> AidYear:
+    on = on or today()
+    found = get_year(year_of(on, kind))
+    if found is None:
+        raise DomainError(f"{year_of(on, kind)}年度互助保障尚未设置，暂不能办理{kind}", 409)
+    return found
+
+
+def items_of(year: AidYear) -> list:
+    return list(AidItem.select().where(AidItem.year == year.id).order_by(AidItem.sort, AidItem.id))
+
+
+def window_state(year: AidYear | None, kind: str, code: InsuranceCode | None = None,
+                 at: datetime | None = None) -> WindowState:
+    """Open or closed for `code` at `at`, with the reason in Chinese (an extension for the code
+    moves the end)."""
+    at = at or now()
+    if year is None:
+        return WindowState(False, f"互助保障年度尚未设置，{kind}未开放")
+    window = AidWindow.get_or_none((AidWindow.year == year.id) & (AidWindow.kind == kind))
+    if window is None:
+        return WindowState(False, f"{year.year}年度的{kind}时间尚未设置")
+    ends = window.ends
+    if code is not None:
+        extension = AidWindowExtension.get_or_none((AidWindowExtension.window == window.id)
+                                                   & (AidWindowExtension.code == code.id))
+        if extension and extension.ends > ends:
+            ends = extension.ends
+    state = WindowState(True, "", window.starts, ends)
+    if at < window.starts:
+        state.open, state.reason = False, f"{year.year}年度{kind}尚未开始（开放时间：{state.dates}）"
+    elif at > ends:
+        state.open, state.reason = False, f"{year.year}年度{kind}已结束（开放时间：{state.dates}）"
+    return state
+
+
+def require_window(year: AidYear, kind: str, code: InsuranceCode | None = None, at=None) -> WindowState:
+    state = window_state(year, kind, code, at)
+    if not state.open:
+        raise DomainError(state.reason, 409)
+    return state
+
+
+def reference_windows(year: int) -> dict:
+    """集中参保 1–30 June Y, 即时参保 1 July Y – 30 June Y+1 (seed 004's timeline moved to Y)."""
+    last = time(23, 59, 59)
+    return {CENTRAL: (datetime.combine(date(year, 6, 1), time()), datetime.combine(date(year, 6, 30), last)),
+            INSTANT: (datetime.combine(date(year, 7, 1), time()), datetime.combine(date(year + 1, 6, 30), last))}
+
+
+def create_year(year: int, account=None) -> AidYear:
+    """新建互助保障年度: seed 004's account, windows and prices, the centre changes them later."""
+    if get_year(year) is not None:
+        raise DomainError(f"{year}年度互助保障已存在", 409)
+    with db.atomic():
+        aid_year = AidYear.create(year=year)
+        for kind, (starts, ends) in reference_windows(year).items():
+            AidWindow.create(year=aid_year.id, kind=kind, starts=starts, ends=ends)
+        AidItem.insert_many([{"year": aid_year.id, "code": code, "line": line, "full_fee": full, "half_fee": half,
+                              "sort": i} for i, (code, line, full, half) in enumerate(REFERENCE_ITEMS)]).execute()
+        AuditLog.record("新建互助保障年度", aid_year, account=account, detail={"保障年度": str(aid_year)})
+    return aid_year
+
+
+def extend_window(window: AidWindow, code: InsuranceCode, ends: datetime, account, reason: str) -> AidWindowExtension:
+    """Quick fix 延长时间窗口 for one insurance code (audited with its reason)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("请填写延长原因（记入操作日志）", 422)
+    if ends <= window.ends:
+        raise DomainError(f"延长后的结束时间须晚于原结束时间（{window.ends:%Y-%m-%d %H:%M}）", 422)
+    with db.atomic():
+        AidWindowExtension.insert(window=window.id, code=code.id, ends=ends, reason=reason,
+                                  created_by=account.id if account else None, created_at=now()).on_conflict(
+            conflict_target=[AidWindowExtension.window, AidWindowExtension.code],
+            update={AidWindowExtension.ends: ends, AidWindowExtension.reason: reason}).execute()
+        AuditLog.record("延长时间窗口", code, account=account, reason=reason,
+                        detail={"时间窗口": f"{window.year.year}年度{window.kind}", "延长至": f"{ends:%Y-%m-%d %H:%M}"})
+    return AidWindowExtension.get((AidWindowExtension.window == window.id) & (AidWindowExtension.code == code.id))

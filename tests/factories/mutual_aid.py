@@ -1,0 +1,63 @@
+"""The mutual-aid line's test data: a protection year, insurance codes (applied, approved, with a
+handler), batches in any state, roster rows and a small image to upload."""
+
+import io
+from datetime import datetime
+
+from PIL import Image
+
+from models.mutual_aid import code_ops, handler_ops, years
+from models.mutual_aid.batches import AidBatch
+from models.rules.uscc import make_uscc
+from tests import factories
+from tests.factories.memberfiles import id_number
+
+IN_CENTRAL = datetime(2026, 6, 10, 10, 0)  # inside 2026's centralized window (1–30 June)
+IN_INSTANT = datetime(2026, 8, 3, 10, 0)  # inside 2026's instant window (1 Jul 2026 – 30 Jun 2027)
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), "white").save(out, "PNG")
+    return out.getvalue()
+
+
+def uscc(n: int) -> str:
+    return make_uscc(f"91310000{n:09d}")
+
+
+def form(n: int, **fields) -> dict:
+    values = {"unit_name": f"上海互助测试{n}有限公司", "uscc": uscc(n), "address": f"上海市黄浦区测试路{n}号",
+              "contact": f"联系人{n}", "phone": f"1391234{n:04d}", "email": f"unit{n}@example.com"}
+    return {**values, **fields}
+
+
+def unit_account(city, n: int):
+    """A platform account of its own for unit n (a grassroots union's account in the test city)."""
+    return factories.make_account(city.orgs["grassroots1"], username=f"aid-unit-{n}")
+
+
+def applied(city, n: int, **fields):
+    return code_ops.apply(unit_account(city, n), form(n, **fields), [("营业执照.png", png())])
+
+
+def approved_code(city, n: int, handler: bool = True, **fields):
+    """An approved code of unit n (its own account), with its handler filled unless told otherwise."""
+    code = code_ops.decide(applied(city, n, **fields), True, city.account("centre"))
+    if handler:
+        handler_ops.save_handler(code, code.account, f"经办人{n}", f"1380000{n:04d}", f"handler{n}@example.com")
+    return code
+
+
+def aid_year(year: int = 2026):
+    return years.get_year(year) or years.create_year(year)
+
+
+def batch_in(code, state: str, kind: str = years.CENTRAL, year=None) -> AidBatch:
+    """A batch created straight in `state` (the workflow tests' starting points)."""
+    year = year or aid_year()
+    return AidBatch.create(code=code.id, org=code.org_id, year=year.id, kind=kind, status=state)
+
+
+def person(i: int, **fields) -> dict:
+    return {"id_type": "居民身份证", "id_number": id_number(i), "name": f"参保人{i}", **fields}

@@ -1,0 +1,243 @@
+"""参保编码申请, 经办人填报 and 信息变更 (issue 18 items 1–2, spec 70, seed 004): the application and
+the centre's decision, "提交失败" for a unit name that has a code (with that code's contact), one
+code per platform account and one code per unit name as database constraints on both databases
+with two-thread races, the code and change-request workflows over every pair, the handler."""
+
+import threading
+
+import peewee as pw
+import pytest
+
+from models import db
+from models.base import DomainError, FieldErrors
+from models.mutual_aid import code_ops, handler_ops
+from models.mutual_aid.codes import (
+    APPLYING,
+    APPROVED,
+    REFUSED,
+    WAITING,
+    CodeChange,
+    CodeFile,
+    CodeHandler,
+    CodeUnit,
+    InsuranceCode,
+)
+from models.storage import stored_file
+from tests import factories
+from tests.factories.mutual_aid import applied, approved_code, form, png, unit_account, uscc
+from tests.workflow_helpers import check_every_pair, check_stale_object_refused, race_transition
+
+
+def test_an_application_waits_for_the_centre_with_its_files(city):
+    code = applied(city, 1)
+    assert code.status == APPLYING and code.code is None
+    files = list(CodeFile.select().where(CodeFile.code == code.id))
+    assert [f.kind for f in files] == ["申请材料"] and files[0].content_type == "image/png"
+    assert stored_file("mutual-aid", files[0].stored_name).exists()
+
+
+def test_required_fields_and_files_are_named(city):
+    account = unit_account(city, 1)
+    with pytest.raises(FieldErrors) as refused:
+        code_ops.apply(account, form(1, unit_name="", uscc="91310000123", phone="123"), [("a.png", png())])
+    assert refused.value.errors["unit_name"] == "请填写单位名称"
+    assert refused.value.errors["uscc"] == "统一社会信用代码应为18位"
+    assert "联系电话" in refused.value.errors["phone"]
+    with pytest.raises(FieldErrors) as refused:
+        code_ops.apply(account, form(1), [])
+    assert "社会保险费缴费申报表" in refused.value.errors["files"]
+    with pytest.raises(DomainError, match="附件只能是图片"):
+        code_ops.apply(account, form(1), [("a.png", b"not an image")])
+    assert InsuranceCode.select().count() == 0
+
+
+def test_the_centre_approves_with_a_code_or_refuses_with_the_reason_and_the_unit_resubmits(city):
+    centre = city.account("centre")
+    code = code_ops.decide(applied(city, 1), True, centre)
+    assert code.status == APPROVED and code.code == f"HZ{code.id:08d}"
+    assert [(u.name, u.is_main) for u in code_ops.units_of(code)] == [("上海互助测试1有限公司", True)]
+    other = applied(city, 2)
+    with pytest.raises(DomainError, match="须填写原因"):
+        code_ops.decide(other, False, centre)
+    other = code_ops.decide(other, False, centre, reason="营业执照未盖章")
+    assert (other.status, other.reason) == (REFUSED, "营业执照未盖章")
+    with pytest.raises(DomainError, match="只有上海市职工保障互助会可以审核"):
+        code_ops.decide(applied(city, 3), True, city.account("district"))
+    again = code_ops.resubmit(other, other.account, form(2, address="上海市黄浦区新地址8号"), [("盖章.png", png())])
+    assert (again.status, again.address) == (APPLYING, "上海市黄浦区新地址8号")
+    assert code_ops.decide(again, True, centre, number="31000123").code == "31000123"
+
+
+def test_a_unit_name_that_has_a_code_fails_with_that_codes_contact_and_phone(city):
+    held = approved_code(city, 1, handler=False)
+    with pytest.raises(DomainError) as refused:
+        applied(city, 2, unit_name="上海互助测试1有限公司")
+    assert refused.value.message.startswith("提交失败")
+    assert f"已有参保编码{held.code}" in refused.value.message
+    assert "联系人：联系人1，联系电话：13912340001" in refused.value.message
+    # Once the handler is filled, the contact shown is the handler.
+    handler_ops.save_handler(held, held.account, "王经办", "13800001111", "wang@example.com")
+    with pytest.raises(DomainError, match="联系人：王经办，联系电话：13800001111"):
+        applied(city, 3, unit_name="上海互助测试1有限公司")
+    with pytest.raises(DomainError, match=f"统一社会信用代码{uscc(1)}已有参保编码"):
+        applied(city, 4, uscc=uscc(1))
+    assert InsuranceCode.select().count() == 1
+
+
+def test_one_code_per_account_and_one_code_per_unit_are_database_constraints(city):
+    code = approved_code(city, 1)
+    with pytest.raises(DomainError, match="一个参保编码只能在一个平台账号中使用"):
+        code_ops.apply(code.account, form(2), [("a.png", png())])
+    with pytest.raises(pw.IntegrityError), db.atomic():
+        InsuranceCode.create(account=code.account_id, **form(2))
+    other = applied(city, 2)
+    with pytest.raises(pw.IntegrityError), db.atomic():
+        CodeUnit.create(code=other.id, name="上海互助测试1有限公司")
+    with pytest.raises(pw.IntegrityError), db.atomic():
+        InsuranceCode.update(code=code.code).where(InsuranceCode.id == other.id).execute()
+    with pytest.raises(pw.IntegrityError), db.atomic():
+        CodeHandler.create(code=code.id, name="又一个", mobile="13800000000", email="x@example.com")
+
+
+def test_two_approvals_of_one_unit_name_leave_one_code(committed):
+    city = factories.make_city()
+    first, second = applied(city, 1), applied(city, 2, unit_name="上海互助测试1有限公司", uscc=uscc(9))
+    centre = city.account("centre")
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def run(code_id):
+        db.connect(reuse_if_open=True)
+        try:
+            code = InsuranceCode.get_by_id(code_id)
+            barrier.wait()
+            code_ops.decide(code, True, centre)
+            outcomes.append("ok")
+        except DomainError as exc:
+            outcomes.append(exc.message)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=run, args=(c.id,)) for c in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("ok") == 1, outcomes
+    assert any(o.startswith("提交失败") for o in outcomes if o != "ok"), outcomes
+    assert CodeUnit.select().where(CodeUnit.name == "上海互助测试1有限公司").count() == 1
+    assert InsuranceCode.select().where(InsuranceCode.status == APPROVED).count() == 1
+
+
+def test_two_applications_of_one_account_at_once_leave_one(committed):
+    city = factories.make_city()
+    account = unit_account(city, 1)
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def run(n):
+        db.connect(reuse_if_open=True)
+        try:
+            barrier.wait()
+            code_ops.apply(account, form(n), [("a.png", png())])
+            outcomes.append("ok")
+        except DomainError as exc:
+            outcomes.append(exc.message)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("ok") == 1, outcomes
+    assert "一个参保编码只能在一个平台账号中使用" in [o for o in outcomes if o != "ok"][0]
+    assert InsuranceCode.select().count() == 1
+
+
+def test_the_code_workflow_every_pair(city):
+    n = iter(range(100, 1000))
+
+    def make(state):
+        return InsuranceCode.create(account=unit_account(city, next(n)).id, status=state, **form(next(n)))
+    allowed, forbidden = check_every_pair(InsuranceCode, make, account=city.account("centre"), reason="材料不清晰")
+    assert (allowed, forbidden) == (3, 3 * 3 - 3)
+    code = make(APPLYING)
+    check_stale_object_refused(code, "approve", moved_by_other_to=REFUSED)
+
+
+def test_two_centre_clerks_deciding_one_application_one_wins(committed):
+    city = factories.make_city()
+    code = applied(city, 1)
+    outcomes = race_transition(InsuranceCode, code.id, "refuse")
+    assert sorted(outcomes)[0] == "ok" and "已被他人修改" in sorted(outcomes)[1], outcomes
+
+
+def test_the_handler_is_filled_once_then_changed_by_request(city):
+    code = approved_code(city, 1, handler=False)
+    with pytest.raises(FieldErrors) as refused:
+        handler_ops.save_handler(code, code.account, "", "12345", "no-at")
+    assert set(refused.value.errors) == {"name", "mobile", "email"}
+    with pytest.raises(DomainError, match="不属于本账号"):
+        handler_ops.save_handler(code, city.account("grassroots"), "李", "13800001111", "li@example.com")
+    handler_ops.save_handler(code, code.account, "李经办", "138 0000 1111", "li@example.com")
+    assert handler_ops.require_handler(code).mobile == "13800001111"
+    with pytest.raises(DomainError, match="如需变更请提交信息变更申请"):
+        handler_ops.save_handler(code, code.account, "赵", "13800002222", "zhao@example.com")
+    change = handler_ops.request_change(code, code.account, {"address": "上海市徐汇区新址1号",
+                                                              "handler_name": "赵经办",
+                                                              "handler_email": "zhao@example.com"})
+    assert (change.kind, change.status) == ("一般信息变更", WAITING)
+    with pytest.raises(DomainError, match="已有待审核的信息变更申请"):
+        handler_ops.request_change(code, code.account, {"handler_email": "other@example.com"})
+    handler_ops.decide_change(change, True, city.account("centre"))
+    handler = handler_ops.handler_of(code)
+    assert (handler.name, handler.mobile, handler.email) == ("赵经办", "13800001111", "zhao@example.com")
+    assert InsuranceCode.get_by_id(code.id).address == "上海市徐汇区新址1号"
+
+
+def test_a_unit_name_change_needs_proof_and_the_centres_decision(city):
+    code = approved_code(city, 1)
+    taken = approved_code(city, 2)
+    with pytest.raises(FieldErrors) as refused:
+        handler_ops.request_change(code, code.account, {"unit_name": "上海互助新名有限公司"})
+    assert "证明材料" in refused.value.errors["files"]
+    with pytest.raises(DomainError, match="单位名称变更须单独申请"):
+        handler_ops.request_change(code, code.account, {"unit_name": "上海互助新名有限公司", "address": "某路1号"},
+                                   [("证明.png", png())])
+    with pytest.raises(DomainError, match=f"已有参保编码{taken.code}"):
+        handler_ops.request_change(code, code.account, {"unit_name": taken.unit_name}, [("证明.png", png())])
+    change = handler_ops.request_change(code, code.account, {"unit_name": "上海互助新名有限公司"},
+                                        [("证明.png", png())])
+    assert CodeFile.select().where(CodeFile.change == change.id).count() == 1
+    with pytest.raises(DomainError, match="须填写原因"):
+        handler_ops.decide_change(change, False, city.account("centre"))
+    handler_ops.decide_change(change, True, city.account("centre"))
+    assert InsuranceCode.get_by_id(code.id).unit_name == "上海互助新名有限公司"
+    assert [u.name for u in code_ops.units_of(code)] == ["上海互助新名有限公司"]
+
+
+def test_the_change_workflow_every_pair_and_one_waiting_per_code(city):
+    code = approved_code(city, 1)
+
+    def make(state):
+        CodeChange.delete().where(CodeChange.status == WAITING).execute()  # one waiting per code
+        return CodeChange.create(code=code.id, kind="一般信息变更", address="新址", status=state)
+    allowed, forbidden = check_every_pair(CodeChange, make, account=city.account("centre"), reason="材料不全")
+    assert (allowed, forbidden) == (3, 4 * 3 - 3)
+    make(WAITING)
+    with pytest.raises(pw.IntegrityError), db.atomic():
+        CodeChange.create(code=code.id, kind="一般信息变更", address="另一个新址")
+    CodeChange.create(code=code.id, kind="一般信息变更", address="旧申请", status="未通过")  # decided ones do not count
+
+
+def test_a_group_code_covers_several_units(city):
+    code = approved_code(city, 1)
+    centre = city.account("centre")
+    code_ops.add_unit(code, "上海互助测试1有限公司第二分公司", uscc(50), centre)
+    assert [u.name for u in code_ops.units_of(code)] == ["上海互助测试1有限公司", "上海互助测试1有限公司第二分公司"]
+    with pytest.raises(DomainError, match="提交失败"):
+        applied(city, 7, unit_name="上海互助测试1有限公司第二分公司")
+    with pytest.raises(DomainError, match="只有上海市职工保障互助会可以审核"):
+        code_ops.add_unit(code, "又一家", "", code.account)
