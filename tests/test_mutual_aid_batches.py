@@ -43,7 +43,10 @@ def test_a_protection_year_runs_1_july_to_30_june_with_seed_004s_settings():
     closed = years.window_state(year, years.CENTRAL, at=datetime(2026, 7, 1, 0, 0))
     assert not closed.open
     assert closed.reason == "2026年度集中参保已结束（开放时间：2026-06-01 00:00 至 2026-06-30 23:59）"
-    assert years.window_state(year, years.INSTANT, at=datetime(2027, 6, 30, 12, 0)).open
+    # The instant window ends 29 June: a roster submitted on 30 June would be covered from 1 July,
+    # the next year (models/rules/mutual_year.reference_windows).
+    assert years.window_state(year, years.INSTANT, at=datetime(2027, 6, 29, 23, 59)).open
+    assert not years.window_state(year, years.INSTANT, at=datetime(2027, 6, 30, 12, 0)).open
     # Centralized enrollment in June enrolls the year starting 1 July; instant the year running.
     assert years.year_of(date(2026, 6, 10), years.CENTRAL) == 2026
     assert years.year_of(date(2027, 3, 1), years.INSTANT) == 2026

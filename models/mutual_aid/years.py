@@ -21,19 +21,24 @@ from models.base import BaseModel, DomainError, now, today
 from models.enroll.plans import WindowState
 from models.mutual_aid.codes import InsuranceCode
 from models.orgs.accounts import Account
+from models.rules.mutual_fees import BASIC, BUNDLE_DISCOUNT, ITEMS, LINES
+from models.rules.mutual_year import CENTRALIZED, RECEIVING_ACCOUNT, protection_year_of
+from models.rules.mutual_year import INSTANT as INSTANT_KIND
+from models.rules.mutual_year import reference_windows as rules_windows
 
-CENTRAL, INSTANT = "集中参保", "即时参保"  # a window's and a batch's kind
+CENTRAL, INSTANT = CENTRALIZED, INSTANT_KIND  # a window's and a batch's kind (the rules' words)
 KINDS = (CENTRAL, INSTANT)
-HOSPITAL, ILLNESS, ACCIDENT = "在职住院", "特种重病", "意外伤害"
+HOSPITAL, ILLNESS, ACCIDENT = LINES["A"], LINES["B"], LINES["C"]
 
 
 class AidYear(BaseModel):
     scope_field = None  # settings: everybody reads them, the centre changes them
     year = pw.IntegerField(unique=True)  # 保障年度 Y: 1 Jul Y – 30 Jun Y+1
-    account_name = pw.CharField(max_length=100, default="上海市职工保障互助会")  # 户名
-    account_no = pw.CharField(max_length=40, default="31602300008022150")  # 账号
-    bank = pw.CharField(max_length=100, default="上海银行人民广场支行")  # 开户行
-    basic_combo_fee = pw.IntegerField(default=18000)  # A0+B0+C0 together, period over half a year (fen)
+    account_name = pw.CharField(max_length=100, default=RECEIVING_ACCOUNT["account_name"])  # 户名
+    account_no = pw.CharField(max_length=40, default=RECEIVING_ACCOUNT["account_no"])  # 账号
+    bank = pw.CharField(max_length=100, default=RECEIVING_ACCOUNT["bank"])  # 开户行
+    # A0+B0+C0 together, period over half a year (fen): 190 − 10 = 180 元
+    basic_combo_fee = pw.IntegerField(default=sum(ITEMS[c].full for c in BASIC) - BUNDLE_DISCOUNT)
     created_at = pw.DateTimeField(default=now)
 
     @property
@@ -89,13 +94,8 @@ class AidItem(BaseModel):
         return self.code.endswith("0")
 
 
-# Seed 004's fee table (元 → fen): full year, half year.
-REFERENCE_ITEMS = [
-    ("A0", HOSPITAL, 12000, 6000), ("A1", HOSPITAL, 13500, 6750), ("A2", HOSPITAL, 23000, 11500),
-    ("A3", HOSPITAL, 33000, 16500), ("B0", ILLNESS, 5500, 2750), ("B1", ILLNESS, 10000, 5000),
-    ("B2", ILLNESS, 23500, 11750), ("B3", ILLNESS, 46000, 23000), ("C0", ACCIDENT, 1500, 750),
-    ("C1", ACCIDENT, 4000, 2000), ("C2", ACCIDENT, 7500, 3750), ("C3", ACCIDENT, 22500, 11250),
-]
+# Seed 004's fee table (元 → fen): full year, half year — from the pure rules (models/rules/mutual_fees.py).
+REFERENCE_ITEMS = [(i.code, i.line, i.full, i.half) for i in ITEMS.values()]
 
 
 def year_of(day: date, kind: str) -> int:
@@ -103,7 +103,7 @@ def year_of(day: date, kind: str) -> int:
     extension) the year starting 1 July of the same calendar year; instant the year running."""
     if kind == CENTRAL:
         return day.year
-    return day.year if day.month >= 7 else day.year - 1
+    return protection_year_of(day)
 
 
 def get_year(year: int) -> AidYear | None:
@@ -154,10 +154,11 @@ def require_window(year: AidYear, kind: str, code: InsuranceCode | None = None, 
 
 
 def reference_windows(year: int) -> dict:
-    """集中参保 1–30 June Y, 即时参保 1 July Y – 30 June Y+1 (seed 004's timeline moved to Y)."""
+    """The rules' reference windows (集中参保 1–30 June Y, 即时参保 1 July Y – 29 June Y+1) as moments:
+    from 00:00 of the first day to 23:59:59 of the last."""
     last = time(23, 59, 59)
-    return {CENTRAL: (datetime.combine(date(year, 6, 1), time()), datetime.combine(date(year, 6, 30), last)),
-            INSTANT: (datetime.combine(date(year, 7, 1), time()), datetime.combine(date(year + 1, 6, 30), last))}
+    return {kind: (datetime.combine(first, time()), datetime.combine(final, last))
+            for kind, (first, final) in rules_windows(year).items()}
 
 
 def create_year(year: int, account=None) -> AidYear:
