@@ -44,6 +44,9 @@ MENU = [
         ("集中参保统计", "enroll_stats.index", ("district", "secondary", "centre", "city")),
         ("参保人员名单", "enroll_stats.people", ("centre", "city")),
     ]),
+    ("在职职工互助保障", [
+        ("互助保障年度设置", "mutual_aid_years.index", ("centre", "city")),
+    ]),
     ("业务工作台", [("业务工作台", "home.workbench", None)]),
     ("系统管理", [
         ("后台任务", "jobs.index", None),
