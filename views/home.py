@@ -19,6 +19,8 @@ WORKBENCH = [
     ("集中参保审核", "enroll_review.central"), ("即时参保审核", "enroll_review.instant"),
     ("参保批次管理", "batches.index"), ("缴费凭证管理", "batches.vouchers"), ("保障类型管理", "plans.types"),
     ("保障金额设置", "plans.split"), ("给付信息查询", "coverage.claims_query"),
+    # 在职职工互助保障: the union's first screen is 参保编码申请, the centre's 参保编码审核
+    ("在职职工互助保障", "mutual_aid_codes.index"), ("在职职工互助保障", "mutual_aid_codes.review"),
 ]
 
 

@@ -44,6 +44,10 @@ MENU = [
         ("集中参保统计", "enroll_stats.index", ("district", "secondary", "centre", "city")),
         ("参保人员名单", "enroll_stats.people", ("centre", "city")),
     ]),
+    ("在职职工互助保障", [
+        ("参保编码申请", "mutual_aid_codes.index", ("grassroots",)),
+        ("参保编码审核", "mutual_aid_codes.review", ("centre", "city")),
+    ]),
     ("业务工作台", [("业务工作台", "home.workbench", None)]),
     ("系统管理", [
         ("后台任务", "jobs.index", None),
@@ -58,7 +62,8 @@ MENU = [
 
 # Screens of a grassroots union's own work that the platform admin (an account of the city) has
 # no union for: not in the admin's menu.
-NOT_FOR_ADMIN = {"card_enroll.card", "social_enroll.index", "enroll_review.central", "enroll_review.instant"}
+NOT_FOR_ADMIN = {"card_enroll.card", "social_enroll.index", "enroll_review.central", "enroll_review.instant",
+                 "mutual_aid_codes.index"}
 
 
 def may_open(account, endpoint: str) -> bool:

@@ -173,7 +173,13 @@ OBJECT_FACTORIES = {
     "Submission": lambda org: _submission(org),
     "DistrictBatch": lambda org: _review().make_batch(org),
     "PaymentVoucher": lambda org: _review().make_voucher(org),
+    "InsuranceCode": lambda org: _mutual_aid().code_of(org),
 }
+
+
+def _mutual_aid():
+    from tests.factories import mutual_aid
+    return mutual_aid
 
 
 def _review():
