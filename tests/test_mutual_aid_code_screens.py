@@ -97,7 +97,8 @@ def test_a_file_that_is_not_an_image_or_pdf_is_refused_in_chinese_and_nothing_is
         response = client.post(f"{BASE}/new", data=posted(form(1), [("营业执照.png", b"MZ\x90\x00 not a picture")],
                                                           action=action), content_type="multipart/form-data")
         assert response.status_code == 422
-        assert soup(response).select_one("#code-error").get_text() == "附件只能是图片（JPG/PNG）或PDF文件，所选文件无法识别"
+        message = soup(response).select_one("#code-error").get_text()
+        assert message == "附件只能是图片（JPG/PNG）或PDF文件，所选文件无法识别"
     assert InsuranceCode.select().count() == 0 and CodeFile.select().count() == 0
     assert AuditLog.select().count() == audit and kept_count() == kept
     # no file at all: the field says which files
@@ -208,9 +209,11 @@ def test_the_city_account_looks_but_may_not_decide_nor_open_files(city, as_role)
 
 def test_menu_and_workbench_lead_each_role_to_its_screen(city, as_role):
     union = soup(as_role("grassroots").get("/workbench"))
-    assert union.find("a", string="在职职工互助保障")["href"] == f"{BASE}/"
+    assert union.select_one("#mutual-aid").get_text() == "在职职工互助保障"
+    assert [a["href"] for a in union.select("ul[aria-labelledby=mutual-aid] a")] == [f"{BASE}/"]
     assert soup(as_role("grassroots").get("/home")).find("a", string="参保编码申请")["href"] == f"{BASE}/"
     centre = soup(as_role("centre").get("/workbench"))
-    assert centre.find("a", string="在职职工互助保障")["href"] == f"{BASE}/review"
+    assert [(a.get_text(), a["href"]) for a in centre.select("ul[aria-labelledby=mutual-aid] a")] == \
+        [("参保编码审核", f"{BASE}/review")]
     assert soup(as_role("centre").get("/home")).find("a", string="参保编码申请") is None
     assert soup(as_role("city").get("/home")).find("a", string="参保编码审核")["href"] == f"{BASE}/review"
