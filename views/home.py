@@ -20,6 +20,8 @@ WORKBENCH = [
     ("参保批次管理", "batches.index"), ("缴费凭证管理", "batches.vouchers"), ("保障类型管理", "plans.types"),
     ("保障金额设置", "plans.split"), ("给付信息查询", "coverage.claims_query"),
 ]
+# 在职职工互助保障 (seed 004: 业务工作台 → 【在职职工互助保障】 → 参保编码申请): its own group of tiles.
+MUTUAL_AID = [("参保编码申请", "mutual_aid_codes.index"), ("参保编码审核", "mutual_aid_codes.review")]
 
 
 @bp.route("/")
@@ -49,6 +51,7 @@ def index():
 def workbench():
     org = current_user.org
     # Only the modules this account may open (the roles of the menu and of the route itself).
-    modules = [(label, url_for(endpoint)) for label, endpoint in WORKBENCH
-               if endpoint in current_app.view_functions and may_open(current_user, endpoint)]
-    return render_page("home/workbench.html", org=org, modules=modules)
+    def tiles(entries):
+        return [(label, url_for(endpoint)) for label, endpoint in entries
+                if endpoint in current_app.view_functions and may_open(current_user, endpoint)]
+    return render_page("home/workbench.html", org=org, modules=tiles(WORKBENCH), mutual_aid=tiles(MUTUAL_AID))

@@ -9,27 +9,42 @@ units of a group code, the files. Every status move through models/workflow.py; 
   application) and makes the applicant's unit the code's first unit — a name approved meanwhile
   for another code is refused then too (the unique CodeUnit.name); 审核不通过 needs the reason.
 - `resubmit` (编辑 → 重新提交): 审核不通过 → 申请中 with the corrected fields.
+- the screens' helpers: `keep_files` / `kept_files` (files chosen before 提交申请, checked by content
+  and kept under tokens only the account opens, so they can be removed before submitting),
+  `search` (the centre's queue), `files_of`, `file_path`; each decision posts a 消息提醒.
 """
 
 import secrets
 
 import peewee as pw
 
-from models import db
+from models import db, messages
 from models.audit import AuditLog
 from models.base import DomainError, FieldErrors, now
-from models.mutual_aid.codes import APPLICATION_FILE, APPROVED, FILE_DIR, CodeFile, CodeHandler, CodeUnit, InsuranceCode
-from models.review.vouchers import check_voucher_file
+from models.mutual_aid.codes import (
+    APPLICATION_FILE,
+    APPROVED,
+    CODE_STATES,
+    FILE_DIR,
+    CodeFile,
+    CodeHandler,
+    CodeUnit,
+    InsuranceCode,
+)
+from models.review.vouchers import MAX_VOUCHER_BYTES, check_voucher_file
 from models.rules.idnumber import IdError, check_mobile
 from models.rules.text import compact, normalize
 from models.rules.uscc import clean_uscc
-from models.storage import stored_file
+from models.storage import Kept, keep_upload, kept_upload, stored_file
 from models.workflow import transition
 
 FIELDS = {"unit_name": ("单位名称", 100), "uscc": ("统一社会信用代码", 18), "address": ("单位地址", 200),
           "contact": ("联系人", 50), "phone": ("联系电话", 20), "email": ("单位邮箱", 100)}
 REQUIRED = ("unit_name", "uscc", "address", "contact", "phone")
 MAX_FILES = 10
+PAGE = "/mutual-aid/codes"  # the applicant's page (消息提醒 links to it)
+FILE_LABEL = "附件"
+MAX_FILE_BYTES = MAX_VOUCHER_BYTES
 
 
 def clean_fields(form: dict) -> dict:
@@ -151,8 +166,13 @@ def decide(code: InsuranceCode, approve: bool, account, reason: str = "", number
     at = now()
     if not approve:
         reason = (reason or "").strip()
-        return transition(code, "refuse", account=account, reason=reason,
-                          updates={"reason": reason, "decided_by": account.id, "decided_at": at, "updated_at": at})
+        with db.atomic():
+            code = transition(code, "refuse", account=account, reason=reason,
+                              updates={"reason": reason, "decided_by": account.id, "decided_at": at,
+                                       "updated_at": at})
+            _tell(code, f"您的参保编码申请「{code.unit_name}」审核不通过",
+                  f"原因：{reason}。请点击【编辑】修改后重新提交。")
+        return code
     number = compact(number).upper() or f"HZ{code.id:08d}"
     if len(number) > 20:
         raise DomainError("参保编码不能超过20位", 422)
@@ -167,6 +187,7 @@ def decide(code: InsuranceCode, approve: bool, account, reason: str = "", number
                               updates={"code": number, "reason": "", "decided_by": account.id, "decided_at": at,
                                        "updated_at": at})
             CodeUnit.create(code=code.id, name=code.unit_name, uscc=code.uscc, is_main=True)
+            _tell(code, f"您的参保编码申请「{code.unit_name}」已审核通过", f"参保编码：{number}")
     except pw.IntegrityError:
         refused = clash(code.unit_name, code.uscc, exclude_code=code.id)
         raise DomainError(refused or f"参保编码{number}已被使用，请换一个", 409) from None
@@ -220,3 +241,56 @@ def add_unit(code: InsuranceCode, name: str, uscc: str, account) -> CodeUnit:
 
 def units_of(code: InsuranceCode) -> list:
     return list(CodeUnit.select().where(CodeUnit.code == code.id).order_by(CodeUnit.is_main.desc(), CodeUnit.id))
+
+
+def _tell(code: InsuranceCode, title: str, body: str) -> None:
+    """消息提醒 to the applicant's account about the centre's decision."""
+    if code.org_id:
+        messages.post(code.org_id, title, body=body, kind="参保编码审核", link=PAGE, account=code.account_id)
+
+
+# --- the screens' helpers -------------------------------------------------------------------------
+def _owner(account) -> str:
+    return f"aid-code-{account.id}"
+
+
+def keep_files(account, files: list) -> list[Kept]:
+    """上传文件 before 提交申请: each file checked by content (a refused one keeps nothing), then kept
+    under a token only this account opens."""
+    checked = [(normalize(name)[:100] or FILE_LABEL, check_voucher_file(data, name, FILE_LABEL)[0])
+               for name, data in files]
+    return [keep_upload(_owner(account), data, name) for name, data in checked]
+
+
+def kept_files(account, tokens: list, names: list) -> list[Kept]:
+    """The files this account kept for its form (a token of another account opens nothing)."""
+    pairs = zip(tokens, names, strict=False)  # a tampered form may send fewer names: those open nothing
+    found = (kept_upload(_owner(account), token, normalize(name)[:100]) for token, name in pairs)
+    return [kept for kept in found if kept]
+
+
+def forget_kept(kept: list[Kept]) -> None:
+    for item in kept:
+        item.path.unlink(missing_ok=True)
+
+
+def search(query, status: str = "", name: str = ""):
+    """The centre's queue: 状态 and 单位名称 (contains) filters, newest first."""
+    if status in CODE_STATES:
+        query = query.where(InsuranceCode.status == status)
+    if name:
+        query = query.where(InsuranceCode.unit_name.contains(name))
+    return query.order_by(InsuranceCode.applied_at.desc(), InsuranceCode.id.desc())
+
+
+def mine(account) -> InsuranceCode | None:
+    return InsuranceCode.get_or_none(InsuranceCode.account == account.id)
+
+
+def files_of(code: InsuranceCode) -> list:
+    return list(CodeFile.select().where(CodeFile.code == code.id, CodeFile.kind == APPLICATION_FILE)
+                .order_by(CodeFile.id))
+
+
+def file_path(row: CodeFile):
+    return stored_file(FILE_DIR, row.stored_name)

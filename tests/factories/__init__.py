@@ -174,6 +174,7 @@ OBJECT_FACTORIES = {
     "DistrictBatch": lambda org: _review().make_batch(org),
     "PaymentVoucher": lambda org: _review().make_voucher(org),
     "AidYear": lambda org: _mutual_aid().aid_year(),
+    "InsuranceCode": lambda org: _mutual_aid().code_of(org),
 }
 
 

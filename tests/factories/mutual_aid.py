@@ -8,6 +8,8 @@ from PIL import Image
 
 from models.mutual_aid import code_ops, handler_ops, years
 from models.mutual_aid.batches import AidBatch
+from models.mutual_aid.codes import InsuranceCode
+from models.orgs.accounts import Account
 from models.rules.uscc import make_uscc
 from tests import factories
 from tests.factories.memberfiles import id_number
@@ -47,6 +49,14 @@ def approved_code(city, n: int, handler: bool = True, **fields):
     if handler:
         handler_ops.save_handler(code, code.account, f"经办人{n}", f"1380000{n:04d}", f"handler{n}@example.com")
     return code
+
+
+def code_of(org):
+    """The 参保编码申请 of the organisation's first account (the scope matrix's object): applied once."""
+    account = (Account.select().where(Account.org == org.id, ~Account.is_admin).order_by(Account.id).first()
+               or factories.make_account(org))
+    held = InsuranceCode.get_or_none(InsuranceCode.account == account.id)
+    return held or code_ops.apply(account, form(9000 + org.id % 1000), [("营业执照.png", png())])
 
 
 def aid_year(year: int = 2026):
