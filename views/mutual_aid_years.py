@@ -77,5 +77,6 @@ def detail(year):
     return render_page("mutual_aid_years/detail.html", section, year=year, windows=windows,
                        window_fields=year_settings.WINDOW_FIELDS, account_fields=year_settings.ACCOUNT_FIELDS,
                        items=years.items_of(year), combo=(year_settings.COMBO_FIELD, year_settings.COMBO_LABEL),
-                       form=request.form if errors else {}, errors=errors, saved=saved,
+                       form={**year_settings.price_form(year), **(request.form.to_dict() if errors else {})},
+                       errors=errors, saved=saved,
                        edit=current_user.acts_for_centre, yuan=yuan, status=422 if errors else 200)

@@ -166,6 +166,14 @@ def price_values(aid_year: AidYear, form) -> tuple[dict, int]:
     return prices, combo
 
 
+def price_form(aid_year: AidYear) -> dict:
+    """The prices form as stored (元 text): {"A0_full": "120", …, COMBO_FIELD: "180"}."""
+    shown = {COMBO_FIELD: yuan(aid_year.basic_combo_fee)}
+    for item in years.items_of(aid_year):
+        shown[f"{item.code}_full"], shown[f"{item.code}_half"] = yuan(item.full_fee), yuan(item.half_fee)
+    return shown
+
+
 def set_prices(aid_year: AidYear, form, account) -> dict:
     """保障项目价格: returns the changes ({"A0全年": ["120", "130"]}, in 元)."""
     prices, combo = price_values(aid_year, form)
