@@ -56,3 +56,19 @@ def test_templates_ask_account_who_may_not_the_role():
              for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
              if "current_user.role" in line]
     assert found == []
+
+
+def test_the_areas_depend_on_each_other_one_way():
+    """Between area packages an import runs one way (orgs ← members ← cards ← enroll ← review …):
+    an area that must act for another (a member leaves: the 待办会员 row goes) offers hooks or check
+    lists the other registers into, never an import back."""
+    graph, _ = architecture.graph()
+
+    def room(mod):
+        parts = mod.split(".")
+        return ".".join(parts[:2]) if parts[0] == "models" and len(parts) > 2 else mod
+
+    pairs = {(room(m), room(t)) for m, imps in graph.items() for t, _, _ in imps if room(m) != room(t)}
+    areas = {f"models.{a}" for a in architecture.AREAS}
+    both_ways = sorted((a, b) for a, b in pairs if a in areas and b in areas and (b, a) in pairs)
+    assert both_ways == []

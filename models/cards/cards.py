@@ -25,10 +25,10 @@ import peewee as pw
 from models import db
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now
-from models.members.people import FLEXIBLE, NORMAL, OUTSIDE, Membership, Person
+from models.members.people import CHANGED, FLEXIBLE, LEFT, NORMAL, OUTSIDE, Membership, Person, enterprise_members
 from models.members.roster import id_candidates, starts_with
 from models.orgs.accounts import Account
-from models.orgs.organizations import Organization
+from models.orgs.organizations import ENTERPRISE_CHECKS, Organization
 from models.rules import cards as rules
 from models.rules.text import mask
 from models.workflow import Workflow
@@ -246,6 +246,26 @@ def invalidate(membership_id: int | None = None, person_id: int | None = None) -
 def forget(membership_id: int) -> None:
     """The member left the union (转出 / 删除): no longer queued for a card here."""
     CardPending.delete().where(CardPending.membership == membership_id).execute()
+
+
+def _enterprise_cards(enterprise) -> list[str]:
+    tied = enterprise_members(enterprise)
+    reasons = []
+    held = (Card.select().join(Membership, on=(Membership.person == Card.person))
+            .where(Membership.id.in_(tied) & Card.status.in_(HELD_CARD)).count())
+    if held:
+        reasons.append(f"关联该企业的会员中有{held}人持有会员服务卡")
+    pending = CardPending.select().where(CardPending.membership.in_(tied)).count()
+    if pending:
+        reasons.append(f"关联该企业的会员中有{pending}人在待办会员列表中")
+    return reasons
+
+
+# The roster tells this area when a member leaves or a record changes; a 覆盖企业 is not removed
+# while its members' cards or card applications refer to it.
+for _hooks, _hook in ((LEFT, forget), (CHANGED, invalidate), (ENTERPRISE_CHECKS, _enterprise_cards)):
+    if _hook not in _hooks:
+        _hooks.append(_hook)
 
 
 def set_card_status(card: Card, status: str, account, reason: str) -> Card:

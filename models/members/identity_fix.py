@@ -6,7 +6,6 @@ from peewee import IntegrityError
 from models import db
 from models.audit import AuditLog
 from models.base import DomainError, FieldErrors, today
-from models.cards import cards
 from models.members import members, people
 from models.members.people import MemberChange, Membership, Person
 from models.orgs.organizations import Organization
@@ -81,7 +80,7 @@ def _apply(person: Person, fields: dict, reason: str, by) -> dict:
         except IntegrityError:  # another operator registered that number a moment ago
             other = people.find_person(fields["id_type"], fields["id_number"])
             raise DomainError(CLASH.format(name=other.name if other else "刚登记", where=""), 409) from None
-        cards.invalidate(person_id=person.id)  # a queued card application is checked again
+        people.member_changed(person_id=person.id)  # e.g. a queued card application is checked again
         # On the member's 操作日志 (its current union's record), or the person's when never a member.
         AuditLog.record("更正会员证件信息", current or person, reason=reason, account=by,
                         detail={"姓名": person.name, **detail})

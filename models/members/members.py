@@ -16,8 +16,7 @@ import peewee as pw
 from models import db
 from models.audit import AuditLog
 from models.base import DomainError, now, today
-from models.cards import cards
-from models.members import counts
+from models.members import counts, people
 from models.members.people import (
     ACTIVE_STATUSES,
     DELETE_REASONS,
@@ -87,7 +86,7 @@ def move(m: Membership, action: str, account=None, reason: str = "", updates: di
                        updates={"updated_at": now(), **(updates or {})}, detail=detail)
         counts.apply_change(before, m)
         if m.status in (TRANSFERRED, DELETED):  # a member who left is no longer queued for a card here
-            cards.forget(m.id)
+            people.member_left(m.id)
     return m
 
 
@@ -201,7 +200,7 @@ def update(m: Membership, account, person_fields: dict, record: dict) -> tuple[M
             except pw.IntegrityError:
                 raise _integrity_refusal({"id_type": "", "id_number": ""}, m.org, record.get("mobile", "")) from None
         if changed_identity or changed_record or "id_expiry" in person_fields:
-            cards.invalidate(membership_id=m.id)  # the 待办会员 row must be checked again
+            people.member_changed(membership_id=m.id)  # e.g. the 待办会员 row must be checked again
         if changed_identity or changed_record:
             AuditLog.record("编辑会员", m, account=account,
                             detail={LABELS.get(k, k): mask(_text(v)) if k == "id_number" else _text(v)

@@ -24,7 +24,7 @@ import peewee as pw
 from models import db
 from models.base import BaseModel, now
 from models.orgs.accounts import Account
-from models.orgs.organizations import Enterprise, Organization
+from models.orgs.organizations import CLOSE_CHECKS, ENTERPRISE_CHECKS, Enterprise, Organization
 from models.workflow import Workflow
 
 ID_CARD = "身份证"
@@ -264,3 +264,44 @@ def review_required(org: Organization) -> bool:
         return False
     return bool(Organization.select(Organization.member_review)
                 .where(Organization.id == org.district_id).scalar())
+
+
+# --- what the roster tells other areas, and what it checks for them -------------------------------
+# Other areas register what they do when a member leaves (删除 / 转出) or a record changes (the cards
+# area: the 待办会员 row goes or is checked again), so the roster never imports them.
+LEFT: list = []  # fn(membership_id)
+CHANGED: list = []  # fn(membership_id=None, person_id=None)
+
+
+def member_left(membership_id: int) -> None:
+    for hook in LEFT:
+        hook(membership_id)
+
+
+def member_changed(membership_id: int | None = None, person_id: int | None = None) -> None:
+    for hook in CHANGED:
+        hook(membership_id=membership_id, person_id=person_id)
+
+
+def enterprise_members(enterprise):
+    """The current member records (关联企业类) tied to an enterprise (a sub-query of their ids)."""
+    return Membership.select(Membership.id).where((Membership.enterprise == enterprise.id)
+                                                  & Membership.status.in_(ACTIVE_STATUSES))
+
+
+def _enterprise_members(enterprise) -> list[str]:
+    n = enterprise_members(enterprise).count()
+    return [f"有{n}条会员记录（关联企业类）关联该企业，请先修改这些会员的关联企业或会员类别"] if n else []
+
+
+def _members_close_check(org: Organization):
+    n = Membership.select().where((Membership.org == org.id) & Membership.status.in_(ACTIVE_STATUSES)).count()
+    return f"该组织还有{n}名会员，请先转出或删除会员" if n else None
+
+
+# Third, after organizations.py's own two (the root, the open children), where the 撤销 page has
+# always listed it; the later areas' checks follow.
+if _members_close_check not in CLOSE_CHECKS:
+    CLOSE_CHECKS.insert(2, _members_close_check)
+if _enterprise_members not in ENTERPRISE_CHECKS:
+    ENTERPRISE_CHECKS.insert(0, _enterprise_members)

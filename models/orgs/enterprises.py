@@ -12,9 +12,7 @@ from peewee import IntegrityError
 from models import db
 from models.audit import AuditLog
 from models.base import DomainError, FieldErrors
-from models.cards.cards import HELD_CARD, Card, CardPending
-from models.members.people import ACTIVE_STATUSES, Membership
-from models.orgs.organizations import Enterprise, Organization
+from models.orgs.organizations import ENTERPRISE_CHECKS, Enterprise, Organization
 from models.rules.text import compact, normalize
 from models.rules.uscc import clean_uscc
 
@@ -95,20 +93,7 @@ def update(enterprise: Enterprise, name, uscc, account=None) -> dict:
 def blockers(enterprise: Enterprise) -> list[str]:
     """Why the enterprise cannot be removed: current member records (关联企业类; a member who left
     keeps the history) and the cards or card applications of those members still refer to it."""
-    tied = Membership.select(Membership.id).where((Membership.enterprise == enterprise.id)
-                                                  & Membership.status.in_(ACTIVE_STATUSES))
-    reasons = []
-    members = tied.count()
-    if members:
-        reasons.append(f"有{members}条会员记录（关联企业类）关联该企业，请先修改这些会员的关联企业或会员类别")
-    cards = (Card.select().join(Membership, on=(Membership.person == Card.person))
-             .where(Membership.id.in_(tied) & Card.status.in_(HELD_CARD)).count())
-    if cards:
-        reasons.append(f"关联该企业的会员中有{cards}人持有会员服务卡")
-    pending = CardPending.select().where(CardPending.membership.in_(tied)).count()
-    if pending:
-        reasons.append(f"关联该企业的会员中有{pending}人在待办会员列表中")
-    return reasons
+    return [reason for check in ENTERPRISE_CHECKS for reason in check(enterprise)]
 
 
 def remove(enterprise: Enterprise, account=None) -> None:

@@ -13,13 +13,11 @@ from peewee import IntegrityError
 from models import db
 from models.audit import AuditLog
 from models.base import DomainError, FieldErrors, now
-from models.members.people import ACTIVE_STATUSES, Membership
 from models.orgs import enterprises, org_requests
 from models.orgs.accounts import Account
 from models.orgs.enterprises import FIX_MARKED
 from models.orgs.organizations import (
     ACTIVE,
-    CLOSE_CHECKS,
     DEFAULT_LEVEL,
     TOP_LEVELS,
     Organization,
@@ -167,14 +165,3 @@ def close(org: Organization, reason: str, by=None) -> None:
                    stale="该组织的状态已被他人修改，请刷新页面后重试")
         # The accounts of a closed organisation stop with it (no 停用 row each: the 撤销 row says why).
         Account.update(is_active_flag=False).where(Account.org == org.id).execute()
-
-
-def _members(org: Organization):
-    n = Membership.select().where((Membership.org == org.id) & Membership.status.in_(ACTIVE_STATUSES)).count()
-    return f"该组织还有{n}名会员，请先转出或删除会员" if n else None
-
-
-# Third, after organizations.py's own two (the root, the open children), where the 撤销 page has
-# always listed it; the later areas' checks follow.
-if _members not in CLOSE_CHECKS:
-    CLOSE_CHECKS.insert(2, _members)

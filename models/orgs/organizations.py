@@ -31,6 +31,9 @@ TOP_LEVELS = ("city", "centre", "district")  # never moved; a change of type kee
 # Functions org → reason or None, asked before an organisation is closed (撤销). Later areas
 # (members, card batches, enrollment batches, mutual-aid units) append theirs.
 CLOSE_CHECKS: list = []
+# Functions enterprise → [reasons], asked before a 覆盖企业 is removed: the areas whose records refer
+# to an enterprise (members, cards) append theirs.
+ENTERPRISE_CHECKS: list = []
 
 
 class Organization(BaseModel):
