@@ -1,5 +1,6 @@
 """The helpers every test module shares: a page's HTML (`soup`), a file upload (`post_file`,
-`upload_job`, `job_of`) and the SQL statements a block runs (`queries`, `statements`)."""
+`upload_job`, `job_of`), the SQL statements a block runs (`queries`, `statements`) and a race of
+threads (`race`)."""
 
 import io
 import threading
@@ -8,6 +9,7 @@ from contextlib import contextmanager
 from bs4 import BeautifulSoup
 
 from models import db
+from models.base import DomainError
 from models.jobs import Job
 
 
@@ -60,3 +62,28 @@ def statements(fn, verb: str = "") -> int:
     with queries() as seen:
         fn()
     return sum(1 for sql in seen if sql.lstrip().upper().startswith(verb))
+
+
+def race(*calls) -> list[str]:
+    """Run each call in its own thread with its own connection, all released at once; returns
+    "ok" or the Chinese refusal (DomainError) of each (tests that need `committed` data)."""
+    barrier = threading.Barrier(len(calls))
+    outcomes = []
+
+    def run(call):
+        db.connect(reuse_if_open=True)
+        try:
+            barrier.wait()
+            call()
+            outcomes.append("ok")
+        except DomainError as exc:
+            outcomes.append(exc.message)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes

@@ -4,7 +4,6 @@ pair (and its bulk form), 批次撤回 with its two choices, 批次删除 only i
 and one ID number insured at most once per protection year across all units — the refusal naming
 the holding unit and its handler, a database constraint on both databases and a two-thread race."""
 
-import threading
 from datetime import date, datetime
 
 import peewee as pw
@@ -27,6 +26,7 @@ from models.mutual_aid.batches import (
 from models.mutual_aid.handler_ops import HANDLER_REQUIRED
 from tests import factories
 from tests.factories.mutual_aid import IN_CENTRAL, IN_INSTANT, aid_year, approved_code, batch_in, person
+from tests.helpers import race
 from tests.workflow_helpers import check_bulk_stale_refused, check_every_pair, check_stale_object_refused
 
 
@@ -95,25 +95,7 @@ def test_two_pages_starting_the_centralized_batch_at_once_leave_one(committed):
     city = factories.make_city()
     aid_year()
     code = approved_code(city, 1)
-    barrier = threading.Barrier(2)
-    outcomes = []
-
-    def run():
-        db.connect(reuse_if_open=True)
-        try:
-            barrier.wait()
-            batch_ops.create_batch(code, years.CENTRAL, code.account, at=IN_CENTRAL)
-            outcomes.append("ok")
-        except DomainError as exc:
-            outcomes.append(exc.message)
-        finally:
-            db.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = race(*[lambda: batch_ops.create_batch(code, years.CENTRAL, code.account, at=IN_CENTRAL)] * 2)
     assert outcomes.count("ok") == 1, outcomes
     assert "已有集中参保批次" in [o for o in outcomes if o != "ok"][0]
     assert AidBatch.select().count() == 1

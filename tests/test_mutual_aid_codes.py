@@ -3,7 +3,6 @@ the centre's decision, "提交失败" for a unit name that has a code (with that
 code per platform account and one code per unit name as database constraints on both databases
 with two-thread races, the code and change-request workflows over every pair, the handler."""
 
-import threading
 
 import peewee as pw
 import pytest
@@ -25,6 +24,7 @@ from models.mutual_aid.codes import (
 from models.storage import stored_file
 from tests import factories
 from tests.factories.mutual_aid import applied, approved_code, form, png, unit_account, uscc
+from tests.helpers import race
 from tests.workflow_helpers import check_every_pair, check_stale_object_refused, race_transition
 
 
@@ -103,26 +103,8 @@ def test_two_approvals_of_one_unit_name_leave_one_code(committed):
     city = factories.make_city()
     first, second = applied(city, 1), applied(city, 2, unit_name="上海互助测试1有限公司", uscc=uscc(9))
     centre = city.account("centre")
-    barrier = threading.Barrier(2)
-    outcomes = []
-
-    def run(code_id):
-        db.connect(reuse_if_open=True)
-        try:
-            code = InsuranceCode.get_by_id(code_id)
-            barrier.wait()
-            code_ops.decide(code, True, centre)
-            outcomes.append("ok")
-        except DomainError as exc:
-            outcomes.append(exc.message)
-        finally:
-            db.close()
-
-    threads = [threading.Thread(target=run, args=(c.id,)) for c in (first, second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = race(*[lambda c=c: code_ops.decide(InsuranceCode.get_by_id(c.id), True, centre)
+                      for c in (first, second)])
     assert outcomes.count("ok") == 1, outcomes
     assert any(o.startswith("提交失败") for o in outcomes if o != "ok"), outcomes
     assert CodeUnit.select().where(CodeUnit.name == "上海互助测试1有限公司").count() == 1
@@ -132,25 +114,7 @@ def test_two_approvals_of_one_unit_name_leave_one_code(committed):
 def test_two_applications_of_one_account_at_once_leave_one(committed):
     city = factories.make_city()
     account = unit_account(city, 1)
-    barrier = threading.Barrier(2)
-    outcomes = []
-
-    def run(n):
-        db.connect(reuse_if_open=True)
-        try:
-            barrier.wait()
-            code_ops.apply(account, form(n), [("a.png", png())])
-            outcomes.append("ok")
-        except DomainError as exc:
-            outcomes.append(exc.message)
-        finally:
-            db.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in (1, 2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = race(*[lambda n=n: code_ops.apply(account, form(n), [("a.png", png())]) for n in (1, 2)])
     assert outcomes.count("ok") == 1, outcomes
     assert "一个参保编码只能在一个平台账号中使用" in [o for o in outcomes if o != "ok"][0]
     assert InsuranceCode.select().count() == 1

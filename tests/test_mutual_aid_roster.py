@@ -2,7 +2,6 @@
 once per protection year across all units — the second unit is told the holding unit and its
 handler's contact; a database constraint on both databases; two units at once leave one."""
 
-import threading
 from datetime import date
 
 import peewee as pw
@@ -15,6 +14,7 @@ from models.mutual_aid.batches import CHOOSE_ITEMS, TO_CHECK, RosterEntry
 from tests import factories
 from tests.factories.memberfiles import id_number
 from tests.factories.mutual_aid import aid_year, approved_code, batch_in, person
+from tests.helpers import race
 
 
 def test_people_come_in_with_their_fields(city):
@@ -97,25 +97,8 @@ def test_two_units_adding_the_same_person_at_once_one_wins(committed):
     year = aid_year()
     codes = [approved_code(city, 1), approved_code(city, 2)]
     batches = [batch_in(c, TO_CHECK, year=year) for c in codes]
-    barrier = threading.Barrier(2)
-    outcomes = []
-
-    def run(batch, account):
-        db.connect(reuse_if_open=True)
-        try:
-            barrier.wait()
-            roster_ops.add_entries(batch, [person(11)], account)
-            outcomes.append("ok")
-        except DomainError as exc:
-            outcomes.append(exc.message)
-        finally:
-            db.close()
-
-    threads = [threading.Thread(target=run, args=(b, c.account)) for b, c in zip(batches, codes, strict=True)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = race(*[lambda b=b, c=c: roster_ops.add_entries(b, [person(11)], c.account)
+                      for b, c in zip(batches, codes, strict=True)])
     assert outcomes.count("ok") == 1, outcomes
     refusal = [o for o in outcomes if o != "ok"][0]
     assert "本保障年度已被「上海互助测试" in refusal and "经办人：经办人" in refusal, refusal

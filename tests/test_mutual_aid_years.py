@@ -4,17 +4,14 @@ audited with what changed, each bad value refused naming the field with nothing 
 read-only 市总工会 only looks; a grassroots union may not open it."""
 
 import json
-import threading
 from datetime import datetime
 
 import pytest
 
-from models import db
 from models.audit import AuditLog
-from models.base import DomainError
 from models.mutual_aid import year_settings, years
 from models.mutual_aid.years import AidItem, AidWindow, AidYear
-from tests.helpers import soup
+from tests.helpers import race, soup
 
 HX = {"HX-Request": "true"}
 ACTION = "修改互助保障年度设置"
@@ -103,25 +100,7 @@ def test_a_year_that_exists_is_refused(as_role, year):
 
 
 def test_two_centre_pages_creating_the_same_year_at_once_leave_one(committed):
-    barrier = threading.Barrier(2)
-    outcomes = []
-
-    def run():
-        db.connect(reuse_if_open=True)
-        try:
-            barrier.wait()
-            year_settings.new_year("2030", None)
-            outcomes.append("ok")
-        except DomainError as exc:
-            outcomes.append(exc.message)
-        finally:
-            db.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = race(*[lambda: year_settings.new_year("2030", None)] * 2)
     assert sorted(outcomes) == sorted(["ok", "保障年度：2030年度互助保障已存在"]), outcomes
     assert AidYear.select().count() == 1 and AidItem.select().count() == 12
     assert AidWindow.select().count() == 2

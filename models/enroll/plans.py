@@ -183,38 +183,48 @@ class WindowState:
             return ""
         return f"{self.starts:%Y-%m-%d %H:%M} 至 {self.ends:%Y-%m-%d %H:%M}"
 
+    @classmethod
+    def judge(cls, label: str, starts: datetime, ends: datetime, extended_to: datetime | None = None,
+              at: datetime | None = None) -> "WindowState":
+        """The window `label` at `at`: open, or closed with the reason in Chinese; an extension
+        later than the end moves it (both protection lines ask this)."""
+        if extended_to and extended_to > ends:
+            ends = extended_to
+        at = at or now()
+        state = cls(True, "", starts, ends)
+        if at < starts:
+            state.open, state.reason = False, f"{label}尚未开始（开放时间：{state.dates}）"
+        elif at > ends:
+            state.open, state.reason = False, f"{label}已结束（开放时间：{state.dates}）"
+        return state
+
+    def required(self) -> "WindowState":
+        """The state itself when open; else the refusal (409)."""
+        if not self.open:
+            raise DomainError(self.reason, 409)
+        return self
+
 
 def window_state(year: ProtectionYear | None, kind: str, org: Organization | None = None,
                  at: datetime | None = None) -> WindowState:
     """Open or closed for `org` at `at`, with the reason in Chinese. An extension of the window for
     the organisation or one above it moves the end."""
-    at = at or now()
     label = WINDOWS[kind]
     if year is None:
         return WindowState(False, f"保障年度尚未设置，{label}未开放")
     window = Window.get_or_none((Window.year == year.id) & (Window.kind == kind))
     if window is None:
         return WindowState(False, f"{year.year}年度的{label}时间尚未设置")
-    ends = window.ends
+    extension = None
     if org is not None:
         extension = (WindowExtension.select(pw.fn.MAX(WindowExtension.ends))
                      .join(OrgTree, on=(OrgTree.ancestor == WindowExtension.org))
                      .where((WindowExtension.window == window.id) & (OrgTree.descendant == org.id)).scalar())
-        if extension and extension > ends:
-            ends = extension
-    state = WindowState(True, "", window.starts, ends)
-    if at < window.starts:
-        state.open, state.reason = False, f"{label}尚未开始（开放时间：{state.dates}）"
-    elif at > ends:
-        state.open, state.reason = False, f"{label}已结束（开放时间：{state.dates}）"
-    return state
+    return WindowState.judge(label, window.starts, window.ends, extension, at)
 
 
 def require_window(year, kind: str, org=None, at=None) -> WindowState:
-    state = window_state(year, kind, org, at)
-    if not state.open:
-        raise DomainError(state.reason, 409)
-    return state
+    return window_state(year, kind, org, at).required()
 
 
 # --- changing -------------------------------------------------------------------------------------

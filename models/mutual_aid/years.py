@@ -126,31 +126,21 @@ def window_state(year: AidYear | None, kind: str, code: InsuranceCode | None = N
                  at: datetime | None = None) -> WindowState:
     """Open or closed for `code` at `at`, with the reason in Chinese (an extension for the code
     moves the end)."""
-    at = at or now()
     if year is None:
         return WindowState(False, f"互助保障年度尚未设置，{kind}未开放")
     window = AidWindow.get_or_none((AidWindow.year == year.id) & (AidWindow.kind == kind))
     if window is None:
         return WindowState(False, f"{year.year}年度的{kind}时间尚未设置")
-    ends = window.ends
+    extension = None
     if code is not None:
-        extension = AidWindowExtension.get_or_none((AidWindowExtension.window == window.id)
-                                                   & (AidWindowExtension.code == code.id))
-        if extension and extension.ends > ends:
-            ends = extension.ends
-    state = WindowState(True, "", window.starts, ends)
-    if at < window.starts:
-        state.open, state.reason = False, f"{year.year}年度{kind}尚未开始（开放时间：{state.dates}）"
-    elif at > ends:
-        state.open, state.reason = False, f"{year.year}年度{kind}已结束（开放时间：{state.dates}）"
-    return state
+        extension = (AidWindowExtension.select(AidWindowExtension.ends)
+                     .where((AidWindowExtension.window == window.id) & (AidWindowExtension.code == code.id))
+                     .scalar())
+    return WindowState.judge(f"{year.year}年度{kind}", window.starts, window.ends, extension, at)
 
 
 def require_window(year: AidYear, kind: str, code: InsuranceCode | None = None, at=None) -> WindowState:
-    state = window_state(year, kind, code, at)
-    if not state.open:
-        raise DomainError(state.reason, 409)
-    return state
+    return window_state(year, kind, code, at).required()
 
 
 def reference_windows(year: int) -> dict:
