@@ -70,6 +70,9 @@ class AidBatch(BaseModel):
     kind = pw.CharField(max_length=4)  # 集中参保 / 即时参保
     status = pw.CharField(max_length=8, default=TO_CHECK, index=True)
     reason = pw.TextField(default="")  # the last 撤回 / 不通过 / 驳回 reason
+    submitted_at = pw.DateTimeField(null=True)  # 清册提交 (the payment timeline counts from it)
+    premium_confirmed_at = pw.DateTimeField(null=True)  # 提交确认保费 (the payment page counts from it)
+    premium_total = pw.IntegerField(default=0)  # 保费合计 (fen): the sum of the people's premiums
     created_by = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")
     created_at = pw.DateTimeField(default=now)
     updated_at = pw.DateTimeField(default=now)
@@ -107,10 +110,12 @@ class RosterEntry(BaseModel):
     member_name = pw.CharField(max_length=50, default="")
     registry_name = pw.CharField(max_length=50, default="")
     registry_matched = pw.BooleanField(default=False)  # found in the 建议清册 (else 清册未能匹配人员)
+    social_code = pw.CharField(max_length=20, default="")  # the 建议清册's 单位社保编码 (rule 3's codes)
     name_confirmed = pw.BooleanField(default=False)  # the operator picked the name
     # Rule 1 (在职超龄) ticks
     still_paying = pw.BooleanField(default=False)  # 社保尚在缴金
     medical_in_service = pw.BooleanField(default=False)  # 医保享受在职待遇
+    premium = pw.IntegerField(default=0)  # 保费 (fen), written by 生成保费信息
     active = pw.BooleanField(default=True)
     created_at = pw.DateTimeField(default=now)
 

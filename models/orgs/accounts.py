@@ -30,6 +30,9 @@ READ_ONLY_ROLES = ("city",)
 UNION_ROLES = ("district", "secondary", "grassroots")  # the unions themselves (not the city, the centre)
 CARD_SENDING_ROLES = ("centre", "district")
 ORG_APPROVAL_ROLES = ("secondary", "grassroots")  # their organisation changes wait for 组织审核
+# The units of the mutual-aid line (在职职工互助保障): a grassroots union, or an enterprise without a
+# union that registered itself (企业注册, an organisation of level "enterprise" outside the union tree).
+AID_UNIT_ROLES = ("grassroots", "enterprise")
 # An account's state (the workflow's words over its is_active column).
 ACTIVE, DISABLED = "正常", "已停用"
 
@@ -170,6 +173,11 @@ class Account(UserMixin, BaseModel):
     def operates_grassroots(self) -> bool:
         """An open grassroots union working for itself (cards, both enrollment channels)."""
         return not self.is_admin and self.org.level == "grassroots" and not self.org.is_closed
+
+    @property
+    def operates_mutual_aid(self) -> bool:
+        """A mutual-aid unit: applies for its 参保编码, fills its 经办人, builds its rosters and pays."""
+        return not self.is_admin and self.org.level in AID_UNIT_ROLES and not self.org.is_closed
 
     @property
     def keeps_roster(self) -> bool:
