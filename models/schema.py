@@ -37,6 +37,7 @@ from models.orgs.org_requests import OrgRequest
 from models.orgs.organizations import Enterprise, Organization, OrgTree
 from models.review.batches import BatchCounter, DistrictBatch  # registers the unpaid / reminder sweeps
 from models.review.vouchers import PaymentVoucher, VoucherItem
+from models.sms import SmsCode
 
 ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog, Job, Person,
               Membership, OrgMemberCount, MemberDay, Message, MessageRead, Notice, Download,
@@ -45,7 +46,7 @@ ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog
               FeeSplit, Credit, DistrictBatch, Submission, Enrollment, TypeLock, StatusRecord, CardConfirm,
               PaymentVoucher, VoucherItem, BatchCounter, Claim, SocialCheck, SocialConfirm,
               InsuranceCode, CodeUnit, CodeHandler, CodeChange, CodeFile, AidYear, AidWindow, AidWindowExtension,
-              AidItem, AidBatch, RosterEntry, RegistryPayer, RegistryUnit]
+              AidItem, AidBatch, RosterEntry, RegistryPayer, RegistryUnit, SmsCode]
 
 # The core's foreign keys to the areas (DeferredForeignKey) are bound now that every model is
 # defined; one left unbound would write to a column that does not exist.
