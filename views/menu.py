@@ -3,9 +3,11 @@
 
 from flask import current_app, request, url_for
 
+from models.orgs.accounts import AID_UNIT_ROLES, UNION_LINE_ROLES
+
 # (section, [(label, endpoint, roles or None for everyone)])
 MENU = [
-    ("首页", [("首页", "home.index", None), ("消息提醒", "messages.index", None)]),
+    ("首页", [("首页", "home.index", UNION_LINE_ROLES), ("消息提醒", "messages.index", None)]),
     ("组织管理", [
         ("修改信息", "orgs.edit_own", None),
         ("组织信息", "orgs.tree", None),
@@ -46,7 +48,8 @@ MENU = [
     ]),
     ("在职职工互助保障", [
         ("互助保障年度设置", "mutual_aid_years.index", ("centre", "city")),
-        ("参保编码申请", "mutual_aid_codes.index", ("grassroots",)),
+        ("参保编码申请", "mutual_aid_codes.index", AID_UNIT_ROLES),
+        ("经办人填报", "mutual_aid_handler.index", (*AID_UNIT_ROLES, "district", "secondary", "centre", "city")),
         ("参保编码审核", "mutual_aid_codes.review", ("centre", "city")),
     ]),
     ("业务工作台", [("业务工作台", "home.workbench", None)]),

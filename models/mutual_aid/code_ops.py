@@ -18,7 +18,7 @@ import secrets
 
 import peewee as pw
 
-from models import db, messages
+from models import db, messages, sms
 from models.audit import AuditLog
 from models.base import DomainError, FieldErrors, now
 from models.mutual_aid.codes import (
@@ -126,8 +126,27 @@ def _account_refusal(account) -> str:
     return f"本账号已有{what}，一个参保编码只能在一个平台账号中使用，一个账号也只能申请一次"
 
 
-def apply(account, form: dict, files: list) -> InsuranceCode:
-    """提交申请: the application in 申请中, its files, one audit row."""
+SMS_PURPOSE = "aid_code"
+
+
+def send_code(phone, ip: str = "") -> sms.Sent:
+    """获取验证码 for the form's 联系电话 (models/sms.py)."""
+    return sms.send_code(phone, SMS_PURPOSE, ip)
+
+
+def _sms_row(phone: str, sms_code):
+    """The SMS code typed for 联系电话 (None when the caller verified it or needs none)."""
+    if sms_code is None:
+        return None
+    try:
+        return sms.check(phone, SMS_PURPOSE, sms_code)
+    except DomainError as exc:
+        raise FieldErrors(exc.message, {"sms_code": exc.message}) from None
+
+
+def apply(account, form: dict, files: list, sms_code: str | None = None) -> InsuranceCode:
+    """提交申请: the application in 申请中, its files, one audit row. The screen passes the SMS code
+    typed for 联系电话 (`sms_code`), spent in the same transaction."""
     values = clean_fields(form)
     if not files:
         raise FieldErrors("请上传附件", {"files": "请上传《社会保险费缴费申报表》或《单位参加城镇社会保险基本情况》"
@@ -137,9 +156,12 @@ def apply(account, form: dict, files: list) -> InsuranceCode:
     refused = clash(values["unit_name"], values["uscc"])
     if refused:
         raise DomainError(refused, 409)
+    row = _sms_row(values["phone"], sms_code)
     paths = []
     try:
         with db.atomic():
+            if row:
+                sms.consume(row)
             code = InsuranceCode.create(account=account.id, org=account.org_id, **values)
             paths = store_files(code, files, APPLICATION_FILE, "附件")
             AuditLog.record("申请参保编码", code, to_state=code.status, account=account,
@@ -194,17 +216,22 @@ def decide(code: InsuranceCode, approve: bool, account, reason: str = "", number
     return code
 
 
-def resubmit(code: InsuranceCode, account, form: dict, files: list | None = None) -> InsuranceCode:
-    """编辑 → 重新提交 after 审核不通过: the corrected fields (and any new files), back to 申请中."""
+def resubmit(code: InsuranceCode, account, form: dict, files: list | None = None,
+             sms_code: str | None = None) -> InsuranceCode:
+    """编辑 → 重新提交 after 审核不通过: the corrected fields (and any new files), back to 申请中. A
+    changed 联系电话 needs its SMS code (`sms_code`, from the screen); the verified one needs none."""
     if code.account_id != account.id:
         raise DomainError("只能修改本账号的参保编码申请", 403)
     values = clean_fields(form)
     refused = clash(values["unit_name"], values["uscc"])
     if refused:
         raise DomainError(refused, 409)
+    row = _sms_row(values["phone"], sms_code) if values["phone"] != code.phone else None
     paths = []
     try:
         with db.atomic():
+            if row:
+                sms.consume(row)
             code = transition(code, "resubmit", account=account, updates={**values, "updated_at": now()})
             if files:
                 paths = store_files(code, files, APPLICATION_FILE, "附件")

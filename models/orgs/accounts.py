@@ -23,7 +23,10 @@ from models.workflow import Workflow
 # elsewhere do not lock a clerk out below the name's threshold. Keyed by the name typed, so an
 # unknown name behaves exactly like a known one (no account enumeration).
 # Roles: the admin is a flag on the account, every other role is its organisation's level.
-ROLES = ("admin", "city", "centre", "district", "secondary", "grassroots")
+ROLES = ("admin", "city", "centre", "district", "secondary", "grassroots", "enterprise")
+# Every role of the union line (工会): all but "enterprise" — a unit without a union that registered
+# itself (企业注册) for 在职职工互助保障 only, which a route must name to let it in.
+UNION_LINE_ROLES = tuple(role for role in ROLES if role != "enterprise")
 REVIEWING_ROLES = ("district", "secondary")
 CITY_WIDE_ROLES = ("admin", "city", "centre")
 READ_ONLY_ROLES = ("city",)
@@ -178,6 +181,12 @@ class Account(UserMixin, BaseModel):
     def operates_mutual_aid(self) -> bool:
         """A mutual-aid unit: applies for its 参保编码, fills its 经办人, builds its rosters and pays."""
         return not self.is_admin and self.org.level in AID_UNIT_ROLES and not self.org.is_closed
+
+    @property
+    def is_enterprise_unit(self) -> bool:
+        """An account of 企业注册 (a unit without a union, outside the union tree): it sees only
+        在职职工互助保障 (and its own 消息提醒, 修改密码, 退出)."""
+        return not self.is_admin and self.org.level == "enterprise"
 
     @property
     def keeps_roster(self) -> bool:
