@@ -5,14 +5,22 @@ read-only and the centre all; no enrollment without it."""
 
 import pytest
 
+from models import sms
 from models.audit import AuditLog
 from models.base import DomainError
-from models import sms
 from models.mutual_aid import batch_ops, code_ops, handler_ops, years
 from models.mutual_aid.codes import CodeHandler
 from tests import factories
-from tests.factories.mutual_aid import IN_CENTRAL, aid_year, applied, approved_code, enterprise_account, form, png
-from tests.factories.mutual_aid import sms_code
+from tests.factories.mutual_aid import (
+    IN_CENTRAL,
+    aid_year,
+    applied,
+    approved_code,
+    enterprise_account,
+    form,
+    png,
+    sms_code,
+)
 from tests.helpers import soup
 
 URL = "/mutual-aid/handler/"

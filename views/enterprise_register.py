@@ -31,7 +31,8 @@ def register():
         else:
             notice = f"验证码已发送至{sent.masked}，{sent.minutes}分钟内有效"
     elif request.method == "POST":
-        form = {**values, "password": request.form.get("password") or "", "password2": request.form.get("password2") or ""}
+        form = {**values, "password": request.form.get("password") or "",
+                "password2": request.form.get("password2") or ""}
         try:
             account = registration.register(form, request.form.get("sms_code", ""), client_ip())
         except FieldErrors as exc:
@@ -41,5 +42,5 @@ def register():
         else:
             flash(f"注册成功，请使用账号「{account.username}」登录", "success")
             return redirect_to(url_for("auth.login"))
-    return render_page("enterprise_register/form.html", "form", status=status, values=values, error=error, errors=errors,
-                       notice=notice, fields=registration.FIELDS)
+    return render_page("enterprise_register/form.html", "form", status=status, values=values, error=error,
+                       errors=errors, notice=notice, fields=registration.FIELDS)

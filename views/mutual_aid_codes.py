@@ -1,6 +1,7 @@
 """在职职工互助保障 → 参保编码申请 (a unit's account — a grassroots union or an enterprise of 企业注册:
-its application, 申请参保编码 with 获取验证码 and 上传文件, 编辑 and resubmit after 审核不通过) and 参保编码审核 (the centre's queue, 审核通过 /
-审核不通过; read-only for 市总工会) — over models/mutual_aid/code_ops.py."""
+its application, 申请参保编码 with 获取验证码 and 上传文件, 编辑 and resubmit after 审核不通过) and
+参保编码审核 (the centre's queue, 审核通过 / 审核不通过; read-only for 市总工会) — over
+models/mutual_aid/code_ops.py."""
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
