@@ -197,7 +197,7 @@ class Account(UserMixin, BaseModel):
     @property
     def sees_many_unions(self) -> bool:
         """Its lists span several unions, so they show the 所属工会 column (all but a grassroots union)."""
-        return self.role != "grassroots"
+        return self.role not in AID_UNIT_ROLES
 
     @property
     def sends_card_batches(self) -> bool:
@@ -233,7 +233,7 @@ class Account(UserMixin, BaseModel):
     def manages_enterprises(self) -> bool:
         """覆盖企业 新增 / 修改 / 删除 (its own union's or a lower one's): every role but 市总工会 and
         the centre, which read the list only."""
-        return self.is_admin or not self.sees_whole_city
+        return self.is_admin or not (self.sees_whole_city or self.is_enterprise_unit)
 
     def set_password(self, password: str, one_time: bool = False) -> None:
         self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)

@@ -99,3 +99,9 @@ def enterprise_account(n: int) -> Account:
     org = Organization.create(name=values["unit_name"], type=ENTERPRISE_TYPE, level=ENTERPRISE_LEVEL,
                               uscc=values["uscc"], contact=values["handler"], phone=values["phone"])
     return factories.make_account(org, username=values["username"])
+
+
+def outbox_code(app, phone: str) -> str:
+    """The latest SMS code the outbox holds for the phone (development has no gateway)."""
+    with app.app_context():
+        return sms.outbox_codes(phone)[-1]
