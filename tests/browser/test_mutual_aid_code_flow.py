@@ -1,6 +1,6 @@
 """参保编码申请 → 参保编码审核 in a real browser, JavaScript on and off (seed 004 pages 12–16): the
-union fills the form, uploads two files and removes one, 获取验证码 (the code read from the outbox), submits; the centre approves with a
-typed code; the union sees the code."""
+union fills the form, uploads two files and removes one, 获取验证码 (the code read from the outbox),
+submits; the centre approves with a typed code; the union sees the code."""
 
 import re
 
