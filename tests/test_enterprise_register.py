@@ -260,3 +260,23 @@ def test_registration_refuses_without_sms(client):
     values = reg_form(1)
     with pytest.raises(DomainError):
         registration.register(values, "", "10.0.0.1")
+
+
+def test_the_registered_units_form_starts_from_its_registration_and_no_other_account_applies_for_it(app, city,
+                                                                                                     as_role):
+    account = enterprise_account(1)
+    client = app.test_client()
+    factories.login(client, account)
+    page = soup(client.get("/mutual-aid/codes/new"))
+    assert page.select_one("#f-unit_name")["value"] == account.org.name
+    assert page.select_one("#f-uscc")["value"] == account.org.uscc
+    assert page.select_one("#f-phone")["value"] == account.org.phone
+    union = as_role("grassroots")
+    values = form(5, unit_name=account.org.name)
+    code = sms_code(union, "/mutual-aid/codes/new", values["phone"])
+    files = {"files": [(io.BytesIO(png()), "营业执照.png")]}
+    response = union.post("/mutual-aid/codes/new", data={**values, **files, "action": "submit", "sms_code": code},
+                          content_type="multipart/form-data")
+    assert response.status_code == 409
+    assert "已通过企业注册拥有平台账号" in soup(response).select_one("#code-error").get_text()
+    assert InsuranceCode.select().count() == 0

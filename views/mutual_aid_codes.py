@@ -77,6 +77,8 @@ def _form_page(code, submit):
     account = acting_account()
     values = {name: normalize(request.form.get(name)) for name in code_ops.FIELDS} if request.method == "POST" \
         else {name: getattr(code, name) if code else "" for name in code_ops.FIELDS}
+    if request.method == "GET" and code is None and account.is_enterprise_unit:  # what it registered with
+        values.update(code_ops.registered_values(account.org))
     kept, error, errors, status, notice = [], None, {}, 200, None
     if request.method == "POST":
         kept, error = _posted_files(account)

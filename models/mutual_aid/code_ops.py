@@ -31,6 +31,7 @@ from models.mutual_aid.codes import (
     CodeUnit,
     InsuranceCode,
 )
+from models.orgs.organizations import ENTERPRISE_LEVEL, Organization
 from models.review.vouchers import MAX_VOUCHER_BYTES, check_voucher_file
 from models.rules.idnumber import IdError, check_mobile
 from models.rules.text import compact, normalize
@@ -101,6 +102,20 @@ def clash(unit_name: str, uscc: str | None, exclude_code: int | None = None) -> 
     return None
 
 
+def registered_values(org) -> dict:
+    """A registered unit's form starts from what it registered with (企业注册)."""
+    return {"unit_name": org.name, "uscc": org.uscc or "", "contact": org.contact, "phone": org.phone}
+
+
+def registered_elsewhere(unit_name: str, uscc: str, account) -> str | None:
+    """The refusal when another account registered this unit (企业注册): the unit applies itself."""
+    query = Organization.select().where((Organization.level == ENTERPRISE_LEVEL) & (Organization.id != account.org_id)
+                                        & ((Organization.name == unit_name) | (Organization.uscc == uscc)))
+    if query.exists():
+        return f"提交失败：单位「{unit_name}」已通过企业注册拥有平台账号，请由该单位的账号申请参保编码"
+    return None
+
+
 def store_files(code: InsuranceCode, files: list, kind: str, label: str, change=None) -> list:
     """Check and keep uploaded files [(name, bytes)] as CodeFile rows; returns the stored paths (for
     the caller to delete when its transaction fails)."""
@@ -153,7 +168,8 @@ def apply(account, form: dict, files: list, sms_code: str | None = None) -> Insu
                                                 "或法人登记证、营业执照（复印件盖公章）"})
     if InsuranceCode.select().where(InsuranceCode.account == account.id).exists():
         raise DomainError(_account_refusal(account), 409)
-    refused = clash(values["unit_name"], values["uscc"])
+    refused = clash(values["unit_name"], values["uscc"]) or registered_elsewhere(values["unit_name"], values["uscc"],
+                                                                                 account)
     if refused:
         raise DomainError(refused, 409)
     row = _sms_row(values["phone"], sms_code)
@@ -223,7 +239,8 @@ def resubmit(code: InsuranceCode, account, form: dict, files: list | None = None
     if code.account_id != account.id:
         raise DomainError("只能修改本账号的参保编码申请", 403)
     values = clean_fields(form)
-    refused = clash(values["unit_name"], values["uscc"])
+    refused = clash(values["unit_name"], values["uscc"]) or registered_elsewhere(values["unit_name"], values["uscc"],
+                                                                                 account)
     if refused:
         raise DomainError(refused, 409)
     row = _sms_row(values["phone"], sms_code) if values["phone"] != code.phone else None
