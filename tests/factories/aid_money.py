@@ -1,0 +1,33 @@
+"""互助保障缴费凭证 / 专用收据 test data (issue 18 item 8): batches 缴费凭证待上传 with their premium
+total (what 生成保费信息 / 提交确认保费 leave), the 新增缴费信息 fields and uploaded vouchers."""
+
+from datetime import datetime
+
+from models.mutual_aid import voucher_ops, years
+from models.mutual_aid.batches import AidBatch
+from models.rules.fees import yuan
+from tests.factories.mutual_aid import aid_year, png
+
+PAID_ON = "2026-06-20"
+REFUND_DETAILS = {"refund_name": "上海互助测试1有限公司", "refund_account": "6222000011113333",
+                  "refund_bank": "工商银行黄浦支行"}
+
+
+def payable_batch(code, premium_total: int, kind: str = years.CENTRAL, year=None,
+                  submitted: datetime = datetime(2026, 6, 12, 9, 0), confirmed: datetime = datetime(2026, 6, 15, 9, 0)):
+    """A batch 缴费凭证待上传 with its premium (fen) generated and confirmed."""
+    year = year or aid_year()
+    return AidBatch.create(code=code.id, org=code.org_id, year=year.id, kind=kind, status=AidBatch.AWAIT_VOUCHER,
+                           premium_total=premium_total, submitted_at=submitted, premium_confirmed_at=confirmed)
+
+
+def payer(paid: str, **fields) -> dict:
+    """新增缴费信息's fields (付款单位 / 付款账号 / 开户行, 缴费金额 in 元, 缴费日期), refund details if given."""
+    return {"payer_name": "上海互助测试1有限公司", "payer_account": "6222000011112222", "payer_bank": "工商银行黄浦支行",
+            "paid": paid, "paid_on": PAID_ON, **fields}
+
+
+def uploaded_voucher(code, batches: list, paid: str | None = None, **fields):
+    """A voucher the unit uploaded for `batches` (paid = their total unless told)."""
+    paid = paid or yuan(sum(b.premium_total for b in batches))
+    return voucher_ops.upload(code.account, [b.id for b in batches], payer(paid, **fields), "回单.png", png())
