@@ -108,8 +108,9 @@ def test_a_voucher_that_is_not_an_image_or_pdf_is_refused_and_nothing_is_written
 def test_only_the_units_own_batches_waiting_for_a_voucher_can_be_paid(city):
     code, other = approved_code(city, 1), approved_code(city, 2)
     theirs = payable_batch(other, 100_00)
-    with pytest.raises(DomainError, match="不是本单位缴费凭证待上传的批次"):
+    with pytest.raises(DomainError, match="所选批次不存在或不属于本单位") as refused:
         voucher_ops.upload(code.account, [theirs.id], payer("100"), "回单.png", png())
+    assert refused.value.status == 404
     year = aid_year()
     for state in BATCH_STATES:
         if state == AWAIT_VOUCHER:

@@ -125,7 +125,7 @@ def decide(receipt_set: AidReceiptSet, passed: bool, account, reason: str = "") 
 
 def search(query, status: str = "", unit: str = "", code: str = ""):
     """专用收据审核 filters over an (already scoped) query, the submitted first."""
-    query = (query.join(AidVoucher, on=(AidReceiptSet.voucher == AidVoucher.id))
+    query = (query.select_extend(AidVoucher, InsuranceCode).join(AidVoucher, on=(AidReceiptSet.voucher == AidVoucher.id))
              .join(InsuranceCode, on=(AidVoucher.code == InsuranceCode.id)).switch(AidReceiptSet))
     if status in RECEIPT_STATES:
         query = query.where(AidReceiptSet.status == status)
@@ -138,5 +138,5 @@ def search(query, status: str = "", unit: str = "", code: str = ""):
 
 def of_account(account):
     """The unit's receipt sets (one per voucher), newest first."""
-    return (AidReceiptSet.select(AidReceiptSet, AidVoucher).join(AidVoucher).join(InsuranceCode)
+    return (AidReceiptSet.select(AidReceiptSet, AidVoucher, InsuranceCode).join(AidVoucher).join(InsuranceCode)
             .where(InsuranceCode.account == account.id).order_by(AidReceiptSet.id.desc()))

@@ -145,8 +145,13 @@ def _check(form: PaymentForm, due: Payment, today: date) -> None:
 def _chosen(account, batch_ids: list) -> list:
     if not batch_ids:
         raise DomainError("请选择缴费的参保批次", 422)
-    batches = list(payable(account).where(AidBatch.id.in_(batch_ids)))
-    if len(batches) != len(set(batch_ids)):
+    batch_ids = set(batch_ids)
+    own = (AidBatch.select(AidBatch.id).join(InsuranceCode)
+           .where((InsuranceCode.account == account.id) & AidBatch.id.in_(list(batch_ids))))
+    if len(own) != len(batch_ids):
+        raise DomainError("所选批次不存在或不属于本单位", 404)
+    batches = list(payable(account).where(AidBatch.id.in_(list(batch_ids))))
+    if len(batches) != len(batch_ids):
         raise DomainError("所选批次不是本单位缴费凭证待上传的批次，或已上传缴费凭证，请刷新页面后重试", 409)
     return batches
 
@@ -243,7 +248,8 @@ def reject(voucher: AidVoucher, account, reason: str) -> AidVoucher:
 
 def search(query, status: str = "", unit: str = "", code: str = "", year: int | None = None):
     """缴费凭证审核 filters over an (already scoped) query, newest first: 状态, 单位, 参保编码, 保障年度."""
-    query = query.join(InsuranceCode, on=(AidVoucher.code == InsuranceCode.id)).switch(AidVoucher)
+    query = (query.select_extend(InsuranceCode).join(InsuranceCode, on=(AidVoucher.code == InsuranceCode.id))
+             .switch(AidVoucher))
     if status in VOUCHER_STATES:
         query = query.where(AidVoucher.status == status)
     if unit:
