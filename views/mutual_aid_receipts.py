@@ -44,15 +44,15 @@ def _detail(receipt_set: AidReceiptSet, status: int = 200, **context):
                        error=None, errors={}, values={"title": "", "amount": ""}, reason="", **context)
 
 
-@bp.route("/<int:set_id>")
-@access(*UNIT_ROLES, *LOOKERS, objects={"set_id": AidReceiptSet})
+@bp.route("/<int:receipt_set_id>")
+@access(*UNIT_ROLES, *LOOKERS, objects={"receipt_set_id": AidReceiptSet})
 def detail(receipt_set):
     _mine_or_looking(receipt_set)
     return _detail(receipt_set)
 
 
-@bp.route("/<int:set_id>/<any(add, remove, submit):action>", methods=["POST"])
-@access(*UNIT_ROLES, objects={"set_id": AidReceiptSet}, may="operates_mutual_aid", refusal=NOT_A_UNIT)
+@bp.route("/<int:receipt_set_id>/<any(add, remove, submit):action>", methods=["POST"])
+@access(*UNIT_ROLES, objects={"receipt_set_id": AidReceiptSet}, may="operates_mutual_aid", refusal=NOT_A_UNIT)
 def change(receipt_set, action):
     """新增专用收据 (抬头, 金额) / 删除 (?receipt=) / 提交审核."""
     _mine_or_looking(receipt_set)
@@ -75,11 +75,11 @@ def change(receipt_set, action):
     except DomainError as exc:
         return _detail(AidReceiptSet.get_by_id(receipt_set.id), status=exc.status, error=exc.message,
                        values=values if action == "add" else {"title": "", "amount": ""})
-    return redirect_to(url_for("mutual_aid_receipts.detail", set_id=receipt_set.id))
+    return redirect_to(url_for("mutual_aid_receipts.detail", receipt_set_id=receipt_set.id))
 
 
-@bp.route("/<int:set_id>/<any(pass, fail):action>", methods=["POST"])
-@access("centre", "city", objects={"set_id": AidReceiptSet})  # 市总工会: refused as read-only
+@bp.route("/<int:receipt_set_id>/<any(pass, fail):action>", methods=["POST"])
+@access("centre", "city", objects={"receipt_set_id": AidReceiptSet})  # 市总工会: refused as read-only
 def decide(receipt_set, action):
     """专用收据审核: 审核通过 / 审核不通过 (the reason, required)."""
     reason = normalize(request.form.get("reason"))[:500]
@@ -88,7 +88,7 @@ def decide(receipt_set, action):
     except DomainError as exc:
         return _detail(AidReceiptSet.get_by_id(receipt_set.id), status=exc.status, error=exc.message, reason=reason)
     flash(f"专用收据{receipt_set.status}", "success")
-    return redirect_to(url_for("mutual_aid_receipts.detail", set_id=receipt_set.id))
+    return redirect_to(url_for("mutual_aid_receipts.detail", receipt_set_id=receipt_set.id))
 
 
 @bp.route("/review")

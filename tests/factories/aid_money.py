@@ -1,12 +1,13 @@
 """互助保障缴费凭证 / 专用收据 test data (issue 18 item 8): batches 缴费凭证待上传 with their premium
 total (what 生成保费信息 / 提交确认保费 leave), the 新增缴费信息 fields and uploaded vouchers."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from models.mutual_aid import voucher_ops, years
 from models.mutual_aid.batches import AidBatch
+from models.mutual_aid.vouchers import AidReceiptSet, AidVoucher, AidVoucherBatch
 from models.rules.fees import yuan
-from tests.factories.mutual_aid import aid_year, png
+from tests.factories.mutual_aid import aid_year, code_of, png
 
 PAID_ON = "2026-06-20"
 REFUND_DETAILS = {"refund_name": "上海互助测试1有限公司", "refund_account": "6222000011113333",
@@ -31,3 +32,21 @@ def uploaded_voucher(code, batches: list, paid: str | None = None, **fields):
     """A voucher the unit uploaded for `batches` (paid = their total unless told)."""
     paid = paid or yuan(sum(b.premium_total for b in batches))
     return voucher_ops.upload(code.account, [b.id for b in batches], payer(paid, **fields), "回单.png", png())
+
+
+def voucher_of(org):
+    """The scope matrix's object: a voucher (凭证审核中, with its 专用收据 set) of the organisation's code."""
+    code = code_of(org)
+    batch = AidBatch.create(code=code.id, org=org.id, year=aid_year().id, kind=years.INSTANT,
+                            status=AidBatch.AWAIT_VOUCHER, premium_total=100_00)
+    voucher = AidVoucher.create(code=code.id, org=org.id, payer_name="付款单位", payer_account="1", payer_bank="开户行",
+                                paid=100_00, paid_on=date(2026, 6, 20), due=100_00, file_name="回单.png",
+                                stored_name=f"scope-{org.id}.png", content_type="image/png", size=1)
+    voucher_ops.file_path(voucher).write_bytes(png())
+    AidVoucherBatch.create(voucher=voucher.id, batch=batch.id, amount=100_00)
+    AidReceiptSet.create(voucher=voucher.id, org=org.id)
+    return voucher
+
+
+def receipts_of(org):
+    return AidReceiptSet.get(AidReceiptSet.voucher == voucher_of(org).id)
