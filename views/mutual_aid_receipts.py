@@ -41,7 +41,7 @@ def _detail(receipt_set: AidReceiptSet, status: int = 200, **context):
                        can_edit=mine and receipt_set.editable and not current_user.is_read_only,
                        can_decide=current_user.acts_for_centre and receipt_set.status == R_REVIEW,
                        log=AuditLog.for_object(receipt_set).limit(50),
-                       error=None, errors={}, values={"title": "", "amount": ""}, reason="", **context)
+                       **{"error": None, "errors": {}, "values": {"title": "", "amount": ""}, "reason": "", **context})
 
 
 @bp.route("/<int:receipt_set_id>")

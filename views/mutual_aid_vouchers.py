@@ -97,7 +97,8 @@ def _kept_upload(account) -> storage.Kept | None:
     account opens, so 计算退款金额 without JavaScript or a refused 保存 does not ask for it again) or
     the one an earlier step kept; a new file replaces the kept one."""
     owner = f"aid-voucher-{account.id}"
-    earlier = storage.kept_upload(owner, request.form.get("upload", ""), normalize(request.form.get("upload_name"))[:100])
+    earlier = storage.kept_upload(owner, request.form.get("upload", ""),
+                                  normalize(request.form.get("upload_name"))[:100])
     upload = request.files.get("voucher")
     data = upload.read(voucher_ops.MAX_FILE_BYTES + 1) if upload else b""
     if not data:
@@ -115,7 +116,7 @@ def _detail(voucher: AidVoucher, status: int = 200, **context):
                        log=AuditLog.for_object(voucher).limit(50),
                        mine=voucher.code.account_id == current_user.id,
                        can_decide=current_user.acts_for_centre and voucher.status == voucher.V_REVIEW,
-                       error=None, reason="", **context)
+                       **{"error": None, "reason": "", **context})
 
 
 @bp.route("/<int:voucher_id>")

@@ -125,7 +125,8 @@ def decide(receipt_set: AidReceiptSet, passed: bool, account, reason: str = "") 
 
 def search(query, status: str = "", unit: str = "", code: str = ""):
     """专用收据审核 filters over an (already scoped) query, the submitted first."""
-    query = (query.select_extend(AidVoucher, InsuranceCode).join(AidVoucher, on=(AidReceiptSet.voucher == AidVoucher.id))
+    query = (query.select_extend(AidVoucher, InsuranceCode)
+             .join(AidVoucher, on=(AidReceiptSet.voucher == AidVoucher.id))
              .join(InsuranceCode, on=(AidVoucher.code == InsuranceCode.id)).switch(AidReceiptSet))
     if status in RECEIPT_STATES:
         query = query.where(AidReceiptSet.status == status)

@@ -25,7 +25,6 @@ from models.base import DomainError, FieldErrors, now
 from models.mutual_aid.batches import AWAIT_VOUCHER, AidBatch
 from models.mutual_aid.code_ops import centre_only
 from models.mutual_aid.codes import InsuranceCode
-from models.mutual_aid.years import AidYear
 from models.mutual_aid.vouchers import (
     FILE_DIR,
     R_VOID,
@@ -35,6 +34,7 @@ from models.mutual_aid.vouchers import (
     AidVoucher,
     AidVoucherBatch,
 )
+from models.mutual_aid.years import AidYear
 from models.review.vouchers import MAX_VOUCHER_BYTES, check_voucher_file
 from models.rules.fees import FeeError, fen, yuan
 from models.rules.mutual_year import payment_deadline

@@ -24,7 +24,8 @@ def payable_batch(code, premium_total: int, kind: str = years.CENTRAL, year=None
 
 def payer(paid: str, **fields) -> dict:
     """新增缴费信息's fields (付款单位 / 付款账号 / 开户行, 缴费金额 in 元, 缴费日期), refund details if given."""
-    return {"payer_name": "上海互助测试1有限公司", "payer_account": "6222000011112222", "payer_bank": "工商银行黄浦支行",
+    return {"payer_name": "上海互助测试1有限公司", "payer_account": "6222000011112222",
+            "payer_bank": "工商银行黄浦支行",
             "paid": paid, "paid_on": PAID_ON, **fields}
 
 
