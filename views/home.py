@@ -21,9 +21,7 @@ WORKBENCH = [
     ("保障金额设置", "plans.split"), ("给付信息查询", "coverage.claims_query"),
 ]
 # 在职职工互助保障 (seed 004: 业务工作台 → 【在职职工互助保障】 → 参保编码申请): its own group of tiles.
-MUTUAL_AID = [("参保编码申请", "mutual_aid_codes.index"), ("互助保障缴费凭证", "mutual_aid_vouchers.index"),
-              ("专用收据", "mutual_aid_receipts.index"), ("参保编码审核", "mutual_aid_codes.review"),
-              ("互助保障缴费凭证审核", "mutual_aid_vouchers.review"), ("专用收据审核", "mutual_aid_receipts.review")]
+MUTUAL_AID = [("参保编码申请", "mutual_aid_codes.index"), ("参保编码审核", "mutual_aid_codes.review")]
 
 
 @bp.route("/")
