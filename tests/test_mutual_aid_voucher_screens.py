@@ -8,8 +8,11 @@ refused, and the menu labels never collide with the other line's 缴费凭证管
 import io
 from datetime import datetime
 
+from pypdf import PdfReader, PdfWriter
+
 from models.audit import AuditLog
 from models.mutual_aid.batches import AWAIT_VOUCHER, INSURED, VOUCHER_REVIEW, AidBatch
+from models.mutual_aid.voucher_ops import file_path
 from models.mutual_aid.vouchers import R_PASSED, R_REVIEW, V_DONE, V_REVIEW, AidReceiptSet, AidVoucher
 from tests import factories
 from tests.factories.aid_money import REFUND_DETAILS, payable_batch, payer, uploaded_voucher
@@ -106,7 +109,6 @@ def test_paid_one_fen_more_needs_the_refund_details_then_saves_with_the_kept_fil
 
 
 def voucher_file(voucher) -> bytes:
-    from models.mutual_aid.voucher_ops import file_path
     return file_path(voucher).read_bytes()
 
 
@@ -119,7 +121,6 @@ def test_paid_exactly_needs_no_refund_details(app, city):
 
 
 def _pdf() -> bytes:
-    from pypdf import PdfWriter
     writer = PdfWriter()
     writer.add_blank_page(width=200, height=200)
     out = io.BytesIO()
@@ -246,3 +247,37 @@ def test_the_menu_labels_do_not_collide(app, city):
     centre_labels = [a.get_text(strip=True)
                      for a in soup(client_of(app, city.account("centre")).get("/home")).select("nav.sidemenu a")]
     assert {"缴费凭证管理", "互助保障缴费凭证审核", "专用收据审核"} <= set(centre_labels)
+
+
+def test_the_passed_receipts_download_as_an_electronic_pdf_with_the_font_embedded(app, city):
+    code = approved_code(city, 1)
+    voucher = uploaded_voucher(code, [payable_batch(code, 5580_00)])
+    receipts = AidReceiptSet.get(AidReceiptSet.voucher == voucher.id)
+    unit = client_of(app, code.account)
+    for title, amount in (("上海互助测试1有限公司", "3000"), ("集团子公司工会", "2580")):
+        unit.post(f"{RECEIPTS}/{receipts.id}/add", data={"title": title, "amount": amount})
+    unit.post(f"{RECEIPTS}/{receipts.id}/submit")
+    early = unit.get(f"{RECEIPTS}/{receipts.id}/pdf")
+    assert early.status_code == 409 and "审核通过后才能下载电子专用收据" in early.get_data(as_text=True)
+    centre = client_of(app, city.account("centre"))
+    centre.post(f"{BASE}/{voucher.id}/write_off")
+    centre.post(f"{RECEIPTS}/{receipts.id}/pass")
+    page = soup(unit.get(f"{RECEIPTS}/{receipts.id}"))
+    response = unit.get(page.select_one("#receipt-pdf")["href"])
+    assert response.status_code == 200 and response.headers["Content-Type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.data))
+    assert len(reader.pages) == 2  # one page per receipt
+    texts = ["".join(p.extract_text().split()) for p in reader.pages]
+    assert "收据抬头集团子公司工会" in texts[1] and "金额人民币2580元" in texts[1]
+    assert f"收据编号HZSJ{receipts.id:06d}-01" in texts[0] and "上海互助测试1有限公司" in texts[0]
+    assert "在职职工互助保障费（2026年度集中参保）" in texts[0] and "上海市职工保障互助会" in texts[0]
+    embedded = set()
+    for font in reader.pages[0]["/Resources"]["/Font"].values():
+        f = font.get_object()
+        descendants = f.get("/DescendantFonts")
+        desc = (descendants[0].get_object() if descendants else f).get("/FontDescriptor")
+        if desc is not None and any(k in desc.get_object() for k in ("/FontFile", "/FontFile2", "/FontFile3")):
+            embedded.add(str(f["/BaseFont"]))
+    assert any("wenquanyi" in name.lower() or "wqy" in name.lower() for name in embedded), embedded
+    other = client_of(app, approved_code(city, 2).account)
+    assert other.get(f"{RECEIPTS}/{receipts.id}/pdf").status_code == 404

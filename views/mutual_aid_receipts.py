@@ -8,10 +8,11 @@ from flask_login import current_user
 from models.audit import AuditLog
 from models.base import DomainError, FieldErrors
 from models.mutual_aid import receipt_ops
+from models.mutual_aid.receipt_pdf import receipt_pdf
 from models.mutual_aid.vouchers import R_REVIEW, RECEIPT_STATES, AidReceiptSet
 from models.orgs.accounts import AID_UNIT_ROLES, ROLES
 from models.rules.text import bounded_int, normalize
-from views.access import access, acting_account, redirect_to, render_page, scoped
+from views.access import access, acting_account, file_response, redirect_to, refuse, render_page, scoped
 from views.paging import paginate
 
 bp = Blueprint("mutual_aid_receipts", __name__, url_prefix="/mutual-aid/receipts")
@@ -49,6 +50,19 @@ def _detail(receipt_set: AidReceiptSet, status: int = 200, **context):
 def detail(receipt_set):
     _mine_or_looking(receipt_set)
     return _detail(receipt_set)
+
+
+@bp.route("/<int:receipt_set_id>/pdf")
+@access(*UNIT_ROLES, *LOOKERS, objects={"receipt_set_id": AidReceiptSet})
+def pdf(receipt_set):
+    """电子专用收据 (one page per receipt), once the centre passed them."""
+    _mine_or_looking(receipt_set)
+    try:
+        data = receipt_pdf(receipt_set)
+    except DomainError as exc:
+        return refuse(exc.message, exc.status)
+    return file_response(data, f"专用收据{receipt_set.id}.pdf", "application/pdf",
+                         slug=f"aid-receipts-{receipt_set.id}", inline=request.args.get("inline") == "1")
 
 
 @bp.route("/<int:receipt_set_id>/<any(add, remove, submit):action>", methods=["POST"])

@@ -93,7 +93,7 @@ class AidReceiptSet(BaseModel):
     }, actions={"submit": "提交审核", "pass": "专用收据审核通过", "fail": "专用收据审核不通过",
                 "void": "专用收据作废（缴费凭证驳回）"}, needs_reason=frozenset({"fail", "void"}))
 
-    R_REVIEW = R_REVIEW
+    R_REVIEW, R_PASSED = R_REVIEW, R_PASSED
 
     scope_field = "org"
     voucher = pw.ForeignKeyField(AidVoucher, unique=True, backref="receipt_sets", on_delete="CASCADE")

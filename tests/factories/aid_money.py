@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from models.mutual_aid import voucher_ops, years
 from models.mutual_aid.batches import AidBatch
-from models.mutual_aid.vouchers import AidReceiptSet, AidVoucher, AidVoucherBatch
+from models.mutual_aid.vouchers import R_PASSED, AidReceipt, AidReceiptSet, AidVoucher, AidVoucherBatch
 from models.rules.fees import yuan
 from tests.factories.mutual_aid import aid_year, code_of, png
 
@@ -50,4 +50,9 @@ def voucher_of(org):
 
 
 def receipts_of(org):
-    return AidReceiptSet.get(AidReceiptSet.voucher == voucher_of(org).id)
+    """The scope matrix's 专用收据: passed by the centre (so its 电子专用收据 opens), one receipt."""
+    receipts = AidReceiptSet.get(AidReceiptSet.voucher == voucher_of(org).id)
+    AidReceipt.create(receipt_set=receipts.id, title="收据抬头", amount=100_00)
+    AidReceiptSet.update(status=R_PASSED, decided_at=datetime(2026, 6, 25, 9)).where(
+        AidReceiptSet.id == receipts.id).execute()
+    return AidReceiptSet.get_by_id(receipts.id)
