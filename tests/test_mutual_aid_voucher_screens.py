@@ -17,7 +17,7 @@ from models.mutual_aid.vouchers import R_PASSED, R_REVIEW, V_DONE, V_REVIEW, Aid
 from tests import factories
 from tests.factories.aid_money import REFUND_DETAILS, payable_batch, payer, uploaded_voucher
 from tests.factories.mutual_aid import approved_code, png
-from tests.helpers import soup
+from tests.helpers import soup, statements
 
 BASE = "/mutual-aid/vouchers"
 RECEIPTS = "/mutual-aid/receipts"
@@ -281,3 +281,22 @@ def test_the_passed_receipts_download_as_an_electronic_pdf_with_the_font_embedde
     assert any("wenquanyi" in name.lower() or "wqy" in name.lower() for name in embedded), embedded
     other = client_of(app, approved_code(city, 2).account)
     assert other.get(f"{RECEIPTS}/{receipts.id}/pdf").status_code == 404
+
+
+def test_the_lists_query_the_same_whatever_their_length(app, city):
+    """No query per row: the unit's page, the centre's two queues."""
+    unit_code = approved_code(city, 1)
+    unit, centre = client_of(app, unit_code.account), client_of(app, city.account("centre"))
+    urls = ((unit, f"{BASE}/"), (unit, f"{BASE}/new"), (unit, f"{RECEIPTS}/"), (centre, f"{BASE}/review"),
+            (centre, f"{RECEIPTS}/review?status=全部"))
+
+    def counts():
+        return [statements(lambda c=client, u=url: c.get(u, headers=HX), "SELECT") for client, url in urls]
+    for n in range(2):
+        payable_batch(unit_code, 100_00 + n, kind="即时参保")
+        uploaded_voucher(unit_code, [payable_batch(unit_code, 200_00 + n, kind="即时参保")])
+    few = counts()
+    for n in range(3):
+        payable_batch(unit_code, 300_00 + n, kind="即时参保")
+        uploaded_voucher(unit_code, [payable_batch(unit_code, 400_00 + n, kind="即时参保")])
+    assert counts() == few

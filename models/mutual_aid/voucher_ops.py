@@ -54,7 +54,7 @@ FIELDS = (*PAYER_FIELDS, "paid", "paid_on", *REFUND_FIELDS)
 def payable(account):
     """选择批次: the account's batches 缴费凭证待上传 not paid by a live voucher, oldest first."""
     paid = AidVoucherBatch.select(AidVoucherBatch.batch).where(AidVoucherBatch.active)
-    return (AidBatch.select(AidBatch, InsuranceCode).join(InsuranceCode)
+    return (AidBatch.select(AidBatch, InsuranceCode, AidYear).join(InsuranceCode).switch(AidBatch).join(AidYear)
             .where((InsuranceCode.account == getattr(account, "id", None)) & (AidBatch.status == AWAIT_VOUCHER)
                    & AidBatch.id.not_in(paid))
             .order_by(AidBatch.premium_confirmed_at, AidBatch.id))
