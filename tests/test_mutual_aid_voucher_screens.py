@@ -300,3 +300,26 @@ def test_the_lists_query_the_same_whatever_their_length(app, city):
         payable_batch(unit_code, 300_00 + n, kind="即时参保")
         uploaded_voucher(unit_code, [payable_batch(unit_code, 400_00 + n, kind="即时参保")])
     assert counts() == few
+
+
+def test_bad_input_is_a_chinese_message_never_a_500(app, city):
+    code = approved_code(city, 1)
+    batch = payable_batch(code, 100_00)
+    unit = client_of(app, code.account)
+    for form in ({"batch": "9" * 40, "paid": "1e9", "paid_on": "昨天", "save": "1"},
+                 {"batch": str(batch.id), "paid": "9" * 40, "paid_on": "2026-06-20", "save": "1",
+                  "payer_name": "名" * 500},
+                 {"batch": [str(batch.id), "-1", "abc"], "save": "0", "upload": "../../etc/passwd"}):
+        response = unit.post(f"{BASE}/new", data=form)
+        assert response.status_code in (200, 404, 409, 422), (form, response.status_code)
+    assert AidVoucher.select().count() == 0
+    assert unit.get(f"{BASE}/new?pane=amounts&batch=abc&paid=%%%", headers=HX).status_code == 200
+    voucher = uploaded_voucher(code, [batch])
+    receipts = AidReceiptSet.get(AidReceiptSet.voucher == voucher.id)
+    huge = unit.post(f"{RECEIPTS}/{receipts.id}/add", data={"title": "抬" * 300, "amount": "9" * 30})
+    assert huge.status_code == 422
+    assert "收据抬头不能超过100个字" in soup(huge).select_one("#receipt-error").get_text()
+    centre = client_of(app, city.account("centre"))
+    for query in ("year=abc", "year=-5", "status=%E5%85", "start=9999-99-99", "page=99999999999999999999"):
+        assert centre.get(f"{BASE}/review?{query}").status_code in (200, 422), query
+    assert centre.get(f"{RECEIPTS}/review?status=xyz").status_code == 200

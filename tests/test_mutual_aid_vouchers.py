@@ -168,6 +168,18 @@ def test_a_rejected_voucher_sends_the_batches_back_for_a_new_one(city):
     assert message.title == "缴费凭证「回单.png」被驳回" and "凭证模糊" in message.body
     again = uploaded_voucher(code, [batch])
     assert again.status == V_REVIEW and AidBatch.get_by_id(batch.id).status == VOUCHER_REVIEW
+    voucher_ops.reject(again, city.account("centre"), "金额不符")
+    # No live voucher pays it now: 批次撤回 is open again while the window is.
+    withdrawn = batch_ops.withdraw(AidBatch.get_by_id(batch.id), "withdraw_items", code.account, "漏选项目",
+                                   at=datetime(2026, 6, 20, 9, 0))
+    assert withdrawn.status == "保障项目待选择"
+
+
+def test_a_batch_without_its_premium_cannot_be_paid(city):
+    code = approved_code(city, 1)
+    batch = payable_batch(code, 0)
+    with pytest.raises(DomainError, match="尚未生成保费信息"):
+        voucher_ops.upload(code.account, [batch.id], payer("100", **REFUND_DETAILS), "回单.png", png())
 
 
 def test_the_payment_deadline_is_the_later_of_the_two_counts(city):

@@ -153,6 +153,8 @@ def _chosen(account, batch_ids: list) -> list:
     batches = list(payable(account).where(AidBatch.id.in_(list(batch_ids))))
     if len(batches) != len(batch_ids):
         raise DomainError("所选批次不是本单位缴费凭证待上传的批次，或已上传缴费凭证，请刷新页面后重试", 409)
+    if any(b.premium_total <= 0 for b in batches):
+        raise DomainError("所选批次尚未生成保费信息，不能上传缴费凭证", 409)
     return batches
 
 
