@@ -281,3 +281,18 @@ def test_the_registered_units_form_starts_from_its_registration_and_no_other_acc
     assert response.status_code == 409
     assert "已通过企业注册拥有平台账号" in soup(response).select_one("#code-error").get_text()
     assert InsuranceCode.select().count() == 0
+
+
+def test_the_enterprise_opens_every_mutual_aid_page_of_its_menu(app, city):
+    account = enterprise_account(1)
+    client = app.test_client()
+    factories.login(client, account)
+    page = soup(client.get("/mutual-aid/codes/"))
+    links = [a["href"] for a in page.select(".sidemenu a")]
+    assert "/mutual-aid/handler/" in links
+    for href in links:
+        assert client.get(href).status_code == 200, href
+    for rule in rules(app):
+        access = rule_access(app, rule)
+        if "enterprise" in access.roles and not access.objects and "GET" in rule.methods and "<" not in rule.rule:
+            assert client.get(rule.rule).status_code < 500, rule.rule
