@@ -82,13 +82,21 @@ def test_a_unit_registers_logs_in_and_sees_only_the_mutual_aid_menu(app, client,
 
 
 def test_registration_changes_no_union_list_or_count(app, city, as_role):
+    pages = {"city": ["/orgs/list?status=", "/home", "/enroll-stats/", "/members/", "/orgs/"],
+             "centre": ["/orgs/list?status=", "/home", "/enroll-stats/", "/members/", "/mutual-aid/handler/"],
+             "district": ["/orgs/list?status=", "/home", "/enroll-stats/", "/enroll-stats/monitor", "/members/",
+                          "/mutual-aid/handler/"],
+             "admin": ["/orgs/list?status=", "/home", "/members/", "/orgs/"]}
+
     def counts():
         shown = {}
-        for role in ("city", "centre", "district", "admin"):
+        for role, urls in pages.items():
             client = as_role(role)
-            listing = soup(client.get("/orgs/list?status="))
-            shown[role] = (listing.get_text(" ", strip=True).count("未建会"),
-                           re.sub(r"\s+", " ", soup(client.get("/home")).select_one("main").get_text()))
+            for url in urls:
+                response = client.get(url)
+                assert response.status_code == 200, (role, url)
+                text = re.sub(r"\s+", " ", soup(response).select_one("main").get_text())
+                shown[(role, url)] = re.sub(r"\d{1,2}:\d{2}(:\d{2})?", "", text)  # clock times aside
         return shown
 
     before = counts()

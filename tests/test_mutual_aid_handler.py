@@ -104,7 +104,7 @@ def test_before_the_code_is_approved_there_is_nothing_to_fill(app, city):
     assert "请先" in soup(fresh.get(URL)).select_one("#handler-needs-code").get_text()
 
 
-def test_an_enterprise_account_fills_its_handler(app, city):
+def test_an_enterprise_account_fills_its_handler(app, city, as_role):
     account = enterprise_account(1)
 
     code = code_ops.decide(code_ops.apply(account, form(1, unit_name=account.org.name, uscc=account.org.uscc),
@@ -112,6 +112,8 @@ def test_an_enterprise_account_fills_its_handler(app, city):
     client = unit_client(app, account)
     assert fill(client).status_code == 302
     assert CodeHandler.get(CodeHandler.code == code.id).name == "张经办"
+    assert account.org.name in soup(as_role("centre").get(URL)).get_text()  # the centre sees every unit
+    assert account.org.name not in soup(as_role("district").get(URL)).get_text()  # in no union's subtree
 
 
 def test_the_unions_above_see_their_subtrees_handlers_read_only(app, city, as_role):
