@@ -19,7 +19,7 @@ from models.orgs.accounts import Account
 from models.orgs.organizations import ENTERPRISE_LEVEL, Organization, OrgTree
 from models.sms import SmsCode
 from tests import factories
-from tests.factories.mutual_aid import approved_code, enterprise_account, form, png, sms_code
+from tests.factories.mutual_aid import applied, approved_code, enterprise_account, form, png, sms_code
 from tests.factories.mutual_aid import registration as reg_form
 from tests.helpers import race, soup
 from tests.routes import build, rule_access, rules
@@ -304,3 +304,21 @@ def test_the_enterprise_opens_every_mutual_aid_page_of_its_menu(app, city):
         access = rule_access(app, rule)
         if "enterprise" in access.roles and not access.objects and "GET" in rule.methods and "<" not in rule.rule:
             assert client.get(rule.rule).status_code < 500, rule.rule
+
+
+def test_a_resubmission_with_a_new_phone_needs_its_sms_code(app, city, as_role):
+    code = applied(city, 1)
+    from_centre = as_role("centre")
+    from_centre.post(f"/mutual-aid/codes/{code.id}/refuse", data={"reason": "联系电话有误"})
+    client = app.test_client()
+    factories.login(client, code.account)
+    url = f"/mutual-aid/codes/{code.id}/edit"
+    values = form(1, phone="13766665555")
+    refused = client.post(url, data={**values, "action": "submit"}, content_type="multipart/form-data")
+    assert refused.status_code == 422 and InsuranceCode.get_by_id(code.id).status == "审核不通过"
+    sent = sms_code(client, url, "13766665555", **{k: v for k, v in values.items() if k != "phone"})
+    response = client.post(url, data={**values, "action": "submit", "sms_code": sent},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302
+    assert (InsuranceCode.get_by_id(code.id).status, InsuranceCode.get_by_id(code.id).phone) == ("申请中",
+                                                                                                 "13766665555")

@@ -11,6 +11,7 @@ import pytest
 from models import sms
 from models.base import DomainError
 from models.sms import SmsCode
+from tests.helpers import race
 
 T0 = datetime(2026, 6, 10, 9, 0, 0)
 PHONE = "13912340001"
@@ -222,3 +223,16 @@ def test_an_unreachable_gateway_is_a_chinese_message(app, clock):
             assert refusal(lambda: sms.send_code(PHONE, "aid_code", "10.0.0.1")) == sms.SEND_FAILED
     finally:
         app.config["SMS_GATEWAY_URL"] = old
+
+
+def test_one_code_spent_by_two_requests_at_once_leaves_one(app, committed):
+    sms.send_code(PHONE, "register", "10.0.0.1")
+    row = sms.check(PHONE, "register", code_for())
+
+    def spend():
+        with app.app_context():
+            sms.verify(PHONE, "register", sms.outbox_codes(PHONE)[-1])
+
+    outcomes = race(spend, spend)
+    assert sorted(outcomes) == ["ok", sms.SPENT]
+    assert SmsCode.get_by_id(row.id).used_at is not None
