@@ -322,3 +322,11 @@ def test_a_resubmission_with_a_new_phone_needs_its_sms_code(app, city, as_role):
     assert response.status_code == 302
     assert (InsuranceCode.get_by_id(code.id).status, InsuranceCode.get_by_id(code.id).phone) == ("申请中",
                                                                                                  "13766665555")
+
+
+def test_an_over_long_unit_name_is_refused_not_cut(client):
+    values = reg_form(1, unit_name="长" * 101)
+    code = sms_code(client, URL, values["phone"])
+    response = client.post(URL, data={**values, "sms_code": code, "action": "register"})
+    assert response.status_code == 422 and "单位名称不能超过100个字" in response.get_data(as_text=True)
+    assert Organization.select().count() == 0

@@ -19,7 +19,7 @@ bp = Blueprint("enterprise_register", __name__)
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
-    values = {name: normalize(request.form.get(name))[:size] for name, (_label, size) in registration.FIELDS.items()}
+    values = {name: normalize(request.form.get(name)) for name in registration.FIELDS}  # the model checks lengths
     error, errors, notice, status = None, {}, None, 200
     action = request.form.get("action")
     if request.method == "POST" and action == "sms":

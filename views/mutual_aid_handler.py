@@ -42,7 +42,7 @@ def index():
 def _unit_page():
     code = code_ops.mine(current_user)
     handler = handler_ops.handler_of(code) if code else None
-    values = {name: normalize(request.form.get(name))[:size] for name, (_label, size) in FIELDS.items()}
+    values = {name: normalize(request.form.get(name)) for name in FIELDS}  # the model checks lengths
     error, errors, notice, status = None, {}, None, 200
     if request.method == "POST" and (code is None or code.status != code.APPROVED or handler):
         error, status = (handler_ops.FILLED, 409) if handler else ("参保编码审核通过后才能填报经办人", 409)
