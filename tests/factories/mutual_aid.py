@@ -86,3 +86,10 @@ def roster_of(batch, people: list) -> list:
             has_social_insurance=fields.get("has_social_insurance", False), active=fields.get("active", True),
             id_type=fields.get("id_type", "居民身份证")))
     return rows
+
+
+def batch_of(org) -> AidBatch:
+    """A batch of the organisation's insurance code (the scope matrix's object): made once."""
+    code = code_of(org)
+    held = AidBatch.get_or_none(AidBatch.code == code.id)
+    return held or batch_in(code, "保障项目待选择", kind=years.INSTANT)
