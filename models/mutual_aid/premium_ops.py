@@ -40,6 +40,7 @@ from models.mutual_aid.batches import (
 from models.mutual_aid.codes import InsuranceCode
 from models.mutual_aid.premiums import BatchCoverage, BatchItem
 from models.rules import mutual_fees, mutual_year
+from models.rules.fees import yuan
 from models.rules.mutual_roster import zhibao
 from models.rules.text import mask
 from models.workflow import STALE, transition
@@ -196,7 +197,7 @@ def generate(batch: AidBatch, codes, account, at: datetime | None = None) -> Aid
                     BatchCoverage.generated_at: at}).execute()
         AidBatch.update(premium_total=total, updated_at=at).where(AidBatch.id == batch.id).execute()
         AuditLog.record("生成保费信息", batch, account=account,
-                        detail={"保障项目": "、".join(items), "人数": people, "保费合计(分)": total,
+                        detail={"保障项目": "、".join(items), "人数": people, "保费合计": f"{yuan(total)}元",
                                 "缴费标准": "半年" if half else "全年"})
     return AidBatch.get_by_id(batch.id)
 
@@ -220,7 +221,7 @@ def confirm(batch: AidBatch, account, shown_total: int | None = None, at: dateti
             raise DomainError("清册中没有参保人员，不能提交确认保费", 409)
         return transition(batch, "confirm_premium", account=account,
                           updates={"premium_confirmed_at": at, "premium_total": total, "updated_at": at},
-                          detail={"保障项目": "、".join(items), "人数": people, "保费合计(分)": total})
+                          detail={"保障项目": "、".join(items), "人数": people, "保费合计": f"{yuan(total)}元"})
 
 
 def payment_deadline(batch) -> date | None:
