@@ -10,7 +10,7 @@ import os
 from datetime import datetime
 
 SMOKE = os.environ.get("BENCH_SCALE") == "smoke"
-PEOPLE = 2_000 if SMOKE else 50_000
+PEOPLE = int(os.environ.get("BENCH_AID_PEOPLE") or (2_000 if SMOKE else 50_000))
 CHUNK = 5_000
 USERNAME = "bench-aid-unit"
 

@@ -213,3 +213,13 @@ def test_the_coverage_query_shows_a_non_zhibao_persons_own_items_and_waiting_bef
     cells = [td.get_text(" ", strip=True) for td in
              soup(client.get(f"/coverage/?id_number={number}")).select("#aid-coverage tbody td")]
     assert cells[4] == "B0" and "A0" not in cells[8]
+
+
+def test_hostile_ticks_are_refused_in_chinese_never_a_500(app, city):
+    batch = batch_with(city, [ZHIBAO])
+    client = client_of(app, batch.code.account)
+    for items in (["Z" * 5000], ["A0"] * 500, ["<script>"], [""]):
+        response = client.post(url(batch), data={"action": "generate", "items": items})
+        assert response.status_code == 422, items
+        assert "<script>" not in response.get_data(as_text=True)
+    assert not BatchItem.select().exists() and AidBatch.get_by_id(batch.id).status == CHOOSE_ITEMS

@@ -63,7 +63,7 @@ def items(batch):
     if request.method == "GET":
         return _page(batch)
     action = request.form.get("action")
-    ticked = request.form.getlist("items")
+    ticked = [code[:8] for code in request.form.getlist("items")[:len(mutual_fees.CODES) * 2]]  # bounded echo
     try:
         if action == "generate":
             batch = premium_ops.generate(batch, ticked, acting_account())
