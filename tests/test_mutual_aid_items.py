@@ -332,3 +332,10 @@ def test_two_generates_at_once_leave_one_consistent_choice(committed):
     items = premium_ops.chosen_items(batch)
     assert items in (("A0", "B0", "C0"), ("C0",))
     assert batch.premium_total == sum(premiums(batch)) == (25000 if len(items) == 3 else 3000)
+
+
+def test_a_batch_total_past_32_bits_is_kept(city):
+    # 50,000 people at the richest items (A0+A3+B3+C3 = 1,135 − 10 元) are 5,625,000,000 fen.
+    batch = central(city)
+    AidBatch.update(premium_total=50_000 * 112_500).where(AidBatch.id == batch.id).execute()
+    assert AidBatch.get_by_id(batch.id).premium_total == 5_625_000_000
