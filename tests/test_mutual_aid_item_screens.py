@@ -223,3 +223,21 @@ def test_hostile_ticks_are_refused_in_chinese_never_a_500(app, city):
         assert response.status_code == 422, items
         assert "<script>" not in response.get_data(as_text=True)
     assert not BatchItem.select().exists() and AidBatch.get_by_id(batch.id).status == CHOOSE_ITEMS
+
+
+def test_every_count_in_the_totals_opens_its_people(app, city):
+    batch = batch_with(city, [ZHIBAO, ZHIBAO, NOT_ZHIBAO, {"employment": "-", "has_social_insurance": True}])
+    premium_ops.generate(batch, ["A0", "B0", "C0", "C2"], batch.code.account)
+    client = client_of(app, batch.code.account)
+    page = soup(client.get(url(batch, "premiums")))
+    shown = {a["id"].removeprefix("count-"): (int(a.get_text()), a["href"]) for a in page.select("a[id^=count-]")}
+    assert set(shown) == {"A0", "B0", "C0", "C2", "A0B0C0优惠"}
+    for code, (count, href) in shown.items():
+        assert count == premium_ops.people_paying(batch, code).count()
+        rows = soup(client.get(href)).select("#premium-rows tbody tr")
+        assert len(rows) == count, code
+        assert all(code in tr.select("td")[6].get_text() for tr in rows if code != "A0B0C0优惠")
+    assert shown["A0"][0] == 3 and shown["C2"][0] == 4 and shown["A0B0C0优惠"][0] == 3
+    assert premium_ops.people_paying(batch, "A1").count() == 0
+    bad = client.get(url(batch, "premiums") + "?item=%3Cx%3E")
+    assert bad.status_code == 200 and len(soup(bad).select("#premium-rows tbody tr")) == 4

@@ -85,14 +85,16 @@ def items(batch):
 @access(*LOOKING_ROLES, objects={"batch_id": AidBatch})
 def premiums(batch):
     """保费详细: each person's premium (paged) and the totals by item."""
-    page = paginate(premium_ops.people_query(batch))
+    item = request.args.get("item", "")
+    item = item if item in mutual_fees.ITEMS or item == mutual_fees.DISCOUNT_LINE else ""
+    page = paginate(premium_ops.people_paying(batch, item) if item else premium_ops.people_query(batch))
     masked = not current_user.sees_full_numbers
     start = page.first or 1
     rows = list(premium_ops.detail_rows(batch, page.items, masked))
     for i, row in enumerate(rows):
         row[0] = start + i
     return render_page("mutual_aid_items/premiums.html", "rows", batch=batch, page=page, rows=rows,
-                       columns=premium_ops.DETAIL_COLUMNS, totals=premium_ops.item_totals(batch),
+                       columns=premium_ops.DETAIL_COLUMNS, totals=premium_ops.item_totals(batch), item=item,
                        cover=premium_ops.coverage_row(batch))
 
 

@@ -238,6 +238,19 @@ def people_query(batch):
             .order_by(RosterEntry.id))
 
 
+def people_paying(batch, code: str):
+    """The active people who pay for `code` (an item or the discount line): the count beside an
+    item in 保费详细 opens them. A0 and the A0+B0+C0 discount: the 职保 people; another chosen item:
+    everyone; an item not chosen: nobody."""
+    items = chosen_items(batch)
+    query = people_query(batch)
+    if code == mutual_fees.DISCOUNT_LINE:
+        return query.where(is_zhibao()) if any(c == code for c, *_ in item_totals(batch)) else query.where(False)
+    if code not in items:
+        return query.where(False)
+    return query.where(is_zhibao()) if code == "A0" else query
+
+
 def person_codes(items, entry) -> tuple[str, ...]:
     return mutual_fees.person_items(items, zhibao(entry.employment, entry.has_social_insurance))
 
