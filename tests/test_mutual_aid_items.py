@@ -339,3 +339,11 @@ def test_a_batch_total_past_32_bits_is_kept(city):
     batch = central(city)
     AidBatch.update(premium_total=50_000 * 112_500).where(AidBatch.id == batch.id).execute()
     assert AidBatch.get_by_id(batch.id).premium_total == 5_625_000_000
+
+
+def test_an_instant_batch_without_its_roster_submission_has_no_start_yet(city):
+    batch = instant(city, datetime(2026, 8, 2, 9))
+    AidBatch.update(submitted_at=None).where(AidBatch.id == batch.id).execute()
+    with pytest.raises(DomainError, match="即时参保须在提交正式参保名单后才能确定起保日"):
+        generate(AidBatch.get_by_id(batch.id), ["A0"], at=IN_INSTANT)
+    assert not BatchItem.select().exists()
