@@ -241,3 +241,14 @@ def test_every_count_in_the_totals_opens_its_people(app, city):
     assert premium_ops.people_paying(batch, "A1").count() == 0
     bad = client.get(url(batch, "premiums") + "?item=%3Cx%3E")
     assert bad.status_code == 200 and len(soup(bad).select("#premium-rows tbody tr")) == 4
+
+
+def test_pages_of_a_batch_whose_start_is_unknown_again_still_open(app, city):
+    batch = batch_with(city, [ZHIBAO])
+    premium_ops.generate(batch, ["A0"], batch.code.account)
+    AidBatch.update(submitted_at=None).where(AidBatch.id == batch.id).execute()  # (back before 清册提交)
+    client = client_of(app, batch.code.account)
+    for tail in ("items", "premiums", "premiums.xlsx"):
+        assert client.get(url(batch, tail)).status_code == 200, tail
+    number = RosterEntry.get().id_number
+    assert client_of(app, city.account("centre")).get(f"/coverage/?id_number={number}").status_code == 200

@@ -261,7 +261,10 @@ def item_totals(batch) -> list:
     counts = class_counts(batch)
     if not chosen_items(batch):
         return []
-    by_class = premiums_by_class(batch)
+    try:
+        by_class = premiums_by_class(batch)
+    except DomainError:  # no start yet (an instant batch back before its roster submission)
+        return []
     out: dict = {}
     for z, n in counts.items():
         for code, fen in by_class[z].lines:
