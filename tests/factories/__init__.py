@@ -177,6 +177,7 @@ OBJECT_FACTORIES = {
     "InsuranceCode": lambda org: _mutual_aid().code_of(org),
     "AidVoucher": lambda org: _aid_money().voucher_of(org),
     "AidReceiptSet": lambda org: _aid_money().receipts_of(org),
+    "AidBatch": lambda org: _mutual_aid().batch_of(org),
 }
 
 
