@@ -46,6 +46,7 @@ OBJECT_LABELS = {
     "AidVoucher": "互助保障缴费凭证", "AidVoucherBatch": "互助保障缴费凭证批次", "AidReceiptSet": "专用收据",
     "AidReceipt": "专用收据明细",
     "BatchItem": "参保批次保障项目", "BatchCoverage": "参保批次保障期间",
+    "RegistryPayer": "建议清册人员", "RegistryUnit": "建议清册单位",
 }
 
 
