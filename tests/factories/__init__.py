@@ -175,6 +175,8 @@ OBJECT_FACTORIES = {
     "PaymentVoucher": lambda org: _review().make_voucher(org),
     "AidYear": lambda org: _mutual_aid().aid_year(),
     "InsuranceCode": lambda org: _mutual_aid().code_of(org),
+    "AccountRecovery": lambda org: _mutual_aid().recovery_of(org),
+    "CodeChange": lambda org: _mutual_aid().change_of(org),
 }
 
 
