@@ -34,12 +34,12 @@ def _unit_page(status: int = 200, **context):
     approved = code is not None and code.status == APPROVED
     handler = handler_ops.handler_of(code) if approved else None
     current = change_ops.current_values(code, handler) if approved else {}
+    shown = {"values": current, "error": None, "errors": {}, "name_error": None, "name_errors": {}, "new_name": "",
+             **context}
     return render_page("mutual_aid_changes/index.html", status=status, code=code, approved=approved,
-                       handler=handler, values=context.pop("values", current),
-                       waiting=change_ops.waiting_of(code) if approved else None,
-                       history=change_ops.history_of(code) if approved else [],
-                       fields=change_ops.GENERAL_FIELDS, error=None, errors={}, name_error=None, name_errors={},
-                       new_name="", max_mb=code_ops.MAX_FILE_BYTES // 1024 // 1024, **context)
+                       handler=handler, waiting=change_ops.waiting_of(code) if approved else None,
+                       history=change_ops.history_of(code) if approved else [], fields=change_ops.GENERAL_FIELDS,
+                       max_mb=code_ops.MAX_FILE_BYTES // 1024 // 1024, **shown)
 
 
 @bp.route("/")
