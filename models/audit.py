@@ -43,6 +43,7 @@ OBJECT_LABELS = {
     "CodeChange": "信息变更申请", "CodeFile": "参保编码附件", "AidYear": "互助保障年度",
     "AidWindow": "互助保障时间窗口", "AidWindowExtension": "互助保障时间窗口延长", "AidItem": "互助保障项目",
     "AidBatch": "互助保障参保批次", "RosterEntry": "互助保障清册人员",
+    "AccountRecovery": "账号找回申请",
 }
 
 
@@ -84,6 +85,7 @@ OBJECT_NAMES = {
     "AidYear": lambda o: f"{o.year}年度",
     "AidBatch": lambda o: f"{o.code.unit_name} {o.year.year}年度{o.kind}",
     "CodeChange": lambda o: f"{o.code.unit_name} {o.kind}",
+    "AccountRecovery": lambda o: o.unit_name,
 }
 
 
