@@ -92,6 +92,17 @@ def test_the_matching_accounts_by_code_name_and_group_unit(city):
     assert recovery.candidates(recovery_request(8)) == []
 
 
+def test_a_registered_enterprise_matches_before_it_has_a_code(city):
+    """企业注册 (another workstream) gives a unit without a union an organisation of level
+    "enterprise" outside the union tree: its accounts match by name or 统一社会信用代码 too."""
+    org = factories.make_org(None, "企业", level=recovery.ENTERPRISE, name="自注册企业有限公司", uscc=uscc(70))
+    account = factories.make_account(org)
+    for fields in ({"unit_name": "自注册企业有限公司", "uscc": uscc(71)}, {"unit_name": "别名", "uscc": uscc(70)}):
+        assert [(a.id, why) for a, why in recovery.candidates(recovery_request(70, **fields))] == [
+            (account.id, "企业注册的单位")]
+    assert recovery.candidates(recovery_request(72)) == []
+
+
 def test_the_centre_resets_with_a_one_time_password_shown_once(app, city, as_role):
     code = approved_code(city, 1)
     old_session = app.test_client()
