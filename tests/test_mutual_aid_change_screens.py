@@ -48,8 +48,10 @@ def test_the_unit_changes_its_address_and_handler_at_once(app, city):
     row = page.select_one("#change-history tbody tr")
     assert [td.get_text(" ", strip=True) for td in row.select("td")][:1] == ["一般信息变更"]
     assert row.select("td")[3].get_text() == APPLIED
-    # the code's page (and its 操作日志) shows the new address too
     assert InsuranceCode.get_by_id(code.id).address == "上海市徐汇区新址9号"
+    detail = soup(client.get(row.select_one("a")["href"]))  # 查看: the 操作日志 with old → new
+    assert "上海市黄浦区测试路1号 → 上海市徐汇区新址9号" in detail.select_one("#audit-log").get_text()
+    assert detail.select_one("#decide") is None
 
 
 def test_a_refused_general_change_names_the_field_and_changes_nothing(app, city):

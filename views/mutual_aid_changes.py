@@ -6,7 +6,6 @@ look at what is in their scope) — over models/mutual_aid/change_ops.py."""
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
-from models.audit import AuditLog
 from models.base import DomainError, FieldErrors
 from models.mutual_aid import change_ops, code_ops, handler_ops
 from models.mutual_aid.codes import APPROVED, CHANGE_STATES, GENERAL_CHANGE, NAME_CHANGE, CodeChange
@@ -120,7 +119,7 @@ def _shown(change, **context) -> dict:
     return {"change": change, "code": code, "mine": mine, "files": change_ops.files_of(change),
             "opens_files": mine or current_user.acts_for_centre,
             "can_decide": current_user.acts_for_centre and change.status == change.WAITING,
-            "log": AuditLog.for_object(change).limit(50), "error": None, "reason": "", **context}
+            "log": change_ops.log_of(change).limit(50), "error": None, "reason": "", **context}
 
 
 @bp.route("/<int:change_id>")
@@ -156,8 +155,8 @@ def decide(change, action):
     reason = normalize(request.form.get("reason"))
     try:
         change = change_ops.decide_change(change, action == "accept", acting_account(), reason)
-    except DomainError as exc:
+    except DomainError as exc:  # shown as it is now (another clerk may have decided it)
         return render_page("mutual_aid_changes/detail.html", status=exc.status,
-                           **_shown(change, error=exc.message, reason=reason))
+                           **_shown(CodeChange.get_by_id(change.id), error=exc.message, reason=reason))
     flash(f"单位名称变更申请「{change.unit_name}」{change.status}", "success")
     return redirect_to(url_for("mutual_aid_changes.detail", change_id=change.id))

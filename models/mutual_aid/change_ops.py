@@ -239,6 +239,14 @@ def history_of(code: InsuranceCode) -> list:
                 .order_by(CodeChange.requested_at.desc(), CodeChange.id.desc()))
 
 
+def log_of(change: CodeChange):
+    """操作日志 of a change: a name change's own rows; for a general change, the code's 一般信息变更
+    rows (each with its fields' old and new values)."""
+    if change.kind == NAME_CHANGE:
+        return AuditLog.for_object(change)
+    return AuditLog.for_object(InsuranceCode.get_by_id(change.code_id)).where(AuditLog.action == GENERAL_CHANGE)
+
+
 def waiting_of(code: InsuranceCode) -> CodeChange | None:
     return CodeChange.get_or_none((CodeChange.code == code.id) & (CodeChange.status == CodeChange.WAITING))
 
