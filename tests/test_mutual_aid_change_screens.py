@@ -11,8 +11,8 @@ from models.messages import for_account
 from models.mutual_aid import change_ops
 from models.mutual_aid.codes import ACCEPTED, APPLIED, DECLINED, WAITING, WITHDRAWN, CodeChange, InsuranceCode
 from tests import factories
-from tests.factories.mutual_aid import applied, approved_code, png
-from tests.helpers import soup
+from tests.factories.mutual_aid import applied, approved_code, png, recovery_request
+from tests.helpers import queries, soup
 
 BASE = "/mutual-aid/changes"
 HX = {"HX-Request": "true"}
@@ -160,3 +160,19 @@ def test_a_unit_without_an_approved_code_is_told_to_apply_first(app, city, as_ro
     refused = waiting.post(f"{BASE}/general", data={"address": "新址"})
     assert refused.status_code == 409 and "审核通过后才能办理" in soup(refused).get_text()
     assert as_role("centre").get(f"{BASE}/").status_code == 403
+
+
+def test_the_queues_query_the_same_whatever_their_length(app, city, as_role):
+    centre = as_role("centre")
+
+    def count(url):
+        with queries() as seen:
+            assert centre.get(url).status_code == 200
+        return len(seen)
+    for n in (1, 2):
+        code = approved_code(city, n)
+        change_ops.change_general(code, code.account, {"address": f"新址{n}"})
+        recovery_request(n)
+        if n == 1:
+            small = (count(f"{BASE}/review"), count("/account-recovery/review"))
+    assert (count(f"{BASE}/review"), count("/account-recovery/review")) == small
