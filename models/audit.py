@@ -47,6 +47,7 @@ OBJECT_LABELS = {
     "AidReceipt": "专用收据明细",
     "BatchItem": "参保批次保障项目", "BatchCoverage": "参保批次保障期间",
     "RegistryPayer": "建议清册人员", "RegistryUnit": "建议清册单位",
+    "AccountRecovery": "账号找回申请",
 }
 
 
@@ -90,6 +91,7 @@ OBJECT_NAMES = {
     "CodeChange": lambda o: f"{o.code.unit_name} {o.kind}",
     "AidVoucher": lambda o: f"{o.code.unit_name}「{o.file_name}」",
     "AidReceiptSet": lambda o: f"{o.voucher.code.unit_name}「{o.voucher.file_name}」",
+    "AccountRecovery": lambda o: o.unit_name,
 }
 
 

@@ -178,6 +178,8 @@ OBJECT_FACTORIES = {
     "AidVoucher": lambda org: _aid_money().voucher_of(org),
     "AidReceiptSet": lambda org: _aid_money().receipts_of(org),
     "AidBatch": lambda org: _mutual_aid().batch_of(org),
+    "AccountRecovery": lambda org: _mutual_aid().recovery_of(org),
+    "CodeChange": lambda org: _mutual_aid().change_of(org),
 }
 
 
