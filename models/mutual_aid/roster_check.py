@@ -285,10 +285,10 @@ def submit(batch: AidBatch, account, agreed: bool, at: datetime | None = None) -
     found = report(batch, (at or now()).date())
     if found.blockers:
         raise DomainError("清册提交失败：" + "；".join(found.blockers), 409)
-    if found.needs_attachments:
-        action = "resubmit_attachments" if batch.status == ATTACH_FAILED else "submit_attachments"
+    if batch.status == ATTACH_FAILED:  # the centre looks again, whatever the rules now say
+        action = "resubmit_attachments"
     else:
-        action = "submit"
+        action = "submit_attachments" if found.needs_attachments else "submit"
     with db.atomic():
         moved = batch_ops.move(batch, action, account)
         AidBatch.update(submitted_at=at or now()).where(AidBatch.id == batch.id).execute()
