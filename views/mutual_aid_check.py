@@ -4,7 +4,7 @@
 The centre, 市总工会 and the unit's district / secondary union open the same page read-only (the
 centre decides the attachments from it: views/mutual_aid_attachments.py)."""
 
-from flask import Blueprint, abort, flash, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from models.audit import AuditLog
@@ -15,7 +15,7 @@ from models.mutual_aid.checks import BatchAttachment
 from models.orgs.accounts import AID_UNIT_ROLES, ROLES
 from models.rules.mutual_roster import ATTACHMENT_KINDS, OVER_AGE_TICKS
 from models.rules.text import normalize
-from views.access import access, acting_account, file_response, form_ids, redirect_to, render_page
+from views.access import access, acting_account, file_response, form_ids, int_arg, redirect_to, render_page
 from views.paging import paginate
 
 bp = Blueprint("mutual_aid_check", __name__, url_prefix="/mutual-aid/batches")
@@ -78,7 +78,7 @@ def check(batch):
     return check_page(batch)
 
 
-@bp.route("/<int:batch_id>/check", methods=["POST"])
+@bp.route("/<int:batch_id>/check/run", methods=["POST"])
 @access(*UNIT_ROLES, objects={"batch_id": AidBatch}, may="operates_mutual_aid", refusal=NOT_UNIT)
 def run(batch):
     """【清册校验】: the result; a roster with a fault goes to 清册校验不通过."""
@@ -135,29 +135,25 @@ def upload(batch):
     return _act(batch, op, "附件已上传", "attachments")
 
 
-@bp.route("/<int:batch_id>/attachments/<int:attachment_id>/remove", methods=["POST"])
+@bp.route("/<int:batch_id>/attachments/remove", methods=["POST"])
 @access(*UNIT_ROLES, objects={"batch_id": AidBatch}, may="operates_mutual_aid", refusal=NOT_UNIT)
-def remove(batch, attachment_id):
-    """The × of an uploaded file."""
+def remove(batch):
+    """The × of an uploaded file (n = its id)."""
     require_visible(batch)
+    attachment_id = int_arg(request.form.get("n"))
     return _act(batch, lambda: attachment_ops.remove(batch, attachment_id, acting_account()), "附件已删除",
                 "attachments")
 
 
-@bp.route("/<int:batch_id>/submit")
-@access(*UNIT_ROLES, objects={"batch_id": AidBatch}, may="operates_mutual_aid", refusal=NOT_UNIT)
-def letter(batch):
-    """清册提交: the 承诺书 (a dialog over the check page with JavaScript; this page without)."""
-    require_visible(batch)
-    return render_page("mutual_aid_check/submit.html", "dialog", batch=batch, letter=LETTER, error=None,
-                       r=roster_check.report(batch))
-
-
-@bp.route("/<int:batch_id>/submit", methods=["POST"])
+@bp.route("/<int:batch_id>/submit", methods=["GET", "POST"])
 @access(*UNIT_ROLES, objects={"batch_id": AidBatch}, may="operates_mutual_aid", refusal=NOT_UNIT)
 def submit(batch):
-    """确认提交: every check again on the server; → 保障项目待选择 or 附件审核中."""
+    """清册提交: the 承诺书 (a dialog over the check page with JavaScript; this page without), and
+    确认提交 — every check again on the server; → 保障项目待选择 or 附件审核中."""
     require_visible(batch)
+    if request.method == "GET":
+        return render_page("mutual_aid_check/submit.html", "dialog", batch=batch, letter=LETTER, error=None,
+                           r=roster_check.report(batch))
     try:
         batch = roster_check.submit(batch, acting_account(), request.form.get("agree") == "1")
     except DomainError as exc:
@@ -171,11 +167,15 @@ def submit(batch):
 
 
 # --- the files and the centre's 附件审核 -------------------------------------------------------------
-@bp.route("/<int:batch_id>/attachments/<int:attachment_id>")
+@bp.route("/<int:batch_id>/attachments/file")
 @access(*VIEWERS, objects={"batch_id": AidBatch})
-def file(batch, attachment_id):
-    """An uploaded attachment: only to the unit and the centre / admin, else 404 (?inline=1 预览)."""
+def file(batch):
+    """An uploaded attachment (?n=<its id>): only to the unit and the centre / admin, else 404
+    (?inline=1 预览)."""
     require_visible(batch)
+    if not request.args.get("n"):  # no file named: the batch's list of files
+        return redirect(url_for("mutual_aid_check.check", batch_id=batch.id, _anchor="attachments"))
+    attachment_id = int_arg(request.args.get("n"))
     if not (current_user.acts_for_centre or batch.code.account_id == current_user.id):
         abort(404)
     row = BatchAttachment.get_or_none((BatchAttachment.id == attachment_id) & (BatchAttachment.batch == batch.id))

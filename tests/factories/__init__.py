@@ -175,7 +175,13 @@ OBJECT_FACTORIES = {
     "PaymentVoucher": lambda org: _review().make_voucher(org),
     "AidYear": lambda org: _mutual_aid().aid_year(),
     "InsuranceCode": lambda org: _mutual_aid().code_of(org),
+    "AidBatch": lambda org: _mutual_check().batch_of(org),
 }
+
+
+def _mutual_check():
+    from tests.factories import mutual_check
+    return mutual_check
 
 
 def _mutual_aid():

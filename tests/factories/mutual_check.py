@@ -4,11 +4,11 @@ a protection year whose windows are open now (the screens act at the real time).
 from datetime import date, timedelta
 
 from models.base import now
-from models.mutual_aid.batches import INSURED, RosterEntry
+from models.mutual_aid.batches import INSURED, TO_CHECK, AidBatch, RosterEntry
 from models.mutual_aid.registry import RegistryUnit
-from models.mutual_aid.years import AidWindow
+from models.mutual_aid.years import CENTRAL, AidWindow
 from tests.factories.memberfiles import id_number
-from tests.factories.mutual_aid import aid_year, batch_in
+from tests.factories.mutual_aid import aid_year, batch_in, code_of
 
 
 def roster(batch, n: int, start: int = 0, matched: bool = True, social_code: str = "SB001", **fields) -> list:
@@ -47,3 +47,11 @@ def close_now(year=None):
     AidWindow.update(starts=now() - timedelta(days=30), ends=now() - timedelta(days=1)).where(
         AidWindow.year == year.id).execute()
     return year
+
+
+def batch_of(org):
+    """The scope matrix's batch of the organisation: its code's centralized batch (made once)."""
+    code = code_of(org)
+    year = aid_year()
+    held = AidBatch.get_or_none((AidBatch.code == code.id) & (AidBatch.year == year.id) & (AidBatch.kind == CENTRAL))
+    return held or batch_in(code, TO_CHECK, year=year)
