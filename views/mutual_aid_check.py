@@ -56,7 +56,7 @@ def check_page(batch: AidBatch, status: int = 200, **context):
                        submittable=batch.status in roster_check.SUBMITTABLE,
                        can_decide=current_user.acts_for_centre and batch.status == ATTACH_REVIEW,
                        log=AuditLog.for_object(batch).limit(50), which=roster_check.WHICH,
-                       attach_failed=ATTACH_FAILED, error=None, reason="", **context)
+                       attach_failed=ATTACH_FAILED, **{"error": None, "reason": "", **context})
 
 
 def _act(batch: AidBatch, op, done: str, anchor: str = "result"):
