@@ -6,8 +6,10 @@ server, attachments, the centre's 附件审核, and each operation in every batc
 
 from datetime import date, datetime
 
+import peewee as pw
 import pytest
 
+from models import db
 from models.audit import AuditLog
 from models.base import DomainError
 from models.messages import for_account
@@ -22,11 +24,14 @@ from models.mutual_aid.batches import (
     AidBatch,
     RosterEntry,
 )
-from models.mutual_aid.checks import BatchAttachment
+from models.mutual_aid.checks import BatchAttachment, RosterConfirmation
 from models.rules.mutual_roster import DECLARATION, EXPLANATION
+from models.workflow import STALE
+from tests import factories
 from tests.factories.memberfiles import BIRTH_START
 from tests.factories.mutual_aid import IN_CENTRAL, IN_INSTANT, approved_code, batch_in, person, png
 from tests.factories.mutual_check import insured_last_year, registry_unit, roster
+from tests.helpers import race
 
 JULY = date(2026, 7, 1)  # a centralized batch's reference day (rule 1)
 AFTER = datetime(2026, 7, 2, 9, 0)  # the 2026 centralized window has closed
@@ -383,3 +388,30 @@ def test_the_units_operations_need_the_window(unit, op):
     # an instant batch of the same year is inside its own window then
     instant = batch_in(unit, TO_CHECK, kind="即时参保")
     assert roster_check.report(instant, IN_INSTANT.date()).on == date(2026, 8, 4)
+
+
+# --- races and the constraint -------------------------------------------------------------------------
+def test_two_submits_at_once_leave_one_and_the_centre_decides_once(committed):
+    city = factories.make_city()
+    code = approved_code(city, 1)
+    insured_last_year(code, 2)
+    batch = central(code)
+    roster(batch, 2)
+    outcomes = race(*[lambda: roster_check.submit(batch, code.account, True, at=IN_CENTRAL)] * 2)
+    assert sorted(outcomes) == sorted(["ok", STALE])
+    assert AidBatch.get_by_id(batch.id).status == CHOOSE_ITEMS
+    assert [r.action for r in AuditLog.for_object(batch)].count("清册提交") == 1
+    review = central(approved_code(city, 2), ATTACH_REVIEW)
+    centre = city.account("centre")
+    outcomes = race(lambda: attachment_ops.decide(review, True, centre),
+                    lambda: attachment_ops.decide(review, False, centre, "原因"))
+    assert sorted(outcomes) == sorted(["ok", STALE])
+    assert AidBatch.get_by_id(review.id).status in (CHOOSE_ITEMS, ATTACH_FAILED)
+
+
+def test_one_confirmation_per_batch_is_the_databases_rule(unit):
+    batch = central(unit)
+    RosterConfirmation.create(batch=batch.id, digest="x", people=1)
+    with pytest.raises(pw.IntegrityError), db.atomic():
+        RosterConfirmation.create(batch=batch.id, digest="y", people=2)
+    assert RosterConfirmation.select().count() == 1
