@@ -194,3 +194,25 @@ def test_the_window_closed_refuses_the_unit_in_chinese(app, unit):
     assert refused.status_code == 409
     assert "2026年度集中参保已结束" in soup(refused).select_one("#check-error").get_text()
     assert status(batch) == TO_CHECK
+
+
+def test_retirees_and_an_over_age_person_are_removed_from_the_check_page(app, unit):
+    batch = batch_in(unit, TO_CHECK)
+    roster(batch, 2)
+    roster(batch, 3, start=10, employment="退休")
+    old = roster(batch, 1, start=20, birth_date=date(1950, 1, 1))[-1]
+    client = client_of(app, unit.account)
+    page = soup(client.get(url(batch)))
+    assert page.select_one("#remove-retired").get_text() == "移除全部退休人员（3人）"
+    assert client.post(url(batch, "check/remove"), data={"which": "retired"}).status_code == 302
+    assert RosterEntry.select().where(RosterEntry.batch == batch.id).count() == 3
+    first = RosterEntry.select().where(RosterEntry.batch == batch.id).order_by(RosterEntry.id).first()
+    # an id that is not an over-age person of this batch is not removed
+    client.post(url(batch, "check/remove"), data={"which": "over_age", "id": [str(first.id)]})
+    assert RosterEntry.select().where(RosterEntry.batch == batch.id).count() == 3
+    page = soup(client.get(url(batch)))
+    assert page.select_one(f"#remove-{old.id}") is not None
+    client.post(url(batch, "check/remove"), data={"which": "over_age", "id": [str(old.id)]})
+    assert not RosterEntry.select().where(RosterEntry.id == old.id).exists()
+    page = soup(client.get(url(batch)))
+    assert page.select_one("#count-all").get_text() == "2" and page.select_one("#over-age") is None

@@ -118,6 +118,19 @@ def ticks(batch):
                 "在职超龄人员勾选已保存", "over-age")
 
 
+@bp.route("/<int:batch_id>/check/remove", methods=["POST"])
+@access(*UNIT_ROLES, objects={"batch_id": AidBatch}, may="operates_mutual_aid", refusal=NOT_UNIT)
+def remove_people(batch):
+    """移除: an over-age person (which=over_age, id) or every retiree (which=retired)."""
+    require_visible(batch)
+    which, ids = request.form.get("which", ""), form_ids("id")
+
+    def op():
+        gone = roster_check.remove_people(batch, acting_account(), which, ids)
+        flash(f"已移除{gone}人", "success")
+    return _act(batch, op, "", "result")
+
+
 @bp.route("/<int:batch_id>/attachments", methods=["POST"])
 @access(*UNIT_ROLES, objects={"batch_id": AidBatch}, may="operates_mutual_aid", refusal=NOT_UNIT)
 def upload(batch):

@@ -10,7 +10,8 @@ models/rules/mutual_roster.py.
 - `run_check` (清册校验): the unit, the window open, the roster editable; a roster with a fault
   (empty, retirees, rule 1, name warnings) moves 清册待校验 → 清册校验不通过 (fail_check, the reasons
   kept as the batch's reason); otherwise an audit row with the outcome.
-- `confirm_unmatched` (人员确认, 我已阅读并同意), `tick_over_age` (the rule-1 ticks).
+- `confirm_unmatched` (人员确认, 我已阅读并同意), `tick_over_age` (the rule-1 ticks), `remove_people`
+  (移除 an over-age person, or every retiree at once, from the check page).
 - `submit` (清册提交 after the 承诺书): re-runs everything on the server and refuses with the failing
   rule's reason; no attachments needed → submit (→ 保障项目待选择), else submit_attachments /
   resubmit_attachments (→ 附件审核中); submitted_at is set in the same transaction.
@@ -27,7 +28,7 @@ from fractions import Fraction
 from models import db
 from models.audit import AuditLog
 from models.base import DomainError, in_values, now
-from models.mutual_aid import batch_ops, years
+from models.mutual_aid import batch_ops, roster_ops, years
 from models.mutual_aid.batches import ATTACH_FAILED, EDITABLE, INSURED, AidBatch, RosterEntry
 from models.mutual_aid.checks import BatchAttachment, RosterConfirmation
 from models.mutual_aid.registry import linked_payers
@@ -275,6 +276,21 @@ def tick_over_age(batch: AidBatch, account, shown: list, paying: list, medical: 
         AuditLog.record("在职超龄人员勾选", batch, account=account,
                         detail={"社保尚在缴金": len(paying), "医保享受在职待遇": len(medical), "人数": len(shown)})
     return len(shown)
+
+
+def remove_people(batch: AidBatch, account, which: str, entry_ids: list | None = None,
+                  at: datetime | None = None) -> int:
+    """移除 from the check page: over-age people chosen (`over_age`, their ids) or every retiree
+    (`retired`); returns how many went."""
+    require_unit(batch, account, at)
+    if which == "retired":
+        ids = [i for (i,) in E.select(E.id).where(active(batch) & (E.employment == RETIRED)).tuples()]
+    elif which == "over_age":
+        on = reference_day(batch.kind, batch.year.year, (at or now()).date())
+        ids = sorted(set(over_age_ids(batch, on)) & {int(i) for i in entry_ids or []})
+    else:
+        raise DomainError("请选择要移除的人员", 422)
+    return roster_ops.remove_entries(batch, ids, account)
 
 
 def submit(batch: AidBatch, account, agreed: bool, at: datetime | None = None) -> AidBatch:
