@@ -175,6 +175,9 @@ def test_retirees_must_all_be_removed(unit):
     assert batch.status == CHECK_FAILED and "清册中有2名退休人员" in batch.reason
     roster_ops.remove_entries(batch, [r.id for r in retired], unit.account)
     assert report(batch).retirees.passed
+    roster_check.run_check(batch, unit.account, at=IN_CENTRAL)  # checked again: no fault left
+    batch = AidBatch.get_by_id(batch.id)
+    assert (batch.status, batch.reason) == (CHECK_FAILED, "")  # 清册提交 is open from here
 
 
 def test_a_passing_check_leaves_the_state_and_writes_its_outcome(unit):

@@ -237,7 +237,10 @@ def run_check(batch: AidBatch, account, at: datetime | None = None) -> Report:
               "结果": "；".join(found.faults) or ("需上传附件" if found.needs_attachments else "通过")}
     if found.faults and batch.status != AidBatch.CHECK_FAILED:
         found.batch = batch_ops.move(batch, "fail_check", account, "；".join(found.faults))
-    else:
+        return found
+    with db.atomic():
+        if batch.status == AidBatch.CHECK_FAILED:  # the reason shown is the latest check's
+            AidBatch.update(reason="；".join(found.faults), updated_at=now()).where(AidBatch.id == batch.id).execute()
         AuditLog.record("清册校验", batch, account=account, detail=detail)
     return found
 
