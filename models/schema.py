@@ -28,6 +28,7 @@ from models.members.counts import MemberDay, OrgMemberCount
 from models.members.people import Counter, MemberChange, Membership, Person, TransferRequest
 from models.messages import Message, MessageRead
 from models.mutual_aid.batches import AidBatch, RosterEntry
+from models.mutual_aid.checks import BatchAttachment, RosterConfirmation
 from models.mutual_aid.codes import CodeChange, CodeFile, CodeHandler, CodeUnit, InsuranceCode
 from models.mutual_aid.premiums import BatchCoverage, BatchItem
 from models.mutual_aid.recovery import AccountRecovery
@@ -49,7 +50,8 @@ ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog
               PaymentVoucher, VoucherItem, BatchCounter, Claim, SocialCheck, SocialConfirm,
               InsuranceCode, CodeUnit, CodeHandler, CodeChange, CodeFile, AidYear, AidWindow, AidWindowExtension,
               AidItem, AidBatch, RosterEntry, RegistryPayer, RegistryUnit, BatchItem, BatchCoverage,
-              AidVoucher, AidVoucherBatch, AidReceiptSet, AidReceipt, AccountRecovery]
+              BatchAttachment, RosterConfirmation, AidVoucher, AidVoucherBatch, AidReceiptSet, AidReceipt,
+              AccountRecovery]
 
 # The core's foreign keys to the areas (DeferredForeignKey) are bound now that every model is
 # defined; one left unbound would write to a column that does not exist.
