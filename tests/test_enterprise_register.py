@@ -110,9 +110,10 @@ def test_registration_changes_no_union_list_or_count(app, city, as_role):
     assert "上海未建会测试1有限公司" not in tree.get_text()
 
 
-# Pages an enterprise account may open: its own session, password and 消息提醒, and 在职职工互助保障.
+# Pages an enterprise account may open: its own session, password and 消息提醒, 在职职工互助保障, and
+# 保障信息查询 (one query screen for both lines: the enterprise sees its mutual-aid coverage).
 ENTERPRISE_ALLOWED = {"auth.logout", "auth.change_password", "home.index", "messages.index", "messages.open_",
-                      "messages.mark_all"}
+                      "messages.mark_all", "coverage.periods"}
 
 
 def test_every_page_outside_mutual_aid_refuses_the_enterprise_account_in_chinese(app, city):

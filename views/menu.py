@@ -53,8 +53,11 @@ MENU = [
         ("互助保障缴费凭证", "mutual_aid_vouchers.index", ("grassroots", "enterprise")),
         ("专用收据", "mutual_aid_receipts.index", ("grassroots", "enterprise")),
         ("参保编码审核", "mutual_aid_codes.review", ("centre", "city")),
+        ("信息变更审核", "mutual_aid_changes.review", ("centre", "city")),
+        ("附件审核", "mutual_aid_attachments.review", ("centre", "city")),
         ("互助保障缴费凭证审核", "mutual_aid_vouchers.review", ("centre", "city", "district", "secondary")),
         ("专用收据审核", "mutual_aid_receipts.review", ("centre", "city", "district", "secondary")),
+        ("账号找回申请", "account_recovery.review", ("centre", "city")),
     ]),
     ("业务工作台", [("业务工作台", "home.workbench", None)]),
     ("系统管理", [
