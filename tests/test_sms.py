@@ -236,3 +236,15 @@ def test_one_code_spent_by_two_requests_at_once_leaves_one(app, committed):
     outcomes = race(spend, spend)
     assert sorted(outcomes) == ["ok", sms.SPENT]
     assert SmsCode.get_by_id(row.id).used_at is not None
+
+
+def test_two_clicks_at_once_send_one_code(app, committed):
+    def click(ip):
+        def call():
+            with app.app_context():
+                sms.send_code(PHONE, "register", ip)
+        return call
+
+    outcomes = race(click("10.0.0.1"), click("10.0.0.2"))
+    assert sorted(outcomes)[0] == "ok" and sorted(outcomes)[1].startswith("发送过于频繁")
+    assert SmsCode.select().where(SmsCode.phone == PHONE).count() == 1
