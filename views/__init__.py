@@ -28,6 +28,7 @@ from views import (
     members,
     messages,
     mutual_aid_codes,
+    mutual_aid_registry,
     mutual_aid_upload,
     mutual_aid_years,
     notices,
@@ -63,7 +64,7 @@ def register(app):
     for module in (auth, home, orgs, org_requests, org_enterprises, org_import, accounts, members, member_import,
                    member_sync, member_review, cards, plans, card_enroll, social_enroll, enroll_review, batches,
                    coverage, enroll_stats, mutual_aid_codes, mutual_aid_years, mutual_aid_upload, messages, notices,
-                   audit, jobs, admin):
+                   mutual_aid_registry, audit, jobs, admin):
         app.register_blueprint(module.bp)
 
     @app.route("/favicon.ico")

@@ -5,7 +5,7 @@ upload again). The batch is loaded in the account's scope (404 outside); only th
 the batch's code may upload, while the roster is 清册待校验 / 清册校验不通过 — the model refuses
 anything else in Chinese and changes nothing."""
 
-from flask import Blueprint, abort, current_app
+from flask import Blueprint, current_app, redirect, url_for
 from flask_login import current_user
 
 from models.jobs import Job
@@ -55,8 +55,8 @@ def template(batch):
 def result_page(job):
     """The upload's progress (htmx polls this URL every second; 286 once it ended; a meta refresh
     without JavaScript), then its result. The job and its batch are loaded in the account's scope."""
-    if job.kind != roster_import.KIND:
-        abort(404)
+    if job.kind != roster_import.KIND:  # another kind of job: the general 后台任务 page
+        return redirect(url_for("jobs.detail", job_id=job.id))
     batch = get_in_scope(AidBatch, job.params_data.get("batch") or 0)
     return job_progress(job, "mutual_aid_upload/result.html", "progress", batch=batch, data=job.result_data,
                         roster=roster_url(batch), can_upload=not roster_import.upload_refusal(batch, current_user))
