@@ -250,3 +250,24 @@ def test_a_refusal_in_the_model_changes_nothing(unit):
         roster_import.submit(batch, code.account, tablefiles.write([["姓名"], ["张三"]], "csv-utf8")[0], "a.csv")
     batch_in(code, TO_CHECK, kind=years.INSTANT, year=aid_year())
     assert not Job.select().exists()
+
+
+def test_a_person_taken_by_another_unit_while_the_rows_go_in_leaves_the_file_out_whole(city, unit, monkeypatch):
+    code, batch, client = unit
+    other = approved_code(city, 2)
+    taken = batch_in(other, TO_CHECK, year=batch.year)
+    real_lookup = roster_import.registry.lookup
+
+    def lookup_while_another_unit_adds(numbers, source=None):  # after the last check, before the insert
+        roster_ops.add_entries(taken, [person(2)], other.account)
+        return real_lookup(numbers, source)
+    monkeypatch.setattr(roster_import.registry, "lookup", lookup_while_another_unit_adds)
+    job = upload_job(client, url(batch), *tablefiles.write([HEADER] + rows_of(5), "csv-utf8"))
+    assert job.status == FAILED
+    assert job.error_list == ["导入期间有人员被其他单位（或本单位的其他操作）同时参保，本次未导入任何人员，"
+                              "请重新上传该文件"]
+    assert entries(batch).count() == 0 and not JobChunk.select().where(JobChunk.job == job.id).exists()
+    monkeypatch.undo()
+    again = upload_job(client, url(batch), *tablefiles.write([HEADER] + rows_of(5), "csv-utf8"))
+    assert (again.result_data["imported"], again.result_data["failed"]) == (4, 1)
+    assert "已被「上海互助测试2有限公司」占用" in again.result_data["errors"][0]["reason"]
