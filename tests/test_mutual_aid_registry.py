@@ -62,7 +62,15 @@ def test_the_centre_imports_payers_and_a_later_file_replaces_a_persons_row(as_ro
     row = RegistryPayer.get(RegistryPayer.id_number == id_number(1))
     assert (row.social_code, row.name, row.employment) == ("SB777", "改名", "退休")
     assert RegistryPayer.select().count() == 4000 - 1  # replaced, not added
-    assert soup(client.get(URL)).select_one("#registry-payers").get_text() == f"{4000 - 1} 人"
+    count = soup(client.get(URL)).select_one("#registry-payers")
+    assert count.get_text() == f"{4000 - 1} 人"
+    listed = soup(client.get(count.a["href"]))  # the count opens the rows behind it
+    assert listed.select_one(".pager-summary").get_text().endswith(f"总共 {4000 - 1} 条记录")
+    one = soup(client.get(f"{URL}/list?which=payers&q={id_number(1)}"))
+    cells = [td.get_text() for td in one.select("#registry-rows tbody td")]
+    assert cells[0] == "SB777" and cells[2] == "改名" and id_number(1) not in cells[1] and "*" in cells[1]
+    assert len(soup(client.get(f"{URL}/list?which=payers&q=SB777")).select("#registry-rows tbody tr")) == 1
+    assert client.get(f"{URL}/list?which=other").status_code == 404
 
 
 def test_units_are_upserted_by_their_code(as_role):

@@ -6,9 +6,11 @@ progress on the job's page and an error file — and what the tables hold now.""
 from flask import Blueprint, abort, request, url_for
 
 from models.base import DomainError
-from models.mutual_aid import registry_import
+from models.mutual_aid import registry, registry_import
 from models.mutual_aid.registry import RegistryPayer, RegistryUnit, current_source
+from models.rules.text import normalize
 from views.access import access, acting_account, redirect_to, render_page, xlsx_response
+from views.paging import paginate
 from views.uploads import posted_file, recent_jobs
 
 bp = Blueprint("mutual_aid_registry", __name__, url_prefix="/mutual-aid/registry")
@@ -44,3 +46,20 @@ def template():
         abort(404)
     return xlsx_response(registry_import.template_workbook(kind), registry_import.TEMPLATE_NAMES[kind],
                          kind.replace("_", "-") + "-template")
+
+
+LISTS = {"payers": ("建议清册缴费人员", registry.search_payers), "units": ("社保单位", registry.search_units)}
+
+
+@bp.route("/list")
+@access("centre", "city")
+def listing():
+    """The rows behind the page's counts (?which=payers|units), searched by 证件号码 / 单位社保编码
+    (units: or 单位名称); ID numbers masked."""
+    which = request.args.get("which", "payers")
+    if which not in LISTS:
+        abort(404)
+    text = normalize(request.args.get("q"))[:100]
+    title, search = LISTS[which]
+    return render_page("mutual_aid_registry/list.html", "rows", page=paginate(search(text), per_page=20),
+                       which=which, title=title, q=text)

@@ -165,3 +165,21 @@ def linked_payers(batch: AidBatch, source: RegistrySource | None = None) -> tupl
         return 0, []
     payers = (source or current_source()).unit_payers(codes)
     return sum(payers.values()), sorted(codes)
+
+
+def search_payers(text: str = ""):
+    """建议清册 payers for the centre's list: all, or those of one 证件号码 / 单位社保编码 (exact)."""
+    query = RegistryPayer.select().order_by(RegistryPayer.social_code, RegistryPayer.id_number)
+    text = (text or "").strip().upper()
+    if text:
+        query = query.where((RegistryPayer.id_number == text) | (RegistryPayer.social_code == text))
+    return query
+
+
+def search_units(text: str = ""):
+    """社保单位 for the centre's list: all, or one 单位社保编码 (exact) / names containing the text."""
+    query = RegistryUnit.select().order_by(RegistryUnit.social_code)
+    text = (text or "").strip()
+    if text:
+        query = query.where((RegistryUnit.social_code == text.upper()) | RegistryUnit.unit_name.contains(text))
+    return query
