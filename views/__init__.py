@@ -28,8 +28,10 @@ from views import (
     members,
     messages,
     mutual_aid_codes,
+    mutual_aid_receipts,
     mutual_aid_registry,
     mutual_aid_upload,
+    mutual_aid_vouchers,
     mutual_aid_years,
     notices,
     org_enterprises,
@@ -63,8 +65,8 @@ def register(app):
     app.url_map.converters["int"] = BoundedIntConverter  # before the routes are added
     for module in (auth, home, orgs, org_requests, org_enterprises, org_import, accounts, members, member_import,
                    member_sync, member_review, cards, plans, card_enroll, social_enroll, enroll_review, batches,
-                   coverage, enroll_stats, mutual_aid_codes, mutual_aid_years, mutual_aid_upload, messages, notices,
-                   mutual_aid_registry, audit, jobs, admin):
+                   coverage, enroll_stats, mutual_aid_codes, mutual_aid_years, mutual_aid_vouchers,
+                   mutual_aid_receipts, mutual_aid_upload, mutual_aid_registry, messages, notices, audit, jobs, admin):
         app.register_blueprint(module.bp)
 
     @app.route("/favicon.ico")
