@@ -90,7 +90,8 @@ def match_entries(batch: AidBatch, entry_ids=None) -> int:
         payer = registry.get(e.id_number)
         if payer is not None:
             e.registry_name, e.registry_matched, e.social_code = payer.name, True, payer.social_code
-            e.name = payer.name  # the 社保姓名 wins (seed 004)
+            if not e.name_confirmed:  # the 社保姓名 wins (seed 004), unless the operator picked a name
+                e.name = payer.name
             e.employment = payer.employment
         else:
             e.registry_name, e.registry_matched, e.social_code = "", False, ""

@@ -175,6 +175,7 @@ OBJECT_FACTORIES = {
     "PaymentVoucher": lambda org: _review().make_voucher(org),
     "AidYear": lambda org: _mutual_aid().aid_year(),
     "InsuranceCode": lambda org: _mutual_aid().code_of(org),
+    "AidBatch": lambda org: _mutual_aid().batch_of(org),
 }
 
 

@@ -71,3 +71,9 @@ def batch_in(code, state: str, kind: str = years.CENTRAL, year=None) -> AidBatch
 
 def person(i: int, **fields) -> dict:
     return {"id_type": "居民身份证", "id_number": id_number(i), "name": f"参保人{i}", **fields}
+
+
+def batch_of(org):
+    """A batch (清册待校验) of the organisation's code (the scope matrix's object)."""
+    code = code_of(org)
+    return AidBatch.get_or_none(AidBatch.code == code.id) or batch_in(code, AidBatch.TO_CHECK)
