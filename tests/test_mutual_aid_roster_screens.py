@@ -94,7 +94,8 @@ def test_member_list_then_remove_all_over_age_through_the_confirmation(client, c
     assert "已添加3名参保人员" in client.get(done.headers["Location"]).get_data(as_text=True)
     over = [m for m in members if is_over_age(m.person.birth_date, m.person.gender, date(2026, 7, 1))]
     asked = client.post(f"/mutual-aid/batches/{batch.id}/roster/remove", data={"all": "1", "age": "超龄"})
-    assert asked.status_code == 200 and f"移除以下{len(over)}名人员" in soup(asked).select_one("#confirm-text").get_text()
+    assert asked.status_code == 200
+    assert f"移除以下{len(over)}名人员" in soup(asked).select_one("#confirm-text").get_text()
     assert RosterEntry.select().count() == 3  # asked only
     client.post(f"/mutual-aid/batches/{batch.id}/roster/remove", data={"all": "1", "age": "超龄", "confirmed": "1"})
     assert RosterEntry.select().count() == 3 - len(over)
@@ -125,7 +126,8 @@ def test_edit_a_passport_holder(client, unit):
     assert bad.status_code == 422 and "出生日期：格式应为 年-月-日" in bad.get_data(as_text=True)
     client.post(url, data={"name": "新名", "gender": "女", "birth_date": "1991-02-03"})
     foreign = RosterEntry.get_by_id(foreign.id)
-    assert (foreign.name, foreign.gender, foreign.birth_date, foreign.id_type) == ("新名", "女", date(1991, 2, 3), "护照")
+    assert (foreign.name, foreign.gender, foreign.birth_date) == ("新名", "女", date(1991, 2, 3))
+    assert foreign.id_type == "护照"
     assert client.get(f"/mutual-aid/batches/{batch.id}/roster/edit?entry=99999").status_code == 404
 
 
@@ -156,7 +158,8 @@ def test_batch_delete_is_asked_inline_with_htmx_and_on_a_page_without(client, un
     assert AidBatch.select().count() == 0 and RosterEntry.select().count() == 0
     locked = batch_in(unit, CHOOSE_ITEMS)
     refused = client.post(f"/mutual-aid/batches/{locked.id}/delete")
-    assert refused.status_code == 409 and "只有「清册待校验」「清册校验不通过」状态的批次可以删除" in refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert "只有「清册待校验」「清册校验不通过」状态的批次可以删除" in refused.get_data(as_text=True)
 
 
 def test_withdraw_with_a_reason_and_a_choice(client, unit):
