@@ -15,6 +15,7 @@ from models.mutual_aid.registry import RegistryPayer
 from models.mutual_aid.years import AidWindow
 from models.rules.mutual_roster import is_over_age
 from tests import factories
+from tests.factories.memberfiles import id_number
 from tests.factories.mutual_aid import aid_year, approved_code, batch_in, person
 from tests.helpers import soup
 
@@ -88,11 +89,13 @@ def test_every_count_opens_exactly_its_people(client, unit):
 
 def test_member_list_then_remove_all_over_age_through_the_confirmation(client, city, unit):
     batch = batch_in(unit, TO_CHECK)
-    members = [factories.make_member(city.orgs["grassroots1"]) for _ in range(3)]
+    members = [factories.make_member(city.orgs["grassroots1"], id_number=id_number(1))]  # born 1966, a man
+    members += [factories.make_member(city.orgs["grassroots1"]) for _ in range(2)]  # born 1980 or later
     done = client.post(f"/mutual-aid/batches/{batch.id}/roster/add/members")
     assert done.status_code == 302
     assert "已添加3名参保人员" in client.get(done.headers["Location"]).get_data(as_text=True)
-    over = [m for m in members if is_over_age(m.person.birth_date, m.person.gender, date(2026, 7, 1))]
+    over = [e for e in RosterEntry.select() if is_over_age(e.birth_date, e.gender, date(2026, 7, 1))]
+    assert len(over) == 1
     asked = client.post(f"/mutual-aid/batches/{batch.id}/roster/remove", data={"all": "1", "age": "超龄"})
     assert asked.status_code == 200
     assert f"移除以下{len(over)}名人员" in soup(asked).select_one("#confirm-text").get_text()

@@ -164,8 +164,10 @@ def member_rows(orgs: list) -> list:
              .join(Membership).where(Membership.org.in_(below) & (Membership.status == NORMAL)
                                      & ~Person.population_removed)
              .order_by(Membership.id))
-    return [{"id_type": RESIDENT_ID if t == ID_CARD else t, "id_number": n, "name": name, "gender": g,
-             "birth_date": b} for t, n, name, g, b in query.tuples()]
+    # A 身份证 says the birth date and gender itself (a 会员库 record that disagrees is not copied).
+    return [{"id_type": RESIDENT_ID, "id_number": n, "name": name} if t == ID_CARD else
+            {"id_type": t, "id_number": n, "name": name, "gender": g, "birth_date": b}
+            for t, n, name, g, b in query.tuples()]
 
 
 def add_members(batch: AidBatch, account) -> Added:
