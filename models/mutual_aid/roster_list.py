@@ -110,12 +110,11 @@ def over_age_of(entry: RosterEntry, on: date) -> bool:
 
 
 def candidates(entry: RosterEntry) -> list:
-    """The names the operator may pick for a 警告 row: [(source, name)], each name once —
-    the roster's (as it came in), the 会员库's, the 建议清册's (and the one shown now)."""
-    found, seen = [], set()
+    """The names the operator may pick for a 警告 row: [(where it comes from, name)], each name
+    once — the roster's (as it came in), the 会员库's, the 建议清册's (and the one shown now)."""
+    found = {}
     for source, name in (("参保清册姓名", entry.imported_name), ("会员库姓名", entry.member_name),
                          ("建议清册姓名", entry.registry_name), ("当前姓名", entry.name)):
-        if name and name not in seen:
-            seen.add(name)
-            found.append((source, name))
-    return found
+        if name:
+            found.setdefault(name, []).append(source)
+    return [("、".join(sources), name) for name, sources in found.items()]
