@@ -5,7 +5,7 @@ with the holder named, the name matching after every add, 编辑 (non-ID-card on
 清册待校验 / 清册校验不通过 — and 是否超龄 in SQL equal to rule 1's is_over_age."""
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -25,12 +25,21 @@ from models.mutual_aid.batches import (
 )
 from models.mutual_aid.codes import InsuranceCode
 from models.mutual_aid.registry import RegistryPayer, match_entries
+from models.mutual_aid.years import AidWindow, extend_window
 from models.rules.mutual_roster import is_over_age, zhibao
 from models.rules.text import mask
 from tests import factories
 from tests.factories.memberfiles import id_number
-from tests.factories.mutual_aid import aid_year, approved_code, batch_in, person
+from tests.factories.mutual_aid import aid_year, approved_code, batch_in, open_aid_windows, person
 from tests.helpers import race
+
+
+@pytest.fixture(autouse=True)
+def windows_open(request):
+    """Every window open (after `committed` empties the tables, when a test asks for it)."""
+    if "committed" in request.fixturenames:
+        request.getfixturevalue("committed")
+    open_aid_windows()
 
 
 def insured_last_year(code, numbers, year=2025):
@@ -233,3 +242,17 @@ def test_last_years_list_and_another_units_upload_at_once_one_wins(committed):
         assert outcomes == ["ok", "ok"] and "「上海互助测试2有限公司」占用" in results[0].skipped[0], results
     assert RosterEntry.select().join(AidBatch).where((RosterEntry.id_number == id_number(11))
                                                      & (AidBatch.year == aid_year(2026).id)).count() == 1
+
+
+def test_the_roster_changes_only_while_the_batchs_window_is_open(city):
+    code = approved_code(city, 1)
+    batch = batch_in(code, TO_CHECK)
+    window = AidWindow.get((AidWindow.year == batch.year_id) & (AidWindow.kind == batch.kind))
+    AidWindow.update(starts=datetime(2001, 6, 1), ends=datetime(2001, 6, 30, 23, 59, 59)).where(
+        AidWindow.id == window.id).execute()
+    factories.make_member(city.orgs["grassroots1"])
+    with pytest.raises(DomainError, match="清册只能在办理期间修改：2026年度集中参保已结束"):
+        roster_edit.add_members(batch, code.account)
+    assert RosterEntry.select().count() == 0
+    extend_window(AidWindow.get_by_id(window.id), code, datetime(2100, 1, 1), city.account("admin"), "单位申请延期")
+    assert roster_edit.add_members(batch, code.account).added == 1  # the code's extension opens it again

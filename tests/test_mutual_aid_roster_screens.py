@@ -16,8 +16,16 @@ from models.mutual_aid.years import AidWindow
 from models.rules.mutual_roster import is_over_age
 from tests import factories
 from tests.factories.memberfiles import id_number
-from tests.factories.mutual_aid import aid_year, approved_code, batch_in, person
+from tests.factories.mutual_aid import aid_year, approved_code, batch_in, open_aid_windows, person
 from tests.helpers import soup
+
+
+@pytest.fixture(autouse=True)
+def windows_open(request):
+    """Every window open (after `committed` empties the tables, when a test asks for it)."""
+    if "committed" in request.fixturenames:
+        request.getfixturevalue("committed")
+    open_aid_windows()
 
 
 def open_window(kind: str):

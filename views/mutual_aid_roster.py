@@ -9,6 +9,7 @@ from datetime import datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
+from werkzeug.routing import BuildError
 
 from models.base import DomainError, FieldErrors, in_values
 from models.mutual_aid import roster_edit, roster_list
@@ -42,9 +43,13 @@ def _roster_url(batch: AidBatch, filters: dict | None = None) -> str:
 
 
 def _upload_url(batch: AidBatch) -> str | None:
-    if UPLOAD in current_app.view_functions:
+    """上传本地参保名单文件: the import's page once it exists (its own arguments, else /<id>/upload)."""
+    if UPLOAD not in current_app.view_functions:
+        return None
+    try:
         return url_for(UPLOAD, batch_id=batch.id)
-    return None
+    except BuildError:
+        return f"{url_for('mutual_aid_roster.roster', batch_id=batch.id).removesuffix('/roster')}/upload"
 
 
 @bp.route("/<int:batch_id>/roster")

@@ -13,7 +13,8 @@
   or all the filtered ones), `set_in_service` (设置在职: "-" people become 在职 with 是否有社保 = 是,
   seed 004 FAQ), `confirm_names` (the operator picks one of the known names).
 
-Every change is one transaction, audited, and refused in Chinese outside 清册待校验 / 清册校验不通过.
+Every change is one transaction, audited, and refused in Chinese outside 清册待校验 / 清册校验不通过
+or outside the batch's window.
 """
 
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from models import db
 from models.audit import AuditLog
 from models.base import DomainError, FieldErrors, in_values, now, today
 from models.members.people import ID_CARD, NORMAL, Membership, Person
-from models.mutual_aid import registry, roster_list
+from models.mutual_aid import registry, roster_list, years
 from models.mutual_aid.batches import (
     EDITABLE,
     ID_TYPES,
@@ -59,8 +60,13 @@ class Added:
 
 
 def require_editable(batch: AidBatch) -> None:
+    """The roster can change: 清册待校验 / 清册校验不通过, and the batch's window (集中参保 / 即时参保,
+    with the code's extension) is open."""
     if batch.status not in EDITABLE:
         raise DomainError(LOCKED.format(batch.status), 409)
+    state = years.window_state(batch.year, batch.kind, batch.code)
+    if not state.open:
+        raise DomainError(f"清册只能在办理期间修改：{state.reason}", 409)
 
 
 def _still_editable(batch: AidBatch) -> None:
