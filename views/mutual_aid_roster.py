@@ -17,7 +17,7 @@ from models.mutual_aid.batches import EMPLOYMENT, RESIDENT_ID, UNKNOWN, AidBatch
 from models.mutual_aid.roster_list import UNIT_ROLES, VIEWERS, foreign_to, operated_by
 from models.rules.aid_people import GENDERS
 from models.rules.text import normalize
-from views.access import access, acting_account, form_ids, int_arg, redirect_to, render_page
+from views.access import access, acting_account, form_ids, int_arg, redirect_to, refuse, render_page
 from views.paging import paginate
 
 bp = Blueprint("mutual_aid_roster", __name__, url_prefix="/mutual-aid/batches")
@@ -170,7 +170,7 @@ def names(batch):
     error, status = None, 200
     if request.method == "POST":
         if not operates(batch):
-            abort(404)
+            return refuse("只有本批次的参保单位可以确认姓名", 403)
         choices = {int_arg(k.removeprefix("name-")): v for k, v in request.form.items()
                    if k.startswith("name-") and int_arg(k.removeprefix("name-"))}
         try:
