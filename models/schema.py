@@ -30,6 +30,7 @@ from models.messages import Message, MessageRead
 from models.mutual_aid.batches import AidBatch, RosterEntry
 from models.mutual_aid.codes import CodeChange, CodeFile, CodeHandler, CodeUnit, InsuranceCode
 from models.mutual_aid.registry import RegistryPayer, RegistryUnit
+from models.mutual_aid.vouchers import AidReceipt, AidReceiptSet, AidVoucher, AidVoucherBatch
 from models.mutual_aid.years import AidItem, AidWindow, AidWindowExtension, AidYear
 from models.notices import Download, Notice
 from models.orgs.accounts import Account, LoginAttempt
@@ -45,7 +46,8 @@ ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog
               FeeSplit, Credit, DistrictBatch, Submission, Enrollment, TypeLock, StatusRecord, CardConfirm,
               PaymentVoucher, VoucherItem, BatchCounter, Claim, SocialCheck, SocialConfirm,
               InsuranceCode, CodeUnit, CodeHandler, CodeChange, CodeFile, AidYear, AidWindow, AidWindowExtension,
-              AidItem, AidBatch, RosterEntry, RegistryPayer, RegistryUnit]
+              AidItem, AidBatch, RosterEntry, RegistryPayer, RegistryUnit,
+              AidVoucher, AidVoucherBatch, AidReceiptSet, AidReceipt]
 
 # The core's foreign keys to the areas (DeferredForeignKey) are bound now that every model is
 # defined; one left unbound would write to a column that does not exist.

@@ -21,8 +21,7 @@ WORKBENCH = [
     ("保障金额设置", "plans.split"), ("给付信息查询", "coverage.claims_query"),
 ]
 # 在职职工互助保障 (seed 004: 业务工作台 → 【在职职工互助保障】 → 参保编码申请): its own group of tiles.
-MUTUAL_AID = [("参保编码申请", "mutual_aid_codes.index"), ("参保批次管理", "mutual_aid_batches.index"),
-              ("参保编码审核", "mutual_aid_codes.review")]
+MUTUAL_AID = [("参保编码申请", "mutual_aid_codes.index"), ("参保编码审核", "mutual_aid_codes.review")]
 
 
 @bp.route("/")

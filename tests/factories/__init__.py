@@ -176,7 +176,14 @@ OBJECT_FACTORIES = {
     "AidYear": lambda org: _mutual_aid().aid_year(),
     "InsuranceCode": lambda org: _mutual_aid().code_of(org),
     "AidBatch": lambda org: _mutual_aid().batch_of(org),
+    "AidVoucher": lambda org: _aid_money().voucher_of(org),
+    "AidReceiptSet": lambda org: _aid_money().receipts_of(org),
 }
+
+
+def _aid_money():
+    from tests.factories import aid_money
+    return aid_money
 
 
 def _mutual_aid():
