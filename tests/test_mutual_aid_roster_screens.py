@@ -89,6 +89,8 @@ def test_every_count_opens_exactly_its_people(client, unit):
     for label, link in links.items():
         opened = client.get(link["href"])
         assert int(link.get_text()) == direct[label] == total(opened), label
+    listed = soup(client.get("/mutual-aid/batches/")).select_one(f"#batch-{batch.id} a.people-count")
+    assert int(listed.get_text()) == 4 == total(client.get(listed["href"]))  # 人数 opens the roster
     over = soup(client.get(f"/mutual-aid/batches/{batch.id}/roster?age=超龄"))
     assert {td.get_text() for td in over.select("#roster tbody td:nth-of-type(9)")} == {"超龄"}
     assert "E00000003" not in str(over) and "E0 **** 03" not in str(over)  # 1980: not over age
