@@ -65,6 +65,7 @@ def test_central_enrollment_starts_from_code_and_unit_name(client, unit):
     assert (batch.kind, batch.year_id, batch.status) == (years.CENTRAL, year.id, TO_CHECK)
     again = client.post("/mutual-aid/batches/start/central", data={"code": unit.code, "unit_name": unit.unit_name})
     assert again.status_code == 409 and "已有集中参保批次" in again.get_data(as_text=True)
+    assert soup(again).select_one("#held-batch")["href"] == f"/mutual-aid/batches/{batch.id}/roster"
     row = soup(client.get("/mutual-aid/batches/")).select_one(f"#batch-{batch.id}")
     assert [td.get_text(strip=True) for td in row.select("td")][:6] == [
         f"{year.year}年度", "集中参保", unit.code, unit.unit_name, "0", "清册待校验"]

@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from models.base import DomainError
 from models.mutual_aid import batch_ops, years
-from models.mutual_aid.batches import AWAIT_VOUCHER, BATCH_STATES, WITHDRAW_CHOICES, AidBatch, RosterEntry
+from models.mutual_aid.batches import AWAIT_VOUCHER, BATCH_STATES, INSURED, WITHDRAW_CHOICES, AidBatch, RosterEntry
 from models.mutual_aid.codes import APPROVED, InsuranceCode
 from models.mutual_aid.roster_list import UNIT_ROLES, VIEWERS, foreign_to
 from models.rules.text import normalize
@@ -55,6 +55,17 @@ def index():
                        await_voucher=AWAIT_VOUCHER)
 
 
+def running_central(code: InsuranceCode) -> AidBatch | None:
+    """The code's centralized batch of the year being enrolled, while it is not finished (the
+    refusal of a second one links to it)."""
+    try:
+        year = years.enrolling_year(years.CENTRAL)
+    except DomainError:
+        return None
+    batch = batch_ops.central_batch(code, year)
+    return batch if batch is not None and batch.status != INSURED else None
+
+
 @bp.route("/start/<any(central, instant):kind>", methods=["GET", "POST"])
 @access(*UNIT_ROLES, **UNIT)
 def start(kind):
@@ -63,18 +74,19 @@ def start(kind):
     mine = InsuranceCode.get_or_none((InsuranceCode.account == current_user.id) & (InsuranceCode.status == APPROVED))
     values = {"code": normalize(request.form.get("code")) if request.method == "POST" else (mine.code if mine else ""),
               "unit_name": normalize(request.form.get("unit_name"))}
-    error, status = None, 200
+    error, status, code, held = None, 200, None, None
     if request.method == "POST":
         try:
             code = batch_ops.find_code(acting_account(), values["code"][:40], values["unit_name"][:100])
             batch = batch_ops.create_batch(code, label, acting_account())
         except DomainError as exc:
             error, status = exc.message, exc.status
+            held = running_central(code) if code is not None and kind == "central" else None
         else:
             flash(f"已创建{batch.year.year}年度{label}批次，请添加参保人员", "success")
             return redirect_to(url_for("mutual_aid_roster.roster", batch_id=batch.id))
     return render_page("mutual_aid_batches/start.html", status=status, kind=kind, label=label, values=values,
-                       error=error, mine=mine)
+                       error=error, mine=mine, held=held)
 
 
 @bp.route("/<int:batch_id>/delete", methods=["GET", "POST"])

@@ -15,7 +15,7 @@ pattern of models/enroll/status_provider.py). This module only reads them:
 - `match_entries(batch)`: each roster person gets the 会员库 name (member_name), the 建议清册 name,
   status and social-security code (registry_*, social_code); when the 建议清册 has the person, its
   name replaces the roster's automatically (seed 004: "建议清册中若存在此人，姓名字段会以建议清册中的
-  社保姓名为准") and its 职退状态 is taken;
+  社保姓名为准") — unless the operator confirmed a name (姓名匹配异常，请人工确认) — and its 职退状态 is taken;
 - `linked_payers(batch)`: rule 3's denominator — "参保清册所关联的所有社保编码的缴费人数之和", the
   social-security codes the roster's matched people are paid under, and their payers summed.
 """
