@@ -125,6 +125,11 @@ def test_set_in_service_one_row_and_the_ticked_ones(client, unit):
     client.post(url, data={"entry": [a.id], "confirmed": "1"})
     client.post(url, data={"entry": [b.id, c.id], "confirmed": "1"})
     assert {e.employment for e in RosterEntry.select()} == {"在职"}
+    roster_ops.add_entries(batch, [passport(i, date(1990, 1, i), "男") for i in range(4, 6)], unit.account)
+    page = soup(client.get(f"/mutual-aid/batches/{batch.id}/roster?employment=-"))
+    assert page.select_one("#in-service-filtered") is not None
+    client.post(url, data={"all": "1", "employment": "-", "confirmed": "1"})  # everyone the filter shows
+    assert {e.employment for e in RosterEntry.select()} == {"在职"} and RosterEntry.select().count() == 5
     nothing = client.post(url, data={"confirmed": "1"})
     assert "请勾选要设置在职的人员" in client.get(nothing.headers["Location"]).get_data(as_text=True)
 
