@@ -45,6 +45,8 @@ OBJECT_LABELS = {
     "AidBatch": "互助保障参保批次", "RosterEntry": "互助保障清册人员",
     "AidVoucher": "互助保障缴费凭证", "AidVoucherBatch": "互助保障缴费凭证批次", "AidReceiptSet": "专用收据",
     "AidReceipt": "专用收据明细",
+    "BatchItem": "参保批次保障项目", "BatchCoverage": "参保批次保障期间",
+    "RegistryPayer": "建议清册人员", "RegistryUnit": "建议清册单位",
 }
 
 

@@ -29,6 +29,7 @@ from models.members.people import Counter, MemberChange, Membership, Person, Tra
 from models.messages import Message, MessageRead
 from models.mutual_aid.batches import AidBatch, RosterEntry
 from models.mutual_aid.codes import CodeChange, CodeFile, CodeHandler, CodeUnit, InsuranceCode
+from models.mutual_aid.premiums import BatchCoverage, BatchItem
 from models.mutual_aid.registry import RegistryPayer, RegistryUnit
 from models.mutual_aid.vouchers import AidReceipt, AidReceiptSet, AidVoucher, AidVoucherBatch
 from models.mutual_aid.years import AidItem, AidWindow, AidWindowExtension, AidYear
@@ -46,7 +47,7 @@ ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog
               FeeSplit, Credit, DistrictBatch, Submission, Enrollment, TypeLock, StatusRecord, CardConfirm,
               PaymentVoucher, VoucherItem, BatchCounter, Claim, SocialCheck, SocialConfirm,
               InsuranceCode, CodeUnit, CodeHandler, CodeChange, CodeFile, AidYear, AidWindow, AidWindowExtension,
-              AidItem, AidBatch, RosterEntry, RegistryPayer, RegistryUnit,
+              AidItem, AidBatch, RosterEntry, RegistryPayer, RegistryUnit, BatchItem, BatchCoverage,
               AidVoucher, AidVoucherBatch, AidReceiptSet, AidReceipt]
 
 # The core's foreign keys to the areas (DeferredForeignKey) are bound now that every model is

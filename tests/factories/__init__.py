@@ -175,9 +175,9 @@ OBJECT_FACTORIES = {
     "PaymentVoucher": lambda org: _review().make_voucher(org),
     "AidYear": lambda org: _mutual_aid().aid_year(),
     "InsuranceCode": lambda org: _mutual_aid().code_of(org),
-    "AidBatch": lambda org: _mutual_aid().batch_of(org),
     "AidVoucher": lambda org: _aid_money().voucher_of(org),
     "AidReceiptSet": lambda org: _aid_money().receipts_of(org),
+    "AidBatch": lambda org: _mutual_aid().batch_of(org),
 }
 
 

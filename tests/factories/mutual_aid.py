@@ -7,7 +7,7 @@ from datetime import datetime
 from PIL import Image
 
 from models.mutual_aid import code_ops, handler_ops, years
-from models.mutual_aid.batches import AidBatch
+from models.mutual_aid.batches import AidBatch, RosterEntry
 from models.mutual_aid.codes import InsuranceCode
 from models.orgs.accounts import Account
 from models.rules.uscc import make_uscc
@@ -73,10 +73,26 @@ def person(i: int, **fields) -> dict:
     return {"id_type": "居民身份证", "id_number": id_number(i), "name": f"参保人{i}", **fields}
 
 
-def batch_of(org):
-    """A batch (清册待校验) of the organisation's code (the scope matrix's object)."""
+def roster_of(batch, people: list) -> list:
+    """Roster rows straight into a batch (any state): each dict may set employment (在职 / 退休 / -),
+    has_social_insurance, active, id_type; ID numbers from `id_number(seq)` with a running seq."""
+    start = RosterEntry.select().count() + 1
+    rows = []
+    for i, fields in enumerate(people):
+        number = fields.get("id_number") or id_number(start + i)
+        rows.append(RosterEntry.create(
+            batch=batch.id, year=batch.year_id, id_number=number, name=fields.get("name", f"参保人{start + i}"),
+            gender="男", birth_date=datetime(1985, 1, 1).date(), employment=fields.get("employment", "-"),
+            has_social_insurance=fields.get("has_social_insurance", False), active=fields.get("active", True),
+            id_type=fields.get("id_type", "居民身份证")))
+    return rows
+
+
+def batch_of(org) -> AidBatch:
+    """A batch of the organisation's insurance code (the scope matrix's object): made once."""
     code = code_of(org)
-    return AidBatch.get_or_none(AidBatch.code == code.id) or batch_in(code, AidBatch.TO_CHECK)
+    held = AidBatch.get_or_none(AidBatch.code == code.id)
+    return held or batch_in(code, "保障项目待选择", kind=years.INSTANT)
 
 
 def open_aid_windows(*aid_years: int):
