@@ -10,7 +10,16 @@ from flask_login import current_user
 
 from models.base import DomainError
 from models.mutual_aid import batch_ops, years
-from models.mutual_aid.batches import AWAIT_VOUCHER, BATCH_STATES, INSURED, WITHDRAW_CHOICES, AidBatch, RosterEntry
+from models.mutual_aid.batches import (
+    AWAIT_VOUCHER,
+    BATCH_STATES,
+    CHOOSE_ITEMS,
+    INSURED,
+    VOUCHER_REVIEW,
+    WITHDRAW_CHOICES,
+    AidBatch,
+    RosterEntry,
+)
 from models.mutual_aid.codes import APPROVED, InsuranceCode
 from models.mutual_aid.roster_list import UNIT_ROLES, VIEWERS, foreign_to
 from models.rules.text import normalize
@@ -52,7 +61,8 @@ def index():
         else None
     return render_page("mutual_aid_batches/index.html", "rows", page=paginate(query), status_filter=status,
                        states=BATCH_STATES, code=code, unit=current_user.operates_mutual_aid,
-                       await_voucher=AWAIT_VOUCHER)
+                       await_voucher=AWAIT_VOUCHER, choose_items=CHOOSE_ITEMS,
+                       premium_states=(AWAIT_VOUCHER, VOUCHER_REVIEW, INSURED))
 
 
 def running_central(code: InsuranceCode) -> AidBatch | None:
