@@ -131,3 +131,11 @@ def _centre():
     from models.orgs.organizations import Organization
     centre = Organization.get(Organization.level == "centre")
     return Account.get(Account.org == centre.id)
+
+
+def open_aid_windows(*aid_years: int):
+    """The protection years (2025–2027 by default) with every window open from 2000 to 2100: the
+    roster tests run on any day (the window rules have their own tests)."""
+    for y in aid_years or (2025, 2026, 2027):
+        aid_year(y)
+    years.AidWindow.update(starts=datetime(2000, 1, 1), ends=datetime(2100, 1, 1)).execute()
