@@ -17,7 +17,8 @@ BENCH_ONLY=cards (or enroll, coverage, stats, review) likewise times only the ca
 bench/enroll.py), the 集中参保统计 rows (bench/enroll_stats.py) or the review-chain rows
 (bench/review.py: queue, 参保批次管理);
 BENCH_ONLY=provider the 获取社保卡和就业状态 lookups (bench/status_provider.py: the registry and the
-HTTP reference server in its own process).
+HTTP reference server in its own process); BENCH_ONLY=items 生成保费信息 of a 50,000-person batch
+(bench/mutual_aid_items.py).
 BENCH_IMPORT_REPEAT=n (default 1) runs each import and its bare read n times, interleaved, and
 reports the medians.
 """
@@ -35,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "100"))
-ONLY = os.environ.get("BENCH_ONLY", "")  # import cards enroll coverage stats review provider
+ONLY = os.environ.get("BENCH_ONLY", "")  # import cards enroll coverage stats review provider items
 KEEP = bool(os.environ.get("BENCH_KEEP") or ONLY)
 IMPORT_REPEAT = int(os.environ.get("BENCH_IMPORT_REPEAT", "1"))
 PASSWORD = "bench-pass-1"
@@ -136,6 +137,11 @@ def bench_database(url: str) -> list:
         bench_imports(b, info, url, members, compare=False)
         db.close()
         return b.results
+    if ONLY == "items":
+        from bench.mutual_aid_items import bench_items
+        bench_items(b, info, timed)
+        db.close()
+        return b.results
     if ONLY == "provider":
         from bench.status_provider import bench_status_provider
         bench_status_provider(b, info, members, timed, REPEAT, url)
@@ -216,6 +222,8 @@ def bench_database(url: str) -> list:
     bench_review(b, info, members, timed, REPEAT)
     from bench.status_provider import bench_status_provider
     bench_status_provider(b, info, members, timed, REPEAT, url)
+    from bench.mutual_aid_items import bench_items
+    bench_items(b, info, timed)
     db.close()
     return b.results
 

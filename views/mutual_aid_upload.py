@@ -5,7 +5,7 @@ upload again). The batch is loaded in the account's scope (404 outside); only th
 the batch's code may upload, while the roster is 清册待校验 / 清册校验不通过 — the model refuses
 anything else in Chinese and changes nothing."""
 
-from flask import Blueprint, current_app, redirect, url_for
+from flask import Blueprint, redirect, url_for
 from flask_login import current_user
 
 from models.jobs import Job
@@ -15,15 +15,12 @@ from views.access import access, acting_account, get_in_scope, xlsx_response
 from views.uploads import job_progress, recent_jobs, upload_page
 
 bp = Blueprint("mutual_aid_upload", __name__, url_prefix="/mutual-aid/batches")
-ROSTER_RULE = "/mutual-aid/batches/<int:batch_id>"  # the roster page (参保清册), when it exists
+ROSTER = "mutual_aid_roster.roster"  # the roster page (参保清册, views/mutual_aid_roster.py)
 
 
-def roster_url(batch: AidBatch) -> str | None:
-    """The batch's roster page (another screen's), for the 返回 links."""
-    for rule in current_app.url_map.iter_rules():
-        if rule.rule == ROSTER_RULE and "GET" in (rule.methods or ()):
-            return ROSTER_RULE.replace("<int:batch_id>", str(batch.id))
-    return None
+def roster_url(batch: AidBatch) -> str:
+    """The batch's roster page, for the 返回 links and the imported count."""
+    return url_for(ROSTER, batch_id=batch.id)
 
 
 def _history(batch: AidBatch) -> list:

@@ -11,11 +11,12 @@ payer count come from:
 The centre fills both by import; the same answers can come over HTTP (the status-provider
 pattern of models/enroll/status_provider.py). This module only reads them:
 
-- `lookup(id_numbers)` → {证件号码: RegistryPayer};
+- `lookup(id_numbers)` → {证件号码: Payer} from the configured source (`source_from_config`: the
+  tables, or AID_REGISTRY_URL);
 - `match_entries(batch)`: each roster person gets the 会员库 name (member_name), the 建议清册 name,
   status and social-security code (registry_*, social_code); when the 建议清册 has the person, its
   name replaces the roster's automatically (seed 004: "建议清册中若存在此人，姓名字段会以建议清册中的
-  社保姓名为准") and its 职退状态 is taken;
+  社保姓名为准") — unless the operator confirmed a name (姓名匹配异常，请人工确认) — and its 职退状态 is taken;
 - `linked_payers(batch)`: rule 3's denominator — "参保清册所关联的所有社保编码的缴费人数之和", the
   social-security codes the roster's matched people are paid under, and their payers summed.
 """
@@ -117,12 +118,13 @@ def member_names(id_numbers) -> dict:
     return found
 
 
-def matched(name: str, employment: str, payer: Payer | None, member_name: str) -> dict:
+def matched(name: str, employment: str, payer: Payer | None, member_name: str, confirmed: bool = False) -> dict:
     """The 会员库 and 建议清册 fields of one roster person (the rule both match_entries and the
-    roster import apply): the 建议清册's 社保姓名 replaces the name and its 职退状态 is taken; a
-    person it does not have keeps 在职 (是否有社保 = 是 / 设置在职), otherwise "-"."""
+    roster import apply): the 建议清册's 社保姓名 replaces the name (unless the operator `confirmed`
+    a name) and its 职退状态 is taken; a person it does not have keeps 在职 (是否有社保 = 是 /
+    设置在职), otherwise "-"."""
     if payer is not None:
-        return {"name": payer.name, "member_name": member_name, "registry_name": payer.name,
+        return {"name": name if confirmed else payer.name, "member_name": member_name, "registry_name": payer.name,
                 "registry_matched": True, "social_code": payer.social_code, "employment": payer.employment}
     return {"name": name, "member_name": member_name, "registry_name": "", "registry_matched": False,
             "social_code": "", "employment": IN_SERVICE if employment == IN_SERVICE else UNKNOWN}
@@ -144,7 +146,8 @@ def match_entries(batch: AidBatch, entry_ids=None, source: RegistrySource | None
     fields = ("name", "member_name", "registry_name", "registry_matched", "social_code", "employment")
     changed = []
     for e in entries:
-        now_fields = matched(e.name, e.employment, registry.get(e.id_number), members.get(e.id_number, ""))
+        now_fields = matched(e.name, e.employment, registry.get(e.id_number), members.get(e.id_number, ""),
+                             e.name_confirmed)
         if any(getattr(e, f) != now_fields[f] for f in fields):
             for f in fields:
                 setattr(e, f, now_fields[f])
