@@ -30,12 +30,16 @@ from views import (
     members,
     messages,
     mutual_aid_attachments,
+    mutual_aid_batches,
     mutual_aid_changes,
     mutual_aid_check,
     mutual_aid_codes,
     mutual_aid_handler,
     mutual_aid_items,
     mutual_aid_receipts,
+    mutual_aid_registry,
+    mutual_aid_roster,
+    mutual_aid_upload,
     mutual_aid_vouchers,
     mutual_aid_years,
     notices,
@@ -70,9 +74,10 @@ def register(app):
     app.url_map.converters["int"] = BoundedIntConverter  # before the routes are added
     for module in (auth, home, orgs, org_requests, org_enterprises, org_import, accounts, members, member_import,
                    member_sync, member_review, cards, plans, card_enroll, social_enroll, enroll_review, batches,
-                   coverage, enroll_stats, mutual_aid_codes, mutual_aid_items, mutual_aid_years, mutual_aid_check,
-                   mutual_aid_attachments, mutual_aid_vouchers, mutual_aid_receipts, messages, notices, audit, jobs,
-                   admin, mutual_aid_changes, account_recovery, mutual_aid_handler, enterprise_register):
+                   coverage, enroll_stats, mutual_aid_codes, mutual_aid_batches, mutual_aid_roster, mutual_aid_items,
+                   mutual_aid_years, mutual_aid_check, mutual_aid_attachments, mutual_aid_vouchers, mutual_aid_receipts,
+                   mutual_aid_upload, mutual_aid_registry, messages, notices, audit, jobs, admin, mutual_aid_changes,
+                   account_recovery, mutual_aid_handler, enterprise_register):
         app.register_blueprint(module.bp)
 
     @app.route("/favicon.ico")

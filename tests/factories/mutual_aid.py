@@ -135,6 +135,14 @@ def _centre():
     return Account.get(Account.org == centre.id)
 
 
+def open_aid_windows(*aid_years: int):
+    """The protection years (2025–2027 by default) with every window open from 2000 to 2100: the
+    roster tests run on any day (the window rules have their own tests)."""
+    for y in aid_years or (2025, 2026, 2027):
+        aid_year(y)
+    years.AidWindow.update(starts=datetime(2000, 1, 1), ends=datetime(2100, 1, 1)).execute()
+
+
 # --- 短信验证码 / 企业注册 (ma-register) ------------------------------------------------------------
 def sms_code(client, url: str, phone: str, field: str = "phone", **fields) -> str:
     """获取验证码 on the form at `url` (its submit button action=sms), then the code from the outbox."""
