@@ -27,7 +27,9 @@ from views import (
     member_sync,
     members,
     messages,
+    mutual_aid_centre,
     mutual_aid_codes,
+    mutual_aid_stats,
     mutual_aid_years,
     notices,
     org_enterprises,
@@ -61,7 +63,8 @@ def register(app):
     app.url_map.converters["int"] = BoundedIntConverter  # before the routes are added
     for module in (auth, home, orgs, org_requests, org_enterprises, org_import, accounts, members, member_import,
                    member_sync, member_review, cards, plans, card_enroll, social_enroll, enroll_review, batches,
-                   coverage, enroll_stats, mutual_aid_codes, mutual_aid_years, messages, notices, audit, jobs, admin):
+                   coverage, enroll_stats, mutual_aid_codes, mutual_aid_years, mutual_aid_centre, mutual_aid_stats,
+                   messages, notices, audit, jobs, admin):
         app.register_blueprint(module.bp)
 
     @app.route("/favicon.ico")

@@ -48,6 +48,8 @@ MENU = [
         ("互助保障年度设置", "mutual_aid_years.index", ("centre", "city")),
         ("参保编码申请", "mutual_aid_codes.index", ("grassroots",)),
         ("参保编码审核", "mutual_aid_codes.review", ("centre", "city")),
+        ("参保批次查询", "mutual_aid_centre.batches", ("centre", "city", "district", "secondary")),
+        ("互助保障统计", "mutual_aid_stats.index", ("centre", "city")),
     ]),
     ("业务工作台", [("业务工作台", "home.workbench", None)]),
     ("系统管理", [
