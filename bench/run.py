@@ -16,8 +16,9 @@ BENCH_ONLY=cards (or enroll, coverage, stats, review) likewise times only the ca
 (bench/enroll.py), the 保障信息查询 / 给付信息查询 rows (bench/coverage.py, on the enrollments of
 bench/enroll.py), the 集中参保统计 rows (bench/enroll_stats.py) or the review-chain rows
 (bench/review.py: queue, 参保批次管理);
-BENCH_ONLY=provider the 获取社保卡和就业状态 lookups (bench/status_provider.py: the registry and the
-HTTP reference server in its own process).
+BENCH_ONLY=mutual_aid the mutual-aid rows (bench/mutual_aid.py: 参保批次查询, 参保编码审核,
+registry.match_entries); BENCH_ONLY=provider the 获取社保卡和就业状态 lookups (bench/status_provider.py:
+the registry and the HTTP reference server in its own process).
 BENCH_IMPORT_REPEAT=n (default 1) runs each import and its bare read n times, interleaved, and
 reports the medians.
 """
@@ -35,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "100"))
-ONLY = os.environ.get("BENCH_ONLY", "")  # import cards enroll coverage stats review provider
+ONLY = os.environ.get("BENCH_ONLY", "")  # import cards enroll coverage stats review provider mutual_aid
 KEEP = bool(os.environ.get("BENCH_KEEP") or ONLY)
 IMPORT_REPEAT = int(os.environ.get("BENCH_IMPORT_REPEAT", "1"))
 PASSWORD = "bench-pass-1"
@@ -141,6 +142,11 @@ def bench_database(url: str) -> list:
         bench_status_provider(b, info, members, timed, REPEAT, url)
         db.close()
         return b.results
+    if ONLY == "mutual_aid":
+        from bench.mutual_aid import bench_mutual_aid
+        bench_mutual_aid(b, info, members, timed, REPEAT)
+        db.close()
+        return b.results
     if ONLY in ("cards", "enroll", "coverage", "stats", "review"):
         from bench.cards import bench_cards
         from bench.coverage import bench_coverage
@@ -216,6 +222,8 @@ def bench_database(url: str) -> list:
     bench_review(b, info, members, timed, REPEAT)
     from bench.status_provider import bench_status_provider
     bench_status_provider(b, info, members, timed, REPEAT, url)
+    from bench.mutual_aid import bench_mutual_aid
+    bench_mutual_aid(b, info, members, timed, REPEAT)
     db.close()
     return b.results
 

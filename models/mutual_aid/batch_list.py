@@ -86,24 +86,30 @@ def batches(base: pw.ModelSelect, f: BatchFilters) -> pw.ModelSelect:
     return query.order_by(AidBatch.id.desc())
 
 
+def state_counts_query(base: pw.ModelSelect, f: BatchFilters) -> pw.ModelSelect:
+    return _filtered(base, f, with_status=False).select(AidBatch.status, pw.fn.COUNT(AidBatch.id)) \
+        .group_by(AidBatch.status).order_by()
+
+
 def state_counts(base: pw.ModelSelect, f: BatchFilters) -> dict:
     """{状态: 批次数} under every filter but 状态 (all states, zeros included), one grouped query."""
     counts = dict.fromkeys(BATCH_STATES, 0)
-    query = _filtered(base, f, with_status=False).select(AidBatch.status, pw.fn.COUNT(AidBatch.id)) \
-        .group_by(AidBatch.status).order_by()
-    for status, n in query.tuples():
+    for status, n in state_counts_query(base, f).tuples():
         counts[status] = n
     return counts
+
+
+def people_counts_query(batch_ids: list) -> pw.ModelSelect:
+    return (RosterEntry.select(RosterEntry.batch, pw.fn.COUNT(RosterEntry.id))
+            .where(in_values(RosterEntry.batch, list(batch_ids) or [0]) & RosterEntry.active)
+            .group_by(RosterEntry.batch))
 
 
 def people_counts(batch_ids: list) -> dict:
     """{batch id: 人数 (the active people of its roster)} for a page of batches, one grouped query."""
     if not batch_ids:
         return {}
-    query = (RosterEntry.select(RosterEntry.batch, pw.fn.COUNT(RosterEntry.id))
-             .where(in_values(RosterEntry.batch, list(batch_ids)) & RosterEntry.active)
-             .group_by(RosterEntry.batch))
-    return dict(query.tuples())
+    return dict(people_counts_query(batch_ids).tuples())
 
 
 def districts(account) -> list:
