@@ -28,10 +28,10 @@ def batch_url(batch_id: int) -> str:
 def batches():
     """参保批次查询: the filtered batches (newest first), 人数 and 保费合计 per batch, counts per state."""
     years = batch_list.years()
-    f = batch_list.parse_filters(request.args, years[0] if years else 0)
+    f = batch_list.parse_filters(request.args, years)
     base = scoped(AidBatch, current_user)
     page = paginate(batch_list.batches(base, f))
-    return render_page("mutual_aid_centre/batches.html", "rows", page=page, f=f, years=years,
+    return render_page("mutual_aid_centre/batches.html", "rows", page=page, f=f, years=list(years),
                        counts=batch_list.state_counts(base, f),
                        people=batch_list.people_counts([b.id for b in page.items]),
                        districts=batch_list.districts(current_user), no_union=batch_list.NO_UNION,

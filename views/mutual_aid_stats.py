@@ -39,7 +39,7 @@ def with_year(view):
 def _list_filters(year) -> dict:
     """The 状态 / 区 / 保障项目 of a units or people list (unknown values count as absent)."""
     status = request.args.get("status")
-    district = batch_list.parse_filters({"district": request.args.get("district")}).district
+    district = batch_list.parse_filters({"district": request.args.get("district")}, {}).district
     item = normalize(request.args.get("item")).upper()
     return {"status": status if status in BATCH_STATES else INSURED, "district": district,
             "item": item if item in CODES else ""}
@@ -51,7 +51,7 @@ def _list_filters(year) -> dict:
 def index(year):
     """互助保障统计: totals, by state, by district, by item; 导出Excel."""
     states = aid_stats.by_state(year)
-    return render_page("mutual_aid_stats/index.html", year=year, years=batch_list.years(), states=states,
+    return render_page("mutual_aid_stats/index.html", year=year, years=list(batch_list.years()), states=states,
                        insured=states[INSURED], districts=aid_stats.by_district(year), items=aid_stats.item_table(year),
                        codes=CODES, discount_line=DISCOUNT_LINE, yuan=yuan, INSURED=INSURED)
 

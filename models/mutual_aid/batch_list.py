@@ -30,24 +30,30 @@ class BatchFilters:
     state: str = ""  # 状态 (the query's `status`)
     unit: str = ""  # 单位名称 (contains) / 参保编码 (exact)
     district: str = ""  # an Organization id of a district, NO_UNION, or "" for all
+    year_id: int = 0  # the AidYear's id (0: no such year, nothing listed)
 
     def args(self, **changes) -> dict:
         """The filters as query arguments (for the links of the counts), with `changes`."""
         values = {**self.__dict__, **changes}
         values["status"] = values.pop("state")
+        values.pop("year_id")
         return {k: v for k, v in values.items() if v}
 
 
-def years() -> list[int]:
-    return [y for (y,) in AidYear.select(AidYear.year).order_by(AidYear.year.desc()).tuples()]
+def years() -> dict:
+    """{保障年度: AidYear id}, the latest first."""
+    return dict(AidYear.select(AidYear.year, AidYear.id).order_by(AidYear.year.desc()).tuples())
 
 
-def parse_filters(values, default_year: int = 0) -> BatchFilters:
-    """The filters from a query string; anything unknown or malformed counts as absent."""
+def parse_filters(values, year_ids: dict | None = None) -> BatchFilters:
+    """The filters from a query string (`year_ids`: years(); the latest year when none is asked
+    for); anything unknown or malformed counts as absent."""
+    year_ids = years() if year_ids is None else year_ids
+    year = bounded_int(values.get("year"), 1900, 9999) or next(iter(year_ids), 0)
     district = normalize(values.get("district"))
     if district != NO_UNION:
         district = str(bounded_int(district, 1) or "")
-    return BatchFilters(year=bounded_int(values.get("year"), 1900, 9999) or default_year,
+    return BatchFilters(year=year, year_id=year_ids.get(year, 0),
                         kind=values.get("kind") if values.get("kind") in KINDS else "",
                         state=values.get("status") if values.get("status") in BATCH_STATES else "",
                         unit=normalize(values.get("unit"))[:100], district=district)
@@ -64,8 +70,7 @@ def district_clause(district: str):
 
 
 def _filtered(base: pw.ModelSelect, f: BatchFilters, with_status: bool = True) -> pw.ModelSelect:
-    year = AidYear.get_or_none(AidYear.year == f.year) if f.year else None
-    query = base.where(AidBatch.year == (year.id if year else 0))
+    query = base.where(AidBatch.year == f.year_id)
     if f.kind:
         query = query.where(AidBatch.kind == f.kind)
     if f.state and with_status:
