@@ -271,11 +271,11 @@ def bench_mutual_aid(b, info: dict, members: int, timed, repeat: int) -> None:
 
     def orm():  # what the page runs: the counts per state (their sum is the total), the page, its 人数
         batch_list.state_counts(base, f)
-        rows = list(batch_list.batches(base, f).paginate(last, 15))
+        rows = list(batch_list.batches(base, f, last, 15))
         batch_list.people_counts([r.id for r in rows])
-    query = batch_list.batches(base, f)
-    ids = [r.id for r in query.paginate(last, 15)]
-    statements = [batch_list.state_counts_query(base, f).sql(), query.paginate(last, 15).sql(),
+    query = batch_list.batches(base, f, last, 15)
+    ids = [r.id for r in query]
+    statements = [batch_list.state_counts_query(base, f).sql(), query.sql(),
                   batch_list.people_counts_query(ids).sql()]
     raw = timed(lambda: [db.execute_sql(s, p).fetchall() for s, p in statements], n)
     orm_t = timed(orm, n)

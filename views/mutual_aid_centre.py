@@ -35,7 +35,7 @@ def batches():
     # the list's total is a count per state already read (no second count over the year's batches)
     total = counts[f.state] if f.state else sum(counts.values())
     number = min(int_arg(request.args.get("page"), default=1, low=1), max(1, -(-total // PER_PAGE)))
-    page = Page(items=list(batch_list.batches(base, f).paginate(number, PER_PAGE)), number=number,
+    page = Page(items=list(batch_list.batches(base, f, number, PER_PAGE)), number=number,
                 per_page=PER_PAGE, total=total)
     return render_page("mutual_aid_centre/batches.html", "rows", page=page, f=f, years=list(years), counts=counts,
                        people=batch_list.people_counts([b.id for b in page.items]),

@@ -4,8 +4,9 @@ passes `scoped(AidBatch, account)` as the base), 市总工会 and the centre eve
 
 Filters: 保障年度 (an AidYear), 参保类型, 状态, 单位名称 / 参保编码, 区 (the district of the code's
 organisation; NO_UNION = the units outside the union tree — 未建会企业). The list reads the batches
-in primary-key order (newest first) from the (year, status) index, the page's 人数 in one grouped
-query; the counts per state at the top are one grouped query over the same filters but 状态.
+in primary-key order (newest first) from the (year) / (year, status) indexes — a page's ids first,
+then its rows —, the page's 人数 in one grouped query; the counts per state at the top are one
+grouped query over the same filters but 状态, and their sum is the list's total.
 """
 
 from dataclasses import dataclass
@@ -84,11 +85,14 @@ def _filtered(base: pw.ModelSelect, f: BatchFilters, with_status: bool = True) -
     return query
 
 
-def batches(base: pw.ModelSelect, f: BatchFilters) -> pw.ModelSelect:
-    """The filtered batches with their code (参保编码, 单位名称), newest first."""
-    query = _filtered(base, f).select(AidBatch, InsuranceCode).join(
-        InsuranceCode, on=(InsuranceCode.id == AidBatch.code), attr="code")
-    return query.order_by(AidBatch.id.desc())
+def batches(base: pw.ModelSelect, f: BatchFilters, number: int = 1, per_page: int = 15) -> pw.ModelSelect:
+    """Page `number` of the filtered batches with their code (参保编码, 单位名称), newest first: the
+    page's ids from the index alone (a deep page skips index entries, not joined rows), then those
+    batches with their codes."""
+    ids = _filtered(base, f).select(AidBatch.id).order_by(AidBatch.id.desc()).paginate(number, per_page)
+    return (AidBatch.select(AidBatch, InsuranceCode)
+            .join(InsuranceCode, on=(InsuranceCode.id == AidBatch.code), attr="code")
+            .where(AidBatch.id.in_(ids)).order_by(AidBatch.id.desc()))
 
 
 def state_counts_query(base: pw.ModelSelect, f: BatchFilters) -> pw.ModelSelect:
