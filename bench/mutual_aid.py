@@ -186,11 +186,13 @@ def generate_mutual_aid(info: dict) -> dict:
             f'CASE WHEN b."status" IN ({p}, {p}, {p}) THEN {PREMIUM} ELSE 0 END, {true}, {p} '
             'FROM "aid_batch" b JOIN "insurance_code" c ON c."id" = b."code_id" '
             'JOIN "account" a ON a."id" = c."account_id" JOIN "membership" m ON m."org_id" = a."org_id" '
-            f'JOIN "person" pe ON pe."id" = m."person_id" WHERE b."kind" = {p} AND b."id" <> {p}',
+            f'JOIN "person" pe ON pe."id" = m."person_id" WHERE b."kind" = {p} AND b."id" <> {p} '
+            f'AND c."code" LIKE {p}',  # this generator's units only (bench/mutual_aid_items.py has its own)
             ("居民身份证", "在职", "上年度参保名单", "缴费凭证待上传", "缴费凭证审核中", INSURED, stamp, years.CENTRAL,
-             match_batch.id))
+             match_batch.id, "HZ%"))
         db.execute_sql('UPDATE "aid_batch" SET "premium_total" = (SELECT COALESCE(SUM(e."premium"), 0) '
-                       'FROM "roster_entry" e WHERE e."batch_id" = "aid_batch"."id")')
+                       'FROM "roster_entry" e WHERE e."batch_id" = "aid_batch"."id") WHERE "code_id" IN '
+                       f'(SELECT "id" FROM "insurance_code" WHERE "code" LIKE {p})', ("HZ%",))
         # the 50,000-person roster to match: the big unions' members, as uploaded (not matched yet)
         big = info["grassroots"][:scale.big_unions]
         db.execute_sql(

@@ -16,9 +16,10 @@ BENCH_ONLY=cards (or enroll, coverage, stats, review) likewise times only the ca
 (bench/enroll.py), the 保障信息查询 / 给付信息查询 rows (bench/coverage.py, on the enrollments of
 bench/enroll.py), the 集中参保统计 rows (bench/enroll_stats.py) or the review-chain rows
 (bench/review.py: queue, 参保批次管理);
-BENCH_ONLY=mutual_aid the mutual-aid rows (bench/mutual_aid.py: 参保批次查询, 参保编码审核,
-registry.match_entries); BENCH_ONLY=provider the 获取社保卡和就业状态 lookups (bench/status_provider.py:
-the registry and the HTTP reference server in its own process).
+BENCH_ONLY=provider the 获取社保卡和就业状态 lookups (bench/status_provider.py: the registry and the
+HTTP reference server in its own process); BENCH_ONLY=items 生成保费信息 of a 50,000-person batch
+(bench/mutual_aid_items.py); BENCH_ONLY=mutual_aid the mutual-aid year's rows (bench/mutual_aid.py:
+参保批次查询, 参保编码审核, registry.match_entries).
 BENCH_IMPORT_REPEAT=n (default 1) runs each import and its bare read n times, interleaved, and
 reports the medians.
 """
@@ -36,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "100"))
-ONLY = os.environ.get("BENCH_ONLY", "")  # import cards enroll coverage stats review provider mutual_aid
+ONLY = os.environ.get("BENCH_ONLY", "")  # import cards enroll coverage stats review provider items mutual_aid
 KEEP = bool(os.environ.get("BENCH_KEEP") or ONLY)
 IMPORT_REPEAT = int(os.environ.get("BENCH_IMPORT_REPEAT", "1"))
 PASSWORD = "bench-pass-1"
@@ -137,6 +138,11 @@ def bench_database(url: str) -> list:
         bench_imports(b, info, url, members, compare=False)
         db.close()
         return b.results
+    if ONLY == "items":
+        from bench.mutual_aid_items import bench_items
+        bench_items(b, info, timed)
+        db.close()
+        return b.results
     if ONLY == "provider":
         from bench.status_provider import bench_status_provider
         bench_status_provider(b, info, members, timed, REPEAT, url)
@@ -222,6 +228,8 @@ def bench_database(url: str) -> list:
     bench_review(b, info, members, timed, REPEAT)
     from bench.status_provider import bench_status_provider
     bench_status_provider(b, info, members, timed, REPEAT, url)
+    from bench.mutual_aid_items import bench_items
+    bench_items(b, info, timed)
     from bench.mutual_aid import bench_mutual_aid
     bench_mutual_aid(b, info, members, timed, REPEAT)
     db.close()

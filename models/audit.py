@@ -43,6 +43,12 @@ OBJECT_LABELS = {
     "CodeChange": "信息变更申请", "CodeFile": "参保编码附件", "AidYear": "互助保障年度",
     "AidWindow": "互助保障时间窗口", "AidWindowExtension": "互助保障时间窗口延长", "AidItem": "互助保障项目",
     "AidBatch": "互助保障参保批次", "RosterEntry": "互助保障清册人员",
+    "BatchAttachment": "互助保障清册附件", "RosterConfirmation": "清册未能匹配人员确认",
+    "AidVoucher": "互助保障缴费凭证", "AidVoucherBatch": "互助保障缴费凭证批次", "AidReceiptSet": "专用收据",
+    "AidReceipt": "专用收据明细",
+    "BatchItem": "参保批次保障项目", "BatchCoverage": "参保批次保障期间",
+    "RegistryPayer": "建议清册人员", "RegistryUnit": "建议清册单位",
+    "AccountRecovery": "账号找回申请",
 }
 
 
@@ -84,6 +90,9 @@ OBJECT_NAMES = {
     "AidYear": lambda o: f"{o.year}年度",
     "AidBatch": lambda o: f"{o.code.unit_name} {o.year.year}年度{o.kind}",
     "CodeChange": lambda o: f"{o.code.unit_name} {o.kind}",
+    "AidVoucher": lambda o: f"{o.code.unit_name}「{o.file_name}」",
+    "AidReceiptSet": lambda o: f"{o.voucher.code.unit_name}「{o.voucher.file_name}」",
+    "AccountRecovery": lambda o: o.unit_name,
 }
 
 
@@ -92,7 +101,7 @@ OBJECT_NAMES = {
 NAME_JOINS = {"Membership": ("person", "org"), "TransferRequest": ("person",), "CardRevokeRequest": ("batch",),
               "CardPending": ("person",), "ProtectionType": ("year",), "Submission": ("org", "year"),
               "Enrollment": ("person", "year"), "MemberChange": ("membership.person",), "AidBatch": ("code", "year"),
-              "CodeChange": ("code",)}
+              "CodeChange": ("code",), "AidVoucher": ("code",), "AidReceiptSet": ("voucher.code",)}
 
 
 def _named(model, ids):

@@ -28,8 +28,12 @@ from models.members.counts import MemberDay, OrgMemberCount
 from models.members.people import Counter, MemberChange, Membership, Person, TransferRequest
 from models.messages import Message, MessageRead
 from models.mutual_aid.batches import AidBatch, RosterEntry
+from models.mutual_aid.checks import BatchAttachment, RosterConfirmation
 from models.mutual_aid.codes import CodeChange, CodeFile, CodeHandler, CodeUnit, InsuranceCode
+from models.mutual_aid.premiums import BatchCoverage, BatchItem
+from models.mutual_aid.recovery import AccountRecovery
 from models.mutual_aid.registry import RegistryPayer, RegistryUnit
+from models.mutual_aid.vouchers import AidReceipt, AidReceiptSet, AidVoucher, AidVoucherBatch
 from models.mutual_aid.years import AidItem, AidWindow, AidWindowExtension, AidYear
 from models.notices import Download, Notice
 from models.orgs.accounts import Account, LoginAttempt
@@ -45,7 +49,9 @@ ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog
               FeeSplit, Credit, DistrictBatch, Submission, Enrollment, TypeLock, StatusRecord, CardConfirm,
               PaymentVoucher, VoucherItem, BatchCounter, Claim, SocialCheck, SocialConfirm,
               InsuranceCode, CodeUnit, CodeHandler, CodeChange, CodeFile, AidYear, AidWindow, AidWindowExtension,
-              AidItem, AidBatch, RosterEntry, RegistryPayer, RegistryUnit]
+              AidItem, AidBatch, RosterEntry, RegistryPayer, RegistryUnit, BatchItem, BatchCoverage,
+              BatchAttachment, RosterConfirmation, AidVoucher, AidVoucherBatch, AidReceiptSet, AidReceipt,
+              AccountRecovery]
 
 # The core's foreign keys to the areas (DeferredForeignKey) are bound now that every model is
 # defined; one left unbound would write to a column that does not exist.

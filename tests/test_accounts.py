@@ -492,11 +492,12 @@ def test_admin_page_lists_the_quick_fixes(as_role):
     page = soup(as_role("admin").get("/admin/"))
     rows = [[td.get_text(strip=True) for td in tr.find_all("td")] for tr in page.select("table.grid tbody tr")]
     assert [r[0] for r in rows] == ["重置密码", "解锁账号", "更正会员证件信息", "更正卡片状态", "延长时间窗口",
-                                    "恢复被误退回的参保提交"]
+                                    "恢复被误退回的参保提交", "延长互助保障时间窗口"]
     links = {a.get_text(strip=True): a["href"] for a in page.select("table.grid tbody a")}
     assert links == {"重置密码": "/admin/reset-password", "解锁账号": "/admin/unlock",
                      "更正会员证件信息": "/admin/member-identity", "更正卡片状态": "/admin/card-status",
-                     "延长时间窗口": "/admin/extend-window", "恢复被误退回的参保提交": "/admin/restore-submission"}
+                     "延长时间窗口": "/admin/extend-window", "恢复被误退回的参保提交": "/admin/restore-submission",
+                     "延长互助保障时间窗口": "/admin/extend-aid-window"}
 
 
 def test_quick_fix_is_in_the_admins_menu_only(as_role):

@@ -26,7 +26,9 @@ from models.mutual_aid.batches import (
     RosterEntry,
 )
 from models.mutual_aid.codes import InsuranceCode
+from models.mutual_aid.premiums import BatchItem
 from models.mutual_aid.years import INSTANT
+from models.rules.fees import yuan
 from models.rules.mutual_fees import premium
 from models.rules.mutual_roster import zhibao
 from tests.factories.mutual_aid import aid_year, batch_in, code_in_org, enroll_people
@@ -198,7 +200,7 @@ def test_statistics_equal_direct_counts_and_open_their_units_batches_and_people(
     assert "6 名参保人员" in page.select_one("#items-unknown").get_text()
 
 
-def test_premium_by_item_follows_the_rules_and_adds_up_to_the_peoples_premiums(city):
+def test_premium_by_item_follows_the_rules_and_adds_up_to_the_peoples_premiums(city, as_role):
     """A0 only for 职保 people; the A0+B0+C0 discount at full price only; half prices for an
     instant batch starting in the first half of the calendar year."""
     year = aid_year(2026)
@@ -215,7 +217,10 @@ def test_premium_by_item_follows_the_rules_and_adds_up_to_the_peoples_premiums(c
         fen = premium(chosen[batch.id], zhibao(employment, insured), half).total
         expected_total += fen
         enroll_people(batch, [i], employment=employment, has_social_insurance=insured, premium=fen)
-    table = aid_stats.item_table(year, chosen)
+    for batch in (central, instant):
+        for code in chosen[batch.id]:
+            BatchItem.create(batch=batch.id, code=code)
+    table = aid_stats.item_table(year)  # the items ticked (BatchItem)
     assert table.unknown == 0
     # A0: the 3 职保 people of the central batch (2 在职, 1 "-" with 社保) + 1 在职 of the instant one
     assert table.people["A0"] == 4 and table.premium["A0"] == 3 * 12000 + 6000
@@ -223,6 +228,15 @@ def test_premium_by_item_follows_the_rules_and_adds_up_to_the_peoples_premiums(c
     assert table.people["C1"] == 2 and table.premium["C1"] == 2 * 2000
     assert table.discount == -3 * 1000  # A0+B0+C0 at full price: the three 职保 people of the central batch
     assert table.total == expected_total == sum(e.premium for e in RosterEntry.select())
+    # 人数 by item opens its people (the page shows the same numbers)
+    client = as_role("centre")
+    page = soup(client.get(STATS))
+    for code, n in (("A0", 4), ("A1", 5), ("B0", 5), ("C1", 2), ("C3", 0)):
+        link = page.select_one(f'#stats-items tr[data-item="{code}"] a.n-people')
+        assert link.get_text() == str(n), code
+        assert total_of(soup(client.get(link["href"]))) == n, code
+    assert page.select_one('#stats-items tr[data-item="total"] td:last-child').get_text() == \
+        f"{yuan(expected_total)}元"
 
 
 def test_the_excel_has_the_pages_figures(spread, as_role, city):

@@ -40,6 +40,7 @@ CREATED = {
     ("models/members/member_review.py", "request_transfer"): 1,  # members.join(…, status=TRANSFER_IN)
     ("models/members/member_sync.py", "join_directly"): 2,  # members.join(…, status=PENDING / NORMAL)
     ("models/demo.py", "_members"): 1,  # the demo city's members, created 正常
+    ("models/mutual_aid/change_ops.py", "change_general"): 1,  # 一般信息变更: takes effect at once, 已生效
 }
 
 # 卡片状态 has no workflow table (docs/architecture.md says why): the bank's return file 注销 the card

@@ -10,6 +10,7 @@ from models import db
 from models.base import DomainError
 from models.messages import unread_count
 from views import (
+    account_recovery,
     accounts,
     admin,
     audit,
@@ -27,9 +28,17 @@ from views import (
     member_sync,
     members,
     messages,
+    mutual_aid_attachments,
+    mutual_aid_batches,
     mutual_aid_centre,
+    mutual_aid_changes,
+    mutual_aid_check,
     mutual_aid_codes,
+    mutual_aid_items,
+    mutual_aid_receipts,
+    mutual_aid_roster,
     mutual_aid_stats,
+    mutual_aid_vouchers,
     mutual_aid_years,
     notices,
     org_enterprises,
@@ -63,8 +72,10 @@ def register(app):
     app.url_map.converters["int"] = BoundedIntConverter  # before the routes are added
     for module in (auth, home, orgs, org_requests, org_enterprises, org_import, accounts, members, member_import,
                    member_sync, member_review, cards, plans, card_enroll, social_enroll, enroll_review, batches,
-                   coverage, enroll_stats, mutual_aid_codes, mutual_aid_years, mutual_aid_centre, mutual_aid_stats,
-                   messages, notices, audit, jobs, admin):
+                   coverage, enroll_stats, mutual_aid_codes, mutual_aid_batches, mutual_aid_roster, mutual_aid_items,
+                   mutual_aid_years, mutual_aid_check, mutual_aid_attachments, mutual_aid_vouchers, mutual_aid_receipts,
+                   messages, notices, audit, jobs, admin, mutual_aid_changes, account_recovery, mutual_aid_centre,
+                   mutual_aid_stats):
         app.register_blueprint(module.bp)
 
     @app.route("/favicon.ico")

@@ -8,6 +8,7 @@ from models.base import DomainError, FieldErrors
 from models.cards import cards
 from models.enroll import plans
 from models.members import identity_fix, people
+from models.mutual_aid import code_ops, years
 from models.orgs import account_ops
 from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
@@ -29,6 +30,8 @@ QUICK_FIXES = [
     ("恢复被误退回的参保提交",
      "按单位名称查找被退回的基层参保提交，恢复为“区局确认中”（人员重新参保，回到待审批参保列表）。",
      "admin.restore_submission"),
+    ("延长互助保障时间窗口", "为一个参保编码延长在职职工互助保障某年度的集中参保或即时参保时间窗口。",
+     "admin.extend_aid_window"),
 ]
 
 
@@ -194,3 +197,39 @@ def restore_submission():
     rows = enroll_review.returned_of(name) if name else []
     return render_page("admin/restore_submission.html", status=status, rows=rows, name=name, error=error)
 
+
+
+# --- 延长互助保障时间窗口 -----------------------------------------------------------------------------
+@bp.route("/extend-aid-window", methods=["GET", "POST"])
+@access("admin")
+def extend_aid_window():
+    """延长互助保障时间窗口: keep 集中参保 / 即时参保 of a protection year open longer for one insurance
+    code (by its 参保编码 or 单位名称), audited with the reason; the window check honours it."""
+    windows = years.all_windows()
+    error, status = None, 200
+    values = request.form if request.method == "POST" else {}
+    if request.method == "POST":
+        window = next((w for w in windows if str(w.id) == values.get("window")), None)
+        code = code_ops.find_approved(values.get("code", ""))
+        try:
+            ends = parse_moment(values.get("ends", ""), True)
+        except ValueError:
+            ends = None
+        if window is None:
+            error = "请选择时间窗口"
+        elif code is None:
+            error = "没有这个参保编码（或单位名称），请填写审核通过的参保编码或单位全称"
+        elif ends is None:
+            error = "延长至：时间格式应为 年-月-日 时:分"
+        else:
+            try:
+                years.extend_window(window, code, ends, acting_account(), values.get("reason", ""))
+            except DomainError as exc:
+                error = exc.message
+            else:
+                flash(f"已为「{code.unit_name}」（参保编码{code.code}）将{window.year.year}年度{window.kind}"
+                      f"延长至 {ends:%Y-%m-%d %H:%M}", "success")
+                return redirect(url_for("admin.extend_aid_window"))
+        status = 422
+    return render_page("admin/extend_aid_window.html", windows=windows, extensions=years.extensions(),
+                       error=error, values=values, status=status)

@@ -15,6 +15,8 @@ from models.base import DomainError, FieldErrors, today
 from models.enroll import claims, coverage
 from models.enroll.plans import ProtectionYear
 from models.jobs import Job
+from models.mutual_aid import premium_ops
+from models.orgs.accounts import AID_UNIT_ROLES, ROLES
 from models.rules.fees import yuan
 from views.access import (
     access,
@@ -28,6 +30,9 @@ from views.uploads import file_names, job_progress, recent_jobs, upload_page
 
 bp = Blueprint("coverage", __name__, url_prefix="/coverage")
 QUERY_ROLES = ("centre", "city", "district", "secondary", "grassroots")
+# 保障信息查询 shows both lines; a unit of the mutual-aid line without a union (企业, once that role
+# exists) asks it too — for its own people.
+PERIOD_ROLES = QUERY_ROLES + tuple(r for r in AID_UNIT_ROLES if r in ROLES and r not in QUERY_ROLES)
 
 
 def _asked():
@@ -46,16 +51,19 @@ def _nothing(org_ids) -> str:
 
 
 @bp.route("/")
-@access(*QUERY_ROLES)
+@access(*PERIOD_ROLES)
 def periods():
-    """保障信息查询: 保障年度, 单位名称, 参保通道, 参保类型, 保障类型, 起保日期, 终保日期, 半年/全年, 状态, 批次编号."""
+    """保障信息查询, both lines. 会员专享基本保障: 保障年度, 单位名称, 参保通道, 参保类型, 保障类型, 起保日期,
+    终保日期, 半年/全年, 状态, 批次编号; 在职职工互助保障 (the same person by 证件号码, the batch's unit in
+    scope): 保障年度, 参保单位, 参保类型, 保障项目, 保障期间, 免责期, 批次状态."""
     number, error = _asked()
-    rows, org_ids = [], scope_org_ids(current_user)
+    rows, aid, org_ids = [], [], scope_org_ids(current_user)
     if number:
         rows = coverage.periods(number, org_ids)
-    person = rows[0].person if rows else None
+        aid = premium_ops.aid_coverage_of(number, org_ids)
+    person = rows[0].person if rows else (aid[0]["entry"] if aid else None)
     return render_page("coverage/periods.html", "result", number=number, typed=request.args.get("id_number", ""),
-                       error=error, rows=rows, person=person, nothing=_nothing(org_ids), coverage=coverage,
+                       error=error, rows=rows, aid=aid, person=person, nothing=_nothing(org_ids), coverage=coverage,
                        status=422 if error else 200)
 
 

@@ -47,9 +47,17 @@ MENU = [
     ("在职职工互助保障", [
         ("互助保障年度设置", "mutual_aid_years.index", ("centre", "city")),
         ("参保编码申请", "mutual_aid_codes.index", ("grassroots",)),
+        ("参保批次管理", "mutual_aid_batches.index", ("grassroots", "enterprise")),
+        ("互助保障缴费凭证", "mutual_aid_vouchers.index", ("grassroots", "enterprise")),
+        ("专用收据", "mutual_aid_receipts.index", ("grassroots", "enterprise")),
         ("参保编码审核", "mutual_aid_codes.review", ("centre", "city")),
+        ("信息变更审核", "mutual_aid_changes.review", ("centre", "city")),
+        ("附件审核", "mutual_aid_attachments.review", ("centre", "city")),
+        ("互助保障缴费凭证审核", "mutual_aid_vouchers.review", ("centre", "city", "district", "secondary")),
+        ("专用收据审核", "mutual_aid_receipts.review", ("centre", "city", "district", "secondary")),
         ("参保批次查询", "mutual_aid_centre.batches", ("centre", "city", "district", "secondary")),
         ("互助保障统计", "mutual_aid_stats.index", ("centre", "city")),
+        ("账号找回申请", "account_recovery.review", ("centre", "city")),
     ]),
     ("业务工作台", [("业务工作台", "home.workbench", None)]),
     ("系统管理", [
@@ -66,7 +74,8 @@ MENU = [
 # Screens of a grassroots union's own work that the platform admin (an account of the city) has
 # no union for: not in the admin's menu.
 NOT_FOR_ADMIN = {"card_enroll.card", "social_enroll.index", "enroll_review.central", "enroll_review.instant",
-                 "mutual_aid_codes.index"}
+                 "mutual_aid_codes.index", "mutual_aid_batches.index", "mutual_aid_vouchers.index",
+                 "mutual_aid_receipts.index"}
 
 
 def may_open(account, endpoint: str) -> bool:

@@ -32,7 +32,9 @@ def _shown(code: InsuranceCode, **context) -> dict:
     return {"code": code, "files": code_ops.files_of(code), "units": code_ops.units_of(code), "mine": mine,
             "opens_files": mine or current_user.acts_for_centre, "log": AuditLog.for_object(code).limit(50),
             "can_decide": current_user.acts_for_centre and code.status == code.APPLYING,
-            "error": None, "reason": "", "number": "", **context}
+            "adds_units": current_user.acts_for_centre and code.status == code.APPROVED,
+            "error": None, "reason": "", "number": "", "unit_error": None, "unit_errors": {}, "unit_values": {},
+            **context}
 
 
 def _mine_or_centre(code: InsuranceCode) -> None:
@@ -167,3 +169,19 @@ def decide(code, action):
     flash(f"参保编码申请「{code.unit_name}」{code.status}" + (f"，参保编码：{code.code}" if code.code else ""),
           "success")
     return redirect_to(url_for("mutual_aid_codes.detail", code_id=code.id))
+
+
+@bp.route("/<int:code_id>/units", methods=["POST"])
+@access("centre", "city", objects={"code_id": InsuranceCode})  # 市总工会: refused as read-only
+def add_unit(code):
+    """集团下属单位 → 添加单位 (the centre): 单位名称 and 统一社会信用代码 of another unit of the group;
+    a name or code that already belongs to a code is refused, naming that code."""
+    values = {"name": normalize(request.form.get("name")), "uscc": normalize(request.form.get("uscc"))}
+    try:
+        unit = code_ops.add_unit(code, values["name"], values["uscc"], acting_account())
+    except DomainError as exc:
+        errors = exc.errors if isinstance(exc, FieldErrors) else {}
+        return render_page("mutual_aid_codes/detail.html", status=exc.status,
+                           **_shown(code, unit_error=exc.message, unit_errors=errors, unit_values=values))
+    flash(f"已将「{unit.name}」添加为参保编码{code.code}的集团下属单位", "success")
+    return redirect_to(url_for("mutual_aid_codes.detail", code_id=code.id, _anchor="code-units"))

@@ -103,7 +103,6 @@ def body_lines(text: str) -> list[str]:
 def render(title: str, paragraphs: list[str], lines: list[str] = ()) -> bytes:
     """A4 notice: the salutation, the body (indented), plain `lines` (an account), then the
     signature lines right-aligned."""
-    from xhtml2pdf import pisa
     html = f"""<html><head><meta charset="utf-8"><style>
 @font-face {{ font-family: wqy; src: url("font://wqy-microhei.ttc"); }}
 @page {{ size: a4; margin: 2.5cm 2.2cm; }}
@@ -117,6 +116,16 @@ p.line {{ text-indent: 2em; margin: 0; }}
 {''.join(f'<p class="line">{escape(p)}</p>' for p in lines)}
 {''.join(f'<p class="sign">{escape(p)}</p>' for p in paragraphs[2:])}
 </body></html>"""
+    return pdf_from_html(html, "告知书")
+
+
+# The @font-face every PDF of the platform declares (the vendored font, embedded by xhtml2pdf).
+FONT_FACE = '@font-face { font-family: wqy; src: url("font://wqy-microhei.ttc"); }'
+
+
+def pdf_from_html(html: str, what: str = "PDF") -> bytes:
+    """xhtml2pdf over `html` (which declares FONT_FACE); only the vendored font may be loaded."""
+    from xhtml2pdf import pisa
     out = io.BytesIO()
 
     def link_callback(uri, _rel):
@@ -126,7 +135,7 @@ p.line {{ text-indent: 2em; margin: 0; }}
         raise ValueError("不允许的资源")
     result = pisa.CreatePDF(html, dest=out, encoding="utf-8", link_callback=link_callback)
     if result.err:
-        raise RuntimeError("告知书生成失败")
+        raise RuntimeError(f"{what}生成失败")
     return out.getvalue()
 
 

@@ -9,8 +9,8 @@ batch state, by district and by plan item — for the centre and 市总工会; r
   every district (an enterprise without a union, registered by 企业注册) counts in 未建会企业.
 - By item (A0 … C3): each insured person pays for the items the unit ticked that they may take
   (models/rules/mutual_fees.person_items: A0 only for 职保 people), at the year's prices, the
-  A0+B0+C0 discount as its own line — `item_table`. What the unit ticked is read by
-  `chosen_items` (the one place that knows where the 保障项目选择 is stored).
+  A0+B0+C0 discount as its own line, half or full as 生成保费信息 recorded (BatchCoverage) —
+  `item_table`; what the unit ticked is its BatchItem rows (`chosen_items`).
 
 Every figure is a grouped query (no query per unit or person); `units()` and `people()` are the
 lists each count opens, built on the same clauses, so a count equals its list's total.
@@ -26,8 +26,10 @@ from openpyxl import Workbook
 
 from models.base import in_values
 from models.mutual_aid.batch_list import NO_UNION, NO_UNION_LABEL, district_clause
-from models.mutual_aid.batches import BATCH_STATES, IN_SERVICE, INSURED, RETIRED, AidBatch, RosterEntry
+from models.mutual_aid.batches import BATCH_STATES, INSURED, AidBatch, RosterEntry
 from models.mutual_aid.codes import InsuranceCode
+from models.mutual_aid.premium_ops import is_zhibao
+from models.mutual_aid.premiums import BatchCoverage, BatchItem
 from models.mutual_aid.years import AidYear, items_of
 from models.orgs.organizations import Organization
 from models.rules.mutual_fees import BASIC, CODES, DISCOUNT_LINE, premium
@@ -102,10 +104,14 @@ def by_district(year: AidYear) -> list:
 
 # --- by item ----------------------------------------------------------------------------------------
 def chosen_items(batch_ids: list) -> dict:
-    """{batch id: (item codes the unit ticked, fee-table order)}. The 保障项目选择 is stored by the
-    plan-items screens (ma-items, migration 018: BatchItem(batch, code)); until they land there is
-    nothing to read and the by-item table says so."""
-    return {}
+    """{batch id: (item codes the unit ticked, fee-table order)} from the 保障项目选择 (BatchItem),
+    one query."""
+    ticked: dict = {}
+    if batch_ids:
+        for bid, code in (BatchItem.select(BatchItem.batch, BatchItem.code)
+                          .where(in_values(BatchItem.batch, list(batch_ids))).tuples()):
+            ticked.setdefault(bid, set()).add(code)
+    return {bid: tuple(c for c in CODES if c in codes) for bid, codes in ticked.items()}
 
 
 @dataclass
@@ -135,6 +141,8 @@ def item_table(year: AidYear, chosen: dict | None = None) -> ItemTable:
         AidBatch.select(AidBatch.id, AidBatch.kind, AidBatch.submitted_at)
         .where((AidBatch.year == year.id) & (AidBatch.status == INSURED)).tuples())}
     chosen = chosen_items(list(batches)) if chosen is None else chosen
+    halves = dict(BatchCoverage.select(BatchCoverage.batch, BatchCoverage.half)
+                  .where(in_values(BatchCoverage.batch, list(batches) or [0])).tuples())
     prices = {i.code: (i.full_fee, i.half_fee) for i in items_of(year)}
     discount = sum(prices[c][0] for c in BASIC if c in prices) - year.basic_combo_fee
     table = ItemTable()
@@ -150,8 +158,8 @@ def item_table(year: AidYear, chosen: dict | None = None) -> ItemTable:
             table.unknown += n
             continue
         kind, submitted = batches[bid]
-        p = premium(items, zhibao(employment, bool(insured)), _half(kind, year.year, submitted), prices or None,
-                    discount)
+        half = halves[bid] if bid in halves else _half(kind, year.year, submitted)  # as 生成保费信息 wrote it
+        p = premium(items, zhibao(employment, bool(insured)), bool(half), prices or None, discount)
         for code, fen in p.lines:
             if code == DISCOUNT_LINE:
                 table.discount += fen * n
@@ -161,20 +169,11 @@ def item_table(year: AidYear, chosen: dict | None = None) -> ItemTable:
     return table
 
 
-def zhibao_clause():
-    """RosterEntry rows covered by 职保 (the SQL of mutual_roster.zhibao): 在职, or 是否有社保 = 是
-    and not 退休."""
-    return (RosterEntry.employment == IN_SERVICE) | (RosterEntry.has_social_insurance
-                                                     & (RosterEntry.employment != RETIRED))
-
-
-def item_clause(year: AidYear, code: str):
-    """RosterEntry rows that pay for item `code` (for 人数 by item → its people)."""
-    insured = [b for (b,) in AidBatch.select(AidBatch.id).where(
-        (AidBatch.year == year.id) & (AidBatch.status == INSURED)).tuples()]
-    ids = [b for b, items in chosen_items(insured).items() if code in items]
-    clause = in_values(RosterEntry.batch, ids) if ids else RosterEntry.id.is_null()
-    return clause & zhibao_clause() if code == "A0" else clause
+def item_clause(code: str):
+    """RosterEntry rows that pay for item `code` (for 人数 by item → its people): their batch ticked
+    it, and for A0 they are covered by 职保 (premium_ops.is_zhibao, the rules' zhibao as SQL)."""
+    clause = RosterEntry.batch.in_(BatchItem.select(BatchItem.batch).where(BatchItem.code == code))
+    return clause & is_zhibao() if code == "A0" else clause
 
 
 # --- the lists behind the counts --------------------------------------------------------------------
@@ -198,7 +197,7 @@ def people(year: AidYear, status: str = INSURED, district: str = "", item: str =
     if clause is not None:
         query = query.where(clause)
     if item:
-        query = query.where(item_clause(year, item))
+        query = query.where(item_clause(item))
     return query.order_by(RosterEntry.id)
 
 

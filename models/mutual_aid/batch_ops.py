@@ -7,7 +7,8 @@
   reads like the friendly check before it.
 - `move`: any step of the table (清册校验 / 提交, the centre's 附件 review, 提交确认保费, vouchers).
 - `withdraw` (批次撤回): from 缴费凭证待上传 with a reason and a choice (重新整理清册 → 清册待校验,
-  重新选择保障项目 → 保障项目待选择), while the batch's window is open.
+  重新选择保障项目 → 保障项目待选择), while the batch's window is open and no voucher pays it
+  (已上传缴费凭证…).
 - `delete_batch` (批次删除): the batch and its people, only in 清册待校验 / 清册校验不通过 — one
   DELETE … WHERE status = <the state shown>, so a batch moved meanwhile is not deleted.
 """
@@ -24,6 +25,7 @@ from models.mutual_aid.batches import EDITABLE, INSURED, WITHDRAW_CHOICES, AidBa
 from models.mutual_aid.code_ops import units_of
 from models.mutual_aid.codes import APPROVED, CodeUnit, InsuranceCode
 from models.mutual_aid.handler_ops import require_handler
+from models.mutual_aid.vouchers import AidVoucherBatch
 from models.rules.text import compact, normalize
 from models.workflow import STALE, transition
 
@@ -93,12 +95,19 @@ def move(batch: AidBatch, action: str, account, reason: str = "") -> AidBatch:
     return transition(batch, action, account=account, reason=reason, updates=updates)
 
 
+def paid_by_voucher(batch: AidBatch) -> bool:
+    """A voucher under review or written off pays the batch (缴费凭证上传后 the roster is locked)."""
+    return AidVoucherBatch.select().where((AidVoucherBatch.batch == batch.id) & AidVoucherBatch.active).exists()
+
+
 def withdraw(batch: AidBatch, choice: str, account, reason: str, at: datetime | None = None) -> AidBatch:
     """批次撤回 with 重新整理清册 (withdraw_roster) or 重新选择保障项目 (withdraw_items)."""
     if choice not in WITHDRAW_CHOICES:
         raise DomainError("请选择重新整理清册或重新选择保障项目", 422)
     if batch.code.account_id != getattr(account, "id", None):
         raise DomainError("只能撤回本账号的参保批次", 403)
+    if paid_by_voucher(batch):
+        raise DomainError("已上传缴费凭证，不能撤回批次（缴费凭证被驳回后方可撤回）", 409)
     state = years.window_state(batch.year, batch.kind, batch.code, at)
     if not state.open:
         raise DomainError(f"批次撤回只能在办理期间进行：{state.reason}", 409)

@@ -72,7 +72,7 @@ class AidBatch(BaseModel):
     reason = pw.TextField(default="")  # the last 撤回 / 不通过 / 驳回 reason
     submitted_at = pw.DateTimeField(null=True)  # 清册提交 (the payment timeline counts from it)
     premium_confirmed_at = pw.DateTimeField(null=True)  # 提交确认保费 (the payment page counts from it)
-    premium_total = pw.IntegerField(default=0)  # 保费合计 (fen): the sum of the people's premiums
+    premium_total = pw.BigIntegerField(default=0)  # 保费合计 (fen): the sum of the people's premiums (64-bit)
     created_by = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")
     created_at = pw.DateTimeField(default=now)
     updated_at = pw.DateTimeField(default=now)

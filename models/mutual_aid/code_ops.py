@@ -283,6 +283,16 @@ def search(query, status: str = "", name: str = ""):
     return query.order_by(InsuranceCode.applied_at.desc(), InsuranceCode.id.desc())
 
 
+def find_approved(text: str) -> InsuranceCode | None:
+    """An approved code by its 参保编码 or its unit's full name (the admin's quick fix)."""
+    text = normalize(text)
+    if not text:
+        return None
+    return (InsuranceCode.select().where((InsuranceCode.status == APPROVED)
+                                         & ((InsuranceCode.code == compact(text).upper())
+                                            | (InsuranceCode.unit_name == text))).first())
+
+
 def mine(account) -> InsuranceCode | None:
     return InsuranceCode.get_or_none(InsuranceCode.account == account.id)
 

@@ -8,9 +8,10 @@
   unique column, so an application for a name that already has a code is refused ("提交失败", with
   that code's contact and phone) and two approvals of one name at once leave one code.
 - **CodeHandler** (经办人: name, mobile, e-mail), one per code, required before any enrollment.
-- **CodeChange** (信息变更申请): address, handler and e-mail at once, or the unit name with stamped
-  proof; the centre decides. 待审核 → 已通过 (applied) / 未通过 (reason) / 已撤回; one waiting per code
-  (the partial unique index code_change_one_waiting).
+- **CodeChange** (信息变更申请): a 一般信息变更 (单位地址, 单位邮箱, 经办人姓名 / 手机 / 邮箱) takes
+  effect at once — its row is written in 已生效 and audited with the old and new values; a
+  单位名称变更 carries stamped proof and waits for the centre: 待审核 → 已通过 (applied) / 未通过
+  (reason) / 已撤回; one waiting per code (the partial unique index code_change_one_waiting).
 - **CodeFile**: an uploaded file (the application's materials, a name change's proof) kept in
   storage (models/storage.py, folder mutual-aid).
 """
@@ -25,6 +26,8 @@ from models.workflow import Workflow
 APPLYING, APPROVED, REFUSED = "申请中", "审核通过", "审核不通过"
 CODE_STATES = (APPLYING, APPROVED, REFUSED)
 WAITING, ACCEPTED, DECLINED, WITHDRAWN = "待审核", "已通过", "未通过", "已撤回"
+APPLIED = "已生效"  # a 一般信息变更: applied at once, nobody decides it
+CHANGE_STATES = (WAITING, ACCEPTED, DECLINED, WITHDRAWN, APPLIED)
 GENERAL_CHANGE, NAME_CHANGE = "一般信息变更", "单位名称变更"
 APPLICATION_FILE, NAME_PROOF = "申请材料", "名称变更证明"
 FILE_DIR = "mutual-aid"
@@ -85,16 +88,18 @@ class CodeChange(BaseModel):
         (WAITING, "withdraw"): WITHDRAWN,
     }, actions={"accept": "信息变更审核通过", "decline": "信息变更审核不通过", "withdraw": "撤回信息变更申请"},
         needs_reason=frozenset({"decline"}))
-    WAITING, ACCEPTED, DECLINED = WAITING, ACCEPTED, DECLINED
+    WAITING, ACCEPTED, DECLINED, APPLIED = WAITING, ACCEPTED, DECLINED, APPLIED
 
-    scope_field = None
     code = pw.ForeignKeyField(InsuranceCode, backref="changes", on_delete="CASCADE")
+    org = pw.ForeignKeyField(Organization, null=True, on_delete="SET NULL")  # the code's organisation (scope)
     kind = pw.CharField(max_length=6)  # 一般信息变更 / 单位名称变更
     address = pw.CharField(max_length=200, default="")  # new values; "" = unchanged
     handler_name = pw.CharField(max_length=50, default="")
     handler_mobile = pw.CharField(max_length=20, default="")
     handler_email = pw.CharField(max_length=100, default="")
-    unit_name = pw.CharField(max_length=100, default="")
+    email = pw.CharField(max_length=100, default="")  # 单位邮箱
+    unit_name = pw.CharField(max_length=100, default="")  # 单位名称变更: the new name
+    old_unit_name = pw.CharField(max_length=100, default="")  # and the name it replaces
     status = pw.CharField(max_length=4, default=WAITING, index=True)
     reason = pw.TextField(default="")
     requested_by = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")

@@ -15,7 +15,7 @@ pattern of models/enroll/status_provider.py). This module only reads them:
 - `match_entries(batch)`: each roster person gets the 会员库 name (member_name), the 建议清册 name,
   status and social-security code (registry_*, social_code); when the 建议清册 has the person, its
   name replaces the roster's automatically (seed 004: "建议清册中若存在此人，姓名字段会以建议清册中的
-  社保姓名为准") and its 职退状态 is taken;
+  社保姓名为准") — unless the operator confirmed a name (姓名匹配异常，请人工确认) — and its 职退状态 is taken;
 - `linked_payers(batch)`: rule 3's denominator — "参保清册所关联的所有社保编码的缴费人数之和", the
   social-security codes the roster's matched people are paid under, and their payers summed.
 """
@@ -90,7 +90,8 @@ def match_entries(batch: AidBatch, entry_ids=None) -> int:
         payer = registry.get(e.id_number)
         if payer is not None:
             e.registry_name, e.registry_matched, e.social_code = payer.name, True, payer.social_code
-            e.name = payer.name  # the 社保姓名 wins (seed 004)
+            if not e.name_confirmed:  # the 社保姓名 wins (seed 004), unless the operator picked a name
+                e.name = payer.name
             e.employment = payer.employment
         else:
             e.registry_name, e.registry_matched, e.social_code = "", False, ""

@@ -180,3 +180,15 @@ def extend_window(window: AidWindow, code: InsuranceCode, ends: datetime, accoun
         AuditLog.record("延长时间窗口", code, account=account, reason=reason,
                         detail={"时间窗口": f"{window.year.year}年度{window.kind}", "延长至": f"{ends:%Y-%m-%d %H:%M}"})
     return AidWindowExtension.get((AidWindowExtension.window == window.id) & (AidWindowExtension.code == code.id))
+
+
+def all_windows() -> list:
+    """Every year's windows, newest year first (the quick fix's choice)."""
+    return list(AidWindow.select(AidWindow, AidYear).join(AidYear).order_by(AidYear.year.desc(), AidWindow.kind))
+
+
+def extensions(limit: int = 50) -> list:
+    """The latest extensions, with their window, year and code."""
+    return list(AidWindowExtension.select(AidWindowExtension, AidWindow, AidYear, InsuranceCode)
+                .join(AidWindow).join(AidYear).switch(AidWindowExtension).join(InsuranceCode)
+                .order_by(AidWindowExtension.created_at.desc(), AidWindowExtension.id.desc()).limit(limit))

@@ -175,7 +175,22 @@ OBJECT_FACTORIES = {
     "PaymentVoucher": lambda org: _review().make_voucher(org),
     "AidYear": lambda org: _mutual_aid().aid_year(),
     "InsuranceCode": lambda org: _mutual_aid().code_of(org),
+    "AidBatch": lambda org: _mutual_check().batch_of(org),
+    "AidVoucher": lambda org: _aid_money().voucher_of(org),
+    "AidReceiptSet": lambda org: _aid_money().receipts_of(org),
+    "AccountRecovery": lambda org: _mutual_aid().recovery_of(org),
+    "CodeChange": lambda org: _mutual_aid().change_of(org),
 }
+
+
+def _mutual_check():
+    from tests.factories import mutual_check
+    return mutual_check
+
+
+def _aid_money():
+    from tests.factories import aid_money
+    return aid_money
 
 
 def _mutual_aid():

@@ -73,6 +73,72 @@ def person(i: int, **fields) -> dict:
     return {"id_type": "居民身份证", "id_number": id_number(i), "name": f"参保人{i}", **fields}
 
 
+def roster_of(batch, people: list) -> list:
+    """Roster rows straight into a batch (any state): each dict may set employment (在职 / 退休 / -),
+    has_social_insurance, active, id_type; ID numbers from `id_number(seq)` with a running seq."""
+    start = RosterEntry.select().count() + 1
+    rows = []
+    for i, fields in enumerate(people):
+        number = fields.get("id_number") or id_number(start + i)
+        rows.append(RosterEntry.create(
+            batch=batch.id, year=batch.year_id, id_number=number, name=fields.get("name", f"参保人{start + i}"),
+            gender="男", birth_date=datetime(1985, 1, 1).date(), employment=fields.get("employment", "-"),
+            has_social_insurance=fields.get("has_social_insurance", False), active=fields.get("active", True),
+            id_type=fields.get("id_type", "居民身份证")))
+    return rows
+
+
+def batch_of(org) -> AidBatch:
+    """A batch of the organisation's insurance code (the scope matrix's object): made once."""
+    code = code_of(org)
+    held = AidBatch.get_or_none(AidBatch.code == code.id)
+    return held or batch_in(code, "保障项目待选择", kind=years.INSTANT)
+
+
+# --- 信息变更 and 账号找回申请 (ma-changes) ------------------------------------------------------------
+def recovery_form(n: int, **fields) -> dict:
+    values = {"unit_name": f"上海互助测试{n}有限公司", "uscc": uscc(n), "code_no": "", "contact": f"联系人{n}",
+              "mobile": f"1391234{n:04d}", "reason": "经办人离职，忘记账号密码"}
+    return {**values, **fields}
+
+
+def recovery_request(n: int = 1, ip: str = "198.51.100.7", **fields):
+    from models.mutual_aid import recovery
+    return recovery.submit(recovery_form(n, **fields), ("申请表.png", png()), ip)
+
+
+_recovery_ips = iter(range(1, 10**6))
+
+
+def recovery_of(org):
+    """An 账号找回申请 (the scope matrix's object): about unit 9000 + the organisation's id."""
+    return recovery_request(9000 + org.id % 1000, ip=f"203.0.{next(_recovery_ips) % 250}.{org.id % 250}")
+
+
+def change_of(org):
+    """A waiting 单位名称变更 of the organisation's first account's code (approved, with its handler)."""
+    from models.mutual_aid import change_ops
+    code = code_of(org)
+    if code.status != "审核通过":
+        code = code_ops.decide(code, True, _centre())
+        handler_ops.save_handler(code, code.account, "经办人", "13800009999", "h@example.com")
+    waiting = change_ops.waiting_of(code)
+    return waiting or change_ops.request_name_change(code, code.account, f"{code.unit_name}（更名）",
+                                                     [("证明.png", png())])
+
+
+def _centre():
+    from models.orgs.organizations import Organization
+    centre = Organization.get(Organization.level == "centre")
+    return Account.get(Account.org == centre.id)
+
+
+def open_aid_windows(*aid_years: int):
+    """The protection years (2025–2027 by default) with every window open from 2000 to 2100: the
+    roster tests run on any day (the window rules have their own tests)."""
+    for y in aid_years or (2025, 2026, 2027):
+        aid_year(y)
+    years.AidWindow.update(starts=datetime(2000, 1, 1), ends=datetime(2100, 1, 1)).execute()
 def code_in_org(city, org, n: int, no_union: bool = False):
     """An approved code (with its handler) of a unit account of `org`; `no_union`: a unit outside
     the union tree (an enterprise registered by 企业注册 — its code has no organisation)."""
