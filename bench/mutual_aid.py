@@ -147,7 +147,8 @@ def generate_mutual_aid(info: dict) -> dict:
                               "unit_name": "基准互助大单位", "code": "HZ99999999",
                               "uscc": make_uscc("91310203000000000")}])
         codes = list(InsuranceCode.select(InsuranceCode.id, InsuranceCode.unit_name, InsuranceCode.uscc,
-                                          InsuranceCode.org).where(InsuranceCode.status == APPROVED)
+                                          InsuranceCode.org)
+                     .where((InsuranceCode.status == APPROVED) & InsuranceCode.code.startswith("HZ"))
                      .order_by(InsuranceCode.id).tuples())
         load(CodeUnit, ({"code": cid, "name": name, "uscc": uscc, "is_main": True, "created_at": stamp}
                         for cid, name, uscc, _org in codes))
