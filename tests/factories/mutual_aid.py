@@ -2,7 +2,7 @@
 handler), batches in any state, roster rows and a small image to upload."""
 
 import io
-from datetime import datetime
+from datetime import date, datetime
 
 from PIL import Image
 
@@ -173,3 +173,26 @@ def outbox_code(app, phone: str) -> str:
     """The latest SMS code the outbox holds for the phone (development has no gateway)."""
     with app.app_context():
         return sms.outbox_codes(phone)[-1]
+
+
+def code_in_org(city, org, n: int, no_union: bool = False):
+    """An approved code (with its handler) of a unit account of `org`; `no_union`: a unit outside
+    the union tree (an enterprise registered by 企业注册 — its code has no organisation)."""
+    account = factories.make_account(org, username=f"aid-unit-{n}")
+    code = code_ops.decide(code_ops.apply(account, form(n), [("营业执照.png", png())]), True, city.account("centre"))
+    handler_ops.save_handler(code, account, f"经办人{n}", f"1380000{n:04d}", f"handler{n}@example.com")
+    if no_union:
+        InsuranceCode.update(org=None).where(InsuranceCode.id == code.id).execute()
+    return InsuranceCode.get_by_id(code.id)
+
+
+def enroll_people(batch, numbers, **fields):
+    """Roster rows of `batch` for the people numbered `numbers` (tests.factories.memberfiles.id_number),
+    and the batch's premium_total = the sum of its active people's premiums."""
+    for i in numbers:
+        values = {"batch": batch.id, "year": batch.year_id, "id_number": id_number(i), "name": f"参保人{i}",
+                  "gender": "男" if i % 2 else "女", "birth_date": date(1980, 1, 1 + i % 28), **fields}
+        RosterEntry.create(**values)
+    total = sum(e.premium for e in RosterEntry.select().where((RosterEntry.batch == batch.id) & RosterEntry.active))
+    AidBatch.update(premium_total=total).where(AidBatch.id == batch.id).execute()
+    return batch
