@@ -129,10 +129,14 @@ def check_attach_and_submit(page, js, batch, tmp_path, gaps):
     letter.write_bytes(png())
     goto_gap(page, gaps, f"/mutual-aid/batches/{batch.id}/check", "参保清册 → 清册校验")
     page.get_by_role("button", name="清册校验").click()
-    rule3 = page.locator("#rule-results tr", has_text="规则三")
-    expect(rule3).to_contain_text("不通过")
-    expect(page.locator("#blockers")).to_contain_text("请上传附件")
+    expect(page.locator("#audit-log tbody")).to_contain_text("清册校验")  # the check has run
+    expect(page.locator("#rule-results tr", has_text="规则二")).to_contain_text(
+        "上年度参保2人，本年度拟参保3人，增减幅度为+50%，超出±10%")
+    expect(page.locator("#rule-results tr", has_text="规则三")).to_contain_text(
+        "拟参保3人，关联社保编码缴费人数之和4人，参保比例为75%；单位参保人数小于等于10人，参保比例需达到100%，请上传附件")
+    expect(page.locator("#blockers")).to_contain_text("请上传附件：情况说明（加盖公章）")
     page.get_by_label("附件类型").select_option("情况说明（加盖公章）")
+    expect(page.get_by_label("附件类型")).to_have_value(re.compile(".+"))
     page.get_by_label("附件文件").set_input_files(str(letter))
     page.get_by_role("button", name="选择上传").click()
     expect(page.locator("#attachment-list")).to_contain_text("情况说明.png")
@@ -141,7 +145,6 @@ def check_attach_and_submit(page, js, batch, tmp_path, gaps):
     page.get_by_label("我已阅读并同意").check()
     page.get_by_role("button", name="确认提交").click()
     expect(page.locator("#batch-status")).to_have_text("附件审核中")
-    return rule3
 
 
 def centre_passes_attachments(page, city, number):
@@ -227,15 +230,21 @@ def centre_passes_receipts(page, city, payer, batch):
     expect(page.locator("#batch-list tbody tr")).to_contain_text(batch.code.unit_name)
 
 
-def unit_sees_insured(page, account, batch, number, name):
-    back_to(page, account)
-    side(page, "参保批次管理")
-    expect(page.locator(f"#batch-{batch.id} .batch-status")).to_have_text(INSURED)
+def coverage_shows(page, number, code):
+    """保障信息查询 (the centre's, or a union's — an enterprise account has no such menu item)."""
     side(page, "保障信息查询")
     page.get_by_label("证件号码").fill(number)
     page.get_by_role("button", name="查询").click()
-    expect(page.locator("#aid-coverage")).to_contain_text("A0、B0、C0")
-    expect(page.locator("#aid-coverage")).to_contain_text(name)
+    row = page.locator("#aid-coverage tbody tr", has_text="A0、B0、C0")
+    expect(row).to_have_count(1)
+    for text in ("2026", code, "集中参保", "2026-07-01", "2027-06-30", "全年", INSURED):
+        expect(row).to_contain_text(text)
+
+
+def unit_sees_insured(page, account, batch):
+    back_to(page, account)
+    side(page, "参保批次管理")
+    expect(page.locator(f"#batch-{batch.id} .batch-status")).to_have_text(INSURED)
 
 
 def back_to(page, account):
@@ -307,7 +316,7 @@ def test_an_enterprise_walks_from_registration_to_insured(app, page, city, js, t
     expect(page.locator("#roster tbody tr")).to_have_count(3)
     resolve_the_name(page, "社保姓名")
 
-    rule3 = check_attach_and_submit(page, js, batch, tmp_path, gaps)
+    check_attach_and_submit(page, js, batch, tmp_path, gaps)
     centre_passes_attachments(page, city, "HZ41000001")
     back_to(page, account)
     choose_items(page, batch, 540)
@@ -316,6 +325,7 @@ def test_an_enterprise_walks_from_registration_to_insured(app, page, city, js, t
     back_to(page, account)
     file_receipts(page, 540, values["unit_name"])
     centre_passes_receipts(page, city, values["unit_name"], batch)
-    unit_sees_insured(page, account, batch, id_number(P + 1), "社保姓名")
+    coverage_shows(page, id_number(P + 1), "HZ41000001")
+    unit_sees_insured(page, account, batch)
     assert AidBatch.get_by_id(batch.id).status == INSURED
     print("GAPS", gaps)
