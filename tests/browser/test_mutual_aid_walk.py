@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from playwright.sync_api import expect
 
+from models.base import today
 from models.mutual_aid.batches import INSURED, AidBatch, RosterEntry
 from models.mutual_aid.codes import InsuranceCode
 from models.mutual_aid.registry import RegistryPayer
@@ -22,7 +23,7 @@ from tests import factories
 from tests.browser.helpers import log_in, switch_account
 from tests.factories import tablefiles
 from tests.factories.memberfiles import BIRTH_START, gender, id_number
-from tests.factories.mutual_aid import aid_year, batch_in, outbox_code, png, registration
+from tests.factories.mutual_aid import aid_year, approved_code, batch_in, outbox_code, png, registration
 from tests.factories.mutual_check import open_now, registry_unit
 
 PASSWORD = "Qiye#2026x"
@@ -106,12 +107,14 @@ def fill_handler(app, page, mobile):
     expect(page.locator("#handler-mobile")).to_have_text(mobile)
 
 
-def start_central_batch(page, unit_name):
+def start_batch(page, unit_name, kind="集中参保"):
     side(page, "参保批次管理")
-    page.get_by_role("link", name="集中参保办理").click()
+    page.get_by_role("link", name=f"{kind}办理").click()
+    expect(page.get_by_label("参保编码")).not_to_have_value("")
     page.get_by_label("参保单位名称").fill(unit_name)
     page.get_by_role("button", name="确定操作").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("参保清册")
+    flash(page, f"已创建2026年度{kind}批次，请添加参保人员")
     return AidBatch.select().order_by(AidBatch.id.desc()).first()
 
 
@@ -124,22 +127,22 @@ def resolve_the_name(page, official):
     expect(page.locator("#roster tbody")).to_contain_text(official)
 
 
-def check_attach_and_submit(page, js, batch, tmp_path, gaps):
-    letter = tmp_path / "情况说明.png"
+def check_attach_and_submit(page, js, batch, tmp_path, gaps, rule2, rule3, attachment):
+    letter = tmp_path / "盖章附件.png"
     letter.write_bytes(png())
     goto_gap(page, gaps, f"/mutual-aid/batches/{batch.id}/check", "参保清册 → 清册校验")
     page.get_by_role("button", name="清册校验").click()
     expect(page.locator("#audit-log tbody")).to_contain_text("清册校验")  # the check has run
-    expect(page.locator("#rule-results tr", has_text="规则二")).to_contain_text(
-        "上年度参保2人，本年度拟参保3人，增减幅度为+50%，超出±10%")
-    expect(page.locator("#rule-results tr", has_text="规则三")).to_contain_text(
-        "拟参保3人，关联社保编码缴费人数之和4人，参保比例为75%；单位参保人数小于等于10人，参保比例需达到100%，请上传附件")
-    expect(page.locator("#blockers")).to_contain_text("请上传附件：情况说明（加盖公章）")
-    page.get_by_label("附件类型").select_option("情况说明（加盖公章）")
+    expect(page.locator("#rule-results tr", has_text="规则二")).to_contain_text(rule2)
+    rule3_row = page.locator("#rule-results tr", has_text="规则三")
+    expect(rule3_row).to_contain_text("不通过")
+    expect(rule3_row).to_contain_text(rule3)
+    expect(page.locator("#blockers")).to_contain_text(f"请上传附件：{attachment}")
+    page.get_by_label("附件类型").select_option(attachment)
     expect(page.get_by_label("附件类型")).to_have_value(re.compile(".+"))
     page.get_by_label("附件文件").set_input_files(str(letter))
     page.get_by_role("button", name="选择上传").click()
-    expect(page.locator("#attachment-list")).to_contain_text("情况说明.png")
+    expect(page.locator("#attachment-list")).to_contain_text("盖章附件.png")
     page.get_by_role("link", name="清册提交").click()
     expect(page.get_by_role("heading", name="承诺书")).to_be_visible()
     page.get_by_label("我已阅读并同意").check()
@@ -151,12 +154,14 @@ def centre_passes_attachments(page, city, number):
     switch_account(page, city.account("centre"))
     side(page, "附件审核")
     page.get_by_role("row", name=re.compile(number)).get_by_role("link", name="审核").click()
-    expect(page.locator("#attachment-list a").first).to_have_text("情况说明.png")
+    expect(page.locator("#attachment-list a").first).to_have_text("盖章附件.png")
     page.get_by_role("button", name="审核通过").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("附件审核")
 
 
-def choose_items(page, batch, total):
+def choose_items(page, batch, total=None, period="2026-07-01 至 2027-06-30（全年）"):
+    """保障项目选择 A0+B0+C0 → 生成保费信息 → 提交确认保费; the premium total in 元 (`total`, or read
+    off the page where the day decides: an instant batch's 半年/全年)."""
     side(page, "参保批次管理")
     row = page.locator(f"#batch-{batch.id}")
     expect(row.locator(".batch-status")).to_have_text("保障项目待选择")
@@ -165,17 +170,22 @@ def choose_items(page, batch, total):
     for item in ("A0", "B0", "C0"):
         page.get_by_label(f"选择{item}").check()
     page.get_by_role("button", name="生成保费信息").click()
+    if total is None:
+        expect(page.locator("#premium-total")).to_have_text(re.compile(r"^\d+元$"))
+        total = int(page.locator("#premium-total").inner_text().removesuffix("元"))
     expect(page.locator("#premium-total")).to_have_text(f"{total}元")
+    expect(page.locator("#coverage-period")).to_have_text(period)
     page.get_by_role("button", name="提交确认保费").click()
     expect(page.locator("#batch-status")).to_have_text("缴费凭证待上传")
+    return total
 
 
-def pay_with_a_refund(page, js, batch, total, payer, tmp_path):
+def pay_with_a_refund(page, js, batch, total, payer, tmp_path, kind="集中参保"):
     voucher_file = tmp_path / "转账回单.png"
     voucher_file.write_bytes(png())
     side(page, "互助保障缴费凭证")
     page.get_by_role("link", name="新增缴费信息").click()
-    page.get_by_role("checkbox", name=re.compile(r"选择 \d{4}年度集中参保")).check()
+    page.get_by_role("checkbox", name=f"选择 2026年度{kind}").check()
     page.get_by_label("缴费金额（元）").fill(f"{total}.01")
     if js:
         page.get_by_label("缴费金额（元）").dispatch_event("change")
@@ -230,14 +240,14 @@ def centre_passes_receipts(page, city, payer, batch):
     expect(page.locator("#batch-list tbody tr")).to_contain_text(batch.code.unit_name)
 
 
-def coverage_shows(page, number, code):
+def coverage_shows(page, number, code, texts=("集中参保", "2026-07-01", "全年", "集中参保，无免责期")):
     """保障信息查询 (the centre's, or a union's — an enterprise account has no such menu item)."""
     side(page, "保障信息查询")
     page.get_by_label("证件号码").fill(number)
     page.get_by_role("button", name="查询").click()
     row = page.locator("#aid-coverage tbody tr", has_text="A0、B0、C0")
     expect(row).to_have_count(1)
-    for text in ("2026", code, "集中参保", "2026-07-01", "2027-06-30", "全年", INSURED):
+    for text in ("2026", code, "2027-06-30", INSURED, *texts):
         expect(row).to_contain_text(text)
 
 
@@ -300,9 +310,11 @@ def test_an_enterprise_walks_from_registration_to_insured(app, page, city, js, t
 
     # Last year's 参保成功 roster (2 people) and the 建议清册: SB001 has 4 payers, one name differs.
     last_year_and_registry(code, city.orgs["grassroots2"])
-    batch = start_central_batch(page, values["unit_name"])
+    batch = start_batch(page, values["unit_name"])
     page.get_by_role("button", name="获取上年度参保名单").click()
     flash(page, "已添加2名参保人员")
+    page.get_by_role("button", name="获取“会员库”本单位工会会员名单").click()
+    flash(page, "本单位不是工会组织，“会员库”中没有本单位的工会会员名单")
     expect(page.locator("#roster tbody tr")).to_have_count(2)
     data, _ = tablefiles.write([ROSTER_HEADER, ["上传人", "居民身份证", id_number(P + 2), "", "", "是"]], "xlsx")
     upload = tmp_path / "参保名单.xlsx"
@@ -316,7 +328,10 @@ def test_an_enterprise_walks_from_registration_to_insured(app, page, city, js, t
     expect(page.locator("#roster tbody tr")).to_have_count(3)
     resolve_the_name(page, "社保姓名")
 
-    check_attach_and_submit(page, js, batch, tmp_path, gaps)
+    check_attach_and_submit(
+        page, js, batch, tmp_path, gaps, "上年度参保2人，本年度拟参保3人，增减幅度为+50%，超出±10%",
+        "拟参保3人，关联社保编码缴费人数之和4人，参保比例为75%；单位参保人数小于等于10人，参保比例需达到100%，请上传附件",
+        "情况说明（加盖公章）")
     centre_passes_attachments(page, city, "HZ41000001")
     back_to(page, account)
     choose_items(page, batch, 540)
@@ -328,4 +343,45 @@ def test_an_enterprise_walks_from_registration_to_insured(app, page, city, js, t
     coverage_shows(page, id_number(P + 1), "HZ41000001")
     unit_sees_insured(page, account, batch)
     assert AidBatch.get_by_id(batch.id).status == INSURED
-    print("GAPS", gaps)
+    assert gaps == ["参保清册 → 清册校验"]
+
+
+def test_a_union_walks_from_its_member_database_to_insured(app, page, city, js, tmp_path):
+    """A grassroots union (its code applied and approved as in the walk above): 即时参保办理, the
+    roster from the 会员库 with one name the 建议清册 spells differently, then the same road."""
+    gaps = []
+    open_now(aid_year(2026))
+    code = approved_code(city, 51)
+    union = city.orgs["grassroots1"]
+    for i, name in enumerate(("会员甲", "会员乙", "会员丙")):
+        factories.make_member(union, id_number=id_number(P + 10 + i), name=name)
+    registry_unit("SB002", 5)
+    for i, name in enumerate(("会员甲", "社保乙", "会员丙")):
+        RegistryPayer.create(social_code="SB002", id_number=id_number(P + 10 + i), name=name, employment="在职")
+
+    back_to(page, code.account)
+    batch = start_batch(page, code.unit_name, "即时参保")
+    page.get_by_role("button", name="获取“会员库”本单位工会会员名单").click()
+    flash(page, "已添加3名参保人员")
+    expect(page.locator("#roster tbody tr")).to_have_count(3)
+    resolve_the_name(page, "会员乙")
+    check_attach_and_submit(
+        page, js, batch, tmp_path, gaps, "新参保单位（无上年度参保成功的清册），不适用，需进行单位社保比例校验",
+        "拟参保3人，关联社保编码缴费人数之和5人，参保比例为60%；单位参保人数小于等于10人，参保比例需达到100%，请上传附件",
+        "社会保险费缴费申报表或单位参加城镇社会保险基本情况")
+    centre_passes_attachments(page, city, code.code)
+    back_to(page, code.account)
+    starts = today() + timedelta(days=1)
+    total = choose_items(page, batch, period=re.compile(rf"^{starts} 至 2027-06-30（(全年|半年)）$"))
+    assert total in (540, 270)  # 3 × 180元 (A0 + B0 + C0), half from 1 January
+    pay_with_a_refund(page, js, batch, total, code.unit_name, tmp_path, "即时参保")
+    centre_writes_off(page, city, code.unit_name)
+    back_to(page, code.account)
+    file_receipts(page, total, code.unit_name)
+    centre_passes_receipts(page, city, code.unit_name, batch)
+    unit_sees_insured(page, code.account, batch)
+    coverage_shows(page, id_number(P + 11), code.code, (
+        "即时参保", str(starts), f"住院基本保障A0及附加疾病身故保障执行30天免责期，自{starts + timedelta(days=30)}起保障",
+        f"特种重病保障B0执行60天免责期，自{starts + timedelta(days=60)}起保障", f"意外伤害保障C0无免责期，自{starts}起保障"))
+    assert AidBatch.get_by_id(batch.id).status == INSURED
+    assert gaps == ["参保清册 → 清册校验"]
