@@ -7,7 +7,9 @@ the premium, pays one fen too much (refund details); the centre 核销; the unit
 the centre passes them; the batch is 参保成功 and 保障信息查询 shows the coverage. A second walk does
 the same for a grassroots union whose roster comes from the 会员库.
 
-Places where no link leads on yet are reached by typing the URL (`goto_gap`), listed in GAPS."""
+Where no link leads on yet the walk types the URL (`goto_gap`) and each test asserts the list of
+those navigation gaps, so closing one shows here. The windows are opened around the real time
+(mutual_check.open_now), as the screens act at the real time; the app's day is Asia/Shanghai."""
 
 import re
 from datetime import timedelta
@@ -20,7 +22,7 @@ from models.mutual_aid.codes import InsuranceCode
 from models.mutual_aid.registry import RegistryPayer
 from models.orgs.accounts import Account
 from tests import factories
-from tests.browser.helpers import log_in, switch_account
+from tests.browser.helpers import switch_account
 from tests.factories import tablefiles
 from tests.factories.memberfiles import BIRTH_START, gender, id_number
 from tests.factories.mutual_aid import aid_year, approved_code, batch_in, outbox_code, png, registration
@@ -28,6 +30,27 @@ from tests.factories.mutual_check import open_now, registry_unit
 
 PASSWORD = "Qiye#2026x"
 ROSTER_HEADER = ["姓名*", "证件类型*", "证件号码*", "性别", "出生日期", "是否有社保"]
+
+P = 9_000_700  # people born in 1990 (tests.factories.memberfiles.id_number), under the age limit
+
+
+def person(i: int) -> dict:
+    """Person i as the ID number says: birth date and gender."""
+    return {"id_number": id_number(i), "birth_date": BIRTH_START + timedelta(days=i // 1000), "gender": gender(i)}
+
+
+def last_year_and_registry(code, union, names=("参保人A", "参保人B"), registered=("参保人A", "社保姓名", "上传人")):
+    """Last year's 参保成功 roster (the first two people) and the 建议清册: SB001 has 4 payers, the
+    registry names the second person differently (社保姓名) from the 会员库 (参保人B, a member of
+    another union) — the roster warns only where the 会员库 and the 建议清册 disagree."""
+    factories.make_member(union, id_number=id_number(P + 1), name=names[1])
+    batch = batch_in(code, INSURED, year=aid_year(2025))
+    for i, name in enumerate(names[:2]):
+        RosterEntry.create(batch=batch.id, year=batch.year_id, name=name, imported_name=name,
+                           has_social_insurance=True, employment="在职", **person(P + i))
+    registry_unit("SB001", 4)
+    for i, name in enumerate(registered):
+        RegistryPayer.create(social_code="SB001", id_number=id_number(P + i), name=name, employment="在职")
 
 
 def side(page, label):
@@ -119,11 +142,13 @@ def start_batch(page, unit_name, kind="集中参保"):
 
 
 def resolve_the_name(page, official):
+    expect(page.locator('[data-count="警告"]')).to_have_text("1")
     page.get_by_role("link", name="姓名匹配异常，请人工确认").click()
     page.get_by_label(re.compile(f"{official}（")).check()
     page.get_by_role("button", name="确认").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("参保清册")
     expect(page.locator("#name-check")).to_have_count(0)
+    expect(page.locator('[data-count="警告"]')).to_have_text("0")
     expect(page.locator("#roster tbody")).to_contain_text(official)
 
 
@@ -196,7 +221,7 @@ def pay_with_a_refund(page, js, batch, total, payer, tmp_path, kind="集中参�
     page.get_by_label("付款单位").fill(payer)
     page.get_by_label("付款账号").fill("6222000011112222")
     page.locator("#f-payer_bank").fill("工商银行闵行支行")
-    page.get_by_label("缴费日期").fill("2026-06-20")
+    page.get_by_label("缴费日期").fill(str(today()))
     if js:
         page.locator("#voucher-file").set_input_files(str(voucher_file))
     page.get_by_label("退款户名").fill(payer)
@@ -266,28 +291,6 @@ def back_to(page, account):
     page.get_by_label("密码").fill(PASSWORD if account.username.startswith("ent-") else factories.PASSWORD)
     page.get_by_role("button", name="登录").click()
     expect(page.locator("nav.sidemenu")).to_be_visible()
-
-
-P = 9_000_700  # people born in 1990 (tests.factories.memberfiles.id_number), under the age limit
-
-
-def person(i: int) -> dict:
-    """Person i as the ID number says: birth date and gender."""
-    return {"id_number": id_number(i), "birth_date": BIRTH_START + timedelta(days=i // 1000), "gender": gender(i)}
-
-
-def last_year_and_registry(code, union, names=("参保人A", "参保人B", "上传人"), registered=("参保人A", "社保姓名", "上传人")):
-    """Last year's 参保成功 roster (the first two people) and the 建议清册: SB001 has 4 payers, the
-    registry names the second person differently (社保姓名) from the 会员库 (参保人B, a member of
-    another union) — the roster warns only where the 会员库 and the 建议清册 disagree."""
-    factories.make_member(union, id_number=id_number(P + 1), name=names[1])
-    batch = batch_in(code, INSURED, year=aid_year(2025))
-    for i, name in enumerate(names[:2]):
-        RosterEntry.create(batch=batch.id, year=batch.year_id, name=name, imported_name=name,
-                           has_social_insurance=True, employment="在职", **person(P + i))
-    registry_unit("SB001", 4)
-    for i, name in enumerate(registered):
-        RegistryPayer.create(social_code="SB001", id_number=id_number(P + i), name=name, employment="在职")
 
 
 def goto_gap(page, gaps, url, where):
@@ -380,8 +383,9 @@ def test_a_union_walks_from_its_member_database_to_insured(app, page, city, js, 
     file_receipts(page, total, code.unit_name)
     centre_passes_receipts(page, city, code.unit_name, batch)
     unit_sees_insured(page, code.account, batch)
+    a0, b0 = starts + timedelta(days=30), starts + timedelta(days=60)
     coverage_shows(page, id_number(P + 11), code.code, (
-        "即时参保", str(starts), f"住院基本保障A0及附加疾病身故保障执行30天免责期，自{starts + timedelta(days=30)}起保障",
-        f"特种重病保障B0执行60天免责期，自{starts + timedelta(days=60)}起保障", f"意外伤害保障C0无免责期，自{starts}起保障"))
+        "即时参保", str(starts), f"住院基本保障A0及附加疾病身故保障执行30天免责期，自{a0}起保障",
+        f"特种重病保障B0执行60天免责期，自{b0}起保障", f"意外伤害保障C0无免责期，自{starts}起保障"))
     assert AidBatch.get_by_id(batch.id).status == INSURED
     assert gaps == ["参保清册 → 清册校验"]
