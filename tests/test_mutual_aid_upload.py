@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from models.base import DomainError
 from models.jobs import DONE, FAILED, QUEUED, Job, JobChunk, JobContext, init_queue, run_job
-from models.mutual_aid import batch_ops, roster_import, roster_ops, years
+from models.mutual_aid import batch_ops, code_ops, roster_import, roster_ops, years
 from models.mutual_aid.batches import ATTACH_REVIEW, CHECK_FAILED, CHOOSE_ITEMS, TO_CHECK, RosterEntry
 from models.mutual_aid.registry import RegistryPayer
 from models.storage import stored_file
@@ -20,7 +20,7 @@ from tests import factories
 from tests.conftest import DB_URL
 from tests.factories import tablefiles
 from tests.factories.memberfiles import id_number
-from tests.factories.mutual_aid import aid_year, approved_code, batch_in, person
+from tests.factories.mutual_aid import aid_year, approved_code, batch_in, enterprise_account, form, person, png
 from tests.helpers import post_file, soup, upload_job
 
 HEADER = ["姓名*", "证件类型*", "证件号码*", "性别", "出生日期", "是否有社保"]
@@ -271,3 +271,18 @@ def test_a_person_taken_by_another_unit_while_the_rows_go_in_leaves_the_file_out
     again = upload_job(client, url(batch), *tablefiles.write([HEADER] + rows_of(5), "csv-utf8"))
     assert (again.result_data["imported"], again.result_data["failed"]) == (4, 1)
     assert "已被「上海互助测试2有限公司」占用" in again.result_data["errors"][0]["reason"]
+
+
+def test_an_enterprise_uploads_its_roster_and_sees_the_result(app, city):
+    """A unit without a union (企业注册) uploads like a union: its page, its template, its job's
+    result (the routes once let only the union line in — 403 for the enterprise)."""
+    account = enterprise_account(61)
+    code = code_ops.decide(code_ops.apply(account, form(61), [("营业执照.png", png())]), True, city.account("centre"))
+    batch = batch_in(code, TO_CHECK)
+    client = login(app, account)
+    assert client.get(url(batch)).status_code == 200
+    assert client.get(url(batch) + "/template").status_code == 200
+    data, _ = tablefiles.write([HEADER, *rows_of(2)], "xlsx")
+    job = upload_job(client, url(batch), data, "名单.xlsx")
+    assert job.result_data["imported"] == 2 and entries(batch).count() == 2
+    assert client.get(f"/mutual-aid/batches/uploads/{job.id}").status_code == 200
