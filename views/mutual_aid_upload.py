@@ -11,7 +11,7 @@ from flask_login import current_user
 from models.jobs import Job
 from models.mutual_aid import roster_import
 from models.mutual_aid.batches import AidBatch
-from models.mutual_aid.roster_list import VIEWERS
+from models.mutual_aid.roster_list import VIEWERS  # the roster page's: the unit (an enterprise too), the lookers
 from views.access import access, acting_account, get_in_scope, xlsx_response
 from views.uploads import job_progress, recent_jobs, upload_page
 
