@@ -19,6 +19,7 @@ import io
 from datetime import date, datetime, timedelta
 
 from PIL import Image, ImageDraw
+from stdnum.cn import ric
 
 from models.base import now, today
 from models.mutual_aid import (
@@ -37,7 +38,7 @@ from models.mutual_aid import (
     voucher_ops,
     years,
 )
-from models.mutual_aid.batches import ATTACH_REVIEW, MEMBER_DB, AidBatch
+from models.mutual_aid.batches import ATTACH_REVIEW, MEMBER_DB, RESIDENT_ID, AidBatch
 from models.mutual_aid.vouchers import AidReceiptSet
 from models.orgs.accounts import Account
 from models.rules.fees import yuan
@@ -46,7 +47,23 @@ from models.rules.uscc import make_uscc
 
 ITEMS = ("A0", "B0", "C0")
 GROUP_UNIT = "上海张江微电子封装测试有限公司"
+ATTACHMENT_REFUSAL = "情况说明未加盖单位公章，请重新上传加盖公章的情况说明"
 REFUSAL = "上传的营业执照复印件未加盖公章，请重新上传加盖公章的复印件"
+
+
+def _people(first: int, count: int, passport: bool = False) -> list:
+    """People typed into an uploaded list (本地上传): valid 居民身份证 numbers of people aged 25–45,
+    and with `passport` one 护照 holder (出生日期 and 性别 given, 编辑 allowed)."""
+    rows = []
+    for i in range(first, first + count):
+        born = date(1981 + i % 20, 1 + i % 12, 1 + i % 28)
+        body = f"310112{born:%Y%m%d}{i % 1000:03d}"  # 闵行: not an area of the 会员库 demo people
+        rows.append({"id_type": RESIDENT_ID, "id_number": body + ric.calc_check_digit(body + "0"),
+                     "name": "钱孙周吴郑冯"[i % 6] + ("思远", "晓雯", "子涵", "浩然", "雨桐", "嘉怡", "俊杰")[i % 7]})
+    if passport:
+        rows.append({"id_type": "护照", "id_number": f"E{first:08d}", "name": "JOHN SMITH", "gender": "男",
+                     "birth_date": date(1988, 3, 14)})
+    return rows
 
 
 def _png(text_lines: int = 5) -> bytes:
@@ -83,13 +100,8 @@ def _registry(rows: list, social_code: str, unit_name: str, payers: int, skip: i
     社保编码, and its 缴费人数."""
     people = [{"social_code": social_code, "id_number": r["id_number"], "name": r["name"], "employment": "在职"}
               for r in rows[:len(rows) - skip]]
-    for row in people:
-        registry.RegistryPayer.insert(**row).on_conflict(
-            conflict_target=[registry.RegistryPayer.id_number],
-            update={registry.RegistryPayer.social_code: row["social_code"]}).execute()
-    registry.RegistryUnit.insert(social_code=social_code, unit_name=unit_name, payers=payers).on_conflict(
-        conflict_target=[registry.RegistryUnit.social_code],
-        update={registry.RegistryUnit.payers: payers}).execute()
+    registry.RegistryPayer.insert_many(people).execute()  # each union's members are its own
+    registry.RegistryUnit.create(social_code=social_code, unit_name=unit_name, payers=payers)
 
 
 def _validated(batch: AidBatch, account, centre, at=None, attachment_kinds=None, pass_attachments=True) -> AidBatch:
@@ -151,6 +163,13 @@ def _instant(code, account) -> AidBatch:
     return batch_ops.create_batch(code, years.INSTANT, account)
 
 
+def _uploaded(batch: AidBatch, account, rows: list) -> AidBatch:
+    """People added as an uploaded list would add them, matched against the 会员库 and 建议清册."""
+    roster_ops.add_entries(batch, rows, account)
+    registry.match_entries(batch)
+    return batch
+
+
 def mutual_aid_examples(centre_org, units: dict) -> None:
     """units: username → its organisation (grassroots, grassroots2, smallfirms, grassroots3,
     grassroots4, grassroots5)."""
@@ -172,7 +191,12 @@ def mutual_aid_examples(centre_org, units: dict) -> None:
     other = renamed["name"][:1] + ("琳" if renamed["name"][1:] != "琳" else "琪")  # the bureau's 社保姓名
     registry.RegistryPayer.update(name=other).where(
         registry.RegistryPayer.id_number == renamed["id_number"]).execute()
-    roster_edit.add_last_year(_instant(code, g1), g1)
+    batch = _instant(code, g1)
+    roster_edit.add_last_year(batch, g1)
+    old = roster_check.over_age_ids(batch, reference_day(batch.kind, batch.year.year, today()))
+    if old:  # ticked again this year: the name is the check's only fault (清册校验不通过)
+        roster_check.tick_over_age(batch, g1, old, old, [])
+    roster_check.run_check(batch, g1)
 
     # 张江微电子: a group (集团) code of two units, its batch 缴费凭证待上传
     g5, rows = accounts["grassroots2"], members["grassroots2"]
@@ -182,6 +206,7 @@ def mutual_aid_examples(centre_org, units: dict) -> None:
     batch = _instant(code, g5)
     roster_edit.add_members(batch, g5)
     _priced(_validated(batch, g5, centre), g5)
+    _uploaded(_instant(code, g5), g5, _people(1, 6, passport=True))  # 清册待校验
 
     # 小微企业联合工会: last year fewer people, this year rule 2 and rule 3 fail → 附件审核中
     g4, rows = accounts["smallfirms"], members["smallfirms"]
@@ -191,6 +216,8 @@ def mutual_aid_examples(centre_org, units: dict) -> None:
     batch = _instant(code, g4)
     roster_edit.add_members(batch, g4)
     _validated(batch, g4, centre, attachment_kinds=[EXPLANATION, DECLARATION], pass_attachments=False)
+    batch = _validated(_uploaded(_instant(code, g4), g4, _people(21, 4)), g4, centre, pass_attachments=False)
+    attachment_ops.decide(batch, False, centre, reason=ATTACHMENT_REFUSAL)  # 附件审核不通过
 
     # 外滩茂悦: paid with an overpayment, the voucher waiting for 核销; a 单位名称变更 waiting
     g2, rows = accounts["grassroots3"], members["grassroots3"]
@@ -199,6 +226,7 @@ def mutual_aid_examples(centre_org, units: dict) -> None:
     batch = _instant(code, g2)
     roster_edit.add_members(batch, g2)
     _pay(_priced(_validated(batch, g2, centre), g2), g2, today() - timedelta(days=1), extra_yuan=500)
+    _validated(_uploaded(_instant(code, g2), g2, _people(41, 5)), g2, centre)  # 保障项目待选择
     change_ops.request_name_change(code, g2, f"{code.unit_name.removesuffix('有限公司')}集团有限公司",
                                    [("名称变更核准通知书.png", _png())])
 
