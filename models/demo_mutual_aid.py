@@ -145,7 +145,9 @@ def _insured(code, account, centre, rows: list, last_year, receipts: bool) -> Ai
     written off; with `receipts` two 专用收据 passed by the centre."""
     at = datetime(last_year, 6, 5, 10, 0)
     batch = batch_ops.create_batch(code, years.CENTRAL, account, at=at)
-    roster_ops.add_entries(batch, rows, account, MEMBER_DB)
+    known = registry.lookup([r["id_number"] for r in rows])  # 是否有社保: 是 for those the bureau knows
+    roster_ops.add_entries(batch, [{**r, "has_social_insurance": r["id_number"] in known} for r in rows], account,
+                           MEMBER_DB)
     registry.match_entries(batch)
     batch = _validated(batch, account, centre, at=datetime(last_year, 6, 8, 10, 0))
     batch = _priced(batch, account, at=datetime(last_year, 6, 12, 15, 0))
