@@ -3,7 +3,7 @@ back from the tables after load_demo."""
 
 from models.base import today
 from models.demo import DEMO_USERNAMES, account_lines, load_demo
-from models.mutual_aid import registry, roster_check, years
+from models.mutual_aid import registry, roster_check, voucher_ops, years
 from models.mutual_aid.batches import BATCH_STATES, AidBatch, RosterEntry
 from models.mutual_aid.checks import BatchAttachment
 from models.mutual_aid.codes import (
@@ -19,6 +19,8 @@ from models.mutual_aid.codes import (
 from models.mutual_aid.recovery import PENDING, AccountRecovery
 from models.mutual_aid.vouchers import R_PASSED, V_DONE, V_REVIEW, AidReceipt, AidReceiptSet, AidVoucher
 from models.orgs.accounts import Account
+from tests import factories
+from tests.helpers import soup
 
 
 def _code(username):
@@ -29,7 +31,7 @@ def _batches(username):
     return {b.status: b for b in AidBatch.select().where(AidBatch.code == _code(username).id)}
 
 
-def test_the_demo_shows_every_state_of_the_mutual_aid_line():
+def test_the_demo_shows_every_state_of_the_mutual_aid_line(client):
     load_demo(password="Demo-pass-1", members=300)
     running = years.year_of(today(), years.INSTANT)
     assert {y.year for y in years.AidYear.select()} == {running - 1, running}
@@ -66,6 +68,9 @@ def test_the_demo_shows_every_state_of_the_mutual_aid_line():
     assert set(_batches("grassroots2")) == {"缴费凭证待上传", "清册待校验"}
     awaiting = _batches("grassroots2")["缴费凭证待上传"]
     assert awaiting.premium_total > 0 and awaiting.premium_confirmed_at is not None
+    # 新增缴费信息 offers it, and 100 元 more than its total is a refund of 100 元
+    assert [b.id for b in voucher_ops.payable(Account.get(Account.username == "grassroots2"))] == [awaiting.id]
+    assert voucher_ops.payment([awaiting], awaiting.premium_total + 10000).refund == 10000
 
     # the rule-3 unit: rule 2 and rule 3 fail, its attachments wait for the centre
     small = _batches("smallfirms")
@@ -89,6 +94,16 @@ def test_the_demo_shows_every_state_of_the_mutual_aid_line():
     change = CodeChange.get(CodeChange.code == _code("grassroots3").id)
     assert (change.kind, change.status) == (NAME_CHANGE, WAITING)
     assert AccountRecovery.select().where(AccountRecovery.status == PENDING).count() == 1
+
+    # the union's screens: its two batches, the roster with the one 警告
+    factories.login(client, Account.get(Account.username == "grassroots"), "Demo-pass-1")
+    listing = soup(client.get("/mutual-aid/batches/"))
+    assert {"参保成功", "清册校验不通过"} <= {td.get_text(strip=True) for td in listing.select("td")}
+    roster = client.get(f"/mutual-aid/batches/{now_.id}/roster")
+    assert roster.status_code == 200
+    page = soup(roster)
+    assert len([td for td in page.select("td") if td.get_text(strip=True) == "警告"]) == 1
+    assert "姓名匹配异常，请人工确认" in page.get_text()
 
     # the accounts of the new units are printed with the others
     printed = "\n".join(account_lines({}))
