@@ -32,6 +32,7 @@ from models.mutual_aid import (
     receipt_ops,
     recovery,
     registry,
+    registry_import,
     roster_check,
     roster_edit,
     roster_ops,
@@ -98,10 +99,12 @@ def _code(account, org, n: int, centre, handler: tuple | None):
 def _registry(rows: list, social_code: str, unit_name: str, payers: int, skip: int = 0) -> None:
     """The 建议清册 the centre imported: the people (all but the last `skip`) paid under one
     社保编码, and its 缴费人数."""
-    people = [{"social_code": social_code, "id_number": r["id_number"], "name": r["name"], "employment": "在职"}
-              for r in rows[:len(rows) - skip]]
-    registry.RegistryPayer.insert_many(people).execute()  # each union's members are its own
-    registry.RegistryUnit.create(social_code=social_code, unit_name=unit_name, payers=payers)
+    at = now()
+    people = [{"social_code": social_code, "id_number": r["id_number"], "name": r["name"], "employment": "在职",
+               "updated_at": at} for r in rows[:len(rows) - skip]]
+    registry_import.upsert(registry.RegistryPayer, people, "id_number")  # as 建议清册导入 writes them
+    registry_import.upsert(registry.RegistryUnit, [{"social_code": social_code, "unit_name": unit_name,
+                                                    "payers": payers, "updated_at": at}], "social_code")
 
 
 def _validated(batch: AidBatch, account, centre, at=None, attachment_kinds=None, pass_attachments=True) -> AidBatch:
