@@ -18,6 +18,7 @@ and the one before (Y − 1, its centralized window in the past: `at=` moments i
 import io
 from datetime import date, datetime, timedelta
 
+from openpyxl import load_workbook
 from PIL import Image, ImageDraw
 from stdnum.cn import ric
 
@@ -35,6 +36,7 @@ from models.mutual_aid import (
     registry_import,
     roster_check,
     roster_edit,
+    roster_import,
     roster_ops,
     voucher_ops,
     years,
@@ -45,9 +47,11 @@ from models.orgs.accounts import Account
 from models.rules.fees import yuan
 from models.rules.mutual_roster import DECLARATION, EXPLANATION, reference_day
 from models.rules.uscc import make_uscc
+from models.storage import storage_dir
 
 ITEMS = ("A0", "B0", "C0")
 GROUP_UNIT = "上海张江微电子封装测试有限公司"
+UPLOAD_FILE = "参保名单示例.xlsx"  # under STORAGE_DIR/demo, for 上传本地参保名单文件
 ATTACHMENT_REFUSAL = "情况说明未加盖单位公章，请重新上传加盖公章的情况说明"
 REFUSAL = "上传的营业执照复印件未加盖公章，请重新上传加盖公章的复印件"
 
@@ -65,6 +69,19 @@ def _people(first: int, count: int, passport: bool = False) -> list:
         rows.append({"id_type": "护照", "id_number": f"E{first:08d}", "name": "JOHN SMITH", "gender": "男",
                      "birth_date": date(1988, 3, 14)})
     return rows
+
+
+def _upload_file(rows: list, held: dict) -> None:
+    """A file to try 上传本地参保名单文件 with (the template filled in): new people, one row whose
+    证件号码 is wrong and one person 新世界百货 holds this year — both come back in the error file."""
+    book = load_workbook(io.BytesIO(roster_import.template_workbook()))
+    sheet = book.worksheets[0]
+    for r in rows:
+        sheet.append([r["name"], r["id_type"], r["id_number"], "", "", "是"])
+    sheet.append(["冯晓雯", RESIDENT_ID, rows[0]["id_number"][:-1] + ("0" if rows[0]["id_number"][-1] != "0" else "1"),
+                  "", "", "是"])
+    sheet.append([held["name"], RESIDENT_ID, held["id_number"], "", "", "是"])
+    book.save(storage_dir("demo") / UPLOAD_FILE)
 
 
 def _png(text_lines: int = 5) -> bytes:
@@ -212,6 +229,7 @@ def mutual_aid_examples(centre_org, units: dict) -> None:
     roster_edit.add_members(batch, g5)
     _priced(_validated(batch, g5, centre), g5)
     _uploaded(_instant(code, g5), g5, _people(1, 6, passport=True))  # 清册待校验
+    _upload_file(_people(61, 8), held=members["grassroots"][1])
 
     # 小微企业联合工会: last year fewer people, this year rule 2 and rule 3 fail → 附件审核中
     g4, rows = accounts["smallfirms"], members["smallfirms"]

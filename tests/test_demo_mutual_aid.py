@@ -1,9 +1,13 @@
 """`make run`'s demo data for 在职职工互助保障 (issue 18 item 11): every state the issue lists, read
 back from the tables after load_demo."""
 
+import json
+
+from models import demo_mutual_aid
 from models.base import today
 from models.demo import DEMO_USERNAMES, account_lines, load_demo
-from models.mutual_aid import registry, roster_check, voucher_ops, years
+from models.jobs import Job
+from models.mutual_aid import registry, roster_check, roster_import, voucher_ops, years
 from models.mutual_aid.batches import BATCH_STATES, AidBatch, RosterEntry
 from models.mutual_aid.checks import BatchAttachment
 from models.mutual_aid.codes import (
@@ -19,6 +23,7 @@ from models.mutual_aid.codes import (
 from models.mutual_aid.recovery import PENDING, AccountRecovery
 from models.mutual_aid.vouchers import R_PASSED, V_DONE, V_REVIEW, AidReceipt, AidReceiptSet, AidVoucher
 from models.orgs.accounts import Account
+from models.storage import storage_dir
 from tests import factories
 from tests.helpers import soup
 
@@ -71,6 +76,18 @@ def test_the_demo_shows_every_state_of_the_mutual_aid_line(client):
     # 新增缴费信息 offers it, and 100 元 more than its total is a refund of 100 元
     assert [b.id for b in voucher_ops.payable(Account.get(Account.username == "grassroots2"))] == [awaiting.id]
     assert voucher_ops.payment([awaiting], awaiting.premium_total + 10000).refund == 10000
+
+    # the demo's roster file (STORAGE_DIR/demo) in that batch's 上传本地参保名单文件: 8 people in, the
+    # wrong ID number and the person 新世界百货 holds come back in the error file
+    waiting = _batches("grassroots2")["清册待校验"]
+    before = RosterEntry.select().where(RosterEntry.batch == waiting.id).count()
+    job = roster_import.submit(waiting, Account.get(Account.username == "grassroots2"),
+                               (storage_dir("demo") / demo_mutual_aid.UPLOAD_FILE).read_bytes(),
+                               demo_mutual_aid.UPLOAD_FILE)
+    result = json.loads(Job.get_by_id(job.id).result)
+    assert (result["imported"], len(result["errors"])) == (8, 2), result
+    assert "上海新世界百货有限公司" in result["errors"][1]["reason"]
+    assert RosterEntry.select().where(RosterEntry.batch == waiting.id).count() == before + 8
 
     # the rule-3 unit: rule 2 and rule 3 fail, its attachments wait for the centre
     small = _batches("smallfirms")
