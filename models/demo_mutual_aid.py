@@ -258,7 +258,7 @@ def mutual_aid_examples(centre_org, units: dict) -> None:
     code_ops.decide(refused, False, centre, reason=REFUSAL)
     code_ops.apply(accounts["grassroots5"], _form(units["grassroots5"], 6), [("营业执照.png", _png())])
 
-    # 账号找回申请 waiting for the centre
+    # 账号找回申请 waiting for the centre (from a documentation address: local tryouts keep their three a day)
     recovery.submit({"unit_name": "上海黄浦老城厢文化发展有限公司", "uscc": make_uscc("91310101MA1H00907"),
                      "code_no": "", "contact": "郑晓华", "mobile": "13900000071",
-                     "reason": "原经办人离职，账号和密码均无法找回"}, ("申请表.png", _png()), "127.0.0.1")
+                     "reason": "原经办人离职，账号和密码均无法找回"}, ("申请表.png", _png()), "198.51.100.20")
