@@ -11,7 +11,8 @@ and the one before (Y − 1, its centralized window in the past: `at=` moments i
   附件审核中 with its 情况说明 waiting for the centre.
 - 外滩茂悦 (grassroots3): its Y batch paid with an overpayment (refund details), the voucher waiting
   for 核销; a waiting 单位名称变更.
-- 步行街物业 (grassroots4): its application 审核不通过 with the reason; 城建隧道 (grassroots5): 申请中.
+- 步行街物业 (grassroots4): its application 审核不通过 with the reason; 申江小微科技 (enterprise, a unit
+  without a union registered by 企业注册): its application 申请中.
 - An 账号找回申请 waiting for the centre.
 """
 
@@ -194,7 +195,7 @@ def _uploaded(batch: AidBatch, account, rows: list) -> AidBatch:
 
 def mutual_aid_examples(centre_org, units: dict) -> None:
     """units: username → its organisation (grassroots, grassroots2, smallfirms, grassroots3,
-    grassroots4, grassroots5)."""
+    grassroots4, enterprise)."""
     accounts = {name: Account.get(Account.username == name) for name in (*units, "centre")}
     members = {name: roster_edit.member_rows([org]) for name, org in units.items()}
     if min(len(members[n]) for n in ("grassroots", "grassroots2", "smallfirms", "grassroots3")) < 8:
@@ -253,10 +254,12 @@ def mutual_aid_examples(centre_org, units: dict) -> None:
     change_ops.request_name_change(code, g2, f"{code.unit_name.removesuffix('有限公司')}集团有限公司",
                                    [("名称变更核准通知书.png", _png())])
 
-    # 步行街物业: 审核不通过 with its reason; 城建隧道: 申请中
+    # 步行街物业: 审核不通过 with its reason; the registered enterprise: 申请中
     refused = code_ops.apply(accounts["grassroots4"], _form(units["grassroots4"], 5), [("营业执照.png", _png())])
     code_ops.decide(refused, False, centre, reason=REFUSAL)
-    code_ops.apply(accounts["grassroots5"], _form(units["grassroots5"], 6), [("营业执照.png", _png())])
+    registered = units["enterprise"]  # 企业注册: a unit without a union, its application 申请中
+    code_ops.apply(accounts["enterprise"], {**_form(registered, 6), **code_ops.registered_values(registered)},
+                   [("营业执照.png", _png())])
 
     # 账号找回申请 waiting for the centre (from a documentation address: local tryouts keep their three a day)
     recovery.submit({"unit_name": "上海黄浦老城厢文化发展有限公司", "uscc": make_uscc("91310101MA1H00907"),

@@ -105,7 +105,8 @@ def test_the_demo_shows_every_state_of_the_mutual_aid_line(client):
     assert set(_batches("grassroots3")) == {"缴费凭证审核中", "保障项目待选择"}
 
     # the waiting code application, the refused one with its reason, a name change, a recovery
-    assert _code("grassroots5").status == APPLYING
+    applying = _code("enterprise")  # the unit without a union (企业注册)
+    assert applying.status == APPLYING and applying.org.level == "enterprise" and applying.org.parent_id is None
     refused = _code("grassroots4")
     assert refused.status == REFUSED and refused.reason
     change = CodeChange.get(CodeChange.code == _code("grassroots3").id)
@@ -124,7 +125,7 @@ def test_the_demo_shows_every_state_of_the_mutual_aid_line(client):
 
     # the accounts of the new units are printed with the others
     printed = "\n".join(account_lines({}))
-    for username in ("grassroots3", "grassroots4", "grassroots5"):
+    for username in ("enterprise", "grassroots3", "grassroots4"):
         assert username in DEMO_USERNAMES and username in printed
 
 
