@@ -3,6 +3,8 @@ back from the tables after load_demo."""
 
 import json
 
+from flask import url_for
+
 from models import demo_mutual_aid
 from models.base import today
 from models.demo import DEMO_USERNAMES, account_lines, load_demo
@@ -26,6 +28,7 @@ from models.orgs.accounts import Account
 from models.storage import storage_dir
 from tests import factories
 from tests.helpers import soup
+from views.menu import MENU
 
 
 def _code(username):
@@ -36,7 +39,7 @@ def _batches(username):
     return {b.status: b for b in AidBatch.select().where(AidBatch.code == _code(username).id)}
 
 
-def test_the_demo_shows_every_state_of_the_mutual_aid_line(client):
+def test_the_demo_shows_every_state_of_the_mutual_aid_line(app, client):
     load_demo(password="Demo-pass-1", members=300)
     running = years.year_of(today(), years.INSTANT)
     assert {y.year for y in years.AidYear.select()} == {running - 1, running}
@@ -122,6 +125,22 @@ def test_the_demo_shows_every_state_of_the_mutual_aid_line(client):
     page = soup(roster)
     assert len([td for td in page.select("td") if td.get_text(strip=True) == "警告"]) == 1
     assert "姓名匹配异常，请人工确认" in page.get_text()
+
+    # every page of the section opens on the demo's data for each kind of account
+    section, opened = dict(MENU)["在职职工互助保障"], 0
+    for username in ("centre", "city", "district", "secondary", "grassroots", "smallfirms", "enterprise"):
+        account = Account.get(Account.username == username)
+        browser = app.test_client()
+        factories.login(browser, account, "Demo-pass-1")
+        for label, endpoint, roles in section:
+            if roles is None or account.role in roles:
+                with app.test_request_context():
+                    url = url_for(endpoint)
+                answer = browser.get(url)
+                assert answer.status_code == 200, (username, label, answer.status_code)
+                assert "系统出错了" not in answer.get_data(as_text=True), (username, label)
+                opened += 1
+    assert opened >= 40
 
     # the accounts of the new units are printed with the others
     printed = "\n".join(account_lines({}))
