@@ -16,8 +16,9 @@ pattern of models/enroll/status_provider.py). This module only reads them:
   status and social-security code (registry_*, social_code); when the 建议清册 has the person, its
   name replaces the roster's automatically (seed 004: "建议清册中若存在此人，姓名字段会以建议清册中的
   社保姓名为准") — unless the operator confirmed a name (姓名匹配异常，请人工确认) — and its 职退状态 is taken;
-- `linked_payers(batch)`: rule 3's denominator — "参保清册所关联的所有社保编码的缴费人数之和", the
-  social-security codes the roster's matched people are paid under, and their payers summed.
+- `linked_payers(batch, also)`: rule 3's denominator — "参保清册所关联的所有社保编码的缴费人数之和", the
+  social-security codes the roster's matched people are paid under (this batch's and, for rules 2 and
+  3 judging the unit's whole roster of the year, its other submitted batches'), their payers summed.
 """
 
 import peewee as pw
@@ -108,10 +109,12 @@ def match_entries(batch: AidBatch, entry_ids=None) -> int:
     return len(changed)
 
 
-def linked_payers(batch: AidBatch) -> tuple[int, list]:
-    """(缴费人数之和, [社保编码 …]) over the social-security codes of the batch's matched people."""
+def linked_payers(batch: AidBatch, also=()) -> tuple[int, list]:
+    """(缴费人数之和, [社保编码 …]) over the social-security codes of the matched people of the batch and
+    of the batches `also` (ids: the unit's other submitted batches of the year, roster_check.year_batches)."""
+    batches = [batch.id, *also]
     codes = [c for (c,) in RosterEntry.select(RosterEntry.social_code).distinct()
-             .where((RosterEntry.batch == batch.id) & RosterEntry.active & (RosterEntry.social_code != ""))
+             .where(in_values(RosterEntry.batch, batches) & RosterEntry.active & (RosterEntry.social_code != ""))
              .tuples()]
     if not codes:
         return 0, []

@@ -1,0 +1,180 @@
+"""The mutual-aid line as one product (issue 18, ma-integrate): rules 2 and 3 judge the unit's whole
+roster of the protection year (an instant batch adding forgotten people is judged with the batches
+already submitted), 清册提交 and a roster change at the same instant (nobody slips past the re-check),
+and 批次删除 taking its attachments' stored files along."""
+
+from datetime import datetime
+
+import pytest
+
+from models.mutual_aid import attachment_ops, batch_ops, registry, roster_check, roster_edit, roster_ops
+from models.mutual_aid.batches import CHOOSE_ITEMS, INSURED, TO_CHECK, AidBatch, RosterEntry
+from models.mutual_aid.checks import BatchAttachment
+from models.mutual_aid.years import INSTANT
+from models.rules.mutual_roster import EXPLANATION
+from models.workflow import STALE
+from tests import factories
+from tests.factories.mutual_aid import IN_CENTRAL, IN_INSTANT, approved_code, batch_in, person, png
+from tests.factories.mutual_check import insured_last_year, open_now, registry_unit, roster
+from tests.helpers import race
+
+
+@pytest.fixture
+def unit(city):
+    return approved_code(city, 1)
+
+
+def submitted(code, n: int, state=INSURED, start: int = 0, **fields) -> AidBatch:
+    """The code's 2026 centralized batch, past 清册提交, with n people."""
+    batch = batch_in(code, state)
+    roster(batch, n, start=start, **fields)
+    AidBatch.update(submitted_at=IN_CENTRAL).where(AidBatch.id == batch.id).execute()
+    return AidBatch.get_by_id(batch.id)
+
+
+def instant_of(code, n: int, start: int = 10_000, **fields) -> AidBatch:
+    batch = batch_in(code, TO_CHECK, kind=INSTANT)
+    roster(batch, n, start=start, **fields)
+    return batch
+
+
+def judged(batch):
+    return roster_check.report(AidBatch.get_by_id(batch.id), IN_INSTANT.date())
+
+
+# --- rules 2 and 3 over the unit's whole roster of the year --------------------------------------------
+def test_an_instant_batch_of_3_is_judged_with_the_100_already_insured(unit):
+    insured_last_year(unit, 100)
+    submitted(unit, 100)
+    r = judged(instant_of(unit, 3))
+    assert (r.uploaded, r.earlier, r.year_total, r.last) == (3, 100, 103, 100)
+    assert r.outcome.rule2.passed and not r.needs_attachments
+    assert "本年度拟参保103人" in dict((n, t) for n, _ok, t in r.rule_lines)["规则二、清册增减幅度校验"]
+
+
+@pytest.mark.parametrize("added, passes", [(10, True), (11, False)])
+def test_rule_2_edge_counts_the_year_not_the_batch(unit, added, passes):
+    """110 against last year's 100 is +10 % (passes), 111 is +11 % (fails → rule 3, attachments)."""
+    insured_last_year(unit, 100)
+    submitted(unit, 100)
+    r = judged(instant_of(unit, added))
+    assert r.year_total == 100 + added
+    assert r.outcome.rule2.passed is passes
+    if not passes:
+        assert f"本年度拟参保{100 + added}人" in r.outcome.rule2.reason
+
+
+def test_only_the_codes_submitted_batches_of_the_same_year_count(city, unit):
+    insured_last_year(unit, 100)  # last year's batch: the baseline, not this year's roster
+    running = batch_in(unit, TO_CHECK)  # this year's centralized batch, not yet submitted
+    roster(running, 100)
+    other = approved_code(city, 2)
+    submitted(other, 100, start=50_000)  # another unit's
+    r = judged(instant_of(unit, 3))
+    assert (r.earlier, r.year_total) == (0, 3)
+    assert not r.outcome.rule2.passed  # 3 against 100 alone
+    AidBatch.update(submitted_at=IN_CENTRAL).where(AidBatch.id == running.id).execute()
+    assert judged(running).earlier == 0  # a batch never counts itself
+    r = judged(AidBatch.get(AidBatch.kind == INSTANT))
+    assert (r.earlier, r.year_total) == (100, 103) and r.outcome.rule2.passed
+    # a removed person of the earlier batch no longer counts
+    RosterEntry.update(active=False).where(RosterEntry.id == RosterEntry.select(RosterEntry.id)
+                                           .where(RosterEntry.batch == running.id).limit(1)).execute()
+    assert judged(AidBatch.get(AidBatch.kind == INSTANT)).year_total == 102
+
+
+def test_rule_3_divides_the_years_people_by_the_payers_of_all_their_codes(unit):
+    """A new unit (no last year): 100 submitted under SB001 + 3 now under SB002; payers 100 + 3 →
+    103 / 103 = 100 % (passes, but a new unit still uploads the 申报表)."""
+    registry_unit("SB001", 100)
+    registry_unit("SB002", 3)
+    submitted(unit, 100, state=CHOOSE_ITEMS)
+    r = judged(instant_of(unit, 3, social_code="SB002"))
+    assert (r.payers, r.social_codes) == (103, ["SB001", "SB002"])
+    assert r.outcome.rule2 is None and r.outcome.rule3.passed and r.outcome.new_unit
+    # alone, the instant batch would be 3 / 3
+    assert registry.linked_payers(AidBatch.get(AidBatch.kind == INSTANT)) == (3, ["SB002"])
+
+
+def test_the_check_page_says_the_rules_judge_the_years_total(app, unit):
+    insured_last_year(unit, 100)
+    submitted(unit, 100)
+    batch = instant_of(unit, 3)
+    client = app.test_client()
+    factories.login(client, unit.account)
+    page = client.get(f"/mutual-aid/batches/{batch.id}/check").get_data(as_text=True)
+    assert "本批次3人，本年度已提交的其他批次100人，共103人" in page
+
+
+# --- 清册提交 and a roster change at the same instant ------------------------------------------------------
+def _ready(code, n: int = 2):
+    """A 2026 centralized batch ready for 清册提交 (last year n, n matched people now)."""
+    insured_last_year(code, n, start=900_000 + code.id * 1000)
+    batch = batch_in(code, TO_CHECK)
+    roster(batch, n, start=800_000 + code.id * 1000)
+    return batch
+
+
+def _nobody_slipped(batch, outcomes, refusal):
+    batch = AidBatch.get_by_id(batch.id)
+    people = RosterEntry.select().where((RosterEntry.batch == batch.id) & RosterEntry.active).count()
+    if batch.status == TO_CHECK:  # the change won; the submit re-checked and refused it
+        assert any(refusal in o for o in outcomes if o != "ok"), outcomes
+    else:  # the submit won: the change was refused, the roster is what it checked
+        assert batch.status == CHOOSE_ITEMS and STALE in outcomes, outcomes
+        assert people == 2
+
+
+def test_an_add_at_the_instant_of_submit_is_seen_or_refused(committed):
+    city = factories.make_city()
+    for n in range(1, 4):
+        code = approved_code(city, n)
+        batch = _ready(code)
+        # an unmatched newcomer: the submit must see them (人员确认 missing) or the add must be refused
+        outcomes = race(lambda: roster_check.submit(batch, code.account, True, at=IN_CENTRAL),
+                        lambda: roster_ops.add_entries(batch, [person(700_000 + n)], code.account))
+        _nobody_slipped(batch, outcomes, "人员确认")
+
+
+def test_a_removal_at_the_instant_of_submit_is_seen_or_refused(committed):
+    city = factories.make_city()
+    open_now()  # 移除 acts at the real time
+    for n in range(1, 4):
+        code = approved_code(city, n)
+        batch = _ready(code, 20)
+        # 20 → 17 against last year's 20 is −15 %: rule 2 fails, rule 3 (no payers) asks for 附件
+        gone = [e.id for e in RosterEntry.select().where(RosterEntry.batch == batch.id).limit(3)]
+        outcomes = race(lambda: roster_check.submit(batch, code.account, True),
+                        lambda: roster_edit.remove(batch, code.account, entry_ids=gone))
+        after = AidBatch.get_by_id(batch.id)
+        left = RosterEntry.select().where((RosterEntry.batch == batch.id) & RosterEntry.active).count()
+        if after.status == TO_CHECK:
+            assert left == 17 and any("请上传附件" in o for o in outcomes), outcomes
+        else:
+            assert (after.status, left) == (CHOOSE_ITEMS, 20) and STALE in outcomes, outcomes
+
+
+# --- 批次删除 takes the attachments' files ---------------------------------------------------------------
+def test_deleting_a_batch_removes_its_attachment_files(unit):
+    batch = batch_in(unit, TO_CHECK)
+    rows = [attachment_ops.upload(batch, EXPLANATION, f"说明{i}.png", png(), unit.account, at=IN_CENTRAL)
+            for i in range(2)]
+    paths = [attachment_ops.file_path(r) for r in rows]
+    assert all(p.exists() for p in paths)
+    keep = batch_in(unit, TO_CHECK, kind=INSTANT)
+    kept = attachment_ops.upload(keep, EXPLANATION, "别的.png", png(), unit.account, at=IN_INSTANT)
+    batch_ops.delete_batch(AidBatch.get_by_id(batch.id), unit.account)
+    assert not any(p.exists() for p in paths)
+    assert BatchAttachment.select().where(BatchAttachment.batch == batch.id).count() == 0
+    assert attachment_ops.file_path(kept).exists()  # another batch's file stays
+
+
+def test_a_refused_delete_keeps_the_files(unit):
+    batch = batch_in(unit, TO_CHECK)
+    row = attachment_ops.upload(batch, EXPLANATION, "说明.png", png(), unit.account, at=IN_CENTRAL)
+    AidBatch.update(updated_at=datetime(2026, 6, 11)).where(AidBatch.id == batch.id).execute()
+    stale = AidBatch.get_by_id(batch.id)
+    batch_ops.move(stale, "submit_attachments", unit.account)
+    with pytest.raises(Exception, match="已被他人修改|只有「清册待校验」"):
+        batch_ops.delete_batch(stale, unit.account)
+    assert attachment_ops.file_path(row).exists()
