@@ -8,15 +8,40 @@ from datetime import datetime
 import pytest
 
 from models.mutual_aid import attachment_ops, batch_ops, registry, roster_check, roster_edit, roster_ops
-from models.mutual_aid.batches import CHOOSE_ITEMS, INSURED, TO_CHECK, AidBatch, RosterEntry
+from models.mutual_aid.batches import (
+    ATTACH_FAILED,
+    ATTACH_REVIEW,
+    AWAIT_VOUCHER,
+    CHECK_FAILED,
+    CHOOSE_ITEMS,
+    INSURED,
+    TO_CHECK,
+    VOUCHER_REVIEW,
+    AidBatch,
+    RosterEntry,
+)
 from models.mutual_aid.checks import BatchAttachment
+from models.mutual_aid.codes import APPLYING, WAITING, CodeChange, InsuranceCode
+from models.mutual_aid.recovery import PENDING, AccountRecovery
+from models.mutual_aid.vouchers import R_REVIEW, V_REVIEW, AidReceiptSet, AidVoucher
 from models.mutual_aid.years import INSTANT
 from models.rules.mutual_roster import EXPLANATION
 from models.workflow import STALE
 from tests import factories
-from tests.factories.mutual_aid import IN_CENTRAL, IN_INSTANT, approved_code, batch_in, person, png
+from tests.factories.aid_money import voucher_of
+from tests.factories.mutual_aid import (
+    IN_CENTRAL,
+    IN_INSTANT,
+    applied,
+    approved_code,
+    batch_in,
+    change_of,
+    person,
+    png,
+    recovery_request,
+)
 from tests.factories.mutual_check import insured_last_year, open_now, registry_unit, roster
-from tests.helpers import race
+from tests.helpers import race, soup
 
 
 @pytest.fixture
@@ -131,8 +156,8 @@ def test_an_add_at_the_instant_of_submit_is_seen_or_refused(committed):
         code = approved_code(city, n)
         batch = _ready(code)
         # an unmatched newcomer: the submit must see them (人员确认 missing) or the add must be refused
-        outcomes = race(lambda: roster_check.submit(batch, code.account, True, at=IN_CENTRAL),
-                        lambda: roster_ops.add_entries(batch, [person(700_000 + n)], code.account))
+        outcomes = race(lambda b=batch, c=code: roster_check.submit(b, c.account, True, at=IN_CENTRAL),
+                        lambda b=batch, c=code, n=n: roster_ops.add_entries(b, [person(700_000 + n)], c.account))
         _nobody_slipped(batch, outcomes, "人员确认")
 
 
@@ -144,8 +169,8 @@ def test_a_removal_at_the_instant_of_submit_is_seen_or_refused(committed):
         batch = _ready(code, 20)
         # 20 → 17 against last year's 20 is −15 %: rule 2 fails, rule 3 (no payers) asks for 附件
         gone = [e.id for e in RosterEntry.select().where(RosterEntry.batch == batch.id).limit(3)]
-        outcomes = race(lambda: roster_check.submit(batch, code.account, True),
-                        lambda: roster_edit.remove(batch, code.account, entry_ids=gone))
+        outcomes = race(lambda b=batch, c=code: roster_check.submit(b, c.account, True),
+                        lambda b=batch, c=code, ids=gone: roster_edit.remove(b, c.account, entry_ids=ids))
         after = AidBatch.get_by_id(batch.id)
         left = RosterEntry.select().where((RosterEntry.batch == batch.id) & RosterEntry.active).count()
         if after.status == TO_CHECK:
@@ -178,3 +203,87 @@ def test_a_refused_delete_keeps_the_files(unit):
     with pytest.raises(Exception, match="已被他人修改|只有「清册待校验」"):
         batch_ops.delete_batch(stale, unit.account)
     assert attachment_ops.file_path(row).exists()
+
+
+# --- the steps of a batch: from 参保批次管理 to every step, and back ---------------------------------------
+STEPS = {  # per state the links of its row (seed 004 参保状态说明), the unit's own batch
+    TO_CHECK: ["参保清册", "清册校验", "批次删除"],
+    CHECK_FAILED: ["参保清册", "清册校验", "批次删除"],
+    ATTACH_REVIEW: ["参保清册", "清册校验"],
+    ATTACH_FAILED: ["参保清册", "清册校验"],
+    CHOOSE_ITEMS: ["参保清册", "保障项目选择"],
+    AWAIT_VOUCHER: ["参保清册", "保费详细", "上传缴费凭证", "批次撤回"],
+    VOUCHER_REVIEW: ["参保清册", "保费详细"],
+    INSURED: ["参保清册", "保费详细"],
+}
+HEADINGS = {"参保清册": "参保清册", "清册校验": "清册校验", "批次删除": "批次删除", "保障项目选择": "保障项目选择",
+            "保费详细": "保费详细", "上传缴费凭证": "新增缴费信息", "批次撤回": "批次撤回"}
+
+
+def one_batch_per_state(code) -> dict:
+    open_now()
+    return {state: batch_in(code, state, kind=INSTANT) for state in STEPS}
+
+
+def test_the_batch_list_leads_to_each_states_next_step_and_each_step_leads_back(app, unit):
+    client = app.test_client()
+    factories.login(client, unit.account)
+    batches = one_batch_per_state(unit)
+    listing = soup(client.get("/mutual-aid/batches/"))
+    for state, batch in batches.items():
+        row = listing.select_one(f"#batch-{batch.id}")
+        links = row.select("td.actions-cell a")
+        assert [a.get_text() for a in links] == STEPS[state], state
+        for a in links:
+            page = client.get(a["href"])
+            assert page.status_code == 200, (state, a.get_text())
+            shown = soup(page)
+            assert HEADINGS[a.get_text()] in shown.select_one("h1").get_text(), (state, a.get_text())
+            if a.get_text() == "上传缴费凭证":  # the batch comes ticked
+                assert shown.select_one(f"input[name=batch][value='{batch.id}']").has_attr("checked")
+                assert shown.find("a", href=f"/mutual-aid/batches/{batch.id}/premiums")
+            elif a.get_text() not in ("批次删除", "批次撤回"):  # the step pages lead back to the roster
+                back = f"/mutual-aid/batches/{batch.id}/roster"
+                assert shown.find("a", href=back) or a.get_text() == "参保清册", (state, a.get_text())
+        # the roster page shows the same steps (but itself)
+        roster_page = soup(client.get(f"/mutual-aid/batches/{batch.id}/roster"))
+        assert [a.get_text() for a in roster_page.select("#batch-steps a")] == STEPS[state][1:], state
+
+
+def test_lookers_get_the_read_only_steps_only(app, city, unit, as_role):
+    batches = one_batch_per_state(unit)
+    listing = soup(as_role("centre").get("/mutual-aid/batches/"))
+    for state, batch in batches.items():
+        shown = [a.get_text() for a in listing.select_one(f"#batch-{batch.id}").select("td.actions-cell a")]
+        assert shown == [s for s in STEPS[state] if s in ("参保清册", "清册校验", "保费详细")], state
+
+
+# --- 业务工作台: the centre's queues with their waiting counts ----------------------------------------------
+def test_each_waiting_count_opens_exactly_its_rows(app, city, as_role):
+    for n in (1, 2):
+        applied(city, 10 + n)
+    for name in ("grassroots1", "grassroots2"):
+        change_of(city.orgs[name])
+    batch_in(approved_code(city, 3), "附件审核中")
+    voucher = voucher_of(city.orgs["grassroots1"])
+    AidReceiptSet.update(status=R_REVIEW).where(AidReceiptSet.voucher == voucher.id).execute()
+    recovery_request(1)
+    direct = {"参保编码审核": InsuranceCode.select().where(InsuranceCode.status == APPLYING).count(),
+              "信息变更审核": CodeChange.select().where(CodeChange.status == WAITING).count(),
+              "附件审核": AidBatch.select().where(AidBatch.status == "附件审核中").count(),
+              "互助保障缴费凭证审核": AidVoucher.select().where(AidVoucher.status == V_REVIEW).count(),
+              "专用收据审核": AidReceiptSet.select().where(AidReceiptSet.status == R_REVIEW).count(),
+              "账号找回申请": AccountRecovery.select().where(AccountRecovery.status == PENDING).count()}
+    assert direct == {"参保编码审核": 2, "信息变更审核": 2, "附件审核": 1, "互助保障缴费凭证审核": 1, "专用收据审核": 1,
+                      "账号找回申请": 1}
+    centre = as_role("centre")
+    counts = soup(centre.get("/workbench")).select("a.tile-count")
+    assert {a["data-queue"]: int(a.get_text().split()[-1]) for a in counts} == direct
+    for a in counts:  # each opens a list of exactly that many rows
+        listed = soup(centre.get(a["href"]))
+        rows = [tr for tr in listed.select("#rows tbody tr") if not tr.select("td.empty")]
+        assert len(rows) == direct[a["data-queue"]], a["data-queue"]
+    # a district union sees its subtree's vouchers and receipts only (here: its grassroots1's)
+    district = {a["data-queue"]: int(a.get_text().split()[-1])
+                for a in soup(as_role("district").get("/workbench")).select("a.tile-count")}
+    assert set(district) <= {"互助保障缴费凭证审核", "专用收据审核"}
