@@ -102,14 +102,15 @@ def move(batch: AidBatch, action: str, account, reason: str = "") -> AidBatch:
     return transition(batch, action, account=account, reason=reason, updates=updates)
 
 
-def claim(batch: AidBatch) -> None:
+def claim(batch: AidBatch, states=None) -> None:
     """Inside a transaction, before anything else: take the batch row while it is still in
-    `batch.status` (a status-conditioned UPDATE of updated_at: on PostgreSQL a row lock that a
+    `batch.status` (or, `states` given, in one of them — a background import that read the batch
+    long ago) — a status-conditioned UPDATE of updated_at: on PostgreSQL a row lock that a
     concurrent roster change or 清册提交 waits on, its WHERE re-read once the other commits; on
-    SQLite the transaction is BEGIN IMMEDIATE, serialised already). Raises STALE (nothing written)
+    SQLite the transaction is BEGIN IMMEDIATE, serialised already. Raises STALE (nothing written)
     when the batch moved meanwhile."""
-    taken = (AidBatch.update(updated_at=now())
-             .where((AidBatch.id == batch.id) & (AidBatch.status == batch.status)).execute())
+    state = AidBatch.status.in_(list(states)) if states else (AidBatch.status == batch.status)
+    taken = AidBatch.update(updated_at=now()).where((AidBatch.id == batch.id) & state).execute()
     if taken != 1:
         raise DomainError(STALE, 409)
 
