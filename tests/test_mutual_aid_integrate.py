@@ -283,7 +283,14 @@ def test_each_waiting_count_opens_exactly_its_rows(app, city, as_role):
         listed = soup(centre.get(a["href"]))
         rows = [tr for tr in listed.select("#rows tbody tr") if not tr.select("td.empty")]
         assert len(rows) == direct[a["data-queue"]], a["data-queue"]
-    # a district union sees its subtree's vouchers and receipts only (here: its grassroots1's)
+    # a district union has the two queues it may look at, counted over its subtree only (grassroots1 is in it)
+    district_account = city.account("district")
+    subtree = district_account.org.subtree_ids()
     district = {a["data-queue"]: int(a.get_text().split()[-1])
                 for a in soup(as_role("district").get("/workbench")).select("a.tile-count")}
-    assert set(district) <= {"互助保障缴费凭证审核", "专用收据审核"}
+    assert district == {
+        "互助保障缴费凭证审核": AidVoucher.select().where((AidVoucher.status == V_REVIEW)
+                                                 & AidVoucher.org.in_(subtree)).count(),
+        "专用收据审核": AidReceiptSet.select().where((AidReceiptSet.status == R_REVIEW)
+                                               & AidReceiptSet.org.in_(subtree)).count()}
+    assert district["互助保障缴费凭证审核"] == 1
