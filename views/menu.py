@@ -55,6 +55,7 @@ MENU = [
         ("附件审核", "mutual_aid_attachments.review", ("centre", "city")),
         ("互助保障缴费凭证审核", "mutual_aid_vouchers.review", ("centre", "city", "district", "secondary")),
         ("专用收据审核", "mutual_aid_receipts.review", ("centre", "city", "district", "secondary")),
+        ("建议清册导入", "mutual_aid_registry.index", ("centre", "city")),
         ("账号找回申请", "account_recovery.review", ("centre", "city")),
     ]),
     ("业务工作台", [("业务工作台", "home.workbench", None)]),

@@ -219,7 +219,7 @@ def report(batch: AidBatch, today: date | None = None) -> Report:
         others = year_batches(batch)
         found.earlier = E.select().where(in_values(E.batch, others) & E.active).count() if others else 0
         found.last = last_year_count(batch)
-        found.payers, found.social_codes = linked_payers(batch, others)
+        found.payers, found.social_codes = linked_payers(batch, also=others)
         found.outcome = rules_2_and_3(found.last, found.year_total, found.payers, new_unit=found.last is None)
     return found
 
