@@ -42,6 +42,7 @@ from tests.factories.mutual_aid import (
 )
 from tests.factories.mutual_check import insured_last_year, open_now, registry_unit, roster
 from tests.helpers import race, soup
+from views.menu import MENU
 
 
 @pytest.fixture
@@ -294,3 +295,15 @@ def test_each_waiting_count_opens_exactly_its_rows(app, city, as_role):
         "专用收据审核": AidReceiptSet.select().where((AidReceiptSet.status == R_REVIEW)
                                                & AidReceiptSet.org.in_(subtree)).count()}
     assert district["互助保障缴费凭证审核"] == 1
+
+
+# --- the enterprise (企业注册) is a unit like a grassroots union on every mutual-aid screen ----------------
+def test_every_unit_side_mutual_aid_line_and_route_admits_the_enterprise(app):
+    lines = dict(MENU)["在职职工互助保障"]
+    grassroots_only = [label for label, _endpoint, roles in lines
+                       if roles is not None and "grassroots" in roles and "enterprise" not in roles]
+    assert grassroots_only == []
+    routes = [name for name, view in app.view_functions.items()
+              if name.startswith(("mutual_aid", "account_recovery")) and getattr(view, "_access", None)
+              and "grassroots" in view._access.roles and "enterprise" not in view._access.roles]
+    assert routes == []
