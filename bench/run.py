@@ -18,7 +18,8 @@ bench/enroll.py), the 集中参保统计 rows (bench/enroll_stats.py) or the rev
 (bench/review.py: queue, 参保批次管理);
 BENCH_ONLY=provider the 获取社保卡和就业状态 lookups (bench/status_provider.py: the registry and the
 HTTP reference server in its own process); BENCH_ONLY=items 生成保费信息 of a 50,000-person batch
-(bench/mutual_aid_items.py).
+(bench/mutual_aid_items.py); BENCH_ONLY=mutual_aid the mutual-aid year's rows (bench/mutual_aid.py:
+参保批次查询, 参保编码审核, registry.match_entries).
 BENCH_IMPORT_REPEAT=n (default 1) runs each import and its bare read n times, interleaved, and
 reports the medians.
 """
@@ -36,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "100"))
-ONLY = os.environ.get("BENCH_ONLY", "")  # import cards enroll coverage stats review provider items
+ONLY = os.environ.get("BENCH_ONLY", "")  # import cards enroll coverage stats review provider items mutual_aid
 KEEP = bool(os.environ.get("BENCH_KEEP") or ONLY)
 IMPORT_REPEAT = int(os.environ.get("BENCH_IMPORT_REPEAT", "1"))
 PASSWORD = "bench-pass-1"
@@ -147,6 +148,11 @@ def bench_database(url: str) -> list:
         bench_status_provider(b, info, members, timed, REPEAT, url)
         db.close()
         return b.results
+    if ONLY == "mutual_aid":
+        from bench.mutual_aid import bench_mutual_aid
+        bench_mutual_aid(b, info, members, timed, REPEAT)
+        db.close()
+        return b.results
     if ONLY in ("cards", "enroll", "coverage", "stats", "review"):
         from bench.cards import bench_cards
         from bench.coverage import bench_coverage
@@ -224,6 +230,8 @@ def bench_database(url: str) -> list:
     bench_status_provider(b, info, members, timed, REPEAT, url)
     from bench.mutual_aid_items import bench_items
     bench_items(b, info, timed)
+    from bench.mutual_aid import bench_mutual_aid
+    bench_mutual_aid(b, info, members, timed, REPEAT)
     db.close()
     return b.results
 

@@ -9,7 +9,7 @@ from models.mutual_aid.batches import ATTACH_REVIEW, AidBatch
 from models.mutual_aid.codes import APPLYING, WAITING, InsuranceCode
 from models.mutual_aid.vouchers import R_REVIEW, V_REVIEW, AidReceiptSet, AidVoucher
 from models.stats import dashboard
-from views.access import access, public, render_page, scoped
+from views.access import EVERYONE, access, public, render_page, scoped
 from views.menu import may_open
 
 bp = Blueprint("home", __name__)
@@ -59,9 +59,12 @@ def root():
 
 
 @bp.route("/home")
-@access()
+@access(*EVERYONE)
 def index():
-    """首页: the four counts and the 入会人数统计图 of the account's subtree."""
+    """首页: the four counts and the 入会人数统计图 of the account's subtree. An enterprise account
+    (企业注册) has no union and so no 首页: its start page is 参保编码申请."""
+    if current_user.is_enterprise_unit:
+        return redirect(url_for("mutual_aid_codes.index"))
     org = current_user.org
     root = dashboard.dashboard_root(current_user)
     period = dashboard.parse_period(request.args, today())

@@ -2,14 +2,16 @@
 handler), batches in any state, roster rows and a small image to upload."""
 
 import io
-from datetime import datetime
+from datetime import date, datetime
 
 from PIL import Image
 
+from models import sms
 from models.mutual_aid import code_ops, handler_ops, years
 from models.mutual_aid.batches import AidBatch, RosterEntry
 from models.mutual_aid.codes import InsuranceCode
 from models.orgs.accounts import Account
+from models.orgs.organizations import ENTERPRISE_LEVEL, ENTERPRISE_TYPE, Organization
 from models.rules.uscc import make_uscc
 from tests import factories
 from tests.factories.memberfiles import id_number
@@ -139,3 +141,58 @@ def open_aid_windows(*aid_years: int):
     for y in aid_years or (2025, 2026, 2027):
         aid_year(y)
     years.AidWindow.update(starts=datetime(2000, 1, 1), ends=datetime(2100, 1, 1)).execute()
+
+
+# --- 短信验证码 / 企业注册 (ma-register) ------------------------------------------------------------
+def sms_code(client, url: str, phone: str, field: str = "phone", **fields) -> str:
+    """获取验证码 on the form at `url` (its submit button action=sms), then the code from the outbox."""
+    response = client.post(url, data={field: phone, "action": "sms", **fields})
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    with client.application.app_context():  # the outbox of the app's instance folder
+        return sms.outbox_codes(phone)[-1]
+
+
+def registration(n: int, **fields) -> dict:
+    """企业注册's form for unit n (a unit without a union)."""
+    values = {"unit_name": f"上海未建会测试{n}有限公司", "uscc": make_uscc(f"91310115{n:09d}"),
+              "handler": f"经办人{n}", "phone": f"1371234{n:04d}", "username": f"ent-{n}",
+              "password": "Qiye#2026x", "password2": "Qiye#2026x"}
+    return {**values, **fields}
+
+
+def enterprise_account(n: int) -> Account:
+    """A registered enterprise (企业注册) without going through the screen: its organisation (level
+    enterprise, outside the union tree) and account."""
+    values = registration(n)
+    org = Organization.create(name=values["unit_name"], type=ENTERPRISE_TYPE, level=ENTERPRISE_LEVEL,
+                              uscc=values["uscc"], contact=values["handler"], phone=values["phone"])
+    return factories.make_account(org, username=values["username"])
+
+
+def outbox_code(app, phone: str) -> str:
+    """The latest SMS code the outbox holds for the phone (development has no gateway)."""
+    with app.app_context():
+        return sms.outbox_codes(phone)[-1]
+
+
+def code_in_org(city, org, n: int, no_union: bool = False):
+    """An approved code (with its handler) of a unit account of `org`; `no_union`: a unit outside
+    the union tree (an enterprise registered by 企业注册 — its code has no organisation)."""
+    account = factories.make_account(org, username=f"aid-unit-{n}")
+    code = code_ops.decide(code_ops.apply(account, form(n), [("营业执照.png", png())]), True, city.account("centre"))
+    handler_ops.save_handler(code, account, f"经办人{n}", f"1380000{n:04d}", f"handler{n}@example.com")
+    if no_union:
+        InsuranceCode.update(org=None).where(InsuranceCode.id == code.id).execute()
+    return InsuranceCode.get_by_id(code.id)
+
+
+def enroll_people(batch, numbers, **fields):
+    """Roster rows of `batch` for the people numbered `numbers` (tests.factories.memberfiles.id_number),
+    and the batch's premium_total = the sum of its active people's premiums."""
+    for i in numbers:
+        values = {"batch": batch.id, "year": batch.year_id, "id_number": id_number(i), "name": f"参保人{i}",
+                  "gender": "男" if i % 2 else "女", "birth_date": date(1980, 1, 1 + i % 28), **fields}
+        RosterEntry.create(**values)
+    total = sum(e.premium for e in RosterEntry.select().where((RosterEntry.batch == batch.id) & RosterEntry.active))
+    AidBatch.update(premium_total=total).where(AidBatch.id == batch.id).execute()
+    return batch
