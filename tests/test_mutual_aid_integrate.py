@@ -7,7 +7,18 @@ from datetime import datetime
 
 import pytest
 
-from models.mutual_aid import attachment_ops, batch_ops, registry, roster_check, roster_edit, roster_ops
+from models import sms
+from models.base import FieldErrors
+from models.mutual_aid import (
+    attachment_ops,
+    batch_ops,
+    change_ops,
+    handler_ops,
+    registry,
+    roster_check,
+    roster_edit,
+    roster_ops,
+)
 from models.mutual_aid.batches import (
     ATTACH_FAILED,
     ATTACH_REVIEW,
@@ -36,6 +47,7 @@ from tests.factories.mutual_aid import (
     approved_code,
     batch_in,
     change_of,
+    outbox_code,
     person,
     png,
     recovery_request,
@@ -307,3 +319,47 @@ def test_every_unit_side_mutual_aid_line_and_route_admits_the_enterprise(app):
               if name.startswith(("mutual_aid", "account_recovery")) and getattr(view, "_access", None)
               and "grassroots" in view._access.roles and "enterprise" not in view._access.roles]
     assert routes == []
+
+
+# --- 信息变更: a new 经办人手机 needs its SMS code, as 经办人填报 ------------------------------------------
+def texted(app, mobile: str) -> str:
+    """获取验证码 for a 经办人手机 (the app's outbox), and the code sent."""
+    with app.app_context():
+        handler_ops.send_code(mobile)
+    return outbox_code(app, mobile)
+
+
+def test_a_new_handler_mobile_needs_the_sms_code_sent_to_it(app, unit):
+    client = app.test_client()
+    factories.login(client, unit.account)
+    form = {"handler_mobile": "13900001111", "address": "上海市徐汇区新址2号"}
+    refused = client.post("/mutual-aid/changes/general", data={**form, "sms_code": ""})
+    assert refused.status_code == 422 and sms.MISSING in refused.get_data(as_text=True)
+    assert handler_ops.handler_of(unit).mobile == "13800000001"
+    assert InsuranceCode.get_by_id(unit.id).address == "上海市黄浦区测试路1号"  # nothing half-written
+    page = soup(client.post("/mutual-aid/changes/general", data={**form, "action": "sms"}))
+    assert "验证码已发送至139****1111" in page.select_one("#sms-notice").get_text()
+    assert page.select_one("#g-handler_mobile")["value"] == "13900001111"  # the form stays filled
+    wrong = client.post("/mutual-aid/changes/general", data={**form, "sms_code": "000000"})
+    assert wrong.status_code == 422 and "验证码错误" in soup(wrong).select_one("#g-sms_code-error").get_text()
+    code = outbox_code(app, "13900001111")
+    assert client.post("/mutual-aid/changes/general", data={**form, "sms_code": code}).status_code == 302
+    assert handler_ops.handler_of(unit).mobile == "13900001111"
+    again = client.post("/mutual-aid/changes/general", data={"handler_mobile": "13900001111", "sms_code": code})
+    assert again.status_code == 422  # the same mobile: nothing to change
+    # a code sent for another mobile does not open this one; the other fields need no code
+    with app.app_context(), pytest.raises(FieldErrors) as other:  # the app's key hashes the codes
+        change_ops.change_general(unit, unit.account, {"handler_mobile": "13600003333"}, texted(app, "13700002222"))
+    assert "sms_code" in other.value.errors
+    change_ops.change_general(unit, unit.account, {"handler_name": "孙经办"})
+    assert handler_ops.handler_of(unit).name == "孙经办"
+
+
+def test_one_sms_code_changes_the_handler_mobile_once(app, unit):
+    with app.app_context():  # the app's key hashes the codes
+        first = texted(app, "13900004444")
+        change_ops.change_general(unit, unit.account, {"handler_mobile": "13900004444"}, first)
+        change_ops.change_general(unit, unit.account, {"handler_mobile": "13900005555"}, texted(app, "13900005555"))
+        with pytest.raises(FieldErrors, match=sms.SPENT):  # back to the first mobile with its spent code
+            change_ops.change_general(unit, unit.account, {"handler_mobile": "13900004444"}, first)
+    assert handler_ops.handler_of(unit).mobile == "13900005555"
