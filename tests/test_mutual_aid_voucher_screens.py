@@ -11,6 +11,7 @@ from datetime import datetime
 from pypdf import PdfReader, PdfWriter
 
 from models.audit import AuditLog
+from models.base import today as shanghai_today
 from models.mutual_aid.batches import AWAIT_VOUCHER, INSURED, VOUCHER_REVIEW, AidBatch
 from models.mutual_aid.voucher_ops import file_path
 from models.mutual_aid.vouchers import R_PASSED, R_REVIEW, V_DONE, V_REVIEW, AidReceiptSet, AidVoucher
@@ -167,7 +168,7 @@ def test_the_centre_filters_the_queue_and_writes_off(app, city):
     assert listed(status=V_DONE) == [] and len(listed(status=V_REVIEW)) == 2
     assert len(listed(year=2026)) == 2 and listed(year=2025) == []
     assert len(listed(year="99999999999999999999")) == 2  # ignored, never a 500
-    today = datetime.now().strftime("%Y-%m-%d")
+    today = shanghai_today().isoformat()  # the app's day (Asia/Shanghai), not the machine's
     assert len(listed(start=today, end=today)) == 2 and listed(start="2099-01-01") == []
     bad = centre.get(f"{BASE}/review", query_string={"start": "2026-13-40"})
     assert bad.status_code == 422 and "上传时间（起）格式应为 年-月-日" in bad.get_data(as_text=True)

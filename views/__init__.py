@@ -36,8 +36,10 @@ from views import (
     mutual_aid_codes,
     mutual_aid_items,
     mutual_aid_receipts,
+    mutual_aid_registry,
     mutual_aid_roster,
     mutual_aid_stats,
+    mutual_aid_upload,
     mutual_aid_vouchers,
     mutual_aid_years,
     notices,
@@ -74,8 +76,8 @@ def register(app):
                    member_sync, member_review, cards, plans, card_enroll, social_enroll, enroll_review, batches,
                    coverage, enroll_stats, mutual_aid_codes, mutual_aid_batches, mutual_aid_roster, mutual_aid_items,
                    mutual_aid_years, mutual_aid_check, mutual_aid_attachments, mutual_aid_vouchers, mutual_aid_receipts,
-                   messages, notices, audit, jobs, admin, mutual_aid_changes, account_recovery, mutual_aid_centre,
-                   mutual_aid_stats):
+                   mutual_aid_upload, mutual_aid_registry, messages, notices, audit, jobs, admin, mutual_aid_changes,
+                   account_recovery, mutual_aid_centre, mutual_aid_stats):
         app.register_blueprint(module.bp)
 
     @app.route("/favicon.ico")

@@ -57,6 +57,7 @@ MENU = [
         ("专用收据审核", "mutual_aid_receipts.review", ("centre", "city", "district", "secondary")),
         ("参保批次查询", "mutual_aid_centre.batches", ("centre", "city", "district", "secondary")),
         ("互助保障统计", "mutual_aid_stats.index", ("centre", "city")),
+        ("建议清册导入", "mutual_aid_registry.index", ("centre", "city")),
         ("账号找回申请", "account_recovery.review", ("centre", "city")),
     ]),
     ("业务工作台", [("业务工作台", "home.workbench", None)]),

@@ -11,7 +11,8 @@ payer count come from:
 The centre fills both by import; the same answers can come over HTTP (the status-provider
 pattern of models/enroll/status_provider.py). This module only reads them:
 
-- `lookup(id_numbers)` → {证件号码: RegistryPayer};
+- `lookup(id_numbers)` → {证件号码: Payer} from the configured source (`source_from_config`: the
+  tables, or AID_REGISTRY_URL);
 - `match_entries(batch)`: each roster person gets the 会员库 name (member_name), the 建议清册 name,
   status and social-security code (registry_*, social_code); when the 建议清册 has the person, its
   name replaces the roster's automatically (seed 004: "建议清册中若存在此人，姓名字段会以建议清册中的
@@ -20,12 +21,17 @@ pattern of models/enroll/status_provider.py). This module only reads them:
   social-security codes the roster's matched people are paid under, and their payers summed.
 """
 
+import os
+
 import peewee as pw
+from flask import current_app, has_app_context
 
 from models import db
 from models.base import BaseModel, in_values, now
+from models.io.bulk import fetch
 from models.members.people import Person
 from models.mutual_aid.batches import IN_SERVICE, UNKNOWN, AidBatch, RosterEntry
+from models.mutual_aid.registry_source import HttpRegistry, Payer, RegistrySource
 
 CHUNK = 900  # ID numbers per IN (SQLite's variable limit is 999 on old builds)
 
@@ -52,13 +58,54 @@ def _chunks(values: list):
         yield values[i:i + CHUNK]
 
 
-def lookup(id_numbers) -> dict:
-    """{证件号码: RegistryPayer} for those the 建议清册 has."""
-    found = {}
-    for part in _chunks(sorted(set(id_numbers))):
-        for payer in RegistryPayer.select().where(in_values(RegistryPayer.id_number, part)):
-            found[payer.id_number] = payer
-    return found
+class LocalRegistry(RegistrySource):
+    """The tables 建议清册导入 fills (one IN query per batch of numbers or codes)."""
+
+    name = "local"
+
+    def payers_batch(self, id_numbers: list) -> dict:
+        query = (RegistryPayer.select(RegistryPayer.id_number, RegistryPayer.social_code, RegistryPayer.name,
+                                      RegistryPayer.employment)
+                 .where(in_values(RegistryPayer.id_number, id_numbers)))
+        return {number: Payer(code, name, employment) for number, code, name, employment in fetch(query)}
+
+    def units_batch(self, social_codes: list) -> dict:
+        query = (RegistryUnit.select(RegistryUnit.social_code, RegistryUnit.payers)
+                 .where(in_values(RegistryUnit.social_code, social_codes)))
+        return {code: int(payers or 0) for code, payers in fetch(query)}
+
+
+def _setting(config, key: str, default):
+    if config is not None and config.get(key) not in (None, ""):
+        return config[key]
+    value = os.environ.get(key)
+    return default if value in (None, "") else value
+
+
+def source_from_config(config=None) -> RegistrySource:
+    """The 建议清册 the settings name (a Flask app's config, a dict, or None: the environment):
+    AID_REGISTRY_URL set → the remote endpoint (AID_REGISTRY_TIMEOUT seconds, AID_REGISTRY_BATCH
+    numbers a request, AID_REGISTRY_AUTH header); otherwise the local tables."""
+    url = str(_setting(config, "AID_REGISTRY_URL", "")).strip()
+    if not url:
+        return LocalRegistry()
+    try:
+        timeout = float(_setting(config, "AID_REGISTRY_TIMEOUT", 10))
+        batch = int(_setting(config, "AID_REGISTRY_BATCH", 1000))
+    except (TypeError, ValueError):
+        raise ValueError("AID_REGISTRY_TIMEOUT 应为秒数，AID_REGISTRY_BATCH 应为整数") from None
+    auth = str(_setting(config, "AID_REGISTRY_AUTH", ""))
+    return HttpRegistry(url, timeout=timeout, batch_size=batch, auth_header=auth)
+
+
+def current_source() -> RegistrySource:
+    """The configured source (the app's settings inside a request or job, else the environment)."""
+    return source_from_config(current_app.config if has_app_context() else None)
+
+
+def lookup(id_numbers, source: RegistrySource | None = None) -> dict:
+    """{证件号码: Payer} for those the 建议清册 has."""
+    return (source or current_source()).payers(id_numbers)
 
 
 def member_names(id_numbers) -> dict:
@@ -71,9 +118,22 @@ def member_names(id_numbers) -> dict:
     return found
 
 
-def match_entries(batch: AidBatch, entry_ids=None) -> int:
+def matched(name: str, employment: str, payer: Payer | None, member_name: str, confirmed: bool = False) -> dict:
+    """The 会员库 and 建议清册 fields of one roster person (the rule both match_entries and the
+    roster import apply): the 建议清册's 社保姓名 replaces the name (unless the operator `confirmed`
+    a name) and its 职退状态 is taken; a person it does not have keeps 在职 (是否有社保 = 是 /
+    设置在职), otherwise "-"."""
+    if payer is not None:
+        return {"name": name if confirmed else payer.name, "member_name": member_name, "registry_name": payer.name,
+                "registry_matched": True, "social_code": payer.social_code, "employment": payer.employment}
+    return {"name": name, "member_name": member_name, "registry_name": "", "registry_matched": False,
+            "social_code": "", "employment": IN_SERVICE if employment == IN_SERVICE else UNKNOWN}
+
+
+def match_entries(batch: AidBatch, entry_ids=None, source: RegistrySource | None = None) -> int:
     """Fill the 会员库 and 建议清册 fields of the batch's people (all, or `entry_ids`); returns how
-    many rows changed. One transaction; rows are written in bulk."""
+    many rows changed. The 建议清册 (the configured source) is asked first — a remote that fails
+    raises its Chinese reason and nothing is written; then one transaction, rows in bulk."""
     query = RosterEntry.select().where(RosterEntry.batch == batch.id)
     if entry_ids is not None:
         ids = [int(i) for i in entry_ids]
@@ -82,39 +142,47 @@ def match_entries(batch: AidBatch, entry_ids=None) -> int:
         query = query.where(in_values(RosterEntry.id, ids))
     entries = list(query)
     numbers = [e.id_number for e in entries]
-    registry, members = lookup(numbers), member_names(numbers)
+    registry, members = lookup(numbers, source), member_names(numbers)
+    fields = ("name", "member_name", "registry_name", "registry_matched", "social_code", "employment")
     changed = []
     for e in entries:
-        before = (e.name, e.member_name, e.registry_name, e.registry_matched, e.social_code, e.employment)
-        e.member_name = members.get(e.id_number, "")
-        payer = registry.get(e.id_number)
-        if payer is not None:
-            e.registry_name, e.registry_matched, e.social_code = payer.name, True, payer.social_code
-            if not e.name_confirmed:  # the 社保姓名 wins (seed 004), unless the operator picked a name
-                e.name = payer.name
-            e.employment = payer.employment
-        else:
-            e.registry_name, e.registry_matched, e.social_code = "", False, ""
-            if e.employment != IN_SERVICE:  # 设置在职 / 是否有社保 = 是 stays; otherwise unknown
-                e.employment = UNKNOWN
-        if before != (e.name, e.member_name, e.registry_name, e.registry_matched, e.social_code, e.employment):
+        now_fields = matched(e.name, e.employment, registry.get(e.id_number), members.get(e.id_number, ""),
+                             e.name_confirmed)
+        if any(getattr(e, f) != now_fields[f] for f in fields):
+            for f in fields:
+                setattr(e, f, now_fields[f])
             changed.append(e)
     if changed:
         with db.atomic():
-            RosterEntry.bulk_update(changed, fields=[RosterEntry.name, RosterEntry.member_name,
-                                                     RosterEntry.registry_name, RosterEntry.registry_matched,
-                                                     RosterEntry.social_code, RosterEntry.employment],
-                                    batch_size=500)
+            RosterEntry.bulk_update(changed, fields=[getattr(RosterEntry, f) for f in fields], batch_size=500)
     return len(changed)
 
 
-def linked_payers(batch: AidBatch) -> tuple[int, list]:
-    """(缴费人数之和, [社保编码 …]) over the social-security codes of the batch's matched people."""
+def linked_payers(batch: AidBatch, source: RegistrySource | None = None) -> tuple[int, list]:
+    """(缴费人数之和, [社保编码 …]) over the social-security codes of the batch's matched people
+    (rule 3's denominator), the payers asked of the configured 建议清册."""
     codes = [c for (c,) in RosterEntry.select(RosterEntry.social_code).distinct()
              .where((RosterEntry.batch == batch.id) & RosterEntry.active & (RosterEntry.social_code != ""))
              .tuples()]
     if not codes:
         return 0, []
-    total = (RegistryUnit.select(pw.fn.COALESCE(pw.fn.SUM(RegistryUnit.payers), 0))
-             .where(in_values(RegistryUnit.social_code, codes)).scalar())
-    return int(total or 0), sorted(codes)
+    payers = (source or current_source()).unit_payers(codes)
+    return sum(payers.values()), sorted(codes)
+
+
+def search_payers(text: str = ""):
+    """建议清册 payers for the centre's list: all, or those of one 证件号码 / 单位社保编码 (exact)."""
+    query = RegistryPayer.select().order_by(RegistryPayer.social_code, RegistryPayer.id_number)
+    text = (text or "").strip().upper()
+    if text:
+        query = query.where((RegistryPayer.id_number == text) | (RegistryPayer.social_code == text))
+    return query
+
+
+def search_units(text: str = ""):
+    """社保单位 for the centre's list: all, or one 单位社保编码 (exact) / names containing the text."""
+    query = RegistryUnit.select().order_by(RegistryUnit.social_code)
+    text = (text or "").strip()
+    if text:
+        query = query.where((RegistryUnit.social_code == text.upper()) | RegistryUnit.unit_name.contains(text))
+    return query

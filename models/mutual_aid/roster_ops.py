@@ -32,12 +32,20 @@ def holders(year_id: int, id_numbers: list) -> dict:
     return {entry.id_number: entry for entry in query}
 
 
-def holder_message(entry: RosterEntry, name: str, batch: AidBatch) -> str:
-    """Who holds the person: this batch, or another unit with its handler's contact."""
+def handlers_of(entries) -> dict:
+    """{code id: CodeHandler} of the codes holding `entries` (one query; an import's many rows)."""
+    ids = list({e.batch.code_id for e in entries})
+    return {h.code_id: h for h in CodeHandler.select().where(in_values(CodeHandler.code, ids))} if ids else {}
+
+
+def holder_message(entry: RosterEntry, name: str, batch: AidBatch, handlers: dict | None = None) -> str:
+    """Who holds the person: this batch, or another unit with its handler's contact (`handlers`:
+    read before by `handlers_of`, for many rows)."""
     if entry.batch_id == batch.id:
         return f"「{name}」（证件号码{entry.id_number}）已在本批次清册中"
     code = entry.batch.code
-    handler = CodeHandler.get_or_none(CodeHandler.code == code.id)
+    handler = (handlers.get(code.id) if handlers is not None
+               else CodeHandler.get_or_none(CodeHandler.code == code.id))
     contact = (f"经办人：{handler.name}，联系电话：{handler.mobile}" if handler
                else f"联系人：{code.contact}，联系电话：{code.phone}")
     return (f"「{name}」（证件号码{entry.id_number}）本保障年度已被「{code.unit_name}」占用（{contact}），"
