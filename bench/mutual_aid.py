@@ -307,6 +307,8 @@ def bench_mutual_aid(b, info: dict, members: int, timed, repeat: int) -> None:
         b.row(f"{label}, centre ({rows:,} rows in the city) (GET {url})", rows, timed(b.get(centre, url), n),
               "p95 ≤ 100")
     bench_match(b, members)
+    from bench.mutual_aid_upload import bench_roster_upload
+    bench_roster_upload(b, info)
 
 
 def bench_match(b, members: int) -> None:
