@@ -85,6 +85,12 @@ def default_settings(instance: Path) -> dict:
         "STATUS_HTTP_TIMEOUT": float(os.environ.get("STATUS_HTTP_TIMEOUT", "10")),
         "STATUS_HTTP_BATCH": int(os.environ.get("STATUS_HTTP_BATCH", "500")),
         "STATUS_HTTP_AUTH": os.environ.get("STATUS_HTTP_AUTH", ""),
+        # 获取验证码 (models/sms.py): the SMS gateway (an HTTP POST of JSON); empty = the outbox
+        # (instance/outbox/sms-*.txt) and the log show the code (development)
+        "SMS_GATEWAY_URL": os.environ.get("SMS_GATEWAY_URL", ""),
+        "SMS_GATEWAY_KEY": os.environ.get("SMS_GATEWAY_KEY", ""),
+        "SMS_GATEWAY_SIGN": os.environ.get("SMS_GATEWAY_SIGN", "【上海工会网上工作平台】"),
+        "SMS_GATEWAY_TIMEOUT": float(os.environ.get("SMS_GATEWAY_TIMEOUT", "10")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", False),

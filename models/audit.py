@@ -49,6 +49,7 @@ OBJECT_LABELS = {
     "BatchItem": "参保批次保障项目", "BatchCoverage": "参保批次保障期间",
     "RegistryPayer": "建议清册人员", "RegistryUnit": "建议清册单位",
     "AccountRecovery": "账号找回申请",
+    "SmsCode": "短信验证码",
 }
 
 

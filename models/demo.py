@@ -18,7 +18,7 @@ from models.notices import Download, Notice
 from models.orgs.accounts import Account, random_password
 from models.orgs.org_import import template_workbook
 from models.orgs.org_requests import CHANGE, submit
-from models.orgs.organizations import NO_WORKBENCH_TYPES, Enterprise, Organization
+from models.orgs.organizations import ENTERPRISE_LEVEL, ENTERPRISE_TYPE, NO_WORKBENCH_TYPES, Enterprise, Organization
 from models.rules.uscc import make_uscc
 from models.storage import stored_file
 
@@ -49,7 +49,7 @@ def uscc(rng: random.Random, prefix: str = "81") -> str:
 
 
 DEMO_USERNAMES = ("admin", "city", "centre", "district", "district2", "industry", "secondary", "joint", "grassroots",
-                  "grassroots2", "smallfirms", "temporary", "federation")
+                  "grassroots2", "smallfirms", "temporary", "federation", "enterprise")
 
 
 def load_demo(password: str | None = None, members: int = 300, seed: int = 20261122) -> list:
@@ -97,6 +97,9 @@ def load_demo(password: str | None = None, members: int = 300, seed: int = 20261
         grassroots = [g1, g2, g3, g4, g5, g6]
         weights = [80, 40, 50, 45, 55, 30]
         _members(rng, grassroots, weights, members)
+        # 企业注册: a unit without a union, outside the union tree (no parent, no closure rows)
+        registered = Organization.create(name="上海申江小微科技有限公司", type=ENTERPRISE_TYPE, level=ENTERPRISE_LEVEL,
+                                         uscc=make_uscc("91310101MA1K00001"), contact="钱敏", phone="13900000031")
 
         specs = [  # DEMO_USERNAMES lists them in this order
             ("admin", "平台管理员", city, True), ("city", "市总工会", city, False),
@@ -106,6 +109,7 @@ def load_demo(password: str | None = None, members: int = 300, seed: int = 20261
             ("grassroots", "新世界百货工会", g1, False), ("grassroots2", "张江微电子工会", g5, False),
             ("smallfirms", "小微企业联合工会", g4, False), ("temporary", "黄浦区临时工会", temps[0], False),
             ("federation", "个体劳动者工会联合会", federation, False),
+            ("enterprise", "申江小微科技", registered, False),
         ]
         _notices_and_messages(centre, g3)
         accounts = []

@@ -41,6 +41,7 @@ from models.orgs.org_requests import OrgRequest
 from models.orgs.organizations import Enterprise, Organization, OrgTree
 from models.review.batches import BatchCounter, DistrictBatch  # registers the unpaid / reminder sweeps
 from models.review.vouchers import PaymentVoucher, VoucherItem
+from models.sms import SmsCode
 
 ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog, Job, Person,
               Membership, OrgMemberCount, MemberDay, Message, MessageRead, Notice, Download,
@@ -51,7 +52,7 @@ ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog
               InsuranceCode, CodeUnit, CodeHandler, CodeChange, CodeFile, AidYear, AidWindow, AidWindowExtension,
               AidItem, AidBatch, RosterEntry, RegistryPayer, RegistryUnit, BatchItem, BatchCoverage,
               BatchAttachment, RosterConfirmation, AidVoucher, AidVoucherBatch, AidReceiptSet, AidReceipt,
-              AccountRecovery]
+              AccountRecovery, SmsCode]
 
 # The core's foreign keys to the areas (DeferredForeignKey) are bound now that every model is
 # defined; one left unbound would write to a column that does not exist.

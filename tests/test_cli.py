@@ -26,7 +26,7 @@ def test_demo_data_has_every_role_and_valid_numbers():
     names = {a[0] for a in accounts}
     assert {"admin", "city", "centre", "district", "secondary", "grassroots"} <= names
     roles = {a[2] for a in accounts}
-    assert roles == {"admin", "city", "centre", "district", "secondary", "grassroots"}
+    assert roles == {"admin", "city", "centre", "district", "secondary", "grassroots", "enterprise"}
     assert Organization.select().where(Organization.level == "grassroots").count() >= 6
     assert Organization.select().where(Organization.is_temporary == True).count() == 3  # noqa: E712
     joint = Organization.get(Organization.name == "南京东路小微企业联合工会")

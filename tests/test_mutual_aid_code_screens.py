@@ -13,7 +13,7 @@ from models.messages import for_account
 from models.mutual_aid.codes import APPLYING, APPROVED, REFUSED, CodeFile, InsuranceCode
 from models.storage import KEPT_DIR, storage_dir
 from tests import factories
-from tests.factories.mutual_aid import applied, approved_code, form, png
+from tests.factories.mutual_aid import applied, approved_code, form, png, sms_code
 from tests.helpers import soup
 
 BASE = "/mutual-aid/codes"
@@ -36,7 +36,9 @@ def kept_count() -> int:
 
 
 def apply_as(client, n: int = 1, files=(("营业执照.png", png()),), **fields):
-    return client.post(f"{BASE}/new", data=posted(form(n, **fields), files), content_type="multipart/form-data")
+    values = form(n, **fields)
+    code = sms_code(client, f"{BASE}/new", values["phone"])
+    return client.post(f"{BASE}/new", data=posted(values, files, sms_code=code), content_type="multipart/form-data")
 
 
 def test_a_union_applies_with_several_files_and_sees_its_application_waiting(city, as_role):
@@ -78,8 +80,9 @@ def test_files_are_uploaded_first_and_may_be_removed_before_submitting(city, as_
     page = soup(client.post(f"{BASE}/new", data=posted(form(1), action="upload", remove=kept[0][1], **tokens),
                             content_type="multipart/form-data"))
     assert [li.select_one(".name").get_text() for li in page.select("#kept-files li")] == ["申报表.pdf"]
-    response = client.post(f"{BASE}/new", data=posted(form(1), kept=[kept[1][1]], kept_name=["申报表.pdf"]),
-                           content_type="multipart/form-data")
+    code = sms_code(client, f"{BASE}/new", form(1)["phone"])
+    response = client.post(f"{BASE}/new", data=posted(form(1), kept=[kept[1][1]], kept_name=["申报表.pdf"],
+                                                      sms_code=code), content_type="multipart/form-data")
     assert response.status_code == 302
     code = InsuranceCode.get(InsuranceCode.account == city.account("grassroots").id)
     assert [f.file_name for f in CodeFile.select().where(CodeFile.code == code.id)] == ["申报表.pdf"]
@@ -210,10 +213,10 @@ def test_the_city_account_looks_but_may_not_decide_nor_open_files(city, as_role)
 def test_menu_and_workbench_lead_each_role_to_its_screen(city, as_role):
     union = soup(as_role("grassroots").get("/workbench"))
     assert union.select_one("#mutual-aid").get_text() == "在职职工互助保障"
-    assert [a["href"] for a in union.select("ul[aria-labelledby=mutual-aid] a")] == [f"{BASE}/"]
+    assert [a["href"] for a in union.select("ul[aria-labelledby=mutual-aid] a")] == [f"{BASE}/", "/mutual-aid/handler/"]
     assert soup(as_role("grassroots").get("/home")).find("a", string="参保编码申请")["href"] == f"{BASE}/"
     centre = soup(as_role("centre").get("/workbench"))
     assert [(a.get_text(), a["href"]) for a in centre.select("ul[aria-labelledby=mutual-aid] a")] == \
-        [("参保编码审核", f"{BASE}/review")]
+        [("经办人填报", "/mutual-aid/handler/"), ("参保编码审核", f"{BASE}/review")]
     assert soup(as_role("centre").get("/home")).find("a", string="参保编码申请") is None
     assert soup(as_role("city").get("/home")).find("a", string="参保编码审核")["href"] == f"{BASE}/review"

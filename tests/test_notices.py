@@ -90,7 +90,8 @@ def test_login_page_shows_latest_published_notices_and_links(client):
     notice("撤回的新通知", when=datetime(2026, 2, 1), published=False)
     page = soup(client.get("/login"))
     links = {a.get_text(strip=True): a["href"] for a in page.select(".login-links a")}
-    assert links == {"重要通知": "/notices/", "下载中心": "/downloads/"}
+    assert links == {"企业注册": "/register", "账号找回申请": "/account-recovery/", "重要通知": "/notices/",
+                     "下载中心": "/downloads/"}
     shown = [a.get_text(strip=True) for a in page.select(".login-notices li a")]
     assert shown == ["置顶的旧通知", "第6号通知", "第5号通知", "第4号通知", "第3号通知"]
     first = page.select_one(".login-notices li a")

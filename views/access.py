@@ -20,11 +20,14 @@ from werkzeug.routing import IntegerConverter
 
 from models.base import today, until_end_of
 from models.members.people import Membership, Person
-from models.orgs.accounts import READ_ONLY_ROLES, ROLES, Account
+from models.orgs.accounts import READ_ONLY_ROLES, ROLES, UNION_LINE_ROLES, Account
 from models.orgs.organizations import Organization
 from models.rules.text import INT_MAX, bounded_int, normalize
 
-ALL_LOGGED_IN = ROLES
+# @access() with no roles: every role of the union line; an enterprise account (企业注册) enters only
+# where a route names it (在职职工互助保障, its 消息提醒, 修改密码, 退出) — EVERYONE.
+ALL_LOGGED_IN = UNION_LINE_ROLES
+EVERYONE = ROLES
 # Endpoints an account that must change its one-time password may still reach.
 PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout"}
 # The 市总工会 account is read-only (spec 05): it may POST only to what concerns its own account —

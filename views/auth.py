@@ -14,7 +14,7 @@ from models.base import DomainError
 from models.orgs import account_ops
 from models.orgs.accounts import LOCK_AFTER, SLOW_AFTER, Account, LoginAttempt
 from models.rules.text import compact
-from views.access import access, acting_account, client_ip, local_target, public, render_page
+from views.access import EVERYONE, access, acting_account, client_ip, local_target, public, render_page
 
 bp = Blueprint("auth", __name__)
 CAPTCHA_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ23456789"
@@ -117,7 +117,7 @@ def _attempt_login(form: LoginForm) -> str | None:
 
 
 @bp.route("/logout", methods=["POST"])
-@access()
+@access(*EVERYONE)
 def logout():
     """退出 ends the session on the server too: a copy of the cookie no longer opens anything."""
     account_ops.log_out(acting_account())
@@ -128,7 +128,7 @@ def logout():
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@access()
+@access(*EVERYONE)
 def change_password():
     form = ChangePasswordForm()
     valid, error, status = _submitted(form)

@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from models.base import today
 from models.stats import dashboard
-from views.access import access, public, render_page
+from views.access import EVERYONE, access, public, render_page
 from views.menu import may_open
 
 bp = Blueprint("home", __name__)
@@ -21,7 +21,8 @@ WORKBENCH = [
     ("保障金额设置", "plans.split"), ("给付信息查询", "coverage.claims_query"),
 ]
 # 在职职工互助保障 (seed 004: 业务工作台 → 【在职职工互助保障】 → 参保编码申请): its own group of tiles.
-MUTUAL_AID = [("参保编码申请", "mutual_aid_codes.index"), ("参保编码审核", "mutual_aid_codes.review")]
+MUTUAL_AID = [("参保编码申请", "mutual_aid_codes.index"), ("经办人填报", "mutual_aid_handler.index"),
+              ("参保编码审核", "mutual_aid_codes.review")]
 
 
 @bp.route("/")
@@ -33,9 +34,12 @@ def root():
 
 
 @bp.route("/home")
-@access()
+@access(*EVERYONE)
 def index():
-    """首页: the four counts and the 入会人数统计图 of the account's subtree."""
+    """首页: the four counts and the 入会人数统计图 of the account's subtree. An enterprise account
+    (企业注册) has no union and so no 首页: its start page is 参保编码申请."""
+    if current_user.is_enterprise_unit:
+        return redirect(url_for("mutual_aid_codes.index"))
     org = current_user.org
     root = dashboard.dashboard_root(current_user)
     period = dashboard.parse_period(request.args, today())

@@ -3,9 +3,11 @@
 
 from flask import current_app, request, url_for
 
+from models.orgs.accounts import AID_UNIT_ROLES, UNION_LINE_ROLES
+
 # (section, [(label, endpoint, roles or None for everyone)])
 MENU = [
-    ("首页", [("首页", "home.index", None), ("消息提醒", "messages.index", None)]),
+    ("首页", [("首页", "home.index", UNION_LINE_ROLES), ("消息提醒", "messages.index", None)]),
     ("组织管理", [
         ("修改信息", "orgs.edit_own", None),
         ("组织信息", "orgs.tree", None),
@@ -46,7 +48,8 @@ MENU = [
     ]),
     ("在职职工互助保障", [
         ("互助保障年度设置", "mutual_aid_years.index", ("centre", "city")),
-        ("参保编码申请", "mutual_aid_codes.index", ("grassroots",)),
+        ("参保编码申请", "mutual_aid_codes.index", AID_UNIT_ROLES),
+        ("经办人填报", "mutual_aid_handler.index", (*AID_UNIT_ROLES, "district", "secondary", "centre", "city")),
         ("参保批次管理", "mutual_aid_batches.index", ("grassroots", "enterprise")),
         ("互助保障缴费凭证", "mutual_aid_vouchers.index", ("grassroots", "enterprise")),
         ("专用收据", "mutual_aid_receipts.index", ("grassroots", "enterprise")),
@@ -55,9 +58,9 @@ MENU = [
         ("附件审核", "mutual_aid_attachments.review", ("centre", "city")),
         ("互助保障缴费凭证审核", "mutual_aid_vouchers.review", ("centre", "city", "district", "secondary")),
         ("专用收据审核", "mutual_aid_receipts.review", ("centre", "city", "district", "secondary")),
+        ("建议清册导入", "mutual_aid_registry.index", ("centre", "city")),
         ("参保批次查询", "mutual_aid_centre.batches", ("centre", "city", "district", "secondary")),
         ("互助保障统计", "mutual_aid_stats.index", ("centre", "city")),
-        ("建议清册导入", "mutual_aid_registry.index", ("centre", "city")),
         ("账号找回申请", "account_recovery.review", ("centre", "city")),
     ]),
     ("业务工作台", [("业务工作台", "home.workbench", None)]),

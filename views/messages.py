@@ -5,14 +5,14 @@ from flask_login import current_user
 
 from models import messages
 from models.messages import Message
-from views.access import access, render_page
+from views.access import EVERYONE, access, render_page
 from views.paging import paginate
 
 bp = Blueprint("messages", __name__, url_prefix="/messages")
 
 
 @bp.route("/")
-@access()
+@access(*EVERYONE)
 def index():
     unread_only = request.args.get("unread") == "1"
     query = messages.unread(current_user) if unread_only else messages.for_account(current_user)
@@ -29,7 +29,7 @@ def _addressed(message: Message) -> Message:
 
 
 @bp.route("/<int:message_id>")
-@access(objects={"message_id": Message})
+@access(*EVERYONE, objects={"message_id": Message})
 def open_(message):
     """Open a message: mark it read, go to what it is about (or show it)."""
     _addressed(message)
@@ -40,7 +40,7 @@ def open_(message):
 
 
 @bp.route("/read", methods=["POST"])
-@access()
+@access(*EVERYONE)
 def mark_all():
     """全部标为已读."""
     n = messages.mark_read(current_user)

@@ -1,6 +1,7 @@
-"""在职职工互助保障 → 参保编码申请 (a grassroots union's account: its application, 申请参保编码 with
-上传文件, 编辑 and resubmit after 审核不通过) and 参保编码审核 (the centre's queue, 审核通过 /
-审核不通过; read-only for 市总工会) — over models/mutual_aid/code_ops.py."""
+"""在职职工互助保障 → 参保编码申请 (a unit's account — a grassroots union or an enterprise of 企业注册:
+its application, 申请参保编码 with 获取验证码 and 上传文件, 编辑 and resubmit after 审核不通过) and
+参保编码审核 (the centre's queue, 审核通过 / 审核不通过; read-only for 市总工会) — over
+models/mutual_aid/code_ops.py."""
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
@@ -9,10 +10,12 @@ from models.audit import AuditLog
 from models.base import DomainError, FieldErrors
 from models.mutual_aid import code_ops
 from models.mutual_aid.codes import CODE_STATES, REFUSED, InsuranceCode
+from models.orgs.accounts import AID_UNIT_ROLES
 from models.rules.text import normalize
 from views.access import (
     access,
     acting_account,
+    client_ip,
     file_response,
     int_arg,
     redirect_to,
@@ -23,7 +26,8 @@ from views.paging import paginate
 
 bp = Blueprint("mutual_aid_codes", __name__, url_prefix="/mutual-aid/codes")
 
-NOT_GRASSROOTS = "只有基层工会账号可以申请参保编码"
+NOT_AID_UNIT = "只有参保单位账号（基层工会或企业注册的单位）可以申请参保编码"
+UNIT_ROLES = AID_UNIT_ROLES
 
 
 def _shown(code: InsuranceCode, **context) -> dict:
@@ -45,7 +49,7 @@ def _mine_or_centre(code: InsuranceCode) -> None:
 
 # --- 参保编码申请 (the union) ---------------------------------------------------------------------
 @bp.route("/")
-@access("grassroots", may="operates_grassroots", refusal=NOT_GRASSROOTS)
+@access(*UNIT_ROLES, may="operates_mutual_aid", refusal=NOT_AID_UNIT)
 def index():
     """参保编码申请: the account's application (状态, 参保编码, 编辑 after 审核不通过) or 申请参保编码."""
     return render_page("mutual_aid_codes/index.html", code=code_ops.mine(current_user))
@@ -75,13 +79,22 @@ def _form_page(code, submit):
     account = acting_account()
     values = {name: normalize(request.form.get(name)) for name in code_ops.FIELDS} if request.method == "POST" \
         else {name: getattr(code, name) if code else "" for name in code_ops.FIELDS}
-    kept, error, errors, status = [], None, {}, 200
+    if request.method == "GET" and code is None and account.is_enterprise_unit:  # what it registered with
+        values.update(code_ops.registered_values(account.org))
+    kept, error, errors, status, notice = [], None, {}, 200, None
     if request.method == "POST":
         kept, error = _posted_files(account)
         status = 422 if error else 200
+        if not error and request.form.get("action") == "sms":  # 获取验证码 (the form comes back as typed)
+            try:
+                sent = code_ops.send_code(values["phone"], client_ip())
+            except DomainError as exc:
+                error, errors, status = exc.message, {"phone": exc.message}, exc.status
+            else:
+                notice = f"验证码已发送至{sent.masked}，{sent.minutes}分钟内有效"
         if not error and request.form.get("action") == "submit":
             try:
-                submit(values, [(k.name, k.data) for k in kept])
+                submit(values, [(k.name, k.data) for k in kept], request.form.get("sms_code", ""))
             except FieldErrors as exc:
                 error, errors, status = exc.message, exc.errors, exc.status
             except DomainError as exc:
@@ -91,30 +104,32 @@ def _form_page(code, submit):
                 flash("参保编码申请已提交，审核时间为提交申请后1个工作日", "success")
                 return redirect_to(url_for("mutual_aid_codes.index"))
     return render_page("mutual_aid_codes/form.html", status=status, code=code, values=values, kept=kept,
-                       error=error, errors=errors, fields=code_ops.FIELDS, required=code_ops.REQUIRED,
+                       error=error, errors=errors, notice=notice, fields=code_ops.FIELDS, required=code_ops.REQUIRED,
                        files=code_ops.files_of(code) if code else [],
                        max_mb=code_ops.MAX_FILE_BYTES // 1024 // 1024)
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@access("grassroots", may="operates_grassroots", refusal=NOT_GRASSROOTS)
+@access(*UNIT_ROLES, may="operates_mutual_aid", refusal=NOT_AID_UNIT)
 def apply():
     """申请参保编码: the fields (* required), 上传文件, 提交申请."""
     if code_ops.mine(current_user):
         return redirect(url_for("mutual_aid_codes.index"))
-    return _form_page(None, lambda values, files: code_ops.apply(acting_account(), values, files))
+    return _form_page(None, lambda values, files, sms_code: code_ops.apply(acting_account(), values, files,
+                                                                           sms_code=sms_code))
 
 
 @bp.route("/<int:code_id>/edit", methods=["GET", "POST"])
-@access("grassroots", objects={"code_id": InsuranceCode}, may="operates_grassroots",
-        refusal=NOT_GRASSROOTS)
+@access(*UNIT_ROLES, objects={"code_id": InsuranceCode}, may="operates_mutual_aid",
+        refusal=NOT_AID_UNIT)
 def edit(code):
     """编辑 after 审核不通过: the reason, the corrected fields, more files, 提交申请 (back to 申请中)."""
     _mine_or_centre(code)
     if code.status != REFUSED:
         flash(f"参保编码申请{code.status}，不能编辑", "error")
         return redirect_to(url_for("mutual_aid_codes.index"))
-    return _form_page(code, lambda values, files: code_ops.resubmit(code, acting_account(), values, files))
+    return _form_page(code, lambda values, files, sms_code: code_ops.resubmit(code, acting_account(), values, files,
+                                                                              sms_code=sms_code))
 
 
 # --- 参保编码审核 (the centre; 市总工会 looks) -------------------------------------------------------
@@ -130,7 +145,7 @@ def review():
 
 
 @bp.route("/<int:code_id>")
-@access("grassroots", "centre", "city", objects={"code_id": InsuranceCode})
+@access(*UNIT_ROLES, "centre", "city", objects={"code_id": InsuranceCode})
 def detail(code):
     """One application: its fields, files, the decision (the centre: 审核通过 / 审核不通过)."""
     _mine_or_centre(code)
@@ -138,7 +153,7 @@ def detail(code):
 
 
 @bp.route("/<int:code_id>/file")
-@access("grassroots", "centre", "city", objects={"code_id": InsuranceCode})
+@access(*UNIT_ROLES, "centre", "city", objects={"code_id": InsuranceCode})
 def file(code):
     """An uploaded file (?n=<file id>): only to the applicant and the centre / admin, else 404."""
     if not (current_user.acts_for_centre or code.account_id == current_user.id):

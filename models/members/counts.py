@@ -17,7 +17,7 @@ import peewee as pw
 from models import db, is_postgres
 from models.base import BaseModel
 from models.members.people import NORMAL, Membership
-from models.orgs.organizations import Organization, OrgTree
+from models.orgs.organizations import ENTERPRISE_LEVEL, Organization, OrgTree
 
 COUNTED = NORMAL  # 会员数 counts approved members
 
@@ -110,7 +110,8 @@ def rebuild() -> None:
 # --- reading (one subtree join each; no join at all for the root of the whole tree) --------------
 def is_whole_tree(root_id: int) -> bool:
     """The root of the only tree (the city): its subtree is every organisation."""
-    roots = list(Organization.select(Organization.id).where(Organization.parent.is_null()).limit(2))
+    roots = list(Organization.select(Organization.id).where(
+        Organization.parent.is_null() & (Organization.level != ENTERPRISE_LEVEL)).limit(2))
     return len(roots) == 1 and roots[0].id == root_id
 
 

@@ -18,7 +18,7 @@ import secrets
 
 import peewee as pw
 
-from models import db, messages
+from models import db, messages, sms
 from models.audit import AuditLog
 from models.base import DomainError, FieldErrors, now
 from models.mutual_aid.codes import (
@@ -31,6 +31,7 @@ from models.mutual_aid.codes import (
     CodeUnit,
     InsuranceCode,
 )
+from models.orgs.organizations import ENTERPRISE_LEVEL, Organization
 from models.review.vouchers import MAX_VOUCHER_BYTES, check_voucher_file
 from models.rules.idnumber import IdError, check_mobile
 from models.rules.text import compact, normalize
@@ -101,6 +102,20 @@ def clash(unit_name: str, uscc: str | None, exclude_code: int | None = None) -> 
     return None
 
 
+def registered_values(org) -> dict:
+    """A registered unit's form starts from what it registered with (企业注册)."""
+    return {"unit_name": org.name, "uscc": org.uscc or "", "contact": org.contact, "phone": org.phone}
+
+
+def registered_elsewhere(unit_name: str, uscc: str, account) -> str | None:
+    """The refusal when another account registered this unit (企业注册): the unit applies itself."""
+    query = Organization.select().where((Organization.level == ENTERPRISE_LEVEL) & (Organization.id != account.org_id)
+                                        & ((Organization.name == unit_name) | (Organization.uscc == uscc)))
+    if query.exists():
+        return f"提交失败：单位「{unit_name}」已通过企业注册拥有平台账号，请由该单位的账号申请参保编码"
+    return None
+
+
 def store_files(code: InsuranceCode, files: list, kind: str, label: str, change=None) -> list:
     """Check and keep uploaded files [(name, bytes)] as CodeFile rows; returns the stored paths (for
     the caller to delete when its transaction fails)."""
@@ -126,20 +141,43 @@ def _account_refusal(account) -> str:
     return f"本账号已有{what}，一个参保编码只能在一个平台账号中使用，一个账号也只能申请一次"
 
 
-def apply(account, form: dict, files: list) -> InsuranceCode:
-    """提交申请: the application in 申请中, its files, one audit row."""
+SMS_PURPOSE = "aid_code"
+
+
+def send_code(phone, ip: str = "") -> sms.Sent:
+    """获取验证码 for the form's 联系电话 (models/sms.py)."""
+    return sms.send_code(phone, SMS_PURPOSE, ip)
+
+
+def _sms_row(phone: str, sms_code):
+    """The SMS code typed for 联系电话 (None when the caller verified it or needs none)."""
+    if sms_code is None:
+        return None
+    try:
+        return sms.check(phone, SMS_PURPOSE, sms_code)
+    except DomainError as exc:
+        raise FieldErrors(exc.message, {"sms_code": exc.message}) from None
+
+
+def apply(account, form: dict, files: list, sms_code: str | None = None) -> InsuranceCode:
+    """提交申请: the application in 申请中, its files, one audit row. The screen passes the SMS code
+    typed for 联系电话 (`sms_code`), spent in the same transaction."""
     values = clean_fields(form)
     if not files:
         raise FieldErrors("请上传附件", {"files": "请上传《社会保险费缴费申报表》或《单位参加城镇社会保险基本情况》"
                                                 "或法人登记证、营业执照（复印件盖公章）"})
     if InsuranceCode.select().where(InsuranceCode.account == account.id).exists():
         raise DomainError(_account_refusal(account), 409)
-    refused = clash(values["unit_name"], values["uscc"])
+    refused = clash(values["unit_name"], values["uscc"]) or registered_elsewhere(values["unit_name"], values["uscc"],
+                                                                                 account)
     if refused:
         raise DomainError(refused, 409)
+    row = _sms_row(values["phone"], sms_code)
     paths = []
     try:
         with db.atomic():
+            if row:
+                sms.consume(row)
             code = InsuranceCode.create(account=account.id, org=account.org_id, **values)
             paths = store_files(code, files, APPLICATION_FILE, "附件")
             AuditLog.record("申请参保编码", code, to_state=code.status, account=account,
@@ -194,17 +232,23 @@ def decide(code: InsuranceCode, approve: bool, account, reason: str = "", number
     return code
 
 
-def resubmit(code: InsuranceCode, account, form: dict, files: list | None = None) -> InsuranceCode:
-    """编辑 → 重新提交 after 审核不通过: the corrected fields (and any new files), back to 申请中."""
+def resubmit(code: InsuranceCode, account, form: dict, files: list | None = None,
+             sms_code: str | None = None) -> InsuranceCode:
+    """编辑 → 重新提交 after 审核不通过: the corrected fields (and any new files), back to 申请中. A
+    changed 联系电话 needs its SMS code (`sms_code`, from the screen); the verified one needs none."""
     if code.account_id != account.id:
         raise DomainError("只能修改本账号的参保编码申请", 403)
     values = clean_fields(form)
-    refused = clash(values["unit_name"], values["uscc"])
+    refused = clash(values["unit_name"], values["uscc"]) or registered_elsewhere(values["unit_name"], values["uscc"],
+                                                                                 account)
     if refused:
         raise DomainError(refused, 409)
+    row = _sms_row(values["phone"], sms_code) if values["phone"] != code.phone else None
     paths = []
     try:
         with db.atomic():
+            if row:
+                sms.consume(row)
             code = transition(code, "resubmit", account=account, updates={**values, "updated_at": now()})
             if files:
                 paths = store_files(code, files, APPLICATION_FILE, "附件")

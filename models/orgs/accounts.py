@@ -23,7 +23,10 @@ from models.workflow import Workflow
 # elsewhere do not lock a clerk out below the name's threshold. Keyed by the name typed, so an
 # unknown name behaves exactly like a known one (no account enumeration).
 # Roles: the admin is a flag on the account, every other role is its organisation's level.
-ROLES = ("admin", "city", "centre", "district", "secondary", "grassroots")
+ROLES = ("admin", "city", "centre", "district", "secondary", "grassroots", "enterprise")
+# Every role of the union line (工会): all but "enterprise" — a unit without a union that registered
+# itself (企业注册) for 在职职工互助保障 only, which a route must name to let it in.
+UNION_LINE_ROLES = tuple(role for role in ROLES if role != "enterprise")
 REVIEWING_ROLES = ("district", "secondary")
 CITY_WIDE_ROLES = ("admin", "city", "centre")
 READ_ONLY_ROLES = ("city",)
@@ -180,6 +183,12 @@ class Account(UserMixin, BaseModel):
         return not self.is_admin and self.org.level in AID_UNIT_ROLES and not self.org.is_closed
 
     @property
+    def is_enterprise_unit(self) -> bool:
+        """An account of 企业注册 (a unit without a union, outside the union tree): it sees only
+        在职职工互助保障 (and its own 消息提醒, 修改密码, 退出)."""
+        return not self.is_admin and self.org.level == "enterprise"
+
+    @property
     def keeps_roster(self) -> bool:
         """An open grassroots or temporary union keeps its own member roster (新增, 导入, 转出)."""
         org = self.org
@@ -188,7 +197,7 @@ class Account(UserMixin, BaseModel):
     @property
     def sees_many_unions(self) -> bool:
         """Its lists span several unions, so they show the 所属工会 column (all but a grassroots union)."""
-        return self.role != "grassroots"
+        return self.role not in AID_UNIT_ROLES
 
     @property
     def sends_card_batches(self) -> bool:
@@ -224,7 +233,7 @@ class Account(UserMixin, BaseModel):
     def manages_enterprises(self) -> bool:
         """覆盖企业 新增 / 修改 / 删除 (its own union's or a lower one's): every role but 市总工会 and
         the centre, which read the list only."""
-        return self.is_admin or not self.sees_whole_city
+        return self.is_admin or not (self.sees_whole_city or self.is_enterprise_unit)
 
     def set_password(self, password: str, one_time: bool = False) -> None:
         self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)

@@ -26,6 +26,9 @@ DEFAULT_LEVEL = {
     "分工会/工会小组": "grassroots",
     # 联合工会: grassroots when it covers enterprises directly, secondary when it has member unions.
 }
+# 企业注册: a unit without a union (在职职工互助保障 only) is an organisation of this level with no
+# parent and no closure rows — outside the union tree, so in no subtree, list or count of it.
+ENTERPRISE_LEVEL, ENTERPRISE_LABEL, ENTERPRISE_TYPE = "enterprise", "未建会企业", "企业（未建会）"
 ACTIVE, CLOSED = "正常", "已撤销"
 TOP_LEVELS = ("city", "centre", "district")  # never moved; a change of type keeps the level
 # Functions org → reason or None, asked before an organisation is closed (撤销). Later areas
@@ -64,7 +67,7 @@ class Organization(BaseModel):
 
     @property
     def level_label(self) -> str:
-        return LEVELS.get(self.level, self.level)
+        return ENTERPRISE_LABEL if self.level == ENTERPRISE_LEVEL else LEVELS.get(self.level, self.level)
 
     @property
     def has_workbench(self) -> bool:

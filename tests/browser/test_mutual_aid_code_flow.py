@@ -1,6 +1,6 @@
 """参保编码申请 → 参保编码审核 in a real browser, JavaScript on and off (seed 004 pages 12–16): the
-union fills the form, uploads two files and removes one, submits; the centre approves with a
-typed code; the union sees the code."""
+union fills the form, uploads two files and removes one, 获取验证码 (the code read from the outbox),
+submits; the centre approves with a typed code; the union sees the code."""
 
 import re
 
@@ -8,10 +8,10 @@ from playwright.sync_api import expect
 
 from models.mutual_aid.codes import CodeFile, InsuranceCode
 from tests.browser.helpers import log_in, switch_account
-from tests.factories.mutual_aid import png, uscc
+from tests.factories.mutual_aid import outbox_code, png, uscc
 
 
-def test_apply_then_the_centre_approves_and_the_code_shows(page, city, tmp_path):
+def test_apply_then_the_centre_approves_and_the_code_shows(app, page, city, tmp_path):
     licence, extra = tmp_path / "营业执照.png", tmp_path / "多余的图片.png"
     licence.write_bytes(png())
     extra.write_bytes(png())
@@ -32,6 +32,10 @@ def test_apply_then_the_centre_approves_and_the_code_shows(page, city, tmp_path)
     page.get_by_role("button", name="删除 多余的图片.png").click()
     expect(page.locator("#kept-files li")).to_have_count(1)
     expect(page.get_by_label("单位名称")).to_have_value("浏览器互助测试有限公司")
+    page.get_by_role("button", name="获取验证码").click()
+    expect(page.locator("#sms-notice")).to_have_text("验证码已发送至139****2222，5分钟内有效")
+    expect(page.locator("#kept-files li")).to_have_count(1)
+    page.get_by_label("短信验证码").fill(outbox_code(app, "13911112222"))
     page.get_by_role("button", name="提交申请").click()
     expect(page.locator("#code-status")).to_have_text("申请中")
     code = InsuranceCode.get(InsuranceCode.account == union.id)

@@ -6,10 +6,12 @@ from datetime import date, datetime
 
 from PIL import Image
 
+from models import sms
 from models.mutual_aid import code_ops, handler_ops, years
 from models.mutual_aid.batches import AidBatch, RosterEntry
 from models.mutual_aid.codes import InsuranceCode
 from models.orgs.accounts import Account
+from models.orgs.organizations import ENTERPRISE_LEVEL, ENTERPRISE_TYPE, Organization
 from models.rules.uscc import make_uscc
 from tests import factories
 from tests.factories.memberfiles import id_number
@@ -139,6 +141,40 @@ def open_aid_windows(*aid_years: int):
     for y in aid_years or (2025, 2026, 2027):
         aid_year(y)
     years.AidWindow.update(starts=datetime(2000, 1, 1), ends=datetime(2100, 1, 1)).execute()
+
+
+# --- 短信验证码 / 企业注册 (ma-register) ------------------------------------------------------------
+def sms_code(client, url: str, phone: str, field: str = "phone", **fields) -> str:
+    """获取验证码 on the form at `url` (its submit button action=sms), then the code from the outbox."""
+    response = client.post(url, data={field: phone, "action": "sms", **fields})
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    with client.application.app_context():  # the outbox of the app's instance folder
+        return sms.outbox_codes(phone)[-1]
+
+
+def registration(n: int, **fields) -> dict:
+    """企业注册's form for unit n (a unit without a union)."""
+    values = {"unit_name": f"上海未建会测试{n}有限公司", "uscc": make_uscc(f"91310115{n:09d}"),
+              "handler": f"经办人{n}", "phone": f"1371234{n:04d}", "username": f"ent-{n}",
+              "password": "Qiye#2026x", "password2": "Qiye#2026x"}
+    return {**values, **fields}
+
+
+def enterprise_account(n: int) -> Account:
+    """A registered enterprise (企业注册) without going through the screen: its organisation (level
+    enterprise, outside the union tree) and account."""
+    values = registration(n)
+    org = Organization.create(name=values["unit_name"], type=ENTERPRISE_TYPE, level=ENTERPRISE_LEVEL,
+                              uscc=values["uscc"], contact=values["handler"], phone=values["phone"])
+    return factories.make_account(org, username=values["username"])
+
+
+def outbox_code(app, phone: str) -> str:
+    """The latest SMS code the outbox holds for the phone (development has no gateway)."""
+    with app.app_context():
+        return sms.outbox_codes(phone)[-1]
+
+
 def code_in_org(city, org, n: int, no_union: bool = False):
     """An approved code (with its handler) of a unit account of `org`; `no_union`: a unit outside
     the union tree (an enterprise registered by 企业注册 — its code has no organisation)."""
