@@ -79,11 +79,7 @@ def register(app):
                    coverage, enroll_stats, mutual_aid_codes, mutual_aid_batches, mutual_aid_roster, mutual_aid_items,
                    mutual_aid_years, mutual_aid_check, mutual_aid_attachments, mutual_aid_vouchers, mutual_aid_receipts,
                    mutual_aid_upload, mutual_aid_registry, messages, notices, audit, jobs, admin, mutual_aid_changes,
-<<<<<<< HEAD
-                   account_recovery, mutual_aid_centre, mutual_aid_stats):
-=======
                    account_recovery, mutual_aid_handler, enterprise_register, mutual_aid_centre, mutual_aid_stats):
->>>>>>> main
         app.register_blueprint(module.bp)
 
     @app.route("/favicon.ico")
