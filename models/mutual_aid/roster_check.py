@@ -30,6 +30,7 @@ from fractions import Fraction
 from models import db
 from models.audit import AuditLog
 from models.base import DomainError, in_values, now
+from models.io.bulk import fetch
 from models.mutual_aid import batch_ops, roster_ops, years
 from models.mutual_aid.batches import ATTACH_FAILED, EDITABLE, INSURED, AidBatch, RosterEntry
 from models.mutual_aid.checks import BatchAttachment, RosterConfirmation
@@ -184,10 +185,19 @@ def year_batches(batch: AidBatch) -> list[int]:
 
 
 def _people(batch: AidBatch) -> list:
-    query = (E.select(E.id, E.birth_date, E.gender, E.employment, E.still_paying, E.medical_in_service)
-             .where(active(batch)).tuples())
-    return [(i, RosterPerson(birth, gender, status, paying or medical))
-            for i, birth, gender, status, paying, medical in query]
+    """(id, RosterPerson) of the batch's active people, read as plain rows: peewee's per-row
+    conversion (a date parsed per person) was three quarters of a 50,000-person check; a
+    birth date is parsed once however many people share it."""
+    query = E.select(E.id, E.birth_date, E.gender, E.employment, E.still_paying, E.medical_in_service).where(
+        active(batch))
+    days: dict = {}
+
+    def day(value) -> date:
+        if value not in days:
+            days[value] = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+        return days[value]
+    return [(i, RosterPerson(day(birth), gender, status, bool(paying or medical)))
+            for i, birth, gender, status, paying, medical in fetch(query)]
 
 
 def over_age_ids(batch: AidBatch, on: date, unticked: bool = False) -> list[int]:
