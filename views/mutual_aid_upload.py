@@ -11,6 +11,7 @@ from flask_login import current_user
 from models.jobs import Job
 from models.mutual_aid import roster_import
 from models.mutual_aid.batches import AidBatch
+from models.mutual_aid.roster_list import VIEWERS  # the roster page's: the unit (an enterprise too), the lookers
 from views.access import access, acting_account, get_in_scope, xlsx_response
 from views.uploads import job_progress, recent_jobs, upload_page
 
@@ -29,7 +30,7 @@ def _history(batch: AidBatch) -> list:
 
 
 @bp.route("/<int:batch_id>/upload", methods=["GET", "POST"])
-@access(objects={"batch_id": AidBatch})
+@access(*VIEWERS, objects={"batch_id": AidBatch})
 def upload(batch):
     """上传本地参保名单文件: the form (or why this account may not upload now) and 导入记录."""
     return upload_page("mutual_aid_upload/upload.html",
@@ -41,14 +42,14 @@ def upload(batch):
 
 
 @bp.route("/<int:batch_id>/upload/template")
-@access(objects={"batch_id": AidBatch})
+@access(*VIEWERS, objects={"batch_id": AidBatch})
 def template(batch):
     """下载参保名单导入模板."""
     return xlsx_response(roster_import.template_workbook(), "参保名单导入模板.xlsx", "roster-template")
 
 
 @bp.route("/uploads/<int:job_id>")
-@access(objects={"job_id": Job})
+@access(*VIEWERS, objects={"job_id": Job})
 def result_page(job):
     """The upload's progress (htmx polls this URL every second; 286 once it ended; a meta refresh
     without JavaScript), then its result. The job and its batch are loaded in the account's scope."""
