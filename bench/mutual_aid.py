@@ -13,8 +13,9 @@ registry of its 20,000 members plus 20,000 others.
 
 Timed (`bench_mutual_aid`): 参保批次查询 of the centre (first page, filtered, the last page) and of
 a district, beside the same SQL raw; 参保编码审核 (first page, 申请中, the last page); the other
-queues (信息变更审核, 附件审核, 互助保障缴费凭证审核, 专用收据审核) as they stand — their tables are not
-generated yet, so those rows are the screens' fixed cost;
+queues (信息变更审核, 附件审核, 互助保障缴费凭证审核, 专用收据审核) over the rows generate_queues() adds
+(attachments of the batches that went to 附件审核, vouchers of those 缴费凭证审核中 / 参保成功, their
+专用收据, 信息变更 requests);
 registry.match_entries on a roster of the big unions' members (50,000 people; 2,000 in the
 smoke city), every run from the same unmatched state, beside a bare baseline: the same data read
 by one raw join and the same columns written by one raw executemany.
@@ -229,6 +230,89 @@ def generate_mutual_aid(info: dict) -> dict:
             "members": Membership.select().count()}
 
 
+def generate_queues() -> dict:
+    """The centre's review queues, filled once (a city generated before they were kept gets them
+    on its next run): an attachment (DECLARATION) for every batch that went to 附件审核 — those
+    附件审核中 / 附件审核不通过 and one in three of the later states; a voucher for every batch
+    缴费凭证审核中 (凭证审核中) and 参保成功 (已核销), with its AidVoucherBatch row; for each 已核销
+    voucher a 专用收据 set — one in three 收据审核中, the rest 审核通过 — with one receipt; and a
+    信息变更 request 待审核 for one unit in twenty (单位名称变更 and 一般信息变更 alternating) plus a
+    decided one for one in ten. Statuses written directly, as the batches' are."""
+    from datetime import date
+
+    from models.base import now
+    from models.mutual_aid.batches import ATTACH_FAILED, ATTACH_REVIEW, INSURED, VOUCHER_REVIEW, AidBatch
+    from models.mutual_aid.checks import BatchAttachment
+    from models.mutual_aid.codes import ACCEPTED, WAITING, CodeChange, InsuranceCode
+    from models.mutual_aid.vouchers import (
+        R_PASSED,
+        R_REVIEW,
+        V_DONE,
+        V_REVIEW,
+        AidReceipt,
+        AidReceiptSet,
+        AidVoucher,
+        AidVoucherBatch,
+    )
+    from models.rules.mutual_roster import DECLARATION
+    if BatchAttachment.select().where(BatchAttachment.stored_name.startswith("bench-")).exists():
+        return {"kept": True, "seconds": 0.0}
+    start = time.perf_counter()
+    stamp = now()
+    batches = list(AidBatch.select(AidBatch.id, AidBatch.code, AidBatch.org, AidBatch.status, AidBatch.premium_total,
+                                   InsuranceCode.account, InsuranceCode.unit_name)
+                   .join(InsuranceCode, on=(InsuranceCode.id == AidBatch.code))
+                   .where(InsuranceCode.code.startswith("HZ") & (AidBatch.kind == "集中参保"))
+                   .order_by(AidBatch.id).tuples())
+    later = {"保障项目待选择", "缴费凭证待上传", VOUCHER_REVIEW, INSURED}
+    with db.atomic():
+        load(BatchAttachment, ({"batch": bid, "kind": DECLARATION, "file_name": "社会保险费缴费申报表.pdf",
+                                "stored_name": f"bench-{bid}.pdf", "content_type": "application/pdf",
+                                "size": 120_000, "uploaded_by": account, "uploaded_at": stamp}
+                               for bid, _c, _o, status, _t, account, _n in batches
+                               if status in (ATTACH_REVIEW, ATTACH_FAILED) or (status in later and bid % 3 == 0)))
+        paying = [b for b in batches if b[3] in (VOUCHER_REVIEW, INSURED)]
+        load(AidVoucher, ({"code": code, "org": org, "payer_name": name, "payer_account": f"6222{bid:012d}",
+                           "payer_bank": "基准银行上海分行", "paid": total, "paid_on": date(2026, 6, 20), "due": total,
+                           "file_name": "缴费凭证.pdf", "stored_name": f"bench-voucher-{bid}.pdf",
+                           "content_type": "application/pdf", "size": 80_000,
+                           "status": V_REVIEW if status == VOUCHER_REVIEW else V_DONE, "uploaded_by": account,
+                           "uploaded_at": stamp - timedelta(minutes=bid % 10_000),
+                           "decided_at": None if status == VOUCHER_REVIEW else stamp}
+                          for bid, code, org, status, total, account, name in paying))
+        vouchers = dict(AidVoucher.select(AidVoucher.stored_name, AidVoucher.id)
+                        .where(AidVoucher.stored_name.startswith("bench-voucher-")).tuples())
+        load(AidVoucherBatch, ({"voucher": vouchers[f"bench-voucher-{bid}.pdf"], "batch": bid, "amount": total,
+                                "active": True} for bid, _c, _o, _s, total, _a, _n in paying))
+        done = [(vouchers[f"bench-voucher-{b[0]}.pdf"], b) for b in paying if b[3] == INSURED]
+        load(AidReceiptSet, ({"voucher": vid, "org": org, "status": R_REVIEW if bid % 3 == 0 else R_PASSED,
+                              "submitted_at": stamp - timedelta(minutes=bid % 10_000),
+                              "decided_at": None if bid % 3 == 0 else stamp}
+                             for vid, (bid, _c, org, _s, _t, _a, _n) in done))
+        sets = dict(AidReceiptSet.select(AidReceiptSet.voucher, AidReceiptSet.id)
+                    .where(AidReceiptSet.voucher.in_(AidVoucher.select(AidVoucher.id)
+                                                     .where(AidVoucher.stored_name.startswith("bench-voucher-"))))
+                    .tuples())
+        load(AidReceipt, ({"receipt_set": sets[vid], "title": name, "amount": total, "created_at": stamp}
+                          for vid, (_b, _c, _o, _s, total, _a, name) in done))
+        codes = list(InsuranceCode.select(InsuranceCode.id, InsuranceCode.org, InsuranceCode.unit_name,
+                                          InsuranceCode.account)
+                     .where(InsuranceCode.code.startswith("HZ")).order_by(InsuranceCode.id).tuples())
+        load(CodeChange, ({"code": cid, "org": org, "kind": "单位名称变更" if cid % 40 == 0 else "一般信息变更",
+                           "unit_name": f"{name}（更名）" if cid % 40 == 0 else "", "old_unit_name": name,
+                           "address": "" if cid % 40 == 0 else f"上海市变更路{cid}号", "status": WAITING,
+                           "requested_by": account, "requested_at": stamp - timedelta(minutes=cid % 10_000)}
+                          for cid, org, name, account in codes if cid % 20 == 0))
+        load(CodeChange, ({"code": cid, "org": org, "kind": "一般信息变更", "address": f"上海市旧址路{cid}号",
+                           "status": ACCEPTED, "requested_by": account, "decided_at": stamp,
+                           "requested_at": stamp - timedelta(days=10)}
+                          for cid, org, _name, account in codes if cid % 10 == 5))
+    from bench.generate import settle
+    settle()
+    return {"kept": False, "seconds": time.perf_counter() - start,
+            "rows": sum(m.select().count() for m in (BatchAttachment, AidVoucher, AidReceiptSet, CodeChange))}
+
+
 def _other_id(k: int, ric) -> str:
     """The k-th ID number of a non-member (area 310115: the members' numbers start 310101)."""
     from datetime import date
@@ -294,8 +378,11 @@ def bench_mutual_aid(b, info: dict, members: int, timed, repeat: int) -> None:
                          (f"last page ({last_codes})", f"?page={last_codes}")):
         b.row(f"参保编码审核, centre, {codes:,} applications: {label} (GET {CODES}{query})", codes,
               timed(b.get(centre, CODES + query), n), "p95 ≤ 100")
-    # the other queues of the centre: timed as they stand (the generator fills none of their tables yet,
-    # so these rows are the screens' fixed cost, not a full queue's)
+    # the other queues of the centre, filled by generate_queues()
+    queues = generate_queues()
+    if not queues["kept"]:
+        b.row(f"generate the review queues ({queues['rows']:,} attachments, vouchers, receipt sets, changes)",
+              queues["rows"], (queues["seconds"] * 1000, None))
     from models.mutual_aid.checks import BatchAttachment
     from models.mutual_aid.codes import CodeChange
     from models.mutual_aid.vouchers import AidReceiptSet, AidVoucher
@@ -307,6 +394,8 @@ def bench_mutual_aid(b, info: dict, members: int, timed, repeat: int) -> None:
         b.row(f"{label}, centre ({rows:,} rows in the city) (GET {url})", rows, timed(b.get(centre, url), n),
               "p95 ≤ 100")
     bench_match(b, members)
+    from bench.mutual_aid_upload import bench_roster_upload
+    bench_roster_upload(b, info)
 
 
 def bench_match(b, members: int) -> None:

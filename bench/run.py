@@ -19,7 +19,8 @@ bench/enroll.py), the 集中参保统计 rows (bench/enroll_stats.py) or the rev
 BENCH_ONLY=provider the 获取社保卡和就业状态 lookups (bench/status_provider.py: the registry and the
 HTTP reference server in its own process); BENCH_ONLY=items 生成保费信息 of a 50,000-person batch
 (bench/mutual_aid_items.py); BENCH_ONLY=mutual_aid the mutual-aid year's rows (bench/mutual_aid.py:
-参保批次查询, 参保编码审核, registry.match_entries).
+参保批次查询, 参保编码审核, the other queues, registry.match_entries, the roster upload end to end);
+BENCH_ONLY=aid_upload only the roster upload end to end (bench/mutual_aid_upload.py).
 BENCH_IMPORT_REPEAT=n (default 1) runs each import and its bare read n times, interleaved, and
 reports the medians.
 """
@@ -38,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "100"))
 ONLY = os.environ.get("BENCH_ONLY", "")  # import cards enroll coverage stats review provider items mutual_aid
+# aid_upload
 KEEP = bool(os.environ.get("BENCH_KEEP") or ONLY)
 IMPORT_REPEAT = int(os.environ.get("BENCH_IMPORT_REPEAT", "1"))
 PASSWORD = "bench-pass-1"
@@ -151,6 +153,13 @@ def bench_database(url: str) -> list:
     if ONLY == "mutual_aid":
         from bench.mutual_aid import bench_mutual_aid
         bench_mutual_aid(b, info, members, timed, REPEAT)
+        db.close()
+        return b.results
+    if ONLY == "aid_upload":
+        from bench.mutual_aid import generate_mutual_aid
+        from bench.mutual_aid_upload import bench_roster_upload
+        generate_mutual_aid(info)
+        bench_roster_upload(b, info)
         db.close()
         return b.results
     if ONLY in ("cards", "enroll", "coverage", "stats", "review"):

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import click
 from stdnum.cn import ric
 
-from models import db, demo_enroll, messages
+from models import db, demo_enroll, demo_mutual_aid, messages
 from models.base import today
 from models.members import counts, member_review, members
 from models.members.people import NORMAL, Membership, Person
@@ -49,7 +49,7 @@ def uscc(rng: random.Random, prefix: str = "81") -> str:
 
 
 DEMO_USERNAMES = ("admin", "city", "centre", "district", "district2", "industry", "secondary", "joint", "grassroots",
-                  "grassroots2", "smallfirms", "temporary", "federation", "enterprise")
+                  "grassroots2", "smallfirms", "temporary", "federation", "enterprise", "grassroots3", "grassroots4")
 
 
 def load_demo(password: str | None = None, members: int = 300, seed: int = 20261122) -> list:
@@ -110,6 +110,8 @@ def load_demo(password: str | None = None, members: int = 300, seed: int = 20261
             ("smallfirms", "小微企业联合工会", g4, False), ("temporary", "黄浦区临时工会", temps[0], False),
             ("federation", "个体劳动者工会联合会", federation, False),
             ("enterprise", "申江小微科技", registered, False),
+            # the 在职职工互助保障 examples' units (models/demo_mutual_aid.py)
+            ("grassroots3", "外滩茂悦科技工会", g2, False), ("grassroots4", "步行街物业工会", g3, False),
         ]
         _notices_and_messages(centre, g3)
         accounts = []
@@ -125,6 +127,8 @@ def load_demo(password: str | None = None, members: int = 300, seed: int = 20261
         demo_enroll.plan_examples(centre, [huangpu, pudong, industry])
         demo_enroll.review_examples(centre, huangpu, street, g2, g3, g4)
         demo_enroll.social_examples(g1)
+        demo_mutual_aid.mutual_aid_examples(centre, {"grassroots": g1, "grassroots2": g5, "smallfirms": g4,
+                                                     "grassroots3": g2, "grassroots4": g3, "enterprise": registered})
     return accounts
 
 

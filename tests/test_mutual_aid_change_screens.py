@@ -37,7 +37,7 @@ def test_the_unit_changes_its_address_and_handler_at_once(app, city):
     assert page.select_one("#current-name").get_text() == "上海互助测试1有限公司"
     assert page.select_one("#g-address")["value"] == "上海市黄浦区测试路1号"  # the form starts from today's values
     assert {label.get_text() for label in page.select("#general-form label")} == {
-        "单位地址", "单位邮箱", "经办人姓名", "经办人手机", "经办人邮箱"}
+        "单位地址", "单位邮箱", "经办人姓名", "经办人手机", "短信验证码", "经办人邮箱"}
     response = client.post(f"{BASE}/general", data={"address": "上海市徐汇区新址9号", "handler_name": "钱经办",
                                                     "handler_mobile": "13800000001"})
     assert response.status_code == 302 and response.headers["Location"].endswith(f"{BASE}/")

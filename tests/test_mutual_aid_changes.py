@@ -26,7 +26,7 @@ from models.mutual_aid.codes import (
 from models.storage import stored_file
 from models.workflow import transition
 from tests import factories
-from tests.factories.mutual_aid import applied, approved_code, form, png, unit_account
+from tests.factories.mutual_aid import applied, approved_code, form, outbox_code, png, unit_account
 from tests.helpers import race
 from tests.workflow_helpers import check_every_pair, race_transition
 
@@ -37,11 +37,14 @@ def proof():
     return [("名称变更核准通知书.png", png())]
 
 
-def test_a_general_change_takes_effect_at_once_and_is_audited_with_old_and_new_values(city):
+def test_a_general_change_takes_effect_at_once_and_is_audited_with_old_and_new_values(app, city):
     code = approved_code(city, 1)
-    change = change_ops.change_general(code, code.account, {
-        "address": "上海市徐汇区新址1号", "email": "new@example.com", "handler_name": "赵经办",
-        "handler_mobile": "138 0000 2222", "handler_email": "handler1@example.com"})  # the same e-mail: unchanged
+    with app.app_context():  # the new 经办人手机 proves itself (获取验证码; the app's key hashes the code)
+        handler_ops.send_code("13800002222")
+        change = change_ops.change_general(code, code.account, {
+            "address": "上海市徐汇区新址1号", "email": "new@example.com", "handler_name": "赵经办",
+            "handler_mobile": "138 0000 2222", "handler_email": "handler1@example.com"},  # the same e-mail: unchanged
+            outbox_code(app, "13800002222"))
     assert (change.kind, change.status) == ("一般信息变更", APPLIED)
     assert (change.address, change.handler_mobile, change.handler_email) == ("上海市徐汇区新址1号", "13800002222", "")
     code = InsuranceCode.get_by_id(code.id)
@@ -72,12 +75,15 @@ def test_a_general_change_refuses_nothing_changed_bad_fields_and_other_accounts(
     assert InsuranceCode.get_by_id(code.id).address == "上海市黄浦区测试路1号"
 
 
-def test_a_general_change_without_a_handler_needs_all_three_handler_fields(city):
+def test_a_general_change_without_a_handler_needs_all_three_handler_fields(app, city):
     code = approved_code(city, 1, handler=False)
     with pytest.raises(DomainError, match="尚未填报经办人.*经办人手机、经办人邮箱"):
         change_ops.change_general(code, code.account, {"handler_name": "新经办"})
-    change_ops.change_general(code, code.account, {"handler_name": "新经办", "handler_mobile": "13800003333",
-                                                   "handler_email": "xin@example.com"})
+    with app.app_context():
+        handler_ops.send_code("13800003333")
+        change_ops.change_general(code, code.account, {"handler_name": "新经办", "handler_mobile": "13800003333",
+                                                       "handler_email": "xin@example.com"},
+                                  outbox_code(app, "13800003333"))
     assert handler_ops.require_handler(code).name == "新经办"
 
 

@@ -17,6 +17,14 @@ from tests.factories.mutual_aid import applied, approved_code, form, png, sms_co
 from tests.helpers import soup
 
 BASE = "/mutual-aid/codes"
+# 业务工作台 → 在职职工互助保障 (ma-integrate): the unit's screens, the centre's queues (each with its
+# waiting count: tests/test_mutual_aid_integrate.py).
+HANDLER = "/mutual-aid/handler/"
+UNIT_TILES_AFTER_CODES = [("参保批次管理", "/mutual-aid/batches/"), ("互助保障缴费凭证", "/mutual-aid/vouchers/"),
+                          ("专用收据", "/mutual-aid/receipts/")]
+CENTRE_TILES = [("参保编码审核", f"{BASE}/review"), ("信息变更审核", "/mutual-aid/changes/review"),
+                ("附件审核", "/mutual-aid/attachments/"), ("互助保障缴费凭证审核", "/mutual-aid/vouchers/review"),
+                ("专用收据审核", "/mutual-aid/receipts/review"), ("账号找回申请", "/account-recovery/review")]
 
 
 def pdf() -> bytes:
@@ -213,10 +221,11 @@ def test_the_city_account_looks_but_may_not_decide_nor_open_files(city, as_role)
 def test_menu_and_workbench_lead_each_role_to_its_screen(city, as_role):
     union = soup(as_role("grassroots").get("/workbench"))
     assert union.select_one("#mutual-aid").get_text() == "在职职工互助保障"
-    assert [a["href"] for a in union.select("ul[aria-labelledby=mutual-aid] a")] == [f"{BASE}/", "/mutual-aid/handler/"]
+    assert [(a.get_text(), a["href"]) for a in union.select("ul[aria-labelledby=mutual-aid] a")] == [
+        ("参保编码申请", f"{BASE}/"), ("经办人填报", HANDLER), *UNIT_TILES_AFTER_CODES]
     assert soup(as_role("grassroots").get("/home")).find("a", string="参保编码申请")["href"] == f"{BASE}/"
     centre = soup(as_role("centre").get("/workbench"))
-    assert [(a.get_text(), a["href"]) for a in centre.select("ul[aria-labelledby=mutual-aid] a")] == \
-        [("经办人填报", "/mutual-aid/handler/"), ("参保编码审核", f"{BASE}/review")]
+    assert [(a.get_text(), a["href"]) for a in centre.select("ul[aria-labelledby=mutual-aid] a:not(.tile-count)")] \
+        == [("经办人填报", HANDLER), *CENTRE_TILES]
     assert soup(as_role("centre").get("/home")).find("a", string="参保编码申请") is None
     assert soup(as_role("city").get("/home")).find("a", string="参保编码审核")["href"] == f"{BASE}/review"

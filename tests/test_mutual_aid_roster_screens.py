@@ -185,7 +185,8 @@ def test_withdraw_with_a_reason_and_a_choice(client, unit):
     open_window(years.CENTRAL)
     batch = batch_in(unit, AWAIT_VOUCHER, year=aid_year(years.year_of(today(), years.CENTRAL)))
     row = soup(client.get("/mutual-aid/batches/")).select_one(f"#batch-{batch.id}")
-    assert [a.get_text() for a in row.select("td.actions-cell a")] == ["参保清册", "保费详细", "批次撤回"]
+    assert [a.get_text() for a in row.select("td.actions-cell a")] == \
+        ["参保清册", "保费详细", "上传缴费凭证", "批次撤回"]
     url = f"/mutual-aid/batches/{batch.id}/withdraw"
     assert [r.parent.get_text(strip=True) for r in soup(client.get(url)).select("input[name=choice]")] == [
         "重新整理清册", "重新选择保障项目"]

@@ -55,7 +55,7 @@ def test_the_unit_sees_the_receiving_account_and_the_later_deadline(app, city):
     assert page.select_one("#account-no").get_text() == "31602300008022150"
     assert page.select_one("#account-bank").get_text() == "上海银行人民广场支行"
     row = [td.get_text(strip=True) for td in page.select("#payable-batches tbody td")]
-    assert row == ["2026年度", "集中参保", code.code, "5580元", "2026-06-25"]
+    assert row == ["2026年度", "集中参保", code.code, "5580元", "2026-06-25", "参保清册保费详细"]
     assert page.select_one("#new-voucher").get_text() == "新增缴费信息"
 
 

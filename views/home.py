@@ -4,8 +4,12 @@ from flask import Blueprint, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from models.base import today
+from models.mutual_aid import attachment_ops, change_ops, code_ops, receipt_ops, recovery, voucher_ops
+from models.mutual_aid.batches import ATTACH_REVIEW, AidBatch
+from models.mutual_aid.codes import APPLYING, WAITING, InsuranceCode
+from models.mutual_aid.vouchers import R_REVIEW, V_REVIEW, AidReceiptSet, AidVoucher
 from models.stats import dashboard
-from views.access import EVERYONE, access, public, render_page
+from views.access import EVERYONE, access, public, render_page, scoped
 from views.menu import may_open
 
 bp = Blueprint("home", __name__)
@@ -20,9 +24,30 @@ WORKBENCH = [
     ("参保批次管理", "batches.index"), ("缴费凭证管理", "batches.vouchers"), ("保障类型管理", "plans.types"),
     ("保障金额设置", "plans.split"), ("给付信息查询", "coverage.claims_query"),
 ]
-# 在职职工互助保障 (seed 004: 业务工作台 → 【在职职工互助保障】 → 参保编码申请): its own group of tiles.
+# 在职职工互助保障 (seed 004: 业务工作台 → 【在职职工互助保障】 → 参保编码申请): its own group of tiles —
+# the unit's screens, then the centre's review queues, each with its waiting count (a link to exactly
+# those rows: the queue filtered by the waiting state). The menu's order (views/menu.py).
 MUTUAL_AID = [("参保编码申请", "mutual_aid_codes.index"), ("经办人填报", "mutual_aid_handler.index"),
-              ("参保编码审核", "mutual_aid_codes.review")]
+              ("参保批次管理", "mutual_aid_batches.index"), ("互助保障缴费凭证", "mutual_aid_vouchers.index"),
+              ("专用收据", "mutual_aid_receipts.index")]
+
+
+def _waiting(account) -> list:
+    """(label, endpoint, waiting state, its count) of each centre queue, counted as its list filters."""
+    return [
+        ("参保编码审核", "mutual_aid_codes.review", APPLYING,
+         lambda: code_ops.search(scoped(InsuranceCode, account), APPLYING).count()),
+        ("信息变更审核", "mutual_aid_changes.review", WAITING,
+         lambda: change_ops.search(change_ops.in_scope(account), WAITING).count()),
+        ("附件审核", "mutual_aid_attachments.review", ATTACH_REVIEW,
+         lambda: attachment_ops.search(scoped(AidBatch, account), ATTACH_REVIEW).count()),
+        ("互助保障缴费凭证审核", "mutual_aid_vouchers.review", V_REVIEW,
+         lambda: voucher_ops.search(scoped(AidVoucher, account), V_REVIEW).count()),
+        ("专用收据审核", "mutual_aid_receipts.review", R_REVIEW,
+         lambda: receipt_ops.search(scoped(AidReceiptSet, account), R_REVIEW).count()),
+        ("账号找回申请", "account_recovery.review", recovery.PENDING,
+         lambda: recovery.search(recovery.PENDING).count()),
+    ]
 
 
 @bp.route("/")
@@ -58,4 +83,9 @@ def workbench():
     def tiles(entries):
         return [(label, url_for(endpoint)) for label, endpoint in entries
                 if endpoint in current_app.view_functions and may_open(current_user, endpoint)]
-    return render_page("home/workbench.html", org=org, modules=tiles(WORKBENCH), mutual_aid=tiles(MUTUAL_AID))
+    queues = [{"label": label, "url": url_for(endpoint), "waiting": state, "count": count(),
+               "count_url": url_for(endpoint, status=state)}
+              for label, endpoint, state, count in _waiting(current_user)
+              if endpoint in current_app.view_functions and may_open(current_user, endpoint)]
+    return render_page("home/workbench.html", org=org, modules=tiles(WORKBENCH), mutual_aid=tiles(MUTUAL_AID),
+                       queues=queues)

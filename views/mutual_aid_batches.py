@@ -10,18 +10,9 @@ from flask_login import current_user
 
 from models.base import DomainError
 from models.mutual_aid import batch_ops, years
-from models.mutual_aid.batches import (
-    AWAIT_VOUCHER,
-    BATCH_STATES,
-    CHOOSE_ITEMS,
-    INSURED,
-    VOUCHER_REVIEW,
-    WITHDRAW_CHOICES,
-    AidBatch,
-    RosterEntry,
-)
+from models.mutual_aid.batches import BATCH_STATES, INSURED, WITHDRAW_CHOICES, AidBatch, RosterEntry
 from models.mutual_aid.codes import APPROVED, InsuranceCode
-from models.mutual_aid.roster_list import UNIT_ROLES, VIEWERS, foreign_to
+from models.mutual_aid.roster_list import UNIT_ROLES, VIEWERS, foreign_to, next_steps
 from models.rules.text import normalize
 from views.access import access, acting_account, redirect_to, render_page, scoped
 from views.paging import paginate
@@ -61,8 +52,7 @@ def index():
         else None
     return render_page("mutual_aid_batches/index.html", "rows", page=paginate(query), status_filter=status,
                        states=BATCH_STATES, code=code, unit=current_user.operates_mutual_aid,
-                       await_voucher=AWAIT_VOUCHER, choose_items=CHOOSE_ITEMS,
-                       premium_states=(AWAIT_VOUCHER, VOUCHER_REVIEW, INSURED))
+                       next_steps=next_steps)
 
 
 def running_central(code: InsuranceCode) -> AidBatch | None:

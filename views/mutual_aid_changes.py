@@ -11,7 +11,7 @@ from models.mutual_aid import change_ops, code_ops, handler_ops
 from models.mutual_aid.codes import APPROVED, CHANGE_STATES, GENERAL_CHANGE, NAME_CHANGE, CodeChange
 from models.orgs.accounts import AID_UNIT_ROLES, ROLES
 from models.rules.text import normalize
-from views.access import access, acting_account, file_response, int_arg, redirect_to, render_page
+from views.access import access, acting_account, client_ip, file_response, int_arg, redirect_to, render_page
 from views.paging import paginate
 
 bp = Blueprint("mutual_aid_changes", __name__, url_prefix="/mutual-aid/changes")
@@ -34,7 +34,7 @@ def _unit_page(status: int = 200, **context):
     handler = handler_ops.handler_of(code) if approved else None
     current = change_ops.current_values(code, handler) if approved else {}
     shown = {"values": current, "error": None, "errors": {}, "name_error": None, "name_errors": {}, "new_name": "",
-             **context}
+             "notice": None, **context}
     return render_page("mutual_aid_changes/index.html", status=status, code=code, approved=approved,
                        handler=handler, waiting=change_ops.waiting_of(code) if approved else None,
                        history=change_ops.history_of(code) if approved else [], fields=change_ops.GENERAL_FIELDS,
@@ -51,13 +51,20 @@ def index():
 @bp.route("/general", methods=["POST"])
 @access(*UNIT_ROLES, may="operates_mutual_aid", refusal=NOT_UNIT)
 def general():
-    """一般信息变更 (单位地址, 单位邮箱, 经办人姓名 / 手机 / 邮箱): applied at once."""
+    """一般信息变更 (单位地址, 单位邮箱, 经办人姓名 / 手机 / 邮箱): applied at once; a new 经办人手机 with
+    the SMS code sent to it (获取验证码: action=sms), as in 经办人填报."""
     code = code_ops.mine(current_user)
     values = {name: normalize(request.form.get(name)) for name, *_ in change_ops.GENERAL_FIELDS}
     if code is None:
         return _unit_page(409, error="尚无参保编码，请先申请参保编码")
+    if request.form.get("action") == "sms":  # 获取验证码 for the new 经办人手机 (the form stays filled)
+        try:
+            sent = change_ops.send_mobile_code(values["handler_mobile"], client_ip())
+        except FieldErrors as exc:
+            return _unit_page(exc.status, values=values, error=exc.message, errors=exc.errors)
+        return _unit_page(values=values, notice=f"验证码已发送至{sent.masked}，{sent.minutes}分钟内有效")
     try:
-        change = change_ops.change_general(code, acting_account(), values)
+        change = change_ops.change_general(code, acting_account(), values, request.form.get("sms_code", ""))
     except FieldErrors as exc:
         return _unit_page(exc.status, values=values, error=exc.message, errors=exc.errors)
     except DomainError as exc:

@@ -12,6 +12,7 @@ from models.base import DomainError
 from models.mutual_aid import attachment_ops, roster_check, years
 from models.mutual_aid.batches import ATTACH_FAILED, ATTACH_REVIEW, AidBatch
 from models.mutual_aid.checks import BatchAttachment
+from models.mutual_aid.roster_list import next_steps
 from models.orgs.accounts import AID_UNIT_ROLES, ROLES
 from models.rules.mutual_roster import ATTACHMENT_KINDS, OVER_AGE_TICKS
 from models.rules.text import normalize
@@ -56,7 +57,7 @@ def check_page(batch: AidBatch, status: int = 200, **context):
                        submittable=batch.status in roster_check.SUBMITTABLE,
                        can_decide=current_user.acts_for_centre and batch.status == ATTACH_REVIEW,
                        log=AuditLog.for_object(batch).limit(50), which=roster_check.WHICH,
-                       attach_failed=ATTACH_FAILED, **{"error": None, "reason": "", **context})
+                       attach_failed=ATTACH_FAILED, next_steps=next_steps, **{"error": None, "reason": "", **context})
 
 
 def _act(batch: AidBatch, op, done: str, anchor: str = "result"):

@@ -13,6 +13,7 @@ from models.audit import AuditLog
 from models.base import DomainError
 from models.mutual_aid import premium_ops, years
 from models.mutual_aid.batches import AWAIT_VOUCHER, CHOOSE_ITEMS, AidBatch
+from models.mutual_aid.roster_list import next_steps
 from models.orgs.accounts import AID_UNIT_ROLES, ROLES
 from models.rules import mutual_fees
 from models.rules.fees import yuan
@@ -43,7 +44,7 @@ def _page(batch, error=None, status=200, ticked=None):
         people=sum(premium_ops.class_counts(batch).values()), deadline=premium_ops.payment_deadline(batch),
         waiting=premium_ops.waiting_notes(batch, cover),
         combo=batch.year.basic_combo_fee, log=AuditLog.for_object(batch).limit(30), CHOOSE_ITEMS=CHOOSE_ITEMS,
-        AWAIT_VOUCHER=AWAIT_VOUCHER)
+        AWAIT_VOUCHER=AWAIT_VOUCHER, next_steps=next_steps)
 
 
 def _half_now(batch) -> bool | None:
@@ -95,7 +96,7 @@ def premiums(batch):
         row[0] = start + i
     return render_page("mutual_aid_items/premiums.html", "rows", batch=batch, page=page, rows=rows,
                        columns=premium_ops.DETAIL_COLUMNS, totals=premium_ops.item_totals(batch), item=item,
-                       cover=premium_ops.coverage_row(batch))
+                       cover=premium_ops.coverage_row(batch), next_steps=next_steps)
 
 
 @bp.route("/<int:batch_id>/premiums.xlsx")

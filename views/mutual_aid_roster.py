@@ -14,7 +14,7 @@ from werkzeug.routing import BuildError
 from models.base import DomainError, FieldErrors, in_values
 from models.mutual_aid import roster_edit, roster_list
 from models.mutual_aid.batches import EMPLOYMENT, RESIDENT_ID, UNKNOWN, AidBatch, RosterEntry
-from models.mutual_aid.roster_list import UNIT_ROLES, VIEWERS, foreign_to, operated_by
+from models.mutual_aid.roster_list import UNIT_ROLES, VIEWERS, foreign_to, next_steps, operated_by
 from models.rules.aid_people import GENDERS
 from models.rules.text import normalize
 from views.access import access, acting_account, form_ids, int_arg, redirect_to, refuse, render_page
@@ -64,7 +64,7 @@ def roster(batch):
                        counts=roster_list.counts(batch, on), employment=EMPLOYMENT, ages=roster_list.AGE_FILTERS,
                        can_edit=operates(batch) and batch.editable, over=roster_list.over_age_of,
                        resident=RESIDENT_ID, unknown=UNKNOWN, upload_url=_upload_url(batch),
-                       warnings=roster_list.people(batch, {"warning": "1"}).count())
+                       warnings=roster_list.people(batch, {"warning": "1"}).count(), next_steps=next_steps)
 
 
 @bp.route("/<int:batch_id>/roster/add/<any(last_year, members):source>", methods=["POST"])

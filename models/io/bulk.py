@@ -1,6 +1,7 @@
 """Writing many rows at once, for the imports: `bulk_insert()` (PostgreSQL COPY, SQLite
-multi-row INSERT, ids returned), `insert_chunks()` (peewee's insert_many a chunk at a time) and
-the reads that go with them (`fetch()` plain tuples, `in_batch()` values per IN).
+multi-row INSERT, ids returned), `insert_chunks()` (peewee's insert_many a chunk at a time),
+`update_rows()` (each row its own values: PostgreSQL UPDATE … FROM (VALUES …), SQLite one
+executemany) and the reads that go with them (`fetch()` plain tuples, `in_batch()` values per IN).
 """
 
 import sqlite3
@@ -62,6 +63,54 @@ def bulk_insert(model, rows: list, size: int = BATCH, returning=()) -> list | No
         if tail:
             out.extend(cursor.fetchall())
     return out if tail else None
+
+
+PG_CASTS = {"AUTO": "integer", "BIGAUTO": "bigint", "BOOL": "boolean", "INT": "integer", "BIGINT": "bigint",
+            "SMALLINT": "smallint", "DATE": "date", "DATETIME": "timestamp", "FLOAT": "double precision",
+            "DECIMAL": "numeric"}  # the rest: text
+
+
+def update_rows(model, fields: list, rows: list) -> int:
+    """Set `fields` (model fields) of many rows, each to its own values: rows are tuples, the
+    fields' values in order and the primary key last. PostgreSQL: the rows COPYed into a
+    temporary table, then one UPDATE … FROM it (twice as fast as UPDATE … FROM (VALUES …) pages);
+    SQLite: one executemany of `UPDATE … SET … WHERE id = ?`. (peewee's bulk_update composes a
+    CASE per field and row — most of a 50,000-row update's time.) One transaction (a savepoint
+    inside the caller's). Returns how many rows were given."""
+    if not rows:
+        return 0
+    table, pk = model._meta.table_name, model._meta.primary_key
+    plain = (str, int, bool, type(None))  # what both drivers take as it is
+    converted = [row if all(type(v) in plain for v in row) else
+                 tuple(_db_value(f, v) for f, v in zip([*fields, pk], row, strict=True)) for row in rows]
+    with db.atomic(), pw.__exception_wrapper__:
+        cursor = db.cursor()
+        if is_postgres():
+            names = [f"v{i}" for i in range(len(fields))]
+            columns = ", ".join(f"{n} {PG_CASTS.get(f.field_type, 'text')}"
+                                for n, f in zip([*names, "k"], [*fields, pk], strict=True))
+            cursor.execute(f"CREATE TEMPORARY TABLE update_rows ({columns}) ON COMMIT DROP")
+            cursor.copy_expert("COPY update_rows FROM STDIN", _Streamed(
+                "\t".join(_copy_text(v) for v in row) + "\n" for row in converted), size=COPY_PIECE)
+            assign = ", ".join(f'"{f.column_name}" = v.{n}' for f, n in zip(fields, names, strict=True))
+            cursor.execute(f'UPDATE "{table}" AS t SET {assign} FROM update_rows AS v WHERE t."{pk.column_name}" = v.k')
+            cursor.execute("DROP TABLE update_rows")
+        else:
+            assign = ", ".join(f'"{f.column_name}" = ?' for f in fields)
+            cursor.executemany(f'UPDATE "{table}" SET {assign} WHERE "{pk.column_name}" = ?', converted)
+    return len(rows)
+
+
+def _copy_text(value) -> str:
+    """A value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if type(value) is bool:
+        return "t" if value else "f"
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
 
 
 def _db_value(field, value):

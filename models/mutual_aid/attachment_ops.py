@@ -83,6 +83,7 @@ def remove(batch: AidBatch, attachment_id: int, account, at=None) -> None:
     if row is None:
         raise DomainError("该附件不存在或已删除", 404)
     with db.atomic():
+        batch_ops.claim(batch)  # a 清册提交 at this instant re-checks the attachments after this, or refuses it
         BatchAttachment.delete().where(BatchAttachment.id == row.id).execute()
         AuditLog.record("删除附件", batch, account=account, detail={"附件类型": row.kind, "文件": row.file_name})
     file_path(row).unlink(missing_ok=True)

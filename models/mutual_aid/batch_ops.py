@@ -9,8 +9,13 @@
 - `withdraw` (批次撤回): from 缴费凭证待上传 with a reason and a choice (重新整理清册 → 清册待校验,
   重新选择保障项目 → 保障项目待选择), while the batch's window is open and no voucher pays it
   (已上传缴费凭证…).
+- `claim` (first thing in the transaction of every roster change and of 清册提交): the batch row,
+  still in the state the page showed, taken for this transaction — so a person added, removed or
+  ticked at the instant of 清册提交 either lands before the submit's re-check (which then sees it) or
+  is refused (STALE) after it, never slips past it.
 - `delete_batch` (批次删除): the batch and its people, only in 清册待校验 / 清册校验不通过 — one
-  DELETE … WHERE status = <the state shown>, so a batch moved meanwhile is not deleted.
+  DELETE … WHERE status = <the state shown>, so a batch moved meanwhile is not deleted. Its uploaded
+  attachments go with it: the rows in the transaction, their stored files once it has committed.
 """
 
 from datetime import datetime
@@ -22,11 +27,13 @@ from models.audit import AuditLog
 from models.base import DomainError, now
 from models.mutual_aid import years
 from models.mutual_aid.batches import EDITABLE, INSURED, WITHDRAW_CHOICES, AidBatch, RosterEntry
+from models.mutual_aid.checks import FILE_DIR, BatchAttachment
 from models.mutual_aid.code_ops import units_of
 from models.mutual_aid.codes import APPROVED, CodeUnit, InsuranceCode
 from models.mutual_aid.handler_ops import require_handler
 from models.mutual_aid.vouchers import AidVoucherBatch
 from models.rules.text import compact, normalize
+from models.storage import stored_file
 from models.workflow import STALE, transition
 
 
@@ -95,6 +102,19 @@ def move(batch: AidBatch, action: str, account, reason: str = "") -> AidBatch:
     return transition(batch, action, account=account, reason=reason, updates=updates)
 
 
+def claim(batch: AidBatch, states=None) -> None:
+    """Inside a transaction, before anything else: take the batch row while it is still in
+    `batch.status` (or, `states` given, in one of them — a background import that read the batch
+    long ago) — a status-conditioned UPDATE of updated_at: on PostgreSQL a row lock that a
+    concurrent roster change or 清册提交 waits on, its WHERE re-read once the other commits; on
+    SQLite the transaction is BEGIN IMMEDIATE, serialised already. Raises STALE (nothing written)
+    when the batch moved meanwhile."""
+    state = AidBatch.status.in_(list(states)) if states else (AidBatch.status == batch.status)
+    taken = AidBatch.update(updated_at=now()).where((AidBatch.id == batch.id) & state).execute()
+    if taken != 1:
+        raise DomainError(STALE, 409)
+
+
 def paid_by_voucher(batch: AidBatch) -> bool:
     """A voucher under review or written off pays the batch (缴费凭证上传后 the roster is locked)."""
     return AidVoucherBatch.select().where((AidVoucherBatch.batch == batch.id) & AidVoucherBatch.active).exists()
@@ -121,6 +141,9 @@ def delete_batch(batch: AidBatch, account) -> int:
     if batch.code.account_id != getattr(account, "id", None):
         raise DomainError("只能删除本账号的参保批次", 403)
     with db.atomic():
+        files = [name for (name,) in BatchAttachment.select(BatchAttachment.stored_name)
+                 .where(BatchAttachment.batch == batch.id).tuples()]
+        BatchAttachment.delete().where(BatchAttachment.batch == batch.id).execute()
         people = RosterEntry.delete().where(RosterEntry.batch == batch.id).execute()
         gone = AidBatch.delete().where((AidBatch.id == batch.id) & (AidBatch.status == batch.status)).execute()
         if gone != 1:
@@ -128,4 +151,6 @@ def delete_batch(batch: AidBatch, account) -> int:
         AuditLog.record("批次删除", object_type="AidBatch", object_id=batch.id, from_state=batch.status,
                         account=account, detail={"参保编码": batch.code.code, "保障年度": batch.year.year,
                                                  "参保类型": batch.kind, "删除人数": people})
+    for name in files:  # after the commit: a rolled-back delete keeps its files
+        stored_file(FILE_DIR, name).unlink(missing_ok=True)
     return people

@@ -91,6 +91,10 @@ class AidBatch(BaseModel):
 # One centralized batch per code and year (deleting it in 清册待校验 / 清册校验不通过 frees the place).
 AidBatch.add_index(AidBatch.index(AidBatch.code, AidBatch.year, unique=True, where=(AidBatch.kind == CENTRAL),
                                   name="aid_batch_one_central"))
+# 参保批次查询 filtered by 区 (the organisations of a district) or 单位名称 (the matching codes): the
+# counts per state and the page's ids read these indexes alone, not every batch of the year.
+AidBatch.add_index(AidBatch.index(AidBatch.org, AidBatch.year, AidBatch.status, name="aid_batch_org_year"))
+AidBatch.add_index(AidBatch.index(AidBatch.code, AidBatch.year, AidBatch.status, name="aid_batch_code_year"))
 
 
 class RosterEntry(BaseModel):

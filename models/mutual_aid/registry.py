@@ -17,8 +17,9 @@ pattern of models/enroll/status_provider.py). This module only reads them:
   status and social-security code (registry_*, social_code); when the 建议清册 has the person, its
   name replaces the roster's automatically (seed 004: "建议清册中若存在此人，姓名字段会以建议清册中的
   社保姓名为准") — unless the operator confirmed a name (姓名匹配异常，请人工确认) — and its 职退状态 is taken;
-- `linked_payers(batch)`: rule 3's denominator — "参保清册所关联的所有社保编码的缴费人数之和", the
-  social-security codes the roster's matched people are paid under, and their payers summed.
+- `linked_payers(batch, also)`: rule 3's denominator — "参保清册所关联的所有社保编码的缴费人数之和", the
+  social-security codes the roster's matched people are paid under (this batch's and, for rules 2 and
+  3 judging the unit's whole roster of the year, its other submitted batches'), their payers summed.
 """
 
 import os
@@ -28,12 +29,12 @@ from flask import current_app, has_app_context
 
 from models import db
 from models.base import BaseModel, in_values, now
-from models.io.bulk import fetch
+from models.io.bulk import fetch, update_rows
 from models.members.people import Person
 from models.mutual_aid.batches import IN_SERVICE, UNKNOWN, AidBatch, RosterEntry
 from models.mutual_aid.registry_source import HttpRegistry, Payer, RegistrySource
 
-CHUNK = 900  # ID numbers per IN (SQLite's variable limit is 999 on old builds)
+CHUNK = 5_000  # ID numbers per IN (one parameter however many: models/base.in_values)
 
 
 class RegistryPayer(BaseModel):
@@ -112,9 +113,7 @@ def member_names(id_numbers) -> dict:
     """{证件号码: 会员库姓名} (any document type; a number is one person in practice)."""
     found = {}
     for part in _chunks(sorted(set(id_numbers))):
-        query = Person.select(Person.id_number, Person.name).where(in_values(Person.id_number, part))
-        for id_number, name in query.tuples():
-            found[id_number] = name
+        found.update(fetch(Person.select(Person.id_number, Person.name).where(in_values(Person.id_number, part))))
     return found
 
 
@@ -130,39 +129,46 @@ def matched(name: str, employment: str, payer: Payer | None, member_name: str, c
             "social_code": "", "employment": IN_SERVICE if employment == IN_SERVICE else UNKNOWN}
 
 
+MATCHED_FIELDS = ("name", "member_name", "registry_name", "registry_matched", "social_code", "employment")
+
+
 def match_entries(batch: AidBatch, entry_ids=None, source: RegistrySource | None = None) -> int:
     """Fill the 会员库 and 建议清册 fields of the batch's people (all, or `entry_ids`); returns how
     many rows changed. The 建议清册 (the configured source) is asked first — a remote that fails
-    raises its Chinese reason and nothing is written; then one transaction, rows in bulk."""
-    query = RosterEntry.select().where(RosterEntry.batch == batch.id)
+    raises its Chinese reason and nothing is written; then one transaction writing only the rows
+    that changed, each its own values (models/io/bulk.update_rows: one executemany on SQLite,
+    UPDATE … FROM (VALUES …) on PostgreSQL)."""
+    E = RosterEntry
+    query = (E.select(E.id, E.id_number, E.name_confirmed, *(getattr(E, f) for f in MATCHED_FIELDS))
+             .where(E.batch == batch.id))
     if entry_ids is not None:
         ids = [int(i) for i in entry_ids]
         if not ids:
             return 0
-        query = query.where(in_values(RosterEntry.id, ids))
-    entries = list(query)
-    numbers = [e.id_number for e in entries]
+        query = query.where(in_values(E.id, ids))
+    rows = fetch(query)  # plain tuples: 50,000 model instances cost more than the matching
+    numbers = [r[1] for r in rows]
     registry, members = lookup(numbers, source), member_names(numbers)
-    fields = ("name", "member_name", "registry_name", "registry_matched", "social_code", "employment")
     changed = []
-    for e in entries:
-        now_fields = matched(e.name, e.employment, registry.get(e.id_number), members.get(e.id_number, ""),
-                             e.name_confirmed)
-        if any(getattr(e, f) != now_fields[f] for f in fields):
-            for f in fields:
-                setattr(e, f, now_fields[f])
-            changed.append(e)
+    for entry_id, number, confirmed, name, *was in rows:
+        was[2] = bool(was[2])  # registry_matched: 0 / 1 on SQLite
+        found = matched(name, was[-1], registry.get(number), members.get(number, ""), bool(confirmed))
+        values = tuple(found[f] for f in MATCHED_FIELDS)
+        if values != (name, *was):
+            changed.append((*values, entry_id))
     if changed:
         with db.atomic():
-            RosterEntry.bulk_update(changed, fields=[getattr(RosterEntry, f) for f in fields], batch_size=500)
+            update_rows(E, [getattr(E, f) for f in MATCHED_FIELDS], changed)
     return len(changed)
 
 
-def linked_payers(batch: AidBatch, source: RegistrySource | None = None) -> tuple[int, list]:
-    """(缴费人数之和, [社保编码 …]) over the social-security codes of the batch's matched people
-    (rule 3's denominator), the payers asked of the configured 建议清册."""
+def linked_payers(batch: AidBatch, source: RegistrySource | None = None, also=()) -> tuple[int, list]:
+    """(缴费人数之和, [社保编码 …]) over the social-security codes of the matched people of the batch and
+    of the batches `also` (ids: the unit's other submitted batches of the year, roster_check.year_batches)
+    — rule 3's denominator, the payers asked of the configured 建议清册."""
+    batches = [batch.id, *also]
     codes = [c for (c,) in RosterEntry.select(RosterEntry.social_code).distinct()
-             .where((RosterEntry.batch == batch.id) & RosterEntry.active & (RosterEntry.social_code != ""))
+             .where(in_values(RosterEntry.batch, batches) & RosterEntry.active & (RosterEntry.social_code != ""))
              .tuples()]
     if not codes:
         return 0, []

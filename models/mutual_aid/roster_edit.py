@@ -27,6 +27,7 @@ from models.audit import AuditLog
 from models.base import DomainError, FieldErrors, in_values, now, today
 from models.members.people import ID_CARD, NORMAL, Membership, Person
 from models.mutual_aid import registry, roster_list, years
+from models.mutual_aid.batch_ops import claim
 from models.mutual_aid.batches import (
     EDITABLE,
     ID_TYPES,
@@ -45,7 +46,6 @@ from models.mutual_aid.years import AidYear
 from models.orgs.organizations import Organization, OrgTree
 from models.rules.aid_people import PersonError, clean_person
 from models.rules.text import mask
-from models.workflow import STALE
 
 NO_UNION = ("本单位不是工会组织，“会员库”中没有本单位的工会会员名单，"
             "请通过“上传本地参保名单文件”或“获取上年度参保名单”添加参保人员")
@@ -70,10 +70,10 @@ def require_editable(batch: AidBatch) -> None:
 
 
 def _still_editable(batch: AidBatch) -> None:
-    """Inside the transaction: the batch is still in the state the page showed (a 清册提交 or a
-    批次删除 meanwhile refuses the change)."""
-    if not AidBatch.select().where((AidBatch.id == batch.id) & (AidBatch.status == batch.status)).exists():
-        raise DomainError(STALE, 409)
+    """Inside the transaction, first: the batch is still in the state the page showed (a 清册提交 or a
+    批次删除 meanwhile refuses the change), and its row is taken (batch_ops.claim) so a 清册提交 at the
+    same instant re-checks after this change or refuses it."""
+    claim(batch)
 
 
 def _label(name: str, id_number: str) -> str:

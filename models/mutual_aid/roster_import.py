@@ -37,6 +37,7 @@ from models.io.tables import lost_digits, lost_digits_message, stream_table
 from models.io.templates import notes_sheet, template_sheet, workbook_bytes
 from models.jobs import FULL_NUMBER_KINDS, JobChunk, bulk_work, job_kind
 from models.mutual_aid import registry
+from models.mutual_aid.batch_ops import claim
 from models.mutual_aid.batches import (
     EDITABLE,
     ID_TYPES,
@@ -324,10 +325,14 @@ def _apply(ctx, batch: AidBatch, account, checked: list, total: int, chunks: int
                 if failed else "。")
     try:
         with db.atomic():
-            # The roster must still be open when the rows go in (清册提交 meanwhile locks it).
-            if not AidBatch.select().where((AidBatch.id == batch.id) & AidBatch.status.in_(EDITABLE)).exists():
+            # The roster must still be open when the rows go in (清册提交 meanwhile locks it): the batch
+            # row taken first (batch_ops.claim), so a 清册提交 at this instant re-checks after us or refuses us.
+            try:
+                claim(batch, EDITABLE)
+            except DomainError:
                 current = AidBatch.get_or_none(AidBatch.id == batch.id)
-                raise DomainError(LOCKED.format(current.status if current else "已删除") + "，参保名单未导入", 409)
+                raise DomainError(LOCKED.format(current.status if current else "已删除") + "，参保名单未导入",
+                                  409) from None
             bulk_insert(RosterEntry, entries)
             result = uploads.result(
                 ctx, total, summary, len(failed), imported=len(entries), batch=batch.id,

@@ -12,7 +12,22 @@ from datetime import date
 from functools import reduce
 
 from models.base import today
-from models.mutual_aid.batches import EMPLOYMENT, IN_SERVICE, RETIRED, UNKNOWN, AidBatch, RosterEntry
+from models.mutual_aid.batches import (
+    ATTACH_FAILED,
+    ATTACH_REVIEW,
+    AWAIT_VOUCHER,
+    CHECK_FAILED,
+    CHOOSE_ITEMS,
+    EMPLOYMENT,
+    IN_SERVICE,
+    INSURED,
+    RETIRED,
+    TO_CHECK,
+    UNKNOWN,
+    VOUCHER_REVIEW,
+    AidBatch,
+    RosterEntry,
+)
 from models.orgs.accounts import AID_UNIT_ROLES, ROLES
 from models.rules.mutual_roster import OVER_AGE, is_over_age, reference_day
 
@@ -32,6 +47,32 @@ COUNTS = (("拟参保人数", {}), ("在职", {"employment": IN_SERVICE}), ("退
 def operated_by(batch: AidBatch, account) -> bool:
     """The account is the batch's unit (its code's account): it may change the batch."""
     return account.operates_mutual_aid and batch.code.account_id == account.id
+
+
+# The steps of a batch (参保批次管理 and 参保清册 show the same links; the templates name them,
+# partials/mutual_aid_batches/_steps.html): per state the next action the manual names.
+CHECK_STATES = (TO_CHECK, CHECK_FAILED, ATTACH_REVIEW, ATTACH_FAILED)  # 清册校验 (附件审核中: its progress)
+PREMIUM_STATES = (AWAIT_VOUCHER, VOUCHER_REVIEW, INSURED)  # 保费详细
+
+
+def next_steps(batch: AidBatch, account) -> list[str]:
+    """The keys of the batch's steps this account may open now: roster (参保清册), check (清册校验),
+    items (保障项目选择: the unit, 保障项目待选择), premiums (保费详细), voucher (上传缴费凭证 → 互助保障缴费凭证:
+    the unit, 缴费凭证待上传), withdraw (批次撤回: the unit, 缴费凭证待上传), delete (批次删除: the unit, while
+    the roster is editable). Each screen refuses on the server what it must; these are only the links."""
+    own = operated_by(batch, account)
+    steps = ["roster"]
+    if batch.status in CHECK_STATES:
+        steps.append("check")
+    if batch.status == CHOOSE_ITEMS and own:
+        steps.append("items")
+    if batch.status in PREMIUM_STATES:
+        steps.append("premiums")
+    if batch.status == AWAIT_VOUCHER and own:
+        steps += ["voucher", "withdraw"]
+    if batch.editable and own:
+        steps.append("delete")
+    return steps
 
 
 def foreign_to(batch: AidBatch, account) -> bool:

@@ -15,6 +15,7 @@ import peewee as pw
 from models import db
 from models.audit import AuditLog
 from models.base import DomainError, FieldErrors, in_values, now, today
+from models.mutual_aid.batch_ops import claim
 from models.mutual_aid.batches import EDITABLE, ID_TYPES, SOURCES, UPLOADED, AidBatch, RosterEntry
 from models.mutual_aid.codes import CodeHandler, InsuranceCode
 from models.rules.aid_people import PersonError, clean_person
@@ -90,9 +91,9 @@ def add_entries(batch: AidBatch, rows: list, account, source: str = UPLOADED) ->
     at = now()
     try:
         with db.atomic():
-            # The batch must still be editable when the rows go in (a submit meanwhile locks it).
-            if not AidBatch.select().where((AidBatch.id == batch.id) & (AidBatch.status == batch.status)).exists():
-                raise DomainError("该批次的状态已被他人修改，请刷新页面后重试", 409)
+            # The batch must still be editable when the rows go in (a submit meanwhile locks it):
+            # the row taken first, so a 清册提交 at the same instant waits or refuses us.
+            claim(batch)
             RosterEntry.insert_many([{
                 "batch": batch.id, "year": batch.year_id, "id_type": p.id_type, "id_number": p.id_number,
                 "name": p.name, "imported_name": p.name, "gender": p.gender, "birth_date": p.birth_date,
@@ -113,6 +114,7 @@ def remove_entries(batch: AidBatch, entry_ids: list, account) -> int:
     if not ids:
         raise DomainError("请选择要移除的人员", 422)
     with db.atomic():
+        claim(batch)
         gone = RosterEntry.delete().where((RosterEntry.batch == batch.id) & in_values(RosterEntry.id, ids)).execute()
         AuditLog.record("移除参保人员", batch, account=account, detail={"人数": gone})
     return gone
