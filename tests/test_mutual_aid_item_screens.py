@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from openpyxl import load_workbook
 
 from models.base import now
-from models.mutual_aid import premium_ops, years
+from models.mutual_aid import code_ops, handler_ops, premium_ops, years
 from models.mutual_aid.batches import AWAIT_VOUCHER, CHOOSE_ITEMS, INSURED, AidBatch, RosterEntry
 from models.mutual_aid.premiums import BatchItem
 from tests import factories
-from tests.factories.mutual_aid import aid_year, approved_code, batch_in, roster_of
+from tests.factories.mutual_aid import aid_year, approved_code, batch_in, enterprise_account, form, png, roster_of
 from tests.helpers import soup
 
 ZHIBAO = {"employment": "在职"}
@@ -252,3 +252,25 @@ def test_pages_of_a_batch_whose_start_is_unknown_again_still_open(app, city):
         assert client.get(url(batch, tail)).status_code == 200, tail
     number = RosterEntry.get().id_number
     assert client_of(app, city.account("centre")).get(f"/coverage/?id_number={number}").status_code == 200
+
+
+def test_an_enterprise_queries_its_own_peoples_coverage_from_its_menu(app, city):
+    """A unit without a union (企业注册) sees only the mutual-aid menu: 保障信息查询 is in it, and answers
+    for its own roster's people only."""
+    unit = enterprise_account(7)
+    code = code_ops.decide(code_ops.apply(unit, form(7, unit_name=unit.org.name, uscc=unit.org.uscc),
+                                          [("营业执照.png", png())]), True, city.account("centre"))
+    handler_ops.save_handler(code, unit, "经办人7", "13800000007", "h7@example.com")
+    batch = batch_with(city, [ZHIBAO], code=code)
+    premium_ops.generate(batch, ["A0"], unit)
+    other = batch_with(city, [ZHIBAO], n=2)
+    mine = RosterEntry.get(RosterEntry.batch == batch.id).id_number
+    theirs = RosterEntry.get(RosterEntry.batch == other.id).id_number
+    client = client_of(app, unit)
+    menu = soup(client.get("/coverage/")).select("nav a")
+    assert "/coverage/" in [a["href"] for a in menu if a.get_text(strip=True) == "保障信息查询"]
+    cells = [td.get_text(" ", strip=True) for td in
+             soup(client.get(f"/coverage/?id_number={mine}")).select("#aid-coverage tbody tr td")]
+    assert cells[1] == code.unit_name and cells[4] == "A0"
+    page = soup(client.get(f"/coverage/?id_number={theirs}"))
+    assert page.select_one("#aid-coverage") is None

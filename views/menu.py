@@ -53,6 +53,8 @@ MENU = [
         ("参保批次管理", "mutual_aid_batches.index", ("grassroots", "enterprise")),
         ("互助保障缴费凭证", "mutual_aid_vouchers.index", ("grassroots", "enterprise")),
         ("专用收据", "mutual_aid_receipts.index", ("grassroots", "enterprise")),
+        # A unit without a union sees only this section: its 保障信息查询 (both lines' screen) is here.
+        ("保障信息查询", "coverage.periods", ("enterprise",)),
         ("参保编码审核", "mutual_aid_codes.review", ("centre", "city")),
         ("信息变更审核", "mutual_aid_changes.review", ("centre", "city")),
         ("附件审核", "mutual_aid_attachments.review", ("centre", "city")),
@@ -84,7 +86,7 @@ NOT_FOR_ADMIN = {"card_enroll.card", "social_enroll.index", "enroll_review.centr
 
 def may_open(account, endpoint: str) -> bool:
     """The account's role may use the route (its @access roles) and, where the menu lists it,
-    the menu's roles; the platform admin has no union for the NOT_FOR_ADMIN screens."""
+    the roles of one of its lines; the platform admin has no union for the NOT_FOR_ADMIN screens."""
     view = current_app.view_functions.get(endpoint)
     rule = getattr(view, "_access", None)
     if rule is None:
@@ -93,11 +95,9 @@ def may_open(account, endpoint: str) -> bool:
         return endpoint not in NOT_FOR_ADMIN
     if rule.roles and account.role not in rule.roles:
         return False
-    for _title, entries in MENU:
-        for _label, name, roles in entries:
-            if name == endpoint and roles is not None and account.role not in roles:
-                return False
-    return True
+    # A screen listed in two sections (保障信息查询 of both lines) opens when one of its lines admits the role.
+    listed = [roles for _title, entries in MENU for _label, name, roles in entries if name == endpoint]
+    return not listed or any(roles is None or account.role in roles for roles in listed)
 
 
 def _within(path: str, url: str) -> bool:
@@ -111,9 +111,11 @@ def menu_for(account):
     sections = []
     for title, entries in MENU:
         items = []
-        for label, endpoint, _roles in entries:
+        for label, endpoint, roles in entries:
             if endpoint not in current_app.view_functions or not may_open(account, endpoint):
                 continue
+            if roles is not None and not account.is_admin and account.role not in roles:
+                continue  # the screen is this account's through its line in another section
             url = url_for(endpoint)
             items.append({"label": label, "url": url, "endpoint": endpoint,
                           "active": request.endpoint == endpoint})
