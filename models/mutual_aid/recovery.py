@@ -22,13 +22,12 @@ from models.audit import AuditLog
 from models.base import BaseModel, DomainError, FieldErrors, now
 from models.mutual_aid.code_ops import centre_only
 from models.mutual_aid.codes import CodeUnit, InsuranceCode
+from models.mutual_aid.form_fields import check_mobile, check_uscc, text_fields
 from models.orgs import account_ops
 from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
 from models.review.vouchers import MAX_VOUCHER_BYTES, check_voucher_file
-from models.rules.idnumber import IdError, check_mobile
 from models.rules.text import compact, normalize
-from models.rules.uscc import clean_uscc
 from models.storage import stored_file
 from models.workflow import Workflow, transition
 
@@ -76,24 +75,9 @@ class AccountRecovery(BaseModel):
 
 
 def clean_fields(form: dict) -> dict:
-    values, errors = {}, {}
-    for name, (label, size) in FIELDS.items():
-        value = normalize(form.get(name))
-        if not value and name in REQUIRED:
-            errors[name] = f"请填写{label}"
-        elif len(value) > size:
-            errors[name] = f"{label}不能超过{size}个字"
-        values[name] = value
-    if values["uscc"] and "uscc" not in errors:
-        try:
-            values["uscc"] = clean_uscc(values["uscc"])
-        except ValueError as exc:
-            errors["uscc"] = str(exc)
-    if values["mobile"] and "mobile" not in errors:
-        try:
-            values["mobile"] = check_mobile(values["mobile"])
-        except IdError as exc:
-            errors["mobile"] = f"手机号码：{exc.message}"
+    values, errors = text_fields(form, FIELDS, REQUIRED)
+    check_uscc(values, errors)
+    check_mobile(values, errors, "mobile", "手机号码")
     values["code_no"] = compact(values["code_no"]).upper()
     if errors:
         raise FieldErrors("请按提示修改后再提交", errors)
