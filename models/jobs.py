@@ -190,6 +190,33 @@ class JobContext:
             values[Job.checkpoint] = json.dumps(checkpoint)
         Job.update(values).where(Job.id == self.job.id).execute()
 
+    # the staged chunks of an import (JobChunk): checked rows kept with the checkpoint, so a
+    # killed job resumes after its last staged chunk
+    def staged(self, done: int, remember) -> list:
+        """The rows of the chunks staged before `done`, in order; `remember(part)` sees each part."""
+        rows = []
+        for chunk in (JobChunk.select().where((JobChunk.job == self.job.id) & (JobChunk.seq < done))
+                      .order_by(JobChunk.seq)):
+            part = json.loads(chunk.data)
+            remember(part)
+            rows.extend(part)
+        return rows
+
+    def stage(self, seq: int, part: list, done: int, total: int) -> None:
+        """Stage chunk `seq` and record the progress (next chunk seq + 1) in one transaction."""
+        with db.atomic():
+            JobChunk.insert(job=self.job.id, seq=seq, data=json.dumps(part, ensure_ascii=False)).execute()
+            self.save_progress(done, total, checkpoint={"chunks": seq + 1})
+
+    def drop_staged(self) -> None:
+        JobChunk.delete().where(JobChunk.job == self.job.id).execute()
+
+    def reset_staged(self) -> None:
+        """A file found bad while read: nothing staged, progress back to the start."""
+        with db.atomic():
+            self.drop_staged()
+            self.save_progress(0, None, checkpoint={})
+
 
 def run_job(job_id: int) -> None:
     """Run one job to the end (the body of the huey task). Safe to call twice: CAS on start."""
