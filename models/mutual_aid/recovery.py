@@ -12,7 +12,6 @@
   abc123456 — and the request becomes 已重置; or 驳回 with the reason. Audited.
 """
 
-import secrets
 from datetime import timedelta
 
 import peewee as pw
@@ -28,7 +27,7 @@ from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
 from models.review.vouchers import MAX_VOUCHER_BYTES, check_voucher_file
 from models.rules.text import compact, normalize
-from models.storage import stored_file
+from models.storage import new_file, stored_file
 from models.workflow import Workflow, transition
 
 PENDING, RESET, REJECTED = "待处理", "已重置", "已驳回"
@@ -100,18 +99,11 @@ def submit(form: dict, file: tuple | None, ip: str) -> AccountRecovery:
     if not data:
         raise FieldErrors("请上传申请表", {"file": "请上传加盖公章的《申工通账号找回或密码重置申请表》（图片或PDF）"})
     content, content_type, ext = check_voucher_file(data, name, FILE_LABEL)
-    stored = f"{secrets.token_hex(16)}.{ext}"
-    path = stored_file(FILE_DIR, stored)
-    path.write_bytes(content)
-    try:
-        with db.atomic():
-            request = AccountRecovery.create(**values, file_name=normalize(name)[:100] or FILE_LABEL,
-                                             stored_name=stored, content_type=content_type, ip=ip)
-            AuditLog.record("提交账号找回申请", request, to_state=request.status, ip=ip,
-                            detail={"单位名称": values["unit_name"], "统一社会信用代码": values["uscc"]})
-    except Exception:
-        path.unlink(missing_ok=True)
-        raise
+    with new_file(FILE_DIR, content, ext) as stored, db.atomic():
+        request = AccountRecovery.create(**values, file_name=normalize(name)[:100] or FILE_LABEL,
+                                         stored_name=stored, content_type=content_type, ip=ip)
+        AuditLog.record("提交账号找回申请", request, to_state=request.status, ip=ip,
+                        detail={"单位名称": values["unit_name"], "统一社会信用代码": values["uscc"]})
     return request
 
 
