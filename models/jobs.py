@@ -36,6 +36,19 @@ def job_kind(name: str, title: str):
     return register
 
 
+def staged_import(name: str, title: str):
+    """job_kind for an import staging its chunks (JobContext.stage), run under bulk_work(); a job
+    applied before its worker died gives back its kept result."""
+    def register(fn):
+        def run(ctx):
+            with bulk_work():
+                if ctx.checkpoint.get("applied"):  # applied before the worker died: only the result is left
+                    return ctx.checkpoint["result"]
+                return fn(ctx)
+        return job_kind(name, title)(run)
+    return register
+
+
 class Job(BaseModel):
     WORKFLOW = Workflow("status", {
         (QUEUED, "start"): RUNNING,
@@ -190,10 +203,8 @@ class JobContext:
             values[Job.checkpoint] = json.dumps(checkpoint)
         Job.update(values).where(Job.id == self.job.id).execute()
 
-    # the staged chunks of an import (JobChunk): checked rows kept with the checkpoint, so a
-    # killed job resumes after its last staged chunk
     def staged(self, done: int, remember) -> list:
-        """The rows of the chunks staged before `done`, in order; `remember(part)` sees each part."""
+        """An import's checked rows staged (JobChunk) before chunk `done`; `remember(part)` sees each."""
         rows = []
         for chunk in (JobChunk.select().where((JobChunk.job == self.job.id) & (JobChunk.seq < done))
                       .order_by(JobChunk.seq)):
@@ -211,8 +222,7 @@ class JobContext:
     def drop_staged(self) -> None:
         JobChunk.delete().where(JobChunk.job == self.job.id).execute()
 
-    def reset_staged(self) -> None:
-        """A file found bad while read: nothing staged, progress back to the start."""
+    def reset_staged(self) -> None:  # a file found bad while read: nothing staged, back to the start
         with db.atomic():
             self.drop_staged()
             self.save_progress(0, None, checkpoint={})

@@ -32,7 +32,7 @@ from models.io import uploads
 from models.io.error_file import FailedRow, error_workbook
 from models.io.excel import safe_cell
 from models.io.templates import header_row, notes_sheet, workbook_bytes
-from models.jobs import bulk_work, job_kind
+from models.jobs import staged_import
 from models.members.member_import_apply import CHANGE_LABELS, count_new_members, enterprise_names, write
 from models.members.member_import_check import (
     BIRTH_COLUMN,
@@ -206,15 +206,8 @@ def apply(checked: list, org: Organization, params: dict, account: Account | Non
 
 
 # --- the job -------------------------------------------------------------------------------------------
-@job_kind(KIND, "批量导入会员")
+@staged_import(KIND, "批量导入会员")
 def run_import(ctx):
-    with bulk_work():
-        return _run_import(ctx)
-
-
-def _run_import(ctx):
-    if ctx.checkpoint.get("applied"):  # applied before the worker died: only the result is left
-        return ctx.checkpoint["result"]
     params = ctx.params
     account = Account.get_or_none(Account.id == params.get("account"))
     org = Organization.get_by_id(params["org"])

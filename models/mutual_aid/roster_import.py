@@ -34,7 +34,7 @@ from models.io.error_file import FailedRow, error_workbook
 from models.io.formats import _csv, _text, _xls, _xlsx, sniff
 from models.io.tables import lost_digits, lost_digits_message, stream_table
 from models.io.templates import notes_sheet, template_sheet, workbook_bytes
-from models.jobs import FULL_NUMBER_KINDS, bulk_work, job_kind
+from models.jobs import FULL_NUMBER_KINDS, staged_import
 from models.mutual_aid import registry
 from models.mutual_aid.batch_ops import claim
 from models.mutual_aid.batches import (
@@ -229,15 +229,8 @@ def error_file(failed: list) -> bytes:
 
 
 # --- the job --------------------------------------------------------------------------------------
-@job_kind(KIND, TITLE)
+@staged_import(KIND, TITLE)
 def run_import(ctx):
-    with bulk_work():
-        return _run(ctx)
-
-
-def _run(ctx):
-    if ctx.checkpoint.get("applied"):  # applied before the worker died: only the result is left
-        return ctx.checkpoint["result"]
     params = ctx.params
     account = Account.get_or_none(Account.id == params.get("account"))
     batch = AidBatch.get_or_none(AidBatch.id == params.get("batch"))
