@@ -37,8 +37,7 @@ def job_kind(name: str, title: str):
 
 
 def staged_import(name: str, title: str):
-    """job_kind for an import staging its chunks (JobContext.stage), run under bulk_work(); a job
-    applied before its worker died gives back its kept result."""
+    """job_kind for a staged import (JobContext.stage) under bulk_work(); once applied: the kept result."""
     def register(fn):
         def run(ctx):
             with bulk_work():
@@ -219,12 +218,13 @@ class JobContext:
             JobChunk.insert(job=self.job.id, seq=seq, data=json.dumps(part, ensure_ascii=False)).execute()
             self.save_progress(done, total, checkpoint={"chunks": seq + 1})
 
-    def drop_staged(self) -> None:
+    def applied(self, total: int, chunks: int, result: dict) -> None:  # in the apply's transaction
         JobChunk.delete().where(JobChunk.job == self.job.id).execute()
+        self.save_progress(total, total, checkpoint={"chunks": chunks, "applied": True, "result": result})
 
-    def reset_staged(self) -> None:  # a file found bad while read: nothing staged, back to the start
+    def reset_staged(self) -> None:  # a file found bad while read, an apply failed: start again
         with db.atomic():
-            self.drop_staged()
+            JobChunk.delete().where(JobChunk.job == self.job.id).execute()
             self.save_progress(0, None, checkpoint={})
 
 

@@ -241,12 +241,11 @@ def run_import(ctx):
                             for r in checked if not r.get("errors") and r["op"] == "update"][:SHOWN],
                 "people": counts["people"],  # membership ids behind 新增 / 未变化 (the people pages)
             }
-            ctx.drop_staged()
             AuditLog.record("批量导入会员", ctx.job, account=account, detail={
                 "文件": params.get("file_name", ""), "上传会员数据类型": category_label(params),
                 "行数": total, "新增": counts["added"], "更新": counts["updated"],
                 "未变化": counts["unchanged"], "未导入": len(failed)})
-            ctx.save_progress(total, total, checkpoint={"chunks": chunks, "applied": True, "result": result})
+            ctx.applied(total, chunks, result)
     except pw.IntegrityError:
         ctx.reset_staged()
         raise DomainError("导入期间本工会的会员数据被其他操作修改（如同时新增了相同的会员或手机号码），"

@@ -325,11 +325,10 @@ def _apply(ctx, batch: AidBatch, account, checked: list, total: int, chunks: int
                          "reason": mask_text("；".join(r["errors"]))} for r in failed[:uploads.SHOWN]],
                 error_file=error_file(failed) if failed else None, prefix="roster-import",
                 download_name="参保名单导入错误数据.xlsx")
-            ctx.drop_staged()
             AuditLog.record(TITLE, batch, account=account,
                             detail={"文件": ctx.params.get("file_name", ""), "行数": total,
                                     "导入": len(entries), "错误行数": len(failed)})
-            ctx.save_progress(total, total, checkpoint={"chunks": chunks, "applied": True, "result": result})
+            ctx.applied(total, chunks, result)
     except pw.IntegrityError:
         ctx.reset_staged()
         raise DomainError("导入期间有人员被其他单位（或本单位的其他操作）同时参保，本次未导入任何人员，"
