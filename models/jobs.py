@@ -36,6 +36,18 @@ def job_kind(name: str, title: str):
     return register
 
 
+def staged_import(name: str, title: str):
+    """job_kind for a staged import (JobContext.stage) under bulk_work(); once applied: the kept result."""
+    def register(fn):
+        def run(ctx):
+            with bulk_work():
+                if ctx.checkpoint.get("applied"):  # applied before the worker died: only the result is left
+                    return ctx.checkpoint["result"]
+                return fn(ctx)
+        return job_kind(name, title)(run)
+    return register
+
+
 class Job(BaseModel):
     WORKFLOW = Workflow("status", {
         (QUEUED, "start"): RUNNING,
@@ -189,6 +201,31 @@ class JobContext:
             self.checkpoint = checkpoint
             values[Job.checkpoint] = json.dumps(checkpoint)
         Job.update(values).where(Job.id == self.job.id).execute()
+
+    def staged(self, done: int, remember) -> list:
+        """An import's checked rows staged (JobChunk) before chunk `done`; `remember(part)` sees each."""
+        rows = []
+        for chunk in (JobChunk.select().where((JobChunk.job == self.job.id) & (JobChunk.seq < done))
+                      .order_by(JobChunk.seq)):
+            part = json.loads(chunk.data)
+            remember(part)
+            rows.extend(part)
+        return rows
+
+    def stage(self, seq: int, part: list, done: int, total: int) -> None:
+        """Stage chunk `seq` and record the progress (next chunk seq + 1) in one transaction."""
+        with db.atomic():
+            JobChunk.insert(job=self.job.id, seq=seq, data=json.dumps(part, ensure_ascii=False)).execute()
+            self.save_progress(done, total, checkpoint={"chunks": seq + 1})
+
+    def applied(self, total: int, chunks: int, result: dict) -> None:  # in the apply's transaction
+        JobChunk.delete().where(JobChunk.job == self.job.id).execute()
+        self.save_progress(total, total, checkpoint={"chunks": chunks, "applied": True, "result": result})
+
+    def reset_staged(self) -> None:  # a file found bad while read, an apply failed: start again
+        with db.atomic():
+            JobChunk.delete().where(JobChunk.job == self.job.id).execute()
+            self.save_progress(0, None, checkpoint={})
 
 
 def run_job(job_id: int) -> None:

@@ -4,6 +4,7 @@ import os
 import re
 import secrets
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,3 +97,17 @@ def purge_kept(hours: int = KEPT_HOURS) -> int:
         except FileNotFoundError:
             continue
     return gone
+
+
+@contextmanager
+def new_file(sub: str, content: bytes, ext: str):
+    """Write `content` under a new random name in `sub` and give that name; the file goes again
+    when the block fails (the row that would have named it was not written)."""
+    stored = f"{secrets.token_hex(16)}.{ext}"
+    path = stored_file(sub, stored)
+    path.write_bytes(content)
+    try:
+        yield stored
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise

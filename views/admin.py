@@ -139,6 +139,29 @@ def card_status():
 
 
 # --- 延长时间窗口 ---------------------------------------------------------------------------------
+def _extension_posted(windows, target, unknown: str, extend, done):
+    """A posted 延长时间窗口 form (the card line's and the mutual-aid line's): the error to show, or
+    None once `extend(window, target, ends, account, reason)` has run and `done(...)` is flashed."""
+    values = request.form
+    window = next((w for w in windows if str(w.id) == values.get("window")), None)
+    try:
+        ends = parse_moment(values.get("ends", ""), True)
+    except ValueError:
+        ends = None
+    if window is None:
+        return "请选择时间窗口"
+    if target is None:
+        return unknown
+    if ends is None:
+        return "延长至：时间格式应为 年-月-日 时:分"
+    try:
+        extend(window, target, ends, acting_account(), values.get("reason", ""))
+    except DomainError as exc:
+        return exc.message
+    flash(done(window, target, ends), "success")
+    return None
+
+
 @bp.route("/extend-window", methods=["GET", "POST"])
 @access("admin")
 def extend_window():
@@ -148,27 +171,12 @@ def extend_window():
     error, status = None, 200
     values = request.form if request.method == "POST" else {}
     if request.method == "POST":
-        window = next((w for w in windows if str(w.id) == values.get("window")), None)
         org = Organization.get_or_none(Organization.name == (values.get("org") or "").strip())
-        try:
-            ends = parse_moment(values.get("ends", ""), True)
-        except ValueError:
-            ends = None
-        if window is None:
-            error = "请选择时间窗口"
-        elif org is None:
-            error = "没有这个组织，请填写组织全称"
-        elif ends is None:
-            error = "延长至：时间格式应为 年-月-日 时:分"
-        else:
-            try:
-                plans.extend_window(window, org, ends, acting_account(), values.get("reason", ""))
-            except DomainError as exc:
-                error = exc.message
-            else:
-                flash(f"已为「{org.name}」将{window.year.year}年度{window.label}延长至 {ends:%Y-%m-%d %H:%M}",
-                      "success")
-                return redirect(url_for("admin.extend_window"))
+        error = _extension_posted(windows, org, "没有这个组织，请填写组织全称", plans.extend_window,
+                                  lambda window, org, ends: f"已为「{org.name}」将{window.year.year}年度{window.label}"
+                                                            f"延长至 {ends:%Y-%m-%d %H:%M}")
+        if error is None:
+            return redirect(url_for("admin.extend_window"))
         status = 422
     extensions = list(plans.WindowExtension.select().order_by(plans.WindowExtension.id.desc()).limit(50))
     return render_page("admin/extend_window.html", windows=windows, extensions=extensions, error=error,
@@ -209,27 +217,14 @@ def extend_aid_window():
     error, status = None, 200
     values = request.form if request.method == "POST" else {}
     if request.method == "POST":
-        window = next((w for w in windows if str(w.id) == values.get("window")), None)
         code = code_ops.find_approved(values.get("code", ""))
-        try:
-            ends = parse_moment(values.get("ends", ""), True)
-        except ValueError:
-            ends = None
-        if window is None:
-            error = "请选择时间窗口"
-        elif code is None:
-            error = "没有这个参保编码（或单位名称），请填写审核通过的参保编码或单位全称"
-        elif ends is None:
-            error = "延长至：时间格式应为 年-月-日 时:分"
-        else:
-            try:
-                years.extend_window(window, code, ends, acting_account(), values.get("reason", ""))
-            except DomainError as exc:
-                error = exc.message
-            else:
-                flash(f"已为「{code.unit_name}」（参保编码{code.code}）将{window.year.year}年度{window.kind}"
-                      f"延长至 {ends:%Y-%m-%d %H:%M}", "success")
-                return redirect(url_for("admin.extend_aid_window"))
+        error = _extension_posted(windows, code, "没有这个参保编码（或单位名称），请填写审核通过的参保编码或单位全称",
+                                  years.extend_window,
+                                  lambda window, code, ends: f"已为「{code.unit_name}」（参保编码{code.code}）将"
+                                                             f"{window.year.year}年度{window.kind}"
+                                                             f"延长至 {ends:%Y-%m-%d %H:%M}")
+        if error is None:
+            return redirect(url_for("admin.extend_aid_window"))
         status = 422
     return render_page("admin/extend_aid_window.html", windows=windows, extensions=years.extensions(),
                        error=error, values=values, status=status)

@@ -3,15 +3,14 @@ into the registry tables (models/mutual_aid/registry_import.py) — 缴费人员
 姓名, 职退状态) and 社保单位 (单位社保编码, 单位名称, 缴费人数), each a background job with a template,
 progress on the job's page and an error file — and what the tables hold now."""
 
-from flask import Blueprint, abort, request, url_for
+from flask import Blueprint, abort, request
 
-from models.base import DomainError
 from models.mutual_aid import registry, registry_import
 from models.mutual_aid.registry import RegistryPayer, RegistryUnit, current_source
 from models.rules.text import normalize
-from views.access import access, acting_account, redirect_to, render_page, xlsx_response
+from views.access import access, render_page, xlsx_response
 from views.paging import paginate
-from views.uploads import posted_file, recent_jobs
+from views.uploads import kinds_posted, recent_jobs
 
 bp = Blueprint("mutual_aid_registry", __name__, url_prefix="/mutual-aid/registry")
 
@@ -22,15 +21,9 @@ def index():
     """The two upload forms (a refusal shown under its own form), the counts held and 导入记录."""
     errors = {}
     if request.method == "POST":
-        kind = request.form.get("kind", "")
-        if kind not in registry_import.KINDS:
-            abort(400)
-        try:
-            job = registry_import.submit(kind, acting_account(), *posted_file("请选择要导入的文件"))
-        except DomainError as exc:
-            errors[kind] = exc.message
-        else:
-            return redirect_to(url_for("jobs.detail", job_id=job.id))
+        done, errors = kinds_posted(registry_import.KINDS, registry_import.submit)
+        if done:
+            return done
     return render_page("mutual_aid_registry/index.html", kinds=registry_import.KINDS, errors=errors,
                        payers=RegistryPayer.select().count(), units=RegistryUnit.select().count(),
                        source=current_source().name, history=recent_jobs(*registry_import.KINDS),

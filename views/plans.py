@@ -19,7 +19,7 @@ from models.orgs.organizations import ACTIVE, Organization
 from models.rules.fees import yuan
 from models.rules.text import normalize, parse_moment
 from views.access import access, acting_account, form_ids, int_arg, redirect_to, refuse, render_page
-from views.uploads import posted_file, recent_jobs
+from views.uploads import kinds_posted, recent_jobs
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
 MONEY, MONEY_LABELS = plan_settings.MONEY, plan_settings.MONEY_LABELS
@@ -255,14 +255,8 @@ def imports():
     two upload forms on one page, a refusal shown under its own form."""
     errors = {}
     if request.method == "POST":
-        kind = request.form.get("kind", "")
-        if kind not in status_import.KINDS:
-            abort(400)
-        try:
-            job = status_import.submit(kind, acting_account(), *posted_file("请选择要导入的文件"))
-        except DomainError as exc:
-            errors[kind] = exc.message
-        else:
-            return redirect_to(url_for("jobs.detail", job_id=job.id))
+        done, errors = kinds_posted(status_import.KINDS, status_import.submit)
+        if done:
+            return done
     return render_page("plans/imports.html", kinds=status_import.KINDS, errors=errors,
                        history=recent_jobs(*status_import.KINDS), status=422 if errors else 200)

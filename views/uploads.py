@@ -7,6 +7,7 @@ polling), or refreshes itself without JavaScript → the result and the error fi
 - `posted_file()`: the uploaded bytes and file name, or the page's "choose a file" refusal;
 - `upload_page()`: GET the page; POST the file → `submit(data, file_name)` → the job's page, a
   refusal (DomainError) shown on the page with 422;
+- `kinds_posted()`: a page of several upload forms, each posting its `kind` (社保状态导入, 建议清册导入);
 - `recent_jobs()`: the 导入记录 list of an upload page;
 - `job_progress()`: the progress / result page or fragment, 286 when the job has ended;
 - `result_file()`: a stored result or error file of a job (410 once removed after the retention).
@@ -18,7 +19,7 @@ from flask_login import current_user
 from models.base import DomainError
 from models.jobs import Job
 from models.storage import stored_file
-from views.access import is_fragment_request, redirect_to, refuse, render_page, scoped
+from views.access import acting_account, is_fragment_request, redirect_to, refuse, render_page, scoped
 
 CHOOSE_FILE = "请选择要上传的文件"
 RECENT = 20  # jobs listed under an upload form
@@ -46,6 +47,20 @@ def upload_page(template: str, submit, result: str = "jobs.detail", missing: str
         else:
             return redirect_to(url_for(result, job_id=job.id))
     return render_page(template, block, error=error, status=422 if error else 200, **context)
+
+
+def kinds_posted(kinds, submit, missing: str = "请选择要导入的文件"):
+    """A POST of one of a page's upload forms (its `kind` field says which; another kind is 400):
+    the file goes to `submit(kind, account, data, file_name)`; (the redirect to the queued job's
+    page, or None; {kind: the refusal to show under that form})."""
+    kind = request.form.get("kind", "")
+    if kind not in kinds:
+        abort(400)
+    try:
+        job = submit(kind, acting_account(), *posted_file(missing))
+    except DomainError as exc:
+        return None, {kind: exc.message}
+    return redirect_to(url_for("jobs.detail", job_id=job.id)), {}
 
 
 def recent_jobs(*kinds: str, limit: int = RECENT) -> list:

@@ -20,13 +20,8 @@ with the reason naming the word.
 STATUS_HTTP_URL, STATUS_HTTP_TIMEOUT, STATUS_HTTP_BATCH, STATUS_HTTP_AUTH (README).
 """
 
-import http.client
 import json
 import logging
-import os
-import socket
-import urllib.error
-import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +30,7 @@ from datetime import date
 from models import db
 from models.base import in_values
 from models.enroll.enrollment import CARD_STATUSES, EMPLOYMENT, INSURANCE, UNCLEAR, StatusRecord
+from models.io.http_json import JsonEndpoint, RemoteError, config_value
 
 log = logging.getLogger("status_provider")
 
@@ -131,25 +127,12 @@ class RegistryProvider(StatusProvider):
         return results
 
 
-class RemoteError(Exception):
-    """A failed remote lookup; the message is the reason shown to the operator."""
-
-
-class HttpProvider(StatusProvider):
-    """The bureau's endpoint (or the reference server), JSON in and out over HTTP(S)."""
+class HttpProvider(JsonEndpoint, StatusProvider):
+    """The bureau's endpoint (or the reference server), JSON in and out over HTTP(S) (models/io/http_json.py)."""
 
     name = "http"
-
-    def __init__(self, url: str, timeout: float = 10.0, batch_size: int = 500, auth_header: str = ""):
-        if not url.lower().startswith(("http://", "https://")):
-            raise ValueError(f"STATUS_HTTP_URL 应以 http:// 或 https:// 开头（现为“{url}”）")
-        if timeout <= 0 or batch_size < 1:
-            raise ValueError("STATUS_HTTP_TIMEOUT 应大于 0，STATUS_HTTP_BATCH 应至少为 1")
-        self.url = url
-        self.timeout = float(timeout)
-        self.batch_size = int(batch_size)
-        self.auth_header = auth_header
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy from the env
+    label = "社保状态接口"
+    setting = "STATUS_HTTP"
 
     def lookup_batch(self, id_numbers: list[str]) -> dict[str, StatusResult]:
         if not id_numbers:
@@ -160,38 +143,8 @@ class HttpProvider(StatusProvider):
             log.warning("社保状态接口查询失败（%d人）：%s", len(id_numbers), exc)
             return {n: StatusResult.failed(n, str(exc)) for n in id_numbers}
 
-    def _seconds(self) -> str:
-        return f"{self.timeout:g}秒"
-
     def _post(self, id_numbers: list[str]) -> bytes:
-        body = json.dumps({"id_numbers": id_numbers}).encode()
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.auth_header:
-            headers["Authorization"] = self.auth_header
-        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-        limit = MAX_ANSWER_BYTES_PER_PERSON * len(id_numbers) + 4096
-        try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                data = response.read(limit + 1)
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            if exc.code in (401, 403):
-                raise RemoteError(f"社保状态接口拒绝访问（HTTP {exc.code}），请检查接口授权设置（STATUS_HTTP_AUTH）"
-                                  ) from None
-            if exc.code >= 500:
-                raise RemoteError(f"社保状态接口出错（HTTP {exc.code}），请稍后重试") from None
-            raise RemoteError(f"社保状态接口拒绝了查询请求（HTTP {exc.code}），请稍后重试或联系接口管理员") from None
-        except TimeoutError:
-            raise RemoteError(f"社保状态接口超时（{self._seconds()}），请稍后重试") from None
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, TimeoutError):
-                raise RemoteError(f"社保状态接口超时（{self._seconds()}），请稍后重试") from None
-            raise RemoteError(f"无法连接社保状态接口（{_cause(exc.reason)}），请稍后重试") from None
-        except (OSError, ValueError, http.client.HTTPException) as exc:  # reset by peer, a broken HTTP answer
-            raise RemoteError(f"社保状态接口连接中断（{_cause(exc)}），请稍后重试") from None
-        if len(data) > limit:
-            raise RemoteError("社保状态接口返回的数据过大，格式不正确，请稍后重试")
-        return data
+        return self.post({"id_numbers": id_numbers}, MAX_ANSWER_BYTES_PER_PERSON * len(id_numbers) + 4096)
 
     def _parse(self, data: bytes, asked: set) -> dict[str, StatusResult]:
         def bad(what: str) -> RemoteError:
@@ -227,39 +180,14 @@ class HttpProvider(StatusProvider):
         return results
 
 
-def _cause(error) -> str:
-    if isinstance(error, ConnectionRefusedError):
-        return "连接被拒绝"
-    if isinstance(error, socket.gaierror):
-        return "找不到服务器地址"
-    if isinstance(error, ConnectionResetError | http.client.RemoteDisconnected):
-        return "连接被对方关闭"
-    if isinstance(error, http.client.HTTPException | ValueError):
-        return "应答不是有效的 HTTP"
-    return error.__class__.__name__ if not isinstance(error, str) else error
-
-
-def _setting(config, key: str, default):
-    if config is not None and config.get(key) not in (None, ""):
-        return config[key]
-    value = os.environ.get(key)
-    return default if value in (None, "") else value
-
-
 def provider_from_config(config=None) -> StatusProvider:
     """The provider the settings name (a Flask app's config, a dict, or None: the environment)."""
-    kind = str(_setting(config, "STATUS_PROVIDER", "registry")).strip().lower()
+    kind = str(config_value(config, "STATUS_PROVIDER", "registry")).strip().lower()
     if kind == "registry":
         return RegistryProvider()
     if kind != "http":
         raise ValueError(f"STATUS_PROVIDER 应为 registry 或 http（现为“{kind}”）")
-    url = str(_setting(config, "STATUS_HTTP_URL", "")).strip()
+    url = str(config_value(config, "STATUS_HTTP_URL", "")).strip()
     if not url:
         raise ValueError("STATUS_PROVIDER=http 时须设置 STATUS_HTTP_URL")
-    try:
-        timeout = float(_setting(config, "STATUS_HTTP_TIMEOUT", 10))
-        batch = int(_setting(config, "STATUS_HTTP_BATCH", 500))
-    except (TypeError, ValueError):
-        raise ValueError("STATUS_HTTP_TIMEOUT 应为秒数，STATUS_HTTP_BATCH 应为整数") from None
-    auth = str(_setting(config, "STATUS_HTTP_AUTH", ""))
-    return HttpProvider(url, timeout=timeout, batch_size=batch, auth_header=auth)
+    return HttpProvider.from_config(config, url, 500)

@@ -22,7 +22,6 @@ The columns and the row checks are models/members/member_import_check.py, the wr
 member_import_apply.py; the upload, the result and the error file follow models/io/uploads.py.
 """
 
-import json
 
 import peewee as pw
 
@@ -33,7 +32,7 @@ from models.io import uploads
 from models.io.error_file import FailedRow, error_workbook
 from models.io.excel import safe_cell
 from models.io.templates import header_row, notes_sheet, workbook_bytes
-from models.jobs import JobChunk, bulk_work, job_kind
+from models.jobs import staged_import
 from models.members.member_import_apply import CHANGE_LABELS, count_new_members, enterprise_names, write
 from models.members.member_import_check import (
     BIRTH_COLUMN,
@@ -207,15 +206,8 @@ def apply(checked: list, org: Organization, params: dict, account: Account | Non
 
 
 # --- the job -------------------------------------------------------------------------------------------
-@job_kind(KIND, "批量导入会员")
+@staged_import(KIND, "批量导入会员")
 def run_import(ctx):
-    with bulk_work():
-        return _run_import(ctx)
-
-
-def _run_import(ctx):
-    if ctx.checkpoint.get("applied"):  # applied before the worker died: only the result is left
-        return ctx.checkpoint["result"]
     params = ctx.params
     account = Account.get_or_none(Account.id == params.get("account"))
     org = Organization.get_by_id(params["org"])
@@ -226,12 +218,7 @@ def _run_import(ctx):
     data = uploads.upload_bytes(params, gone=True)
     checker = Checker(org, by_code)
     done = int(ctx.checkpoint.get("chunks", 0))
-    checked = []
-    for chunk in (JobChunk.select().where((JobChunk.job == ctx.job.id) & (JobChunk.seq < done))
-                  .order_by(JobChunk.seq)):
-        part = json.loads(chunk.data)
-        checker.remember(part)
-        checked.extend(part)
+    checked = ctx.staged(done, checker.remember)
     checker.union_mobiles()  # read before the reader starts, while this process would wait anyway
     total, chunks = _check_file(ctx, data, by_code, checker, done, checked)
     failed = [r for r in checked if r.get("errors")]
@@ -254,18 +241,17 @@ def _run_import(ctx):
                             for r in checked if not r.get("errors") and r["op"] == "update"][:SHOWN],
                 "people": counts["people"],  # membership ids behind 新增 / 未变化 (the people pages)
             }
-            JobChunk.delete().where(JobChunk.job == ctx.job.id).execute()
             AuditLog.record("批量导入会员", ctx.job, account=account, detail={
                 "文件": params.get("file_name", ""), "上传会员数据类型": category_label(params),
                 "行数": total, "新增": counts["added"], "更新": counts["updated"],
                 "未变化": counts["unchanged"], "未导入": len(failed)})
-            ctx.save_progress(total, total, checkpoint={"chunks": chunks, "applied": True, "result": result})
+            ctx.applied(total, chunks, result)
     except pw.IntegrityError:
-        _reset(ctx)
+        ctx.reset_staged()
         raise DomainError("导入期间本工会的会员数据被其他操作修改（如同时新增了相同的会员或手机号码），"
                           "本次未导入任何数据，请重新上传该文件", 409) from None
     except Exception:
-        _reset(ctx)  # nothing was applied; a retry checks the file again from the start
+        ctx.reset_staged()  # nothing was applied; a retry checks the file again from the start
         raise
     return result
 
@@ -284,13 +270,11 @@ def _check_file(ctx, data: bytes, by_code: bool, checker: Checker, done: int, ch
             if seq < done:
                 continue
             part = checker.check(rows)
-            with db.atomic():
-                JobChunk.insert(job=ctx.job.id, seq=seq, data=json.dumps(part, ensure_ascii=False)).execute()
-                ctx.save_progress(total, expected_rows(total, hint), checkpoint={"chunks": seq + 1})
+            ctx.stage(seq, part, total, expected_rows(total, hint))
             checked.extend(part)
         ctx.save_progress(total, total)  # the whole file is read: now the total is known
     except DomainError:
-        _reset(ctx)
+        ctx.reset_staged()
         raise
     finally:
         close()
@@ -304,10 +288,6 @@ def expected_rows(read: int, hint: int | None) -> int:
     return hint if hint is not None and hint >= read else 0
 
 
-def _reset(ctx) -> None:
-    with db.atomic():
-        JobChunk.delete().where(JobChunk.job == ctx.job.id).execute()
-        ctx.save_progress(0, None, checkpoint={})
 
 
 def submit(account: Account, data: bytes, file_name: str, category: str = "", category_detail: str = "",

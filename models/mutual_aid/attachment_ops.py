@@ -10,7 +10,6 @@
 - `search`: the 附件审核 queue (状态, 单位名称, 参保编码, 保障年度).
 """
 
-import secrets
 
 from models import db, messages
 from models.audit import AuditLog
@@ -33,7 +32,7 @@ from models.mutual_aid.years import AidYear
 from models.review.vouchers import MAX_VOUCHER_BYTES, check_voucher_file
 from models.rules.mutual_roster import ATTACHMENT_KINDS
 from models.rules.text import normalize
-from models.storage import stored_file
+from models.storage import new_file, stored_file
 
 CHANGEABLE = (*EDITABLE, ATTACH_FAILED)  # the unit may add and remove attachments
 MAX_FILES = 30
@@ -61,18 +60,11 @@ def upload(batch: AidBatch, kind: str, name: str, data: bytes, account, at=None)
     if BatchAttachment.select().where(BatchAttachment.batch == batch.id).count() >= MAX_FILES:
         raise DomainError(f"附件最多上传{MAX_FILES}个文件", 422)
     content, content_type, ext = check_voucher_file(data, name, "附件")
-    stored = f"{secrets.token_hex(16)}.{ext}"
-    path = stored_file(FILE_DIR, stored)
-    path.write_bytes(content)
-    try:
-        with db.atomic():
-            row = BatchAttachment.create(batch=batch.id, kind=kind, file_name=normalize(name)[:100] or "附件",
-                                         stored_name=stored, content_type=content_type, size=len(content),
-                                         uploaded_by=account.id, uploaded_at=now())
-            AuditLog.record("上传附件", batch, account=account, detail={"附件类型": kind, "文件": row.file_name})
-    except Exception:
-        path.unlink(missing_ok=True)
-        raise
+    with new_file(FILE_DIR, content, ext) as stored, db.atomic():
+        row = BatchAttachment.create(batch=batch.id, kind=kind, file_name=normalize(name)[:100] or "附件",
+                                     stored_name=stored, content_type=content_type, size=len(content),
+                                     uploaded_by=account.id, uploaded_at=now())
+        AuditLog.record("上传附件", batch, account=account, detail={"附件类型": kind, "文件": row.file_name})
     return row
 
 

@@ -31,9 +31,9 @@ from models.mutual_aid.codes import (
     CodeUnit,
     InsuranceCode,
 )
+from models.mutual_aid.form_fields import check_mobile, check_uscc, text_fields
 from models.orgs.organizations import ENTERPRISE_LEVEL, Organization
 from models.review.vouchers import MAX_VOUCHER_BYTES, check_voucher_file
-from models.rules.idnumber import IdError, check_mobile
 from models.rules.text import compact, normalize
 from models.rules.uscc import clean_uscc
 from models.storage import Kept, keep_upload, kept_upload, stored_file
@@ -50,24 +50,9 @@ MAX_FILE_BYTES = MAX_VOUCHER_BYTES
 
 def clean_fields(form: dict) -> dict:
     """The application's fields, normalised; FieldErrors naming every refused field."""
-    values, errors = {}, {}
-    for name, (label, size) in FIELDS.items():
-        value = normalize(form.get(name))
-        if not value and name in REQUIRED:
-            errors[name] = f"请填写{label}"
-        elif len(value) > size:
-            errors[name] = f"{label}不能超过{size}个字"
-        values[name] = value
-    if values["uscc"] and "uscc" not in errors:
-        try:
-            values["uscc"] = clean_uscc(values["uscc"])
-        except ValueError as exc:
-            errors["uscc"] = str(exc)
-    if values["phone"] and "phone" not in errors:
-        try:
-            values["phone"] = check_mobile(values["phone"])
-        except IdError as exc:
-            errors["phone"] = f"联系电话：{exc.message}"
+    values, errors = text_fields(form, FIELDS, REQUIRED)
+    check_uscc(values, errors)
+    check_mobile(values, errors, "phone", "联系电话")
     if values["email"] and "@" not in values["email"]:
         errors["email"] = "单位邮箱格式不正确"
     if errors:

@@ -11,9 +11,9 @@ from models import db, sms
 from models.audit import AuditLog
 from models.base import DomainError, FieldErrors
 from models.mutual_aid.codes import APPROVED, CodeHandler, InsuranceCode
-from models.rules.idnumber import IdError, check_mobile
-from models.rules.text import normalize
+from models.mutual_aid.form_fields import check_mobile, text_fields
 
+HANDLER_FIELDS = {"name": ("经办人姓名", 50), "mobile": ("经办人手机", 20), "email": ("经办人邮箱", 100)}
 HANDLER_REQUIRED = "请先在【经办人填报】中填写经办人姓名、手机、邮箱（获取验证码并保存）后再办理参保"
 
 
@@ -26,18 +26,9 @@ def owned_code(code: InsuranceCode, account) -> None:
 
 def clean_handler(name, mobile, email, partial: bool = False) -> dict:
     """经办人姓名 / 手机 / 邮箱, normalised; with `partial` a blank one means unchanged."""
-    values = {"name": normalize(name), "mobile": normalize(mobile), "email": normalize(email)}
-    errors = {}
-    for field, label, size in (("name", "经办人姓名", 50), ("mobile", "经办人手机", 20), ("email", "经办人邮箱", 100)):
-        if not values[field] and not partial:
-            errors[field] = f"请填写{label}"
-        elif len(values[field]) > size:
-            errors[field] = f"{label}不能超过{size}个字"
-    if values["mobile"] and "mobile" not in errors:
-        try:
-            values["mobile"] = check_mobile(values["mobile"])
-        except IdError as exc:
-            errors["mobile"] = f"经办人手机：{exc.message}"
+    values, errors = text_fields({"name": name, "mobile": mobile, "email": email}, HANDLER_FIELDS,
+                                 () if partial else HANDLER_FIELDS)
+    check_mobile(values, errors, "mobile", "经办人手机")
     if values["email"] and "@" not in values["email"]:
         errors["email"] = "经办人邮箱格式不正确"
     if errors:

@@ -12,7 +12,6 @@
   abc123456 — and the request becomes 已重置; or 驳回 with the reason. Audited.
 """
 
-import secrets
 from datetime import timedelta
 
 import peewee as pw
@@ -22,14 +21,13 @@ from models.audit import AuditLog
 from models.base import BaseModel, DomainError, FieldErrors, now
 from models.mutual_aid.code_ops import centre_only
 from models.mutual_aid.codes import CodeUnit, InsuranceCode
+from models.mutual_aid.form_fields import check_mobile, check_uscc, text_fields
 from models.orgs import account_ops
 from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
 from models.review.vouchers import MAX_VOUCHER_BYTES, check_voucher_file
-from models.rules.idnumber import IdError, check_mobile
 from models.rules.text import compact, normalize
-from models.rules.uscc import clean_uscc
-from models.storage import stored_file
+from models.storage import new_file, stored_file
 from models.workflow import Workflow, transition
 
 PENDING, RESET, REJECTED = "待处理", "已重置", "已驳回"
@@ -76,24 +74,9 @@ class AccountRecovery(BaseModel):
 
 
 def clean_fields(form: dict) -> dict:
-    values, errors = {}, {}
-    for name, (label, size) in FIELDS.items():
-        value = normalize(form.get(name))
-        if not value and name in REQUIRED:
-            errors[name] = f"请填写{label}"
-        elif len(value) > size:
-            errors[name] = f"{label}不能超过{size}个字"
-        values[name] = value
-    if values["uscc"] and "uscc" not in errors:
-        try:
-            values["uscc"] = clean_uscc(values["uscc"])
-        except ValueError as exc:
-            errors["uscc"] = str(exc)
-    if values["mobile"] and "mobile" not in errors:
-        try:
-            values["mobile"] = check_mobile(values["mobile"])
-        except IdError as exc:
-            errors["mobile"] = f"手机号码：{exc.message}"
+    values, errors = text_fields(form, FIELDS, REQUIRED)
+    check_uscc(values, errors)
+    check_mobile(values, errors, "mobile", "手机号码")
     values["code_no"] = compact(values["code_no"]).upper()
     if errors:
         raise FieldErrors("请按提示修改后再提交", errors)
@@ -116,18 +99,11 @@ def submit(form: dict, file: tuple | None, ip: str) -> AccountRecovery:
     if not data:
         raise FieldErrors("请上传申请表", {"file": "请上传加盖公章的《申工通账号找回或密码重置申请表》（图片或PDF）"})
     content, content_type, ext = check_voucher_file(data, name, FILE_LABEL)
-    stored = f"{secrets.token_hex(16)}.{ext}"
-    path = stored_file(FILE_DIR, stored)
-    path.write_bytes(content)
-    try:
-        with db.atomic():
-            request = AccountRecovery.create(**values, file_name=normalize(name)[:100] or FILE_LABEL,
-                                             stored_name=stored, content_type=content_type, ip=ip)
-            AuditLog.record("提交账号找回申请", request, to_state=request.status, ip=ip,
-                            detail={"单位名称": values["unit_name"], "统一社会信用代码": values["uscc"]})
-    except Exception:
-        path.unlink(missing_ok=True)
-        raise
+    with new_file(FILE_DIR, content, ext) as stored, db.atomic():
+        request = AccountRecovery.create(**values, file_name=normalize(name)[:100] or FILE_LABEL,
+                                         stored_name=stored, content_type=content_type, ip=ip)
+        AuditLog.record("提交账号找回申请", request, to_state=request.status, ip=ip,
+                        detail={"单位名称": values["unit_name"], "统一社会信用代码": values["uscc"]})
     return request
 
 

@@ -18,10 +18,9 @@ from models import db, sms
 from models.audit import AuditLog
 from models.base import DomainError, FieldErrors, now
 from models.mutual_aid.code_ops import clash
+from models.mutual_aid.form_fields import check_uscc, text_fields
 from models.orgs.accounts import Account, check_password_strength
 from models.orgs.organizations import ENTERPRISE_LEVEL, ENTERPRISE_TYPE, Organization
-from models.rules.text import compact, normalize
-from models.rules.uscc import clean_uscc
 
 PURPOSE = "register"
 PER_HOUR = 3
@@ -34,19 +33,8 @@ RECOVER = "如忘记账号或密码，请提交账号找回申请，请勿重复
 
 def clean(form: dict) -> dict:
     """The form's fields, normalised; FieldErrors naming every refused one (passwords included)."""
-    values = {name: normalize(form.get(name)) for name in FIELDS}
-    values["username"] = compact(values["username"])
-    errors = {}
-    for name, (label, size) in FIELDS.items():
-        if not values[name]:
-            errors[name] = f"请填写{label}"
-        elif len(values[name]) > size:
-            errors[name] = f"{label}不能超过{size}个字"
-    if values["uscc"] and "uscc" not in errors:
-        try:
-            values["uscc"] = clean_uscc(values["uscc"])
-        except ValueError as exc:
-            errors["uscc"] = str(exc)
+    values, errors = text_fields(form, FIELDS, FIELDS, compacted=("username",))
+    check_uscc(values, errors)
     if values["phone"] and "phone" not in errors:
         try:
             values["phone"] = sms.clean_phone(values["phone"])

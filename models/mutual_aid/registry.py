@@ -22,7 +22,6 @@ pattern of models/enroll/status_provider.py). This module only reads them:
   3 judging the unit's whole roster of the year, its other submitted batches'), their payers summed.
 """
 
-import os
 
 import peewee as pw
 from flask import current_app, has_app_context
@@ -30,6 +29,7 @@ from flask import current_app, has_app_context
 from models import db
 from models.base import BaseModel, in_values, now
 from models.io.bulk import fetch, update_rows
+from models.io.http_json import config_value
 from models.members.people import Person
 from models.mutual_aid.batches import IN_SERVICE, UNKNOWN, AidBatch, RosterEntry
 from models.mutual_aid.registry_source import HttpRegistry, Payer, RegistrySource
@@ -76,27 +76,14 @@ class LocalRegistry(RegistrySource):
         return {code: int(payers or 0) for code, payers in fetch(query)}
 
 
-def _setting(config, key: str, default):
-    if config is not None and config.get(key) not in (None, ""):
-        return config[key]
-    value = os.environ.get(key)
-    return default if value in (None, "") else value
-
-
 def source_from_config(config=None) -> RegistrySource:
     """The 建议清册 the settings name (a Flask app's config, a dict, or None: the environment):
     AID_REGISTRY_URL set → the remote endpoint (AID_REGISTRY_TIMEOUT seconds, AID_REGISTRY_BATCH
     numbers a request, AID_REGISTRY_AUTH header); otherwise the local tables."""
-    url = str(_setting(config, "AID_REGISTRY_URL", "")).strip()
+    url = str(config_value(config, "AID_REGISTRY_URL", "")).strip()
     if not url:
         return LocalRegistry()
-    try:
-        timeout = float(_setting(config, "AID_REGISTRY_TIMEOUT", 10))
-        batch = int(_setting(config, "AID_REGISTRY_BATCH", 1000))
-    except (TypeError, ValueError):
-        raise ValueError("AID_REGISTRY_TIMEOUT 应为秒数，AID_REGISTRY_BATCH 应为整数") from None
-    auth = str(_setting(config, "AID_REGISTRY_AUTH", ""))
-    return HttpRegistry(url, timeout=timeout, batch_size=batch, auth_header=auth)
+    return HttpRegistry.from_config(config, url, 1000)
 
 
 def current_source() -> RegistrySource:

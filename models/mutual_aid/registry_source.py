@@ -20,16 +20,13 @@ DomainError with a Chinese reason: matching a roster against half an answer woul
 names, so the caller changes nothing and the operator tries again.
 """
 
-import http.client
 import json
 import logging
-import socket
-import urllib.error
-import urllib.request
 from abc import ABC, abstractmethod
 from typing import NamedTuple
 
 from models.base import DomainError
+from models.io.http_json import AnswerTooLarge, JsonEndpoint, RemoteError
 
 log = logging.getLogger("aid_registry")
 
@@ -73,18 +70,15 @@ class RegistrySource(ABC):
         return found
 
 
-class HttpRegistry(RegistrySource):
-    """The bureau's 建议清册 endpoint (or the reference server), JSON over HTTP(S)."""
+class HttpRegistry(JsonEndpoint, RegistrySource):
+    """The bureau's 建议清册 endpoint (or the reference server), JSON over HTTP(S) (models/io/http_json.py)."""
 
     name = "http"
+    label = "建议清册接口"
+    setting = "AID_REGISTRY"
 
     def __init__(self, url: str, timeout: float = 10.0, batch_size: int = 1000, auth_header: str = ""):
-        if not url.lower().startswith(("http://", "https://")):
-            raise ValueError(f"AID_REGISTRY_URL 应以 http:// 或 https:// 开头（现为“{url}”）")
-        if timeout <= 0 or batch_size < 1:
-            raise ValueError("AID_REGISTRY_TIMEOUT 应大于 0，AID_REGISTRY_BATCH 应至少为 1")
-        self.url, self.timeout, self.batch_size, self.auth_header = url, float(timeout), int(batch_size), auth_header
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        super().__init__(url, timeout, batch_size, auth_header)
 
     def payers_batch(self, id_numbers: list) -> dict:
         if not id_numbers:
@@ -115,32 +109,12 @@ class HttpRegistry(RegistrySource):
         return found
 
     def _ask(self, key: str, values: list, answer_key: str) -> list:
-        body = json.dumps({key: values}).encode()
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.auth_header:
-            headers["Authorization"] = self.auth_header
-        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-        limit = MAX_ANSWER_BYTES_PER_ITEM * len(values) + 4096
-        seconds = f"{self.timeout:g}秒"
         try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                data = response.read(limit + 1)
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            if exc.code in (401, 403):
-                raise _failed(f"建议清册接口拒绝访问（HTTP {exc.code}），"
-                              "请检查接口授权设置（AID_REGISTRY_AUTH）") from None
-            raise _failed(f"建议清册接口出错（HTTP {exc.code}），请稍后重试") from None
-        except TimeoutError:
-            raise _failed(f"建议清册接口超时（{seconds}），请稍后重试") from None
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, TimeoutError):
-                raise _failed(f"建议清册接口超时（{seconds}），请稍后重试") from None
-            raise _failed(f"无法连接建议清册接口（{_cause(exc.reason)}），请稍后重试") from None
-        except (OSError, ValueError, http.client.HTTPException) as exc:
-            raise _failed(f"建议清册接口连接中断（{_cause(exc)}），请稍后重试") from None
-        if len(data) > limit:
-            raise _bad("返回的数据过大")
+            data = self.post({key: values}, MAX_ANSWER_BYTES_PER_ITEM * len(values) + 4096)
+        except AnswerTooLarge:
+            raise _bad("返回的数据过大") from None
+        except RemoteError as exc:
+            raise _failed(str(exc)) from None
         try:
             answer = json.loads(data)
         except (UnicodeDecodeError, ValueError):
@@ -158,15 +132,3 @@ def _failed(message: str) -> DomainError:
 
 def _bad(what: str) -> DomainError:
     return _failed(f"建议清册接口返回的数据格式不正确（{what}）")
-
-
-def _cause(error) -> str:
-    if isinstance(error, ConnectionRefusedError):
-        return "连接被拒绝"
-    if isinstance(error, socket.gaierror):
-        return "找不到服务器地址"
-    if isinstance(error, ConnectionResetError | http.client.RemoteDisconnected):
-        return "连接被对方关闭"
-    if isinstance(error, http.client.HTTPException | ValueError):
-        return "应答不是有效的 HTTP"
-    return error.__class__.__name__ if not isinstance(error, str) else error

@@ -41,7 +41,7 @@ from models.mutual_aid.batches import (
     RosterEntry,
 )
 from models.mutual_aid.codes import CodeUnit
-from models.mutual_aid.roster_ops import LOCKED, holder_message, holders
+from models.mutual_aid.roster_ops import LOCKED, entry_rows, holder_message, holders
 from models.mutual_aid.years import AidYear
 from models.orgs.organizations import Organization, OrgTree
 from models.rules.aid_people import PersonError, clean_person
@@ -111,11 +111,7 @@ def _add_skipping(batch: AidBatch, rows: list, account, source: str) -> Added:
         try:
             with db.atomic():
                 _still_editable(batch)
-                RosterEntry.insert_many([{
-                    "batch": batch.id, "year": batch.year_id, "id_type": p.id_type, "id_number": p.id_number,
-                    "name": p.name, "imported_name": p.name, "gender": p.gender, "birth_date": p.birth_date,
-                    "has_social_insurance": p.has_social_insurance, "employment": p.employment,
-                    "source": source, "active": True, "created_at": at} for p in keep]).execute()
+                RosterEntry.insert_many(entry_rows(batch, keep, source, at)).execute()
                 ids = [i for (i,) in RosterEntry.select(RosterEntry.id).where(
                     (RosterEntry.batch == batch.id) & in_values(RosterEntry.id_number, [p.id_number for p in keep]))
                     .tuples()]
@@ -222,20 +218,23 @@ def edit_entry(batch: AidBatch, entry: RosterEntry, values: dict, account) -> Ro
     return RosterEntry.get_by_id(entry.id)
 
 
-def _ids(batch: AidBatch, entry_ids, filters) -> list:
-    """The ticked ids of this batch, or (filters given, ids None) all the filtered people's."""
+def _chosen(batch: AidBatch, entry_ids, filters, what: str) -> list:
+    """The ticked ids of this (still editable) batch, or (filters given, ids None) all the filtered
+    people's; none chosen: 请选择要{what}的人员."""
+    require_editable(batch)
     if entry_ids is None:
-        return [e.id for e in roster_list.people(batch, roster_list.clean_filters(filters or {}))
-                .select(RosterEntry.id)]
-    return [int(i) for i in entry_ids]
+        ids = [e.id for e in roster_list.people(batch, roster_list.clean_filters(filters or {}))
+               .select(RosterEntry.id)]
+    else:
+        ids = [int(i) for i in entry_ids]
+    if not ids:
+        raise DomainError(f"请选择要{what}的人员", 422)
+    return ids
 
 
 def remove(batch: AidBatch, account, entry_ids=None, filters=None) -> int:
     """移除 / 批量删除: the ticked people, or all those the filters show (e.g. 是否超龄 = 超龄)."""
-    require_editable(batch)
-    ids = _ids(batch, entry_ids, filters)
-    if not ids:
-        raise DomainError("请选择要移除的人员", 422)
+    ids = _chosen(batch, entry_ids, filters, "移除")
     with db.atomic():
         _still_editable(batch)
         gone = RosterEntry.delete().where((RosterEntry.batch == batch.id) & in_values(RosterEntry.id, ids)).execute()
@@ -247,10 +246,7 @@ def remove(batch: AidBatch, account, entry_ids=None, filters=None) -> int:
 def set_in_service(batch: AidBatch, account, entry_ids=None, filters=None) -> int:
     """设置在职 / 批量设置为在职: the chosen people whose 职退状态 is "-" become 在职 and 是否有社保 = 是
     (the unit confirms they are in service and pay social insurance; they may take A0)."""
-    require_editable(batch)
-    ids = _ids(batch, entry_ids, filters)
-    if not ids:
-        raise DomainError("请选择要设置在职的人员", 422)
+    ids = _chosen(batch, entry_ids, filters, "设置在职")
     with db.atomic():
         _still_editable(batch)
         n = (RosterEntry.update(employment=IN_SERVICE, has_social_insurance=True)

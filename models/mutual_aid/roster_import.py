@@ -21,7 +21,6 @@ file, on the import pipeline every upload follows (models/io/uploads.py, models/
   checked when the file is uploaded and again when the rows go in.
 """
 
-import json
 
 import peewee as pw
 from flask import current_app, has_app_context
@@ -35,7 +34,7 @@ from models.io.error_file import FailedRow, error_workbook
 from models.io.formats import _csv, _text, _xls, _xlsx, sniff
 from models.io.tables import lost_digits, lost_digits_message, stream_table
 from models.io.templates import notes_sheet, template_sheet, workbook_bytes
-from models.jobs import FULL_NUMBER_KINDS, JobChunk, bulk_work, job_kind
+from models.jobs import FULL_NUMBER_KINDS, staged_import
 from models.mutual_aid import registry
 from models.mutual_aid.batch_ops import claim
 from models.mutual_aid.batches import (
@@ -230,15 +229,8 @@ def error_file(failed: list) -> bytes:
 
 
 # --- the job --------------------------------------------------------------------------------------
-@job_kind(KIND, TITLE)
+@staged_import(KIND, TITLE)
 def run_import(ctx):
-    with bulk_work():
-        return _run(ctx)
-
-
-def _run(ctx):
-    if ctx.checkpoint.get("applied"):  # applied before the worker died: only the result is left
-        return ctx.checkpoint["result"]
     params = ctx.params
     account = Account.get_or_none(Account.id == params.get("account"))
     batch = AidBatch.get_or_none(AidBatch.id == params.get("batch"))
@@ -250,12 +242,7 @@ def _run(ctx):
     data = uploads.upload_bytes(params, gone=True)
     checker = Checker(batch)
     done = int(ctx.checkpoint.get("chunks", 0))
-    checked = []
-    for chunk in (JobChunk.select().where((JobChunk.job == ctx.job.id) & (JobChunk.seq < done))
-                  .order_by(JobChunk.seq)):
-        part = json.loads(chunk.data)
-        checker.remember(part)
-        checked.extend(part)
+    checked = ctx.staged(done, checker.remember)
     total, chunks = _check_file(ctx, data, checker, done, checked)
     return _apply(ctx, batch, account, checked, total, chunks)
 
@@ -287,16 +274,13 @@ def _check_file(ctx, data: bytes, checker: Checker, done: int, checked: list):
             if seq < done:
                 continue
             part = checker.check(rows)
-            with db.atomic():
-                JobChunk.insert(job=ctx.job.id, seq=seq, data=json.dumps(part, ensure_ascii=False)).execute()
-                ctx.save_progress(total, hint if hint is not None and hint >= total else 0,
-                                  checkpoint={"chunks": seq + 1})
+            ctx.stage(seq, part, total, hint if hint is not None and hint >= total else 0)
             checked.extend(part)
         if not total:
             raise DomainError(NO_ROWS, 422)
         ctx.save_progress(total, total)
     except DomainError:
-        _reset(ctx)
+        ctx.reset_staged()
         raise
     finally:
         stream.close()
@@ -341,22 +325,15 @@ def _apply(ctx, batch: AidBatch, account, checked: list, total: int, chunks: int
                          "reason": mask_text("；".join(r["errors"]))} for r in failed[:uploads.SHOWN]],
                 error_file=error_file(failed) if failed else None, prefix="roster-import",
                 download_name="参保名单导入错误数据.xlsx")
-            JobChunk.delete().where(JobChunk.job == ctx.job.id).execute()
             AuditLog.record(TITLE, batch, account=account,
                             detail={"文件": ctx.params.get("file_name", ""), "行数": total,
                                     "导入": len(entries), "错误行数": len(failed)})
-            ctx.save_progress(total, total, checkpoint={"chunks": chunks, "applied": True, "result": result})
+            ctx.applied(total, chunks, result)
     except pw.IntegrityError:
-        _reset(ctx)
+        ctx.reset_staged()
         raise DomainError("导入期间有人员被其他单位（或本单位的其他操作）同时参保，本次未导入任何人员，"
                           "请重新上传该文件", 409) from None
     except DomainError:
-        _reset(ctx)
+        ctx.reset_staged()
         raise
     return result
-
-
-def _reset(ctx) -> None:
-    with db.atomic():
-        JobChunk.delete().where(JobChunk.job == ctx.job.id).execute()
-        ctx.save_progress(0, None, checkpoint={})

@@ -78,6 +78,14 @@ def clean_rows(rows: list, on: date) -> list:
     return people
 
 
+def entry_rows(batch: AidBatch, people: list, source: str, at) -> list[dict]:
+    """The RosterEntry rows of cleaned people joining `batch` (added by `source` at `at`)."""
+    return [{"batch": batch.id, "year": batch.year_id, "id_type": p.id_type, "id_number": p.id_number,
+             "name": p.name, "imported_name": p.name, "gender": p.gender, "birth_date": p.birth_date,
+             "has_social_insurance": p.has_social_insurance, "employment": p.employment, "source": source,
+             "active": True, "created_at": at} for p in people]
+
+
 def add_entries(batch: AidBatch, rows: list, account, source: str = UPLOADED) -> int:
     """添加参保人员: all the rows or none; returns how many were added."""
     if source not in SOURCES:
@@ -94,11 +102,7 @@ def add_entries(batch: AidBatch, rows: list, account, source: str = UPLOADED) ->
             # The batch must still be editable when the rows go in (a submit meanwhile locks it):
             # the row taken first, so a 清册提交 at the same instant waits or refuses us.
             claim(batch)
-            RosterEntry.insert_many([{
-                "batch": batch.id, "year": batch.year_id, "id_type": p.id_type, "id_number": p.id_number,
-                "name": p.name, "imported_name": p.name, "gender": p.gender, "birth_date": p.birth_date,
-                "has_social_insurance": p.has_social_insurance, "employment": p.employment, "source": source,
-                "active": True, "created_at": at} for p in people]).execute()
+            RosterEntry.insert_many(entry_rows(batch, people, source, at)).execute()
             AuditLog.record("添加参保人员", batch, account=account, detail={"来源": source, "人数": len(people)})
     except pw.IntegrityError:
         _refuse_held(batch, people)  # another unit took one of them just now

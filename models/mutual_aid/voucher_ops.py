@@ -13,7 +13,6 @@
 - `deadline(batch)`: 缴费截止日 — the later of the two counts spec 70 names.
 """
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -39,7 +38,7 @@ from models.review.vouchers import MAX_VOUCHER_BYTES, check_voucher_file
 from models.rules.fees import FeeError, fen, yuan
 from models.rules.mutual_year import payment_deadline
 from models.rules.text import normalize, parse_day
-from models.storage import stored_file
+from models.storage import new_file, stored_file
 from models.workflow import bulk_transition, transition
 
 PAGE = "/mutual-aid/vouchers/"
@@ -169,13 +168,10 @@ def upload(account, batch_ids: list, form: dict, file_name: str, data: bytes) ->
     content, content_type, ext = check_voucher_file(data, file_name)
     values = fields.values
     refund = {name: values[name] for name in REFUND_FIELDS} if due.refund else {}
-    stored = f"{secrets.token_hex(16)}.{ext}"
-    path = stored_file(FILE_DIR, stored)
-    path.write_bytes(content)
     code = batches[0].code
     at = now()
     try:
-        with db.atomic():
+        with new_file(FILE_DIR, content, ext) as stored, db.atomic():
             voucher = AidVoucher.create(
                 code=code.id, org=code.org_id, **{name: values[name] for name in PAYER_FIELDS}, paid=fields.paid,
                 paid_on=fields.paid_on, due=due.total, refund=due.refund, **refund,
@@ -189,10 +185,7 @@ def upload(account, batch_ids: list, form: dict, file_name: str, data: bytes) ->
             AuditLog.record("新增缴费信息", voucher, to_state=V_REVIEW, account=account,
                             detail={"批次": [b.id for b in batches], "应缴保费合计": yuan(due.total),
                                     "缴费金额": yuan(due.paid), "退款金额": yuan(due.refund)})
-    except (pw.IntegrityError, DomainError) as exc:
-        path.unlink(missing_ok=True)
-        if isinstance(exc, DomainError):
-            raise
+    except pw.IntegrityError:
         raise DomainError("所选批次已上传缴费凭证，请刷新页面后重试", 409) from None
     return voucher
 

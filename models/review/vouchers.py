@@ -7,7 +7,6 @@
 """
 
 import io
-import secrets
 from dataclasses import dataclass
 
 import peewee as pw
@@ -19,7 +18,7 @@ from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
 from models.review.batches import AWAIT_VOUCHER, DistrictBatch, centre_only
 from models.rules.fees import yuan
-from models.storage import stored_file
+from models.storage import new_file
 from models.workflow import Workflow, bulk_transition, transition
 
 V_REVIEW, V_DONE, V_REJECTED = "凭证审核中", "已核销", "已驳回"
@@ -149,13 +148,10 @@ def upload_voucher(district: Organization, batch_ids: list, file_name: str, data
     if len(batches) != len(set(batch_ids)):
         raise DomainError("所选批次不是本单位待上传缴费凭证的批次，或已有缴费凭证", 409)
     content, content_type, ext = check_voucher_file(data, file_name)
-    stored = f"{secrets.token_hex(16)}.{ext}"
-    path = stored_file("vouchers", stored)
-    path.write_bytes(content)
     total = amounts(batches)
     at = now()
     try:
-        with db.atomic():
+        with new_file("vouchers", content, ext) as stored, db.atomic():
             voucher = PaymentVoucher.create(district=district.id, file_name=file_name, stored_name=stored,
                                             content_type=content_type, size=len(content),
                                             district_amount=total.district, grassroots_amount=total.grassroots,
@@ -166,10 +162,7 @@ def upload_voucher(district: Organization, batch_ids: list, file_name: str, data
                             updates={"voucher_at": at, "updated_at": at}, detail={"文件名称": file_name})
             AuditLog.record("上传缴费凭证", voucher, to_state=V_REVIEW, account=account,
                             detail={"批次": [b.number for b in batches], "应缴": yuan(total.due)})
-    except (pw.IntegrityError, DomainError) as exc:
-        path.unlink(missing_ok=True)
-        if isinstance(exc, DomainError):
-            raise
+    except pw.IntegrityError:
         raise DomainError("所选批次已有缴费凭证，请刷新页面后重试", 409) from None
     return voucher
 
