@@ -29,10 +29,19 @@ def build(rule, objects):
     return PLACEHOLDER.sub(fill, rule.rule)
 
 
-def make_objects(access, org):
+def make_objects(access, org, cache: dict | None = None):
+    """The route's objects of `org`, from tests/factories; with `cache`, each (model, organisation)
+    is made once — a test visiting hundreds of routes in one transaction would otherwise keep a
+    PostgreSQL lock for every savepoint the factories released, and fill the server's lock table."""
     made = {}
     for arg, model in access.objects.items():
         factory = factories.OBJECT_FACTORIES.get(model.__name__)
         assert factory, f"tests/factories OBJECT_FACTORIES has no factory for {model.__name__}"
-        made[arg] = factory(org)
+        if cache is None:
+            made[arg] = factory(org)
+            continue
+        key = (model.__name__, org.id)
+        if key not in cache:
+            cache[key] = factory(org)
+        made[arg] = cache[key]
     return made

@@ -7,12 +7,21 @@ from datetime import date, datetime
 import pytest
 
 from models import db
+from models.io import bulk
 from models.io.bulk import update_rows
 from models.mutual_aid import roster_ops
 from models.mutual_aid.batches import TO_CHECK, AidBatch, RosterEntry
 from tests.factories.mutual_aid import approved_code, batch_in, person
 
 E = RosterEntry
+
+
+@pytest.fixture(autouse=True, params=["executemany", "temporary table"])
+def path(request, monkeypatch):
+    """Both ways of writing (PostgreSQL takes the temporary table above TEMP_TABLE_FROM rows)."""
+    if request.param == "temporary table":
+        monkeypatch.setattr(bulk, "TEMP_TABLE_FROM", 0)
+    return request.param
 
 
 def test_each_row_gets_its_own_values_and_the_others_stay(city):
@@ -49,3 +58,25 @@ def test_null_and_datetimes_and_a_rolled_back_transaction(city):
         update_rows(AidBatch, [AidBatch.reason], [("一", batch.id)])
         update_rows(AidBatch, [AidBatch.reason], [("二", batch.id)])
     assert AidBatch.get_by_id(batch.id).reason == "二"
+
+
+def test_many_small_updates_in_one_transaction_do_not_fill_the_lock_table(city, path):
+    """A transaction making many small updates (a request changing a roster many times, a test
+    doing everything in one transaction) keeps no lock per update: PostgreSQL's lock table is
+    shared and small (max_locks_per_transaction × connections) — the temporary table's locks
+    would stay until the transaction ends."""
+    code = approved_code(city, 1)
+    batch = batch_in(code, TO_CHECK)
+    if path == "temporary table":
+        return  # the large path: one table per call, for big updates only
+    def locks() -> int:
+        if not bulk.is_postgres():
+            return 0
+        return db.execute_sql("SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid()").fetchone()[0]
+    with db.atomic():
+        update_rows(AidBatch, [AidBatch.reason], [("起", batch.id)])
+        before = locks()
+        for i in range(300):
+            update_rows(AidBatch, [AidBatch.reason], [(f"第{i}次", batch.id)])
+        assert locks() - before < 10
+    assert AidBatch.get_by_id(batch.id).reason == "第299次"

@@ -78,8 +78,9 @@ def recording(app, monkeypatch):
 
 
 def fetch(client, url, headers=None, query=None):
-    """One request inside a savepoint that is rolled back (a failed statement on PostgreSQL
-    must not poison the rest of the matrix); an exception the app let through counts as a 500."""
+    """One request inside a transaction (a savepoint inside a test's transaction) that is rolled back
+    (a failed statement on PostgreSQL must not poison the rest of the matrix); an exception the app
+    let through counts as a 500."""
     with db.atomic() as savepoint:
         try:
             status = client.get(url, headers=headers or {}, query_string=query).status_code
@@ -89,7 +90,10 @@ def fetch(client, url, headers=None, query=None):
     return status
 
 
-def test_every_get_route_every_role_hostile_queries_never_5xx(app, city, recording):
+def test_every_get_route_every_role_hostile_queries_never_5xx(app, committed, city, recording):
+    """`committed`: each request runs in its own transaction, rolled back — tens of thousands of
+    requests inside one test transaction would keep a PostgreSQL lock for each of their
+    subtransactions until the end and fill the server's lock table (max_locks_per_transaction)."""
     from tests.factories.review import make_batch
     factories._plan_year()
     for org in ("grassroots1", "direct1", "secondary1"):
@@ -101,11 +105,12 @@ def test_every_get_route_every_role_hostile_queries_never_5xx(app, city, recordi
         factories.login(clients[role], city.account(role))
     routes = get_routes(app)
     urls = {}  # rule text → {role: url}
+    made = {}  # (model, organisation) → the object, made once for all the routes
     for rule in routes:
         access = rule_access(app, rule)
-        shared = make_objects(access, city.orgs["grassroots1"])
+        shared = make_objects(access, city.orgs["grassroots1"], made)
         own_only = any(getattr(m, "own_org_only", False) for m in access.objects.values())
-        urls[rule.rule] = {role: build(rule, make_objects(access, city.account(role).org) if own_only else shared)
+        urls[rule.rule] = {role: build(rule, make_objects(access, city.account(role).org, made) if own_only else shared)
                            for role in ROLES}
     failures = {}
     reads = {}  # rule text → the keys its view asked for

@@ -70,11 +70,18 @@ PG_CASTS = {"AUTO": "integer", "BIGAUTO": "bigint", "BOOL": "boolean", "INT": "i
             "DECIMAL": "numeric"}  # the rest: text
 
 
+# PostgreSQL: below this many rows an executemany of UPDATE … WHERE id = %s; above it the temporary
+# table (its locks last until the transaction ends, so a transaction of many small updates — a
+# request making many roster changes, a test — would fill the server's lock table with them).
+TEMP_TABLE_FROM = 2000
+
+
 def update_rows(model, fields: list, rows: list) -> int:
     """Set `fields` (model fields) of many rows, each to its own values: rows are tuples, the
     fields' values in order and the primary key last. PostgreSQL: the rows COPYed into a
-    temporary table, then one UPDATE … FROM it (twice as fast as UPDATE … FROM (VALUES …) pages);
-    SQLite: one executemany of `UPDATE … SET … WHERE id = ?`. (peewee's bulk_update composes a
+    temporary table, then one UPDATE … FROM it (twice as fast as UPDATE … FROM (VALUES …) pages),
+    for more than TEMP_TABLE_FROM rows; otherwise, and on SQLite, one executemany of
+    `UPDATE … SET … WHERE id = ?`. (peewee's bulk_update composes a
     CASE per field and row — most of a 50,000-row update's time.) One transaction (a savepoint
     inside the caller's). Returns how many rows were given."""
     if not rows:
@@ -85,7 +92,7 @@ def update_rows(model, fields: list, rows: list) -> int:
                  tuple(_db_value(f, v) for f, v in zip([*fields, pk], row, strict=True)) for row in rows]
     with db.atomic(), pw.__exception_wrapper__:
         cursor = db.cursor()
-        if is_postgres():
+        if is_postgres() and len(converted) > TEMP_TABLE_FROM:
             names = [f"v{i}" for i in range(len(fields))]
             columns = ", ".join(f"{n} {PG_CASTS.get(f.field_type, 'text')}"
                                 for n, f in zip([*names, "k"], [*fields, pk], strict=True))
@@ -96,8 +103,9 @@ def update_rows(model, fields: list, rows: list) -> int:
             cursor.execute(f'UPDATE "{table}" AS t SET {assign} FROM update_rows AS v WHERE t."{pk.column_name}" = v.k')
             cursor.execute("DROP TABLE update_rows")
         else:
-            assign = ", ".join(f'"{f.column_name}" = ?' for f in fields)
-            cursor.executemany(f'UPDATE "{table}" SET {assign} WHERE "{pk.column_name}" = ?', converted)
+            mark = db.param
+            assign = ", ".join(f'"{f.column_name}" = {mark}' for f in fields)
+            cursor.executemany(f'UPDATE "{table}" SET {assign} WHERE "{pk.column_name}" = {mark}', converted)
     return len(rows)
 
 
