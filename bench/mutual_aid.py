@@ -216,7 +216,9 @@ def generate_mutual_aid(info: dict) -> dict:
             'SELECT \'SB\' || CAST(m."org_id" AS TEXT), pe."id_number", '
             f'CASE WHEN pe."id" {mod} 50 = 0 THEN \'社保\' || pe."name" ELSE pe."name" END, '
             f'CASE WHEN pe."id" {mod} 20 = 7 THEN {p} ELSE {p} END, {p} '
-            'FROM "membership" m JOIN "person" pe ON pe."id" = m."person_id"', ("退休", "在职", stamp))
+            # one row per person: a person with two memberships (a transfer) is one payer
+            'FROM (SELECT "person_id", MIN("org_id") AS "org_id" FROM "membership" GROUP BY "person_id") m '
+            'JOIN "person" pe ON pe."id" = m."person_id"', ("退休", "在职", stamp))
         # … and people who are not members
         load(RegistryPayer, ({"social_code": f"SBX{k % 40_000:06d}", "updated_at": stamp, "name": f"社保人员{k}",
                               "id_number": _other_id(k, ric),
@@ -314,10 +316,11 @@ def generate_queues() -> dict:
 
 
 def _other_id(k: int, ric) -> str:
-    """The k-th ID number of a non-member (area 310115: the members' numbers start 310101)."""
+    """The k-th ID number of a non-member (area 310118: the members' numbers start 310101, the
+    imported new people's 310115 — bench/files.py)."""
     from datetime import date
     birth = date(1960, 1, 1) + timedelta(days=k % 15_000)
-    return ric(f"310115{birth:%Y%m%d}{k // 15_000:03d}")
+    return ric(f"310118{birth:%Y%m%d}{k // 15_000:03d}")
 
 
 BATCHES = "/mutual-aid/centre/batches"
