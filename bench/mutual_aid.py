@@ -273,6 +273,9 @@ def generate_queues() -> dict:
                                 "size": 120_000, "uploaded_by": account, "uploaded_at": stamp}
                                for bid, _c, _o, status, _t, account, _n in batches
                                if status in (ATTACH_REVIEW, ATTACH_FAILED) or (status in later and bid % 3 == 0)))
+        # what 清册提交（附件待审核） marks: those batches are the 附件审核 queue
+        AidBatch.update(attachments_sent=True).where(AidBatch.id.in_(
+            BatchAttachment.select(BatchAttachment.batch).where(BatchAttachment.stored_name.startswith("bench-")))).execute()
         paying = [b for b in batches if b[3] in (VOUCHER_REVIEW, INSURED)]
         load(AidVoucher, ({"code": code, "org": org, "payer_name": name, "payer_account": f"6222{bid:012d}",
                            "payer_bank": "基准银行上海分行", "paid": total, "paid_on": date(2026, 6, 20), "due": total,

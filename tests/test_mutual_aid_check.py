@@ -280,6 +280,31 @@ def test_attachments_then_submit_go_to_the_centre_which_passes(unit, city):
     assert "附件审核通过" in note.title and note.link == f"/mutual-aid/batches/{batch.id}/check"
 
 
+def test_the_queue_holds_the_batches_sent_to_the_centre_and_keeps_them_after_the_decision(unit, city):
+    """附件审核 lists what 清册提交 sent to the centre — under 附件审核通过 after the decision too — and
+    not a batch whose rules passed although it had a file attached (it never went to the centre)."""
+    registry_unit("SB001", 20)
+    sent = central(unit)
+    roster(sent, 10)  # new unit, 50 %: rule 3 fails, the declaration goes to the centre
+    attachment_ops.upload(sent, DECLARATION, "申报表.png", png(), unit.account, at=IN_CENTRAL)
+    other = approved_code(city, 2)
+    insured_last_year(other, 5)
+    direct = central(other)
+    roster(direct, 5, start=500)  # rule 2 passes
+    attachment_ops.upload(direct, EXPLANATION, "说明.png", png(), other.account, at=IN_CENTRAL)
+    assert roster_check.submit(direct, other.account, True, at=IN_CENTRAL).status == CHOOSE_ITEMS
+
+    def listed(status=""):
+        return [b.id for b in attachment_ops.search(AidBatch.select(), status)]
+    assert listed() == []
+    sent = roster_check.submit(sent, unit.account, True, at=IN_CENTRAL)
+    assert listed() == listed(ATTACH_REVIEW) == [sent.id] and listed(attachment_ops.PASSED) == []
+    attachment_ops.decide(sent, True, city.account("centre"))
+    assert listed() == listed(attachment_ops.PASSED) == [sent.id] and listed(ATTACH_REVIEW) == []
+    assert attachment_ops.search(AidBatch.select()).count() == \
+        AidBatch.select().where(AidBatch.attachments_sent == True).count() == 1  # noqa: E712
+
+
 def test_the_centre_fails_with_a_reason_the_unit_fixes_and_resubmits(unit, city):
     insured_last_year(unit, 1)
     registry_unit("SB001", 100)

@@ -108,20 +108,18 @@ def decide(batch: AidBatch, approve: bool, account, reason: str = "") -> AidBatc
 
 
 def search(query, status: str = "", name: str = "", code: str = "", year: int | None = None):
-    """The 附件审核 queue: batches whose attachments went to the centre, newest first."""
-    with_files = AidBatch.id.in_(BatchAttachment.select(BatchAttachment.batch))
-    query = query.join(InsuranceCode).switch(AidBatch).join(AidYear).switch(AidBatch)
+    """The 附件审核 queue: the batches whose attachments went to the centre (`attachments_sent`),
+    newest first — read in the order of their index, not from every batch of the city."""
+    query = (query.join(InsuranceCode).switch(AidBatch).join(AidYear).switch(AidBatch)
+             .where(AidBatch.attachments_sent == True))  # noqa: E712 (SQL, the index's first column)
     if status == PASSED:
-        query = query.where(AidBatch.status.in_(AFTER_REVIEW) & with_files)
+        query = query.where(AidBatch.status.in_(AFTER_REVIEW))
     elif status in (ATTACH_REVIEW, ATTACH_FAILED):
         query = query.where(AidBatch.status == status)
-    else:
-        query = query.where(AidBatch.status.in_((ATTACH_REVIEW, ATTACH_FAILED))
-                            | (AidBatch.status.in_(AFTER_REVIEW) & with_files))
     if name:
         query = query.where(InsuranceCode.unit_name.contains(name))
     if code:
         query = query.where(InsuranceCode.code.contains(code.upper()))
     if year:
         query = query.where(AidYear.year == year)
-    return query.order_by(AidBatch.updated_at.desc(), AidBatch.id.desc())
+    return query.order_by(AidBatch.attachments_sent.desc(), AidBatch.updated_at.desc(), AidBatch.id.desc())

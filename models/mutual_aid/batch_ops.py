@@ -99,6 +99,8 @@ def move(batch: AidBatch, action: str, account, reason: str = "") -> AidBatch:
     """One step of the batch table; a reason, when given, is kept as the batch's last one."""
     reason = (reason or "").strip()
     updates = {"updated_at": now(), **({"reason": reason} if reason else {})}
+    if action in ("submit_attachments", "resubmit_attachments"):
+        updates["attachments_sent"] = True  # into the 附件审核 queue, for good
     return transition(batch, action, account=account, reason=reason, updates=updates)
 
 

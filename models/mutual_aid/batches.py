@@ -73,6 +73,9 @@ class AidBatch(BaseModel):
     submitted_at = pw.DateTimeField(null=True)  # 清册提交 (the payment timeline counts from it)
     premium_confirmed_at = pw.DateTimeField(null=True)  # 提交确认保费 (the payment page counts from it)
     premium_total = pw.BigIntegerField(default=0)  # 保费合计 (fen): the sum of the people's premiums (64-bit)
+    # 清册提交 sent its attachments to the centre (→ 附件审核中); kept after the decision, so the
+    # 附件审核 queue (附件审核中 / 附件审核不通过 / 附件审核通过) reads its own rows by index.
+    attachments_sent = pw.BooleanField(default=False)
     created_by = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")
     created_at = pw.DateTimeField(default=now)
     updated_at = pw.DateTimeField(default=now)
@@ -95,11 +98,14 @@ AidBatch.add_index(AidBatch.index(AidBatch.code, AidBatch.year, unique=True, whe
 # counts per state and the page's ids read these indexes alone, not every batch of the year.
 AidBatch.add_index(AidBatch.index(AidBatch.org, AidBatch.year, AidBatch.status, name="aid_batch_org_year"))
 AidBatch.add_index(AidBatch.index(AidBatch.code, AidBatch.year, AidBatch.status, name="aid_batch_code_year"))
+# 附件审核: the queue's page in its order (newest first) and its count, from the index.
+AidBatch.add_index(AidBatch.index(AidBatch.attachments_sent, AidBatch.updated_at, AidBatch.id,
+                                  name="aid_batch_attachment_queue"))
 
 
 class RosterEntry(BaseModel):
     scope_field = None  # its batch's
-    batch = pw.ForeignKeyField(AidBatch, backref="entries", on_delete="CASCADE")
+    batch = pw.ForeignKeyField(AidBatch, backref="entries", on_delete="CASCADE", index=False)  # below
     year = pw.ForeignKeyField(AidYear, on_delete="RESTRICT")  # the batch's, for the once-per-year index
     id_type = pw.CharField(max_length=12, default=RESIDENT_ID)  # 证件类型 (不可变更)
     id_number = pw.CharField(max_length=32)  # 证件号码, normalised
@@ -130,6 +136,8 @@ class RosterEntry(BaseModel):
         return not self.name_confirmed and bool(names - {self.name})
 
 
+# A batch's roster, and its 人数 (the active people) read from the index alone.
+RosterEntry.add_index(RosterEntry.index(RosterEntry.batch, RosterEntry.active, name="roster_entry_batch_active"))
 # One ID number insured at most once per protection year, across all units.
 RosterEntry.add_index(RosterEntry.index(RosterEntry.year, RosterEntry.id_number, unique=True,
                                         where=RosterEntry.active, name="roster_once_per_year"))
