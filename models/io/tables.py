@@ -35,7 +35,8 @@ ERROR_COLUMN = "错误原因"  # the columns an error file adds: not data when t
 ROW_COLUMN = "错误行号"
 ERROR_FILE_COLUMNS = (ERROR_COLUMN, ROW_COLUMN)
 __all__ = ["ERROR_COLUMN", "ROW_COLUMN", "EXCEL_DIGITS", "FORMATS", "NumericText", "Table", "TableStream",
-           "lost_digits", "lost_digits_message", "read_table", "records", "sniff", "stream_table"]
+           "lost_digits", "lost_digits_message", "read_table", "reader_process_wanted", "records", "sniff",
+           "stream_table"]
 
 
 @dataclass
@@ -111,6 +112,12 @@ class TableStream:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def reader_process_wanted() -> bool:
+    """IMPORT_READER_PROCESS of the app (default on; off in tests that want one process)."""
+    from flask import current_app, has_app_context
+    return not has_app_context() or current_app.config.get("IMPORT_READER_PROCESS", True)
 
 
 def stream_table(data: bytes, required: list, max_rows: int = 100_000, reader_process: bool = True,

@@ -31,6 +31,7 @@ from models.base import DomainError
 from models.io import uploads
 from models.io.error_file import FailedRow, error_workbook
 from models.io.excel import safe_cell
+from models.io.tables import reader_process_wanted
 from models.io.templates import header_row, notes_sheet, workbook_bytes
 from models.jobs import staged_import
 from models.members.member_import_apply import CHANGE_LABELS, count_new_members, enterprise_names, write
@@ -260,9 +261,8 @@ def _check_file(ctx, data: bytes, by_code: bool, checker: Checker, done: int, ch
     """Check and stage the file's chunks after the first `done` (staged before the job was
     interrupted) as the reader delivers them; (rows, chunks). A file found bad while it is
     read leaves no staged chunks behind (a retry starts from its first row)."""
-    from flask import current_app, has_app_context
-    in_process = has_app_context() and not current_app.config.get("IMPORT_READER_PROCESS", True)
-    _header, stream, hint, close = stream_rows(data, by_code, reader_process=not in_process, max_rows=MAX_ROWS)
+    _header, stream, hint, close = stream_rows(data, by_code, reader_process=reader_process_wanted(),
+                                               max_rows=MAX_ROWS)
     total = seq = 0
     try:
         for seq, rows in enumerate(stream):

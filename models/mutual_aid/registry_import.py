@@ -17,15 +17,13 @@ of each chunk are kept (JobChunk) and come back in one error file (the template'
 import json
 import re
 
-from flask import current_app, has_app_context
-
 from models import db
 from models.audit import AuditLog
 from models.base import DomainError, now
 from models.io import uploads
 from models.io.error_file import FailedRow, error_workbook
 from models.io.formats import _csv, _text, sniff
-from models.io.tables import lost_digits, lost_digits_message, stream_table
+from models.io.tables import lost_digits, lost_digits_message, reader_process_wanted, stream_table
 from models.io.templates import notes_sheet, template_sheet, workbook_bytes
 from models.jobs import FULL_NUMBER_KINDS, JobChunk, bulk_work, job_kind
 from models.mutual_aid.registry import RegistryPayer, RegistryUnit
@@ -115,7 +113,7 @@ def _stream(data: bytes, kind: str, header_only: bool = False) -> _Rows:
                 header = _checked(cells, kind)
                 return _Rows(header, _data(rows), data.count(b"\n"), rows.close)
         raise DomainError("文件中没有表头和数据", 422)
-    reader = header_only or not has_app_context() or current_app.config.get("IMPORT_READER_PROCESS", True)
+    reader = header_only or reader_process_wanted()
     stream = stream_table(data, [], max_rows=MAX_ROWS, reader_process=reader)  # xls: read in this process
     try:
         header = _checked(stream.header, kind)

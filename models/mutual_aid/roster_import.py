@@ -23,7 +23,6 @@ file, on the import pipeline every upload follows (models/io/uploads.py, models/
 
 
 import peewee as pw
-from flask import current_app, has_app_context
 
 from models import db
 from models.audit import AuditLog
@@ -32,7 +31,7 @@ from models.io import uploads
 from models.io.bulk import bulk_insert
 from models.io.error_file import FailedRow, error_workbook
 from models.io.formats import _csv, _text, _xls, _xlsx, sniff
-from models.io.tables import lost_digits, lost_digits_message, stream_table
+from models.io.tables import lost_digits, lost_digits_message, reader_process_wanted, stream_table
 from models.io.templates import notes_sheet, template_sheet, workbook_bytes
 from models.jobs import FULL_NUMBER_KINDS, staged_import
 from models.mutual_aid import registry
@@ -263,8 +262,7 @@ def _chunked(stream):
 def _check_file(ctx, data: bytes, checker: Checker, done: int, checked: list):
     """Check and stage the chunks after the first `done`; (rows, chunks). A file found bad as it is
     read leaves nothing staged."""
-    in_process = has_app_context() and not current_app.config.get("IMPORT_READER_PROCESS", True)
-    stream = stream_table(data, [], max_rows=MAX_ROWS, reader_process=not in_process)
+    stream = stream_table(data, [], max_rows=MAX_ROWS, reader_process=reader_process_wanted())
     total = seq = 0
     try:
         stream.header = checked_header(stream.header)
