@@ -4,7 +4,7 @@ import os
 import re
 import secrets
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,3 +111,10 @@ def new_file(sub: str, content: bytes, ext: str):
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def new_files(sub: str, contents: list):
+    """new_file for several [(content, ext)]: their names; every one goes again when the block fails."""
+    with ExitStack() as stack:
+        yield [stack.enter_context(new_file(sub, content, ext)) for content, ext in contents]

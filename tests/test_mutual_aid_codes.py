@@ -82,19 +82,20 @@ def test_a_unit_name_that_has_a_code_fails_with_that_codes_contact_and_phone(cit
     assert InsuranceCode.select().count() == 1
 
 
-def test_one_code_per_account_and_one_code_per_unit_are_database_constraints(city):
-    code = approved_code(city, 1)
-    with pytest.raises(DomainError, match="一个参保编码只能在一个平台账号中使用"):
-        code_ops.apply(code.account, form(2), [("a.png", png())])
-    with pytest.raises(pw.IntegrityError), db.atomic():
-        InsuranceCode.create(account=code.account_id, **form(2))
-    other = applied(city, 2)
-    with pytest.raises(pw.IntegrityError), db.atomic():
-        CodeUnit.create(code=other.id, name="上海互助测试1有限公司")
-    with pytest.raises(pw.IntegrityError), db.atomic():
-        InsuranceCode.update(code=code.code).where(InsuranceCode.id == other.id).execute()
-    with pytest.raises(pw.IntegrityError), db.atomic():
-        CodeHandler.create(code=code.id, name="又一个", mobile="13800000000", email="x@example.com")
+def test_a_failed_application_leaves_no_file_behind(city, monkeypatch):
+    """The files are written before the transaction that names them; when it fails they go again."""
+    account = unit_account(city, 1)
+    folder = stored_file("mutual-aid", "x").parent
+    before = set(folder.glob("*"))
+    with pytest.raises(DomainError, match="只能是图片"):
+        code_ops.apply(account, form(1), [("a.png", png()), ("b.png", b"text")])
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+    monkeypatch.setattr(code_ops.AuditLog, "record", broken)  # the last write of the transaction
+    with pytest.raises(RuntimeError):
+        code_ops.apply(account, form(1), [("a.png", png()), ("b.png", png())])
+    assert set(folder.glob("*")) == before and not InsuranceCode.select().where(InsuranceCode.account == account.id)
 
 
 def test_two_approvals_of_one_unit_name_leave_one_code(committed):
@@ -112,10 +113,14 @@ def test_two_approvals_of_one_unit_name_leave_one_code(committed):
 def test_two_applications_of_one_account_at_once_leave_one(committed):
     city = factories.make_city()
     account = unit_account(city, 1)
+    folder = stored_file("mutual-aid", "x").parent
+    before = {p.name for p in folder.glob("*")}
     outcomes = race(*[lambda n=n: code_ops.apply(account, form(n), [("a.png", png())]) for n in (1, 2)])
     assert outcomes.count("ok") == 1, outcomes
     assert "一个参保编码只能在一个平台账号中使用" in [o for o in outcomes if o != "ok"][0]
     assert InsuranceCode.select().count() == 1
+    kept = {row.stored_name for row in CodeFile.select()}
+    assert {p.name for p in folder.glob("*")} - before == kept  # the loser's file went again
 
 
 def test_the_code_workflow_every_pair(city):

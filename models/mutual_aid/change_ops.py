@@ -22,7 +22,7 @@ from models import db, messages, sms
 from models.audit import AuditLog
 from models.base import DomainError, FieldErrors, now
 from models.mutual_aid import handler_ops
-from models.mutual_aid.code_ops import centre_only, clash, store_files
+from models.mutual_aid.code_ops import centre_only, checked_files, clash, file_rows, stored_files
 from models.mutual_aid.codes import (
     APPLIED,
     CHANGE_STATES,
@@ -152,19 +152,15 @@ def request_name_change(code: InsuranceCode, account, unit_name, proofs: list) -
         raise DomainError(refused, 409)
     if _waiting(code):
         raise DomainError(CHANGE_WAITING, 409)
-    paths = []
+    checked = checked_files(proofs, "证明材料")
     try:
-        with db.atomic():
+        with stored_files(checked) as names, db.atomic():
             change = CodeChange.create(code=code.id, org=code.org_id, kind=NAME_CHANGE, unit_name=unit_name,
                                        old_unit_name=code.unit_name, requested_by=account.id)
-            paths = store_files(code, proofs, NAME_PROOF, "证明材料", change=change)
+            file_rows(code, checked, names, NAME_PROOF, change=change)
             AuditLog.record("提交单位名称变更申请", change, to_state=change.status, account=account,
                             detail={"原单位名称": code.unit_name, "新单位名称": unit_name})
-    except (pw.IntegrityError, DomainError) as exc:
-        for path in paths:
-            path.unlink(missing_ok=True)
-        if isinstance(exc, DomainError):
-            raise
+    except pw.IntegrityError:
         raise DomainError(CHANGE_WAITING, 409) from None
     return change
 

@@ -14,7 +14,7 @@ units of a group code, the files. Every status move through models/workflow.py; 
   `search` (the centre's queue), `files_of`, `file_path`; each decision posts a 消息提醒.
 """
 
-import secrets
+from contextlib import contextmanager
 
 import peewee as pw
 
@@ -36,7 +36,7 @@ from models.orgs.organizations import ENTERPRISE_LEVEL, Organization
 from models.review.vouchers import MAX_VOUCHER_BYTES, check_voucher_file
 from models.rules.text import compact, normalize
 from models.rules.uscc import clean_uscc
-from models.storage import Kept, keep_upload, kept_upload, stored_file
+from models.storage import Kept, keep_upload, kept_upload, new_files, stored_file
 from models.workflow import transition
 
 FIELDS = {"unit_name": ("单位名称", 100), "uscc": ("统一社会信用代码", 18), "address": ("单位地址", 200),
@@ -101,23 +101,28 @@ def registered_elsewhere(unit_name: str, uscc: str, account) -> str | None:
     return None
 
 
-def store_files(code: InsuranceCode, files: list, kind: str, label: str, change=None) -> list:
-    """Check and keep uploaded files [(name, bytes)] as CodeFile rows; returns the stored paths (for
-    the caller to delete when its transaction fails)."""
+def checked_files(files: list, label: str) -> list:
+    """The uploaded files [(name, bytes)] checked by content: [(name, content, content type, ext)]."""
     if len(files) > MAX_FILES:
         raise DomainError(f"{label}最多上传{MAX_FILES}个文件", 422)
-    checked = [(normalize(name)[:100] or "附件", *check_voucher_file(data, name, label)) for name, data in files]
-    paths, rows = [], []
-    for name, content, content_type, ext in checked:
-        stored = f"{secrets.token_hex(16)}.{ext}"
-        path = stored_file(FILE_DIR, stored)
-        path.write_bytes(content)
-        paths.append(path)
-        rows.append({"code": code.id, "change": change.id if change else None, "kind": kind, "file_name": name,
-                     "stored_name": stored, "content_type": content_type, "size": len(content),
-                     "uploaded_at": now()})
-    CodeFile.insert_many(rows).execute()
-    return paths
+    return [(normalize(name)[:100] or "附件", *check_voucher_file(data, name, label)) for name, data in files]
+
+
+@contextmanager
+def stored_files(checked: list):
+    """Write the checked files under new names (yielded, for file_rows); they go again when the
+    block — the transaction that names them — fails."""
+    with new_files(FILE_DIR, [(content, ext) for _name, content, _type, ext in checked]) as names:
+        yield names
+
+
+def file_rows(code: InsuranceCode, checked: list, names: list, kind: str, change=None) -> None:
+    """The CodeFile rows of files written by stored_files."""
+    rows = [{"code": code.id, "change": change.id if change else None, "kind": kind, "file_name": name,
+             "stored_name": stored, "content_type": content_type, "size": len(content), "uploaded_at": now()}
+            for (name, content, content_type, _ext), stored in zip(checked, names, strict=True)]
+    if rows:
+        CodeFile.insert_many(rows).execute()
 
 
 def _account_refusal(account) -> str:
@@ -158,23 +163,17 @@ def apply(account, form: dict, files: list, sms_code: str | None = None) -> Insu
     if refused:
         raise DomainError(refused, 409)
     row = _sms_row(values["phone"], sms_code)
-    paths = []
+    checked = checked_files(files, "附件")
     try:
-        with db.atomic():
+        with stored_files(checked) as names, db.atomic():
             if row:
                 sms.consume(row)
             code = InsuranceCode.create(account=account.id, org=account.org_id, **values)
-            paths = store_files(code, files, APPLICATION_FILE, "附件")
+            file_rows(code, checked, names, APPLICATION_FILE)
             AuditLog.record("申请参保编码", code, to_state=code.status, account=account,
                             detail={"单位名称": values["unit_name"], "统一社会信用代码": values["uscc"]})
     except pw.IntegrityError:
-        for path in paths:
-            path.unlink(missing_ok=True)
         raise DomainError(_account_refusal(account), 409) from None
-    except DomainError:
-        for path in paths:
-            path.unlink(missing_ok=True)
-        raise
     return code
 
 
@@ -229,18 +228,12 @@ def resubmit(code: InsuranceCode, account, form: dict, files: list | None = None
     if refused:
         raise DomainError(refused, 409)
     row = _sms_row(values["phone"], sms_code) if values["phone"] != code.phone else None
-    paths = []
-    try:
-        with db.atomic():
-            if row:
-                sms.consume(row)
-            code = transition(code, "resubmit", account=account, updates={**values, "updated_at": now()})
-            if files:
-                paths = store_files(code, files, APPLICATION_FILE, "附件")
-    except DomainError:
-        for path in paths:
-            path.unlink(missing_ok=True)
-        raise
+    checked = checked_files(files or [], "附件")
+    with stored_files(checked) as names, db.atomic():
+        if row:
+            sms.consume(row)
+        code = transition(code, "resubmit", account=account, updates={**values, "updated_at": now()})
+        file_rows(code, checked, names, APPLICATION_FILE)
     return code
 
 
