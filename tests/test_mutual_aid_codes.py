@@ -4,10 +4,8 @@ per platform account and one code per unit name as database constraints on both 
 two-thread races, the code workflow over every pair, the handler (信息变更: test_mutual_aid_changes)."""
 
 
-import peewee as pw
 import pytest
 
-from models import db
 from models.base import DomainError, FieldErrors
 from models.mutual_aid import code_ops, handler_ops
 from models.mutual_aid.codes import (
@@ -15,7 +13,6 @@ from models.mutual_aid.codes import (
     APPROVED,
     REFUSED,
     CodeFile,
-    CodeHandler,
     CodeUnit,
     InsuranceCode,
 )

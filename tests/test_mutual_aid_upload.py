@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from models.base import DomainError
 from models.jobs import DONE, FAILED, QUEUED, Job, JobChunk, JobContext, init_queue, run_job
 from models.mutual_aid import batch_ops, code_ops, roster_import, roster_ops, years
-from models.mutual_aid.batches import ATTACH_REVIEW, CHECK_FAILED, CHOOSE_ITEMS, TO_CHECK, RosterEntry
+from models.mutual_aid.batches import ATTACH_REVIEW, CHECK_FAILED, CHOOSE_ITEMS, TO_CHECK, AidBatch, RosterEntry
 from models.mutual_aid.registry import RegistryPayer
 from models.storage import stored_file
 from tests import factories
@@ -286,3 +286,63 @@ def test_an_enterprise_uploads_its_roster_and_sees_the_result(app, city):
     job = upload_job(client, url(batch), data, "名单.xlsx")
     assert job.result_data["imported"] == 2 and entries(batch).count() == 2
     assert client.get(f"/mutual-aid/batches/uploads/{job.id}").status_code == 200
+
+
+@pytest.mark.parametrize("first", ["submission", "import"])
+def test_an_import_and_a_submission_at_once_one_goes_first_and_the_other_sees_it(committed, monkeypatch, first):
+    """The job's rows and 清册提交 each take the batch row first. `first` holds it (paused just after
+    taking it) while the other starts and waits: the submission first → the job imports nothing (清册
+    不能修改); the rows first → the submission re-checks the roster with them (here refused) — never a
+    submitted batch whose roster changed after its check."""
+    import threading
+    import time
+
+    from models import db
+    from models.mutual_aid import roster_check
+    from tests.factories.mutual_aid import IN_CENTRAL
+    from tests.factories.mutual_check import insured_last_year, roster
+    city = factories.make_city()
+    code = approved_code(city, 1)
+    insured_last_year(code, 3)
+    batch = batch_in(code, TO_CHECK)
+    roster(batch, 3)  # rule 2 passes: the batch could be submitted as it is
+    init_queue(DB_URL, "memory")
+    job = roster_import.submit(batch, code.account, *tablefiles.write([HEADER] + rows_of(2, start=900), "csv-utf8"))
+    held, go_on, outcomes = threading.Event(), threading.Event(), {}
+    module = batch_ops if first == "submission" else roster_import
+    real_claim = module.claim
+
+    def claim_and_hold(*args, **kwargs):
+        real_claim(*args, **kwargs)
+        if not held.is_set():
+            held.set()
+            go_on.wait(10)
+    monkeypatch.setattr(module, "claim", claim_and_hold)
+
+    def run(name, call):
+        db.connect(reuse_if_open=True)
+        try:
+            call()
+            outcomes[name] = "ok"
+        except DomainError as exc:
+            outcomes[name] = exc.message
+        finally:
+            db.close()
+    calls = {"submission": lambda: roster_check.submit(batch, code.account, True, at=IN_CENTRAL),
+             "import": lambda: run_job(job.id)}
+    second = "import" if first == "submission" else "submission"
+    threads = [threading.Thread(target=run, args=(name, calls[name])) for name in (first, second)]
+    threads[0].start()
+    assert held.wait(10)
+    threads[1].start()
+    time.sleep(0.3)  # the second is waiting for the batch row
+    go_on.set()
+    for thread in threads:
+        thread.join(30)
+    job, status = Job.get_by_id(job.id), AidBatch.get_by_id(batch.id).status
+    if first == "submission":
+        assert outcomes == {"submission": "ok", "import": "ok"} and status == CHOOSE_ITEMS
+        assert job.status == FAILED and "清册不能修改" in job.error_list[0] and entries(batch).count() == 3
+    else:
+        assert job.status == DONE and entries(batch).count() == 5 and status == TO_CHECK
+        assert outcomes["submission"].startswith("清册提交失败"), outcomes
