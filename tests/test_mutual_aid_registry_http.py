@@ -4,6 +4,7 @@ mutual-aid protocol, match_entries / linked_payers / the roster upload going thr
 source — and a remote that fails giving a Chinese reason and changing nothing."""
 
 import socket
+from datetime import date
 
 import pytest
 from werkzeug.wrappers import Request, Response
@@ -136,3 +137,55 @@ def test_the_reference_server_answers_from_the_database_tables(committed):
         remote = HttpRegistry(server.aid_url)
         assert remote.payers([id_number(1), id_number(2)]) == {id_number(1): Payer("SB001", "库名", "在职")}
         assert remote.unit_payers(["SB001"]) == {"SB001": 9}
+
+
+def test_the_remote_is_never_asked_inside_a_transaction(app, city, monkeypatch):
+    """获取“会员库”名单, 编辑 and 清册提交 ask the remote 建议清册 before their transaction (which holds
+    the batch row, and on SQLite the write lock), never while it is open — and still use its answer."""
+    from contextlib import contextmanager
+
+    from models import db
+    from models.mutual_aid import roster_check, roster_edit
+    from tests.factories.mutual_check import open_now
+    open_now()
+    code = approved_code(city, 1)
+    org = city.orgs["grassroots1"]
+    factories.make_member(org, id_number=id_number(1), name="参保人1")
+    factories.make_member(org, id_number=id_number(2), name="参保人2")
+    batch = batch_in(code, TO_CHECK)
+    open_now_, asked = [0], []  # transactions (db.atomic blocks) the code has open
+    real_atomic = type(db).atomic
+
+    @contextmanager
+    def counted_atomic(self, *args, **kwargs):
+        with real_atomic(self, *args, **kwargs) as txn:
+            open_now_[0] += 1
+            try:
+                yield txn
+            finally:
+                open_now_[0] -= 1
+    monkeypatch.setattr(type(db), "atomic", counted_atomic)
+
+    def watching(method):
+        def call(self, items):
+            asked.append((method.__name__, open_now_[0]))
+            return method(self, items)
+        return call
+    monkeypatch.setattr(HttpRegistry, "payers_batch", watching(HttpRegistry.payers_batch))
+    monkeypatch.setattr(HttpRegistry, "units_batch", watching(HttpRegistry.units_batch))
+    server = bureau()
+    with server, app.app_context():
+        monkeypatch.setitem(app.config, "AID_REGISTRY_URL", server.aid_url)
+        assert roster_edit.add_members(batch, code.account).added == 2
+        one = RosterEntry.get((RosterEntry.batch == batch.id) & (RosterEntry.id_number == id_number(1)))
+        assert (one.name, one.social_code) == ("远程社保名", "SB001")  # the remote's answer went in
+        other = roster_ops.add_entries(batch, [person(9, id_type="护照", id_number="E1234567", gender="男",
+                                                      birth_date=date(1990, 1, 1))], code.account)
+        assert other == 1
+        passport = RosterEntry.get(RosterEntry.id_number == "E1234567")
+        roster_edit.edit_entry(batch, passport, {"name": "新名字", "gender": "男", "birth_date": date(1990, 1, 1)},
+                               code.account)
+        with pytest.raises(DomainError, match="清册提交失败"):  # a retiree (参保人1 退休) blocks it
+            roster_check.submit(batch, code.account, True)
+    assert {name for name, _ in asked} == {"payers_batch", "units_batch"}
+    assert [depth for _, depth in asked] == [0] * len(asked), asked

@@ -32,7 +32,7 @@ from models.io.bulk import fetch, update_rows
 from models.io.http_json import config_value
 from models.members.people import Person
 from models.mutual_aid.batches import IN_SERVICE, UNKNOWN, AidBatch, RosterEntry
-from models.mutual_aid.registry_source import HttpRegistry, Payer, RegistrySource
+from models.mutual_aid.registry_source import HttpRegistry, Payer, RegistrySource, Remembered
 
 CHUNK = 5_000  # ID numbers per IN (one parameter however many: models/base.in_values)
 
@@ -149,18 +149,34 @@ def match_entries(batch: AidBatch, entry_ids=None, source: RegistrySource | None
     return len(changed)
 
 
+def social_codes(batch_ids: list) -> list:
+    """The 单位社保编码 of the active matched people of these batches (rule 3's codes)."""
+    return sorted(c for (c,) in RosterEntry.select(RosterEntry.social_code).distinct()
+                  .where(in_values(RosterEntry.batch, batch_ids) & RosterEntry.active
+                         & (RosterEntry.social_code != "")).tuples())
+
+
 def linked_payers(batch: AidBatch, source: RegistrySource | None = None, also=()) -> tuple[int, list]:
     """(缴费人数之和, [社保编码 …]) over the social-security codes of the matched people of the batch and
     of the batches `also` (ids: the unit's other submitted batches of the year, roster_check.year_batches)
     — rule 3's denominator, the payers asked of the configured 建议清册."""
-    batches = [batch.id, *also]
-    codes = [c for (c,) in RosterEntry.select(RosterEntry.social_code).distinct()
-             .where(in_values(RosterEntry.batch, batches) & RosterEntry.active & (RosterEntry.social_code != ""))
-             .tuples()]
+    codes = social_codes([batch.id, *also])
     if not codes:
         return 0, []
     payers = (source or current_source()).unit_payers(codes)
-    return sum(payers.values()), sorted(codes)
+    return sum(payers.values()), codes
+
+
+def asked_first(id_numbers=(), codes=(), source: RegistrySource | None = None) -> Remembered:
+    """The configured 建议清册 with these ID numbers and social-security codes already asked: call it
+    before a transaction and pass it in, so a remote 建议清册 (AID_REGISTRY_URL) is never waited on
+    while the transaction holds the batch row."""
+    remembered = Remembered(source or current_source())
+    if id_numbers:
+        remembered.payers(id_numbers)
+    if codes:
+        remembered.unit_payers(codes)
+    return remembered
 
 
 def search_payers(text: str = ""):

@@ -70,6 +70,31 @@ class RegistrySource(ABC):
         return found
 
 
+
+class Remembered(RegistrySource):
+    """Another source's answers kept. Ask it before a transaction, then the same questions inside
+    the transaction answer from memory: no network call while the batch row (or SQLite's write
+    lock) is held. A number or code not asked before still goes to the source."""
+
+    def __init__(self, inner: RegistrySource):
+        self.inner, self.name = inner, inner.name
+        self.batch_size = max(inner.batch_size, 1)
+        self._payers, self._units = {}, {}  # {asked: answer or None}
+
+    def payers_batch(self, id_numbers: list) -> dict:
+        missing = [n for n in id_numbers if n not in self._payers]
+        if missing:
+            found = self.inner.payers(missing)
+            self._payers.update({n: found.get(n) for n in missing})
+        return {n: self._payers[n] for n in id_numbers if self._payers[n] is not None}
+
+    def units_batch(self, social_codes: list) -> dict:
+        missing = [c for c in social_codes if c not in self._units]
+        if missing:
+            found = self.inner.unit_payers(missing)
+            self._units.update({c: found.get(c) for c in missing})
+        return {c: self._units[c] for c in social_codes if self._units[c] is not None}
+
 class HttpRegistry(JsonEndpoint, RegistrySource):
     """The bureau's 建议清册 endpoint (or the reference server), JSON over HTTP(S) (models/io/http_json.py)."""
 

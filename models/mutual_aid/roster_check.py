@@ -31,10 +31,9 @@ from models import db
 from models.audit import AuditLog
 from models.base import DomainError, in_values, now
 from models.io.bulk import fetch
-from models.mutual_aid import batch_ops, roster_ops, years
+from models.mutual_aid import batch_ops, registry, roster_ops, years
 from models.mutual_aid.batches import ATTACH_FAILED, EDITABLE, INSURED, AidBatch, RosterEntry
 from models.mutual_aid.checks import BatchAttachment, RosterConfirmation
-from models.mutual_aid.registry import linked_payers
 from models.mutual_aid.years import AidYear
 from models.rules.mutual_roster import (
     RETIRED,
@@ -209,7 +208,8 @@ def unmatched_digest(batch: AidBatch) -> tuple[int, str]:
     return len(numbers), hashlib.sha256("\n".join(numbers).encode()).hexdigest()
 
 
-def report(batch: AidBatch, today: date | None = None) -> Report:
+def report(batch: AidBatch, today: date | None = None, source=None) -> Report:
+    """The check's figures and outcome; `source` the 建议清册 to ask (default: the configured one)."""
     on = reference_day(batch.kind, batch.year.year, today or now().date())
     people = [p for _, p in _people(batch)]
     found = Report(batch, on, uploaded=len(people))
@@ -229,7 +229,7 @@ def report(batch: AidBatch, today: date | None = None) -> Report:
         others = year_batches(batch)
         found.earlier = E.select().where(in_values(E.batch, others) & E.active).count() if others else 0
         found.last = last_year_count(batch)
-        found.payers, found.social_codes = linked_payers(batch, also=others)
+        found.payers, found.social_codes = registry.linked_payers(batch, source, also=others)
         found.outcome = rules_2_and_3(found.last, found.year_total, found.payers, new_unit=found.last is None)
     return found
 
@@ -335,11 +335,14 @@ def submit(batch: AidBatch, account, agreed: bool, at: datetime | None = None) -
     require_unit(batch, account, at, SUBMITTABLE)
     if not agreed:
         raise DomainError(AGREE, 422)
+    # rule 3's payers asked before the transaction (a remote 建议清册 is not waited on while it holds
+    # the batch row); a code that appears meanwhile is asked inside
+    asked = registry.asked_first(codes=registry.social_codes([batch.id, *year_batches(batch)]))
     with db.atomic():
         # The batch row first (batch_ops.claim, as every roster change takes it), then the re-check
         # inside the same transaction: a person added at this instant is either seen here or refused.
         batch_ops.claim(batch)
-        found = report(batch, (at or now()).date())
+        found = report(batch, (at or now()).date(), asked)
         if found.blockers:
             raise DomainError("清册提交失败：" + "；".join(found.blockers), 409)
         if batch.status == ATTACH_FAILED:  # the centre looks again, whatever the rules now say

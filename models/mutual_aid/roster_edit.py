@@ -108,6 +108,7 @@ def _add_skipping(batch: AidBatch, rows: list, account, source: str) -> Added:
         if not keep:
             return Added(0, skipped + taken)
         at = now()
+        asked = registry.asked_first([p.id_number for p in keep])  # not inside the transaction
         try:
             with db.atomic():
                 _still_editable(batch)
@@ -115,7 +116,7 @@ def _add_skipping(batch: AidBatch, rows: list, account, source: str) -> Added:
                 ids = [i for (i,) in RosterEntry.select(RosterEntry.id).where(
                     (RosterEntry.batch == batch.id) & in_values(RosterEntry.id_number, [p.id_number for p in keep]))
                     .tuples()]
-                registry.match_entries(batch, ids)
+                registry.match_entries(batch, ids, asked)
                 AuditLog.record("添加参保人员", batch, account=account,
                                 detail={"来源": source, "人数": len(keep), "跳过": len(skipped) + len(taken)})
         except pw.IntegrityError:
@@ -206,12 +207,13 @@ def edit_entry(batch: AidBatch, entry: RosterEntry, values: dict, account) -> Ro
     except PersonError as exc:
         raise FieldErrors(exc.message, {exc.field: exc.message}) from None
     before = {"姓名": entry.name, "性别": entry.gender, "出生日期": f"{entry.birth_date}"}
+    asked = registry.asked_first([entry.id_number])  # not inside the transaction
     with db.atomic():
         _still_editable(batch)
         RosterEntry.update(name=person.name, imported_name=person.name, gender=person.gender,
                            birth_date=person.birth_date, name_confirmed=False).where(
             RosterEntry.id == entry.id).execute()
-        registry.match_entries(batch, [entry.id])
+        registry.match_entries(batch, [entry.id], asked)
         AuditLog.record("编辑参保人员", batch, account=account, detail={
             "证件号码": mask(entry.id_number), "修改前": before,
             "修改后": {"姓名": person.name, "性别": person.gender, "出生日期": f"{person.birth_date}"}})
