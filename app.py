@@ -70,6 +70,9 @@ def default_settings(instance: Path) -> dict:
         # a login ends after this many hours however active it is (besides the idle timeout)
         "SESSION_MAX_HOURS": int(os.environ.get("SESSION_MAX_HOURS", "12")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("UPLOAD_MAX_MB", "20")) * 1024 * 1024,
+        # 建议清册导入 (the centre's page only): the bureau's file of every payer of the city — a CSV
+        # of 2,000,000 people is about 90 MB
+        "REGISTRY_UPLOAD_MAX_MB": int(os.environ.get("REGISTRY_UPLOAD_MAX_MB", "300")),
         # Ticked rows of a list posted as multipart (werkzeug's default stops at 1,000 fields).
         "MAX_FORM_PARTS": 50_000,
         "JOBS_MODE": os.environ.get("JOBS_MODE", "sql"),  # sql | immediate | memory

@@ -175,3 +175,21 @@ def test_linked_payers_sums_the_codes_of_the_matched_people(city):
     assert registry.linked_payers(batch) == (7, ["SB001", "SB002", "SB003"])  # SB003 has no unit row: 0
     RosterEntry.update(active=False).where(RosterEntry.id_number == id_number(3)).execute()
     assert registry.linked_payers(batch) == (4, ["SB001", "SB003"])
+
+
+def test_the_registry_page_takes_files_larger_than_the_other_uploads(app, as_role, monkeypatch):
+    """建议清册导入 reads up to REGISTRY_UPLOAD_MAX_MB (the bureau's file of the whole city); every other
+    upload, and this page for an account that may not use it, stays at UPLOAD_MAX_MB (413, in Chinese)."""
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 64 * 1024)
+    monkeypatch.setitem(app.config, "REGISTRY_UPLOAD_MAX_MB", 1)
+    data, name = tablefiles.write([PAYER_HEADER] + payer_rows(3000), "csv-utf8")
+    assert 64 * 1024 < len(data) < 1024 * 1024
+    job = upload_job(as_role("centre"), URL, data, name, kind=registry_import.PAYERS)
+    assert job.status == DONE and RegistryPayer.select().count() == 3000
+    refused = post_file(as_role("district"), URL, data, name, kind=registry_import.PAYERS)
+    assert refused.status_code == 413 and "不能超过64KB" in soup(refused).select_one(".refusal").get_text()
+    other = post_file(as_role("grassroots"), "/members/import", data, name)
+    assert other.status_code == 413 and "过大" in soup(other).select_one(".refusal").get_text()
+    monkeypatch.setitem(app.config, "REGISTRY_UPLOAD_MAX_MB", 0)  # the centre's own limit applies to it too
+    too_big = post_file(as_role("centre"), URL, data, name, kind=registry_import.PAYERS)
+    assert too_big.status_code == 413 and "不能超过0KB" in soup(too_big).select_one(".refusal").get_text()
