@@ -407,10 +407,14 @@ def bench_mutual_aid(b, info: dict, members: int, timed, repeat: int) -> None:
 def bench_match(b, members: int) -> None:
     """registry.match_entries on the big unions' roster, each run from the same unmatched state,
     interleaved with the bare baseline (one raw join read, one raw executemany of the same columns)."""
-    from models.mutual_aid import registry
+    from models.base import today
+    from models.mutual_aid import registry, years
     from models.mutual_aid.batches import AidBatch
     from models.mutual_aid.codes import InsuranceCode
-    batch = AidBatch.get(AidBatch.code == InsuranceCode.get(InsuranceCode.code == "HZ99999999").id)
+    from models.rules.mutual_year import protection_year_of
+    this = years.get_year(protection_year_of(today()))  # (the upload row adds a batch of last year)
+    batch = AidBatch.get((AidBatch.code == InsuranceCode.get(InsuranceCode.code == "HZ99999999").id)
+                         & (AidBatch.year == this.id))
     p = "%s" if is_postgres() else "?"
     false = "false" if is_postgres() else "0"
     people = b.count("roster_entry")

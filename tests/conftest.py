@@ -11,6 +11,8 @@ import pytest
 
 os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp(prefix="union-test-instance-"))
 os.environ.setdefault("STORAGE_DIR", tempfile.mkdtemp(prefix="union-test-storage-"))
+if os.environ.get("PYTEST_XDIST_WORKER"):  # each xdist worker its own folder (tests count the files in it)
+    os.environ["STORAGE_DIR"] = os.path.join(os.environ["STORAGE_DIR"], os.environ["PYTEST_XDIST_WORKER"])
 os.environ["PASSWORD_HASH_METHOD"] = "pbkdf2:sha256:1000"  # fast hashing in tests only
 
 import models  # noqa: E402

@@ -226,6 +226,11 @@ def test_menu_and_workbench_lead_each_role_to_its_screen(city, as_role):
     assert soup(as_role("grassroots").get("/home")).find("a", string="参保编码申请")["href"] == f"{BASE}/"
     centre = soup(as_role("centre").get("/workbench"))
     assert [(a.get_text(), a["href"]) for a in centre.select("ul[aria-labelledby=mutual-aid] a:not(.tile-count)")] \
-        == [("经办人填报", HANDLER), *CENTRE_TILES]
+        == [("互助保障年度设置", "/mutual-aid/years"), ("经办人填报", HANDLER),
+            ("建议清册导入", "/mutual-aid/registry"), ("参保批次查询", "/mutual-aid/centre/batches"),
+            ("互助保障统计", "/mutual-aid/stats/"), *CENTRE_TILES]
+    district = soup(as_role("district").get("/workbench"))
+    assert [a.get_text() for a in district.select("ul[aria-labelledby=mutual-aid] a:not(.tile-count)")] == [
+        "经办人填报", "参保批次查询", "互助保障缴费凭证审核", "专用收据审核"]
     assert soup(as_role("centre").get("/home")).find("a", string="参保编码申请") is None
     assert soup(as_role("city").get("/home")).find("a", string="参保编码审核")["href"] == f"{BASE}/review"

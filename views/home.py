@@ -27,9 +27,11 @@ WORKBENCH = [
 # 在职职工互助保障 (seed 004: 业务工作台 → 【在职职工互助保障】 → 参保编码申请): its own group of tiles —
 # the unit's screens, then the centre's review queues, each with its waiting count (a link to exactly
 # those rows: the queue filtered by the waiting state). The menu's order (views/menu.py).
-MUTUAL_AID = [("参保编码申请", "mutual_aid_codes.index"), ("经办人填报", "mutual_aid_handler.index"),
+MUTUAL_AID = [("互助保障年度设置", "mutual_aid_years.index"),
+              ("参保编码申请", "mutual_aid_codes.index"), ("经办人填报", "mutual_aid_handler.index"),
               ("参保批次管理", "mutual_aid_batches.index"), ("互助保障缴费凭证", "mutual_aid_vouchers.index"),
-              ("专用收据", "mutual_aid_receipts.index")]
+              ("专用收据", "mutual_aid_receipts.index"), ("建议清册导入", "mutual_aid_registry.index"),
+              ("参保批次查询", "mutual_aid_centre.batches"), ("互助保障统计", "mutual_aid_stats.index")]
 
 
 def _waiting(account) -> list:

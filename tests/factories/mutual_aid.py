@@ -66,9 +66,11 @@ def aid_year(year: int = 2026):
 
 
 def batch_in(code, state: str, kind: str = years.CENTRAL, year=None) -> AidBatch:
-    """A batch created straight in `state` (the workflow tests' starting points)."""
+    """A batch created straight in `state` (the workflow tests' starting points); in 附件审核中 /
+    附件审核不通过 it went to the centre's 附件审核 (as 清册提交 marks it)."""
     year = year or aid_year()
-    return AidBatch.create(code=code.id, org=code.org_id, year=year.id, kind=kind, status=state)
+    return AidBatch.create(code=code.id, org=code.org_id, year=year.id, kind=kind, status=state,
+                           attachments_sent=state in ("附件审核中", "附件审核不通过"))
 
 
 def person(i: int, **fields) -> dict:
