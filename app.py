@@ -152,7 +152,9 @@ def load_account(token: str):
         account_id, version = (int(x) for x in token.split(":"))
     except ValueError:
         return None
-    account = Account.get_or_none(Account.id == account_id)
+    # its organisation in the same query (every page asks the role, which is the organisation's level)
+    account = (Account.select(Account, Organization).join(Organization)
+               .where(Account.id == account_id).first())
     if account is None or account.session_version != version or not account.is_active:
         return None
     return account
