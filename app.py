@@ -77,7 +77,6 @@ def default_settings(instance: Path) -> dict:
         "MAX_FORM_PARTS": 50_000,
         "JOBS_MODE": os.environ.get("JOBS_MODE", "sql"),  # sql | immediate | memory
         # 批量导入: parse an xlsx in a second process while this one checks its rows (two cores)
-        "IMPORT_READER_PROCESS": _env_bool("IMPORT_READER_PROCESS", True),
         "STORAGE_DIR": os.environ.get("STORAGE_DIR", str(instance / "storage")),
         # uploaded files (rosters with full ID numbers) are deleted this many days after their job
         # ended, by the hourly sweep (models.jobs.purge_uploads)

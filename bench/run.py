@@ -42,6 +42,7 @@ ONLY = os.environ.get("BENCH_ONLY", "")  # import cards enroll coverage stats re
 # aid_upload
 KEEP = bool(os.environ.get("BENCH_KEEP") or ONLY)
 IMPORT_REPEAT = int(os.environ.get("BENCH_IMPORT_REPEAT", "1"))
+RATIO_TARGET = "ratio ≤ 3"  # an import ÷ the bare calamine read of its file (spec 80); in the row's name
 PASSWORD = "bench-pass-1"
 
 
@@ -294,7 +295,8 @@ def bench_roster(b, info, members):
 
 def bench_imports(b, info, url, members, compare=True):
     """批量导入 of 5,000 and 50,000 rows and 同步会员 of a 5,000-row roster, end to end through
-    the upload page, each in its own process (peak memory), against a bare openpyxl read."""
+    the upload page, each in its own process (its own peak memory), against a bare calamine read of
+    the same file (bench/files.bare_read)."""
     from bench.files import bare_read, compare_file, import_file
     from models.members.people import Membership, Person
     from models.orgs.accounts import Account
@@ -303,7 +305,7 @@ def bench_imports(b, info, url, members, compare=True):
     offset = 0
     from bench.generate import Scale
     sizes = Scale.from_env().imports
-    for n, org_id, target in ((sizes[0], info["grassroots"][-1], 3), (sizes[1], info["grassroots"][-2], 30)):
+    for n, org_id, target in ((sizes[0], info["grassroots"][-1], 1), (sizes[1], info["grassroots"][-2], 5)):
         org = Organization.get_by_id(org_id)
         username = f"bench-import-{n}"
         if not Account.select().where(Account.username == username).exists():
@@ -326,14 +328,14 @@ def bench_imports(b, info, url, members, compare=True):
         read = statistics.median(reads)
         seconds = statistics.median(r["seconds"] for r in runs)
         peak = max(r["peak_mb"] for r in runs)
-        reader = max(r.get("reader_peak_mb", 0) for r in runs)
+        cpu = statistics.median(r["cpu_seconds"] for r in runs)
         ratios = sorted(r["seconds"] * 1000 / t for r, t in zip(runs, reads, strict=True))
         spread = f", ratios {ratios[0]:.2f}–{ratios[-1]:.2f} over {len(runs)} runs" if len(runs) > 1 else ""
-        b.row(f"批量导入 {n:,} rows (xlsx, upload → job → applied), peak {peak:.0f} MB "
-              f"+ reader process {reader:.0f} MB (target ≤ 300 MB){spread}", members,
+        b.row(f"批量导入 {n:,} rows (xlsx, upload → job → applied), CPU {cpu:.2f} s, its process's peak "
+              f"{peak:.0f} MB (target ≤ 300 MB; {RATIO_TARGET}){spread}", members,
               (seconds * 1000, max(r["seconds"] for r in runs) * 1000),
               f"p95 ≤ {target * 1000}", seconds * 1000 / read)
-        b.row(f"  bare openpyxl read of the same {n:,}-row file", members, (read, max(reads)))
+        b.row(f"  bare calamine read of the same {n:,}-row file", members, (read, max(reads)))
     if not compare:
         return
     # 同步会员 of the big union: 4,500 of its members, 200 of another union's, 300 new people
@@ -345,7 +347,8 @@ def bench_imports(b, info, url, members, compare=True):
     path = compare_file(tmp / "roster-5000.xlsx", own + other, 5_000 - len(own) - len(other), offset)
     read = timed(lambda: bare_read(path), 1)[0]
     run = child_run(url, "compare", path, "bench-big", info["password"])
-    b.row(f"同步会员 of a 5,000-row roster (upload → job → classified A–E), peak {run['peak_mb']:.0f} MB",
+    b.row(f"同步会员 of a 5,000-row roster (upload → job → classified A–E), CPU {run['cpu_seconds']:.2f} s, "
+          f"its process's peak {run['peak_mb']:.0f} MB ({RATIO_TARGET})",
           members, (run["seconds"] * 1000, run["seconds"] * 1000), "p95 ≤ 5000", run["seconds"] * 1000 / read)
 
 
@@ -413,6 +416,8 @@ def main():
         print(f"| {op} | {kind} | {n:,} | {median:.2f} | {p95_text} | {target or '-'} | {ratio_text} |")
         if target and p95 is not None and p95 > float(target.split("≤")[1]):
             failed.append(f"{op} ({kind}): p95 {p95:.1f} ms > {target}")
+        if RATIO_TARGET in op and ratio is not None and ratio > 3:
+            failed.append(f"{op} ({kind}): {ratio:.2f} × the bare calamine read > 3")
     if failed and not os.environ.get("BENCH_SCALE"):
         print("\nTargets missed:\n" + "\n".join(failed))
 

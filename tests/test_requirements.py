@@ -50,7 +50,7 @@ def test_every_module_the_app_imports_comes_with_the_runtime_requirements():
     runtime = _with_dependencies(_listed("requirements.txt") | _listed("requirements-redis.txt"))
     providers = metadata.packages_distributions()
     imported = bundle.third_party_imports(ROOT)
-    assert {"flask", "peewee", "xlrd", "pypdf", "captcha.image"} <= set(imported)  # lazy ones too
+    assert {"flask", "peewee", "python_calamine", "pypdf", "captcha.image"} <= set(imported)  # lazy ones too
     lacking = {}
     for module, where in imported.items():
         dists = {_canon(d) for d in providers.get(module.partition(".")[0], [])}
