@@ -1,0 +1,213 @@
+"""会员信息 and 卡片信息管理 of a district and of the city (issue 19): pages found by a cursor in the
+order (所在工会, newest first), 首页 / 上一页 / 下一页 / 末页 without JavaScript, totals from the
+会员数 counters when nothing is filtered and capped ("总共超过 … 条记录") when a filter would have
+to read the whole scope, and a page that reads its rows — not the district or the city."""
+
+import json
+
+import pytest
+
+from models import db, is_postgres
+from models.members import roster
+from models.members.people import Membership, Person
+from tests import factories
+from tests.helpers import queries, soup
+from views import paging
+from views.access import scoped
+
+
+def login(app, account):
+    client = app.test_client()
+    factories.login(client, account)
+    return client
+
+
+def shown(response, table="#rows table") -> list[str]:
+    """The 姓名 of the rows shown, in order."""
+    page = soup(response)
+    heads = [th.get_text(strip=True) for th in page.select(f"{table} thead th")]
+    column = heads.index("姓名")
+    return [tr.select("td")[column].contents[0].get_text().strip()
+            for tr in page.select(f"{table} tbody tr") if len(tr.select("td")) == len(heads)]
+
+
+def pager(response) -> dict:
+    """{label: href} of the pager's links, and its texts."""
+    box = soup(response).select_one(".pager")
+    links = {a.get_text(strip=True): a["href"] for a in box.select("a")}
+    links["summary"] = box.select_one(".pager-summary").get_text(strip=True)
+    position = box.select_one(".pager-links > span")
+    links["position"] = position.get_text(strip=True) if position else ""
+    return links
+
+
+def expected_order(org_ids) -> list[str]:
+    """The names of the current members of these unions by 所在工会 (newest union first), newest first."""
+    return [m.person.name for m in Membership.select(Membership, Person).join(Person)
+            .where(Membership.org.in_(org_ids)).order_by(Membership.org.desc(), Membership.id.desc())]
+
+
+@pytest.fixture
+def district_members(city):
+    made = []
+    for i in range(40):
+        org = (city.orgs["grassroots1"], city.orgs["direct1"], city.orgs["temporary1"])[i % 3]
+        made.append(factories.make_member(org, name=f"区员{i:02d}", mobile=f"1381234{i:04d}"))
+    factories.make_member(city.orgs["grassroots2"], name="外区会员")
+    return made
+
+
+def district1_ids(city):
+    return [o.id for o in city.orgs["district1"].subtree()]
+
+
+def test_walking_the_pages_forward_and_back_shows_every_member_once(app, city, district_members):
+    client = login(app, city.account("district"))
+    order = expected_order(district1_ids(city))
+    assert len(order) == 40 and "外区会员" not in order
+    first = client.get("/members/")
+    links = pager(first)
+    assert links["summary"] == "显示第 1 到第 15 条记录，总共 40 条记录"
+    assert links["position"] == "第 1 / 3 页" and "首页" not in links and "上一页" not in links
+    seen, response = shown(first), first
+    while "下一页" in pager(response):
+        response = client.get(pager(response)["下一页"])
+        seen += shown(response)
+    assert seen == order  # every member once, in order: no row lost or repeated between pages
+    assert pager(response)["summary"] == "显示第 31 到第 40 条记录，总共 40 条记录"
+    last = client.get(links["末页"])
+    assert shown(last) == order[30:] and pager(last)["position"] == "第 3 / 3 页"
+    back = client.get(pager(last)["上一页"])
+    assert shown(back) == order[15:30] and pager(back)["summary"] == "显示第 16 到第 30 条记录，总共 40 条记录"
+    assert shown(client.get(pager(back)["上一页"])) == order[:15]
+    assert shown(client.get(pager(back)["首页"])) == order[:15]
+
+
+def test_a_typed_page_number_still_opens_that_page(app, city, district_members):
+    client = login(app, city.account("district"))
+    order = expected_order(district1_ids(city))
+    assert shown(client.get("/members/?page=2")) == order[15:30]
+    assert shown(client.get("/members/?page=99")) == order[30:]  # clamped to the last page
+    assert shown(client.get("/members/?after=x.y")) == order[:15]  # a broken cursor: the first page
+
+
+def test_pager_links_swap_the_rows_with_htmx_and_work_without_it(app, city, district_members):
+    client = login(app, city.account("district"))
+    box = soup(client.get("/members/")).select_one(".pager")
+    for a in box.select("a"):
+        assert a["href"] == a["hx-get"] and a["hx-target"] == "#rows"  # a plain link without JavaScript
+    fragment = client.get(pager(client.get("/members/"))["下一页"], headers={"HX-Request": "true"})
+    assert soup(fragment).find("html") is None and len(shown(fragment)) == 15
+
+
+def test_unfiltered_total_comes_from_the_counters_and_equals_a_direct_count(app, city, district_members):
+    waiting = factories.make_member(city.orgs["direct1"], name="待审核者", status="待审核")
+    assert waiting.status == "待审核"
+    client = login(app, city.account("district"))
+    direct = Membership.select().where(Membership.org.in_(district1_ids(city))
+                                       & Membership.status.in_(roster.ACTIVE_STATUSES)).count()
+    with queries() as seen:
+        response = client.get("/members/")
+    assert pager(response)["summary"] == f"显示第 1 到第 15 条记录，总共 {direct} 条记录"
+    assert any('"org_member_count"' in sql for sql in seen)  # 正常 from the counters
+    city_client = login(app, city.account("city"))
+    everyone = Membership.select().where(Membership.status.in_(roster.ACTIVE_STATUSES)).count()
+    assert pager(city_client.get("/members/"))["summary"] == f"显示第 1 到第 15 条记录，总共 {everyone} 条记录"
+
+
+def test_a_filtered_total_over_a_district_is_capped(app, city, district_members, monkeypatch):
+    monkeypatch.setattr(paging, "CAP", 20)
+    import views.members
+    monkeypatch.setattr(views.members, "CAP", 20)
+    client = login(app, city.account("district"))
+    order = expected_order(district1_ids(city))
+    first = client.get("/members/?name=区员")
+    links = pager(first)
+    assert links["summary"] == "显示第 1 到第 15 条记录，总共超过 20 条记录"
+    assert links["position"] == "第 1 页" and "末页" in links
+    last = client.get(links["末页"])
+    assert shown(last) == order[-15:]
+    assert pager(last)["summary"] == "显示倒数第 1 到第 15 条记录，总共超过 20 条记录"
+    assert pager(last)["position"] == "末页" and "下一页" not in pager(last)
+    before = client.get(pager(last)["上一页"])
+    assert shown(before) == order[-30:-15] and pager(before)["position"] == "倒数第 2 页"
+    assert shown(client.get(pager(before)["下一页"])) == order[-15:]
+    # within the cap the total is exact
+    few = client.get("/members/?name=区员0")
+    assert pager(few)["summary"] == "显示第 1 到第 10 条记录，总共 10 条记录"
+
+
+def test_a_union_keeps_its_exact_total(app, city, district_members, monkeypatch):
+    monkeypatch.setattr(paging, "CAP", 5)
+    import views.members
+    monkeypatch.setattr(views.members, "CAP", 5)
+    client = login(app, city.account("grassroots", 2))  # direct1: 14 of the 40
+    total = Membership.select().join(Person).where((Membership.org == city.orgs["direct1"].id)
+                                                   & Person.name.startswith("区员")).count()
+    assert pager(client.get("/members/?name=区员"))["summary"] == \
+        f"显示第 1 到第 {min(15, total)} 条记录，总共 {total} 条记录"
+
+
+def test_card_list_of_a_district_pages_the_same_way(app, city, district_members):
+    client = login(app, city.account("district"))
+    order = expected_order(district1_ids(city))
+    response = client.get("/cards/")
+    seen = shown(response)
+    while "下一页" in pager(response):
+        response = client.get(pager(response)["下一页"])
+        seen += shown(response)
+    assert seen == order
+    assert shown(client.get(pager(client.get("/cards/"))["末页"])) == order[30:]
+
+
+# --- what a page reads ---------------------------------------------------------------------------
+def rows_read(query) -> int:
+    """What the database does for `query`: SQLite's virtual-machine steps, PostgreSQL's rows read
+    from membership (actual rows × loops, plus those a filter removed) in EXPLAIN ANALYZE."""
+    sql, params = query.sql()
+    if not is_postgres():
+        steps = [0]
+
+        def tick():
+            steps[0] += 1
+            return 0
+        connection = db.connection()
+        connection.set_progress_handler(tick, 1)
+        try:
+            db.execute_sql(sql, params).fetchall()
+        finally:
+            connection.set_progress_handler(None, 1)
+        return steps[0]
+    plan = db.execute_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params).fetchone()[0]
+    plan = plan if isinstance(plan, list) else json.loads(plan)
+
+    def walk(node):
+        own = 0
+        if node.get("Relation Name") == "membership":
+            loops = node.get("Actual Loops", 1)
+            own = (node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)) * loops
+        return own + sum(walk(child) for child in node.get("Plans", []))
+    return walk(plan[0]["Plan"])
+
+
+def page_query(account, whole: bool, filters: roster.Filters):
+    """The statement of 会员信息's first page for this account (as the view builds it)."""
+    pages = roster.Pages(scoped(Membership, account), filters, cap=paging.CAP, **paging.list_scope(account))
+    assert pages.wide and (pages.root_id is None) == whole
+    return pages.narrow.order_by(*[k.desc() for k in pages.KEY]).limit(16)
+
+
+@pytest.mark.parametrize("whole", [False, True], ids=["district", "city"])
+@pytest.mark.parametrize("filters", [roster.Filters(), roster.Filters(synced="否")], ids=["unfiltered", "同步 否"])
+def test_a_page_reads_its_rows_not_the_scope(city, whole, filters):
+    unions = [city.orgs["grassroots1"], city.orgs["direct1"], city.orgs["grassroots2"]]
+    for i in range(60):
+        factories.make_member(unions[i % 3], synced=i % 2 == 0, mobile=f"1371234{i:04d}")
+    if not is_postgres():
+        db.execute_sql("ANALYZE")
+    account = city.account("city" if whole else "district")
+    small = rows_read(page_query(account, whole, filters))
+    for i in range(300):  # five times the scope: older members of the same unions
+        factories.make_member(unions[i % 3], synced=i % 2 == 0, mobile=f"1361234{i:04d}")
+    big = rows_read(page_query(account, whole, filters))
+    assert big <= small * 1.3 + 20, (small, big)
