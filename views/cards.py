@@ -55,10 +55,15 @@ def index():
     """卡片信息管理: the union's members inside enterprises with their 办卡状态, card number
     (masked), 卡片状态 and 开卡日期; a grassroots union ticks 未办卡 members to 加入待办会员列表."""
     f = _card_filters(request.args)
-    cap = CAP if list_scope(current_user)["wide"] else None
-    narrow = _card_query(current_user, f, cap).select(*cards.LIST_KEY)
+    scope = list_scope(current_user)
+    cap = CAP if scope["wide"] else None
+
+    def bounded(low=None, high=None):  # the scope from the cursor's union on (roster.bounded_scope)
+        members = roster.bounded_scope(scoped(Membership, current_user), scope.get("root_id"), low, high)
+        return cards.card_list(members, f["name"], f["id_number"], f["state"], cap=cap).select(*cards.LIST_KEY)
+    narrow = bounded()
     page = keyset(narrow, cards.LIST_KEY, lambda: cards.list_total(narrow, cap), offset_rows=cap,
-                  fetch=cards.with_people)
+                  fetch=cards.with_people, bounded=bounded)
     args = {k: f[k] for k in ("name", "id_number", "state") if f[k]}
     return render_page("cards/index.html", "rows", page=page, f=f, args=args, progress=cards.progress_of(page.items),
                        states=cards.CARD_PROGRESS, apply=current_user.operates_grassroots,

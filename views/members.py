@@ -90,7 +90,7 @@ def index():
     filters = roster.parse_filters(request.args)
     pages = roster.Pages(scoped(Membership, current_user), filters, cap=CAP, **list_scope(current_user))
     page = keyset(pages.narrow, pages.KEY, lambda: pages.total(CAP), offset_rows=CAP if pages.wide else None,
-                  fetch=pages.rows)
+                  fetch=pages.rows, bounded=pages.bounded)
     manage = current_user.keeps_roster
     args = filters.args()
     links = _links(ADD_BUTTONS) if manage else []

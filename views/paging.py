@@ -161,7 +161,7 @@ def _key(text: str | None, width: int) -> tuple | None:
 
 
 def keyset(narrow, key: tuple, total, per_page: int = 15, offset_rows: int | None = None,
-           fetch=None) -> KeysetPage:
+           fetch=None, bounded=None) -> KeysetPage:
     """Page `narrow` (a query of the rows' key columns, filtered and scoped, not ordered) in the
     order of `key` descending (e.g. (Membership.org, Membership.id): by union, newest first).
     The query string says where: nothing = the first page; after=<key> the page after a row;
@@ -169,7 +169,9 @@ def keyset(narrow, key: tuple, total, per_page: int = 15, offset_rows: int | Non
     typed link) by offset, at most `offset_rows` rows deep (None: any). `total()` answers
     (count, exact). A page reads per_page + 1 rows in index order: nothing reads the scope.
     `fetch(ids)`: the page's rows from the sub-query of their ids, in `key` order descending, in
-    the same statement (the items are then those rows; else the key tuples)."""
+    the same statement (the items are then those rows; else the key tuples). `bounded(low, high)`:
+    `narrow` with the first key column between the two (so that the scope itself starts at the
+    cursor, not only the rows)."""
     args = request.args
     count, exact = total()
     pages = max(1, -(-count // per_page))
@@ -185,11 +187,15 @@ def keyset(narrow, key: tuple, total, per_page: int = 15, offset_rows: int | Non
         if last:
             number = pages if exact else -1
             size = count - (pages - 1) * per_page if exact else per_page
+        if not last and bounded is not None:
+            narrow = bounded(before[0], None)
         query = narrow if last else narrow.where(row > pw.Tuple(*before))
         rows = _rows(query.order_by(*[k.asc() for k in key]).limit(size + 1), key, fetch, ascending=True)[::-1]
         items = rows[-size:] if len(rows) > size else rows
         has_prev, has_next = len(rows) > size, not last
     else:
+        if after is not None and bounded is not None:
+            narrow = bounded(None, after[0])
         query = narrow if after is None else narrow.where(row < pw.Tuple(*after))
         query = query.order_by(*[k.desc() for k in key])
         if after is None and number > 1:

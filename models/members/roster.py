@@ -30,7 +30,7 @@ from models.members.people import (
     Membership,
     Person,
 )
-from models.orgs.organizations import ACTIVE, Organization
+from models.orgs.organizations import ACTIVE, Organization, OrgTree
 from models.rules import retirement
 from models.rules.idnumber import IdError, check_resident_id, normalize_id
 from models.rules.text import mask, normalize
@@ -132,19 +132,23 @@ class Pages:
 
     def __init__(self, members_in_scope, filters: Filters, on: date | None = None, wide: bool = False,
                  root_id: int | None = None, cap: int | None = None):
-        narrow = members_in_scope.select(*self.KEY)
-        self.scope, self.filters, self.wide, self.root_id = members_in_scope, filters, wide, root_id
+        self.scope, self.filters, self.on, self.wide, self.root_id = members_in_scope, filters, on, wide, root_id
         # 姓名搜索 over a district or the city: a name that at most `cap` people of the city carry
         # is read from the name index (the page sorts those few); a common prefix walks the scope
         # in order like the other filters (it meets a match every few rows).
         self.by_name = bool(wide and cap and filters.name) and name_matches(filters.name, cap) <= cap
+        self.narrow = self.bounded()
+
+    def bounded(self, low: int | None = None, high: int | None = None):
+        """`narrow` with 所在工会 between low and high (a cursor's union, bounded_scope)."""
+        filters, narrow = self.filters, bounded_scope(self.scope, self.root_id, low, high).select(*self.KEY)
         if self.by_name:
             narrow = narrow.where(Membership.person.in_(
                 Person.select(Person.id).where(starts_with(Person.name, filters.name, indexed=True))))
             filters = replace(filters, name="")
         if filters.name or filters.id_number or filters.retirement:
             narrow = narrow.join(Person)
-        self.narrow = _filtered(narrow, filters, on)
+        return _filtered(narrow, filters, self.on)
 
     def total(self, cap: int) -> tuple[int, bool]:
         """(count, exact): exact within a union or from the counters; else at most cap + 1 read."""
@@ -168,6 +172,22 @@ class Pages:
         return list(Membership.select(Membership, Person, Organization).join(Person).switch(Membership)
                     .join(Organization).where(Membership.id.in_(ids))
                     .order_by(Membership.org.desc(), Membership.id.desc()))
+
+
+def bounded_scope(members_in_scope, root_id: int | None, low: int | None, high: int | None):
+    """The memberships in scope whose 所在工会 is between low and high (either may be None). For
+    a district (root_id) the bound goes into the closure-table scan — the same subtree as
+    views.access.scoped — so a deep page starts at its cursor's union instead of probing every
+    union of the district before it."""
+    if (low, high) == (None, None):
+        return members_in_scope
+    if root_id is not None:
+        units = OrgTree.select(OrgTree.descendant).where(OrgTree.ancestor == root_id)
+        units = units.where(OrgTree.descendant >= low) if low is not None else units
+        units = units.where(OrgTree.descendant <= high) if high is not None else units
+        return Membership.select().where(Membership.org.in_(units))
+    scope = members_in_scope.where(Membership.org >= low) if low is not None else members_in_scope
+    return scope.where(Membership.org <= high) if high is not None else scope
 
 
 def starts_with(column, text: str, indexed: bool = False):
