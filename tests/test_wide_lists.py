@@ -122,7 +122,7 @@ def test_a_filtered_total_over_a_district_is_capped(app, city, district_members,
     monkeypatch.setattr(views.members, "CAP", 20)
     client = login(app, city.account("district"))
     order = expected_order(district1_ids(city))
-    first = client.get("/members/?name=区员")
+    first = client.get("/members/?joined_from=2020-01-01")  # every one of the 40
     links = pager(first)
     assert links["summary"] == "显示第 1 到第 15 条记录，总共超过 20 条记录"
     assert links["position"] == "第 1 页" and "末页" in links
@@ -249,3 +249,20 @@ def test_a_page_reads_its_rows_not_the_scope(city, whole, filters):
             assert big[name] <= small[name] + 10 * 15 * 2, (name, small, big)
             continue
         assert big[name] <= small[name] * 1.3 + 20, (name, small, big)
+
+
+def test_a_common_name_prefix_over_a_district_lists_the_first_by_name_and_says_so(app, city, district_members,
+                                                                                   monkeypatch):
+    import views.members
+    monkeypatch.setattr(paging, "CAP", 10)
+    monkeypatch.setattr(views.members, "CAP", 10)
+    monkeypatch.setattr(roster, "NAME_WINDOW", 5)
+    client = login(app, city.account("district"))
+    response = client.get("/members/?name=区员")  # 40 people carry it: more than CAP
+    first_by_name = sorted(f"区员{i:02d}" for i in range(40))[:6]
+    assert sorted(shown(response)) == first_by_name  # NAME_WINDOW + 1 of them, by name, read from the index
+    note = "（姓名以“区员”开头的会员过多，只列出按姓名排在最前的 5 余人，请输入更完整的姓名）"
+    assert pager(response)["summary"] == "显示第 1 到第 6 条记录，总共超过 10 条记录" + note
+    few = client.get("/members/?name=区员3")  # 10 people: read from the index, counted exactly
+    assert sorted(shown(few)) == [f"区员3{i}" for i in range(10)]
+    assert pager(few)["summary"] == "显示第 1 到第 10 条记录，总共 10 条记录"

@@ -91,6 +91,7 @@ def index():
     pages = roster.Pages(scoped(Membership, current_user), filters, cap=CAP, **list_scope(current_user))
     page = keyset(pages.narrow, pages.KEY, lambda: pages.total(CAP), offset_rows=CAP if pages.wide else None,
                   fetch=pages.rows, bounded=pages.bounded)
+    page.note = pages.note
     manage = current_user.keeps_roster
     args = filters.args()
     links = _links(ADD_BUTTONS) if manage else []

@@ -96,6 +96,7 @@ class KeysetPage(Page):
     older: str | None = None  # the cursor of the last row (下一页 reads after it)
     has_prev: bool = False
     has_next: bool = False
+    note: str = ""  # after the summary: why a capped list shows only part of its matches
 
     @property
     def first(self) -> int:
@@ -111,7 +112,7 @@ class KeysetPage(Page):
     def summary(self) -> str:
         total = f" {self.total} " if self.exact else f"超过 {CAP} "
         start = "显示倒数第" if self.number < 0 else "显示第"
-        return f"{start} {self.first} 到第 {self.last} 条记录，总共{total}条记录"
+        return f"{start} {self.first} 到第 {self.last} 条记录，总共{total}条记录{self.note}"
 
     @property
     def position(self) -> str:

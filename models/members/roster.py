@@ -40,6 +40,7 @@ SYNC_CHOICES = {"是": True, "否": False}  # 请选择同步会员状态
 DATE_FILTERS = {"joined_from": "入会日期（起）", "joined_to": "入会日期（止）",
                 "approved_from": "激活日期（起）", "approved_to": "激活日期（止）"}
 TEXT_FILTERS = ("name", "member_no", "id_number")
+NAME_WINDOW = 300  # a common name prefix over a district or the city lists this many (by name), then asks for more
 
 
 @dataclass
@@ -137,11 +138,27 @@ class Pages:
         # is read from the name index (the page sorts those few); a common prefix walks the scope
         # in order like the other filters (it meets a match every few rows).
         self.by_name = bool(wide and cap and filters.name) and name_matches(filters.name, cap) <= cap
+        # A prefix more than `cap` people carry (会员1: 111,111 of them): its matches could sit
+        # anywhere in the order, so the walk could read the whole scope before the first one. The
+        # list then holds the first NAME_WINDOW + 1 matching members of the scope in name order
+        # (read from the name index) and says so (`note`): a search that broad is refined, not paged.
+        self.name_window = bool(wide and cap and filters.name) and not self.by_name
+        self.cap, self.note = cap, ""
         self.narrow = self.bounded()
 
     def bounded(self, low: int | None = None, high: int | None = None):
         """`narrow` with 所在工会 between low and high (a cursor's union, bounded_scope)."""
         filters, narrow = self.filters, bounded_scope(self.scope, self.root_id, low, high).select(*self.KEY)
+        if self.name_window:
+            # the scope as views.access.scoped has it, but "org_id + 0": read from the name index, not the unions
+            scope = Membership.select(Membership.id)
+            if self.root_id is not None:
+                units = OrgTree.select(OrgTree.descendant).where(OrgTree.ancestor == self.root_id)
+                scope = scope.where((Membership.org + 0).in_(units))
+            window = (_filtered(scope.join(Person), replace(filters, name=""), self.on)
+                      .where(starts_with(Person.name, filters.name, indexed=True))
+                      .order_by(Person.name, Person.id).limit(NAME_WINDOW + 1))
+            return narrow.where(Membership.id.in_(window))
         if self.by_name:
             narrow = narrow.where(Membership.person.in_(
                 Person.select(Person.id).where(starts_with(Person.name, filters.name, indexed=True))))
@@ -163,6 +180,12 @@ class Pages:
             return normal + waiting, True
         if self.by_name:  # at most `cap` people: counted exactly
             return self.narrow.count(), True
+        if self.name_window:
+            n = self.narrow.count()  # at most NAME_WINDOW + 1
+            if n > NAME_WINDOW:
+                self.note = (f"（姓名以“{f.name}”开头的会员过多，只列出按姓名排在最前的 {NAME_WINDOW} 余人，"
+                             "请输入更完整的姓名）")
+            return (n, True) if n <= NAME_WINDOW else (max(n, cap + 1), False)
         n = self.narrow.limit(cap + 1).count()
         return n, n <= cap
 
