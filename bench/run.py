@@ -20,7 +20,9 @@ BENCH_ONLY=provider the 获取社保卡和就业状态 lookups (bench/status_pro
 HTTP reference server in its own process); BENCH_ONLY=items 生成保费信息 of a 50,000-person batch
 (bench/mutual_aid_items.py); BENCH_ONLY=mutual_aid the mutual-aid year's rows (bench/mutual_aid.py:
 参保批次查询, 参保编码审核, the other queues, registry.match_entries, the roster upload end to end);
-BENCH_ONLY=aid_upload only the roster upload end to end (bench/mutual_aid_upload.py).
+BENCH_ONLY=aid_upload only the roster upload end to end (bench/mutual_aid_upload.py);
+BENCH_ONLY=scope the scope-wide lists (bench/scope.py: 会员信息, 卡片信息管理, 组织列表 of a district and
+of the city) on the kept smoke city and the kept full city in the same run, with the growth ratio.
 BENCH_IMPORT_REPEAT=n (default 1) runs each import and its bare read n times, interleaved, and
 reports the medians.
 """
@@ -39,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "100"))
 ONLY = os.environ.get("BENCH_ONLY", "")  # import cards enroll coverage stats review provider items mutual_aid
-# aid_upload
+# aid_upload scope
 KEEP = bool(os.environ.get("BENCH_KEEP") or ONLY)
 IMPORT_REPEAT = int(os.environ.get("BENCH_IMPORT_REPEAT", "1"))
 RATIO_TARGET = "ratio ≤ 3"  # an import ÷ the bare calamine read of its file (spec 80); in the row's name
@@ -137,6 +139,11 @@ def bench_database(url: str) -> list:
     if not b.kept:
         b.row("generate city (orgs, members, counters; bulk insert)", orgs + members,
               ((time.perf_counter() - started) * 1000, None))
+    if ONLY == "scope":
+        from bench.scope import bench_scope
+        bench_scope(b, info, members, timed, REPEAT)
+        db.close()
+        return b.results
     if ONLY == "import":
         bench_imports(b, info, url, members, compare=False)
         db.close()
@@ -225,6 +232,8 @@ def bench_database(url: str) -> list:
                       f'WHERE t."descendant_id" = {p} AND t."depth" > 0 ORDER BY t."depth" DESC', g.id))
     b.row("  data access: ancestors of a grassroots union", orgs, orm, "", orm[0] / raw[0])
     bench_roster(b, info, members)
+    from bench.scope import bench_scope
+    bench_scope(b, info, members, timed, REPEAT)  # growth between two cities: BENCH_ONLY=scope
     bench_imports(b, info, url, members)
     from bench.cards import bench_cards
     from bench.coverage import bench_coverage
@@ -391,6 +400,9 @@ def main():
     if len(sys.argv) > 1:  # child process: one database
         print(json.dumps(bench_database(sys.argv[1]), ensure_ascii=False))
         return
+    if ONLY == "scope":
+        main_scope()
+        return
     sqlite = os.environ.get("BENCH_SQLITE") or str(ROOT / "bench" / "out" / "bench.db")
     urls = [f"sqlite:///{sqlite}" if KEEP else f"sqlite:///{tempfile.mkdtemp(prefix='bench-')}/bench.db"]
     if os.environ.get("BENCH_SKIP_SQLITE"):
@@ -420,6 +432,22 @@ def main():
             failed.append(f"{op} ({kind}): {ratio:.2f} × the bare calamine read > 3")
     if failed and not os.environ.get("BENCH_SCALE"):
         print("\nTargets missed:\n" + "\n".join(failed))
+
+
+def main_scope():
+    """BENCH_ONLY=scope: the scope-wide rows on the smoke and the full city, with the growth ratio."""
+    from bench.scope import cities, growth_table
+    results = {}
+    for name, url, scale in cities():
+        env = dict(os.environ, BENCH_SCALE=scale) if scale else {k: v for k, v in os.environ.items()
+                                                                 if k != "BENCH_SCALE"}
+        out = subprocess.run([sys.executable, "-m", "bench.run", url], cwd=ROOT, check=True, env=env,
+                             capture_output=True, text=True).stdout
+        results.setdefault(name, []).extend(json.loads(out.strip().splitlines()[-1]))
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
+    print(f"commit {commit}, scope-wide rows on the smoke and the full city, {REPEAT} timed runs each\n")
+    print("\n".join(growth_table(results)))
 
 
 if __name__ == "__main__":
