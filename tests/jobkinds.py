@@ -1,8 +1,9 @@
 """Job kinds used only by tests, and a worker entry point for the kill-and-resume test:
 
-    python -m tests.jobkinds worker DATABASE_URL
+    python -m tests.jobkinds worker DATABASE_URL [sql|redis]
 
-starts the real job worker (huey on the database, as `flask worker` does) with these kinds."""
+starts the real job worker (huey on the database, as `flask worker` does, or on Redis: REDIS_URL,
+REDIS_QUEUE) with these kinds."""
 
 import sys
 import time
@@ -48,11 +49,11 @@ def effects() -> list[int]:
 
 
 def main(argv):
-    command, url = argv[1], argv[2]
+    command, url, mode = argv[1], argv[2], (argv[3:4] or ["sql"])[0]
     assert command == "worker"
     from app import create_app
     from models.jobs import run_worker
-    app = create_app({"DATABASE_URL": url, "JOBS_MODE": "sql", "SECRET_KEY": "test-worker",
+    app = create_app({"DATABASE_URL": url, "JOBS_MODE": mode, "SECRET_KEY": "test-worker",
                       "LOGIN_CAPTCHA": False})
     with app.app_context():
         run_worker(workers=1)

@@ -1,0 +1,216 @@
+"""Several app servers and workers (JOBS_MODE=redis, docs/deploy.md "Scaling out"): real worker
+processes on Redis and the test database claim each job once — two at once never both run it, a
+stalled worker's late chunk rolls back, a killed worker's job is resumed by another with every
+effect exactly once — and a server or worker refuses to start without one SECRET_KEY and one
+STORAGE_DIR, saying why."""
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app import scale_out_refusal
+from models import storage
+from models.audit import AuditLog
+from models.jobs import DONE, FAILED, QUEUED, RUNNING, Job, enqueue, init_queue
+from models.jobs import queue as queue_of
+from tests import jobkinds
+from tests.conftest import DB_URL
+
+ROOT = Path(__file__).resolve().parent.parent
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
+
+
+def wait_for(predicate, timeout=60.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("timed out")
+
+
+@pytest.fixture
+def redis_queue(committed, monkeypatch):
+    """A Redis queue of this test's own (REDIS_QUEUE), also used by this process to enqueue."""
+    name = f"test-{secrets.token_hex(4)}"
+    monkeypatch.setenv("REDIS_URL", REDIS_URL)
+    monkeypatch.setenv("REDIS_QUEUE", name)
+    monkeypatch.setenv("JOB_LEASE_SECONDS", "3")  # a stalled worker loses its job after 3 s
+    huey = init_queue(DB_URL, "redis")
+    started = []
+
+    def start():
+        worker = subprocess.Popen([sys.executable, "-m", "tests.jobkinds", "worker", DB_URL, "redis"],
+                                  cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        started.append(worker)
+        return worker
+    yield start
+    for worker in started:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGCONT)
+            worker.kill()
+        worker.wait(10)
+    huey.storage.flush_all()
+    huey.storage.conn.delete(f"union:{name}:storage-marker")
+
+
+def chunked_job(total: int, delay: float) -> Job:
+    return Job.create(kind="test_chunked", title="测试分块任务", status=QUEUED,
+                      params=f'{{"total": {total}, "chunk": 10, "delay": {delay}}}')
+
+
+def requeues(job: Job) -> int:
+    return AuditLog.select().where((AuditLog.object_type == "Job") & (AuditLog.object_id == job.id)
+                                   & (AuditLog.action == "任务中断后重新排队")).count()
+
+
+def stderr_of(worker) -> str:
+    if worker.poll() is None:
+        worker.kill()
+        worker.wait(10)
+    return worker.stderr.read().decode(errors="replace")[-3000:]
+
+
+def test_two_workers_at_once_run_a_job_once(redis_queue):
+    """The second worker starts while the first runs the job (its start used to put the job back
+    in the queue, both ran it, and the job ended 失败 although every row was in), and the job is
+    delivered twice: the first worker's claim holds, it finishes alone."""
+    total = 400  # 40 chunks of 0.1 s: the second worker starts well within
+    job = chunked_job(total, 0.1)
+    first = redis_queue()
+    wait_for(lambda: Job.get_by_id(job.id).progress_done >= 20)
+    second = redis_queue()
+    enqueue(job.id)  # a duplicate delivery: the first worker (one thread) is busy, the second takes it
+    wait_for(lambda: queue_of().pending_count() == 0)  # the second worker has started and taken it…
+    assert Job.get_by_id(job.id).status == RUNNING  # …while the first still runs the job
+    wait_for(lambda: Job.get_by_id(job.id).status in (DONE, FAILED))
+    job = Job.get_by_id(job.id)
+    assert job.status == DONE, stderr_of(first) + stderr_of(second)
+    assert job.attempts == 1 and requeues(job) == 0
+    assert jobkinds.effects() == list(range(total))  # every effect exactly once
+    assert first.poll() is None and second.poll() is None
+
+
+def test_a_stalled_worker_loses_its_job_and_its_late_chunk_rolls_back(redis_queue):
+    """The first worker freezes (SIGSTOP: alive, but renewing nothing); once its lease lapses the
+    second resumes the job from the checkpoint. Woken up, the first one's chunk finds its claim
+    gone and rolls back: no effect twice, the job 已完成 by the second."""
+    total = 150
+    job = chunked_job(total, 0.05)
+    first = redis_queue()
+    wait_for(lambda: Job.get_by_id(job.id).progress_done >= 20)
+    first.send_signal(signal.SIGSTOP)
+    claim = Job.get_by_id(job.id).claimed_by
+    second = redis_queue()
+    wait_for(lambda: Job.get_by_id(job.id).claimed_by not in (None, claim), timeout=30)
+    first.send_signal(signal.SIGCONT)
+    wait_for(lambda: Job.get_by_id(job.id).status in (DONE, FAILED))
+    job = Job.get_by_id(job.id)
+    assert job.status == DONE, stderr_of(first) + stderr_of(second)
+    assert job.attempts == 2 and requeues(job) == 1
+    assert jobkinds.effects() == list(range(total))
+    time.sleep(0.5)
+    assert "claim lapsed and another worker resumes the job" in stderr_of(first)
+
+
+def test_a_killed_workers_job_is_resumed_by_the_worker_already_running(redis_queue):
+    """Two workers run; the one holding the job is killed (SIGKILL: nothing tells the database).
+    The other notices (a dead process on this host, or the lapsed lease) and resumes the job from
+    its checkpoint: every effect exactly once."""
+    total = 150
+    job = chunked_job(total, 0.1)
+    workers = {w.pid: w for w in (redis_queue(), redis_queue())}
+    wait_for(lambda: Job.get_by_id(job.id).progress_done >= 20)
+    holder = int(Job.get_by_id(job.id).claimed_by.split(":")[1])  # host:pid:…
+    first = workers.pop(holder)
+    [second] = workers.values()
+    first.kill()
+    first.wait(10)
+    killed = Job.get_by_id(job.id)
+    assert killed.status == RUNNING and 0 < killed.progress_done < total
+    assert jobkinds.effects() == list(range(killed.progress_done))
+    wait_for(lambda: Job.get_by_id(job.id).status in (DONE, FAILED))
+    job = Job.get_by_id(job.id)
+    assert job.status == DONE, stderr_of(second)
+    assert job.attempts == 2 and requeues(job) == 1
+    assert jobkinds.effects() == list(range(total))
+
+
+# --- refusing to start without one key and one folder ---------------------------------------------
+def test_redis_mode_needs_an_explicit_secret_key_and_storage_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("STORAGE_DIR", raising=False)
+    folder = {"STORAGE_DIR": str(tmp_path)}
+    assert "必须设置 SECRET_KEY" in scale_out_refusal(folder, {})
+    assert "必须设置 STORAGE_DIR" in scale_out_refusal(folder, {"SECRET_KEY": "k" * 64})
+    monkeypatch.setenv("SECRET_KEY", "k" * 64)
+    monkeypatch.setenv("STORAGE_DIR", str(tmp_path / "not-mounted"))
+    refused = scale_out_refusal({"STORAGE_DIR": str(tmp_path / "not-mounted")}, {})
+    assert "不存在或不是目录" in refused and not (tmp_path / "not-mounted").exists()
+    assert scale_out_refusal(folder, {}) is None
+
+
+def test_redis_mode_refuses_a_storage_dir_it_cannot_write(tmp_path):
+    """A read-only folder (root writes in any folder of its own: then sysfs, which nobody can write)."""
+    tmp_path.chmod(0o500)
+    folder = str(tmp_path) if os.geteuid() != 0 else "/sys/kernel"
+    try:
+        assert "不可写" in storage.shared_folder_refusal(folder)
+    finally:
+        tmp_path.chmod(0o700)
+
+
+def test_every_process_must_see_the_folder_the_first_one_marked(tmp_path):
+    remembered = {}
+
+    def remember(token):
+        remembered.setdefault("token", token)
+        return remembered["token"]
+    shared, local, other = tmp_path / "shared", tmp_path / "local", tmp_path / "other"
+    for folder in (shared, local, other):
+        folder.mkdir()
+    assert storage.shared_marker_refusal(str(shared), None, remember) is None  # the first server
+    assert (shared / storage.SHARED_MARKER).read_text() == remembered["token"]
+    assert storage.shared_marker_refusal(str(shared), remembered["token"], remember) is None  # the worker
+    refused = storage.shared_marker_refusal(str(local), remembered["token"], remember)
+    assert "没有它们写入的标记文件" in refused and not (local / storage.SHARED_MARKER).exists()
+    (other / storage.SHARED_MARKER).write_text("another deployment's token")
+    assert "不是同一个存储目录" in storage.shared_marker_refusal(str(other), remembered["token"], remember)
+
+
+def _start(command: list, env: dict) -> subprocess.CompletedProcess:
+    """`flask --app app <command>` as the operator runs it; a refused start ends at once."""
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *command], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_serve_and_worker_refuse_to_start_with_the_reason(tmp_path):
+    """The real commands: a server without SECRET_KEY, and a worker whose STORAGE_DIR is not the
+    folder the server marked, stop at once with the reason; neither writes a key of its own."""
+    queue_name = f"test-{secrets.token_hex(4)}"
+    shared, local = tmp_path / "shared", tmp_path / "local"
+    shared.mkdir()
+    local.mkdir()
+    base = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "STORAGE_DIR")}
+    base.update(DATABASE_URL=DB_URL, JOBS_MODE="redis", REDIS_URL=REDIS_URL, REDIS_QUEUE=queue_name,
+                INSTANCE_PATH=str(tmp_path / "instance"), PYTHONPATH=str(ROOT))
+    try:
+        no_key = _start(["serve", "--no-worker", "--port", "0"], dict(base, STORAGE_DIR=str(shared)))
+        assert no_key.returncode != 0 and "必须设置 SECRET_KEY" in no_key.stderr
+        assert not (tmp_path / "instance" / "secret_key").exists()
+        marked = _start(["deadlines"], dict(base, STORAGE_DIR=str(shared), SECRET_KEY="k" * 64))
+        assert marked.returncode == 0, marked.stderr[-2000:]  # the first process marks the folder
+        assert (shared / storage.SHARED_MARKER).exists()
+        worker = _start(["worker"], dict(base, STORAGE_DIR=str(local), SECRET_KEY="k" * 64))
+        assert worker.returncode != 0 and "没有它们写入的标记文件" in worker.stderr
+    finally:
+        import redis
+        redis.Redis.from_url(REDIS_URL).delete(f"union:{queue_name}:storage-marker")
