@@ -66,7 +66,7 @@ def scale_out_refusal(config: dict, given: dict) -> str | None:
     None: each needs the same explicit SECRET_KEY (a key written to one server's instance folder
     is another server's stranger: its cookies bounce to 登录 there) and an explicit STORAGE_DIR
     that exists and can be written (the folder every server and worker shares; the marker in it is
-    checked against Redis afterwards: jobs.shared_storage_refusal)."""
+    checked against Redis afterwards: storage.shared_marker_refusal)."""
     if not (given.get("SECRET_KEY") or os.environ.get("SECRET_KEY")):
         return ("JOBS_MODE=redis（多台服务器共用任务队列）必须设置 SECRET_KEY，且每台服务器和工作进程相同："
                 "否则各台服务器各自生成密钥，在一台登录后访问另一台会回到登录页")
@@ -148,7 +148,9 @@ def create_app(config: dict | None = None) -> Flask:
         models.connect(app.config["DATABASE_URL"])
     jobs.init_queue(app.config["DATABASE_URL"], app.config["JOBS_MODE"])
     if scale_out:
-        refused = jobs.shared_storage_refusal(app.config["STORAGE_DIR"])
+        huey = jobs.queue()  # the folder's marker against the token the first process kept in Redis
+        refused = storage.shared_marker_refusal(app.config["STORAGE_DIR"], huey.storage.conn,
+                                                f"union:{huey.name}:storage-marker")
         if refused:
             raise RuntimeError(refused)
 

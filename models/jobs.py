@@ -3,39 +3,30 @@
 A job handler is a function registered with `@job_kind(name, title)` that takes a JobContext.
 It works in chunks; each chunk writes its effects AND `ctx.save_progress(...)` in one
 transaction, so a job killed halfway resumes from its last checkpoint without duplicating work.
-A worker claims a job (`run_job`: UPDATE … WHERE status = 排队中, with its claim and a lease of
-JOB_LEASE_SECONDS) and renews the lease while it runs (`_keep_leases`); every checkpoint is written
-only while the claim holds (`save_progress`: … WHERE claimed_by = the claim), so a worker that lost
-its job rolls its chunk back and stops. `requeue_stale()` (when a worker starts, and every few
-seconds in every worker) puts back in the queue the jobs whose lease lapsed — their worker died —
-and never a job another live worker is running: several workers (JOBS_MODE=redis, several
-machines) never run the same job, and a killed worker's job is resumed by another.
+Several workers (JOBS_MODE=redis) never run one job: a run claims it with a lease and writes only
+while the claim holds; a dead worker's job goes back to the queue (models/job_leases.py).
 """
 
 import gc
 import json
 import logging
-import os
-import secrets
-import socket
 import threading
 from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 
 import peewee as pw
-from huey import MemoryHuey, crontab
-from huey.contrib.sql_huey import SqlHuey
 
-from models import db, messages, storage
+from models import db, job_leases, job_queue, messages, storage
 from models.base import BaseModel, DomainError, now
+from models.job_leases import LeaseLost, lease_end
+from models.job_queue import enqueue, queue
 from models.storage import UPLOAD_DIRS, stored_file, upload_retention_days
-from models.workflow import Workflow, bulk_transition, transition
+from models.workflow import Workflow, transition
 
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED = "排队中", "运行中", "已完成", "失败"
 KINDS: dict = {}  # name → (handler, Chinese title)
-_queue = {"huey": None}
 
 
 def job_kind(name: str, title: str):
@@ -198,12 +189,6 @@ class JobChunk(BaseModel):
         indexes = ((("job", "seq"), True),)
 
 
-class LeaseLost(Exception):  # noqa: N818 — a state, not a failure of the job
-    """This worker's claim on the job lapsed and the job went back to the queue (or to another
-    worker): the chunk's transaction rolls back and this run stops, leaving the job to its new
-    owner."""
-
-
 class JobContext:
     def __init__(self, job: Job, claim: str | None = None):
         self.job = job
@@ -256,79 +241,43 @@ class JobContext:
             self.save_progress(0, None, checkpoint={})
 
 
-def lease_seconds() -> int:
-    """How long a claim holds without renewal (JOB_LEASE_SECONDS, default 60): a killed worker's
-    job is resumed by another worker this long after its last renewal at the latest."""
-    return max(3, int(os.environ.get("JOB_LEASE_SECONDS", "60")))
-
-
-def lease_end():
-    return now() + timedelta(seconds=lease_seconds())
-
-
-_claims: set = set()  # this process's claims on running jobs (renewed by _keep_leases)
-_claims_lock = threading.Lock()
-
-
-def new_claim() -> str:
-    """A claim names its worker process ("host:pid:…", so a worker on the same host can tell a
-    dead one's job at once) and is unique to one run of one job."""
-    return f"{socket.gethostname()[:50]}:{os.getpid()}:{secrets.token_hex(6)}"
-
-
 def run_job(job_id: int) -> None:
     """Run one job to the end (the body of the huey task). Safe to call twice, from any number of
-    workers: the claim is a compare-and-set UPDATE … WHERE status = 排队中 that one wins."""
+    workers: the claim is a compare-and-set UPDATE … WHERE status = 排队中 that one wins; the run
+    writes only while its claim holds (models/job_leases.py)."""
     job = Job.get_or_none(Job.id == job_id)
     if job is None or job.status != QUEUED:
         return
-    claim = new_claim()
-    with _claims_lock:  # held before it is written: the lease keeper never takes it for a dead one's
-        _claims.add(claim)
-    try:
+    with job_leases.held_claim() as claim:
         try:
             job = transition(job, "start", updates={"started_at": now(), "attempts": job.attempts + 1,
                                                     "claimed_by": claim, "lease_until": lease_end()})
         except DomainError:
             return  # another worker took it
-        _run_claimed(job, claim)
-    except LeaseLost:
-        log.warning("job %s: this worker's claim lapsed and another worker resumes the job", job_id)
-    finally:
-        with _claims_lock:
-            _claims.discard(claim)
-
-
-def _end(job_id: int, claim: str, action: str, updates: dict, notice: tuple) -> None:
-    """完成 / 失败 of a claimed job and its 消息提醒 in one transaction — only while the claim holds."""
-    job = Job.get_by_id(job_id)
-    if job.status != RUNNING or job.claimed_by != claim:
-        raise LeaseLost(f"job {job_id}: claim {claim} lapsed")
-    with db.atomic():
         try:
-            bulk_transition(Job, [job], action, updates=updates, where=Job.claimed_by == claim)
-        except DomainError as exc:
-            raise LeaseLost(f"job {job_id}: claim {claim} lapsed") from exc
-        _notify(job, *notice)
+            try:
+                result = KINDS[job.kind][0](JobContext(job, claim)) or {}
+            except LeaseLost:
+                raise
+            except Exception as exc:  # noqa: BLE001 — a failed job records its reason for the operator
+                log.exception("job %s failed", job_id)
+                message = exc.message if isinstance(exc, DomainError) else "任务执行出错，请联系管理员"
+                _end(job, claim, "fail", {"finished_at": now(), "errors": json.dumps([message], ensure_ascii=False)},
+                     f"后台任务「{job.title}」失败：{message}")
+                return
+            done = Job.get_by_id(job_id)
+            _end(done, claim, "finish", {"finished_at": now(), "result": json.dumps(result, ensure_ascii=False),
+                                         "progress_done": max(done.progress_done, done.progress_total)},
+                 f"后台任务「{job.title}」已完成", result.get("summary", ""))
+        except LeaseLost:
+            log.warning("job %s: this worker's claim lapsed and another worker resumes the job", job_id)
 
 
-def _run_claimed(job: Job, claim: str) -> None:
-    handler, _title = KINDS[job.kind]
-    try:
-        result = handler(JobContext(job, claim)) or {}
-    except LeaseLost:
-        raise
-    except Exception as exc:  # noqa: BLE001 — a failed job records its reason for the operator
-        log.exception("job %s failed", job.id)
-        message = exc.message if isinstance(exc, DomainError) else "任务执行出错，请联系管理员"
-        _end(job.id, claim, "fail",
-             {"finished_at": now(), "errors": json.dumps([message], ensure_ascii=False)},
-             (f"后台任务「{job.title}」失败：{message}",))
-        return
-    done = Job.get_by_id(job.id)
-    _end(job.id, claim, "finish", {"finished_at": now(), "result": json.dumps(result, ensure_ascii=False),
-                                   "progress_done": max(done.progress_done, done.progress_total)},
-         (f"后台任务「{job.title}」已完成", result.get("summary", "")))
+def _end(job: Job, claim: str, action: str, updates: dict, title: str, body: str = "") -> None:
+    """完成 / 失败 and its 消息提醒 in one transaction, only while the claim holds."""
+    with db.atomic():
+        job_leases.end_claimed(Job, job, claim, action, updates)
+        _notify(job, title, body)
 
 
 def _notify(job: Job, title: str, body: str = "") -> None:
@@ -339,73 +288,15 @@ def _notify(job: Job, title: str, body: str = "") -> None:
                   account=job.owner_id)
 
 
-def _dead_here(claim: str | None) -> bool:
-    """The claim's worker ran on this host and its process is gone (killed, crashed)."""
-    host, _, rest = (claim or "").partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname()[:50] or not pid.isdigit():
-        return False
-    if int(pid) == os.getpid():
-        return not any(c == claim for c in _claims)  # this process: a claim no thread holds
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return False
-
-
-def requeue_stale() -> list[int]:
-    """Put back in the queue (排队中, then enqueued) every running job whose worker is gone: its
-    lease lapsed, or its process on this host no longer exists. A job a live worker runs (its
-    lease renewed) is left alone. Returns the jobs re-queued."""
-    lapsed = Job.lease_until.is_null() | (Job.lease_until < now())
-    ids = []
-    for job in Job.select().where(Job.status == RUNNING).order_by(Job.id):
-        if not (job.lease_until is None or job.lease_until < now() or _dead_here(job.claimed_by)):
-            continue
-        still = Job.claimed_by == job.claimed_by if job.claimed_by else Job.claimed_by.is_null()
-        if not _dead_here(job.claimed_by):
-            still &= lapsed
-        try:
-            bulk_transition(Job, [job], "requeue", reason="工作进程中断，任务从断点继续",
-                            updates={"claimed_by": None, "lease_until": None}, where=still)
-        except DomainError:
-            continue  # renewed or re-queued meanwhile
-        ids.append(job.id)
-    for job_id in ids:
-        enqueue(job_id)
-    return ids
-
-
 def sweep_interrupted() -> list[int]:
-    """At worker start: jobs left 运行中 by a dead worker go back to 排队中 (`requeue_stale`); all
-    queued jobs are (re)enqueued. A duplicate enqueue is harmless: run_job's claim lets one win."""
-    requeued = requeue_stale()
+    """At worker start: jobs left 运行中 by a dead worker go back to 排队中 (job_leases.requeue_lapsed);
+    all queued jobs are (re)enqueued. A duplicate enqueue is harmless: run_job's claim lets one win."""
+    requeued = job_leases.requeue_lapsed(Job, RUNNING, enqueue)
     queued = [job_id for (job_id,) in Job.select(Job.id).where(Job.status == QUEUED).order_by(Job.id).tuples()
               if job_id not in requeued]
     for job_id in queued:
         enqueue(job_id)
     return sorted(requeued + queued)
-
-
-def _keep_leases(stop: threading.Event, interval: float) -> None:
-    """The worker's lease keeper: renews this process's claims, and re-queues the jobs of dead
-    workers (another worker's crash is noticed within a lease)."""
-    while not stop.wait(interval):
-        try:
-            with db.connection_context():
-                with _claims_lock:
-                    claims = list(_claims)
-                if claims:
-                    Job.update(lease_until=lease_end()).where(
-                        Job.claimed_by.in_(claims) & (Job.status == RUNNING)).execute()
-                requeued = requeue_stale()
-            if requeued:
-                log.warning("已重新排队中断的任务：%s", requeued)
-        except Exception:  # noqa: BLE001 — a database hiccup: try again at the next tick
-            log.exception("lease keeper")
 
 
 # The result keys naming a job's files in jobs/ (exports, error files, 同步会员's new members):
@@ -480,9 +371,8 @@ def run_worker(workers: int = 2, echo=print) -> None:
     swept = deadline_sweep()
     if swept["failed"]:
         echo(f"逾期未缴费，已标记失败的参保批次：{swept['failed']}")
-    stop = threading.Event()
-    threading.Thread(target=_keep_leases, args=(stop, max(1.0, lease_seconds() / 4)),
-                     name="job-leases", daemon=True).start()
+    stop = threading.Event()  # the lease keeper: renews this worker's claims, re-queues dead workers' jobs
+    threading.Thread(target=job_leases.keep, args=(stop, Job, RUNNING, enqueue), name="job-leases", daemon=True).start()
     # max_delay: an idle worker still picks up a new job within 2 s.
     consumer = queue().create_consumer(workers=workers, worker_type="thread", max_delay=2.0)
     try:
@@ -491,65 +381,7 @@ def run_worker(workers: int = 2, echo=print) -> None:
         stop.set()
 
 
-# --- queue wiring -----------------------------------------------------------------------------
-DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
-
-
+# --- queue wiring (models/job_queue.py) -------------------------------------------------------------
 def init_queue(database_url: str, mode: str = "sql"):
-    """mode: 'sql' (huey tables in the app database), 'redis' (REDIS_URL; several app servers),
-    'immediate' (tests), 'memory' (tests that need a job to stay queued)."""
-    if mode == "redis":  # a city deployment with several app servers (docs/deploy.md)
-        try:  # imported here: the redis client is an optional dependency, needed only in this mode
-            from huey import RedisHuey
-            huey = RedisHuey(os.environ.get("REDIS_QUEUE", "jobs"), url=os.environ.get("REDIS_URL", DEFAULT_REDIS))
-        except ImportError as exc:
-            raise RuntimeError("JOBS_MODE=redis 需要先安装 redis 包：pip install redis") from exc
-    elif mode == "immediate":
-        huey = MemoryHuey("jobs", immediate=True)
-    elif mode == "memory":
-        huey = MemoryHuey("jobs")
-    else:
-        huey = SqlHuey("jobs", database=_huey_url(database_url))
-    _queue["task"] = huey.task(name="run_job")(run_job)
-    # Hourly: unpaid centralized batches fail after the payment deadline; deadline reminders.
-    _queue["deadlines"] = huey.periodic_task(crontab(minute="7"), name="deadline_sweep")(deadline_sweep)
-    _queue["huey"] = huey
-    return huey
-
-
-def shared_storage_refusal(base: str) -> str | None:
-    """JOBS_MODE=redis: why this process's STORAGE_DIR is not the one the others use (its marker
-    file against the token remembered in Redis, storage.shared_marker_refusal), or None."""
-    huey = queue()
-    conn, key = huey.storage.conn, f"union:{huey.name}:storage-marker"
-    try:
-        remembered = conn.get(key)
-    except Exception as exc:  # noqa: BLE001 — redis' connection errors: the reason, not a traceback
-        return f"无法连接 Redis（REDIS_URL={os.environ.get('REDIS_URL', DEFAULT_REDIS)}）：{exc}"
-
-    def remember(token: str) -> str:
-        conn.set(key, token, nx=True)
-        return conn.get(key).decode()
-    return storage.shared_marker_refusal(base, remembered.decode() if remembered else None, remember)
-
-
-def _huey_url(url: str) -> str:
-    if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///"):]
-        os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
-    return url
-
-
-def queue():
-    if _queue["huey"] is None:
-        raise RuntimeError("job queue not initialised (create_app does it)")
-    return _queue["huey"]
-
-
-def enqueue(job_id: int) -> None:
-    huey = queue()
-    if huey.immediate:
-        # Run after the caller's transaction has committed its Job row.
-        run_job(job_id)
-    else:
-        _queue["task"](job_id)
+    """The queue of `mode` (sql | redis | immediate | memory) running run_job and the hourly sweep."""
+    return job_queue.wire(database_url, mode, run_job, deadline_sweep)

@@ -139,18 +139,24 @@ def shared_folder_refusal(base: str) -> str | None:
     return None
 
 
-def shared_marker_refusal(base: str, remembered: str | None, remember) -> str | None:
+def shared_marker_refusal(base: str, conn, key: str) -> str | None:
     """Every server and worker of one deployment must see the same STORAGE_DIR. The first to start
-    writes a random token in STORAGE_DIR/.union-shared-storage and `remember(token)`s it where all
-    of them look (Redis); a later one whose folder holds no token, or another one, is refused
-    (None: the folder is the shared one). `remembered`: the token already remembered, or None."""
+    writes a random token in STORAGE_DIR/.union-shared-storage and keeps it in Redis (`conn`, under
+    `key`) where all of them look; a later one whose folder holds no token, or another one, is
+    refused (None: the folder is the shared one)."""
     marker = Path(base) / SHARED_MARKER
     token = marker.read_text(encoding="utf-8").strip() if marker.exists() else None
-    if remembered is None:
-        if token is None:
-            token = secrets.token_hex(16)
-            marker.write_text(token, encoding="utf-8")
-        remembered = remember(token)  # the first of several starting at once wins
+    try:
+        remembered = conn.get(key)
+        if remembered is None:
+            if token is None:
+                token = secrets.token_hex(16)
+                marker.write_text(token, encoding="utf-8")
+            conn.set(key, token, nx=True)  # the first of several starting at once wins
+            remembered = conn.get(key)
+    except Exception as exc:  # noqa: BLE001 — redis' connection errors: the reason, not a traceback
+        return f"无法连接 Redis（REDIS_URL）：{exc}"
+    remembered = remembered.decode() if isinstance(remembered, bytes) else remembered
     if token is None:
         return (f"STORAGE_DIR（{base}）不是其他服务器和工作进程使用的存储目录：其中没有它们写入的标记文件"
                 f" {SHARED_MARKER}；请把共用的存储目录挂载到这里（否则上传的文件在别的服务器上“已不存在”）")

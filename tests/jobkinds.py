@@ -5,6 +5,7 @@
 starts the real job worker (huey on the database, as `flask worker` does, or on Redis: REDIS_URL,
 REDIS_QUEUE) with these kinds."""
 
+import os
 import sys
 import time
 
@@ -22,8 +23,11 @@ def chunked(ctx):
     with the checkpoint — the pattern every real import job follows."""
     total, chunk = ctx.params["total"], ctx.params["chunk"]
     delay = ctx.params.get("delay", 0)
+    gate = ctx.params.get("gate")  # a file: after the first two chunks, wait until it exists
     start = ctx.checkpoint.get("next", 0)
     for first in range(start, total, chunk):
+        while gate and first >= 2 * chunk and not os.path.exists(gate):
+            time.sleep(0.05)
         last = min(first + chunk, total)
         with db.atomic():
             for item in range(first, last):

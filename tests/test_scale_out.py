@@ -4,6 +4,7 @@ stalled worker's late chunk rolls back, a killed worker's job is resumed by anot
 effect exactly once — and a server or worker refuses to start without one SECRET_KEY and one
 STORAGE_DIR, saying why."""
 
+import json
 import os
 import secrets
 import signal
@@ -37,19 +38,23 @@ def wait_for(predicate, timeout=60.0, interval=0.05):
 
 
 @pytest.fixture
-def redis_queue(committed, monkeypatch):
+def redis_queue(committed, monkeypatch, tmp_path):
     """A Redis queue of this test's own (REDIS_QUEUE), also used by this process to enqueue."""
     name = f"test-{secrets.token_hex(4)}"
     monkeypatch.setenv("REDIS_URL", REDIS_URL)
     monkeypatch.setenv("REDIS_QUEUE", name)
     monkeypatch.setenv("JOB_LEASE_SECONDS", "3")  # a stalled worker loses its job after 3 s
+    (tmp_path / "storage").mkdir()
+    monkeypatch.setenv("STORAGE_DIR", str(tmp_path / "storage"))  # the workers' shared folder
     huey = init_queue(DB_URL, "redis")
     started = []
 
     def start():
+        log = tmp_path / f"worker-{len(started)}.log"
         worker = subprocess.Popen([sys.executable, "-m", "tests.jobkinds", "worker", DB_URL, "redis"],
                                   cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                  stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+        worker.log = log
         started.append(worker)
         return worker
     yield start
@@ -62,9 +67,9 @@ def redis_queue(committed, monkeypatch):
     huey.storage.conn.delete(f"union:{name}:storage-marker")
 
 
-def chunked_job(total: int, delay: float) -> Job:
-    return Job.create(kind="test_chunked", title="测试分块任务", status=QUEUED,
-                      params=f'{{"total": {total}, "chunk": 10, "delay": {delay}}}')
+def chunked_job(total: int, delay: float, gate: Path | None = None) -> Job:
+    params = {"total": total, "chunk": 10, "delay": delay, **({"gate": str(gate)} if gate else {})}
+    return Job.create(kind="test_chunked", title="测试分块任务", status=QUEUED, params=json.dumps(params))
 
 
 def requeues(job: Job) -> int:
@@ -73,24 +78,23 @@ def requeues(job: Job) -> int:
 
 
 def stderr_of(worker) -> str:
-    if worker.poll() is None:
-        worker.kill()
-        worker.wait(10)
-    return worker.stderr.read().decode(errors="replace")[-3000:]
+    return worker.log.read_text(errors="replace")[-3000:]
 
 
-def test_two_workers_at_once_run_a_job_once(redis_queue):
+def test_two_workers_at_once_run_a_job_once(redis_queue, tmp_path):
     """The second worker starts while the first runs the job (its start used to put the job back
     in the queue, both ran it, and the job ended 失败 although every row was in), and the job is
     delivered twice: the first worker's claim holds, it finishes alone."""
-    total = 400  # 40 chunks of 0.1 s: the second worker starts well within
-    job = chunked_job(total, 0.1)
+    total, gate = 150, tmp_path / "go-on"
+    job = chunked_job(total, 0.02, gate)  # after 2 chunks the job waits for the gate
     first = redis_queue()
     wait_for(lambda: Job.get_by_id(job.id).progress_done >= 20)
     second = redis_queue()
     enqueue(job.id)  # a duplicate delivery: the first worker (one thread) is busy, the second takes it
     wait_for(lambda: queue_of().pending_count() == 0)  # the second worker has started and taken it…
     assert Job.get_by_id(job.id).status == RUNNING  # …while the first still runs the job
+    time.sleep(0.5)
+    gate.touch()
     wait_for(lambda: Job.get_by_id(job.id).status in (DONE, FAILED))
     job = Job.get_by_id(job.id)
     assert job.status == DONE, stderr_of(first) + stderr_of(second)
@@ -168,22 +172,39 @@ def test_redis_mode_refuses_a_storage_dir_it_cannot_write(tmp_path):
         tmp_path.chmod(0o700)
 
 
-def test_every_process_must_see_the_folder_the_first_one_marked(tmp_path):
-    remembered = {}
+class Remembered:
+    """Stands in for Redis (get, set with nx) in the marker check."""
 
-    def remember(token):
-        remembered.setdefault("token", token)
-        return remembered["token"]
+    def __init__(self):
+        self.values = {}
+
+    def get(self, key):
+        return self.values.get(key)
+
+    def set(self, key, value, nx=False):
+        if not (nx and key in self.values):
+            self.values[key] = value.encode()
+
+
+def test_every_process_must_see_the_folder_the_first_one_marked(tmp_path):
+    redis, key = Remembered(), "union:jobs:storage-marker"
     shared, local, other = tmp_path / "shared", tmp_path / "local", tmp_path / "other"
     for folder in (shared, local, other):
         folder.mkdir()
-    assert storage.shared_marker_refusal(str(shared), None, remember) is None  # the first server
-    assert (shared / storage.SHARED_MARKER).read_text() == remembered["token"]
-    assert storage.shared_marker_refusal(str(shared), remembered["token"], remember) is None  # the worker
-    refused = storage.shared_marker_refusal(str(local), remembered["token"], remember)
+    assert storage.shared_marker_refusal(str(shared), redis, key) is None  # the first server marks it
+    assert (shared / storage.SHARED_MARKER).read_text().encode() == redis.get(key)
+    assert storage.shared_marker_refusal(str(shared), redis, key) is None  # the worker, the second server
+    refused = storage.shared_marker_refusal(str(local), redis, key)
     assert "没有它们写入的标记文件" in refused and not (local / storage.SHARED_MARKER).exists()
     (other / storage.SHARED_MARKER).write_text("another deployment's token")
-    assert "不是同一个存储目录" in storage.shared_marker_refusal(str(other), remembered["token"], remember)
+    assert "不是同一个存储目录" in storage.shared_marker_refusal(str(other), redis, key)
+
+
+def test_a_redis_that_does_not_answer_is_the_reason(tmp_path):
+    class Down:
+        def get(self, key):
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+    assert "无法连接 Redis" in storage.shared_marker_refusal(str(tmp_path), Down(), "k")
 
 
 def _start(command: list, env: dict) -> subprocess.CompletedProcess:
