@@ -15,10 +15,11 @@ import os
 import secrets
 import socket
 import threading
+import zlib
 from contextlib import contextmanager
 from datetime import timedelta
 
-from models import db
+from models import db, is_postgres
 from models.base import DomainError, now
 from models.workflow import bulk_transition
 
@@ -123,3 +124,20 @@ def keep(stop: threading.Event, model, running: str, enqueue) -> None:
                 log.warning("已重新排队中断的任务：%s", requeued)
         except Exception:  # noqa: BLE001 — a database hiccup: try again at the next tick
             log.exception("lease keeper")
+
+
+@contextmanager
+def alone(name: str):
+    """Yields whether this process may do `name` now, no other worker doing it (the hourly sweep,
+    which every worker schedules). PostgreSQL: a session advisory lock, released when the work ends
+    or when a killed worker's connection closes; SQLite (one server, one worker): always."""
+    if not is_postgres():
+        yield True
+        return
+    key = zlib.crc32(f"union:{name}".encode())
+    mine = db.execute_sql("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+    try:
+        yield mine
+    finally:
+        if mine:
+            db.execute_sql("SELECT pg_advisory_unlock(%s)", (key,))

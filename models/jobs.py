@@ -356,8 +356,11 @@ def deadline_sweep() -> dict:
     """The scheduled hourly sweep (idempotent: a run that was killed is simply run again): the
     areas' registered sweeps (缴费截止 passed → unpaid centralized batches 失败; reminders of
     approaching deadlines); uploads and result files of jobs older than UPLOAD_RETENTION_DAYS
-    deleted (`purge_uploads`), and files kept for unfinished forms after a day (`storage.purge_kept`)."""
-    with db.connection_context() if db.is_closed() else nullcontext():
+    deleted (`purge_uploads`), and files kept for unfinished forms after a day (`storage.purge_kept`).
+    One at a time: every worker schedules it, and a second one at once would remind twice."""
+    with db.connection_context() if db.is_closed() else nullcontext(), job_leases.alone("deadline_sweep") as mine:
+        if not mine:  # another worker is sweeping right now
+            return {**dict.fromkeys(HOURLY, 0), "failed": [], "purged": [], "kept_purged": [], "skipped": True}
         return {**{key: fn() for key, fn in HOURLY.items()},
                 "purged": purge_uploads(), "kept_purged": storage.purge_kept()}
 

@@ -21,7 +21,7 @@ from models.audit import AuditLog
 from models.jobs import DONE, FAILED, QUEUED, RUNNING, Job, enqueue, init_queue
 from models.jobs import queue as queue_of
 from tests import jobkinds
-from tests.conftest import DB_URL
+from tests.conftest import DB_URL, ON_POSTGRES
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
@@ -235,3 +235,27 @@ def test_serve_and_worker_refuse_to_start_with_the_reason(tmp_path):
     finally:
         import redis
         redis.Redis.from_url(REDIS_URL).delete(f"union:{queue_name}:storage-marker")
+
+
+def test_one_hourly_sweep_at_a_time():
+    """Every worker schedules the hourly sweep (reminders check, then post): while one worker
+    sweeps, another's sweep does nothing. PostgreSQL: an advisory lock, here held by another
+    connection as that worker's would be; SQLite (one server, one worker) always sweeps."""
+    from models import job_leases
+    from models.jobs import deadline_sweep
+    if not ON_POSTGRES:
+        assert "skipped" not in deadline_sweep()
+        with job_leases.alone("deadline_sweep") as mine:
+            assert mine
+        return
+    import zlib
+
+    import psycopg2
+    other = psycopg2.connect(DB_URL)
+    try:
+        other.cursor().execute("SELECT pg_advisory_lock(%s)", (zlib.crc32(b"union:deadline_sweep"),))
+        skipped = deadline_sweep()
+        assert skipped["skipped"] and skipped["failed"] == [] and skipped["reminded"] == 0
+    finally:
+        other.close()  # the other worker's connection ends: its lock with it
+    assert "skipped" not in deadline_sweep()
