@@ -150,8 +150,7 @@ def shared_marker_refusal(base: str, conn, key: str) -> str | None:
         remembered = conn.get(key)
         if remembered is None:
             if token is None:
-                token = secrets.token_hex(16)
-                marker.write_text(token, encoding="utf-8")
+                token = _mark(marker)
             conn.set(key, token, nx=True)  # the first of several starting at once wins
             remembered = conn.get(key)
     except Exception as exc:  # noqa: BLE001 — redis' connection errors: the reason, not a traceback
@@ -164,3 +163,17 @@ def shared_marker_refusal(base: str, conn, key: str) -> str | None:
         return (f"STORAGE_DIR（{base}）中的标记文件 {SHARED_MARKER} 与其他服务器和工作进程的不同："
                 "它们使用的不是同一个存储目录")
     return None
+
+
+def _mark(marker: Path) -> str:
+    """Write a new token into the marker file unless another process just did (a link is atomic:
+    of several starting at once on one folder, every one reads the same token)."""
+    draft = marker.with_name(f"{marker.name}.{os.getpid()}-{secrets.token_hex(4)}")
+    draft.write_text(secrets.token_hex(16), encoding="utf-8")
+    try:
+        os.link(draft, marker)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return marker.read_text(encoding="utf-8").strip()

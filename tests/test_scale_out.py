@@ -200,6 +200,15 @@ def test_every_process_must_see_the_folder_the_first_one_marked(tmp_path):
     assert "不是同一个存储目录" in storage.shared_marker_refusal(str(other), redis, key)
 
 
+def test_processes_starting_at_once_on_a_new_folder_agree(tmp_path):
+    """Two first starts at once: whichever links its marker file first, both read its token."""
+    redis, key = Remembered(), "union:jobs:storage-marker"
+    first = storage._mark(tmp_path / storage.SHARED_MARKER)
+    assert storage._mark(tmp_path / storage.SHARED_MARKER) == first  # the second finds the first's
+    assert storage.shared_marker_refusal(str(tmp_path), redis, key) is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == [storage.SHARED_MARKER]  # no draft left
+
+
 def test_a_redis_that_does_not_answer_is_the_reason(tmp_path):
     class Down:
         def get(self, key):
@@ -251,11 +260,12 @@ def test_one_hourly_sweep_at_a_time():
     import zlib
 
     import psycopg2
-    other = psycopg2.connect(DB_URL)
+    other, key = psycopg2.connect(DB_URL), zlib.crc32(b"union:deadline_sweep")
     try:
-        other.cursor().execute("SELECT pg_advisory_lock(%s)", (zlib.crc32(b"union:deadline_sweep"),))
+        other.cursor().execute("SELECT pg_advisory_lock(%s)", (key,))
         skipped = deadline_sweep()
         assert skipped["skipped"] and skipped["failed"] == [] and skipped["reminded"] == 0
+        other.cursor().execute("SELECT pg_advisory_unlock(%s)", (key,))  # the other worker's sweep ends
+        assert "skipped" not in deadline_sweep()
     finally:
-        other.close()  # the other worker's connection ends: its lock with it
-    assert "skipped" not in deadline_sweep()
+        other.close()
