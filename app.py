@@ -61,6 +61,21 @@ def _secret_key(instance: Path) -> str:
     return path.read_text().strip()
 
 
+def scale_out_refusal(config: dict, given: dict) -> str | None:
+    """Why JOBS_MODE=redis (several app servers and workers) may not start with these settings, or
+    None: each needs the same explicit SECRET_KEY (a key written to one server's instance folder
+    is another server's stranger: its cookies bounce to 登录 there) and an explicit STORAGE_DIR
+    that exists and can be written (the folder every server and worker shares; the marker in it is
+    checked against Redis afterwards: storage.shared_marker_refusal)."""
+    if not (given.get("SECRET_KEY") or os.environ.get("SECRET_KEY")):
+        return ("JOBS_MODE=redis（多台服务器共用任务队列）必须设置 SECRET_KEY，且每台服务器和工作进程相同："
+                "否则各台服务器各自生成密钥，在一台登录后访问另一台会回到登录页")
+    if not (given.get("STORAGE_DIR") or os.environ.get("STORAGE_DIR")):
+        return ("JOBS_MODE=redis（多台服务器共用任务队列）必须设置 STORAGE_DIR，且为所有服务器和工作进程共用的目录："
+                "否则工作进程找不到网站收到的上传文件（“上传的文件已不存在”）")
+    return storage.shared_folder_refusal(config["STORAGE_DIR"])
+
+
 def default_settings(instance: Path) -> dict:
     return {
         "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'app.db'}"),
@@ -75,7 +90,7 @@ def default_settings(instance: Path) -> dict:
         "REGISTRY_UPLOAD_MAX_MB": int(os.environ.get("REGISTRY_UPLOAD_MAX_MB", "300")),
         # Ticked rows of a list posted as multipart (werkzeug's default stops at 1,000 fields).
         "MAX_FORM_PARTS": 50_000,
-        "JOBS_MODE": os.environ.get("JOBS_MODE", "sql"),  # sql | immediate | memory
+        "JOBS_MODE": os.environ.get("JOBS_MODE", "sql"),  # sql | redis (several servers) | immediate | memory
         # 批量导入: parse an xlsx in a second process while this one checks its rows (two cores)
         "STORAGE_DIR": os.environ.get("STORAGE_DIR", str(instance / "storage")),
         # uploaded files (rosters with full ID numbers) are deleted this many days after their job
@@ -106,6 +121,11 @@ def create_app(config: dict | None = None) -> Flask:
                 static_folder="static")
     app.config.update(default_settings(instance))
     app.config.update(config or {})
+    scale_out = app.config["JOBS_MODE"] == "redis"
+    if scale_out:  # several servers and workers: one key, one folder — or no start, with the reason
+        refused = scale_out_refusal(app.config, config or {})
+        if refused:
+            raise RuntimeError(refused)
     storage.configure(app.config["STORAGE_DIR"], app.config["UPLOAD_RETENTION_DAYS"])
     status_provider.provider_from_config(app.config)  # a wrong STATUS_* setting stops the start, with its reason
     if not app.config.get("SECRET_KEY"):
@@ -126,6 +146,12 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config.get("CONNECT_DB", True):
         models.connect(app.config["DATABASE_URL"])
     jobs.init_queue(app.config["DATABASE_URL"], app.config["JOBS_MODE"])
+    if scale_out:
+        huey = jobs.queue()  # the folder's marker against the token the first process kept in Redis
+        refused = storage.shared_marker_refusal(app.config["STORAGE_DIR"], huey.storage.conn,
+                                                f"union:{huey.name}:storage-marker")
+        if refused:
+            raise RuntimeError(refused)
 
     csrf.init_app(app)
     login_manager.init_app(app)

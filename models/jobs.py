@@ -3,22 +3,23 @@
 A job handler is a function registered with `@job_kind(name, title)` that takes a JobContext.
 It works in chunks; each chunk writes its effects AND `ctx.save_progress(...)` in one
 transaction, so a job killed halfway resumes from its last checkpoint without duplicating work.
-`sweep_interrupted()` (run when the worker starts) puts jobs that were running back in the queue.
+Several workers (JOBS_MODE=redis) never run one job: a run claims it with a lease and writes only
+while the claim holds; a dead worker's job goes back to the queue (models/job_leases.py).
 """
 
 import gc
 import json
 import logging
-import os
+import threading
 from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 
 import peewee as pw
-from huey import MemoryHuey, crontab
-from huey.contrib.sql_huey import SqlHuey
 
-from models import db, messages, storage
+from models import db, job_leases, job_queue, messages, storage
 from models.base import BaseModel, DomainError, now
+from models.job_leases import LeaseLost, lease_end
+from models.job_queue import enqueue, queue
 from models.storage import UPLOAD_DIRS, stored_file, upload_retention_days
 from models.workflow import Workflow, transition
 
@@ -26,7 +27,6 @@ log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED = "排队中", "运行中", "已完成", "失败"
 KINDS: dict = {}  # name → (handler, Chinese title)
-_queue = {"huey": None}
 
 
 def job_kind(name: str, title: str):
@@ -74,6 +74,9 @@ class Job(BaseModel):
     created_at = pw.DateTimeField(default=now)
     started_at = pw.DateTimeField(null=True)
     finished_at = pw.DateTimeField(null=True)
+    # the worker's claim on the running job ("host:pid:random") and when it lapses unless renewed
+    claimed_by = pw.CharField(max_length=80, null=True)
+    lease_until = pw.DateTimeField(null=True)
 
     @property
     def finished(self) -> bool:
@@ -187,20 +190,30 @@ class JobChunk(BaseModel):
 
 
 class JobContext:
-    def __init__(self, job: Job):
+    def __init__(self, job: Job, claim: str | None = None):
         self.job = job
+        self.claim = claim  # run_job's claim; None when a test calls a handler directly
         self.params = job.params_data
         self.checkpoint = json.loads(job.checkpoint or "{}")
 
     def save_progress(self, done: int, total: int | None = None, checkpoint: dict | None = None):
-        """Record progress; call it inside the same db.atomic() as the chunk's effects."""
+        """Record progress; call it inside the same db.atomic() as the chunk's effects. Written
+        only while this worker's claim holds (and renews its lease): otherwise LeaseLost, and the
+        chunk's effects roll back with it."""
         values = {Job.progress_done: done}
         if total is not None:
             values[Job.progress_total] = total
         if checkpoint is not None:
-            self.checkpoint = checkpoint
             values[Job.checkpoint] = json.dumps(checkpoint)
-        Job.update(values).where(Job.id == self.job.id).execute()
+        if self.claim is None:
+            Job.update(values).where(Job.id == self.job.id).execute()
+        else:
+            values[Job.lease_until] = lease_end()
+            held = (Job.id == self.job.id) & (Job.status == RUNNING) & (Job.claimed_by == self.claim)
+            if Job.update(values).where(held).execute() != 1:
+                raise LeaseLost(f"job {self.job.id}: claim {self.claim} lapsed")
+        if checkpoint is not None:
+            self.checkpoint = checkpoint
 
     def staged(self, done: int, remember) -> list:
         """An import's checked rows staged (JobChunk) before chunk `done`; `remember(part)` sees each."""
@@ -229,29 +242,42 @@ class JobContext:
 
 
 def run_job(job_id: int) -> None:
-    """Run one job to the end (the body of the huey task). Safe to call twice: CAS on start."""
+    """Run one job to the end (the body of the huey task). Safe to call twice, from any number of
+    workers: the claim is a compare-and-set UPDATE … WHERE status = 排队中 that one wins; the run
+    writes only while its claim holds (models/job_leases.py)."""
     job = Job.get_or_none(Job.id == job_id)
     if job is None or job.status != QUEUED:
         return
-    try:
-        job = transition(job, "start", updates={"started_at": now(), "attempts": job.attempts + 1})
-    except DomainError:
-        return  # another worker took it
-    handler, _title = KINDS[job.kind]
-    try:
-        result = handler(JobContext(job)) or {}
-    except Exception as exc:  # noqa: BLE001 — a failed job records its reason for the operator
-        log.exception("job %s failed", job_id)
-        message = exc.message if isinstance(exc, DomainError) else "任务执行出错，请联系管理员"
-        transition(Job.get_by_id(job_id), "fail",
-                   updates={"finished_at": now(), "errors": json.dumps([message], ensure_ascii=False)})
-        _notify(job, f"后台任务「{job.title}」失败：{message}")
-        return
-    job = Job.get_by_id(job_id)
-    transition(job, "finish", updates={"finished_at": now(),
-                                       "result": json.dumps(result, ensure_ascii=False),
-                                       "progress_done": max(job.progress_done, job.progress_total)})
-    _notify(job, f"后台任务「{job.title}」已完成", result.get("summary", ""))
+    with job_leases.held_claim() as claim:
+        try:
+            job = transition(job, "start", updates={"started_at": now(), "attempts": job.attempts + 1,
+                                                    "claimed_by": claim, "lease_until": lease_end()})
+        except DomainError:
+            return  # another worker took it
+        try:
+            try:
+                result = KINDS[job.kind][0](JobContext(job, claim)) or {}
+            except LeaseLost:
+                raise
+            except Exception as exc:  # noqa: BLE001 — a failed job records its reason for the operator
+                log.exception("job %s failed", job_id)
+                message = exc.message if isinstance(exc, DomainError) else "任务执行出错，请联系管理员"
+                _end(job, claim, "fail", {"finished_at": now(), "errors": json.dumps([message], ensure_ascii=False)},
+                     f"后台任务「{job.title}」失败：{message}")
+                return
+            done = Job.get_by_id(job_id)
+            _end(done, claim, "finish", {"finished_at": now(), "result": json.dumps(result, ensure_ascii=False),
+                                         "progress_done": max(done.progress_done, done.progress_total)},
+                 f"后台任务「{job.title}」已完成", result.get("summary", ""))
+        except LeaseLost:
+            log.warning("job %s: this worker's claim lapsed and another worker resumes the job", job_id)
+
+
+def _end(job: Job, claim: str, action: str, updates: dict, title: str, body: str = "") -> None:
+    """完成 / 失败 and its 消息提醒 in one transaction, only while the claim holds."""
+    with db.atomic():
+        job_leases.end_claimed(Job, job, claim, action, updates)
+        _notify(job, title, body)
 
 
 def _notify(job: Job, title: str, body: str = "") -> None:
@@ -263,19 +289,14 @@ def _notify(job: Job, title: str, body: str = "") -> None:
 
 
 def sweep_interrupted() -> list[int]:
-    """At worker start: jobs left 运行中 by a dead worker go back to 排队中; all queued jobs are
-    (re)enqueued. A duplicate enqueue is harmless: run_job's compare-and-set start lets one win."""
-    ids = []
-    for job in Job.select().where(Job.status.in_([QUEUED, RUNNING])).order_by(Job.id):
-        if job.status == RUNNING:
-            try:
-                transition(job, "requeue", reason="工作进程重启，任务从断点继续")
-            except DomainError:
-                continue
-        ids.append(job.id)
-    for job_id in ids:
+    """At worker start: jobs left 运行中 by a dead worker go back to 排队中 (job_leases.requeue_lapsed);
+    all queued jobs are (re)enqueued. A duplicate enqueue is harmless: run_job's claim lets one win."""
+    requeued = job_leases.requeue_lapsed(Job, RUNNING, enqueue)
+    queued = [job_id for (job_id,) in Job.select(Job.id).where(Job.status == QUEUED).order_by(Job.id).tuples()
+              if job_id not in requeued]
+    for job_id in queued:
         enqueue(job_id)
-    return ids
+    return sorted(requeued + queued)
 
 
 # The result keys naming a job's files in jobs/ (exports, error files, 同步会员's new members):
@@ -335,8 +356,11 @@ def deadline_sweep() -> dict:
     """The scheduled hourly sweep (idempotent: a run that was killed is simply run again): the
     areas' registered sweeps (缴费截止 passed → unpaid centralized batches 失败; reminders of
     approaching deadlines); uploads and result files of jobs older than UPLOAD_RETENTION_DAYS
-    deleted (`purge_uploads`), and files kept for unfinished forms after a day (`storage.purge_kept`)."""
-    with db.connection_context() if db.is_closed() else nullcontext():
+    deleted (`purge_uploads`), and files kept for unfinished forms after a day (`storage.purge_kept`).
+    One at a time: every worker schedules it, and a second one at once would remind twice."""
+    with db.connection_context() if db.is_closed() else nullcontext(), job_leases.alone("deadline_sweep") as mine:
+        if not mine:  # another worker is sweeping right now
+            return {**dict.fromkeys(HOURLY, 0), "failed": [], "purged": [], "kept_purged": [], "skipped": True}
         return {**{key: fn() for key, fn in HOURLY.items()},
                 "purged": purge_uploads(), "kept_purged": storage.purge_kept()}
 
@@ -350,51 +374,17 @@ def run_worker(workers: int = 2, echo=print) -> None:
     swept = deadline_sweep()
     if swept["failed"]:
         echo(f"逾期未缴费，已标记失败的参保批次：{swept['failed']}")
+    stop = threading.Event()  # the lease keeper: renews this worker's claims, re-queues dead workers' jobs
+    threading.Thread(target=job_leases.keep, args=(stop, Job, RUNNING, enqueue), name="job-leases", daemon=True).start()
     # max_delay: an idle worker still picks up a new job within 2 s.
     consumer = queue().create_consumer(workers=workers, worker_type="thread", max_delay=2.0)
-    consumer.run()
+    try:
+        consumer.run()
+    finally:
+        stop.set()
 
 
-# --- queue wiring -----------------------------------------------------------------------------
+# --- queue wiring (models/job_queue.py) -------------------------------------------------------------
 def init_queue(database_url: str, mode: str = "sql"):
-    """mode: 'sql' (huey tables in the app database), 'redis' (REDIS_URL; several app servers),
-    'immediate' (tests), 'memory' (tests that need a job to stay queued)."""
-    if mode == "redis":  # a city deployment with several app servers (docs/deploy.md)
-        try:  # imported here: the redis client is an optional dependency, needed only in this mode
-            from huey import RedisHuey
-            huey = RedisHuey("jobs", url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-        except ImportError as exc:
-            raise RuntimeError("JOBS_MODE=redis 需要先安装 redis 包：pip install redis") from exc
-    elif mode == "immediate":
-        huey = MemoryHuey("jobs", immediate=True)
-    elif mode == "memory":
-        huey = MemoryHuey("jobs")
-    else:
-        huey = SqlHuey("jobs", database=_huey_url(database_url))
-    _queue["task"] = huey.task(name="run_job")(run_job)
-    # Hourly: unpaid centralized batches fail after the payment deadline; deadline reminders.
-    _queue["deadlines"] = huey.periodic_task(crontab(minute="7"), name="deadline_sweep")(deadline_sweep)
-    _queue["huey"] = huey
-    return huey
-
-
-def _huey_url(url: str) -> str:
-    if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///"):]
-        os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
-    return url
-
-
-def queue():
-    if _queue["huey"] is None:
-        raise RuntimeError("job queue not initialised (create_app does it)")
-    return _queue["huey"]
-
-
-def enqueue(job_id: int) -> None:
-    huey = queue()
-    if huey.immediate:
-        # Run after the caller's transaction has committed its Job row.
-        run_job(job_id)
-    else:
-        _queue["task"](job_id)
+    """The queue of `mode` (sql | redis | immediate | memory) running run_job and the hourly sweep."""
+    return job_queue.wire(database_url, mode, run_job, deadline_sweep)

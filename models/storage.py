@@ -118,3 +118,62 @@ def new_files(sub: str, contents: list):
     """new_file for several [(content, ext)]: their names; every one goes again when the block fails."""
     with ExitStack() as stack:
         yield [stack.enter_context(new_file(sub, content, ext)) for content, ext in contents]
+
+
+# --- one STORAGE_DIR for every server and worker (JOBS_MODE=redis) ---------------------------------
+SHARED_MARKER = ".union-shared-storage"
+
+
+def shared_folder_refusal(base: str) -> str | None:
+    """Why `base` cannot be the shared STORAGE_DIR (it does not exist — a share not mounted is
+    never replaced by an empty local folder — or this process cannot write in it), or None."""
+    path = Path(base)
+    if not path.is_dir():
+        return f"STORAGE_DIR（{base}）不存在或不是目录：请先挂载所有服务器和工作进程共用的存储目录"
+    probe = path / f".write-test-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        return f"STORAGE_DIR（{base}）不可写：{exc.strerror or exc}"
+    return None
+
+
+def shared_marker_refusal(base: str, conn, key: str) -> str | None:
+    """Every server and worker of one deployment must see the same STORAGE_DIR. The first to start
+    writes a random token in STORAGE_DIR/.union-shared-storage and keeps it in Redis (`conn`, under
+    `key`) where all of them look; a later one whose folder holds no token, or another one, is
+    refused (None: the folder is the shared one)."""
+    marker = Path(base) / SHARED_MARKER
+    token = marker.read_text(encoding="utf-8").strip() if marker.exists() else None
+    try:
+        remembered = conn.get(key)
+        if remembered is None:
+            if token is None:
+                token = _mark(marker)
+            conn.set(key, token, nx=True)  # the first of several starting at once wins
+            remembered = conn.get(key)
+    except Exception as exc:  # noqa: BLE001 — redis' connection errors: the reason, not a traceback
+        return f"无法连接 Redis（REDIS_URL）：{exc}"
+    remembered = remembered.decode() if isinstance(remembered, bytes) else remembered
+    if token is None:
+        return (f"STORAGE_DIR（{base}）不是其他服务器和工作进程使用的存储目录：其中没有它们写入的标记文件"
+                f" {SHARED_MARKER}；请把共用的存储目录挂载到这里（否则上传的文件在别的服务器上“已不存在”）")
+    if token != remembered:
+        return (f"STORAGE_DIR（{base}）中的标记文件 {SHARED_MARKER} 与其他服务器和工作进程的不同："
+                "它们使用的不是同一个存储目录")
+    return None
+
+
+def _mark(marker: Path) -> str:
+    """Write a new token into the marker file unless another process just did (a link is atomic:
+    of several starting at once on one folder, every one reads the same token)."""
+    draft = marker.with_name(f"{marker.name}.{os.getpid()}-{secrets.token_hex(4)}")
+    draft.write_text(secrets.token_hex(16), encoding="utf-8")
+    try:
+        os.link(draft, marker)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return marker.read_text(encoding="utf-8").strip()

@@ -1,9 +1,11 @@
 """Job kinds used only by tests, and a worker entry point for the kill-and-resume test:
 
-    python -m tests.jobkinds worker DATABASE_URL
+    python -m tests.jobkinds worker DATABASE_URL [sql|redis]
 
-starts the real job worker (huey on the database, as `flask worker` does) with these kinds."""
+starts the real job worker (huey on the database, as `flask worker` does, or on Redis: REDIS_URL,
+REDIS_QUEUE) with these kinds."""
 
+import os
 import sys
 import time
 
@@ -21,8 +23,11 @@ def chunked(ctx):
     with the checkpoint — the pattern every real import job follows."""
     total, chunk = ctx.params["total"], ctx.params["chunk"]
     delay = ctx.params.get("delay", 0)
+    gate = ctx.params.get("gate")  # a file: after the first two chunks, wait until it exists
     start = ctx.checkpoint.get("next", 0)
     for first in range(start, total, chunk):
+        while gate and first >= 2 * chunk and not os.path.exists(gate):
+            time.sleep(0.05)
         last = min(first + chunk, total)
         with db.atomic():
             for item in range(first, last):
@@ -48,11 +53,11 @@ def effects() -> list[int]:
 
 
 def main(argv):
-    command, url = argv[1], argv[2]
+    command, url, mode = argv[1], argv[2], (argv[3:4] or ["sql"])[0]
     assert command == "worker"
     from app import create_app
     from models.jobs import run_worker
-    app = create_app({"DATABASE_URL": url, "JOBS_MODE": "sql", "SECRET_KEY": "test-worker",
+    app = create_app({"DATABASE_URL": url, "JOBS_MODE": mode, "SECRET_KEY": "test-worker",
                       "LOGIN_CAPTCHA": False})
     with app.app_context():
         run_worker(workers=1)
