@@ -68,7 +68,7 @@
     var config = detail.requestConfig || {};
     var event = config.triggeringEvent;
     if (!event || event.isTrusted === false || event.type === "load") return null;
-    var elt = detail.elt;
+    var elt = config.elt || detail.elt;  // the element that asked (detail.elt is the swapped one)
     if (elt && elt.closest) {
       if (elt.closest(".pager")) return "pager";
       if (elt.closest(".tabs")) return "tab";
@@ -97,8 +97,7 @@
     countsBefore = monitor ? counts(monitor) : null;
   });
 
-  function findKept(root) {
-    if (!kept) return null;
+  function findKept(kept, root) {
     if (kept.id) {
       var byId = document.getElementById(kept.id);
       if (byId) return byId;
@@ -190,7 +189,7 @@
     if (why === null) {
       // Polling: focus stays on the same thing; the monitor says what changed.
       if (lost && wasKept) {
-        var again = findKept(region);
+        var again = findKept(wasKept, region);
         if (again) again.focus({ preventScroll: true });
       }
       var monitor = region.id === "monitor" ? region : region.querySelector && region.querySelector("#monitor");
@@ -198,8 +197,9 @@
       return;
     }
     // Any other swap the user asked for (a row's form, an inline confirmation): if the focused
-    // element went away with the old content, land in the new content rather than on <body>.
-    if (lost) focusOn(landing(region));
+    // element went away with the old content, land in the new content rather than on <body> —
+    // on its first field when it brought a form (never on a button, which Enter would press).
+    if (lost) focusOn(region.querySelector("input:not([type=hidden]), select, textarea") || landing(region));
   }
 
   document.addEventListener("htmx:historyRestore", function () {
