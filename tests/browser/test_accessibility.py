@@ -139,6 +139,17 @@ def test_the_pager_by_keyboard_lands_in_the_list(page, city, js):
         assert active(page)["inRows"]
 
 
+def test_a_menu_link_by_keyboard_lands_on_the_new_page(page, city, js):
+    log_in(page, city.account("grassroots"))
+    page.locator("nav.sidemenu").get_by_role("link", name="会员信息").focus()
+    page.keyboard.press("Enter")
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text("会员信息")
+    if js:  # a boosted swap: focus on the new page's heading, its title announced
+        expect(heading).to_be_focused()
+        expect(page.locator("#announce")).to_have_text("会员信息")
+
+
 def test_a_refused_form_leads_to_its_first_invalid_field(page, city, js):
     log_in(page, city.account("grassroots"))
     page.goto("/members/new")
