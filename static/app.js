@@ -175,7 +175,14 @@
       if (why === "pager") {
         announce(position || pageTitle());
       } else if (why === "tab") {
-        var tab = document.querySelector(".tabs [aria-current='page'], .tabs .active");
+        // The tab chosen: its new self when the tabs were swapped too (same href), else the link.
+        var asked = (detail.requestConfig || {}).elt;
+        var href = asked && asked.getAttribute("href");
+        var tab = asked;
+        var links = document.querySelectorAll(".tabs a");
+        for (var i = 0; i < links.length; i++) {
+          if (href && links[i].getAttribute("href") === href) { tab = links[i]; break; }
+        }
         announce([textOf(tab), position].filter(Boolean).join("，") || pageTitle());
       } else {
         var summary = region.querySelector(".pager-summary");

@@ -150,6 +150,18 @@ def test_a_menu_link_by_keyboard_lands_on_the_new_page(page, city, js):
         expect(page.locator("#announce")).to_have_text("会员信息")
 
 
+def test_a_tab_by_keyboard_is_announced(page, city, js):
+    some_content(city)
+    log_in(page, city.account("grassroots"))
+    page.goto("/messages/")
+    page.get_by_role("navigation", name="消息").get_by_role("link", name="未读消息").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("link", name="未读消息")).to_have_attribute("aria-current", "page")
+    if js:  # focus on the page's heading (the tabs swap the whole page), the tab announced
+        expect(page.get_by_role("heading", level=1)).to_be_focused()
+        expect(page.locator("#announce")).to_have_text("未读消息")
+
+
 def test_a_refused_form_leads_to_its_first_invalid_field(page, city, js):
     log_in(page, city.account("grassroots"))
     page.goto("/members/new")
