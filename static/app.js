@@ -90,7 +90,8 @@
         id: active.id,
         href: active.getAttribute("href"),
         text: textOf(active),
-        tag: active.tagName
+        tag: active.tagName,
+        index: Array.prototype.indexOf.call(target.querySelectorAll(active.tagName.toLowerCase()), active)
       };
     }
     var monitor = target && (target.id === "monitor" ? target : target.querySelector && target.querySelector("#monitor"));
@@ -103,6 +104,9 @@
       if (byId) return byId;
     }
     var candidates = root.querySelectorAll(kept.tag.toLowerCase());
+    // The same place in the new content (its text may be a count that changed), else the same link.
+    var same = candidates[kept.index];
+    if (same && same.getAttribute("href") === kept.href) return same;
     for (var i = 0; i < candidates.length; i++) {
       var c = candidates[i];
       if (c.getAttribute("href") === kept.href && textOf(c) === kept.text) return c;

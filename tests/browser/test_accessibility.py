@@ -189,7 +189,7 @@ def test_a_refused_form_leads_to_its_first_invalid_field(page, city, js):
 
 def test_the_monitor_pauses_and_keeps_focus(page, city, js):
     """暂停自动刷新 works with and without JavaScript; with it, a refresh keeps focus on the same
-    link and the live region stays quiet when nothing changed."""
+    link and the live region says which total changed."""
     enrolling_year(city)
     log_in(page, city.account("district"))
     page.goto("/enroll-stats/monitor")
@@ -197,12 +197,17 @@ def test_the_monitor_pauses_and_keeps_focus(page, city, js):
     if js:
         link = page.locator("#monitor-totals a").first
         link.focus()
+        unions = int(page.locator("#monitor-totals [data-count=unions]").inner_text())
+        waiting = int(page.locator("#monitor-totals [data-count=not_submitted]").inner_text())
+        factories.make_org(city.orgs["secondary1"], level="grassroots")  # one more union to count
         # A refresh as the poll makes it: a request no user event started, swapping #monitor.
         page.evaluate("htmx.ajax('GET', document.querySelector('#monitor').getAttribute('hx-get'), "
                       "{target: '#monitor', swap: 'outerHTML'})")
         expect(page.locator("#monitor-time")).to_contain_text("更新时间")
         page.wait_for_timeout(300)
         expect(page.locator("#monitor-totals a").first).to_be_focused()
+        expect(page.locator("#announce")).to_have_text(
+            f"监控数据已更新：基层工会数 {unions} → {unions + 1}，未提交 {waiting} → {waiting + 1}")
     page.get_by_role("link", name="暂停自动刷新").click()
     expect(page.locator("#monitor-time")).to_contain_text("自动刷新已暂停")
     assert "pause=1" in page.url
