@@ -245,6 +245,25 @@ def test_the_monitor_draws_svg_bars_and_refreshes_itself(as_role, city, season):
     assert shown_counts(part.find(id="monitor-totals")) == shown_counts(page.find(id="monitor-totals"))
 
 
+def test_the_monitor_pauses_and_resumes_its_refreshing(as_role, season):
+    """暂停自动刷新 (WCAG 2.2.2) is a link: ?pause=1 leaves out the htmx polling and the no-JS reload,
+    says so, keeps the pause when another year is asked for, and 恢复自动刷新 brings both back."""
+    client = as_role("district")
+    page = soup(client.get("/enroll-stats/monitor" + Y))
+    pause = page.find("a", string="暂停自动刷新")
+    assert pause is not None and "pause=1" in pause["href"]
+    paused = soup(client.get(pause["href"]))
+    assert paused.find("noscript") is None or paused.find("meta", attrs={"http-equiv": "refresh"}) is None
+    assert not paused.find(id="monitor").has_attr("hx-trigger")
+    assert "自动刷新已暂停" in paused.find(id="monitor-time").get_text()
+    assert paused.find("form", class_="filters").find("input", attrs={"name": "pause"})["value"] == "1"
+    assert shown_counts(paused.find(id="monitor-totals")) == shown_counts(page.find(id="monitor-totals"))
+    resume = paused.find("a", string="恢复自动刷新")
+    again = soup(client.get(resume["href"]))
+    assert again.find(id="monitor")["hx-trigger"] == "every 30s"
+    assert again.find("meta", attrs={"http-equiv": "refresh"})["content"] == "30"
+
+
 def test_the_monitor_is_scoped_to_the_district(as_role, city, season):
     other = as_role("district", 1)
     page = soup(other.get("/enroll-stats/monitor" + Y))

@@ -76,12 +76,14 @@ def district_excel(year):
 @access(*REVIEWING_ROLES)
 @with_year
 def monitor(year):
-    """集中参保实时监控画面: the subtree's progress by secondary union, bars and numbers."""
+    """集中参保实时监控画面: the subtree's progress by secondary union, bars and numbers. ?pause=1
+    stops the refreshing (htmx polling and the no-JS reload alike) until 恢复自动刷新."""
     numbers = board.monitor(current_user.org, year)
+    paused = request.args.get("pause") == "1"
     window = plans.window_state(year, "grassroots", current_user.org)
     return render_page("enroll_stats/monitor.html", "monitor", board=numbers, total=numbers.total, year=year,
                        years=_years(), window=window, chart=Bars(numbers), states=enroll_stats.STATES, at=now(),
-                       poll=MONITOR_POLL_SECONDS, refresh=MONITOR_REFRESH_SECONDS)
+                       poll=MONITOR_POLL_SECONDS, refresh=MONITOR_REFRESH_SECONDS, paused=paused)
 
 
 class Bars:

@@ -91,7 +91,7 @@ def test_add_a_member_and_find_it_by_id_number(page, city):
     rows = page.locator("table.member-list tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("浏览新增")
-    expect(page.get_by_text("显示第 1 到第 1 条记录，总共 1 条记录")).to_be_visible()
+    expect(page.locator(".pager-summary")).to_have_text("显示第 1 到第 1 条记录，总共 1 条记录")
     member = Membership.select().join(Person).where(Person.id_number == number).get()
     assert member.status == "正常" and member.mobile == "13911112222" and len(member.member_no) == 10
     assert (member.education, member.household, member.person.gender) == ("本科", "农业", "女")

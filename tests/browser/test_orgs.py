@@ -50,7 +50,8 @@ def test_invalid_credit_code_names_the_field_and_changes_nothing(page, city):
     page.get_by_label("统一社会信用代码").fill("123")
     page.get_by_label("联系电话").fill("13912345678")
     page.get_by_role("button", name="保存").click()
-    expect(page.get_by_role("alert")).to_have_text("请修改标红的项目后再保存")
+    expect(page.get_by_role("alert")).to_contain_text("请修改标红的项目后再保存")
+    expect(page.get_by_role("alert").get_by_role("link")).to_have_text(["统一社会信用代码：统一社会信用代码应为18位"])
     expect(page.locator(".field-error")).to_have_text(["统一社会信用代码应为18位"])
     expect(page.get_by_label("统一社会信用代码")).to_have_attribute("aria-invalid", "true")
     # What the user typed is kept so it can be corrected.
