@@ -6,9 +6,10 @@ What a grassroots union contributes (only while it is open — 正常, level gra
 closed union drops out, as on the screen):
 - `UnionTally.unions`: 1 (基层工会数);
 - `EligibleTally(day).people`: its 可参保 memberships (models/stats/monitor.py) by the day they
-  became eligible — `ALWAYS` for those eligible already when written; a holder of a card known
-  only from tomorrow (a 护照 holder, say) under that day. A reader adds the rows up to today, so
-  the figure moves at midnight without a write;
+  become eligible — `ALWAYS` for ID type 身份证, else the day the person's 正常 card counts from
+  (`cards.channel_card`: a card known today counts tomorrow). A reader adds the rows up to today,
+  so the figure moves at midnight without a write; an organisation has one row more per distinct
+  card day of its members without a 身份证 (few), never one per member;
 - `YearTally(year)`: `submitted` / `returned` (0 or 1: the union's state, models/stats/enroll_stats)
   and `enrolled` (active centralized enrollments).
 Each row of an organisation holds the sum over its subtree (the closure table, itself included).
@@ -32,7 +33,7 @@ from datetime import date
 import peewee as pw
 
 from models import db, figures, is_postgres
-from models.base import BaseModel, in_values, today
+from models.base import BaseModel, in_values
 from models.cards.cards import CARD_NORMAL, Card
 from models.enroll.enrollment import ACTIVE, CENTRAL, DEAD, RETIRED, RETURNED, Enrollment, StatusRecord, Submission
 from models.enroll.plans import ProtectionYear
@@ -40,7 +41,7 @@ from models.members.people import ID_CARD, NORMAL, Membership, Person
 from models.orgs.organizations import ACTIVE as ORG_ACTIVE
 from models.orgs.organizations import Organization, OrgTree
 
-ALWAYS = date(1900, 1, 1)  # the day of everyone eligible when the counter was written
+ALWAYS = date(1900, 1, 1)  # the day of the 身份证 holders: eligible whatever the date
 EXCLUDED = (RETIRED, DEAD)  # 就业状态 in the registry that excludes from 可参保
 CHUNK = 500
 
@@ -82,13 +83,6 @@ def _day(value) -> date | None:
     return date.fromisoformat(value[:10]) if isinstance(value, str) else value
 
 
-def _bucket(since, on: date) -> date | None:
-    since = _day(since)
-    if since is None:
-        return None
-    return ALWAYS if since <= on else since
-
-
 def counted(org_ids=None) -> set:
     """The open grassroots unions among org_ids (all of them when None)."""
     query = Organization.select(Organization.id).where((Organization.level == "grassroots")
@@ -121,9 +115,9 @@ def _eligible(where) -> dict:
     inner = eligible_rows(where).alias("e")
     query = (Membership.select(inner.c.org_id, inner.c.since, pw.fn.COUNT(pw.SQL("*")))
              .from_(inner).where(inner.c.since.is_null(False)).group_by(inner.c.org_id, inner.c.since))
-    on, out = today(), defaultdict(int)
+    out = defaultdict(int)
     for org_id, since, n in query.tuples():
-        out[(org_id, _bucket(since, on))] += n
+        out[(org_id, _day(since))] += n
     return dict(out)
 
 
@@ -166,10 +160,9 @@ def _stored(org_ids: list, parts: tuple, year_id: int | None = None) -> tuple[di
                 in_values(UnionTally.org, ids)).tuples():
             units[owner[org_id]] += sign[org_id] * n
     if "eligible" in parts:
-        on = today()
         for org_id, day, n in EligibleTally.select(EligibleTally.org, EligibleTally.day, EligibleTally.people).where(
                 in_values(EligibleTally.org, ids)).tuples():
-            eligible[(owner[org_id], _bucket(day, on))] += sign[org_id] * n
+            eligible[(owner[org_id], _day(day))] += sign[org_id] * n
     if "years" in parts:
         query = YearTally.select(YearTally.org, YearTally.year, *[getattr(YearTally, m) for m in MEASURES]).where(
             in_values(YearTally.org, ids))
@@ -258,11 +251,10 @@ def _minus(fresh: dict, stored: dict, width: int = 0) -> dict:
 
 # --- the hooks the write paths call (models/figures.py) ----------------------------------------------
 def people_before(person_ids: list) -> dict:
-    rows = eligible_rows(in_values(Membership.person, person_ids)).tuples()
-    on, out = today(), defaultdict(int)
-    for _mid, org_id, since in rows:
+    out = defaultdict(int)
+    for _mid, org_id, since in eligible_rows(in_values(Membership.person, person_ids)).tuples():
         if since is not None:
-            out[(org_id, _bucket(since, on))] += 1
+            out[(org_id, _day(since))] += 1
     return dict(out)
 
 
