@@ -21,7 +21,7 @@ from models.cards.cards import card_channel_people
 from models.enroll.enrollment import CENTRAL, DEAD, RETIRED, Enrollment, StatusRecord, Submission
 from models.enroll.plans import ProtectionYear
 from models.members.people import ID_CARD, NORMAL, Membership, Person
-from models.orgs.organizations import Organization
+from models.orgs.organizations import ENTERPRISE_LEVEL, LEVELS, Organization
 from models.stats.enroll_stats import (
     NOT_SUBMITTED,
     STATES,
@@ -32,6 +32,7 @@ from models.stats.enroll_stats import (
 )
 from models.stats.tally import EligibleTally, UnionTally, YearTally
 
+NOT_GRASSROOTS = sorted(set(LEVELS) - {"grassroots"} | {ENTERPRISE_LEVEL})  # the levels with a group of their own
 DIRECT = "直属基层工会"  # the bucket of grassroots unions directly under the root
 EXCLUDED = (RETIRED, DEAD)  # 就业状态 in the registry that excludes from 可参保
 
@@ -70,7 +71,7 @@ def monitor(root: Organization, year: ProtectionYear) -> Monitor:
     root's own row, its non-grassroots children's rows with their names, their year rows and their
     可参保 rows up to today — four queries reading one row per organisation shown, whatever the
     size of the city. 直属基层工会 is root's total minus its children's."""
-    child = ((Organization.parent == root.id) & (Organization.level != "grassroots"))
+    child = ((Organization.parent == root.id) & Organization.level.in_(NOT_GRASSROOTS))  # on (parent, level)
     total = UnionTally.select(UnionTally.unions).where(UnionTally.org == root.id).scalar() or 0
     children = list(Organization.select(Organization.id, Organization.name, UnionTally.unions)
                     .join(UnionTally, on=(UnionTally.org == Organization.id))
