@@ -208,6 +208,15 @@ def register_cli(app: Flask) -> None:
         applied = upgrade_database()
         click.echo(f"已应用迁移：{', '.join(applied)}" if applied else "数据库已是最新版本")
 
+    @db_group.command("recount")
+    def db_recount():
+        """重新统计首页会员数和集中参保实时监控画面的计数（批量写入数据库之后，或计数有误时）。"""
+        from models.members import counts
+        from models.stats import tally
+        counts.rebuild()
+        tally.rebuild()
+        click.echo("已重新统计：首页会员数、集中参保实时监控画面")
+
     @app.cli.command("demo")
     @click.option("--force", is_flag=True, help="数据库非空时也加载（仅用于空库以外的演示）")
     def demo_cmd(force):
