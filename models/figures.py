@@ -7,7 +7,7 @@ tally registers itself here when it is imported (models/schema.py imports every 
 INSIDE the transaction of the change:
 
 - `people(person_ids)`: a `with` block around a change of memberships, people, cards or registry
-  statuses of these people (可参保);
+  statuses of these people (可参保); around a loop of such changes, one block for all of them;
 - `memberships_added(ids)`: memberships inserted in bulk (an import), after the insert;
 - `year(org_ids, year_id)`: after submissions / enrollments of these unions changed (已提交, 退回,
   集中参保人数);
@@ -17,8 +17,10 @@ INSIDE the transaction of the change:
 """
 
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 _hooks: dict = {}
+_watched: ContextVar = ContextVar("figures_watched", default=frozenset())
 
 
 def register(**hooks) -> None:
@@ -27,11 +29,20 @@ def register(**hooks) -> None:
 
 @contextmanager
 def people(person_ids):
+    """Inside a block already watching these people (a batch: 同步会员, 批量删除) nothing more is
+    done: the outer block's one before / after covers every row."""
     ids = sorted({int(i) for i in person_ids if i})
-    before = _hooks["people_before"](ids) if ids and "people_before" in _hooks else None
-    yield
-    if before is not None:
-        _hooks["people_after"](ids, before)
+    outer = _watched.get()
+    if not ids or "people_before" not in _hooks or outer.issuperset(ids):
+        yield
+        return
+    before = _hooks["people_before"](ids)
+    token = _watched.set(outer | frozenset(ids))
+    try:
+        yield
+    finally:
+        _watched.reset(token)
+    _hooks["people_after"](ids, before)
 
 
 def memberships_added(ids) -> None:

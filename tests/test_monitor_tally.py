@@ -359,3 +359,26 @@ def test_flask_db_recount_repairs_the_counters(app, city, year):
     result = app.test_cli_runner().invoke(args=["db", "recount"])
     assert result.exit_code == 0 and "已重新统计" in result.output
     assert_exact(year)
+
+
+def test_a_roster_sync_a_batch_delete_and_a_transfer_count_once_for_all_their_rows(as_role, city, year):
+    """同步会员 (class B joins, class C transfer requests) and 批量删除 watch all their people at once;
+    会员转出审核 通过 moves the member between unions."""
+    from models.members import member_review
+    from models.members.people import TransferRequest
+    from tests.test_member_sync import compare_rows, former_member, person
+    union, other = city.orgs["grassroots1"], city.orgs["direct1"]
+    b1 = former_member(other, city.account("grassroots", 2), "deleted")
+    b2 = person("从未入会")
+    c = factories.make_member(other)
+    job = compare_rows(as_role("grassroots"), [[b1.name, b1.id_number], [b2.name, b2.id_number],
+                                               [c.person.name, c.person.id_number]])
+    assert (job.result_data["counts"]["B"], job.result_data["counts"]["C"]) == (2, 1)
+    assert_exact(year)
+    batch = [factories.make_member(union) for _ in range(3)]
+    members.delete_many([Membership.get_by_id(m.id) for m in batch], None, "退休")
+    assert_exact(year)
+    request = TransferRequest.get(TransferRequest.job == job.id)
+    member_review.decide_transfer(request, "approve", city.account("grassroots", 2))
+    assert Membership.get_by_id(c.id).status != "正常"
+    assert_exact(year)

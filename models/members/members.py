@@ -258,7 +258,7 @@ def delete_many(memberships: list, account, reason: str) -> None:
 
 def for_each(memberships: list, operation, *args) -> None:
     """A batch of the roster (批量删除 / 批量转出): all or nothing; a refusal names the member."""
-    with db.atomic():
+    with db.atomic(), figures.people([m.person_id for m in memberships]):  # one count for the batch
         for m in memberships:
             try:
                 operation(m, *args)
