@@ -11,7 +11,8 @@ INSIDE the transaction of the change:
 - `memberships_added(ids)`: memberships inserted in bulk (an import), after the insert;
 - `year(org_ids, year_id)`: after submissions / enrollments of these unions changed (已提交, 退回,
   集中参保人数);
-- `unions(org_ids)`: after an organisation was created, closed or changed level (everything it counts
+- `created(org)`: after a new organisation is inserted with its closure rows;
+- `unions(org_ids)`: after an organisation was closed or changed level (everything it counts
   recomputed from the rows);
 - `moving(org_id)`: a `with` block around a move in the tree (its counted subtree changes ancestors).
 """
@@ -21,6 +22,7 @@ from contextvars import ContextVar
 
 _hooks: dict = {}
 _watched: ContextVar = ContextVar("figures_watched", default=frozenset())
+_created: ContextVar = ContextVar("figures_created", default=None)  # inside creating_many()
 
 
 def register(**hooks) -> None:
@@ -54,6 +56,33 @@ def year(org_ids, year_id: int) -> None:
     ids = sorted({int(i) for i in org_ids if i})
     if ids and "year" in _hooks:
         _hooks["year"](ids, year_id)
+
+
+def created(org) -> None:
+    """A new organisation (nothing counted below it yet): one more union if it is an open
+    grassroots one — counted at once, or at the end of the enclosing creating_many()."""
+    if org.level == "grassroots" and org.status == "正常" and "created" in _hooks:
+        batch = _created.get()
+        if batch is None:
+            _hooks["created"]([org.id])
+        else:
+            batch.append(org.id)
+
+
+@contextmanager
+def creating_many():
+    """A `with` block creating many organisations (组织导入): counted together at its end."""
+    if _created.get() is not None:
+        yield
+        return
+    token = _created.set([])
+    try:
+        yield
+        ids = _created.get()
+    finally:
+        _created.reset(token)
+    if ids:
+        _hooks["created"](ids)
 
 
 def unions(org_ids) -> None:

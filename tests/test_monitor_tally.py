@@ -10,7 +10,7 @@ import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models import db
+from models import db, figures
 from models.base import today
 from models.cards import card_return, cards
 from models.cards.cards import Card, CardBatchItem
@@ -236,6 +236,11 @@ def test_the_monitor_equals_direct_counts_and_a_rebuild_on_each_path(city, year)
     enrollment.move(Submission.get_by_id(sub.id), "withdraw", None)  # 撤回
     assert_exact(year)
     new = factories.make_org(o["secondary1"], "工会委员会")  # 新建
+    assert_exact(year)
+    with figures.creating_many():  # 组织导入: counted together at the end
+        for parent in (o["secondary1"], o["district2"], o["secondary2"]):
+            factories.make_org(parent, "工会委员会")
+        assert maintained([year.id], today()) != direct([year.id], today())
     assert_exact(year)
     new.move(o["district2"])  # 移动
     assert_exact(year)

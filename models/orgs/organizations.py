@@ -97,7 +97,7 @@ class Organization(BaseModel):
                     for t in OrgTree.select().where(OrgTree.descendant == parent.id)
                 ]
             OrgTree.insert_many(rows).execute()
-            figures.unions([org.id])  # a new grassroots union counts on the monitor
+            figures.created(org)  # a new grassroots union counts on the monitor
         return org
 
     @property

@@ -282,6 +282,10 @@ def recount_unions(org_ids: list) -> None:
     _apply(_minus({u: 1 for u in open_}, units), _minus(fresh_e, eligible), _minus(fresh_y, years, 3), lock=False)
 
 
+def created(org_ids: list) -> None:
+    _apply({org_id: 1 for org_id in org_ids}, {}, {})
+
+
 def _subtree_rows(org_id: int) -> tuple:
     return (UnionTally.select(UnionTally.unions).where(UnionTally.org == org_id).scalar() or 0,
             list(EligibleTally.select(EligibleTally.day, EligibleTally.people)
@@ -314,7 +318,7 @@ def attach(org_id: int, rows: tuple) -> None:
 
 
 figures.register(people_before=people_before, people_after=people_after, memberships_added=memberships_added,
-                 year=recount_year, unions=recount_unions, detach=detach, attach=attach)
+                 year=recount_year, unions=recount_unions, created=created, detach=detach, attach=attach)
 
 
 # --- rebuild ----------------------------------------------------------------------------------------
