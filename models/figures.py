@@ -11,7 +11,8 @@ INSIDE the transaction of the change:
 - `memberships_added(ids)`: memberships inserted in bulk (an import), after the insert;
 - `year(org_ids, year_id)`: after submissions / enrollments of these unions changed (已提交, 退回,
   集中参保人数);
-- `created(org)`: after a new organisation is inserted with its closure rows;
+- `created(org)`: after a new organisation is inserted with its closure rows (inside
+  `creating_many()`: all of them at its end);
 - `unions(org_ids)`: after an organisation was closed or changed level (everything it counts
   recomputed from the rows);
 - `moving(org_id)`: a `with` block around a move in the tree (its counted subtree changes ancestors).

@@ -387,3 +387,21 @@ def test_a_roster_sync_a_batch_delete_and_a_transfer_count_once_for_all_their_ro
     member_review.decide_transfer(request, "approve", city.account("grassroots", 2))
     assert Membership.get_by_id(c.id).status != "正常"
     assert_exact(year)
+
+
+def test_writers_at_once_keep_the_counters_exact(committed, city):
+    """Two submissions of the same union, one of another union and two new members, each in its own
+    transaction at the same moment: every one commits (no deadlock on the counters) and no change
+    is lost or counted twice (the year recount runs under the counters' lock)."""
+    from tests.helpers import race
+    year = review_factories.ready_year(city)
+    o = city.orgs
+    people = [[factories.make_member(o[k]).person for _ in range(2)] for k in ("grassroots1", "grassroots1", "direct2")]
+    calls = [lambda: submit(o["grassroots1"], year, people=people[0]),
+             lambda: submit(o["grassroots1"], year, people=people[1]),
+             lambda: submit(o["direct2"], year, people=people[2]),
+             lambda: factories.make_member(o["grassroots2"]),
+             lambda: factories.make_member(o["direct1"])]
+    assert race(*calls) == ["ok"] * 5
+    assert board.monitor(o["district1"], year).total.enrolled == 4
+    assert_exact(year)
