@@ -31,10 +31,12 @@ import models
 import models.schema  # noqa: F401 — every table and job kind
 from models import db, demo, jobs, storage
 from models.enroll import status_provider
+from models.members import counts
 from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
 from models.rules.fees import yuan
 from models.rules.text import install_log_masking, mask, mask_name
+from models.stats import tally
 from views import register
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -234,6 +236,13 @@ def register_cli(app: Flask) -> None:
         """应用尚未执行的数据库迁移（不会重建已有数据库）。"""
         applied = upgrade_database()
         click.echo(f"已应用迁移：{', '.join(applied)}" if applied else "数据库已是最新版本")
+
+    @db_group.command("recount")
+    def db_recount():
+        """重新统计首页会员数和集中参保实时监控画面的计数（批量写入数据库之后，或计数有误时）。"""
+        counts.rebuild()
+        tally.rebuild()
+        click.echo("已重新统计：首页会员数、集中参保实时监控画面")
 
     @app.cli.command("demo")
     @click.option("--force", is_flag=True, help="数据库非空时也加载（仅用于空库以外的演示）")

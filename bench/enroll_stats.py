@@ -4,7 +4,8 @@ centralized submissions) —
 - 集中参保统计表 Excel of 5,000 grassroots unions (the model's writer over the first 5,000 unions
   of the city: the same code as the district's download, whose subtree holds fewer), and the
   district's download through the app (GET /enroll-stats/district.xlsx);
-- 集中参保实时监控画面 of the district (GET /enroll-stats/monitor) and its data access;
+- 集中参保实时监控画面 of a district, a secondary union and the city, beside a smaller city generated in
+  the same run (bench/monitor.py: the growth ratio);
 - the city's 区局汇总表 and a page of 参保人员名单.
 
 The ratio is to a bare baseline measured in the same run: for the Excel, the same SQL statements
@@ -57,7 +58,6 @@ def bench_enroll_stats(b, info: dict, members: int, timed, repeat: int) -> None:
     from bench.enroll import generate_enrollments
     from models.orgs.organizations import Organization
     from models.stats import enroll_stats as stats
-    from models.stats import monitor as board
     year = generate_enrollments(info)["year"]
     enrollments = b.count("enrollment")
     root = Organization.get_by_id(info["city"])
@@ -82,12 +82,8 @@ def bench_enroll_stats(b, info: dict, members: int, timed, repeat: int) -> None:
     b.row(f"下载集中参保统计表 of a district ({in_district:,} unions, GET /enroll-stats/district.xlsx)", enrollments,
           timed(b.get(district, f"/enroll-stats/district.xlsx?year={year.year}"), few), "p95 ≤ 5000")
 
-    b.row("集中参保实时监控画面 of a district (GET /enroll-stats/monitor)", enrollments,
-          timed(b.get(district, f"/enroll-stats/monitor?year={year.year}"), max(10, repeat // 5)), "p95 ≤ 300")
-    droot = Organization.get_by_id(info["district"])
-    orm = timed(lambda: board.monitor(droot, year), max(10, repeat // 5))
-    raw = timed(replay(captured(lambda: board.monitor(droot, year))), max(10, repeat // 5))
-    b.row("  data access: the monitor's grouped counts (ORM vs the same SQL raw)", members, orm, "", orm[0] / raw[0])
+    from bench.monitor import bench_monitor  # district, secondary, city — beside a smaller city (growth)
+    bench_monitor(b, info, members, timed, repeat)
 
     city = b.client("bench-city", info["password"])
     b.row("集中参保区局汇总表 Excel (GET /enroll-stats/city.xlsx)", enrollments,

@@ -34,6 +34,9 @@ class Scale:
         if os.environ.get("BENCH_SCALE") == "smoke":
             return cls(districts=2, secondary=10, grassroots=500, members=20_000, big_unions=2, big_size=5_000,
                        imports=(1_000, 3_000))
+        if os.environ.get("BENCH_SCALE") == "tiny":  # the smaller city beside a smoke run (bench/monitor.py)
+            return cls(districts=2, secondary=4, grassroots=60, members=3_000, big_unions=1, big_size=1_000,
+                       imports=(200, 500))
         return cls()
 
 
@@ -189,4 +192,6 @@ def generate_city(scale: Scale | None = None, password: str = "bench-pass-1") ->
         account.set_password(password)
         account.save()
     info["password"] = password
+    from models.stats import tally
+    tally.rebuild()  # the monitor's counters, after the bulk inserts
     return info

@@ -75,6 +75,7 @@ class Bench:
         self.app = create_app({"DATABASE_URL": url, "LOGIN_CAPTCHA": False, "WTF_CSRF_ENABLED": False,
                                "JOBS_MODE": "immediate", "SECRET_KEY": "bench", "LOGIN_FAIL_DELAY": 0})
         self.db = db
+        self.url = url
         self.kind = "PostgreSQL" if models.is_postgres() else "SQLite"
         self.param = "%s" if models.is_postgres() else "?"
         self.results = []

@@ -20,6 +20,7 @@ from models.orgs.org_import import template_workbook
 from models.orgs.org_requests import CHANGE, submit
 from models.orgs.organizations import ENTERPRISE_LEVEL, ENTERPRISE_TYPE, NO_WORKBENCH_TYPES, Enterprise, Organization
 from models.rules.uscc import make_uscc
+from models.stats import tally
 from models.storage import stored_file
 
 SURNAMES = (
@@ -129,6 +130,7 @@ def load_demo(password: str | None = None, members: int = 300, seed: int = 20261
         demo_enroll.social_examples(g1)
         demo_mutual_aid.mutual_aid_examples(centre, {"grassroots": g1, "grassroots2": g5, "smallfirms": g4,
                                                      "grassroots3": g2, "grassroots4": g3, "enterprise": registered})
+        tally.rebuild()  # the monitor's counters: the demo wrote cards and statuses in bulk
     return accounts
 
 

@@ -42,6 +42,7 @@ from models.orgs.organizations import Enterprise, Organization, OrgTree
 from models.review.batches import BatchCounter, DistrictBatch  # registers the unpaid / reminder sweeps
 from models.review.vouchers import PaymentVoucher, VoucherItem
 from models.sms import SmsCode
+from models.stats.tally import EligibleTally, UnionTally, YearTally  # the monitor's counters (figures hooks)
 
 ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog, Job, Person,
               Membership, OrgMemberCount, MemberDay, Message, MessageRead, Notice, Download,
@@ -52,7 +53,7 @@ ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog
               InsuranceCode, CodeUnit, CodeHandler, CodeChange, CodeFile, AidYear, AidWindow, AidWindowExtension,
               AidItem, AidBatch, RosterEntry, RegistryPayer, RegistryUnit, BatchItem, BatchCoverage,
               BatchAttachment, RosterConfirmation, AidVoucher, AidVoucherBatch, AidReceiptSet, AidReceipt,
-              AccountRecovery, SmsCode]
+              AccountRecovery, SmsCode, UnionTally, EligibleTally, YearTally]
 
 # The core's foreign keys to the areas (DeferredForeignKey) are bound now that every model is
 # defined; one left unbound would write to a column that does not exist.

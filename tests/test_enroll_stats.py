@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from openpyxl import load_workbook
 
+from models import figures
 from models.enroll import enrollment, plans
 from models.enroll.enrollment import CARD_CHANNEL, CENTRAL, SOCIAL_CHANNEL, Enrollment, Submission
 from models.enroll.plans import Credit
@@ -67,7 +68,8 @@ def season(city):
     card_holder(o["grassroots1"])  # eligible, not yet enrolled
     factories.make_member(o["grassroots1"])  # no card but 身份证: eligible (social-security channel)
     passport = factories.make_member(o["grassroots1"])  # neither card nor 身份证: not eligible
-    Person.update(id_type="护照").where(Person.id == passport.person_id).execute()
+    with figures.people([passport.person_id]):  # as an identity change writes it (members.apply_identity)
+        Person.update(id_type="护照").where(Person.id == passport.person_id).execute()
     return {"year": year, "bing": bing, "evil": evil, "subs": subs}
 
 

@@ -10,7 +10,7 @@ A row whose card is already recorded (the same file uploaded twice) changes noth
 
 from datetime import date, timedelta
 
-from models import db
+from models import db, figures
 from models.audit import AuditLog
 from models.base import DomainError, in_values, now, today
 from models.cards.cards import (
@@ -165,7 +165,7 @@ def apply_return(plan: list, account, on: date | None = None) -> int:
     item_ids = [item.id for item, _, _ in plan]
     batches = {item.batch_id for item, _, _ in plan}
     stamp = now()
-    with db.atomic():
+    with db.atomic(), figures.people(person_ids):  # a card moves 可参保 (the monitor's counters)
         # an old card is replaced by the new one
         Card.update(status=CARD_CANCELLED).where(in_values(Card.person, person_ids)
                                                  & Card.status.in_(HELD_CARD)).execute()

@@ -22,7 +22,7 @@ from datetime import date, timedelta
 
 import peewee as pw
 
-from models import db
+from models import db, figures
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now
 from models.members.people import CHANGED, FLEXIBLE, LEFT, NORMAL, OUTSIDE, Membership, Person, enterprise_members
@@ -294,7 +294,7 @@ def set_card_status(card: Card, status: str, account, reason: str) -> Card:
         raise DomainError("请填写更正原因", 422)
     if status == card.status:
         raise DomainError(f"卡片状态已是「{status}」", 409)
-    with db.atomic():
+    with db.atomic(), figures.people([card.person_id]):
         try:
             with db.atomic():
                 Card.update(status=status).where(Card.id == card.id).execute()

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 import peewee as pw
 
-from models import db
+from models import db, figures
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, in_values, now
 from models.enroll import plans
@@ -255,6 +255,7 @@ def submit(org: Organization, year: ProtectionYear, channel: str, mode: str, pty
                 "created_at": now()} for p, start, end, period, part in rows]).execute()
             AuditLog.record("提交参保", sub, to_state=REVIEWING, account=account,
                             detail={"参保通道": channel, "参保类型": mode, "保障类型": ptype.name, "人数": len(rows)})
+            figures.year([org.id], year.id)  # 已提交 / 集中参保人数 (the monitor's counters)
     except pw.IntegrityError:
         held = holder_of(year, [p.id for p in people])  # someone else enrolled one of them just now
         if held:
@@ -271,6 +272,7 @@ def move(sub: Submission, action: str, account, reason: str = "") -> Submission:
                          updates={"updated_at": now(), **({"reason": reason} if action == "return" else {})})
         if sub.status not in ACTIVE:
             Enrollment.update(active=False).where(Enrollment.submission == sub.id).execute()
+        figures.year([sub.org_id], sub.year_id)
     return sub
 
 

@@ -14,7 +14,7 @@ nothing the second time.
 
 from datetime import date
 
-from models import db
+from models import db, figures
 from models.audit import AuditLog
 from models.base import in_values, now, today
 from models.enroll.enrollment import (
@@ -104,7 +104,9 @@ def apply_status(plan: list) -> tuple[int, int]:
         in_values(StatusRecord.id_number, [p["id_number"] for p in plan]))}
     written = kept = 0
     stamp = now()
-    with db.atomic():
+    holders = [i for (i,) in Person.select(Person.id).where(
+        in_values(Person.id_number, [p["id_number"] for p in plan])).tuples()]
+    with db.atomic(), figures.people(holders):  # 退休 / 死亡 move 可参保 (the monitor's counters)
         fresh = []
         for p in plan:
             old = existing.get(p["id_number"])

@@ -5,7 +5,7 @@ union's members, the dashboard counters and one 操作日志 row per updated mem
 import json
 from datetime import date
 
-from models import db
+from models import db, figures
 from models.audit import AuditLog
 from models.base import now
 from models.io.bulk import bulk_insert
@@ -73,6 +73,7 @@ def write(checked: list, org: Organization, params: dict, account: Account | Non
             Membership.update(updated_at=stamp, **values).where(
                 (Membership.id == r["membership_id"]) & Membership.status.in_(HELD)).execute()
         _audit_updates(updates, org, account, stamp)
+        figures.memberships_added(added_ids)  # the monitor's 可参保 (models/stats/tally.py)
     return {"added": len(adds), "updated": len(updates), "unchanged": unchanged, "pending": pending,
             "people": {"added": sorted(added_ids), "unchanged": sorted(same)}}, stamp.date()
 

@@ -10,7 +10,7 @@ from datetime import date
 
 import peewee as pw
 
-from models import db, messages
+from models import db, figures, messages
 from models.audit import AuditLog
 from models.base import DomainError, now, today
 from models.members import counts
@@ -58,7 +58,7 @@ def reject(m: Membership, account, reason: str) -> None:
     if TransferRequest.select().where((TransferRequest.source == m.id)
                                       & (TransferRequest.status == WAITING)).exists():
         raise DomainError("该会员有待审核的转移申请，请先在“会员转出审核”中处理后再审核", 409)
-    with db.atomic():
+    with db.atomic(), figures.people([m.person_id]):
         if Membership.delete().where((Membership.id == m.id) & (Membership.status == PENDING)).execute() != 1:
             raise DomainError("该记录的状态已被他人修改，请刷新页面后重试")
         AuditLog.record("会员审核驳回", m, from_state=PENDING, reason=reason, account=account,
@@ -155,7 +155,8 @@ def decide_transfer(request: TransferRequest, action: str, account, note: str = 
                  detail={"转出单位": request.from_org.name})
         elif target is not None:
             before = counts.snapshot(target)
-            Membership.delete().where(Membership.id == target.id).execute()
+            with figures.people([target.person_id]):
+                Membership.delete().where(Membership.id == target.id).execute()
             counts.apply_change(before, None)
         outcome = {"approve": APPROVED, "reject": "被驳回", "withdraw": WITHDRAWN}[action]
         body = f"{request.person.name}：{request.from_org.name} → {request.to_org.name}"

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import peewee as pw
 
-from models import db
+from models import db, figures
 from models.audit import AuditLog
 from models.base import DomainError, now, today
 from models.io import uploads
@@ -275,31 +275,33 @@ def apply(plan: Plan, org: Organization, account, job: Job, numbers: list | None
         Membership.update(synced=True, updated_at=stamp).where(Membership.id.in_(chunk)).execute()
     for chunk in chunks(plan.d):
         Membership.update(synced=False, updated_at=stamp).where(Membership.id.in_(chunk)).execute()
-    moved = []  # [row, "B", membership id, previous org id] / [row, "C", request id]
-    previous = _previous_orgs([line.person.id for line in plan.b])
-    if numbers is None:
-        numbers = _numbers_for(plan.b, org)
-    for line, number in zip(plan.b, numbers, strict=True):
-        try:
-            m = join_directly(line.person, org, account, "同步会员转入", number, synced=True)
-        except pw.IntegrityError:  # another operator got there first
-            errors.append((line.row, line.name, line.raw_id, refusal(line.person, org)))
-            continue
-        moved.append([line.row, "B", m.id, previous.get(line.person.id)])
-    # C: the holding memberships as they are now (not as classified), with their people.
-    sources = {}
-    for chunk in chunks([held.id for _, held in plan.c]):
-        sources.update((m.id, m) for m in Membership.select(Membership, Person).join(Person)
-                       .where(Membership.id.in_(chunk)))
-    targets = []
-    for line, held in plan.c:
-        try:  # request_transfer's own savepoint undoes a refused row
-            request = member_review.request_transfer(sources[held.id], org, account, reason=SYNC_REASON, job=job.id)
-        except DomainError as exc:
-            errors.append((line.row, line.name, line.raw_id, exc.message))
-            continue
-        targets.append(request.target_id)
-        moved.append([line.row, "C", request.id])
+    # one count of the monitor's 可参保 for every person moved below (models/figures.py)
+    with figures.people([line.person.id for line in plan.b] + [held.person_id for _, held in plan.c]):
+        moved = []  # [row, "B", membership id, previous org id] / [row, "C", request id]
+        previous = _previous_orgs([line.person.id for line in plan.b])
+        if numbers is None:
+            numbers = _numbers_for(plan.b, org)
+        for line, number in zip(plan.b, numbers, strict=True):
+            try:
+                m = join_directly(line.person, org, account, "同步会员转入", number, synced=True)
+            except pw.IntegrityError:  # another operator got there first
+                errors.append((line.row, line.name, line.raw_id, refusal(line.person, org)))
+                continue
+            moved.append([line.row, "B", m.id, previous.get(line.person.id)])
+        # C: the holding memberships as they are now (not as classified), with their people.
+        sources = {}
+        for chunk in chunks([held.id for _, held in plan.c]):
+            sources.update((m.id, m) for m in Membership.select(Membership, Person).join(Person)
+                           .where(Membership.id.in_(chunk)))
+        targets = []
+        for line, held in plan.c:
+            try:  # request_transfer's own savepoint undoes a refused row
+                request = member_review.request_transfer(sources[held.id], org, account, reason=SYNC_REASON, job=job.id)
+            except DomainError as exc:
+                errors.append((line.row, line.name, line.raw_id, exc.message))
+                continue
+            targets.append(request.target_id)
+            moved.append([line.row, "C", request.id])
     for chunk in chunks(targets):  # in the uploaded roster: 同步会员 是 once the transfer is approved
         Membership.update(synced=True).where(Membership.id.in_(chunk)).execute()
     joined = sum(1 for x in moved if x[1] == "B")

@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 import peewee as pw
 
-from models import db
+from models import db, figures
 from models.audit import AuditLog
 from models.base import DomainError, now, today
 from models.members import counts, people
@@ -61,7 +61,7 @@ from models.workflow import transition
 # --- the one way memberships change (keeps the dashboard counters exact) -----------------------
 def join(person: Person, org: Organization, **fields) -> Membership:
     """Create a membership and count it."""
-    with db.atomic():
+    with db.atomic(), figures.people([getattr(person, "id", person)]):
         m = Membership.create(person=person, org=org, **fields)
         counts.apply_change(None, m)
     return m
@@ -69,7 +69,7 @@ def join(person: Person, org: Organization, **fields) -> Membership:
 
 def change(m: Membership, **fields) -> Membership:
     """Update a membership (status, org, dates …) and adjust the counters in one transaction."""
-    with db.atomic():
+    with db.atomic(), figures.people([m.person_id]):
         before = counts.snapshot(Membership.get_by_id(m.id))
         Membership.update(**fields).where(Membership.id == m.id).execute()
         m = Membership.get_by_id(m.id)
@@ -80,7 +80,7 @@ def change(m: Membership, **fields) -> Membership:
 def move(m: Membership, action: str, account=None, reason: str = "", updates: dict | None = None,
          detail=None) -> Membership:
     """A workflow step of a membership (compare-and-set, audited) with its counter change."""
-    with db.atomic():
+    with db.atomic(), figures.people([m.person_id]):
         before = counts.snapshot(m)
         m = transition(m, action, account=account, reason=reason,
                        updates={"updated_at": now(), **(updates or {})}, detail=detail)
@@ -218,7 +218,8 @@ def apply_identity(person: Person, fields: dict) -> None:
             held = holding(other.id)
             where = f"，属于「{held.org.name}」" if held else ""
             raise DomainError(f"该证件号码已登记在系统中{where}，不能改为此号码", 409)
-    Person.update(**fields).where(Person.id == person.id).execute()
+    with db.atomic(), figures.people([person.id]):  # 证件类型 / 证件号码 move 可参保
+        Person.update(**fields).where(Person.id == person.id).execute()
 
 
 def _dump(fields: dict) -> str:
@@ -257,7 +258,7 @@ def delete_many(memberships: list, account, reason: str) -> None:
 
 def for_each(memberships: list, operation, *args) -> None:
     """A batch of the roster (批量删除 / 批量转出): all or nothing; a refusal names the member."""
-    with db.atomic():
+    with db.atomic(), figures.people([m.person_id for m in memberships]):  # one count for the batch
         for m in memberships:
             try:
                 operation(m, *args)

@@ -10,7 +10,7 @@ and the accounts, which both build on Organization (in organizations.py: an impo
 
 from peewee import IntegrityError
 
-from models import db
+from models import db, figures
 from models.audit import AuditLog
 from models.base import DomainError, FieldErrors, now
 from models.orgs import enterprises, org_requests
@@ -109,6 +109,8 @@ def edit(org: Organization, new: dict, by=None) -> dict:
         with db.atomic():
             Organization.update(updated_at=now(), **new).where(Organization.id == org.id).execute()
             AuditLog.record("修改组织信息", org, detail=changes, account=by)
+            if "level" in new:  # a union becomes grassroots or stops being one
+                figures.unions([org.id])
     except IntegrityError:
         raise FieldErrors(FIX_MARKED, {"name": TAKEN}) from None
     return changes
@@ -165,3 +167,4 @@ def close(org: Organization, reason: str, by=None) -> None:
                    stale="该组织的状态已被他人修改，请刷新页面后重试")
         # The accounts of a closed organisation stop with it (no 停用 row each: the 撤销 row says why).
         Account.update(is_active_flag=False).where(Account.org == org.id).execute()
+        figures.unions([org.id])  # a closed union leaves the monitor's counters

@@ -8,7 +8,7 @@ file is applied in one transaction, parents before children.
 
 import re
 
-from models import db
+from models import db, figures
 from models.audit import AuditLog
 from models.base import DomainError
 from models.io import uploads
@@ -200,7 +200,7 @@ def _cycles(plan):
 def apply(plan, account: Account) -> int:
     created = {}
     pending = list(plan)
-    with db.atomic():
+    with db.atomic(), figures.creating_many():  # the monitor counts the new unions once, at the end
         while pending:
             rest = []
             for number, values, parent, fields in pending:

@@ -11,7 +11,7 @@ import json
 import peewee as pw
 from peewee import IntegrityError
 
-from models import db, messages
+from models import db, figures, messages
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, FieldErrors, now
 from models.orgs import enterprises
@@ -165,6 +165,8 @@ def _apply(req: OrgRequest, account) -> Organization:
         return org
     org = Organization.get_by_id(req.target_id)
     Organization.update(updated_at=now(), **data).where(Organization.id == org.id).execute()
+    if "level" in data:  # a union becomes grassroots or stops being one (the monitor's counters)
+        figures.unions([org.id])
     AuditLog.record("修改组织信息", org, account=account,
                     detail={FIELDS.get(k, k): [req.old.get(k), v] for k, v in data.items()})
     return org

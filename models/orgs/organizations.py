@@ -2,7 +2,7 @@
 
 import peewee as pw
 
-from models import db
+from models import db, figures
 from models.base import BaseModel, DomainError, now
 from models.workflow import Workflow
 
@@ -97,6 +97,7 @@ class Organization(BaseModel):
                     for t in OrgTree.select().where(OrgTree.descendant == parent.id)
                 ]
             OrgTree.insert_many(rows).execute()
+            figures.created(org)  # a new grassroots union counts on the monitor
         return org
 
     @property
@@ -118,7 +119,7 @@ class Organization(BaseModel):
             raise DomainError(f"「{new_parent.name}」是基层工会，其下只能有分工会/工会小组", 422)
         if self.level in TOP_LEVELS:
             raise DomainError("区局（产业）工会及以上的组织不能移动", 422)
-        with db.atomic():
+        with db.atomic(), figures.moving(self.id):  # its subtree's counters change ancestors
             sub = OrgTree.select(OrgTree.descendant).where(OrgTree.ancestor == self.id)
             old_up = OrgTree.select(OrgTree.ancestor).where(
                 (OrgTree.descendant == self.id) & (OrgTree.depth > 0))

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import peewee as pw
 
-from models import db, jobs, mailer, messages
+from models import db, figures, jobs, mailer, messages
 from models.base import BaseModel, DomainError, now
 from models.enroll import plans
 from models.enroll.enrollment import CENTRAL, REVIEWING, Enrollment, Submission
@@ -194,6 +194,7 @@ def fail(batch: DistrictBatch, account, reason: str) -> DistrictBatch:
         bulk_transition(Submission, subs, "fail", account=account, updates={"updated_at": now()},
                         detail={"批次编号": batch.number})
         Enrollment.update(active=False).where(Enrollment.submission.in_([s.id for s in subs] or [0])).execute()
+        figures.year({s.org_id for s in subs}, batch.year_id)
         messages.post(batch.district_id, f"参保批次 {batch.number} 参保失败", f"原因：{reason}",
                       kind="退回", link=f"/batches/{batch.id}")
         for org_id in {s.org_id for s in subs}:

@@ -18,7 +18,7 @@ from datetime import datetime
 
 import peewee as pw
 
-from models import db, messages
+from models import db, figures, messages
 from models.audit import AuditLog
 from models.base import DomainError, now
 from models.enroll import enrollment, plans
@@ -391,4 +391,5 @@ def restore_returned(sub: Submission, account, reason: str) -> Submission:
         sub = transition(sub, "restore", account=account, reason=reason,
                          updates={"updated_at": now(), "reason": "", "queued_level": None, "queued_by": None})
         Enrollment.update(active=True).where(Enrollment.submission == sub.id).execute()
+        figures.year([sub.org_id], sub.year_id)
     return sub

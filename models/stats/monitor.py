@@ -1,9 +1,10 @@
 """集中参保实时监控画面 (spec 60, issue 8 item 7): for the district and the secondary unions, per direct
 child of the account's organisation (secondary unions; the grassroots unions directly under it share
 one bucket 直属基层工会): unions 已提交 / 退回 / 未提交, people enrolled (active centralized
-enrollments) and eligible (可参保). Three grouped queries over the closure table, never a loop over
-unions or members; the unions behind a number with their own numbers. The states are defined in
-models/stats/enroll_stats.py (the same sets behind the 统计表).
+enrollments) and eligible (可参保). Read from the maintained counters of models/stats/tally.py (one
+row per organisation shown, issue 19); the unions behind a number with their own numbers, counted
+from the rows for the page. The states are defined in models/stats/enroll_stats.py (the same sets
+behind the 统计表).
 
 可参保 (eligible, a documented simplification of the two confirmation screens): 正常 members of the
 union, not removed from the population, in the member-card channel today (`cards.card_channel_people`)
@@ -20,7 +21,7 @@ from models.cards.cards import card_channel_people
 from models.enroll.enrollment import CENTRAL, DEAD, RETIRED, Enrollment, StatusRecord, Submission
 from models.enroll.plans import ProtectionYear
 from models.members.people import ID_CARD, NORMAL, Membership, Person
-from models.orgs.organizations import Organization, OrgTree
+from models.orgs.organizations import ENTERPRISE_LEVEL, LEVELS, Organization
 from models.stats.enroll_stats import (
     NOT_SUBMITTED,
     STATES,
@@ -29,7 +30,9 @@ from models.stats.enroll_stats import (
     returned_orgs,
     union_state,
 )
+from models.stats.tally import EligibleTally, UnionTally, YearTally
 
+NOT_GRASSROOTS = sorted(set(LEVELS) - {"grassroots"} | {ENTERPRISE_LEVEL})  # the levels with a group of their own
 DIRECT = "直属基层工会"  # the bucket of grassroots unions directly under the root
 EXCLUDED = (RETIRED, DEAD)  # 就业状态 in the registry that excludes from 可参保
 
@@ -63,47 +66,38 @@ class Monitor:
         return out
 
 
-def _by_bucket(query, root: Organization, org_column, *measures) -> dict:
-    """{bucket: [measure, …]} of `query` (rows of unions or of their members at `org_column`):
-    grouped by the direct child of root above each union — one query; the children that are
-    grassroots unions themselves are then added up as bucket 0 (直属基层工会)."""
-    child = Organization.alias("child")
-    tree = OrgTree.alias("bucket_tree")
-    rows = (query.select(child.id, child.level, *measures)
-            .join(tree, on=(tree.descendant == org_column))
-            .join(child, on=((child.id == tree.ancestor) & (child.parent == root.id)))
-            .group_by(child.id, child.level).tuples())
-    out: dict = {}
-    for child_id, level, *numbers in rows:
-        key = 0 if level == "grassroots" else child_id
-        sums = out.setdefault(key, [0] * len(measures))
-        for i, n in enumerate(numbers):
-            sums[i] += int(n or 0)
-    return out
-
-
 def monitor(root: Organization, year: ProtectionYear) -> Monitor:
-    """The monitor's numbers per direct child of root: one grouped query for the unions and their
-    states, one for the people enrolled, one for the people eligible."""
-    states = _by_bucket(Organization.select().where(grassroots_of(root)), root, Organization.id,
-                        pw.fn.COUNT(Organization.id),
-                        pw.fn.SUM(pw.Case(None, [(union_state(year, "submitted"), 1)], 0)),
-                        pw.fn.SUM(pw.Case(None, [(union_state(year, "returned"), 1)], 0)))
-    enrolled = _by_bucket(
-        Enrollment.select().join(Organization, on=(Organization.id == Enrollment.org))
-        .where((Enrollment.year == year.id) & Enrollment.active & (Enrollment.mode == CENTRAL) & grassroots_of(root)),
-        root, Enrollment.org, pw.fn.COUNT(Enrollment.id))
-    eligible = _by_bucket(eligible_members(root), root, Membership.org, pw.fn.COUNT(Membership.id))
-    keys = set(states) | set(enrolled) | set(eligible)
-    names = dict(Organization.select(Organization.id, Organization.name)
-                 .where(Organization.id.in_([k for k in keys if k] or [0])).tuples())
-    groups = []
-    for k in keys:
-        unions, submitted, returned = states.get(k, [0, 0, 0])
-        groups.append(Group(key=k, name=names.get(k, DIRECT), unions=unions, submitted=submitted, returned=returned,
-                            enrolled=enrolled.get(k, [0])[0], eligible=eligible.get(k, [0])[0]))
+    """The monitor's numbers per direct child of root, from the counters (models/stats/tally.py):
+    root's own row, its non-grassroots children's rows with their names, their year rows and their
+    可参保 rows up to today — four queries reading one row per organisation shown, whatever the
+    size of the city. 直属基层工会 is root's total minus its children's."""
+    child = ((Organization.parent == root.id) & Organization.level.in_(NOT_GRASSROOTS))  # on (parent, level)
+    total = UnionTally.select(UnionTally.unions).where(UnionTally.org == root.id).scalar() or 0
+    children = list(Organization.select(Organization.id, Organization.name, UnionTally.unions)
+                    .join(UnionTally, on=(UnionTally.org == Organization.id))
+                    .where(child & (UnionTally.unions > 0)).tuples())
+    shown = [root.id] + [c for c, _n, _u in children]
+    years = {org: numbers for org, *numbers in YearTally.select(
+        YearTally.org, YearTally.submitted, YearTally.returned, YearTally.enrolled)
+        .where(in_values(YearTally.org, shown) & (YearTally.year == year.id)).tuples()}
+    eligible = dict(EligibleTally.select(EligibleTally.org, pw.fn.SUM(EligibleTally.people))
+                    .where(in_values(EligibleTally.org, shown) & (EligibleTally.day <= today()))
+                    .group_by(EligibleTally.org).tuples())
+    groups, direct = [], [total, *years.get(root.id, [0, 0, 0]), int(eligible.get(root.id) or 0)]
+    for org_id, name, unions in children:
+        numbers = [unions, *years.get(org_id, [0, 0, 0]), int(eligible.get(org_id) or 0)]
+        direct = [a - b for a, b in zip(direct, numbers, strict=True)]
+        groups.append(_group(org_id, name, numbers))
+    if direct[0] > 0:
+        groups.append(_group(0, DIRECT, direct))
     groups.sort(key=lambda g: (g.key == 0, g.name))
     return Monitor(year=year, groups=groups)
+
+
+def _group(key: int, name: str, numbers: list) -> Group:
+    unions, submitted, returned, enrolled, eligible = (int(n or 0) for n in numbers)
+    return Group(key=key, name=name, unions=unions, submitted=submitted, returned=returned, enrolled=enrolled,
+                 eligible=eligible)
 
 
 def _eligible(query: pw.ModelSelect) -> pw.ModelSelect:

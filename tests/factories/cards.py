@@ -4,6 +4,7 @@ state, cards and revoke requests — for the scope matrix and the card tests."""
 import itertools
 from datetime import date, timedelta
 
+from models import figures
 from models.base import today
 from models.cards import card_batches, card_pending, cards
 from models.cards.card_batches import CardRevokeRequest
@@ -61,8 +62,9 @@ def make_batch(org, status: str = cards.TO_SEND, people: int = 2) -> CardBatch:
 def make_card(org, status: str = cards.CARD_NORMAL, issued: date | None = None) -> Card:
     m = card_member(org)
     issued = issued or today() - timedelta(days=10)
-    card = Card.create(person=m.person_id, org=org, card_no=luhn_card(), status=status, issued_date=issued,
-                       eligible_from=issued + timedelta(days=1))
+    with figures.people([m.person_id]):  # as the app writes a card: counted on the monitor
+        card = Card.create(person=m.person_id, org=org, card_no=luhn_card(), status=status, issued_date=issued,
+                           eligible_from=issued + timedelta(days=1))
     Person.update(has_card=status in cards.HELD_CARD).where(Person.id == m.person_id).execute()
     return card
 

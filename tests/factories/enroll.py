@@ -3,6 +3,7 @@ people to enroll: plain members, and card holders whose 社保状态 lets them j
 
 from datetime import date, datetime, timedelta
 
+from models import figures
 from models.base import now, today
 from models.cards.cards import Card
 from models.enroll import plans
@@ -33,11 +34,12 @@ def card_holder(org, employment="在职", insurance="已缴纳", birth=None):
     m = factories.make_member(org)
     if birth:
         Person.update(birth_date=birth).where(Person.id == m.person_id).execute()
-    Card.create(person=m.person_id, org=org, card_no=luhn_card(), issued_date=date(2026, 1, 5),
-                eligible_from=date(2026, 1, 6))
-    if employment or insurance:
-        StatusRecord.create(id_number=m.person.id_number, name=m.person.name, card_status="正常",
-                            employment=employment, insurance=insurance, status_date=date(2026, 10, 1))
+    with figures.people([m.person_id]):  # the card and the status as the app writes them: counted
+        Card.create(person=m.person_id, org=org, card_no=luhn_card(), issued_date=date(2026, 1, 5),
+                    eligible_from=date(2026, 1, 6))
+        if employment or insurance:
+            StatusRecord.create(id_number=m.person.id_number, name=m.person.name, card_status="正常",
+                                employment=employment, insurance=insurance, status_date=date(2026, 10, 1))
     return m
 
 
@@ -55,8 +57,9 @@ def enrolling_year(city):
 
 def holder(org, insurance="已缴纳"):
     m = factories.make_member(org)
-    Card.create(person=m.person_id, org=org, card_no=luhn_card(), issued_date=date(2026, 1, 5),
-                eligible_from=date(2026, 1, 6))
-    StatusRecord.create(id_number=m.person.id_number, name=m.person.name, employment="在职", insurance=insurance,
-                        status_date=date(2026, 10, 1))
+    with figures.people([m.person_id]):
+        Card.create(person=m.person_id, org=org, card_no=luhn_card(), issued_date=date(2026, 1, 5),
+                    eligible_from=date(2026, 1, 6))
+        StatusRecord.create(id_number=m.person.id_number, name=m.person.name, employment="在职", insurance=insurance,
+                            status_date=date(2026, 10, 1))
     return m
