@@ -77,7 +77,6 @@ def default_settings(instance: Path) -> dict:
         "MAX_FORM_PARTS": 50_000,
         "JOBS_MODE": os.environ.get("JOBS_MODE", "sql"),  # sql | immediate | memory
         # 批量导入: parse an xlsx in a second process while this one checks its rows (two cores)
-        "IMPORT_READER_PROCESS": _env_bool("IMPORT_READER_PROCESS", True),
         "STORAGE_DIR": os.environ.get("STORAGE_DIR", str(instance / "storage")),
         # uploaded files (rosters with full ID numbers) are deleted this many days after their job
         # ended, by the hourly sweep (models.jobs.purge_uploads)
@@ -152,7 +151,9 @@ def load_account(token: str):
         account_id, version = (int(x) for x in token.split(":"))
     except ValueError:
         return None
-    account = Account.get_or_none(Account.id == account_id)
+    # its organisation in the same query (every page asks the role, which is the organisation's level)
+    account = (Account.select(Account, Organization).join(Organization)
+               .where(Account.id == account_id).first())
     if account is None or account.session_version != version or not account.is_active:
         return None
     return account

@@ -5,9 +5,12 @@
 Database: LOAD_DATABASE_URL, else the kept SQLite city (BENCH_SQLITE, default bench/out/bench.db).
 A database without the city gets one first (bench/generate.py + enroll + review; BENCH_SCALE=smoke
 for a small one). LOAD_USERS (50), LOAD_SECONDS (60), LOAD_THINK (1), LOAD_PORT (5088).
-LOAD_PROCESSES=n (default 2, one per core, as docs/deploy.md runs the app; 1 = `flask serve`
-itself) serves with n waitress processes sharing one listening socket (bench/load.py's own
-launcher; each process its own app and connection pool).
+LOAD_SETTLE (5 s; 0 at smoke scale): the statistics start that long after the last user has
+logged in, the logins printed apart. LOAD_PROCESSES=n (default 2, one per core, as
+docs/deploy.md runs the app; 1 = `flask serve` itself) serves with n waitress processes sharing one
+listening socket (bench/load.py's own launcher; each process its own app and connection pool).
+LOAD_PROFILE=file serves with one process whose every request runs under cProfile and writes the
+merged profile to the file at the end (slower than unprofiled: read the proportions).
 Prints the per-request table (requests, failures, median, p95, max) and exits non-zero when a
 request failed or, at full scale, the aggregate p95 is over 200 ms.
 """
@@ -29,6 +32,9 @@ USERS = int(os.environ.get("LOAD_USERS", "50"))
 SECONDS = int(os.environ.get("LOAD_SECONDS", "60"))
 PORT = int(os.environ.get("LOAD_PORT", "5088"))
 SMOKE = os.environ.get("BENCH_SCALE") == "smoke"
+# seconds after the last user has logged in before the measured window opens (logins: scrypt,
+# ≈ 0.3 s of CPU each); 0 = measure from the first request, logins included
+SETTLE = float(os.environ.get("LOAD_SETTLE", "0" if SMOKE else "5"))
 TARGET_P95 = 200
 
 
@@ -91,18 +97,28 @@ def main() -> int:
     (tmp / "accounts.json").write_text(json.dumps(accounts, ensure_ascii=False), encoding="utf-8")
     env = {**os.environ, "DATABASE_URL": url, "LOGIN_CAPTCHA": "off", "LOGIN_FAIL_DELAY": "0",
            "SECRET_KEY": "bench-load", "JOBS_MODE": "immediate", "INSTANCE_PATH": str(tmp / "instance"),
-           "FLASK_APP": "app", "LOAD_ACCOUNTS": str(tmp / "accounts.json")}
+           "FLASK_APP": "app", "LOAD_ACCOUNTS": str(tmp / "accounts.json"),
+           "LOAD_SETTLE": str(SETTLE), "LOAD_LOGINS": str(tmp / "logins.json")}
     bin_dir = Path(sys.executable).parent
     processes = int(os.environ.get("LOAD_PROCESSES", "2"))
-    command = ([str(bin_dir / "flask"), "serve", "--port", str(PORT), "--no-worker"] if processes == 1 else
-               [sys.executable, "-m", "bench.load", "--serve", str(PORT), str(processes)])
+    profile = os.environ.get("LOAD_PROFILE")  # a file: one process, each request under cProfile
+    if profile:
+        command = [sys.executable, "-m", "bench.load", "--serve-profiled", str(PORT), profile]
+    elif processes == 1:
+        command = [str(bin_dir / "flask"), "serve", "--port", str(PORT), "--no-worker"]
+    else:
+        command = [sys.executable, "-m", "bench.load", "--serve", str(PORT), str(processes)]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                               stderr=open(tmp / "server.log", "w"))
     try:
         wait_for(PORT, server)
         spawn = max(1, USERS // 5)
+        # the users start over USERS / spawn seconds and log in; the statistics are reset SETTLE s
+        # after the last login (bench/locustfile.py), so about SECONDS of sustained load are measured
+        # (the logins reported apart); the logins of 50 users take ≈ 15 s of one core (scrypt)
+        total = SECONDS + (USERS + spawn - 1) // spawn + (int(SETTLE) + USERS // 3 if SETTLE > 0 else 0)
         subprocess.run([str(bin_dir / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
-                        "-u", str(USERS), "-r", str(spawn), "-t", f"{SECONDS}s", "--host", f"http://127.0.0.1:{PORT}",
+                        "-u", str(USERS), "-r", str(spawn), "-t", f"{total}s", "--host", f"http://127.0.0.1:{PORT}",
                         "--csv", str(tmp / "load"), "--only-summary", "--loglevel", "WARNING"],
                        cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL, stderr=open(tmp / "locust.log", "w"))
     finally:
@@ -132,7 +148,14 @@ def report(tmp: Path) -> int:
     rows = list(csv.DictReader(open(tmp / "load_stats.csv", encoding="utf-8")))
     failures = list(csv.DictReader(open(tmp / "load_failures.csv", encoding="utf-8")))
     print(f"\nload test: {USERS} users, {SECONDS} s, think time {os.environ.get('LOAD_THINK', '1')} s "
-          f"(logs in {tmp})\n")
+          f"(logs in {tmp})")
+    logins = tmp / "logins.json"
+    if SETTLE > 0 and logins.exists():
+        print(f"measured from {SETTLE:.0f} s after the last login; the logins before that:")
+        for name, f in json.loads(logins.read_text(encoding="utf-8")).items():
+            print(f"  {name}: {f['requests']} requests, {f['failures']} failures, median {f['median']:.0f} ms, "
+                  f"p95 {f['p95']:.0f} ms, max {f['max']:.0f} ms")
+    print()
     print("| request | requests | failures | median ms | p95 ms | p99 ms | max ms | req/s |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     aggregate = None
@@ -192,7 +215,52 @@ def serve_forked(port: int, processes: int) -> None:
         os.waitpid(c, 0)
 
 
+def serve_profiled(port: int, out: str) -> None:
+    """One waitress process (8 threads, as `flask serve`) whose every request runs under cProfile
+    (per thread); on SIGTERM the merged profile of the whole load run is written to `out`, sorted
+    by own time and by cumulative time — where one process spends its time under load."""
+    import cProfile
+    import io
+    import pstats
+    import signal
+    import threading
+
+    from waitress import serve
+
+    from app import create_app
+    app = create_app()
+    inner, lock, merged = app.wsgi_app, threading.Lock(), []
+
+    def profiled(environ, start_response):
+        profiler = cProfile.Profile()
+        profiler.enable()
+        try:
+            return list(inner(environ, start_response))
+        finally:
+            profiler.disable()
+            with lock:
+                if merged:
+                    merged[0].add(profiler)
+                else:
+                    merged.append(pstats.Stats(profiler))
+    app.wsgi_app = profiled
+
+    def write(*_):
+        text = io.StringIO()
+        if merged:
+            for order in ("tottime", "cumulative"):
+                merged[0].stream = text
+                merged[0].sort_stats(order).print_stats(40)
+        Path(out).write_text(text.getvalue(), encoding="utf-8")
+        os._exit(0)
+    signal.signal(signal.SIGTERM, write)
+    serve(app, host="127.0.0.1", port=port, threads=8, ident="")
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--serve-profiled"]:
+        serve_profiled(int(sys.argv[2]), sys.argv[3])
+        sys.exit(0)
     if sys.argv[1:2] == ["--serve"]:
         serve_forked(int(sys.argv[2]), int(sys.argv[3]))
         sys.exit(0)

@@ -11,7 +11,10 @@ waitress and passes the accounts in LOAD_ACCOUNTS (a JSON file written by load.p
 - the centre (weight 1): 参保批次管理 参保审核中, all batches, 缴费凭证管理, 首页 — reads only.
 
 Users 20 / 20 / 10 → about 20 % of the requests are writes. CSRF is on: every form's csrf_token
-is scraped from the page. Logins (scrypt) are named "POST /login" and reported apart.
+is scraped from the page. Logins (scrypt, ≈ 0.3 s of CPU each, by design) are named "POST /login".
+With LOAD_SETTLE=s (bench/load.py sets it) the statistics are reset s seconds after the last user
+has started — the sustained load is measured after the logins — and the logins' own figures are
+written to LOAD_LOGINS first, so they are reported apart.
 """
 
 import itertools
@@ -20,13 +23,59 @@ import os
 import random
 from html.parser import HTMLParser
 
-from locust import HttpUser, constant, task
+from locust import HttpUser, constant, events, task
 
 ACCOUNTS = json.loads(open(os.environ["LOAD_ACCOUNTS"], encoding="utf-8").read())
 PASSWORD = ACCOUNTS["password"]
 THINK = float(os.environ.get("LOAD_THINK", "1"))
 _grassroots = itertools.cycle(ACCOUNTS["grassroots"])
 _unions = iter(ACCOUNTS["queue_unions"])
+
+
+_environment = {}
+
+
+@events.init.add_listener
+def _keep(environment, **_kwargs):
+    _environment["env"] = environment
+
+
+_ready = {"users": None, "started": 0}  # users spawned; users whose on_start (login) has finished
+
+
+@events.spawning_complete.add_listener
+def _spawned(user_count, **_kwargs):
+    _ready["users"] = user_count
+    _maybe_measure()
+
+
+def user_ready() -> None:
+    """The end of a user's on_start (its login): once every user is in, the window opens."""
+    _ready["started"] += 1
+    _maybe_measure()
+
+
+def _maybe_measure() -> None:
+    """LOAD_SETTLE s after the last login the statistics are reset (the logins' own figures written
+    to LOAD_LOGINS first): what remains is the sustained load."""
+    settle = float(os.environ.get("LOAD_SETTLE", "0"))
+    if settle <= 0 or _ready["users"] is None or _ready["started"] != _ready["users"]:
+        return
+    import gevent
+
+    def reset():
+        stats = _environment["env"].runner.stats
+        logins = {}
+        for (name, method), entry in list(stats.entries.items()):
+            if "/login" in name:
+                logins[f"{method} {name}"] = {
+                    "requests": entry.num_requests, "failures": entry.num_failures,
+                    "median": entry.median_response_time, "p95": entry.get_response_time_percentile(0.95),
+                    "max": entry.max_response_time}
+        with open(os.environ["LOAD_LOGINS"], "w", encoding="utf-8") as out:
+            json.dump(logins, out, ensure_ascii=False)
+        stats.reset_all()
+    gevent.spawn_later(settle, reset)
 
 
 class Inputs(HTMLParser):
@@ -89,6 +138,7 @@ class Grassroots(Base):
         self.login(next(_grassroots))
         self.form = inputs(self.read("/orgs/mine/edit", "GET /orgs/mine/edit").text).values
         self.flip = False
+        user_ready()
 
     @task(3)
     def members(self):
@@ -125,6 +175,7 @@ class District(Base):
         if self.key is None:  # left in 待提交 by an interrupted run
             found = inputs(self.read(f"/review/central?q_search={self.union}", "GET /review/central?q_search=…").text)
             self.key, self.queued = (found.keys[0] if found.keys else None), True
+        user_ready()
 
     @task(3)
     def queue(self):
@@ -159,6 +210,7 @@ class Centre(Base):
 
     def on_start(self):
         self.login(ACCOUNTS["centre"])
+        user_ready()
 
     @task(3)
     def incoming(self):

@@ -6,8 +6,8 @@ twenty 退休) — POSTed to the upload page of a 清册待校验 batch (JOBS_MO
 inside the request — the reader process, the checks, the 建议清册 and 会员库 lookups, the rows
 written already matched), then 清册校验 (roster_check.run_check: the report and the batch's move).
 
-Target ≤ 15 s end to end and ≤ 2 × the bare read of the same file (bench/files.bare_read: openpyxl
-read-only, every cell — what the import rows of bench/run.py divide by). Each run starts from the
+Target ≤ 15 s end to end; the ratio printed is to the bare read of the same file (bench/files.bare_read:
+python-calamine, every cell — what the import rows of bench/run.py divide by; spec 80: ≤ 3). Each run starts from the
 same empty batch (its people deleted, the batch back to 清册待校验: raw SQL, the bench's own reset),
 interleaved with the bare read.
 
@@ -93,15 +93,18 @@ def bench_roster_upload(b, info: dict) -> None:
         assert response.status_code in (302, 303), response.status_code
 
     reads, uploads, checks, totals, reports = [], [], [], [], []
+    cpu_reads, cpu_uploads = [], []
     found = None
     for _ in range(REPEAT):
         reset()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         bare_read(path)
         reads.append((time.perf_counter() - start) * 1000)
-        start = time.perf_counter()
+        cpu_reads.append(time.process_time() - cpu)
+        start, cpu = time.perf_counter(), time.process_time()
         upload()
         middle = time.perf_counter()
+        cpu_uploads.append(time.process_time() - cpu)
         found = roster_check.run_check(AidBatch.get_by_id(batch.id), account, at=inside)
         end = time.perf_counter()
         uploads.append((middle - start) * 1000)
@@ -120,8 +123,9 @@ def bench_roster_upload(b, info: dict) -> None:
           f"{b.count('registry_payer'):,}-payer 建议清册) → 清册校验, end to end ({REPEAT} runs, p95 = slowest; "
           f"ratios {ratios[0]:.2f}–{ratios[-1]:.2f}; {found.matched:,} matched, {found.retired:,} 退休, "
           f"{found.name_warnings:,} 姓名匹配异常)", rows, (total, max(totals)), f"≤ {TARGET_MS}", total / read)
-    b.row("  of which the upload (POST → job → rows in, matched)", rows,
+    b.row(f"  of which the upload (POST → job → rows in, matched; CPU {statistics.median(cpu_uploads):.2f} s, "
+          f"bare read {statistics.median(cpu_reads):.2f} s; ratio ≤ 3)", rows,
           (statistics.median(uploads), max(uploads)), "", statistics.median(uploads) / read)
     b.row("  of which 清册校验 (roster_check.run_check)", rows, (statistics.median(checks), max(checks)))
     b.row("  roster_check.report alone", rows, (statistics.median(reports), max(reports)))
-    b.row(f"  bare openpyxl read of the same {len(people):,}-row file", rows, (read, max(reads)))
+    b.row(f"  bare calamine read of the same {len(people):,}-row file", rows, (read, max(reads)))

@@ -56,7 +56,8 @@ def unread(account):
 
 
 def unread_count(account) -> int:
-    return unread(account).count()
+    """消息提醒's badge (every full page): the count without the list's ordering."""
+    return unread(account).order_by().count()
 
 
 def read_ids(account, message_ids) -> set:

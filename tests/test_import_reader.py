@@ -1,7 +1,7 @@
-"""The reader process of 批量导入 (models/io/tables.py:stream_table): an xlsx is parsed by openpyxl in a
-second process while the job checks the rows already read. The rows are the same as read_table's,
-its errors are the same Chinese messages, a file found bad halfway leaves nothing staged, a dead
-reader fails the job cleanly, and a worker killed mid-import (reader and all) resumes."""
+"""The streaming reader of the big imports (models/io/tables.py:stream_table; xlsx and xls parsed by
+python-calamine in the job's own process). The rows are the same as read_table's, its errors are
+the same Chinese messages, a file found bad halfway leaves nothing staged, a parser that fails fails
+the job cleanly, and a worker killed mid-import resumes."""
 
 import io
 import json
@@ -56,36 +56,28 @@ def no_children_left():
     return multiprocessing.active_children() == []
 
 
-# Every format with the default start method; the xlsx reader process also under "spawn" (only an
-# xlsx has a reader process, so the other formats have no spawn case).
-CASES = [(fmt, None) for fmt in tablefiles.FORMATS] + [("xlsx", "spawn")]
-
-
-@pytest.mark.parametrize("fmt,start_method", CASES)
-def test_streamed_rows_are_read_tables_rows(fmt, start_method):
+@pytest.mark.parametrize("fmt", tablefiles.FORMATS)
+def test_streamed_rows_are_read_tables_rows(fmt):
     data, _name = tablefiles.write(sample_table(), fmt)
     expected = read_table(data, ["姓名"])
-    with stream_table(data, ["姓名"], start_method=start_method) as table:
-        assert table.in_process == (fmt != "xlsx")
+    with stream_table(data, ["姓名"]) as table:
         assert table.header == expected.header and table.kind == expected.kind
         rows = list(table.rows)
     assert rows == [(n, list(cells)) for n, cells in expected.rows]
     numbers = [c for _n, cells in rows for c in cells if isinstance(c, NumericText)]
     if not fmt.startswith("csv"):  # CSV has no number cells
-        assert [str(c) for c in numbers] == ["13700000001", "12.5"]  # still NumericText after the pipe
-    assert no_children_left()
+        assert [str(c) for c in numbers] == ["13700000001", "12.5"]
+    assert no_children_left()  # read in this process: no reader process to leave behind
 
 
-def test_the_reader_process_is_used_for_xlsx_and_can_be_switched_off():
-    data = normal_xlsx(sample_table())
+@pytest.mark.parametrize("fmt,hint", [("xlsx", 4), ("xls", 4), ("csv-utf8", 3)])
+def test_the_size_hint_is_known_before_the_rows_are_read(fmt, hint):
+    """A sheet: its rows below the header up to the last (the empty one among them counts) — so
+    the progress of a 50,000-row file has its total from the first chunk; a CSV: read up front."""
+    data, _name = tablefiles.write([[None, None], *sample_table()], fmt)  # a blank row above the header
     with stream_table(data, ["姓名"]) as table:
-        assert not table.in_process and multiprocessing.active_children()
-        assert table.size_hint == 4  # the sheet's declared rows minus the header
-        list(table.rows)
-    with stream_table(data, ["姓名"], reader_process=False) as table:
-        assert table.in_process and not multiprocessing.active_children()
-        assert table.size_hint == 3  # read up front: the exact count
-    assert no_children_left()
+        assert table.size_hint == hint
+        assert [n for n, _cells in table.rows] == [3, 5, 6]  # the rows keep their numbers in the file
 
 
 def zip_bomb() -> bytes:
@@ -146,48 +138,24 @@ def test_a_file_too_long_found_halfway_fails_and_leaves_nothing_staged(city, mon
     assert no_children_left()
 
 
-def dies_after_first_batch(data, conn, batch, importer_end):
-    """A reader process that dies (as if killed) after sending its first rows."""
-    rows = tables._xlsx(data, sizes=lambda n: conn.send(("size", n)))
-    conn.send(("rows", [next(rows) for _ in range(batch)]))
-    os._exit(1)
-
-
-def test_a_dead_or_crashing_reader_fails_the_job_for_the_admin_and_stages_nothing(as_role, city, monkeypatch):
+def test_a_parser_failing_halfway_fails_the_job_for_the_admin_and_applies_nothing(as_role, city, monkeypatch):
     org = city.orgs["grassroots1"]
     client = as_role("grassroots")
     data, name = memberfiles.member_file(memberfiles.member_rows(3000, org=org), "xlsx")
-    monkeypatch.setattr(tables, "_reader_main", dies_after_first_batch)  # fork: the child runs it too
+    real = tables._xlsx
+
+    def broken(data, sizes=None):
+        rows = real(data, sizes)
+        for _ in range(2500):  # two chunks checked and staged, then the parser fails
+            yield next(rows)
+        raise ValueError("calamine bug 310101199001011234")
+    monkeypatch.setattr(tables, "_xlsx", broken)
     job = upload_job(client, "/members/import", data, name, category=OUTSIDE)
     assert job.status == FAILED and job.error_list == ["任务执行出错，请联系管理员"]
     assert Membership.select().where(Membership.org == org.id).count() == 0
 
-    def broken(data, sizes=None):
-        sizes(1)
-        raise ValueError("openpyxl bug 310101199001011234")
-        yield
-    monkeypatch.undo()
-    monkeypatch.setattr(tables, "_xlsx", broken)
-    job = upload_job(client, "/members/import", data, name, category=OUTSIDE)
-    assert job.status == FAILED and job.error_list == ["任务执行出错，请联系管理员"]
-    assert JobChunk.select().count() == 0
-    assert no_children_left()
 
-
-def test_the_in_process_reader_gives_the_same_result(app, as_role, city, monkeypatch):
-    org = city.orgs["grassroots1"]
-    client = as_role("grassroots")
-    rows = memberfiles.member_rows(2500, org=org)
-    rows[2100]["证件号码"] = rows[6]["证件号码"]
-    data, name = memberfiles.member_file(rows, "xlsx")
-    monkeypatch.setitem(app.config, "IMPORT_READER_PROCESS", False)
-    job = upload_job(client, "/members/import", data, name, category=OUTSIDE)
-    assert job.status == DONE, job.errors
-    assert (job.result_data["added"], job.result_data["failed"]) == (2499, 1)
-    assert job.result_data["error_rows"][0][5] == "与第8行证件号码重复"
-
-
-# --- a real worker killed in the middle of an import (its reader process with it) -------------------
+# --- a real worker killed in the middle of an import ----------------------------------------------
 def wait_for(predicate, timeout=60.0, interval=0.02):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -204,27 +172,7 @@ def start_worker():
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def children_of(pid: int) -> list[int]:
-    """Child processes of `pid`, whichever of its threads started them."""
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(p) for p in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return found
-
-
-def gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state in ("Z", "X")  # a zombie nobody reaps is gone too: it runs nothing
-
-
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc to find the reader process")
-def test_worker_killed_mid_import_resumes_and_its_reader_does_not_linger(committed):
+def test_worker_killed_mid_import_resumes(committed):
     from tests import factories
     city = factories.make_city()
     org, account = city.orgs["grassroots1"], city.account("grassroots")
@@ -235,18 +183,14 @@ def test_worker_killed_mid_import_resumes_and_its_reader_does_not_linger(committ
                      params=json.dumps({"upload": "killed-worker.bin", "account": account.id, "org": org.id,
                                         "file_name": name, "category": OUTSIDE}))
     first = start_worker()
-    readers = []
     try:
         wait_for(lambda: Job.get_by_id(job.id).progress_done >= 2000)
-        readers = children_of(first.pid)
-        assert readers, "the reader process is parsing the rest of the file"
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     killed = Job.get_by_id(job.id)
     assert killed.status == RUNNING and 0 < json.loads(killed.checkpoint)["chunks"] < n // importer.CHUNK
     assert Membership.select().where(Membership.org == org.id).count() == 0
-    wait_for(lambda: all(gone(p) for p in readers), timeout=10)  # the orphaned reader ended itself
 
     second = start_worker()
     try:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from models import db
+from models import db, is_postgres
 from models.audit import AuditLog
 from models.base import DomainError
 from models.orgs.organizations import Organization, OrgTree
@@ -26,7 +26,7 @@ def test_closure_rows_and_subtree(city):
 def test_subtree_query_uses_an_index(city):
     d1 = city.orgs["district1"]
     sql, params = d1.subtree().sql()
-    if db.obj.__class__.__name__.startswith("Sqlite"):
+    if not is_postgres():
         plan = " ".join(str(r) for r in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
         assert "USING" in plan and "SCAN org_tree" not in plan.replace("USING COVERING INDEX", "")
     else:

@@ -24,7 +24,7 @@ from models.rules.idnumber import normalize_id
 from models.rules.text import normalize
 from views import access as web
 from views.access import access, acting_account, is_fragment_request, redirect_to, refuse, render_page, scoped
-from views.paging import paginate
+from views.paging import CAP, keyset, list_scope, paginate
 from views.uploads import file_names, job_progress, recent_jobs, upload_page
 
 bp = Blueprint("cards", __name__, url_prefix="/cards")
@@ -45,8 +45,8 @@ def _card_filters(values) -> dict:
     return f
 
 
-def _card_query(account, f: dict):
-    return cards.card_list(scoped(Membership, account), f["name"], f["id_number"], f["state"])
+def _card_query(account, f: dict, cap: int | None = None):
+    return cards.card_list(scoped(Membership, account), f["name"], f["id_number"], f["state"], cap=cap)
 
 
 @bp.route("/")
@@ -55,10 +55,15 @@ def index():
     """卡片信息管理: the union's members inside enterprises with their 办卡状态, card number
     (masked), 卡片状态 and 开卡日期; a grassroots union ticks 未办卡 members to 加入待办会员列表."""
     f = _card_filters(request.args)
-    query = _card_query(current_user, f)
-    order = Membership.id.desc() if web.scope_org_ids(current_user) is None else (Membership.id + 0).desc()
-    page = paginate(query.select(Membership.id).order_by(order))
-    page.items = cards.with_people([m.id for m in page.items])
+    scope = list_scope(current_user)
+    cap = CAP if scope["wide"] else None
+
+    def bounded(low=None, high=None):  # the scope from the cursor's union on (roster.bounded_scope)
+        members = roster.bounded_scope(scoped(Membership, current_user), scope.get("root_id"), low, high)
+        return cards.card_list(members, f["name"], f["id_number"], f["state"], cap=cap).select(*cards.LIST_KEY)
+    narrow = bounded()
+    page = keyset(narrow, cards.LIST_KEY, lambda: cards.list_total(narrow, cap), offset_rows=cap,
+                  fetch=cards.with_people, bounded=bounded)
     args = {k: f[k] for k in ("name", "id_number", "state") if f[k]}
     return render_page("cards/index.html", "rows", page=page, f=f, args=args, progress=cards.progress_of(page.items),
                        states=cards.CARD_PROGRESS, apply=current_user.operates_grassroots,

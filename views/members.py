@@ -33,11 +33,10 @@ from views.access import (
     redirect_to,
     refuse,
     render_page,
-    scope_org_ids,
     scoped,
     send_download,
 )
-from views.paging import paginate
+from views.paging import CAP, keyset, list_scope
 
 bp = Blueprint("members", __name__, url_prefix="/members")
 SENT = "已提交转移申请，等待转出审核"
@@ -89,8 +88,10 @@ def _links(buttons) -> list:
 @access()
 def index():
     filters = roster.parse_filters(request.args)
-    page = paginate(roster.Pages(scoped(Membership, current_user), filters,
-                                 whole_city=scope_org_ids(current_user) is None))
+    pages = roster.Pages(scoped(Membership, current_user), filters, cap=CAP, **list_scope(current_user))
+    page = keyset(pages.narrow, pages.KEY, lambda: pages.total(CAP), offset_rows=CAP if pages.wide else None,
+                  fetch=pages.rows, bounded=pages.bounded)
+    page.note = pages.note
     manage = current_user.keeps_roster
     args = filters.args()
     links = _links(ADD_BUTTONS) if manage else []

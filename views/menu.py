@@ -84,6 +84,13 @@ NOT_FOR_ADMIN = {"card_enroll.card", "social_enroll.index", "enroll_review.centr
                  "mutual_aid_receipts.index"}
 
 
+# {endpoint: [the roles of each menu line listing it]} (None: every role of the route)
+LISTED: dict[str, list] = {}
+for _title, _entries in MENU:
+    for _label, _name, _roles in _entries:
+        LISTED.setdefault(_name, []).append(_roles)
+
+
 def may_open(account, endpoint: str) -> bool:
     """The account's role may use the route (its @access roles) and, where the menu lists it,
     the roles of one of its lines; the platform admin has no union for the NOT_FOR_ADMIN screens."""
@@ -93,11 +100,12 @@ def may_open(account, endpoint: str) -> bool:
         return False
     if account.is_admin:
         return endpoint not in NOT_FOR_ADMIN
-    if rule.roles and account.role not in rule.roles:
+    role = account.role
+    if rule.roles and role not in rule.roles:
         return False
     # A screen listed in two sections (保障信息查询 of both lines) opens when one of its lines admits the role.
-    listed = [roles for _title, entries in MENU for _label, name, roles in entries if name == endpoint]
-    return not listed or any(roles is None or account.role in roles for roles in listed)
+    listed = LISTED.get(endpoint)
+    return not listed or any(roles is None or role in roles for roles in listed)
 
 
 def _within(path: str, url: str) -> bool:
@@ -105,22 +113,31 @@ def _within(path: str, url: str) -> bool:
     return path == url or path.startswith(url if url.endswith("/") else url + "/")
 
 
+def _sections(account) -> list:
+    """The menu of the account's role: [(title, [(label, endpoint, url)])] — the same for every
+    account of a role, so built once per app and role (the routes and the menu are fixed at start)."""
+    key = ("admin" if account.is_admin else account.role, account.is_admin)
+    cache = current_app.extensions.setdefault("menu_by_role", {})
+    if key not in cache:
+        sections = []
+        for title, entries in MENU:
+            items = [(label, endpoint, url_for(endpoint)) for label, endpoint, roles in entries
+                     if endpoint in current_app.view_functions and may_open(account, endpoint)
+                     # else the screen is this account's through its line in another section
+                     and (roles is None or account.is_admin or account.role in roles)]
+            if items:
+                sections.append((title, items))
+        cache[key] = sections
+    return cache[key]
+
+
 def menu_for(account):
     """The account's menu; the entry of the page shown is marked — on a page below an entry (a
     member's detail, a batch, 集中参保办理 of 会员卡参保信息管理) the closest entry above it."""
-    sections = []
-    for title, entries in MENU:
-        items = []
-        for label, endpoint, roles in entries:
-            if endpoint not in current_app.view_functions or not may_open(account, endpoint):
-                continue
-            if roles is not None and not account.is_admin and account.role not in roles:
-                continue  # the screen is this account's through its line in another section
-            url = url_for(endpoint)
-            items.append({"label": label, "url": url, "endpoint": endpoint,
-                          "active": request.endpoint == endpoint})
-        if items:
-            sections.append({"title": title, "items": items})
+    sections = [{"title": title, "items": [{"label": label, "url": url, "endpoint": endpoint,
+                                            "active": request.endpoint == endpoint}
+                                           for label, endpoint, url in items]}
+                for title, items in _sections(account)]
     items = [item for section in sections for item in section["items"]]
     if not any(item["active"] for item in items):
         above = [item for item in items if item["url"] != "/" and _within(request.path, item["url"])]

@@ -26,7 +26,7 @@ from models import db
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now
 from models.members.people import CHANGED, FLEXIBLE, LEFT, NORMAL, OUTSIDE, Membership, Person, enterprise_members
-from models.members.roster import id_candidates, starts_with
+from models.members.roster import id_candidates, name_matches, starts_with
 from models.orgs.accounts import Account
 from models.orgs.organizations import ENTERPRISE_CHECKS, Organization
 from models.rules import cards as rules
@@ -212,10 +212,18 @@ def progress_of(memberships: list) -> dict:
             out[m.id] = (NO_CARD, cancelled.get(m.person_id), "")
     return out
 
-def card_list(members_in_scope, name: str = "", id_number: str = "", state: str = ""):
+LIST_KEY = (Membership.org, Membership.id)  # 卡片信息管理's order: by union, newest first (index org_id, id)
+
+
+def card_list(members_in_scope, name: str = "", id_number: str = "", state: str = "", cap: int | None = None):
     """卡片信息管理: the members (正常, inside enterprises) of `members_in_scope`, by 姓名 (starting
-    with), 证件号码 and 办卡状态."""
+    with), 证件号码 and 办卡状态. `cap` (a district or the city: views.paging.CAP): a name that at
+    most `cap` people of the city carry is read from the name index, as on 会员信息 (roster.Pages)."""
     query = in_enterprise(members_in_scope.where(Membership.status == NORMAL))
+    if name and cap and name_matches(name, cap) <= cap:
+        query = query.where(Membership.person.in_(
+            Person.select(Person.id).where(starts_with(Person.name, name, indexed=True))))
+        name = ""
     if name or id_number:  # the person table only when a person field is searched
         query = query.join(Person)
     if name:
@@ -227,10 +235,20 @@ def card_list(members_in_scope, name: str = "", id_number: str = "", state: str 
     return query
 
 
-def with_people(ids: list) -> list:
-    """The page's memberships (by id, newest first) with person and union."""
+def list_total(narrow, cap: int | None = None) -> tuple[int, bool]:
+    """(count, exact) of 卡片信息管理: exact within a union (cap None); over a district or the city
+    at most cap + 1 rows are read ("总共超过 … 条记录")."""
+    if cap is None:
+        return narrow.count(), True
+    n = narrow.limit(cap + 1).count()
+    return n, n <= cap
+
+
+def with_people(ids) -> list:
+    """The page's memberships (in LIST_KEY order) with person and union (ids: the page's sub-query)."""
     return list(Membership.select(Membership, Person, Organization).join(Person).switch(Membership)
-                .join(Organization).where(Membership.id.in_(ids or [0])).order_by(Membership.id.desc()))
+                .join(Organization).where(Membership.id.in_(ids))
+                .order_by(Membership.org.desc(), Membership.id.desc()))
 
 
 # --- what a member's change means here ------------------------------------------------------------

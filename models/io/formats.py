@@ -79,8 +79,9 @@ def _text(value) -> str:
 
 
 def _xlsx(data: bytes, sizes=None):
-    """(row number, cells) of the first sheet; `sizes(n)` is told the sheet's declared number of
-    rows (None when it declares none) once the workbook has opened."""
+    """(row number, cells) of the first worksheet of an xlsx, after the zip-bomb guard: the sizes
+    the archive declares (python-calamine's unzip stops at a member's declared size, so a member
+    that lies about it is refused as damaged, not unpacked)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         unpacked = sum(i.file_size for i in archive.infolist())
@@ -88,38 +89,38 @@ def _xlsx(data: bytes, sizes=None):
         raise DomainError("文件已损坏，无法读取，请重新保存为 Excel 后上传", 422) from None
     if unpacked > XLSX_MAX_UNPACKED or unpacked > XLSX_MAX_RATIO * max(1, len(data)):
         raise DomainError("文件解压后过大，疑似异常文件，已拒绝", 422)
-    from openpyxl import load_workbook
+    return _sheet(data, sizes)
+
+
+def _xls(data: bytes, sizes=None):
+    return _sheet(data, sizes)
+
+
+def _sheet(data: bytes, sizes=None):
+    """(row number, cells) of the first worksheet (xlsx or xls), parsed by python-calamine (Rust:
+    the whole sheet at once, then a Python list a row as it is iterated). Cells are str ('' for
+    an empty or error cell), int, float, bool, date, datetime, time or timedelta — `_text()` makes
+    them the text openpyxl / xlrd gave. `sizes(n)` is told the sheet's last row number."""
+    from python_calamine import SheetTypeEnum, load_workbook
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        book = load_workbook(io.BytesIO(data))
+        first = next((i for i, m in enumerate(book.sheets_metadata) if m.typ == SheetTypeEnum.WorkSheet), 0)
+        sheet = book.get_sheet_by_index(first)
     except Exception:  # noqa: BLE001 — any parser failure is a bad file to the operator
         raise DomainError(f"无法读取该文件，请上传{FORMATS}文件", 422) from None
-    sheet = workbook.worksheets[0]
+    end = sheet.end
     if sizes is not None:
-        try:
-            declared = sheet.max_row
-        except Exception:  # noqa: BLE001 — a dimension openpyxl cannot parse: no hint
-            declared = None
-        sizes(declared)
-    yield from enumerate(sheet.iter_rows(values_only=True), start=1)
-    workbook.close()
+        sizes(end[0] + 1 if end else 0)
+    return _rows(sheet, sheet.start)
 
 
-def _xls(data: bytes):
-    import xlrd
-    try:
-        book = xlrd.open_workbook(file_contents=data)
-    except Exception:  # noqa: BLE001
-        raise DomainError(f"无法读取该文件，请上传{FORMATS}文件", 422) from None
-    sheet = book.sheet_by_index(0)
-    for r in range(sheet.nrows):
-        cells = []
-        for c in range(sheet.ncols):
-            cell = sheet.cell(r, c)
-            if cell.ctype == xlrd.XL_CELL_DATE:
-                cells.append(xlrd.xldate.xldate_as_datetime(cell.value, book.datemode))
-            else:
-                cells.append(cell.value)
-        yield r + 1, cells
+def _rows(sheet, start):
+    # iter_rows() starts at the sheet's first row (rows of '' above the data) but at its first
+    # used column: the columns before it are put back, so a cell's
+    # index is its column in the file, as it was with openpyxl.
+    pad = [""] * start[1] if start and start[1] else None
+    for number, cells in enumerate(sheet.iter_rows(), start=1):
+        yield number, (pad + cells if pad else cells)
 
 
 def _csv(data: bytes):

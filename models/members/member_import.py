@@ -3,12 +3,12 @@
 The template (seed 000) has nine columns; 组织机构代码导入会员 adds a tenth, the 统一社会信用代码 of
 one of the union's covered enterprises. The background job (spec 05):
 
-1. reads the file (`stream_table`: xlsx / xls / csv by content, zip-bomb guard, no formulas) —
-   an xlsx is parsed in a reader process and its rows arrive while it parses the rest;
-2. checks the rows in chunks of CHUNK rows as they arrive (reading and checking overlap on two
-   cores); each chunk's checked rows go to the staging table (JobChunk) in the same
-   transaction as the job's checkpoint, so a killed job resumes after its last chunk (the
-   reader starts again; the in-file duplicate maps are rebuilt from the staged chunks);
+1. reads the file (`stream_table`: xlsx / xls / csv by content, zip-bomb guard, no formulas;
+   an xlsx / xls parsed by python-calamine);
+2. checks the rows in chunks of CHUNK rows; each chunk's checked rows go to the staging table
+   (JobChunk) in the same transaction as the job's checkpoint, so a killed job resumes after its
+   last chunk (the file is read again; the in-file duplicate maps are rebuilt from the staged
+   chunks);
 3. applies every accepted row in ONE transaction — new people and memberships by bulk inserts,
    changed record fields of this union's members, the dashboard counters, the audit row and the
    checkpoint "applied" — so a crash leaves nothing and a resumed job never applies twice;
@@ -31,7 +31,6 @@ from models.base import DomainError
 from models.io import uploads
 from models.io.error_file import FailedRow, error_workbook
 from models.io.excel import safe_cell
-from models.io.tables import reader_process_wanted
 from models.io.templates import header_row, notes_sheet, workbook_bytes
 from models.jobs import staged_import
 from models.members.member_import_apply import CHANGE_LABELS, count_new_members, enterprise_names, write
@@ -220,7 +219,7 @@ def run_import(ctx):
     checker = Checker(org, by_code)
     done = int(ctx.checkpoint.get("chunks", 0))
     checked = ctx.staged(done, checker.remember)
-    checker.union_mobiles()  # read before the reader starts, while this process would wait anyway
+    checker.union_mobiles()
     total, chunks = _check_file(ctx, data, by_code, checker, done, checked)
     failed = [r for r in checked if r.get("errors")]
     errors = {}
@@ -259,10 +258,9 @@ def run_import(ctx):
 
 def _check_file(ctx, data: bytes, by_code: bool, checker: Checker, done: int, checked: list):
     """Check and stage the file's chunks after the first `done` (staged before the job was
-    interrupted) as the reader delivers them; (rows, chunks). A file found bad while it is
+    interrupted) as they are read; (rows, chunks). A file found bad while it is
     read leaves no staged chunks behind (a retry starts from its first row)."""
-    _header, stream, hint, close = stream_rows(data, by_code, reader_process=reader_process_wanted(),
-                                               max_rows=MAX_ROWS)
+    _header, stream, hint, close = stream_rows(data, by_code, max_rows=MAX_ROWS)
     total = seq = 0
     try:
         for seq, rows in enumerate(stream):

@@ -60,13 +60,13 @@ def canonical(name: str) -> str:
     return ALIASES.get(text, text)
 
 
-def stream_rows(data: bytes, by_code: bool = False, reader_process: bool = True, max_rows: int = MAX_ROWS):
+def stream_rows(data: bytes, by_code: bool = False, max_rows: int = MAX_ROWS):
     """The file's rows with the columns under their short names: (header, chunks, size hint,
     close) — chunks yields lists of up to CHUNK (row number, {column: cell}) as the file is
     parsed (DomainError naming the missing columns for a wrong template at once; for a file that
     turns out bad further on, and for one without data rows, from the iteration); close() stops
-    the reader."""
-    table = stream_table(data, [], max_rows=max_rows, reader_process=reader_process)
+    the stream."""
+    table = stream_table(data, [], max_rows=max_rows)
     try:
         header = [canonical(h) for h in table.header]
         required = REQUIRED + ([CODE_COLUMN] if by_code else [])

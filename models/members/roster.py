@@ -2,24 +2,35 @@
 
 `roster(members_in_scope, filters)` is the query behind the batch actions ("选择全部 N 条符合条件的
 记录" recomputes it from the same filters) and the export: Membership ⋈ Person ⋈ Organization in
-one statement. The list page uses `Pages` with the same filters: one count and one statement
-for the page, whatever the number of rows.
+one statement. The list page uses `Pages` with the same filters: a total and one statement for
+the page's keys (by a cursor, views.paging.keyset), then the page's rows — whatever the scope.
 The caller passes the memberships already restricted to the account's scope
 (`views.access.scoped(Membership, account)`).
 """
 
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 
 import peewee as pw
 from openpyxl import Workbook
 
+from models import is_postgres
 from models.audit import AuditLog
 from models.base import today, until_end_of
 from models.io.excel import export_row
-from models.members.people import ACTIVE_STATUSES, HELD, MEMBER_STATUSES, Membership, Person
-from models.orgs.organizations import ACTIVE, Organization
+from models.members import counts
+from models.members.people import (
+    ACTIVE_STATUSES,
+    HELD,
+    MEMBER_STATUSES,
+    NORMAL,
+    PENDING,
+    TRANSFER_IN,
+    Membership,
+    Person,
+)
+from models.orgs.organizations import ACTIVE, Organization, OrgTree
 from models.rules import retirement
 from models.rules.idnumber import IdError, check_resident_id, normalize_id
 from models.rules.text import mask, normalize
@@ -29,6 +40,7 @@ SYNC_CHOICES = {"是": True, "否": False}  # 请选择同步会员状态
 DATE_FILTERS = {"joined_from": "入会日期（起）", "joined_to": "入会日期（止）",
                 "approved_from": "激活日期（起）", "approved_to": "激活日期（止）"}
 TEXT_FILTERS = ("name", "member_no", "id_number")
+NAME_WINDOW = 300  # a common name prefix over a district or the city lists this many (by name), then asks for more
 
 
 @dataclass
@@ -107,38 +119,122 @@ def roster(members_in_scope, filters: Filters, on: date | None = None):
 
 
 class Pages:
-    """The list page's two statements, shaped for views.paging.paginate (count(), paginate()):
-    the count and the page's ids run on Membership alone (plus Person when a person field is
-    searched) — sorting narrow rows by the indexed id — and the page's 15 rows are joined with
-    Person and Organization inside the same statement (WHERE id IN (the page's ids))."""
+    """The list page's statements, shaped for views.paging.keyset: `narrow` selects the rows' key
+    (所在工会, id) on Membership alone (plus Person when a person field is searched), filtered
+    and scoped; `KEY` is its order (by union, newest first within it), which the index
+    membership (org_id, id) gives — a district's page walks its unions through the closure table
+    in that order and reads the page's rows, a page of the city walks the index itself.
+    `total()` is exact for one union (≤ its members); for a district or the city it is the
+    会员数 counters (plus the few 待审核 / 转入审核中 rows) when nothing is filtered, otherwise a
+    capped count (views.paging.CAP). `rows(keys)` joins the page's rows with Person and
+    Organization in the page's statement."""
 
-    def __init__(self, members_in_scope, filters: Filters, on: date | None = None, whole_city: bool = False):
-        narrow = members_in_scope.select(Membership.id)
+    KEY = (Membership.org, Membership.id)
+
+    def __init__(self, members_in_scope, filters: Filters, on: date | None = None, wide: bool = False,
+                 root_id: int | None = None, cap: int | None = None):
+        self.scope, self.filters, self.on, self.wide, self.root_id = members_in_scope, filters, on, wide, root_id
+        # 姓名搜索 over a district or the city: a name that at most `cap` people of the city carry
+        # is read from the name index (the page sorts those few); a common prefix walks the scope
+        # in order like the other filters (it meets a match every few rows).
+        self.by_name = bool(wide and cap and filters.name) and name_matches(filters.name, cap) <= cap
+        # A prefix more than `cap` people carry (会员1: 111,111 of them): its matches could sit
+        # anywhere in the order, so the walk could read the whole scope before the first one. The
+        # list then holds the first NAME_WINDOW + 1 matching members of the scope in name order
+        # (read from the name index) and says so (`note`): a search that broad is refined, not paged.
+        self.name_window = bool(wide and cap and filters.name) and not self.by_name
+        self.cap, self.note = cap, ""
+        self.narrow = self.bounded()
+
+    def bounded(self, low: int | None = None, high: int | None = None):
+        """`narrow` with 所在工会 between low and high (a cursor's union, bounded_scope)."""
+        filters, narrow = self.filters, bounded_scope(self.scope, self.root_id, low, high).select(*self.KEY)
+        if self.name_window:
+            # the scope as views.access.scoped has it, but "org_id + 0": read from the name index, not the unions
+            scope = Membership.select(Membership.id)
+            if self.root_id is not None:
+                units = OrgTree.select(OrgTree.descendant).where(OrgTree.ancestor == self.root_id)
+                scope = scope.where((Membership.org + 0).in_(units))
+            window = (_filtered(scope.join(Person), replace(filters, name=""), self.on)
+                      .where(starts_with(Person.name, filters.name, indexed=True))
+                      .order_by(Person.name, Person.id).limit(NAME_WINDOW + 1))
+            return narrow.where(Membership.id.in_(window))
+        if self.by_name:
+            narrow = narrow.where(Membership.person.in_(
+                Person.select(Person.id).where(starts_with(Person.name, filters.name, indexed=True))))
+            filters = replace(filters, name="")
         if filters.name or filters.id_number or filters.retirement:
             narrow = narrow.join(Person)
-        self.narrow = _filtered(narrow, filters, on)
-        # Within a union or a subtree: find the scope's rows by the (org, status) index and sort
-        # their ids (cost ∝ the scope). "id + 0" keeps PostgreSQL from walking the primary key
-        # backwards through the whole city hoping to meet the union's rows early. City-wide
-        # scopes walk the primary key: the newest rows come first.
-        self.order = Membership.id.desc() if whole_city else (Membership.id + 0).desc()
+        return _filtered(narrow, filters, self.on)
 
-    def count(self) -> int:
-        return self.narrow.count()
+    def total(self, cap: int) -> tuple[int, bool]:
+        """(count, exact): exact within a union or from the counters; else at most cap + 1 read."""
+        if not self.wide:
+            return self.narrow.count(), True
+        f = self.filters
+        if not (f.args().keys() - {"status"}) and f.status in ("", NORMAL):
+            normal = counts.member_total(self.root_id or 0, whole=self.root_id is None)
+            if f.status == NORMAL:
+                return normal, True
+            waiting = self.scope.where(Membership.status.in_((PENDING, TRANSFER_IN))).count()
+            return normal + waiting, True
+        if self.by_name:  # at most `cap` people: counted exactly
+            return self.narrow.count(), True
+        if self.name_window:
+            n = self.narrow.count()  # at most NAME_WINDOW + 1
+            if n > NAME_WINDOW:
+                self.note = (f"（姓名以“{f.name}”开头的会员过多，只列出按姓名排在最前的 {NAME_WINDOW} 余人，"
+                             "请输入更完整的姓名）")
+            return (n, True) if n <= NAME_WINDOW else (max(n, cap + 1), False)
+        n = self.narrow.limit(cap + 1).count()
+        return n, n <= cap
 
-    def paginate(self, number: int, per_page: int):
-        ids = self.narrow.order_by(self.order).paginate(number, per_page)
-        return (Membership.select(Membership, Person, Organization).join(Person).switch(Membership)
-                .join(Organization).where(Membership.id.in_(ids)).order_by(Membership.id.desc()))
+    @staticmethod
+    def rows(ids) -> list:
+        """The page's memberships with person and union (ids: a list, or the page's sub-query)."""
+        return list(Membership.select(Membership, Person, Organization).join(Person).switch(Membership)
+                    .join(Organization).where(Membership.id.in_(ids))
+                    .order_by(Membership.org.desc(), Membership.id.desc()))
 
 
-def starts_with(column, text: str):
+def bounded_scope(members_in_scope, root_id: int | None, low: int | None, high: int | None):
+    """The memberships in scope whose 所在工会 is between low and high (either may be None). For
+    a district (root_id) the bound goes into the closure-table scan — the same subtree as
+    views.access.scoped — so a deep page starts at its cursor's union instead of probing every
+    union of the district before it."""
+    if (low, high) == (None, None):
+        return members_in_scope
+    if root_id is not None:
+        units = OrgTree.select(OrgTree.descendant).where(OrgTree.ancestor == root_id)
+        units = units.where(OrgTree.descendant >= low) if low is not None else units
+        units = units.where(OrgTree.descendant <= high) if high is not None else units
+        return Membership.select().where(Membership.org.in_(units))
+    scope = members_in_scope.where(Membership.org >= low) if low is not None else members_in_scope
+    return scope.where(Membership.org <= high) if high is not None else scope
+
+
+def starts_with(column, text: str, indexed: bool = False):
     """column LIKE 'text%' (wildcards in `text` escaped): exact or prefix. LIKE rather than
-    ILIKE: names are Chinese, and PostgreSQL's ILIKE lower-cases every row first."""
+    ILIKE: names are Chinese, and PostgreSQL's ILIKE lower-cases every row first. `indexed`: read
+    the prefix from the column's index — PostgreSQL does from LIKE itself (text_pattern_ops,
+    migration 024); SQLite, whose LIKE … ESCAPE uses no index, is given the same prefix as a
+    range of its byte-ordered index too. Left out where the scope's rows are walked instead."""
     escaped = text.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
     pattern = pw.NodeList((pw.Value(escaped + "%", converter=False), pw.SQL("ESCAPE"),
                            pw.Value("\\", converter=False)))
-    return pw.NodeList((column, pw.SQL("LIKE"), pattern))  # (peewee's OP.LIKE is GLOB on SQLite)
+    if is_postgres() and not indexed:
+        # Not from the index: for a common prefix PostgreSQL would otherwise bitmap-scan every
+        # person of the city who carries it (111,111 for 会员1) to count a union's 5,000 members.
+        column = column.concat("")
+    like = pw.NodeList((column, pw.SQL("LIKE"), pattern))  # (peewee's OP.LIKE is GLOB on SQLite)
+    if not indexed or is_postgres() or not text or ord(text[-1]) >= 0x10FFFF:
+        return like
+    return (column >= text) & (column < text[:-1] + chr(ord(text[-1]) + 1)) & like
+
+
+def name_matches(text: str, cap: int) -> int:
+    """People city-wide whose name starts with `text`, counted from the name index up to cap + 1."""
+    return Person.select(Person.id).where(starts_with(Person.name, text, indexed=True)).limit(cap + 1).count()
 
 
 def _filtered(query, filters: Filters, on: date | None):

@@ -23,7 +23,7 @@ from models.base import DomainError, now
 from models.io import uploads
 from models.io.error_file import FailedRow, error_workbook
 from models.io.formats import _csv, _text, sniff
-from models.io.tables import lost_digits, lost_digits_message, reader_process_wanted, stream_table
+from models.io.tables import lost_digits, lost_digits_message, stream_table
 from models.io.templates import notes_sheet, template_sheet, workbook_bytes
 from models.jobs import FULL_NUMBER_KINDS, JobChunk, bulk_work, job_kind
 from models.mutual_aid.registry import RegistryPayer, RegistryUnit
@@ -73,7 +73,7 @@ def submit(kind: str, account: Account, data: bytes, file_name: str):
     if not account.acts_for_centre:
         raise DomainError(ONLY_CENTRE, 403)
     uploads.check_name(data, file_name)
-    with _stream(data, kind, header_only=True):
+    with _stream(data, kind):
         pass
     return uploads.submit(kind, account, data, file_name)
 
@@ -102,9 +102,9 @@ def _checked(header: list, kind: str) -> list:
     return names
 
 
-def _stream(data: bytes, kind: str, header_only: bool = False) -> _Rows:
-    """A CSV is read line by line in this process (2,000,000 rows are not held at once); an xlsx
-    through stream_table's reader process; an xls (small by format) as stream_table reads it."""
+def _stream(data: bytes, kind: str) -> _Rows:
+    """A CSV is read line by line (2,000,000 rows are not held at once); an xlsx or xls as
+    stream_table reads it (python-calamine: the sheet at most 1,048,576 rows)."""
     if sniff(data) == "csv":
         rows = _csv(data)
         for _number, cells in rows:
@@ -113,8 +113,7 @@ def _stream(data: bytes, kind: str, header_only: bool = False) -> _Rows:
                 header = _checked(cells, kind)
                 return _Rows(header, _data(rows), data.count(b"\n"), rows.close)
         raise DomainError("文件中没有表头和数据", 422)
-    reader = header_only or reader_process_wanted()
-    stream = stream_table(data, [], max_rows=MAX_ROWS, reader_process=reader)  # xls: read in this process
+    stream = stream_table(data, [], max_rows=MAX_ROWS)
     try:
         header = _checked(stream.header, kind)
     except DomainError:

@@ -31,7 +31,7 @@ from models.io import uploads
 from models.io.bulk import bulk_insert
 from models.io.error_file import FailedRow, error_workbook
 from models.io.formats import _csv, _text, _xls, _xlsx, sniff
-from models.io.tables import lost_digits, lost_digits_message, reader_process_wanted, stream_table
+from models.io.tables import lost_digits, lost_digits_message, stream_table
 from models.io.templates import notes_sheet, template_sheet, workbook_bytes
 from models.jobs import FULL_NUMBER_KINDS, staged_import
 from models.mutual_aid import registry
@@ -118,8 +118,8 @@ def checked_header(header: list) -> list:
 
 
 def first_row(data: bytes) -> list:
-    """The header of the upload, read without parsing the rest of an xlsx; a file with no data
-    row under it is refused."""
+    """The header of the upload, read before the file is queued; a file with no data row under
+    it is refused."""
     kind = sniff(data)
     rows = {"xlsx": _xlsx, "xls": _xls, "csv": _csv}[kind](data)
     header = None
@@ -262,7 +262,7 @@ def _chunked(stream):
 def _check_file(ctx, data: bytes, checker: Checker, done: int, checked: list):
     """Check and stage the chunks after the first `done`; (rows, chunks). A file found bad as it is
     read leaves nothing staged."""
-    stream = stream_table(data, [], max_rows=MAX_ROWS, reader_process=reader_process_wanted())
+    stream = stream_table(data, [], max_rows=MAX_ROWS)
     total = seq = 0
     try:
         stream.header = checked_header(stream.header)
