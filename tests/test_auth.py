@@ -1,7 +1,8 @@
 """登录: captcha, throttling without account enumeration, one-time passwords, idle expiry."""
 
+import re
 import time
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
 
@@ -69,6 +70,99 @@ def test_wrong_expired_or_missing_captcha_refused(client, city, captcha_on, know
     monkeypatch.setattr(views.auth.time, "time", lambda: real_time() + views.auth.CAPTCHA_SECONDS + 1)
     assert "验证码已过期" in error_text(client.post("/login", data=data))
     assert LoginAttempt.select().count() == 0  # captcha failures are not password failures
+
+
+@pytest.fixture
+def known_question(monkeypatch):
+    """Make the next 文字验证题 predictable: 七加五等于几？ (12)."""
+    import views.auth
+    monkeypatch.setattr(views.auth, "new_captcha_question", lambda: ("七加五等于几？", 12))
+
+
+def test_chinese_numbers_and_questions():
+    import views.auth
+    assert [views.auth.chinese_number(n) for n in (0, 7, 10, 15, 20, 42, 99)] == [
+        "零", "七", "十", "十五", "二十", "四十二", "九十九"]
+    words = {views.auth.chinese_number(n): n for n in range(100)}
+    for _ in range(200):
+        question, answer = views.auth.new_captcha_question()
+        match = re.fullmatch(r"(.+?)([加减])(.+)等于几？", question)
+        first, second = words[match[1]], words[match[3]]
+        assert answer == (first + second if match[2] == "加" else first - second) >= 0
+
+
+def test_the_login_page_offers_a_text_question_in_place_of_the_picture(client, captcha_on):
+    page = soup(client.get("/login?next=/members/"))
+    link = page.select_one("#captcha-hint a")
+    assert link.get_text(strip=True) == "改用文字验证题"
+    assert parse_qs(urlsplit(link["href"]).query) == {"captcha": ["question"], "next": ["/members/"]}
+    page = soup(client.get(link["href"]))
+    label = page.select_one("label[for=captcha]").get_text(strip=True)
+    assert re.fullmatch(r"验证题：[零一二三四五六七八九十]+[加减][零一二三四五六七八九十]+等于几？", label), label
+    assert page.select_one("img.captcha") is None
+    field = page.select_one("input#captcha")
+    assert page.select_one("#" + field["aria-describedby"]).get_text(strip=True).startswith("请用数字作答")
+    # the answer goes back to the question page (and on to the page asked for)
+    assert parse_qs(urlsplit(page.select_one("form.login-box")["action"]).query) == {
+        "captcha": ["question"], "next": ["/members/"]}
+    assert page.select_one("#captcha-hint a").get_text(strip=True) == "改用图片验证码"
+
+
+@pytest.mark.parametrize("answer", ["12", "１２", " 12 ", "十二"])
+def test_login_with_the_text_question(client, city, captcha_on, known_question, answer):
+    account = city.account("district")
+    client.get("/login?captcha=question")
+    response = client.post("/login?captcha=question", data={
+        "username": account.username, "password": factories.PASSWORD, "captcha": answer})
+    assert response.status_code == 302 and response.headers["Location"] == "/home"
+
+
+def test_wrong_or_replayed_answer_to_the_question_refused(client, city, captcha_on, monkeypatch):
+    import views.auth
+    questions = iter([("七加五等于几？", 12), ("九减四等于几？", 5), ("三加三等于几？", 6)])
+    monkeypatch.setattr(views.auth, "new_captcha_question", lambda: next(questions))
+    account = city.account("district")
+    data = {"username": account.username, "password": factories.PASSWORD, "captcha": "13"}
+    client.get("/login?captcha=question")
+    response = client.post("/login?captcha=question", data=data)
+    assert response.status_code == 422
+    assert error_text(response) == "验证题答案错误，请回答新的验证题"
+    assert soup(response).select_one("label[for=captcha]").get_text(strip=True) == "验证题：九减四等于几？"
+    # single use: the first question's answer no longer counts, the new one's does
+    data["captcha"] = "12"
+    assert error_text(client.post("/login?captcha=question", data=data)) == "验证题答案错误，请回答新的验证题"
+    assert LoginAttempt.select().count() == 0  # a wrong answer is not a password failure
+    data["captcha"] = "6"
+    assert client.post("/login?captcha=question", data=data).headers["Location"] == "/home"
+
+
+def test_an_expired_or_missing_question_refused(client, city, captcha_on, known_question, monkeypatch):
+    account = city.account("district")
+    data = {"username": account.username, "password": factories.PASSWORD, "captcha": "12"}
+    assert error_text(client.post("/login?captcha=question", data=data)) == "验证题已过期，请回答新的验证题"
+    import views.auth
+    real_time = time.time
+    monkeypatch.setattr(views.auth.time, "time", lambda: real_time() + views.auth.CAPTCHA_SECONDS + 1)
+    assert error_text(client.post("/login?captcha=question", data=data)) == "验证题已过期，请回答新的验证题"
+    assert client.get("/home").status_code == 302
+
+
+def test_the_question_keeps_the_throttling(client, city, captcha_on, known_question):
+    """Right answers do not lift the delay and the lock: the same messages as with the picture."""
+    account = city.account("district")
+    texts = []
+    for _ in range(LOCK_AFTER):
+        client.get("/login?captcha=question")
+        texts.append(error_text(client.post("/login?captcha=question", data={
+            "username": account.username, "password": "bad-pass-1", "captcha": "12"})))
+    assert texts[0] == "账号或密码错误"
+    assert "再失败" in texts[SLOW_AFTER]
+    assert "锁定15分钟" in texts[-1]
+    client.get("/login?captcha=question")
+    response = client.post("/login?captcha=question", data={
+        "username": account.username, "password": factories.PASSWORD, "captcha": "12"})
+    assert response.status_code == 422 and "锁定" in error_text(response)
+    assert client.get("/home").status_code == 302
 
 
 def test_wrong_password_and_unknown_account_look_the_same(client, city):

@@ -1,4 +1,9 @@
-"""登录 / 退出 / 验证码 / 修改密码."""
+"""登录 / 退出 / 验证码 / 修改密码.
+
+The captcha is a picture by default; `/login?captcha=question` asks a 文字验证题 instead (a sum in
+Chinese words, answered in digits): what a blind operator's screen reader reads out, without
+JavaScript. Either is single-use, valid CAPTCHA_SECONDS and kept in the session as a digest of
+the answer; the throttling behind it (LoginAttempt) is the same for both."""
 
 import hashlib
 import secrets
@@ -21,6 +26,21 @@ CAPTCHA_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ23456789"
 CAPTCHA_SECONDS = 300
 LOCKED = "登录失败次数过多，账号已被锁定15分钟，请稍后再试或联系上级工会解锁"
 _images = ImageCaptcha(width=120, height=44, font_sizes=(30, 34, 36))
+QUESTION = "question"  # ?captcha=question: the 文字验证题 in place of the picture
+_NUMERALS = "零一二三四五六七八九"
+REFUSED = {"image": "验证码错误，请重新输入", QUESTION: "验证题答案错误，请回答新的验证题"}
+EXPIRED = {"image": "验证码已过期，请刷新验证码后重新输入", QUESTION: "验证题已过期，请回答新的验证题"}
+
+
+def chinese_number(number: int) -> str:
+    """0–99 in Chinese words: 7 → 七, 10 → 十, 15 → 十五, 42 → 四十二."""
+    tens, ones = divmod(number, 10)
+    if not tens:
+        return _NUMERALS[ones]
+    return ("" if tens == 1 else _NUMERALS[tens]) + "十" + (_NUMERALS[ones] if ones else "")
+
+
+_FROM_WORDS = {chinese_number(n): str(n) for n in range(100)}
 
 
 def _digest(text: str) -> str:
@@ -28,27 +48,41 @@ def _digest(text: str) -> str:
     return hashlib.sha256(f"{key}:{text.upper()}".encode()).hexdigest()
 
 
-def _check_captcha(answer: str) -> str | None:
-    """Error message, or None when the captcha is right. Each captcha is single-use."""
+def _check_captcha(answer: str, kind: str) -> str | None:
+    """Error message, or None when the captcha is right. Each captcha is single-use; the kind
+    asked now (picture or question) words the message, the one issued decides the answer."""
     saved = session.pop("captcha", None)
-    if not saved:
-        return "验证码已过期，请刷新验证码后重新输入"
-    if time.time() - saved["at"] > CAPTCHA_SECONDS:
-        return "验证码已过期，请刷新验证码后重新输入"
-    if not answer or not secrets.compare_digest(saved["digest"], _digest(compact(answer))):
-        return "验证码错误，请重新输入"
+    if not saved or time.time() - saved["at"] > CAPTCHA_SECONDS:
+        return EXPIRED[kind]
+    answer = compact(answer)
+    answer = _FROM_WORDS.get(answer, answer)
+    if not answer or not secrets.compare_digest(saved["digest"], _digest(answer)):
+        return REFUSED[kind]
     return None
+
+
+def _issue(answer: str) -> None:
+    session["captcha"] = {"digest": _digest(answer), "at": time.time()}
 
 
 def new_captcha_code() -> str:
     return "".join(secrets.choice(CAPTCHA_ALPHABET) for _ in range(4))
 
 
+def new_captcha_question() -> tuple[str, int]:
+    """A sum or a difference of small numbers in words, and its answer (never negative)."""
+    first, second = secrets.randbelow(20) + 1, secrets.randbelow(9) + 1
+    if secrets.randbelow(2):
+        return f"{chinese_number(first)}加{chinese_number(second)}等于几？", first + second
+    first, second = max(first, second), min(first, second)
+    return f"{chinese_number(first)}减{chinese_number(second)}等于几？", first - second
+
+
 @bp.route("/captcha.png")
 @public
 def captcha():
     code = new_captcha_code()
-    session["captcha"] = {"digest": _digest(code), "at": time.time()}
+    _issue(code)
     response = make_response(_images.generate(code, format="png").getvalue())
     response.headers["Content-Type"] = "image/png"
     response.headers["Cache-Control"] = "no-store"
@@ -71,9 +105,10 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
+    kind = QUESTION if request.args.get("captcha") == QUESTION else "image"
     valid, error, status = _submitted(form)
     if valid:
-        error = _attempt_login(form)
+        error = _attempt_login(form, kind)
         if error is None:
             if current_user.must_change_password:
                 flash("您正在使用一次性密码，请先设置新密码", "warning")
@@ -82,19 +117,24 @@ def login():
     if request.method == "POST":
         form.password.data = ""
         form.captcha.data = ""
+    captcha_on = current_app.config["LOGIN_CAPTCHA"]
+    question = None
+    if captcha_on and kind == QUESTION:
+        question, answer = new_captcha_question()
+        _issue(str(answer))
     return render_page("auth/login.html", form=form, error=error, notices=notices.latest(5),
-                       captcha_on=current_app.config["LOGIN_CAPTCHA"], status=status,
+                       captcha_on=captcha_on, question=question, status=status,
                        nonce=secrets.token_hex(4))
 
 
-def _attempt_login(form: LoginForm) -> str | None:
+def _attempt_login(form: LoginForm, kind: str) -> str | None:
     username = compact(form.username.data)
     ip = client_ip()
     failures = LoginAttempt.failures(username, ip)
     if failures.locked:
         return LOCKED
     if current_app.config["LOGIN_CAPTCHA"]:
-        captcha_error = _check_captcha(form.captcha.data or "")
+        captcha_error = _check_captcha(form.captcha.data or "", kind)
         if captcha_error:
             return captcha_error
     if failures.slow:

@@ -30,17 +30,23 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def live_server(app):
-    """Base URL of the app (CSRF on, sharing the session's database) served in a thread.
+def live_app(app):
+    """The app the browser talks to (CSRF on, sharing the session's database); a test may switch
+    a setting of its config for its own run (the login captcha) and put it back."""
+    from app import create_app
+    return create_app(dict(TEST_CONFIG, WTF_CSRF_ENABLED=True, CONNECT_DB=False,
+                           STORAGE_DIR=os.environ["STORAGE_DIR"]))
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    """Base URL of live_app served in a thread.
 
     werkzeug's threaded server rather than waitress: it shuts down cleanly from another
     thread (serve_forever / shutdown), so the session ends without a stray thread error."""
     from werkzeug.serving import make_server
 
-    from app import create_app
-    live = create_app(dict(TEST_CONFIG, WTF_CSRF_ENABLED=True, CONNECT_DB=False,
-                           STORAGE_DIR=os.environ["STORAGE_DIR"]))
-    server = make_server("127.0.0.1", 0, live, threaded=True)
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
