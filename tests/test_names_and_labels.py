@@ -39,6 +39,15 @@ def accessible_name(page, element) -> str:
     return _text(element.__copy__()) or element.get("title", "").strip()
 
 
+def target(element) -> str:
+    """Where a link or button leads: links of one name to one place (a union's name in each of its
+    enterprises' rows) are one purpose, not a repeat."""
+    if element.name == "a":
+        return element["href"]
+    form = element.find_parent("form")
+    return f"{form.get('action') if form else ''} {element.get('name', '')}={element.get('value', '')}"
+
+
 def labelled(page, field) -> bool:
     """A label the field keeps while typed into: <label for=id>, aria-labelledby, or a wrapping
     <label> — with text. A placeholder or aria-label alone does not count."""
@@ -64,8 +73,10 @@ def problems(url: str, page) -> list[str]:
         caption = table.find("caption")
         if caption is None or not _text(caption.__copy__()):
             found.append(f"{url}: table {index + 1} has no caption")
-        names = [accessible_name(page, e) for e in table.select("a[href], button, input[type=submit], input[type=button]")]
-        repeated = sorted({n for n in names if names.count(n) > 1})
+        targets: dict[str, set] = {}
+        for e in table.select("a[href], button, input[type=submit], input[type=button]"):
+            targets.setdefault(accessible_name(page, e), set()).add(target(e))
+        repeated = sorted(n for n, where in targets.items() if len(where) > 1)
         if repeated:
             found.append(f"{url}: table {index + 1} repeats {repeated}")
     ids = [e["id"] for e in page.select("[id]")]
@@ -98,7 +109,8 @@ def test_the_checks_see_what_they_look_for():
     bad = BeautifulSoup(
         '<form class="filters"><input name="q" placeholder="姓名" aria-label="姓名">'
         '<label>类型 <select name="kind"></select></label></form>'
-        '<table class="grid"><tr><td><a href="/1">查看详情</a></td></tr><tr><td><a href="/2">查看详情</a></td></tr></table>',
+        '<table class="grid"><tr><td><a href="/1">查看详情</a></td></tr>'
+        '<tr><td><a href="/2">查看详情</a></td></tr></table>',
         "html.parser")
     assert problems("/bad", bad) == ["/bad: field 'q' has no label", "/bad: table 1 has no caption",
                                      "/bad: table 1 repeats ['查看详情']"]
@@ -106,7 +118,9 @@ def test_the_checks_see_what_they_look_for():
         '<form class="filters"><label for="f-q" class="sr-only">姓名</label><input id="f-q" name="q"></form>'
         '<table class="grid"><caption>会员信息列表</caption>'
         '<tr><td><a href="/1" aria-label="查看详情：张三">查看详情</a></td></tr>'
-        '<tr><td><a href="/2">查看详情<span class="sr-only">：李四</span></a></td></tr></table>',
+        '<tr><td><a href="/2">查看详情<span class="sr-only">：李四</span></a></td></tr>'
+        '<tr><td><a href="/org/7">南京东路街道</a></td></tr>'
+        '<tr><td><a href="/org/7">南京东路街道</a></td></tr></table>',
         "html.parser")
     assert problems("/good", good) == []
 
@@ -121,3 +135,26 @@ def test_every_data_table_in_the_templates_has_a_caption():
             if not source.startswith("<caption", match.end()):
                 missing.append(f"{template.relative_to(PARTIALS)}:{source.count(chr(10), 0, match.start()) + 1}")
     assert not missing, "\n".join(missing)
+
+
+LITERAL = re.compile(r"[^{}<>]+|\{\{ '[^']*' if [^}]* else '[^']*' \}\}")
+
+
+def test_every_repeated_row_action_in_the_templates_names_its_row():
+    """A link or button with fixed words (查看, 批次详情, 退回, 移除 …) in a table's rows repeats on
+    every row: each carries an aria-label naming its row (pages the walk above sees with one row or
+    none — a batch's list, an import history — too)."""
+    unnamed = []
+    for template in sorted(PARTIALS.rglob("*.html")):
+        source = template.read_text(encoding="utf-8")
+        for body in re.finditer(r"<tbody>(.*?)</tbody>", source, re.S):
+            if "{% for" not in body.group(1):
+                continue
+            for m in re.finditer(r"<(a|button)\b([^>]*)>(.*?)</\1>", body.group(1), re.S):
+                tag, attrs, text = m.groups()
+                if "aria-label" in attrs or (tag == "a" and "href" not in attrs) or "sr-only" in text:
+                    continue
+                if LITERAL.fullmatch(text.strip()):
+                    line = source.count("\n", 0, body.start(1) + m.start()) + 1
+                    unnamed.append(f"{template.relative_to(PARTIALS)}:{line} {text.strip()}")
+    assert not unnamed, "\n".join(unnamed)
