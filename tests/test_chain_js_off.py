@@ -155,4 +155,4 @@ def test_the_pending_submit_pane_has_no_unlabeled_second_search_box(city, as_rol
     boxes = [i for i in pane.select("input") if i.get("type") not in ("hidden", "date")]
     # The manual's 待提交参保列表: 单位名称, 上级工会, 提交时间 至, 搜索 — one box each, each labelled.
     assert [i["name"] for i in boxes] == ["q_name", "q_parent"]
-    assert [i.get("aria-label") for i in boxes] == ["单位名称", "上级工会"]
+    assert [pane.find("label", attrs={"for": i["id"]}).get_text() for i in boxes] == ["单位名称", "上级工会"]

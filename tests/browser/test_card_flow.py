@@ -37,7 +37,7 @@ def test_pending_list_fix_remove_and_submit(page, city, js):
     page.locator(f"#pending-{row.id}").get_by_role("link", name="修改证件到期日").click()
     if not js:
         expect(page.get_by_role("heading", level=1)).to_have_text("修改证件到期日")
-    page.get_by_label("证件到期日").fill("2031-08-08")
+    page.get_by_label(re.compile(r"^(\* )?证件到期日$")).fill("2031-08-08")  # not 修改证件到期日：… of the rows
     page.get_by_role("button", name="保存").click()
     expect(page.locator(f"#pending-{row.id} .check-result")).to_have_text("已通过")
     expect(counts).to_contain_text("校验通过：2人；未通过：1人。")

@@ -164,7 +164,7 @@ def test_the_member_name_opens_the_member_and_the_transfer(page, city):
     expect(page.get_by_role("heading", level=1)).to_contain_text(LONG_NAME)
     expect(page).to_have_url(re.compile(r"/members/\d+$"))
     page.goto("/members/transfers")
-    page.locator("table.transfers").get_by_role("link", name=LONG_NAME).click()
+    page.locator("table.transfers").get_by_role("link", name=LONG_NAME, exact=True).click()  # not 审核：…
     expect(page.get_by_role("heading", level=1)).to_have_text(f"会员转移申请：{LONG_NAME}")
 
 

@@ -60,7 +60,7 @@ def test_voucher_with_a_refund_then_write_off_then_receipts(page, city, js, tmp_
 
     switch_account(page, code.account)
     page.locator("nav.sidemenu").get_by_role("link", name="专用收据").click()
-    page.get_by_role("link", name="填报", exact=True).click()
+    page.get_by_role("link", name=re.compile("^填报：")).click()  # the receipt set's 填报 (not 经办人填报)
     for n, (title, amount) in enumerate((("上海互助测试1有限公司", "3000"), ("集团子公司", "2579.99")), 1):
         page.get_by_label("收据抬头").fill(title)
         page.get_by_label("金额（元）").fill(amount)

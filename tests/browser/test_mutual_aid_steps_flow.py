@@ -43,7 +43,8 @@ def test_every_step_of_a_batch_is_a_click_away(page, city, js):
         batch = batches[state]
         for label, heading in walk:
             to_list(page)
-            page.locator(f"#batch-{batch.id}").get_by_role("link", name=label, exact=True).click()
+            # the manual's words, named with the batch for screen readers ("参保清册：2026年度即时参保 …")
+            page.locator(f"#batch-{batch.id}").get_by_role("link", name=re.compile(f"^{label}：")).click()
             expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
             if label in ("清册校验", "保障项目选择", "保费详细"):  # and back to the batch's roster
                 page.locator(".crumbs").get_by_role("link", name=re.compile("参保清册|即时参保")).click()

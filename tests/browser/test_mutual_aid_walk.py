@@ -247,7 +247,7 @@ def centre_writes_off(page, city, payer):
 
 def file_receipts(page, total, payer):
     side(page, "专用收据")
-    page.get_by_role("link", name="填报", exact=True).click()
+    page.get_by_role("link", name=re.compile("^填报：")).click()  # the receipt set's 填报 (not 经办人填报)
     page.get_by_label("收据抬头").fill(payer)
     page.get_by_label("金额（元）").fill(str(total))
     page.get_by_role("button", name="确认提交").click()
