@@ -83,7 +83,7 @@ def _columns(fields, defaults: dict, rows: list):
         except KeyError:  # rows of different keys: one at a time
             tuples = None
         if tuples is not None:
-            given = dict(zip(present, zip(*tuples), strict=True)) if tuples else {}
+            given = dict(zip(present, zip(*tuples, strict=True), strict=True)) if tuples else {}
             columns = [given[n] if n in given else [defaults[n]] * len(rows) for n in names]
             return columns
     return [[row[f.name] if f.name in row else defaults[f.name] for row in rows] for f in fields]
@@ -123,7 +123,7 @@ def _sqlite_values(fields, defaults: dict, rows: list):
     """(fields, the flat parameter list of rows × fields) for SQLite: each value converted by its
     field and sqlite3's adapter (`_converted`), column by column."""
     columns = [_converted(f, c, adapt=True) for f, c in zip(fields, _columns(fields, defaults, rows), strict=True)]
-    return fields, list(itertools.chain.from_iterable(zip(*columns)))
+    return fields, list(itertools.chain.from_iterable(zip(*columns, strict=True)))
 
 
 PG_CASTS = {"AUTO": "integer", "BIGAUTO": "bigint", "BOOL": "boolean", "INT": "integer", "BIGINT": "bigint",
@@ -191,7 +191,8 @@ def _insert_fields(model, first: dict, same: dict | None = None):
     """(the fields to insert, {field name: the value of rows without it}): the model's defaults
     and `same`."""
     same = same or {}
-    fields = [f for f in model._meta.sorted_fields if not (f.primary_key and f.name not in first and f.name not in same)]
+    fields = [f for f in model._meta.sorted_fields
+              if not (f.primary_key and f.name not in first and f.name not in same)]
     defaults = {f.name: same[f.name] if f.name in same else f.default() if callable(f.default) else f.default
                 for f in fields if f.name not in first}
     return fields, defaults
