@@ -49,7 +49,10 @@ def bulk_insert(model, rows: list, size: int = BATCH, returning=(), same: dict |
                 row[model._meta.primary_key.name] = new_id
         fields, defaults = _insert_fields(model, rows[0], same)
         _copy(model, fields, defaults, rows)
-        return [tuple(row[f.name] for f in returning) for row in rows] if returning else None
+        if not returning:
+            return None
+        names = [f.name for f in returning]
+        return list(map(operator.itemgetter(*names), rows)) if len(names) > 1 else [(row[names[0]],) for row in rows]
     fields, defaults = _insert_fields(model, rows[0], same)
     fields, values = _sqlite_values(fields, defaults, rows)
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
@@ -106,13 +109,7 @@ def _converted(field, column, adapt: bool = False):
             if adapter is not None:
                 return adapter(value)
         return value
-    kinds = types - {type(None)}
-    if len(kinds) == 1 and kinds <= _DISTINCT_SAFE:
-        distinct = set(column)
-        if datetime not in kinds or all(v.tzinfo is None for v in distinct if v is not None):
-            mapping = {v: convert(v) for v in distinct}
-            return list(map(mapping.__getitem__, column))
-    return [convert(v) for v in column]
+    return _each(column, convert)
 
 
 # Types whose equal values convert alike (unlike aware times of different zones, or 1.0 and 1.00).
@@ -207,30 +204,10 @@ def _next_ids(model, n: int) -> list:
 
 
 def _copy(model, fields, defaults, rows) -> None:
-    """COPY … FROM STDIN (CSV): every value quoted, NULL as an unquoted \\N. Values other than
-    text and integers (dates, times, booleans) repeat across an import: converted once each."""
-    converted: dict = {}
-
-    def text(field, value):
-        if value is None:
-            return "\\N"
-        if type(value) is str or type(value) is int:
-            value = str(value)
-            return '"' + (value.replace('"', '""') if '"' in value else value) + '"'
-        key = (field.name, value)
-        if key not in converted:
-            db_value = field.db_value(value)
-            if isinstance(db_value, bool):
-                db_value = "t" if db_value else "f"
-            elif isinstance(db_value, datetime):
-                db_value = db_value.isoformat(" ")
-            elif isinstance(db_value, date):
-                db_value = db_value.isoformat()
-            converted[key] = "\\N" if db_value is None else text(field, str(db_value))
-        return converted[key]
-    fixed = {f.name: text(f, defaults[f.name]) for f in fields if f.name in defaults}
-    lines = (",".join([fixed[f.name] if f.name in fixed else text(f, row[f.name]) for f in fields]) + "\n"
-             for row in rows)
+    """COPY … FROM STDIN (CSV): every value quoted, NULL as an unquoted \\N. Built column by
+    column (`_csv_column`): the lines are joined in C (zip, str.join), not value by value."""
+    tokens = [_csv_column(f, c) for f, c in zip(fields, _columns(fields, defaults, rows), strict=True)]
+    lines = map("{}\n".format, map(",".join, zip(*tokens, strict=True)))
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
     sql = f'COPY "{model._meta.table_name}" ({columns}) FROM STDIN WITH (FORMAT csv, NULL \'\\N\')'
     with pw.__exception_wrapper__:  # driver errors as peewee's (IntegrityError …), as execute_sql does
@@ -246,16 +223,59 @@ class _Streamed:
     process formats the rest — instead of waiting for the whole text first."""
 
     def __init__(self, lines):
-        self._lines = lines
+        self._lines = iter(lines)
+        self._per_piece = None  # lines a read() gives
 
     def read(self, size: int = -1) -> str:
-        piece, length = [], 0
-        for line in self._lines:
-            piece.append(line)
-            length += len(line)
-            if 0 <= size <= length:
-                break
-        return "".join(piece)
+        # whole lines up to about `size` characters: a first batch of lines tells their length
+        if self._per_piece is None:
+            first = list(itertools.islice(self._lines, 100))
+            length = sum(map(len, first)) or 1
+            self._per_piece = max(1, 100 * size // length) if size > 0 else None
+            if self._per_piece is None:
+                return "".join(first) + "".join(self._lines)
+            return "".join(first)
+        return "".join(itertools.islice(self._lines, self._per_piece))
+
+
+def _csv_token(value) -> str:
+    """One value (converted by its field) in COPY's CSV form: quoted, or \\N for NULL."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        value = "t" if value else "f"
+    elif isinstance(value, datetime):
+        value = value.isoformat(" ")
+    elif isinstance(value, date):
+        value = value.isoformat()
+    value = str(value)
+    return '"' + (value.replace('"', '""') if '"' in value else value) + '"'
+
+
+def _csv_column(field, column) -> list:
+    """A column's CSV tokens (`_csv_token` of each value converted by the field); a column of
+    text without a quote, integers and NULL formatted without a call per value."""
+    column = _converted(field, column)
+    types = set(map(type, column))
+    if types == {type(None)}:
+        return ["\\N"] * len(column)
+    if types <= _PLAIN and (str not in types or '"' not in "".join(v for v in column if type(v) is str)):
+        if type(None) not in types:
+            return list(map('"{}"'.format, column))
+        return ["\\N" if v is None else f'"{v}"' for v in column]
+    return _each(column, _csv_token)
+
+
+def _each(column, fn) -> list:
+    """fn of each value — once per distinct value for a column of dates, naive times or booleans
+    (and NULL)."""
+    kinds = set(map(type, column)) - {type(None)}
+    if len(kinds) == 1 and kinds <= _DISTINCT_SAFE:
+        distinct = set(column)
+        if datetime not in kinds or all(v.tzinfo is None for v in distinct if v is not None):
+            mapping = {v: fn(v) for v in distinct}
+            return list(map(mapping.__getitem__, column))
+    return [fn(v) for v in column]
 
 
 def _sqlite_returning() -> bool:
