@@ -4,6 +4,8 @@ multi-row INSERT, ids returned), `insert_chunks()` (peewee's insert_many a chunk
 executemany) and the reads that go with them (`fetch()` plain tuples, `in_batch()` values per IN).
 """
 
+import itertools
+import operator
 import sqlite3
 from datetime import date, datetime
 
@@ -32,37 +34,93 @@ def fetch(query) -> list:
     return db.execute_sql(*query.sql()).fetchall()
 
 
-def bulk_insert(model, rows: list, size: int = BATCH, returning=()) -> list | None:
+def bulk_insert(model, rows: list, size: int = BATCH, returning=(), same: dict | None = None) -> list | None:
     """Insert plain dicts fast — the model's Python defaults filled in, values converted by each
     field. PostgreSQL: COPY (ids taken from the table's sequence first when asked for); SQLite:
     INSERT … VALUES (…), (…) with `size` rows a statement. (peewee's insert_many builds the same
     statement but spends most of a 50,000-row import composing it.) With `returning` fields:
     their values for every inserted row, in no particular order (None where the database
-    cannot return them)."""
+    cannot return them). `same`: values of every row (unless a row names its own), given once."""
     if not rows:
         return [] if returning else None
     if is_postgres():
         if returning and model._meta.primary_key.name not in rows[0]:
             for row, new_id in zip(rows, _next_ids(model, len(rows)), strict=True):
                 row[model._meta.primary_key.name] = new_id
-        fields, defaults = _insert_fields(model, rows[0])
+        fields, defaults = _insert_fields(model, rows[0], same)
         _copy(model, fields, defaults, rows)
-        return [tuple(row[f.name] for f in returning) for row in rows] if returning else None
-    fields, defaults = _insert_fields(model, rows[0])
+        if not returning:
+            return None
+        names = [f.name for f in returning]
+        return list(map(operator.itemgetter(*names), rows)) if len(names) > 1 else [(row[names[0]],) for row in rows]
+    fields, defaults = _insert_fields(model, rows[0], same)
+    fields, values = _sqlite_values(fields, defaults, rows)
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
     one = "(" + ", ".join([db.param] * len(fields)) + ")"
     tail = ""
     if returning and _sqlite_returning():
         tail = " RETURNING " + ", ".join(f'"{f.column_name}"' for f in returning)
     out = []
+    width = len(fields)
     for i in range(0, len(rows), size):
-        batch = rows[i:i + size]
-        params = [_db_value(f, row[f.name] if f.name in row else defaults[f.name]) for row in batch for f in fields]
+        count = min(size, len(rows) - i)
         cursor = db.execute_sql(f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES '
-                                + ", ".join([one] * len(batch)) + tail, params)
+                                + ", ".join([one] * count) + tail, values[i * width:(i + count) * width])
         if tail:
             out.extend(cursor.fetchall())
     return out if tail else None
+
+
+_PLAIN = frozenset((str, int, type(None)))  # what needs no conversion by a field
+
+
+def _columns(fields, defaults: dict, rows: list):
+    """The rows' values column by column (a sequence per field, in `fields` order; a row missing
+    a field takes its default), in C where it can be (itemgetter, zip), not value by value."""
+    names = [f.name for f in fields]
+    if len(set(map(len, rows))) == 1 and len(rows[0]) == len(names) - len(defaults):
+        present = [n for n in names if n not in defaults]
+        try:
+            tuples = list(map(operator.itemgetter(*present), rows)) if len(present) > 1 else \
+                [(row[present[0]],) for row in rows]
+        except KeyError:  # rows of different keys: one at a time
+            tuples = None
+        if tuples is not None:
+            given = dict(zip(present, zip(*tuples, strict=True), strict=True)) if tuples else {}
+            columns = [given[n] if n in given else [defaults[n]] * len(rows) for n in names]
+            return columns
+    return [[row[f.name] if f.name in row else defaults[f.name] for row in rows] for f in fields]
+
+
+def _converted(field, column, adapt: bool = False):
+    """A column's values converted by the field (as `_db_value`), then — `adapt`, SQLite — by
+    sqlite3's registered adapter (what the driver does with a date). A column of dates, naive
+    times or booleans (and NULL) is converted once per distinct value."""
+    types = set(map(type, column))
+    if types <= _PLAIN:
+        return column
+
+    def convert(value):
+        if type(value) in _PLAIN:
+            return value
+        value = field.db_value(value)
+        if adapt:
+            adapter = sqlite3.adapters.get((type(value), sqlite3.PrepareProtocol))
+            if adapter is not None:
+                return adapter(value)
+        return value
+    return _each(column, convert)
+
+
+# Types whose equal values convert alike (unlike aware times of different zones, or 1.0 and 1.00).
+_DISTINCT_SAFE = frozenset((date, datetime, bool))
+
+
+def _sqlite_values(fields, defaults: dict, rows: list):
+    """(fields, the flat parameter list of rows × fields) for SQLite: each value converted by its
+    field and sqlite3's adapter (`_converted`), column by column."""
+    columns = [_converted(f, c, adapt=True) for f, c in zip(fields, _columns(fields, defaults, rows), strict=True)]
+    return fields, list(itertools.chain.from_iterable(zip(*columns, strict=True)))
 
 
 PG_CASTS = {"AUTO": "integer", "BIGAUTO": "bigint", "BOOL": "boolean", "INT": "integer", "BIGINT": "bigint",
@@ -126,9 +184,14 @@ def _db_value(field, value):
     return value if value is None or type(value) is str or type(value) is int else field.db_value(value)
 
 
-def _insert_fields(model, first: dict):
-    fields = [f for f in model._meta.sorted_fields if not (f.primary_key and f.name not in first)]
-    defaults = {f.name: f.default() if callable(f.default) else f.default for f in fields if f.name not in first}
+def _insert_fields(model, first: dict, same: dict | None = None):
+    """(the fields to insert, {field name: the value of rows without it}): the model's defaults
+    and `same`."""
+    same = same or {}
+    fields = [f for f in model._meta.sorted_fields
+              if not (f.primary_key and f.name not in first and f.name not in same)]
+    defaults = {f.name: same[f.name] if f.name in same else f.default() if callable(f.default) else f.default
+                for f in fields if f.name not in first}
     return fields, defaults
 
 
@@ -141,30 +204,10 @@ def _next_ids(model, n: int) -> list:
 
 
 def _copy(model, fields, defaults, rows) -> None:
-    """COPY … FROM STDIN (CSV): every value quoted, NULL as an unquoted \\N. Values other than
-    text and integers (dates, times, booleans) repeat across an import: converted once each."""
-    converted: dict = {}
-
-    def text(field, value):
-        if value is None:
-            return "\\N"
-        if type(value) is str or type(value) is int:
-            value = str(value)
-            return '"' + (value.replace('"', '""') if '"' in value else value) + '"'
-        key = (field.name, value)
-        if key not in converted:
-            db_value = field.db_value(value)
-            if isinstance(db_value, bool):
-                db_value = "t" if db_value else "f"
-            elif isinstance(db_value, datetime):
-                db_value = db_value.isoformat(" ")
-            elif isinstance(db_value, date):
-                db_value = db_value.isoformat()
-            converted[key] = "\\N" if db_value is None else text(field, str(db_value))
-        return converted[key]
-    fixed = {f.name: text(f, defaults[f.name]) for f in fields if f.name in defaults}
-    lines = (",".join([fixed[f.name] if f.name in fixed else text(f, row[f.name]) for f in fields]) + "\n"
-             for row in rows)
+    """COPY … FROM STDIN (CSV): every value quoted, NULL as an unquoted \\N. Built column by
+    column (`_csv_column`): the lines are joined in C (zip, str.join), not value by value."""
+    tokens = [_csv_column(f, c) for f, c in zip(fields, _columns(fields, defaults, rows), strict=True)]
+    lines = map("{}\n".format, map(",".join, zip(*tokens, strict=True)))
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
     sql = f'COPY "{model._meta.table_name}" ({columns}) FROM STDIN WITH (FORMAT csv, NULL \'\\N\')'
     with pw.__exception_wrapper__:  # driver errors as peewee's (IntegrityError …), as execute_sql does
@@ -180,16 +223,59 @@ class _Streamed:
     process formats the rest — instead of waiting for the whole text first."""
 
     def __init__(self, lines):
-        self._lines = lines
+        self._lines = iter(lines)
+        self._per_piece = None  # lines a read() gives
 
     def read(self, size: int = -1) -> str:
-        piece, length = [], 0
-        for line in self._lines:
-            piece.append(line)
-            length += len(line)
-            if 0 <= size <= length:
-                break
-        return "".join(piece)
+        # whole lines up to about `size` characters: a first batch of lines tells their length
+        if self._per_piece is None:
+            first = list(itertools.islice(self._lines, 100))
+            length = sum(map(len, first)) or 1
+            self._per_piece = max(1, 100 * size // length) if size > 0 else None
+            if self._per_piece is None:
+                return "".join(first) + "".join(self._lines)
+            return "".join(first)
+        return "".join(itertools.islice(self._lines, self._per_piece))
+
+
+def _csv_token(value) -> str:
+    """One value (converted by its field) in COPY's CSV form: quoted, or \\N for NULL."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        value = "t" if value else "f"
+    elif isinstance(value, datetime):
+        value = value.isoformat(" ")
+    elif isinstance(value, date):
+        value = value.isoformat()
+    value = str(value)
+    return '"' + (value.replace('"', '""') if '"' in value else value) + '"'
+
+
+def _csv_column(field, column) -> list:
+    """A column's CSV tokens (`_csv_token` of each value converted by the field); a column of
+    text without a quote, integers and NULL formatted without a call per value."""
+    column = _converted(field, column)
+    types = set(map(type, column))
+    if types == {type(None)}:
+        return ["\\N"] * len(column)
+    if types <= _PLAIN and (str not in types or '"' not in "".join(v for v in column if type(v) is str)):
+        if type(None) not in types:
+            return list(map('"{}"'.format, column))
+        return ["\\N" if v is None else f'"{v}"' for v in column]
+    return _each(column, _csv_token)
+
+
+def _each(column, fn) -> list:
+    """fn of each value — once per distinct value for a column of dates, naive times or booleans
+    (and NULL)."""
+    kinds = set(map(type, column)) - {type(None)}
+    if len(kinds) == 1 and kinds <= _DISTINCT_SAFE:
+        distinct = set(column)
+        if datetime not in kinds or all(v.tzinfo is None for v in distinct if v is not None):
+            mapping = {v: fn(v) for v in distinct}
+            return list(map(mapping.__getitem__, column))
+    return [fn(v) for v in column]
 
 
 def _sqlite_returning() -> bool:

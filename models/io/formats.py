@@ -40,6 +40,8 @@ def lost_digits(value) -> bool:
     its last digits are gone, whatever digits it seems to have. Every import that reads ID or
     card numbers refuses such cells with `lost_digits_message()`; error files write them back as
     they came (`error_cell()`), so a re-upload is refused the same way."""
+    if type(value) is str and "e" not in value and "E" not in value:  # most cells: no number, no exponent
+        return False
     text = str(value or "").replace(" ", "")
     if _EXPONENT.fullmatch(text):
         return True

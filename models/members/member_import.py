@@ -62,7 +62,8 @@ TEXT_COLUMNS = ("证件号码", "手机号码", CODE_COLUMN)  # kept as text in 
 __all__ = ["KIND", "COLUMNS", "REQUIRED", "TEMPLATE_HEADER", "CODE_COLUMN", "BIRTH_COLUMN", "CHUNK", "MAX_ROWS",
            "NUMERIC_ID_MESSAGE", "CHANGE_LABELS", "Checker", "apply", "count_new_members", "enterprises_of",
            "people_query", "stream_rows", "validate_rows", "import_refusal", "category_label", "explanation",
-           "template_workbook", "error_lines", "error_workbook_of", "summary_text", "run_import", "submit"]
+           "template_workbook", "template_book", "error_lines", "error_workbook_of", "summary_text", "run_import",
+           "submit"]
 
 
 # --- who may import -------------------------------------------------------------------------------
@@ -118,6 +119,12 @@ def explanation(org: Organization, by_code: bool = False) -> list:
 
 
 def template_workbook(org: Organization, by_code: bool = False) -> bytes:
+    return workbook_bytes(template_book(org, by_code))
+
+
+def template_book(org: Organization, by_code: bool = False):
+    """The template as an openpyxl Workbook (同步会员's 下载比对结果 fills it in without writing
+    and parsing it again)."""
     from openpyxl import Workbook
     from openpyxl.worksheet.datavalidation import DataValidation
     wb = Workbook()
@@ -149,7 +156,7 @@ def template_workbook(org: Organization, by_code: bool = False) -> bytes:
             rule = DataValidation(type="list", formula1=f"'本工会覆盖企业'!$B$2:$B${count}", allow_blank=True)
             sheet.add_data_validation(rule)
             rule.add(f"J2:J{last}")
-    return workbook_bytes(wb)
+    return wb
 
 
 # --- the result ---------------------------------------------------------------------------------------

@@ -47,20 +47,20 @@ def write(checked: list, org: Organization, params: dict, account: Account | Non
         category = params.get("category", "")
         detail = params.get("category_detail", "") if category == FLEXIBLE else ""
         chosen = params.get("enterprise") if category == ENTERPRISE else None
+        shared = {"org": org.id, "status": PENDING if pending else NORMAL, "join_date": stamp.date(),
+                "approved_at": None if pending else stamp, "created_at": stamp, "updated_at": stamp}
         new_rows = []
         for r in adds:
-            person = r.get("person_id") or person_ids[(r["person"]["id_type"], r["person"]["id_number"])]
-            enterprise = r.get("enterprise") or chosen
+            record = r["record"]
+            own = r.get("enterprise")
             new_rows.append({
-                "person": person, "org": org.id, "status": PENDING if pending else NORMAL,
-                "member_no": None if pending else next(numbers), "join_date": stamp.date(),
-                "approved_at": None if pending else stamp, "created_at": stamp, "updated_at": stamp,
-                "mobile": r["record"]["mobile"], "work_unit": r["record"].get("work_unit", ""),
-                "tags": r["record"].get("tags", ""),
-                "category": ENTERPRISE if r.get("enterprise") else category,
-                "category_detail": "" if r.get("enterprise") else detail, "enterprise": enterprise,
+                "person": r.get("person_id") or person_ids[(r["person"]["id_type"], r["person"]["id_number"])],
+                "member_no": None if pending else next(numbers),
+                "mobile": record["mobile"], "work_unit": record.get("work_unit", ""), "tags": record.get("tags", ""),
+                "category": ENTERPRISE if own else category, "category_detail": "" if own else detail,
+                "enterprise": own or chosen,
             })
-        returned = bulk_insert(Membership, new_rows, returning=(Membership.id,))
+        returned = bulk_insert(Membership, new_rows, returning=(Membership.id,), same=shared)
         if returned is None:  # an SQLite older than 3.35 has no RETURNING: this run's stamp finds them
             added_ids = [i for (i,) in Membership.select(Membership.id).where(
                 (Membership.org == org.id) & (Membership.created_at == stamp)).tuples()]

@@ -113,6 +113,7 @@ class Checker:
         self._mobiles = None
         self.codes = {compact(c).upper() for c in (org.union_no, org.uscc) if c}
         self.enterprises = ({e.uscc: e.id for e in enterprises_of(org)} if by_code else {})
+        self._union_problems: dict = {}  # (所在工会, 工会编号) as in the file → its problems: the same in most rows
 
     def remember(self, checked: list) -> None:
         """Rebuild the in-file duplicate maps from rows checked earlier (a resumed job)."""
@@ -166,8 +167,12 @@ class Checker:
         record, record_problems = check_record(record_values, partial=True)
         for key, reason in record_problems.items():
             fail(FIELD_COLUMN[key], reason)
-        for column, reason in member_fields.union_problems(values, self.org.name, self.codes,
-                                                           self.org.union_no or self.org.uscc or ""):
+        union_key = (values.get("所在工会"), values.get("工会编号"))
+        union_problems = self._union_problems.get(union_key)
+        if union_problems is None:
+            union_problems = self._union_problems[union_key] = member_fields.union_problems(
+                values, self.org.name, self.codes, self.org.union_no or self.org.uscc or "")
+        for column, reason in union_problems:
             fail(column, reason)
         enterprise = None
         if self.by_code:

@@ -8,7 +8,7 @@ from models.io.error_file import FailedRow, error_workbook
 from models.io.excel import safe_cell
 from models.io.templates import notes_sheet, workbook_bytes
 from models.jobs import Job
-from models.members.member_import import template_workbook as import_template
+from models.members.member_import import template_book
 from models.members.people import ID_CARD, Membership, Person, TransferRequest
 from models.orgs.organizations import Organization
 
@@ -58,8 +58,7 @@ def new_members_workbook(lines: list, org: Organization) -> bytes:
     """下载比对结果 (class E): the member-import template itself (its columns, dropdowns and
     数据说明), filled with what is known — "可以使用下载的表格直接作为会员导入模板上传" once
     手机号码 is filled in."""
-    from openpyxl import load_workbook
-    workbook = load_workbook(io.BytesIO(import_template(org)))
+    workbook = template_book(org)
     sheet = workbook.worksheets[0]
     code = org.union_no or org.uscc or ""
     for row, line in enumerate(lines, start=2):

@@ -71,7 +71,10 @@ def normalize_id(raw) -> str:
     """No whitespace anywhere, full-width → half-width, upper case. Never raises."""
     if raw is None:
         return ""
-    return _SPACES.sub("", unicodedata.normalize("NFKC", str(raw))).upper()
+    text = str(raw)
+    if text.isascii() and text.isalnum():  # the common case: nothing to drop or convert
+        return text.upper()
+    return _SPACES.sub("", unicodedata.normalize("NFKC", text)).upper()
 
 
 def check_digit(body17: str) -> str:
