@@ -4,6 +4,7 @@ threads (`race`)."""
 
 import io
 import threading
+import time
 from contextlib import contextmanager
 
 from bs4 import BeautifulSoup
@@ -87,3 +88,15 @@ def race(*calls) -> list[str]:
     for thread in threads:
         thread.join()
     return outcomes
+
+
+def wait_for(predicate, timeout: float = 60.0, interval: float = 0.05):
+    """predicate()'s first truthy value, asked every `interval` s; AssertionError after `timeout` s
+    (tests that watch another process: a worker, a server)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("timed out")

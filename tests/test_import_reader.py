@@ -26,7 +26,7 @@ from models.members.people import OUTSIDE, Membership
 from models.storage import stored_file
 from tests.conftest import DB_URL
 from tests.factories import memberfiles, tablefiles
-from tests.helpers import upload_job
+from tests.helpers import upload_job, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -156,14 +156,6 @@ def test_a_parser_failing_halfway_fails_the_job_for_the_admin_and_applies_nothin
 
 
 # --- a real worker killed in the middle of an import ----------------------------------------------
-def wait_for(predicate, timeout=60.0, interval=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("timed out")
 
 
 def start_worker():

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from io import BytesIO
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from models.audit import AuditLog
 from models.jobs import DONE, FAILED, QUEUED, RUNNING, Job, init_queue, run_job, sweep_interrupted
 from tests import factories, jobkinds
 from tests.conftest import DB_URL
-from tests.helpers import job_of, soup
+from tests.helpers import job_of, soup, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -165,14 +164,6 @@ def test_sweep_requeues_running_jobs_and_they_continue_from_the_checkpoint(city)
     assert jobkinds.effects() == list(range(30))
 
 
-def wait_for(predicate, timeout=30.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("timed out")
 
 
 def start_worker():

@@ -22,19 +22,12 @@ from models.jobs import DONE, FAILED, QUEUED, RUNNING, Job, enqueue, init_queue
 from models.jobs import queue as queue_of
 from tests import jobkinds
 from tests.conftest import DB_URL, ON_POSTGRES
+from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
 
 
-def wait_for(predicate, timeout=60.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture
