@@ -50,6 +50,7 @@ OBJECT_LABELS = {
     "RegistryPayer": "建议清册人员", "RegistryUnit": "建议清册单位",
     "AccountRecovery": "账号找回申请",
     "SmsCode": "短信验证码",
+    "UnionTally": "基层工会数统计", "EligibleTally": "可参保人数统计", "YearTally": "年度参保统计",
 }
 
 
