@@ -220,7 +220,7 @@ def unions_with_members(parent, n_unions: int, per_union: int, synced_every: int
         org = factories.make_org(parent, "工会委员会")
         for i in range(per_union):
             made.append(factories.make_member(org, synced=i % synced_every == 0,
-                                              mobile=f"135{org.id:04d}{i:04d}"))
+                                              mobile=f"135{org.id % 10_000:04d}{i:04d}"))  # 11 digits
     return made
 
 
