@@ -2,7 +2,7 @@
 
 import re
 
-from playwright.sync_api import Page, Response
+from playwright.sync_api import Page, Response, expect
 
 from tests import factories
 
@@ -43,3 +43,25 @@ def menu(page: Page) -> dict:
         title = section.locator(".menu-title").inner_text().strip()
         sections[title] = [a.inner_text().strip() for a in section.locator("a").all()]
     return sections
+
+
+def start_registration(page, values: dict) -> None:
+    """企业注册 from the login page up to 获取验证码: the form's unit and handler filled, the code asked for."""
+    page.goto("/login")
+    page.get_by_role("link", name="企业注册").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("企业注册")
+    page.get_by_label("单位名称").fill(values["unit_name"])
+    page.get_by_label("统一社会信用代码").fill(values["uscc"])
+    page.get_by_label("经办人姓名").fill(values["handler"])
+    page.get_by_label("手机号码").fill(values["phone"])
+    page.get_by_role("button", name="获取验证码").click()
+
+
+def finish_registration(page, values: dict, code: str, password: str) -> None:
+    """The rest of 企业注册: the SMS code, 账号 and 密码 twice, 注册 → 注册成功."""
+    page.get_by_label("短信验证码").fill(code)
+    page.get_by_label("账号").fill(values["username"])
+    page.locator("#r-password").fill(password)
+    page.get_by_label("确认密码").fill(password)
+    page.get_by_role("button", name="注册").click()
+    expect(page.locator(".alert-success")).to_contain_text("注册成功")

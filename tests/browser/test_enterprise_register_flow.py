@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from models.mutual_aid.codes import CodeHandler, InsuranceCode
 from models.orgs.accounts import Account
-from tests.browser.helpers import menu, switch_account
+from tests.browser.helpers import finish_registration, menu, start_registration, switch_account
 from tests.factories.mutual_aid import outbox_code, png, registration
 
 PASSWORD = "Qiye#2026x"
@@ -25,22 +25,10 @@ def log_in_enterprise(page, username):
 
 def test_register_log_in_apply_with_sms_and_fill_the_handler(app, page, city, tmp_path):
     values = registration(31)
-    page.goto("/login")
-    page.get_by_role("link", name="企业注册").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("企业注册")
-    page.get_by_label("单位名称").fill(values["unit_name"])
-    page.get_by_label("统一社会信用代码").fill(values["uscc"])
-    page.get_by_label("经办人姓名").fill(values["handler"])
-    page.get_by_label("手机号码").fill(values["phone"])
-    page.get_by_role("button", name="获取验证码").click()
+    start_registration(page, values)
     expect(page.locator("#register-notice")).to_have_text("验证码已发送至137****0031，5分钟内有效")
     expect(page.get_by_label("单位名称")).to_have_value(values["unit_name"])
-    page.get_by_label("短信验证码").fill(outbox_code(app, values["phone"]))
-    page.get_by_label("账号").fill(values["username"])
-    page.locator("#r-password").fill(PASSWORD)
-    page.get_by_label("确认密码").fill(PASSWORD)
-    page.get_by_role("button", name="注册").click()
-    expect(page.locator(".alert-success")).to_contain_text("注册成功")
+    finish_registration(page, values, outbox_code(app, values["phone"]), PASSWORD)
     expect(page).to_have_url(re.compile(r"/login$"))
 
     log_in_enterprise(page, values["username"])

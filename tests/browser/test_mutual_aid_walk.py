@@ -22,7 +22,7 @@ from models.mutual_aid.codes import InsuranceCode
 from models.mutual_aid.registry import RegistryPayer
 from models.orgs.accounts import Account
 from tests import factories
-from tests.browser.helpers import switch_account
+from tests.browser.helpers import finish_registration, start_registration, switch_account
 from tests.factories import tablefiles
 from tests.factories.memberfiles import BIRTH_START, gender, id_number
 from tests.factories.mutual_aid import aid_year, approved_code, batch_in, outbox_code, png, registration
@@ -66,21 +66,9 @@ def flash(page, text):
 
 def register_enterprise(app, page, n):
     values = registration(n)
-    page.goto("/login")
-    page.get_by_role("link", name="企业注册").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("企业注册")
-    page.get_by_label("单位名称").fill(values["unit_name"])
-    page.get_by_label("统一社会信用代码").fill(values["uscc"])
-    page.get_by_label("经办人姓名").fill(values["handler"])
-    page.get_by_label("手机号码").fill(values["phone"])
-    page.get_by_role("button", name="获取验证码").click()
+    start_registration(page, values)
     expect(page.locator("#register-notice")).to_contain_text("5分钟内有效")
-    page.get_by_label("短信验证码").fill(outbox_code(app, values["phone"]))
-    page.get_by_label("账号").fill(values["username"])
-    page.locator("#r-password").fill(PASSWORD)
-    page.get_by_label("确认密码").fill(PASSWORD)
-    page.get_by_role("button", name="注册").click()
-    expect(page.locator(".alert-success")).to_contain_text("注册成功")
+    finish_registration(page, values, outbox_code(app, values["phone"]), PASSWORD)
     page.get_by_label("账号").fill(values["username"])
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
