@@ -285,10 +285,114 @@ def test_the_monitor_is_scoped_to_the_district(as_role, city, season):
 
 
 @pytest.mark.parametrize("role", ["grassroots", "centre", "city"])
-def test_the_district_screens_refuse_other_roles(as_role, season, role):
-    client = as_role(role)
-    for url in ("/enroll-stats/district.xlsx", "/enroll-stats/monitor", "/enroll-stats/monitor/unions"):
+def test_the_district_excel_refuses_other_roles(as_role, season, role):
+    assert as_role(role).get("/enroll-stats/district.xlsx" + Y).status_code == 403
+
+
+def test_a_grassroots_union_has_no_monitor(as_role, season):
+    client = as_role("grassroots")
+    for url in ("/enroll-stats/monitor", "/enroll-stats/monitor/unions"):
         assert client.get(url + Y).status_code == 403, url
+
+
+# --- 集中参保实时监控画面 of the city (issue 19) ----------------------------------------------------------
+def direct_group(unions, year) -> dict:
+    """A monitor group's numbers counted from the rows of its open grassroots unions."""
+    ids = [o.id for o in unions]
+    active = {s.org_id for s in Submission.select().where(
+        Submission.org.in_(ids) & Submission.status.in_(enrollment.ACTIVE) & (Submission.mode == CENTRAL))}
+    returned = {s.org_id for s in Submission.select().where(Submission.org.in_(ids) & (Submission.status == "退回"))}
+    enrolled = Enrollment.select().where(Enrollment.org.in_(ids) & Enrollment.active & (Enrollment.year == year.id)
+                                         & (Enrollment.mode == CENTRAL)).count()
+    submitted, sent_back = len(active), len(returned - active)
+    return {"unions": len(ids), "submitted": submitted, "returned": sent_back,
+            "not_submitted": len(ids) - submitted - sent_back, "enrolled": enrolled, "eligible": direct_eligible(ids)}
+
+
+@pytest.mark.parametrize("role", ["centre", "city", "admin"])
+def test_the_city_monitor_has_one_group_per_district_equal_to_direct_counts(as_role, city, season, role):
+    """The centre, 市总工会 and the admin see the whole city, one group per 区局（产业）工会."""
+    year = season["year"]
+    factories.make_org(city.orgs["secondary2"], name="测试区2新公司工会委员会")  # a union with nothing yet
+    page = soup(as_role(role).get("/enroll-stats/monitor" + Y))
+    table = page.find(id="monitor-groups")
+    assert table.find("th").get_text() == "区局（产业）工会"
+    assert page.find(id="monitor-caption").get_text() == "各区局（产业）工会集中参保进度"
+    rows = table.find("tbody").find_all("tr")
+    assert [tr.find("td").get_text() for tr in rows] == ["测试区1总工会", "测试区2总工会", "合计"]
+    by_group = {int(tr["data-group"]): shown_counts(tr) for tr in rows}
+    for key in ("district1", "district2"):
+        district = city.orgs[key]
+        assert by_group[district.id] == direct_group(grassroots_under(district), year), key
+    assert by_group[city.orgs["district1"].id]["enrolled"] == 3 + 36 + 3
+    assert by_group[city.orgs["district2"].id] == {"unions": 4, "submitted": 1, "returned": 0, "not_submitted": 3,
+                                                  "enrolled": 2, "eligible": 2}
+    everything = direct_group(grassroots_under(city.orgs["city"]), year)
+    assert by_group[-1] == shown_counts(page.find(id="monitor-totals")) == everything
+    assert page.find("a", string="下载集中参保区局汇总表")["href"] == "/enroll-stats/city.xlsx?year=2027"
+    assert page.find("a", string="下载集中参保统计表") is None
+    labels = {tr.find("title").get_text() for tr in page.find("svg").find_all("rect", class_="bar-enrolled")}
+    assert labels == {"测试区1总工会 集中参保人数 42", "测试区2总工会 集中参保人数 2"}
+
+
+def test_every_city_monitor_number_opens_the_unions_behind_it(as_role, city, season):
+    client = as_role("city")
+    page = soup(client.get("/enroll-stats/monitor" + Y))
+    links = page.find(id="monitor-groups").find_all("a") + page.find(id="monitor-totals").find_all("a")
+    assert len(links) == 3 * 6 + 6
+    for a in links:
+        count = a.get("data-count") or a.find(attrs={"data-count": True})["data-count"]
+        number = int(a.get_text(" ").split()[-1])
+        listed = soup(client.get(a["href"]))
+        rows = listed.find(id="rows").find("tbody").find_all("tr", attrs={"data-org": True})
+        if count in ("enrolled", "eligible"):
+            column = 4 if count == "enrolled" else 5
+            assert sum(int(tr.find_all("td")[column].get_text()) for tr in rows) == number, a["href"]
+        else:
+            assert f"总共 {number} 条记录" in listed.get_text(), a["href"]
+            assert len(rows) == number
+    d2 = city.orgs["district2"]
+    listed = soup(client.get(f"/enroll-stats/monitor/unions{Y}&group={d2.id}"))
+    assert listed.find(id="unions-title").get_text() == "2027年度集中参保：测试区2总工会 全部基层工会"
+    shown = {int(tr["data-org"]) for tr in listed.find(id="rows").find_all("tr", attrs={"data-org": True})}
+    assert shown == {o.id for o in grassroots_under(d2)}
+
+
+def test_a_district_cannot_open_the_city_or_another_districts_group(as_role, city, season):
+    """The district's monitor stays its own subtree's; the city's groups (the districts, the city
+    itself) and a union further down are not groups of its monitor: 404."""
+    client = as_role("district")
+    page = soup(client.get("/enroll-stats/monitor" + Y))
+    names = [tr.find("td").get_text() for tr in page.find(id="monitor-groups").find("tbody").find_all("tr")]
+    assert names == ["测试区1街道总工会", "直属基层工会", "合计"]
+    o = city.orgs
+    for key in ("city", "centre", "district1", "district2", "secondary2", "grassroots1"):
+        assert client.get(f"/enroll-stats/monitor/unions{Y}&group={o[key].id}").status_code == 404, key
+    secondary = as_role("secondary")
+    for key in ("city", "district1", "district2"):
+        assert secondary.get(f"/enroll-stats/monitor/unions{Y}&group={o[key].id}").status_code == 404, key
+    centre = as_role("centre")  # the city's own groups: the districts, nothing further down
+    assert centre.get(f"/enroll-stats/monitor/unions{Y}&group={o['district1'].id}").status_code == 200
+    assert centre.get(f"/enroll-stats/monitor/unions{Y}&group={o['secondary1'].id}").status_code == 404
+
+
+def test_the_read_only_city_account_views_the_monitor_and_nothing_writes(as_role, city, season):
+    """市总工会 opens the city's monitor, its fragment and the unions behind it; the pages show no
+    form that writes and the requests change no row (the counters included)."""
+    from tests.test_read_only import snapshot
+    client = as_role("city")
+    before = snapshot()
+    urls = ["/enroll-stats/monitor" + Y, "/enroll-stats/monitor" + Y + "&pause=1",
+            f"/enroll-stats/monitor/unions{Y}&group={city.orgs['district1'].id}&state=submitted"]
+    for url in urls:
+        for headers in ({}, {"HX-Request": "true"}):
+            response = client.get(url, headers=headers)
+            assert response.status_code == 200, url
+            page = soup(response)
+            assert not [f for f in page.find_all("form") if (f.get("method") or "get").lower() != "get"
+                        and f.get("action") != "/logout"], url
+    assert snapshot() == before
+    assert client.post("/enroll-stats/monitor" + Y).status_code in (403, 405)
 
 
 # --- city-wide ------------------------------------------------------------------------------------------
@@ -388,22 +492,61 @@ def test_the_menu_and_the_statistics_page_by_role(as_role, season):
     assert district.find(id="district-downloads").find("a", string="下载集中参保统计表")["href"] == (
         "/enroll-stats/district.xlsx?year=2027")
     assert district.find(id="city-downloads") is None
-    centre = soup(as_role("centre").get("/enroll-stats/" + Y))
-    labels = {a.get_text() for a in centre.select(".sidemenu a")}
-    assert {"集中参保统计", "参保人员名单"} <= labels and "集中参保实时监控画面" not in labels
-    assert centre.find(id="city-downloads").find("a", string="下载集中参保区局汇总表") is not None
+    for role in ("centre", "city"):
+        centre = soup(as_role(role).get("/enroll-stats/" + Y))
+        labels = [a.get_text() for a in centre.select(".sidemenu a")]
+        assert {"集中参保统计", "参保人员名单", "集中参保实时监控画面"} <= set(labels), role
+        assert labels.index("集中参保实时监控画面") + 1 == labels.index("集中参保统计")  # where the district has it
+        downloads = centre.find(id="city-downloads")
+        assert downloads.find("a", string="下载集中参保区局汇总表") is not None
+        assert downloads.find("a", string="集中参保实时监控画面")["href"] == "/enroll-stats/monitor?year=2027"
     assert centre.find(id="district-downloads") is None
     assert as_role("grassroots").get("/enroll-stats/" + Y).status_code == 403
 
 
+def third_district(city, year):
+    """测试区3总工会 with its split set and one grassroots union under a street union."""
+    district = factories.make_org(city.orgs["city"], "区总工会", name="测试区3总工会")
+    for t in plans.types_of(year):
+        plans.save_split(district, t, f"{(t.full_fee - t.subsidy_full) / 100:g}", "0",
+                         factories.make_account(district), at=IN_WINDOW)
+    return factories.make_org(factories.make_org(district, "街道总工会"))
+
+
 def test_the_numbers_are_set_based_not_one_query_per_union(city, season):
+    """The monitor of a district and of the city, and the 统计表's rows: as many statements with
+    more unions, submissions and districts."""
     from models.stats import enroll_stats as stats
     from models.stats import monitor as board
-    year, district = season["year"], city.orgs["district1"]
-    before = (statements(lambda: board.monitor(district, year), "SELECT"),
-              statements(lambda: list(stats.union_rows(district, year)), "SELECT"))
+    year, district, root = season["year"], city.orgs["district1"], city.orgs["city"]
+
+    def counted():
+        return (statements(lambda: board.monitor(district, year), "SELECT"),
+                statements(lambda: list(stats.union_rows(district, year)), "SELECT"),
+                statements(lambda: board.monitor(root, year), "SELECT"))
+    before = counted()
     for _ in range(4):
         submit(factories.make_org(city.orgs["secondary1"]), year, 1)
-    after = (statements(lambda: board.monitor(district, year), "SELECT"),
-             statements(lambda: list(stats.union_rows(district, year)), "SELECT"))
-    assert before == after == (4, 3)
+    submit(third_district(city, year), year, 2)
+    assert len(board.monitor(root, year).groups) == 3
+    assert before == counted() == (4, 3, 4)
+
+
+@pytest.mark.parametrize("role", ["district", "centre", "city"])
+def test_the_monitor_request_runs_as_many_statements_with_more_unions_and_districts(as_role, city, season, role):
+    from tests.helpers import queries
+    year = season["year"]
+    client = as_role(role)
+
+    def count():
+        client.get("/enroll-stats/monitor" + Y)  # warm: the session, the account
+        with queries() as seen:
+            assert client.get("/enroll-stats/monitor" + Y).status_code == 200
+        return len(seen)
+    small = count()
+    for _ in range(3):
+        union = factories.make_org(city.orgs["secondary1"])
+        submit(union, year, 2)
+        factories.make_member(union)
+    submit(third_district(city, year), year, 2)
+    assert count() == small

@@ -82,8 +82,9 @@ def test_a_unit_registers_logs_in_and_sees_only_the_mutual_aid_menu(app, client,
 
 
 def test_registration_changes_no_union_list_or_count(app, city, as_role):
-    pages = {"city": ["/orgs/list?status=", "/home", "/enroll-stats/", "/members/", "/orgs/"],
-             "centre": ["/orgs/list?status=", "/home", "/enroll-stats/", "/members/", "/mutual-aid/handler/"],
+    pages = {"city": ["/orgs/list?status=", "/home", "/enroll-stats/", "/enroll-stats/monitor", "/members/", "/orgs/"],
+             "centre": ["/orgs/list?status=", "/home", "/enroll-stats/", "/enroll-stats/monitor", "/members/",
+                        "/mutual-aid/handler/"],
              "district": ["/orgs/list?status=", "/home", "/enroll-stats/", "/enroll-stats/monitor", "/members/",
                           "/mutual-aid/handler/"],
              "admin": ["/orgs/list?status=", "/home", "/members/", "/orgs/"]}

@@ -1,6 +1,7 @@
 """集中参保统计 (spec 60, issue 8): 下载集中参保统计表 and 集中参保实时监控画面 for the district and the
 secondary unions (their own subtree), and the city-wide views of the centre and 市总工会 — the
-区局汇总 Excel and 参保人员名单 (paged, masked, with its Excel). Read-only; every screen is a plain GET
+集中参保实时监控画面 of the whole city (one group per 区局（产业）工会, issue 19), the 区局汇总 Excel
+and 参保人员名单 (paged, masked, with its Excel). Read-only; every screen is a plain GET
 that works without JavaScript; the monitor polls itself with htmx and, without JavaScript, with a
 <meta http-equiv="refresh"> inside <noscript>.
 """
@@ -18,6 +19,7 @@ from models.orgs.organizations import Organization
 from models.rules.fees import yuan
 from models.stats import enroll_stats
 from models.stats import monitor as board
+from models.stats.dashboard import dashboard_root
 from views.access import XLSX, access, acting_account, int_arg, refuse, render_page, send_download
 from views.paging import paginate
 
@@ -73,17 +75,20 @@ def district_excel(year):
 
 # --- 集中参保实时监控画面 --------------------------------------------------------------------------------
 @bp.route("/monitor")
-@access(*REVIEWING_ROLES)
+@access(*REVIEWING_ROLES, *CITY_WIDE)
 @with_year
 def monitor(year):
-    """集中参保实时监控画面: the subtree's progress by secondary union, bars and numbers. ?pause=1
-    stops the refreshing (htmx polling and the no-JS reload alike) until 恢复自动刷新."""
-    numbers = board.monitor(current_user.org, year)
+    """集中参保实时监控画面: the subtree's progress by secondary union (a district, a secondary union) or
+    the whole city's by 区局（产业）工会 (the centre, 市总工会 — read-only —, the admin), bars and
+    numbers. ?pause=1 stops the refreshing (htmx polling and the no-JS reload alike) until 恢复自动刷新."""
+    root = dashboard_root(current_user)  # the city root for the city-wide accounts
+    numbers = board.monitor(root, year)
     paused = request.args.get("pause") == "1"
-    window = plans.window_state(year, "grassroots", current_user.org)
+    window = plans.window_state(year, "grassroots", root)
     return render_page("enroll_stats/monitor.html", "monitor", board=numbers, total=numbers.total, year=year,
                        years=_years(), window=window, chart=Bars(numbers), states=enroll_stats.STATES, at=now(),
-                       poll=MONITOR_POLL_SECONDS, refresh=MONITOR_REFRESH_SECONDS, paused=paused)
+                       poll=MONITOR_POLL_SECONDS, refresh=MONITOR_REFRESH_SECONDS, paused=paused,
+                       city_wide=current_user.sees_whole_city)
 
 
 class Bars:
@@ -120,11 +125,12 @@ class Bars:
 
 
 @bp.route("/monitor/unions")
-@access(*REVIEWING_ROLES)
+@access(*REVIEWING_ROLES, *CITY_WIDE)
 @with_year
 def monitor_unions(year):
-    """The unions behind a monitor number (?state=submitted|returned|not_submitted&group=id|0)."""
-    root = current_user.org
+    """The unions behind a monitor number (?state=submitted|returned|not_submitted&group=id|0): a
+    group is a direct child of the monitor's root (a district's secondary union, the city's district)."""
+    root = dashboard_root(current_user)
     state = request.args.get("state", "")
     state = state if state in enroll_stats.STATES else ""
     raw_group = request.args.get("group", "")
@@ -133,7 +139,7 @@ def monitor_unions(year):
     if group:
         child = board.group_of(root, group)
         if child is None:
-            abort(404)  # not a secondary union directly under the account's organisation
+            abort(404)  # not a group of the account's monitor (another district's, a union further down)
         title = child.name
     elif group == 0:
         title = board.DIRECT

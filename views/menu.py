@@ -42,7 +42,7 @@ MENU = [
         ("缴费凭证管理", "batches.vouchers", ("district", "centre", "city")),
         ("保障信息查询", "coverage.periods", ("centre", "city", "district", "secondary", "grassroots")),
         ("给付信息查询", "coverage.claims_query", ("centre", "city", "district", "secondary", "grassroots")),
-        ("集中参保实时监控画面", "enroll_stats.monitor", ("district", "secondary")),
+        ("集中参保实时监控画面", "enroll_stats.monitor", ("district", "secondary", "centre", "city")),
         ("集中参保统计", "enroll_stats.index", ("district", "secondary", "centre", "city")),
         ("参保人员名单", "enroll_stats.people", ("centre", "city")),
     ]),
