@@ -97,6 +97,19 @@ def assert_exact(year, on=None):
     assert maintained([year.id], on) == direct([year.id], on)
 
 
+def assert_city_monitor_exact(city, year):
+    """The city's 集中参保实时监控画面: one group per district holding unions, each equal to the direct
+    count of its subtree, and the total equal to the whole city's."""
+    counted = direct([year.id], today())
+    shown = board.monitor(city.orgs["city"], year)
+    districts = {o.id for o in Organization.select().where(Organization.level == "district")
+                 if counted[o.id][0] > 0}
+    assert {g.key for g in shown.groups} == districts
+    for g in [*shown.groups, shown.total]:
+        unions, eligible, years = counted[city.orgs["city"].id if g.key < 0 else g.key]
+        assert (g.unions, g.eligible, (g.submitted, g.returned, g.enrolled)) == (unions, eligible, years[year.id])
+
+
 @pytest.fixture
 def year(city):
     return review_factories.ready_year(city)
@@ -202,6 +215,7 @@ def test_counters_equal_direct_counts_after_random_changes(city, year, ops):
             with db.atomic():
                 _apply(op, city, year, unions, parents, made, subs, account)
         assert_exact(year)
+        assert_city_monitor_exact(city, year)
         kept = rows()
         tally.rebuild()
         assert rows() == kept
@@ -254,6 +268,7 @@ def test_the_monitor_equals_direct_counts_and_a_rebuild_on_each_path(city, year)
     assert_exact(year)
     org_changes.edit(Organization.get_by_id(under.id), {"level": "secondary"})  # no longer grassroots
     assert_exact(year)
+    assert_city_monitor_exact(city, year)
     kept = rows()
     tally.rebuild()
     assert rows() == kept
@@ -335,8 +350,10 @@ def test_the_monitor_reads_only_counters_and_names_in_a_fixed_number_of_statemen
             assert f'"{table}"' not in sql, (table, sql)
 
 
-def test_the_monitor_request_runs_as_many_statements_with_more_members(as_role, city, year):
-    client = as_role("district")
+@pytest.mark.parametrize("role", ["district", "centre", "city"])
+def test_the_monitor_request_runs_as_many_statements_with_more_members(as_role, city, year, role):
+    """A district's monitor, and the city's (the centre, 市总工会)."""
+    client = as_role(role)
     url = f"/enroll-stats/monitor?year={year.year}"
 
     def count():
