@@ -209,3 +209,17 @@ def test_the_monitor_pauses_and_keeps_focus(page, city, js):
     assert "pause=1" in page.url
     page.get_by_role("link", name="恢复自动刷新").click()
     expect(page.locator("#monitor-time")).to_contain_text("每30秒自动刷新")
+
+
+@pytest.mark.parametrize("role", ["centre", "city"])
+def test_the_city_monitor_has_no_serious_axe_violation(axe_page, city, role):
+    """The city's 集中参保实时监控画面 with numbers (the menu walk above meets it without a year) and
+    the unions behind a district's number."""
+    from tests.browser.test_queries_flow import city_season
+    city_season(city)
+    log_in(axe_page, city.account(role))
+    for href in ("/enroll-stats/monitor", f"/enroll-stats/monitor/unions?group={city.orgs['district1'].id}"):
+        response = axe_page.goto(href)
+        assert_usable(axe_page, response)
+        assert axe_page.locator("#monitor-groups, #rows").count() == 1
+        assert not axe_problems(axe_page), href
