@@ -8,10 +8,10 @@ run's: SQLite `<file>-smoke.db` / `-tiny.db` (a temporary folder unless BENCH_KE
 same server's database `<name>_smoke` / `_tiny` (created when missing, emptied unless kept) — timed
 by `python -m bench.monitor URL` in a child process, like every database of bench/run.py.
 
-The city has no monitor route (the centre and 市总工会 are refused at /enroll-stats/monitor, the
-district and the secondary unions see their own subtree): its row times `monitor()` of the city
-root, the data access a city-wide screen would run. The monitor reads the counters of
-models/stats/tally.py — `generate_enrollments` rebuilds them after its bulk inserts.
+The city's row is the page 市总工会 (and the centre) opens at /enroll-stats/monitor: the whole city,
+one group per 区局（产业）工会, timed as `bench-city`; the district's and the secondary union's rows
+are their own subtree's. The monitor reads the counters of models/stats/tally.py —
+`generate_enrollments` rebuilds them after its bulk inserts.
 """
 
 import json
@@ -60,7 +60,6 @@ def monitor_timings(b, info: dict, timed, repeat: int) -> list:
     from bench.enroll import generate_enrollments
     from models.orgs.accounts import Account
     from models.orgs.organizations import Organization
-    from models.stats import monitor as board
     year = generate_enrollments(info)["year"]
     secondary = info.get("secondary") or Organization.get(Organization.level == "secondary").id
     if not Account.select().where(Account.username == "bench-secondary").exists():
@@ -69,14 +68,13 @@ def monitor_timings(b, info: dict, timed, repeat: int) -> list:
         account.save()
     n = max(10, repeat // 5)
     url = f"/enroll-stats/monitor?year={year.year}"
-    city = Organization.get_by_id(info["city"])
     return [
         ("集中参保实时监控画面 of a district (GET /enroll-stats/monitor)",
          timed(b.get(b.client("bench-district", info["password"]), url), n)),
+        ("集中参保实时监控画面 of the city (GET /enroll-stats/monitor as 市总工会)",
+         timed(b.get(b.client("bench-city", info["password"]), url), n)),
         ("集中参保实时监控画面 of a secondary union (GET /enroll-stats/monitor)",
          timed(b.get(b.client("bench-secondary", info["password"]), url), n)),
-        ("集中参保实时监控画面 of the city (data access: monitor() of the city root; no route for the city)",
-         timed(lambda: board.monitor(city, year), n)),
     ]
 
 
@@ -102,6 +100,11 @@ def bench_monitor(b, info: dict, members: int, timed, repeat: int) -> None:
     orm = timed(lambda: board.monitor(district, year), n)
     raw = timed(replay(captured(lambda: board.monitor(district, year))), n)
     b.row("  data access: the monitor's counter reads of a district (ORM vs the same SQL raw)", members, orm, "",
+          orm[0] / raw[0])
+    city = Organization.get_by_id(info["city"])
+    orm = timed(lambda: board.monitor(city, year), n)
+    raw = timed(replay(captured(lambda: board.monitor(city, year))), n)
+    b.row("  data access: the monitor's counter reads of the city (ORM vs the same SQL raw)", members, orm, "",
           orm[0] / raw[0])
 
 
