@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import peewee as pw
 
-from models import db, job_leases, job_queue, messages, storage
+from models import db, job_leases, job_queue, job_runs, messages, storage
 from models.base import BaseModel, DomainError, now
 from models.job_leases import LeaseLost, lease_end
 from models.job_queue import enqueue, queue
@@ -96,23 +96,8 @@ class Job(BaseModel):
 
     @property
     def resumed_note(self) -> str:
-        """How an interrupted import went on from its checkpoint (the result's log of runs,
-        JobContext.stage), or "" for one that ran once."""
-        runs = self.result_data.get("runs") or []
-        if len(runs) < 2:
-            return ""
-        parts = []
-        for i, run in enumerate(runs):
-            label = f"第{run.get('attempt') or i + 1}次运行"
-            rows = run.get("rows") or []
-            if not rows:
-                text = f"{label}时全部行已校验，直接导入"
-            elif i == 0:
-                text = f"{label}校验了第{rows[0]}–{rows[1]}行"
-            else:
-                text = f"{label}从第{rows[0]}行继续，校验至第{rows[1]}行"
-            parts.append(text + ("后中断" if i < len(runs) - 1 and rows else ""))
-        return "任务曾中断，已从断点继续：" + "；".join(parts) + "（已校验的行不再重复校验，每行只导入一次）"
+        """How an interrupted import went on (the result's log of runs), or "" for one run."""
+        return job_runs.note(self.result_data.get("runs") or [])
 
     @property
     def error_list(self) -> list:
@@ -210,15 +195,12 @@ class JobChunk(BaseModel):
 
 
 class JobContext:
-    """One run of a job (run_job makes one per attempt)."""
-
     def __init__(self, job: Job, claim: str | None = None):
         self.job = job
         self.claim = claim  # run_job's claim; None when a test calls a handler directly
         self.params = job.params_data
         self.checkpoint = json.loads(job.checkpoint or "{}")
-        self._resumed_at = 0  # a staged import: the chunks staged by earlier runs when this one began
-        self._run = None  # this run's entry in the checkpoint's "runs", once it has staged a chunk
+        self._resumed_at, self._run = 0, None  # staged imports: chunks staged before this run; its "runs" entry
 
     def save_progress(self, done: int, total: int | None = None, checkpoint: dict | None = None):
         """Record progress; call it inside the same db.atomic() as the chunk's effects. Written
@@ -240,8 +222,7 @@ class JobContext:
             self.checkpoint = checkpoint
 
     def staged(self, done: int, remember) -> list:
-        """An import's checked rows staged (JobChunk) before chunk `done`; `remember(part)` sees each.
-        Called as the run begins: `done` > 0 is a run resuming an interrupted one."""
+        """An import's rows staged before chunk `done` (> 0: this run resumes); `remember(part)` sees each."""
         self._resumed_at = done
         rows = []
         for chunk in (JobChunk.select().where((JobChunk.job == self.job.id) & (JobChunk.seq < done))
@@ -252,38 +233,15 @@ class JobContext:
         return rows
 
     def stage(self, seq: int, part: list, done: int, total: int) -> None:
-        """Stage chunk `seq` and record the progress (next chunk seq + 1, and this run's entry in
-        the log of runs) in one transaction."""
-        runs, index = self._runs_with(seq, part)
+        """Stage chunk `seq`, record the progress (next chunk seq + 1, the log of runs) in one transaction."""
+        runs, index = job_runs.with_chunk(self.checkpoint, self._run, self.job.attempts, seq, part)
         with db.atomic():
             JobChunk.insert(job=self.job.id, seq=seq, data=json.dumps(part, ensure_ascii=False)).execute()
             self.save_progress(done, total, checkpoint={"chunks": seq + 1, "runs": runs})
         self._run = index
 
-    def _runs_with(self, seq: int, part: list) -> tuple[list, int]:
-        """The checkpoint's log of runs with chunk `seq` staged by this run: one entry per run that
-        staged chunks — its attempt, the chunks [first, next) and the file rows [first, last] it
-        checked and staged. Written with the chunks, so it says what each run really did: a run
-        that resumed starts where the one before it stopped, and no chunk is in two entries."""
-        runs = [{**r, "chunks": list(r["chunks"]), "rows": list(r.get("rows", []))}
-                for r in self.checkpoint.get("runs", [])]
-        numbers = [r["row"] for r in part if isinstance(r, dict) and "row" in r]
-        if self._run is None:
-            runs.append({"attempt": self.job.attempts, "chunks": [seq, seq + 1],
-                         "rows": [numbers[0], numbers[-1]] if numbers else []})
-            return runs, len(runs) - 1
-        run = runs[self._run]
-        run["chunks"][1] = seq + 1
-        if numbers:
-            run["rows"] = [run["rows"][0] if run["rows"] else numbers[0], numbers[-1]]
-        return runs, self._run
-
     def applied(self, total: int, chunks: int, result: dict) -> None:  # in the apply's transaction
-        """The staged rows applied: the chunks go, the result is kept (with the log of runs)."""
-        runs = list(self.checkpoint.get("runs", []))
-        if self._run is None and self._resumed_at:  # resumed with every chunk already staged: none checked again
-            runs.append({"attempt": self.job.attempts, "chunks": [self._resumed_at, self._resumed_at], "rows": []})
-        result["runs"] = runs
+        result["runs"] = job_runs.at_apply(self.checkpoint, self._run, self.job.attempts, self._resumed_at)
         JobChunk.delete().where(JobChunk.job == self.job.id).execute()
         self.save_progress(total, total, checkpoint={"chunks": chunks, "applied": True, "result": result})
 

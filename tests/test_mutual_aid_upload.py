@@ -281,7 +281,8 @@ def test_a_worker_dying_after_chunk_k_is_resumed_at_chunk_k_not_restarted(unit, 
     assert entries(batch).select(RosterEntry.id_number).distinct().count() == n
     assert JobChunk.select().where(JobChunk.job == job.id).count() == 0
     note = soup(client.get(f"/mutual-aid/batches/uploads/{job.id}")).select_one(".job-runs").get_text()
-    assert note.startswith(f"任务曾中断，已从断点继续：第1次运行校验了第2–{last}行后中断；第2次运行从第{last + 1}行继续")
+    assert note.startswith(f"任务曾中断，已从断点继续：第1次运行校验了第2–{last}行后中断；"
+                           f"第2次运行从第{last + 1}行继续")
 
 
 def test_a_refusal_in_the_model_changes_nothing(unit):
