@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test test-sqlite test-pg lint bench bench-smoke bench-load status-server bundle install install-dev clean
+.PHONY: run test test-sqlite test-pg lint bench bench-smoke bench-load scaleout status-server bundle install install-dev clean
 
 # The runtime (requirements.txt) for `make run`; the development tools (requirements-dev.txt:
 # pytest, playwright, ruff, locust, …, plus the runtime and the Redis extra) for test/lint/bench.
@@ -66,6 +66,14 @@ bench-smoke: $(DEV_STAMP)
 ## when missing; LOAD_DATABASE_URL for PostgreSQL). Target: 0 errors, p95 ≤ 200 ms.
 bench-load: $(DEV_STAMP)
 	$(BIN)/python -m bench.load
+
+## make scaleout: the scale-out proof (bench/scaleout.py, via .ci/scaleout, which .ci/run runs too):
+## two `flask serve --no-worker` servers and `flask worker` on PostgreSQL (127.0.0.1:5432, databases
+## scaleout_city kept and scaleout_run) with JOBS_MODE=redis (Redis at 127.0.0.1:6379, started when
+## redis-server is installed and none answers); refused starts, a server and a worker killed, two
+## workers at once. About two minutes; fails naming the check.
+scaleout: $(DEV_STAMP)
+	bash .ci/scaleout
 
 ## make status-server: the reference server of the status protocol (tools/status_server.py) on
 ## 127.0.0.1:$(STATUS_PORT), answering from the app database's registry (社保状态导入), or from a

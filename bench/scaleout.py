@@ -3,15 +3,25 @@ this machine's PostgreSQL and Redis, the topology of docs/deploy.md section 6 �
 (`flask serve --no-worker`) and one worker (`flask worker`), JOBS_MODE=redis, one SECRET_KEY, one
 STORAGE_DIR — and then:
 
-1. a worker whose STORAGE_DIR is another folder refuses to start, saying why;
+1. processes that would not share one key and one folder refuse to start, saying why: a server
+   without SECRET_KEY (and it writes no key of its own), a worker without STORAGE_DIR, a worker
+   whose STORAGE_DIR is another folder than the servers';
 2. a login on one server is a login on the other (one SECRET_KEY);
 3. the load test (bench/locustfile.py's users, plus writers: bench/scaleout_locust.py) spread over
-   both servers; halfway through, one server is killed (SIGKILL) → the other keeps answering (no
-   failed request before the kill, none from GRACE seconds after it) and every write that was
-   acknowledged — by either server, before or after the kill — is in the database;
-4. a 批量导入会员 uploaded to the surviving server; the worker killed (SIGKILL, with its reader
-   process) while the job stages its rows → a second worker resumes it: 已完成, every row imported
-   once, one 消息提醒, one re-queue.
+   both servers (each takes at least a quarter of the connections); halfway through, one server is
+   killed (SIGKILL) → the other keeps answering (no failed request before the kill, none from GRACE
+   seconds after it) and every write that was acknowledged — by either server, before or after
+   the kill — is in the database;
+4. a 批量导入会员 uploaded to the surviving server (the worker reads it from the shared
+   STORAGE_DIR); the worker killed (SIGKILL, with any child process) while the job stages its
+   rows → two new workers start at once, one resumes the job and the other never runs it: 已完成,
+   run twice in all (开始任务 twice, re-queued once), and RESUMED, not restarted — the job's log of
+   runs (written with the staged chunks, models/jobs.JobContext.stage) shows the second run
+   starting at the chunk after the first run's last committed one (at or after the checkpoint
+   read at the kill), no chunk checked twice, the progress never going back, and the result page
+   saying 从第 N 行继续; every row imported once, one 消息提醒;
+5. two workers at once, every job queued twice (as a restarted worker's sweep re-queues): each
+   job runs once (开始任务 once, attempts 1, 已完成, one 消息提醒), and both workers ran jobs.
 
 nginx is not installed here: a small round-robin TCP proxy (`--proxy`, in this file) stands in for
 its upstream block (a new connection goes to the next server; a refused connection to the one
@@ -21,7 +31,8 @@ The city: BENCH_SCALE=smoke generated once into the database `scaleout_city` (ke
 again only when missing), copied for every run into `scaleout_run` (CREATE DATABASE … TEMPLATE).
 Settings: SCALEOUT_PG (postgresql://postgres@127.0.0.1:5432), SCALEOUT_REDIS_URL
 (redis://127.0.0.1:6379/8; a queue name of the run's own), SCALEOUT_USERS (20), SCALEOUT_SECONDS
-(30), SCALEOUT_IMPORT_ROWS (10000), SCALEOUT_PORT (5090: the proxy; the servers the next two).
+(30), SCALEOUT_IMPORT_ROWS (10000), SCALEOUT_JOBS (10: step 5), SCALEOUT_PORT (5090: the proxy; the
+servers the next two).
 Exits non-zero, naming the check, when anything is wrong.
 """
 
@@ -47,6 +58,7 @@ REDIS_URL = os.environ.get("SCALEOUT_REDIS_URL", "redis://127.0.0.1:6379/8")
 USERS = int(os.environ.get("SCALEOUT_USERS", "20"))
 SECONDS = int(os.environ.get("SCALEOUT_SECONDS", "30"))
 ROWS = int(os.environ.get("SCALEOUT_IMPORT_ROWS", "10000"))
+JOBS = int(os.environ.get("SCALEOUT_JOBS", "10"))
 PROXY = int(os.environ.get("SCALEOUT_PORT", "5090"))
 SERVER_A, SERVER_B = PROXY + 1, PROXY + 2
 GRACE = 5  # seconds after the kill in which requests caught in flight may fail
@@ -139,10 +151,12 @@ class Topology:
                     "PG_POOL_SIZE": "10", "FLASK_APP": "app"}
         self.processes: dict = {}
 
-    def start(self, name: str, command: list, **extra) -> subprocess.Popen:
+    def start(self, name: str, command: list, drop: tuple = (), **extra) -> subprocess.Popen:
         """`flask <command>` in a session of its own (a kill takes its children too), with an
-        instance folder of its own (no key or file is shared except through the settings)."""
-        env = {**self.env, "INSTANCE_PATH": str(self.tmp / f"instance-{name}"), **extra}
+        instance folder of its own (no key or file is shared except through the settings), less
+        the settings named in `drop`."""
+        env = {k: v for k, v in {**self.env, "INSTANCE_PATH": str(self.tmp / f"instance-{name}"), **extra}.items()
+               if k not in drop}
         process = subprocess.Popen([str(BIN / "flask"), *command], cwd=ROOT, env=env, start_new_session=True,
                                    stdout=open(self.tmp / f"{name}.log", "w"), stderr=subprocess.STDOUT)
         self.processes[name] = process
@@ -150,7 +164,7 @@ class Topology:
 
     def kill(self, name: str) -> None:
         process = self.processes[name]
-        os.killpg(process.pid, signal.SIGKILL)  # the process and its children (the xlsx reader)
+        os.killpg(process.pid, signal.SIGKILL)  # the process and any child of it
         process.wait(10)
 
     def log(self, name: str) -> str:
@@ -239,18 +253,28 @@ def login(session, base: str, username: str, password: str) -> None:
         raise Failed(f"login {username} on {base}: {r.status_code}")
 
 
-def step_storage_refused(top: Topology) -> None:
-    print("1. a worker with a STORAGE_DIR of its own", flush=True)
+def step_refusals(top: Topology) -> None:
+    print("1. processes without the one key and the one folder refuse to start", flush=True)
     own = top.tmp / "own-storage"
     own.mkdir()
-    process = top.start("worker-own-folder", ["worker"], STORAGE_DIR=str(own))
-    try:
-        code = process.wait(90)
-    except subprocess.TimeoutExpired:
-        top.kill("worker-own-folder")
-        code = None
-    check(code not in (0, None) and "没有它们写入的标记文件" in top.log("worker-own-folder"),
-          "refuses to start, saying its STORAGE_DIR is not the servers' folder")
+    starts = {  # name: (the process, what its log must say)
+        "server-no-key": (top.start("server-no-key", ["serve", "--no-worker", "--port", str(PROXY + 3)],
+                                    drop=("SECRET_KEY",)), "必须设置 SECRET_KEY"),
+        "worker-no-folder": (top.start("worker-no-folder", ["worker"], drop=("STORAGE_DIR",)),
+                             "必须设置 STORAGE_DIR"),
+        "worker-own-folder": (top.start("worker-own-folder", ["worker"], STORAGE_DIR=str(own)),
+                              "没有它们写入的标记文件"),
+    }
+    for name, (process, reason) in starts.items():
+        try:
+            code = process.wait(90)
+        except subprocess.TimeoutExpired:
+            top.kill(name)
+            code = None
+        said = next((line for line in top.log(name).splitlines() if reason in line), "")
+        check(code not in (0, None) and bool(said), f"{name} refuses to start: {said.strip()[:90]}…")
+    check(not (top.tmp / "instance-server-no-key" / "secret_key").exists(),
+          "the server without SECRET_KEY wrote no key of its own")
 
 
 def step_one_key(accounts: dict) -> None:
@@ -296,7 +320,9 @@ def step_load(top: Topology, accounts: dict) -> None:
     for when, _ok, name, error in [r for r in requests_ if not r[1]][:10]:
         print(f"   failed at {when - killed_at:+.1f} s from the kill: {name}: "
               f"{'no answer (connection lost in flight)' if error.strip(': ') in ('', '0') else error}")
-    check(all(n > 0 for n in counts_before.values()), "the load reached both servers before the kill")
+    connections = sum(counts_before.values())
+    check(connections > 0 and all(n * 4 >= connections for n in counts_before.values()),
+          f"the load was spread over both servers before the kill (connections by port: {counts_before})")
     check(before and all(r[1] for r in before), "no failed request before the kill")
     check(len(after) >= USERS and all(r[1] for r in after),
           f"server B keeps answering: every request from {GRACE} s after the kill succeeded")
@@ -317,15 +343,29 @@ def step_load(top: Topology, accounts: dict) -> None:
     check(not missing, f"every acknowledged write is in the database ({len(acked)} writes; missing: {missing[:5]})")
 
 
+def job_audits(job_id: int, action: str) -> int:
+    from models.audit import AuditLog
+    return AuditLog.select().where((AuditLog.object_type == "Job") & (AuditLog.object_id == job_id)
+                                   & (AuditLog.action == action)).count()
+
+
+def worker_of(job) -> str:
+    """The worker process that ran the job last: the pid in its claim ("host:pid:random")."""
+    return (job.claimed_by or "::").split(":")[1]
+
+
 def step_worker_killed(top: Topology, accounts: dict, target: dict) -> None:
     import requests
 
     from bench.files import import_file
     from models.jobs import DONE, FAILED, RUNNING, Job
+    from models.members.member_import_check import CHUNK
     from models.members.people import Membership, Person
     from models.messages import Message
-    print(f"4. 批量导入会员 of {ROWS:,} rows; the worker killed mid-import, a second one resumes", flush=True)
+    print(f"4. 批量导入会员 of {ROWS:,} rows; the worker killed mid-import, two new ones start at once",
+          flush=True)
     path = import_file(top.tmp / "members.xlsx", ROWS, target["name"], target["union_no"])
+    chunks = -(-ROWS // CHUNK)
     base = f"http://127.0.0.1:{SERVER_B}"
     session = requests.Session()
     login(session, base, IMPORTER, accounts["password"])
@@ -353,19 +393,46 @@ def step_worker_killed(top: Topology, accounts: dict, target: dict) -> None:
           f"the worker is staging the rows ({job and job.status}, checkpoint {job and job.checkpoint})")
     top.kill("worker-1")
     killed = Job.get_by_id(job_id)
+    at_kill = json.loads(killed.checkpoint or "{}").get("chunks", 0)
     print(f"   worker 1 killed at {killed.progress_done:,} of {killed.progress_total:,} rows, "
-          f"checkpoint {killed.checkpoint}", flush=True)
+          f"{at_kill} of {chunks} chunks staged", flush=True)
     check(killed.status == RUNNING, "the database still says 运行中 (nobody told it)")
+    check(0 < at_kill < chunks, f"killed halfway: {at_kill} of {chunks} chunks staged")
     top.start("worker-2", ["worker", "--workers", "1"])
+    top.start("worker-3", ["worker", "--workers", "1"])
     deadline = time.time() + 300
+    progress = [killed.progress_done]
     while time.time() < deadline:
         job = Job.get_by_id(job_id)
+        progress.append(job.progress_done)
         if job.status in (DONE, FAILED):
             break
-        time.sleep(0.5)
-    print(f"   job {job.status}: {job.result_data.get('summary', '')} {job.errors}", flush=True)
-    check(job.status == DONE, f"the second worker finished the job ({job.status})")
-    check(job.attempts == 2, f"run twice: started by worker 1, resumed by worker 2 (attempts {job.attempts})")
+        time.sleep(0.1)
+    print(f"   job {job.status} (worker pid {worker_of(job)}): {job.result_data.get('summary', '')} {job.errors}",
+          flush=True)
+    check(job.status == DONE, f"a new worker finished the job ({job.status})")
+    check(job.attempts == 2 and job_audits(job_id, "开始任务") == 2,
+          f"run twice in all: by worker 1, then by ONE of the two new workers (attempts {job.attempts}, "
+          f"开始任务 {job_audits(job_id, '开始任务')})")
+    check(job_audits(job_id, "任务中断后重新排队") == 1,
+          f"re-queued once ({job_audits(job_id, '任务中断后重新排队')})")
+    check(progress == sorted(progress), f"the progress never went back (from {killed.progress_done:,}: "
+          f"{', '.join(f'{p:,}' for p in sorted(set(progress))[:12])}…)")
+    runs = job.result_data.get("runs") or []
+    print(f"   runs: {runs}", flush=True)
+    check(len(runs) == 2 and [r.get("attempt") for r in runs] == [1, 2], "two runs in the job's log (attempts 1, 2)")
+    first, second = runs
+    check(first["chunks"][0] == 0 and second["chunks"] == [first["chunks"][1], chunks],
+          f"the second run staged chunks {second['chunks'][0] + 1}–{chunks} only: it went on from the first "
+          f"run's last committed chunk ({first['chunks'][1]}), no chunk checked or staged twice")
+    check(second["chunks"][0] >= at_kill,
+          f"resumed at or after the checkpoint read at the kill (chunk {second['chunks'][0] + 1} ≥ {at_kill + 1})")
+    check(second["rows"] == [first["rows"][1] + 1, ROWS + 1],
+          f"rows {first['rows'][0]}–{first['rows'][1]} checked once by the first run, "
+          f"{second['rows'][0]}–{second['rows'][1]} by the second")
+    note = re.search(r'class="muted job-runs">([^<]*)<', session.get(f"{base}/members/import/{job_id}").text)
+    check(bool(note) and f"从第{second['rows'][0]}行继续" in note.group(1),
+          f"the result page says so: {note.group(1) if note else '(no note)'}")
     added = job.result_data.get("added")
     check(added == ROWS, f"the result counts {ROWS:,} members added ({added})")
     imported = (Membership.select(Person.id_number).join(Person)
@@ -375,10 +442,41 @@ def step_worker_killed(top: Topology, accounts: dict, target: dict) -> None:
           f"every row imported exactly once ({len(numbers):,} memberships, {len(set(numbers)):,} people)")
     notices = Message.select().where(Message.link == f"/jobs/{job_id}").count()
     check(notices == 1, f"one 消息提醒 of the finished job ({notices})")
-    from models.audit import AuditLog
-    requeued = AuditLog.select().where((AuditLog.object_type == "Job") & (AuditLog.object_id == job_id)
-                                       & (AuditLog.action == "任务中断后重新排队")).count()
-    check(requeued == 1, f"re-queued once ({requeued})")
+    db.close()
+
+
+def step_two_workers(top: Topology) -> None:
+    """Two live workers (worker-2, worker-3), JOBS 导出操作日志 jobs each queued twice."""
+    from models.jobs import DONE, FAILED, Job, enqueue, init_queue
+    from models.messages import Message
+    from models.orgs.accounts import Account
+    print(f"5. two workers at once, {JOBS} jobs each queued twice", flush=True)
+    os.environ.update(REDIS_URL=REDIS_URL, REDIS_QUEUE=top.queue)
+    db = run_db()
+    init_queue(f"{BASE_PG}/{RUN_DB}", "redis")
+    account = Account.get(Account.username == IMPORTER)
+    ids = []
+    for _ in range(JOBS):
+        job = Job.submit("audit_export", {"action": "修改组织信息"}, account=account)
+        enqueue(job.id)  # the same job a second time, as a restarted worker's sweep re-queues it
+        ids.append(job.id)
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if Job.select().where(Job.id.in_(ids) & Job.status.in_([DONE, FAILED])).count() == len(ids):
+            break
+        time.sleep(0.2)
+    jobs = list(Job.select().where(Job.id.in_(ids)).order_by(Job.id))
+    by_worker: dict = {}
+    for job in jobs:
+        by_worker[worker_of(job)] = by_worker.get(worker_of(job), 0) + 1
+    print(f"   jobs by worker pid: {by_worker}", flush=True)
+    check(all(j.status == DONE for j in jobs), f"every job 已完成 ({[j.status for j in jobs]})")
+    started = [job_audits(j.id, "开始任务") for j in jobs]
+    check(all(j.attempts == 1 for j in jobs) and started == [1] * len(jobs),
+          f"each job run once: attempts {[j.attempts for j in jobs]}, 开始任务 {started}")
+    notices = [Message.select().where(Message.link == f"/jobs/{j.id}").count() for j in jobs]
+    check(notices == [1] * len(jobs), f"one 消息提醒 a job ({notices})")
+    check(len(by_worker) == 2, "both workers ran jobs (they really competed)")
     db.close()
 
 
@@ -400,10 +498,11 @@ def main() -> int:
              str(tmp / "proxy.json")], cwd=ROOT, start_new_session=True,
             stdout=open(tmp / "proxy.log", "w"), stderr=subprocess.STDOUT)
         wait_port(PROXY, top.processes["proxy"])
-        step_storage_refused(top)
+        step_refusals(top)
         step_one_key(accounts)
         step_load(top, accounts)
         step_worker_killed(top, accounts, target)
+        step_two_workers(top)
     except Failed as exc:
         print(f"\nscale-out proof FAILED: {exc} (logs in {tmp})")
         return 1

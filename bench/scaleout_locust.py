@@ -29,7 +29,7 @@ _numbers = itertools.count(1)
 @events.request.add_listener
 def _log_request(request_type, name, response_time, response_length, exception=None, **_):
     state = "ok" if exception is None else "fail"
-    LOG.write(f"R\t{time.time():.3f}\t{state}\t{request_type} {name}\t{str(exception)[:120] if exception else ''}\n")
+    LOG.write(f"R\t{time.time():.3f}\t{state}\t{name}\t{str(exception)[:120] if exception else ''}\n")
 
 
 class Writer(Base):

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import peewee as pw
 
-from models import db, job_leases, job_queue, messages, storage
+from models import db, job_leases, job_queue, job_runs, messages, storage
 from models.base import BaseModel, DomainError, now
 from models.job_leases import LeaseLost, lease_end
 from models.job_queue import enqueue, queue
@@ -93,6 +93,11 @@ class Job(BaseModel):
     @property
     def result_data(self) -> dict:
         return json.loads(self.result or "{}")
+
+    @property
+    def resumed_note(self) -> str:
+        """How an interrupted import went on (the result's log of runs), or "" for one run."""
+        return job_runs.note(self.result_data.get("runs") or [])
 
     @property
     def error_list(self) -> list:
@@ -195,6 +200,7 @@ class JobContext:
         self.claim = claim  # run_job's claim; None when a test calls a handler directly
         self.params = job.params_data
         self.checkpoint = json.loads(job.checkpoint or "{}")
+        self._resumed_at, self._run = 0, None  # staged imports: chunks staged before this run; its "runs" entry
 
     def save_progress(self, done: int, total: int | None = None, checkpoint: dict | None = None):
         """Record progress; call it inside the same db.atomic() as the chunk's effects. Written
@@ -216,7 +222,8 @@ class JobContext:
             self.checkpoint = checkpoint
 
     def staged(self, done: int, remember) -> list:
-        """An import's checked rows staged (JobChunk) before chunk `done`; `remember(part)` sees each."""
+        """An import's rows staged before chunk `done` (> 0: this run resumes); `remember(part)` sees each."""
+        self._resumed_at = done
         rows = []
         for chunk in (JobChunk.select().where((JobChunk.job == self.job.id) & (JobChunk.seq < done))
                       .order_by(JobChunk.seq)):
@@ -226,12 +233,15 @@ class JobContext:
         return rows
 
     def stage(self, seq: int, part: list, done: int, total: int) -> None:
-        """Stage chunk `seq` and record the progress (next chunk seq + 1) in one transaction."""
+        """Stage chunk `seq`, record the progress (next chunk seq + 1, the log of runs) in one transaction."""
+        runs, index = job_runs.with_chunk(self.checkpoint, self._run, self.job.attempts, seq, part)
         with db.atomic():
             JobChunk.insert(job=self.job.id, seq=seq, data=json.dumps(part, ensure_ascii=False)).execute()
-            self.save_progress(done, total, checkpoint={"chunks": seq + 1})
+            self.save_progress(done, total, checkpoint={"chunks": seq + 1, "runs": runs})
+        self._run = index
 
     def applied(self, total: int, chunks: int, result: dict) -> None:  # in the apply's transaction
+        result["runs"] = job_runs.at_apply(self.checkpoint, self._run, self.job.attempts, self._resumed_at)
         JobChunk.delete().where(JobChunk.job == self.job.id).execute()
         self.save_progress(total, total, checkpoint={"chunks": chunks, "applied": True, "result": result})
 

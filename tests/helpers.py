@@ -100,3 +100,44 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.05):
             return value
         time.sleep(interval)
     raise AssertionError("timed out")
+
+
+class ProcessDied(BaseException):
+    """A worker process ending where it stands (SIGKILL, power cut): a BaseException, so no
+    `except Exception` clean-up of the job runs and the job stays 运行中 with its last commit."""
+
+
+class ImportRuns:
+    """Watches a staged import (models/jobs.JobContext) run after run: the file rows each run
+    checked (`checker_class.check`), the chunks it staged and the progress it wrote; the run's
+    process dies right after committing chunk `dies_after` (counted from 1) the first time."""
+
+    def __init__(self, monkeypatch, checker_class, dies_after: int):
+        from models.jobs import JobContext
+        self.checked, self.staged, self.progress = [], [], []
+        real_check, real_stage, real_progress = checker_class.check, JobContext.stage, JobContext.save_progress
+        alive = [True]
+        watch = self
+
+        def check(self, rows):
+            watch.checked.extend(number for number, _values in rows)
+            return real_check(self, rows)
+
+        def stage(self, seq, part, done, total):
+            real_stage(self, seq, part, done, total)
+            watch.staged.append(seq)
+            if alive[0] and seq + 1 == dies_after:
+                alive[0] = False
+                raise ProcessDied(f"the worker died after committing chunk {dies_after}")
+
+        def save_progress(self, done, total=None, checkpoint=None):
+            real_progress(self, done, total, checkpoint)
+            watch.progress.append(done)
+
+        monkeypatch.setattr(checker_class, "check", check)
+        monkeypatch.setattr(JobContext, "stage", stage)
+        monkeypatch.setattr(JobContext, "save_progress", save_progress)
+
+    def next_run(self) -> None:
+        """Forget what the run before did: what follows is the next run's."""
+        self.checked, self.staged, self.progress = [], [], []

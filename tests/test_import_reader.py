@@ -196,3 +196,11 @@ def test_worker_killed_mid_import_resumes(committed):
     assert job.result_data["added"] == n and job.result_data["failed"] == 0
     assert Membership.select().where(Membership.org == org.id).count() == n
     assert JobChunk.select().count() == 0
+    # the second worker went on from the first one's last committed chunk; it did not start again
+    # (the first may commit one more chunk between the read above and the kill)
+    first_run, second_run = job.result_data["runs"]
+    assert (first_run["attempt"], second_run["attempt"], job.attempts) == (1, 2, 2)
+    assert first_run["chunks"][0] == 0 and first_run["rows"][0] == 2
+    assert second_run["chunks"] == [first_run["chunks"][1], n // importer.CHUNK]
+    assert second_run["chunks"][0] >= json.loads(killed.checkpoint)["chunks"]
+    assert second_run["rows"] == [first_run["rows"][1] + 1, n + 1]

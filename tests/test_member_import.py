@@ -14,7 +14,7 @@ from openpyxl import Workbook, load_workbook
 from models.audit import AuditLog
 from models.base import DomainError, today
 from models.io.tables import NumericText
-from models.jobs import QUEUED, Job, JobChunk, JobContext, init_queue, run_job
+from models.jobs import DONE, QUEUED, RUNNING, Job, JobChunk, JobContext, init_queue, run_job, sweep_interrupted
 from models.members import counts as stats
 from models.members import member_import as importer
 from models.members import member_review, members, people
@@ -25,7 +25,7 @@ from models.storage import stored_file
 from tests import factories
 from tests.conftest import DB_URL
 from tests.factories import memberfiles
-from tests.helpers import job_of, post_file, soup
+from tests.helpers import ImportRuns, ProcessDied, job_of, post_file, soup
 
 TEMPLATE = ["姓名*", "证件类型(身份证)*", "证件号码*", "手机号码*", "性别*", "所在工会*", "工会编号*",
             "工作单位/服务平台", "会员标签"]
@@ -390,7 +390,7 @@ def test_a_job_killed_after_its_first_chunk_resumes_and_applies_every_row_once(c
     with pytest.raises(Killed):
         importer.run_import(DiesAfterFirstChunk(job))
     assert JobChunk.select().where(JobChunk.job == job.id).count() == 1
-    assert json.loads(Job.get_by_id(job.id).checkpoint) == {"chunks": 1}
+    assert json.loads(Job.get_by_id(job.id).checkpoint)["chunks"] == 1
     assert roster(org).count() == 0  # nothing applied before every chunk is checked
 
     result = importer.run_import(JobContext(Job.get_by_id(job.id)))  # the restarted worker
@@ -403,6 +403,51 @@ def test_a_job_killed_after_its_first_chunk_resumes_and_applies_every_row_once(c
     assert importer.run_import(JobContext(Job.get_by_id(job.id))) == result
     assert roster(org).count() == n - 1
     assert_counters_exact(org)
+
+
+def test_a_worker_dying_after_chunk_k_is_resumed_at_chunk_k_not_restarted(city, as_role, monkeypatch):
+    """The run dies right after committing its third chunk (as under SIGKILL: no clean-up runs);
+    the next worker's sweep re-queues the job and the second run checks and stages only the
+    chunks after the third — the file's first 3,000 rows are not checked again — its progress
+    never goes back, and every row is imported once. The result page says where it went on."""
+    org, account = city.orgs["grassroots1"], city.account("grassroots")
+    n, k, chunks = 5500, 3, 6  # importer.CHUNK rows a chunk
+    data, name = memberfiles.member_file(memberfiles.member_rows(n, org=org), "xlsx")
+    stored_file("uploads", "died.bin").write_bytes(data)
+    job = Job.create(kind=importer.KIND, title="批量导入会员", owner=account.id, org=org.id, status=QUEUED,
+                     params=json.dumps({"upload": "died.bin", "account": account.id, "org": org.id,
+                                        "file_name": name, "category": OUTSIDE}))
+    runs = ImportRuns(monkeypatch, importer.Checker, dies_after=k)
+    rows = list(range(2, n + 2))  # the file's data rows (row 1 is the header)
+    with pytest.raises(ProcessDied):
+        run_job(job.id)
+    died = Job.get_by_id(job.id)
+    assert (died.status, died.attempts) == (RUNNING, 1)  # nobody told the database
+    assert json.loads(died.checkpoint)["chunks"] == k and died.progress_done == k * importer.CHUNK
+    assert JobChunk.select().where(JobChunk.job == job.id).count() == k
+    assert (runs.checked, runs.staged) == (rows[:k * importer.CHUNK], list(range(k)))
+    assert roster(org).count() == 0
+
+    runs.next_run()
+    assert sweep_interrupted() == [job.id]  # the next worker starts: the job's process is gone
+    job = Job.get_by_id(job.id)
+    assert (job.status, job.attempts) == (DONE, 2)
+    assert runs.checked == rows[k * importer.CHUNK:]  # the staged rows are not checked again
+    assert runs.staged == list(range(k, chunks))  # nor staged again
+    assert runs.progress == sorted(runs.progress) and min(runs.progress) >= died.progress_done
+    assert job.result_data["runs"] == [
+        {"attempt": 1, "chunks": [0, k], "rows": [2, k * importer.CHUNK + 1]},
+        {"attempt": 2, "chunks": [k, chunks], "rows": [k * importer.CHUNK + 2, n + 1]}]
+    assert (job.result_data["added"], job.result_data["failed"]) == (n, 0)
+    assert roster(org).count() == n
+    assert roster(org).select(Membership.person).distinct().count() == n
+    assert JobChunk.select().where(JobChunk.job == job.id).count() == 0
+    assert AuditLog.select().where((AuditLog.object_type == "Job") & (AuditLog.object_id == job.id)
+                                   & (AuditLog.action == "任务中断后重新排队")).count() == 1
+    assert_counters_exact(org)
+    page = soup(as_role("grassroots").get(f"/members/import/{job.id}")).select_one(".job-runs").get_text()
+    assert page == ("任务曾中断，已从断点继续：第1次运行校验了第2–3001行后中断；第2次运行从第3002行继续，"
+                    "校验至第5501行（已校验的行不再重复校验，每行只导入一次）")
 
 
 # --- 上传会员数据类型 ------------------------------------------------------------------------------
@@ -652,7 +697,7 @@ class AnotherOperatorActsBeforeTheApply(JobContext):
 
     def save_progress(self, done, total=None, checkpoint=None):
         super().save_progress(done, total, checkpoint)
-        if checkpoint == {"chunks": 1} and self.mobile:
+        if (checkpoint or {}).get("chunks") == 1 and not checkpoint.get("applied") and self.mobile:
             factories.make_member(self.org, mobile=self.mobile)
             self.mobile = None
 

@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from models.base import DomainError
-from models.jobs import DONE, FAILED, QUEUED, Job, JobChunk, JobContext, init_queue, run_job
+from models.jobs import DONE, FAILED, QUEUED, RUNNING, Job, JobChunk, JobContext, init_queue, run_job, sweep_interrupted
 from models.mutual_aid import batch_ops, code_ops, roster_import, roster_ops, years
 from models.mutual_aid.batches import ATTACH_REVIEW, CHECK_FAILED, CHOOSE_ITEMS, TO_CHECK, AidBatch, RosterEntry
 from models.mutual_aid.registry import RegistryPayer
@@ -21,7 +21,7 @@ from tests.conftest import DB_URL
 from tests.factories import tablefiles
 from tests.factories.memberfiles import id_number
 from tests.factories.mutual_aid import aid_year, approved_code, batch_in, enterprise_account, form, person, png
-from tests.helpers import post_file, soup, upload_job
+from tests.helpers import ImportRuns, ProcessDied, post_file, soup, upload_job
 
 HEADER = ["姓名*", "证件类型*", "证件号码*", "性别", "出生日期", "是否有社保"]
 
@@ -231,7 +231,7 @@ def test_a_job_killed_after_its_first_chunk_resumes_and_adds_every_row_once(unit
     with pytest.raises(Killed):
         roster_import.run_import(DiesAfterFirstChunk(job))
     assert JobChunk.select().where(JobChunk.job == job.id).count() == 1
-    assert json.loads(Job.get_by_id(job.id).checkpoint) == {"chunks": 1}
+    assert json.loads(Job.get_by_id(job.id).checkpoint)["chunks"] == 1
     assert entries(batch).count() == 0  # nothing goes in before every chunk is checked
 
     result = roster_import.run_import(JobContext(Job.get_by_id(job.id)))  # the restarted worker
@@ -242,6 +242,47 @@ def test_a_job_killed_after_its_first_chunk_resumes_and_adds_every_row_once(unit
     # killed after the rows went in, before the job was marked done: nothing goes in twice
     assert roster_import.run_import(JobContext(Job.get_by_id(job.id))) == result
     assert entries(batch).count() == n - 1
+
+
+def test_a_worker_dying_after_chunk_k_is_resumed_at_chunk_k_not_restarted(unit, monkeypatch):
+    """The run dies right after committing its second chunk (no clean-up runs, as under SIGKILL);
+    the next worker's sweep re-queues the job; the second run checks and stages only the third
+    chunk, its progress never goes back, every row goes in once, and the result page says so."""
+    code, batch, client = unit
+    n, k, chunks = roster_import.CHUNK * 2 + 500, 2, 3
+    data, name = tablefiles.write([HEADER] + rows_of(n), "xlsx")
+    stored_file("uploads", "roster-died.bin").write_bytes(data)
+    job = Job.create(kind=roster_import.KIND, title=roster_import.TITLE, owner=code.account_id,
+                     org=code.account.org_id, status=QUEUED,
+                     params=json.dumps({"upload": "roster-died.bin", "account": code.account_id,
+                                        "batch": batch.id, "file_name": name}))
+    runs = ImportRuns(monkeypatch, roster_import.Checker, dies_after=k)
+    rows = list(range(2, n + 2))  # the file's data rows (row 1 is the header)
+    with pytest.raises(ProcessDied):
+        run_job(job.id)
+    died = Job.get_by_id(job.id)
+    assert (died.status, died.attempts) == (RUNNING, 1)
+    assert json.loads(died.checkpoint)["chunks"] == k and died.progress_done == k * roster_import.CHUNK
+    assert (runs.checked, runs.staged) == (rows[:k * roster_import.CHUNK], list(range(k)))
+    assert entries(batch).count() == 0
+
+    runs.next_run()
+    assert sweep_interrupted() == [job.id]
+    job = Job.get_by_id(job.id)
+    assert (job.status, job.attempts) == (DONE, 2)
+    assert runs.checked == rows[k * roster_import.CHUNK:]  # the staged rows are not checked again
+    assert runs.staged == list(range(k, chunks))
+    assert runs.progress == sorted(runs.progress) and min(runs.progress) >= died.progress_done
+    last = k * roster_import.CHUNK + 1
+    assert job.result_data["runs"] == [{"attempt": 1, "chunks": [0, k], "rows": [2, last]},
+                                       {"attempt": 2, "chunks": [k, chunks], "rows": [last + 1, n + 1]}]
+    assert (job.result_data["imported"], job.result_data["failed"]) == (n, 0)
+    assert entries(batch).count() == n
+    assert entries(batch).select(RosterEntry.id_number).distinct().count() == n
+    assert JobChunk.select().where(JobChunk.job == job.id).count() == 0
+    note = soup(client.get(f"/mutual-aid/batches/uploads/{job.id}")).select_one(".job-runs").get_text()
+    assert note.startswith(f"任务曾中断，已从断点继续：第1次运行校验了第2–{last}行后中断；"
+                           f"第2次运行从第{last + 1}行继续")
 
 
 def test_a_refusal_in_the_model_changes_nothing(unit):
