@@ -6,8 +6,8 @@
   it is required in code (aria-required or required).
 - The keyboard: Enter on 下一页 lands in the list (JS: focus on the region's heading or table and
   the live region says 第 2 / N 页; no JS: the link's #rows anchor, so the next Tab is in the list);
-  a refused form puts focus on the first invalid field (JS) and its alert lists the refused fields
-  as links to them (both).
+  a refused form (会员信息's WTForms form, 登记给付's hand-written one) puts focus on the first
+  invalid field (JS) and its alert lists the refused fields as links to them (both).
 - The live monitor pauses (暂停自动刷新) and keeps focus through a refresh.
 """
 
@@ -181,6 +181,35 @@ def test_a_refused_form_leads_to_its_first_invalid_field(page, city, js):
         links.first.focus()
         page.keyboard.press("Enter")
         expect(first_invalid).to_be_focused()
+
+
+def test_a_hand_written_form_refused_by_keyboard_leads_to_its_field(page, city, js):
+    """登记给付 (a form written field by field, swapped in place by htmx): Enter on 保存 with the
+    fields empty; the alert links each refused field, the first takes focus (JS) or is one Enter on
+    its link away (no JS), and it names its message and the form's hint."""
+    log_in(page, city.account("centre"))
+    page.goto("/coverage/claims/new")
+    page.get_by_label("给付金额（元）").fill("abc")
+    page.get_by_role("button", name="保存").focus()
+    page.keyboard.press("Enter")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("请按提示修改后重新提交")
+    links = alert.get_by_role("link")
+    expect(links.first).to_have_attribute("href", "#c-id_number")
+    assert "#c-amount" in [links.nth(i).get_attribute("href") for i in range(links.count())]
+    field = page.locator("#c-id_number")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_attribute("aria-describedby", "c-hint c-id_number-error")
+    expect(page.locator("#c-id_number-error")).not_to_be_empty()
+    if js:
+        expect(field).to_be_focused()
+    else:
+        links.first.focus()
+        page.keyboard.press("Enter")
+        expect(field).to_be_focused()
+    # The user types straight into the refused field.
+    page.keyboard.type("110105194912310029")
+    expect(field).to_have_value("110105194912310029")
 
 
 def test_the_monitor_pauses_and_keeps_focus(page, city, js):
