@@ -12,11 +12,12 @@ import pytest
 
 from models.enroll import plans
 from models.mutual_aid import years
+from models.mutual_aid.batches import TO_CHECK
 from models.mutual_aid.vouchers import AidReceiptSet
 from tests import factories
 from tests.factories.aid_money import payable_batch, uploaded_voucher
 from tests.factories.members import new_member
-from tests.factories.mutual_aid import approved_code
+from tests.factories.mutual_aid import approved_code, batch_in
 from tests.helpers import soup
 
 PARTIALS = Path(__file__).resolve().parent.parent / "partials"
@@ -55,12 +56,12 @@ CASES = {
     "新建保障年度（会员专享）": lambda app, city, as_role: (as_role("centre"), "/plans/years", {"year": "abc"}, None),
     "新建保障年度（互助保障）": lambda app, city, as_role: (
         as_role("centre"), "/mutual-aid/years", {"year": "abc"}, None),
-    "互助保障收款账户": lambda app, city, as_role: (
-        as_role("centre"), f"/mutual-aid/years/{years.create_year(2026).id}",
-        {"section": "account", "account_name": "", "account_no": "", "bank": ""}, None),
-    "互助保障时间窗口": lambda app, city, as_role: (
-        as_role("centre"), f"/mutual-aid/years/{years.create_year(2026).id}",
-        {"section": "windows", "central_starts": "明天"}, None),
+    "互助保障收款账户": lambda app, city, as_role: _aid_year(
+        as_role, {"section": "account", "account_name": "", "account_no": "", "bank": ""}),
+    "互助保障时间窗口": lambda app, city, as_role: _aid_year(as_role, {"section": "windows", "central_starts": "明天"}),
+    "互助保障项目价格": lambda app, city, as_role: _aid_year(as_role, {"section": "prices", "A0_full": "x"}),
+    "开卡回盘导入": lambda app, city, as_role: (as_role("centre"), "/cards/returns", {}, MULTIPART),
+    "参保名单上传": lambda app, city, as_role: _roster_upload(app, city),
     "申请参保编码": lambda app, city, as_role: (
         as_role("grassroots"), "/mutual-aid/codes/new", {"action": "submit"}, MULTIPART),
     "参保单位（集团下属单位）": lambda app, city, as_role: (
@@ -83,6 +84,15 @@ def _member_fix(city, as_role):
     return (as_role("admin"), "/admin/member-identity",
             {"lookup_type": person.id_type, "lookup_number": person.id_number, "name": "", "id_type": person.id_type,
              "id_number": person.id_number, "birth_date": "明天", "reason": ""}, None)
+
+
+def _aid_year(as_role, data):
+    return as_role("centre"), f"/mutual-aid/years/{years.create_year(2026).id}", data, None
+
+
+def _roster_upload(app, city):
+    code = approved_code(city, 1)
+    return client_of(app, code.account), f"/mutual-aid/batches/{batch_in(code, TO_CHECK).id}/upload", {}, MULTIPART
 
 
 def _voucher(app, city):
@@ -147,7 +157,7 @@ def test_a_refused_form_links_its_fields_and_ties_each_message(app, city, as_rol
 # Templates that write a field error's markup themselves, each with its reason.
 BY_HAND = {
     "_macros.html": "the shared macros",
-    "members/form.html": "会员标签's checkboxes: the fieldset names its errors (aria-describedby), listed by form_errors",
+    "members/form.html": "会员标签's checkboxes: their fieldset names its errors; form_errors lists them",
     "mutual_aid_vouchers/new.html": "the live 还差…元 note under the amounts, not a refusal",
     "cards/pending_detail.html": "a row's check results, not a form",
     "cards/pending.html": "the rows' check results (not a form); its inline 证件到期日 uses the macros",
@@ -172,7 +182,8 @@ def test_every_form_with_field_errors_uses_the_shared_macros():
         if re.search(r'aria-invalid|class="field-error|aria-describedby="[^"]*-error', text):
             by_hand.append(name)
         marks = re.search(r"\bstate\(|\bfield\(|invalid\(", text)
-        if marks and "error" in text and not re.search(r"form_errors|field_alert|summary\(|htmx_form\(.*form=form", text):
+        alert = re.search(r"form_errors|field_alert|summary\(|htmx_form\(.*form=form", text)
+        if marks and "error" in text and not alert:
             unlisted.append(name)
     assert by_hand == [], f"field errors written by hand (use the macros of partials/_macros.html): {by_hand}"
     assert unlisted == [], f"refused fields no alert links to: {unlisted}"
