@@ -17,6 +17,14 @@ def error_text(response):
     return node.get_text(strip=True) if node else ""
 
 
+def field_error(response):
+    """修改密码's refusal: the refused field's message (under it, and linked from the alert)."""
+    page = soup(response)
+    node = page.select_one(".field-error")
+    assert node and page.select_one(f'.alert-error a[href="#{node["id"].split("-error")[0]}"]')
+    return node.get_text(strip=True)
+
+
 @pytest.fixture
 def captcha_on(app):
     app.config["LOGIN_CAPTCHA"] = True
@@ -254,14 +262,14 @@ def test_change_password_rules(as_role, city, new, confirm, message):
     response = client.post("/password", data={"old_password": factories.PASSWORD, "new_password": new,
                                               "confirm": confirm})
     assert response.status_code == 422
-    assert error_text(response) == message
+    assert field_error(response) == message
     assert Account.get_by_id(city.account("district").id).check_password(factories.PASSWORD)
 
 
 def test_wrong_old_password_refused(as_role):
     response = as_role("district").post("/password", data={
         "old_password": "not-it-123", "new_password": "Good-pass-1", "confirm": "Good-pass-1"})
-    assert error_text(response) == "原密码不正确"
+    assert field_error(response) == "原密码不正确"
 
 
 def test_password_change_logs_out_other_sessions(app, city):
@@ -391,7 +399,7 @@ def test_weak_new_passwords_are_refused_in_chinese(as_role, city, new, message):
     response = as_role("district").post("/password", data={"old_password": factories.PASSWORD,
                                                            "new_password": new, "confirm": new})
     assert response.status_code == 422
-    assert error_text(response) == message
+    assert field_error(response) == message
     assert Account.get_by_id(account.id).check_password(factories.PASSWORD)
 
 

@@ -133,11 +133,11 @@ def test_the_wrong_template_is_refused_as_a_whole_file_and_nothing_is_queued(uni
         for fmt in ("xlsx", "csv-utf8"):
             response = post_file(client, url(batch), *tablefiles.write(rows, fmt))
             assert response.status_code == 422
-            assert soup(response).select_one("#upload-error").get_text().startswith("模板格式不正确")
+            assert soup(response).select_one("#roster-file-error").get_text().startswith("模板格式不正确")
     for data, name, message in [(b"", "a.xlsx", "上传的文件是空的"), (b"x", "a.pdf", "只能上传 Excel"),
                                 (tablefiles.write([HEADER], "xlsx")[0], "a.xlsx", "文件中没有参保人员数据")]:
         response = post_file(client, url(batch), data, name)
-        assert message in soup(response).select_one("#upload-error").get_text()
+        assert message in soup(response).select_one("#roster-file-error").get_text()
     assert response.status_code == 422
     assert not Job.select().where(Job.kind == roster_import.KIND).exists()
     assert entries(batch).count() == 0

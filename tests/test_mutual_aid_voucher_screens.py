@@ -44,7 +44,8 @@ def post(client, data):
 
 def errors_of(response) -> dict:
     page = soup(response)
-    return {p["id"].removeprefix("error-"): p.get_text(strip=True) for p in page.select("p.field-error[id]")}
+    return {p["id"].removeprefix("f-").removesuffix("-error"): p.get_text(strip=True)
+            for p in page.select("p.field-error[id]")}
 
 
 def test_the_unit_sees_the_receiving_account_and_the_later_deadline(app, city):

@@ -177,7 +177,9 @@ def change_password():
         try:
             account_ops.change_password(account, form.old_password.data, form.new_password.data)
         except DomainError as exc:
+            # The refusal is the field's: 原密码不正确 under 原密码, the others under 新密码.
             error = exc.message
+            (form.old_password if error.startswith("原密码") else form.new_password).errors.append(error)
         else:
             # The session version changed: every other session ends; keep this one.
             login_user(account)

@@ -6,8 +6,8 @@
   it is required in code (aria-required or required).
 - The keyboard: Enter on 下一页 lands in the list (JS: focus on the region's heading or table and
   the live region says 第 2 / N 页; no JS: the link's #rows anchor, so the next Tab is in the list);
-  a refused form puts focus on the first invalid field (JS) and its alert lists the refused fields
-  as links to them (both).
+  a refused form (会员信息's WTForms form, 登记给付's hand-written one) puts focus on the first
+  invalid field (JS) and its alert lists the refused fields as links to them (both).
 - The live monitor pauses (暂停自动刷新) and keeps focus through a refresh.
 """
 
@@ -158,29 +158,58 @@ def test_a_tab_by_keyboard_is_announced(page, city, js):
         expect(page.locator("#announce")).to_have_text("未读消息")
 
 
+def refuse_by_keyboard(page, button, message):
+    """Enter on the form's `button`: the alert with `message` and its links (the refused fields)."""
+    page.get_by_role("button", name=button).focus()
+    page.keyboard.press("Enter")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text(message)
+    links = alert.get_by_role("link")
+    expect(links.first).to_be_visible()
+    return links
+
+
+def reaches(page, links, field, js):
+    """The first refused `field` has focus (JS), or is one Enter on the alert's first link away."""
+    if not js:
+        links.first.focus()
+        page.keyboard.press("Enter")
+    expect(field).to_be_focused()
+
+
 def test_a_refused_form_leads_to_its_first_invalid_field(page, city, js):
     log_in(page, city.account("grassroots"))
     page.goto("/members/new")
     page.get_by_label("姓名").fill("张三")
     page.get_by_label("证件号码").fill("123")
-    page.get_by_role("button", name="提交").focus()
-    page.keyboard.press("Enter")
-    alert = page.get_by_role("alert")
-    expect(alert).to_contain_text("请修改标红的项目后再提交")
-    links = alert.get_by_role("link")
-    expect(links.first).to_be_visible()
+    links = refuse_by_keyboard(page, "提交", "请修改标红的项目后再提交")
     first_invalid = page.locator("[aria-invalid=true]").first
     field_id = first_invalid.get_attribute("id")
     assert links.first.get_attribute("href") == f"#{field_id}"
     # The field's error is tied to it.
     described = first_invalid.get_attribute("aria-describedby").split()
     assert any(page.locator(f"#{d}").get_attribute("class") == "field-error" for d in described)
-    if js:
-        expect(first_invalid).to_be_focused()
-    else:
-        links.first.focus()
-        page.keyboard.press("Enter")
-        expect(first_invalid).to_be_focused()
+    reaches(page, links, first_invalid, js)
+
+
+def test_a_hand_written_form_refused_by_keyboard_leads_to_its_field(page, city, js):
+    """登记给付 (a form written field by field, swapped in place by htmx): Enter on 保存 with the
+    fields empty; the alert links each refused field, the first takes focus (JS) or is one Enter on
+    its link away (no JS), and it names its message and the form's hint."""
+    log_in(page, city.account("centre"))
+    page.goto("/coverage/claims/new")
+    page.get_by_label("给付金额（元）").fill("abc")
+    links = refuse_by_keyboard(page, "保存", "请按提示修改后重新提交")
+    expect(links.first).to_have_attribute("href", "#c-id_number")
+    assert "#c-amount" in [links.nth(i).get_attribute("href") for i in range(links.count())]
+    field = page.locator("#c-id_number")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_attribute("aria-describedby", "c-hint c-id_number-error")
+    expect(page.locator("#c-id_number-error")).not_to_be_empty()
+    reaches(page, links, field, js)
+    # The user types straight into the refused field.
+    page.keyboard.type("110105194912310029")
+    expect(field).to_have_value("110105194912310029")
 
 
 def test_the_monitor_pauses_and_keeps_focus(page, city, js):

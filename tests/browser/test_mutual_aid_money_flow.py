@@ -40,7 +40,7 @@ def test_voucher_with_a_refund_then_write_off_then_receipts(page, city, js, tmp_
     if js:
         page.locator("#voucher-file").set_input_files(str(voucher_file))
     page.get_by_role("button", name="保存提交").click()
-    expect(page.locator("#error-refund_name")).to_have_text("缴费金额超出应缴保费合计，退款0.01元，请填写退款户名")
+    expect(page.locator("#f-refund_name-error")).to_have_text("缴费金额超出应缴保费合计，退款0.01元，请填写退款户名")
     page.get_by_label("退款户名").fill("上海互助测试1有限公司")
     page.get_by_label("退款账号").fill("6222000011113333")
     page.get_by_label("退款开户行").fill("工商银行黄浦支行")
