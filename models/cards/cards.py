@@ -224,10 +224,10 @@ def card_list(members_in_scope, name: str = "", id_number: str = "", state: str 
         query = query.where(Membership.person.in_(
             Person.select(Person.id).where(starts_with(Person.name, name, indexed=True))))
         name = ""
-    if name or id_number:  # the person table only when a person field is searched
+    if id_number:  # the person table only for the number (the name is on the membership too)
         query = query.join(Person)
     if name:
-        query = query.where(starts_with(Person.name, name))
+        query = query.where(starts_with(Membership.person_name, name))
     if id_number:
         query = query.where(Person.id_number.in_(id_candidates(id_number)))
     if state:

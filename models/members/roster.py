@@ -107,8 +107,8 @@ def retirement_condition(on: date):
     people retirement.flag() marks 已达 or 可能已达."""
     men = retirement.latest_birth(on, "男")
     women = retirement.latest_birth(on, "女50")
-    return (((Person.gender == "男") & (Person.birth_date <= men))
-            | ((Person.gender == "女") & (Person.birth_date <= women)))
+    gender, birth = Membership.person_gender, Membership.person_birth_date  # the person's, copied (migration 030)
+    return (((gender == "男") & (birth <= men)) | ((gender == "女") & (birth <= women)))
 
 
 def roster(members_in_scope, filters: Filters, on: date | None = None):
@@ -163,7 +163,7 @@ class Pages:
             narrow = narrow.where(Membership.person.in_(
                 Person.select(Person.id).where(starts_with(Person.name, filters.name, indexed=True))))
             filters = replace(filters, name="")
-        if filters.name or filters.id_number or filters.retirement:
+        if filters.id_number:  # 姓名 / 性别 / 出生日期 are on the membership too (person_name …)
             narrow = narrow.join(Person)
         return _filtered(narrow, filters, self.on)
 
@@ -222,9 +222,10 @@ def starts_with(column, text: str, indexed: bool = False):
     escaped = text.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
     pattern = pw.NodeList((pw.Value(escaped + "%", converter=False), pw.SQL("ESCAPE"),
                            pw.Value("\\", converter=False)))
-    if is_postgres() and not indexed:
+    if is_postgres() and not indexed and column is Person.name:
         # Not from the index: for a common prefix PostgreSQL would otherwise bitmap-scan every
         # person of the city who carries it (111,111 for 会员1) to count a union's 5,000 members.
+        # (The membership's copy, person_name, has no index: its plain LIKE keeps the statistics.)
         column = column.concat("")
     like = pw.NodeList((column, pw.SQL("LIKE"), pattern))  # (peewee's OP.LIKE is GLOB on SQLite)
     if not indexed or is_postgres() or not text or ord(text[-1]) >= 0x10FFFF:
@@ -246,7 +247,7 @@ def _filtered(query, filters: Filters, on: date | None):
         # counts every membership approved in the period, whatever happened to it later.
         query = query.where(Membership.status.in_(ACTIVE_STATUSES))
     if filters.name:
-        query = query.where(starts_with(Person.name, filters.name))
+        query = query.where(starts_with(Membership.person_name, filters.name))
     if filters.member_no:
         query = query.where(Membership.member_no == filters.member_no)
     if filters.id_number:
