@@ -125,7 +125,8 @@ def test_plain_sql_writes_are_copied_by_the_database(union):
     """Whatever path a later area adds: a membership inserted without the copies takes its
     person's, a changed person reaches all of its memberships, a membership moved to another
     person takes the new one's."""
-    a = Person.create(id_number=make_id(date(1980, 1, 1), True), name="直写甲", gender="男", birth_date=date(1980, 1, 1))
+    a = Person.create(id_number=make_id(date(1980, 1, 1), True), name="直写甲", gender="男",
+                      birth_date=date(1980, 1, 1))
     b = Person.create(id_number=make_id(date(1962, 3, 3), False), name="直写乙", gender="女",
                       birth_date=date(1962, 3, 3))
     mid = Membership.insert(person=a.id, org=union.id, status="正常").execute()

@@ -150,14 +150,8 @@ class Pages:
         """`narrow` with 所在工会 between low and high (a cursor's union, bounded_scope)."""
         filters, narrow = self.filters, bounded_scope(self.scope, self.root_id, low, high).select(*self.KEY)
         if self.name_window:
-            # the scope as views.access.scoped has it, but "org_id + 0": read from the name index, not the unions
-            scope = Membership.select(Membership.id)
-            if self.root_id is not None:
-                units = OrgTree.select(OrgTree.descendant).where(OrgTree.ancestor == self.root_id)
-                scope = scope.where((Membership.org + 0).in_(units))
-            window = (_filtered(scope.join(Person), replace(filters, name=""), self.on)
-                      .where(starts_with(Person.name, filters.name, indexed=True))
-                      .order_by(Person.name, Person.id).limit(NAME_WINDOW + 1))
+            window = name_window(self.root_id, filters.name,
+                                 lambda q: _filtered(q, replace(filters, name=""), self.on))
             return narrow.where(Membership.id.in_(window))
         if self.by_name:
             narrow = narrow.where(Membership.person.in_(
@@ -183,8 +177,7 @@ class Pages:
         if self.name_window:
             n = self.narrow.count()  # at most NAME_WINDOW + 1
             if n > NAME_WINDOW:
-                self.note = (f"（姓名以“{f.name}”开头的会员过多，只列出按姓名排在最前的 {NAME_WINDOW} 余人，"
-                             "请输入更完整的姓名）")
+                self.note = window_note(f.name)
             return (n, True) if n <= NAME_WINDOW else (max(n, cap + 1), False)
         n = self.narrow.limit(cap + 1).count()
         return n, n <= cap
@@ -195,6 +188,24 @@ class Pages:
         return list(Membership.select(Membership, Person, Organization).join(Person).switch(Membership)
                     .join(Organization).where(Membership.id.in_(ids))
                     .order_by(Membership.org.desc(), Membership.id.desc()))
+
+
+def name_window(root_id: int | None, name: str, narrowing):
+    """The first NAME_WINDOW + 1 memberships of a district (root_id) or the city (None) whose person's
+    name starts with `name`, in name order, read from the person name index (a sub-query of their ids).
+    `narrowing(query)` adds the list's other filters. The scope as views.access.scoped has it, but
+    "org_id + 0": read from the name index, not the unions."""
+    scope = Membership.select(Membership.id)
+    if root_id is not None:
+        units = OrgTree.select(OrgTree.descendant).where(OrgTree.ancestor == root_id)
+        scope = scope.where((Membership.org + 0).in_(units))
+    return (narrowing(scope.join(Person)).where(starts_with(Person.name, name, indexed=True))
+            .order_by(Person.name, Person.id).limit(NAME_WINDOW + 1))
+
+
+def window_note(name: str) -> str:
+    """What a list held to the name window says after its summary."""
+    return f"（姓名以“{name}”开头的会员过多，只列出按姓名排在最前的 {NAME_WINDOW} 余人，请输入更完整的姓名）"
 
 
 def bounded_scope(members_in_scope, root_id: int | None, low: int | None, high: int | None):
