@@ -153,3 +153,22 @@ def test_the_lists_follow_a_changed_person(app, city, union, grassroots):
     assert names(grassroots.get("/members/?name=年轻")) == []
     cards = soup(grassroots.get("/cards/?name=年长"))
     assert "年长会员" in cards.select_one("#rows").get_text()
+
+
+def test_the_migration_fills_the_copies_of_an_existing_database(tmp_path):
+    """A database with members from before migration 030 gets every membership's copies on upgrade."""
+    import peewee as pw
+    from peewee_migrate import Router
+
+    from app import BASE_DIR, upgrade_database
+    old = pw.SqliteDatabase(str(tmp_path / "before030.db"))
+    Router(old, migrate_dir=str(BASE_DIR / "migrations")).run("026_job_lease")
+    with Organization.bind_ctx(old), Person.bind_ctx(old), Membership.bind_ctx(old):
+        org = Organization.insert(name="旧工会", type="工会委员会", level="grassroots").execute()
+        person = Person.insert(id_number="310101196001010011", name="旧会员", gender="男",
+                               birth_date=date(1960, 1, 1)).execute()
+        Membership.insert(person=person, org=org, status="正常").execute()  # no copies: 026 had none
+    upgrade_database(old)
+    assert old.execute_sql('SELECT "person_name", "person_gender", "person_birth_date" FROM "membership"'
+                           ).fetchall() == [("旧会员", "男", "1960-01-01")]
+    old.close()
