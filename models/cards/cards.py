@@ -217,14 +217,16 @@ LIST_KEY = (Membership.org, Membership.id)  # 卡片信息管理's order: by uni
 
 
 def card_list(members_in_scope, name: str = "", id_number: str = "", state: str = "", cap: int | None = None,
-              root_id: int | None = None):
+              root_id: int | None = None, common: bool | None = None):
     """卡片信息管理: the members (正常, inside enterprises) of `members_in_scope`, by 姓名 (starting
     with), 证件号码 and 办卡状态. `cap` (a district — `root_id` — or the city: views.paging.CAP), as on
     会员信息 (roster.Pages): a name that at most `cap` people of the city carry is read from the name
     index; a more common prefix holds the list to the first NAME_WINDOW + 1 matching members of the
-    scope in name order (roster.name_window; the view says so) instead of walking it."""
+    scope in name order (roster.name_window; the view says so) instead of walking it. `common`: that
+    choice (common_name) when the caller made it already."""
     query = in_enterprise(members_in_scope.where(Membership.status == NORMAL))
-    if name and cap and not common_name(name, cap):
+    common = common_name(name, cap) if common is None else common
+    if name and cap and not common:
         query = query.where(Membership.person.in_(
             Person.select(Person.id).where(starts_with(Person.name, name, indexed=True))))
         name = ""
