@@ -199,8 +199,10 @@ def name_window(root_id: int | None, name: str, narrowing):
     if root_id is not None:
         units = OrgTree.select(OrgTree.descendant).where(OrgTree.ancestor == root_id)
         scope = scope.where((Membership.org + 0).in_(units))
+    # PostgreSQL walks its name index (name COLLATE "C", migration 030) in this order; SQLite's is binary
+    order = Person.name.collate('"C"') if is_postgres() else Person.name
     return (narrowing(scope.join(Person)).where(starts_with(Person.name, name, indexed=True))
-            .order_by(Person.name, Person.id).limit(NAME_WINDOW + 1))
+            .order_by(order, Person.id).limit(NAME_WINDOW + 1))
 
 
 def window_note(name: str) -> str:
@@ -227,8 +229,8 @@ def bounded_scope(members_in_scope, root_id: int | None, low: int | None, high: 
 def starts_with(column, text: str, indexed: bool = False):
     """column LIKE 'text%' (wildcards in `text` escaped): exact or prefix. LIKE rather than
     ILIKE: names are Chinese, and PostgreSQL's ILIKE lower-cases every row first. `indexed`: read
-    the prefix from the column's index — PostgreSQL does from LIKE itself (text_pattern_ops,
-    migration 024); SQLite, whose LIKE … ESCAPE uses no index, is given the same prefix as a
+    the prefix from the column's index — PostgreSQL does from LIKE itself (an index in the "C"
+    collation, migration 030); SQLite, whose LIKE … ESCAPE uses no index, is given the same prefix as a
     range of its byte-ordered index too. Left out where the scope's rows are walked instead."""
     escaped = text.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
     pattern = pw.NodeList((pw.Value(escaped + "%", converter=False), pw.SQL("ESCAPE"),
