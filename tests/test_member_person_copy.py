@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 
 from models import db
+from models.base import today
 from models.members import identity_fix, member_review, members
 from models.members import member_sync as sync
 from models.members.people import Membership, Person
@@ -146,7 +147,7 @@ def test_the_lists_follow_a_changed_person(app, city, union, grassroots):
     m = factories.make_member(union, name="年轻会员", status="正常")
     p = Person.get_by_id(m.person_id)
     assert "年轻会员" not in names(grassroots.get("/members/?retirement=1"))
-    old = date.fromordinal(retirement.latest_birth(date.today(), "男" if p.gender == "男" else "女50").toordinal() - 1)
+    old = date.fromordinal(retirement.latest_birth(today(), "男" if p.gender == "男" else "女50").toordinal() - 1)
     Person.update(name="年长会员", birth_date=old).where(Person.id == p.id).execute()
     assert names(grassroots.get("/members/?retirement=1")) == ["年长会员"]
     assert names(grassroots.get("/members/?name=年长")) == ["年长会员"]
