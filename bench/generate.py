@@ -136,6 +136,8 @@ def generate_members(grassroots: list, scale: Scale, today: date) -> dict:
                                "gender": "男" if male else "女", "birth_date": birth,
                                "created_at": stamp})
                 memberships.append({"id": pid, "person": pid, "org": org_id, "member_no": f"{3_000_000_000 + pid}",
+                                    "person_name": f"会员{pid}", "person_gender": "男" if male else "女",
+                                    "person_birth_date": birth,
                                     "mobile": f"139{pid:08d}", "updated_at": stamp,
                                     "address": f"上海市黄浦区基准路{pid % 999 + 1}号",
                                     "work_unit": "基准公司总部运营中心", "synced": SYNCED[pid % 10],

@@ -267,3 +267,22 @@ def test_a_common_name_prefix_over_a_district_lists_the_first_by_name_and_says_s
     few = client.get("/members/?name=区员3")  # 10 people: read from the index, counted exactly
     assert sorted(shown(few)) == [f"区员3{i}" for i in range(10)]
     assert pager(few)["summary"] == "显示第 1 到第 10 条记录，总共 10 条记录"
+
+
+def test_card_list_holds_a_common_name_prefix_to_the_first_by_name_too(app, city, district_members, monkeypatch):
+    """卡片信息管理 of a district: a prefix more than CAP people carry is not walked through the
+    district either — the first NAME_WINDOW + 1 matching members by name, and the same note."""
+    import views.cards
+    monkeypatch.setattr(paging, "CAP", 10)
+    monkeypatch.setattr(views.cards, "CAP", 10)
+    monkeypatch.setattr(roster, "NAME_WINDOW", 5)
+    client = login(app, city.account("district"))
+    response = client.get("/cards/?name=区员")
+    assert sorted(shown(response)) == sorted(f"区员{i:02d}" for i in range(40))[:6]
+    note = "（姓名以“区员”开头的会员过多，只列出按姓名排在最前的 5 余人，请输入更完整的姓名）"
+    assert pager(response)["summary"] == "显示第 1 到第 6 条记录，总共超过 10 条记录" + note
+    few = client.get("/cards/?name=区员3")  # 10 people: read from the index, counted exactly
+    assert sorted(shown(few)) == [f"区员3{i}" for i in range(10)]
+    assert pager(few)["summary"] == "显示第 1 到第 10 条记录，总共 10 条记录"
+    assert shown(client.get("/cards/?name=区员0&state=未办卡")) == \
+        [n for n in expected_order(district1_ids(city)) if n.startswith("区员0")]

@@ -60,10 +60,14 @@ def index():
 
     def bounded(low=None, high=None):  # the scope from the cursor's union on (roster.bounded_scope)
         members = roster.bounded_scope(scoped(Membership, current_user), scope.get("root_id"), low, high)
-        return cards.card_list(members, f["name"], f["id_number"], f["state"], cap=cap).select(*cards.LIST_KEY)
+        return cards.card_list(members, f["name"], f["id_number"], f["state"], cap=cap,
+                               root_id=scope.get("root_id"), common=window).select(*cards.LIST_KEY)
+    window = cards.common_name(f["name"], cap)
     narrow = bounded()
-    page = keyset(narrow, cards.LIST_KEY, lambda: cards.list_total(narrow, cap), offset_rows=cap,
+    page = keyset(narrow, cards.LIST_KEY, lambda: cards.list_total(narrow, cap, window), offset_rows=cap,
                   fetch=cards.with_people, bounded=bounded)
+    if window and not page.exact:
+        page.note = roster.window_note(f["name"])
     args = {k: f[k] for k in ("name", "id_number", "state") if f[k]}
     return render_page("cards/index.html", "rows", page=page, f=f, args=args, progress=cards.progress_of(page.items),
                        states=cards.CARD_PROGRESS, apply=current_user.operates_grassroots,

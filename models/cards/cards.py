@@ -25,8 +25,9 @@ import peewee as pw
 from models import db, figures
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now
+from models.members import roster
 from models.members.people import CHANGED, FLEXIBLE, LEFT, NORMAL, OUTSIDE, Membership, Person, enterprise_members
-from models.members.roster import id_candidates, name_matches, starts_with
+from models.members.roster import id_candidates, name_matches, name_window, starts_with
 from models.orgs.accounts import Account
 from models.orgs.organizations import ENTERPRISE_CHECKS, Organization
 from models.rules import cards as rules
@@ -215,19 +216,31 @@ def progress_of(memberships: list) -> dict:
 LIST_KEY = (Membership.org, Membership.id)  # 卡片信息管理's order: by union, newest first (index org_id, id)
 
 
-def card_list(members_in_scope, name: str = "", id_number: str = "", state: str = "", cap: int | None = None):
+def card_list(members_in_scope, name: str = "", id_number: str = "", state: str = "", cap: int | None = None,
+              root_id: int | None = None, common: bool | None = None):
     """卡片信息管理: the members (正常, inside enterprises) of `members_in_scope`, by 姓名 (starting
-    with), 证件号码 and 办卡状态. `cap` (a district or the city: views.paging.CAP): a name that at
-    most `cap` people of the city carry is read from the name index, as on 会员信息 (roster.Pages)."""
+    with), 证件号码 and 办卡状态. `cap` (a district — `root_id` — or the city: views.paging.CAP), as on
+    会员信息 (roster.Pages): a name that at most `cap` people of the city carry is read from the name
+    index; a more common prefix holds the list to the first NAME_WINDOW + 1 matching members of the
+    scope in name order (roster.name_window; the view says so) instead of walking it. `common`: that
+    choice (common_name) when the caller made it already."""
     query = in_enterprise(members_in_scope.where(Membership.status == NORMAL))
-    if name and cap and name_matches(name, cap) <= cap:
+    common = common_name(name, cap) if common is None else common
+    if name and cap and not common:
         query = query.where(Membership.person.in_(
             Person.select(Person.id).where(starts_with(Person.name, name, indexed=True))))
         name = ""
-    if name or id_number:  # the person table only when a person field is searched
+    elif name and cap:
+        def narrowing(q):
+            q = in_enterprise(q.where(Membership.status == NORMAL))
+            q = q.where(Person.id_number.in_(id_candidates(id_number))) if id_number else q
+            return q.where(progress_condition(state)) if state else q
+        query = query.where(Membership.id.in_(name_window(root_id, name, narrowing)))
+        name = ""
+    if id_number:  # the person table only for the number (the name is on the membership too)
         query = query.join(Person)
     if name:
-        query = query.where(starts_with(Person.name, name))
+        query = query.where(starts_with(Membership.person_name, name))
     if id_number:
         query = query.where(Person.id_number.in_(id_candidates(id_number)))
     if state:
@@ -235,13 +248,23 @@ def card_list(members_in_scope, name: str = "", id_number: str = "", state: str 
     return query
 
 
-def list_total(narrow, cap: int | None = None) -> tuple[int, bool]:
+def list_total(narrow, cap: int | None = None, window: bool = False) -> tuple[int, bool]:
     """(count, exact) of 卡片信息管理: exact within a union (cap None); over a district or the city
-    at most cap + 1 rows are read ("总共超过 … 条记录")."""
+    at most cap + 1 rows are read ("总共超过 … 条记录"). `window`: the list is held to the name window
+    (at most NAME_WINDOW + 1 rows): a full window stands for more than cap, as on 会员信息."""
     if cap is None:
         return narrow.count(), True
+    if window:
+        n = narrow.count()
+        return (n, True) if n <= roster.NAME_WINDOW else (max(n, cap + 1), False)
     n = narrow.limit(cap + 1).count()
     return n, n <= cap
+
+
+def common_name(name: str, cap: int | None) -> bool:
+    """A district's or the city's 姓名搜索 for a prefix more than `cap` people carry: held to the
+    name window (card_list)."""
+    return bool(name and cap) and name_matches(name, cap) > cap
 
 
 def with_people(ids) -> list:

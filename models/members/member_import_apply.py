@@ -54,6 +54,7 @@ def write(checked: list, org: Organization, params: dict, account: Account | Non
             record = r["record"]
             own = r.get("enterprise")
             new_rows.append({
+                **_person_copy(r.get("person")),
                 "person": r.get("person_id") or person_ids[(r["person"]["id_type"], r["person"]["id_number"])],
                 "member_no": None if pending else next(numbers),
                 "mobile": record["mobile"], "work_unit": record.get("work_unit", ""), "tags": record.get("tags", ""),
@@ -94,6 +95,16 @@ def _audit_updates(updates: list, org: Organization, account: Account | None, st
                      "action": "批量导入会员", "to_state": "", "reason": "",
                      "detail": mask_text(json.dumps(detail, ensure_ascii=False))})
     bulk_insert(AuditLog, rows)
+
+
+def _person_copy(person: dict | None) -> dict:
+    """A new person's 姓名 / 性别 / 出生日期 for the membership's copies (migration 030); None for a
+    person already in the system, whose values the database copies (membership_copy_person)."""
+    if person is None:
+        return {"person_name": None, "person_gender": None, "person_birth_date": None}
+    birth = person["birth_date"]
+    return {"person_name": person["name"], "person_gender": person["gender"],
+            "person_birth_date": date.fromisoformat(birth) if birth else None}
 
 
 def _insert_persons(rows: list, stamp) -> dict:

@@ -120,6 +120,12 @@ class Membership(BaseModel):
     synced = pw.BooleanField(null=True)  # 同步会员 是 / 否 (None: never compared)
     edit_status = pw.CharField(max_length=6, default="")  # 信息修改状态: 待审核 / 已通过 / 已驳回
     updated_at = pw.DateTimeField(default=now)
+    # Copies of the person's 姓名 / 性别 / 出生日期, kept in step by the database (triggers of migration
+    # 030: a membership inserted without them takes its person's, a changed person goes to all of its
+    # memberships), so that 姓名搜索 and 可能已达退休年龄 filter and count a union's rows on this table.
+    person_name = pw.CharField(max_length=50, null=True)
+    person_gender = pw.CharField(max_length=2, null=True)
+    person_birth_date = pw.DateField(null=True)
 
     class Meta:
         indexes = ((("org", "status"), False),)

@@ -107,8 +107,8 @@ def retirement_condition(on: date):
     people retirement.flag() marks 已达 or 可能已达."""
     men = retirement.latest_birth(on, "男")
     women = retirement.latest_birth(on, "女50")
-    return (((Person.gender == "男") & (Person.birth_date <= men))
-            | ((Person.gender == "女") & (Person.birth_date <= women)))
+    gender, birth = Membership.person_gender, Membership.person_birth_date  # the person's, copied (migration 030)
+    return (((gender == "男") & (birth <= men)) | ((gender == "女") & (birth <= women)))
 
 
 def roster(members_in_scope, filters: Filters, on: date | None = None):
@@ -150,20 +150,14 @@ class Pages:
         """`narrow` with 所在工会 between low and high (a cursor's union, bounded_scope)."""
         filters, narrow = self.filters, bounded_scope(self.scope, self.root_id, low, high).select(*self.KEY)
         if self.name_window:
-            # the scope as views.access.scoped has it, but "org_id + 0": read from the name index, not the unions
-            scope = Membership.select(Membership.id)
-            if self.root_id is not None:
-                units = OrgTree.select(OrgTree.descendant).where(OrgTree.ancestor == self.root_id)
-                scope = scope.where((Membership.org + 0).in_(units))
-            window = (_filtered(scope.join(Person), replace(filters, name=""), self.on)
-                      .where(starts_with(Person.name, filters.name, indexed=True))
-                      .order_by(Person.name, Person.id).limit(NAME_WINDOW + 1))
+            window = name_window(self.root_id, filters.name,
+                                 lambda q: _filtered(q, replace(filters, name=""), self.on))
             return narrow.where(Membership.id.in_(window))
         if self.by_name:
             narrow = narrow.where(Membership.person.in_(
                 Person.select(Person.id).where(starts_with(Person.name, filters.name, indexed=True))))
             filters = replace(filters, name="")
-        if filters.name or filters.id_number or filters.retirement:
+        if filters.id_number:  # 姓名 / 性别 / 出生日期 are on the membership too (person_name …)
             narrow = narrow.join(Person)
         return _filtered(narrow, filters, self.on)
 
@@ -183,8 +177,7 @@ class Pages:
         if self.name_window:
             n = self.narrow.count()  # at most NAME_WINDOW + 1
             if n > NAME_WINDOW:
-                self.note = (f"（姓名以“{f.name}”开头的会员过多，只列出按姓名排在最前的 {NAME_WINDOW} 余人，"
-                             "请输入更完整的姓名）")
+                self.note = window_note(f.name)
             return (n, True) if n <= NAME_WINDOW else (max(n, cap + 1), False)
         n = self.narrow.limit(cap + 1).count()
         return n, n <= cap
@@ -195,6 +188,26 @@ class Pages:
         return list(Membership.select(Membership, Person, Organization).join(Person).switch(Membership)
                     .join(Organization).where(Membership.id.in_(ids))
                     .order_by(Membership.org.desc(), Membership.id.desc()))
+
+
+def name_window(root_id: int | None, name: str, narrowing):
+    """The first NAME_WINDOW + 1 memberships of a district (root_id) or the city (None) whose person's
+    name starts with `name`, in name order, read from the person name index (a sub-query of their ids).
+    `narrowing(query)` adds the list's other filters. The scope as views.access.scoped has it, but
+    "org_id + 0": read from the name index, not the unions."""
+    scope = Membership.select(Membership.id)
+    if root_id is not None:
+        units = OrgTree.select(OrgTree.descendant).where(OrgTree.ancestor == root_id)
+        scope = scope.where((Membership.org + 0).in_(units))
+    # PostgreSQL walks its name index (name COLLATE "C", migration 030) in this order; SQLite's is binary
+    order = Person.name.collate('"C"') if is_postgres() else Person.name
+    return (narrowing(scope.join(Person)).where(starts_with(Person.name, name, indexed=True))
+            .order_by(order, Person.id).limit(NAME_WINDOW + 1))
+
+
+def window_note(name: str) -> str:
+    """What a list held to the name window says after its summary."""
+    return f"（姓名以“{name}”开头的会员过多，只列出按姓名排在最前的 {NAME_WINDOW} 余人，请输入更完整的姓名）"
 
 
 def bounded_scope(members_in_scope, root_id: int | None, low: int | None, high: int | None):
@@ -216,15 +229,16 @@ def bounded_scope(members_in_scope, root_id: int | None, low: int | None, high: 
 def starts_with(column, text: str, indexed: bool = False):
     """column LIKE 'text%' (wildcards in `text` escaped): exact or prefix. LIKE rather than
     ILIKE: names are Chinese, and PostgreSQL's ILIKE lower-cases every row first. `indexed`: read
-    the prefix from the column's index — PostgreSQL does from LIKE itself (text_pattern_ops,
-    migration 024); SQLite, whose LIKE … ESCAPE uses no index, is given the same prefix as a
+    the prefix from the column's index — PostgreSQL does from LIKE itself (an index in the "C"
+    collation, migration 030); SQLite, whose LIKE … ESCAPE uses no index, is given the same prefix as a
     range of its byte-ordered index too. Left out where the scope's rows are walked instead."""
     escaped = text.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
     pattern = pw.NodeList((pw.Value(escaped + "%", converter=False), pw.SQL("ESCAPE"),
                            pw.Value("\\", converter=False)))
-    if is_postgres() and not indexed:
+    if is_postgres() and not indexed and column is Person.name:
         # Not from the index: for a common prefix PostgreSQL would otherwise bitmap-scan every
         # person of the city who carries it (111,111 for 会员1) to count a union's 5,000 members.
+        # (The membership's copy, person_name, has no index: its plain LIKE keeps the statistics.)
         column = column.concat("")
     like = pw.NodeList((column, pw.SQL("LIKE"), pattern))  # (peewee's OP.LIKE is GLOB on SQLite)
     if not indexed or is_postgres() or not text or ord(text[-1]) >= 0x10FFFF:
@@ -246,7 +260,7 @@ def _filtered(query, filters: Filters, on: date | None):
         # counts every membership approved in the period, whatever happened to it later.
         query = query.where(Membership.status.in_(ACTIVE_STATUSES))
     if filters.name:
-        query = query.where(starts_with(Person.name, filters.name))
+        query = query.where(starts_with(Membership.person_name, filters.name))
     if filters.member_no:
         query = query.where(Membership.member_no == filters.member_no)
     if filters.id_number:
