@@ -77,6 +77,14 @@ def cities() -> list[tuple[str, str, str]]:
     return out
 
 
+def _n(value) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def _ms(value) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def growth_table(results: dict) -> list[str]:
     """Markdown rows: operation, database, p50 / p95 on each city, and full ÷ smoke (p50)."""
     lines = ["| operation | database | smoke members | smoke p50 / p95 ms | full members | full p50 / p95 ms "
@@ -86,6 +94,7 @@ def growth_table(results: dict) -> list[str]:
         if (op, kind) not in smoke:
             continue
         sn, s50, s95 = smoke[(op, kind)]
-        lines.append(f"| {op} | {kind} | {sn:,} | {s50:.2f} / {s95:.2f} | {n:,} | {p50:.2f} / {p95:.2f} "
-                     f"| {p50 / s50:.2f} | {target or '-'} |")
+        growth = f"{p50 / s50:.2f}" if p50 and s50 else "-"
+        lines.append(f"| {op} | {kind} | {_n(sn)} | {_ms(s50)} / {_ms(s95)} | {_n(n)} | {_ms(p50)} / {_ms(p95)} "
+                     f"| {growth} | {target or '-'} |")
     return lines
