@@ -5,9 +5,11 @@
 Logs in as each account (the server must run with LOGIN_CAPTCHA=off, e.g. a demo database), reads
 its side menu (views/menu.py) and runs Lighthouse's accessibility category on each page with the
 session cookie, on Debian's Chromium. Prints "score  account  path  failed audits" per page, then the
-minimum; exits 1 when a page scores below --target. Lighthouse itself is an npm package run with
-npx (LIGHTHOUSE="npx --yes lighthouse@12" by default); nothing of it is vendored or installed into
-the project. A development tool: not part of the test suite (the suite runs axe-core itself).
+minimum; exits 1 when a page scores below --target. Lighthouse's default is a phone (412 px wide);
+--width 1024 measures a desktop window that wide instead, --only PATH (repeatable) only those pages.
+Lighthouse itself is an npm package run with npx (LIGHTHOUSE="npx --yes lighthouse@12" by default);
+nothing of it is vendored or installed into the project. A development tool: not part of the test
+suite (the suite runs axe-core itself).
 """
 
 import argparse
@@ -16,6 +18,7 @@ import json
 import os
 import re
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,12 +45,15 @@ def session_for(base: str, username: str, password: str):
     return cookie, paths
 
 
-def score(url: str, cookie: str | None) -> tuple[float, list[str]]:
+def score(url: str, cookie: str | None, width: int | None = None) -> tuple[float, list[str]]:
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "report.json")
         command = LIGHTHOUSE + [url, "--only-categories=accessibility", "--output=json", f"--output-path={out}",
                                 "--quiet", "--chrome-flags=--headless=new --no-sandbox --disable-gpu",
                                 "--locale=zh-CN"]
+        if width:
+            command += ["--form-factor=desktop", "--screenEmulation.mobile=false", f"--screenEmulation.width={width}",
+                        "--screenEmulation.height=768", "--screenEmulation.deviceScaleFactor=1"]
         if cookie:
             command.append("--extra-headers=" + json.dumps({"Cookie": cookie}))
         subprocess.run(command, check=True, env=dict(os.environ, CHROME_PATH=CHROME))
@@ -64,17 +70,24 @@ def main() -> int:
     parser.add_argument("password")
     parser.add_argument("accounts", nargs="+")
     parser.add_argument("--target", type=int, default=98)
+    parser.add_argument("--width", type=int, help="a desktop window this wide (default: Lighthouse's phone)")
+    parser.add_argument("--only", action="append", help="only this page (repeatable; /login included)")
     args = parser.parse_args()
     base = args.base.rstrip("/")
-    results = [("-", "/login", *score(f"{base}/login", None))]
-    print(*results[-1][2:3], "-", "/login", " ".join(results[-1][3]), flush=True)
+    results = []
+    if not args.only or "/login" in args.only:
+        results.append(("-", "/login", *score(f"{base}/login", None, args.width)))
+        print(*results[-1][2:3], "-", "/login", " ".join(results[-1][3]), flush=True)
     for account in args.accounts:
         cookie, paths = session_for(base, account, args.password)
         for path in paths:
-            results.append((account, path, *score(base + path, cookie)))
+            if args.only and path not in args.only:
+                continue
+            results.append((account, path, *score(base + path, cookie, args.width)))
             print(results[-1][2], account, path, " ".join(results[-1][3]), flush=True)
     low = min(r[2] for r in results)
-    print(f"min {low} over {len(results)} pages (target {args.target})")
+    print(f"min {low}, median {statistics.median(r[2] for r in results):g} over {len(results)} pages"
+          f" (target {args.target})")
     return 0 if low >= args.target else 1
 
 
