@@ -45,8 +45,10 @@ from models.members.member_import_check import (
     TEMPLATE_HEADER,
     Checker,
     enterprises_of,
+    packed,
     people_query,
     stream_rows,
+    unpacked,
     validate_rows,
 )
 from models.members.people import CATEGORIES, ENTERPRISE, FLEXIBLE, FLEXIBLE_KINDS, ID_TYPES, MEMBER_TAGS
@@ -225,7 +227,7 @@ def run_import(ctx):
     data = uploads.upload_bytes(params, gone=True)
     checker = Checker(org, by_code)
     done = int(ctx.checkpoint.get("chunks", 0))
-    checked = ctx.staged(done, checker.remember)
+    checked = ctx.staged(done, checker.remember, unpacked)
     checker.union_mobiles()
     total, chunks = _check_file(ctx, data, by_code, checker, done, checked)
     failed = [r for r in checked if r.get("errors")]
@@ -275,7 +277,7 @@ def _check_file(ctx, data: bytes, by_code: bool, checker: Checker, done: int, ch
             if seq < done:
                 continue
             part = checker.check(rows)
-            ctx.stage(seq, part, total, expected_rows(total, hint))
+            ctx.stage(seq, packed(part), total, expected_rows(total, hint))
             checked.extend(part)
         ctx.save_progress(total, total)  # the whole file is read: now the total is known
     except DomainError:

@@ -31,6 +31,11 @@ def without_controls(values: dict) -> dict:
     return values
 
 
+def any_controls(texts) -> bool:
+    """Does any of the cells `texts` hold an invisible control character (one search for many)?"""
+    return _CONTROL.search("\n".join(texts)) is not None
+
+
 def id_type(text: str) -> str:
     """证件类型 as the member form knows it (居民身份证 / 二代身份证 are 身份证)."""
     return ID_TYPE_ALIASES.get(text.strip(), text)
