@@ -108,8 +108,7 @@ def _chunked(table, header: list):
 # --- checking rows ------------------------------------------------------------------------------------
 # The plain row (Checker._plain): what most rows of a file are, checked without the general path.
 _PLAIN_ID = re.compile(r"[1-9][0-9]{16}[0-9X]")  # 18 characters as stored: nothing to normalise
-# no whitespace, no full-width letter or digit: nothing to normalise
-_PLAIN_NAME = re.compile(r"[^\s\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]{1,50}")
+_PLAIN_NAME = member_fields.PLAIN_NAME  # no whitespace, no full-width letter or digit: nothing to normalise
 _PLAIN_MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _RESIDENT_TYPES = frozenset(("", ID_CARD, *member_fields.ID_TYPE_ALIASES))
 _MEMBER_TAGS = frozenset(MEMBER_TAGS)
