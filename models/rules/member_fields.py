@@ -95,6 +95,11 @@ def roster_line(name, raw_id, on: date) -> RosterLine:
             pass  # explained below
         else:
             return RosterLine(name=name, id_number=rid.number, resident=True, gender=rid.gender)
+    return roster_line_checked(name, raw_id, on)
+
+
+def roster_line_checked(name, raw_id, on: date) -> RosterLine:
+    """roster_line() by the general checks (what its shortcut for plain rows must agree with)."""
     line = RosterLine(name=_CJK_GAP.sub("", normalize(name)))
     if not line.name:
         line.error = "请填写姓名"
