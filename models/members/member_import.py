@@ -33,7 +33,14 @@ from models.io.error_file import FailedRow, error_workbook
 from models.io.excel import safe_cell
 from models.io.templates import header_row, notes_sheet, workbook_bytes
 from models.jobs import staged_import
-from models.members.member_import_apply import CHANGE_LABELS, count_new_members, enterprise_names, write
+from models.members.member_import_apply import (
+    CHANGE_LABELS,
+    count_new_members,
+    enterprise_names,
+    packed,
+    unpacked,
+    write,
+)
 from models.members.member_import_check import (
     BIRTH_COLUMN,
     CHUNK,
@@ -45,10 +52,8 @@ from models.members.member_import_check import (
     TEMPLATE_HEADER,
     Checker,
     enterprises_of,
-    packed,
     people_query,
     stream_rows,
-    unpacked,
     validate_rows,
 )
 from models.members.people import CATEGORIES, ENTERPRISE, FLEXIBLE, FLEXIBLE_KINDS, ID_TYPES, MEMBER_TAGS

@@ -7,11 +7,9 @@ database in a few IN queries (the person, who holds them, the union's mobiles). 
 JSON-ready dicts: what apply() needs for an accepted row, the cells and reasons for a refused one.
 """
 
-import re
 from collections import namedtuple
 from datetime import date
 from itertools import chain
-from operator import itemgetter
 from types import SimpleNamespace
 
 import peewee as pw
@@ -107,9 +105,7 @@ def _chunked(table, header: list):
 
 # --- checking rows ------------------------------------------------------------------------------------
 # The plain row (Checker._plain): what most rows of a file are, checked without the general path.
-_PLAIN_ID = re.compile(r"[1-9][0-9]{16}[0-9X]")  # 18 characters as stored: nothing to normalise
-_PLAIN_NAME = member_fields.PLAIN_NAME  # no whitespace, no full-width letter or digit: nothing to normalise
-_PLAIN_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+_PLAIN_ID, _PLAIN_NAME, _PLAIN_MOBILE = member_fields.PLAIN_ID, member_fields.PLAIN_NAME, member_fields.PLAIN_MOBILE
 _RESIDENT_TYPES = frozenset(("", ID_CARD, *member_fields.ID_TYPE_ALIASES))
 _MEMBER_TAGS = frozenset(MEMBER_TAGS)
 
@@ -349,47 +345,6 @@ class Checker:
                              "name": fields["name"], "gender": fields["gender"],
                              "birth_date": fields["birth_date"].isoformat() if fields.get("birth_date") else None}
         return out
-
-
-# --- staging ------------------------------------------------------------------------------------------
-# An accepted row that adds a new person (most rows of most files) is staged as a list of these
-# fields, not as its dict: a tenth of the JSON work. Every other row is staged as it is.
-_NEW_PERSON = ("row", "id_type", "id_number", "name", "gender", "birth_date", "mobile", "work_unit", "tags",
-               "enterprise")
-
-
-def packed(part: list) -> dict:
-    """A checked chunk in the form it is staged (JobChunk): {"new": [[fields of a new person]],
-    "rows": [every other row]}; `unpacked()` gives the rows back."""
-    new, other = [], []
-    for r in part:
-        if "person" in r and not r.get("errors"):
-            person, record = r["person"], r["record"]
-            new.append((r["row"], person["id_type"], person["id_number"], person["name"], person["gender"],
-                        person["birth_date"], record["mobile"], record.get("work_unit"), record.get("tags"),
-                        r["enterprise"]))
-        else:
-            other.append(r)
-    return {"new": new, "rows": other}
-
-
-def unpacked(data) -> list:
-    """The checked rows of a staged chunk (`packed()`), in file order."""
-    if isinstance(data, list):  # staged before chunks were packed
-        return data
-    rows = data["rows"]
-    for number, id_type, id_number, name, gender, birth, mobile, work_unit, tags, enterprise in data["new"]:
-        record = {"mobile": mobile}
-        if work_unit is not None:
-            record["work_unit"] = work_unit
-        if tags is not None:
-            record["tags"] = tags
-        rows.append({"row": number, "id_key": [id_type, id_number], "mobile": mobile, "op": "add", "name": name,
-                     "record": record, "enterprise": enterprise,
-                     "person": {"id_type": id_type, "id_number": id_number, "name": name, "gender": gender,
-                                "birth_date": birth}})
-    rows.sort(key=itemgetter("row"))
-    return rows
 
 
 def persons_by_key(keys) -> dict:

@@ -25,7 +25,8 @@ _RESIDENT_LIKE = re.compile(r"[0-9]{14,17}[0-9X]")  # 15–18 characters of digi
 # A name and a 身份证 number as most rows hold them (nothing for normalize() / normalize_id() to
 # change): no whitespace, no full-width letter or digit; 18 characters, the last 0-9 or X.
 PLAIN_NAME = re.compile(r"[^\s\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]{1,50}")
-_PLAIN_ID = re.compile(r"[1-9][0-9]{16}[0-9X]")
+PLAIN_ID = re.compile(r"[1-9][0-9]{16}[0-9X]")
+PLAIN_MOBILE = re.compile(r"1[3-9][0-9]{9}")  # a mobile number as stored: nothing to drop
 
 
 def without_controls(values: dict) -> dict:
@@ -88,7 +89,7 @@ class RosterLine:
 
 def roster_line(name, raw_id, on: date) -> RosterLine:
     """The name (张 三 → 张三) and ID number of a roster row; `error` says what is wrong."""
-    if type(name) is str and type(raw_id) is str and PLAIN_NAME.fullmatch(name) and _PLAIN_ID.fullmatch(raw_id):  # noqa: E721
+    if type(name) is str and type(raw_id) is str and PLAIN_NAME.fullmatch(name) and PLAIN_ID.fullmatch(raw_id):  # noqa: E721
         try:  # the common row: nothing to normalise, the number checked as it is
             rid = check_resident_id(raw_id, on)
         except IdError:
