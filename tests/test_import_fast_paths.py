@@ -16,7 +16,7 @@ from models.io.bulk import bulk_insert
 from models.io.formats import NumericText, lost_digits
 from models.members.member_import_check import Checker
 from models.members.people import Person
-from models.rules.idnumber import check_digit, normalize_id
+from models.rules.idnumber import check_digit, digits_check_char, normalize_id
 from models.rules.member_fields import roster_line, roster_line_checked
 from models.rules.text import _WIDE, normalize
 
@@ -134,3 +134,8 @@ def test_the_rows_of_a_usual_file_take_the_plain_path():
     assert checker._plain(values) == ({"name": "张三", "id_type": "身份证", "id_number": number, "gender": "男",
                                        "birth_date": date(1990, 1, 31)},
                                       {"mobile": "13712345678", "work_unit": "基准公司", "tags": "农民工"})
+
+
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_the_check_character_of_matched_digits_is_the_standard_one(body):
+    assert digits_check_char(body) == check_digit(body)

@@ -30,7 +30,7 @@ from models.members.people import (
 )
 from models.orgs.organizations import Enterprise, Organization
 from models.rules import member_fields
-from models.rules.idnumber import check_digit
+from models.rules.idnumber import digits_check_char
 from models.rules.text import _NOT_PLAIN, compact, mask, normalize
 
 # The template's columns (seed 000) by their short names; TEMPLATE_HEADER as the file shows them.
@@ -229,7 +229,7 @@ class Checker:
             if born.year < 1900 or born > self.on:
                 return None
             self._births[number[6:14]] = born
-        if number[17] != check_digit(number[:17]):
+        if number[17] != digits_check_char(number[:17]):
             return None
         gender = "男" if number[16] in "13579" else "女"
         if values.get("性别", "") not in ("", gender):
