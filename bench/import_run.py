@@ -8,7 +8,7 @@ it was exec'd. Not ru_maxrss: the parent (bench/run.py, holding a generated city
 process with vfork + exec, and Linux carries the parent's high-water mark into the child's
 ru_maxrss, so every child printed at least the parent's peak.
 
-    python -m bench.import_run URL import|compare FILE USERNAME PASSWORD
+    python -m bench.import_run URL import|by_code|compare FILE USERNAME PASSWORD
 """
 
 import json
@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PAGES = {"import": ("/members/import", {"category": "企业外入会"}),
+         "by_code": ("/members/import/by-code", {}),
          "compare": ("/members/sync", {})}
 
 
@@ -66,7 +67,7 @@ def main(url: str, kind: str, path: str, username: str, password: str) -> None:
     job = Job.select().order_by(Job.id.desc()).first()
     assert job is not None and job.status == "已完成", (job and job.status, job and job.errors)
     print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_mb": memory_mb("VmHWM"), "before_mb": before,
-                      "result": job.result_data}, ensure_ascii=False))
+                      "result": job.result_data, "job": job.id}, ensure_ascii=False))
 
 
 if __name__ == "__main__":

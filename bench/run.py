@@ -9,8 +9,10 @@ city (CI runs it so the harness never rots). Later issues add their operations t
 
 BENCH_KEEP=1 keeps the generated city for later runs: SQLite in BENCH_SQLITE (default
 bench/out/bench.db), PostgreSQL as it is; a database that already holds the city is used as it is
-(nothing regenerated). BENCH_ONLY=import (implies BENCH_KEEP) times only the two 批量导入 rows on
-that city; the imported people are deleted again after each import, so the city stays the same.
+(nothing regenerated). BENCH_ONLY=import (implies BENCH_KEEP) times only the member imports on that
+city (批量导入 of 5,000 and 50,000 rows, 组织机构代码导入会员 and 同步会员 of 50,000 rows, 同步会员 of the
+5,000-row roster); the imported people (and the roster's transfer requests) are deleted again after
+each run, so the city stays the same.
 BENCH_ONLY=cards (or enroll, coverage, stats, review) likewise times only the card rows
 (bench/cards.py; the return file's effects are undone after it is timed), the enrollment rows
 (bench/enroll.py), the 保障信息查询 / 给付信息查询 rows (bench/coverage.py, on the enrollments of
@@ -24,7 +26,7 @@ BENCH_ONLY=aid_upload only the roster upload end to end (bench/mutual_aid_upload
 BENCH_ONLY=scope the scope-wide lists (bench/scope.py: 会员信息, 卡片信息管理, 组织列表 of a district and
 of the city) on the kept smoke city and the kept full city in the same run, with the growth ratio.
 BENCH_IMPORT_REPEAT=n (default 1) runs each import and its bare read n times, interleaved, and
-reports the medians.
+reports the medians; BENCH_IMPORT_ROWS=5000,50000 sets the two file sizes (default: the scale's).
 """
 
 import json
@@ -146,7 +148,7 @@ def bench_database(url: str) -> list:
         db.close()
         return b.results
     if ONLY == "import":
-        bench_imports(b, info, url, members, compare=False)
+        bench_imports(b, info, url, members)
         db.close()
         return b.results
     if ONLY == "items":
@@ -304,63 +306,126 @@ def bench_roster(b, info, members):
     b.row("  data access: roster page 170 + count (ORM vs raw SQL)", members, orm, "", orm[0] / raw[0])
 
 
-def bench_imports(b, info, url, members, compare=True):
-    """批量导入 of 5,000 and 50,000 rows and 同步会员 of a 5,000-row roster, end to end through
-    the upload page, each in its own process (its own peak memory), against a bare calamine read of
-    the same file (bench/files.bare_read)."""
-    from bench.files import bare_read, compare_file, import_file
+def bench_imports(b, info, url, members):
+    """批量导入 of 5,000 and 50,000 rows, 组织机构代码导入会员 of 50,000 rows and 同步会员 of a 5,000-row
+    and a 50,000-row roster, end to end through the upload page, each in its own process (its own
+    peak memory), against a bare calamine read of the same file (bench/files.bare_read). The
+    50,000-row roster is the union's own roster just after its 50,000-row 批量导入 (class A: what a
+    big union's 同步会员 mostly is)."""
+    from bench.files import compare_file, import_file, new_person
     from models.members.people import Membership, Person
-    from models.orgs.accounts import Account
-    from models.orgs.organizations import Organization
+    from models.orgs.organizations import Enterprise, Organization
     tmp = Path(tempfile.mkdtemp(prefix="bench-import-"))
     offset = 0
     from bench.generate import Scale
     sizes = Scale.from_env().imports
-    for n, org_id, target in ((sizes[0], info["grassroots"][-1], 1), (sizes[1], info["grassroots"][-2], 5)):
+    if os.environ.get("BENCH_IMPORT_ROWS"):  # e.g. 5000,50000: the full city's files on a smoke city
+        sizes = tuple(int(n) for n in os.environ["BENCH_IMPORT_ROWS"].split(","))
+    big = sizes[1]
+    for n, org_id, target in ((sizes[0], info["grassroots"][-1], 1), (big, info["grassroots"][-2], 5)):
         org = Organization.get_by_id(org_id)
-        username = f"bench-import-{n}"
-        if not Account.select().where(Account.username == username).exists():
-            account = Account(username=username, org=org_id)
-            account.set_password(info["password"])
-            account.save()
+        username = import_account(n, org_id, info)
         path = import_file(tmp / f"members-{n}.xlsx", n, org.name, org.union_no, offset)
+
+        def roster(n=n, first=offset, path=path, username=username):
+            # 同步会员 of the union's roster as it is just after the import (its own n members)
+            if n == big:
+                own = [new_person(i)[:2] for i in range(first, first + n)]
+                roster_path = compare_file(tmp / f"roster-{n}.xlsx", own, 0)
+                read = timed(lambda: bare_read(roster_path), 1)[0]
+                run = child_run(url, "compare", roster_path, username, info["password"])
+                return lambda: import_row(b, f"同步会员 of a {n:,}-row roster (the union's own members: class A)",
+                                          members, roster_path, [run], [read], 5)
+            return None
+        rows_of(b, url, "import", path, username, info, members, n, org_id, target, "批量导入",
+                after=roster)
         offset += n
-        reads, runs = [], []
-        for _ in range(IMPORT_REPEAT):
-            reads.append(timed(lambda path=path: bare_read(path), 1)[0])
-            mark = (Person.select(pw_max(Person.id)).scalar() or 0,
-                    Membership.select(pw_max(Membership.id)).scalar() or 0)
-            run = child_run(url, "import", path, username, info["password"])
-            added = run["result"].get("added")
-            assert added == n, run["result"]
-            runs.append(run)
-            if KEEP:
-                forget_import(org_id, n, *mark)
-        read = statistics.median(reads)
-        seconds = statistics.median(r["seconds"] for r in runs)
-        peak = max(r["peak_mb"] for r in runs)
-        cpu = statistics.median(r["cpu_seconds"] for r in runs)
-        ratios = sorted(r["seconds"] * 1000 / t for r, t in zip(runs, reads, strict=True))
-        spread = f", ratios {ratios[0]:.2f}–{ratios[-1]:.2f} over {len(runs)} runs" if len(runs) > 1 else ""
-        b.row(f"批量导入 {n:,} rows (xlsx, upload → job → applied), CPU {cpu:.2f} s, its process's peak "
-              f"{peak:.0f} MB (target ≤ 300 MB; {RATIO_TARGET}){spread}", members,
-              (seconds * 1000, max(r["seconds"] for r in runs) * 1000),
-              f"p95 ≤ {target * 1000}", seconds * 1000 / read)
-        b.row(f"  bare calamine read of the same {n:,}-row file", members, (read, max(reads)))
-    if not compare:
-        return
+    # 组织机构代码导入会员: every row names the union's covered enterprise
+    org_id = info["grassroots"][-3]
+    org = Organization.get_by_id(org_id)
+    enterprise = Enterprise.select().where(Enterprise.org == org_id).first()
+    if enterprise is not None:
+        username = import_account(big, org_id, info, "bench-import-code")
+        path = import_file(tmp / f"members-code-{big}.xlsx", big, org.name, org.union_no, offset, enterprise.uscc)
+        rows_of(b, url, "by_code", path, username, info, members, big, org_id, 5, "组织机构代码导入会员")
+        offset += big
     # 同步会员 of the big union: 4,500 of its members, 200 of another union's, 300 new people
-    big = info["big_union"]
+    big_union = info["big_union"]
     own = list(Membership.select(Person.name, Person.id_number).join(Person)
-               .where(Membership.org == big).order_by(Membership.id).limit(4_500).tuples())
+               .where(Membership.org == big_union).order_by(Membership.id).limit(4_500).tuples())
     other = list(Membership.select(Person.name, Person.id_number).join(Person)
                  .where(Membership.org == info["grassroots"][2]).limit(200).tuples())
     path = compare_file(tmp / "roster-5000.xlsx", own + other, 5_000 - len(own) - len(other), offset)
     read = timed(lambda: bare_read(path), 1)[0]
     run = child_run(url, "compare", path, "bench-big", info["password"])
-    b.row(f"同步会员 of a 5,000-row roster (upload → job → classified A–E), CPU {run['cpu_seconds']:.2f} s, "
-          f"its process's peak {run['peak_mb']:.0f} MB ({RATIO_TARGET})",
-          members, (run["seconds"] * 1000, run["seconds"] * 1000), "p95 ≤ 5000", run["seconds"] * 1000 / read)
+    if KEEP:
+        forget_transfers(run["job"])
+    import_row(b, "同步会员 of a 5,000-row roster (classified A–E)", members, path, [run], [read], 5)
+
+
+def import_account(n: int, org_id: int, info: dict, username: str = "") -> str:
+    from models.orgs.accounts import Account
+    username = username or f"bench-import-{n}"
+    if not Account.select().where(Account.username == username).exists():
+        account = Account(username=username, org=org_id)
+        account.set_password(info["password"])
+        account.save()
+    return username
+
+
+def rows_of(b, url, kind, path, username, info, members, n, org_id, target, label, after=None):
+    """An import of n new people BENCH_IMPORT_REPEAT times (each taken out again on a kept city),
+    interleaved with the bare read of its file; `after()` runs while the last import's people
+    are still there."""
+    from models.members.people import Membership, Person
+    reads, runs = [], []
+    for i in range(IMPORT_REPEAT):
+        reads.append(timed(lambda path=path: bare_read(path), 1)[0])
+        mark = (Person.select(pw_max(Person.id)).scalar() or 0,
+                Membership.select(pw_max(Membership.id)).scalar() or 0)
+        run = child_run(url, kind, path, username, info["password"])
+        added = run["result"].get("added")
+        assert added == n, run["result"]
+        runs.append(run)
+        later = after() if after is not None and i == IMPORT_REPEAT - 1 else None
+        if KEEP:
+            forget_import(org_id, n, *mark)
+    import_row(b, f"{label} {n:,} rows (xlsx, upload → job → applied)", members, path, runs, reads, target)
+    if later is not None:
+        later()
+
+
+def import_row(b, label, members, path, runs, reads, target) -> None:
+    """The import's row (median seconds, its CPU, its process's peak, the ratio to the bare read)
+    and the bare read's."""
+    n_runs = len(runs)
+    read = statistics.median(reads)
+    seconds = statistics.median(r["seconds"] for r in runs)
+    peak = max(r["peak_mb"] for r in runs)
+    cpu = statistics.median(r["cpu_seconds"] for r in runs)
+    ratios = sorted(r["seconds"] * 1000 / t for r, t in zip(runs, reads, strict=True))
+    spread = f", ratios {ratios[0]:.2f}–{ratios[-1]:.2f} over {n_runs} runs" if n_runs > 1 else ""
+    b.row(f"{label}, CPU {cpu:.2f} s, its process's peak {peak:.0f} MB (target ≤ 300 MB; {RATIO_TARGET}){spread}",
+          members, (seconds * 1000, max(r["seconds"] for r in runs) * 1000), f"p95 ≤ {target * 1000}",
+          seconds * 1000 / read)
+    b.row(f"  bare calamine read of the same file ({Path(path).name})", members, (read, max(reads)))
+
+
+def bare_read(path):
+    from bench.files import bare_read as read
+    return read(path)
+
+
+def forget_transfers(job_id: int) -> None:
+    """Take a 同步会员's transfer requests (class C) and their 转入审核中 memberships out of a kept
+    city again, so the next run classifies the same roster alike."""
+    from models import db
+    from models.members.people import Membership, TransferRequest
+    with db.atomic():
+        targets = [t for (t,) in TransferRequest.select(TransferRequest.target)
+                   .where(TransferRequest.job == job_id).tuples()]
+        TransferRequest.delete().where(TransferRequest.job == job_id).execute()
+        Membership.delete().where(Membership.id.in_(targets)).execute()
 
 
 def pw_max(field):

@@ -221,13 +221,17 @@ class JobContext:
         if checkpoint is not None:
             self.checkpoint = checkpoint
 
-    def staged(self, done: int, remember) -> list:
-        """An import's rows staged before chunk `done` (> 0: this run resumes); `remember(part)` sees each."""
+    def staged(self, done: int, remember, unpack=None) -> list:
+        """An import's checked rows staged (JobChunk) before chunk `done` (> 0: this run resumes);
+        `remember(part)` sees each. `unpack`: what turns a staged chunk back into its rows (an import
+        that stages a compact form of them)."""
         self._resumed_at = done
         rows = []
         for chunk in (JobChunk.select().where((JobChunk.job == self.job.id) & (JobChunk.seq < done))
                       .order_by(JobChunk.seq)):
             part = json.loads(chunk.data)
+            if unpack is not None:
+                part = unpack(part)
             remember(part)
             rows.extend(part)
         return rows

@@ -1,19 +1,23 @@
 """The shortcuts that keep an import's CPU low give what the general path gives: the text helpers'
 fast paths for plain cells (against their general formulas, on any text), and bulk_insert's
 column-wise rows (text with quotes, tabs, newlines and backslashes, NULL, dates, times, booleans,
-values every row shares, a first row that leaves a field to its default) read back as written."""
+values every row shares, a first row that leaves a field to its default) read back as written; the
+plain member row of 批量导入会员 and the plain roster line of 同步会员 checked as the general checks do."""
 
 import re
 import unicodedata
 from datetime import date, datetime
+from types import SimpleNamespace
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.io.bulk import bulk_insert
 from models.io.formats import NumericText, lost_digits
+from models.members.member_import_check import Checker
 from models.members.people import Person
-from models.rules.idnumber import normalize_id
+from models.rules.idnumber import check_digit, digits_check_char, normalize_id
+from models.rules.member_fields import roster_line, roster_line_checked
 from models.rules.text import _WIDE, normalize
 
 # Full-width forms, ideographic and other spaces, tabs, digits, letters, Chinese: where the paths part.
@@ -62,3 +66,76 @@ def test_bulk_insert_rows_read_back_as_written(app):
         assert person.has_card is row.get("has_card", False)
         assert person.created_at == stamp
         assert person.id_type == "身份证"
+
+
+# --- the plain member row (批量导入会员) and the plain roster line (同步会员) -------------------------
+def _resident_id(birth: date, seq: int) -> str:
+    body = f"310115{birth:%Y%m%d}{seq:03d}"
+    return body + check_digit(body)
+
+
+BIRTHS = st.dates(min_value=date(1890, 1, 1), max_value=date(2030, 12, 31))
+NAMES = st.sampled_from(["张 三", "李四·王", "新会员12", "Ａ君", "王\u3000五", "赵六\t", "", "x" * 51]) | CELL
+TEXTS = st.sampled_from(["", " ", "  ", "基准公司", " 基准公司 ", "Ｘ公司", "甲" * 101, "农民工", "农民工、困难职工",
+                         " 农民工 ", "无此标签", NumericText("12")]) | CELL
+VARIANTS = {  # what a cell may hold instead of its plain value
+    "姓名": NAMES, "证件类型": st.sampled_from(["居民身份证", "二代身份证", "护照", " 身份证", "其他"]),
+    "证件号码": st.sampled_from(["lower", "space", "short", "x", "numeric", "zero", "check"]) | CELL,
+    "手机号码": st.sampled_from(["137 1234 5678", "+8613712345678", "12712345678", "1371234567",
+                             NumericText("13712345678"), ""]) | CELL,
+    "性别": st.sampled_from(["男", "女", " 男", "其他"]), "工作单位/服务平台": TEXTS, "会员标签": TEXTS,
+    "出生日期": st.sampled_from(["1990-01-01", "19900101", "x"]),
+}
+
+
+def _id_variant(number: str, how: str) -> str:
+    return {"lower": number.lower(), "space": f" {number}", "short": number[:15], "x": number[:17] + "x",
+            "numeric": NumericText(number), "zero": "0" + number[1:],
+            "check": number[:17] + "10X98765432"[("10X98765432".index(number[17]) + 1) % 11]}.get(how, how)
+
+
+@settings(max_examples=400)
+@given(BIRTHS, st.integers(0, 999), st.data())
+def test_a_plain_member_row_is_checked_as_the_general_checks_do(birth, seq, data):
+    """A usual row with a few cells changed: where the shortcut answers, it answers as the general
+    checks do."""
+    org = SimpleNamespace(id=1, name="本工会", union_no="B1", uscc=None)
+    checker = Checker(org, on=date(2026, 12, 6))
+    number = _resident_id(birth, seq)
+    values = {"姓名": "张三", "证件类型": "身份证", "证件号码": number, "手机号码": "13712345678", "性别": "",
+              "所在工会": "本工会", "工会编号": "B1", "工作单位/服务平台": "基准公司", "会员标签": ""}
+    for column in data.draw(st.lists(st.sampled_from(sorted(VARIANTS)), max_size=3)):
+        values[column] = data.draw(VARIANTS[column])
+        if column == "证件号码":
+            values[column] = _id_variant(number, values[column])
+    plain = checker._plain(values)
+    if plain is None:
+        return  # the general checks run (and explain the row)
+    errors = []
+    fields, record, id_ok, mobile_ok = checker._general(values, errors)
+    assert (errors, id_ok, mobile_ok) == ([], True, True)
+    assert plain == (fields, record)
+    assert list(plain[1]) == list(record)  # the same keys in the same order (the staged JSON, the changes)
+
+
+@given(st.sampled_from(["张三"]) | NAMES, BIRTHS, st.integers(0, 999),
+       st.sampled_from(["", "", "", "lower", "space", "short", "x", "numeric", "zero", "check"]) | CELL)
+def test_a_plain_roster_line_is_checked_as_the_general_checks_do(name, birth, seq, how):
+    on = date(2026, 12, 6)
+    number = _id_variant(_resident_id(birth, seq), how) if how else _resident_id(birth, seq)
+    assert roster_line(name, number, on) == roster_line_checked(name, number, on)
+
+
+def test_the_rows_of_a_usual_file_take_the_plain_path():
+    checker = Checker(SimpleNamespace(id=1, name="本工会", union_no="B1", uscc=None), on=date(2026, 12, 6))
+    number = _resident_id(date(1990, 1, 31), 123)
+    values = {"姓名": "张三", "证件类型": "身份证", "证件号码": number, "手机号码": "13712345678", "性别": "",
+              "所在工会": "本工会", "工会编号": "B1", "工作单位/服务平台": "基准公司", "会员标签": "农民工"}
+    assert checker._plain(values) == ({"name": "张三", "id_type": "身份证", "id_number": number, "gender": "男",
+                                       "birth_date": date(1990, 1, 31)},
+                                      {"mobile": "13712345678", "work_unit": "基准公司", "tags": "农民工"})
+
+
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_the_check_character_of_matched_digits_is_the_standard_one(body):
+    assert digits_check_char(body) == check_digit(body)

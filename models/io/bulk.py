@@ -54,14 +54,23 @@ def bulk_insert(model, rows: list, size: int = BATCH, returning=(), same: dict |
         names = [f.name for f in returning]
         return list(map(operator.itemgetter(*names), rows)) if len(names) > 1 else [(row[names[0]],) for row in rows]
     fields, defaults = _insert_fields(model, rows[0], same)
-    fields, values = _sqlite_values(fields, defaults, rows)
+    # The values every row shares (defaults, `same`) written into the statement as literals: a
+    # quarter less of SQLite's work for a wide row (a membership: 23 columns, 5 from the file).
+    literals = {}
+    for f in fields:
+        if f.name in defaults:
+            literal = _sqlite_literal(_converted(f, [defaults[f.name]], adapt=True)[0])
+            if literal is not None:
+                literals[f.name] = literal
+    bound = [f for f in fields if f.name not in literals]
+    bound, values = _sqlite_values(bound, {k: v for k, v in defaults.items() if k not in literals}, rows)
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
-    one = "(" + ", ".join([db.param] * len(fields)) + ")"
+    one = "(" + ", ".join(literals.get(f.name, db.param) for f in fields) + ")"
     tail = ""
     if returning and _sqlite_returning():
         tail = " RETURNING " + ", ".join(f'"{f.column_name}"' for f in returning)
     out = []
-    width = len(fields)
+    width = len(bound)
     for i in range(0, len(rows), size):
         count = min(size, len(rows) - i)
         cursor = db.execute_sql(f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES '
@@ -72,6 +81,18 @@ def bulk_insert(model, rows: list, size: int = BATCH, returning=(), same: dict |
 
 
 _PLAIN = frozenset((str, int, type(None)))  # what needs no conversion by a field
+
+
+def _sqlite_literal(value) -> str | None:
+    """A converted value as an SQLite literal (NULL, an integer, a quoted text); None for what
+    is better bound (a float, bytes, a boolean, text holding a NUL)."""
+    if value is None:
+        return "NULL"
+    if type(value) is int:
+        return str(value)
+    if type(value) is str and "\x00" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    return None
 
 
 def _columns(fields, defaults: dict, rows: list):

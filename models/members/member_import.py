@@ -33,7 +33,14 @@ from models.io.error_file import FailedRow, error_workbook
 from models.io.excel import safe_cell
 from models.io.templates import header_row, notes_sheet, workbook_bytes
 from models.jobs import staged_import
-from models.members.member_import_apply import CHANGE_LABELS, count_new_members, enterprise_names, write
+from models.members.member_import_apply import (
+    CHANGE_LABELS,
+    count_new_members,
+    enterprise_names,
+    packed,
+    unpacked,
+    write,
+)
 from models.members.member_import_check import (
     BIRTH_COLUMN,
     CHUNK,
@@ -225,7 +232,7 @@ def run_import(ctx):
     data = uploads.upload_bytes(params, gone=True)
     checker = Checker(org, by_code)
     done = int(ctx.checkpoint.get("chunks", 0))
-    checked = ctx.staged(done, checker.remember)
+    checked = ctx.staged(done, checker.remember, unpacked)
     checker.union_mobiles()
     total, chunks = _check_file(ctx, data, by_code, checker, done, checked)
     failed = [r for r in checked if r.get("errors")]
@@ -275,7 +282,7 @@ def _check_file(ctx, data: bytes, by_code: bool, checker: Checker, done: int, ch
             if seq < done:
                 continue
             part = checker.check(rows)
-            ctx.stage(seq, part, total, expected_rows(total, hint))
+            ctx.stage(seq, packed(part), total, expected_rows(total, hint))
             checked.extend(part)
         ctx.save_progress(total, total)  # the whole file is read: now the total is known
     except DomainError:

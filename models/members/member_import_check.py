@@ -9,6 +9,7 @@ JSON-ready dicts: what apply() needs for an accepted row, the cells and reasons 
 
 from collections import namedtuple
 from datetime import date
+from itertools import chain
 from types import SimpleNamespace
 
 import peewee as pw
@@ -21,6 +22,7 @@ from models.members.people import (
     ACTIVE_STATUSES,
     ENTERPRISE,
     ID_CARD,
+    MEMBER_TAGS,
     TRANSFER_IN,
     Membership,
     Person,
@@ -28,7 +30,8 @@ from models.members.people import (
 )
 from models.orgs.organizations import Enterprise, Organization
 from models.rules import member_fields
-from models.rules.text import compact, mask, normalize
+from models.rules.idnumber import digits_check_char
+from models.rules.text import _NOT_PLAIN, compact, mask, normalize
 
 # The template's columns (seed 000) by their short names; TEMPLATE_HEADER as the file shows them.
 COLUMNS = ["姓名", "证件类型", "证件号码", "手机号码", "性别", "所在工会", "工会编号", "工作单位/服务平台", "会员标签"]
@@ -83,12 +86,13 @@ def stream_rows(data: bytes, by_code: bool = False, max_rows: int = MAX_ROWS):
 def _chunked(table, header: list):
     named = [(i, h) for i, h in enumerate(header) if h]
     width = len(header)
+    every = "" not in header  # every column named: a row's dict is zip(header, cells) (cells past the header dropped)
     chunk = []
     any_rows = False
     for number, cells in table.rows:
         if len(cells) < width:
             cells = cells + [""] * (width - len(cells))
-        chunk.append((number, {h: cells[i] for i, h in named}))
+        chunk.append((number, dict(zip(header, cells, strict=False)) if every else {h: cells[i] for i, h in named}))
         if len(chunk) >= CHUNK:
             any_rows = True
             yield chunk
@@ -100,6 +104,16 @@ def _chunked(table, header: list):
 
 
 # --- checking rows ------------------------------------------------------------------------------------
+# The plain row (Checker._plain): what most rows of a file are, checked without the general path.
+_PLAIN_ID, _PLAIN_NAME, _PLAIN_MOBILE = member_fields.PLAIN_ID, member_fields.PLAIN_NAME, member_fields.PLAIN_MOBILE
+_RESIDENT_TYPES = frozenset(("", ID_CARD, *member_fields.ID_TYPE_ALIASES))
+_MEMBER_TAGS = frozenset(MEMBER_TAGS)
+
+
+def _fail(errors: list, values: dict, column: str, reason: str, value=None) -> None:
+    errors.append([column, str(values.get(column, "") if value is None else value), reason])
+
+
 class Checker:
     """Checks rows for one union in file order; remembers the first row of each ID number and
     mobile in the file (in-file duplicates) across chunks."""
@@ -114,6 +128,8 @@ class Checker:
         self.codes = {compact(c).upper() for c in (org.union_no, org.uscc) if c}
         self.enterprises = ({e.uscc: e.id for e in enterprises_of(org)} if by_code else {})
         self._union_problems: dict = {}  # (所在工会, 工会编号) as in the file → its problems: the same in most rows
+        self._codes: dict = {}  # 组织机构代码 as in the file → (enterprise id, reason)
+        self._births: dict = {}  # YYYYMMDD of a valid 身份证 number → the date
 
     def remember(self, checked: list) -> None:
         """Rebuild the in-file duplicate maps from rows checked earlier (a resumed job)."""
@@ -134,18 +150,114 @@ class Checker:
 
     def check(self, rows) -> list:
         """rows: [(row number, {column: cell})] → checked rows (JSON-ready dicts)."""
-        parsed = [self._parse(number, values) for number, values in rows]
+        rows = list(rows)
+        # one search for the whole chunk: most files hold no invisible control character
+        clean = not member_fields.any_controls(chain.from_iterable(values.values() for _n, values in rows))
+        parse = self._parse
+        parsed = [parse(number, values, clean) for number, values in rows]
         self._against_database(parsed)
         return [self._finish(p) for p in parsed]
 
     # one row, no database
-    def _parse(self, number: int, values: dict) -> dict:
+    def _parse(self, number: int, values: dict, clean: bool = False) -> dict:
         errors = []
-        values = member_fields.without_controls(values)
+        if not clean:
+            values = member_fields.without_controls(values)
+        plain = self._plain(values)
+        if plain is not None:  # the common row: every check passed, the same fields
+            fields, record = plain
+            id_ok = mobile_ok = True
+        else:
+            fields, record, id_ok, mobile_ok = self._general(values, errors)
+        union_key = (values.get("所在工会"), values.get("工会编号"))
+        union_problems = self._union_problems.get(union_key)
+        if union_problems is None:
+            union_problems = self._union_problems[union_key] = member_fields.union_problems(
+                values, self.org.name, self.codes, self.org.union_no or self.org.uscc or "")
+        for column, reason in union_problems:
+            _fail(errors, values, column, reason)
+        enterprise = None
+        if self.by_code:
+            raw = values.get(CODE_COLUMN)
+            known = self._codes.get(raw) if type(raw) is str else None  # noqa: E721 — not NumericText
+            if known is None:
+                known = member_fields.enterprise_code(raw, self.enterprises, CODE_COLUMN)
+                if type(raw) is str:  # noqa: E721
+                    self._codes[raw] = known
+            enterprise, reason = known
+            if reason:
+                _fail(errors, values, CODE_COLUMN, reason)
+        row = {"row": number, "values": values, "errors": errors,
+               "fields": fields, "record": record, "enterprise": enterprise, "id_key": None,
+               "mobile": None}
+        if id_ok:
+            key = (fields["id_type"], fields["id_number"])
+            first = self.first_id.setdefault(key, number)
+            row["id_key"] = list(key)
+            if first != number:
+                _fail(errors, values, "证件号码", f"与第{first}行证件号码重复", mask(fields["id_number"]))
+        if mobile_ok:
+            first = self.first_mobile.setdefault(record["mobile"], number)
+            row["mobile"] = record["mobile"]
+            if first != number:
+                _fail(errors, values, "手机号码", f"手机号码与第{first}行重复（手机号码不要重复）")
+        return row
 
-        def fail(column, reason, value=None):
-            errors.append([column, str(values.get(column, "") if value is None else value), reason])
+    def _plain(self, values: dict):
+        """(fields, record) of a row whose identity and record cells are plain — a valid 18-digit
+        身份证 number typed as text, a name without spaces or full-width letters, 性别 empty or the number's,
+        a mobile number as it is stored, plain 工作单位, one 会员标签 or none, no 出生日期 — exactly
+        what check_identity() / check_record() give for it (tests/test_import_fast_paths.py);
+        None for any other row (the general checks explain it)."""
+        number = values.get("证件号码")
+        if type(number) is not str or not _PLAIN_ID.fullmatch(number):  # noqa: E721 — not NumericText
+            return None
+        name = values.get("姓名")
+        if type(name) is not str or not _PLAIN_NAME.fullmatch(name) or values.get(BIRTH_COLUMN):  # noqa: E721
+            return None
+        if values.get("证件类型", "") not in _RESIDENT_TYPES:
+            return None
+        mobile = values.get("手机号码")
+        if type(mobile) is not str or not _PLAIN_MOBILE.fullmatch(mobile):  # noqa: E721
+            return None
+        born = self._births.get(number[6:14])
+        if born is None:
+            try:
+                born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+            except ValueError:
+                return None
+            if born.year < 1900 or born > self.on:
+                return None
+            self._births[number[6:14]] = born
+        if number[17] != digits_check_char(number[:17]):
+            return None
+        gender = "男" if number[16] in "13579" else "女"
+        if values.get("性别", "") not in ("", gender):
+            return None
+        record = {"mobile": mobile}
+        work_unit = values.get("工作单位/服务平台", "")
+        if work_unit:
+            if type(work_unit) is not str or _NOT_PLAIN.search(work_unit):  # noqa: E721
+                return None
+            work_unit = work_unit.strip()
+            if len(work_unit) > 100:
+                return None
+            if work_unit:
+                record["work_unit"] = work_unit
+        tags = values.get("会员标签", "")
+        if tags:
+            if type(tags) is not str:  # noqa: E721
+                return None
+            tags = tags.strip()
+            if tags and tags not in _MEMBER_TAGS:
+                return None
+            if tags:
+                record["tags"] = tags
+        return {"name": name, "id_type": ID_CARD, "id_number": number, "gender": gender, "birth_date": born}, record
 
+    def _general(self, values: dict, errors: list):
+        """(fields, record, ID number accepted, mobile accepted) of any row by the member form's
+        checks, each problem added to `errors`."""
         raw_id = values.get("证件号码", "")
         id_type = values.get("证件类型", "")
         identity = {"name": values.get("姓名"), "id_type": member_fields.id_type(id_type),
@@ -159,41 +271,16 @@ class Checker:
         if fields.get("id_type") != ID_CARD and not has_birth:
             problems.pop("birth_date", None)  # the template has no 出生日期: add it later
         for key, reason in problems.items():
-            fail(FIELD_COLUMN[key], reason)
+            _fail(errors, values, FIELD_COLUMN[key], reason)
         record_values = {"mobile": values.get("手机号码")}
         for key in ("work_unit", "tags"):
             if values.get(RECORD_COLUMNS[key], "").strip():
                 record_values[key] = values.get(RECORD_COLUMNS[key])
         record, record_problems = check_record(record_values, partial=True)
         for key, reason in record_problems.items():
-            fail(FIELD_COLUMN[key], reason)
-        union_key = (values.get("所在工会"), values.get("工会编号"))
-        union_problems = self._union_problems.get(union_key)
-        if union_problems is None:
-            union_problems = self._union_problems[union_key] = member_fields.union_problems(
-                values, self.org.name, self.codes, self.org.union_no or self.org.uscc or "")
-        for column, reason in union_problems:
-            fail(column, reason)
-        enterprise = None
-        if self.by_code:
-            enterprise, reason = member_fields.enterprise_code(values.get(CODE_COLUMN), self.enterprises, CODE_COLUMN)
-            if reason:
-                fail(CODE_COLUMN, reason)
-        row = {"row": number, "values": values, "errors": errors,
-               "fields": fields, "record": record, "enterprise": enterprise, "id_key": None,
-               "mobile": None}
-        if "id_number" not in problems and "id_type" not in problems and fields.get("id_number"):
-            key = (fields["id_type"], fields["id_number"])
-            first = self.first_id.setdefault(key, number)
-            row["id_key"] = list(key)
-            if first != number:
-                fail("证件号码", f"与第{first}行证件号码重复", mask(fields["id_number"]))
-        if "mobile" not in record_problems:
-            first = self.first_mobile.setdefault(record["mobile"], number)
-            row["mobile"] = record["mobile"]
-            if first != number:
-                fail("手机号码", f"手机号码与第{first}行重复（手机号码不要重复）")
-        return row
+            _fail(errors, values, FIELD_COLUMN[key], reason)
+        id_ok = bool("id_number" not in problems and "id_type" not in problems and fields.get("id_number"))
+        return fields, record, id_ok, "mobile" not in record_problems
 
     # the rows against what the database holds: a few IN queries per chunk, none per row
     def _against_database(self, parsed: list) -> None:

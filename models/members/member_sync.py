@@ -30,9 +30,9 @@ import peewee as pw
 
 from models import db, figures
 from models.audit import AuditLog
-from models.base import DomainError, now, today
+from models.base import DomainError, in_values, now, today
 from models.io import uploads
-from models.io.bulk import chunks
+from models.io.bulk import chunks, fetch, in_batch
 from models.io.tables import read_table, records
 from models.jobs import Job, bulk_work, job_kind
 from models.members import member_review, members, people
@@ -62,6 +62,7 @@ REASON_COLUMN = "转入原因"
 IMPORT_COLUMNS = TEMPLATE_HEADER  # the member-import template (seed 000): the class-E download
 MAX_ROWS = 50_000
 MAX_TRANSFER_ROWS = 1000
+BIG_IN = 10_000  # ids of one UPDATE … WHERE id IN (one parameter): 同步会员 and 未同步 of a whole roster
 NOT_FOUND = "未查到该会员信息,请确认该证件号码已录入到系统"  # the manual's wording (seed 001)
 NUMERIC_ID = member_fields.NUMERIC_ID_MESSAGE
 SYNC_REASON = "同步会员"
@@ -142,11 +143,11 @@ def find_people(lines: list[Line]) -> None:
     身份证 number is looked up as 身份证; any other number under any ID type."""
     numbers = sorted({line.id_number for line in lines if not line.error})
     found: dict = {}
-    for chunk in chunks(numbers):
+    for chunk in chunks(numbers, in_batch()):
         query = (Person.select(Person.id, Person.id_type, Person.id_number, Person.name)
-                 .where(Person.id_number.in_(chunk)).order_by(Person.id))
-        for row in query.tuples():
-            person = PersonRef(*row)
+                 .where(in_values(Person.id_number, chunk)).order_by(Person.id))
+        for row in fetch(query):
+            person = PersonRef._make(row)
             found.setdefault(person.id_number, []).append(person)
     for line in lines:
         if line.error:
@@ -164,13 +165,13 @@ def find_people(lines: list[Line]) -> None:
 def held_memberships(person_ids) -> tuple[dict, dict]:
     """({person id: HeldRef held (待审核/正常)}, {person id: HeldRef pending 转入审核中})."""
     held, pending = {}, {}
-    for chunk in chunks(sorted(person_ids)):
+    for chunk in chunks(sorted(person_ids), in_batch()):
         query = (Membership.select(Membership.id, Membership.person, Membership.org, Membership.status,
                                    Organization.name)
                  .join(Organization)
-                 .where(Membership.person.in_(chunk) & Membership.status.in_(ACTIVE_STATUSES)))
-        for row in query.tuples():
-            m = HeldRef(*row)
+                 .where(in_values(Membership.person, chunk) & Membership.status.in_(ACTIVE_STATUSES)))
+        for row in fetch(query):
+            m = HeldRef._make(row)
             (pending if m.status == TRANSFER_IN else held)[m.person_id] = m
     return held, pending
 
@@ -219,8 +220,8 @@ def classify(lines: list[Line], org: Organization) -> Plan:
     # D: current members (正常) of this union whose person is not in the file at all (a row
     # with an error for one of them is still "in the file": it is fixed, not moved out).
     plan.d = [m_id for m_id, person_id in
-              Membership.select(Membership.id, Membership.person)
-              .where((Membership.org == org.id) & (Membership.status == NORMAL)).tuples()
+              fetch(Membership.select(Membership.id, Membership.person)
+                    .where((Membership.org == org.id) & (Membership.status == NORMAL)))
               if person_id not in in_file]
     return plan
 
@@ -271,10 +272,10 @@ def apply(plan: Plan, org: Organization, account, job: Job, numbers: list | None
     for class B (reserved here when not given). Returns the job's result."""
     stamp = now()
     errors = [(line.row, line.name, line.raw_id, line.error) for line in plan.errors]
-    for chunk in chunks([m.id for _, m in plan.a]):
-        Membership.update(synced=True, updated_at=stamp).where(Membership.id.in_(chunk)).execute()
-    for chunk in chunks(plan.d):
-        Membership.update(synced=False, updated_at=stamp).where(Membership.id.in_(chunk)).execute()
+    for chunk in chunks([m.id for _, m in plan.a], BIG_IN):
+        Membership.update(synced=True, updated_at=stamp).where(in_values(Membership.id, chunk)).execute()
+    for chunk in chunks(plan.d, BIG_IN):
+        Membership.update(synced=False, updated_at=stamp).where(in_values(Membership.id, chunk)).execute()
     # one count of the monitor's 可参保 for every person moved below (models/figures.py)
     with figures.people([line.person.id for line in plan.b] + [held.person_id for _, held in plan.c]):
         moved = []  # [row, "B", membership id, previous org id] / [row, "C", request id]

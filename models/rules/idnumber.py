@@ -84,6 +84,15 @@ def check_digit(body17: str) -> str:
     return _CHECK_CHARS[sum(map(operator.mul, map(int, body17), _WEIGHTS)) % 11]
 
 
+_ZERO_SUM = ord("0") * sum(_WEIGHTS)
+
+
+def digits_check_char(body17: str) -> str:
+    """check_digit() of 17 characters already matched as ASCII digits: their bytes weighed at
+    once (no int() per digit) — what every 身份证 cell of an import costs."""
+    return _CHECK_CHARS[(sum(map(operator.mul, body17.encode(), _WEIGHTS)) - _ZERO_SUM) % 11]
+
+
 def check_resident_id(raw, today: date) -> ResidentId:
     number = normalize_id(raw)
     if not number:
@@ -105,7 +114,7 @@ def check_resident_id(raw, today: date) -> ResidentId:
         raise IdError(BIRTH_MESSAGE)
     if birth > today:
         raise IdError(FUTURE_MESSAGE)
-    if number[17] != check_digit(number[:17]):
+    if number[17] != digits_check_char(number[:17]):  # 17 digits: matched by _ID18 above
         raise IdError(CHECK_MESSAGE)
     gender = "男" if int(number[16]) % 2 else "女"
     return ResidentId(number=number, birth_date=birth, gender=gender, converted=converted)

@@ -22,6 +22,11 @@ NUMERIC_ID_MESSAGE = lost_digits_message("证件号码")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # invisible; PostgreSQL refuses NUL
 _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff·])\s+(?=[\u3400-\u9fff·])")  # 张 三 → 张三
 _RESIDENT_LIKE = re.compile(r"[0-9]{14,17}[0-9X]")  # 15–18 characters of digits (last may be X)
+# A name and a 身份证 number as most rows hold them (nothing for normalize() / normalize_id() to
+# change): no whitespace, no full-width letter or digit; 18 characters, the last 0-9 or X.
+PLAIN_NAME = re.compile(r"[^\s\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]{1,50}")
+PLAIN_ID = re.compile(r"[1-9][0-9]{16}[0-9X]")
+PLAIN_MOBILE = re.compile(r"1[3-9][0-9]{9}")  # a mobile number as stored: nothing to drop
 
 
 def without_controls(values: dict) -> dict:
@@ -29,6 +34,11 @@ def without_controls(values: dict) -> dict:
     if _CONTROL.search("".join(values.values())):
         return {k: _CONTROL.sub("", v) if _CONTROL.search(v) else v for k, v in values.items()}
     return values
+
+
+def any_controls(texts) -> bool:
+    """Does any of the cells `texts` hold an invisible control character (one search for many)?"""
+    return _CONTROL.search("\n".join(texts)) is not None
 
 
 def id_type(text: str) -> str:
@@ -79,6 +89,18 @@ class RosterLine:
 
 def roster_line(name, raw_id, on: date) -> RosterLine:
     """The name (张 三 → 张三) and ID number of a roster row; `error` says what is wrong."""
+    if type(name) is str and type(raw_id) is str and PLAIN_NAME.fullmatch(name) and PLAIN_ID.fullmatch(raw_id):  # noqa: E721
+        try:  # the common row: nothing to normalise, the number checked as it is
+            rid = check_resident_id(raw_id, on)
+        except IdError:
+            pass  # explained below
+        else:
+            return RosterLine(name=name, id_number=rid.number, resident=True, gender=rid.gender)
+    return roster_line_checked(name, raw_id, on)
+
+
+def roster_line_checked(name, raw_id, on: date) -> RosterLine:
+    """roster_line() by the general checks (what its shortcut for plain rows must agree with)."""
     line = RosterLine(name=_CJK_GAP.sub("", normalize(name)))
     if not line.name:
         line.error = "请填写姓名"
