@@ -9,6 +9,7 @@ from datetime import date
 
 import pytest
 
+import models
 from models import db
 from models.base import today
 from models.members import identity_fix, member_review, members
@@ -123,9 +124,10 @@ def test_a_corrected_identity_goes_to_every_membership_of_the_person(city, union
 
 
 def test_plain_sql_writes_are_copied_by_the_database(union):
-    """Whatever path a later area adds: a membership inserted without the copies takes its
-    person's, a changed person reaches all of its memberships, a membership moved to another
-    person takes the new one's."""
+    """Whatever path a later area adds: a membership inserted through the model without the copies
+    takes its person's (Membership.insert — on PostgreSQL also a bare SQL INSERT, below), a changed
+    person reaches all of its memberships, a membership moved to another person takes the new
+    one's."""
     a = Person.create(id_number=make_id(date(1980, 1, 1), True), name="直写甲", gender="男",
                       birth_date=date(1980, 1, 1))
     b = Person.create(id_number=make_id(date(1962, 3, 3), False), name="直写乙", gender="女",
@@ -139,6 +141,28 @@ def test_plain_sql_writes_are_copied_by_the_database(union):
     assert copies(mid) == ("直写丙", "男", date(1981, 1, 1))
     Membership.update(person=b.id).where(Membership.id == mid).execute()
     assert copies(mid) == ("直写乙", "女", date(1962, 3, 3))
+    many = Membership.insert_many([{"person": b.id, "org": union.id, "status": "已删除"}]).execute()
+    assert Membership.select().where(Membership.person == b.id, Membership.person_name == "直写乙").count() == 2, many
+
+
+def test_a_bare_sql_insert_takes_the_copies_on_postgresql_and_sqlite_has_no_insert_trigger(union):
+    """PostgreSQL fills a bare INSERT's copies (its AFTER trigger costs nothing when they are
+    given); SQLite has no INSERT trigger on membership (migration 031: any trigger there makes
+    every insert through the nine indexes 3 × dearer), so the model and the import write them."""
+    a = Person.create(id_number=make_id(date(1975, 5, 5), True), name="直写丁", gender="男",
+                      birth_date=date(1975, 5, 5))
+    if models.is_postgres():
+        cursor = db.execute_sql('INSERT INTO "membership" ("person_id", "org_id", "member_no", "status", '
+                                '"leave_reason", "created_at", "mobile", "address", "education", "household", '
+                                '"skill_level", "union_post", "work_unit", "tags", "category", '
+                                '"category_detail", "edit_status", "updated_at") VALUES '
+                                "(%s, %s, NULL, '已删除', '', now(), '', '', '', '', '', '', '', '', '', '', '', "
+                                'now()) RETURNING "id"', (a.id, union.id))
+        assert copies(cursor.fetchone()[0]) == ("直写丁", "男", date(1975, 5, 5))
+    else:
+        triggers = [n for (n,) in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                                 "AND tbl_name = 'membership'").fetchall()]
+        assert triggers == ["membership_copy_person_moved"]
 
 
 def test_the_lists_follow_a_changed_person(app, city, union, grassroots):
@@ -168,7 +192,12 @@ def test_the_migration_fills_the_copies_of_an_existing_database(tmp_path):
         org = Organization.insert(name="旧工会", type="工会委员会", level="grassroots").execute()
         person = Person.insert(id_number="310101196001010011", name="旧会员", gender="男",
                                birth_date=date(1960, 1, 1)).execute()
-        Membership.insert(person=person, org=org, status="正常").execute()  # no copies: 026 had none
+        # no copies: 026 had none (a bare INSERT: Membership.insert would write them)
+        old.execute_sql('INSERT INTO "membership" ("person_id", "org_id", "status", "leave_reason", "created_at", '
+                        '"mobile", "address", "education", "household", "skill_level", "union_post", "work_unit", '
+                        '"tags", "category", "category_detail", "edit_status", "updated_at") VALUES '
+                        "(?, ?, '正常', '', '2024-01-01', '', '', '', '', '', '', '', '', '', '', '', '2024-01-01')",
+                        (person, org))
     upgrade_database(old)
     assert old.execute_sql('SELECT "person_name", "person_gender", "person_birth_date" FROM "membership"'
                            ).fetchall() == [("旧会员", "男", "1960-01-01")]

@@ -7,6 +7,8 @@ import json
 from datetime import date
 from operator import itemgetter
 
+from peewee import chunked
+
 from models import db, figures
 from models.audit import AuditLog
 from models.base import now
@@ -51,12 +53,13 @@ def write(checked: list, org: Organization, params: dict, account: Account | Non
         chosen = params.get("enterprise") if category == ENTERPRISE else None
         shared = {"org": org.id, "status": PENDING if pending else NORMAL, "join_date": stamp.date(),
                 "approved_at": None if pending else stamp, "created_at": stamp, "updated_at": stamp}
+        known = _known_copies([r["person_id"] for r in adds if r.get("person_id")])
         new_rows = []
         for r in adds:
             record = r["record"]
             own = r.get("enterprise")
             new_rows.append({
-                **_person_copy(r.get("person")),
+                **(known[r["person_id"]] if r.get("person_id") else _person_copy(r["person"])),
                 "person": r.get("person_id") or person_ids[(r["person"]["id_type"], r["person"]["id_number"])],
                 "member_no": None if pending else next(numbers),
                 "mobile": record["mobile"], "work_unit": record.get("work_unit", ""), "tags": record.get("tags", ""),
@@ -99,11 +102,18 @@ def _audit_updates(updates: list, org: Organization, account: Account | None, st
     bulk_insert(AuditLog, rows)
 
 
-def _person_copy(person: dict | None) -> dict:
-    """A new person's 姓名 / 性别 / 出生日期 for the membership's copies (migration 030); None for a
-    person already in the system, whose values the database copies (membership_copy_person)."""
-    if person is None:
-        return {"person_name": None, "person_gender": None, "person_birth_date": None}
+def _known_copies(person_ids: list) -> dict:
+    """{person id: the membership's copies (migration 030)} of people already in the system."""
+    out = {}
+    for part in chunked(person_ids, 500):
+        for pid, name, gender, birth in (Person.select(Person.id, Person.name, Person.gender, Person.birth_date)
+                                         .where(Person.id.in_(part)).tuples()):
+            out[pid] = {"person_name": name, "person_gender": gender, "person_birth_date": birth}
+    return out
+
+
+def _person_copy(person: dict) -> dict:
+    """A new person's 姓名 / 性别 / 出生日期 for the membership's copies (migration 030)."""
     birth = person["birth_date"]
     return {"person_name": person["name"], "person_gender": person["gender"],
             "person_birth_date": date.fromisoformat(birth) if birth else None}

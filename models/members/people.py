@@ -120,15 +120,56 @@ class Membership(BaseModel):
     synced = pw.BooleanField(null=True)  # 同步会员 是 / 否 (None: never compared)
     edit_status = pw.CharField(max_length=6, default="")  # 信息修改状态: 待审核 / 已通过 / 已驳回
     updated_at = pw.DateTimeField(default=now)
-    # Copies of the person's 姓名 / 性别 / 出生日期, kept in step by the database (triggers of migration
-    # 030: a membership inserted without them takes its person's, a changed person goes to all of its
-    # memberships), so that 姓名搜索 and 可能已达退休年龄 filter and count a union's rows on this table.
+    # Copies of the person's 姓名 / 性别 / 出生日期, so that 姓名搜索 and 可能已达退休年龄 filter and count a
+    # union's rows on this table. Written with the membership (`save` below, the bulk import: on
+    # SQLite an insert trigger would make every insert 3 × dearer, migration 031); kept in step by the
+    # database afterwards (triggers of migration 030: a membership moved to another person, a changed
+    # person goes to all of its memberships; PostgreSQL also fills an insert that lacks them).
     person_name = pw.CharField(max_length=50, null=True)
     person_gender = pw.CharField(max_length=2, null=True)
     person_birth_date = pw.DateField(null=True)
 
     class Meta:
         indexes = ((("org", "status"), False),)
+
+    COPIES = ("person_name", "person_gender", "person_birth_date")
+
+    def save(self, *args, **kwargs):
+        if self.person_name is None and self.person_id is not None and self._pk is None:
+            person = self.person
+            self.person_name, self.person_gender = person.name, person.gender
+            self.person_birth_date = person.birth_date
+        return super().save(*args, **kwargs)
+
+    @classmethod
+    def insert(cls, __data=None, **insert):
+        return super().insert(cls._with_copies([{**(__data or {}), **insert}])[0])
+
+    @classmethod
+    def insert_many(cls, rows, fields=None):
+        if fields is not None or isinstance(rows, pw.BaseQuery):  # tuples or INSERT … SELECT: as given
+            return super().insert_many(rows, fields)
+        return super().insert_many(cls._with_copies(list(rows)))
+
+    @classmethod
+    def _with_copies(cls, rows: list) -> list:
+        """Rows (dicts) with their person's copies where they lack them (one query for all)."""
+        def key(row, name):
+            return row.get(name, row.get(getattr(cls, name)))
+        lacking = {getattr(p, "id", p) for r in rows if key(r, "person_name") is None
+                   for p in [key(r, "person")] if p is not None}
+        if not lacking:
+            return rows
+        found = {pid: (name, gender, birth) for pid, name, gender, birth in Person.select(
+            Person.id, Person.name, Person.gender, Person.birth_date).where(Person.id.in_(lacking)).tuples()}
+        out = []
+        for r in rows:
+            person = key(r, "person")
+            pid = getattr(person, "id", person)
+            if key(r, "person_name") is None and pid in found:
+                r = {**r, **dict(zip(cls.COPIES, found[pid], strict=True))}
+            out.append(r)
+        return out
 
     @property
     def sync_label(self) -> str:
