@@ -24,7 +24,7 @@ from models.enroll.coverage import clean_id_number
 from models.enroll.enrollment import Enrollment
 from models.enroll.plans import ProtectionYear
 from models.io import uploads
-from models.io.bulk import insert_chunks
+from models.io.bulk import bulk_insert
 from models.io.tables import lost_digits, lost_digits_message
 from models.io.templates import notes_sheet, template_sheet, workbook_bytes
 from models.jobs import Job, job_kind
@@ -204,7 +204,7 @@ def _values(r: dict, account, stamp) -> dict:
 
 def _insert(plan: list, account) -> None:
     stamp = now()
-    insert_chunks(Claim, [_values(r, account, stamp) for r in plan])
+    bulk_insert(Claim, [_values(r, account, stamp) for r in plan])
 
 
 # --- the form ----------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from models.enroll.enrollment import (
 )
 from models.enroll.plans import ProtectionType, ProtectionYear
 from models.io import uploads
-from models.io.bulk import insert_chunks
+from models.io.bulk import bulk_insert, update_rows
 from models.io.tables import lost_digits, lost_digits_message
 from models.jobs import Job, job_kind
 from models.members.people import Person
@@ -107,7 +107,7 @@ def apply_status(plan: list) -> tuple[int, int]:
     holders = [i for (i,) in Person.select(Person.id).where(
         in_values(Person.id_number, [p["id_number"] for p in plan])).tuples()]
     with db.atomic(), figures.people(holders):  # 退休 / 死亡 move 可参保 (the monitor's counters)
-        fresh = []
+        fresh, changed = [], []
         for p in plan:
             old = existing.get(p["id_number"])
             if old is None:
@@ -116,10 +116,15 @@ def apply_status(plan: list) -> tuple[int, int]:
                 kept += 1
                 continue
             else:
-                StatusRecord.update(updated_at=stamp, **p).where(StatusRecord.id == old.id).execute()
+                changed.append((*[p[f.name] for f in STATUS_FIELDS], stamp, old.id))
             written += 1
-        insert_chunks(StatusRecord, fresh)
+        update_rows(StatusRecord, [*STATUS_FIELDS, StatusRecord.updated_at], changed)
+        bulk_insert(StatusRecord, fresh)
     return written, kept
+
+
+STATUS_FIELDS = [StatusRecord.id_number, StatusRecord.name, StatusRecord.card_status, StatusRecord.employment,
+                 StatusRecord.insurance, StatusRecord.status_date]
 
 
 def check_individual_rows(rows: list, on: date) -> tuple[list, list, int]:
@@ -194,15 +199,32 @@ def check_individual_rows(rows: list, on: date) -> tuple[list, list, int]:
 
 
 def apply_individual(plan: list) -> int:
+    """The people not yet in the system registered, then the enrollments: two bulk inserts."""
     with db.atomic():
+        new = {}
         for r in plan:
-            person = r["person"] or Person.create(id_type="身份证", id_number=r["id_number"], name=r["name"],
-                                                  gender=r["gender"], birth_date=r["birth"])
+            if r["person"] is None and r["id_number"] not in new:
+                new[r["id_number"]] = {"id_type": "身份证", "id_number": r["id_number"], "name": r["name"],
+                                       "gender": r["gender"], "birth_date": r["birth"]}
+        ids = {}
+        if new:
+            got = bulk_insert(Person, list(new.values()), returning=(Person.id_number, Person.id))
+            if got is None:  # an SQLite without RETURNING
+                got = Person.select(Person.id_number, Person.id).where(
+                    in_values(Person.id_number, list(new)) & (Person.id_type == "身份证")).tuples()
+            ids = dict(got)
+        half_of = {}
+        rows = []
+        for r in plan:
             t = r["type"]
-            half = period_label(r["start"]) == "半年"
-            Enrollment.create(person=person.id, year=r["year"].id, org=None, source=INDIVIDUAL, channel="会员卡参保",
-                              mode="即时参保", type=t.id, start=r["start"], end=r["end"],
-                              period="半年" if half else "全年", fee=t.half_fee if half else t.full_fee)
+            half = half_of.get(r["start"])
+            if half is None:
+                half = half_of[r["start"]] = period_label(r["start"]) == "半年"
+            rows.append({"person": r["person"].id if r["person"] else ids[r["id_number"]], "year": r["year"].id,
+                         "org": None, "source": INDIVIDUAL, "channel": "会员卡参保", "mode": "即时参保", "type": t.id,
+                         "start": r["start"], "end": r["end"], "period": "半年" if half else "全年",
+                         "fee": t.half_fee if half else t.full_fee})
+        bulk_insert(Enrollment, rows)
     return len(plan)
 
 

@@ -33,7 +33,7 @@ ERROR_COLUMN = "错误原因"  # the columns an error file adds: not data when t
 ROW_COLUMN = "错误行号"
 ERROR_FILE_COLUMNS = (ERROR_COLUMN, ROW_COLUMN)
 __all__ = ["ERROR_COLUMN", "ROW_COLUMN", "EXCEL_DIGITS", "FORMATS", "NumericText", "Table", "TableStream",
-           "lost_digits", "lost_digits_message", "read_table", "records", "sniff", "stream_table"]
+           "check_table", "lost_digits", "lost_digits_message", "read_table", "records", "sniff", "stream_table"]
 
 
 @dataclass
@@ -53,7 +53,8 @@ def read_table(data: bytes, required: list, max_rows: int = 100_000) -> Table:
     header = None
     table_rows = []
     for number, cells in rows:
-        cells = [_text(c) for c in cells]
+        # _text() inline for text cells (most of them): one call less for each of 500,000 cells
+        cells = [c.strip() if type(c) is str else _text(c) for c in cells]
         if header is None:
             if not any(cells):
                 continue
@@ -67,6 +68,36 @@ def read_table(data: bytes, required: list, max_rows: int = 100_000) -> Table:
     if header is None:
         raise DomainError("文件中没有表头和数据", 422)
     return Table(header=_checked_header(header, required), rows=table_rows, kind=kind)
+
+
+def check_table(data: bytes, required: list, max_rows: int = 100_000) -> None:
+    """read_table()'s refusals (empty, format, zip bomb, the template's columns, the row limit)
+    without turning every cell into Python: an xlsx / xls is parsed (python-calamine) and its
+    header row read; its rows are counted one by one only when the sheet's dimension says more
+    than `max_rows` (empty rows among them do not count). What a pre-check before the job needs."""
+    if not data:
+        raise DomainError("上传的文件是空的", 422)
+    kind = sniff(data)
+    if kind == "csv":
+        read_table(data, required, max_rows=max_rows)
+        return
+    last = []
+    source = {"xlsx": _xlsx, "xls": _xls}[kind](data, sizes=last.append)
+    try:
+        header = None
+        for number, cells in source:
+            cells = [_text(c) for c in cells]
+            if any(cells):
+                header, header_row = cells, number
+                break
+        if header is None:
+            raise DomainError("文件中没有表头和数据", 422)
+        _checked_header(header, required)
+        if last and last[0] - header_row > max_rows:
+            for _ in _data_rows(source, max_rows):
+                pass
+    finally:
+        source.close()
 
 
 def _checked_header(header: list, required: list) -> list:
@@ -152,6 +183,12 @@ def _data_rows(source, max_rows: int):
 
 def records(table: Table):
     """(row number, {column: value}) for each data row."""
+    header = table.header
+    width, blank = len(header), "" in header
     for number, cells in table.rows:
-        padded = cells + [""] * (len(table.header) - len(cells))
-        yield number, {h: padded[i] for i, h in enumerate(table.header) if h}
+        if len(cells) < width:
+            cells = cells + [""] * (width - len(cells))
+        values = dict(zip(header, cells, strict=False))  # cells past the header: not read; a name twice: the later
+        if blank:
+            values.pop("", None)  # unnamed columns (and an error file's own) are not data
+        yield number, values
