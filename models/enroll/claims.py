@@ -13,6 +13,7 @@ already recorded (same person, 给付日期, 给付类型 and amount — the sam
 counted, not recorded twice. Amounts are entered in 元 (at most two decimals), stored in fen.
 """
 
+from collections import namedtuple
 from datetime import date
 
 import peewee as pw
@@ -140,12 +141,16 @@ def check(rows: list, on: date | None = None) -> tuple[list, list, int]:
                 reasons["证件号码"] = f"与第{first}行重复（同一人、同一给付日期、给付类型和金额）"
         parsed.append((values, row, reasons))
     numbers = list({r["id_number"] for _, r, reasons in parsed if "id_number" in r})
-    persons = {p.id_number: p for p in Person.select().where(in_values(Person.id_number, numbers))}
+    # plain tuples with the attributes the check reads (a file holds tens of thousands: no model rows)
+    persons = {number: _Person(pid, name) for pid, name, number in Person.select(
+        Person.id, Person.name, Person.id_number).where(in_values(Person.id_number, numbers)).tuples()}
     person_ids = [p.id for p in persons.values()]
     periods: dict = {}
     if person_ids:
-        for e in (Enrollment.select().where(in_values(Enrollment.person, person_ids) & Enrollment.active)
-                  .order_by(Enrollment.start)):
+        for e in map(_Period._make, Enrollment.select(
+                Enrollment.id, Enrollment.person, Enrollment.year, Enrollment.start, Enrollment.end, Enrollment.org)
+                .where(in_values(Enrollment.person, person_ids) & Enrollment.active)
+                .order_by(Enrollment.start).tuples()):
             periods.setdefault((e.person_id, e.year_id), []).append(e)
     recorded = set()
     if person_ids:
@@ -164,6 +169,10 @@ def check(rows: list, on: date | None = None) -> tuple[list, list, int]:
         if not reasons:
             plan.append(row)
     return plan, checked, already
+
+
+_Person = namedtuple("_Person", "id name")
+_Period = namedtuple("_Period", "id person_id year_id start end org_id")  # an active enrollment
 
 
 def _cover(row: dict, persons: dict, periods: dict, reasons: dict) -> None:

@@ -73,18 +73,23 @@ def _choice(values: dict, column: str, allowed: list) -> str:
 def check_status_rows(rows: list, on: date) -> tuple[list, list]:
     """(plan of dicts, checked [(values, reasons)])."""
     plan, checked, seen = [], [], {}
+    choices = (("card_status", "社保卡状态", CARD_STATUSES), ("employment", "就业状态", EMPLOYMENT),
+               ("insurance", "社保缴纳", INSURANCE))
     for number, values in rows:
         reasons, row = [], {}
-        fields = (("id_number", lambda v: _id(v, on).number),
-                  ("card_status", lambda v: _choice(v, "社保卡状态", CARD_STATUSES)),
-                  ("employment", lambda v: _choice(v, "就业状态", EMPLOYMENT)),
-                  ("insurance", lambda v: _choice(v, "社保缴纳", INSURANCE)),
-                  ("status_date", lambda v: _day(v.get("状态日期"), "状态日期")))
-        for key, parse in fields:
+        try:
+            row["id_number"] = _id(values, on).number
+        except ValueError as exc:
+            reasons.append(str(exc))
+        for key, column, allowed in choices:
             try:
-                row[key] = parse(values)
+                row[key] = _choice(values, column, allowed)
             except ValueError as exc:
                 reasons.append(str(exc))
+        try:
+            row["status_date"] = _day(values.get("状态日期"), "状态日期")
+        except ValueError as exc:
+            reasons.append(str(exc))
         if row.get("status_date") and row["status_date"] > on:
             reasons.append("状态日期不能晚于今天")
         if "id_number" in row:

@@ -196,11 +196,14 @@ def upsert(model, rows: list, key: str) -> None:
     updates = ", ".join(f'"{model._meta.fields[c].column_name}" = EXCLUDED."{model._meta.fields[c].column_name}"'
                         for c in columns if c != key)
     one = "(" + ", ".join([db.param] * len(columns)) + ")"
+    fields = [model._meta.fields[c] for c in columns]
+    plain = (str, int, type(None))  # what needs no conversion by its field
     for i in range(0, len(rows), 1000):
         part = rows[i:i + 1000]
         db.execute_sql(f'INSERT INTO "{table}" ({names}) VALUES {", ".join([one] * len(part))} '
                        f'ON CONFLICT ("{model._meta.fields[key].column_name}") DO UPDATE SET {updates}',
-                       [model._meta.fields[c].db_value(r[c]) for r in part for c in columns])
+                       [v if type(v) in plain else f.db_value(v)
+                        for r in part for f, v in zip(fields, map(r.__getitem__, columns), strict=True)])
 
 
 # --- the job ----------------------------------------------------------------------------------------
@@ -231,12 +234,14 @@ def run(ctx, kind: str) -> dict:
             if seq < done:
                 continue
             good, failed = {}, []
+            stamp = now()
             for number, values in rows:
                 row, reasons = check(values)
                 if reasons:
                     failed.append([number, [values.get(c, "") for c in columns], reasons])
                 else:
-                    good[row[key]] = {**row, "updated_at": now()}  # a key twice: the later row wins
+                    row["updated_at"] = stamp
+                    good[row[key]] = row  # a key twice: the later row wins
             with db.atomic():
                 upsert(model, list(good.values()), key)
                 if failed:
