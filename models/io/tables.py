@@ -24,6 +24,7 @@ from models.io.formats import (
     _text,
     _xls,
     _xlsx,
+    forget_kept,
     lost_digits,
     lost_digits_message,
     sniff,
@@ -82,7 +83,7 @@ def check_table(data: bytes, required: list, max_rows: int = 100_000) -> None:
         read_table(data, required, max_rows=max_rows)
         return
     last = []
-    source = {"xlsx": _xlsx, "xls": _xls}[kind](data, sizes=last.append)
+    source = {"xlsx": _xlsx, "xls": _xls}[kind](data, sizes=last.append, keep=True)  # for the job after it
     try:
         header = None
         for number, cells in source:
@@ -96,6 +97,9 @@ def check_table(data: bytes, required: list, max_rows: int = 100_000) -> None:
         if last and last[0] - header_row > max_rows:
             for _ in _data_rows(source, max_rows):
                 pass
+    except BaseException:
+        forget_kept()  # a refused file has no job to read it
+        raise
     finally:
         source.close()
 
@@ -138,13 +142,14 @@ class TableStream:
         self.close()
 
 
-def stream_table(data: bytes, required: list, max_rows: int = 100_000) -> TableStream:
-    """read_table() as a stream (see the module's note)."""
+def stream_table(data: bytes, required: list, max_rows: int = 100_000, keep: bool = False) -> TableStream:
+    """read_table() as a stream (see the module's note). `keep`: a pre-check — the parsed sheet is
+    kept for the job that reads the same upload next in this process (models/io/formats.py)."""
     if not data:
         raise DomainError("上传的文件是空的", 422)
     kind = sniff(data)
     last = []  # the sheet's last row number (xlsx, xls)
-    source = _csv(data) if kind == "csv" else {"xlsx": _xlsx, "xls": _xls}[kind](data, sizes=last.append)
+    source = _csv(data) if kind == "csv" else {"xlsx": _xlsx, "xls": _xls}[kind](data, sizes=last.append, keep=keep)
     header = None
     header_row = 0
     try:
