@@ -27,7 +27,7 @@ from models.cards.cards import (
     CardBatchItem,
 )
 from models.io import uploads
-from models.io.bulk import bulk_insert
+from models.io.bulk import bulk_insert, fetch
 from models.io.tables import lost_digits, lost_digits_message
 from models.io.templates import notes_sheet, workbook_bytes
 from models.jobs import Job, job_kind
@@ -179,7 +179,7 @@ def _items(numbers: list) -> dict:
                                   CardBatch.number).join(CardBatch)
              .where(in_values(CardBatchItem.id_number, numbers) & (CardBatchItem.state != ITEM_REVOKED))
              .order_by(CardBatchItem.id))
-    for item_id, person_id, state, id_number, batch_id, org_id, status, batch_number in query.tuples():
+    for item_id, person_id, state, id_number, batch_id, org_id, status, batch_number in fetch(query):
         batch = batches.get(batch_id)
         if batch is None:
             batch = batches[batch_id] = _Batch(batch_id, org_id, status, batch_number)
