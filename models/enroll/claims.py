@@ -25,7 +25,7 @@ from models.enroll.coverage import clean_id_number
 from models.enroll.enrollment import Enrollment
 from models.enroll.plans import ProtectionYear
 from models.io import uploads
-from models.io.bulk import bulk_insert
+from models.io.bulk import bulk_insert, fetch
 from models.io.tables import lost_digits, lost_digits_message
 from models.io.templates import notes_sheet, template_sheet, workbook_bytes
 from models.jobs import Job, job_kind
@@ -142,16 +142,22 @@ def check(rows: list, on: date | None = None) -> tuple[list, list, int]:
         parsed.append((values, row, reasons))
     numbers = list({r["id_number"] for _, r, reasons in parsed if "id_number" in r})
     # plain tuples with the attributes the check reads (a file holds tens of thousands: no model rows)
-    persons = {number: _Person(pid, name) for pid, name, number in Person.select(
-        Person.id, Person.name, Person.id_number).where(in_values(Person.id_number, numbers)).tuples()}
+    persons = {number: _Person(pid, name) for pid, name, number in fetch(Person.select(
+        Person.id, Person.name, Person.id_number).where(in_values(Person.id_number, numbers)))}
     person_ids = [p.id for p in persons.values()]
     periods: dict = {}
     if person_ids:
-        for e in map(_Period._make, Enrollment.select(
+        days: dict = {}  # the database's date value → date, once per distinct value
+
+        def day(value):
+            if value not in days:
+                days[value] = Enrollment.start.python_value(value)
+            return days[value]
+        for eid, pid, year_id, start, end, org_id in fetch(Enrollment.select(
                 Enrollment.id, Enrollment.person, Enrollment.year, Enrollment.start, Enrollment.end, Enrollment.org)
                 .where(in_values(Enrollment.person, person_ids) & Enrollment.active)
-                .order_by(Enrollment.start).tuples()):
-            periods.setdefault((e.person_id, e.year_id), []).append(e)
+                .order_by(Enrollment.start)):
+            periods.setdefault((pid, year_id), []).append(_Period(eid, pid, year_id, day(start), day(end), org_id))
     recorded = set()
     if person_ids:
         recorded = {(n, d, t, a) for n, d, t, a in Claim.select(
