@@ -11,8 +11,9 @@ BENCH_KEEP=1 keeps the generated city for later runs: SQLite in BENCH_SQLITE (de
 bench/out/bench.db), PostgreSQL as it is; a database that already holds the city is used as it is
 (nothing regenerated). BENCH_ONLY=import (implies BENCH_KEEP) times only the member imports on that
 city (批量导入 of 5,000 and 50,000 rows, 组织机构代码导入会员 and 同步会员 of 50,000 rows, 同步会员 of the
-5,000-row roster); the imported people (and the roster's transfer requests) are deleted again after
-each run, so the city stays the same.
+5,000-row roster), then the other imports (bench/import_others.py: 开卡回盘导入, 组织导入, 社保状态导入,
+个人参保导入, 给付信息导入, 建议清册导入; BENCH_ONLY=others only these); the imported rows (and the
+roster's transfer requests) are deleted again after each run, so the city stays the same.
 BENCH_ONLY=cards (or enroll, coverage, stats, review) likewise times only the card rows
 (bench/cards.py; the return file's effects are undone after it is timed), the enrollment rows
 (bench/enroll.py), the 保障信息查询 / 给付信息查询 rows (bench/coverage.py, on the enrollments of
@@ -42,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "100"))
-ONLY = os.environ.get("BENCH_ONLY", "")  # import cards enroll coverage stats review provider items mutual_aid
+ONLY = os.environ.get("BENCH_ONLY", "")  # import others cards enroll coverage stats review provider items mutual_aid
 # aid_upload scope
 KEEP = bool(os.environ.get("BENCH_KEEP") or ONLY)
 IMPORT_REPEAT = int(os.environ.get("BENCH_IMPORT_REPEAT", "1"))
@@ -147,8 +148,11 @@ def bench_database(url: str) -> list:
         bench_scope(b, info, members, timed, REPEAT)
         db.close()
         return b.results
-    if ONLY == "import":
-        bench_imports(b, info, url, members)
+    if ONLY in ("import", "others"):
+        if ONLY == "import":
+            bench_imports(b, info, url, members)
+        from bench.import_others import bench_other_imports
+        bench_other_imports(b, info)
         db.close()
         return b.results
     if ONLY == "items":
@@ -238,6 +242,8 @@ def bench_database(url: str) -> list:
     from bench.scope import bench_scope
     bench_scope(b, info, members, timed, REPEAT)  # growth between two cities: BENCH_ONLY=scope
     bench_imports(b, info, url, members)
+    from bench.import_others import bench_other_imports
+    bench_other_imports(b, info)
     from bench.cards import bench_cards
     from bench.coverage import bench_coverage
     from bench.enroll import bench_enroll

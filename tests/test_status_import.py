@@ -5,12 +5,14 @@ import io
 from datetime import date, timedelta
 
 import pytest
+import python_calamine
 from openpyxl import Workbook, load_workbook
 
 from models.base import DomainError, today
 from models.enroll import enrollment, plans
 from models.enroll.enrollment import Enrollment, StatusRecord
 from models.enroll.status_import import INDIVIDUAL_COLUMNS, STATUS_COLUMNS
+from models.io import formats
 from models.jobs import Job
 from models.members.people import Person
 from tests import factories
@@ -117,3 +119,22 @@ def test_individual_enrollments_block_a_union_submission(city, as_role):
     again = upload(centre, "individual_import", xlsx(INDIVIDUAL_COLUMNS, rows[:2]))
     assert (again.result_data["imported"], again.result_data["already"]) == (0, 2)
     assert Enrollment.select().count() == 2
+
+
+def test_an_upload_is_parsed_once_when_its_job_runs_in_this_process(as_role, monkeypatch):
+    """The pre-check parses the sheet and the job that follows in the same process reads that
+    parse (models/io/formats.py): one calamine parse per upload — and a refused file leaves none."""
+    original, parses = python_calamine.load_workbook, []
+
+    def counting(*args, **kwargs):
+        parses.append(1)
+        return original(*args, **kwargs)
+    monkeypatch.setattr(python_calamine, "load_workbook", counting)
+    centre = as_role("centre")
+    rows = [(id_number(i), f"甲{i}", "正常", "在职", "已缴纳", YESTERDAY) for i in range(3)]
+    job = upload(centre, "status_import", xlsx(STATUS_COLUMNS, rows))
+    assert job.result_data["imported"] == 3 and StatusRecord.select().count() == 3
+    assert len(parses) == 1
+    refused = post_file(centre, "/plans/imports", xlsx(["姓名"], [("甲",)]), "x.xlsx", kind="status_import")
+    assert refused.status_code == 422 and "文件缺少必需的列" in refused.get_data(as_text=True)
+    assert formats._kept == []

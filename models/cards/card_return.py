@@ -27,7 +27,7 @@ from models.cards.cards import (
     CardBatchItem,
 )
 from models.io import uploads
-from models.io.bulk import insert_chunks
+from models.io.bulk import bulk_insert, fetch
 from models.io.tables import lost_digits, lost_digits_message
 from models.io.templates import notes_sheet, workbook_bytes
 from models.jobs import Job, job_kind
@@ -76,44 +76,44 @@ def check_return_rows(rows: list, account, on: date | None = None) -> tuple[list
     order, already = rows whose card is already recorded (a re-upload; nothing to do)."""
     on = on or today()
     numbers = [normalize_id(v.get("证件号码")) for _, v in rows]
+    cards = [_card(v.get("卡号")) for _, v in rows]  # (card number or "", the reason it is not one)
     # Rows sharing a card number or an ID number: none of them can be trusted, all are refused.
     rows_of_card: dict = {}
     rows_of_id: dict = {}
-    for (number, values), id_number in zip(rows, numbers, strict=True):
-        guess = _card_guess(values.get("卡号"))
+    for (number, _values), id_number, (guess, _) in zip(rows, numbers, cards, strict=True):
         if guess:
             rows_of_card.setdefault(guess, []).append(number)
         if id_number:
             rows_of_id.setdefault(id_number, []).append(number)
-    items = {}
-    for i in (CardBatchItem.select(CardBatchItem, CardBatch).join(CardBatch)
-              .where(in_values(CardBatchItem.id_number, [n for n in numbers if n])
-                     & (CardBatchItem.state != ITEM_REVOKED))
-              .order_by(CardBatchItem.id)):
-        items.setdefault(i.id_number, []).append(i)
-    guesses = [g for g in (_card_guess(v.get("卡号")) for _, v in rows) if g]
-    taken = {c.card_no: c for c in Card.select().where(in_values(Card.card_no, guesses))}
+    items = _items([n for n in numbers if n])
+    taken = dict(Card.select(Card.card_no, Card.person).where(in_values(Card.card_no, list(rows_of_card))).tuples())
     scope = None if account.acts_for_centre else set(
         r[0] for r in account.org.subtree_ids().tuples())
+    days: dict = {}  # 开卡日期 text → the day or the reason (a file has a few distinct days)
     plan, checked, already = [], [], 0
-    for _number, values in rows:
+    for (_number, values), id_number, (guess, card_error) in zip(rows, numbers, cards, strict=True):
         reasons = []
-        id_number = normalize_id(values.get("证件号码"))
         card_no, issued = None, None
         lost = [label for label in ("证件号码", "卡号") if lost_digits(values.get(label))]
         for label in lost:  # Excel keeps 15 digits: the last ones are gone, maybe into another valid number
             reasons.append(lost_digits_message(label))
         if "卡号" not in lost:
-            try:
-                card_no = rules.clean_card_no(values.get("卡号"))
-            except ValueError as exc:
-                reasons.append(str(exc))
+            if card_error:
+                reasons.append(card_error)
+            else:
+                card_no = guess
         if "证件号码" in lost:
             id_number = ""
-        try:
-            issued = _day(values.get("开卡日期"), on)
-        except ValueError as exc:
-            reasons.append(str(exc))
+        text = values.get("开卡日期")
+        if text not in days:
+            try:
+                days[text] = _day(text, on)
+            except ValueError as exc:
+                days[text] = str(exc)
+        if isinstance(days[text], str):
+            reasons.append(days[text])
+        else:
+            issued = days[text]
         item = None
         if not id_number:
             if "证件号码" not in lost:
@@ -128,7 +128,7 @@ def check_return_rows(rows: list, account, on: date | None = None) -> tuple[list
                 item = waiting[-1]
                 if item.batch.status == TO_SEND:
                     reasons.append(f"所在办卡批次 {item.batch.number} 尚未报送银行")
-            elif opened and card_no and taken.get(card_no) and taken[card_no].person_id == opened[-1].person_id:
+            elif opened and card_no and taken.get(card_no) and taken[card_no] == opened[-1].person_id:
                 already += 1  # the same card again: already recorded
                 checked.append((values, []))
                 continue
@@ -147,11 +147,44 @@ def check_return_rows(rows: list, account, on: date | None = None) -> tuple[list
     return plan, checked, already
 
 
-def _card_guess(raw) -> str:
+def _card(raw) -> tuple[str, str]:
+    """(the card number, "") or ("", why it is not one)."""
     try:
-        return rules.clean_card_no(raw)
-    except ValueError:
-        return ""
+        return rules.clean_card_no(raw), ""
+    except ValueError as exc:
+        return "", str(exc)
+
+
+class _Batch:
+    __slots__ = ("id", "org_id", "status", "number")
+
+    def __init__(self, id_, org_id, status, number):
+        self.id, self.org_id, self.status, self.number = id_, org_id, status, number
+
+
+class _Item:
+    """A batch item as the check and apply_return read it (plain attributes, not a model row:
+    a return file holds tens of thousands)."""
+    __slots__ = ("id", "person_id", "batch_id", "state", "batch")
+
+    def __init__(self, id_, person_id, batch, state):
+        self.id, self.person_id, self.batch_id, self.state, self.batch = id_, person_id, batch.id, state, batch
+
+
+def _items(numbers: list) -> dict:
+    """{ID number: [_Item …]} of the items (not 已撤销) of these ID numbers, oldest first."""
+    batches, items = {}, {}
+    query = (CardBatchItem.select(CardBatchItem.id, CardBatchItem.person, CardBatchItem.state,
+                                  CardBatchItem.id_number, CardBatch.id, CardBatch.org, CardBatch.status,
+                                  CardBatch.number).join(CardBatch)
+             .where(in_values(CardBatchItem.id_number, numbers) & (CardBatchItem.state != ITEM_REVOKED))
+             .order_by(CardBatchItem.id))
+    for item_id, person_id, state, id_number, batch_id, org_id, status, batch_number in fetch(query):
+        batch = batches.get(batch_id)
+        if batch is None:
+            batch = batches[batch_id] = _Batch(batch_id, org_id, status, batch_number)
+        items.setdefault(id_number, []).append(_Item(item_id, person_id, batch, state))
+    return items
 
 
 def apply_return(plan: list, account, on: date | None = None) -> int:
@@ -173,7 +206,7 @@ def apply_return(plan: list, account, on: date | None = None) -> int:
                  "status": CARD_NORMAL, "issued_date": issued,
                  "eligible_from": max(issued, on) + timedelta(days=1), "created_at": stamp}
                 for item, card_no, issued in plan]
-        insert_chunks(Card, rows)
+        bulk_insert(Card, rows)
         # the person's one card that is 正常 now (older ones were cancelled above); by person only,
         # so the planner uses the person index, not the batch one (5,000 cards share a batch)
         new_card = Card.select(Card.id).where((Card.person == CardBatchItem.person) & (Card.status == CARD_NORMAL))

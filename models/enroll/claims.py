@@ -13,6 +13,7 @@ already recorded (same person, 给付日期, 给付类型 and amount — the sam
 counted, not recorded twice. Amounts are entered in 元 (at most two decimals), stored in fen.
 """
 
+from collections import namedtuple
 from datetime import date
 
 import peewee as pw
@@ -24,7 +25,7 @@ from models.enroll.coverage import clean_id_number
 from models.enroll.enrollment import Enrollment
 from models.enroll.plans import ProtectionYear
 from models.io import uploads
-from models.io.bulk import insert_chunks
+from models.io.bulk import bulk_insert, fetch
 from models.io.tables import lost_digits, lost_digits_message
 from models.io.templates import notes_sheet, template_sheet, workbook_bytes
 from models.jobs import Job, job_kind
@@ -140,13 +141,23 @@ def check(rows: list, on: date | None = None) -> tuple[list, list, int]:
                 reasons["证件号码"] = f"与第{first}行重复（同一人、同一给付日期、给付类型和金额）"
         parsed.append((values, row, reasons))
     numbers = list({r["id_number"] for _, r, reasons in parsed if "id_number" in r})
-    persons = {p.id_number: p for p in Person.select().where(in_values(Person.id_number, numbers))}
+    # plain tuples with the attributes the check reads (a file holds tens of thousands: no model rows)
+    persons = {number: _Person(pid, name) for pid, name, number in fetch(Person.select(
+        Person.id, Person.name, Person.id_number).where(in_values(Person.id_number, numbers)))}
     person_ids = [p.id for p in persons.values()]
     periods: dict = {}
     if person_ids:
-        for e in (Enrollment.select().where(in_values(Enrollment.person, person_ids) & Enrollment.active)
-                  .order_by(Enrollment.start)):
-            periods.setdefault((e.person_id, e.year_id), []).append(e)
+        days: dict = {}  # the database's date value → date, once per distinct value
+
+        def day(value):
+            if value not in days:
+                days[value] = Enrollment.start.python_value(value)
+            return days[value]
+        for eid, pid, year_id, start, end, org_id in fetch(Enrollment.select(
+                Enrollment.id, Enrollment.person, Enrollment.year, Enrollment.start, Enrollment.end, Enrollment.org)
+                .where(in_values(Enrollment.person, person_ids) & Enrollment.active)
+                .order_by(Enrollment.start)):
+            periods.setdefault((pid, year_id), []).append(_Period(eid, pid, year_id, day(start), day(end), org_id))
     recorded = set()
     if person_ids:
         recorded = {(n, d, t, a) for n, d, t, a in Claim.select(
@@ -164,6 +175,10 @@ def check(rows: list, on: date | None = None) -> tuple[list, list, int]:
         if not reasons:
             plan.append(row)
     return plan, checked, already
+
+
+_Person = namedtuple("_Person", "id name")
+_Period = namedtuple("_Period", "id person_id year_id start end org_id")  # an active enrollment
 
 
 def _cover(row: dict, persons: dict, periods: dict, reasons: dict) -> None:
@@ -204,7 +219,7 @@ def _values(r: dict, account, stamp) -> dict:
 
 def _insert(plan: list, account) -> None:
     stamp = now()
-    insert_chunks(Claim, [_values(r, account, stamp) for r in plan])
+    bulk_insert(Claim, [_values(r, account, stamp) for r in plan])
 
 
 # --- the form ----------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from models.enroll.enrollment import (
 )
 from models.enroll.plans import ProtectionType, ProtectionYear
 from models.io import uploads
-from models.io.bulk import insert_chunks
+from models.io.bulk import bulk_insert, update_rows
 from models.io.tables import lost_digits, lost_digits_message
 from models.jobs import Job, job_kind
 from models.members.people import Person
@@ -73,18 +73,23 @@ def _choice(values: dict, column: str, allowed: list) -> str:
 def check_status_rows(rows: list, on: date) -> tuple[list, list]:
     """(plan of dicts, checked [(values, reasons)])."""
     plan, checked, seen = [], [], {}
+    choices = (("card_status", "社保卡状态", CARD_STATUSES), ("employment", "就业状态", EMPLOYMENT),
+               ("insurance", "社保缴纳", INSURANCE))
     for number, values in rows:
         reasons, row = [], {}
-        fields = (("id_number", lambda v: _id(v, on).number),
-                  ("card_status", lambda v: _choice(v, "社保卡状态", CARD_STATUSES)),
-                  ("employment", lambda v: _choice(v, "就业状态", EMPLOYMENT)),
-                  ("insurance", lambda v: _choice(v, "社保缴纳", INSURANCE)),
-                  ("status_date", lambda v: _day(v.get("状态日期"), "状态日期")))
-        for key, parse in fields:
+        try:
+            row["id_number"] = _id(values, on).number
+        except ValueError as exc:
+            reasons.append(str(exc))
+        for key, column, allowed in choices:
             try:
-                row[key] = parse(values)
+                row[key] = _choice(values, column, allowed)
             except ValueError as exc:
                 reasons.append(str(exc))
+        try:
+            row["status_date"] = _day(values.get("状态日期"), "状态日期")
+        except ValueError as exc:
+            reasons.append(str(exc))
         if row.get("status_date") and row["status_date"] > on:
             reasons.append("状态日期不能晚于今天")
         if "id_number" in row:
@@ -107,7 +112,7 @@ def apply_status(plan: list) -> tuple[int, int]:
     holders = [i for (i,) in Person.select(Person.id).where(
         in_values(Person.id_number, [p["id_number"] for p in plan])).tuples()]
     with db.atomic(), figures.people(holders):  # 退休 / 死亡 move 可参保 (the monitor's counters)
-        fresh = []
+        fresh, changed = [], []
         for p in plan:
             old = existing.get(p["id_number"])
             if old is None:
@@ -116,10 +121,15 @@ def apply_status(plan: list) -> tuple[int, int]:
                 kept += 1
                 continue
             else:
-                StatusRecord.update(updated_at=stamp, **p).where(StatusRecord.id == old.id).execute()
+                changed.append((*[p[f.name] for f in STATUS_FIELDS], stamp, old.id))
             written += 1
-        insert_chunks(StatusRecord, fresh)
+        update_rows(StatusRecord, [*STATUS_FIELDS, StatusRecord.updated_at], changed)
+        bulk_insert(StatusRecord, fresh)
     return written, kept
+
+
+STATUS_FIELDS = [StatusRecord.id_number, StatusRecord.name, StatusRecord.card_status, StatusRecord.employment,
+                 StatusRecord.insurance, StatusRecord.status_date]
 
 
 def check_individual_rows(rows: list, on: date) -> tuple[list, list, int]:
@@ -194,15 +204,32 @@ def check_individual_rows(rows: list, on: date) -> tuple[list, list, int]:
 
 
 def apply_individual(plan: list) -> int:
+    """The people not yet in the system registered, then the enrollments: two bulk inserts."""
     with db.atomic():
+        new = {}
         for r in plan:
-            person = r["person"] or Person.create(id_type="身份证", id_number=r["id_number"], name=r["name"],
-                                                  gender=r["gender"], birth_date=r["birth"])
+            if r["person"] is None and r["id_number"] not in new:
+                new[r["id_number"]] = {"id_type": "身份证", "id_number": r["id_number"], "name": r["name"],
+                                       "gender": r["gender"], "birth_date": r["birth"]}
+        ids = {}
+        if new:
+            got = bulk_insert(Person, list(new.values()), returning=(Person.id_number, Person.id))
+            if got is None:  # an SQLite without RETURNING
+                got = Person.select(Person.id_number, Person.id).where(
+                    in_values(Person.id_number, list(new)) & (Person.id_type == "身份证")).tuples()
+            ids = dict(got)
+        half_of = {}
+        rows = []
+        for r in plan:
             t = r["type"]
-            half = period_label(r["start"]) == "半年"
-            Enrollment.create(person=person.id, year=r["year"].id, org=None, source=INDIVIDUAL, channel="会员卡参保",
-                              mode="即时参保", type=t.id, start=r["start"], end=r["end"],
-                              period="半年" if half else "全年", fee=t.half_fee if half else t.full_fee)
+            half = half_of.get(r["start"])
+            if half is None:
+                half = half_of[r["start"]] = period_label(r["start"]) == "半年"
+            rows.append({"person": r["person"].id if r["person"] else ids[r["id_number"]], "year": r["year"].id,
+                         "org": None, "source": INDIVIDUAL, "channel": "会员卡参保", "mode": "即时参保", "type": t.id,
+                         "start": r["start"], "end": r["end"], "period": "半年" if half else "全年",
+                         "fee": t.half_fee if half else t.full_fee})
+        bulk_insert(Enrollment, rows)
     return len(plan)
 
 

@@ -8,6 +8,7 @@ size is out of proportion is refused (zip bomb). Errors are DomainError with a C
 """
 
 import csv
+import hashlib
 import io
 import math
 import re
@@ -80,7 +81,7 @@ def _text(value) -> str:
     return str(value).strip()
 
 
-def _xlsx(data: bytes, sizes=None):
+def _xlsx(data: bytes, sizes=None, keep: bool = False):
     """(row number, cells) of the first worksheet of an xlsx, after the zip-bomb guard: the sizes
     the archive declares (python-calamine's unzip stops at a member's declared size, so a member
     that lies about it is refused as damaged, not unpacked)."""
@@ -91,25 +92,49 @@ def _xlsx(data: bytes, sizes=None):
         raise DomainError("文件已损坏，无法读取，请重新保存为 Excel 后上传", 422) from None
     if unpacked > XLSX_MAX_UNPACKED or unpacked > XLSX_MAX_RATIO * max(1, len(data)):
         raise DomainError("文件解压后过大，疑似异常文件，已拒绝", 422)
-    return _sheet(data, sizes)
+    return _sheet(data, sizes, keep)
 
 
-def _xls(data: bytes, sizes=None):
-    return _sheet(data, sizes)
+def _xls(data: bytes, sizes=None, keep: bool = False):
+    return _sheet(data, sizes, keep)
 
 
-def _sheet(data: bytes, sizes=None):
-    """(row number, cells) of the first worksheet (xlsx or xls), parsed by python-calamine (Rust:
-    the whole sheet at once, then a Python list a row as it is iterated). Cells are str ('' for
-    an empty or error cell), int, float, bool, date, datetime, time or timedelta — `_text()` makes
-    them the text openpyxl / xlrd gave. `sizes(n)` is told the sheet's last row number."""
+# The sheet a pre-check parsed (`keep`), for the job that reads the same upload next: the job runs
+# in this process (JOBS_MODE sql's worker thread, immediate) and takes it instead of parsing the
+# file a second time. One sheet at most (calamine's compact form, not Python rows), keyed by the
+# file's content, given once; a job in another process (redis) parses the file itself.
+_kept: list = []
+
+
+def forget_kept() -> None:
+    _kept.clear()
+
+
+def _sheet_of(data: bytes, keep: bool):
+    key = (len(data), hashlib.blake2b(data, digest_size=16).digest())
+    kept = _kept[0] if _kept else None
+    if kept is not None and kept[0] == key:
+        _kept.clear()
+        return kept[1]
     from python_calamine import SheetTypeEnum, load_workbook
     try:
         book = load_workbook(io.BytesIO(data))
         first = next((i for i, m in enumerate(book.sheets_metadata) if m.typ == SheetTypeEnum.WorkSheet), 0)
         sheet = book.get_sheet_by_index(first)
+        book.close()
     except Exception:  # noqa: BLE001 — any parser failure is a bad file to the operator
         raise DomainError(f"无法读取该文件，请上传{FORMATS}文件", 422) from None
+    if keep:
+        _kept[:] = [(key, sheet)]
+    return sheet
+
+
+def _sheet(data: bytes, sizes=None, keep: bool = False):
+    """(row number, cells) of the first worksheet (xlsx or xls), parsed by python-calamine (Rust:
+    the whole sheet at once, then a Python list a row as it is iterated). Cells are str ('' for
+    an empty or error cell), int, float, bool, date, datetime, time or timedelta — `_text()` makes
+    them the text openpyxl / xlrd gave. `sizes(n)` is told the sheet's last row number."""
+    sheet = _sheet_of(data, keep)
     end = sheet.end
     if sizes is not None:
         sizes(end[0] + 1 if end else 0)

@@ -24,6 +24,7 @@ from models.io.formats import (
     _text,
     _xls,
     _xlsx,
+    forget_kept,
     lost_digits,
     lost_digits_message,
     sniff,
@@ -33,7 +34,7 @@ ERROR_COLUMN = "错误原因"  # the columns an error file adds: not data when t
 ROW_COLUMN = "错误行号"
 ERROR_FILE_COLUMNS = (ERROR_COLUMN, ROW_COLUMN)
 __all__ = ["ERROR_COLUMN", "ROW_COLUMN", "EXCEL_DIGITS", "FORMATS", "NumericText", "Table", "TableStream",
-           "lost_digits", "lost_digits_message", "read_table", "records", "sniff", "stream_table"]
+           "check_table", "lost_digits", "lost_digits_message", "read_table", "records", "sniff", "stream_table"]
 
 
 @dataclass
@@ -70,6 +71,39 @@ def read_table(data: bytes, required: list, max_rows: int = 100_000) -> Table:
     if header is None:
         raise DomainError("文件中没有表头和数据", 422)
     return Table(header=_checked_header(header, required), rows=table_rows, kind=kind)
+
+
+def check_table(data: bytes, required: list, max_rows: int = 100_000) -> None:
+    """read_table()'s refusals (empty, format, zip bomb, the template's columns, the row limit)
+    without turning every cell into Python: an xlsx / xls is parsed (python-calamine) and its
+    header row read; its rows are counted one by one only when the sheet's dimension says more
+    than `max_rows` (empty rows among them do not count). What a pre-check before the job needs."""
+    if not data:
+        raise DomainError("上传的文件是空的", 422)
+    kind = sniff(data)
+    if kind == "csv":
+        read_table(data, required, max_rows=max_rows)
+        return
+    last = []
+    source = {"xlsx": _xlsx, "xls": _xls}[kind](data, sizes=last.append, keep=True)  # for the job after it
+    try:
+        header = None
+        for number, cells in source:
+            cells = [_text(c) for c in cells]
+            if any(cells):
+                header, header_row = cells, number
+                break
+        if header is None:
+            raise DomainError("文件中没有表头和数据", 422)
+        _checked_header(header, required)
+        if last and last[0] - header_row > max_rows:
+            for _ in _data_rows(source, max_rows):
+                pass
+    except BaseException:
+        forget_kept()  # a refused file has no job to read it
+        raise
+    finally:
+        source.close()
 
 
 def _checked_header(header: list, required: list) -> list:
@@ -110,13 +144,14 @@ class TableStream:
         self.close()
 
 
-def stream_table(data: bytes, required: list, max_rows: int = 100_000) -> TableStream:
-    """read_table() as a stream (see the module's note)."""
+def stream_table(data: bytes, required: list, max_rows: int = 100_000, keep: bool = False) -> TableStream:
+    """read_table() as a stream (see the module's note). `keep`: a pre-check — the parsed sheet is
+    kept for the job that reads the same upload next in this process (models/io/formats.py)."""
     if not data:
         raise DomainError("上传的文件是空的", 422)
     kind = sniff(data)
     last = []  # the sheet's last row number (xlsx, xls)
-    source = _csv(data) if kind == "csv" else {"xlsx": _xlsx, "xls": _xls}[kind](data, sizes=last.append)
+    source = _csv(data) if kind == "csv" else {"xlsx": _xlsx, "xls": _xls}[kind](data, sizes=last.append, keep=keep)
     header = None
     header_row = 0
     try:

@@ -17,7 +17,7 @@ from pathlib import Path, PurePath
 
 from models.base import DomainError
 from models.io.error_file import FailedRow, error_workbook
-from models.io.tables import read_table, records, sniff
+from models.io.tables import check_table, read_table, records, sniff
 from models.jobs import Job
 from models.storage import UPLOAD_DIRS, stored_file
 
@@ -39,10 +39,11 @@ def check_name(data: bytes, file_name: str) -> None:
 
 
 def store(data: bytes, prefix: str, required: list | None = None, max_rows: int = 100_000) -> str:
-    """Pre-check and store the upload; its stored name. With `required` the file is read once
-    (format, zip bomb, the template's columns, the row limit), so a wrong file is refused at once."""
+    """Pre-check and store the upload; its stored name. With `required` the file is checked
+    (`check_table()`: format, zip bomb, the template's columns, the row limit — the sheet parsed,
+    its rows not turned into Python), so a wrong file is refused at once."""
     if required is not None:
-        read_table(data, required, max_rows=max_rows)
+        check_table(data, required, max_rows=max_rows)
     elif not data:
         raise DomainError("上传的文件是空的", 422)
     name = f"{prefix}-{secrets.token_hex(8)}.bin"

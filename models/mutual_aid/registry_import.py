@@ -22,7 +22,7 @@ from models.audit import AuditLog
 from models.base import DomainError, now
 from models.io import uploads
 from models.io.error_file import FailedRow, error_workbook
-from models.io.formats import _csv, _text, sniff
+from models.io.formats import _csv, _text, forget_kept, sniff
 from models.io.tables import lost_digits, lost_digits_message, stream_table
 from models.io.templates import notes_sheet, template_sheet, workbook_bytes
 from models.jobs import FULL_NUMBER_KINDS, JobChunk, bulk_work, job_kind
@@ -73,7 +73,7 @@ def submit(kind: str, account: Account, data: bytes, file_name: str):
     if not account.acts_for_centre:
         raise DomainError(ONLY_CENTRE, 403)
     uploads.check_name(data, file_name)
-    with _stream(data, kind):
+    with _stream(data, kind, keep=True):  # the parsed sheet kept for the job (models/io/formats.py)
         pass
     return uploads.submit(kind, account, data, file_name)
 
@@ -102,7 +102,7 @@ def _checked(header: list, kind: str) -> list:
     return names
 
 
-def _stream(data: bytes, kind: str) -> _Rows:
+def _stream(data: bytes, kind: str, keep: bool = False) -> _Rows:
     """A CSV is read line by line (2,000,000 rows are not held at once); an xlsx or xls as
     stream_table reads it (python-calamine: the sheet at most 1,048,576 rows)."""
     if sniff(data) == "csv":
@@ -113,11 +113,12 @@ def _stream(data: bytes, kind: str) -> _Rows:
                 header = _checked(cells, kind)
                 return _Rows(header, _data(rows), data.count(b"\n"), rows.close)
         raise DomainError("文件中没有表头和数据", 422)
-    stream = stream_table(data, [], max_rows=MAX_ROWS)
+    stream = stream_table(data, [], max_rows=MAX_ROWS, keep=keep)
     try:
         header = _checked(stream.header, kind)
     except DomainError:
         stream.close()
+        forget_kept()  # a refused file has no job to read it
         raise
     return _Rows(header, iter(stream), stream.size_hint, stream.close)
 
@@ -196,11 +197,14 @@ def upsert(model, rows: list, key: str) -> None:
     updates = ", ".join(f'"{model._meta.fields[c].column_name}" = EXCLUDED."{model._meta.fields[c].column_name}"'
                         for c in columns if c != key)
     one = "(" + ", ".join([db.param] * len(columns)) + ")"
+    fields = [model._meta.fields[c] for c in columns]
+    plain = (str, int, type(None))  # what needs no conversion by its field
     for i in range(0, len(rows), 1000):
         part = rows[i:i + 1000]
         db.execute_sql(f'INSERT INTO "{table}" ({names}) VALUES {", ".join([one] * len(part))} '
                        f'ON CONFLICT ("{model._meta.fields[key].column_name}") DO UPDATE SET {updates}',
-                       [model._meta.fields[c].db_value(r[c]) for r in part for c in columns])
+                       [v if type(v) in plain else f.db_value(v)
+                        for r in part for f, v in zip(fields, map(r.__getitem__, columns), strict=True)])
 
 
 # --- the job ----------------------------------------------------------------------------------------
@@ -231,12 +235,14 @@ def run(ctx, kind: str) -> dict:
             if seq < done:
                 continue
             good, failed = {}, []
+            stamp = now()
             for number, values in rows:
                 row, reasons = check(values)
                 if reasons:
                     failed.append([number, [values.get(c, "") for c in columns], reasons])
                 else:
-                    good[row[key]] = {**row, "updated_at": now()}  # a key twice: the later row wins
+                    row["updated_at"] = stamp
+                    good[row[key]] = row  # a key twice: the later row wins
             with db.atomic():
                 upsert(model, list(good.values()), key)
                 if failed:

@@ -251,11 +251,9 @@ def _minus(fresh: dict, stored: dict, width: int = 0) -> dict:
 
 # --- the hooks the write paths call (models/figures.py) ----------------------------------------------
 def people_before(person_ids: list) -> dict:
-    out = defaultdict(int)
-    for _mid, org_id, since in eligible_rows(in_values(Membership.person, person_ids)).tuples():
-        if since is not None:
-            out[(org_id, _day(since))] += 1
-    return dict(out)
+    """{(union, day): people} of these people's eligible memberships (grouped in the database: a
+    return file moves 50,000 people)."""
+    return _eligible(in_values(Membership.person, person_ids))
 
 
 def people_after(person_ids: list, before: dict) -> None:
