@@ -24,6 +24,7 @@ HTTP reference server in its own process); BENCH_ONLY=items 生成保费信息 o
 (bench/mutual_aid_items.py); BENCH_ONLY=mutual_aid the mutual-aid year's rows (bench/mutual_aid.py:
 参保批次查询, 参保编码审核, the other queues, registry.match_entries, the roster upload end to end);
 BENCH_ONLY=aid_upload only the roster upload end to end (bench/mutual_aid_upload.py);
+BENCH_ONLY=roster the 会员信息 rows of the 5,000-member union (each filter, beside the same SQL raw);
 BENCH_ONLY=scope the scope-wide lists (bench/scope.py: 会员信息, 卡片信息管理, 组织列表 of a district and
 of the city) on the kept smoke city and the kept full city in the same run, with the growth ratio.
 BENCH_IMPORT_REPEAT=n (default 1) runs each import and its bare read n times, interleaved, and
@@ -146,6 +147,10 @@ def bench_database(url: str) -> list:
     if ONLY == "scope":
         from bench.scope import bench_scope
         bench_scope(b, info, members, timed, REPEAT)
+        db.close()
+        return b.results
+    if ONLY == "roster":  # 会员信息 of the 5,000-member union: each filter, beside the raw SQL
+        bench_roster(b, info, members)
         db.close()
         return b.results
     if ONLY in ("import", "others"):
