@@ -144,6 +144,14 @@ def restore(url: str, unions: list) -> None:
     db.close()
 
 
+def _ms(value: str) -> str:
+    """A locust figure in whole ms; "N/A" (no request of that name in the window) as "-"."""
+    try:
+        return f"{float(value):.0f}"
+    except ValueError:
+        return "-"
+
+
 def report(tmp: Path) -> int:
     rows = list(csv.DictReader(open(tmp / "load_stats.csv", encoding="utf-8")))
     failures = list(csv.DictReader(open(tmp / "load_failures.csv", encoding="utf-8")))
@@ -162,8 +170,8 @@ def report(tmp: Path) -> int:
     writes = reads = 0
     for r in rows:
         line = (f"| {r['Name']} | {r['Request Count']} | {r['Failure Count']} | "
-                f"{float(r['Median Response Time']):.0f} | {float(r['95%']):.0f} | {float(r['99%']):.0f} | "
-                f"{float(r['Max Response Time']):.0f} | {float(r['Requests/s']):.1f} |")
+                f"{_ms(r['Median Response Time'])} | {_ms(r['95%'])} | {_ms(r['99%'])} | "
+                f"{_ms(r['Max Response Time'])} | {float(r['Requests/s']):.1f} |")
         if r["Name"] == "Aggregated":
             aggregate = r
             continue

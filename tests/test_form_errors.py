@@ -74,6 +74,12 @@ CASES = {
         {"email": "no-at", "address": "新址"}, None),
     "单位名称变更": lambda app, city, as_role: (
         client_of(app, approved_code(city, 1).account), "/mutual-aid/changes/name", {"unit_name": ""}, MULTIPART),
+    "会员专享时间窗口": lambda app, city, as_role: (
+        as_role("centre"), f"/plans/years/{plans.create_year(2027).id}",
+        {"section": "windows", **{f"{k}_starts": "明天" for k in plans.WINDOWS}}, None),
+    "会员专享给付申请材料截止": lambda app, city, as_role: (
+        as_role("centre"), f"/plans/years/{plans.create_year(2027).id}", {"section": "claims", "claims_deadline": "x"},
+        None),
     "新增缴费信息": lambda app, city, as_role: _voucher(app, city),
     "新增专用收据": lambda app, city, as_role: _receipt(app, city),
 }
@@ -162,7 +168,7 @@ BY_HAND = {
     "cards/pending_detail.html": "a row's check results, not a form",
     "cards/pending.html": "the rows' check results (not a form); its inline 证件到期日 uses the macros",
     "plans/split_form.html": "one message for the sum of two fields (the alert, #split-error)",
-    "plans/year.html": "one message per section (a time window's row, the account), not per field",
+    "plans/year.html": "a time window's row refuses its two inputs with one message (the alert links the first)",
 }
 
 

@@ -99,15 +99,19 @@ def _save_section(year, section: str, errors: dict) -> str | None:
                                                     form.get("note"), by)
         return f"已保存{district.name}的{year.year}年度抵扣金额 {yuan(amount)}元"
     parsed = {}
-    for kind, label in plans.WINDOWS.items():
-        try:
-            parsed[kind] = (parse_moment(form.get(f"{kind}_starts", ""), False),
-                            parse_moment(form.get(f"{kind}_ends", ""), True))
-        except ValueError:
-            errors[kind] = f"{label}：时间格式应为 年-月-日 时:分"
+    for kind, label in plans.WINDOWS.items():  # errors[kind]: the row's message; errors[kind_at]: its input
+        moments = []
+        for end, at in ((False, "starts"), (True, "ends")):
+            try:
+                moments.append(parse_moment(form.get(f"{kind}_{at}", ""), end))
+            except ValueError:
+                errors[kind], errors[f"{kind}_at"] = f"{label}：时间格式应为 年-月-日 时:分", at
+                break
+        if kind in errors:
             continue
+        parsed[kind] = tuple(moments)
         if parsed[kind][1] < parsed[kind][0]:
-            errors[kind] = f"{label}：结束时间不能早于开始时间"
+            errors[kind], errors[f"{kind}_at"] = f"{label}：结束时间不能早于开始时间", "ends"
     if errors:
         return None
     plan_settings.set_windows(year, parsed, by)
