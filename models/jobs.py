@@ -222,9 +222,8 @@ class JobContext:
             self.checkpoint = checkpoint
 
     def staged(self, done: int, remember, unpack=None) -> list:
-        """An import's checked rows staged (JobChunk) before chunk `done` (> 0: this run resumes);
-        `remember(part)` sees each. `unpack`: what turns a staged chunk back into its rows (an import
-        that stages a compact form of them)."""
+        """Checked rows staged before chunk `done` (> 0: a resumed run); `remember(part)` sees each,
+        `unpack(part)` turns a compactly staged chunk back into its rows."""
         self._resumed_at = done
         rows = []
         for chunk in (JobChunk.select().where((JobChunk.job == self.job.id) & (JobChunk.seq < done))
@@ -313,9 +312,7 @@ def sweep_interrupted() -> list[int]:
     return sorted(requeued + queued)
 
 
-# The result keys naming a job's files in jobs/ (exports, error files, 同步会员's new members):
-# they hold ID numbers as uploaded or unmasked, so they go after the same retention as the upload.
-RESULT_FILE_KEYS = ("file", "error_file")
+RESULT_FILE_KEYS = ("file", "error_file")  # a job's files in jobs/: ID numbers unmasked, kept like the upload
 
 
 def purge_uploads(days: int | None = None) -> list[int]:
@@ -390,8 +387,7 @@ def run_worker(workers: int = 2, echo=print) -> None:
         echo(f"逾期未缴费，已标记失败的参保批次：{swept['failed']}")
     stop = threading.Event()  # the lease keeper: renews this worker's claims, re-queues dead workers' jobs
     threading.Thread(target=job_leases.keep, args=(stop, Job, RUNNING, enqueue), name="job-leases", daemon=True).start()
-    # max_delay: an idle worker still picks up a new job within 2 s.
-    consumer = queue().create_consumer(workers=workers, worker_type="thread", max_delay=2.0)
+    consumer = queue().create_consumer(workers=workers, worker_type="thread", max_delay=2.0)  # idle: ≤ 2 s
     try:
         consumer.run()
     finally:

@@ -134,7 +134,10 @@ def test_a_killed_workers_job_is_resumed_by_the_worker_already_running(redis_que
     killed = Job.get_by_id(job.id)
     assert killed.status == RUNNING and 0 < killed.progress_done < total
     assert jobkinds.effects() == list(range(killed.progress_done))
-    wait_for(lambda: Job.get_by_id(job.id).status in (DONE, FAILED))
+    try:
+        wait_for(lambda: Job.get_by_id(job.id).status in (DONE, FAILED))
+    except AssertionError:  # say what the job and the surviving worker were doing (a rare CI failure)
+        raise AssertionError(f"not resumed: {Job.get_by_id(job.id).__data__}\n{stderr_of(second)}") from None
     job = Job.get_by_id(job.id)
     assert job.status == DONE, stderr_of(second)
     assert job.attempts == 2 and requeues(job) == 1
