@@ -87,15 +87,7 @@ def check_table(data: bytes, required: list, max_rows: int = 100_000) -> None:
     last = []
     source = {"xlsx": _xlsx, "xls": _xls}[kind](data, sizes=last.append, keep=True)  # for the job after it
     try:
-        header = None
-        for number, cells in source:
-            cells = [_text(c) for c in cells]
-            if any(cells):
-                header, header_row = cells, number
-                break
-        if header is None:
-            raise DomainError("文件中没有表头和数据", 422)
-        _checked_header(header, required)
+        _header, header_row = _first_row(source, required)
         if last and last[0] - header_row > max_rows:
             for _ in _data_rows(source, max_rows):
                 pass
@@ -104,6 +96,15 @@ def check_table(data: bytes, required: list, max_rows: int = 100_000) -> None:
         raise
     finally:
         source.close()
+
+
+def _first_row(source, required: list) -> tuple[list, int]:
+    """(the checked header, its row number): the first non-empty row of `source`."""
+    for number, cells in source:
+        cells = [_text(c) for c in cells]
+        if any(cells):
+            return _checked_header(cells, required), number
+    raise DomainError("文件中没有表头和数据", 422)
 
 
 def _checked_header(header: list, required: list) -> list:
@@ -152,17 +153,8 @@ def stream_table(data: bytes, required: list, max_rows: int = 100_000, keep: boo
     kind = sniff(data)
     last = []  # the sheet's last row number (xlsx, xls)
     source = _csv(data) if kind == "csv" else {"xlsx": _xlsx, "xls": _xls}[kind](data, sizes=last.append, keep=keep)
-    header = None
-    header_row = 0
     try:
-        for number, cells in source:
-            cells = [_text(c) for c in cells]
-            if any(cells):
-                header, header_row = cells, number
-                break
-        if header is None:
-            raise DomainError("文件中没有表头和数据", 422)
-        header = _checked_header(header, required)
+        header, header_row = _first_row(source, required)
     except BaseException:
         source.close()
         raise
