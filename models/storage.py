@@ -156,6 +156,8 @@ def shared_marker_refusal(base: str, conn, key: str) -> str | None:
     except Exception as exc:  # noqa: BLE001 — redis' connection errors: the reason, not a traceback
         return f"无法连接 Redis（REDIS_URL）：{exc}"
     remembered = remembered.decode() if isinstance(remembered, bytes) else remembered
+    if token is None and marker.exists():  # written by another process starting at the same moment
+        token = marker.read_text(encoding="utf-8").strip()  # (it writes the file before Redis)
     if token is None:
         return (f"STORAGE_DIR（{base}）不是其他服务器和工作进程使用的存储目录：其中没有它们写入的标记文件"
                 f" {SHARED_MARKER}；请把共用的存储目录挂载到这里（否则上传的文件在别的服务器上“已不存在”）")

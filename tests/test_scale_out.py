@@ -205,6 +205,19 @@ def test_processes_starting_at_once_on_a_new_folder_agree(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [storage.SHARED_MARKER]  # no draft left
 
 
+def test_a_process_that_read_no_marker_just_before_another_wrote_it_is_not_refused(tmp_path):
+    """The CI race of two workers starting at once: this one finds no marker file, the other writes
+    the file and then Redis, and only then does this one ask Redis — it reads the file again."""
+    key = "union:jobs:storage-marker"
+
+    class OtherStartsMeanwhile(Remembered):
+        def get(self, key):
+            if key not in self.values:  # the other process: the file first, then Redis
+                self.values[key] = storage._mark(tmp_path / storage.SHARED_MARKER).encode()
+            return super().get(key)
+    assert storage.shared_marker_refusal(str(tmp_path), OtherStartsMeanwhile(), key) is None
+
+
 def test_a_redis_that_does_not_answer_is_the_reason(tmp_path):
     class Down:
         def get(self, key):
