@@ -8,19 +8,12 @@ and the result pages say how an interrupted import went on. Below models/jobs.py
 """
 
 
-def _row_numbers(part) -> list:
-    """The file rows of a staged chunk, in order: a list of checked rows, or a packed chunk
-    ({"new": [[row, …]], "rows": [checked rows]}, models/members/member_import_apply.packed)."""
-    if isinstance(part, dict):
-        return sorted([fields[0] for fields in part.get("new", [])] + _row_numbers(part.get("rows", [])))
-    return [r["row"] for r in part if isinstance(r, dict) and "row" in r]
-
-
 def with_chunk(checkpoint: dict, index: int | None, attempt: int, seq: int, part: list) -> tuple[list, int]:
-    """The checkpoint's log (a copy) with chunk `seq` (its checked rows `part`) staged by the run
-    at `index` (None: this run's first chunk, a new entry); (the log, this run's index)."""
+    """The checkpoint's log (a copy) with chunk `seq` (its checked rows `part`, dicts with their
+    file "row") staged by the run at `index` (None: this run's first chunk, a new entry); (the log,
+    this run's index)."""
     runs = [{**r, "chunks": list(r["chunks"]), "rows": list(r.get("rows", []))} for r in checkpoint.get("runs", [])]
-    numbers = _row_numbers(part)
+    numbers = [r["row"] for r in part if isinstance(r, dict) and "row" in r]
     if index is None:
         rows = [numbers[0], numbers[-1]] if numbers else []
         runs.append({"attempt": attempt, "chunks": [seq, seq + 1], "rows": rows})

@@ -3,8 +3,8 @@
 A job handler is a function registered with `@job_kind(name, title)` that takes a JobContext.
 It works in chunks; each chunk writes its effects AND `ctx.save_progress(...)` in one
 transaction, so a job killed halfway resumes from its last checkpoint without duplicating work.
-Several workers (JOBS_MODE=redis) never run one job: a run claims it with a lease and writes only
-while the claim holds; a dead worker's job goes back to the queue (models/job_leases.py).
+Workers never run one job twice at once: a run writes only while its leased claim holds; a dead
+worker's job goes back to the queue (models/job_leases.py).
 """
 
 import gc
@@ -222,8 +222,7 @@ class JobContext:
             self.checkpoint = checkpoint
 
     def staged(self, done: int, remember, unpack=None) -> list:
-        """Checked rows staged before chunk `done` (> 0: a resumed run); `remember(part)` sees each,
-        `unpack(part)` turns a compactly staged chunk back into its rows."""
+        """Rows staged before chunk `done` (> 0: resumed); `remember(part)` sees each, `unpack` expands."""
         self._resumed_at = done
         rows = []
         for chunk in (JobChunk.select().where((JobChunk.job == self.job.id) & (JobChunk.seq < done))
@@ -235,11 +234,12 @@ class JobContext:
             rows.extend(part)
         return rows
 
-    def stage(self, seq: int, part: list, done: int, total: int) -> None:
-        """Stage chunk `seq`, record the progress (next chunk seq + 1, the log of runs) in one transaction."""
+    def stage(self, seq: int, part: list, done: int, total: int, staged=None) -> None:
+        """Stage chunk `seq` (stored as `staged` if given, else `part`) with its progress and run log."""
         runs, index = job_runs.with_chunk(self.checkpoint, self._run, self.job.attempts, seq, part)
+        data = json.dumps(part if staged is None else staged, ensure_ascii=False)
         with db.atomic():
-            JobChunk.insert(job=self.job.id, seq=seq, data=json.dumps(part, ensure_ascii=False)).execute()
+            JobChunk.insert(job=self.job.id, seq=seq, data=data).execute()
             self.save_progress(done, total, checkpoint={"chunks": seq + 1, "runs": runs})
         self._run = index
 

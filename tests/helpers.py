@@ -123,8 +123,8 @@ class ImportRuns:
             watch.checked.extend(number for number, _values in rows)
             return real_check(self, rows)
 
-        def stage(self, seq, part, done, total):
-            real_stage(self, seq, part, done, total)
+        def stage(self, seq, part, done, total, staged=None):
+            real_stage(self, seq, part, done, total, staged)
             watch.staged.append(seq)
             if alive[0] and seq + 1 == dies_after:
                 alive[0] = False

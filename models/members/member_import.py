@@ -282,7 +282,7 @@ def _check_file(ctx, data: bytes, by_code: bool, checker: Checker, done: int, ch
             if seq < done:
                 continue
             part = checker.check(rows)
-            ctx.stage(seq, packed(part), total, expected_rows(total, hint))
+            ctx.stage(seq, part, total, expected_rows(total, hint), staged=packed(part))
             checked.extend(part)
         ctx.save_progress(total, total)  # the whole file is read: now the total is known
     except DomainError:
