@@ -30,6 +30,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import models
 import models.schema  # noqa: F401 — every table and job kind
 from models import db, demo, jobs, storage
+from models.base import Prepared
 from models.enroll import status_provider
 from models.members import counts
 from models.orgs.accounts import Account
@@ -173,15 +174,19 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+# its organisation in the same query (every page asks the role, which is the organisation's level);
+# composed once (models.base.Prepared: every request runs it)
+_ACCOUNT = Prepared(lambda account_id: Account.select(Account, Organization).join(Organization)
+                    .where(Account.id == account_id).limit(1), 1)
+
+
 @login_manager.user_loader
 def load_account(token: str):
     try:
         account_id, version = (int(x) for x in token.split(":"))
     except ValueError:
         return None
-    # its organisation in the same query (every page asks the role, which is the organisation's level)
-    account = (Account.select(Account, Organization).join(Organization)
-               .where(Account.id == account_id).first())
+    account = _ACCOUNT.first(account_id)
     if account is None or account.session_version != version or not account.is_active:
         return None
     return account

@@ -9,8 +9,9 @@ LOAD_SETTLE (5 s; 0 at smoke scale): the statistics start that long after the la
 logged in, the logins printed apart. LOAD_PROCESSES=n (default 2, one per core, as
 docs/deploy.md runs the app; 1 = `flask serve` itself) serves with n waitress processes sharing one
 listening socket (bench/load.py's own launcher; each process its own app and connection pool).
-LOAD_PROFILE=file serves with one process whose every request runs under cProfile and writes the
-merged profile to the file at the end (slower than unprofiled: read the proportions).
+LOAD_PROFILE=file serves with one process whose every request runs under cProfile (timed by each
+thread's CPU clock, so a loaded machine does not distort it) and writes the merged profile, with
+each route's CPU, to the file at the end (slower than unprofiled: read the proportions).
 Prints the per-request table (requests, failures, median, p95, max) and exits non-zero when a
 request failed or, at full scale, the aggregate p95 is over 200 ms.
 """
@@ -225,8 +226,11 @@ def serve_forked(port: int, processes: int) -> None:
 
 def serve_profiled(port: int, out: str) -> None:
     """One waitress process (8 threads, as `flask serve`) whose every request runs under cProfile
-    (per thread); on SIGTERM the merged profile of the whole load run is written to `out`, sorted
-    by own time and by cumulative time — where one process spends its time under load."""
+    timed by the thread's own CPU clock (time.thread_time): a C call that releases the GIL counts
+    its own work, not the wait for the GIL while other threads run — so the profile is the same on
+    a loaded machine. On SIGTERM the merged profile of the whole load run is written to `out`
+    (each request's CPU by route, then the functions sorted by own time and by cumulative time)
+    and the raw statistics to `out`.pstats."""
     import cProfile
     import io
     import pstats
@@ -237,16 +241,21 @@ def serve_profiled(port: int, out: str) -> None:
 
     from app import create_app
     app = create_app()
-    inner, lock, merged = app.wsgi_app, threading.Lock(), []
+    inner, lock, merged, routes = app.wsgi_app, threading.Lock(), [], {}
 
     def profiled(environ, start_response):
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.thread_time)
+        started = time.thread_time()
         profiler.enable()
         try:
             return list(inner(environ, start_response))
         finally:
             profiler.disable()
+            cpu = time.thread_time() - started
+            route = environ["REQUEST_METHOD"] + " " + environ.get("PATH_INFO", "")
             with lock:
+                count, total = routes.get(route, (0, 0.0))
+                routes[route] = (count + 1, total + cpu)
                 if merged:
                     merged[0].add(profiler)
                 else:
@@ -255,7 +264,14 @@ def serve_profiled(port: int, out: str) -> None:
 
     def write(*_):
         text = io.StringIO()
+        total = sum(t for _, t in routes.values()) or 1
+        text.write("CPU of the server's threads by route (time.thread_time, profiler on)\n")
+        text.write("| route | requests | CPU s | share | CPU ms a request |\n| --- | ---: | ---: | ---: | ---: |\n")
+        for route, (count, cpu) in sorted(routes.items(), key=lambda r: -r[1][1]):
+            text.write(f"| {route} | {count} | {cpu:.2f} | {cpu * 100 / total:.1f} % | {cpu * 1000 / count:.1f} |\n")
+        text.write("\n")
         if merged:
+            merged[0].dump_stats(out + ".pstats")
             for order in ("tottime", "cumulative"):
                 merged[0].stream = text
                 merged[0].sort_stats(order).print_stats(40)

@@ -664,3 +664,26 @@ def test_a_voucher_without_its_file_name_is_refused(city, as_role):
         response = upload(as_role("district"), [batch.id], file_name="")
     assert response.status_code == 422 and "请填写文件名称" in response.get_data(as_text=True)
     assert not PaymentVoucher.select().exists()
+
+
+def test_a_panes_group_total_is_the_direct_count_on_every_page_and_past_the_end(city):
+    """The total rides on the page's rows (COUNT(*) OVER ()); past the last page it is counted
+    apart, and an empty pane is 0."""
+    year = ready_year(city)
+    district = city.orgs["district1"]
+    pane = review.pane(district, year, review.CENTRAL_KIND, False)
+    assert review.groups(pane, 1, 1) == ([], 0)
+    submit(city, "grassroots1", n=2)
+    submit(city, "direct1", n=1)
+    submit(city, "direct1", n=1, channel=enrollment.SOCIAL_CHANNEL)
+    direct = (Submission.select(Submission.org, Submission.channel, Submission.mode, Submission.type)
+              .where(Submission.id.in_(pane.select(Submission.id))).distinct().count())
+    assert direct == 3
+    seen = set()
+    for page in (1, 2, 3):
+        rows, total = review.groups(pane, page, 1)
+        assert total == direct and len(rows) == 1
+        seen.add((rows[0].org_id, rows[0].channel))
+    assert len(seen) == 3  # each page its own group
+    assert review.groups(pane, 4, 1) == ([], direct)
+    assert review.groups(pane, 1, 15)[1] == direct
