@@ -204,12 +204,12 @@ def test_plain_rows_are_checked_as_every_row_is():
     does not accept goes through roster_line (which says why)."""
     from models.rules import member_fields
     from models.rules.idnumber import check_digit
-    rng, on = random.Random(19), date(2025, 6, 1)
+    rng, on, births = random.Random(19), date(2025, 6, 1), {}
     for _ in range(3000):
         body = (f"{rng.randrange(100000, 999999)}{rng.choice([1899, 1900, 1985, 2025, 2026])}"
                 f"{rng.randrange(0, 14):02d}{rng.randrange(0, 33):02d}{rng.randrange(0, 1000):03d}")
         number = body + (check_digit(body) if rng.random() < 0.7 else rng.choice("0123456789X"))
-        line = compare._plain_resident(2, "张三", number, on)
+        line = compare._plain_resident(2, "张三", number, on, births)
         checked = member_fields.roster_line("张三", number, on)
         if line is not None:
             assert not checked.error and (line.id_number, line.resident, line.gender, line.error) == (
@@ -332,6 +332,17 @@ def test_class_e_download_is_a_member_import_file(union, client):
         assert m.status == "正常" and m.mobile.startswith("139")
     again = compare_rows(client, [["新会员甲", male], ["新会员乙", female], ["外籍人士", "P7654321"]])
     assert again.result_data["counts"] == {"A": 3, "B": 0, "C": 0, "D": 0, "E": 0, "errors": 0}
+
+
+def test_without_class_e_the_download_is_the_empty_member_import_template(union, client):
+    m = factories.make_member(union)
+    job = compare_rows(client, [[m.person.name, m.person.id_number]])
+    assert job.result_data["counts"]["E"] == 0
+    response = client.get(f"/members/sync/{job.id}/new")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.data)).worksheets[0]
+    rows = [row for row in sheet.iter_rows(values_only=True) if any(row)]
+    assert list(rows[0]) == compare.IMPORT_COLUMNS and len(rows) == 1
 
 
 def test_export_shows_the_original_union_and_the_live_review_state(city, union, client):

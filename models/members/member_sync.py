@@ -45,6 +45,7 @@ from models.members.people import (
     ACTIVE_STATUSES,
     ID_CARD,
     NORMAL,
+    PENDING,
     TRANSFER_IN,
     Membership,
     Person,
@@ -54,7 +55,7 @@ from models.orgs.accounts import Account
 from models.orgs.organizations import ACTIVE as ORG_ACTIVE
 from models.orgs.organizations import Organization
 from models.rules import member_fields
-from models.rules.idnumber import digits_check_char
+from models.rules.idnumber import CHECK_CHARS
 from models.rules.text import normalize
 from models.storage import stored_file
 
@@ -119,7 +120,7 @@ def read_lines(data: bytes, columns=COLUMNS, max_rows: int = MAX_ROWS) -> list[L
     """The file's rows, normalised and checked (no database access)."""
     table = read_table(data, columns[:2], max_rows=max_rows)
     on = today()
-    lines, first_row = [], {}
+    lines, first_row, births = [], {}, {}
     # the cells by position (as records() reads them: the last column of a name, "" past a row's end)
     at = {h: i for i, h in enumerate(table.header) if h}
     name_at, id_at, reason_at = at["姓名"], at["证件号码"], at.get(REASON_COLUMN)
@@ -131,7 +132,7 @@ def read_lines(data: bytes, columns=COLUMNS, max_rows: int = MAX_ROWS) -> list[L
         raw = cells[id_at] if id_at < width else ""
         line = None
         if reason_at is None and type(name) is str and type(raw) is str and plain_name(name) and plain_id(raw):  # noqa: E721
-            line = _plain_resident(number, name, raw, on)
+            line = _plain_resident(number, name, raw, on, births)
         if line is None:
             checked = check(name, raw, on)
             reason = normalize(cells[reason_at])[:200] if reason_at is not None and reason_at < width else ""
@@ -145,18 +146,24 @@ def read_lines(data: bytes, columns=COLUMNS, max_rows: int = MAX_ROWS) -> list[L
     return lines
 
 
-def _plain_resident(number: int, name: str, raw: str, on) -> Line | None:
+def _plain_resident(number: int, name: str, raw: str, on, births: dict) -> Line | None:
     """The line of a row as most rows are — a plain name and a valid 身份证 number (PLAIN_NAME,
     PLAIN_ID: nothing to normalise) — checked as member_fields.roster_line() checks it, without
     its intermediate objects (a 50,000-row roster); None for anything else (roster_line() then
-    says what is wrong)."""
-    try:
-        birth = date(int(raw[6:10]), int(raw[10:12]), int(raw[12:14]))
-    except ValueError:
+    says what is wrong). `births`: the birth dates (YYYYMMDD) already judged, for the next rows.
+    The check character: GB 11643 weighs digit i by 2^(17-i) mod 11, and 13 ≡ 2 (mod 11), so the
+    weighted sum is 2 × the 17 digits read in base 13 (one int() in C instead of 17 products)."""
+    birth = raw[6:14]
+    fine = births.get(birth)
+    if fine is None:
+        try:
+            day = date(int(birth[:4]), int(birth[4:6]), int(birth[6:]))
+        except ValueError:
+            day = None
+        fine = births[birth] = day is not None and day.year >= 1900 and day <= on
+    if not fine or raw[17] != CHECK_CHARS[2 * int(raw[:17], 13) % 11]:
         return None
-    if birth.year < 1900 or birth > on or raw[17] != digits_check_char(raw[:17]):
-        return None
-    return Line(number, name, raw, raw, True, "男" if int(raw[16]) % 2 else "女")
+    return Line(number, name, raw, raw, True, "男" if raw[16] in "13579" else "女")
 
 
 def find_people(lines: list[Line]) -> None:
@@ -274,21 +281,24 @@ def classify(lines: list[Line], org: Organization) -> Plan:
 def own_roster(org_id: int) -> tuple[dict, dict]:
     """The union's roster in one query: ({身份证 number: (membership id, person id, status, name)}
     of its memberships 待审核 / 正常 / 转入审核中 — a held one before a transfer into it — and
-    {person id: membership id} of its members 正常 (any ID type)."""
+    {person id: membership id} of its members 正常 (any ID type). (Status and ID type come as
+    small numbers: 50,000 rows of them as text would cost a fifth of the read.)"""
     here, normal, waiting = {}, {}, []
-    query = (Membership.select(Membership.id, Membership.person, Membership.status, Person.name, Person.id_number,
-                               Person.id_type)
+    state = pw.Case(Membership.status, [(NORMAL, 1), (TRANSFER_IN, 2)], 0)
+    resident = pw.Case(None, [(Person.id_type == ID_CARD, 1)], 0)
+    query = (Membership.select(Membership.id, Membership.person, state, Person.name, Person.id_number, resident)
              .join(Person, on=(Person.id == Membership.person))
              .where((Membership.org == org_id) & Membership.status.in_(ACTIVE_STATUSES)))
-    for m_id, person_id, status, name, number, id_type in fetch(query):
-        if status == NORMAL:
+    statuses = (PENDING, NORMAL, TRANSFER_IN)
+    for m_id, person_id, code, name, number, is_resident in fetch(query):
+        if code == 1:
             normal[person_id] = m_id
-        if id_type != ID_CARD:
+        if not is_resident:
             continue
-        if status == TRANSFER_IN:
-            waiting.append((number, (m_id, person_id, status, name)))
+        if code == 2:
+            waiting.append((number, (m_id, person_id, TRANSFER_IN, name)))
         else:
-            here[number] = (m_id, person_id, status, name)
+            here[number] = (m_id, person_id, statuses[code], name)
     for number, row in waiting:
         here.setdefault(number, row)
     return here, normal
@@ -338,11 +348,12 @@ def _run_compare(ctx):
     ctx.save_progress(len(lines) // 2, len(lines))
     plan = classify(lines, org)
     job = ctx.job
-    new_file = f"member-compare-new-{job.id}.xlsx"
     # 下载比对结果 is written (openpyxl: Python, no database) in a thread while this one applies:
     # the database's work (SQLite's steps, PostgreSQL's server) runs without holding the GIL.
+    # Without class-E rows there is nothing to keep: the download is the empty template then.
+    new_file = f"member-compare-new-{job.id}.xlsx" if plan.e else None
     with ThreadPoolExecutor(max_workers=1) as pool:
-        written = pool.submit(_write_new_members, plan.e, org, stored_file("jobs", new_file))
+        written = pool.submit(_write_new_members, plan.e, org, stored_file("jobs", new_file) if new_file else None)
         # Reserved (and committed) before the transaction: the counter's row lock is not held for
         # the whole apply; numbers of a crashed run are simply never used.
         numbers = _numbers_for(plan.b, org)
@@ -361,7 +372,8 @@ def _run_compare(ctx):
 
 
 def _write_new_members(lines: list, org: Organization, path) -> None:
-    path.write_bytes(new_members_workbook(lines, org))
+    if path is not None:
+        path.write_bytes(new_members_workbook(lines, org))
 
 
 def submit(data: bytes, file_name: str, account) -> Job:
