@@ -14,7 +14,7 @@ from models.members import counts as stats
 from models.members import member_import as importer
 from models.members import member_review, members
 from models.members import member_sync as compare
-from models.members.people import Membership, Person, TransferRequest
+from models.members.people import Membership, Person, TransferRequest, held_elsewhere_message, holding
 from tests import factories
 from tests.factories import tablefiles
 from tests.helpers import post_file, soup, upload_job
@@ -198,6 +198,26 @@ def test_numeric_id_cells_are_refused(union, client):
     assert reason == compare.NUMERIC_ID
 
 
+def test_plain_rows_are_checked_as_every_row_is():
+    """The shortcut for plain rows (a name and an 18-digit number as most rosters hold them) accepts
+    exactly what member_fields.roster_line accepts, with the same number and gender; anything it
+    does not accept goes through roster_line (which says why)."""
+    from models.rules import member_fields
+    from models.rules.idnumber import check_digit
+    rng, on, births = random.Random(19), date(2025, 6, 1), {}
+    for _ in range(3000):
+        body = (f"{rng.randrange(100000, 999999)}{rng.choice([1899, 1900, 1985, 2025, 2026])}"
+                f"{rng.randrange(0, 14):02d}{rng.randrange(0, 33):02d}{rng.randrange(0, 1000):03d}")
+        number = body + (check_digit(body) if rng.random() < 0.7 else rng.choice("0123456789X"))
+        line = compare._plain_resident(2, "张三", number, on, births)
+        checked = member_fields.roster_line("张三", number, on)
+        if line is not None:
+            assert not checked.error and (line.id_number, line.resident, line.gender, line.error) == (
+                checked.id_number, checked.resident, checked.gender, "")
+        else:
+            assert checked.error
+
+
 @pytest.mark.parametrize("fmt", ["xlsx", "xls", "csv-gbk", "csv-bom"])
 def test_every_format(union, client, fmt):
     a = factories.make_member(union, name="张三丰")
@@ -231,6 +251,46 @@ def test_a_5000_row_roster(city, union, client):
     assert stats.member_total(union.id) == counted(union.id) == 440
     new = load_workbook(io.BytesIO(client.get(f"/members/sync/{job.id}/new").data), read_only=True)
     assert sum(1 for row in new.worksheets[0].iter_rows(min_row=2, values_only=True) if any(row)) == 4540
+
+
+def test_people_taken_meanwhile_become_error_rows_and_the_others_still_move(city, union):
+    """Between the classification and the apply another operator takes a class-B person into another
+    union and files a transfer of a class-C person to a third one: those two rows become error rows
+    saying why, the other B and C rows still move (B and C are written together, then row by row)."""
+    other, third = city.orgs["direct1"], city.orgs["grassroots2"]
+    account = city.account("grassroots")
+    b_kept, b_taken = person("无组织甲"), person("无组织乙")
+    c_kept, c_taken = factories.make_member(other), factories.make_member(other)
+    data, _name = roster([[p.name, p.id_number] for p in (b_kept, b_taken, c_kept.person, c_taken.person)])
+    plan = compare.classify(compare.read_lines(data), union)
+    assert (len(plan.b), len(plan.c)) == (2, 2)
+    members.join(b_taken.id, third, status="待审核", join_date=date.today())
+    member_review.request_transfer(c_taken, third, city.account("grassroots", 1))
+    job = factories.make_job(union, account)
+    result = compare.apply(plan, union, account, job)
+    assert result["counts"] == {"A": 0, "B": 1, "C": 1, "D": 0, "E": 0, "errors": 2}
+    errors = {row: reason for row, _name, _number, reason in result["errors"]}
+    assert errors == {3: held_elsewhere_message(holding(b_taken.id)),
+                      5: f"会员「{c_taken.person.name}」已有待审核的转移申请"}
+    assert errors[3].startswith(f"该会员已是「{third.name}」的会员")
+    assert membership(b_kept, union).status == "正常" and membership(b_taken, union) is None
+    [request] = TransferRequest.select().where(TransferRequest.job == job.id)
+    assert request.source_id == c_kept.id and Membership.get_by_id(request.target_id).synced is True
+    assert [x[1:3] for x in result["moved"]] == [["B", membership(b_kept, union).id], ["C", request.id]]
+    assert stats.member_total(union.id) == counted(union.id)
+
+
+def test_two_transfers_with_one_mobile_the_second_is_an_error_row(city, union, client):
+    """Two members of other unions with the same 手机号码: the first one's transfer is filed, the
+    second would hold the same mobile in this union (手机号码不要重复) and is an error row naming the first."""
+    first = factories.make_member(city.orgs["direct1"], mobile="13911110000")
+    second = factories.make_member(city.orgs["grassroots2"], mobile="13911110000")
+    job = compare_rows(client, [[first.person.name, first.person.id_number],
+                                [second.person.name, second.person.id_number]])
+    assert job.result_data["counts"]["C"] == 1
+    assert job.result_data["errors"] == [[3, second.person.name, second.person.id_number,
+                                          f"移动电话已被本工会会员「{first.person.name}」使用（手机号码不要重复）"]]
+    assert TransferRequest.get(TransferRequest.job == job.id).source_id == first.id
 
 
 def test_a_restarted_job_does_not_apply_twice(union, client):
@@ -272,6 +332,17 @@ def test_class_e_download_is_a_member_import_file(union, client):
         assert m.status == "正常" and m.mobile.startswith("139")
     again = compare_rows(client, [["新会员甲", male], ["新会员乙", female], ["外籍人士", "P7654321"]])
     assert again.result_data["counts"] == {"A": 3, "B": 0, "C": 0, "D": 0, "E": 0, "errors": 0}
+
+
+def test_without_class_e_the_download_is_the_empty_member_import_template(union, client):
+    m = factories.make_member(union)
+    job = compare_rows(client, [[m.person.name, m.person.id_number]])
+    assert job.result_data["counts"]["E"] == 0
+    response = client.get(f"/members/sync/{job.id}/new")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.data)).worksheets[0]
+    rows = [row for row in sheet.iter_rows(values_only=True) if any(row)]
+    assert list(rows[0]) == compare.IMPORT_COLUMNS and len(rows) == 1
 
 
 def test_export_shows_the_original_union_and_the_live_review_state(city, union, client):

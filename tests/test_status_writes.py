@@ -38,7 +38,9 @@ CREATED = {
     ("models/members/member_import_apply.py", "write"): 1,  # imported members 待审核 / 正常
     ("models/members/members.py", "add"): 1,  # members.join(…, status=PENDING)
     ("models/members/member_review.py", "request_transfer"): 1,  # members.join(…, status=TRANSFER_IN)
-    ("models/members/member_sync.py", "join_directly"): 2,  # members.join(…, status=PENDING / NORMAL)
+    ("models/members/member_sync_apply.py", "join_directly"): 2,  # members.join(…, status=PENDING / NORMAL)
+    ("models/members/member_sync_apply.py", "_join_all"): 1,  # the same for class B at once (PENDING / NORMAL)
+    ("models/members/member_sync_apply.py", "_file_transfers"): 1,  # request_transfer's TRANSFER_IN at once
     ("models/demo.py", "_members"): 1,  # the demo city's members, created 正常
     ("models/mutual_aid/change_ops.py", "change_general"): 1,  # 一般信息变更: takes effect at once, 已生效
 }

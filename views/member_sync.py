@@ -126,10 +126,14 @@ def export(job):
 @bp.route("/sync/<int:job_id>/new")
 @access(objects={"job_id": Job})
 def download_new(job):
-    """下载比对结果: the class-E rows in the member-import template."""
-    refused = _refused_download(job, bool(job.result_data.get("file")), "同步尚未完成，请稍后再下载比对结果")
+    """下载比对结果: the class-E rows in the member-import template (a compare without any: the
+    template itself, made now — nothing of it was kept)."""
+    refused = _refused_download(job, job.status == DONE, "同步尚未完成，请稍后再下载比对结果")
     if refused is not None:
         return refused
+    if not job.result_data.get("file"):
+        return _xlsx(files.new_members_workbook([], job.org), job.result_data.get("download_name")
+                     or f"会员比对结果（需新增的会员）-{job.id}.xlsx", slug="member-compare-new")
     path, gone = result_file(job, "file")
     if gone:
         return gone

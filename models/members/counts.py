@@ -51,16 +51,25 @@ def snapshot(m) -> dict | None:
 def apply_change(before: dict | None, after) -> None:
     """Adjust the counters for a membership going from `before` (its snapshot() taken before
     the change, None when new) to `after` (the saved row)."""
+    apply_changes([(before, snapshot(after))])
+
+
+def apply_changes(changes) -> None:
+    """apply_change() of many memberships at once: (snapshot before, snapshot after) pairs (None:
+    nothing), one write per counter row they move."""
     members, days = {}, {}  # org → n; (org, day) → [joined, activated]
-    for facts, sign in ((before, -1), (snapshot(after), 1)):
-        if not facts:
-            continue
-        if facts["counted"]:
-            members[facts["org"]] = members.get(facts["org"], 0) + sign
-            if facts["join_date"]:
-                days.setdefault((facts["org"], facts["join_date"]), [0, 0])[0] += sign
-        if facts["approved"]:
-            days.setdefault((facts["org"], facts["approved"]), [0, 0])[1] += sign
+    for before, after in changes:
+        for facts, sign in ((before, -1), (after, 1)):
+            if not facts:
+                continue
+            if facts["counted"]:
+                members[facts["org"]] = members.get(facts["org"], 0) + sign
+                if facts["join_date"]:
+                    days.setdefault((facts["org"], facts["join_date"]), [0, 0])[0] += sign
+            if facts["approved"]:
+                days.setdefault((facts["org"], facts["approved"]), [0, 0])[1] += sign
+    if not any(members.values()) and not any(map(any, days.values())):
+        return  # nothing moves (a 转入审核中 membership, a change of other fields)
     with db.atomic():
         for org_id, n in members.items():
             if n:
@@ -148,5 +157,5 @@ def joined_after(root_id: int, day: date, whole: bool | None = None) -> int:
     return _scoped(query, MemberDay, root_id, whole).scalar() or 0
 
 
-__all__ = ["OrgMemberCount", "MemberDay", "apply_change", "snapshot", "rebuild", "member_total",
+__all__ = ["OrgMemberCount", "MemberDay", "apply_change", "apply_changes", "snapshot", "rebuild", "member_total",
            "daily", "joined_after", "is_whole_tree"]

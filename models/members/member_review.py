@@ -98,18 +98,26 @@ def find_destination(text: str) -> Organization | None:
                                         | (Organization.uscc == code)).first())
 
 
+def transfer_refusal(m: Membership, to_org: Organization) -> str | None:
+    """Why `m` may not be transferred to `to_org` (None: it may), before the database is asked."""
+    if to_org.status != ACTIVE:
+        return f"「{to_org.name}」已撤销，不能转入"
+    if to_org.level != "grassroots" and not to_org.is_temporary:
+        return f"「{to_org.name}」不是基层工会，不能接收会员"
+    if to_org.id == m.org_id:
+        return "转入单位与会员所在工会相同"
+    if m.status not in HELD:
+        return f"用户状态为「{m.status}」的会员不能转移"
+    return None
+
+
 def request_transfer(m: Membership, to_org: Organization, account, reason: str = "",
                      job: int | None = None) -> TransferRequest:
     """File a transfer of `m` to `to_org`: the destination gets a 转入审核中 membership until the
     source union (or its superior) decides."""
-    if to_org.status != ACTIVE:
-        raise DomainError(f"「{to_org.name}」已撤销，不能转入", 409)
-    if to_org.level != "grassroots" and not to_org.is_temporary:
-        raise DomainError(f"「{to_org.name}」不是基层工会，不能接收会员", 409)
-    if to_org.id == m.org_id:
-        raise DomainError("转入单位与会员所在工会相同", 409)
-    if m.status not in HELD:
-        raise DomainError(f"用户状态为「{m.status}」的会员不能转移", 409)
+    refused = transfer_refusal(m, to_org)
+    if refused:
+        raise DomainError(refused, 409)
     with db.atomic():
         check_mobile_free(to_org, m.mobile)
         try:

@@ -18,11 +18,10 @@ from models.members.member_sync import (
     can_sync,
     find_people,
     held_memberships,
-    join_directly,
     pending_message,
     read_lines,
-    refusal,
 )
+from models.members.member_sync_apply import join_directly, refusal
 from models.members.member_sync_files import JOINED_DIRECTLY, TRANSFER_COLUMNS
 from models.members.people import TRANSFER_IN, Membership
 

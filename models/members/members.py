@@ -148,7 +148,12 @@ def check_mobile_free(org: Organization, mobile: str, exclude: int | None = None
         query = query.where(Membership.id != exclude)
     other = query.first()
     if other is not None:
-        raise DomainError(f"移动电话已被本工会会员「{other.person.name}」使用（手机号码不要重复）", 409)
+        raise DomainError(mobile_taken(other.person.name), 409)
+
+
+def mobile_taken(holder: str) -> str:
+    """The refusal of a mobile number held by another current member of the union (`holder`)."""
+    return f"移动电话已被本工会会员「{holder}」使用（手机号码不要重复）"
 
 
 def _integrity_refusal(person_fields: dict, org: Organization, mobile: str) -> DomainError:

@@ -48,7 +48,7 @@ MOBILE_MESSAGE = "移动电话应为11位手机号码"
 
 # GB 11643 weights 2^(17-i) mod 11 and the check character for each remainder of the sum.
 _WEIGHTS = [pow(2, 17 - i, 11) for i in range(17)]
-_CHECK_CHARS = "10X98765432"
+_CHECK_CHARS = CHECK_CHARS = "10X98765432"  # by the weighted sum mod 11
 
 
 class IdError(ValueError):
