@@ -58,14 +58,16 @@ def index():
     scope = list_scope(current_user)
     cap = CAP if scope["wide"] else None
 
+    key = roster.list_key(scope.get("root_id"))
+
     def bounded(low=None, high=None):  # the scope from the cursor's union on (roster.bounded_scope)
         members = roster.bounded_scope(scoped(Membership, current_user), scope.get("root_id"), low, high)
         return cards.card_list(members, f["name"], f["id_number"], f["state"], cap=cap,
-                               root_id=scope.get("root_id"), common=window).select(*cards.LIST_KEY)
+                               root_id=scope.get("root_id"), common=window).select(*key)
     window = cards.common_name(f["name"], cap)
     narrow = bounded()
-    page = keyset(narrow, cards.LIST_KEY, lambda: cards.list_total(narrow, cap, window), offset_rows=cap,
-                  fetch=cards.with_people, bounded=bounded)
+    page = keyset(narrow, key, lambda: cards.list_total(narrow, cap, window), offset_rows=cap,
+                  fetch=cards.with_people, bounded=bounded, names=roster.CURSOR_NAMES)
     if window and not page.exact:
         page.note = roster.window_note(f["name"])
     args = {k: f[k] for k in ("name", "id_number", "state") if f[k]}

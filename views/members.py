@@ -90,7 +90,7 @@ def index():
     filters = roster.parse_filters(request.args)
     pages = roster.Pages(scoped(Membership, current_user), filters, cap=CAP, **list_scope(current_user))
     page = keyset(pages.narrow, pages.KEY, lambda: pages.total(CAP), offset_rows=CAP if pages.wide else None,
-                  fetch=pages.rows, bounded=pages.bounded)
+                  fetch=pages.rows, bounded=pages.bounded, names=roster.CURSOR_NAMES)
     page.note = pages.note
     manage = current_user.keeps_roster
     args = filters.args()
