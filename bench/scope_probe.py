@@ -10,7 +10,6 @@ the account's last-login time; on PostgreSQL the EXPLAINs run inside a rolled-ba
 """
 
 import json
-import logging
 import os
 import sys
 import time
@@ -19,14 +18,17 @@ from bench.run import PASSWORD, kept_city
 from bench.scope import scope_urls
 
 
-class Capture(logging.Handler):
-    def __init__(self):
-        super().__init__()
-        self.statements = []
+class Capture:
+    """The statements db.execute_sql runs while `on` (a spy on the database object, as tests/helpers)."""
 
-    def emit(self, record):
-        if isinstance(record.msg, tuple) and len(record.msg) == 2:
-            self.statements.append(record.msg)
+    def __init__(self, database):
+        self.statements, self.on, run = [], False, database.execute_sql
+
+        def spy(sql, params=None, *args, **kwargs):
+            if self.on:
+                self.statements.append((sql, params or ()))
+            return run(sql, params, *args, **kwargs)
+        database.execute_sql = spy
 
 
 def cost(db, sql, params) -> str:
@@ -68,10 +70,7 @@ def main():
     db.close()
     app = create_app({"DATABASE_URL": url, "LOGIN_CAPTCHA": False, "WTF_CSRF_ENABLED": False,
                       "JOBS_MODE": "immediate", "SECRET_KEY": "bench", "LOGIN_FAIL_DELAY": 0})
-    logger = logging.getLogger("peewee")
-    capture = Capture()
-    logger.addHandler(capture)
-    logger.setLevel(logging.DEBUG)
+    capture = Capture(db.obj)
     clients = {}
     db.connect(reuse_if_open=True)
     rows = scope_urls(info)
@@ -85,10 +84,10 @@ def main():
         client = clients[who]
         client.get(url_)  # warm
         capture.statements.clear()
-        start = time.process_time()
+        capture.on, start = True, time.process_time()
         response = client.get(url_)
         cpu = (time.process_time() - start) * 1000
-        statements = list(capture.statements)
+        capture.on, statements = False, list(capture.statements)
         print(f"\n## {label}  ({url_}) → {response.status_code}, {cpu:.1f} ms CPU, {len(statements)} statements")
         db.connect(reuse_if_open=True)
         for sql, params in statements:

@@ -30,6 +30,7 @@ from models.members.people import (
     Membership,
     Person,
 )
+from models.members.wide_lists import bounded_scope, in_subtree, list_key
 from models.orgs.organizations import ACTIVE, Organization, OrgTree
 from models.rules import retirement
 from models.rules.idnumber import IdError, check_resident_id, normalize_id
@@ -130,7 +131,6 @@ class Pages:
     def __init__(self, members_in_scope, filters: Filters, on: date | None = None, wide: bool = False,
                  root_id: int | None = None, cap: int | None = None):
         self.scope, self.filters, self.on, self.wide, self.root_id = members_in_scope, filters, on, wide, root_id
-        self.KEY = list_key(root_id)
         # 姓名搜索 over a district or the city: a name that at most `cap` members of the city carry
         # is read from the name index (the page sorts those few).
         self.by_name = bool(wide and cap and filters.name) and name_matches(filters.name, cap) <= cap
@@ -139,11 +139,14 @@ class Pages:
         # and says so (`note`): a search that broad is refined, not paged.
         self.name_window = bool(wide and cap and filters.name) and not self.by_name
         self.cap, self.note = cap, ""
+        self.per_row = self.by_name or self.name_window  # few rows from the name index (bounded_scope)
+        self.KEY = list_key(None if self.per_row else root_id)
         self.narrow = self.bounded()
 
     def bounded(self, low: int | None = None, high: int | None = None):
         """`narrow` with 所在工会 between low and high (a cursor's union, bounded_scope)."""
-        filters, narrow = self.filters, bounded_scope(self.scope, self.root_id, low, high).select(*self.KEY)
+        narrow = bounded_scope(self.scope, self.root_id, low, high, self.per_row).select(*self.KEY)
+        filters = self.filters
         if self.name_window:
             window = name_window(self.root_id, filters.name,
                                  lambda q: _filtered(q, replace(filters, name=""), self.on),
@@ -167,8 +170,7 @@ class Pages:
                 return normal, True
             waiting = Membership.select().where(Membership.status.in_((PENDING, TRANSFER_IN)))
             if self.root_id is not None:  # the city's few waiting rows (index status, org_id), each in the district?
-                waiting = waiting.where(pw.fn.EXISTS(OrgTree.select(OrgTree.depth).where(
-                    (OrgTree.ancestor == self.root_id) & (OrgTree.descendant == Membership.org))))
+                waiting = waiting.where(in_subtree(self.root_id))
             waiting = waiting.count()
             return normal + waiting, True
         if self.by_name:  # at most `cap` people: counted exactly
@@ -231,35 +233,6 @@ def name_window(root_id: int | None, name: str, narrowing, person: bool = False)
 def window_note(name: str) -> str:
     """What a list held to the name window says after its summary."""
     return f"（姓名以“{name}”开头的会员过多，只列出按姓名排在最前的 {NAME_WINDOW} 余人，请输入更完整的姓名）"
-
-
-def list_key(root_id: int | None) -> tuple:
-    """The lists' order (by union, newest first within it): the city by membership (org_id, id); a
-    district (root_id) by the closure table's union, then id — the join walks the district's unions in
-    org_tree's key order, and SQLite sees that order only when it is named on that table (named on
-    membership, it sorted the district's rows)."""
-    return (Membership.org, Membership.id) if root_id is None else (OrgTree.descendant, Membership.id)
-
-
-CURSOR_NAMES = ("org_id", "id")  # the fetched row's attributes of either key, for the cursor
-
-
-def bounded_scope(members_in_scope, root_id: int | None, low: int | None = None, high: int | None = None):
-    """The memberships in scope whose 所在工会 is between low and high (either may be None). For a
-    district (root_id) a join with the closure table — the memberships of views.access.scoped, read
-    union by union in list_key order (its `IN (subquery)` made SQLite copy the district's 3,264 unions
-    for every statement) — bounded in the closure-table scan, so a deep page starts at its cursor's
-    union. Joins after it start from Membership again."""
-    if root_id is not None:
-        query = (Membership.select().join(OrgTree, on=(OrgTree.descendant == Membership.org))
-                 .where(OrgTree.ancestor == root_id))
-        query = query.where(OrgTree.descendant >= low) if low is not None else query
-        query = query.where(OrgTree.descendant <= high) if high is not None else query
-        return query.switch(Membership)
-    if (low, high) == (None, None):
-        return members_in_scope
-    scope = members_in_scope.where(Membership.org >= low) if low is not None else members_in_scope
-    return scope.where(Membership.org <= high) if high is not None else scope
 
 
 def starts_with(column, text: str, indexed: bool = False):
