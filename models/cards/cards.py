@@ -232,7 +232,8 @@ def card_list(members_in_scope, name: str = "", id_number: str = "", state: str 
             q = in_enterprise(q.where(Membership.status == NORMAL))
             q = q.where(Person.id_number.in_(id_candidates(id_number))) if id_number else q
             return q.where(progress_condition(state)) if state else q
-        query = query.where(Membership.id.in_(name_window(root_id, name, narrowing, person=bool(id_number))))
+        window = [i for (i,) in name_window(root_id, name, narrowing, person=bool(id_number)).tuples()]
+        query = query.where(Membership.id.in_(window or [0]))  # ≤ NAME_WINDOW + 1 ids, read once
         name = ""
     if id_number:  # the person table only for the number (the name is on the membership too)
         query = query.join(Person)

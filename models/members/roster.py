@@ -138,7 +138,7 @@ class Pages:
         # holds the first NAME_WINDOW + 1 matching members of the scope in name order (name_window)
         # and says so (`note`): a search that broad is refined, not paged.
         self.name_window = bool(wide and cap and filters.name) and not self.by_name
-        self.cap, self.note = cap, ""
+        self.cap, self.note, self.window = cap, "", None
         self.per_row = self.by_name or self.name_window  # few rows from the name index (bounded_scope)
         self.KEY = list_key(None if self.per_row else root_id)
         self.narrow = self.bounded()
@@ -147,11 +147,11 @@ class Pages:
         """`narrow` with 所在工会 between low and high (a cursor's union, bounded_scope)."""
         narrow = bounded_scope(self.scope, self.root_id, low, high, self.per_row).select(*self.KEY)
         filters = self.filters
-        if self.name_window:
-            window = name_window(self.root_id, filters.name,
-                                 lambda q: _filtered(q, replace(filters, name=""), self.on),
-                                 person=bool(filters.id_number))
-            return narrow.where(Membership.id.in_(window))
+        if self.name_window:  # read once per request (≤ NAME_WINDOW + 1 ids): the count and the page use it
+            if self.window is None:
+                self.window = [i for (i,) in name_window(self.root_id, filters.name, lambda q: _filtered(
+                    q, replace(filters, name=""), self.on), person=bool(filters.id_number)).tuples()]
+            return narrow.where(Membership.id.in_(self.window or [0]))
         if self.by_name:
             narrow = narrow.where(Membership.id.in_(named(filters.name)))
             filters = replace(filters, name="")
@@ -186,21 +186,21 @@ class Pages:
         return self.sampled_total(cap)
 
     def sampled_total(self, cap: int) -> tuple[int, bool | None]:
-        """The total of a filter that no index narrows (同步会员, 可能已达退休年龄, the dates, 全部 statuses)
-        over a district or the city, read from at most SCAN_ROWS memberships of the scope: counting up to
-        cap + 1 matches would read cap ÷ (the filter's share) rows — the whole district for a rare
-        combination such as 同步 否 + 可能已达退休年龄 (≈ 1 %). Exact when the scope holds no more than
-        SCAN_ROWS rows; more than cap matches among them: (matches, False) — "超过 1000 条"; else the
-        matches found are a lower bound: (n, None) — "总共至少 n 条记录" (the rows read in the planner's order)."""
+        """The total of a filter no index narrows (同步会员, 可能已达退休年龄, the dates, 全部) over a district or
+        the city: the matches among at most SCAN_ROWS memberships of the scope, counted up to cap + 1 (a
+        common filter stops early; a rare combination such as 同步 否 + 退休, ≈ 1 %, would otherwise read the
+        whole district). More than cap: (n, False) "超过 1000 条"; the scope read to its end: exact; else
+        (n, None), a lower bound: "总共至少 n 条记录"."""
         hit = _filtered(Membership.select(), self.filters, self.on)._where
-        rows = (bounded_scope(self.scope, self.root_id).select(pw.Case(None, [(hit, 1)], 0).alias("hit"))
-                .limit(SCAN_ROWS + 1))
-        sql, params = rows.sql()
-        read, n = db.execute_sql(f'SELECT COUNT(*), COALESCE(SUM("hit"), 0) FROM ({sql}) AS "sampled"',
-                                 params).fetchone()
+        rows = bounded_scope(self.scope, self.root_id).select(pw.Case(None, [(hit, 1)], 0).alias("hit"))
+        sql, params = rows.limit(SCAN_ROWS + 1).sql()
+        n = db.execute_sql(f'SELECT COUNT(*) FROM (SELECT 1 FROM ({sql}) AS "sampled" WHERE "hit" = 1 LIMIT {cap + 1}) '
+                           'AS "hits"', params).fetchone()[0]
         if n > cap:
-            return int(n), False
-        return int(n), (True if read <= SCAN_ROWS else None)
+            return n, False
+        if counts.member_total(self.root_id or 0, whole=self.root_id is None) > SCAN_ROWS:
+            return n, None  # the scope holds more rows than were read (its 正常 members alone)
+        return n, (True if bounded_scope(self.scope, self.root_id).limit(SCAN_ROWS + 1).count() <= SCAN_ROWS else None)
 
     @staticmethod
     def rows(ids) -> list:
