@@ -114,6 +114,15 @@ def rebuild() -> None:
             pw.Select([both], [both.c.o, both.c.d, pw.fn.SUM(both.c.j), pw.fn.SUM(both.c.a)])
             .group_by(both.c.o, both.c.d),
             [MemberDay.org, MemberDay.day, MemberDay.joined, MemberDay.activated]).execute()
+        if not OrgSubtreeCount.table_exists():  # an earlier migration rebuilding before 033
+            return
+        # the triggers kept the subtree counts through the above; recounted too, so that a rebuild also
+        # repairs them
+        OrgSubtreeCount.delete().execute()
+        OrgSubtreeCount.insert_from(
+            OrgMemberCount.select(OrgTree.ancestor, pw.fn.SUM(OrgMemberCount.members))
+            .join(OrgTree, on=(OrgTree.descendant == OrgMemberCount.org)).group_by(OrgTree.ancestor),
+            [OrgSubtreeCount.org, OrgSubtreeCount.members]).execute()
 
 
 # --- reading (one subtree join each; no join at all for the root of the whole tree) --------------

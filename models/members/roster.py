@@ -191,7 +191,7 @@ class Pages:
         common filter stops early; a rare combination such as 同步 否 + 退休, ≈ 1 %, would otherwise read the
         whole district). More than cap: (n, False) "超过 1000 条"; the scope read to its end: exact; else
         (n, None), a lower bound: "总共至少 n 条记录"."""
-        hit = _filtered(Membership.select(), self.filters, self.on)._where
+        hit = _filtered(Membership.select(), self.filters, self.on)._where or pw.SQL("1 = 1")  # 全部 alone
         rows = bounded_scope(self.scope, self.root_id).select(pw.Case(None, [(hit, 1)], 0).alias("hit"))
         sql, params = rows.limit(SCAN_ROWS + 1).sql()
         n = db.execute_sql(f'SELECT COUNT(*) FROM (SELECT 1 FROM ({sql}) AS "sampled" WHERE "hit" = 1 LIMIT {cap + 1}) '
