@@ -61,7 +61,7 @@ def index():
     per_row = bool(f["name"])  # a name: its few rows from the name index, each checked against the scope
     key = wide_lists.list_key(None if per_row else scope.get("root_id"))
 
-    def bounded(low=None, high=None):  # the scope from the cursor's union on (roster.bounded_scope)
+    def bounded(low=None, high=None):  # the scope from the cursor's union on (wide_lists.bounded_scope)
         members = wide_lists.bounded_scope(scoped(Membership, current_user), scope.get("root_id"), low, high, per_row)
         return cards.card_list(members, f["name"], f["id_number"], f["state"], cap=cap,
                                root_id=scope.get("root_id"), common=window).select(*key)
