@@ -22,7 +22,9 @@ read their page, not the city).
   old) — whatever writes them (the roster, the imports' bulk bumps, rebuild()). The unfiltered total of a
   district's or the city's 会员信息 (and the 首页 dashboard) reads one row instead of joining the counters
   with the closure table (PostgreSQL hashed all 50,000 unions' counters for one district). Triggers on these
-  two small tables, not on membership (see 031). Filled from the counters already there.
+  two small tables, not on membership (see 031): row triggers on SQLite, statement triggers over the
+  transition tables on PostgreSQL (a bulk insert of closure rows — 组织导入 — is one statement, not one
+  per row). Filled from the counters already there.
 """
 
 import peewee as pw
@@ -58,32 +60,37 @@ SQLITE_TRIGGERS = (
     'CREATE TRIGGER IF NOT EXISTS "subtree_count_unlink" AFTER DELETE ON "org_tree" BEGIN '
     + _UNLINK.format(ancestor='OLD."ancestor_id"', unit='OLD."descendant_id"') + '; END',
 )
-PG_TRIGGERS = (
-    """CREATE OR REPLACE FUNCTION subtree_count_members() RETURNS trigger AS $$
-BEGIN
-  IF TG_OP = 'INSERT' AND NEW."members" <> 0 THEN
-    """ + _ADD.format(delta='NEW."members"', unit='NEW."org_id"') + """;
-  ELSIF TG_OP = 'UPDATE' AND NEW."members" <> OLD."members" THEN
-    """ + _ADD.format(delta='NEW."members" - OLD."members"', unit='NEW."org_id"') + """;
-  ELSIF TG_OP = 'DELETE' AND OLD."members" <> 0 THEN
-    """ + _TAKE.format(delta='OLD."members"', unit='OLD."org_id"') + """;
-  END IF;
-  RETURN NULL;
-END $$ LANGUAGE plpgsql""",
-    """CREATE OR REPLACE FUNCTION subtree_count_tree() RETURNS trigger AS $$
-BEGIN
-  IF TG_OP = 'INSERT' THEN
-    """ + _LINK.format(ancestor='NEW."ancestor_id"', unit='NEW."descendant_id"') + """;
-  ELSE
-    """ + _UNLINK.format(ancestor='OLD."ancestor_id"', unit='OLD."descendant_id"') + """;
-  END IF;
-  RETURN NULL;
-END $$ LANGUAGE plpgsql""",
-    'CREATE TRIGGER "subtree_count_members" AFTER INSERT OR UPDATE OF "members" OR DELETE ON "org_member_count" '
-    'FOR EACH ROW EXECUTE PROCEDURE subtree_count_members()',
-    'CREATE TRIGGER "subtree_count_tree" AFTER INSERT OR DELETE ON "org_tree" '
-    'FOR EACH ROW EXECUTE PROCEDURE subtree_count_tree()',
-)
+# PostgreSQL: statement triggers over the transition tables — one statement for a bulk insert of closure rows
+# (组织导入) or of counters (rebuild), not one per row
+_PG_UPSERT = ('INSERT INTO "org_subtree_count" ("org_id", "members") {select} ON CONFLICT ("org_id") DO UPDATE SET '
+              '"members" = "org_subtree_count"."members" + excluded."members"')
+_PG_SUBTRACT = ('UPDATE "org_subtree_count" AS s SET "members" = s."members" - x.d FROM ({select}) AS x '
+                'WHERE s."org_id" = x.a')
+PG_BODIES = {
+    "subtree_count_insert": ("org_member_count", "INSERT", "NEW TABLE AS new_rows", _PG_UPSERT.format(
+        select='SELECT t."ancestor_id", SUM(c."members") FROM new_rows AS c JOIN "org_tree" AS t '
+               'ON t."descendant_id" = c."org_id" WHERE c."members" <> 0 GROUP BY t."ancestor_id"')),
+    "subtree_count_update": ("org_member_count", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+                             _PG_UPSERT.format(
+        select='SELECT t."ancestor_id", SUM(c.d) FROM (SELECT "org_id", "members" AS d FROM new_rows UNION ALL '
+               'SELECT "org_id", -"members" FROM old_rows) AS c JOIN "org_tree" AS t ON t."descendant_id" = c."org_id" '
+               'GROUP BY t."ancestor_id" HAVING SUM(c.d) <> 0')),
+    "subtree_count_delete": ("org_member_count", "DELETE", "OLD TABLE AS old_rows", _PG_SUBTRACT.format(
+        select='SELECT t."ancestor_id" AS a, SUM(c."members") AS d FROM old_rows AS c JOIN "org_tree" AS t '
+               'ON t."descendant_id" = c."org_id" GROUP BY t."ancestor_id"')),
+    "subtree_count_link": ("org_tree", "INSERT", "NEW TABLE AS new_rows", _PG_UPSERT.format(
+        select='SELECT n."ancestor_id", SUM(c."members") FROM new_rows AS n JOIN "org_member_count" AS c '
+               'ON c."org_id" = n."descendant_id" WHERE c."members" <> 0 GROUP BY n."ancestor_id"')),
+    "subtree_count_unlink": ("org_tree", "DELETE", "OLD TABLE AS old_rows", _PG_SUBTRACT.format(
+        select='SELECT o."ancestor_id" AS a, SUM(c."members") AS d FROM old_rows AS o JOIN "org_member_count" AS c '
+               'ON c."org_id" = o."descendant_id" GROUP BY o."ancestor_id"')),
+}
+PG_TRIGGERS = tuple(
+    statement for name, (table, event, tables, body) in PG_BODIES.items() for statement in (
+        f'CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$ BEGIN {body}; RETURN NULL; END $$ '
+        'LANGUAGE plpgsql',
+        f'CREATE TRIGGER "{name}" AFTER {event} ON "{table}" REFERENCING {tables} FOR EACH STATEMENT '
+        f'EXECUTE PROCEDURE {name}()'))
 
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
@@ -111,13 +118,10 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     postgres = isinstance(database, pw.PostgresqlDatabase)
-    for name, table in (("subtree_count_members", "org_member_count"), ("subtree_count_tree", "org_tree")) if postgres \
-            else (("subtree_count_insert", ""), ("subtree_count_update", ""), ("subtree_count_delete", ""),
-                  ("subtree_count_link", ""), ("subtree_count_unlink", "")):
+    for name, (table, *_rest) in PG_BODIES.items():
         migrator.sql(f'DROP TRIGGER IF EXISTS "{name}"' + (f' ON "{table}"' if postgres else ''))
-    if postgres:
-        migrator.sql("DROP FUNCTION IF EXISTS subtree_count_members()")
-        migrator.sql("DROP FUNCTION IF EXISTS subtree_count_tree()")
+        if postgres:
+            migrator.sql(f"DROP FUNCTION IF EXISTS {name}()")
     migrator.sql('DROP TABLE IF EXISTS "org_subtree_count"')
     migrator.sql('CREATE INDEX IF NOT EXISTS "organization_district_id" ON "organization" ("district_id")')
     migrator.sql('DROP INDEX IF EXISTS "organization_district_order"')
