@@ -24,7 +24,7 @@ from models.enroll.enrollment import Enrollment, StatusRecord, Submission, TypeL
 from models.enroll.plans import Credit, FeeSplit, ProtectionType, ProtectionYear, Window, WindowExtension
 from models.enroll.social_enroll import SocialCheck, SocialConfirm
 from models.jobs import Job, JobChunk
-from models.members.counts import MemberDay, OrgMemberCount
+from models.members.counts import MemberDay, OrgMemberCount, OrgSubtreeCount
 from models.members.people import Counter, MemberChange, Membership, Person, TransferRequest
 from models.messages import Message, MessageRead
 from models.mutual_aid.batches import AidBatch, RosterEntry
@@ -45,7 +45,7 @@ from models.sms import SmsCode
 from models.stats.tally import EligibleTally, UnionTally, YearTally  # the monitor's counters (figures hooks)
 
 ALL_MODELS = [Organization, OrgTree, Enterprise, Account, LoginAttempt, AuditLog, Job, Person,
-              Membership, OrgMemberCount, MemberDay, Message, MessageRead, Notice, Download,
+              Membership, OrgMemberCount, OrgSubtreeCount, MemberDay, Message, MessageRead, Notice, Download,
               OrgRequest, JobChunk, Counter, MemberChange, TransferRequest, CardBatch, Card, CardPending,
               CardBatchItem, CardRevokeRequest, ProtectionYear, ProtectionType, Window, WindowExtension,
               FeeSplit, Credit, DistrictBatch, Submission, Enrollment, TypeLock, StatusRecord, CardConfirm,

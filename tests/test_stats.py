@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from models import db
 from models.members import counts as stats
 from models.members import members
-from models.members.counts import MemberDay, OrgMemberCount
+from models.members.counts import MemberDay, OrgMemberCount, OrgSubtreeCount
 from models.members.people import MEMBER_STATUSES, Membership
 from models.orgs.organizations import Organization, OrgTree
 from tests import factories
@@ -38,6 +38,7 @@ def direct_daily(root, start, end):
 
 def counters():
     return (sorted(OrgMemberCount.select().where(OrgMemberCount.members != 0).tuples()),
+            sorted(OrgSubtreeCount.select().where(OrgSubtreeCount.members != 0).tuples()),
             sorted((o, str(d), j, a) for o, d, j, a in MemberDay.select().where(
                 (MemberDay.joined != 0) | (MemberDay.activated != 0)).tuples()))
 
@@ -101,6 +102,33 @@ def test_moving_an_organisation_moves_its_members_in_the_totals(city):
     after = (stats.member_total(city.orgs["district1"].id), stats.member_total(city.orgs["district2"].id))
     assert after == (before[0] - 3, before[1] + 3)
     assert after == (direct_total(city.orgs["district1"]), direct_total(city.orgs["district2"]))
+    assert stats.member_total(city.orgs["secondary1"].id) == direct_total(city.orgs["secondary1"])
+
+
+def test_subtree_counts_follow_the_tree_and_the_counters_whatever_writes_them(city):
+    """org_subtree_count is kept by the database (migration 033): a union's count bumped in bulk (as the
+    imports do), an organisation added under a union with members, one removed, and a rebuild."""
+    def subtree_totals():
+        return {o.id: stats.member_total(o.id) for o in Organization.select()}
+
+    def direct_totals():
+        return {o.id: direct_total(o) for o in Organization.select()}
+    for _ in range(2):
+        factories.make_member(city.orgs["grassroots1"])
+    factories.make_member(city.orgs["direct2"])
+    assert subtree_totals() == direct_totals()
+    child = factories.make_org(city.orgs["grassroots1"], "工会委员会", name="子工会")
+    factories.make_member(child)
+    assert subtree_totals() == direct_totals() and stats.member_total(city.orgs["district1"].id) == 3
+    OrgMemberCount.update(members=OrgMemberCount.members + 5).where(OrgMemberCount.org == child.id).execute()
+    assert stats.member_total(city.orgs["secondary1"].id) == direct_total(city.orgs["secondary1"]) + 5
+    OrgMemberCount.update(members=OrgMemberCount.members - 5).where(OrgMemberCount.org == child.id).execute()
+    empty = factories.make_org(city.orgs["secondary1"], "工会委员会", name="空工会")
+    Organization.delete().where(Organization.id == empty.id).execute()
+    assert subtree_totals() == direct_totals()
+    stats.rebuild()
+    assert subtree_totals() == direct_totals()
+    assert stats.member_total(city.orgs["city"].id) == Membership.select().where(Membership.status == "正常").count()
 
 
 def test_city_total_skips_the_join_only_when_it_is_the_whole_tree(city):

@@ -17,7 +17,7 @@ from models.cards import card_batches, card_pending, card_return, cards
 from models.cards.card_batches import CardRevokeRequest
 from models.cards.cards import CardBatch, CardPending
 from models.jobs import Job
-from models.members import roster
+from models.members import roster, wide_lists
 from models.members.people import Membership, Person
 from models.rules import cards as rules
 from models.rules.idnumber import normalize_id
@@ -58,14 +58,17 @@ def index():
     scope = list_scope(current_user)
     cap = CAP if scope["wide"] else None
 
-    def bounded(low=None, high=None):  # the scope from the cursor's union on (roster.bounded_scope)
-        members = roster.bounded_scope(scoped(Membership, current_user), scope.get("root_id"), low, high)
+    per_row = bool(f["name"])  # a name: its few rows from the name index, each checked against the scope
+    key = wide_lists.list_key(None if per_row else scope.get("root_id"))
+
+    def bounded(low=None, high=None):  # the scope from the cursor's union on (wide_lists.bounded_scope)
+        members = wide_lists.bounded_scope(scoped(Membership, current_user), scope.get("root_id"), low, high, per_row)
         return cards.card_list(members, f["name"], f["id_number"], f["state"], cap=cap,
-                               root_id=scope.get("root_id"), common=window).select(*cards.LIST_KEY)
+                               root_id=scope.get("root_id"), common=window).select(*key)
     window = cards.common_name(f["name"], cap)
     narrow = bounded()
-    page = keyset(narrow, cards.LIST_KEY, lambda: cards.list_total(narrow, cap, window), offset_rows=cap,
-                  fetch=cards.with_people, bounded=bounded)
+    page = keyset(narrow, key, lambda: cards.list_total(narrow, cap, window), offset_rows=cap,
+                  fetch=cards.with_people, bounded=bounded, names=wide_lists.CURSOR_NAMES)
     if window and not page.exact:
         page.note = roster.window_note(f["name"])
     args = {k: f[k] for k in ("name", "id_number", "state") if f[k]}

@@ -13,7 +13,7 @@ from forms.members import DELETE_ONLY, DeleteForm, MemberForm, TransferForm
 from models.audit import AuditLog
 from models.base import DomainError, today
 from models.cards import cards
-from models.members import member_review, members, roster
+from models.members import member_review, members, roster, wide_lists
 from models.members.people import (
     HELD,
     LABELS,
@@ -90,7 +90,7 @@ def index():
     filters = roster.parse_filters(request.args)
     pages = roster.Pages(scoped(Membership, current_user), filters, cap=CAP, **list_scope(current_user))
     page = keyset(pages.narrow, pages.KEY, lambda: pages.total(CAP), offset_rows=CAP if pages.wide else None,
-                  fetch=pages.rows, bounded=pages.bounded)
+                  fetch=pages.rows, bounded=pages.bounded, names=wide_lists.CURSOR_NAMES)
     page.note = pages.note
     manage = current_user.keeps_roster
     args = filters.args()

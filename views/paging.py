@@ -90,8 +90,9 @@ class KeysetPage(Page):
     """A page found by a cursor (the key of the row before or after it) rather than an offset.
     `number` counts from the first page, or from the last when negative (-1 末页, -2 倒数第 2 页) —
     what a capped total leaves, as the position of the last page is then unknown. `exact` False:
-    `total` is more than CAP (it was counted up to CAP + 1)."""
-    exact: bool = True
+    `total` is more than CAP (it was counted up to CAP + 1); None: `total` is a lower bound (the
+    matches among the part of the scope read — roster.Pages.sampled_total)."""
+    exact: bool | None = True
     newer: str | None = None  # the cursor of the first row (上一页 reads before it)
     older: str | None = None  # the cursor of the last row (下一页 reads after it)
     has_prev: bool = False
@@ -110,7 +111,10 @@ class KeysetPage(Page):
 
     @property
     def summary(self) -> str:
-        total = f" {self.total} " if self.exact else f"超过 {CAP} "
+        if self.exact is None:  # a lower bound: never below what this page shows
+            total = f"至少 {max(self.total, self.last)} "
+        else:
+            total = f" {self.total} " if self.exact else f"超过 {CAP} "
         start = "显示倒数第" if self.number < 0 else "显示第"
         return f"{start} {self.first} 到第 {self.last} 条记录，总共{total}条记录{self.note}"
 
@@ -162,7 +166,7 @@ def _key(text: str | None, width: int) -> tuple | None:
 
 
 def keyset(narrow, key: tuple, total, per_page: int = 15, offset_rows: int | None = None,
-           fetch=None, bounded=None) -> KeysetPage:
+           fetch=None, bounded=None, names: tuple | None = None) -> KeysetPage:
     """Page `narrow` (a query of the rows' key columns, filtered and scoped, not ordered) in the
     order of `key` descending (e.g. (Membership.org, Membership.id): by union, newest first).
     The query string says where: nothing = the first page; after=<key> the page after a row;
@@ -172,7 +176,9 @@ def keyset(narrow, key: tuple, total, per_page: int = 15, offset_rows: int | Non
     `fetch(ids)`: the page's rows from the sub-query of their ids, in `key` order descending, in
     the same statement (the items are then those rows; else the key tuples). `bounded(low, high)`:
     `narrow` with the first key column between the two (so that the scope itself starts at the
-    cursor, not only the rows)."""
+    cursor, not only the rows). `total()` may answer exact None: the count is a lower bound (shown
+    "至少 N", paged as a capped one). `names`: the fetched rows' attributes holding the key (default the
+    key columns' names — a key column of a joined table has its value under another name there)."""
     args = request.args
     count, exact = total()
     pages = max(1, -(-count // per_page))
@@ -208,10 +214,13 @@ def keyset(narrow, key: tuple, total, per_page: int = 15, offset_rows: int | Non
         rows = _rows(query.limit(per_page + 1), key, fetch)
         items = rows[:per_page]
         has_prev, has_next = after is not None or number > 1, len(rows) > per_page
+    if exact is None and not items and not has_prev:  # a lower bound, and nothing at all matches
+        count, exact, number = 0, True, 1
     page = KeysetPage(items=items, number=number, per_page=per_page, total=count, exact=exact,
                       has_prev=has_prev and bool(items), has_next=has_next and bool(items))
     if items:
-        page.newer, page.older = _cursor(items[0], key, fetch), _cursor(items[-1], key, fetch)
+        names = names or tuple(k.column_name for k in key)
+        page.newer, page.older = _cursor(items[0], names, fetch), _cursor(items[-1], names, fetch)
     return page
 
 
@@ -224,6 +233,6 @@ def _rows(query, key: tuple, fetch, ascending: bool = False) -> list:
     return rows[::-1] if ascending else rows
 
 
-def _cursor(item, key: tuple, fetch) -> str:
-    values = (getattr(item, k.column_name) for k in key) if fetch is not None else item
+def _cursor(item, names: tuple, fetch) -> str:
+    values = (getattr(item, name) for name in names) if fetch is not None else item
     return ".".join(str(v) for v in values)

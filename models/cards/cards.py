@@ -27,7 +27,7 @@ from models.audit import AuditLog
 from models.base import BaseModel, DomainError, now
 from models.members import roster
 from models.members.people import CHANGED, FLEXIBLE, LEFT, NORMAL, OUTSIDE, Membership, Person, enterprise_members
-from models.members.roster import id_candidates, name_matches, name_window, starts_with
+from models.members.roster import id_candidates, name_matches, name_window, named, starts_with
 from models.orgs.accounts import Account
 from models.orgs.organizations import ENTERPRISE_CHECKS, Organization
 from models.rules import cards as rules
@@ -213,8 +213,6 @@ def progress_of(memberships: list) -> dict:
             out[m.id] = (NO_CARD, cancelled.get(m.person_id), "")
     return out
 
-LIST_KEY = (Membership.org, Membership.id)  # 卡片信息管理's order: by union, newest first (index org_id, id)
-
 
 def card_list(members_in_scope, name: str = "", id_number: str = "", state: str = "", cap: int | None = None,
               root_id: int | None = None, common: bool | None = None):
@@ -227,15 +225,15 @@ def card_list(members_in_scope, name: str = "", id_number: str = "", state: str 
     query = in_enterprise(members_in_scope.where(Membership.status == NORMAL))
     common = common_name(name, cap) if common is None else common
     if name and cap and not common:
-        query = query.where(Membership.person.in_(
-            Person.select(Person.id).where(starts_with(Person.name, name, indexed=True))))
+        query = query.where(Membership.id.in_(named(name)))
         name = ""
     elif name and cap:
         def narrowing(q):
             q = in_enterprise(q.where(Membership.status == NORMAL))
             q = q.where(Person.id_number.in_(id_candidates(id_number))) if id_number else q
             return q.where(progress_condition(state)) if state else q
-        query = query.where(Membership.id.in_(name_window(root_id, name, narrowing)))
+        window = [i for (i,) in name_window(root_id, name, narrowing, person=bool(id_number)).tuples()]
+        query = query.where(Membership.id.in_(window or [0]))  # ≤ NAME_WINDOW + 1 ids, read once
         name = ""
     if id_number:  # the person table only for the number (the name is on the membership too)
         query = query.join(Person)
@@ -268,7 +266,8 @@ def common_name(name: str, cap: int | None) -> bool:
 
 
 def with_people(ids) -> list:
-    """The page's memberships (in LIST_KEY order) with person and union (ids: the page's sub-query)."""
+    """The page's memberships (by union, newest first: roster.list_key) with person and union (ids: the
+    page's sub-query)."""
     return list(Membership.select(Membership, Person, Organization).join(Person).switch(Membership)
                 .join(Organization).where(Membership.id.in_(ids))
                 .order_by(Membership.org.desc(), Membership.id.desc()))

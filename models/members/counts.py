@@ -5,7 +5,8 @@ Two small tables, kept exact by every membership change that goes through models
 - OrgMemberCount(org, members): current members (status 正常) of the organisation itself;
 - MemberDay(org, day, joined, activated): current members who joined that day (入会日期), and
   memberships approved (电子会员证激活, member number issued) that day.
-A subtree total is one join of these with the closure table. `rebuild()` recomputes both from
+A subtree's 会员数 is one row of OrgSubtreeCount (kept from OrgMemberCount by the database, migration 033);
+the days are one join with the closure table. `rebuild()` recomputes both from
 the memberships (after bulk loads, and as an admin quick fix); tests compare them with direct
 counts after random changes.
 """
@@ -23,6 +24,14 @@ COUNTED = NORMAL  # 会员数 counts approved members
 
 
 class OrgMemberCount(BaseModel):
+    scope_field = "org"
+    org = pw.ForeignKeyField(Organization, primary_key=True, on_delete="CASCADE")
+    members = pw.IntegerField(default=0)
+
+
+class OrgSubtreeCount(BaseModel):
+    """OrgMemberCount summed over the organisation's whole subtree, kept by the database (triggers of
+    migration 033 on org_member_count and the closure table): a district's 会员数 is one row."""
     scope_field = "org"
     org = pw.ForeignKeyField(Organization, primary_key=True, on_delete="CASCADE")
     members = pw.IntegerField(default=0)
@@ -114,6 +123,15 @@ def rebuild() -> None:
             pw.Select([both], [both.c.o, both.c.d, pw.fn.SUM(both.c.j), pw.fn.SUM(both.c.a)])
             .group_by(both.c.o, both.c.d),
             [MemberDay.org, MemberDay.day, MemberDay.joined, MemberDay.activated]).execute()
+        if not OrgSubtreeCount.table_exists():  # an earlier migration rebuilding before 033
+            return
+        # the triggers kept the subtree counts through the above; recounted too, so that a rebuild also
+        # repairs them
+        OrgSubtreeCount.delete().execute()
+        OrgSubtreeCount.insert_from(
+            OrgMemberCount.select(OrgTree.ancestor, pw.fn.SUM(OrgMemberCount.members))
+            .join(OrgTree, on=(OrgTree.descendant == OrgMemberCount.org)).group_by(OrgTree.ancestor),
+            [OrgSubtreeCount.org, OrgSubtreeCount.members]).execute()
 
 
 # --- reading (one subtree join each; no join at all for the root of the whole tree) --------------
@@ -134,8 +152,13 @@ def _scoped(query, model, root_id: int, whole: bool | None):
 
 
 def member_total(root_id: int, whole: bool | None = None) -> int:
-    query = OrgMemberCount.select(pw.fn.COALESCE(pw.fn.SUM(OrgMemberCount.members), 0))
-    return _scoped(query, OrgMemberCount, root_id, whole).scalar() or 0
+    """会员数 of root_id's subtree (whole: of every tree — the roots' rows): one row, not one per union."""
+    if is_whole_tree(root_id) if whole is None else whole:
+        roots = Organization.select(Organization.id).where(Organization.parent.is_null())
+        query = OrgSubtreeCount.select(pw.fn.SUM(OrgSubtreeCount.members)).where(OrgSubtreeCount.org.in_(roots))
+    else:
+        query = OrgSubtreeCount.select(OrgSubtreeCount.members).where(OrgSubtreeCount.org == root_id)
+    return query.scalar() or 0
 
 
 def daily(root_id: int, start: date, end: date, whole: bool | None = None) -> dict:
@@ -157,5 +180,6 @@ def joined_after(root_id: int, day: date, whole: bool | None = None) -> int:
     return _scoped(query, MemberDay, root_id, whole).scalar() or 0
 
 
-__all__ = ["OrgMemberCount", "MemberDay", "apply_change", "apply_changes", "snapshot", "rebuild", "member_total",
+__all__ = ["OrgMemberCount", "OrgSubtreeCount", "MemberDay", "apply_change", "apply_changes", "snapshot", "rebuild",
+           "member_total",
            "daily", "joined_after", "is_whole_tree"]

@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 import peewee as pw
 from openpyxl import Workbook
 
-from models import is_postgres
+from models import db, is_postgres
 from models.audit import AuditLog
 from models.base import today, until_end_of
 from models.io.excel import export_row
@@ -30,6 +30,7 @@ from models.members.people import (
     Membership,
     Person,
 )
+from models.members.wide_lists import bounded_scope, in_subtree, list_key
 from models.orgs.organizations import ACTIVE, Organization, OrgTree
 from models.rules import retirement
 from models.rules.idnumber import IdError, check_resident_id, normalize_id
@@ -41,6 +42,7 @@ DATE_FILTERS = {"joined_from": "入会日期（起）", "joined_to": "入会日�
                 "approved_from": "激活日期（起）", "approved_to": "激活日期（止）"}
 TEXT_FILTERS = ("name", "member_no", "id_number")
 NAME_WINDOW = 300  # a common name prefix over a district or the city lists this many (by name), then asks for more
+SCAN_ROWS = 10_000  # a district's or the city's total of a filter no index narrows reads at most this many rows
 
 
 @dataclass
@@ -120,42 +122,38 @@ def roster(members_in_scope, filters: Filters, on: date | None = None):
 
 class Pages:
     """The list page's statements, shaped for views.paging.keyset: `narrow` selects the rows' key
-    (所在工会, id) on Membership alone (plus Person when a person field is searched), filtered
-    and scoped; `KEY` is its order (by union, newest first within it), which the index
-    membership (org_id, id) gives — a district's page walks its unions through the closure table
-    in that order and reads the page's rows, a page of the city walks the index itself.
-    `total()` is exact for one union (≤ its members); for a district or the city it is the
-    会员数 counters (plus the few 待审核 / 转入审核中 rows) when nothing is filtered, otherwise a
-    capped count (views.paging.CAP). `rows(keys)` joins the page's rows with Person and
-    Organization in the page's statement."""
-
-    KEY = (Membership.org, Membership.id)
+    (`KEY`, list_key: by union, newest first within it) filtered and scoped — a district's page walks
+    its unions through the closure table and reads the page's rows, a page of the city walks membership
+    (org_id, id). `total()` is exact for one union; for a district or the city the 会员数 counters (plus
+    the few 待审核 / 转入审核中 rows) when nothing is filtered, otherwise capped (views.paging.CAP) or
+    sampled (sampled_total). `rows(keys)` joins the page's rows with Person and Organization."""
 
     def __init__(self, members_in_scope, filters: Filters, on: date | None = None, wide: bool = False,
                  root_id: int | None = None, cap: int | None = None):
         self.scope, self.filters, self.on, self.wide, self.root_id = members_in_scope, filters, on, wide, root_id
-        # 姓名搜索 over a district or the city: a name that at most `cap` people of the city carry
-        # is read from the name index (the page sorts those few); a common prefix walks the scope
-        # in order like the other filters (it meets a match every few rows).
+        # 姓名搜索 over a district or the city: a name that at most `cap` members of the city carry
+        # is read from the name index (the page sorts those few).
         self.by_name = bool(wide and cap and filters.name) and name_matches(filters.name, cap) <= cap
-        # A prefix more than `cap` people carry (会员1: 111,111 of them): its matches could sit
-        # anywhere in the order, so the walk could read the whole scope before the first one. The
-        # list then holds the first NAME_WINDOW + 1 matching members of the scope in name order
-        # (read from the name index) and says so (`note`): a search that broad is refined, not paged.
+        # A more common prefix (会员1: 111,111): its matches could sit anywhere in the order, so the list
+        # holds the first NAME_WINDOW + 1 matching members of the scope in name order (name_window)
+        # and says so (`note`): a search that broad is refined, not paged.
         self.name_window = bool(wide and cap and filters.name) and not self.by_name
-        self.cap, self.note = cap, ""
+        self.cap, self.note, self.window = cap, "", None
+        self.per_row = self.by_name or self.name_window  # few rows from the name index (bounded_scope)
+        self.KEY = list_key(None if self.per_row else root_id)
         self.narrow = self.bounded()
 
     def bounded(self, low: int | None = None, high: int | None = None):
         """`narrow` with 所在工会 between low and high (a cursor's union, bounded_scope)."""
-        filters, narrow = self.filters, bounded_scope(self.scope, self.root_id, low, high).select(*self.KEY)
-        if self.name_window:
-            window = name_window(self.root_id, filters.name,
-                                 lambda q: _filtered(q, replace(filters, name=""), self.on))
-            return narrow.where(Membership.id.in_(window))
+        narrow = bounded_scope(self.scope, self.root_id, low, high, self.per_row).select(*self.KEY)
+        filters = self.filters
+        if self.name_window:  # read once per request (≤ NAME_WINDOW + 1 ids): the count and the page use it
+            if self.window is None:
+                self.window = [i for (i,) in name_window(self.root_id, filters.name, lambda q: _filtered(
+                    q, replace(filters, name=""), self.on), person=bool(filters.id_number)).tuples()]
+            return narrow.where(Membership.id.in_(self.window or [0]))
         if self.by_name:
-            narrow = narrow.where(Membership.person.in_(
-                Person.select(Person.id).where(starts_with(Person.name, filters.name, indexed=True))))
+            narrow = narrow.where(Membership.id.in_(named(filters.name)))
             filters = replace(filters, name="")
         if filters.id_number:  # 姓名 / 性别 / 出生日期 are on the membership too (person_name …)
             narrow = narrow.join(Person)
@@ -170,7 +168,10 @@ class Pages:
             normal = counts.member_total(self.root_id or 0, whole=self.root_id is None)
             if f.status == NORMAL:
                 return normal, True
-            waiting = self.scope.where(Membership.status.in_((PENDING, TRANSFER_IN))).count()
+            waiting = Membership.select().where(Membership.status.in_((PENDING, TRANSFER_IN)))
+            if self.root_id is not None:  # the city's few waiting rows (index status, org_id), each in the district?
+                waiting = waiting.where(in_subtree(self.root_id))
+            waiting = waiting.count()
             return normal + waiting, True
         if self.by_name:  # at most `cap` people: counted exactly
             return self.narrow.count(), True
@@ -179,8 +180,27 @@ class Pages:
             if n > NAME_WINDOW:
                 self.note = window_note(f.name)
             return (n, True) if n <= NAME_WINDOW else (max(n, cap + 1), False)
-        n = self.narrow.limit(cap + 1).count()
-        return n, n <= cap
+        if f.member_no or f.id_number or f.status not in ("", ALL):
+            n = self.narrow.limit(cap + 1).count()  # read from an index (会员编号, 证件号码, a status)
+            return n, n <= cap
+        return self.sampled_total(cap)
+
+    def sampled_total(self, cap: int) -> tuple[int, bool | None]:
+        """The total of a filter no index narrows (同步会员, 可能已达退休年龄, the dates, 全部) over a district or
+        the city: the matches among at most SCAN_ROWS memberships of the scope, counted up to cap + 1 (a
+        common filter stops early; a rare combination such as 同步 否 + 退休, ≈ 1 %, would otherwise read the
+        whole district). More than cap: (n, False) "超过 1000 条"; the scope read to its end: exact; else
+        (n, None), a lower bound: "总共至少 n 条记录"."""
+        hit = _filtered(Membership.select(), self.filters, self.on)._where or pw.SQL("1 = 1")  # 全部 alone
+        rows = bounded_scope(self.scope, self.root_id).select(pw.Case(None, [(hit, 1)], 0).alias("hit"))
+        sql, params = rows.limit(SCAN_ROWS + 1).sql()
+        n = db.execute_sql(f'SELECT COUNT(*) FROM (SELECT 1 FROM ({sql}) AS "sampled" WHERE "hit" = 1 LIMIT {cap + 1}) '
+                           'AS "hits"', params).fetchone()[0]
+        if n > cap:
+            return n, False
+        if counts.member_total(self.root_id or 0, whole=self.root_id is None) > SCAN_ROWS:
+            return n, None  # the scope holds more rows than were read (its 正常 members alone)
+        return n, (True if bounded_scope(self.scope, self.root_id).limit(SCAN_ROWS + 1).count() <= SCAN_ROWS else None)
 
     @staticmethod
     def rows(ids) -> list:
@@ -190,40 +210,29 @@ class Pages:
                     .order_by(Membership.org.desc(), Membership.id.desc()))
 
 
-def name_window(root_id: int | None, name: str, narrowing):
-    """The first NAME_WINDOW + 1 memberships of a district (root_id) or the city (None) whose person's
-    name starts with `name`, in name order, read from the person name index (a sub-query of their ids).
-    `narrowing(query)` adds the list's other filters. The scope as views.access.scoped has it, but
-    "org_id + 0": read from the name index, not the unions."""
-    scope = Membership.select(Membership.id)
+def name_window(root_id: int | None, name: str, narrowing, person: bool = False):
+    """The first NAME_WINDOW + 1 memberships of a district (root_id) or the city (None) whose name starts
+    with `name`, in name order (a sub-query of their ids). The walk reads the membership name index
+    (person_name, org_id — migration 033) and keeps the scope's unions from the index entry alone (a
+    district's units hashed once), so a member of another district costs one index entry, not a person
+    and a membership read; only the scope's matches are joined to their rows, where `narrowing(query)`
+    adds the list's other filters on Membership (`person`: on Person too)."""
+    walk = Membership.alias("walk")
+    query = Membership.select(Membership.id).join(walk, on=(walk.id == Membership.id))
+    if person:
+        query = query.switch(Membership).join(Person)
     if root_id is not None:
         units = OrgTree.select(OrgTree.descendant).where(OrgTree.ancestor == root_id)
-        scope = scope.where((Membership.org + 0).in_(units))
-    # PostgreSQL walks its name index (name COLLATE "C", migration 030) in this order; SQLite's is binary
-    order = Person.name.collate('"C"') if is_postgres() else Person.name
-    return (narrowing(scope.join(Person)).where(starts_with(Person.name, name, indexed=True))
-            .order_by(order, Person.id).limit(NAME_WINDOW + 1))
+        query = query.where((walk.org + 0).in_(units))
+    # PostgreSQL's index is in the "C" collation (the window's order); SQLite compares bytes
+    order = walk.person_name.collate('"C"') if is_postgres() else walk.person_name
+    return (narrowing(query).where(starts_with(walk.person_name, name, indexed=True))
+            .order_by(order, walk.org, walk.id).limit(NAME_WINDOW + 1))
 
 
 def window_note(name: str) -> str:
     """What a list held to the name window says after its summary."""
     return f"（姓名以“{name}”开头的会员过多，只列出按姓名排在最前的 {NAME_WINDOW} 余人，请输入更完整的姓名）"
-
-
-def bounded_scope(members_in_scope, root_id: int | None, low: int | None, high: int | None):
-    """The memberships in scope whose 所在工会 is between low and high (either may be None). For
-    a district (root_id) the bound goes into the closure-table scan — the same subtree as
-    views.access.scoped — so a deep page starts at its cursor's union instead of probing every
-    union of the district before it."""
-    if (low, high) == (None, None):
-        return members_in_scope
-    if root_id is not None:
-        units = OrgTree.select(OrgTree.descendant).where(OrgTree.ancestor == root_id)
-        units = units.where(OrgTree.descendant >= low) if low is not None else units
-        units = units.where(OrgTree.descendant <= high) if high is not None else units
-        return Membership.select().where(Membership.org.in_(units))
-    scope = members_in_scope.where(Membership.org >= low) if low is not None else members_in_scope
-    return scope.where(Membership.org <= high) if high is not None else scope
 
 
 def starts_with(column, text: str, indexed: bool = False):
@@ -235,10 +244,9 @@ def starts_with(column, text: str, indexed: bool = False):
     escaped = text.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
     pattern = pw.NodeList((pw.Value(escaped + "%", converter=False), pw.SQL("ESCAPE"),
                            pw.Value("\\", converter=False)))
-    if is_postgres() and not indexed and column is Person.name:
-        # Not from the index: for a common prefix PostgreSQL would otherwise bitmap-scan every
-        # person of the city who carries it (111,111 for 会员1) to count a union's 5,000 members.
-        # (The membership's copy, person_name, has no index: its plain LIKE keeps the statistics.)
+    if is_postgres() and not indexed and column is Membership.person_name:
+        # Not from the name index (033): for a common prefix PostgreSQL could bitmap-scan every
+        # member of the city who carries it (111,111 for 会员1) to count a union's 5,000 members.
         column = column.concat("")
     like = pw.NodeList((column, pw.SQL("LIKE"), pattern))  # (peewee's OP.LIKE is GLOB on SQLite)
     if not indexed or is_postgres() or not text or ord(text[-1]) >= 0x10FFFF:
@@ -246,9 +254,15 @@ def starts_with(column, text: str, indexed: bool = False):
     return (column >= text) & (column < text[:-1] + chr(ord(text[-1]) + 1)) & like
 
 
+def named(text: str):
+    """Sub-query of the memberships whose name starts with `text`, from the name index (migration 033)."""
+    walk = Membership.alias("named")
+    return walk.select(walk.id).where(starts_with(walk.person_name, text, indexed=True))
+
+
 def name_matches(text: str, cap: int) -> int:
-    """People city-wide whose name starts with `text`, counted from the name index up to cap + 1."""
-    return Person.select(Person.id).where(starts_with(Person.name, text, indexed=True)).limit(cap + 1).count()
+    """Memberships city-wide whose name starts with `text`, counted from the name index up to cap + 1."""
+    return named(text).limit(cap + 1).count()
 
 
 def _filtered(query, filters: Filters, on: date | None):
