@@ -7,6 +7,7 @@ the next run imports every row once), or a conflict the writes meet (another ope
 mobile number of the file meanwhile: nothing imported, the retry reports the row)."""
 
 import json
+import time
 
 import pytest
 
@@ -97,3 +98,25 @@ def test_a_conflict_met_by_the_writes_mid_file_imports_nothing_and_the_retry_rep
     assert (result["added"], result["failed"]) == (3199, 1)
     assert result["error_rows"][0][0] == 3102 and "已被本工会会员" in result["error_rows"][0][5]
     assert roster(org).count() == 3200
+
+
+class SlowChecking(JobContext):
+    """Checking the second chunk takes longer than the worker's lease (the machine is busy)."""
+
+    def save_progress(self, done, total=None, checkpoint=None):
+        super().save_progress(done, total, checkpoint)
+        if (checkpoint or {}).get("chunks") == 1:
+            time.sleep(4.5)
+
+
+def test_a_slow_check_between_parts_does_not_end_the_writes(committed, monkeypatch):
+    """The writer's transaction is ended by the server only when idle a whole lease (a stopped
+    process, whose job another worker resumes): a live import waiting longer for its next part
+    keeps it and imports every row."""
+    monkeypatch.setenv("JOB_LEASE_SECONDS", "3")
+    city = factories.make_city()
+    org = city.orgs["grassroots1"]
+    job = stored_job(city, memberfiles.member_rows(2500, org=org), "slow.bin")
+    result = importer.run_import(SlowChecking(Job.get_by_id(job.id)))
+    assert (result["added"], result["failed"]) == (2500, 0)
+    assert roster(org).count() == 2500

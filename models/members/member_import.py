@@ -11,7 +11,10 @@ one of the union's covered enterprises. The background job (spec 05):
    chunks);
 3. applies every accepted row in ONE transaction — new people and memberships by bulk inserts,
    changed record fields of this union's members, the dashboard counters, the audit row and the
-   checkpoint "applied" — so a crash leaves nothing and a resumed job never applies twice;
+   checkpoint "applied" — so a crash leaves nothing and a resumed job never applies twice. On
+   PostgreSQL that transaction is a second connection's, written by a thread chunk by chunk while
+   this one reads and checks the rest (the server inserts and indexes meanwhile); SQLite, one
+   writer at a time, writes it after the last chunk (member_import_apply.Background / Inline);
 4. returns the result: 新增 / 更新 / 未变化 / 未导入, the rejected rows with row number, column,
    value and reason, and an Excel of the rejected rows that can be fixed and uploaded again.
 

@@ -15,6 +15,7 @@ from models import db, figures, is_postgres
 from models.audit import AuditLog
 from models.base import now
 from models.io.bulk import bulk_insert
+from models.job_leases import lease_seconds
 from models.members.counts import OrgMemberCount, _bump_day
 from models.members.member_import_check import RECORD_COLUMNS, persons_by_key
 from models.members.people import (
@@ -77,17 +78,26 @@ class Adder:
         known = _known_copies([r["person_id"] for r in adds if r.get("person_id")])
         category, detail, chosen, pending = self.category, self.detail, self.chosen, self.pending
         new_rows = []
+        append = new_rows.append
         for r in adds:
             record = r["record"]
             own = r.get("enterprise")
-            new_rows.append({
-                **(known[r["person_id"]] if r.get("person_id") else _person_copy(r["person"])),
-                "person": r.get("person_id") or person_ids[(r["person"]["id_type"], r["person"]["id_number"])],
-                "member_no": None if pending else next(numbers),
-                "mobile": record["mobile"], "work_unit": record.get("work_unit", ""), "tags": record.get("tags", ""),
-                "category": ENTERPRISE if own else category, "category_detail": "" if own else detail,
-                "enterprise": own or chosen,
-            })
+            person = r.get("person")
+            if person is None:  # known to the system: the copies read above
+                row = dict(known[r["person_id"]])
+                row["person"] = r["person_id"]
+            else:
+                row = {"person_name": person["name"], "person_gender": person["gender"],
+                       "person_birth_date": person["birth_date"] or None,
+                       "person": person_ids[(person["id_type"], person["id_number"])]}
+            row["member_no"] = None if pending else next(numbers)
+            row["mobile"] = record["mobile"]
+            row["work_unit"] = record.get("work_unit", "")
+            row["tags"] = record.get("tags", "")
+            row["category"] = ENTERPRISE if own else category
+            row["category_detail"] = "" if own else detail
+            row["enterprise"] = own or chosen
+            append(row)
         returned = bulk_insert(Membership, new_rows, returning=(Membership.id,), same=self.shared)
         if returned is None:  # an SQLite older than 3.35 has no RETURNING: this run's stamp finds them
             known_ids = set(self.added_ids)
@@ -152,17 +162,10 @@ def _known_copies(person_ids: list) -> dict:
     return out
 
 
-def _person_copy(person: dict) -> dict:
-    """A new person's 姓名 / 性别 / 出生日期 for the membership's copies (migration 030)."""
-    birth = person["birth_date"]
-    return {"person_name": person["name"], "person_gender": person["gender"],
-            "person_birth_date": date.fromisoformat(birth) if birth else None}
-
-
 def _insert_persons(rows: list, stamp) -> dict:
-    """Insert the new people; {(id_type, id_number): person id}."""
-    people = [{**r["person"], "birth_date": date.fromisoformat(r["person"]["birth_date"])
-               if r["person"]["birth_date"] else None, "created_at": stamp} for r in rows]
+    """Insert the new people (出生日期 as the checked row's YYYY-MM-DD text: nothing to convert);
+    {(id_type, id_number): person id}."""
+    people = [{**r["person"], "birth_date": r["person"]["birth_date"] or None, "created_at": stamp} for r in rows]
     returned = bulk_insert(Person, people, returning=(Person.id_type, Person.id_number, Person.id))
     if returned is None:  # an SQLite older than 3.35 has no RETURNING: read the ids back
         found = persons_by_key({(p["id_type"], p["id_number"]) for p in people})
@@ -274,8 +277,14 @@ class Background:
     def _run(self) -> None:
         try:
             with db.atomic():
+                # A process stopped mid-import (not killed: its connection stays open) must not hold
+                # this transaction's locks past its lease — the worker resuming the job would wait on
+                # them: the server ends a session idle in it that long. While this process lives, the
+                # thread is never idle that long (a SELECT 1 while it waits for the next part).
+                wait = lease_seconds()
+                db.execute_sql(f"SET LOCAL idle_in_transaction_session_timeout = {wait * 1000}")
                 while True:
-                    item = self._queue.get()
+                    item = self._next(wait / 4)
                     parts = [item]
                     while isinstance(item, list) and not self._queue.empty():  # what queued up meanwhile: one COPY
                         item = self._queue.get()
@@ -294,6 +303,13 @@ class Background:
             self._error = exc
         finally:
             db.close()
+
+    def _next(self, seconds: float):
+        while True:
+            try:
+                return self._queue.get(timeout=seconds)
+            except queue.Empty:
+                db.execute_sql("SELECT 1")
 
     def _raise(self) -> None:
         if self._error is not None:
