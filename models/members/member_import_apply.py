@@ -240,10 +240,10 @@ class Inline:
     """The writes of an import at its end, in one transaction of this thread's connection:
     `send()` does nothing (the rows are written from the checked list at `finish()`)."""
 
+    failed = False
+
     def __init__(self, adder: Adder):
         self.adder = adder
-
-    failed = False
 
     def send(self, rows: list) -> None:
         pass
@@ -289,12 +289,12 @@ class Background:
                     while isinstance(item, list) and not self._queue.empty():  # what queued up meanwhile: one COPY
                         item = self._queue.get()
                         parts.append(item)
+                    if item is None:  # abort: nothing more is written
+                        raise _Aborted
                     rows = [r for part in parts if isinstance(part, list) for r in part]
                     if rows:
                         self.adder.add(rows)
                     if not isinstance(item, list):
-                        if item is None:  # abort
-                            raise _Aborted
                         self._result = item()
                         break
         except _Aborted:
