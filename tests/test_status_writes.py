@@ -35,7 +35,7 @@ NOT_A_RECORD = {
 # A record inserted in its first state: no move, so no transition (the workflow tables start there).
 CREATED = {
     ("models/cards/card_return.py", "apply_return"): 1,  # the bank's new card, 正常
-    ("models/members/member_import_apply.py", "write"): 1,  # imported members 待审核 / 正常
+    ("models/members/member_import_apply.py", "Adder.__init__"): 1,  # imported members 待审核 / 正常
     ("models/members/members.py", "add"): 1,  # members.join(…, status=PENDING)
     ("models/members/member_review.py", "request_transfer"): 1,  # members.join(…, status=TRANSFER_IN)
     ("models/members/member_sync_apply.py", "join_directly"): 2,  # members.join(…, status=PENDING / NORMAL)

@@ -11,7 +11,10 @@ one of the union's covered enterprises. The background job (spec 05):
    chunks);
 3. applies every accepted row in ONE transaction — new people and memberships by bulk inserts,
    changed record fields of this union's members, the dashboard counters, the audit row and the
-   checkpoint "applied" — so a crash leaves nothing and a resumed job never applies twice;
+   checkpoint "applied" — so a crash leaves nothing and a resumed job never applies twice. On
+   PostgreSQL that transaction is a second connection's, written by a thread chunk by chunk while
+   this one reads and checks the rest (the server inserts and indexes meanwhile); SQLite, one
+   writer at a time, writes it after the last chunk (member_import_apply.Background / Inline);
 4. returns the result: 新增 / 更新 / 未变化 / 未导入, the rejected rows with row number, column,
    value and reason, and an Excel of the rejected rows that can be fixed and uploaded again.
 
@@ -32,6 +35,7 @@ from models.io import uploads
 from models.io.error_file import FailedRow, error_workbook
 from models.io.excel import safe_cell
 from models.io.templates import header_row, notes_sheet, workbook_bytes
+from models.job_leases import LeaseLost
 from models.jobs import staged_import
 from models.members.member_import_apply import (
     CHANGE_LABELS,
@@ -40,6 +44,7 @@ from models.members.member_import_apply import (
     packed,
     unpacked,
     write,
+    writer,
 )
 from models.members.member_import_check import (
     BIRTH_COLUMN,
@@ -234,15 +239,23 @@ def run_import(ctx):
     done = int(ctx.checkpoint.get("chunks", 0))
     checked = ctx.staged(done, checker.remember, unpacked)
     checker.union_mobiles()
-    total, chunks = _check_file(ctx, data, by_code, checker, done, checked)
-    failed = [r for r in checked if r.get("errors")]
-    errors = {}
-    if failed:
-        errors = uploads.keep_error_file(ctx, error_workbook_of(failed, by_code), "member-import",
-                                         "组织机构代码导入会员错误数据.xlsx" if by_code else "导入会员错误数据.xlsx")
+    # The writes go on while the file is read and checked (PostgreSQL: a second connection's
+    # transaction, committed with the checkpoint "applied" — member_import_apply.Background).
+    out = writer(org, params)
+    applying = False
     try:
-        with db.atomic():
-            counts = apply(checked, org, params, account)
+        out.send(checked)  # the rows staged by an earlier run
+        total, chunks = _check_file(ctx, data, by_code, checker, done, checked, out.send)
+        failed = [r for r in checked if r.get("errors")]
+        errors = {}
+        if failed:
+            name = "组织机构代码导入会员错误数据.xlsx" if by_code else "导入会员错误数据.xlsx"
+            errors = uploads.keep_error_file(ctx, error_workbook_of(failed, by_code), "member-import", name)
+
+        def last():
+            counts, day = out.adder.finish(checked, account)
+            if not counts["pending"]:
+                count_new_members(org.id, counts["added"], day)
             names = enterprise_names(checked)
             result = {
                 "summary": summary_text(total, counts, len(failed)), "rows": total,
@@ -260,20 +273,27 @@ def run_import(ctx):
                 "行数": total, "新增": counts["added"], "更新": counts["updated"],
                 "未变化": counts["unchanged"], "未导入": len(failed)})
             ctx.applied(total, chunks, result)
+            return result
+        applying = True
+        return out.finish(checked, last)
+    except LeaseLost:
+        out.abort()  # another worker has the job now: its staged chunks are its own
+        raise
     except pw.IntegrityError:
+        out.abort()
         ctx.reset_staged()
         raise DomainError("导入期间本工会的会员数据被其他操作修改（如同时新增了相同的会员或手机号码），"
                           "本次未导入任何数据，请重新上传该文件", 409) from None
-    except Exception:
-        ctx.reset_staged()  # nothing was applied; a retry checks the file again from the start
-        raise
-    return result
+    except BaseException:
+        out.abort()
+        if applying or out.failed:  # nothing was applied; a retry checks the file again from the start
+            ctx.reset_staged()
+        raise  # otherwise (the process stopping while it checks) the staged chunks stay for the resumed run
 
 
-def _check_file(ctx, data: bytes, by_code: bool, checker: Checker, done: int, checked: list):
+def _check_file(ctx, data: bytes, by_code: bool, checker: Checker, done: int, checked: list, send):
     """Check and stage the file's chunks after the first `done` (staged before the job was
-    interrupted) as they are read; (rows, chunks). A file found bad while it is
-    read leaves no staged chunks behind (a retry starts from its first row)."""
+    interrupted) as they are read, each handed to `send` once staged; (rows, chunks)."""
     _header, stream, hint, close = stream_rows(data, by_code, max_rows=MAX_ROWS)
     total = seq = 0
     try:
@@ -284,8 +304,9 @@ def _check_file(ctx, data: bytes, by_code: bool, checker: Checker, done: int, ch
             part = checker.check(rows)
             ctx.stage(seq, part, total, expected_rows(total, hint), staged=packed(part))
             checked.extend(part)
+            send(part)
         ctx.save_progress(total, total)  # the whole file is read: now the total is known
-    except DomainError:
+    except DomainError:  # a file found bad while it is read leaves no staged chunks behind
         ctx.reset_staged()
         raise
     finally:
