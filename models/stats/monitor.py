@@ -2,14 +2,15 @@
 child of the account's organisation (secondary unions; the grassroots unions directly under it share
 one bucket 直属基层工会): unions 已提交 / 退回 / 未提交, people enrolled (active centralized
 enrollments) and eligible (可参保). Read from the maintained counters of models/stats/tally.py (one
-row per organisation shown, issue 19); the unions behind a number with their own numbers, counted
-from the rows for the page. The states are defined in models/stats/enroll_stats.py (the same sets
-behind the 统计表).
+row per organisation shown, issue 19); the unions behind a number (`monitor_unions`) paged from the
+same counters, each with its own numbers (a page reads its 15 unions and the organisations above
+them, never the district's or the city's unions). The states are defined in
+models/stats/enroll_stats.py (the same sets behind the 统计表).
 
 可参保 (eligible, a documented simplification of the two confirmation screens): 正常 members of the
 union, not removed from the population, in the member-card channel today (`cards.card_channel_people`)
 or with ID type 身份证 (everyone else with it is in the social-security channel), not 退休 / 死亡 in
-the registry.
+the registry (counted by models/stats/tally.py, `eligible_rows`).
 """
 
 from dataclasses import dataclass, field
@@ -17,24 +18,15 @@ from dataclasses import dataclass, field
 import peewee as pw
 
 from models.base import in_values, today
-from models.cards.cards import card_channel_people
-from models.enroll.enrollment import CENTRAL, DEAD, RETIRED, Enrollment, StatusRecord, Submission
 from models.enroll.plans import ProtectionYear
-from models.members.people import ID_CARD, NORMAL, Membership, Person
-from models.orgs.organizations import ENTERPRISE_LEVEL, LEVELS, Organization
-from models.stats.enroll_stats import (
-    NOT_SUBMITTED,
-    STATES,
-    active_orgs,
-    grassroots_of,
-    returned_orgs,
-    union_state,
-)
+from models.orgs.organizations import ACTIVE as ORG_ACTIVE
+from models.orgs.organizations import ENTERPRISE_LEVEL, LEVELS, Organization, OrgTree
+from models.stats import tally
+from models.stats.enroll_stats import NOT_SUBMITTED, STATES
 from models.stats.tally import EligibleTally, UnionTally, YearTally
 
 NOT_GRASSROOTS = sorted(set(LEVELS) - {"grassroots"} | {ENTERPRISE_LEVEL})  # the levels with a group of their own
 DIRECT = "直属基层工会"  # the bucket of grassroots unions directly under the root
-EXCLUDED = (RETIRED, DEAD)  # 就业状态 in the registry that excludes from 可参保
 
 
 @dataclass
@@ -100,24 +92,6 @@ def _group(key: int, name: str, numbers: list) -> Group:
                  eligible=eligible)
 
 
-def _eligible(query: pw.ModelSelect) -> pw.ModelSelect:
-    """A membership query narrowed to 可参保 (see the module docstring): the member-card channel's
-    people and the other members with ID type 身份证 (the social-security channel), not 退休 / 死亡 in
-    the registry — one definition for the monitor's counts and the union lists."""
-    holders = card_channel_people(today())
-    return (query.join(Person, on=(Person.id == Membership.person))
-            .join(StatusRecord, pw.JOIN.LEFT_OUTER, on=(StatusRecord.id_number == Person.id_number))
-            .where((Membership.status == NORMAL) & (Person.population_removed == False)  # noqa: E712
-                   & ((Person.id_type == ID_CARD) | Person.id.in_(holders))
-                   & (StatusRecord.id.is_null() | StatusRecord.employment.not_in(EXCLUDED))))
-
-
-def eligible_members(root: Organization) -> pw.ModelSelect:
-    """可参保 memberships of root's open grassroots unions."""
-    return (_eligible(Membership.select()).switch(Membership)
-            .join(Organization, on=(Organization.id == Membership.org)).where(grassroots_of(root)))
-
-
 def group_of(root: Organization, key: int) -> Organization | None:
     """The direct child of root named by a monitor link (None for 直属基层工会 or anything else)."""
     if not key:
@@ -126,33 +100,115 @@ def group_of(root: Organization, key: int) -> Organization | None:
                                     & (Organization.level != "grassroots"))
 
 
-def monitor_unions(root: Organization, year: ProtectionYear, state: str = "", group: int | None = None):
-    """The unions behind a monitor number: root's grassroots unions, optionally in one state and
-    under one bucket (a child's id, 0 for 直属基层工会)."""
-    query = Organization.select().where(grassroots_of(root))
-    if state in STATES:
-        query = query.where(union_state(year, state))
-    if group == 0:
-        query = query.where(Organization.parent == root.id)
-    elif group:
-        child = group_of(root, group)
-        query = query.where(Organization.id.in_(child.subtree_ids()) if child else False)
-    return query.order_by(Organization.parent, Organization.id)
+# --- the unions behind a number (issue 19: a page reads its rows, not the scope) ----------------------
+TREE_LEVELS = ("city", "centre", "district", "secondary")  # the levels above the grassroots unions in the tree
+PER_PAGE = 15
+
+
+def monitor_unions(root: Organization, year: ProtectionYear, state: str = "", group: int | None = None,
+                   number: int = 1, per_page: int = PER_PAGE) -> tuple[list, int, int]:
+    """(the page's unions, their total, the page number) behind a monitor number: root's open
+    grassroots unions, optionally in one state and under one bucket (a child's id, 0 for
+    直属基层工会), listed by the organisation above them (its id), a union's 分工会 after it, then by id.
+
+    The total and each bucket's count come from the counters (models/stats/tally.py: an
+    organisation's row minus its non-grassroots children's is what hangs directly under it), so
+    the page knows which bucket and which offset in it it starts at and reads only that bucket's
+    unions, up to the page's last row — bounded by the largest bucket (a secondary union's direct
+    unions), never the district's or the city's."""
+    state = state if state in STATES else ""
+    buckets = _buckets(root, year, state, group)
+    total = sum(n for _b, n in buckets)
+    number = max(1, min(number, -(-total // per_page) or 1))
+    skip, items = (number - 1) * per_page, []
+    for bucket, n in buckets:
+        if skip >= n:
+            skip -= n
+            continue
+        items += _bucket_rows(bucket, year, state, skip, per_page - len(items))
+        skip = 0
+        if len(items) >= per_page:
+            break
+    return items, total, number
+
+
+def _buckets(root: Organization, year: ProtectionYear, state: str, group: int | None) -> list[tuple[int, int]]:
+    """[(organisation, its unions matching `state`)] in list order: the organisations of the
+    scope above the grassroots unions (root's, or one child's subtree, or root alone for
+    直属基层工会) with what hangs directly under each, from their counters."""
+    scope = root if group == 0 else group_of(root, group) if group else root
+    if scope is None:
+        return []
+    orgs = _with_counters(year, Organization.id == scope.id)
+    frontier = [scope.id]
+    while frontier:  # down the tree by (parent, level), one query a level: never the grassroots unions
+        found = _with_counters(year, in_values(Organization.parent, frontier) & Organization.level.in_(TREE_LEVELS))
+        orgs += found
+        frontier = [] if group == 0 else [o for o, *_rest in found]
+    shown = [scope.id] if group == 0 else [o for o, *_rest in orgs]
+    direct = {o: [u, s, r] for o, _p, u, s, r in orgs}
+    for o, parent, *numbers in orgs:
+        if parent in direct and o != scope.id:
+            direct[parent] = [a - b for a, b in zip(direct[parent], numbers, strict=True)]
+    out = []
+    for o in sorted(shown):
+        u, s, r = direct[o]
+        n = {"submitted": s, "returned": r, "not_submitted": u - s - r}.get(state, u)
+        if n > 0:
+            out.append((o, n))
+    return out
+
+
+def _with_counters(year: ProtectionYear, where) -> list:
+    """[(id, parent, unions, submitted, returned)] of the organisations matching `where`."""
+    return [(o, p, u or 0, s or 0, r or 0) for o, p, u, s, r in (
+        Organization.select(Organization.id, Organization.parent, UnionTally.unions, YearTally.submitted,
+                            YearTally.returned)
+        .join(UnionTally, pw.JOIN.LEFT_OUTER, on=(UnionTally.org == Organization.id))
+        .join(YearTally, pw.JOIN.LEFT_OUTER, on=((YearTally.org == Organization.id) & (YearTally.year == year.id)),
+              src=Organization)
+        .where(where).tuples())]
+
+
+def _own_year(column, year_id: int):
+    """A grassroots union's own `column` of its YearTally row: the row minus its 分工会' rows (read
+    by their parent, then each one's row by its key)."""
+    child, rows = Organization.alias(), YearTally.alias()
+    row = rows.select(getattr(rows, column.name)).where((rows.org == child.id) & (rows.year == year_id))
+    nested = child.select(pw.fn.COALESCE(pw.fn.SUM(row), 0)).where(child.parent == Organization.id)
+    return column - nested
+
+
+def _bucket_rows(bucket: int, year: ProtectionYear, state: str, skip: int, take: int) -> list:
+    """`take` unions of one bucket after its first `skip` (the open grassroots unions under its
+    grassroots children, themselves included), in list order."""
+    top = Organization.alias()
+    query = (Organization.select(Organization)
+             .join(OrgTree, on=(OrgTree.descendant == Organization.id))
+             .join(top, on=(top.id == OrgTree.ancestor))
+             .where((top.parent == bucket) & (top.level == "grassroots") & (Organization.level == "grassroots")
+                    & (Organization.status == ORG_ACTIVE)))
+    if state:
+        on = (YearTally.org == Organization.id) & (YearTally.year == year.id)
+        if state == "not_submitted":
+            query = query.join(YearTally, pw.JOIN.LEFT_OUTER, on=on).where(
+                YearTally.org.is_null() | ((_own_year(YearTally.submitted, year.id) == 0)
+                                           & (_own_year(YearTally.returned, year.id) == 0)))
+        else:
+            query = query.join(YearTally, on=on).where(_own_year(getattr(YearTally, state), year.id) > 0)
+    return list(query.order_by(top.id, Organization.id).limit(take).offset(skip))
 
 
 def union_numbers(year: ProtectionYear, org_ids: list) -> dict:
-    """{union id: (状态, 集中参保人数, 可参保人数)} for one page of unions (three grouped queries)."""
+    """{union id: (状态, 集中参保人数, 可参保人数)} for one page of unions, from their counters (their own
+    rows minus their 分工会' rows: three indexed reads of the page's unions)."""
     if not org_ids:
         return {}
-    active = set(r[0] for r in active_orgs(year).where(in_values(Submission.org, org_ids)).tuples())
-    returned = set(r[0] for r in returned_orgs(year).where(in_values(Submission.org, org_ids)).tuples())
-    enrolled = dict(Enrollment.select(Enrollment.org, pw.fn.COUNT(Enrollment.id))
-                    .where((Enrollment.year == year.id) & Enrollment.active & (Enrollment.mode == CENTRAL)
-                           & in_values(Enrollment.org, org_ids)).group_by(Enrollment.org).tuples())
-    eligible = dict(_eligible(Membership.select(Membership.org, pw.fn.COUNT(Membership.id)))
-                    .where(in_values(Membership.org, org_ids)).group_by(Membership.org).tuples())
+    eligible, years = tally.own_numbers(org_ids, year.id)
+    on = today()
     out = {}
     for oid in org_ids:
-        state = STATES["submitted"] if oid in active else STATES["returned"] if oid in returned else NOT_SUBMITTED
-        out[oid] = (state, enrolled.get(oid, 0), eligible.get(oid, 0))
+        submitted, returned, enrolled = years.get((oid, year.id), (0, 0, 0))
+        state = STATES["submitted"] if submitted else STATES["returned"] if returned else NOT_SUBMITTED
+        out[oid] = (state, enrolled, sum(n for (o, day), n in eligible.items() if o == oid and day <= on))
     return out
