@@ -108,55 +108,81 @@ PER_PAGE = 15
 def monitor_unions(root: Organization, year: ProtectionYear, state: str = "", group: int | None = None,
                    number: int = 1, per_page: int = PER_PAGE) -> tuple[list, int, int]:
     """(the page's unions, their total, the page number) behind a monitor number: root's open
-    grassroots unions, optionally in one state and under one bucket (a child's id, 0 for
-    直属基层工会), listed by the organisation above them (its id), a union's 分工会 after it, then by id.
+    grassroots unions, optionally in one state and under one group (a child's id, 0 for
+    直属基层工会), in the tree's order — an organisation's own unions (a union's 分工会 after it),
+    then its non-grassroots children's, each in turn, by id.
 
-    The total and each bucket's count come from the counters (models/stats/tally.py: an
-    organisation's row minus its non-grassroots children's is what hangs directly under it), so
-    the page knows which bucket and which offset in it it starts at and reads only that bucket's
-    unions, up to the page's last row — bounded by the largest bucket (a secondary union's direct
-    unions), never the district's or the city's."""
+    The counters say how many matching unions each organisation's subtree holds (and, minus its
+    non-grassroots children's, how many hang directly under it), so the page is found by walking
+    down: at each organisation its children with their counters (one statement), whole subtrees
+    before the page skipped, then only the unions of the one or two organisations the page falls
+    in, up to its last row. What a page reads is bounded by the tree's fan-out and the unions
+    directly under one organisation, never by the district's or the city's unions."""
     state = state if state in STATES else ""
-    buckets = _buckets(root, year, state, group)
-    total = sum(n for _b, n in buckets)
-    number = max(1, min(number, -(-total // per_page) or 1))
-    skip, items = (number - 1) * per_page, []
-    for bucket, n in buckets:
-        if skip >= n:
-            skip -= n
-            continue
-        items += _bucket_rows(bucket, year, state, skip, per_page - len(items))
-        skip = 0
-        if len(items) >= per_page:
-            break
-    return items, total, number
-
-
-def _buckets(root: Organization, year: ProtectionYear, state: str, group: int | None) -> list[tuple[int, int]]:
-    """[(organisation, its unions matching `state`)] in list order: the organisations of the
-    scope above the grassroots unions (root's, or one child's subtree, or root alone for
-    直属基层工会) with what hangs directly under each, from their counters."""
     scope = root if group == 0 else group_of(root, group) if group else root
     if scope is None:
-        return []
-    orgs = _with_counters(year, Organization.id == scope.id)
-    frontier = [scope.id]
-    while frontier:  # down the tree by (parent, level), one query a level: never the grassroots unions
-        found = _with_counters(year, in_values(Organization.parent, frontier) & Organization.level.in_(TREE_LEVELS))
-        orgs += found
-        frontier = [] if group == 0 else [o for o, *_rest in found]
-    shown = [scope.id] if group == 0 else [o for o, *_rest in orgs]
-    direct = {o: [u, s, r] for o, _p, u, s, r in orgs}
-    for o, parent, *numbers in orgs:
-        if parent in direct and o != scope.id:
-            direct[parent] = [a - b for a, b in zip(direct[parent], numbers, strict=True)]
-    out = []
-    for o in sorted(shown):
-        u, s, r = direct[o]
-        n = {"submitted": s, "returned": r, "not_submitted": u - s - r}.get(state, u)
-        if n > 0:
-            out.append((o, n))
-    return out
+        return [], 0, 1
+    numbers = _with_counters(year, Organization.id == scope.id)
+    if not numbers:
+        return [], 0, 1
+    walk = _Walk(year, state)
+    children = walk.children_of([scope.id])[scope.id]
+    total = walk.direct(numbers[0], children) if group == 0 else walk.count(numbers[0])
+    number = max(1, min(number, -(-total // per_page) or 1))
+    walk.skip, walk.take = (number - 1) * per_page, per_page
+    walk.visit(numbers[0], children, only_direct=group == 0)
+    return _segment_rows(walk.segments, year, state), total, number
+
+
+class _Walk:
+    """The page found down the tree (see monitor_unions): `segments` [(organisation, skip, take)]
+    of the unions directly under each organisation the page falls in, in list order. The
+    children of the organisations entered are read one statement per level of the tree."""
+
+    def __init__(self, year: ProtectionYear, state: str):
+        self.year, self.state = year, state
+        self.skip, self.take, self.segments = 0, 0, []
+
+    def count(self, numbers: tuple) -> int:
+        _o, _p, unions, submitted, returned = numbers
+        return {"submitted": submitted, "returned": returned,
+                "not_submitted": unions - submitted - returned}.get(self.state, unions)
+
+    def children_of(self, org_ids: list) -> dict:
+        out = {o: [] for o in org_ids}
+        for row in sorted(_with_counters(self.year, in_values(Organization.parent, org_ids)
+                                         & Organization.level.in_(TREE_LEVELS))):
+            out[row[1]].append(row)
+        return out
+
+    def direct(self, numbers: tuple, children: list) -> int:
+        return self.count(numbers) - sum(self.count(c) for c in children)
+
+    def visit(self, numbers: tuple, children: list, only_direct: bool = False) -> None:
+        direct = self.direct(numbers, children)
+        if self.take and self.skip < direct:
+            n = min(self.take, direct - self.skip)
+            self.segments.append((numbers[0], self.skip, n))
+            self.skip, self.take = 0, self.take - n
+        else:
+            self.skip -= min(self.skip, direct)
+        entered, skip, take, first_skip = [], self.skip, self.take, 0
+        for child in [] if only_direct else children:  # the children the page falls in: by their counts
+            n = self.count(child)
+            if take and skip < n:
+                first_skip = skip if not entered else first_skip
+                entered.append(child)
+                take -= min(take, n - skip)
+                skip = 0
+            else:
+                skip -= min(skip, n)
+        if not entered:
+            self.skip = skip
+            return
+        self.skip = first_skip
+        below = self.children_of([c[0] for c in entered])
+        for child in entered:
+            self.visit(child, below[child[0]])
 
 
 def _with_counters(year: ProtectionYear, where) -> list:
@@ -179,15 +205,19 @@ def _own_year(column, year_id: int):
     return column - nested
 
 
-def _bucket_rows(bucket: int, year: ProtectionYear, state: str, skip: int, take: int) -> list:
-    """`take` unions of one bucket after its first `skip` (the open grassroots unions under its
-    grassroots children, themselves included), in list order."""
+def _segment_rows(segments: list, year: ProtectionYear, state: str) -> list:
+    """The unions of the page's segments [(organisation, skip, take)] in list order, one statement:
+    the open grassroots unions under each organisation's grassroots children (themselves
+    included), by the segment, the child's id and the union's id, from the first segment's `skip`."""
+    if not segments:
+        return []
     top = Organization.alias()
+    buckets = [b for b, _skip, _take in segments]
     query = (Organization.select(Organization)
              .join(OrgTree, on=(OrgTree.descendant == Organization.id))
              .join(top, on=(top.id == OrgTree.ancestor))
-             .where((top.parent == bucket) & (top.level == "grassroots") & (Organization.level == "grassroots")
-                    & (Organization.status == ORG_ACTIVE)))
+             .where(in_values(top.parent, buckets) & (top.level == "grassroots")
+                    & (Organization.level == "grassroots") & (Organization.status == ORG_ACTIVE)))
     if state:
         on = (YearTally.org == Organization.id) & (YearTally.year == year.id)
         if state == "not_submitted":
@@ -196,7 +226,9 @@ def _bucket_rows(bucket: int, year: ProtectionYear, state: str, skip: int, take:
                                            & (_own_year(YearTally.returned, year.id) == 0)))
         else:
             query = query.join(YearTally, on=on).where(_own_year(getattr(YearTally, state), year.id) > 0)
-    return list(query.order_by(top.id, Organization.id).limit(take).offset(skip))
+    order = [pw.Case(top.parent, [(b, i) for i, b in enumerate(buckets)])] if len(buckets) > 1 else []
+    take = sum(t for _b, _s, t in segments)
+    return list(query.order_by(*order, top.id, Organization.id).limit(take).offset(segments[0][1]))
 
 
 def union_numbers(year: ProtectionYear, org_ids: list) -> dict:
