@@ -150,7 +150,7 @@ class _Walk:
 
     def children_of(self, org_ids: list) -> dict:
         out = {o: [] for o in org_ids}
-        for row in sorted(_with_counters(self.year, in_values(Organization.parent, org_ids)
+        for row in sorted(_with_counters(self.year, Organization.parent.in_(org_ids)
                                          & Organization.level.in_(TREE_LEVELS))):
             out[row[1]].append(row)
         return out
@@ -216,7 +216,7 @@ def _segment_rows(segments: list, year: ProtectionYear, state: str) -> list:
     query = (Organization.select(Organization)
              .join(OrgTree, on=(OrgTree.descendant == Organization.id))
              .join(top, on=(top.id == OrgTree.ancestor))
-             .where(in_values(top.parent, buckets) & (top.level == "grassroots")
+             .where(top.parent.in_(buckets) & (top.level == "grassroots")
                     & (Organization.level == "grassroots") & (Organization.status == ORG_ACTIVE)))
     if state:
         on = (YearTally.org == Organization.id) & (YearTally.year == year.id)
