@@ -206,29 +206,28 @@ def _own_year(column, year_id: int):
 
 
 def _segment_rows(segments: list, year: ProtectionYear, state: str) -> list:
-    """The unions of the page's segments [(organisation, skip, take)] in list order, one statement:
-    the open grassroots unions under each organisation's grassroots children (themselves
-    included), by the segment, the child's id and the union's id, from the first segment's `skip`."""
-    if not segments:
-        return []
-    top = Organization.alias()
-    buckets = [b for b, _skip, _take in segments]
-    query = (Organization.select(Organization)
-             .join(OrgTree, on=(OrgTree.descendant == Organization.id))
-             .join(top, on=(top.id == OrgTree.ancestor))
-             .where(top.parent.in_(buckets) & (top.level == "grassroots")
-                    & (Organization.level == "grassroots") & (Organization.status == ORG_ACTIVE)))
-    if state:
-        on = (YearTally.org == Organization.id) & (YearTally.year == year.id)
-        if state == "not_submitted":
-            query = query.join(YearTally, pw.JOIN.LEFT_OUTER, on=on).where(
-                YearTally.org.is_null() | ((_own_year(YearTally.submitted, year.id) == 0)
-                                           & (_own_year(YearTally.returned, year.id) == 0)))
-        else:
-            query = query.join(YearTally, on=on).where(_own_year(getattr(YearTally, state), year.id) > 0)
-    order = [pw.Case(top.parent, [(b, i) for i, b in enumerate(buckets)])] if len(buckets) > 1 else []
-    take = sum(t for _b, _s, t in segments)
-    return list(query.order_by(*order, top.id, Organization.id).limit(take).offset(segments[0][1]))
+    """The unions of the page's segments [(organisation, skip, take)] in list order, one statement
+    each: the open grassroots unions under the organisation's grassroots children (themselves
+    included), by the child's id and the union's id, read in that order from the index
+    organization_parent_level_id up to the segment's last row."""
+    items = []
+    for bucket, skip, take in segments:
+        top = Organization.alias()
+        query = (Organization.select(Organization)
+                 .join(OrgTree, on=(OrgTree.descendant == Organization.id))
+                 .join(top, on=(top.id == OrgTree.ancestor))
+                 .where((top.parent == bucket) & (top.level == "grassroots")
+                        & (Organization.level == "grassroots") & (Organization.status == ORG_ACTIVE)))
+        if state:
+            on = (YearTally.org == Organization.id) & (YearTally.year == year.id)
+            if state == "not_submitted":
+                query = query.join(YearTally, pw.JOIN.LEFT_OUTER, on=on).where(
+                    YearTally.org.is_null() | ((_own_year(YearTally.submitted, year.id) == 0)
+                                               & (_own_year(YearTally.returned, year.id) == 0)))
+            else:
+                query = query.join(YearTally, on=on).where(_own_year(getattr(YearTally, state), year.id) > 0)
+        items.extend(query.order_by(top.id, Organization.id).limit(take).offset(skip))
+    return items
 
 
 def union_numbers(year: ProtectionYear, org_ids: list) -> dict:

@@ -74,8 +74,10 @@ class YearTally(BaseModel):
 MEASURES = ("submitted", "returned", "enrolled")
 
 # The monitor finds the non-grassroots children of the organisation it shows without reading its
-# grassroots unions (migration 023).
-Organization.add_index(Organization.index(Organization.parent, Organization.level, name="organization_parent_level"))
+# grassroots unions, and its list reads the unions under one organisation in id order (migrations
+# 023, 037).
+Organization.add_index(Organization.index(Organization.parent, Organization.level, Organization.id,
+                                          name="organization_parent_level_id"))
 
 
 # --- the facts, counted from the rows ----------------------------------------------------------------
