@@ -196,13 +196,16 @@ def _with_counters(year: ProtectionYear, where) -> list:
         .where(where).tuples())]
 
 
-def _own_year(column, year_id: int):
-    """A grassroots union's own `column` of its YearTally row: the row minus its 分工会' rows (read
-    by their parent, then each one's row by its key)."""
-    child, rows = Organization.alias(), YearTally.alias()
-    row = rows.select(getattr(rows, column.name)).where((rows.org == child.id) & (rows.year == year_id))
-    nested = child.select(pw.fn.COALESCE(pw.fn.SUM(row), 0)).where(child.parent == Organization.id)
-    return column - nested
+def _own_year(name: str, year_id: int):
+    """A grassroots union's own `name` (submitted / returned) of the year: its YearTally row minus
+    its 分工会' rows — each read by its key per union (a join would let PostgreSQL hash the year's
+    rows of the whole city)."""
+    def row(org_id):
+        rows = YearTally.alias()
+        return rows.select(getattr(rows, name)).where((rows.org == org_id) & (rows.year == year_id))
+    child = Organization.alias()
+    nested = child.select(pw.fn.COALESCE(pw.fn.SUM(row(child.id)), 0)).where(child.parent == Organization.id)
+    return pw.fn.COALESCE(row(Organization.id), 0) - nested
 
 
 def _segment_rows(segments: list, year: ProtectionYear, state: str) -> list:
@@ -218,14 +221,10 @@ def _segment_rows(segments: list, year: ProtectionYear, state: str) -> list:
                  .join(top, on=(top.id == OrgTree.ancestor))
                  .where((top.parent == bucket) & (top.level == "grassroots")
                         & (Organization.level == "grassroots") & (Organization.status == ORG_ACTIVE)))
-        if state:
-            on = (YearTally.org == Organization.id) & (YearTally.year == year.id)
-            if state == "not_submitted":
-                query = query.join(YearTally, pw.JOIN.LEFT_OUTER, on=on).where(
-                    YearTally.org.is_null() | ((_own_year(YearTally.submitted, year.id) == 0)
-                                               & (_own_year(YearTally.returned, year.id) == 0)))
-            else:
-                query = query.join(YearTally, on=on).where(_own_year(getattr(YearTally, state), year.id) > 0)
+        if state == "not_submitted":
+            query = query.where((_own_year("submitted", year.id) == 0) & (_own_year("returned", year.id) == 0))
+        elif state:
+            query = query.where(_own_year(state, year.id) > 0)
         items.extend(query.order_by(top.id, Organization.id).limit(take).offset(skip))
     return items
 
