@@ -209,24 +209,34 @@ def _own_year(name: str, year_id: int):
 
 
 def _segment_rows(segments: list, year: ProtectionYear, state: str) -> list:
-    """The unions of the page's segments [(organisation, skip, take)] in list order, one statement
-    each: the open grassroots unions under the organisation's grassroots children (themselves
-    included), by the child's id and the union's id, read in that order from the index
-    organization_parent_level_id up to the segment's last row."""
-    items = []
-    for bucket, skip, take in segments:
-        top = Organization.alias()
-        query = (Organization.select(Organization)
-                 .join(OrgTree, on=(OrgTree.descendant == Organization.id))
-                 .join(top, on=(top.id == OrgTree.ancestor))
-                 .where((top.parent == bucket) & (top.level == "grassroots")
-                        & (Organization.level == "grassroots") & (Organization.status == ORG_ACTIVE)))
-        if state == "not_submitted":
-            query = query.where((_own_year("submitted", year.id) == 0) & (_own_year("returned", year.id) == 0))
-        elif state:
-            query = query.where(_own_year(state, year.id) > 0)
-        items.extend(query.order_by(top.id, Organization.id).limit(take).offset(skip))
-    return items
+    """The unions of the page's segments [(organisation, skip, take)] in list order, in three
+    statements whatever the segments: the unions under the organisations' grassroots children
+    (themselves included) in order from the indexes (organization_parent_level_id, the closure
+    rows: ids only), those open and in `state` among them (each union's state read by its key),
+    then the page's rows. Each organisation's unions are read whole — a plan PostgreSQL cannot
+    turn into a walk of the closure table (ordered by a LIMIT, it did)."""
+    if not segments:
+        return []
+    top = Organization.alias()
+    position = {b: i for i, (b, _skip, _take) in enumerate(segments)}
+    ordered = sorted((position[b], t, d) for b, t, d in (
+        top.select(top.parent, top.id, OrgTree.descendant).join(OrgTree, on=(OrgTree.ancestor == top.id))
+        .where(top.parent.in_(list(position)) & (top.level == "grassroots")).tuples()))
+    query = Organization.select(Organization.id).where(
+        in_values(Organization.id, [d for _p, _t, d in ordered]) & (Organization.level == "grassroots")
+        & (Organization.status == ORG_ACTIVE))
+    if state == "not_submitted":
+        query = query.where((_own_year("submitted", year.id) + _own_year("returned", year.id)) < 1)
+    elif state:
+        query = query.where(_own_year(state, year.id) > 0)
+    matching = {i for (i,) in query.tuples()}
+    by_bucket = [[] for _ in segments]
+    for p, _t, d in ordered:
+        if d in matching:
+            by_bucket[p].append(d)
+    page = [i for (_b, skip, take), ids in zip(segments, by_bucket, strict=True) for i in ids[skip:skip + take]]
+    rows = {o.id: o for o in Organization.select().where(in_values(Organization.id, page))} if page else {}
+    return [rows[i] for i in page if i in rows]
 
 
 def union_numbers(year: ProtectionYear, org_ids: list) -> dict:
