@@ -115,9 +115,9 @@ def monitor_unions(root: Organization, year: ProtectionYear, state: str = "", gr
     The counters say how many matching unions each organisation's subtree holds (and, minus its
     non-grassroots children's, how many hang directly under it), so the page is found by walking
     down: at each organisation its children with their counters (one statement), whole subtrees
-    before the page skipped, then only the unions of the one or two organisations the page falls
-    in, up to its last row. What a page reads is bounded by the tree's fan-out and the unions
-    directly under one organisation, never by the district's or the city's unions."""
+    before the page skipped, then only the unions directly under the one or two organisations the
+    page falls in (`_segment_rows`). What a page reads is bounded by the tree's fan-out and the
+    unions directly under one organisation, never by the district's or the city's unions."""
     state = state if state in STATES else ""
     scope = root if group == 0 else group_of(root, group) if group else root
     if scope is None:
