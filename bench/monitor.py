@@ -11,7 +11,9 @@ by `python -m bench.monitor URL` in a child process, like every database of benc
 The city's row is the page 市总工会 (and the centre) opens at /enroll-stats/monitor: the whole city,
 one group per 区局（产业）工会, timed as `bench-city`; the district's and the secondary union's rows
 are their own subtree's. The monitor reads the counters of models/stats/tally.py —
-`generate_enrollments` rebuilds them after its bulk inserts.
+`generate_enrollments` rebuilds them after its bulk inserts. The unions behind its numbers (the
+drill-down list, `drill_down_timings`) are timed the same way: a district's and the city's, page 1
+and a page mid-way, and the city's 已提交 / 未提交 unions mid-way.
 """
 
 import json
@@ -68,14 +70,44 @@ def monitor_timings(b, info: dict, timed, repeat: int) -> list:
         account.save()
     n = max(10, repeat // 5)
     url = f"/enroll-stats/monitor?year={year.year}"
-    return [
+    district, city = b.client("bench-district", info["password"]), b.client("bench-city", info["password"])
+    return [*drill_down_timings(b, info, year, district, city, timed, n),
         ("集中参保实时监控画面 of a district (GET /enroll-stats/monitor)",
-         timed(b.get(b.client("bench-district", info["password"]), url), n)),
+         timed(b.get(district, url), n)),
         ("集中参保实时监控画面 of the city (GET /enroll-stats/monitor as 市总工会)",
-         timed(b.get(b.client("bench-city", info["password"]), url), n)),
+         timed(b.get(city, url), n)),
         ("集中参保实时监控画面 of a secondary union (GET /enroll-stats/monitor)",
          timed(b.get(b.client("bench-secondary", info["password"]), url), n)),
     ]
+
+
+def drill_down_timings(b, info: dict, year, district, city, timed, n: int) -> list:
+    """The unions behind the monitor's numbers (GET /enroll-stats/monitor/unions): a district's and
+    the city's list, page 1 and a page mid-way (?page=, half of the counters' total), and the
+    city's 已提交 / 未提交 unions mid-way (the generated submissions are the city's first 20,000
+    unions by id, so the two states lie in different parts of the list)."""
+    from models.stats.tally import UnionTally, YearTally
+
+    def unions(org_id: int) -> int:
+        return UnionTally.select(UnionTally.unions).where(UnionTally.org == org_id).scalar() or 0
+
+    def mid(total: int) -> int:
+        return max(1, -(-total // 15) // 2)
+    submitted = (YearTally.select(YearTally.submitted)
+                 .where((YearTally.org == info["city"]) & (YearTally.year == year.id)).scalar() or 0)
+    base = f"/enroll-stats/monitor/unions?year={year.year}"
+    rows = []
+    for label, client, url in (
+            ("a district's unions, page 1", district, base),
+            ("a district's unions, a page mid-way", district, f"{base}&page={mid(unions(info['district']))}"),
+            ("the city's unions (as 市总工会), page 1", city, base),
+            ("the city's unions (as 市总工会), a page mid-way", city, f"{base}&page={mid(unions(info['city']))}"),
+            ("the city's 已提交 unions, a page mid-way", city, f"{base}&state=submitted&page={mid(submitted)}"),
+            ("the city's 未提交 unions, a page mid-way", city,
+             f"{base}&state=not_submitted&page={mid(unions(info['city']) - submitted)}")):
+        rows.append((f"集中参保实时监控画面 → {label} (GET /enroll-stats/monitor/unions)",
+                     timed(b.get(client, url), n)))
+    return rows
 
 
 def bench_monitor(b, info: dict, members: int, timed, repeat: int) -> None:

@@ -47,6 +47,13 @@ def queue():
     return _queue["huey"]
 
 
+def runs_here() -> bool:
+    """Does a job queued now run in this process? Only with the in-memory queues (immediate: at
+    once, in the request; memory: the tests' consumer). JOBS_MODE sql and redis run it in a worker
+    process (`flask worker`, which `flask serve` starts beside the website, or another server's)."""
+    return isinstance(_queue["huey"], MemoryHuey)
+
+
 def enqueue(job_id: int) -> None:
     huey = queue()
     if huey.immediate:

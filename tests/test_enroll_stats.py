@@ -3,6 +3,7 @@ city-wide views — every number compared with a direct count or sum of the Enro
 seed figures (3 people in type A → 78 / 39 / 39 / 0 元; 36 → 936 / 468 / 468 / 0), formula
 escaping, scope between two districts and the roles."""
 
+import re
 from datetime import date, datetime, time
 from decimal import Decimal
 from io import BytesIO
@@ -16,6 +17,7 @@ from models.enroll import enrollment, plans
 from models.enroll.enrollment import CARD_CHANNEL, CENTRAL, SOCIAL_CHANNEL, Enrollment, Submission
 from models.enroll.plans import Credit
 from models.members.people import Person
+from models.orgs import org_changes
 from models.orgs.organizations import Organization, OrgTree
 from tests import factories
 from tests.factories.enroll import IN_WINDOW, card_holder
@@ -209,22 +211,44 @@ def test_monitor_counts_equal_direct_counts(as_role, city, season):
     assert totals["enrolled"] == direct_sums([o.id for o in grassroots_under(district)], year)["card"] + 2
 
 
-def assert_numbers_open_their_unions(client, page):
+def listed_unions(client, href, htmx=False) -> list:
+    """Every row of a monitor list, page after page through its 下一页 links — without JavaScript the
+    links themselves, with it (`htmx`) their hx-get as a fragment; each page's rows checked against
+    its summary (15 a page, the last one the rest)."""
+    rows, url, number = [], href, 0
+    while url:
+        number += 1
+        response = client.get(url, headers={"HX-Request": "true"} if htmx else {})
+        assert response.status_code == 200, url
+        part = soup(response).find(id="rows")
+        page_rows = part.find("tbody").find_all("tr", attrs={"data-org": True})
+        summary = part.find(class_="pager-summary").get_text()
+        first, last, total = (int(n) for n in re.findall(r"\d+", summary))
+        start = (number - 1) * 15
+        assert (first, last) == ((start + 1, start + len(page_rows)) if page_rows else (0, 0))
+        assert len(page_rows) == (15 if last < total else total - (number - 1) * 15), url
+        rows += page_rows
+        link = part.find("a", string="下一页")
+        url = (link["hx-get"] if htmx else link["href"]) if link else None
+    assert len(rows) == total
+    return rows
+
+
+def assert_numbers_open_their_unions(client, page, htmx=False):
     """Every number of a monitor page (its groups and totals: 3 groups × 6 + 6) opens a list whose
-    rows add up to it."""
+    rows, over all its pages, add up to it."""
     links = page.find(id="monitor-groups").find_all("a") + page.find(id="monitor-totals").find_all("a")
     assert len(links) == 3 * 6 + 6
     for a in links:
         count = a.get("data-count") or a.find(attrs={"data-count": True})["data-count"]
         number = int(a.get_text(" ").split()[-1])
-        listed = soup(client.get(a["href"]))
-        rows = listed.find(id="rows").find("tbody").find_all("tr", attrs={"data-org": True})
+        rows = listed_unions(client, a["href"], htmx)
+        assert len({tr["data-org"] for tr in rows}) == len(rows), a["href"]  # no union twice
         if count in ("enrolled", "eligible"):
             column = 4 if count == "enrolled" else 5
             assert sum(int(tr.find_all("td")[column].get_text()) for tr in rows) == number, a["href"]
         else:
-            assert f"总共 {number} 条记录" in listed.get_text(), a["href"]
-            assert len(rows) == number
+            assert len(rows) == number, a["href"]
 
 
 def test_every_monitor_number_opens_the_unions_behind_it(as_role, season):
@@ -350,6 +374,60 @@ def test_every_city_monitor_number_opens_the_unions_behind_it(as_role, city, sea
     assert listed.find(id="unions-title").get_text() == "2027年度集中参保：测试区2总工会 全部基层工会"
     shown = {int(tr["data-org"]) for tr in listed.find(id="rows").find_all("tr", attrs={"data-org": True})}
     assert shown == {o.id for o in grassroots_under(d2)}
+
+
+def direct_state(union, year) -> str:
+    """A union's state counted from its submissions (已提交 / 退回 / 未提交)."""
+    central = Submission.select().where((Submission.org == union.id) & (Submission.year == year.id)
+                                        & (Submission.mode == CENTRAL)).order_by(Submission.id)
+    if any(s.status in enrollment.ACTIVE for s in central):
+        return "submitted"
+    return "returned" if central and list(central)[-1].status == "退回" else "not_submitted"
+
+
+@pytest.mark.parametrize("role", ["district", "city"])
+@pytest.mark.parametrize("htmx", [False, True])
+def test_the_unions_behind_a_number_page_through_each_union_once(as_role, city, season, role, htmx):
+    """40 more unions in district 1 (under its street union and directly under it, one with a
+    分工会 that submitted while its union did not, one returned, one closed): every number of the
+    district's and the city's monitor opens a list whose pages (JS off: the links; on: the
+    fragments) hold each union of its group and state once, as counted from the rows, in the
+    order of the organisation above them."""
+    year, o = season["year"], city.orgs
+    made = [factories.make_org(o["secondary1"] if i % 4 else o["district1"], name=f"测试区1分页{i}公司工会委员会")
+            for i in range(40)]
+    nested = factories.make_org(made[1], "分工会/工会小组", name="测试区1分页1公司分工会")
+    submit(nested, year, 1)
+    for union in made[2:9]:
+        submit(union, year, 1)
+    enrollment.move(submit(made[9], year, 1), "return", None, reason="人员有误")
+    org_changes.close(made[10], "测试撤销")
+    client = as_role(role)
+    page = soup(client.get("/enroll-stats/monitor" + Y))
+    assert_numbers_open_their_unions(client, page, htmx)
+    root = o["district1"] if role == "district" else o["city"]
+    children = [Organization.get_by_id(int(tr["data-group"])) for tr in page.find(id="monitor-groups")
+                .find("tbody").find_all("tr") if int(tr["data-group"]) > 0]
+    nearer = {u.id for child in children for u in grassroots_under(child)}
+    everyone = grassroots_under(root)
+    groups = [(None, everyone), (0, [u for u in everyone if u.id not in nearer])]
+    for group, unions in groups + [(c.id, grassroots_under(c)) for c in children]:
+        for state in ("", "submitted", "returned", "not_submitted"):
+            url = f"/enroll-stats/monitor/unions{Y}&state={state}" + ("" if group is None else f"&group={group}")
+            rows = listed_unions(client, url, htmx)
+            expected = {u.id for u in unions if not state or direct_state(u, year) == state}
+            ids = [int(tr["data-org"]) for tr in rows]
+            assert len(ids) == len(set(ids)) and set(ids) == expected, url
+    if role == "district":  # the street union's unions after those directly under the district, by id
+        listed = [int(tr["data-org"]) for tr in listed_unions(client, "/enroll-stats/monitor/unions" + Y)]
+        street = [u.id for u in made if u.parent_id == o["secondary1"].id and u.id != made[10].id]
+        assert listed.index(street[0]) > listed.index(made[0].id)
+        assert listed.index(nested.id) == listed.index(made[1].id) + 1
+        assert [u for u in listed if u in street] == sorted(street)
+    shown = {int(tr["data-org"]): [td.get_text() for td in tr.find_all("td")] for tr in listed_unions(
+        client, "/enroll-stats/monitor/unions" + Y)}
+    assert shown[nested.id][3:] == ["已提交", "1", "1"] and shown[made[1].id][3] == "未提交"
+    assert shown[made[9].id][3:5] == ["退回", "0"] and made[10].id not in shown
 
 
 def test_a_district_cannot_open_the_city_or_another_districts_group(as_role, city, season):

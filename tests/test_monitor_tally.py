@@ -350,6 +350,34 @@ def test_the_monitor_reads_only_counters_and_names_in_a_fixed_number_of_statemen
             assert f'"{table}"' not in sql, (table, sql)
 
 
+@pytest.mark.parametrize("state", ["", "submitted", "not_submitted"])
+@pytest.mark.parametrize("root", ["city", "district1"])
+def test_a_page_of_the_unions_behind_a_number_reads_counters_and_its_own_unions(city, year, root, state):
+    """A page of the list behind a monitor number (`monitor_unions` and its numbers): no
+    memberships, people, cards, enrollments, submissions or registry rows, and as many statements
+    with more unions, members and submissions (the organisations above the unions read level by
+    level, the page's unions from the one organisation it falls in)."""
+    org = city.orgs[root]
+    submit(city.orgs["grassroots1"], year, 2)
+
+    def page_sql():
+        with queries() as seen:
+            items, total, _n = board.monitor_unions(org, year, state, None, 1)
+            board.union_numbers(year, [o.id for o in items])
+        return seen, total
+    before, total = page_sql()
+    for _ in range(3):
+        union = factories.make_org(city.orgs["secondary1"], "工会委员会")
+        for _ in range(4):
+            factories.make_member(union)
+        submit(union, year, 2)
+    after, more = page_sql()
+    assert len(after) == len(before) and more == total + (0 if state == "not_submitted" else 3)
+    for sql in after:
+        for table in ("membership", "person", "card", "enrollment", "submission", "status_record"):
+            assert f'"{table}"' not in sql, (table, sql)
+
+
 @pytest.mark.parametrize("role", ["district", "centre", "city"])
 def test_the_monitor_request_runs_as_many_statements_with_more_members(as_role, city, year, role):
     """A district's monitor, and the city's (the centre, 市总工会)."""

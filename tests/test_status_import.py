@@ -137,4 +137,89 @@ def test_an_upload_is_parsed_once_when_its_job_runs_in_this_process(as_role, mon
     assert len(parses) == 1
     refused = post_file(centre, "/plans/imports", xlsx(["姓名"], [("甲",)]), "x.xlsx", kind="status_import")
     assert refused.status_code == 422 and "文件缺少必需的列" in refused.get_data(as_text=True)
-    assert formats._kept == []
+    assert formats._kept == {}
+
+
+def count_parses(monkeypatch) -> list:
+    original, parses = python_calamine.load_workbook, []
+
+    def counting(*args, **kwargs):
+        parses.append(1)
+        return original(*args, **kwargs)
+    monkeypatch.setattr(python_calamine, "load_workbook", counting)
+    return parses
+
+
+@pytest.fixture
+def queue_back():
+    """A test that wires another queue gets the tests' immediate one back afterwards."""
+    from models.jobs import init_queue
+    from tests.conftest import DB_URL
+    yield
+    init_queue(DB_URL, "immediate")
+
+
+def test_runs_here_only_with_the_in_process_queues(tmp_path, queue_back):
+    """A job runs in the web process only with the in-memory queues; with JOBS_MODE sql or redis a
+    worker process runs it."""
+    from models.job_queue import runs_here
+    from models.jobs import init_queue
+    for mode, here in (("immediate", True), ("memory", True), ("sql", False), ("redis", False)):
+        init_queue(f"sqlite:///{tmp_path / 'huey.db'}", mode)
+        assert runs_here() is here, mode
+
+
+def test_a_job_run_by_a_worker_process_leaves_no_sheet_in_the_web_process(as_role, monkeypatch, tmp_path,
+                                                                          queue_back):
+    """JOBS_MODE sql / redis: the job waits for a worker process, so the web process's pre-check
+    keeps no parsed sheet (≈ 100 MB for 50,000 rows held for nothing); the worker parses the file."""
+    from models.jobs import init_queue, run_job
+    parses = count_parses(monkeypatch)
+    centre = as_role("centre")
+    rows = [(id_number(i), f"乙{i}", "正常", "在职", "已缴纳", YESTERDAY) for i in range(3)]
+    init_queue(f"sqlite:///{tmp_path / 'huey.db'}", "sql")  # queued in huey's own SQLite file: no worker here
+    job = upload(centre, "status_import", xlsx(STATUS_COLUMNS, rows))
+    assert job.status == "排队中" and len(parses) == 1
+    assert formats._kept == {}
+    run_job(job.id)  # what the worker process does
+    assert Job.get_by_id(job.id).result_data["imported"] == 3 and len(parses) == 2
+
+
+def test_two_uploads_checked_at_once_each_job_reads_its_own_rows(monkeypatch):
+    """Two pre-checks before either job runs: one sheet is kept (the later one); the earlier
+    upload's job finds none for its file and parses the file itself — its own rows, never the
+    other file's — and a refused third upload keeps nothing and evicts nothing."""
+    from models.io.tables import check_table, read_table
+    parses = count_parses(monkeypatch)
+    first = xlsx(STATUS_COLUMNS, [(id_number(1), "甲", "正常", "在职", "已缴纳", YESTERDAY)])
+    second = xlsx(STATUS_COLUMNS, [(id_number(2), "乙", "正常", "在职", "已缴纳", YESTERDAY)])
+    check_table(first, STATUS_COLUMNS, keep=True)
+    check_table(second, STATUS_COLUMNS, keep=True)
+    with pytest.raises(DomainError):
+        check_table(xlsx(["姓名"], [("丙",)]), STATUS_COLUMNS, keep=True)
+    assert len(parses) == 3
+    assert [r[1][1] for r in read_table(first, STATUS_COLUMNS).rows] == ["甲"] and len(parses) == 4
+    assert [r[1][1] for r in read_table(second, STATUS_COLUMNS).rows] == ["乙"] and len(parses) == 4  # kept
+    assert formats._kept == {}
+
+
+def test_concurrent_uploads_in_threads_each_read_their_own_file(monkeypatch):
+    """Eight uploads checked and read back in eight threads at once (the kept sheet under its
+    lock): every job reads its own file's rows, and nothing stays kept afterwards."""
+    import threading
+
+    from models.io.tables import check_table, read_table
+    files = [xlsx(STATUS_COLUMNS, [(id_number(i), f"线程{i}", "正常", "在职", "已缴纳", YESTERDAY)]) for i in range(8)]
+    read, barrier = {}, threading.Barrier(len(files))
+
+    def upload_and_run(i):
+        barrier.wait()
+        check_table(files[i], STATUS_COLUMNS, keep=True)
+        read[i] = [r[1][1] for r in read_table(files[i], STATUS_COLUMNS).rows]
+    threads = [threading.Thread(target=upload_and_run, args=(i,)) for i in range(len(files))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert read == {i: [f"线程{i}"] for i in range(len(files))}
+    assert formats._kept == {}

@@ -21,7 +21,7 @@ from models.stats import enroll_stats
 from models.stats import monitor as board
 from models.stats.dashboard import dashboard_root
 from views.access import XLSX, access, acting_account, int_arg, refuse, render_page, send_download
-from views.paging import paginate
+from views.paging import Page, paginate
 
 bp = Blueprint("enroll_stats", __name__, url_prefix="/enroll-stats")
 CITY_WIDE = ("centre", "city")
@@ -143,7 +143,9 @@ def monitor_unions(year):
         title = child.name
     elif group == 0:
         title = board.DIRECT
-    page = paginate(board.monitor_unions(root, year, state, group))
+    number = int_arg(request.args.get("page"), default=1, low=1)
+    items, total, number = board.monitor_unions(root, year, state, group, number)
+    page = Page(items=items, number=number, per_page=board.PER_PAGE, total=total)
     numbers = board.union_numbers(year, [o.id for o in page.items])
     parents = dict(Organization.select(Organization.id, Organization.name)
                    .where(Organization.id.in_([o.parent_id for o in page.items] or [0])).tuples())

@@ -12,6 +12,7 @@ import hashlib
 import io
 import math
 import re
+import threading
 import zipfile
 from datetime import date, datetime
 
@@ -81,7 +82,7 @@ def _text(value) -> str:
     return str(value).strip()
 
 
-def _xlsx(data: bytes, sizes=None, keep: bool = False):
+def _xlsx(data: bytes, sizes=None, keep: list | None = None):
     """(row number, cells) of the first worksheet of an xlsx, after the zip-bomb guard: the sizes
     the archive declares (python-calamine's unzip stops at a member's declared size, so a member
     that lies about it is refused as damaged, not unpacked)."""
@@ -95,27 +96,42 @@ def _xlsx(data: bytes, sizes=None, keep: bool = False):
     return _sheet(data, sizes, keep)
 
 
-def _xls(data: bytes, sizes=None, keep: bool = False):
+def _xls(data: bytes, sizes=None, keep: list | None = None):
     return _sheet(data, sizes, keep)
 
 
-# The sheet a pre-check parsed (`keep`), for the job that reads the same upload next: the job runs
-# in this process (JOBS_MODE sql's worker thread, immediate) and takes it instead of parsing the
-# file a second time. One sheet at most (calamine's compact form, not Python rows), keyed by the
-# file's content, given once; a job in another process (redis) parses the file itself.
-_kept: list = []
+# The sheet a pre-check parsed, for the job that reads the same upload next — kept only when that job
+# runs in this process (the caller asks `models.job_queue.runs_here()`: the in-memory queues); with
+# JOBS_MODE sql or redis the job runs in a worker process (`flask worker`), which parses the file
+# itself, and the web process keeps nothing. The pre-check passes a list as `keep` (the parse is
+# put in it) and hands it to `keep_for_job` once the file passed: a refused file is never kept and
+# evicts nothing. One sheet at most (calamine's compact form, yet ≈ 100 MB for 50,000 rows), keyed
+# by the file's content, given once, under a lock. Two uploads at once: the second one's sheet
+# replaces the first's — harmless: the first job then finds no sheet for its file and parses the
+# file itself, as in a worker process (one parse more, never another file's rows).
+_kept: dict = {}
+_kept_lock = threading.Lock()
 
 
-def forget_kept() -> None:
-    _kept.clear()
+def _content_key(data: bytes) -> tuple:
+    return (len(data), hashlib.blake2b(data, digest_size=16).digest())
 
 
-def _sheet_of(data: bytes, keep: bool):
-    key = (len(data), hashlib.blake2b(data, digest_size=16).digest())
-    kept = _kept[0] if _kept else None
-    if kept is not None and kept[0] == key:
-        _kept.clear()
-        return kept[1]
+def keep_for_job(parsed: list) -> None:
+    """Keep the sheet a passed pre-check parsed (`parsed`, the list given as `keep`) for its job,
+    in place of any other."""
+    if parsed:
+        with _kept_lock:
+            _kept.clear()
+            _kept.update(parsed[-1:])
+
+
+def _sheet_of(data: bytes, keep: list | None):
+    key = _content_key(data)
+    with _kept_lock:
+        kept = _kept.pop(key, None)
+    if kept is not None:
+        return kept
     from python_calamine import SheetTypeEnum, load_workbook
     try:
         book = load_workbook(io.BytesIO(data))
@@ -124,12 +140,12 @@ def _sheet_of(data: bytes, keep: bool):
         book.close()
     except Exception:  # noqa: BLE001 — any parser failure is a bad file to the operator
         raise DomainError(f"无法读取该文件，请上传{FORMATS}文件", 422) from None
-    if keep:
-        _kept[:] = [(key, sheet)]
+    if keep is not None:
+        keep.append((key, sheet))
     return sheet
 
 
-def _sheet(data: bytes, sizes=None, keep: bool = False):
+def _sheet(data: bytes, sizes=None, keep: list | None = None):
     """(row number, cells) of the first worksheet (xlsx or xls), parsed by python-calamine (Rust:
     the whole sheet at once, then a Python list a row as it is iterated). Cells are str ('' for
     an empty or error cell), int, float, bool, date, datetime, time or timedelta — `_text()` makes

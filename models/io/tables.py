@@ -24,7 +24,7 @@ from models.io.formats import (
     _text,
     _xls,
     _xlsx,
-    forget_kept,
+    keep_for_job,
     lost_digits,
     lost_digits_message,
     sniff,
@@ -73,11 +73,13 @@ def read_table(data: bytes, required: list, max_rows: int = 100_000) -> Table:
     return Table(header=_checked_header(header, required), rows=table_rows, kind=kind)
 
 
-def check_table(data: bytes, required: list, max_rows: int = 100_000) -> None:
+def check_table(data: bytes, required: list, max_rows: int = 100_000, keep: bool = False) -> None:
     """read_table()'s refusals (empty, format, zip bomb, the template's columns, the row limit)
     without turning every cell into Python: an xlsx / xls is parsed (python-calamine) and its
     header row read; its rows are counted one by one only when the sheet's dimension says more
-    than `max_rows` (empty rows among them do not count). What a pre-check before the job needs."""
+    than `max_rows` (empty rows among them do not count). What a pre-check before the job needs.
+    `keep`: the job runs in this process — the parsed sheet of a file that passed is kept for it
+    (models/io/formats.py)."""
     if not data:
         raise DomainError("上传的文件是空的", 422)
     kind = sniff(data)
@@ -85,17 +87,17 @@ def check_table(data: bytes, required: list, max_rows: int = 100_000) -> None:
         read_table(data, required, max_rows=max_rows)
         return
     last = []
-    source = {"xlsx": _xlsx, "xls": _xls}[kind](data, sizes=last.append, keep=True)  # for the job after it
+    parsed = [] if keep else None
+    source = {"xlsx": _xlsx, "xls": _xls}[kind](data, sizes=last.append, keep=parsed)
     try:
         _header, header_row = _first_row(source, required)
         if last and last[0] - header_row > max_rows:
             for _ in _data_rows(source, max_rows):
                 pass
-    except BaseException:
-        forget_kept()  # a refused file has no job to read it
-        raise
     finally:
         source.close()
+    if keep:
+        keep_for_job(parsed)
 
 
 def _first_row(source, required: list) -> tuple[list, int]:
@@ -145,9 +147,9 @@ class TableStream:
         self.close()
 
 
-def stream_table(data: bytes, required: list, max_rows: int = 100_000, keep: bool = False) -> TableStream:
-    """read_table() as a stream (see the module's note). `keep`: a pre-check — the parsed sheet is
-    kept for the job that reads the same upload next in this process (models/io/formats.py)."""
+def stream_table(data: bytes, required: list, max_rows: int = 100_000, keep: list | None = None) -> TableStream:
+    """read_table() as a stream (see the module's note). `keep`: a pre-check's list — the parsed
+    sheet is put in it, for `formats.keep_for_job` once the file passed (models/io/formats.py)."""
     if not data:
         raise DomainError("上传的文件是空的", 422)
     kind = sniff(data)

@@ -18,6 +18,7 @@ from pathlib import Path, PurePath
 from models.base import DomainError
 from models.io.error_file import FailedRow, error_workbook
 from models.io.tables import check_table, read_table, records, sniff
+from models.job_queue import runs_here
 from models.jobs import Job
 from models.storage import UPLOAD_DIRS, stored_file
 
@@ -38,12 +39,14 @@ def check_name(data: bytes, file_name: str) -> None:
         raise DomainError("文件扩展名是 .xlsx，但内容不是 Excel 工作簿，请用 Excel 另存为 .xlsx 后上传", 422)
 
 
-def store(data: bytes, prefix: str, required: list | None = None, max_rows: int = 100_000) -> str:
+def store(data: bytes, prefix: str, required: list | None = None, max_rows: int = 100_000,
+          keep: bool = False) -> str:
     """Pre-check and store the upload; its stored name. With `required` the file is checked
     (`check_table()`: format, zip bomb, the template's columns, the row limit — the sheet parsed,
-    its rows not turned into Python), so a wrong file is refused at once."""
+    its rows not turned into Python), so a wrong file is refused at once; `keep`: the parsed
+    sheet is kept for the job (when it runs in this process: models/io/formats.py)."""
     if required is not None:
-        check_table(data, required, max_rows=max_rows)
+        check_table(data, required, max_rows=max_rows, keep=keep)
     elif not data:
         raise DomainError("上传的文件是空的", 422)
     name = f"{prefix}-{secrets.token_hex(8)}.bin"
@@ -53,8 +56,10 @@ def store(data: bytes, prefix: str, required: list | None = None, max_rows: int 
 
 def submit(kind: str, account, data: bytes, file_name: str, required: list | None = None,
            max_rows: int = 100_000, **params) -> Job:
-    """Store the upload (`store()`) and queue the job `kind` for `account`."""
-    name = store(data, kind.replace("_", "-"), required, max_rows)
+    """Store the upload (`store()`) and queue the job `kind` for `account`. The pre-check's parsed
+    sheet is kept for the job only when the job runs in this process (`runs_here()`: not under
+    JOBS_MODE sql or redis, whose worker process reads the file itself)."""
+    name = store(data, kind.replace("_", "-"), required, max_rows, keep=runs_here())
     return Job.submit(kind, {"account": account.id, "upload": name, "file_name": Path(file_name or "").name[:100],
                              **params}, account=account)
 

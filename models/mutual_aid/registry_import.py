@@ -22,9 +22,10 @@ from models.audit import AuditLog
 from models.base import DomainError, now
 from models.io import uploads
 from models.io.error_file import FailedRow, error_workbook
-from models.io.formats import _csv, _text, forget_kept, sniff
+from models.io.formats import _csv, _text, keep_for_job, sniff
 from models.io.tables import lost_digits, lost_digits_message, stream_table
 from models.io.templates import notes_sheet, template_sheet, workbook_bytes
+from models.job_queue import runs_here
 from models.jobs import FULL_NUMBER_KINDS, JobChunk, bulk_work, job_kind
 from models.mutual_aid.registry import RegistryPayer, RegistryUnit
 from models.mutual_aid.registry_source import EMPLOYMENT, UNKNOWN
@@ -73,8 +74,10 @@ def submit(kind: str, account: Account, data: bytes, file_name: str):
     if not account.acts_for_centre:
         raise DomainError(ONLY_CENTRE, 403)
     uploads.check_name(data, file_name)
-    with _stream(data, kind, keep=True):  # the parsed sheet kept for the job (models/io/formats.py)
+    parsed = [] if runs_here() else None  # the parsed sheet kept for a job in this process (formats.py)
+    with _stream(data, kind, keep=parsed):
         pass
+    keep_for_job(parsed or [])
     return uploads.submit(kind, account, data, file_name)
 
 
@@ -102,7 +105,7 @@ def _checked(header: list, kind: str) -> list:
     return names
 
 
-def _stream(data: bytes, kind: str, keep: bool = False) -> _Rows:
+def _stream(data: bytes, kind: str, keep: list | None = None) -> _Rows:
     """A CSV is read line by line (2,000,000 rows are not held at once); an xlsx or xls as
     stream_table reads it (python-calamine: the sheet at most 1,048,576 rows)."""
     if sniff(data) == "csv":
@@ -118,7 +121,6 @@ def _stream(data: bytes, kind: str, keep: bool = False) -> _Rows:
         header = _checked(stream.header, kind)
     except DomainError:
         stream.close()
-        forget_kept()  # a refused file has no job to read it
         raise
     return _Rows(header, iter(stream), stream.size_hint, stream.close)
 

@@ -2,14 +2,15 @@
 child of the account's organisation (secondary unions; the grassroots unions directly under it share
 one bucket 直属基层工会): unions 已提交 / 退回 / 未提交, people enrolled (active centralized
 enrollments) and eligible (可参保). Read from the maintained counters of models/stats/tally.py (one
-row per organisation shown, issue 19); the unions behind a number with their own numbers, counted
-from the rows for the page. The states are defined in models/stats/enroll_stats.py (the same sets
-behind the 统计表).
+row per organisation shown, issue 19); the unions behind a number (`monitor_unions`) paged from the
+same counters, each with its own numbers (a page reads its 15 unions and the organisations above
+them, never the district's or the city's unions). The states are defined in
+models/stats/enroll_stats.py (the same sets behind the 统计表).
 
 可参保 (eligible, a documented simplification of the two confirmation screens): 正常 members of the
 union, not removed from the population, in the member-card channel today (`cards.card_channel_people`)
 or with ID type 身份证 (everyone else with it is in the social-security channel), not 退休 / 死亡 in
-the registry.
+the registry (counted by models/stats/tally.py, `eligible_rows`).
 """
 
 from dataclasses import dataclass, field
@@ -17,24 +18,15 @@ from dataclasses import dataclass, field
 import peewee as pw
 
 from models.base import in_values, today
-from models.cards.cards import card_channel_people
-from models.enroll.enrollment import CENTRAL, DEAD, RETIRED, Enrollment, StatusRecord, Submission
 from models.enroll.plans import ProtectionYear
-from models.members.people import ID_CARD, NORMAL, Membership, Person
-from models.orgs.organizations import ENTERPRISE_LEVEL, LEVELS, Organization
-from models.stats.enroll_stats import (
-    NOT_SUBMITTED,
-    STATES,
-    active_orgs,
-    grassroots_of,
-    returned_orgs,
-    union_state,
-)
+from models.orgs.organizations import ACTIVE as ORG_ACTIVE
+from models.orgs.organizations import ENTERPRISE_LEVEL, LEVELS, Organization, OrgTree
+from models.stats import tally
+from models.stats.enroll_stats import NOT_SUBMITTED, STATES
 from models.stats.tally import EligibleTally, UnionTally, YearTally
 
 NOT_GRASSROOTS = sorted(set(LEVELS) - {"grassroots"} | {ENTERPRISE_LEVEL})  # the levels with a group of their own
 DIRECT = "直属基层工会"  # the bucket of grassroots unions directly under the root
-EXCLUDED = (RETIRED, DEAD)  # 就业状态 in the registry that excludes from 可参保
 
 
 @dataclass
@@ -100,24 +92,6 @@ def _group(key: int, name: str, numbers: list) -> Group:
                  eligible=eligible)
 
 
-def _eligible(query: pw.ModelSelect) -> pw.ModelSelect:
-    """A membership query narrowed to 可参保 (see the module docstring): the member-card channel's
-    people and the other members with ID type 身份证 (the social-security channel), not 退休 / 死亡 in
-    the registry — one definition for the monitor's counts and the union lists."""
-    holders = card_channel_people(today())
-    return (query.join(Person, on=(Person.id == Membership.person))
-            .join(StatusRecord, pw.JOIN.LEFT_OUTER, on=(StatusRecord.id_number == Person.id_number))
-            .where((Membership.status == NORMAL) & (Person.population_removed == False)  # noqa: E712
-                   & ((Person.id_type == ID_CARD) | Person.id.in_(holders))
-                   & (StatusRecord.id.is_null() | StatusRecord.employment.not_in(EXCLUDED))))
-
-
-def eligible_members(root: Organization) -> pw.ModelSelect:
-    """可参保 memberships of root's open grassroots unions."""
-    return (_eligible(Membership.select()).switch(Membership)
-            .join(Organization, on=(Organization.id == Membership.org)).where(grassroots_of(root)))
-
-
 def group_of(root: Organization, key: int) -> Organization | None:
     """The direct child of root named by a monitor link (None for 直属基层工会 or anything else)."""
     if not key:
@@ -126,33 +100,155 @@ def group_of(root: Organization, key: int) -> Organization | None:
                                     & (Organization.level != "grassroots"))
 
 
-def monitor_unions(root: Organization, year: ProtectionYear, state: str = "", group: int | None = None):
-    """The unions behind a monitor number: root's grassroots unions, optionally in one state and
-    under one bucket (a child's id, 0 for 直属基层工会)."""
-    query = Organization.select().where(grassroots_of(root))
-    if state in STATES:
-        query = query.where(union_state(year, state))
-    if group == 0:
-        query = query.where(Organization.parent == root.id)
-    elif group:
-        child = group_of(root, group)
-        query = query.where(Organization.id.in_(child.subtree_ids()) if child else False)
-    return query.order_by(Organization.parent, Organization.id)
+# --- the unions behind a number (issue 19: a page reads its rows, not the scope) ----------------------
+TREE_LEVELS = ("city", "centre", "district", "secondary")  # the levels above the grassroots unions in the tree
+PER_PAGE = 15
+
+
+def monitor_unions(root: Organization, year: ProtectionYear, state: str = "", group: int | None = None,
+                   number: int = 1, per_page: int = PER_PAGE) -> tuple[list, int, int]:
+    """(the page's unions, their total, the page number) behind a monitor number: root's open
+    grassroots unions, optionally in one state and under one group (a child's id, 0 for
+    直属基层工会), in the tree's order — an organisation's own unions (a union's 分工会 after it),
+    then its non-grassroots children's, each in turn, by id.
+
+    The counters say how many matching unions each organisation's subtree holds (and, minus its
+    non-grassroots children's, how many hang directly under it), so the page is found by walking
+    down: at each organisation its children with their counters (one statement), whole subtrees
+    before the page skipped, then only the unions directly under the one or two organisations the
+    page falls in (`_segment_rows`). What a page reads is bounded by the tree's fan-out and the
+    unions directly under one organisation, never by the district's or the city's unions."""
+    state = state if state in STATES else ""
+    scope = root if group == 0 else group_of(root, group) if group else root
+    if scope is None:
+        return [], 0, 1
+    numbers = _with_counters(year, Organization.id == scope.id)
+    if not numbers:
+        return [], 0, 1
+    walk = _Walk(year, state)
+    children = walk.children_of([scope.id])[scope.id]
+    total = walk.direct(numbers[0], children) if group == 0 else walk.count(numbers[0])
+    number = max(1, min(number, -(-total // per_page) or 1))
+    walk.skip, walk.take = (number - 1) * per_page, per_page
+    walk.visit(numbers[0], children, only_direct=group == 0)
+    return _segment_rows(walk.segments, year, state), total, number
+
+
+class _Walk:
+    """The page found down the tree (see monitor_unions): `segments` [(organisation, skip, take)]
+    of the unions directly under each organisation the page falls in, in list order. The
+    children of the organisations entered are read one statement per level of the tree."""
+
+    def __init__(self, year: ProtectionYear, state: str):
+        self.year, self.state = year, state
+        self.skip, self.take, self.segments = 0, 0, []
+
+    def count(self, numbers: tuple) -> int:
+        _o, _p, unions, submitted, returned = numbers
+        return {"submitted": submitted, "returned": returned,
+                "not_submitted": unions - submitted - returned}.get(self.state, unions)
+
+    def children_of(self, org_ids: list) -> dict:
+        out = {o: [] for o in org_ids}
+        for row in sorted(_with_counters(self.year, Organization.parent.in_(org_ids)
+                                         & Organization.level.in_(TREE_LEVELS))):
+            out[row[1]].append(row)
+        return out
+
+    def direct(self, numbers: tuple, children: list) -> int:
+        return self.count(numbers) - sum(self.count(c) for c in children)
+
+    def visit(self, numbers: tuple, children: list, only_direct: bool = False) -> None:
+        direct = self.direct(numbers, children)
+        if self.take and self.skip < direct:
+            n = min(self.take, direct - self.skip)
+            self.segments.append((numbers[0], self.skip, n))
+            self.skip, self.take = 0, self.take - n
+        else:
+            self.skip -= min(self.skip, direct)
+        entered, skip, take, first_skip = [], self.skip, self.take, 0
+        for child in [] if only_direct else children:  # the children the page falls in: by their counts
+            n = self.count(child)
+            if take and skip < n:
+                first_skip = skip if not entered else first_skip
+                entered.append(child)
+                take -= min(take, n - skip)
+                skip = 0
+            else:
+                skip -= min(skip, n)
+        if not entered:
+            self.skip = skip
+            return
+        self.skip = first_skip
+        below = self.children_of([c[0] for c in entered])
+        for child in entered:
+            self.visit(child, below[child[0]])
+
+
+def _with_counters(year: ProtectionYear, where) -> list:
+    """[(id, parent, unions, submitted, returned)] of the organisations matching `where`."""
+    return [(o, p, u or 0, s or 0, r or 0) for o, p, u, s, r in (
+        Organization.select(Organization.id, Organization.parent, UnionTally.unions, YearTally.submitted,
+                            YearTally.returned)
+        .join(UnionTally, pw.JOIN.LEFT_OUTER, on=(UnionTally.org == Organization.id))
+        .join(YearTally, pw.JOIN.LEFT_OUTER, on=((YearTally.org == Organization.id) & (YearTally.year == year.id)),
+              src=Organization)
+        .where(where).tuples())]
+
+
+def _own_year(name: str, year_id: int):
+    """A grassroots union's own `name` (submitted / returned) of the year: its YearTally row minus
+    its 分工会' rows — each read by its key per union (a join would let PostgreSQL hash the year's
+    rows of the whole city)."""
+    def row(org_id):
+        rows = YearTally.alias()
+        return rows.select(getattr(rows, name)).where((rows.org == org_id) & (rows.year == year_id))
+    child = Organization.alias()
+    nested = child.select(pw.fn.COALESCE(pw.fn.SUM(row(child.id)), 0)).where(child.parent == Organization.id)
+    return pw.fn.COALESCE(row(Organization.id), 0) - nested
+
+
+def _segment_rows(segments: list, year: ProtectionYear, state: str) -> list:
+    """The unions of the page's segments [(organisation, skip, take)] in list order, in three
+    statements whatever the segments: the unions under the organisations' grassroots children
+    (themselves included) in order from the indexes (organization_parent_level_id, the closure
+    rows: ids only), those open and in `state` among them (each union's state read by its key),
+    then the page's rows. Each organisation's unions are read whole — a plan PostgreSQL cannot
+    turn into a walk of the closure table (ordered by a LIMIT, it did)."""
+    if not segments:
+        return []
+    top = Organization.alias()
+    position = {b: i for i, (b, _skip, _take) in enumerate(segments)}
+    ordered = sorted((position[b], t, d) for b, t, d in (
+        top.select(top.parent, top.id, OrgTree.descendant).join(OrgTree, on=(OrgTree.ancestor == top.id))
+        .where(top.parent.in_(list(position)) & (top.level == "grassroots")).tuples()))
+    query = Organization.select(Organization.id).where(
+        in_values(Organization.id, [d for _p, _t, d in ordered]) & (Organization.level == "grassroots")
+        & (Organization.status == ORG_ACTIVE))
+    if state == "not_submitted":
+        query = query.where((_own_year("submitted", year.id) + _own_year("returned", year.id)) < 1)
+    elif state:
+        query = query.where(_own_year(state, year.id) > 0)
+    matching = {i for (i,) in query.tuples()}
+    by_bucket = [[] for _ in segments]
+    for p, _t, d in ordered:
+        if d in matching:
+            by_bucket[p].append(d)
+    page = [i for (_b, skip, take), ids in zip(segments, by_bucket, strict=True) for i in ids[skip:skip + take]]
+    rows = {o.id: o for o in Organization.select().where(in_values(Organization.id, page))} if page else {}
+    return [rows[i] for i in page if i in rows]
 
 
 def union_numbers(year: ProtectionYear, org_ids: list) -> dict:
-    """{union id: (状态, 集中参保人数, 可参保人数)} for one page of unions (three grouped queries)."""
+    """{union id: (状态, 集中参保人数, 可参保人数)} for one page of unions, from their counters (their own
+    rows minus their 分工会' rows: three indexed reads of the page's unions)."""
     if not org_ids:
         return {}
-    active = set(r[0] for r in active_orgs(year).where(in_values(Submission.org, org_ids)).tuples())
-    returned = set(r[0] for r in returned_orgs(year).where(in_values(Submission.org, org_ids)).tuples())
-    enrolled = dict(Enrollment.select(Enrollment.org, pw.fn.COUNT(Enrollment.id))
-                    .where((Enrollment.year == year.id) & Enrollment.active & (Enrollment.mode == CENTRAL)
-                           & in_values(Enrollment.org, org_ids)).group_by(Enrollment.org).tuples())
-    eligible = dict(_eligible(Membership.select(Membership.org, pw.fn.COUNT(Membership.id)))
-                    .where(in_values(Membership.org, org_ids)).group_by(Membership.org).tuples())
+    eligible, years = tally.own_numbers(org_ids, year.id)
+    on = today()
     out = {}
     for oid in org_ids:
-        state = STATES["submitted"] if oid in active else STATES["returned"] if oid in returned else NOT_SUBMITTED
-        out[oid] = (state, enrolled.get(oid, 0), eligible.get(oid, 0))
+        submitted, returned, enrolled = years.get((oid, year.id), (0, 0, 0))
+        state = STATES["submitted"] if submitted else STATES["returned"] if returned else NOT_SUBMITTED
+        out[oid] = (state, enrolled, sum(n for (o, day), n in eligible.items() if o == oid and day <= on))
     return out

@@ -74,8 +74,10 @@ class YearTally(BaseModel):
 MEASURES = ("submitted", "returned", "enrolled")
 
 # The monitor finds the non-grassroots children of the organisation it shows without reading its
-# grassroots unions (migration 023).
-Organization.add_index(Organization.index(Organization.parent, Organization.level, name="organization_parent_level"))
+# grassroots unions, and its list reads the unions under one organisation in id order (migrations
+# 023, 037).
+Organization.add_index(Organization.index(Organization.parent, Organization.level, Organization.id,
+                                          name="organization_parent_level_id"))
 
 
 # --- the facts, counted from the rows ----------------------------------------------------------------
@@ -171,6 +173,31 @@ def _stored(org_ids: list, parts: tuple, year_id: int | None = None) -> tuple[di
             for i, n in enumerate(numbers):
                 row[i] += sign[org_id] * n
     return units, eligible, years
+
+
+def own_numbers(org_ids: list, year_id: int) -> tuple[dict, dict]:
+    """What org_ids themselves hold (the monitor's list of unions): ({(org, day): 可参保 people},
+    {(org, year): [submitted, returned, enrolled]}) — each one's rows minus its children's."""
+    children = list(Organization.select(Organization.id, Organization.parent)
+                    .where(in_values(Organization.parent, org_ids)).tuples())
+    ids = sorted(set(org_ids) | {c for c, _p in children})
+    eligible, years = defaultdict(int), defaultdict(lambda: [0, 0, 0])
+    for org_id, day, n in EligibleTally.select(EligibleTally.org, EligibleTally.day, EligibleTally.people).where(
+            in_values(EligibleTally.org, ids)).tuples():
+        eligible[(org_id, _day(day))] += n
+    for org_id, *numbers in YearTally.select(YearTally.org, *[getattr(YearTally, m) for m in MEASURES]).where(
+            in_values(YearTally.org, ids) & (YearTally.year == year_id)).tuples():
+        years[(org_id, year_id)] = list(numbers)
+    own_e = {k: n for k, n in eligible.items() if k[0] in org_ids}
+    own_y = {k: list(v) for k, v in years.items() if k[0] in org_ids}
+    for child, parent in children:  # a page may hold a union and its 分工会: each keeps its own rows
+        for (org_id, day), n in eligible.items():
+            if org_id == child:
+                own_e[(parent, day)] = own_e.get((parent, day), 0) - n
+        if (child, year_id) in years:
+            own_y[(parent, year_id)] = [a - b for a, b in zip(own_y.get((parent, year_id), [0, 0, 0]),
+                                                              years[(child, year_id)], strict=True)]
+    return own_e, own_y
 
 
 def _ancestors(org_ids) -> dict:
@@ -333,4 +360,4 @@ def rebuild() -> None:
         _apply({u: 1 for u in open_}, _eligible(Membership.org.is_null(False)), years, lock=False)
 
 
-__all__ = ["UnionTally", "EligibleTally", "YearTally", "ALWAYS", "counted", "eligible_rows", "rebuild"]
+__all__ = ["UnionTally", "EligibleTally", "YearTally", "ALWAYS", "counted", "eligible_rows", "own_numbers", "rebuild"]
