@@ -8,6 +8,8 @@ INSIDE the transaction of the change:
 
 - `people(person_ids)`: a `with` block around a change of memberships, people, cards or registry
   statuses of these people (可参保); around a loop of such changes, one block for all of them;
+  `people(person_ids, cards_only=True)` when only their cards change (开卡回盘导入, 更正卡片状态):
+  only the people whose 可参保 a card can move are watched (not a 身份证 holder's: always counted);
 - `memberships_added(ids)`: memberships inserted in bulk (an import), after the insert;
 - `year(org_ids, year_id)`: after submissions / enrollments of these unions changed (已提交, 退回,
   集中参保人数);
@@ -31,10 +33,13 @@ def register(**hooks) -> None:
 
 
 @contextmanager
-def people(person_ids):
+def people(person_ids, cards_only: bool = False):
     """Inside a block already watching these people (a batch: 同步会员, 批量删除) nothing more is
-    done: the outer block's one before / after covers every row."""
+    done: the outer block's one before / after covers every row. `cards_only`: the block changes
+    only these people's cards."""
     ids = sorted({int(i) for i in person_ids if i})
+    if cards_only and ids and "card_people" in _hooks:
+        ids = _hooks["card_people"](ids)
     outer = _watched.get()
     if not ids or "people_before" not in _hooks or outer.issuperset(ids):
         yield

@@ -10,7 +10,7 @@ A row whose card is already recorded (the same file uploaded twice) changes noth
 
 from datetime import date, timedelta
 
-from models import db, figures
+from models import db, figures, is_postgres
 from models.audit import AuditLog
 from models.base import DomainError, in_values, now, today
 from models.cards.cards import (
@@ -30,7 +30,7 @@ from models.io import uploads
 from models.io.bulk import bulk_insert, fetch
 from models.io.tables import lost_digits, lost_digits_message
 from models.io.templates import notes_sheet, workbook_bytes
-from models.jobs import Job, job_kind
+from models.jobs import Job, bulk_work, job_kind
 from models.members.people import Person
 from models.orgs.accounts import Account
 from models.rules import cards as rules
@@ -92,6 +92,20 @@ def check_return_rows(rows: list, account, on: date | None = None) -> tuple[list
     days: dict = {}  # 开卡日期 text → the day or the reason (a file has a few distinct days)
     plan, checked, already = [], [], 0
     for (_number, values), id_number, (guess, card_error) in zip(rows, numbers, cards, strict=True):
+        # The common row first (what the general checks below would find fine): plain cells, its one
+        # item waiting in scope in a batch sent to the bank, numbers once in the file, a new card.
+        text = values.get("开卡日期")
+        day = days.get(text)
+        found = items.get(id_number) if guess and day is not None and not isinstance(day, str) else None
+        if (found is not None and len(found) == 1 and len(rows_of_id[id_number]) == 1
+                and len(rows_of_card[guess]) == 1 and guess not in taken
+                and not lost_digits(values.get("证件号码")) and not lost_digits(values.get("卡号"))):
+            item = found[0]
+            if (item.state == ITEM_WAITING and item.batch.status != TO_SEND
+                    and (scope is None or item.batch.org_id in scope)):
+                checked.append((values, []))
+                plan.append((item, guess, day))
+                continue
         reasons = []
         card_no, issued = None, None
         lost = [label for label in ("证件号码", "卡号") if lost_digits(values.get(label))]
@@ -104,7 +118,6 @@ def check_return_rows(rows: list, account, on: date | None = None) -> tuple[list
                 card_no = guess
         if "证件号码" in lost:
             id_number = ""
-        text = values.get("开卡日期")
         if text not in days:
             try:
                 days[text] = _day(text, on)
@@ -198,20 +211,25 @@ def apply_return(plan: list, account, on: date | None = None) -> int:
     item_ids = [item.id for item, _, _ in plan]
     batches = {item.batch_id for item, _, _ in plan}
     stamp = now()
-    with db.atomic(), figures.people(person_ids):  # a card moves 可参保 (the monitor's counters)
+    # a card moves 可参保 (the monitor's counters) of the people whose ID type is not 身份证
+    with db.atomic(), figures.people(person_ids, cards_only=True):
         # an old card is replaced by the new one
         Card.update(status=CARD_CANCELLED).where(in_values(Card.person, person_ids)
                                                  & Card.status.in_(HELD_CARD)).execute()
         rows = [{"person": item.person_id, "org": item.batch.org_id, "batch": item.batch_id, "card_no": card_no,
-                 "status": CARD_NORMAL, "issued_date": issued,
-                 "eligible_from": max(issued, on) + timedelta(days=1), "created_at": stamp}
+                 "issued_date": issued, "eligible_from": max(issued, on) + timedelta(days=1)}
                 for item, card_no, issued in plan]
-        bulk_insert(Card, rows)
-        # the person's one card that is 正常 now (older ones were cancelled above); by person only,
-        # so the planner uses the person index, not the batch one (5,000 cards share a batch)
-        new_card = Card.select(Card.id).where((Card.person == CardBatchItem.person) & (Card.status == CARD_NORMAL))
-        changed = (CardBatchItem.update(state=ITEM_OPENED, card=new_card)
-                   .where(in_values(CardBatchItem.id, item_ids) & (CardBatchItem.state == ITEM_WAITING)).execute())
+        bulk_insert(Card, rows, same={"status": CARD_NORMAL, "created_at": stamp})
+        # each item gets its person's one card that is 正常 now (older ones were cancelled above)
+        waiting = in_values(CardBatchItem.id, item_ids) & (CardBatchItem.state == ITEM_WAITING)
+        if is_postgres():  # joined with the batches' cards at once (a lookup per row: 40 % more of the UPDATE)
+            update = (CardBatchItem.update(state=ITEM_OPENED, card=Card.id).from_(Card)
+                      .where(waiting & (Card.person == CardBatchItem.person) & (Card.batch == CardBatchItem.batch)
+                             & in_values(Card.batch, list(batches)) & (Card.status == CARD_NORMAL)))
+        else:  # by person only, so the planner uses the person index, not the batch one (5,000 cards share a batch)
+            new_card = Card.select(Card.id).where((Card.person == CardBatchItem.person) & (Card.status == CARD_NORMAL))
+            update = CardBatchItem.update(state=ITEM_OPENED, card=new_card).where(waiting)
+        changed = update.execute()
         if changed != len(plan):
             raise DomainError("办卡批次已被他人更新，请重新上传", 409)
         Person.update(has_card=True).where(in_values(Person.id, person_ids)).execute()
@@ -229,6 +247,11 @@ def submit(account: Account, data: bytes, file_name: str) -> Job:
 
 @job_kind(KIND, "开卡回盘导入")
 def run(ctx):
+    with bulk_work():  # tens of thousands of small objects: no cyclic collection while they pile up
+        return _run(ctx)
+
+
+def _run(ctx):
     account = Account.get_by_id(ctx.params["account"])
     header, rows = uploads.read_rows(ctx, RETURN_COLUMNS, MAX_ROWS)
     plan, checked, already = check_return_rows(rows, account)

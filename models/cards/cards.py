@@ -316,7 +316,7 @@ def set_card_status(card: Card, status: str, account, reason: str) -> Card:
         raise DomainError("请填写更正原因", 422)
     if status == card.status:
         raise DomainError(f"卡片状态已是「{status}」", 409)
-    with db.atomic(), figures.people([card.person_id]):
+    with db.atomic(), figures.people([card.person_id], cards_only=True):
         try:
             with db.atomic():
                 Card.update(status=status).where(Card.id == card.id).execute()

@@ -16,9 +16,9 @@ from models.io.bulk import bulk_insert
 from models.io.error_file import FailedRow
 from models.io.tables import lost_digits, lost_digits_message, read_table, records
 from models.io.templates import notes_sheet, template_sheet, workbook_bytes
-from models.jobs import Job, job_kind
+from models.jobs import Job, bulk_work, job_kind
 from models.orgs.accounts import Account
-from models.orgs.organizations import CLOSED, DEFAULT_LEVEL, LEVELS, Organization, OrgTree
+from models.orgs.organizations import ACTIVE, CLOSED, DEFAULT_LEVEL, LEVELS, Organization, OrgTree
 from models.rules.text import PHONE_MESSAGE, PHONE_PATTERN, compact, normalize
 from models.rules.uscc import clean_uscc
 
@@ -29,6 +29,7 @@ REQUIRED = ["组织名称", "上级组织", "工会类型"]
 CREATABLE_TYPES = ["街道总工会", "联合工会", "工会委员会", "工会联合会", "分工会/工会小组"]
 LEVEL_BY_LABEL = {"二级工会": "secondary", "基层工会": "grassroots"}
 MAX_ROWS = 5000
+PROGRESS_EVERY = 1000  # rows checked between two progress writes (each its own commit)
 KIND = "org_import"
 EXPLANATION = [
     ("组织名称", "必填，全市唯一，不超过100个字"),
@@ -74,6 +75,7 @@ def validate(data: bytes, account: Account, progress=None):
     }
     parents = _parents_in_scope({normalize(v.get("上级组织")) for _, v in rows} - set(names_in_file),
                                 account)
+    allowed = CREATABLE_TYPES if not account.is_admin else [t for t in DEFAULT_LEVEL] + ["联合工会"]
     for i, (number, values) in enumerate(rows):
         reasons, fields = [], {}
         name = normalize(values.get("组织名称"))
@@ -87,7 +89,6 @@ def validate(data: bytes, account: Account, progress=None):
             reasons.append("该组织名称已存在")
         fields["name"] = name
         org_type = normalize(values.get("工会类型"))
-        allowed = CREATABLE_TYPES if not account.is_admin else [t for t in DEFAULT_LEVEL] + ["联合工会"]
         if org_type not in allowed:
             reasons.append("工会类型不正确，可选：" + "、".join(CREATABLE_TYPES))
         fields["type"] = org_type
@@ -151,7 +152,7 @@ def validate(data: bytes, account: Account, progress=None):
             failed.append(checked[-1])
         else:
             plan.append((number, values, parent, fields))
-        if progress and i % 200 == 0:
+        if progress and i % PROGRESS_EVERY == 0:
             progress(i, len(rows))
     if not failed:
         cyclic = {id(values): reasons for values, reasons in _cycles(plan)}
@@ -162,25 +163,23 @@ def validate(data: bytes, account: Account, progress=None):
 
 
 def _existing(field, values) -> set:
-    """The values of `field` among `values` that some organisation already has."""
+    """The values of `field` among `values` that some organisation already has (one query)."""
     values = [v for v in values if v]
-    found = set()
-    for i in range(0, len(values), 500):
-        found.update(r[0] for r in Organization.select(field).where(field.in_(values[i:i + 500])).tuples())
-    return found
+    if not values:
+        return set()
+    return {r[0] for r in Organization.select(field).where(in_values(field, values)).tuples()}
 
 
 def _parents_in_scope(names, account) -> dict:
     """{name: Organization} of the named existing organisations the importer may build under
     (its own and everything below it; the admin: any)."""
     names = [n for n in names if n]
-    found = {}
-    for i in range(0, len(names), 500):
-        query = Organization.select().where(Organization.name.in_(names[i:i + 500]))
-        if not account.is_admin:
-            query = query.where(Organization.id.in_(account.org.subtree_ids()))
-        found.update((o.name, o) for o in query)
-    return found
+    if not names:
+        return {}
+    query = Organization.select().where(in_values(Organization.name, names))
+    if not account.is_admin:
+        query = query.where(Organization.id.in_(account.org.subtree_ids()))
+    return {o.name: o for o in query}
 
 
 def _cycles(plan):
@@ -198,6 +197,15 @@ def _cycles(plan):
     return bad
 
 
+class _Created:
+    """A new organisation as figures.created() reads it (open; not a model row: 5,000 of them)."""
+    __slots__ = ("id", "level")
+    status = ACTIVE
+
+    def __init__(self, id_: int, level: str):
+        self.id, self.level = id_, level
+
+
 def apply(plan, account: Account) -> int:
     """Create the planned organisations, parents before children, in one transaction: a wave of
     rows whose parents exist is inserted at once (the organisations, their closure rows and
@@ -212,6 +220,8 @@ def apply(plan, account: Account) -> int:
         closure.setdefault(descendant, []).append((ancestor, depth))
     created = {}  # name → (id, depth, district)
     pending = list(plan)
+    # the 导入组织 log row of every organisation: this one with its id and 行号 (what AuditLog.row writes)
+    log = AuditLog.row("导入组织", object_type="Organization", to_state=ACTIVE, account=account)
     with db.atomic(), figures.creating_many():  # the monitor counts the new unions once, at the end
         while pending:
             wave = [p for p in pending if not isinstance(p[2], str) or p[2] in created]
@@ -239,9 +249,8 @@ def apply(plan, account: Account) -> int:
                 closure[org_id] = [(org_id, 0)] + [(a, d + 1) for a, d in closure[row["parent"]]]
                 tree += [{"ancestor": a, "descendant": org_id, "depth": d} for a, d in closure[org_id]]
                 created[row["name"]] = (org_id, row["depth"], org_id if row["level"] == "district" else row["district"])
-                figures.created(Organization(id=org_id, level=row["level"]))  # a new grassroots union counts
-                logs.append(AuditLog.row("导入组织", object_type="Organization", object_id=org_id, to_state="正常",
-                                         account=account, detail={"行号": number}))
+                figures.created(_Created(org_id, row["level"]))  # a new grassroots union counts
+                logs.append({**log, "object_id": org_id, "detail": f'{{"行号": {int(number)}}}'})  # json.dumps's text
             bulk_insert(OrgTree, tree)
             bulk_insert(AuditLog, logs)
     return len(created)
@@ -254,6 +263,11 @@ def submit(account: Account, data: bytes, file_name: str) -> Job:
 
 @job_kind(KIND, "组织导入")
 def run_import(ctx):
+    with bulk_work():  # thousands of rows of small objects: no cyclic collection while they pile up
+        return _run_import(ctx)
+
+
+def _run_import(ctx):
     account = Account.get_by_id(ctx.params["account"])
     plan, failed, checked, header, total = validate(uploads.upload_bytes(ctx.params), account,
                                                     lambda done, n: ctx.save_progress(done, n))

@@ -191,8 +191,10 @@ class Organization(BaseModel):
 class OrgTree(BaseModel):
     """Closure table: one row per (ancestor, descendant) pair, depth 0 for the node itself."""
 
-    ancestor = pw.ForeignKeyField(Organization, on_delete="CASCADE")
-    descendant = pw.ForeignKeyField(Organization, on_delete="CASCADE")
+    # no index of their own: the primary key leads with ancestor, (descendant, depth) with descendant
+    # (migration 035 dropped the two that only repeated those prefixes)
+    ancestor = pw.ForeignKeyField(Organization, on_delete="CASCADE", index=False)
+    descendant = pw.ForeignKeyField(Organization, on_delete="CASCADE", index=False)
     depth = pw.SmallIntegerField()
 
     class Meta:

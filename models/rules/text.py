@@ -31,6 +31,8 @@ def normalize(value) -> str:
 
 def compact(value) -> str:
     """Every full-width form → half-width (NFKC) and no spaces — for codes and numbers."""
+    if type(value) is str and value.isascii() and value.isalnum():  # most cells: nothing to convert or drop
+        return value
     return _SPACES.sub("", unicodedata.normalize("NFKC", str(value) if value is not None else ""))
 
 
