@@ -181,10 +181,8 @@ def group_names(org_ids: list):
 
 
 def groups(query, page: int = 1, per_page: int = 15) -> tuple[list, int]:
-    """(the page of Group rows, how many groups) of a pane query (already filtered). The total
-    rides on the page's rows (COUNT(*) OVER () of the grouped rows): one aggregation of the
-    pane instead of two — the review queue was the load test's dearest page (docs/benchmarks.md);
-    only a page past the end asks for the count apart."""
+    """(the page of Group rows, how many groups) of a pane query (already filtered). The total rides
+    on the page's rows (COUNT(*) OVER ()): one aggregation, not two; counted apart past the end."""
     rows = list(group_page(query, page, per_page).select_extend(pw.fn.COUNT(pw.SQL("*")).over()).tuples())
     if rows:
         total, rows = rows[0][-1], [r[:-1] for r in rows]
