@@ -29,6 +29,7 @@ from models.audit import AuditLog
 from models.base import DomainError, now, today
 from models.io import uploads
 from models.io.bulk import bulk_insert
+from models.io.columns import column, gender_of, normalized, plain_resident_ids
 from models.io.error_file import FailedRow, error_workbook
 from models.io.formats import _csv, _text, _xls, _xlsx, sniff
 from models.io.tables import lost_digits, lost_digits_message, stream_table
@@ -168,11 +169,47 @@ class Checker:
                 self.first_id.setdefault(row["id"], row["row"])
 
     def check(self, rows) -> list:
-        """rows: [(row number, {column: cell})] → the staged rows (JSON-ready dicts)."""
-        parsed = [self._parse(number, values) for number, values in rows]
+        """rows: [(row number, {column: cell})] → the staged rows (JSON-ready dicts). The plain
+        rows (`_plain`) skip the row-by-row checks of `_parse`."""
+        plain = self._plain(rows)
+        parsed = [self._parse(number, values) if row is None else self._first(row)
+                  for (number, values), row in zip(rows, plain, strict=True)]
         keyed = [r for r in parsed if "p" in r]
         refuse_held(self.batch, keyed)
         return parsed
+
+    def _first(self, row: dict) -> dict:
+        first = self.first_id.setdefault(row["id"], row["row"])
+        if first != row["row"]:
+            del row["p"]
+            row["errors"] = [f"证件号码：与第{first}行证件号码重复"]
+        return row
+
+    def _plain(self, rows) -> list:
+        """Each row's staged dict when every cell is plain (证件类型 居民身份证 or empty, a plain
+        身份证 number, a plain name of at most 50 characters, 性别 and 出生日期 empty or the number's,
+        是否有社保 是 / 否 / empty), else None — column by column (models/io/columns.py)."""
+        if not rows:
+            return []
+        values = [v for _, v in rows]
+        cells = [[c if type(c) is str else str(c) for c in column(values, name)] for name in COLUMNS]
+        names, types, numbers, genders, births, has = cells
+        born = plain_resident_ids(column(values, "证件号码"), self.on)  # a number cell is never plain
+        plain_names = normalized(names)
+        resident = {"", RESIDENT_ID, *(k for k, v in ID_ALIASES.items() if v == RESIDENT_ID)}
+        out = []
+        for (number, _), v, t, n, b, name, g, d, h in zip(rows, zip(*cells, strict=True), types, numbers, born,
+                                                           plain_names, genders, births, has, strict=True):
+            if b is None or t not in resident or not name or len(name) > 50 or h not in ("", "是", "否"):
+                out.append(None)
+                continue
+            gender = gender_of(n)
+            if (g and g != gender) or (d and parse_day(d) != b):
+                out.append(None)
+                continue
+            out.append({"row": number, "v": list(v), "id": n,
+                        "p": [RESIDENT_ID, n, name, gender, b.isoformat(), h == "是"]})
+        return out
 
     def _parse(self, number: int, values: dict) -> dict:
         row, reasons = {"row": number, "v": [str(values.get(c, "")) for c in COLUMNS]}, []
