@@ -13,6 +13,7 @@ already recorded (same person, 给付日期, 给付类型 and amount — the sam
 counted, not recorded twice. Amounts are entered in 元 (at most two decimals), stored in fen.
 """
 
+import operator
 from collections import namedtuple
 from datetime import date
 
@@ -123,8 +124,7 @@ def _parse(values: dict, on: date, years: dict) -> tuple[dict, dict]:
     return row, reasons
 
 
-def _key(row: dict) -> tuple:
-    return row["id_number"], row["claim_date"], row["claim_type"], row["amount"]
+_key = operator.itemgetter("id_number", "claim_date", "claim_type", "amount")  # a claim recorded once
 
 
 def _plain(values: list, on: date, years: dict) -> list:
@@ -174,6 +174,9 @@ def check(rows: list, on: date | None = None) -> tuple[list, list, int]:
     years = {y.year: y for y in ProtectionYear.select()}
     parsed, seen = [], {}
     plain = _plain([values for _, values in rows], on, years)
+    if None not in plain and len(set(map(_key, plain))) == len(plain):  # the usual file
+        parsed = [(values, row, {}) for (_, values), row in zip(rows, plain, strict=True)]
+        rows = plain = ()
     for (number, values), row in zip(rows, plain, strict=True):
         if row is None:
             row, reasons = _parse(values, on, years)
@@ -186,31 +189,41 @@ def check(rows: list, on: date | None = None) -> tuple[list, list, int]:
         parsed.append((values, row, reasons))
     numbers = list({r["id_number"] for _, r, reasons in parsed if "id_number" in r})
     # plain tuples with the attributes the check reads (a file holds tens of thousands: no model rows)
-    persons = {number: _Person(pid, normalize(name)) for pid, name, number in fetch(Person.select(
-        Person.id, Person.name, Person.id_number).where(in_values(Person.id_number, numbers)))}
+    found = fetch(Person.select(Person.id, Person.name, Person.id_number).where(in_values(Person.id_number, numbers)))
+    persons = {}
+    if found:
+        pids, names, numbers = zip(*found, strict=True)
+        persons = dict(zip(numbers, map(_Person, pids, normalized(list(names))), strict=True))
     person_ids = [p.id for p in persons.values()]
     periods: dict = {}
     if person_ids:
-        days: dict = {}  # the database's date value → date, once per distinct value
-
-        def day(value):
-            if value not in days:
-                days[value] = Enrollment.start.python_value(value)
-            return days[value]
-        for eid, pid, year_id, start, end, org_id in fetch(Enrollment.select(
-                Enrollment.id, Enrollment.person, Enrollment.year, Enrollment.start, Enrollment.end, Enrollment.org)
-                .where(in_values(Enrollment.person, person_ids) & Enrollment.active)
-                .order_by(Enrollment.start)):
-            periods.setdefault((pid, year_id), []).append(_Period(eid, pid, year_id, day(start), day(end), org_id))
+        held = fetch(Enrollment.select(
+            Enrollment.id, Enrollment.person, Enrollment.year, Enrollment.start, Enrollment.end, Enrollment.org)
+            .where(in_values(Enrollment.person, person_ids) & Enrollment.active).order_by(Enrollment.start))
+        if held:
+            eids, pids, year_ids, starts, ends, orgs = zip(*held, strict=True)
+            day = {v: Enrollment.start.python_value(v) for v in {*starts, *ends}}  # once per distinct value
+            for period in map(_Period, eids, pids, year_ids, map(day.__getitem__, starts),
+                              map(day.__getitem__, ends), orgs):
+                periods.setdefault((period.person_id, period.year_id), []).append(period)
     recorded = set()
     if person_ids:
         recorded = {(n, d, t, a) for n, d, t, a in Claim.select(
             Claim.id_number, Claim.claim_date, Claim.claim_type, Claim.amount)
             .where(in_values(Claim.person, person_ids)).tuples()}
     plan, checked, already = [], [], 0
+    year_of = {id(y): (y.id, y.claims_deadline) for y in years.values()}
     for values, row, reasons in parsed:
         if not reasons:
-            _cover(row, persons, periods, reasons)
+            # the usual row inline (the person, their name, the year's first period covering the day,
+            # no deadline passed); _cover words every other case
+            person = persons.get(row["id_number"])
+            year_id, deadline = year_of[id(row["year"])]
+            held = periods.get((person.id, year_id)) if person is not None and person.name == row["name"] else None
+            if held and held[0].start <= row["claim_date"] and not (deadline and row["claim_date"] > deadline):
+                row["person"], row["enrollment"] = person, held[0]
+            else:
+                _cover(row, persons, periods, reasons)
         if not reasons and recorded and _key(row) in recorded:
             already += 1
             checked.append((values, {}))
@@ -262,9 +275,17 @@ def _values(r: dict, account, stamp) -> dict:
 
 
 def _insert(plan: list, account) -> None:
-    rows = [{"person": r["person"].id, "id_number": r["id_number"], "name": r["name"], "year": r["year"].id,
-             "enrollment": r["enrollment"].id, "org": r["enrollment"].org_id, "claim_date": r["claim_date"],
-             "claim_type": r["claim_type"], "amount": r["amount"], "note": r["note"]} for r in plan]
+    year_ids = {id(r["year"]): r["year"].id for r in plan[:1]}
+    rows = []
+    for r in plan:
+        year = r["year"]
+        year_id = year_ids.get(id(year))
+        if year_id is None:
+            year_id = year_ids[id(year)] = year.id
+        rows.append({"person": r["person"].id, "id_number": r["id_number"], "name": r["name"], "year": year_id,
+                     "enrollment": r["enrollment"].id, "org": r["enrollment"].org_id,
+                     "claim_date": r["claim_date"], "claim_type": r["claim_type"], "amount": r["amount"],
+                     "note": r["note"]})
     bulk_insert(Claim, rows, same={"created_by": account.id if account else None, "created_at": now()})
 
 

@@ -180,6 +180,9 @@ def check_individual_rows(rows: list, on: date) -> tuple[list, list, int]:
     plan, checked, seen, already = [], [], {}, 0
     parsed = []
     plain = _plain_individual([values for _, values in rows], on, years, types)
+    if None not in plain and len({(r["id_number"], id(r["year"])) for r in plain}) == len(plain):
+        parsed = [(number, r, []) for (number, _), r in zip(rows, plain, strict=True)]  # the usual file
+        rows = plain = ()
     for (number, values), row in zip(rows, plain, strict=True):
         if row is None:
             row, reasons = _individual_row(values, on, years, types)
@@ -200,6 +203,10 @@ def check_individual_rows(rows: list, on: date) -> tuple[list, list, int]:
     held = {}
     for year, ids in by_year.values():
         held.update({(year.id, pid): e for pid, e in holder_of(year, ids).items()})
+    if not held:  # nobody already insured that year (the usual file): no row changes here
+        for _, r, _ in parsed:
+            r["person"] = persons.get(r.get("id_number"))
+        return [r for _, r, reasons in parsed if not reasons], [(r["values"], reasons) for _, r, reasons in parsed], 0
     for _, r, reasons in parsed:
         person = persons.get(r.get("id_number"))
         if not reasons and person is not None:
@@ -237,7 +244,7 @@ def _plain_individual(values: list, on: date, years: dict, types: dict) -> list:
     births = plain_resident_ids(numbers, on)
     pairs = list(zip(column(values, "保障年度"), column(values, "保障类型代码"), strict=True))
     cover = {pair: _year_type(*pair, years, types) for pair in set(pairs)}
-    bounds = {y.id: (date(y.year, 1, 1), date(y.year, 12, 31)) for y in years.values()}
+    cover = {pair: yt and (*yt, date(yt[0].year, 1, 1), date(yt[0].year, 12, 31)) for pair, yt in cover.items()}
     starts = list(map(parse_day, column(values, "起保日期")))
     ends = list(map(parse_day, column(values, "终保日期")))
     names = [n[:50] for n in normalized(column(values, "姓名"))]
@@ -247,7 +254,7 @@ def _plain_individual(values: list, on: date, years: dict, types: dict) -> list:
         if b is None or yt is None or s is None or e is None or not m:
             out.append(None)
             continue
-        first, last = bounds[yt[0].id]
+        first, last = yt[2:]
         out.append({"values": v, "id_number": n, "birth": b, "gender": gender_of(n), "year": yt[0],
                     "type": yt[1], "start": s, "end": e, "name": m} if first <= s <= e <= last else None)
     return out
@@ -303,16 +310,17 @@ def apply_individual(plan: list) -> int:
                 got = Person.select(Person.id_number, Person.id).where(
                     in_values(Person.id_number, list(new)) & (Person.id_type == "身份证")).tuples()
             ids = dict(got)
-        half_of = {}
+        terms = {}  # (year, type, start) → (year id, type id, 全年 / 半年, fee): once per distinct
         rows = []
         for r in plan:
-            t = r["type"]
-            half = half_of.get(r["start"])
-            if half is None:
-                half = half_of[r["start"]] = period_label(r["start"]) == "半年"
-            rows.append({"person": r["person"] or ids[r["id_number"]], "year": r["year"].id, "type": t.id,
-                         "start": r["start"], "end": r["end"], "period": "半年" if half else "全年",
-                         "fee": t.half_fee if half else t.full_fee})
+            key = (id(r["year"]), id(r["type"]), r["start"])
+            term = terms.get(key)
+            if term is None:
+                t = r["type"]
+                half = period_label(r["start"]) == "半年"
+                term = terms[key] = (r["year"].id, t.id, "半年" if half else "全年", t.half_fee if half else t.full_fee)
+            rows.append({"person": r["person"] or ids[r["id_number"]], "year": term[0], "type": term[1],
+                         "start": r["start"], "end": r["end"], "period": term[2], "fee": term[3]})
         bulk_insert(Enrollment, rows, same={"org": None, "source": INDIVIDUAL, "channel": "会员卡参保",
                                             "mode": "即时参保"})
     return len(plan)
