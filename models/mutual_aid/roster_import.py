@@ -28,7 +28,7 @@ from models import db
 from models.audit import AuditLog
 from models.base import DomainError, now, today
 from models.io import uploads
-from models.io.bulk import bulk_insert
+from models.io.bulk import bulk_insert, relaxed_commit
 from models.io.columns import column, gender_of, normalized, plain_resident_ids
 from models.io.error_file import FailedRow, error_workbook
 from models.io.formats import _csv, _text, _xls, _xlsx, sniff
@@ -309,7 +309,9 @@ def _check_file(ctx, data: bytes, checker: Checker, done: int, checked: list):
             if seq < done:
                 continue
             part = checker.check(rows)
-            ctx.stage(seq, part, total, hint if hint is not None and hint >= total else 0)
+            with db.atomic():
+                relaxed_commit()  # a chunk lost in a crash goes with its checkpoint: checked again on resume
+                ctx.stage(seq, part, total, hint if hint is not None and hint >= total else 0)
             checked.extend(part)
         if not total:
             raise DomainError(NO_ROWS, 422)
