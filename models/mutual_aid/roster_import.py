@@ -21,19 +21,19 @@ file, on the import pipeline every upload follows (models/io/uploads.py, models/
   checked when the file is uploaded and again when the rows go in.
 """
 
-
 import peewee as pw
 
 from models import db
 from models.audit import AuditLog
 from models.base import DomainError, now, today
 from models.io import uploads
-from models.io.bulk import bulk_insert, relaxed_commit
+from models.io.bulk import bulk_insert
 from models.io.columns import column, gender_of, normalized, plain_resident_ids
 from models.io.error_file import FailedRow, error_workbook
-from models.io.formats import _csv, _text, _xls, _xlsx, sniff
+from models.io.formats import _csv, _text, _xls, _xlsx, keep_for_job, sniff
 from models.io.tables import lost_digits, lost_digits_message, stream_table
 from models.io.templates import notes_sheet, template_sheet, workbook_bytes
+from models.job_queue import runs_here
 from models.jobs import FULL_NUMBER_KINDS, staged_import
 from models.mutual_aid import registry
 from models.mutual_aid.batch_ops import claim
@@ -122,7 +122,9 @@ def first_row(data: bytes) -> list:
     """The header of the upload, read before the file is queued; a file with no data row under
     it is refused."""
     kind = sniff(data)
-    rows = {"xlsx": _xlsx, "xls": _xls, "csv": _csv}[kind](data)
+    # the parsed sheet is kept for a job that runs in this process, once the file passed (formats.py)
+    parsed = [] if runs_here() else None
+    rows = _csv(data) if kind == "csv" else {"xlsx": _xlsx, "xls": _xls}[kind](data, keep=parsed)
     header = None
     try:
         for _number, cells in rows:
@@ -130,6 +132,7 @@ def first_row(data: bytes) -> list:
             if not any(cells):
                 continue
             if header is not None:
+                keep_for_job(parsed or [])
                 return header
             header = checked_header(cells)
     finally:
@@ -204,11 +207,11 @@ class Checker:
                 out.append(None)
                 continue
             gender = gender_of(n)
-            if (g and g != gender) or (d and parse_day(d) != b):
+            if (g and g != gender) or (d and d != (iso := b.isoformat()) and parse_day(d) != b):
                 out.append(None)
                 continue
             out.append({"row": number, "v": list(v), "id": n,
-                        "p": [RESIDENT_ID, n, name, gender, b.isoformat(), h == "是"]})
+                        "p": [RESIDENT_ID, n, name, gender, iso if d else b.isoformat(), h == "是"]})
         return out
 
     def _parse(self, number: int, values: dict) -> dict:
@@ -284,11 +287,13 @@ def run_import(ctx):
 
 
 def _chunked(stream):
-    chunk, width = [], len(stream.header)
+    chunk, width, header = [], len(stream.header), stream.header
+    every = "" not in header  # the template's columns alone: a row's dict by zip, in C
+    named = [(i, h) for i, h in enumerate(header) if h]
     for number, cells in stream.rows:
         if len(cells) < width:
             cells = cells + [""] * (width - len(cells))
-        chunk.append((number, {h: cells[i] for i, h in enumerate(stream.header) if h}))
+        chunk.append((number, dict(zip(header, cells, strict=False)) if every else {h: cells[i] for i, h in named}))
         if len(chunk) >= CHUNK:
             yield chunk
             chunk = []
@@ -309,9 +314,7 @@ def _check_file(ctx, data: bytes, checker: Checker, done: int, checked: list):
             if seq < done:
                 continue
             part = checker.check(rows)
-            with db.atomic():
-                relaxed_commit()  # a chunk lost in a crash goes with its checkpoint: checked again on resume
-                ctx.stage(seq, part, total, hint if hint is not None and hint >= total else 0)
+            ctx.stage(seq, part, total, hint if hint is not None and hint >= total else 0)
             checked.extend(part)
         if not total:
             raise DomainError(NO_ROWS, 422)
@@ -337,7 +340,7 @@ def _apply(ctx, batch: AidBatch, account, checked: list, total: int, chunks: int
     for r in good:
         id_type, number, name, gender, birth, has = r["p"]
         entries.append({"batch": batch.id, "year": batch.year_id, "id_type": id_type, "id_number": number,
-                        "imported_name": name, "gender": gender, "birth_date": parse_day(birth),
+                        "imported_name": name, "gender": gender, "birth_date": birth,  # as staged: YYYY-MM-DD
                         "has_social_insurance": has, "source": UPLOADED, "active": True, "created_at": at,
                         **registry.matched(name, IN_SERVICE if has else UNKNOWN, payers.get(number),
                                            members.get(number, ""))})
