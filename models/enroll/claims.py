@@ -13,6 +13,7 @@ already recorded (same person, 给付日期, 给付类型 and amount — the sam
 counted, not recorded twice. Amounts are entered in 元 (at most two decimals), stored in fen.
 """
 
+import operator
 from collections import namedtuple
 from datetime import date
 
@@ -26,9 +27,10 @@ from models.enroll.enrollment import Enrollment
 from models.enroll.plans import ProtectionYear
 from models.io import uploads
 from models.io.bulk import bulk_insert, fetch
+from models.io.columns import column, normalized, plain_resident_ids
 from models.io.tables import lost_digits, lost_digits_message
 from models.io.templates import notes_sheet, template_sheet, workbook_bytes
-from models.jobs import Job, job_kind
+from models.jobs import Job, bulk_work, job_kind
 from models.members.people import Person
 from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
@@ -122,19 +124,64 @@ def _parse(values: dict, on: date, years: dict) -> tuple[dict, dict]:
     return row, reasons
 
 
-def _key(row: dict) -> tuple:
-    return row["id_number"], row["claim_date"], row["claim_type"], row["amount"]
+_key = operator.itemgetter("id_number", "claim_date", "claim_type", "amount")  # a claim recorded once
+
+
+def _plain(values: list, on: date, years: dict) -> list:
+    """Each row's fields when every cell is plain (a plain 身份证 number as text, a plain name, a
+    set year as four digits, a 给付日期 not after `on`, one of the types as written, an amount in
+    range, a plain 备注 of at most 200 characters), else None — column by column
+    (models/io/columns.py); _parse words the refusals of the others."""
+    if not values:
+        return []
+    numbers = column(values, "证件号码")
+    births = plain_resident_ids(numbers, on)
+    names = [n[:50] for n in normalized(column(values, "姓名"))]
+    year_cells = column(values, "保障年度")
+    year_of = {}
+    for cell in set(year_cells):
+        text = normalize(cell).removesuffix("年")
+        year_of[cell] = years.get(int(text)) if text.isascii() and text.isdigit() and len(text) == 4 else None
+    days = list(map(parse_day, column(values, "给付日期")))
+    kinds = column(values, "给付类型")
+    amount_cells = column(values, "给付金额(元)")
+    amount_of = {}
+    for cell in set(amount_cells):
+        try:
+            amount = fen(cell)
+        except FeeError:
+            amount = None
+        amount_of[cell] = amount if amount is not None and 0 < amount <= MAX_AMOUNT else None
+    notes = normalized(column(values, "备注"))
+    allowed = frozenset(CLAIM_TYPES)
+    out = []
+    for n, b, m, y, d, k, a, note in zip(numbers, births, names, year_cells, days, kinds, amount_cells, notes,
+                                         strict=True):
+        year, amount = year_of[y], amount_of[a]
+        out.append({"id_number": n, "name": m, "year": year, "claim_date": d, "claim_type": k, "amount": amount,
+                    "note": note}
+                   if b is not None and m and year is not None and d is not None and d <= on and k in allowed
+                   and amount is not None and len(note) <= 200 else None)
+    return out
 
 
 def check(rows: list, on: date | None = None) -> tuple[list, list, int]:
     """rows = [(row number, {column: value})]. Returns (plan, checked, already): plan = the row
     dicts to record (with person and enrollment), checked = [(values, {column: reason})] in file
-    order, already = rows recorded before (nothing to do). A few queries for the whole file."""
+    order, already = rows recorded before (nothing to do). A few queries for the whole file; the
+    plain rows (`_plain`) skip the row-by-row checks."""
     on = on or today()
     years = {y.year: y for y in ProtectionYear.select()}
     parsed, seen = [], {}
-    for number, values in rows:
-        row, reasons = _parse(values, on, years)
+    plain = _plain([values for _, values in rows], on, years)
+    if None not in plain and len(set(map(_key, plain))) == len(plain):  # the usual file
+        parsed = [(values, row, {}) for (_, values), row in zip(rows, plain, strict=True)]
+        rows = plain = ()
+    for (number, values), row in zip(rows, plain, strict=True):
+        if row is None:
+            row, reasons = _parse(values, on, years)
+        else:
+            reasons = {}
         if not reasons:
             first = seen.setdefault(_key(row), number)
             if first != number:
@@ -142,32 +189,42 @@ def check(rows: list, on: date | None = None) -> tuple[list, list, int]:
         parsed.append((values, row, reasons))
     numbers = list({r["id_number"] for _, r, reasons in parsed if "id_number" in r})
     # plain tuples with the attributes the check reads (a file holds tens of thousands: no model rows)
-    persons = {number: _Person(pid, name) for pid, name, number in fetch(Person.select(
-        Person.id, Person.name, Person.id_number).where(in_values(Person.id_number, numbers)))}
+    found = fetch(Person.select(Person.id, Person.name, Person.id_number).where(in_values(Person.id_number, numbers)))
+    persons = {}
+    if found:
+        pids, names, numbers = zip(*found, strict=True)
+        persons = dict(zip(numbers, map(_Person, pids, normalized(list(names))), strict=True))
     person_ids = [p.id for p in persons.values()]
     periods: dict = {}
     if person_ids:
-        days: dict = {}  # the database's date value → date, once per distinct value
-
-        def day(value):
-            if value not in days:
-                days[value] = Enrollment.start.python_value(value)
-            return days[value]
-        for eid, pid, year_id, start, end, org_id in fetch(Enrollment.select(
-                Enrollment.id, Enrollment.person, Enrollment.year, Enrollment.start, Enrollment.end, Enrollment.org)
-                .where(in_values(Enrollment.person, person_ids) & Enrollment.active)
-                .order_by(Enrollment.start)):
-            periods.setdefault((pid, year_id), []).append(_Period(eid, pid, year_id, day(start), day(end), org_id))
+        held = fetch(Enrollment.select(
+            Enrollment.id, Enrollment.person, Enrollment.year, Enrollment.start, Enrollment.end, Enrollment.org)
+            .where(in_values(Enrollment.person, person_ids) & Enrollment.active).order_by(Enrollment.start))
+        if held:
+            eids, pids, year_ids, starts, ends, orgs = zip(*held, strict=True)
+            day = {v: Enrollment.start.python_value(v) for v in {*starts, *ends}}  # once per distinct value
+            for period in map(_Period, eids, pids, year_ids, map(day.__getitem__, starts),
+                              map(day.__getitem__, ends), orgs):
+                periods.setdefault((period.person_id, period.year_id), []).append(period)
     recorded = set()
     if person_ids:
         recorded = {(n, d, t, a) for n, d, t, a in Claim.select(
             Claim.id_number, Claim.claim_date, Claim.claim_type, Claim.amount)
             .where(in_values(Claim.person, person_ids)).tuples()}
     plan, checked, already = [], [], 0
+    year_of = {id(y): (y.id, y.claims_deadline) for y in years.values()}
     for values, row, reasons in parsed:
         if not reasons:
-            _cover(row, persons, periods, reasons)
-        if not reasons and _key(row) in recorded:
+            # the usual row inline (the person, their name, the year's first period covering the day,
+            # no deadline passed); _cover words every other case
+            person = persons.get(row["id_number"])
+            year_id, deadline = year_of[id(row["year"])]
+            held = periods.get((person.id, year_id)) if person is not None and person.name == row["name"] else None
+            if held and held[0].start <= row["claim_date"] and not (deadline and row["claim_date"] > deadline):
+                row["person"], row["enrollment"] = person, held[0]
+            else:
+                _cover(row, persons, periods, reasons)
+        if not reasons and recorded and _key(row) in recorded:
             already += 1
             checked.append((values, {}))
             continue
@@ -177,7 +234,7 @@ def check(rows: list, on: date | None = None) -> tuple[list, list, int]:
     return plan, checked, already
 
 
-_Person = namedtuple("_Person", "id name")
+_Person = namedtuple("_Person", "id name")  # name: normalize()d
 _Period = namedtuple("_Period", "id person_id year_id start end org_id")  # an active enrollment
 
 
@@ -188,7 +245,7 @@ def _cover(row: dict, persons: dict, periods: dict, reasons: dict) -> None:
     if person is None:
         reasons["证件号码"] = "系统中没有该证件号码的人员，不能登记给付"
         return
-    if normalize(person.name) != row["name"]:
+    if person.name != row["name"]:
         reasons["姓名"] = "姓名与该证件号码登记的姓名不一致"
         return
     held = periods.get((person.id, year.id), [])
@@ -218,8 +275,18 @@ def _values(r: dict, account, stamp) -> dict:
 
 
 def _insert(plan: list, account) -> None:
-    stamp = now()
-    bulk_insert(Claim, [_values(r, account, stamp) for r in plan])
+    year_ids = {id(r["year"]): r["year"].id for r in plan[:1]}
+    rows = []
+    for r in plan:
+        year = r["year"]
+        year_id = year_ids.get(id(year))
+        if year_id is None:
+            year_id = year_ids[id(year)] = year.id
+        rows.append({"person": r["person"].id, "id_number": r["id_number"], "name": r["name"], "year": year_id,
+                     "enrollment": r["enrollment"].id, "org": r["enrollment"].org_id,
+                     "claim_date": r["claim_date"], "claim_type": r["claim_type"], "amount": r["amount"],
+                     "note": r["note"]})
+    bulk_insert(Claim, rows, same={"created_by": account.id if account else None, "created_at": now()})
 
 
 # --- the form ----------------------------------------------------------------------------------
@@ -265,6 +332,11 @@ def submit_import(account: Account, data: bytes, file_name: str) -> Job:
 
 @job_kind(KIND, "给付信息导入")
 def run_import(ctx):
+    with bulk_work():  # tens of thousands of rows: no cyclic GC rescans (models/jobs.py)
+        return _run_import(ctx)
+
+
+def _run_import(ctx):
     account = Account.get_by_id(ctx.params["account"])
     header, rows = uploads.read_rows(ctx, REQUIRED, MAX_ROWS)
     plan, checked, already = check(rows)

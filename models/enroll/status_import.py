@@ -28,9 +28,10 @@ from models.enroll.enrollment import (
 )
 from models.enroll.plans import ProtectionType, ProtectionYear
 from models.io import uploads
-from models.io.bulk import bulk_insert, update_rows
+from models.io.bulk import bulk_insert, fetch, update_rows
+from models.io.columns import column, gender_of, normalized, plain_resident_ids
 from models.io.tables import lost_digits, lost_digits_message
-from models.jobs import Job, job_kind
+from models.jobs import Job, bulk_work, job_kind
 from models.members.people import Person
 from models.orgs.accounts import Account
 from models.rules.fees import period_label
@@ -71,60 +72,99 @@ def _choice(values: dict, column: str, allowed: list) -> str:
 
 
 def check_status_rows(rows: list, on: date) -> tuple[list, list]:
-    """(plan of dicts, checked [(values, reasons)])."""
+    """(plan of dicts, checked [(values, reasons)]). The plain rows (`_plain_status`) are taken
+    as they are; the others go through `_status_row`, which words each refusal."""
+    plain = _plain_status([values for _, values in rows], on)
+    if None not in plain and len({row["id_number"] for row in plain}) == len(plain):  # the usual file
+        return plain, [(values, []) for _, values in rows]
     plan, checked, seen = [], [], {}
-    choices = (("card_status", "社保卡状态", CARD_STATUSES), ("employment", "就业状态", EMPLOYMENT),
-               ("insurance", "社保缴纳", INSURANCE))
-    for number, values in rows:
-        reasons, row = [], {}
-        try:
-            row["id_number"] = _id(values, on).number
-        except ValueError as exc:
-            reasons.append(str(exc))
-        for key, column, allowed in choices:
-            try:
-                row[key] = _choice(values, column, allowed)
-            except ValueError as exc:
-                reasons.append(str(exc))
-        try:
-            row["status_date"] = _day(values.get("状态日期"), "状态日期")
-        except ValueError as exc:
-            reasons.append(str(exc))
-        if row.get("status_date") and row["status_date"] > on:
-            reasons.append("状态日期不能晚于今天")
-        if "id_number" in row:
+    for (number, values), row in zip(rows, plain, strict=True):
+        if row is None:
+            row, reasons = _status_row(number, values, on, seen)
+        else:
             first = seen.setdefault(row["id_number"], number)
-            if first != number:
-                reasons.append(f"证件号码与第{first}行重复")
-        row["name"] = normalize(values.get("姓名"))[:50]
+            reasons = [] if first == number else [f"证件号码与第{first}行重复"]
         checked.append((values, reasons))
         if not reasons:
             plan.append(row)
     return plan, checked
 
 
+_STATUS_CHOICES = (("card_status", "社保卡状态", CARD_STATUSES), ("employment", "就业状态", EMPLOYMENT),
+                   ("insurance", "社保缴纳", INSURANCE))
+
+
+def _plain_status(values: list, on: date) -> list:
+    """Each row's plan dict when every cell is plain (a plain 身份证 number, each status one of its
+    choices as written, a 状态日期 not after `on`), else None — column by column
+    (models/io/columns.py)."""
+    if not values:
+        return []
+    numbers = column(values, "证件号码")
+    births = plain_resident_ids(numbers, on)
+    cards, jobs, paid = (column(values, c) for _, c, _ in _STATUS_CHOICES)
+    days = list(map(parse_day, column(values, "状态日期")))
+    names = [n[:50] for n in normalized(column(values, "姓名"))]
+    allowed = [frozenset(a) for _, _, a in _STATUS_CHOICES]
+    return [{"id_number": n, "card_status": c, "employment": e, "insurance": i, "status_date": d, "name": m}
+            if b is not None and c in allowed[0] and e in allowed[1] and i in allowed[2] and d is not None
+            and d <= on else None
+            for n, b, c, e, i, d, m in zip(numbers, births, cards, jobs, paid, days, names, strict=True)]
+
+
+def _status_row(number: int, values: dict, on: date, seen: dict) -> tuple[dict, list]:
+    reasons, row = [], {}
+    try:
+        row["id_number"] = _id(values, on).number
+    except ValueError as exc:
+        reasons.append(str(exc))
+    for key, col, allowed in _STATUS_CHOICES:
+        try:
+            row[key] = _choice(values, col, allowed)
+        except ValueError as exc:
+            reasons.append(str(exc))
+    try:
+        row["status_date"] = _day(values.get("状态日期"), "状态日期")
+    except ValueError as exc:
+        reasons.append(str(exc))
+    if row.get("status_date") and row["status_date"] > on:
+        reasons.append("状态日期不能晚于今天")
+    if "id_number" in row:
+        first = seen.setdefault(row["id_number"], number)
+        if first != number:
+            reasons.append(f"证件号码与第{first}行重复")
+    row["name"] = normalize(values.get("姓名"))[:50]
+    return row, reasons
+
+
 def apply_status(plan: list) -> tuple[int, int]:
     """Insert new records, update older ones; returns (written, kept because newer)."""
-    existing = {r.id_number: r for r in StatusRecord.select().where(
-        in_values(StatusRecord.id_number, [p["id_number"] for p in plan]))}
+    numbers = [p["id_number"] for p in plan]
+    day = StatusRecord.status_date.python_value
+    existing = {number: (rid, day(d)) for rid, number, d in fetch(StatusRecord.select(
+        StatusRecord.id, StatusRecord.id_number, StatusRecord.status_date).where(
+        in_values(StatusRecord.id_number, numbers)))} if plan else {}
     written = kept = 0
     stamp = now()
-    holders = [i for (i,) in Person.select(Person.id).where(
-        in_values(Person.id_number, [p["id_number"] for p in plan])).tuples()]
+    holders = [i for (i,) in fetch(Person.select(Person.id).where(in_values(Person.id_number, numbers)))] \
+        if plan else []
     with db.atomic(), figures.people(holders):  # 退休 / 死亡 move 可参保 (the monitor's counters)
-        fresh, changed = [], []
-        for p in plan:
-            old = existing.get(p["id_number"])
-            if old is None:
-                fresh.append({**p, "updated_at": stamp})
-            elif old.status_date > p["status_date"]:
-                kept += 1
-                continue
-            else:
-                changed.append((*[p[f.name] for f in STATUS_FIELDS], stamp, old.id))
-            written += 1
+        if not existing:
+            fresh, changed, written = plan, [], len(plan)
+        else:
+            fresh, changed = [], []
+            for p in plan:
+                old = existing.get(p["id_number"])
+                if old is None:
+                    fresh.append(p)
+                elif old[1] > p["status_date"]:
+                    kept += 1
+                    continue
+                else:
+                    changed.append((*[p[f.name] for f in STATUS_FIELDS], stamp, old[0]))
+                written += 1
         update_rows(StatusRecord, [*STATUS_FIELDS, StatusRecord.updated_at], changed)
-        bulk_insert(StatusRecord, fresh)
+        bulk_insert(StatusRecord, fresh, same={"updated_at": stamp})
     return written, kept
 
 
@@ -134,61 +174,43 @@ STATUS_FIELDS = [StatusRecord.id_number, StatusRecord.name, StatusRecord.card_st
 
 def check_individual_rows(rows: list, on: date) -> tuple[list, list, int]:
     """(plan, checked, already): a row whose person already holds this very enrollment is
-    `already` (a re-upload)."""
+    `already` (a re-upload). The plain rows (`_plain_individual`) skip the row-by-row checks."""
     years = {y.year: y for y in ProtectionYear.select()}
     types = {(t.year_id, t.code): t for t in ProtectionType.select()}
     plan, checked, seen, already = [], [], {}, 0
     parsed = []
-    for number, values in rows:
-        reasons, row = [], {"values": values}
-        try:
-            rid = _id(values, on)
-            row.update(id_number=rid.number, birth=rid.birth_date, gender=rid.gender)
-        except ValueError as exc:
-            reasons.append(str(exc))
-        try:
-            y = int(normalize(values.get("保障年度")).removesuffix("年"))
-            row["year"] = years.get(y)
-            if row["year"] is None:
-                reasons.append(f"保障年度{y}年尚未设置")
-        except ValueError:
-            reasons.append("保障年度应为四位数字，如 2027")
-        code = normalize(values.get("保障类型代码")).upper()
-        if row.get("year"):
-            row["type"] = types.get((row["year"].id, code))
-            if row["type"] is None:
-                reasons.append(f"保障类型代码“{code}”不是该年度的保障类型")
-        for key, label in (("start", "起保日期"), ("end", "终保日期")):
-            try:
-                row[key] = _day(values.get(label), label)
-            except ValueError as exc:
-                reasons.append(str(exc))
-        if row.get("year") and row.get("start") and row.get("end"):
-            y = row["year"].year
-            if not (date(y, 1, 1) <= row["start"] <= row["end"] <= date(y, 12, 31)):
-                reasons.append(f"起保日期和终保日期须在{y}年内，且起保日期不晚于终保日期")
+    plain = _plain_individual([values for _, values in rows], on, years, types)
+    if None not in plain and len({(r["id_number"], id(r["year"])) for r in plain}) == len(plain):
+        parsed = [(number, r, []) for (number, _), r in zip(rows, plain, strict=True)]  # the usual file
+        rows = plain = ()
+    for (number, values), row in zip(rows, plain, strict=True):
+        if row is None:
+            row, reasons = _individual_row(values, on, years, types)
+        else:
+            reasons = []
         if row.get("id_number") and row.get("year"):
             key = (row["id_number"], row["year"].id)
             first = seen.setdefault(key, number)
             if first != number:
-                reasons.append(f"证件号码与第{first}行重复")
-        row["name"] = normalize(values.get("姓名"))[:50]
-        if not row["name"]:
-            reasons.append("姓名未填写")
+                reasons.insert(len(reasons) - (not row["name"]), f"证件号码与第{first}行重复")
         parsed.append((number, row, reasons))
-    persons = {p.id_number: p for p in Person.select().where(
-        in_values(Person.id_number, [r["id_number"] for _, r, _ in parsed if r.get("id_number")]))}
+    persons = dict(fetch(Person.select(Person.id_number, Person.id).where(
+        in_values(Person.id_number, [r["id_number"] for _, r, _ in parsed if r.get("id_number")]))))
     by_year: dict = {}
     for _, r, reasons in parsed:
         if not reasons and r["id_number"] in persons:
-            by_year.setdefault(r["year"].id, (r["year"], []))[1].append(persons[r["id_number"]].id)
+            by_year.setdefault(r["year"].id, (r["year"], []))[1].append(persons[r["id_number"]])
     held = {}
     for year, ids in by_year.values():
         held.update({(year.id, pid): e for pid, e in holder_of(year, ids).items()})
+    if not held:  # nobody already insured that year (the usual file): no row changes here
+        for _, r, _ in parsed:
+            r["person"] = persons.get(r.get("id_number"))
+        return [r for _, r, reasons in parsed if not reasons], [(r["values"], reasons) for _, r, reasons in parsed], 0
     for _, r, reasons in parsed:
         person = persons.get(r.get("id_number"))
         if not reasons and person is not None:
-            e = held.get((r["year"].id, person.id))
+            e = held.get((r["year"].id, person))
             if e is not None:
                 if e.source == INDIVIDUAL and e.start == r["start"] and e.type_id == r["type"].id:
                     already += 1
@@ -198,9 +220,78 @@ def check_individual_rows(rows: list, on: date) -> tuple[list, list, int]:
                 reasons.append(f"本年度已在{where}参保，同一保障年度只能参保一次")
         checked.append((r["values"], reasons))
         if not reasons:
-            r["person"] = person
+            r["person"] = person  # its id, or None: registered by apply_individual
             plan.append(r)
     return plan, checked, already
+
+
+def _year_type(year_cell, code_cell, years: dict, types: dict):
+    """(ProtectionYear, ProtectionType) as _individual_row reads the two cells, or None."""
+    try:
+        year = years.get(int(normalize(year_cell).removesuffix("年")))
+    except ValueError:
+        return None
+    kind = types.get((year.id, normalize(code_cell).upper())) if year is not None else None
+    return (year, kind) if kind is not None else None
+
+
+def _plain_individual(values: list, on: date, years: dict, types: dict) -> list:
+    """Each row's parsed dict when every cell is plain (a plain 身份证 number, a set year and its
+    type's code, coverage dates inside the year, a plain name), else None — column by column."""
+    if not values:
+        return []
+    numbers = column(values, "证件号码")
+    births = plain_resident_ids(numbers, on)
+    pairs = list(zip(column(values, "保障年度"), column(values, "保障类型代码"), strict=True))
+    cover = {pair: _year_type(*pair, years, types) for pair in set(pairs)}
+    cover = {pair: yt and (*yt, date(yt[0].year, 1, 1), date(yt[0].year, 12, 31)) for pair, yt in cover.items()}
+    starts = list(map(parse_day, column(values, "起保日期")))
+    ends = list(map(parse_day, column(values, "终保日期")))
+    names = [n[:50] for n in normalized(column(values, "姓名"))]
+    out = []
+    for v, n, b, pair, s, e, m in zip(values, numbers, births, pairs, starts, ends, names, strict=True):
+        yt = cover[pair]
+        if b is None or yt is None or s is None or e is None or not m:
+            out.append(None)
+            continue
+        first, last = yt[2:]
+        out.append({"values": v, "id_number": n, "birth": b, "gender": gender_of(n), "year": yt[0],
+                    "type": yt[1], "start": s, "end": e, "name": m} if first <= s <= e <= last else None)
+    return out
+
+
+def _individual_row(values: dict, on: date, years: dict, types: dict) -> tuple[dict, list]:
+    reasons, row = [], {"values": values}
+    try:
+        rid = _id(values, on)
+        row.update(id_number=rid.number, birth=rid.birth_date, gender=rid.gender)
+    except ValueError as exc:
+        reasons.append(str(exc))
+    try:
+        y = int(normalize(values.get("保障年度")).removesuffix("年"))
+        row["year"] = years.get(y)
+        if row["year"] is None:
+            reasons.append(f"保障年度{y}年尚未设置")
+    except ValueError:
+        reasons.append("保障年度应为四位数字，如 2027")
+    code = normalize(values.get("保障类型代码")).upper()
+    if row.get("year"):
+        row["type"] = types.get((row["year"].id, code))
+        if row["type"] is None:
+            reasons.append(f"保障类型代码“{code}”不是该年度的保障类型")
+    for key, label in (("start", "起保日期"), ("end", "终保日期")):
+        try:
+            row[key] = _day(values.get(label), label)
+        except ValueError as exc:
+            reasons.append(str(exc))
+    if row.get("year") and row.get("start") and row.get("end"):
+        y = row["year"].year
+        if not (date(y, 1, 1) <= row["start"] <= row["end"] <= date(y, 12, 31)):
+            reasons.append(f"起保日期和终保日期须在{y}年内，且起保日期不晚于终保日期")
+    row["name"] = normalize(values.get("姓名"))[:50]
+    if not row["name"]:
+        reasons.append("姓名未填写")
+    return row, reasons
 
 
 def apply_individual(plan: list) -> int:
@@ -209,27 +300,29 @@ def apply_individual(plan: list) -> int:
         new = {}
         for r in plan:
             if r["person"] is None and r["id_number"] not in new:
-                new[r["id_number"]] = {"id_type": "身份证", "id_number": r["id_number"], "name": r["name"],
-                                       "gender": r["gender"], "birth_date": r["birth"]}
+                new[r["id_number"]] = {"id_number": r["id_number"], "name": r["name"], "gender": r["gender"],
+                                       "birth_date": r["birth"]}
         ids = {}
         if new:
-            got = bulk_insert(Person, list(new.values()), returning=(Person.id_number, Person.id))
+            got = bulk_insert(Person, list(new.values()), returning=(Person.id_number, Person.id),
+                              same={"id_type": "身份证"})
             if got is None:  # an SQLite without RETURNING
                 got = Person.select(Person.id_number, Person.id).where(
                     in_values(Person.id_number, list(new)) & (Person.id_type == "身份证")).tuples()
             ids = dict(got)
-        half_of = {}
+        terms = {}  # (year, type, start) → (year id, type id, 全年 / 半年, fee): once per distinct
         rows = []
         for r in plan:
-            t = r["type"]
-            half = half_of.get(r["start"])
-            if half is None:
-                half = half_of[r["start"]] = period_label(r["start"]) == "半年"
-            rows.append({"person": r["person"].id if r["person"] else ids[r["id_number"]], "year": r["year"].id,
-                         "org": None, "source": INDIVIDUAL, "channel": "会员卡参保", "mode": "即时参保", "type": t.id,
-                         "start": r["start"], "end": r["end"], "period": "半年" if half else "全年",
-                         "fee": t.half_fee if half else t.full_fee})
-        bulk_insert(Enrollment, rows)
+            key = (id(r["year"]), id(r["type"]), r["start"])
+            term = terms.get(key)
+            if term is None:
+                t = r["type"]
+                half = period_label(r["start"]) == "半年"
+                term = terms[key] = (r["year"].id, t.id, "半年" if half else "全年", t.half_fee if half else t.full_fee)
+            rows.append({"person": r["person"] or ids[r["id_number"]], "year": term[0], "type": term[1],
+                         "start": r["start"], "end": r["end"], "period": term[2], "fee": term[3]})
+        bulk_insert(Enrollment, rows, same={"org": None, "source": INDIVIDUAL, "channel": "会员卡参保",
+                                            "mode": "即时参保"})
     return len(plan)
 
 
@@ -262,12 +355,14 @@ def _run(ctx, kind: str):
 
 @job_kind("status_import", "社保状态导入")
 def run_status(ctx):
-    return _run(ctx, "status_import")
+    with bulk_work():  # tens of thousands of rows: no cyclic GC rescans (models/jobs.py)
+        return _run(ctx, "status_import")
 
 
 @job_kind("individual_import", "个人参保导入")
 def run_individual(ctx):
-    return _run(ctx, "individual_import")
+    with bulk_work():
+        return _run(ctx, "individual_import")
 
 
 def status_of(id_numbers: list) -> dict:

@@ -14,13 +14,19 @@ of each chunk are kept (JobChunk) and come back in one error file (the template'
 错误原因) to fix and upload again. A key twice in a file: the later row wins, as a later file does.
 """
 
+import itertools
 import json
+import operator
 import re
 
-from models import db
+import peewee as pw
+
+from models import db, is_postgres
 from models.audit import AuditLog
 from models.base import DomainError, now
 from models.io import uploads
+from models.io.bulk import COPY_PIECE, PG_CASTS, _copy_text, _Streamed, relaxed_commit
+from models.io.columns import column, normalized, plain_resident_ids
 from models.io.error_file import FailedRow, error_workbook
 from models.io.formats import _csv, _text, keep_for_job, sniff
 from models.io.tables import lost_digits, lost_digits_message, stream_table
@@ -185,12 +191,39 @@ def check_unit(values: dict) -> tuple[dict | None, list]:
     return {"social_code": code, "unit_name": name, "payers": int(count)}, []
 
 
-CHECKS = {PAYERS: (check_payer, RegistryPayer, "id_number"), UNITS: (check_unit, RegistryUnit, "social_code")}
+def _plain_code(cell):
+    """The code check_payer / check_unit read from a cell, or None when it is refused."""
+    code = compact(cell).upper()
+    return code if CODE.fullmatch(code) else None
+
+
+def plain_payers(values: list) -> list:
+    """Each row's payer dict when every cell is plain (a valid 单位社保编码, a plain 身份证 number, a
+    plain name of at most 50 characters, 职退状态 as written or empty), else None — column by
+    column (models/io/columns.py); check_payer words the refusals of the others."""
+    if not values:
+        return []
+    codes = column(values, "单位社保编码")
+    code_of = {cell: _plain_code(cell) for cell in set(codes)}
+    numbers = column(values, "证件号码")
+    births = plain_resident_ids(numbers, now().date())
+    names = normalized(column(values, "姓名"))
+    jobs = column(values, "职退状态")
+    allowed = frozenset(EMPLOYMENT)
+    return [{"social_code": code, "id_number": n, "name": m, "employment": e or UNKNOWN}
+            if (code := code_of[c]) is not None and b is not None and m and len(m) <= 50
+            and (e in allowed or e == "") else None
+            for c, n, b, m, e in zip(codes, numbers, births, names, jobs, strict=True)]
+
+
+CHECKS = {PAYERS: (check_payer, RegistryPayer, "id_number", plain_payers),
+          UNITS: (check_unit, RegistryUnit, "social_code", None)}
 
 
 def upsert(model, rows: list, key: str) -> None:
     """INSERT … ON CONFLICT (key) DO UPDATE for plain dicts (one key once per statement), 1,000 rows
-    a statement: the same SQL on PostgreSQL and SQLite."""
+    a statement: the same SQL on PostgreSQL and SQLite. The parameters are built column by column
+    (a column of text or integers as it is; others converted by their field)."""
     if not rows:
         return
     columns = list(rows[0])
@@ -200,20 +233,44 @@ def upsert(model, rows: list, key: str) -> None:
                         for c in columns if c != key)
     one = "(" + ", ".join([db.param] * len(columns)) + ")"
     fields = [model._meta.fields[c] for c in columns]
-    plain = (str, int, type(None))  # what needs no conversion by its field
+    plain = {str, int, type(None)}  # what needs no conversion by its field
+    cells = zip(*map(operator.itemgetter(*columns), rows), strict=True) if len(columns) > 1 else \
+        [[r[columns[0]] for r in rows]]
+    converted = [c if set(map(type, c)) <= plain else [v if type(v) in plain else f.db_value(v) for v in c]
+                 for f, c in zip(fields, cells, strict=True)]
+    if is_postgres():  # COPY into a temporary table, then one INSERT … SELECT: 2.5 × faster than VALUES pages
+        _pg_upsert(table, names, updates, model._meta.fields[key].column_name, fields, converted)
+        return
+    flat = list(itertools.chain.from_iterable(zip(*converted, strict=True)))
+    width = len(columns)
     for i in range(0, len(rows), 1000):
-        part = rows[i:i + 1000]
-        db.execute_sql(f'INSERT INTO "{table}" ({names}) VALUES {", ".join([one] * len(part))} '
+        count = min(1000, len(rows) - i)
+        db.execute_sql(f'INSERT INTO "{table}" ({names}) VALUES {", ".join([one] * count)} '
                        f'ON CONFLICT ("{model._meta.fields[key].column_name}") DO UPDATE SET {updates}',
-                       [v if type(v) in plain else f.db_value(v)
-                        for r in part for f, v in zip(fields, map(r.__getitem__, columns), strict=True)])
+                       flat[i * width:(i + count) * width])
+
+
+def _pg_upsert(table: str, names: str, updates: str, key: str, fields: list, columns: list) -> None:
+    types = ", ".join(f'"{f.column_name}" {PG_CASTS.get(f.field_type, "text")}' for f in fields)
+    cursor = db.cursor()
+    with pw.__exception_wrapper__:  # driver errors as peewee's, as execute_sql gives them
+        cursor.execute(f"CREATE TEMPORARY TABLE upsert_rows ({types}) ON COMMIT DROP")
+        lines = map("{}\n".format, map("\t".join, zip(*([_copy_text(v) for v in c] for c in columns), strict=True)))
+        cursor.copy_expert("COPY upsert_rows FROM STDIN", _Streamed(lines), size=COPY_PIECE)
+        cursor.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM upsert_rows '
+                       f'ON CONFLICT ("{key}") DO UPDATE SET {updates}')
+        cursor.execute("DROP TABLE upsert_rows")
 
 
 # --- the job ----------------------------------------------------------------------------------------
 def _chunks(stream: _Rows):
     header, chunk = stream.header, []
+    width, every = len(header), "" not in header  # every column named: a row's dict by zip, in C
+    named = [(i, h) for i, h in enumerate(header) if h]
     for number, cells in stream.rows:
-        chunk.append((number, {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header) if h}))
+        if len(cells) < width:
+            cells = cells + [""] * (width - len(cells))
+        chunk.append((number, dict(zip(header, cells, strict=False)) if every else {h: cells[i] for i, h in named}))
         if len(chunk) >= CHUNK:
             yield chunk
             chunk = []
@@ -224,7 +281,7 @@ def _chunks(stream: _Rows):
 def run(ctx, kind: str) -> dict:
     if ctx.checkpoint.get("applied"):
         return ctx.checkpoint["result"]
-    check, model, key = CHECKS[kind]
+    check, model, key, plain_rows = CHECKS[kind]
     title, columns = KINDS[kind]
     account = Account.get_or_none(Account.id == ctx.params.get("account"))
     data = uploads.upload_bytes(ctx.params, gone=True)
@@ -238,14 +295,19 @@ def run(ctx, kind: str) -> dict:
                 continue
             good, failed = {}, []
             stamp = now()
-            for number, values in rows:
-                row, reasons = check(values)
+            plain = plain_rows([v for _, v in rows]) if plain_rows else [None] * len(rows)
+            for (number, values), row in zip(rows, plain, strict=True):
+                if row is None:
+                    row, reasons = check(values)
+                else:
+                    reasons = None
                 if reasons:
                     failed.append([number, [values.get(c, "") for c in columns], reasons])
                 else:
                     row["updated_at"] = stamp
                     good[row[key]] = row  # a key twice: the later row wins
             with db.atomic():
+                relaxed_commit()  # a chunk lost in a crash goes with its checkpoint: resumed, upserted again
                 upsert(model, list(good.values()), key)
                 if failed:
                     JobChunk.insert(job=ctx.job.id, seq=seq, data=json.dumps(failed, ensure_ascii=False)).execute()

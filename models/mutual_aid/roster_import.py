@@ -21,7 +21,6 @@ file, on the import pipeline every upload follows (models/io/uploads.py, models/
   checked when the file is uploaded and again when the rows go in.
 """
 
-
 import peewee as pw
 
 from models import db
@@ -29,10 +28,12 @@ from models.audit import AuditLog
 from models.base import DomainError, now, today
 from models.io import uploads
 from models.io.bulk import bulk_insert
+from models.io.columns import column, gender_of, normalized, plain_resident_ids
 from models.io.error_file import FailedRow, error_workbook
-from models.io.formats import _csv, _text, _xls, _xlsx, sniff
+from models.io.formats import _csv, _text, _xls, _xlsx, keep_for_job, sniff
 from models.io.tables import lost_digits, lost_digits_message, stream_table
 from models.io.templates import notes_sheet, template_sheet, workbook_bytes
+from models.job_queue import runs_here
 from models.jobs import FULL_NUMBER_KINDS, staged_import
 from models.mutual_aid import registry
 from models.mutual_aid.batch_ops import claim
@@ -121,7 +122,9 @@ def first_row(data: bytes) -> list:
     """The header of the upload, read before the file is queued; a file with no data row under
     it is refused."""
     kind = sniff(data)
-    rows = {"xlsx": _xlsx, "xls": _xls, "csv": _csv}[kind](data)
+    # the parsed sheet is kept for a job that runs in this process, once the file passed (formats.py)
+    parsed = [] if runs_here() else None
+    rows = _csv(data) if kind == "csv" else {"xlsx": _xlsx, "xls": _xls}[kind](data, keep=parsed)
     header = None
     try:
         for _number, cells in rows:
@@ -129,6 +132,7 @@ def first_row(data: bytes) -> list:
             if not any(cells):
                 continue
             if header is not None:
+                keep_for_job(parsed or [])
                 return header
             header = checked_header(cells)
     finally:
@@ -168,11 +172,47 @@ class Checker:
                 self.first_id.setdefault(row["id"], row["row"])
 
     def check(self, rows) -> list:
-        """rows: [(row number, {column: cell})] → the staged rows (JSON-ready dicts)."""
-        parsed = [self._parse(number, values) for number, values in rows]
+        """rows: [(row number, {column: cell})] → the staged rows (JSON-ready dicts). The plain
+        rows (`_plain`) skip the row-by-row checks of `_parse`."""
+        plain = self._plain(rows)
+        parsed = [self._parse(number, values) if row is None else self._first(row)
+                  for (number, values), row in zip(rows, plain, strict=True)]
         keyed = [r for r in parsed if "p" in r]
         refuse_held(self.batch, keyed)
         return parsed
+
+    def _first(self, row: dict) -> dict:
+        first = self.first_id.setdefault(row["id"], row["row"])
+        if first != row["row"]:
+            del row["p"]
+            row["errors"] = [f"证件号码：与第{first}行证件号码重复"]
+        return row
+
+    def _plain(self, rows) -> list:
+        """Each row's staged dict when every cell is plain (证件类型 居民身份证 or empty, a plain
+        身份证 number, a plain name of at most 50 characters, 性别 and 出生日期 empty or the number's,
+        是否有社保 是 / 否 / empty), else None — column by column (models/io/columns.py)."""
+        if not rows:
+            return []
+        values = [v for _, v in rows]
+        cells = [[c if type(c) is str else str(c) for c in column(values, name)] for name in COLUMNS]
+        names, types, numbers, genders, births, has = cells
+        born = plain_resident_ids(column(values, "证件号码"), self.on)  # a number cell is never plain
+        plain_names = normalized(names)
+        resident = {"", RESIDENT_ID, *(k for k, v in ID_ALIASES.items() if v == RESIDENT_ID)}
+        out = []
+        for (number, _), v, t, n, b, name, g, d, h in zip(rows, zip(*cells, strict=True), types, numbers, born,
+                                                           plain_names, genders, births, has, strict=True):
+            if b is None or t not in resident or not name or len(name) > 50 or h not in ("", "是", "否"):
+                out.append(None)
+                continue
+            gender = gender_of(n)
+            if (g and g != gender) or (d and d != (iso := b.isoformat()) and parse_day(d) != b):
+                out.append(None)
+                continue
+            out.append({"row": number, "v": list(v), "id": n,
+                        "p": [RESIDENT_ID, n, name, gender, iso if d else b.isoformat(), h == "是"]})
+        return out
 
     def _parse(self, number: int, values: dict) -> dict:
         row, reasons = {"row": number, "v": [str(values.get(c, "")) for c in COLUMNS]}, []
@@ -247,11 +287,13 @@ def run_import(ctx):
 
 
 def _chunked(stream):
-    chunk, width = [], len(stream.header)
+    chunk, width, header = [], len(stream.header), stream.header
+    every = "" not in header  # the template's columns alone: a row's dict by zip, in C
+    named = [(i, h) for i, h in enumerate(header) if h]
     for number, cells in stream.rows:
         if len(cells) < width:
             cells = cells + [""] * (width - len(cells))
-        chunk.append((number, {h: cells[i] for i, h in enumerate(stream.header) if h}))
+        chunk.append((number, dict(zip(header, cells, strict=False)) if every else {h: cells[i] for i, h in named}))
         if len(chunk) >= CHUNK:
             yield chunk
             chunk = []
@@ -298,7 +340,7 @@ def _apply(ctx, batch: AidBatch, account, checked: list, total: int, chunks: int
     for r in good:
         id_type, number, name, gender, birth, has = r["p"]
         entries.append({"batch": batch.id, "year": batch.year_id, "id_type": id_type, "id_number": number,
-                        "imported_name": name, "gender": gender, "birth_date": parse_day(birth),
+                        "imported_name": name, "gender": gender, "birth_date": birth,  # as staged: YYYY-MM-DD
                         "has_social_insurance": has, "source": UPLOADED, "active": True, "created_at": at,
                         **registry.matched(name, IN_SERVICE if has else UNKNOWN, payers.get(number),
                                            members.get(number, ""))})
