@@ -159,12 +159,19 @@ def test_a_filter_no_index_narrows_is_counted_from_part_of_a_large_scope(app, ci
     last = client.get(links["末页"])
     assert shown(last) == order[-15:] and pager(last)["position"] == "末页"
     assert pager(last)["summary"] == f"显示倒数第 1 到第 15 条记录，总共至少 {found} 条记录"
-    # a lower bound is never below what the page itself shows, and a filter nothing matches says 0
+    # a lower bound is never below what the pages so far show (and the next page's first row); nothing matching says 0
     monkeypatch.setattr(roster, "SCAN_ROWS", 1)
     summary = pager(client.get("/members/?joined_from=2020-01-01"))["summary"]
-    assert summary == "显示第 1 到第 15 条记录，总共至少 15 条记录"
+    assert summary == "显示第 1 到第 15 条记录，总共至少 16 条记录"
     assert pager(client.get("/members/?joined_from=2999-01-01"))["summary"] == "显示第 0 到第 0 条记录，总共 0 条记录"
-    assert pager(client.get("/members/?status=全部"))["summary"] == "显示第 1 到第 15 条记录，总共至少 15 条记录"
+    assert pager(client.get("/members/?status=全部"))["summary"] == "显示第 1 到第 15 条记录，总共至少 16 条记录"
+    # the part read held no match although the list has some: the bound still covers the pages shown
+    monkeypatch.setattr(roster.Pages, "sampled_total", lambda self, cap: (0, None))
+    first = client.get("/members/?joined_from=2020-01-01")
+    assert pager(first)["summary"] == "显示第 1 到第 15 条记录，总共至少 16 条记录"
+    second = client.get(pager(first)["下一页"])
+    assert shown(second) == order[15:30]
+    assert pager(second)["summary"] == "显示第 16 到第 30 条记录，总共至少 31 条记录"
 
 
 def test_a_union_keeps_its_exact_total(app, city, district_members, monkeypatch):

@@ -103,7 +103,7 @@ class KeysetPage(Page):
     def first(self) -> int:
         if not self.items:
             return 0
-        return (abs(self.number) - 1) * self.per_page + 1 if self.number < 0 else super().first
+        return (abs(self.number) - 1) * self.per_page + 1  # from the end when number < 0
 
     @property
     def last(self) -> int:
@@ -216,6 +216,8 @@ def keyset(narrow, key: tuple, total, per_page: int = 15, offset_rows: int | Non
         has_prev, has_next = after is not None or number > 1, len(rows) > per_page
     if exact is None and not items and not has_prev:  # a lower bound, and nothing at all matches
         count, exact, number = 0, True, 1
+    if exact is None and items and number > 0:  # a lower bound covers the rows up to here (and one more)
+        count = max(count, (number - 1) * per_page + len(items) + int(has_next))
     page = KeysetPage(items=items, number=number, per_page=per_page, total=count, exact=exact,
                       has_prev=has_prev and bool(items), has_next=has_next and bool(items))
     if items:
