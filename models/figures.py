@@ -17,7 +17,11 @@ INSIDE the transaction of the change:
   `creating_many()`: all of them at its end);
 - `unions(org_ids)`: after an organisation was closed or changed level (everything it counts
   recomputed from the rows);
-- `moving(org_id)`: a `with` block around a move in the tree (its counted subtree changes ancestors).
+- `moving(org_id)`: a `with` block around a move in the tree (its counted subtree changes ancestors);
+- `counting(org_ids)`: before the member counters of these unions are written (models/members/counts:
+  org_member_count, whose trigger moves every ancestor's org_subtree_count, the city's included). On
+  PostgreSQL it takes the monitor counters' turn first — the lock every other path above takes before
+  its counters — so that all take the two in one order and two such transactions cannot deadlock.
 """
 
 from contextlib import contextmanager
@@ -95,6 +99,12 @@ def unions(org_ids) -> None:
     ids = sorted({int(i) for i in org_ids if i})
     if ids and "unions" in _hooks:
         _hooks["unions"](ids)
+
+
+def counting(org_ids) -> None:
+    ids = sorted({int(i) for i in org_ids if i})
+    if ids and "counting" in _hooks:
+        _hooks["counting"](ids)
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from datetime import date
 
 import peewee as pw
 
-from models import db, is_postgres
+from models import db, figures, is_postgres
 from models.base import BaseModel
 from models.members.people import NORMAL, Membership
 from models.orgs.organizations import ENTERPRISE_LEVEL, Organization, OrgTree
@@ -80,6 +80,7 @@ def apply_changes(changes) -> None:
     if not any(members.values()) and not any(map(any, days.values())):
         return  # nothing moves (a 转入审核中 membership, a change of other fields)
     with db.atomic():
+        figures.counting([org for org, n in members.items() if n])  # the counters' turn first (figures)
         for org_id, n in members.items():
             if n:
                 (OrgMemberCount.insert(org=org_id, members=n)

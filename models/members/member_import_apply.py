@@ -178,6 +178,7 @@ def count_new_members(org_id: int, n: int, day: date) -> None:
     on `day` (what stats.apply_change does one member at a time)."""
     if not n:
         return
+    figures.counting([org_id])  # the counters' turn first (models/figures)
     (OrgMemberCount.insert(org=org_id, members=n)
      .on_conflict(conflict_target=[OrgMemberCount.org],
                   update={OrgMemberCount.members: OrgMemberCount.members + n})

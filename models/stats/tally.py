@@ -367,7 +367,8 @@ def attach(org_id: int, rows: tuple) -> None:
 
 figures.register(people_before=people_before, people_after=people_after, card_people=card_people,
                  memberships_added=memberships_added,
-                 year=recount_year, unions=recount_unions, created=created, detach=detach, attach=attach)
+                 year=recount_year, unions=recount_unions, created=created, detach=detach, attach=attach,
+                 counting=_lock)
 
 
 # --- rebuild ----------------------------------------------------------------------------------------
