@@ -7,15 +7,17 @@ the next run imports every row once), or a conflict the writes meet (another ope
 mobile number of the file meanwhile: nothing imported, the retry reports the row)."""
 
 import json
+import threading
 import time
 
 import pytest
 
+from models import db, is_postgres
 from models.base import DomainError
 from models.jobs import Job, JobChunk, JobContext
 from models.members import counts as stats
 from models.members import member_import as importer
-from models.members.people import NORMAL, OUTSIDE, PENDING, Membership, Person
+from models.members.people import NORMAL, OUTSIDE, PENDING, Membership, Person, next_member_numbers
 from models.storage import stored_file
 from tests import factories
 from tests.factories import memberfiles
@@ -120,3 +122,45 @@ def test_a_slow_check_between_parts_does_not_end_the_writes(committed, monkeypat
     result = importer.run_import(SlowChecking(Job.get_by_id(job.id)))
     assert (result["added"], result["failed"]) == (2500, 0)
     assert roster(org).count() == 2500
+
+
+class AnApprovalMidFile(JobContext):
+    """While the import is between its parts (its first ones already written on PostgreSQL), a
+    district approves a member elsewhere in the city: a 会员编号 is issued in another transaction."""
+
+    def __init__(self, job):
+        super().__init__(job)
+        self.issued, self.error = None, None
+
+    def stage(self, seq, part, done, total, staged=None):
+        super().stage(seq, part, done, total, staged)  # committed
+        if seq == 1 and self.issued is None:
+            thread = threading.Thread(target=self._approve)
+            thread.start()
+            thread.join(30)
+
+    def _approve(self):
+        try:
+            with db.atomic():
+                if is_postgres():  # held by the import's writer, the counter row would make this wait
+                    db.execute_sql("SET LOCAL lock_timeout = '3s'")
+                self.issued = next_member_numbers(1)[0]
+        except Exception as exc:  # noqa: BLE001 — shown in the assertion
+            self.error = repr(exc)
+        finally:
+            db.close()
+
+
+def test_member_numbers_are_issued_elsewhere_while_an_import_is_being_written(committed):
+    """The import takes its 会员编号 a part at a time in short transactions of their own, so the
+    city-wide counter is not held for the whole file: an approval elsewhere gets its number at
+    once, and every number is issued once."""
+    city = factories.make_city()
+    org = city.orgs["grassroots1"]
+    job = stored_job(city, memberfiles.member_rows(3500, org=org), "numbers.bin")
+    ctx = AnApprovalMidFile(Job.get_by_id(job.id))
+    result = importer.run_import(ctx)
+    assert ctx.error is None and ctx.issued
+    assert (result["added"], result["failed"]) == (3500, 0)
+    numbers = [m.member_no for m in roster(org)]
+    assert None not in numbers and len(set(numbers)) == 3500 and ctx.issued not in numbers

@@ -279,8 +279,12 @@ def run_import(ctx):
     except LeaseLost:
         out.abort()  # another worker has the job now: its staged chunks are its own
         raise
-    except pw.IntegrityError:
+    except (pw.IntegrityError, pw.OperationalError) as exc:
         out.abort()
+        if not _clash(exc):
+            if applying or out.failed:
+                ctx.reset_staged()
+            raise
         ctx.reset_staged()
         raise DomainError("导入期间本工会的会员数据被其他操作修改（如同时新增了相同的会员或手机号码），"
                           "本次未导入任何数据，请重新上传该文件", 409) from None
@@ -289,6 +293,12 @@ def run_import(ctx):
         if applying or out.failed:  # nothing was applied; a retry checks the file again from the start
             ctx.reset_staged()
         raise  # otherwise (the process stopping while it checks) the staged chunks stay for the resumed run
+
+
+def _clash(exc) -> bool:
+    """A write that met another's: a constraint, or (PostgreSQL) a deadlock with another import of the
+    same people, which the server broke by rolling this one back."""
+    return isinstance(exc, pw.IntegrityError) or getattr(getattr(exc, "orig", None), "pgcode", None) == "40P01"
 
 
 def _check_file(ctx, data: bytes, by_code: bool, checker: Checker, done: int, checked: list, send):

@@ -74,7 +74,8 @@ class Adder:
             return
         stamp = self.stamp
         person_ids = _insert_persons([r for r in adds if "person" in r], stamp)
-        numbers = iter(next_member_numbers(len(adds)) if not self.pending else [])
+        reserved = [r.get("_member_no") for r in adds]  # taken by Background.send, already committed
+        numbers = iter([] if self.pending else reserved if None not in reserved else next_member_numbers(len(adds)))
         known = _known_copies([r["person_id"] for r in adds if r.get("person_id")])
         category, detail, chosen, pending = self.category, self.detail, self.chosen, self.pending
         new_rows = []
@@ -284,6 +285,8 @@ class Background:
                 # thread is never idle that long (a SELECT 1 while it waits for the next part).
                 wait = lease_seconds()
                 db.execute_sql(f"SET LOCAL idle_in_transaction_session_timeout = {wait * 1000}")
+                # … nor one stopped in the middle of a statement (a COPY is not idle): none lasts a lease
+                db.execute_sql(f"SET LOCAL statement_timeout = {wait * 1000}")
                 while True:
                     item = self._next(wait / 4)
                     parts = [item]
@@ -321,7 +324,20 @@ class Background:
     def send(self, rows: list) -> None:
         self._raise()
         if rows:
+            self._reserve_numbers(rows)
             self._queue.put(rows)
+
+    def _reserve_numbers(self, rows: list) -> None:
+        """会员编号 for a part's new members, taken here in a transaction of their own and committed:
+        the city-wide counter row is held for a moment, not by the writer's transaction for the whole
+        file (every approval in the city would wait for it, and two imports could deadlock on it). An
+        import that then fails leaves its numbers unused, as 同步会员 does."""
+        adds = [r for r in rows if r.get("op") == "add" and not r.get("errors") and not r.get("_member_no")]
+        if self.adder.pending or not adds:
+            return
+        with db.atomic():
+            for r, number in zip(adds, next_member_numbers(len(adds)), strict=True):
+                r["_member_no"] = number
 
     def finish(self, checked: list, last):
         self._queue.put(last)
