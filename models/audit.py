@@ -29,6 +29,7 @@ OBJECT_LABELS = {
     "Organization": "组织", "OrgTree": "组织层级", "Enterprise": "覆盖企业", "Account": "账号",
     "LoginAttempt": "登录失败记录", "AuditLog": "操作日志", "Job": "后台任务", "JobChunk": "后台任务分段",
     "OrgRequest": "组织审核申请", "Membership": "会员", "Person": "人员", "OrgMemberCount": "会员数统计",
+    "OrgSubtreeCount": "含下级会员数统计",
     "MemberDay": "入会人数统计", "Notice": "通知", "Download": "下载文件", "Message": "消息",
     "MessageRead": "消息已读记录", "Counter": "编号计数器", "TransferRequest": "会员转移申请",
     "MemberChange": "信息修改申请", "Card": "会员服务卡", "CardBatch": "办卡批次", "CardPending": "待办会员",

@@ -14,6 +14,7 @@ from models import db
 from models.base import today
 from models.members import identity_fix, member_review, members
 from models.members import member_sync as sync
+from models.members import member_sync_apply as sync_apply
 from models.members.people import Membership, Person
 from models.orgs.organizations import Organization
 from models.rules import retirement
@@ -107,7 +108,7 @@ def test_sync_joins_a_person_held_by_no_union_with_the_copies(city, union):
     m = factories.make_member(city.orgs["direct1"], name="无组织者", status="正常")
     members.delete(m, city.account("grassroots", 2), "退休")
     p = Person.get_by_id(m.person_id)
-    joined = sync.join_directly(sync.PersonRef(p.id, p.id_type, p.id_number, p.name), union,
+    joined = sync_apply.join_directly(sync.PersonRef(p.id, p.id_type, p.id_number, p.name), union,
                                 city.account("grassroots"), "同步会员")
     assert copies(joined) == (p.name, p.gender, p.birth_date)
 
