@@ -19,6 +19,7 @@ from models.enroll.plans import Credit
 from models.members.people import Person
 from models.orgs import org_changes
 from models.orgs.organizations import Organization, OrgTree
+from models.stats import monitor as board
 from tests import factories
 from tests.factories.enroll import IN_WINDOW, card_holder
 from tests.helpers import soup, statements
@@ -430,6 +431,52 @@ def test_the_unions_behind_a_number_page_through_each_union_once(as_role, city, 
     assert shown[made[9].id][3:5] == ["退回", "0"] and made[10].id not in shown
 
 
+def tree_order(org, year, state) -> list:
+    """The monitor list's order counted from the tree: an organisation's grassroots unions by id, each
+    followed by its 分工会 (its subtree by id), then its street unions' lists in turn, by id; open
+    unions in `state` only."""
+    out = []
+    for union in Organization.select().where((Organization.parent == org.id) & (Organization.level == "grassroots")
+                                             ).order_by(Organization.id):
+        out += [u.id for u in Organization.select().join(OrgTree, on=(OrgTree.descendant == Organization.id))
+                .where(OrgTree.ancestor == union.id).order_by(Organization.id)
+                if u.level == "grassroots" and u.status == "正常" and (not state or direct_state(u, year) == state)]
+    for child in Organization.select().where((Organization.parent == org.id)
+                                             & Organization.level.in_(board.TREE_LEVELS)).order_by(Organization.id):
+        out += tree_order(child, year, state)
+    return out
+
+
+def test_every_page_size_cuts_the_same_list_in_the_trees_order(city, season):
+    """Pages of 1 to 4 unions (a page starting inside a union's 分工会, spanning two organisations)
+    put together are the list counted from the tree, in its order, for each state; the total and
+    the page number clamped to the last page as before."""
+    year, o = season["year"], city.orgs
+    made = [factories.make_org(o["secondary1"] if i % 3 else o["district1"], name=f"测试区1切分{i}公司工会委员会")
+            for i in range(9)]
+    nested = [factories.make_org(made[i], "分工会/工会小组", name=f"测试区1切分{i}公司分工会{k}")
+              for i in (1, 4) for k in range(3)]
+    for union in (made[1], nested[1], nested[3], nested[5], made[6]):
+        submit(union, year, 1)
+    enrollment.move(submit(nested[4], year, 1), "return", None, reason="人员有误")
+    org_changes.close(nested[2], "测试撤销")
+    for state in ("", "submitted", "returned", "not_submitted"):
+        expected = tree_order(o["district1"], year, state)
+        assert expected, state
+        for size in (1, 2, 3, 4):
+            listed, number = [], 1
+            while True:
+                items, total, shown = board.monitor_unions(o["district1"], year, state, None, number, size)
+                assert total == len(expected) and shown == number, (state, size)
+                listed += [u.id for u in items]
+                if number * size >= total:
+                    break
+                number += 1
+            assert listed == expected, (state, size)
+            last = -(-len(expected) // size)
+            assert board.monitor_unions(o["district1"], year, state, None, last + 5, size)[2] == last
+
+
 def test_a_district_cannot_open_the_city_or_another_districts_group(as_role, city, season):
     """The district's monitor stays its own subtree's; the city's groups (the districts, the city
     itself) and a union further down are not groups of its monitor: 404."""
@@ -589,7 +636,6 @@ def test_the_numbers_are_set_based_not_one_query_per_union(city, season):
     """The monitor of a district and of the city, and the 统计表's rows: as many statements with
     more unions, submissions and districts."""
     from models.stats import enroll_stats as stats
-    from models.stats import monitor as board
     year, district, root = season["year"], city.orgs["district1"], city.orgs["city"]
 
     def counted():

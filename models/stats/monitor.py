@@ -13,6 +13,8 @@ or with ID type 身份证 (everyone else with it is in the social-security chann
 the registry (counted by models/stats/tally.py, `eligible_rows`).
 """
 
+import functools
+import operator
 from dataclasses import dataclass, field
 
 import peewee as pw
@@ -115,9 +117,11 @@ def monitor_unions(root: Organization, year: ProtectionYear, state: str = "", gr
     The counters say how many matching unions each organisation's subtree holds (and, minus its
     non-grassroots children's, how many hang directly under it), so the page is found by walking
     down: at each organisation its children with their counters (one statement), whole subtrees
-    before the page skipped, then only the unions directly under the one or two organisations the
-    page falls in (`_segment_rows`). What a page reads is bounded by the tree's fan-out and the
-    unions directly under one organisation, never by the district's or the city's unions."""
+    before the page skipped, then, under the one or two organisations the page falls in, their
+    grassroots unions' counter rows in id order up to the page's last and the page's unions
+    (`_segment_rows`). What a page reads is bounded by the tree's fan-out and the unions directly
+    under one organisation (their index and counter rows only), never by the district's or the
+    city's unions."""
     state = state if state in STATES else ""
     scope = root if group == 0 else group_of(root, group) if group else root
     if scope is None:
@@ -196,47 +200,71 @@ def _with_counters(year: ProtectionYear, where) -> list:
         .where(where).tuples())]
 
 
-def _own_year(name: str, year_id: int):
-    """A grassroots union's own `name` (submitted / returned) of the year: its YearTally row minus
-    its 分工会' rows — each read by its key per union (a join would let PostgreSQL hash the year's
-    rows of the whole city)."""
-    def row(org_id):
-        rows = YearTally.alias()
-        return rows.select(getattr(rows, name)).where((rows.org == org_id) & (rows.year == year_id))
-    child = Organization.alias()
-    nested = child.select(pw.fn.COALESCE(pw.fn.SUM(row(child.id)), 0)).where(child.parent == Organization.id)
-    return pw.fn.COALESCE(row(Organization.id), 0) - nested
+def _count_of(state: str):
+    """The number of `state`'s open grassroots unions in an organisation's subtree, from its
+    counter rows (UnionTally, YearTally of the year, joined to it)."""
+    unions = pw.fn.COALESCE(UnionTally.unions, 0)
+    submitted, returned = pw.fn.COALESCE(YearTally.submitted, 0), pw.fn.COALESCE(YearTally.returned, 0)
+    return {"submitted": submitted, "returned": returned,
+            "not_submitted": unions - submitted - returned}.get(state, unions)
 
 
 def _segment_rows(segments: list, year: ProtectionYear, state: str) -> list:
-    """The unions of the page's segments [(organisation, skip, take)] in list order, in three
-    statements whatever the segments: the unions under the organisations' grassroots children
-    (themselves included) in order from the indexes (organization_parent_level_id, the closure
-    rows: ids only), those open and in `state` among them (each union's state read by its key),
-    then the page's rows. Each organisation's unions are read whole — a plan PostgreSQL cannot
-    turn into a walk of the closure table (ordered by a LIMIT, it did)."""
+    """The unions of the page's segments [(organisation, skip, take)] in list order, in two
+    statements whatever the segments. First, per segment, the organisation's grassroots children
+    in id order from the index organization_parent_level_id, each with its subtree's count from
+    its counter rows and their running sum, stopping at the page's last child (SQL LIMIT: a child
+    counted holds at least one matching union) — the children before the page are skipped by their
+    counters, never read further. Then the subtrees of the page's children (the unions and their
+    分工会: closure rows of those few children by key) with their year's counter rows: each union's
+    own state is its row minus its 分工会' rows, and the open ones in `state` are cut to the page.
+    No LIMIT on the closure table (ordered by one, PostgreSQL walked it whole) and no correlated
+    subqueries (their estimates set off PostgreSQL's JIT compilation, ~25 ms a page)."""
     if not segments:
         return []
-    top = Organization.alias()
-    position = {b: i for i, (b, _skip, _take) in enumerate(segments)}
-    ordered = sorted((position[b], t, d) for b, t, d in (
-        top.select(top.parent, top.id, OrgTree.descendant).join(OrgTree, on=(OrgTree.ancestor == top.id))
-        .where(top.parent.in_(list(position)) & (top.level == "grassroots")).tuples()))
-    query = Organization.select(Organization.id).where(
-        in_values(Organization.id, [d for _p, _t, d in ordered]) & (Organization.level == "grassroots")
-        & (Organization.status == ORG_ACTIVE))
-    if state == "not_submitted":
-        query = query.where((_own_year("submitted", year.id) + _own_year("returned", year.id)) < 1)
-    elif state:
-        query = query.where(_own_year(state, year.id) > 0)
-    matching = {i for (i,) in query.tuples()}
-    by_bucket = [[] for _ in segments]
-    for p, _t, d in ordered:
-        if d in matching:
-            by_bucket[p].append(d)
-    page = [i for (_b, skip, take), ids in zip(segments, by_bucket, strict=True) for i in ids[skip:skip + take]]
-    rows = {o.id: o for o in Organization.select().where(in_values(Organization.id, page))} if page else {}
-    return [rows[i] for i in page if i in rows]
+    count = _count_of(state)
+    parts = []
+    for position, (org_id, skip, take) in enumerate(segments):
+        children = (Organization.select(pw.SQL(str(int(position))).alias("seg"), Organization.id.alias("child"),
+                                        count.alias("n"),
+                                        pw.fn.SUM(count).over(order_by=[Organization.id]).alias("upto"))
+                    .join(UnionTally, pw.JOIN.LEFT_OUTER, on=(UnionTally.org == Organization.id))
+                    .join(YearTally, pw.JOIN.LEFT_OUTER,
+                          on=((YearTally.org == Organization.id) & (YearTally.year == year.id)), src=Organization)
+                    .where((Organization.parent == org_id) & (Organization.level == "grassroots"))
+                    .order_by(Organization.id))
+        page = (children.select_from(pw.SQL("seg"), pw.SQL("child"), pw.SQL("n"), pw.SQL("upto"))
+                .where((pw.SQL("n") > 0) & (pw.SQL("upto") > skip)).order_by(pw.SQL("child")).limit(take))
+        parts.append(page.select_from(pw.SQL("*")))
+    first = {}  # the page's children: {child: (segment, its matching unions before the page)}
+    for seg, child, n, upto in functools.reduce(operator.add, parts).tuples():
+        first[child] = (seg, max(0, segments[seg][1] - (int(upto) - int(n))))
+    if not first:
+        return []
+    subtree = list(Organization.select(Organization, OrgTree.ancestor.alias("page_child"),
+                                       YearTally.submitted.alias("year_submitted"),
+                                       YearTally.returned.alias("year_returned"))
+                   .join(OrgTree, on=(OrgTree.descendant == Organization.id))
+                   .join(YearTally, pw.JOIN.LEFT_OUTER,
+                         on=((YearTally.org == Organization.id) & (YearTally.year == year.id)), src=Organization)
+                   .where(in_values(OrgTree.ancestor, list(first))).objects())
+    own = {(u.page_child, u.id): [u.year_submitted or 0, u.year_returned or 0] for u in subtree}
+    for u in subtree:  # a union's own state: its counter row minus its 分工会' rows (open or not)
+        if u.id != u.page_child and (u.page_child, u.parent_id) in own:
+            above = own[(u.page_child, u.parent_id)]
+            above[0] -= u.year_submitted or 0
+            above[1] -= u.year_returned or 0
+    wanted = {"submitted": lambda s, r: s > 0, "returned": lambda s, r: r > 0,
+              "not_submitted": lambda s, r: s + r < 1}.get(state, lambda s, r: True)
+    by_segment, seen = [[] for _ in segments], {}
+    for u in sorted(subtree, key=lambda u: (first[u.page_child][0], u.page_child, u.id)):
+        if u.level != "grassroots" or u.status != ORG_ACTIVE or not wanted(*own[(u.page_child, u.id)]):
+            continue
+        seg, before = first[u.page_child]
+        seen[u.page_child] = seen.get(u.page_child, 0) + 1
+        if seen[u.page_child] > before:
+            by_segment[seg].append(u)
+    return [u for (_org, _skip, take), unions in zip(segments, by_segment, strict=True) for u in unions[:take]]
 
 
 def union_numbers(year: ProtectionYear, org_ids: list) -> dict:
