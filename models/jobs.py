@@ -16,8 +16,9 @@ from datetime import timedelta
 
 import peewee as pw
 
-from models import db, is_postgres, job_leases, job_queue, job_runs, messages, storage
+from models import db, job_leases, job_queue, job_runs, messages, storage
 from models.base import BaseModel, DomainError, now
+from models.io.bulk import relaxed_commit
 from models.job_leases import LeaseLost, lease_end
 from models.job_queue import enqueue, queue
 from models.storage import UPLOAD_DIRS, stored_file, upload_retention_days
@@ -155,9 +156,8 @@ def acts_for(job: Job, account) -> bool:
 
 
 def retry(job: Job, by) -> Job:
-    """重试: a failed job goes back in the queue (refused with the reason in any other state).
-    Only the organisation that started it (or the admin) may — a retried import acts for it —
-    and only while its upload is still there."""
+    """重试: a failed job back in the queue (refused, with the reason, in any other state); only by
+    the organisation that started it (or the admin) and while its upload is still there."""
     if not acts_for(job, by):
         raise DomainError("只有提交该任务的单位可以重试", 403)
     if job.upload_removed:
@@ -238,7 +238,7 @@ class JobContext:
         runs, index = job_runs.with_chunk(self.checkpoint, self._run, self.job.attempts, seq, part)
         data = json.dumps(part if staged is None else staged, ensure_ascii=False)
         with db.atomic():  # PostgreSQL: no wait for the disk (a crash loses the chunk and its checkpoint together)
-            db.execute_sql("SET LOCAL synchronous_commit = off") if is_postgres() else None
+            relaxed_commit()
             JobChunk.insert(job=self.job.id, seq=seq, data=data).execute()
             self.save_progress(done, total, checkpoint={"chunks": seq + 1, "runs": runs})
         self._run = index

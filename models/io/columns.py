@@ -10,9 +10,8 @@ import operator
 from datetime import date
 from itertools import repeat
 
+from models.rules.idnumber import digits_check_char
 from models.rules.text import _NOT_PLAIN, normalize
-
-_CHECK_CHARS = "10X98765432"  # GB 11643: the check character of each remainder mod 11
 
 
 def column(values: list, name: str) -> list:
@@ -51,21 +50,16 @@ def plain_resident_ids(cells: list, today: date) -> list:
     births = [c[6:14] for c in cells]
     day_of = {b: _day(b) if first <= b <= last else None for b in set(births)}
     days = list(map(day_of.__getitem__, births))
-    right = map(operator.eq, map(_CHECK_CHARS.__getitem__, map(_mod11, map(int, bodies, repeat(13)))),
-                map(operator.itemgetter(17), cells))
+    right = map(operator.eq, map(digits_check_char, bodies), map(operator.itemgetter(17), cells))
     regions = map(operator.ne, map(operator.itemgetter(0), cells), repeat("0"))
     return [d if ok and region else None for d, ok, region in zip(days, right, regions, strict=True)]
-
-
-def _mod11(value: int) -> int:
-    return 2 * value % 11
 
 
 def _one_resident_id(cell, today: date):
     """plain_resident_ids of one cell."""
     if (type(cell) is str and len(cell) == 18 and cell.isascii() and cell[0] != "0"
             and (body := cell[:17]).isdigit()
-            and _CHECK_CHARS[2 * int(body, 13) % 11] == cell[17]
+            and digits_check_char(body) == cell[17]
             and "19000101" <= (born := cell[6:14]) <= f"{today:%Y%m%d}"):
         return _day(born)
     return None

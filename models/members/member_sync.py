@@ -34,12 +34,12 @@ import peewee as pw
 from models import db
 from models.base import DomainError, in_values, today
 from models.io import uploads
-from models.io.bulk import chunks, fetch, in_batch
+from models.io.bulk import chunks, fetch, in_batch, relaxed_commit
 from models.io.tables import read_table
 from models.jobs import Job, bulk_work, job_kind
 from models.members.member_import import TEMPLATE_HEADER
 from models.members.member_import import people_query as memberships
-from models.members.member_sync_apply import _numbers_for, apply, quick_commit
+from models.members.member_sync_apply import _numbers_for, apply
 from models.members.member_sync_files import COLUMNS, errors_workbook, new_members_workbook
 from models.members.people import (
     ACTIVE_STATUSES,
@@ -55,7 +55,7 @@ from models.orgs.accounts import Account
 from models.orgs.organizations import ACTIVE as ORG_ACTIVE
 from models.orgs.organizations import Organization
 from models.rules import member_fields
-from models.rules.idnumber import CHECK_CHARS
+from models.rules.idnumber import digits_check_char
 from models.rules.text import normalize
 from models.storage import stored_file
 
@@ -151,8 +151,7 @@ def _plain_resident(number: int, name: str, raw: str, on, births: dict) -> Line 
     PLAIN_ID: nothing to normalise) — checked as member_fields.roster_line() checks it, without
     its intermediate objects (a 50,000-row roster); None for anything else (roster_line() then
     says what is wrong). `births`: the birth dates (YYYYMMDD) already judged, for the next rows.
-    The check character: GB 11643 weighs digit i by 2^(17-i) mod 11, and 13 ≡ 2 (mod 11), so the
-    weighted sum is 2 × the 17 digits read in base 13 (one int() in C instead of 17 products)."""
+    The check character: idnumber.digits_check_char (one int() in C)."""
     birth = raw[6:14]
     fine = births.get(birth)
     if fine is None:
@@ -161,7 +160,7 @@ def _plain_resident(number: int, name: str, raw: str, on, births: dict) -> Line 
         except ValueError:
             day = None
         fine = births[birth] = day is not None and day.year >= 1900 and day <= on
-    if not fine or raw[17] != CHECK_CHARS[2 * int(raw[:17], 13) % 11]:
+    if not fine or raw[17] != digits_check_char(raw[:17]):
         return None
     return Line(number, name, raw, raw, True, "男" if raw[16] in "13579" else "女")
 
@@ -358,7 +357,7 @@ def _run_compare(ctx):
         # the whole apply; numbers of a crashed run are simply never used.
         numbers = _numbers_for(plan.b, org)
         with db.atomic():
-            quick_commit()
+            relaxed_commit()  # a crash loses the apply and its checkpoint together: the job runs again
             result = apply(plan, org, account, job, numbers)
             result.update(file=new_file, download_name=f"会员比对结果（需新增的会员）-{job.id}.xlsx",
                           file_name=ctx.params.get("file_name", ""))

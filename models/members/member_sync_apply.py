@@ -5,7 +5,7 @@ row's reason) when someone else changed one of its people in the meantime."""
 
 import peewee as pw
 
-from models import db, figures, is_postgres
+from models import db, figures
 from models.audit import AuditLog
 from models.base import DomainError, in_values, now, today
 from models.io.bulk import bulk_insert, chunks, fetch, in_batch
@@ -237,11 +237,3 @@ def refusal(person, org: Organization) -> str:
         return "该会员已在本工会" if held.org_id == org.id else people.held_elsewhere_message(held)
     return "该会员刚被其他操作员办理，请重新同步"
 
-
-def quick_commit() -> None:
-    """PostgreSQL: this transaction's COMMIT does not wait for its WAL to reach the disk
-    (synchronous_commit off for it alone). Nothing is lost that matters: a server crash before the
-    WAL is written loses the effects and the job's checkpoint together (the job runs again), and the
-    job's next transaction — 已完成, committed as usual — writes this one's WAL before its own."""
-    if is_postgres():
-        db.execute_sql("SET LOCAL synchronous_commit = off")

@@ -48,7 +48,7 @@ MOBILE_MESSAGE = "移动电话应为11位手机号码"
 
 # GB 11643 weights 2^(17-i) mod 11 and the check character for each remainder of the sum.
 _WEIGHTS = [pow(2, 17 - i, 11) for i in range(17)]
-_CHECK_CHARS = CHECK_CHARS = "10X98765432"  # by the weighted sum mod 11
+_CHECK_CHARS = "10X98765432"  # by the weighted sum mod 11
 
 
 class IdError(ValueError):
@@ -84,13 +84,11 @@ def check_digit(body17: str) -> str:
     return _CHECK_CHARS[sum(map(operator.mul, map(int, body17), _WEIGHTS)) % 11]
 
 
-_ZERO_SUM = ord("0") * sum(_WEIGHTS)
-
-
 def digits_check_char(body17: str) -> str:
-    """check_digit() of 17 characters already matched as ASCII digits: their bytes weighed at
-    once (no int() per digit) — what every 身份证 cell of an import costs."""
-    return _CHECK_CHARS[(sum(map(operator.mul, body17.encode(), _WEIGHTS)) - _ZERO_SUM) % 11]
+    """check_digit() of 17 characters already matched as ASCII digits, in one int() done in C —
+    what every 身份证 cell of an import costs: GB 11643 weighs digit i by 2^(17-i) mod 11, and
+    13 ≡ 2 (mod 11), so the weighted sum is 2 × the 17 digits read in base 13 (mod 11)."""
+    return _CHECK_CHARS[2 * int(body17, 13) % 11]
 
 
 def check_resident_id(raw, today: date) -> ResidentId:
