@@ -312,7 +312,7 @@ def sweep_interrupted() -> list[int]:
     return sorted(requeued + queued)
 
 
-RESULT_FILE_KEYS = ("file", "error_file")  # a job's files in jobs/: ID numbers unmasked, kept like the upload
+RESULT_FILE_KEYS = ("file", "error_file", "rows_file")  # in jobs/: ID numbers unmasked, kept like the upload
 
 
 def purge_uploads(days: int | None = None) -> list[int]:

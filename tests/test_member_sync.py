@@ -334,6 +334,30 @@ def test_class_e_download_is_a_member_import_file(union, client):
     assert again.result_data["counts"] == {"A": 3, "B": 0, "C": 0, "D": 0, "E": 0, "errors": 0}
 
 
+def test_class_e_workbook_is_made_on_its_first_download_only(union, client):
+    """The compare keeps its class-E rows, not the workbook: the file is made when first asked for
+    (on either download link), kept for the next download, and removed with the results."""
+    from datetime import timedelta
+
+    from models.base import now
+    from models.jobs import purge_uploads
+    from models.storage import stored_file
+    number = new_id(True)
+    job = compare_rows(client, [["新会员丙", number]])
+    result = job.result_data
+    workbook, rows = stored_file("jobs", result["file"]), stored_file("jobs", result["rows_file"])
+    assert rows.exists() and not workbook.exists()  # nothing built while the compare ran
+    first = client.get(f"/jobs/{job.id}/download")
+    assert first.status_code == 200 and workbook.exists()
+    sheet = load_workbook(io.BytesIO(first.data)).worksheets[0]
+    assert [c.value for c in sheet[2]][:7] == ["新会员丙", "身份证", number, None, "男", union.name, union.union_no]
+    assert client.get(f"/members/sync/{job.id}/new").data == workbook.read_bytes()
+    Job.update(finished_at=now() - timedelta(days=400)).where(Job.id == job.id).execute()
+    assert job.id in purge_uploads(30)
+    assert not rows.exists() and not workbook.exists()
+    assert client.get(f"/members/sync/{job.id}/new").status_code == 410
+
+
 def test_without_class_e_the_download_is_the_empty_member_import_template(union, client):
     m = factories.make_member(union)
     job = compare_rows(client, [[m.person.name, m.person.id_number]])

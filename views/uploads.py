@@ -17,6 +17,7 @@ from flask import abort, request, url_for
 from flask_login import current_user
 
 from models.base import DomainError
+from models.io import uploads
 from models.jobs import Job
 from models.storage import stored_file
 from views.access import acting_account, is_fragment_request, redirect_to, refuse, render_page, scoped
@@ -89,6 +90,6 @@ def result_file(job: Job, key: str):
     if name and job.results_removed:
         return None, refuse(job.results_removed, 410)
     path = stored_file("jobs", name) if name else None
-    if path is None or not path.exists():
+    if path is None or not uploads.made(job, key, path):  # made now if the job kept only its makings
         abort(404)
     return path, None

@@ -121,6 +121,27 @@ def keep_error_file(ctx, content: bytes, prefix: str, download_name: str) -> dic
     return {"error_file": name, "error_download_name": download_name}
 
 
+# Result files a job keeps the makings of instead of the file itself, made when first downloaded:
+# {(job kind, result key): fn(job, path) → True once the file is at path, False when it cannot be}.
+DEFERRED: dict = {}
+
+
+def deferred_file(kind: str, key: str):
+    """Register the maker of a job's result file `key` made on its first download (`made()`)."""
+    def register(fn):
+        DEFERRED[(kind, key)] = fn
+        return fn
+    return register
+
+
+def made(job: Job, key: str, path: Path) -> bool:
+    """Is the job's result file `key` at `path` — there already, or made now from what the job kept?"""
+    if path.exists():
+        return True
+    maker = DEFERRED.get((job.kind, key))
+    return maker is not None and maker(job, path)
+
+
 def error_file_of(header: list, failed: list[FailedRow], **options) -> bytes:
     """The error file of a plain import (the uploaded columns, 错误原因, 错误行号)."""
     return error_workbook(header, failed, **options)

@@ -24,8 +24,9 @@ The files (templates, 下载比对结果, the error list, 导出结果) are memb
 (the same columns and an optional 转入原因, each row on its own) is member_transfer_in.py.
 """
 
+import json
+import secrets
 from collections import namedtuple
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -347,32 +348,51 @@ def _run_compare(ctx):
     ctx.save_progress(len(lines) // 2, len(lines))
     plan = classify(lines, org)
     job = ctx.job
-    # 下载比对结果 is written (openpyxl: Python, no database) in a thread while this one applies:
-    # the database's work (SQLite's steps, PostgreSQL's server) runs without holding the GIL.
-    # Without class-E rows there is nothing to keep: the download is the empty template then.
+    # 下载比对结果 (class E) is not built here: its rows are kept (a small JSON file) and the
+    # member-import workbook is made from them when it is first downloaded (`new_members_file`):
+    # an openpyxl template of 2,000 formatted cells costs ≈ 25 ms before its first row, in every
+    # compare with a class-E row, downloaded or not. Without class-E rows there is nothing to keep.
     new_file = f"member-compare-new-{job.id}.xlsx" if plan.e else None
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        written = pool.submit(_write_new_members, plan.e, org, stored_file("jobs", new_file) if new_file else None)
-        # Reserved (and committed) before the transaction: the counter's row lock is not held for
-        # the whole apply; numbers of a crashed run are simply never used.
-        numbers = _numbers_for(plan.b, org)
-        with db.atomic():
-            relaxed_commit()  # a crash loses the apply and its checkpoint together: the job runs again
-            result = apply(plan, org, account, job, numbers)
-            result.update(file=new_file, download_name=f"会员比对结果（需新增的会员）-{job.id}.xlsx",
-                          file_name=ctx.params.get("file_name", ""))
-            if result["errors"]:
-                result.update(uploads.result(ctx, len(lines), result["summary"], result["failed"],
-                                             error_file=errors_workbook(result["errors"]), prefix="member-compare",
-                                             download_name=f"同步会员错误数据-{job.id}.xlsx"))
-            written.result()  # the file is there before the result that names it commits
-            ctx.save_progress(len(lines), len(lines), {"applied": True, "result": result})
+    rows_file = f"member-compare-new-{job.id}.json" if plan.e else None
+    if rows_file:  # there before the result that names it commits; no workbook of an earlier run left
+        stored_file("jobs", new_file).unlink(missing_ok=True)
+        stored_file("jobs", rows_file).write_text(json.dumps(
+            [[line.name, line.resident, line.id_number, line.gender] for line in plan.e], ensure_ascii=False))
+    # Reserved (and committed) before the transaction: the counter's row lock is not held for
+    # the whole apply; numbers of a crashed run are simply never used.
+    numbers = _numbers_for(plan.b, org)
+    with db.atomic():
+        relaxed_commit()  # a crash loses the apply and its checkpoint together: the job runs again
+        result = apply(plan, org, account, job, numbers)
+        result.update(file=new_file, rows_file=rows_file,
+                      download_name=f"会员比对结果（需新增的会员）-{job.id}.xlsx",
+                      file_name=ctx.params.get("file_name", ""))
+        if result["errors"]:
+            result.update(uploads.result(ctx, len(lines), result["summary"], result["failed"],
+                                         error_file=errors_workbook(result["errors"]), prefix="member-compare",
+                                         download_name=f"同步会员错误数据-{job.id}.xlsx"))
+        ctx.save_progress(len(lines), len(lines), {"applied": True, "result": result})
     return result
 
 
-def _write_new_members(lines: list, org: Organization, path) -> None:
-    if path is not None:
-        path.write_bytes(new_members_workbook(lines, org))
+NewLine = namedtuple("NewLine", "name resident id_number gender")  # a kept class-E row
+
+
+@uploads.deferred_file(KIND, "file")
+def new_members_file(job: Job, path) -> bool:
+    """下载比对结果 made from the compare's kept class-E rows (`rows_file`) at `path`, the first time
+    it is asked for (False: no rows kept — a compare from before they were, or they were removed
+    with the results after the retention). Written under another name and renamed: two downloads
+    at once each write a whole file."""
+    rows_file = job.result_data.get("rows_file")
+    source = stored_file("jobs", rows_file) if rows_file else None
+    if source is None or not source.exists():
+        return False
+    lines = [NewLine(*row) for row in json.loads(source.read_text())]
+    part = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
+    part.write_bytes(new_members_workbook(lines, job.org))
+    part.replace(path)
+    return True
 
 
 def submit(data: bytes, file_name: str, account) -> Job:
