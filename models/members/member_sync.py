@@ -25,7 +25,6 @@ The files (templates, 下载比对结果, the error list, 导出结果) are memb
 """
 
 import json
-import secrets
 from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import date
@@ -41,7 +40,7 @@ from models.jobs import Job, bulk_work, job_kind
 from models.members.member_import import TEMPLATE_HEADER
 from models.members.member_import import people_query as memberships
 from models.members.member_sync_apply import _numbers_for, apply
-from models.members.member_sync_files import COLUMNS, errors_workbook, new_members_workbook
+from models.members.member_sync_files import COLUMNS, errors_workbook, new_members_file
 from models.members.people import (
     ACTIVE_STATUSES,
     ID_CARD,
@@ -349,7 +348,7 @@ def _run_compare(ctx):
     plan = classify(lines, org)
     job = ctx.job
     # 下载比对结果 (class E) is not built here: its rows are kept (a small JSON file) and the
-    # member-import workbook is made from them when it is first downloaded (`new_members_file`):
+    # member-import workbook is made from them when it is first downloaded (member_sync_files.new_members_file):
     # an openpyxl template of 2,000 formatted cells costs ≈ 25 ms before its first row, in every
     # compare with a class-E row, downloaded or not. Without class-E rows there is nothing to keep.
     new_file = f"member-compare-new-{job.id}.xlsx" if plan.e else None
@@ -375,24 +374,7 @@ def _run_compare(ctx):
     return result
 
 
-NewLine = namedtuple("NewLine", "name resident id_number gender")  # a kept class-E row
-
-
-@uploads.deferred_file(KIND, "file")
-def new_members_file(job: Job, path) -> bool:
-    """下载比对结果 made from the compare's kept class-E rows (`rows_file`) at `path`, the first time
-    it is asked for (False: no rows kept — a compare from before they were, or they were removed
-    with the results after the retention). Written under another name and renamed: two downloads
-    at once each write a whole file."""
-    rows_file = job.result_data.get("rows_file")
-    source = stored_file("jobs", rows_file) if rows_file else None
-    if source is None or not source.exists():
-        return False
-    lines = [NewLine(*row) for row in json.loads(source.read_text())]
-    part = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
-    part.write_bytes(new_members_workbook(lines, job.org))
-    part.replace(path)
-    return True
+uploads.deferred_file(KIND, "file")(new_members_file)  # 下载比对结果, made on its first download
 
 
 def submit(data: bytes, file_name: str, account) -> Job:

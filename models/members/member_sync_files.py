@@ -2,6 +2,9 @@
 class-E download in the member-import template (下载比对结果), the error list and 导出结果."""
 
 import io
+import json
+import secrets
+from collections import namedtuple
 
 from models.io.bulk import chunks
 from models.io.error_file import FailedRow, error_workbook
@@ -11,6 +14,7 @@ from models.jobs import Job
 from models.members.member_import import template_book
 from models.members.people import ID_CARD, Membership, Person, TransferRequest
 from models.orgs.organizations import Organization
+from models.storage import stored_file
 
 COLUMNS = ["姓名", "证件号码"]  # 下载会员比对模板
 TRANSFER_COLUMNS = ["姓名", "证件号码", "转入原因"]  # 从其他工会转入会员到本工会
@@ -69,6 +73,25 @@ def new_members_workbook(lines: list, org: Organization) -> bytes:
             if column in (3, 4):  # 证件号码, 手机号码 as text
                 cell.number_format = "@"
     return workbook_bytes(workbook)
+
+
+NewLine = namedtuple("NewLine", "name resident id_number gender")  # a kept class-E row
+
+
+def new_members_file(job: Job, path) -> bool:
+    """下载比对结果 made from the compare's kept class-E rows (`rows_file`) at `path`, the first time
+    it is asked for (False: no rows kept — a compare from before they were, or they were removed
+    with the results after the retention). Written under another name and renamed: two downloads
+    at once each write a whole file."""
+    rows_file = job.result_data.get("rows_file")
+    source = stored_file("jobs", rows_file) if rows_file else None
+    if source is None or not source.exists():
+        return False
+    lines = [NewLine(*row) for row in json.loads(source.read_text())]
+    part = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
+    part.write_bytes(new_members_workbook(lines, job.org))
+    part.replace(path)
+    return True
 
 
 ERRORS_TITLE = "导入信息有以下错误,请重新修改后导入（请在原名单中修改这些行，然后重新上传本单位全部会员名单）"
