@@ -280,6 +280,22 @@ def test_people_taken_meanwhile_become_error_rows_and_the_others_still_move(city
     assert stats.member_total(union.id) == counted(union.id)
 
 
+def test_transfers_filed_together_are_inserted_synced_not_written_twice(city, union):
+    """Class C filed together: the 转入审核中 memberships are inserted 同步会员 是 (they are in the
+    uploaded roster), so the apply writes no second version of them (PostgreSQL: each through
+    every index of membership)."""
+    from models.members import member_sync_apply
+    other, account = city.orgs["direct1"], city.account("grassroots")
+    c1, c2 = factories.make_member(other), factories.make_member(other)
+    data, _name = roster([[m.person.name, m.person.id_number] for m in (c1, c2)])
+    plan = compare.classify(compare.read_lines(data), union)
+    batch = [(line, Membership.select(Membership, Person).join(Person).where(Membership.id == held.id).get())
+             for line, held in plan.c]
+    filed = member_sync_apply._file_transfers(batch, union, account, factories.make_job(union, account))
+    assert len(filed) == 2
+    assert {Membership.get_by_id(target).synced for _row, _request, target in filed} == {True}
+
+
 def test_two_transfers_with_one_mobile_the_second_is_an_error_row(city, union, client):
     """Two members of other unions with the same 手机号码: the first one's transfer is filed, the
     second would hold the same mobile in this union (手机号码不要重复) and is an error row naming the first."""

@@ -150,8 +150,10 @@ def apply(plan, org: Organization, account, job: Job, numbers: list | None = Non
         errors += refused
         moved += [[row, "C", request_id] for row, request_id, _ in filed]
         targets = [target_id for _, _, target_id in filed]
-    for chunk in chunks(targets):  # in the uploaded roster: 同步会员 是 once the transfer is approved
-        Membership.update(synced=True).where(Membership.id.in_(chunk)).execute()
+    # In the uploaded roster: 同步会员 是 once the transfer is approved. The targets filed together
+    # were inserted so (`_file_transfers`); only those filed one by one are written again here.
+    for chunk in chunks(targets):
+        Membership.update(synced=True).where(Membership.id.in_(chunk) & Membership.synced.is_null()).execute()
     joined = sum(1 for x in moved if x[1] == "B")
     by_class = {"A": len(plan.a), "B": joined, "C": len(moved) - joined, "D": len(plan.d),
                 "E": len(plan.e), "errors": len(errors)}
@@ -209,10 +211,11 @@ def request_transfers(rows: list, org: Organization, account, job: Job) -> tuple
 
 def _file_transfers(batch: list, org: Organization, account, job: Job) -> list:
     """request_transfer's rows for every (line, source membership) of `batch` in a few statements:
-    the 转入审核中 memberships here (not counted: no counter moves), the requests, the audit log."""
+    the 转入审核中 memberships here (not counted: no counter moves; 同步会员 是 from the start: they
+    are in the uploaded roster), the requests, the audit log."""
     if not batch:
         return []
-    bulk_insert(Membership, [{"person": m.person_id, "org": org.id, "status": TRANSFER_IN,
+    bulk_insert(Membership, [{"person": m.person_id, "org": org.id, "status": TRANSFER_IN, "synced": True,
                               **{k: getattr(m, k) for k in RECORD_FIELDS}, "person_name": m.person.name,
                               "person_gender": m.person.gender, "person_birth_date": m.person.birth_date}
                              for _, m in batch])
