@@ -296,6 +296,24 @@ def test_transfers_filed_together_are_inserted_synced_not_written_twice(city, un
     assert {Membership.get_by_id(target).synced for _row, _request, target in filed} == {True}
 
 
+def test_syncing_the_same_roster_again_writes_no_membership(union, client, monkeypatch):
+    """The roster's 同步会员 is read with it: the apply writes only rows whose state changes — none
+    when the same roster comes again (A stays 是, D stays 否)."""
+    from models.members import member_sync_apply
+    a, d = factories.make_member(union), factories.make_member(union)
+    rows = [[a.person.name, a.person.id_number]]
+    first = compare_rows(client, rows)
+    assert first.result_data["counts"]["A"] == 1 and first.result_data["counts"]["D"] == 1
+    written = []
+    real = member_sync_apply.mark_synced
+    monkeypatch.setattr(member_sync_apply, "mark_synced", lambda ids, synced, stamp: (
+        written.append((list(ids), synced)), real(ids, synced, stamp)))
+    again = compare_rows(client, rows)
+    assert again.result_data["counts"] == first.result_data["counts"]
+    assert written == [([], True), ([], False)]
+    assert Membership.get_by_id(a.id).synced is True and Membership.get_by_id(d.id).synced is False
+
+
 def test_two_transfers_with_one_mobile_the_second_is_an_error_row(city, union, client):
     """Two members of other unions with the same 手机号码: the first one's transfer is filed, the
     second would hold the same mobile in this union (手机号码不要重复) and is an error row naming the first."""
