@@ -96,7 +96,7 @@ def undo_return(batch_id: int) -> None:
     from models.members.people import Person
     with db.atomic():
         people = CardBatchItem.select(CardBatchItem.person).where(CardBatchItem.batch == batch_id)
-        CardBatchItem.update(state=ITEM_WAITING, card=None).where(CardBatchItem.batch == batch_id).execute()
+        CardBatchItem.update(state=ITEM_WAITING).where(CardBatchItem.batch == batch_id).execute()
         Card.delete().where(Card.batch == batch_id).execute()
         Person.update(has_card=False).where(Person.id.in_(people)).execute()
         CardBatch.update(status=SENT, opened_at=None).where(CardBatch.id == batch_id).execute()

@@ -208,7 +208,7 @@ def bench_card_return(b, info: dict, tmp: Path) -> None:
     def undo():
         from models.cards.cards import ITEM_WAITING
         with db.atomic(), figures.people(person_ids):
-            CardBatchItem.update(state=ITEM_WAITING, card=None).where(CardBatchItem.batch == batch.id).execute()
+            CardBatchItem.update(state=ITEM_WAITING).where(CardBatchItem.batch == batch.id).execute()
             Card.delete().where(Card.batch == batch.id).execute()
             for i in range(0, len(person_ids), 5_000):
                 Person.update(has_card=False).where(Person.id.in_(person_ids[i:i + 5_000])).execute()

@@ -85,9 +85,12 @@ def waiting_revokes(batch_ids: list) -> set:
 
 
 def batch_items(batch: CardBatch):
-    """The batch's people with the card each got (if any), in submission order."""
+    """The batch's people with the card each got, in submission order: `item.card` is the card of the
+    item's person from the item's batch (开卡回盘导入 makes one, for an item 待开卡 only, and a
+    person is in a batch once), or None."""
     return (CardBatchItem.select(CardBatchItem, Card)
-            .join(Card, on=(CardBatchItem.card == Card.id), join_type=pw.JOIN.LEFT_OUTER)
+            .join(Card, pw.JOIN.LEFT_OUTER, on=((Card.batch == CardBatchItem.batch)
+                                                & (Card.person == CardBatchItem.person)), attr="card")
             .where(CardBatchItem.batch == batch.id).order_by(CardBatchItem.id))
 
 

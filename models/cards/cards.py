@@ -113,8 +113,12 @@ class CardPending(BaseModel):
 
 
 class CardBatchItem(BaseModel):
+    """One person of a batch. Its card (once 已开卡) is the card of the same person and batch
+    (`batch_items`): no column of its own, so that 开卡回盘导入's one UPDATE of the items changes
+    `state` only and writes entries into as few indexes as possible (migration 039)."""
     scope_field = None  # reached through its batch
-    batch = pw.ForeignKeyField(CardBatch, backref="items", on_delete="CASCADE")
+    # no index of its own: (batch, person) below leads with it
+    batch = pw.ForeignKeyField(CardBatch, backref="items", on_delete="CASCADE", index=False)
     person = pw.ForeignKeyField(Person, on_delete="RESTRICT")
     membership = pw.ForeignKeyField(Membership, null=True, on_delete="SET NULL")
     state = pw.CharField(max_length=4, default=ITEM_WAITING)  # 待开卡 / 已开卡 / 已撤销
@@ -125,9 +129,8 @@ class CardBatchItem(BaseModel):
     gender = pw.CharField(max_length=2, default="")
     birth_date = pw.DateField(null=True)
     id_expiry = pw.DateField(null=True)
-    mobile = pw.CharField(max_length=11, default="", index=True)
+    mobile = pw.CharField(max_length=11, default="")  # indexed among the waiting items only (below)
     work_unit = pw.CharField(max_length=100, default="")
-    card = pw.ForeignKeyField(Card, null=True, on_delete="SET NULL")
 
     class Meta:
         indexes = ((("batch", "person"), True),)
@@ -137,6 +140,10 @@ class CardBatchItem(BaseModel):
 CardBatchItem.add_index(CardBatchItem.index(CardBatchItem.person, unique=True,
                                             where=CardBatchItem.state == ITEM_WAITING,
                                             name="card_item_one_waiting_per_person"))
+# The 待办会员 check looks for a mobile number among the waiting applicants only; an item leaving
+# 待开卡 then writes no entry here.
+CardBatchItem.add_index(CardBatchItem.index(CardBatchItem.mobile, where=CardBatchItem.state == ITEM_WAITING,
+                                            name="card_item_waiting_mobile"))
 
 
 
