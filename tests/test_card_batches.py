@@ -17,7 +17,6 @@ from models.cards.card_batches import CardRevokeRequest
 from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending
 from models.io.tables import lost_digits_message
 from models.members import people
-from models.members.people import Person
 from models.messages import Message
 from models.rules.text import mask
 from tests import factories
@@ -93,7 +92,7 @@ def test_return_file_round_trip(union, as_role, fmt):
         card = Card.get(Card.person == i.person_id)
         assert card.card_no == card_no and card.status == cards.CARD_NORMAL and card.issued_date == issued
         assert card.eligible_from == today() + timedelta(days=1)  # known today: eligible tomorrow
-        assert i.state == cards.ITEM_OPENED and Person.get_by_id(i.person_id).has_card
+        assert i.state == cards.ITEM_OPENED and cards.holders([i.person_id]) == {i.person_id}
 
 
 def test_return_file_errors_then_fixed_and_uploaded_again(union, as_role, city):
@@ -416,7 +415,7 @@ def test_admin_corrects_a_card_status(union, as_role):
                                                   "reason": "持卡人申请注销", "change": "1"})
     assert done.status_code == 302 and card.card_no not in done.headers["Location"]
     assert Card.get_by_id(card.id).status == "注销"
-    assert not Person.get_by_id(card.person_id).has_card  # may apply for a new card
+    assert not cards.holders([card.person_id])  # may apply for a new card
     log = AuditLog.select().where(AuditLog.action == "更正卡片状态").get()
     assert log.reason == "持卡人申请注销" and card.card_no not in (log.detail or "")
     assert as_role("district").get("/admin/card-status").status_code == 403

@@ -31,7 +31,6 @@ from models.io.bulk import bulk_insert, fetch
 from models.io.tables import lost_digits, lost_digits_message
 from models.io.templates import notes_sheet, workbook_bytes
 from models.jobs import Job, bulk_work, job_kind
-from models.members.people import Person
 from models.orgs.accounts import Account
 from models.rules import cards as rules
 from models.rules.idnumber import normalize_id
@@ -201,9 +200,9 @@ def _items(numbers: list) -> dict:
 
 
 def apply_return(plan: list, account, on: date | None = None) -> int:
-    """The checked rows: cards created, items 已开卡, Person.has_card, batches 已开卡 when no one
-    in them waits any more — one transaction, a handful of set-based statements whatever the
-    number of rows."""
+    """The checked rows: cards created, items 已开卡, batches 已开卡 when no one in them waits any
+    more (已办会员卡 is read from the cards: cards.holders) — one transaction, a handful of set-based
+    statements whatever the number of rows."""
     on = on or today()
     if not plan:
         return 0
@@ -226,7 +225,6 @@ def apply_return(plan: list, account, on: date | None = None) -> int:
                  "issued_date": issued, "eligible_from": max(issued, on) + timedelta(days=1)}
                 for item, card_no, issued in plan]
         bulk_insert(Card, rows, same={"status": CARD_NORMAL, "created_at": stamp})
-        Person.update(has_card=True).where(in_values(Person.id, person_ids)).execute()
         for batch in CardBatch.select().where(CardBatch.id.in_(list(batches)) & (CardBatch.status == SENT)):
             if not CardBatchItem.select().where((CardBatchItem.batch == batch.id)
                                                 & (CardBatchItem.state == ITEM_WAITING)).exists():

@@ -2,13 +2,14 @@
 
 - **Card**: one bank card of a person (卡号 unique, Luhn-checked), status 正常 / 挂失 / 注销,
   开卡日期, the batch it came from. A person holds at most one card that is not 注销 (a partial
-  unique index). `Person.has_card` (已办会员卡 on the roster) is kept equal to "holds a card that
-  is not 注销". A card makes its holder eligible for the member-card enrollment channel from
-  `eligible_from` = the day after it became known here (the later of 开卡日期 and the import).
+  unique index). 已办会员卡 on the roster and the member's page is "holds a card that is not 注销",
+  read from this table (`holders`, `progress_of`; no copy on the person since migration 039). A
+  card makes its holder eligible for the member-card enrollment channel from `eligible_from` = the
+  day after it became known here (the later of 开卡日期 and the import).
 - **CardPending** (待办会员): a union's members queued for a card, each with its 信息校验结果
   (已通过 / 未通过 with the reasons / 未校验). A person is queued at most once city-wide.
 - **CardBatch** (办卡批次) and its items (CardBatchItem: what was submitted; a person is in at most
-  one batch still waiting for a card) are defined here beside Card, which they reference both ways;
+  one batch still waiting for a card) are defined here beside Card;
   their workflows (提交办卡, 导出报送银行, 撤销办卡批次, 开卡失败) are in models/cards/card_batches.py.
 
 The 待办会员列表 is models/cards/card_pending.py; the bank's return file (开卡回盘导入)
@@ -198,6 +199,15 @@ def progress_condition(state: str):
     return ~held & ~queued & ~waiting
 
 
+def holders(person_ids: list) -> set:
+    """The ids among `person_ids` of the people holding a card that is not 注销 (已办会员卡 of the
+    roster: one probe of "card_one_per_person" a person)."""
+    if not person_ids:
+        return set()
+    return {r[0] for r in Card.select(Card.person).where(Card.person.in_(list(person_ids))
+                                                         & Card.status.in_(HELD_CARD)).tuples()}
+
+
 def progress_of(memberships: list) -> dict:
     """{membership id: (办卡状态, Card or None, batch number or "")} for a page of rows."""
     person_ids = [m.person_id for m in memberships]
@@ -329,8 +339,6 @@ def set_card_status(card: Card, status: str, account, reason: str) -> Card:
                 Card.update(status=status).where(Card.id == card.id).execute()
         except pw.IntegrityError:
             raise DomainError("该人员已有另一张正常或挂失的会员服务卡，不能恢复此卡", 409) from None
-        has = Card.select().where((Card.person == card.person_id) & Card.status.in_(HELD_CARD)).exists()
-        Person.update(has_card=has).where(Person.id == card.person_id).execute()
         AuditLog.record("更正卡片状态", card, from_state=card.status, to_state=status, reason=reason,
                         account=account, detail={"卡号": mask(card.card_no)})
     return Card.get_by_id(card.id)
