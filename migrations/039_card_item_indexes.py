@@ -16,6 +16,10 @@ An item 已开卡 then writes into five indexes (the primary key, (batch_id, per
 the person's foreign key —, membership_id — the membership's ON DELETE SET NULL — and id_number,
 the return file's lookup) instead of eight, and has no foreign-key check.
 
+The cards' "card_org_id" goes: nothing looks a card up by the union that applied (an
+organisation is never deleted by the app; a deletion's RESTRICT check would scan), and the return
+file writes tens of thousands of cards at once through every index of the table.
+
 `person.has_card` goes too: 已办会员卡 is read from the cards (models/cards/cards.holders, the
 partial unique index "card_one_per_person"). The import rewrote every person of the file for it —
 never HOT either, the person table's pages being full — a new row version and two index entries
@@ -63,11 +67,13 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     migrator.sql('DROP INDEX IF EXISTS "cardbatchitem_batch_id"')
     migrator.sql('DROP INDEX IF EXISTS "cardbatchitem_mobile"')
     migrator.remove_fields('person', 'has_card')
+    migrator.sql('DROP INDEX IF EXISTS "card_org_id"')
     migrator.sql('CREATE INDEX IF NOT EXISTS "card_item_waiting_mobile" ON "card_batch_item" ("mobile") '
                  f"WHERE (\"state\" = '{WAITING}')")
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
+    migrator.sql('CREATE INDEX IF NOT EXISTS "card_org_id" ON "card" ("org_id")')
     false = 'false' if isinstance(database, pw.PostgresqlDatabase) else '0'  # in place (no rebuild of person)
     migrator.sql(f'ALTER TABLE "person" ADD COLUMN "has_card" BOOLEAN NOT NULL DEFAULT {false}')
     migrator.sql('UPDATE "person" SET "has_card" = EXISTS (SELECT 1 FROM "card" WHERE "card"."person_id" = '

@@ -182,6 +182,7 @@ def test_opening_an_item_writes_into_few_indexes():
     assert taking - {"card_batch_item_pkey"} == {"cardbatchitem_batch_id_person_id", "cardbatchitem_person_id",
                                                  "cardbatchitem_membership_id", "cardbatchitem_id_number"}
     assert "card_id" not in {c.name for c in db.get_columns("card_batch_item")}
+    assert "card_org_id" not in {i.name for i in db.get_indexes("card")}  # nothing reads cards by it
 
 
 def test_a_district_imports_only_its_own_batches(city, as_role):

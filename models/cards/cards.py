@@ -75,7 +75,9 @@ class CardBatch(BaseModel):
 class Card(BaseModel):
     NORMAL = CARD_NORMAL  # for templates (card.status == card.NORMAL)
     person = pw.ForeignKeyField(Person, backref="cards", on_delete="RESTRICT")
-    org = pw.ForeignKeyField(Organization, on_delete="RESTRICT")  # the union that applied
+    # the union that applied; no index: nothing looks cards up by it (an organisation is never deleted
+    # by the app — the RESTRICT check alone would want one), and 开卡回盘导入 writes 50,000 cards at once
+    org = pw.ForeignKeyField(Organization, on_delete="RESTRICT", index=False)
     batch = pw.ForeignKeyField(CardBatch, null=True, on_delete="SET NULL")
     card_no = pw.CharField(max_length=19, unique=True)  # 卡号
     status = pw.CharField(max_length=4, default=CARD_NORMAL)  # 卡片状态
