@@ -6,7 +6,7 @@ batch"), so each item wrote a new entry into every index of card_batch_item — 
 taking the new row. Now:
 
 - `card_id` goes (its index, its foreign key and its check a row): an item's card is the card of
-  the item's person from the item's batch (models/cards/card_batches.batch_items), the card the
+  the item's person from the item's batch (models/cards/card_batches.with_cards), the card the
   return file made for it;
 - "cardbatchitem_batch_id" goes: the unique (batch_id, person_id) leads with it;
 - the mobile index holds the waiting items only (the 待办会员 check's one lookup), so an item

@@ -213,7 +213,7 @@ def apply_return(plan: list, account, on: date | None = None) -> int:
     # a card moves 可参保 (the monitor's counters) of the people whose ID type is not 身份证
     with db.atomic(), figures.people(person_ids, cards_only=True):
         # the items 已开卡 first (nothing else written if another upload took one of them meanwhile); an
-        # item's card is its person's card from its batch (batch_items), so `state` is all that changes
+        # item's card is its person's card from its batch (card_batches.with_cards), so `state` is all that changes
         changed = (CardBatchItem.update(state=ITEM_OPENED)
                    .where(in_values(CardBatchItem.id, item_ids) & (CardBatchItem.state == ITEM_WAITING)).execute())
         if changed != len(plan):

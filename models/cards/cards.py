@@ -117,7 +117,7 @@ class CardPending(BaseModel):
 
 class CardBatchItem(BaseModel):
     """One person of a batch. Its card (once 已开卡) is the card of the same person and batch
-    (`batch_items`): no column of its own, so that 开卡回盘导入's one UPDATE of the items changes
+    (`card_batches.with_cards`): no column of its own, so that 开卡回盘导入's one UPDATE of the items changes
     `state` only and writes entries into as few indexes as possible (migration 039)."""
     scope_field = None  # reached through its batch
     # no index of its own: (batch, person) below leads with it
