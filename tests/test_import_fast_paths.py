@@ -50,9 +50,9 @@ def test_bulk_insert_rows_read_back_as_written(app):
     names = ['引号"张三"', "制表\t换行\n回车\r斜杠\\", "", "普通"]
     rows = [{"id_number": f"BULK{i:04d}", "name": names[i % 4], "gender": "男" if i % 2 else "女",
              "birth_date": date(1980 + i % 3, 1, 1 + i % 28) if i % 5 else None,
-             "has_card": bool(i % 3), "id_expiry": None}
+             "population_removed": bool(i % 3), "id_expiry": None}
             for i in range(1200)]
-    rows[0] = {k: v for k, v in rows[0].items() if k != "has_card"}  # the first row leaves it to the default
+    rows[0] = {k: v for k, v in rows[0].items() if k != "population_removed"}  # the first row leaves it to the default
     written = {r["id_number"]: dict(r) for r in rows}
     returned = bulk_insert(Person, rows, returning=(Person.id_number, Person.id), same={"created_at": stamp})
     ids = dict(returned) if returned is not None else {
@@ -63,7 +63,7 @@ def test_bulk_insert_rows_read_back_as_written(app):
         assert ids[person.id_number] == person.id
         assert (person.name, person.gender, person.birth_date, person.id_expiry) == (
             row["name"], row["gender"], row["birth_date"], None)
-        assert person.has_card is row.get("has_card", False)
+        assert person.population_removed is row.get("population_removed", False)
         assert person.created_at == stamp
         assert person.id_type == "身份证"
 
