@@ -22,6 +22,7 @@ import peewee as pw
 from models import db
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, FieldErrors, in_values, now, today
+from models.enroll import column_imports
 from models.enroll.coverage import clean_id_number
 from models.enroll.enrollment import Enrollment
 from models.enroll.plans import ProtectionYear
@@ -338,9 +339,15 @@ def run_import(ctx):
 
 def _run_import(ctx):
     account = Account.get_by_id(ctx.params["account"])
-    header, rows = uploads.read_rows(ctx, REQUIRED, MAX_ROWS)
-    plan, checked, already = check(rows)
-    failed = uploads.failed_rows(rows, checked)
+    table = uploads.read_columns(ctx, REQUIRED, MAX_ROWS)
+    header, rows = table.header, ()
+    fast = column_imports.claims(table, today(), CLAIM_TYPES, MAX_AMOUNT)  # the usual file, column by column
+    if fast is None:
+        rows = table.rows
+        plan, checked, already = check(rows)
+        failed = uploads.failed_rows(rows, checked)
+    else:
+        plan, already, failed = None, 0, []
     if failed:
         # Every row (nothing was recorded): fix the marked ones and upload this file again.
         every_row = [uploads.FailedRow(n, v, list(r.values())) for (n, _), (v, r) in zip(rows, checked, strict=True)]
@@ -353,15 +360,19 @@ def _run_import(ctx):
         outcome = "未导入"
     else:
         with db.atomic():  # all or nothing
-            _insert(plan, account)
-        total = sum(r["amount"] for r in plan)
-        result = uploads.result(ctx, len(rows), f"共{len(rows)}行，登记给付{len(plan)}笔，合计{yuan(total)}元"
+            if fast is not None:
+                column_imports.insert_claims(fast, account)
+            else:
+                _insert(plan, account)
+        total, count = (sum(fast["amount"]), len(table)) if fast is not None else \
+            (sum(r["amount"] for r in plan), len(plan))
+        result = uploads.result(ctx, len(table), f"共{len(table)}行，登记给付{count}笔，合计{yuan(total)}元"
                                 + (f"，{already}行已登记过" if already else "") + "。", 0, already=already,
-                                imported=len(plan))
+                                imported=count)
         outcome = "成功"
-    ctx.save_progress(len(rows), len(rows))
+    ctx.save_progress(len(table), len(table))
     AuditLog.record("给付信息导入", ctx.job, account=account,
-                    detail={"文件": ctx.params.get("file_name", ""), "行数": len(rows), "登记": result["imported"],
+                    detail={"文件": ctx.params.get("file_name", ""), "行数": len(table), "登记": result["imported"],
                             "已登记过": already, "错误行数": len(failed), "结果": outcome})
     return result
 
