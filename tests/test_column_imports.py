@@ -109,8 +109,9 @@ def test_claim_file_column_by_column_writes_what_the_row_path_writes(city, as_ro
     Claim.delete().execute()
     monkeypatch.undo()
     inserted = []
-    monkeypatch.setattr(column_imports, "insert_claims", lambda columns, account, original=column_imports.insert_claims:
-                        inserted.append(1) or original(columns, account))
+    original = column_imports.insert_claims
+    monkeypatch.setattr(column_imports, "insert_claims",
+                        lambda model, columns, account: inserted.append(1) or original(model, columns, account))
     job = upload_job(centre, "/coverage/claims/import", data, "给付.xlsx")
     assert (job.result_data["imported"], inserted) == (60, [1])
     assert job.result_data["summary"] == summary
@@ -125,7 +126,7 @@ def test_a_claim_outside_the_coverage_takes_the_row_path(city, as_role, monkeypa
     rows = claim_rows(many_covered(city, 5))
     rows[2][1] = "别人"  # not the registered name
     inserted = []
-    monkeypatch.setattr(column_imports, "insert_claims", lambda columns, account: inserted.append(columns))
+    monkeypatch.setattr(column_imports, "insert_claims", lambda model, columns, account: inserted.append(columns))
     job = upload_job(as_role("centre"), "/coverage/claims/import", xlsx(CLAIM_HEADER, rows), "给付.xlsx")
     assert (job.result_data["imported"], job.result_data["failed"], inserted) == (0, 1, [])
     assert "姓名与该证件号码登记的姓名不一致" in job.result_data["errors"][0]["reason"]

@@ -279,10 +279,7 @@ def _insert(plan: list, account) -> None:
     year_ids = {id(r["year"]): r["year"].id for r in plan[:1]}
     rows = []
     for r in plan:
-        year = r["year"]
-        year_id = year_ids.get(id(year))
-        if year_id is None:
-            year_id = year_ids[id(year)] = year.id
+        year_id = year_ids.get(id(r["year"])) or year_ids.setdefault(id(r["year"]), r["year"].id)
         rows.append({"person": r["person"].id, "id_number": r["id_number"], "name": r["name"], "year": year_id,
                      "enrollment": r["enrollment"].id, "org": r["enrollment"].org_id,
                      "claim_date": r["claim_date"], "claim_type": r["claim_type"], "amount": r["amount"],
@@ -340,14 +337,12 @@ def run_import(ctx):
 def _run_import(ctx):
     account = Account.get_by_id(ctx.params["account"])
     table = uploads.read_columns(ctx, REQUIRED, MAX_ROWS)
-    header, rows = table.header, ()
-    fast = column_imports.claims(table, today(), CLAIM_TYPES, MAX_AMOUNT)  # the usual file, column by column
+    header, rows, plan, already, failed = table.header, (), None, 0, []
+    fast = column_imports.claims(table, today(), Claim, CLAIM_TYPES, MAX_AMOUNT)  # the usual file, by columns
     if fast is None:
         rows = table.rows
         plan, checked, already = check(rows)
         failed = uploads.failed_rows(rows, checked)
-    else:
-        plan, already, failed = None, 0, []
     if failed:
         # Every row (nothing was recorded): fix the marked ones and upload this file again.
         every_row = [uploads.FailedRow(n, v, list(r.values())) for (n, _), (v, r) in zip(rows, checked, strict=True)]
@@ -360,10 +355,7 @@ def _run_import(ctx):
         outcome = "未导入"
     else:
         with db.atomic():  # all or nothing
-            if fast is not None:
-                column_imports.insert_claims(fast, account)
-            else:
-                _insert(plan, account)
+            column_imports.insert_claims(Claim, fast, account) if fast is not None else _insert(plan, account)
         total, count = (sum(fast["amount"]), len(table)) if fast is not None else \
             (sum(r["amount"] for r in plan), len(plan))
         result = uploads.result(ctx, len(table), f"共{len(table)}行，登记给付{count}笔，合计{yuan(total)}元"

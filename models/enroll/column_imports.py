@@ -130,9 +130,9 @@ def _iso_births(numbers: list) -> list:
 
 
 # --- 给付信息导入 ------------------------------------------------------------------------------
-def claims(table, on: date, claim_types: list, max_amount: int) -> dict | None:
-    """The usual 给付信息导入 file's columns to write ({Claim field: its values}), or None."""
-    from models.enroll.claims import Claim
+def claims(table, on: date, model, claim_types: list, max_amount: int) -> dict | None:
+    """The usual 给付信息导入 file's columns to write ({field of `model` — Claim —: its values}), or
+    None."""
     n = len(table)
     cols = table.columns
     if not n:
@@ -188,10 +188,10 @@ def claims(table, on: date, claim_types: list, max_amount: int) -> dict | None:
     if any(d != _DAY_MAX for d in deadline.values()) and \
             not all(map(operator.le, days, map(deadline.__getitem__, year_ids))):
         return None
-    recorded = fetch(Claim.select(Claim.id_number, Claim.claim_date, Claim.claim_type, Claim.amount)
-                     .where(in_values(Claim.person, pids)))
+    recorded = fetch(model.select(model.id_number, model.claim_date, model.claim_type, model.amount)
+                     .where(in_values(model.person, pids)))
     if recorded:
-        when = {v: Claim.claim_date.python_value(v) for v in {r[1] for r in recorded}}
+        when = {v: model.claim_date.python_value(v) for v in {r[1] for r in recorded}}
         keys = {(num, when[d], kind, amount) for num, d, kind, amount in recorded}
         if not keys.isdisjoint(zip(numbers, days, kinds, amounts, strict=True)):
             return None  # recorded before: the row path counts it
@@ -209,10 +209,10 @@ def _amount(cell, max_amount: int):
     return amount if 0 < amount <= max_amount else None
 
 
-def insert_claims(columns: dict, account) -> None:
-    from models.enroll.claims import Claim
+def insert_claims(model, columns: dict, account) -> None:
+    """claims()'s columns written (`model`: Claim), the year given once when it is one."""
     same = {"created_by": account.id if account else None, "created_at": now()}
     if len(set(columns["year"])) == 1:
         same["year"] = columns["year"][0]
         columns = {k: v for k, v in columns.items() if k != "year"}
-    insert_columns(Claim, columns, same=same)
+    insert_columns(model, columns, same=same)
