@@ -43,17 +43,41 @@ def bulk_insert(model, rows: list, size: int = BATCH, returning=(), same: dict |
     cannot return them). `same`: values of every row (unless a row names its own), given once."""
     if not rows:
         return [] if returning else None
-    if is_postgres():
-        if returning and model._meta.primary_key.name not in rows[0]:
-            for row, new_id in zip(rows, _next_ids(model, len(rows)), strict=True):
-                row[model._meta.primary_key.name] = new_id
-        fields, defaults = _insert_fields(model, rows[0], same)
-        _copy(model, fields, defaults, rows)
-        if not returning:
-            return None
+    if is_postgres() and returning and model._meta.primary_key.name not in rows[0]:
+        for row, new_id in zip(rows, _next_ids(model, len(rows)), strict=True):
+            row[model._meta.primary_key.name] = new_id
+    fields, defaults = _insert_fields(model, rows[0], same)
+    out = _write(model, fields, defaults, _columns(fields, defaults, rows), len(rows), size, returning)
+    if is_postgres() and returning:
         names = [f.name for f in returning]
         return list(map(operator.itemgetter(*names), rows)) if len(names) > 1 else [(row[names[0]],) for row in rows]
-    fields, defaults = _insert_fields(model, rows[0], same)
+    return out
+
+
+def insert_columns(model, columns: dict, size: int = BATCH, returning=(), same: dict | None = None) -> list | None:
+    """bulk_insert() of rows given column by column — {field name: its values, one per row} — so
+    an import that checked its file a column at a time never builds a dict per row. `same` and
+    the model's defaults fill the other fields (written once into each statement on SQLite)."""
+    n = len(next(iter(columns.values()))) if columns else 0
+    if not n:
+        return [] if returning else None
+    pk = model._meta.primary_key.name
+    if is_postgres() and returning and pk not in columns:
+        columns = {pk: _next_ids(model, n), **columns}
+    fields, defaults = _insert_fields(model, columns, same)
+    out = _write(model, fields, defaults, [columns[f.name] if f.name in columns else [defaults[f.name]] * n
+                                           for f in fields], n, size, returning)
+    if is_postgres() and returning:
+        return list(zip(*[columns[f.name] for f in returning], strict=True))
+    return out
+
+
+def _write(model, fields: list, defaults: dict, columns: list, n: int, size: int, returning) -> list | None:
+    """The INSERTs of bulk_insert / insert_columns: `columns` the values of each of `fields` (a
+    field in `defaults` holds its default in every row)."""
+    if is_postgres():
+        _copy(model, fields, columns)
+        return None
     # The values every row shares (defaults, `same`) written into the statement as literals: a
     # quarter less of SQLite's work for a wide row (a membership: 23 columns, 5 from the file).
     literals = {}
@@ -62,18 +86,17 @@ def bulk_insert(model, rows: list, size: int = BATCH, returning=(), same: dict |
             literal = _sqlite_literal(_converted(f, [defaults[f.name]], adapt=True)[0])
             if literal is not None:
                 literals[f.name] = literal
-    bound = [f for f in fields if f.name not in literals]
-    bound, values = _sqlite_values(bound, {k: v for k, v in defaults.items() if k not in literals}, rows)
-    columns = ", ".join(f'"{f.column_name}"' for f in fields)
+    values = _sqlite_values([(f, c) for f, c in zip(fields, columns, strict=True) if f.name not in literals])
+    width = len(fields) - len(literals)
+    names = ", ".join(f'"{f.column_name}"' for f in fields)
     one = "(" + ", ".join(literals.get(f.name, db.param) for f in fields) + ")"
     tail = ""
     if returning and _sqlite_returning():
         tail = " RETURNING " + ", ".join(f'"{f.column_name}"' for f in returning)
     out = []
-    width = len(bound)
-    for i in range(0, len(rows), size):
-        count = min(size, len(rows) - i)
-        cursor = db.execute_sql(f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES '
+    for i in range(0, n, size):
+        count = min(size, n - i)
+        cursor = db.execute_sql(f'INSERT INTO "{model._meta.table_name}" ({names}) VALUES '
                                 + ", ".join([one] * count) + tail, values[i * width:(i + count) * width])
         if tail:
             out.extend(cursor.fetchall())
@@ -137,11 +160,11 @@ def _converted(field, column, adapt: bool = False):
 _DISTINCT_SAFE = frozenset((date, datetime, bool))
 
 
-def _sqlite_values(fields, defaults: dict, rows: list):
-    """(fields, the flat parameter list of rows × fields) for SQLite: each value converted by its
-    field and sqlite3's adapter (`_converted`), column by column."""
-    columns = [_converted(f, c, adapt=True) for f, c in zip(fields, _columns(fields, defaults, rows), strict=True)]
-    return fields, list(itertools.chain.from_iterable(zip(*columns, strict=True)))
+def _sqlite_values(columns: list) -> list:
+    """The flat parameter list of rows × fields for SQLite from [(field, its column)]: each value
+    converted by its field and sqlite3's adapter (`_converted`), column by column."""
+    columns = [_converted(f, c, adapt=True) for f, c in columns]
+    return list(itertools.chain.from_iterable(zip(*columns, strict=True)))
 
 
 PG_CASTS = {"AUTO": "integer", "BIGAUTO": "bigint", "BOOL": "boolean", "INT": "integer", "BIGINT": "bigint",
@@ -232,10 +255,11 @@ def _next_ids(model, n: int) -> list:
     return [r[0] for r in cursor.fetchall()]
 
 
-def _copy(model, fields, defaults, rows) -> None:
-    """COPY … FROM STDIN (CSV): every value quoted, NULL as an unquoted \\N. Built column by
-    column (`_csv_column`): the lines are joined in C (zip, str.join), not value by value."""
-    tokens = [_csv_column(f, c) for f, c in zip(fields, _columns(fields, defaults, rows), strict=True)]
+def _copy(model, fields, columns) -> None:
+    """COPY … FROM STDIN (CSV) of `columns` (the values of each of `fields`): every value quoted,
+    NULL as an unquoted \\N. Built column by column (`_csv_column`): the lines are joined in C
+    (zip, str.join), not value by value."""
+    tokens = [_csv_column(f, c) for f, c in zip(fields, columns, strict=True)]
     lines = map("{}\n".format, map(",".join, zip(*tokens, strict=True)))
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
     sql = f'COPY "{model._meta.table_name}" ({columns}) FROM STDIN WITH (FORMAT csv, NULL \'\\N\')'
