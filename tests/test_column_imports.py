@@ -16,17 +16,9 @@ from models.members.people import Person
 from tests import factories
 from tests.factories.coverage import claim_rows, many_covered
 from tests.factories.memberfiles import id_number
-from tests.helpers import upload_job
+from tests.helpers import upload_job, xlsx_sheet
 
-
-def xlsx(header, rows) -> bytes:
-    book = Workbook()
-    book.active.append(header)
-    for r in rows:
-        book.active.append(list(r))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+xlsx = xlsx_sheet
 
 
 def counted(monkeypatch, name: str, off: bool = False) -> list:

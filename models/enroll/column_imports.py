@@ -36,10 +36,9 @@ def _names(cells: list) -> list | None:
     return [m[:50] for m in names] if max(map(len, names), default=0) > 50 else names
 
 
-# --- 个人参保导入 ------------------------------------------------------------------------------
-def individual(table, on: date) -> dict | None:
-    """The usual 个人参保导入 file's columns to write ({"numbers", "names", "births", "terms",
-    "persons"}), or None."""
+def _people(table, on: date) -> tuple | None:
+    """(rows, columns, 证件号码, births, names) of a file whose every row names a resident ID number
+    and a name plainly, or None (the row path words what is wrong)."""
     n = len(table)
     cols = table.columns
     if not n:
@@ -47,8 +46,17 @@ def individual(table, on: date) -> dict | None:
     numbers = cols["证件号码"]
     births = plain_resident_ids(numbers, on)
     names = _names(cols["姓名"]) if None not in births else None
-    if names is None:
+    return None if names is None else (n, cols, numbers, births, names)
+
+
+# --- 个人参保导入 ------------------------------------------------------------------------------
+def individual(table, on: date) -> dict | None:
+    """The usual 个人参保导入 file's columns to write ({"numbers", "names", "births", "terms",
+    "persons"}), or None."""
+    people = _people(table, on)
+    if people is None:
         return None
+    n, cols, numbers, births, names = people
     years = {y.year: y for y in ProtectionYear.select()}
     types = {(t.year_id, t.code): t for t in ProtectionType.select()}
     quads = list(zip(cols["保障年度"], cols["保障类型代码"], cols["起保日期"], cols["终保日期"], strict=True))
@@ -133,15 +141,10 @@ def _iso_births(numbers: list) -> list:
 def claims(table, on: date, model, claim_types: list, max_amount: int) -> dict | None:
     """The usual 给付信息导入 file's columns to write ({field of `model` — Claim —: its values}), or
     None."""
-    n = len(table)
-    cols = table.columns
-    if not n:
+    people = _people(table, on)
+    if people is None or not set(people[1]["给付类型"]) <= set(claim_types):
         return None
-    numbers = cols["证件号码"]
-    births = plain_resident_ids(numbers, on)
-    names = _names(cols["姓名"]) if None not in births else None
-    if names is None or not set(cols["给付类型"]) <= set(claim_types):
-        return None
+    n, cols, numbers, births, names = people
     years = {y.year: y for y in ProtectionYear.select()}
     year_cells, day_cells, amount_cells = cols["保障年度"], cols["给付日期"], cols["给付金额(元)"]
     year_of = {}
