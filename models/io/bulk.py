@@ -95,9 +95,10 @@ def _sqlite_literal(value) -> str | None:
     return None
 
 
-def _columns(fields, defaults: dict, rows: list):
+def _columns(fields, defaults: dict, rows: list, constant: set | None = None):
     """The rows' values column by column (a sequence per field, in `fields` order; a row missing
-    a field takes its default), in C where it can be (itemgetter, zip), not value by value."""
+    a field takes its default), in C where it can be (itemgetter, zip), not value by value.
+    `constant`: a set that gets the names of the fields whose value is their default in every row."""
     names = [f.name for f in fields]
     if len(set(map(len, rows))) == 1 and len(rows[0]) == len(names) - len(defaults):
         present = [n for n in names if n not in defaults]
@@ -109,6 +110,8 @@ def _columns(fields, defaults: dict, rows: list):
         if tuples is not None:
             given = dict(zip(present, zip(*tuples, strict=True), strict=True)) if tuples else {}
             columns = [given[n] if n in given else [defaults[n]] * len(rows) for n in names]
+            if constant is not None:
+                constant.update(defaults)
             return columns
     return [[row[f.name] if f.name in row else defaults[f.name] for row in rows] for f in fields]
 
@@ -233,14 +236,39 @@ def _next_ids(model, n: int) -> list:
 
 
 def _copy(model, fields, defaults, rows) -> None:
-    """COPY … FROM STDIN (CSV): every value quoted, NULL as an unquoted \\N. Built column by
-    column (`_csv_column`): the lines are joined in C (zip, str.join), not value by value."""
-    tokens = [_csv_column(f, c) for f, c in zip(fields, _columns(fields, defaults, rows), strict=True)]
-    lines = map("{}\n".format, map(",".join, zip(*tokens, strict=True)))
+    """COPY … FROM STDIN (CSV): every value quoted, NULL as an unquoted \\N. Each line is one
+    str.format of a line template (in C): the values every row shares written into the template
+    once, a column of plain text or integers filled in as it is (the template quotes it), any
+    other column as its tokens (`_csv_column`)."""
+    constant: set = set()
+    columns = _columns(fields, defaults, rows, constant)
+    template, variable = [], []
+    for f, column in zip(fields, columns, strict=True):
+        if f.name in constant:
+            token = _csv_token(_converted(f, [defaults[f.name]])[0])
+            template.append(token.replace("{", "{{").replace("}", "}}"))
+        elif _quotable(column):
+            template.append('"{}"')
+            variable.append(column)
+        else:
+            template.append("{}")
+            variable.append(_csv_column(f, column))
+    line = ",".join(template) + "\n"
+    lines = map(line.format, *variable) if variable else itertools.repeat(line, len(rows))
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
     sql = f'COPY "{model._meta.table_name}" ({columns}) FROM STDIN WITH (FORMAT csv, NULL \'\\N\')'
     with pw.__exception_wrapper__:  # driver errors as peewee's (IntegrityError …), as execute_sql does
         db.cursor().copy_expert(sql, _Streamed(lines), size=COPY_PIECE)
+
+
+def _quotable(column) -> bool:
+    """A column of text without a double quote and integers (no NULL, no boolean): each value
+    is its CSV token once put between quotes."""
+    types = set(map(type, column))
+    if not types or not types <= {str, int}:
+        return False
+    text = "".join(column) if types == {str} else "".join([v for v in column if type(v) is str])
+    return '"' not in text
 
 
 COPY_PIECE = 256 * 1024  # characters per piece of COPY data
@@ -288,10 +316,12 @@ def _csv_column(field, column) -> list:
     types = set(map(type, column))
     if types == {type(None)}:
         return ["\\N"] * len(column)
-    if types <= _PLAIN and (str not in types or '"' not in "".join(v for v in column if type(v) is str)):
-        if type(None) not in types:
-            return list(map('"{}"'.format, column))
-        return ["\\N" if v is None else f'"{v}"' for v in column]
+    if types <= _PLAIN:
+        text = [v for v in column if type(v) is str]
+        if '"' not in "".join(text):
+            if type(None) not in types:
+                return list(map('"{}"'.format, column))
+            return ["\\N" if v is None else f'"{v}"' for v in column]
     return _each(column, _csv_token)
 
 
