@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from models.io.bulk import bulk_insert
 from models.io.formats import NumericText, lost_digits
-from models.members.member_import_check import Checker
+from models.members.member_import_check import BIRTH_COLUMN, Checker
+from models.members.member_import_plain import plain_rows
 from models.members.people import Person
 from models.rules.idnumber import check_digit, digits_check_char, normalize_id
 from models.rules.member_fields import roster_line, roster_line_checked
@@ -160,7 +161,7 @@ def _row(birth: date, seq: int, data, changes: int) -> dict:
 @settings(max_examples=300)
 @given(st.lists(st.tuples(BIRTHS, st.integers(0, 999)), min_size=1, max_size=8), st.data())
 def test_the_plain_rows_of_a_chunk_are_found_as_row_by_row(people, data):
-    """Checker._plain_rows (a chunk's columns at once) answers each row as _plain() does, or
+    """plain_rows (a chunk's columns at once) answers each row as _plain() does, or
     leaves the row to it (None)."""
     checker = Checker(SimpleNamespace(id=1, name="本工会", union_no="B1", uscc=None), on=date(2026, 12, 6))
     rows = [_row(birth, seq, data, data.draw(st.sampled_from([0, 0, 1, 2]))) for birth, seq in people]
@@ -168,7 +169,7 @@ def test_the_plain_rows_of_a_chunk_are_found_as_row_by_row(people, data):
         for values in rows:
             values.pop("工作单位/服务平台", None)
             values.pop("会员标签", None)
-    for values, fast in zip(rows, checker._plain_rows(rows), strict=True):
+    for values, fast in zip(rows, plain_rows(rows, checker.on, BIRTH_COLUMN), strict=True):
         assert fast is None or fast == checker._plain(values)
         if fast is not None:
             assert list(fast[1]) == list(checker._plain(values)[1])
@@ -180,9 +181,11 @@ def test_a_chunk_of_usual_rows_is_plain_column_by_column():
              "证件号码": _resident_id(date(1990, 1, 1 + i), i), "手机号码": f"137{i:08d}", "性别": "",
              "所在工会": "本工会", "工会编号": "B1", "工作单位/服务平台": "基准公司" if i % 3 else "",
              "会员标签": "农民工" if i % 4 else ""} for i in range(20)]
-    fast = checker._plain_rows(rows)
+    fast = plain_rows(rows, checker.on, BIRTH_COLUMN)
     assert None not in fast
     assert fast == [checker._plain(values) for values in rows]
+    rows[3]["姓名"], rows[5]["手机号码"] = "张\n三", "13700000005\n13700000006"  # one cell that joins like two
+    assert [i for i, p in enumerate(plain_rows(rows, checker.on, BIRTH_COLUMN)) if p is None] == [3, 5]
 
 
 def test_the_rows_of_a_usual_file_take_the_plain_path():

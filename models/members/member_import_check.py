@@ -7,25 +7,22 @@ database in a few IN queries (the person, who holds them, the union's mobiles). 
 JSON-ready dicts: what apply() needs for an accepted row, the cells and reasons for a refused one.
 """
 
-import re
 from collections import namedtuple
 from datetime import date
 from itertools import chain
-from operator import itemgetter
 from types import SimpleNamespace
 
 import peewee as pw
 
 from models.base import DomainError, in_values, now
 from models.io.bulk import fetch, in_batch
-from models.io.columns import plain_resident_ids, plain_texts
 from models.io.tables import lost_digits, stream_table
+from models.members.member_import_plain import _MEMBER_TAGS, _RESIDENT_TYPES, plain_rows
 from models.members.members import check_identity, check_record
 from models.members.people import (
     ACTIVE_STATUSES,
     ENTERPRISE,
     ID_CARD,
-    MEMBER_TAGS,
     TRANSFER_IN,
     Membership,
     Person,
@@ -109,30 +106,6 @@ def _chunked(table, header: list):
 # --- checking rows ------------------------------------------------------------------------------------
 # The plain row (Checker._plain): what most rows of a file are, checked without the general path.
 _PLAIN_ID, _PLAIN_NAME, _PLAIN_MOBILE = member_fields.PLAIN_ID, member_fields.PLAIN_NAME, member_fields.PLAIN_MOBILE
-_RESIDENT_TYPES = frozenset(("", ID_CARD, *member_fields.ID_TYPE_ALIASES))
-_MEMBER_TAGS = frozenset(MEMBER_TAGS)
-_TAG_CELLS = _MEMBER_TAGS | {""}
-# A whole column of plain names / mobile numbers joined by a newline (which neither may hold), matched at once.
-_PLAIN_NAMES = re.compile(rf"(?:{_PLAIN_NAME.pattern}\n)*{_PLAIN_NAME.pattern}")
-_PLAIN_MOBILES = re.compile(rf"(?:{_PLAIN_MOBILE.pattern}\n)*{_PLAIN_MOBILE.pattern}")
-
-
-def _cells(values: list, name: str) -> list:
-    """The cells of column `name` of row dicts ("" where a row lacks it)."""
-    try:
-        return list(map(itemgetter(name), values))
-    except KeyError:
-        return [v.get(name, "") for v in values]
-
-
-def _each_plain(cells: list, whole: re.Pattern, one: re.Pattern) -> list | None:
-    """None when every cell is a str `one` matches (one search over the joined column), else a
-    flag per cell."""
-    if set(map(type, cells)) == {str} and whole.fullmatch("\n".join(cells)):
-        return None
-    return [type(c) is str and one.fullmatch(c) is not None for c in cells]  # noqa: E721 — not NumericText
-
-
 def _fail(errors: list, values: dict, column: str, reason: str, value=None) -> None:
     errors.append([column, str(values.get(column, "") if value is None else value), reason])
 
@@ -178,7 +151,7 @@ class Checker:
         clean = not member_fields.any_controls(chain.from_iterable(values.values() for _n, values in rows))
         parse = self._parse
         if clean:  # the plain rows found column by column; _plain() / the general checks for the rest
-            plain = self._plain_rows([values for _n, values in rows])
+            plain = plain_rows([values for _n, values in rows], self.on, BIRTH_COLUMN)
             parsed = [parse(number, values, True, p) for (number, values), p in zip(rows, plain, strict=True)]
         else:
             parsed = [parse(number, values, clean) for number, values in rows]
@@ -282,55 +255,6 @@ class Checker:
             if tags:
                 record["tags"] = tags
         return {"name": name, "id_type": ID_CARD, "id_number": number, "gender": gender, "birth_date": born}, record
-
-    def _plain_rows(self, values: list) -> list:
-        """`_plain()` of each row dict of a chunk, found a column at a time (models/io/columns.py):
-        (fields, record) of a row whose every cell passes, None for the others (which `_plain()`
-        then looks at one by one) — tests/test_import_fast_paths.py holds the two to one answer."""
-        numbers = _cells(values, "证件号码")
-        births = plain_resident_ids(numbers, self.on)
-        ok = [b is not None for b in births]
-
-        def only(flags) -> None:
-            if flags is not None:
-                ok[:] = [a and b for a, b in zip(ok, flags, strict=True)]
-        names = _cells(values, "姓名")
-        only(_each_plain(names, _PLAIN_NAMES, _PLAIN_NAME))
-        mobiles = _cells(values, "手机号码")
-        only(_each_plain(mobiles, _PLAIN_MOBILES, _PLAIN_MOBILE))
-        born_cells = _cells(values, BIRTH_COLUMN)
-        if any(born_cells):
-            only([not c for c in born_cells])
-        id_types = _cells(values, "证件类型")
-        if not set(id_types) <= _RESIDENT_TYPES:
-            only([t in _RESIDENT_TYPES for t in id_types])
-        units = _cells(values, "工作单位/服务平台")
-        if not (plain_texts(units) and max(map(len, units)) <= 100):
-            only([c == "" or (type(c) is str and c == c.strip() and len(c) <= 100  # noqa: E721
-                              and not _NOT_PLAIN.search(c)) for c in units])
-        tags = _cells(values, "会员标签")
-        if not (set(map(type, tags)) == {str} and set(tags) <= _TAG_CELLS):
-            only([c == "" or (type(c) is str and c in _MEMBER_TAGS) for c in tags])  # noqa: E721
-        sexes = _cells(values, "性别")
-        out = []
-        append = out.append
-        for good, number, born, name, mobile, sex, unit, tag in zip(ok, numbers, births, names, mobiles, sexes,
-                                                                     units, tags, strict=True):
-            if not good:
-                append(None)
-                continue
-            gender = "男" if number[16] in "13579" else "女"
-            if sex and sex != gender:
-                append(None)
-                continue
-            record = {"mobile": mobile}
-            if unit:
-                record["work_unit"] = unit
-            if tag:
-                record["tags"] = tag
-            append(({"name": name, "id_type": ID_CARD, "id_number": number, "gender": gender, "birth_date": born},
-                    record))
-        return out
 
     def _general(self, values: dict, errors: list):
         """(fields, record, ID number accepted, mobile accepted) of any row by the member form's
