@@ -47,7 +47,10 @@ def bulk_insert(model, rows: list, size: int = BATCH, returning=(), same: dict |
         for row, new_id in zip(rows, _next_ids(model, len(rows)), strict=True):
             row[model._meta.primary_key.name] = new_id
     fields, defaults = _insert_fields(model, rows[0], same)
-    out = _write(model, fields, defaults, _columns(fields, defaults, rows), len(rows), size, returning)
+    constant: set = set()
+    columns = _columns(fields, defaults, rows, constant)
+    out = _write(model, fields, {k: v for k, v in defaults.items() if k in constant}, columns, len(rows), size,
+                 returning)
     if is_postgres() and returning:
         names = [f.name for f in returning]
         return list(map(operator.itemgetter(*names), rows)) if len(names) > 1 else [(row[names[0]],) for row in rows]
@@ -74,9 +77,9 @@ def insert_columns(model, columns: dict, size: int = BATCH, returning=(), same: 
 
 def _write(model, fields: list, defaults: dict, columns: list, n: int, size: int, returning) -> list | None:
     """The INSERTs of bulk_insert / insert_columns: `columns` the values of each of `fields` (a
-    field in `defaults` holds its default in every row)."""
+    field in `defaults` holds that value in every row)."""
     if is_postgres():
-        _copy(model, fields, columns)
+        _copy(model, fields, defaults, columns, n)
         return None
     # The values every row shares (defaults, `same`) written into the statement as literals: a
     # quarter less of SQLite's work for a wide row (a membership: 23 columns, 5 from the file).
@@ -118,9 +121,10 @@ def _sqlite_literal(value) -> str | None:
     return None
 
 
-def _columns(fields, defaults: dict, rows: list):
+def _columns(fields, defaults: dict, rows: list, constant: set | None = None):
     """The rows' values column by column (a sequence per field, in `fields` order; a row missing
-    a field takes its default), in C where it can be (itemgetter, zip), not value by value."""
+    a field takes its default), in C where it can be (itemgetter, zip), not value by value.
+    `constant`: a set that gets the names of the fields whose value is their default in every row."""
     names = [f.name for f in fields]
     if len(set(map(len, rows))) == 1 and len(rows[0]) == len(names) - len(defaults):
         present = [n for n in names if n not in defaults]
@@ -132,6 +136,8 @@ def _columns(fields, defaults: dict, rows: list):
         if tuples is not None:
             given = dict(zip(present, zip(*tuples, strict=True), strict=True)) if tuples else {}
             columns = [given[n] if n in given else [defaults[n]] * len(rows) for n in names]
+            if constant is not None:
+                constant.update(defaults)
             return columns
     return [[row[f.name] if f.name in row else defaults[f.name] for row in rows] for f in fields]
 
@@ -255,16 +261,38 @@ def _next_ids(model, n: int) -> list:
     return [r[0] for r in cursor.fetchall()]
 
 
-def _copy(model, fields, columns) -> None:
-    """COPY … FROM STDIN (CSV) of `columns` (the values of each of `fields`): every value quoted,
-    NULL as an unquoted \\N. Built column by column (`_csv_column`): the lines are joined in C
-    (zip, str.join), not value by value."""
-    tokens = [_csv_column(f, c) for f, c in zip(fields, columns, strict=True)]
-    lines = map("{}\n".format, map(",".join, zip(*tokens, strict=True)))
-    columns = ", ".join(f'"{f.column_name}"' for f in fields)
-    sql = f'COPY "{model._meta.table_name}" ({columns}) FROM STDIN WITH (FORMAT csv, NULL \'\\N\')'
+def _copy(model, fields, defaults: dict, columns: list, n: int) -> None:
+    """COPY … FROM STDIN (CSV): every value quoted, NULL as an unquoted \\N. Each line is one
+    str.format of a line template (in C): the values every row shares written into the template
+    once, a column of plain text or integers filled in as it is (the template quotes it), any
+    other column as its tokens (`_csv_column`)."""
+    template, variable = [], []
+    for f, column in zip(fields, columns, strict=True):
+        if f.name in defaults:
+            token = _csv_token(_converted(f, [defaults[f.name]])[0])
+            template.append(token.replace("{", "{{").replace("}", "}}"))
+        elif _quotable(column):
+            template.append('"{}"')
+            variable.append(column)
+        else:
+            template.append("{}")
+            variable.append(_csv_column(f, column))
+    line = ",".join(template) + "\n"
+    lines = map(line.format, *variable) if variable else itertools.repeat(line, n)
+    names = ", ".join(f'"{f.column_name}"' for f in fields)
+    sql = f'COPY "{model._meta.table_name}" ({names}) FROM STDIN WITH (FORMAT csv, NULL \'\\N\')'
     with pw.__exception_wrapper__:  # driver errors as peewee's (IntegrityError …), as execute_sql does
         db.cursor().copy_expert(sql, _Streamed(lines), size=COPY_PIECE)
+
+
+def _quotable(column) -> bool:
+    """A column of text without a double quote and integers (no NULL, no boolean): each value
+    is its CSV token once put between quotes."""
+    types = set(map(type, column))
+    if not types or not types <= {str, int}:
+        return False
+    text = "".join(column) if types == {str} else "".join([v for v in column if type(v) is str])
+    return '"' not in text
 
 
 COPY_PIECE = 256 * 1024  # characters per piece of COPY data
