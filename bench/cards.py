@@ -69,7 +69,6 @@ def generate_cards(info: dict) -> dict:
                   "created_at": stamp} for _, pid, *_ in holders]
         for i in range(0, len(cards), CHUNK):
             Card.insert_many(cards[i:i + CHUNK]).execute()
-        Person.update(has_card=True).where(Person.id.in_([pid for _, pid, *_ in holders])).execute()
         queued = _members(big, 500, offset=2_000)
         Person.update(id_expiry=expiry).where(Person.id.in_([pid for _, pid, *_ in queued])).execute()
         CardPending.insert_many([{"org": big, "membership": mid, "person": pid, "added_at": stamp,
@@ -93,12 +92,9 @@ def kept_cards(info: dict) -> dict | None:
 def undo_return(batch_id: int) -> None:
     """Put the 5,000-person batch back to 已报送银行 (a kept city stays the same)."""
     from models.cards.cards import ITEM_WAITING, SENT, Card, CardBatch, CardBatchItem
-    from models.members.people import Person
     with db.atomic():
-        people = CardBatchItem.select(CardBatchItem.person).where(CardBatchItem.batch == batch_id)
-        CardBatchItem.update(state=ITEM_WAITING, card=None).where(CardBatchItem.batch == batch_id).execute()
+        CardBatchItem.update(state=ITEM_WAITING).where(CardBatchItem.batch == batch_id).execute()
         Card.delete().where(Card.batch == batch_id).execute()
-        Person.update(has_card=False).where(Person.id.in_(people)).execute()
         CardBatch.update(status=SENT, opened_at=None).where(CardBatch.id == batch_id).execute()
 
 

@@ -184,7 +184,7 @@ def bench_card_return(b, info: dict, tmp: Path) -> None:
     on = today()
     people = list(Membership.select(Membership.id, Membership.person, Person.name, Person.id_number, Person.gender,
                                     Membership.mobile, Membership.work_unit).join(Person)
-                  .where((Person.has_card == False) & (Membership.status == "正常")  # noqa: E712
+                  .where((Membership.status == "正常") & ~Person.id.in_(Card.select(Card.person))
                          & ~Person.id.in_(CardBatchItem.select(CardBatchItem.person)))
                   .order_by(Membership.id).limit(ROWS).tuples())
     org_id = info["grassroots"][2]
@@ -208,10 +208,8 @@ def bench_card_return(b, info: dict, tmp: Path) -> None:
     def undo():
         from models.cards.cards import ITEM_WAITING
         with db.atomic(), figures.people(person_ids):
-            CardBatchItem.update(state=ITEM_WAITING, card=None).where(CardBatchItem.batch == batch.id).execute()
+            CardBatchItem.update(state=ITEM_WAITING).where(CardBatchItem.batch == batch.id).execute()
             Card.delete().where(Card.batch == batch.id).execute()
-            for i in range(0, len(person_ids), 5_000):
-                Person.update(has_card=False).where(Person.id.in_(person_ids[i:i + 5_000])).execute()
             CardBatch.update(status=SENT, opened_at=None).where(CardBatch.id == batch.id).execute()
 
     try:

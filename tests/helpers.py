@@ -8,6 +8,7 @@ import time
 from contextlib import contextmanager
 
 from bs4 import BeautifulSoup
+from openpyxl import Workbook
 
 from models import db
 from models.base import DomainError
@@ -141,3 +142,14 @@ class ImportRuns:
     def next_run(self) -> None:
         """Forget what the run before did: what follows is the next run's."""
         self.checked, self.staged, self.progress = [], [], []
+
+
+def xlsx_sheet(header, rows) -> bytes:
+    """An .xlsx upload: the header row, then the rows."""
+    book = Workbook()
+    book.active.append(header)
+    for r in rows:
+        book.active.append(list(r))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -17,8 +17,8 @@ from models.cards.card_batches import CardRevokeRequest
 from models.cards.cards import Card, CardBatch, CardBatchItem, CardPending
 from models.io.tables import lost_digits_message
 from models.members import people
-from models.members.people import Person
 from models.messages import Message
+from models.rules.text import mask
 from tests import factories
 from tests.factories.cards import items_of, luhn_card, make_batch, make_card, make_pending, make_revoke
 from tests.helpers import job_of, post_file, soup
@@ -92,7 +92,7 @@ def test_return_file_round_trip(union, as_role, fmt):
         card = Card.get(Card.person == i.person_id)
         assert card.card_no == card_no and card.status == cards.CARD_NORMAL and card.issued_date == issued
         assert card.eligible_from == today() + timedelta(days=1)  # known today: eligible tomorrow
-        assert i.state == cards.ITEM_OPENED and Person.get_by_id(i.person_id).has_card
+        assert i.state == cards.ITEM_OPENED and cards.holders([i.person_id]) == {i.person_id}
 
 
 def test_return_file_errors_then_fixed_and_uploaded_again(union, as_role, city):
@@ -149,6 +149,40 @@ def test_the_same_return_file_twice_changes_nothing_the_second_time(union, as_ro
     assert second.result_data["imported"] == 0 and second.result_data["already"] == 2
     assert second.result_data["failed"] == 0
     assert Card.select().count() == 2
+
+
+def test_each_batch_shows_the_card_its_own_return_made(union, as_role):
+    """An item's card is its person's card from its batch: a person opened in a first batch, the card
+    注销, then opened again in a second batch — each batch lists its own card, the rest '-'."""
+    first = sent_batch(union, people=2)
+    item, other = items_of(first)
+    client = as_role("centre")
+    old_no, new_no = luhn_card(), luhn_card()
+    job_of(upload(client, xlsx([(item.id_number, old_no, "2026-11-20")])))
+    old = Card.get(Card.card_no == old_no)
+    cards.set_card_status(old, cards.CARD_CANCELLED, None, "挂失后注销")
+    second = make_batch(union, status=cards.SENT, people=1)
+    CardBatchItem.create(batch=second, person=item.person_id, membership=item.membership_id, name=item.name,
+                         id_type=item.id_type, id_number=item.id_number, gender=item.gender, mobile=item.mobile,
+                         work_unit=item.work_unit, state=cards.ITEM_WAITING)
+    assert job_of(upload(client, xlsx([(item.id_number, new_no, "2026-11-25")]))).result_data["imported"] == 1
+    first_page = text(client.get(f"/cards/batches/{first.id}"))
+    second_page = text(client.get(f"/cards/batches/{second.id}"))
+    assert mask(old_no) in first_page and "2026-11-20" in first_page and mask(new_no) not in first_page
+    assert mask(new_no) in second_page and "2026-11-25" in second_page and mask(old_no) not in second_page
+    assert first_page.count("已开卡") >= 1 and "待开卡" in first_page  # `other` waits: no card, '-'
+    assert not Card.select().where(Card.person == other.person_id).exists()
+
+
+def test_opening_an_item_writes_into_few_indexes():
+    """开卡回盘导入 changes an item's `state` only (never HOT on PostgreSQL: `state` is the predicate of
+    the partial indexes): the indexes that take the opened row are these five (migration 039)."""
+    from models import db
+    taking = {i.name for i in db.get_indexes("card_batch_item") if "WHERE" not in (i.sql or "").upper()}
+    assert taking - {"card_batch_item_pkey"} == {"cardbatchitem_batch_id_person_id", "cardbatchitem_person_id",
+                                                 "cardbatchitem_membership_id", "cardbatchitem_id_number"}
+    assert "card_id" not in {c.name for c in db.get_columns("card_batch_item")}
+    assert "card_org_id" not in {i.name for i in db.get_indexes("card")}  # nothing reads cards by it
 
 
 def test_a_district_imports_only_its_own_batches(city, as_role):
@@ -382,7 +416,7 @@ def test_admin_corrects_a_card_status(union, as_role):
                                                   "reason": "持卡人申请注销", "change": "1"})
     assert done.status_code == 302 and card.card_no not in done.headers["Location"]
     assert Card.get_by_id(card.id).status == "注销"
-    assert not Person.get_by_id(card.person_id).has_card  # may apply for a new card
+    assert not cards.holders([card.person_id])  # may apply for a new card
     log = AuditLog.select().where(AuditLog.action == "更正卡片状态").get()
     assert log.reason == "持卡人申请注销" and card.card_no not in (log.detail or "")
     assert as_role("district").get("/admin/card-status").status_code == 403

@@ -55,6 +55,31 @@ def test_card_list_shows_members_inside_enterprises_with_their_card_state(city, 
     assert cards.progress_of([flexible])[flexible.id][0] == cards.NO_CARD
 
 
+def test_has_card_on_the_roster_and_the_member_page_follows_the_cards(union, grassroots):
+    """已办会员卡: 是 while the person holds a card that is not 注销 (正常 / 挂失), 否 without one or once
+    it is 注销 — read from the cards, nothing copied on the person."""
+    plain = card_member(union, name="无卡丙")
+    holder = make_card(union)
+    lost = make_card(union, status=cards.CARD_LOST)
+
+    def shown():
+        page = soup(grassroots.get("/members/"))
+        column = [th.get_text(strip=True) for th in page.select("table.grid thead th")].index("已办会员卡")
+        rows = {}
+        for tr in page.select("table.grid tbody tr"):
+            cells = [td.get_text(strip=True) for td in tr.select("td")]
+            rows[next(c for c in cells if c in names)] = cells[column]
+        details = {name: soup(grassroots.get(f"/members/{mid}")).select_one("#has-card").get_text()
+                   for name, mid in ids.items()}
+        return rows, details
+
+    names = {plain.person.name, holder.person.name, lost.person.name}
+    ids = {m.person.name: m.id for m in Membership.select().join(Person).where(Person.name.in_(names))}
+    assert shown() == ({plain.person.name: "否", holder.person.name: "是", lost.person.name: "是"},) * 2
+    cards.set_card_status(Card.get_by_id(holder.id), cards.CARD_CANCELLED, None, "持卡人申请注销")
+    assert shown() == ({plain.person.name: "否", holder.person.name: "否", lost.person.name: "是"},) * 2
+
+
 def test_card_list_filter_by_state_equals_a_direct_count(union, grassroots):
     for _ in range(3):
         card_member(union)
@@ -62,7 +87,8 @@ def test_card_list_filter_by_state_equals_a_direct_count(union, grassroots):
         make_card(union)
     page = grassroots.get("/cards/?state=已开卡")
     assert "总共 2 条记录" in text(page)
-    direct = Person.select().join(Membership).where((Membership.org == union.id) & Person.has_card).count()
+    direct = (Card.select().join(Membership, on=(Card.person == Membership.person))
+              .where((Membership.org == union.id) & Card.status.in_(cards.HELD_CARD)).count())
     assert direct == 2
     assert "总共 3 条记录" in text(grassroots.get("/cards/?state=未办卡"))
     assert grassroots.get("/cards/?state=乱填").status_code == 422

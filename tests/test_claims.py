@@ -11,7 +11,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from models.audit import AuditLog
-from models.enroll import claims, plans
+from models.enroll import claims, column_imports, plans
 from models.enroll.claims import Claim
 from models.enroll.enrollment import RETURNED, Enrollment
 from models.io.tables import read_table
@@ -322,6 +322,21 @@ def test_an_import_with_errors_records_nothing_and_its_error_file_fixed_goes_in(
 
 def test_a_failure_while_recording_leaves_nothing(as_role, city, monkeypatch):
     rows = claim_rows(many_covered(city, 2500))
+    original, calls = column_imports.insert_columns, []
+
+    def failing(model, columns, *args, **kwargs):  # the first 1,000 rows written, then the disk is full
+        calls.append(len(columns["person"]))
+        original(model, {name: values[:1000] for name, values in columns.items()}, *args, **kwargs)
+        raise RuntimeError("disk full")
+    monkeypatch.setattr(column_imports, "insert_columns", failing)  # the usual file: written column by column
+    job = upload(as_role("centre"), xlsx(rows), "给付.xlsx")
+    assert job.status == "失败" and calls == [2500]
+    assert Claim.select().count() == 0
+
+
+def test_a_failure_while_recording_row_by_row_leaves_nothing(as_role, city, monkeypatch):
+    rows = claim_rows(many_covered(city, 2500))
+    rows[5][0] = rows[5][0][:6] + " " + rows[5][0][6:]  # a number with a space: the row-by-row path
     original, calls = claims.bulk_insert, []
 
     def failing(model, rows_, *args, **kwargs):  # the first 1,000 rows written, then the disk is full

@@ -138,7 +138,7 @@ def test_plain_sql_writes_are_copied_by_the_database(union):
     db.execute_sql(f'UPDATE "person" SET "name" = {db.param}, "birth_date" = {db.param} WHERE "id" = {db.param}',
                    ("直写丙", date(1981, 1, 1), a.id))
     assert copies(mid) == ("直写丙", "男", date(1981, 1, 1))
-    Person.update(has_card=True).where(Person.id == a.id).execute()  # other columns: nothing to copy
+    Person.update(population_removed=True).where(Person.id == a.id).execute()  # other columns: nothing to copy
     assert copies(mid) == ("直写丙", "男", date(1981, 1, 1))
     Membership.update(person=b.id).where(Membership.id == mid).execute()
     assert copies(mid) == ("直写乙", "女", date(1962, 3, 3))
@@ -191,8 +191,10 @@ def test_the_migration_fills_the_copies_of_an_existing_database(tmp_path):
     Router(old, migrate_dir=str(BASE_DIR / "migrations")).run("026_job_lease")
     with Organization.bind_ctx(old), Person.bind_ctx(old), Membership.bind_ctx(old):
         org = Organization.insert(name="旧工会", type="工会委员会", level="grassroots").execute()
-        person = Person.insert(id_number="310101196001010011", name="旧会员", gender="男",
-                               birth_date=date(1960, 1, 1)).execute()
+        person = old.execute_sql(  # 026's person (has_card was dropped by 039)
+            'INSERT INTO "person" ("id_type", "id_number", "name", "gender", "birth_date", "population_removed", '
+            "\"has_card\", \"created_at\") VALUES ('身份证', '310101196001010011', '旧会员', '男', '1960-01-01', 0, 0, "
+            "'2024-01-01')").lastrowid
         # no copies: 026 had none (a bare INSERT: Membership.insert would write them)
         old.execute_sql('INSERT INTO "membership" ("person_id", "org_id", "status", "leave_reason", "created_at", '
                         '"mobile", "address", "education", "household", "skill_level", "union_post", "work_unit", '

@@ -74,3 +74,37 @@ def test_upgrade_moves_the_counters_of_an_issue_5_database(tmp_path):
     assert kept[0] == 3100000123
     assert "counter" not in old.get_tables()
     old.close()
+
+
+def test_040_rebuilds_the_sqlite_closure_table_with_its_rows_index_and_triggers(tmp_path):
+    """SQLite cannot drop a foreign key: migration 040 rebuilds org_tree without them — its rows, its
+    index and every trigger naming it (its own and org_member_count's, migration 033) as they were, and
+    the new one on organization that takes a deleted organisation's closure rows."""
+    import peewee as pw
+    from peewee_migrate import Router
+
+    from app import BASE_DIR
+    old = pw.SqliteDatabase(str(tmp_path / "before040.db"), pragmas={"foreign_keys": 1})
+    Router(old, migrate_dir=str(BASE_DIR / "migrations")).run("037_union_list_index")
+
+    def triggers():
+        return {r[0] for r in old.execute_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    before = triggers()
+    columns = ('"name", "type", "level", "parent_id", "address", "contact", "phone", "is_temporary", "depth", '
+               '"created_at", "updated_at", "status", "member_review", "special_subsidy"')
+    for name, parent, depth in (("上级", None, 0), ("下级", 1, 1)):
+        old.execute_sql(f'INSERT INTO "organization" ({columns}) VALUES (?, \'工会委员会\', \'grassroots\', ?, '
+                        f"'', '', '', 0, ?, '2026-01-01', '2026-01-01', '正常', 0, 0)", (name, parent, depth))
+    tree = [(1, 1, 0), (2, 2, 0), (1, 2, 1)]
+    old.execute_sql('INSERT INTO "org_tree" VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?)', [v for r in tree for v in r])
+    upgrade_database(old)
+    assert sorted(old.execute_sql('SELECT * FROM "org_tree"').fetchall()) == sorted(tree)
+    assert old.get_foreign_keys("org_tree") == []
+    assert triggers() == before | {"org_tree_forget"}
+    assert "orgtree_descendant_id_depth" in {i.name for i in old.get_indexes("org_tree")}
+    old.execute_sql('INSERT INTO "org_member_count" ("org_id", "members") VALUES (2, 5)')  # 033's triggers work
+    assert old.execute_sql('SELECT "members" FROM "org_subtree_count" WHERE "org_id" = 1').fetchone() == (5,)
+    old.execute_sql('DELETE FROM "org_member_count"')
+    old.execute_sql('DELETE FROM "organization" WHERE "id" = 2')
+    assert old.execute_sql('SELECT * FROM "org_tree"').fetchall() == [(1, 1, 0)]
+    old.close()

@@ -234,3 +234,25 @@ def test_htmx_form_success_loads_the_next_page_whole(as_role, city):
     assert response.headers["HX-Redirect"] == f"/orgs/{org.id}"
     page = soup(client.get(response.headers["HX-Redirect"]))
     assert f"已新增组织「{NEW['name']}」" in page.get_text()
+
+
+def test_org_list_pages_read_every_organisation_once_in_order(as_role, city):
+    """组织列表 全部状态: the deep pages (read by a deferred join on the index) and page 1 together list
+    the district's organisations exactly once, in (层级深度, 名称) order, closed ones included."""
+    district = city.orgs["district1"]
+    parent = city.orgs["secondary1"]
+    for i in range(40):  # names not in creation order
+        org = Organization.add(parent, name=f"分页测试工会{(i * 17) % 40:02d}", type="工会委员会")
+        if i % 5 == 0:
+            Organization.update(status=CLOSED).where(Organization.id == org.id).execute()
+    expected = [o.name for o in Organization.select().where(Organization.district == district.id)
+                .order_by(Organization.depth, Organization.name, Organization.id)]
+    client = as_role("district")
+    first = soup(client.get("/orgs/list?status="))
+    total = int(first.select_one(".pager, .summary, body").get_text().split("总共")[1].split("条")[0])
+    assert total == len(expected)
+    seen = []
+    for page in range(1, -(-total // 15) + 1):
+        rows = soup(client.get(f"/orgs/list?status=&page={page}")).select("table tbody tr")
+        seen += [row.select_one("td a").get_text() for row in rows]
+    assert seen == expected

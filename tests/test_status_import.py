@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 import python_calamine
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from models.base import DomainError, today
 from models.enroll import enrollment, plans
@@ -17,17 +17,9 @@ from models.jobs import Job
 from models.members.people import Person
 from tests import factories
 from tests.factories.memberfiles import id_number
-from tests.helpers import post_file, upload_job
+from tests.helpers import post_file, upload_job, xlsx_sheet
 
-
-def xlsx(header, rows) -> bytes:
-    book = Workbook()
-    book.active.append(header)
-    for r in rows:
-        book.active.append(list(r))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+xlsx = xlsx_sheet
 
 
 def csv_gbk(header, rows) -> bytes:

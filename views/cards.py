@@ -259,8 +259,9 @@ def batches():
 def batch_detail(batch):
     requests_ = card_batches.revoke_requests(batch)
     waiting = any(r.status == card_batches.PENDING_REVOKE for r in requests_)
-    return render_page("cards/batch_detail.html", batch=batch, page=paginate(card_batches.batch_items(batch),
-                                                                             per_page=50),
+    page = paginate(card_batches.batch_items(batch), per_page=50)
+    card_batches.with_cards(batch, page.items)
+    return render_page("cards/batch_detail.html", batch=batch, page=page,
                        requests=requests_, waiting=waiting, opened=card_batches.opened_count(batch),
                        may_send=card_batches.may_send(current_user, batch),
                        may_revoke=current_user.org_id == batch.org_id and batch.status == cards.TO_SEND

@@ -98,6 +98,7 @@ def index():
     later_links = (_links(SYNC_BUTTONS) if manage else []) + [("导出会员", url_for("members.export", **args))]
     on = today()
     return render_page("members/index.html", "rows", page=page, filters=filters, args=args,
+                       held=cards.holders([m.person_id for m in page.items]),
                        statuses=MEMBER_STATUSES, sync_choices=list(roster.SYNC_CHOICES), manage=manage,
                        many_unions=current_user.sees_many_unions, links=links, later_links=later_links,
                        flag=lambda p: roster.flag(p, on), status=422 if filters.errors else 200)
@@ -192,7 +193,7 @@ def detail(member):
                        labels=LABELS, transfers=transfers, log=AuditLog.for_object(member).limit(50),
                        retirement_flag=roster.flag(member.person, today()), own=own,
                        full_numbers=current_user.sees_full_numbers, card_state=card_state, card=card,
-                       card_batch=card_batch,
+                       card_batch=card_batch, has_card=card_state == cards.HAS_CARD,
                        card_apply=own and card_state == cards.NO_CARD and member.status == NORMAL
                        and member.category not in cards.INDIVIDUAL and current_user.operates_grassroots)
 

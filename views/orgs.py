@@ -132,7 +132,8 @@ def listing():
         query = query.where(Organization.level == level)
     if status in (ACTIVE, CLOSED):  # else 全部状态
         query = query.where(Organization.status == status)
-    page = paginate(query.order_by(Organization.depth, Organization.name), per_page=15)
+    page = paginate(query.order_by(Organization.depth, Organization.name, Organization.id), per_page=15,
+                    key=Organization.id)
     return render_page("orgs/listing.html", "rows", page=page, root=root, q=q, level=level,
                        status_filter=status, levels=LEVELS, statuses=(ACTIVE, CLOSED))
 

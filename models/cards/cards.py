@@ -2,13 +2,14 @@
 
 - **Card**: one bank card of a person (卡号 unique, Luhn-checked), status 正常 / 挂失 / 注销,
   开卡日期, the batch it came from. A person holds at most one card that is not 注销 (a partial
-  unique index). `Person.has_card` (已办会员卡 on the roster) is kept equal to "holds a card that
-  is not 注销". A card makes its holder eligible for the member-card enrollment channel from
-  `eligible_from` = the day after it became known here (the later of 开卡日期 and the import).
+  unique index). 已办会员卡 on the roster and the member's page is "holds a card that is not 注销",
+  read from this table (`holders`, `progress_of`; no copy on the person since migration 039). A
+  card makes its holder eligible for the member-card enrollment channel from `eligible_from` = the
+  day after it became known here (the later of 开卡日期 and the import).
 - **CardPending** (待办会员): a union's members queued for a card, each with its 信息校验结果
   (已通过 / 未通过 with the reasons / 未校验). A person is queued at most once city-wide.
 - **CardBatch** (办卡批次) and its items (CardBatchItem: what was submitted; a person is in at most
-  one batch still waiting for a card) are defined here beside Card, which they reference both ways;
+  one batch still waiting for a card) are defined here beside Card;
   their workflows (提交办卡, 导出报送银行, 撤销办卡批次, 开卡失败) are in models/cards/card_batches.py.
 
 The 待办会员列表 is models/cards/card_pending.py; the bank's return file (开卡回盘导入)
@@ -74,7 +75,9 @@ class CardBatch(BaseModel):
 class Card(BaseModel):
     NORMAL = CARD_NORMAL  # for templates (card.status == card.NORMAL)
     person = pw.ForeignKeyField(Person, backref="cards", on_delete="RESTRICT")
-    org = pw.ForeignKeyField(Organization, on_delete="RESTRICT")  # the union that applied
+    # the union that applied; no index: nothing looks cards up by it (an organisation is never deleted
+    # by the app — the RESTRICT check alone would want one), and 开卡回盘导入 writes 50,000 cards at once
+    org = pw.ForeignKeyField(Organization, on_delete="RESTRICT", index=False)
     batch = pw.ForeignKeyField(CardBatch, null=True, on_delete="SET NULL")
     card_no = pw.CharField(max_length=19, unique=True)  # 卡号
     status = pw.CharField(max_length=4, default=CARD_NORMAL)  # 卡片状态
@@ -113,8 +116,12 @@ class CardPending(BaseModel):
 
 
 class CardBatchItem(BaseModel):
+    """One person of a batch. Its card (once 已开卡) is the card of the same person and batch
+    (`card_batches.with_cards`): no column of its own, so that 开卡回盘导入's one UPDATE of the items changes
+    `state` only and writes entries into as few indexes as possible (migration 039)."""
     scope_field = None  # reached through its batch
-    batch = pw.ForeignKeyField(CardBatch, backref="items", on_delete="CASCADE")
+    # no index of its own: (batch, person) below leads with it
+    batch = pw.ForeignKeyField(CardBatch, backref="items", on_delete="CASCADE", index=False)
     person = pw.ForeignKeyField(Person, on_delete="RESTRICT")
     membership = pw.ForeignKeyField(Membership, null=True, on_delete="SET NULL")
     state = pw.CharField(max_length=4, default=ITEM_WAITING)  # 待开卡 / 已开卡 / 已撤销
@@ -125,9 +132,8 @@ class CardBatchItem(BaseModel):
     gender = pw.CharField(max_length=2, default="")
     birth_date = pw.DateField(null=True)
     id_expiry = pw.DateField(null=True)
-    mobile = pw.CharField(max_length=11, default="", index=True)
+    mobile = pw.CharField(max_length=11, default="")  # indexed among the waiting items only (below)
     work_unit = pw.CharField(max_length=100, default="")
-    card = pw.ForeignKeyField(Card, null=True, on_delete="SET NULL")
 
     class Meta:
         indexes = ((("batch", "person"), True),)
@@ -137,6 +143,10 @@ class CardBatchItem(BaseModel):
 CardBatchItem.add_index(CardBatchItem.index(CardBatchItem.person, unique=True,
                                             where=CardBatchItem.state == ITEM_WAITING,
                                             name="card_item_one_waiting_per_person"))
+# The 待办会员 check looks for a mobile number among the waiting applicants only; an item leaving
+# 待开卡 then writes no entry here.
+CardBatchItem.add_index(CardBatchItem.index(CardBatchItem.mobile, where=CardBatchItem.state == ITEM_WAITING,
+                                            name="card_item_waiting_mobile"))
 
 
 
@@ -189,6 +199,15 @@ def progress_condition(state: str):
     if state == IN_BATCH:
         return waiting
     return ~held & ~queued & ~waiting
+
+
+def holders(person_ids: list) -> set:
+    """The ids among `person_ids` of the people holding a card that is not 注销 (已办会员卡 of the
+    roster: one probe of "card_one_per_person" a person)."""
+    if not person_ids:
+        return set()
+    return {r[0] for r in Card.select(Card.person).where(Card.person.in_(list(person_ids))
+                                                         & Card.status.in_(HELD_CARD)).tuples()}
 
 
 def progress_of(memberships: list) -> dict:
@@ -322,8 +341,6 @@ def set_card_status(card: Card, status: str, account, reason: str) -> Card:
                 Card.update(status=status).where(Card.id == card.id).execute()
         except pw.IntegrityError:
             raise DomainError("该人员已有另一张正常或挂失的会员服务卡，不能恢复此卡", 409) from None
-        has = Card.select().where((Card.person == card.person_id) & Card.status.in_(HELD_CARD)).exists()
-        Person.update(has_card=has).where(Person.id == card.person_id).execute()
         AuditLog.record("更正卡片状态", card, from_state=card.status, to_state=status, reason=reason,
                         account=account, detail={"卡号": mask(card.card_no)})
     return Card.get_by_id(card.id)

@@ -22,6 +22,7 @@ import peewee as pw
 from models import db
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, FieldErrors, in_values, now, today
+from models.enroll import column_imports
 from models.enroll.coverage import clean_id_number
 from models.enroll.enrollment import Enrollment
 from models.enroll.plans import ProtectionYear
@@ -278,10 +279,7 @@ def _insert(plan: list, account) -> None:
     year_ids = {id(r["year"]): r["year"].id for r in plan[:1]}
     rows = []
     for r in plan:
-        year = r["year"]
-        year_id = year_ids.get(id(year))
-        if year_id is None:
-            year_id = year_ids[id(year)] = year.id
+        year_id = year_ids.get(id(r["year"])) or year_ids.setdefault(id(r["year"]), r["year"].id)
         rows.append({"person": r["person"].id, "id_number": r["id_number"], "name": r["name"], "year": year_id,
                      "enrollment": r["enrollment"].id, "org": r["enrollment"].org_id,
                      "claim_date": r["claim_date"], "claim_type": r["claim_type"], "amount": r["amount"],
@@ -338,9 +336,13 @@ def run_import(ctx):
 
 def _run_import(ctx):
     account = Account.get_by_id(ctx.params["account"])
-    header, rows = uploads.read_rows(ctx, REQUIRED, MAX_ROWS)
-    plan, checked, already = check(rows)
-    failed = uploads.failed_rows(rows, checked)
+    table = uploads.read_columns(ctx, REQUIRED, MAX_ROWS)
+    header, rows, plan, already, failed = table.header, (), None, 0, []
+    fast = column_imports.claims(table, today(), Claim, CLAIM_TYPES, MAX_AMOUNT)  # the usual file, by columns
+    if fast is None:
+        rows = table.rows
+        plan, checked, already = check(rows)
+        failed = uploads.failed_rows(rows, checked)
     if failed:
         # Every row (nothing was recorded): fix the marked ones and upload this file again.
         every_row = [uploads.FailedRow(n, v, list(r.values())) for (n, _), (v, r) in zip(rows, checked, strict=True)]
@@ -353,15 +355,16 @@ def _run_import(ctx):
         outcome = "未导入"
     else:
         with db.atomic():  # all or nothing
-            _insert(plan, account)
-        total = sum(r["amount"] for r in plan)
-        result = uploads.result(ctx, len(rows), f"共{len(rows)}行，登记给付{len(plan)}笔，合计{yuan(total)}元"
+            column_imports.insert_claims(Claim, fast, account) if fast is not None else _insert(plan, account)
+        total, count = (sum(fast["amount"]), len(table)) if fast is not None else \
+            (sum(r["amount"] for r in plan), len(plan))
+        result = uploads.result(ctx, len(table), f"共{len(table)}行，登记给付{count}笔，合计{yuan(total)}元"
                                 + (f"，{already}行已登记过" if already else "") + "。", 0, already=already,
-                                imported=len(plan))
+                                imported=count)
         outcome = "成功"
-    ctx.save_progress(len(rows), len(rows))
+    ctx.save_progress(len(table), len(table))
     AuditLog.record("给付信息导入", ctx.job, account=account,
-                    detail={"文件": ctx.params.get("file_name", ""), "行数": len(rows), "登记": result["imported"],
+                    detail={"文件": ctx.params.get("file_name", ""), "行数": len(table), "登记": result["imported"],
                             "已登记过": already, "错误行数": len(failed), "结果": outcome})
     return result
 

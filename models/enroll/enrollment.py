@@ -89,7 +89,8 @@ class Submission(BaseModel):
 class Enrollment(BaseModel):
     person = pw.ForeignKeyField(Person, on_delete="RESTRICT")
     year = pw.ForeignKeyField(ProtectionYear, on_delete="RESTRICT")
-    org = pw.ForeignKeyField(Organization, null=True, on_delete="SET NULL")  # none for some 申工社 rows
+    # none for some 申工社 rows; looked up by the (org, year) index (no index of its own: migration 041)
+    org = pw.ForeignKeyField(Organization, null=True, on_delete="SET NULL", index=False)
     submission = pw.ForeignKeyField(Submission, null=True, backref="enrollments", on_delete="CASCADE")
     source = pw.CharField(max_length=6, default="基层工会")  # 基层工会 / 申工社
     channel = pw.CharField(max_length=6)

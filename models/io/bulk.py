@@ -43,17 +43,44 @@ def bulk_insert(model, rows: list, size: int = BATCH, returning=(), same: dict |
     cannot return them). `same`: values of every row (unless a row names its own), given once."""
     if not rows:
         return [] if returning else None
-    if is_postgres():
-        if returning and model._meta.primary_key.name not in rows[0]:
-            for row, new_id in zip(rows, _next_ids(model, len(rows)), strict=True):
-                row[model._meta.primary_key.name] = new_id
-        fields, defaults = _insert_fields(model, rows[0], same)
-        _copy(model, fields, defaults, rows)
-        if not returning:
-            return None
+    if is_postgres() and returning and model._meta.primary_key.name not in rows[0]:
+        for row, new_id in zip(rows, _next_ids(model, len(rows)), strict=True):
+            row[model._meta.primary_key.name] = new_id
+    fields, defaults = _insert_fields(model, rows[0], same)
+    constant: set = set()
+    columns = _columns(fields, defaults, rows, constant)
+    out = _write(model, fields, {k: v for k, v in defaults.items() if k in constant}, columns, len(rows), size,
+                 returning)
+    if is_postgres() and returning:
         names = [f.name for f in returning]
         return list(map(operator.itemgetter(*names), rows)) if len(names) > 1 else [(row[names[0]],) for row in rows]
-    fields, defaults = _insert_fields(model, rows[0], same)
+    return out
+
+
+def insert_columns(model, columns: dict, size: int = BATCH, returning=(), same: dict | None = None) -> list | None:
+    """bulk_insert() of rows given column by column — {field name: its values, one per row} — so
+    an import that checked its file a column at a time never builds a dict per row. `same` and
+    the model's defaults fill the other fields (written once into each statement on SQLite)."""
+    n = len(next(iter(columns.values()))) if columns else 0
+    if not n:
+        return [] if returning else None
+    pk = model._meta.primary_key.name
+    if is_postgres() and returning and pk not in columns:
+        columns = {pk: _next_ids(model, n), **columns}
+    fields, defaults = _insert_fields(model, columns, same)
+    out = _write(model, fields, defaults, [columns[f.name] if f.name in columns else [defaults[f.name]] * n
+                                           for f in fields], n, size, returning)
+    if is_postgres() and returning:
+        return list(zip(*[columns[f.name] for f in returning], strict=True))
+    return out
+
+
+def _write(model, fields: list, defaults: dict, columns: list, n: int, size: int, returning) -> list | None:
+    """The INSERTs of bulk_insert / insert_columns: `columns` the values of each of `fields` (a
+    field in `defaults` holds that value in every row)."""
+    if is_postgres():
+        _copy(model, fields, defaults, columns, n)
+        return None
     # The values every row shares (defaults, `same`) written into the statement as literals: a
     # quarter less of SQLite's work for a wide row (a membership: 23 columns, 5 from the file).
     literals = {}
@@ -62,18 +89,17 @@ def bulk_insert(model, rows: list, size: int = BATCH, returning=(), same: dict |
             literal = _sqlite_literal(_converted(f, [defaults[f.name]], adapt=True)[0])
             if literal is not None:
                 literals[f.name] = literal
-    bound = [f for f in fields if f.name not in literals]
-    bound, values = _sqlite_values(bound, {k: v for k, v in defaults.items() if k not in literals}, rows)
-    columns = ", ".join(f'"{f.column_name}"' for f in fields)
+    values = _sqlite_values([(f, c) for f, c in zip(fields, columns, strict=True) if f.name not in literals])
+    width = len(fields) - len(literals)
+    names = ", ".join(f'"{f.column_name}"' for f in fields)
     one = "(" + ", ".join(literals.get(f.name, db.param) for f in fields) + ")"
     tail = ""
     if returning and _sqlite_returning():
         tail = " RETURNING " + ", ".join(f'"{f.column_name}"' for f in returning)
     out = []
-    width = len(bound)
-    for i in range(0, len(rows), size):
-        count = min(size, len(rows) - i)
-        cursor = db.execute_sql(f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES '
+    for i in range(0, n, size):
+        count = min(size, n - i)
+        cursor = db.execute_sql(f'INSERT INTO "{model._meta.table_name}" ({names}) VALUES '
                                 + ", ".join([one] * count) + tail, values[i * width:(i + count) * width])
         if tail:
             out.extend(cursor.fetchall())
@@ -95,9 +121,10 @@ def _sqlite_literal(value) -> str | None:
     return None
 
 
-def _columns(fields, defaults: dict, rows: list):
+def _columns(fields, defaults: dict, rows: list, constant: set | None = None):
     """The rows' values column by column (a sequence per field, in `fields` order; a row missing
-    a field takes its default), in C where it can be (itemgetter, zip), not value by value."""
+    a field takes its default), in C where it can be (itemgetter, zip), not value by value.
+    `constant`: a set that gets the names of the fields whose value is their default in every row."""
     names = [f.name for f in fields]
     if len(set(map(len, rows))) == 1 and len(rows[0]) == len(names) - len(defaults):
         present = [n for n in names if n not in defaults]
@@ -109,6 +136,8 @@ def _columns(fields, defaults: dict, rows: list):
         if tuples is not None:
             given = dict(zip(present, zip(*tuples, strict=True), strict=True)) if tuples else {}
             columns = [given[n] if n in given else [defaults[n]] * len(rows) for n in names]
+            if constant is not None:
+                constant.update(defaults)
             return columns
     return [[row[f.name] if f.name in row else defaults[f.name] for row in rows] for f in fields]
 
@@ -137,11 +166,11 @@ def _converted(field, column, adapt: bool = False):
 _DISTINCT_SAFE = frozenset((date, datetime, bool))
 
 
-def _sqlite_values(fields, defaults: dict, rows: list):
-    """(fields, the flat parameter list of rows × fields) for SQLite: each value converted by its
-    field and sqlite3's adapter (`_converted`), column by column."""
-    columns = [_converted(f, c, adapt=True) for f, c in zip(fields, _columns(fields, defaults, rows), strict=True)]
-    return fields, list(itertools.chain.from_iterable(zip(*columns, strict=True)))
+def _sqlite_values(columns: list) -> list:
+    """The flat parameter list of rows × fields for SQLite from [(field, its column)]: each value
+    converted by its field and sqlite3's adapter (`_converted`), column by column."""
+    columns = [_converted(f, c, adapt=True) for f, c in columns]
+    return list(itertools.chain.from_iterable(zip(*columns, strict=True)))
 
 
 PG_CASTS = {"AUTO": "integer", "BIGAUTO": "bigint", "BOOL": "boolean", "INT": "integer", "BIGINT": "bigint",
@@ -232,15 +261,38 @@ def _next_ids(model, n: int) -> list:
     return [r[0] for r in cursor.fetchall()]
 
 
-def _copy(model, fields, defaults, rows) -> None:
-    """COPY … FROM STDIN (CSV): every value quoted, NULL as an unquoted \\N. Built column by
-    column (`_csv_column`): the lines are joined in C (zip, str.join), not value by value."""
-    tokens = [_csv_column(f, c) for f, c in zip(fields, _columns(fields, defaults, rows), strict=True)]
-    lines = map("{}\n".format, map(",".join, zip(*tokens, strict=True)))
-    columns = ", ".join(f'"{f.column_name}"' for f in fields)
-    sql = f'COPY "{model._meta.table_name}" ({columns}) FROM STDIN WITH (FORMAT csv, NULL \'\\N\')'
+def _copy(model, fields, defaults: dict, columns: list, n: int) -> None:
+    """COPY … FROM STDIN (CSV): every value quoted, NULL as an unquoted \\N. Each line is one
+    str.format of a line template (in C): the values every row shares written into the template
+    once, a column of plain text or integers filled in as it is (the template quotes it), any
+    other column as its tokens (`_csv_column`)."""
+    template, variable = [], []
+    for f, column in zip(fields, columns, strict=True):
+        if f.name in defaults:
+            token = _csv_token(_converted(f, [defaults[f.name]])[0])
+            template.append(token.replace("{", "{{").replace("}", "}}"))
+        elif _quotable(column):
+            template.append('"{}"')
+            variable.append(column)
+        else:
+            template.append("{}")
+            variable.append(_csv_column(f, column))
+    line = ",".join(template) + "\n"
+    lines = map(line.format, *variable) if variable else itertools.repeat(line, n)
+    names = ", ".join(f'"{f.column_name}"' for f in fields)
+    sql = f'COPY "{model._meta.table_name}" ({names}) FROM STDIN WITH (FORMAT csv, NULL \'\\N\')'
     with pw.__exception_wrapper__:  # driver errors as peewee's (IntegrityError …), as execute_sql does
         db.cursor().copy_expert(sql, _Streamed(lines), size=COPY_PIECE)
+
+
+def _quotable(column) -> bool:
+    """A column of text without a double quote and integers (no NULL, no boolean): each value
+    is its CSV token once put between quotes."""
+    types = set(map(type, column))
+    if not types or not types <= {str, int}:
+        return False
+    text = "".join(column) if types == {str} else "".join([v for v in column if type(v) is str])
+    return '"' not in text
 
 
 COPY_PIECE = 256 * 1024  # characters per piece of COPY data

@@ -50,8 +50,10 @@ def plain_resident_ids(cells: list, today: date) -> list:
     births = [c[6:14] for c in cells]
     day_of = {b: _day(b) if first <= b <= last else None for b in set(births)}
     days = list(map(day_of.__getitem__, births))
-    right = map(operator.eq, map(digits_check_char, bodies), map(operator.itemgetter(17), cells))
-    regions = map(operator.ne, map(operator.itemgetter(0), cells), repeat("0"))
+    right = list(map(operator.eq, map(digits_check_char, bodies), map(operator.itemgetter(17), cells)))
+    regions = list(map(operator.ne, map(operator.itemgetter(0), cells), repeat("0")))
+    if all(right) and all(regions):  # the usual column: every number right
+        return days
     return [d if ok and region else None for d, ok, region in zip(days, right, regions, strict=True)]
 
 

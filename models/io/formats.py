@@ -83,9 +83,16 @@ def _text(value) -> str:
 
 
 def _xlsx(data: bytes, sizes=None, keep: list | None = None):
-    """(row number, cells) of the first worksheet of an xlsx, after the zip-bomb guard: the sizes
-    the archive declares (python-calamine's unzip stops at a member's declared size, so a member
-    that lies about it is refused as damaged, not unpacked)."""
+    """(row number, cells) of the first worksheet of an xlsx, after the zip-bomb guard
+    (`_xlsx_guard`)."""
+    _xlsx_guard(data)
+    return _sheet(data, sizes, keep)
+
+
+def _xlsx_guard(data: bytes) -> None:
+    """The zip-bomb guard of an xlsx: the sizes the archive declares (python-calamine's unzip
+    stops at a member's declared size, so a member that lies about it is refused as damaged, not
+    unpacked)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         unpacked = sum(i.file_size for i in archive.infolist())
@@ -93,7 +100,6 @@ def _xlsx(data: bytes, sizes=None, keep: list | None = None):
         raise DomainError("文件已损坏，无法读取，请重新保存为 Excel 后上传", 422) from None
     if unpacked > XLSX_MAX_UNPACKED or unpacked > XLSX_MAX_RATIO * max(1, len(data)):
         raise DomainError("文件解压后过大，疑似异常文件，已拒绝", 422)
-    return _sheet(data, sizes, keep)
 
 
 def _xls(data: bytes, sizes=None, keep: list | None = None):

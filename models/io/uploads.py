@@ -18,6 +18,7 @@ from pathlib import Path, PurePath
 from models.base import DomainError
 from models.io.error_file import FailedRow, error_workbook
 from models.io.tables import check_table, read_table, records, sniff
+from models.io.tables import read_columns as read_columns_of
 from models.job_queue import runs_here
 from models.jobs import Job
 from models.storage import UPLOAD_DIRS, stored_file
@@ -87,6 +88,14 @@ def read_rows(ctx, required: list, max_rows: int):
     rows = list(records(table))
     ctx.save_progress(0, len(rows))
     return table.header, rows
+
+
+def read_columns(ctx, required: list, max_rows: int):
+    """read_rows() column by column (`tables.read_columns()`: a Columns, its `rows` built only when
+    asked for); progress 0 of the rows."""
+    table = read_columns_of(upload_bytes(ctx.params), required, max_rows=max_rows)
+    ctx.save_progress(0, len(table))
+    return table
 
 
 def failed_rows(rows: list, checked: list) -> list[FailedRow]:

@@ -17,12 +17,12 @@ import peewee as pw
 from models.base import DomainError, in_values, now
 from models.io.bulk import fetch, in_batch
 from models.io.tables import lost_digits, stream_table
+from models.members.member_import_plain import _MEMBER_TAGS, _RESIDENT_TYPES, plain_rows
 from models.members.members import check_identity, check_record
 from models.members.people import (
     ACTIVE_STATUSES,
     ENTERPRISE,
     ID_CARD,
-    MEMBER_TAGS,
     TRANSFER_IN,
     Membership,
     Person,
@@ -106,10 +106,6 @@ def _chunked(table, header: list):
 # --- checking rows ------------------------------------------------------------------------------------
 # The plain row (Checker._plain): what most rows of a file are, checked without the general path.
 _PLAIN_ID, _PLAIN_NAME, _PLAIN_MOBILE = member_fields.PLAIN_ID, member_fields.PLAIN_NAME, member_fields.PLAIN_MOBILE
-_RESIDENT_TYPES = frozenset(("", ID_CARD, *member_fields.ID_TYPE_ALIASES))
-_MEMBER_TAGS = frozenset(MEMBER_TAGS)
-
-
 def _fail(errors: list, values: dict, column: str, reason: str, value=None) -> None:
     errors.append([column, str(values.get(column, "") if value is None else value), reason])
 
@@ -154,16 +150,21 @@ class Checker:
         # one search for the whole chunk: most files hold no invisible control character
         clean = not member_fields.any_controls(chain.from_iterable(values.values() for _n, values in rows))
         parse = self._parse
-        parsed = [parse(number, values, clean) for number, values in rows]
+        if clean:  # the plain rows found column by column; _plain() / the general checks for the rest
+            plain = plain_rows([values for _n, values in rows], self.on, BIRTH_COLUMN)
+            parsed = [parse(number, values, True, p) for (number, values), p in zip(rows, plain, strict=True)]
+        else:
+            parsed = [parse(number, values, clean) for number, values in rows]
         self._against_database(parsed)
         return [self._finish(p) for p in parsed]
 
     # one row, no database
-    def _parse(self, number: int, values: dict, clean: bool = False) -> dict:
+    def _parse(self, number: int, values: dict, clean: bool = False, plain=None) -> dict:
         errors = []
         if not clean:
             values = member_fields.without_controls(values)
-        plain = self._plain(values)
+        if plain is None:
+            plain = self._plain(values)
         if plain is not None:  # the common row: every check passed, the same fields
             fields, record = plain
             id_ok = mobile_ok = True

@@ -73,7 +73,6 @@ class Person(BaseModel):
     birth_date = pw.DateField(null=True)
     id_expiry = pw.DateField(null=True)  # 证件到期日
     population_removed = pw.BooleanField(default=False)  # 已被人口办剔除: never in enrollment lists
-    has_card = pw.BooleanField(default=False)  # 已办会员卡 (maintained by the card area)
     created_at = pw.DateTimeField(default=now)
 
     class Meta:

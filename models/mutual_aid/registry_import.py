@@ -25,7 +25,7 @@ from models import db, is_postgres
 from models.audit import AuditLog
 from models.base import DomainError, now
 from models.io import uploads
-from models.io.bulk import COPY_PIECE, PG_CASTS, _copy_text, _Streamed, relaxed_commit
+from models.io.bulk import COPY_PIECE, PG_CASTS, _converted, _copy_text, _Streamed, relaxed_commit
 from models.io.columns import column, normalized, plain_resident_ids
 from models.io.error_file import FailedRow, error_workbook
 from models.io.formats import _csv, _text, keep_for_job, sniff
@@ -198,25 +198,30 @@ def _plain_code(cell):
 
 
 def plain_payers(values: list) -> list:
-    """Each row's payer dict when every cell is plain (a valid 单位社保编码, a plain 身份证 number, a
-    plain name of at most 50 characters, 职退状态 as written or empty), else None — column by
-    column (models/io/columns.py); check_payer words the refusals of the others."""
-    if not values:
-        return []
-    codes = column(values, "单位社保编码")
+    """payer_columns() of row dicts (without updated_at)."""
+    rows = payer_columns({c: column(values, c) for c in KINDS[PAYERS][1]}, None) if values else []
+    return [row and {k: v for k, v in row.items() if k != "updated_at"} for row in rows]
+
+
+def payer_columns(columns: dict, stamp) -> list:
+    """Each row's payer dict (updated_at `stamp`) when every cell is plain (a valid 单位社保编码, a
+    plain 身份证 number, a plain name of at most 50 characters, 职退状态 as written or empty), else
+    None — a chunk's columns {column: cells} checked column by column (models/io/columns.py);
+    check_payer words the refusals of the others."""
+    codes = columns["单位社保编码"]
     code_of = {cell: _plain_code(cell) for cell in set(codes)}
-    numbers = column(values, "证件号码")
+    numbers = columns["证件号码"]
     births = plain_resident_ids(numbers, now().date())
-    names = normalized(column(values, "姓名"))
-    jobs = column(values, "职退状态")
+    names = normalized(columns["姓名"])
+    jobs = columns["职退状态"]
     allowed = frozenset(EMPLOYMENT)
-    return [{"social_code": code, "id_number": n, "name": m, "employment": e or UNKNOWN}
+    return [{"social_code": code, "id_number": n, "name": m, "employment": e or UNKNOWN, "updated_at": stamp}
             if (code := code_of[c]) is not None and b is not None and m and len(m) <= 50
             and (e in allowed or e == "") else None
             for c, n, b, m, e in zip(codes, numbers, births, names, jobs, strict=True)]
 
 
-CHECKS = {PAYERS: (check_payer, RegistryPayer, "id_number", plain_payers),
+CHECKS = {PAYERS: (check_payer, RegistryPayer, "id_number", payer_columns),
           UNITS: (check_unit, RegistryUnit, "social_code", None)}
 
 
@@ -236,7 +241,8 @@ def upsert(model, rows: list, key: str) -> None:
     plain = {str, int, type(None)}  # what needs no conversion by its field
     cells = zip(*map(operator.itemgetter(*columns), rows), strict=True) if len(columns) > 1 else \
         [[r[columns[0]] for r in rows]]
-    converted = [c if set(map(type, c)) <= plain else [v if type(v) in plain else f.db_value(v) for v in c]
+    # a column of dates or times (updated_at: one value) converted once per distinct value
+    converted = [c if set(map(type, c)) <= plain else _converted(f, c, adapt=not is_postgres())
                  for f, c in zip(fields, cells, strict=True)]
     if is_postgres():  # COPY into a temporary table, then one INSERT … SELECT: 2.5 × faster than VALUES pages
         _pg_upsert(table, names, updates, model._meta.fields[key].column_name, fields, converted)
@@ -255,27 +261,41 @@ def _pg_upsert(table: str, names: str, updates: str, key: str, fields: list, col
     cursor = db.cursor()
     with pw.__exception_wrapper__:  # driver errors as peewee's, as execute_sql gives them
         cursor.execute(f"CREATE TEMPORARY TABLE upsert_rows ({types}) ON COMMIT DROP")
-        lines = map("{}\n".format, map("\t".join, zip(*([_copy_text(v) for v in c] for c in columns), strict=True)))
+        lines = map("{}\n".format, map("\t".join, zip(*map(_copy_texts, columns), strict=True)))
         cursor.copy_expert("COPY upsert_rows FROM STDIN", _Streamed(lines), size=COPY_PIECE)
         cursor.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM upsert_rows '
                        f'ON CONFLICT ("{key}") DO UPDATE SET {updates}')
         cursor.execute("DROP TABLE upsert_rows")
 
 
+def _copy_texts(column) -> list:
+    """_copy_text of each value — once per distinct value for a column of few (updated_at)."""
+    distinct = set(column)
+    if len(distinct) * 2 > len(column):
+        return [_copy_text(v) for v in column]
+    text = {v: _copy_text(v) for v in distinct}
+    return list(map(text.__getitem__, column))
+
+
 # --- the job ----------------------------------------------------------------------------------------
 def _chunks(stream: _Rows):
+    """(row numbers, {column: cells}) of CHUNK rows at a time: the rows turned into columns in C."""
     header, chunk = stream.header, []
-    width, every = len(header), "" not in header  # every column named: a row's dict by zip, in C
-    named = [(i, h) for i, h in enumerate(header) if h]
+    width = len(header)
     for number, cells in stream.rows:
-        if len(cells) < width:
-            cells = cells + [""] * (width - len(cells))
-        chunk.append((number, dict(zip(header, cells, strict=False)) if every else {h: cells[i] for i, h in named}))
+        chunk.append((number, cells + [""] * (width - len(cells)) if len(cells) < width else cells))
         if len(chunk) >= CHUNK:
-            yield chunk
+            yield _columns(header, chunk)
             chunk = []
     if chunk:
-        yield chunk
+        yield _columns(header, chunk)
+
+
+def _columns(header: list, chunk: list) -> tuple[list, dict]:
+    """A chunk's row numbers and its named columns (cells past the header dropped; a name twice:
+    the later column, as a row's dict by zip would hold)."""
+    numbers, rows = zip(*chunk, strict=True)
+    return list(numbers), {h: list(c) for h, c in zip(header, zip(*rows)) if h}  # noqa: B905 — rows may be longer
 
 
 def run(ctx, kind: str) -> dict:
@@ -289,23 +309,25 @@ def run(ctx, kind: str) -> dict:
     written = int(ctx.checkpoint.get("written", 0))
     total = seq = 0
     with bulk_work(), _stream(data, kind) as stream:
-        for seq, rows in enumerate(_chunks(stream)):
-            total += len(rows)
+        for seq, (numbers, cells) in enumerate(_chunks(stream)):
+            total += len(numbers)
             if seq < done:
                 continue
             good, failed = {}, []
             stamp = now()
-            plain = plain_rows([v for _, v in rows]) if plain_rows else [None] * len(rows)
-            for (number, values), row in zip(rows, plain, strict=True):
+            plain = plain_rows(cells, stamp) if plain_rows else [None] * len(numbers)
+            if None not in plain:  # the usual chunk: a key twice — the later row wins
+                good = dict(zip(map(operator.itemgetter(key), plain), plain, strict=True))
+                numbers = plain = ()
+            for i, (number, row) in enumerate(zip(numbers, plain, strict=True)):
                 if row is None:
+                    values = {h: c[i] for h, c in cells.items()}
                     row, reasons = check(values)
-                else:
-                    reasons = None
-                if reasons:
-                    failed.append([number, [values.get(c, "") for c in columns], reasons])
-                else:
+                    if reasons:
+                        failed.append([number, [values.get(c, "") for c in columns], reasons])
+                        continue
                     row["updated_at"] = stamp
-                    good[row[key]] = row  # a key twice: the later row wins
+                good[row[key]] = row  # a key twice: the later row wins
             with db.atomic():
                 relaxed_commit()  # a chunk lost in a crash goes with its checkpoint: resumed, upserted again
                 upsert(model, list(good.values()), key)

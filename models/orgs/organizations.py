@@ -45,7 +45,9 @@ class Organization(BaseModel):
     name = pw.CharField(max_length=100, unique=True)
     type = pw.CharField(max_length=20)
     level = pw.CharField(max_length=12, index=True)
-    parent = pw.ForeignKeyField("self", null=True, backref="children", on_delete="RESTRICT")
+    # no index of its own: (parent_id, level, id) "organization_parent_level_id" (models/stats/tally.py)
+    # leads with it (migration 040 dropped the plain one)
+    parent = pw.ForeignKeyField("self", null=True, backref="children", on_delete="RESTRICT", index=False)
     # The district / industry union above (itself for a district), for fast grouping.
     district = pw.ForeignKeyField("self", null=True, backref="district_members", on_delete="RESTRICT")
     uscc = pw.CharField(max_length=18, null=True, unique=True)  # 统一社会信用代码
@@ -189,7 +191,12 @@ class Organization(BaseModel):
 
 
 class OrgTree(BaseModel):
-    """Closure table: one row per (ancestor, descendant) pair, depth 0 for the node itself."""
+    """Closure table: one row per (ancestor, descendant) pair, depth 0 for the node itself.
+
+    Derived data, written only with the organisations it follows (add, move, 组织导入), so in the
+    database these are plain columns, not foreign keys (migration 040: two checks a closure row
+    were most of 组织导入's server time); an organisation deleted takes its closure rows with it
+    by the trigger "org_tree_forget" on organization, as ON DELETE CASCADE did."""
 
     # no index of their own: the primary key leads with ancestor, (descendant, depth) with descendant
     # (migration 035 dropped the two that only repeated those prefixes)

@@ -216,11 +216,13 @@ def _lock(org_ids, ups: dict | None = None) -> None:
     if not is_postgres() or not org_ids:
         return
     ups = _ancestors(org_ids) if ups is None else ups
-    roots = sorted({a for rows in ups.values() for depth, a in rows if depth == 0})
-    if not roots:
-        return
-    UnionTally.insert_many([{"org": r} for r in roots]).on_conflict_ignore().execute()
-    list(UnionTally.select(UnionTally.org).where(UnionTally.org.in_(roots)).order_by(UnionTally.org).for_update())
+    _lock_roots(sorted({a for rows in ups.values() for depth, a in rows if depth == 0}))
+
+
+def _lock_roots(roots: list) -> None:
+    if roots:
+        UnionTally.insert_many([{"org": r} for r in roots]).on_conflict_ignore().execute()
+        list(UnionTally.select(UnionTally.org).where(UnionTally.org.in_(roots)).order_by(UnionTally.org).for_update())
 
 
 # --- writing ---------------------------------------------------------------------------------------
@@ -331,7 +333,16 @@ def recount_unions(org_ids: list) -> None:
 
 
 def created(org_ids: list) -> None:
-    _apply({org_id: 1 for org_id in org_ids}, {}, {})
+    """New open unions: +1 for each ancestor (itself included), summed in SQL, upserted in _apply()'s order."""
+    new, ups = in_values(OrgTree.descendant, list(org_ids)), OrgTree.select(OrgTree.ancestor).join(
+        Organization, on=(Organization.id == OrgTree.ancestor))
+    if is_postgres():
+        _lock_roots([a for (a,) in ups.where(new & (Organization.depth == 0)).distinct().order_by(OrgTree.ancestor)
+                     .tuples()])
+    UnionTally.insert_from(ups.select_extend(pw.fn.COUNT(OrgTree.descendant)).where(new).group_by(
+        Organization.depth, OrgTree.ancestor).order_by(Organization.depth, OrgTree.ancestor), [
+        UnionTally.org, UnionTally.unions]).on_conflict(conflict_target=[UnionTally.org], update={
+            UnionTally.unions: UnionTally.unions + pw.EXCLUDED.unions}).execute()
 
 
 def _subtree_rows(org_id: int) -> tuple:

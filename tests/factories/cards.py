@@ -65,7 +65,6 @@ def make_card(org, status: str = cards.CARD_NORMAL, issued: date | None = None) 
     with figures.people([m.person_id]):  # as the app writes a card: counted on the monitor
         card = Card.create(person=m.person_id, org=org, card_no=luhn_card(), status=status, issued_date=issued,
                            eligible_from=issued + timedelta(days=1))
-    Person.update(has_card=status in cards.HELD_CARD).where(Person.id == m.person_id).execute()
     return card
 
 
