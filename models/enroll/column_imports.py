@@ -18,7 +18,7 @@ from models import db
 from models.base import in_values, now
 from models.enroll.enrollment import INDIVIDUAL, Enrollment, holder_of
 from models.enroll.plans import ProtectionType, ProtectionYear
-from models.io.bulk import fetch, insert_columns
+from models.io.bulk import fetch, insert_columns, select_among
 from models.io.columns import normalized, plain_resident_ids
 from models.members.people import Person
 from models.rules.fees import FeeError, fen, period_label
@@ -71,7 +71,7 @@ def individual(table, on: date) -> dict | None:
     keys = numbers if len(year_ids) == 1 else list(zip(numbers, map(operator.itemgetter(0), terms), strict=True))
     if len(set(keys)) != n:  # a person twice in a year: the row path words it
         return None
-    persons = dict(fetch(Person.select(Person.id_number, Person.id).where(in_values(Person.id_number, numbers))))
+    persons = dict(fetch(select_among(Person.id_number, numbers, Person.id_number, Person.id)))
     if persons:
         for year_id in year_ids:  # anyone already insured that year: the row path words it (or counts it)
             ids = [persons[num] for num, t in zip(numbers, terms, strict=True) if t[0] == year_id and num in persons]
@@ -164,35 +164,45 @@ def claims(table, on: date, model, claim_types: list, max_amount: int) -> dict |
     amounts = list(map(amount_of.__getitem__, amount_cells))
     if len(set(zip(numbers, days, kinds, amounts, strict=True))) != n:  # a claim twice: the row path words it
         return None
-    # the people and each one's active periods (one a year at most: enrollment_once_per_year)
-    found = fetch(Person.select(Person.id_number, Person.id, Person.name, Enrollment.year, Enrollment.id,
-                                Enrollment.start, Enrollment.org)
-                  .join(Enrollment, pw.JOIN.LEFT_OUTER, on=((Enrollment.person == Person.id) & Enrollment.active))
-                  .where(in_values(Person.id_number, numbers)))
+    # the people and each one's active periods in the file's years (one a year at most:
+    # enrollment_once_per_year — so one row a person when the file is of one year)
+    file_years = sorted({y.id for y in year_of.values()})
+    found = fetch(select_among(Person.id_number, numbers, Person.id_number, Person.id, Person.name, Enrollment.year,
+                               Enrollment.id, Enrollment.start, Enrollment.org)
+                  .join(Enrollment, pw.JOIN.LEFT_OUTER, on=((Enrollment.person == Person.id) & Enrollment.active
+                                                            & Enrollment.year.in_(file_years))))
     if not found:
         return None
     nums, people, registered, held_years, eids, starts, orgs = zip(*found, strict=True)
     pid_of = dict(zip(nums, people, strict=True))
     if len(pid_of) < len(set(numbers)) or len(set(people)) != len(pid_of):
         return None  # someone not found, or a number under two kinds of document: the row path
-    name_of = dict(zip(nums, normalized(list(registered)), strict=True))
+    # the names as registered first: a name equal to the file's normalize()d one is its own
+    # normalize() (normalize is idempotent), so most files need no normalize() of 50,000 names
+    name_of = dict(zip(nums, registered, strict=True))
     if not all(map(operator.eq, names, map(name_of.__getitem__, numbers))):
-        return None
+        name_of = dict(zip(nums, normalized(list(registered)), strict=True))
+        if not all(map(operator.eq, names, map(name_of.__getitem__, numbers))):
+            return None
     pids = list(map(pid_of.__getitem__, numbers))
     year_ids = list(map(lambda cell: year_of[cell].id, year_cells)) if len(year_of) > 1 else \
         [next(iter(year_of.values())).id] * n
     day = {v: Enrollment.start.python_value(v) for v in set(starts)}
-    period_of = dict(zip(zip(people, held_years, strict=True),
-                         zip(eids, map(day.__getitem__, starts), orgs, strict=True), strict=True))
-    periods = list(map(period_of.get, zip(pids, year_ids, strict=True)))
+    held = zip(eids, map(day.__getitem__, starts), orgs, strict=True)
+    if len(file_years) == 1:  # by person: no (person, year) pair a row
+        period_of = dict(zip(people, held, strict=True))
+        periods = list(map(period_of.get, pids)) if None not in held_years else [None]
+    else:
+        period_of = dict(zip(zip(people, held_years, strict=True), held, strict=True))
+        periods = list(map(period_of.get, zip(pids, year_ids, strict=True)))
     if None in periods or not all(map(operator.le, map(operator.itemgetter(1), periods), days)):
         return None
     deadline = {y.id: y.claims_deadline or _DAY_MAX for y in year_of.values()}
     if any(d != _DAY_MAX for d in deadline.values()) and \
             not all(map(operator.le, days, map(deadline.__getitem__, year_ids))):
         return None
-    recorded = fetch(model.select(model.id_number, model.claim_date, model.claim_type, model.amount)
-                     .where(in_values(model.person, pids)))
+    recorded = fetch(select_among(model.person, pids, model.id_number, model.claim_date, model.claim_type,
+                                  model.amount))
     if recorded:
         when = {v: model.claim_date.python_value(v) for v in {r[1] for r in recorded}}
         keys = {(num, when[d], kind, amount) for num, d, kind, amount in recorded}
