@@ -52,21 +52,26 @@ def _people(table, on: date) -> tuple | None:
 # --- 个人参保导入 ------------------------------------------------------------------------------
 def individual(table, on: date) -> dict | None:
     """The usual 个人参保导入 file's columns to write ({"numbers", "names", "births", "terms",
-    "persons"}), or None."""
+    "persons", "same_term", "distinct": each number once}), or None."""
     people = _people(table, on)
     if people is None:
         return None
     n, cols, numbers, births, names = people
     years = {y.year: y for y in ProtectionYear.select()}
     types = {(t.year_id, t.code): t for t in ProtectionType.select()}
-    quads = list(zip(cols["保障年度"], cols["保障类型代码"], cols["起保日期"], cols["终保日期"], strict=True))
+    four = [cols["保障年度"], cols["保障类型代码"], cols["起保日期"], cols["终保日期"]]
+    if all(len(set(column)) == 1 for column in four):  # the usual file: one term, no tuple a row
+        quads, distinct = None, [tuple(column[0] for column in four)]
+    else:
+        quads = list(zip(*four, strict=True))
+        distinct = set(quads)
     term_of = {}
-    for quad in set(quads):
+    for quad in distinct:
         term = _term(*quad, years, types)
         if term is None:
             return None
         term_of[quad] = term
-    terms = list(map(term_of.__getitem__, quads))
+    terms = [term_of[distinct[0]]] * n if quads is None else list(map(term_of.__getitem__, quads))
     year_ids = {t[0] for t in term_of.values()}
     keys = numbers if len(year_ids) == 1 else list(zip(numbers, map(operator.itemgetter(0), terms), strict=True))
     if len(set(keys)) != n:  # a person twice in a year: the row path words it
@@ -78,7 +83,7 @@ def individual(table, on: date) -> dict | None:
             if ids and holder_of(ProtectionYear(id=year_id), ids):
                 return None
     return {"numbers": numbers, "names": names, "births": births, "terms": terms, "persons": persons,
-            "same_term": term_of.popitem()[1] if len(term_of) == 1 else None}
+            "same_term": term_of.popitem()[1] if len(term_of) == 1 else None, "distinct": len(year_ids) == 1}
 
 
 def _term(year_cell, code_cell, start_cell, end_cell, years: dict, types: dict):
@@ -103,7 +108,8 @@ def apply_individual(plan: dict) -> int:
     """The people not yet in the system registered, then the enrollments: two inserts of columns."""
     numbers, persons = plan["numbers"], plan["persons"]
     with db.atomic():
-        fresh = range(len(numbers)) if not persons and len(set(numbers)) == len(numbers) else \
+        distinct = plan.get("distinct") or len(set(numbers)) == len(numbers)  # each number once
+        fresh = range(len(numbers)) if not persons and distinct else \
             list({num: i for i, num in reversed(list(enumerate(numbers))) if num not in persons}.values())
         ids = dict(persons)
         if fresh:
@@ -112,7 +118,7 @@ def apply_individual(plan: dict) -> int:
             new = pick(numbers)
             got = insert_columns(Person, {"id_number": new, "name": pick(plan["names"]),
                                           "gender": list(map(_GENDER.__getitem__, map(operator.itemgetter(16), new))),
-                                          "birth_date": _iso_births(new)},
+                                          "birth_date": _iso_births(pick(plan["births"]))},
                                  returning=(Person.id_number, Person.id), same={"id_type": "身份证"})
             if got is None:  # an SQLite without RETURNING
                 got = Person.select(Person.id_number, Person.id).where(
@@ -129,12 +135,11 @@ def apply_individual(plan: dict) -> int:
     return len(numbers)
 
 
-def _iso_births(numbers: list) -> list:
-    """Each checked number's birth date as the text a date column stores (YYYY-MM-DD), once per
-    distinct date: no date object converted back to text a row."""
-    digits = list(map(operator.itemgetter(slice(6, 14)), numbers))
-    iso = {d: f"{d[:4]}-{d[4:6]}-{d[6:]}" for d in set(digits)}
-    return list(map(iso.__getitem__, digits))
+def _iso_births(births: list) -> list:
+    """The checked numbers' birth dates (plain_resident_ids: one object a distinct date) as the
+    text a date column stores (YYYY-MM-DD), once per distinct date: no date converted a row."""
+    iso = {d: d.isoformat() for d in set(births)}
+    return list(map(iso.__getitem__, births))
 
 
 # --- 给付信息导入 ------------------------------------------------------------------------------
