@@ -3,18 +3,22 @@
 row-by-row path; `read_columns` reads what `read_table` reads."""
 
 import io
+import re
 from datetime import date, datetime
 
 from openpyxl import Workbook
 
+from models import is_postgres
 from models.enroll import column_imports, plans
 from models.enroll.claims import Claim
 from models.enroll.enrollment import Enrollment
 from models.enroll.status_import import INDIVIDUAL_COLUMNS
+from models.io.bulk import select_among
 from models.io.tables import read_columns, read_table, records
 from models.members.people import Person
+from models.rules.text import _NOT_PLAIN
 from tests import factories
-from tests.factories.coverage import claim_rows, many_covered
+from tests.factories.coverage import claim_rows, many_covered, year
 from tests.factories.memberfiles import id_number
 from tests.helpers import upload_job, xlsx_sheet
 
@@ -142,3 +146,56 @@ def test_read_columns_reads_what_read_table_reads():
     csv = "证件号码,姓名\n310101,甲\n,\n310102\n".encode()
     table, columns = read_table(csv, ["证件号码"]), read_columns(csv, ["证件号码"])
     assert columns.rows == list(records(table)) and columns.columns["姓名"] == ["甲", ""]
+
+
+def test_claims_of_people_covered_in_other_years_named_in_full_width_and_paid_twice(city, as_role, monkeypatch):
+    """The fast path's lookups (claims.py): the people reached from json_each (a person listed twice
+    looked up once), only the file's year's enrollments joined, a registered name that differs
+    from the file's by normalize() only — the same writes as the row path."""
+    people = many_covered(city, 6)
+    other = year(2024)
+    ptype = plans.types_of(other)[0]
+    for num, _ in people[:3]:  # also covered in 2024: the 2025 enrollment is the claim's
+        Enrollment.create(person=Person.get(Person.id_number == num).id, year=other.id, org=city.orgs["direct1"].id,
+                          channel="会员卡参保", mode="集中参保", type=ptype.id, start=date(2024, 1, 1),
+                          end=date(2024, 12, 31), period="全年", active=True)
+    Person.update(name="员工１").where(Person.id_number == people[1][0]).execute()  # 员工1 once normalize()d
+    rows = claim_rows(people)
+    rows.append([people[0][0], people[0][1], "2025", "2025-11-02", rows[0][4], "50.00", ""])  # paid twice
+    data = xlsx(CLAIM_HEADER, rows)
+    centre = as_role("centre")
+    row_path = counted(monkeypatch, "claims", off=True)
+    job = upload_job(centre, "/coverage/claims/import", data, "给付.xlsx")
+    assert (job.result_data["imported"], row_path) == (7, [1])
+    by_rows = claims_written()
+    Claim.delete().execute()
+    monkeypatch.undo()
+    inserted = []
+    original = column_imports.insert_claims
+    monkeypatch.setattr(column_imports, "insert_claims",
+                        lambda model, columns, account: inserted.append(1) or original(model, columns, account))
+    job = upload_job(centre, "/coverage/claims/import", data, "给付.xlsx")
+    assert (job.result_data["imported"], inserted) == (7, [1])
+    assert claims_written() == by_rows and len(by_rows) == 7
+    assert {e for (e,) in Claim.select(Claim.enrollment).tuples()} == \
+        {e.id for e in Enrollment.select().where(Enrollment.start == date(2025, 1, 1))}
+
+
+def test_select_among_gives_a_row_a_distinct_value():
+    Person.insert_many([{"id_number": id_number(900 + i), "name": f"甲{i}", "gender": "男"}
+                        for i in range(3)]).execute()
+    wanted = [id_number(902), id_number(900), id_number(902), id_number(999)]
+    query = select_among(Person.id_number, wanted, Person.id_number, Person.name)
+    assert sorted(query.tuples()) == [(id_number(900), "甲0"), (id_number(902), "甲2")]
+    assert list(select_among(Person.id_number, [], Person.id).tuples()) == []
+    sql = query.sql()[0]
+    assert ("= ANY" in sql) if is_postgres() else ("CROSS JOIN" in sql and "IN (SELECT" not in sql)
+
+
+def test_plain_text_search_finds_what_normalize_changes():
+    """_NOT_PLAIN (one character class and two spaces) flags exactly the text normalize() changes
+    beyond strip(): every whitespace character, full-width forms, two spaces."""
+    before = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000]|\s\s|[^\S ]")  # the pattern it replaces
+    for c in [*map(chr, range(0x3100)), "\uff10", "\uff3a", "\uff5a", "\uff5b", "\u205f\u205f"]:
+        for text in (f"张{c}三", f"张 {c}三"):
+            assert bool(_NOT_PLAIN.search(text)) == bool(before.search(text)), repr(text)

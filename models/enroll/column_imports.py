@@ -18,7 +18,7 @@ from models import db
 from models.base import in_values, now
 from models.enroll.enrollment import INDIVIDUAL, Enrollment, holder_of
 from models.enroll.plans import ProtectionType, ProtectionYear
-from models.io.bulk import fetch, insert_columns
+from models.io.bulk import fetch, insert_columns, select_among
 from models.io.columns import normalized, plain_resident_ids
 from models.members.people import Person
 from models.rules.fees import FeeError, fen, period_label
@@ -52,33 +52,38 @@ def _people(table, on: date) -> tuple | None:
 # --- 个人参保导入 ------------------------------------------------------------------------------
 def individual(table, on: date) -> dict | None:
     """The usual 个人参保导入 file's columns to write ({"numbers", "names", "births", "terms",
-    "persons"}), or None."""
+    "persons", "same_term", "distinct": each number once}), or None."""
     people = _people(table, on)
     if people is None:
         return None
     n, cols, numbers, births, names = people
     years = {y.year: y for y in ProtectionYear.select()}
     types = {(t.year_id, t.code): t for t in ProtectionType.select()}
-    quads = list(zip(cols["保障年度"], cols["保障类型代码"], cols["起保日期"], cols["终保日期"], strict=True))
+    four = [cols["保障年度"], cols["保障类型代码"], cols["起保日期"], cols["终保日期"]]
+    if all(len(set(column)) == 1 for column in four):  # the usual file: one term, no tuple a row
+        quads, distinct = None, [tuple(column[0] for column in four)]
+    else:
+        quads = list(zip(*four, strict=True))
+        distinct = set(quads)
     term_of = {}
-    for quad in set(quads):
+    for quad in distinct:
         term = _term(*quad, years, types)
         if term is None:
             return None
         term_of[quad] = term
-    terms = list(map(term_of.__getitem__, quads))
+    terms = [term_of[distinct[0]]] * n if quads is None else list(map(term_of.__getitem__, quads))
     year_ids = {t[0] for t in term_of.values()}
     keys = numbers if len(year_ids) == 1 else list(zip(numbers, map(operator.itemgetter(0), terms), strict=True))
     if len(set(keys)) != n:  # a person twice in a year: the row path words it
         return None
-    persons = dict(fetch(Person.select(Person.id_number, Person.id).where(in_values(Person.id_number, numbers))))
+    persons = dict(fetch(select_among(Person.id_number, numbers, Person.id_number, Person.id)))
     if persons:
         for year_id in year_ids:  # anyone already insured that year: the row path words it (or counts it)
             ids = [persons[num] for num, t in zip(numbers, terms, strict=True) if t[0] == year_id and num in persons]
             if ids and holder_of(ProtectionYear(id=year_id), ids):
                 return None
     return {"numbers": numbers, "names": names, "births": births, "terms": terms, "persons": persons,
-            "same_term": term_of.popitem()[1] if len(term_of) == 1 else None}
+            "same_term": term_of.popitem()[1] if len(term_of) == 1 else None, "distinct": len(year_ids) == 1}
 
 
 def _term(year_cell, code_cell, start_cell, end_cell, years: dict, types: dict):
@@ -103,7 +108,8 @@ def apply_individual(plan: dict) -> int:
     """The people not yet in the system registered, then the enrollments: two inserts of columns."""
     numbers, persons = plan["numbers"], plan["persons"]
     with db.atomic():
-        fresh = range(len(numbers)) if not persons and len(set(numbers)) == len(numbers) else \
+        distinct = plan.get("distinct") or len(set(numbers)) == len(numbers)  # each number once
+        fresh = range(len(numbers)) if not persons and distinct else \
             list({num: i for i, num in reversed(list(enumerate(numbers))) if num not in persons}.values())
         ids = dict(persons)
         if fresh:
@@ -112,7 +118,7 @@ def apply_individual(plan: dict) -> int:
             new = pick(numbers)
             got = insert_columns(Person, {"id_number": new, "name": pick(plan["names"]),
                                           "gender": list(map(_GENDER.__getitem__, map(operator.itemgetter(16), new))),
-                                          "birth_date": _iso_births(new)},
+                                          "birth_date": _iso_births(pick(plan["births"]))},
                                  returning=(Person.id_number, Person.id), same={"id_type": "身份证"})
             if got is None:  # an SQLite without RETURNING
                 got = Person.select(Person.id_number, Person.id).where(
@@ -129,12 +135,11 @@ def apply_individual(plan: dict) -> int:
     return len(numbers)
 
 
-def _iso_births(numbers: list) -> list:
-    """Each checked number's birth date as the text a date column stores (YYYY-MM-DD), once per
-    distinct date: no date object converted back to text a row."""
-    digits = list(map(operator.itemgetter(slice(6, 14)), numbers))
-    iso = {d: f"{d[:4]}-{d[4:6]}-{d[6:]}" for d in set(digits)}
-    return list(map(iso.__getitem__, digits))
+def _iso_births(births: list) -> list:
+    """The checked numbers' birth dates (plain_resident_ids: one object a distinct date) as the
+    text a date column stores (YYYY-MM-DD), once per distinct date: no date converted a row."""
+    iso = {d: d.isoformat() for d in set(births)}
+    return list(map(iso.__getitem__, births))
 
 
 # --- 给付信息导入 ------------------------------------------------------------------------------
@@ -164,35 +169,45 @@ def claims(table, on: date, model, claim_types: list, max_amount: int) -> dict |
     amounts = list(map(amount_of.__getitem__, amount_cells))
     if len(set(zip(numbers, days, kinds, amounts, strict=True))) != n:  # a claim twice: the row path words it
         return None
-    # the people and each one's active periods (one a year at most: enrollment_once_per_year)
-    found = fetch(Person.select(Person.id_number, Person.id, Person.name, Enrollment.year, Enrollment.id,
-                                Enrollment.start, Enrollment.org)
-                  .join(Enrollment, pw.JOIN.LEFT_OUTER, on=((Enrollment.person == Person.id) & Enrollment.active))
-                  .where(in_values(Person.id_number, numbers)))
+    # the people and each one's active periods in the file's years (one a year at most:
+    # enrollment_once_per_year — so one row a person when the file is of one year)
+    file_years = sorted({y.id for y in year_of.values()})
+    found = fetch(select_among(Person.id_number, numbers, Person.id_number, Person.id, Person.name, Enrollment.year,
+                               Enrollment.id, Enrollment.start, Enrollment.org)
+                  .join(Enrollment, pw.JOIN.LEFT_OUTER, on=((Enrollment.person == Person.id) & Enrollment.active
+                                                            & Enrollment.year.in_(file_years))))
     if not found:
         return None
     nums, people, registered, held_years, eids, starts, orgs = zip(*found, strict=True)
     pid_of = dict(zip(nums, people, strict=True))
     if len(pid_of) < len(set(numbers)) or len(set(people)) != len(pid_of):
         return None  # someone not found, or a number under two kinds of document: the row path
-    name_of = dict(zip(nums, normalized(list(registered)), strict=True))
+    # the names as registered first: a name equal to the file's normalize()d one is its own
+    # normalize() (normalize is idempotent), so most files need no normalize() of 50,000 names
+    name_of = dict(zip(nums, registered, strict=True))
     if not all(map(operator.eq, names, map(name_of.__getitem__, numbers))):
-        return None
+        name_of = dict(zip(nums, normalized(list(registered)), strict=True))
+        if not all(map(operator.eq, names, map(name_of.__getitem__, numbers))):
+            return None
     pids = list(map(pid_of.__getitem__, numbers))
     year_ids = list(map(lambda cell: year_of[cell].id, year_cells)) if len(year_of) > 1 else \
         [next(iter(year_of.values())).id] * n
     day = {v: Enrollment.start.python_value(v) for v in set(starts)}
-    period_of = dict(zip(zip(people, held_years, strict=True),
-                         zip(eids, map(day.__getitem__, starts), orgs, strict=True), strict=True))
-    periods = list(map(period_of.get, zip(pids, year_ids, strict=True)))
+    held = zip(eids, map(day.__getitem__, starts), orgs, strict=True)
+    if len(file_years) == 1:  # by person: no (person, year) pair a row
+        period_of = dict(zip(people, held, strict=True))
+        periods = list(map(period_of.get, pids)) if None not in held_years else [None]
+    else:
+        period_of = dict(zip(zip(people, held_years, strict=True), held, strict=True))
+        periods = list(map(period_of.get, zip(pids, year_ids, strict=True)))
     if None in periods or not all(map(operator.le, map(operator.itemgetter(1), periods), days)):
         return None
     deadline = {y.id: y.claims_deadline or _DAY_MAX for y in year_of.values()}
     if any(d != _DAY_MAX for d in deadline.values()) and \
             not all(map(operator.le, days, map(deadline.__getitem__, year_ids))):
         return None
-    recorded = fetch(model.select(model.id_number, model.claim_date, model.claim_type, model.amount)
-                     .where(in_values(model.person, pids)))
+    recorded = fetch(select_among(model.person, pids, model.id_number, model.claim_date, model.claim_type,
+                                  model.amount))
     if recorded:
         when = {v: model.claim_date.python_value(v) for v in {r[1] for r in recorded}}
         keys = {(num, when[d], kind, amount) for num, d, kind, amount in recorded}

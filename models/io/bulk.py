@@ -5,6 +5,7 @@ executemany) and the reads that go with them (`fetch()` plain tuples, `in_batch(
 """
 
 import itertools
+import json
 import operator
 import sqlite3
 from datetime import date, datetime
@@ -12,6 +13,7 @@ from datetime import date, datetime
 import peewee as pw
 
 from models import db, is_postgres
+from models.base import in_values
 
 BATCH = 500  # rows per INSERT / IN (…) — well inside SQLite's variable limit
 CHUNK = 1000  # rows per insert_many
@@ -32,6 +34,23 @@ def fetch(query) -> list:
     """The rows of a select as plain tuples, without peewee's per-row work (text and integer
     columns only: no conversion is needed)."""
     return db.execute_sql(*query.sql()).fetchall()
+
+
+def select_among(column, values: list, *fields):
+    """`column.model.select(*fields)` of the rows whose `column` is one of `values` (an import's
+    50,000 ID numbers or ids). SQLite: the rows reached from json_each of the distinct values —
+    `FROM json_each(?) CROSS JOIN <table> WHERE column = value`, each value looked up in the
+    column's index once, in the list's order — instead of `IN (SELECT value FROM json_each(?))`,
+    for which SQLite first copies and sorts the values into a temporary index (4 × the CPU of a
+    lookup of 50,000 numbers not there, a quarter more for numbers found). Joins may follow.
+    PostgreSQL: `in_values` (= ANY)."""
+    model = column.model
+    if is_postgres() or not values:
+        return model.select(*fields).where(in_values(column, values))
+    if len(set(values)) != len(values):  # one row a value: each value once
+        values = list(dict.fromkeys(values))
+    listed = pw.SQL(f'json_each({db.param}) AS "listed" CROSS JOIN', [json.dumps(values, ensure_ascii=False)])
+    return model.select(*fields).from_(pw.NodeList((listed, model))).where(column == pw.SQL('"listed"."value"'))
 
 
 def bulk_insert(model, rows: list, size: int = BATCH, returning=(), same: dict | None = None) -> list | None:
@@ -170,6 +189,8 @@ def _sqlite_values(columns: list) -> list:
     """The flat parameter list of rows × fields for SQLite from [(field, its column)]: each value
     converted by its field and sqlite3's adapter (`_converted`), column by column."""
     columns = [_converted(f, c, adapt=True) for f, c in columns]
+    if len(columns) == 1:  # one value a row (the rest literals): the column itself
+        return list(columns[0])
     return list(itertools.chain.from_iterable(zip(*columns, strict=True)))
 
 
