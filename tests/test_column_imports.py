@@ -94,14 +94,14 @@ def claims_written() -> list:
                   .tuples())
 
 
-def test_claim_file_column_by_column_writes_what_the_row_path_writes(city, as_role, monkeypatch):
-    rows = claim_rows(many_covered(city, 60))
-    data = xlsx(CLAIM_HEADER, rows)
-    centre = as_role("centre")
+def claims_both_ways(monkeypatch, centre, data: bytes, n: int):
+    """给付信息导入 of `data` by the row path (the column path switched off), the claims deleted again,
+    then by the column path: (the rows the row path wrote, its job, the column path's job, the
+    column path's insert calls). Each path imports all n rows."""
     row_path = counted(monkeypatch, "claims", off=True)
-    job = upload_job(centre, "/coverage/claims/import", data, "给付.xlsx")
-    assert (job.result_data["imported"], row_path) == (60, [1])
-    by_rows, summary = claims_written(), job.result_data["summary"]
+    first = upload_job(centre, "/coverage/claims/import", data, "给付.xlsx")
+    assert (first.result_data["imported"], row_path) == (n, [1])
+    by_rows = claims_written()
     Claim.delete().execute()
     monkeypatch.undo()
     inserted = []
@@ -109,8 +109,15 @@ def test_claim_file_column_by_column_writes_what_the_row_path_writes(city, as_ro
     monkeypatch.setattr(column_imports, "insert_claims",
                         lambda model, columns, account: inserted.append(1) or original(model, columns, account))
     job = upload_job(centre, "/coverage/claims/import", data, "给付.xlsx")
-    assert (job.result_data["imported"], inserted) == (60, [1])
-    assert job.result_data["summary"] == summary
+    assert (job.result_data["imported"], inserted) == (n, [1])
+    return by_rows, first, job, inserted
+
+
+def test_claim_file_column_by_column_writes_what_the_row_path_writes(city, as_role, monkeypatch):
+    rows = claim_rows(many_covered(city, 60))
+    centre, data = as_role("centre"), xlsx(CLAIM_HEADER, rows)
+    by_rows, first, job, inserted = claims_both_ways(monkeypatch, centre, data, 60)
+    assert job.result_data["summary"] == first.result_data["summary"]
     assert claims_written() == by_rows and len(by_rows) == 60
     # the same file again: recorded before — the row path counts it, nothing written twice
     again = upload_job(centre, "/coverage/claims/import", data, "给付.xlsx")
@@ -162,20 +169,7 @@ def test_claims_of_people_covered_in_other_years_named_in_full_width_and_paid_tw
     Person.update(name="员工１").where(Person.id_number == people[1][0]).execute()  # 员工1 once normalize()d
     rows = claim_rows(people)
     rows.append([people[0][0], people[0][1], "2025", "2025-11-02", rows[0][4], "50.00", ""])  # paid twice
-    data = xlsx(CLAIM_HEADER, rows)
-    centre = as_role("centre")
-    row_path = counted(monkeypatch, "claims", off=True)
-    job = upload_job(centre, "/coverage/claims/import", data, "给付.xlsx")
-    assert (job.result_data["imported"], row_path) == (7, [1])
-    by_rows = claims_written()
-    Claim.delete().execute()
-    monkeypatch.undo()
-    inserted = []
-    original = column_imports.insert_claims
-    monkeypatch.setattr(column_imports, "insert_claims",
-                        lambda model, columns, account: inserted.append(1) or original(model, columns, account))
-    job = upload_job(centre, "/coverage/claims/import", data, "给付.xlsx")
-    assert (job.result_data["imported"], inserted) == (7, [1])
+    by_rows, _, _, _ = claims_both_ways(monkeypatch, as_role("centre"), xlsx(CLAIM_HEADER, rows), 7)
     assert claims_written() == by_rows and len(by_rows) == 7
     assert {e for (e,) in Claim.select(Claim.enrollment).tuples()} == \
         {e.id for e in Enrollment.select().where(Enrollment.start == date(2025, 1, 1))}
