@@ -249,6 +249,7 @@ def test_org_list_pages_read_every_organisation_once_in_order(as_role, city):
                 .order_by(Organization.depth, Organization.name, Organization.id)]
     client = as_role("district")
     first = soup(client.get("/orgs/list?status="))
+    assert first.select_one("#filter-status option[selected]").get_text() == "全部状态"  # what is listed
     total = int(first.select_one(".pager, .summary, body").get_text().split("总共")[1].split("条")[0])
     assert total == len(expected)
     seen = []

@@ -126,11 +126,13 @@ def listing():
     q = (request.args.get("q") or "").strip()
     level = request.args.get("level") or ""
     status = request.args.get("status", ACTIVE)
+    if status not in (ACTIVE, CLOSED):
+        status = "all"  # 全部状态 (also an empty or unknown value: the select then shows what is listed)
     if q:
         query = query.where(Organization.name.contains(q))
     if level in LEVELS:
         query = query.where(Organization.level == level)
-    if status in (ACTIVE, CLOSED):  # else 全部状态
+    if status != "all":
         query = query.where(Organization.status == status)
     page = paginate(query.order_by(Organization.depth, Organization.name, Organization.id), per_page=15,
                     key=Organization.id)
