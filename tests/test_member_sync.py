@@ -296,22 +296,37 @@ def test_transfers_filed_together_are_inserted_synced_not_written_twice(city, un
     assert {Membership.get_by_id(target).synced for _row, _request, target in filed} == {True}
 
 
-def test_syncing_the_same_roster_again_writes_no_membership(union, client, monkeypatch):
-    """The roster's 同步会员 is read with it: the apply writes only rows whose state changes — none
-    when the same roster comes again (A stays 是, D stays 否)."""
-    from models.members import member_sync_apply
+def test_syncing_the_same_roster_again_writes_no_membership(union, client):
+    """The apply writes only rows whose 同步会员 changes — none when the same roster comes again
+    (A stays 是, D stays 否, neither row rewritten)."""
     a, d = factories.make_member(union), factories.make_member(union)
     rows = [[a.person.name, a.person.id_number]]
     first = compare_rows(client, rows)
     assert first.result_data["counts"]["A"] == 1 and first.result_data["counts"]["D"] == 1
-    written = []
-    real = member_sync_apply.mark_synced
-    monkeypatch.setattr(member_sync_apply, "mark_synced", lambda ids, synced, stamp: (
-        written.append((list(ids), synced)), real(ids, synced, stamp)))
+    stamps = {m.id: m.updated_at for m in Membership.select().where(Membership.id.in_([a.id, d.id]))}
     again = compare_rows(client, rows)
     assert again.result_data["counts"] == first.result_data["counts"]
-    assert written == [([], True), ([], False)]
+    assert {m.id: m.updated_at for m in Membership.select().where(Membership.id.in_([a.id, d.id]))} == stamps
     assert Membership.get_by_id(a.id).synced is True and Membership.get_by_id(d.id).synced is False
+
+
+def test_a_compare_applies_its_roster_whatever_another_compare_committed_after_its_classification(
+        union, client, monkeypatch):
+    """Two compares of one union (two workers): this one classified m as D while m was 否; another
+    then made m 是 and committed. This apply must still leave m 否 — its roster lacks m — and not
+    skip m as unchanged on what its classification read."""
+    keep, m = factories.make_member(union), factories.make_member(union)
+    Membership.update(synced=False).where(Membership.id == m.id).execute()
+    real = compare.classify
+
+    def classify_then_other_commits(lines, org):
+        plan = real(lines, org)
+        Membership.update(synced=True).where(Membership.id == m.id).execute()  # the other compare
+        return plan
+    monkeypatch.setattr(compare, "classify", classify_then_other_commits)
+    job = compare_rows(client, [[keep.person.name, keep.person.id_number]])
+    assert job.result_data["counts"]["D"] == 1
+    assert Membership.get_by_id(m.id).synced is False and Membership.get_by_id(keep.id).synced is True
 
 
 def test_two_transfers_with_one_mobile_the_second_is_an_error_row(city, union, client):

@@ -222,7 +222,6 @@ class Plan:
     e: list = field(default_factory=list)  # line (not in the system)
     errors: list = field(default_factory=list)  # line (line.error set)
     total: int = 0
-    known: dict = field(default_factory=dict)  # {membership id: 同步会员 True / False} as classified
 
 
 def classify(lines: list[Line], org: Organization) -> Plan:
@@ -231,7 +230,7 @@ def classify(lines: list[Line], org: Organization) -> Plan:
     into this union still waiting); the other lines are looked up by number (`find_people`, a few
     IN queries for the whole file) with their people's memberships."""
     plan = Plan(total=len(lines))
-    here, normal = own_roster(org.id, plan.known)
+    here, normal = own_roster(org.id)
     rest, in_file = [], set()  # in_file: the people of the file (also of a row with an error)
     for line in lines:
         if line.error:
@@ -278,24 +277,19 @@ def classify(lines: list[Line], org: Organization) -> Plan:
     return plan
 
 
-def own_roster(org_id: int, known: dict | None = None) -> tuple[dict, dict]:
+def own_roster(org_id: int) -> tuple[dict, dict]:
     """The union's roster in one query: ({身份证 number: (membership id, person id, status, name)}
     of its memberships 待审核 / 正常 / 转入审核中 — a held one before a transfer into it — and
-    {person id: membership id} of its members 正常 (any ID type); `known` is given the 同步会员 of
-    those that have one, so the apply writes only the rows it changes. (Status and ID type come as
+    {person id: membership id} of its members 正常 (any ID type). (Status and ID type come as
     small numbers: 50,000 rows of them as text would cost a fifth of the read.)"""
     here, normal, waiting = {}, {}, []
-    known = {} if known is None else known
     state = pw.Case(Membership.status, [(NORMAL, 1), (TRANSFER_IN, 2)], 0)
     resident = pw.Case(None, [(Person.id_type == ID_CARD, 1)], 0)
-    query = (Membership.select(Membership.id, Membership.person, state, Person.name, Person.id_number, resident,
-                               Membership.synced)
+    query = (Membership.select(Membership.id, Membership.person, state, Person.name, Person.id_number, resident)
              .join(Person, on=(Person.id == Membership.person))
              .where((Membership.org == org_id) & Membership.status.in_(ACTIVE_STATUSES)))
     statuses = (PENDING, NORMAL, TRANSFER_IN)
-    for m_id, person_id, code, name, number, is_resident, synced in fetch(query):
-        if synced is not None:
-            known[m_id] = bool(synced)
+    for m_id, person_id, code, name, number, is_resident in fetch(query):
         if code == 1:
             normal[person_id] = m_id
         if not is_resident:

@@ -135,9 +135,10 @@ def apply(plan, org: Organization, account, job: Job, numbers: list | None = Non
     for class B (reserved here when not given). Returns the job's result."""
     stamp = now()
     errors = [(line.row, line.name, line.raw_id, line.error) for line in plan.errors]
-    # only the rows whose 同步会员 changes (a union syncing the same roster again writes none of them)
-    mark_synced([m_id for m_id in plan.a if plan.known.get(m_id) is not True], True, stamp)
-    mark_synced([m_id for m_id in plan.d if plan.known.get(m_id) is not False], False, stamp)
+    # mark_synced writes only the rows whose 同步会员 changes, judged inside this transaction (not
+    # by what classify read: another compare of this union may have committed since)
+    mark_synced(plan.a, True, stamp)
+    mark_synced(plan.d, False, stamp)
     # one count of the monitor's 可参保 for every person moved below (models/figures.py)
     with figures.people([line.person.id for line in plan.b] + [held.person_id for _, held in plan.c]):
         moved = []  # [row, "B", membership id, previous org id] / [row, "C", request id]
