@@ -312,7 +312,7 @@ def sweep_interrupted() -> list[int]:
     return sorted(requeued + queued)
 
 
-RESULT_FILE_KEYS = ("file", "error_file", "rows_file")  # in jobs/: ID numbers unmasked, kept like the upload
+RESULT_FILE_KEYS = ("rows_file", "file", "error_file")  # in jobs/ (unmasked IDs); rows before what is built of them
 
 
 def purge_uploads(days: int | None = None) -> list[int]:

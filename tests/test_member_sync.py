@@ -407,6 +407,29 @@ def test_class_e_workbook_is_made_on_its_first_download_only(union, client):
     assert client.get(f"/members/sync/{job.id}/new").status_code == 410
 
 
+def test_class_e_workbook_built_while_the_results_are_purged_is_not_left_behind(union, client, monkeypatch):
+    """A first download that builds the workbook while the retention purge removes the results
+    (rows file first) removes the workbook it made, says 410, and leaves no .part file."""
+    from datetime import timedelta
+
+    from models.base import now
+    from models.jobs import purge_uploads
+    from models.members import member_sync_files
+    from models.storage import stored_file
+    job = compare_rows(client, [["新会员丁", new_id(True)]])
+    workbook = stored_file("jobs", job.result_data["file"])
+    Job.update(finished_at=now() - timedelta(days=400)).where(Job.id == job.id).execute()
+    real = member_sync_files.new_members_workbook
+
+    def purged_meanwhile(lines, org):
+        data = real(lines, org)
+        assert job.id in purge_uploads(30)
+        return data
+    monkeypatch.setattr(member_sync_files, "new_members_workbook", purged_meanwhile)
+    assert client.get(f"/members/sync/{job.id}/new").status_code == 410
+    assert not workbook.exists() and not list(workbook.parent.glob(f"{workbook.name}.*.part"))
+
+
 def test_without_class_e_the_download_is_the_empty_member_import_template(union, client):
     m = factories.make_member(union)
     job = compare_rows(client, [[m.person.name, m.person.id_number]])

@@ -91,5 +91,8 @@ def result_file(job: Job, key: str):
         return None, refuse(job.results_removed, 410)
     path = stored_file("jobs", name) if name else None
     if path is None or not uploads.made(job, key, path):  # made now if the job kept only its makings
+        removed = Job.get_by_id(job.id).results_removed if name else ""  # purged while it was made
+        if removed:
+            return None, refuse(removed, 410)
         abort(404)
     return path, None

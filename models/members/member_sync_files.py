@@ -89,8 +89,14 @@ def new_members_file(job: Job, path) -> bool:
         return False
     lines = [NewLine(*row) for row in json.loads(source.read_text())]
     part = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
-    part.write_bytes(new_members_workbook(lines, job.org))
-    part.replace(path)
+    try:
+        part.write_bytes(new_members_workbook(lines, job.org))
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)  # a failed build leaves no .part behind
+    if not source.exists():  # the retention removed the results meanwhile (rows first): nor this file
+        path.unlink(missing_ok=True)
+        return False
     return True
 
 
