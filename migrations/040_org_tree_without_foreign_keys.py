@@ -45,9 +45,11 @@ def _sqlite_rebuild(migrator: Migrator, database: pw.Database, keys: str) -> Non
     """org_tree again with or without its foreign keys (SQLite cannot alter a table's constraints):
     a new table, the rows, the old dropped and the new renamed; its index made again, and every
     trigger that names it (its own two, dropped with it, and org_member_count's three, which the
-    rename would refuse while their table is missing) dropped first and made again as it was."""
+    rename would refuse while their table is missing) dropped first and made again as it was —
+    but org_tree_forget, which this migration adds and its rollback drops (the rebuild's list is
+    read before that drop runs)."""
     triggers = database.execute_sql("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                                    "AND sql LIKE '%\"org_tree\"%'").fetchall()
+                                    "AND sql LIKE '%\"org_tree\"%' AND name != 'org_tree_forget'").fetchall()
     for name, _sql in triggers:
         migrator.sql(f'DROP TRIGGER IF EXISTS "{name}"')
     migrator.sql(SQLITE_TABLE.format(name="org_tree_new", keys=keys))
