@@ -6,6 +6,7 @@ import io
 import re
 from datetime import date, datetime
 
+import pytest
 from openpyxl import Workbook
 
 from models import is_postgres
@@ -13,7 +14,7 @@ from models.enroll import column_imports, plans
 from models.enroll.claims import Claim
 from models.enroll.enrollment import Enrollment
 from models.enroll.status_import import INDIVIDUAL_COLUMNS
-from models.io.bulk import select_among
+from models.io.bulk import insert_columns, select_among
 from models.io.tables import read_columns, read_table, records
 from models.members.people import Person
 from models.rules.text import _NOT_PLAIN
@@ -193,3 +194,12 @@ def test_plain_text_search_finds_what_normalize_changes():
     for c in [*map(chr, range(0x3100)), "\uff10", "\uff3a", "\uff5a", "\uff5b", "\u205f\u205f"]:
         for text in (f"张{c}三", f"张 {c}三"):
             assert bool(_NOT_PLAIN.search(text)) == bool(before.search(text)), repr(text)
+
+
+def test_insert_columns_refuses_columns_of_different_lengths():
+    """A short column would end PostgreSQL's COPY lines early (rows silently missing): refused,
+    nothing written, on both databases."""
+    numbers = [id_number(950), id_number(951)]
+    with pytest.raises(ValueError):
+        insert_columns(Person, {"id_number": numbers, "name": ["甲"], "gender": ["男", "女"]})
+    assert Person.select().where(Person.id_number.in_(numbers)).count() == 0

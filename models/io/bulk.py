@@ -81,6 +81,8 @@ def insert_columns(model, columns: dict, size: int = BATCH, returning=(), same: 
     an import that checked its file a column at a time never builds a dict per row. `same` and
     the model's defaults fill the other fields (written once into each statement on SQLite)."""
     n = len(next(iter(columns.values()))) if columns else 0
+    if any(len(values) != n for values in columns.values()):  # COPY's map() would stop at the shortest
+        raise ValueError("insert_columns: columns of different lengths")
     if not n:
         return [] if returning else None
     pk = model._meta.primary_key.name
