@@ -99,6 +99,16 @@ def test_a_year_that_exists_is_refused(as_role, year):
     assert AidYear.select().count() == 1
 
 
+def test_a_year_created_by_another_page_after_the_check_is_refused_in_the_same_words(as_role, year, monkeypatch):
+    """The race's other ending, made certain: the check saw no year, the insert meets the one another
+    page committed — the same 保障年度 message (not a second wording), nothing created."""
+    from models.mutual_aid import years as years_
+    monkeypatch.setattr(years_, "get_year", lambda y: None)
+    response = as_role("centre").post("/mutual-aid/years", data={"year": "2026"})
+    assert response.status_code == 422 and "保障年度：2026年度互助保障已存在" in text(response)
+    assert AidYear.select().count() == 1
+
+
 def test_two_centre_pages_creating_the_same_year_at_once_leave_one(committed):
     outcomes = race(*[lambda: year_settings.new_year("2030", None)] * 2)
     assert sorted(outcomes) == sorted(["ok", "保障年度：2030年度互助保障已存在"]), outcomes

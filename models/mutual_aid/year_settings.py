@@ -39,9 +39,7 @@ def new_year(text, account) -> AidYear:
     if not re.fullmatch(r"[0-9]{4}", raw) or not FIRST_YEAR <= int(raw) <= LAST_YEAR:
         raise DomainError("保障年度：请填写四位数的年份（如 2026，即2026年7月1日至2027年6月30日）", 422)
     year = int(raw)
-    if years.get_year(year) is not None:
-        raise DomainError(f"保障年度：{year}年度互助保障已存在", 422)
-    try:
+    try:  # create_year refuses a year that exists with the same words
         return years.create_year(year, account)
     except pw.IntegrityError:  # a second request creating the same year at the same moment
         raise DomainError(f"保障年度：{year}年度互助保障已存在", 422) from None

@@ -153,8 +153,8 @@ def reference_windows(year: int) -> dict:
 
 def create_year(year: int, account=None) -> AidYear:
     """新建互助保障年度: seed 004's account, windows and prices, the centre changes them later."""
-    if get_year(year) is not None:
-        raise DomainError(f"{year}年度互助保障已存在", 409)
+    if get_year(year) is not None:  # the same words as new_year's (a race may end here or there)
+        raise DomainError(f"保障年度：{year}年度互助保障已存在", 422)
     with db.atomic():
         aid_year = AidYear.create(year=year)
         for kind, (starts, ends) in reference_windows(year).items():
