@@ -14,12 +14,12 @@ from models.rules.idnumber import digits_check_char
 from models.rules.text import _NOT_PLAIN, normalize
 
 
-def column(values: list, name: str) -> list:
-    """The cells of column `name` of row dicts (None where a row lacks it)."""
+def column(values: list, name: str, missing=None) -> list:
+    """The cells of column `name` of row dicts (`missing` where a row lacks it)."""
     try:
         return list(map(operator.itemgetter(name), values))
     except KeyError:
-        return [v.get(name) for v in values]
+        return [v.get(name, missing) for v in values]
 
 
 @functools.lru_cache(maxsize=65536)

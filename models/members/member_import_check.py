@@ -17,7 +17,7 @@ import peewee as pw
 from models.base import DomainError, in_values, now
 from models.io.bulk import fetch, in_batch
 from models.io.tables import lost_digits, stream_table
-from models.members.member_import_plain import _MEMBER_TAGS, _RESIDENT_TYPES, plain_rows
+from models.members.member_import_plain import MEMBER_TAG_SET, RESIDENT_TYPES, plain_rows
 from models.members.members import check_identity, check_record
 from models.members.people import (
     ACTIVE_STATUSES,
@@ -106,6 +106,8 @@ def _chunked(table, header: list):
 # --- checking rows ------------------------------------------------------------------------------------
 # The plain row (Checker._plain): what most rows of a file are, checked without the general path.
 _PLAIN_ID, _PLAIN_NAME, _PLAIN_MOBILE = member_fields.PLAIN_ID, member_fields.PLAIN_NAME, member_fields.PLAIN_MOBILE
+
+
 def _fail(errors: list, values: dict, column: str, reason: str, value=None) -> None:
     errors.append([column, str(values.get(column, "") if value is None else value), reason])
 
@@ -216,7 +218,7 @@ class Checker:
         name = values.get("姓名")
         if type(name) is not str or not _PLAIN_NAME.fullmatch(name) or values.get(BIRTH_COLUMN):  # noqa: E721
             return None
-        if values.get("证件类型", "") not in _RESIDENT_TYPES:
+        if values.get("证件类型", "") not in RESIDENT_TYPES:
             return None
         mobile = values.get("手机号码")
         if type(mobile) is not str or not _PLAIN_MOBILE.fullmatch(mobile):  # noqa: E721
@@ -250,7 +252,7 @@ class Checker:
             if type(tags) is not str:  # noqa: E721
                 return None
             tags = tags.strip()
-            if tags and tags not in _MEMBER_TAGS:
+            if tags and tags not in MEMBER_TAG_SET:
                 return None
             if tags:
                 record["tags"] = tags

@@ -6,28 +6,19 @@ general checks. tests/test_import_fast_paths.py holds the two to one answer."""
 
 import re
 from datetime import date
-from operator import itemgetter
 
-from models.io.columns import plain_resident_ids, plain_texts
+from models.io.columns import column, plain_resident_ids, plain_texts
 from models.members.people import ID_CARD, MEMBER_TAGS
 from models.rules import member_fields
 from models.rules.text import _NOT_PLAIN
 
 _PLAIN_NAME, _PLAIN_MOBILE = member_fields.PLAIN_NAME, member_fields.PLAIN_MOBILE
-_RESIDENT_TYPES = frozenset(("", ID_CARD, *member_fields.ID_TYPE_ALIASES))
-_MEMBER_TAGS = frozenset(MEMBER_TAGS)
-_TAG_CELLS = _MEMBER_TAGS | {""}
+RESIDENT_TYPES = frozenset(("", ID_CARD, *member_fields.ID_TYPE_ALIASES))
+MEMBER_TAG_SET = frozenset(MEMBER_TAGS)
+_TAG_CELLS = MEMBER_TAG_SET | {""}
 # A whole column of plain names / mobile numbers joined by a newline (which neither may hold), matched at once.
 _PLAIN_NAMES = re.compile(rf"(?:{_PLAIN_NAME.pattern}\n)*{_PLAIN_NAME.pattern}")
 _PLAIN_MOBILES = re.compile(rf"(?:{_PLAIN_MOBILE.pattern}\n)*{_PLAIN_MOBILE.pattern}")
-
-
-def _cells(values: list, name: str) -> list:
-    """The cells of column `name` of row dicts ("" where a row lacks it)."""
-    try:
-        return list(map(itemgetter(name), values))
-    except KeyError:
-        return [v.get(name, "") for v in values]
 
 
 def _each_plain(cells: list, whole: re.Pattern, one: re.Pattern) -> list | None:
@@ -43,31 +34,31 @@ def _each_plain(cells: list, whole: re.Pattern, one: re.Pattern) -> list | None:
 def plain_rows(values: list, on: date, birth_column: str) -> list:
     """For each row dict of a chunk: (fields, record) as `Checker._plain()` gives them when every
     cell of the row is plain, else None."""
-    numbers = _cells(values, "证件号码")
+    numbers = column(values, "证件号码", "")
     births = plain_resident_ids(numbers, on)
     ok = [b is not None for b in births]
 
     def only(flags) -> None:
         if flags is not None:
             ok[:] = [a and b for a, b in zip(ok, flags, strict=True)]
-    names = _cells(values, "姓名")
+    names = column(values, "姓名", "")
     only(_each_plain(names, _PLAIN_NAMES, _PLAIN_NAME))
-    mobiles = _cells(values, "手机号码")
+    mobiles = column(values, "手机号码", "")
     only(_each_plain(mobiles, _PLAIN_MOBILES, _PLAIN_MOBILE))
-    born_cells = _cells(values, birth_column)
+    born_cells = column(values, birth_column, "")
     if any(born_cells):
         only([not c for c in born_cells])
-    id_types = _cells(values, "证件类型")
-    if not set(id_types) <= _RESIDENT_TYPES:
-        only([t in _RESIDENT_TYPES for t in id_types])
-    units = _cells(values, "工作单位/服务平台")
+    id_types = column(values, "证件类型", "")
+    if not set(id_types) <= RESIDENT_TYPES:
+        only([t in RESIDENT_TYPES for t in id_types])
+    units = column(values, "工作单位/服务平台", "")
     if not (plain_texts(units) and max(map(len, units)) <= 100):
         only([c == "" or (type(c) is str and c == c.strip() and len(c) <= 100  # noqa: E721
                           and not _NOT_PLAIN.search(c)) for c in units])
-    tags = _cells(values, "会员标签")
+    tags = column(values, "会员标签", "")
     if not (set(map(type, tags)) == {str} and set(tags) <= _TAG_CELLS):
-        only([c == "" or (type(c) is str and c in _MEMBER_TAGS) for c in tags])  # noqa: E721
-    sexes = _cells(values, "性别")
+        only([c == "" or (type(c) is str and c in MEMBER_TAG_SET) for c in tags])  # noqa: E721
+    sexes = column(values, "性别", "")
     out = []
     append = out.append
     for good, number, born, name, mobile, sex, unit, tag in zip(ok, numbers, births, names, mobiles, sexes,
