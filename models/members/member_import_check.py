@@ -104,10 +104,6 @@ def _chunked(table, header: list):
 
 
 # --- checking rows ------------------------------------------------------------------------------------
-# The plain row (Checker._plain): what most rows of a file are, checked without the general path.
-_PLAIN_ID, _PLAIN_NAME, _PLAIN_MOBILE = member_fields.PLAIN_ID, member_fields.PLAIN_NAME, member_fields.PLAIN_MOBILE
-
-
 def _fail(errors: list, values: dict, column: str, reason: str, value=None) -> None:
     errors.append([column, str(values.get(column, "") if value is None else value), reason])
 
@@ -213,15 +209,15 @@ class Checker:
         what check_identity() / check_record() give for it (tests/test_import_fast_paths.py);
         None for any other row (the general checks explain it)."""
         number = values.get("证件号码")
-        if type(number) is not str or not _PLAIN_ID.fullmatch(number):  # noqa: E721 — not NumericText
+        if type(number) is not str or not member_fields.PLAIN_ID.fullmatch(number):  # noqa: E721 — not NumericText
             return None
         name = values.get("姓名")
-        if type(name) is not str or not _PLAIN_NAME.fullmatch(name) or values.get(BIRTH_COLUMN):  # noqa: E721
+        if type(name) is not str or not member_fields.PLAIN_NAME.fullmatch(name) or values.get(BIRTH_COLUMN):  # noqa: E721
             return None
         if values.get("证件类型", "") not in RESIDENT_TYPES:
             return None
         mobile = values.get("手机号码")
-        if type(mobile) is not str or not _PLAIN_MOBILE.fullmatch(mobile):  # noqa: E721
+        if type(mobile) is not str or not member_fields.PLAIN_MOBILE.fullmatch(mobile):  # noqa: E721
             return None
         born = self._births.get(number[6:14])
         if born is None:
