@@ -27,7 +27,6 @@ The files (templates, 下载比对结果, the error list, 导出结果) are memb
 import json
 from collections import namedtuple
 from dataclasses import dataclass, field
-from datetime import date
 
 import peewee as pw
 
@@ -35,7 +34,8 @@ from models import db
 from models.base import DomainError, in_values, today
 from models.io import uploads
 from models.io.bulk import chunks, fetch, in_batch, relaxed_commit
-from models.io.tables import read_table
+from models.io.columns import plain_resident_ids
+from models.io.tables import read_columns
 from models.jobs import Job, bulk_work, job_kind
 from models.members.member_import import TEMPLATE_HEADER
 from models.members.member_import import people_query as memberships
@@ -55,7 +55,6 @@ from models.orgs.accounts import Account
 from models.orgs.organizations import ACTIVE as ORG_ACTIVE
 from models.orgs.organizations import Organization
 from models.rules import member_fields
-from models.rules.idnumber import digits_check_char
 from models.rules.text import normalize
 from models.storage import stored_file
 
@@ -117,25 +116,25 @@ class Line:
 
 
 def read_lines(data: bytes, columns=COLUMNS, max_rows: int = MAX_ROWS) -> list[Line]:
-    """The file's rows, normalised and checked (no database access)."""
-    table = read_table(data, columns[:2], max_rows=max_rows)
+    """The file's rows, normalised and checked (no database access). Read column by column
+    (`read_columns`): the ID numbers that are valid 身份证 numbers as typed are found a whole column
+    at a time (`plain_resident_ids`), and a row whose name is plain too is taken as it is (what
+    member_fields.roster_line() gives for it); any other row goes through roster_line(), which
+    normalises it or says what is wrong."""
+    table = read_columns(data, columns[:2], max_rows=max_rows)
     on = today()
-    lines, first_row, births = [], {}, {}
-    # the cells by position (as records() reads them: the last column of a name, "" past a row's end)
-    at = {h: i for i, h in enumerate(table.header) if h}
-    name_at, id_at, reason_at = at["姓名"], at["证件号码"], at.get(REASON_COLUMN)
-    check, plain_name, plain_id = member_fields.roster_line, member_fields.PLAIN_NAME.fullmatch, \
-        member_fields.PLAIN_ID.fullmatch
-    for number, cells in table.rows:
-        width = len(cells)
-        name = cells[name_at] if name_at < width else ""
-        raw = cells[id_at] if id_at < width else ""
-        line = None
-        if reason_at is None and type(name) is str and type(raw) is str and plain_name(name) and plain_id(raw):  # noqa: E721
-            line = _plain_resident(number, name, raw, on, births)
-        if line is None:
+    names, raws = table.columns["姓名"], table.columns["证件号码"]
+    reasons = table.columns.get(REASON_COLUMN)
+    births = plain_resident_ids(raws, on)
+    plain_name = member_fields.PLAIN_NAME.fullmatch
+    check = member_fields.roster_line
+    lines, first_row = [], {}
+    for i, (number, name, raw, born) in enumerate(zip(table.numbers, names, raws, births, strict=True)):
+        reason = normalize(reasons[i])[:200] if reasons is not None else ""
+        if born is not None and type(name) is str and plain_name(name):  # noqa: E721 — not NumericText
+            line = Line(number, name, raw, raw, True, "男" if raw[16] in "13579" else "女", reason)
+        else:
             checked = check(name, raw, on)
-            reason = normalize(cells[reason_at])[:200] if reason_at is not None and reason_at < width else ""
             line = Line(number, checked.name, str(raw), checked.id_number, checked.resident, checked.gender, reason,
                         checked.error)
         if not line.error:
@@ -144,25 +143,6 @@ def read_lines(data: bytes, columns=COLUMNS, max_rows: int = MAX_ROWS) -> list[L
                 line.error = f"证件号码与第{first}行重复"
         lines.append(line)
     return lines
-
-
-def _plain_resident(number: int, name: str, raw: str, on, births: dict) -> Line | None:
-    """The line of a row as most rows are — a plain name and a valid 身份证 number (PLAIN_NAME,
-    PLAIN_ID: nothing to normalise) — checked as member_fields.roster_line() checks it, without
-    its intermediate objects (a 50,000-row roster); None for anything else (roster_line() then
-    says what is wrong). `births`: the birth dates (YYYYMMDD) already judged, for the next rows.
-    The check character: idnumber.digits_check_char (one int() in C)."""
-    birth = raw[6:14]
-    fine = births.get(birth)
-    if fine is None:
-        try:
-            day = date(int(birth[:4]), int(birth[4:6]), int(birth[6:]))
-        except ValueError:
-            day = None
-        fine = births[birth] = day is not None and day.year >= 1900 and day <= on
-    if not fine or raw[17] != digits_check_char(raw[:17]):
-        return None
-    return Line(number, name, raw, raw, True, "男" if raw[16] in "13579" else "女")
 
 
 def find_people(lines: list[Line]) -> None:
