@@ -136,14 +136,17 @@ def _job(kind: str) -> dict:
     return job.result_data
 
 
-def measure(b, label: str, path: Path, run, undo, rows: int, target_ms: int = TARGET_MS) -> None:
-    """Interleaved: the bare read (wall, CPU), `run()` (wall, CPU), `undo()`; one row for the import
-    and one for the read."""
+def measure(b, label: str, path: Path, run, undo, rows: int, target_ms: int = TARGET_MS, wrote=None) -> None:
+    """Interleaved: the bare read (wall, CPU), `run()` (wall, CPU), `undo()`; one row for the import,
+    one for the read and, with `wrote()` (the rows the import added: [(model, where, params)]), one
+    for the floor under it (bench/floor.py)."""
+    from bench import floor
     from bench.files import bare_read
     data = path.read_bytes()
     bare_read(data)  # warm (the module, the allocator)
     reads, cpu_reads, runs, cpu_runs = [], [], [], []
-    for _ in range(REPEAT):
+    captured = None
+    for i in range(REPEAT):
         start, cpu = time.perf_counter(), time.process_time()
         bare_read(data)
         reads.append(time.perf_counter() - start)
@@ -152,6 +155,8 @@ def measure(b, label: str, path: Path, run, undo, rows: int, target_ms: int = TA
         run(data)
         runs.append(time.perf_counter() - start)
         cpu_runs.append(time.process_time() - cpu)
+        if wrote is not None and i == REPEAT - 1:
+            captured = floor.capture(wrote())
         undo()
     read, total = statistics.median(reads), statistics.median(runs)
     cpu_read, cpu_run = statistics.median(cpu_reads), statistics.median(cpu_runs)
@@ -161,6 +166,8 @@ def measure(b, label: str, path: Path, run, undo, rows: int, target_ms: int = TA
           f"{cpu_read:.2f} s, CPU ratio {cpu_run / cpu_read:.2f} (ratio ≤ 3){spread}", rows,
           (total * 1000, max(runs) * 1000), f"p95 ≤ {target_ms}", total / read)
     b.row(f"  bare calamine read of the same {rows:,}-row file", rows, (read * 1000, max(reads) * 1000))
+    if captured is not None:
+        floor.row(b, rows, read * 1000, floor.parse_seconds(data), floor.write_seconds(captured))
 
 
 # --- the imports ------------------------------------------------------------------------------------
@@ -213,7 +220,8 @@ def bench_card_return(b, info: dict, tmp: Path) -> None:
             CardBatch.update(status=SENT, opened_at=None).where(CardBatch.id == batch.id).execute()
 
     try:
-        measure(b, "开卡回盘导入", path, run, undo, len(people))
+        measure(b, "开卡回盘导入", path, run, undo, len(people),
+                wrote=lambda: [(Card, '"batch_id" = %s', [batch.id])])
     finally:
         with db.atomic():
             CardBatchItem.delete().where(CardBatchItem.batch == batch.id).execute()
@@ -249,7 +257,9 @@ def bench_org_import(b, info: dict, tmp: Path) -> None:
             Organization.update(parent=None).where(Organization.id.in_(new)).execute()
             Organization.delete().where(Organization.id.in_(new)).execute()
 
-    measure(b, "组织导入", path, run, undo, rows, target_ms=1_000 if rows <= 5_000 else TARGET_MS)
+    measure(b, "组织导入", path, run, undo, rows, target_ms=1_000 if rows <= 5_000 else TARGET_MS,
+            # the floor leaves out its 导入组织 log rows (the log is append-only: they stay after undo())
+            wrote=lambda: [(Organization, '"id" > %s', [mark]), (OrgTree, '"descendant_id" > %s', [mark])])
 
 
 def bench_status_import(b, info: dict, tmp: Path) -> None:
@@ -268,7 +278,7 @@ def bench_status_import(b, info: dict, tmp: Path) -> None:
     def undo():
         StatusRecord.delete().where(StatusRecord.id > mark).execute()
 
-    measure(b, "社保状态导入", path, run, undo, ROWS)
+    measure(b, "社保状态导入", path, run, undo, ROWS, wrote=lambda: [(StatusRecord, '"id" > %s', [mark])])
 
 
 def _past_year():
@@ -314,10 +324,11 @@ def bench_individual_and_claims(b, info: dict, tmp: Path) -> None:
 
     try:
         path = individual_file(tmp / f"individual-{ROWS}.xlsx", ROWS, year.year, offset)
-        measure(b, "个人参保导入", path, run_individual, undo_individual, ROWS)
+        measure(b, "个人参保导入", path, run_individual, undo_individual, ROWS,
+                wrote=lambda: [(Person, '"id" > %s', [person_mark]), (Enrollment, '"id" > %s', [enroll_mark])])
         run_individual(path.read_bytes())  # the claims' cover
         measure(b, "给付信息导入", claim_file(tmp / f"claims-{ROWS}.xlsx", ROWS, year.year, offset),
-                run_claims, undo_claims, ROWS)
+                run_claims, undo_claims, ROWS, wrote=lambda: [(Claim, '"id" > %s', [claim_mark])])
     finally:
         undo_claims()
         undo_individual()
@@ -341,4 +352,4 @@ def bench_registry(b, info: dict, tmp: Path) -> None:
     def undo():
         RegistryPayer.delete().where(RegistryPayer.id > mark).execute()
 
-    measure(b, "建议清册导入（缴费人员）", path, run, undo, ROWS)
+    measure(b, "建议清册导入（缴费人员）", path, run, undo, ROWS, wrote=lambda: [(RegistryPayer, '"id" > %s', [mark])])

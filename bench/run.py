@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -323,6 +324,7 @@ def bench_imports(b, info, url, members):
     peak memory), against a bare calamine read of the same file (bench/files.bare_read). The
     50,000-row roster is the union's own roster just after its 50,000-row 批量导入 (class A: what a
     big union's 同步会员 mostly is)."""
+    from bench import floor
     from bench.files import compare_file, import_file, new_person
     from models.members.people import Membership, Person
     from models.orgs.organizations import Enterprise, Organization
@@ -338,15 +340,24 @@ def bench_imports(b, info, url, members):
         username = import_account(n, org_id, info)
         path = import_file(tmp / f"members-{n}.xlsx", n, org.name, org.union_no, offset)
 
-        def roster(n=n, first=offset, path=path, username=username):
+        def roster(n=n, first=offset, path=path, username=username, org_id=org_id):
             # 同步会员 of the union's roster as it is just after the import (its own n members)
             if n == big:
                 own = [new_person(i)[:2] for i in range(first, first + n)]
                 roster_path = compare_file(tmp / f"roster-{n}.xlsx", own, 0)
                 read = timed(lambda: bare_read(roster_path), 1)[0]
+                # the floor: the parse, and the UPDATE that marks the union's members 同步会员 是
+                writes = floor.update_seconds(
+                    'UPDATE "membership" SET "synced" = %s, "updated_at" = %s WHERE "org_id" = %s '
+                    'AND "status" IN (%s, %s) AND "synced" IS NULL', [True, datetime.now(), org_id, "正常", "待审核"])
+                parse = floor.parse_seconds(roster_path.read_bytes())
                 run = child_run(url, "compare", roster_path, username, info["password"])
-                return lambda: import_row(b, f"同步会员 of a {n:,}-row roster (the union's own members: class A)",
-                                          members, roster_path, [run], [read], 5)
+
+                def rows():
+                    import_row(b, f"同步会员 of a {n:,}-row roster (the union's own members: class A)",
+                               members, roster_path, [run], [read], 5)
+                    floor.row(b, members, read, parse, writes)
+                return rows
             return None
         rows_of(b, url, "import", path, username, info, members, n, org_id, target, "批量导入",
                 after=roster)
@@ -387,9 +398,12 @@ def import_account(n: int, org_id: int, info: dict, username: str = "") -> str:
 def rows_of(b, url, kind, path, username, info, members, n, org_id, target, label, after=None):
     """An import of n new people BENCH_IMPORT_REPEAT times (each taken out again on a kept city),
     interleaved with the bare read of its file; `after()` runs while the last import's people
-    are still there."""
+    are still there. On a kept city, the floor (bench/floor.py) under the import's row: the parse
+    of the file and its new people and memberships written back raw."""
+    from bench import floor
     from models.members.people import Membership, Person
     reads, runs = [], []
+    wrote = None
     for i in range(IMPORT_REPEAT):
         reads.append(timed(lambda path=path: bare_read(path), 1)[0])
         mark = (Person.select(pw_max(Person.id)).scalar() or 0,
@@ -400,8 +414,14 @@ def rows_of(b, url, kind, path, username, info, members, n, org_id, target, labe
         runs.append(run)
         later = after() if after is not None and i == IMPORT_REPEAT - 1 else None
         if KEEP:
+            if i == IMPORT_REPEAT - 1:
+                wrote = floor.capture([(Person, '"id" > %s', [mark[0]]),
+                                       (Membership, '"org_id" = %s AND "id" > %s', [org_id, mark[1]])])
             forget_import(org_id, n, *mark)
     import_row(b, f"{label} {n:,} rows (xlsx, upload → job → applied)", members, path, runs, reads, target)
+    if wrote is not None:
+        floor.row(b, members, statistics.median(reads), floor.parse_seconds(Path(path).read_bytes()),
+                  floor.write_seconds(wrote))
     if later is not None:
         later()
 
