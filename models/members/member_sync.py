@@ -27,13 +27,13 @@ The files (templates, 下载比对结果, the error list, 导出结果) are memb
 import json
 from collections import namedtuple
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import peewee as pw
 
 from models import db
 from models.base import DomainError, in_values, today
 from models.io import uploads
-from models.io.beside import Beside
 from models.io.bulk import chunks, fetch, in_batch, relaxed_commit
 from models.io.columns import plain_resident_ids
 from models.io.tables import read_columns
@@ -128,6 +128,11 @@ def read_lines(data: bytes, columns=COLUMNS, max_rows: int = MAX_ROWS) -> list[L
     reasons = table.columns.get(REASON_COLUMN)
     births = plain_resident_ids(raws, on)
     plain_name = member_fields.PLAIN_NAME.fullmatch
+    if (reasons is None and None not in births and set(map(type, names)) == {str}
+            and all(map(plain_name, names)) and len(set(raws)) == len(raws)):
+        # the usual roster: every row plain, no number twice — its lines made a column at a time
+        genders = ["男" if raw[16] in "13579" else "女" for raw in raws]
+        return list(map(Line, table.numbers, names, raws, raws, repeat(True), genders))
     check = member_fields.roster_line
     lines, first_row = [], {}
     for i, (number, name, raw, born) in enumerate(zip(table.numbers, names, raws, births, strict=True)):
@@ -205,14 +210,13 @@ class Plan:
     total: int = 0
 
 
-def classify(lines: list[Line], org: Organization, roster: tuple | None = None) -> Plan:
+def classify(lines: list[Line], org: Organization) -> Plan:
     """Classes A–E and error rows (reads only). The union's own roster is read once (one query,
     whatever its size): a 身份证 line of one of its people is classified from it (A, or a transfer
     into this union still waiting); the other lines are looked up by number (`find_people`, a few
-    IN queries for the whole file) with their people's memberships. `roster`: own_roster()'s
-    result when the caller has read it already (the job reads it while the file is parsed)."""
+    IN queries for the whole file) with their people's memberships."""
     plan = Plan(total=len(lines))
-    here, normal = roster if roster is not None else own_roster(org.id)
+    here, normal = own_roster(org.id)
     rest, in_file = [], set()  # in_file: the people of the file (also of a row with an error)
     for line in lines:
         if line.error:
@@ -325,14 +329,9 @@ def _run_compare(ctx):
     if not can_sync(org):
         raise DomainError("只有基层工会（或临时工会）可以同步会员", 403)
     data = uploads.upload_bytes(ctx.params)
-    roster = Beside(own_roster, org.id)  # read while the file is parsed (models/io/beside.py)
-    try:
-        lines = read_lines(data)
-    except BaseException:
-        roster.close()
-        raise
+    lines = read_lines(data)
     ctx.save_progress(len(lines) // 2, len(lines))
-    plan = classify(lines, org, roster.result())
+    plan = classify(lines, org)
     job = ctx.job
     # 下载比对结果 (class E) is not built here: its rows are kept (a small JSON file) and the
     # member-import workbook is made from them when it is first downloaded (member_sync_files.new_members_file):
