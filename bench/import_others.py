@@ -29,6 +29,7 @@ from models import db
 
 ROWS = int(os.environ.get("BENCH_OTHER_ROWS") or 50_000)
 REPEAT = int(os.environ.get("BENCH_IMPORT_REPEAT", "1"))
+PROFILE = bool(os.environ.get("BENCH_PROFILE"))
 TARGET_MS = 5_000  # 50,000 rows end to end (spec 80)
 
 
@@ -152,7 +153,7 @@ def measure(b, label: str, path: Path, run, undo, rows: int, target_ms: int = TA
         reads.append(time.perf_counter() - start)
         cpu_reads.append(time.process_time() - cpu)
         start, cpu = time.perf_counter(), time.process_time()
-        run(data)
+        profiled(label, run, data) if PROFILE and i == REPEAT - 1 else run(data)
         runs.append(time.perf_counter() - start)
         cpu_runs.append(time.process_time() - cpu)
         if wrote is not None and i == REPEAT - 1:
@@ -168,6 +169,18 @@ def measure(b, label: str, path: Path, run, undo, rows: int, target_ms: int = TA
     b.row(f"  bare calamine read of the same {rows:,}-row file", rows, (read * 1000, max(reads) * 1000))
     if captured is not None:
         floor.row(b, rows, read * 1000, floor.parse_seconds(data), floor.write_seconds(captured))
+
+
+def profiled(label: str, run, data: bytes) -> None:
+    """BENCH_PROFILE=1: the last run under cProfile, its 40 costliest functions (own time) written to
+    bench/out/profile-<label>.txt (that run's time then includes the profiler's)."""
+    import cProfile
+    import pstats
+    profile = cProfile.Profile()
+    profile.runcall(run, data)
+    out = Path(__file__).resolve().parent / "out" / f"profile-{label}.txt"
+    with out.open("w") as f:
+        pstats.Stats(profile, stream=f).sort_stats("tottime").print_stats(40)
 
 
 # --- the imports ------------------------------------------------------------------------------------

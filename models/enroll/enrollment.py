@@ -45,6 +45,7 @@ CARD_OK = "正常"
 CARD_STATUSES = [CARD_OK, "封存", "挂失", "锁定", "注销", UNCLEAR]
 EMPLOYED, RETIRED, DEAD = "在职", "退休", "死亡"
 EMPLOYMENT = [EMPLOYED, RETIRED, DEAD, UNCLEAR]
+NOT_ELIGIBLE = (RETIRED, DEAD)  # 就业状态 in the registry that takes a member out of 可参保 (models/stats/tally.py)
 PAID = "已缴纳"
 INSURANCE = [PAID, "未缴纳", UNCLEAR]
 

@@ -23,6 +23,7 @@ from models.enroll.enrollment import (
     EMPLOYMENT,
     INDIVIDUAL,
     INSURANCE,
+    NOT_ELIGIBLE,
     Enrollment,
     StatusRecord,
     holder_of,
@@ -95,17 +96,28 @@ _STATUS_CHOICES = (("card_status", "社保卡状态", CARD_STATUSES), ("employme
                    ("insurance", "社保缴纳", INSURANCE))
 
 
-def _plain_status(values: list, on: date) -> list:
+def usual_status(columns: dict, on: date) -> list | None:
+    """The plan of the usual file read column by column (`uploads.read_columns`): every row plain
+    (`_plain_status`) and no number twice; None for any other file (check_status_rows words it)."""
+    plan = _plain_status(columns, on)
+    if None in plan or len(set(columns["证件号码"])) != len(plan):
+        return None
+    return plan
+
+
+def _plain_status(columns, on: date) -> list:
     """Each row's plan dict when every cell is plain (a plain 身份证 number, each status one of its
     choices as written, a 状态日期 not after `on`), else None — column by column
-    (models/io/columns.py)."""
-    if not values:
+    (models/io/columns.py). `columns`: {column: cells}, or the rows' dicts."""
+    if not isinstance(columns, dict):
+        columns = {c: column(columns, c) for c in STATUS_COLUMNS}
+    numbers = columns["证件号码"]
+    if not numbers:
         return []
-    numbers = column(values, "证件号码")
     births = plain_resident_ids(numbers, on)
-    cards, jobs, paid = (column(values, c) for _, c, _ in _STATUS_CHOICES)
-    days = list(map(parse_day, column(values, "状态日期")))
-    names = [n[:50] for n in normalized(column(values, "姓名"))]
+    cards, jobs, paid = (columns[c] for _, c, _ in _STATUS_CHOICES)
+    days = list(map(parse_day, columns["状态日期"]))
+    names = [n[:50] for n in normalized(columns["姓名"])]
     allowed = [frozenset(a) for _, _, a in _STATUS_CHOICES]
     return [{"id_number": n, "card_status": c, "employment": e, "insurance": i, "status_date": d, "name": m}
             if b is not None and c in allowed[0] and e in allowed[1] and i in allowed[2] and d is not None
@@ -139,16 +151,20 @@ def _status_row(number: int, values: dict, on: date, seen: dict) -> tuple[dict, 
 
 
 def apply_status(plan: list) -> tuple[int, int]:
-    """Insert new records, update older ones; returns (written, kept because newer)."""
+    """Insert new records, update older ones; returns (written, kept because newer). The monitor's
+    可参保 counters are kept for the people whose record changes it: a 退休 / 死亡 record where they
+    had none or another, or another where they had one (models/stats/tally.eligible_rows) — the
+    people of the usual file (在职 or 不明确, no record yet) are not even looked up."""
     numbers = [p["id_number"] for p in plan]
     day = StatusRecord.status_date.python_value
-    existing = {number: (rid, day(d)) for rid, number, d in fetch(StatusRecord.select(
-        StatusRecord.id, StatusRecord.id_number, StatusRecord.status_date).where(
+    existing = {number: (rid, day(d), employment) for rid, number, d, employment in fetch(StatusRecord.select(
+        StatusRecord.id, StatusRecord.id_number, StatusRecord.status_date, StatusRecord.employment).where(
         in_values(StatusRecord.id_number, numbers)))} if plan else {}
+    moving = [p["id_number"] for p in plan if _moves(existing.get(p["id_number"]), p)]
+    holders = [i for (i,) in fetch(Person.select(Person.id).where(in_values(Person.id_number, moving)))] \
+        if moving else []
     written = kept = 0
     stamp = now()
-    holders = [i for (i,) in fetch(Person.select(Person.id).where(in_values(Person.id_number, numbers)))] \
-        if plan else []
     with db.atomic(), figures.people(holders):  # 退休 / 死亡 move 可参保 (the monitor's counters)
         if not existing:
             fresh, changed, written = plan, [], len(plan)
@@ -167,6 +183,15 @@ def apply_status(plan: list) -> tuple[int, int]:
         update_rows(StatusRecord, [*STATUS_FIELDS, StatusRecord.updated_at], changed)
         bulk_insert(StatusRecord, fresh, same={"updated_at": stamp})
     return written, kept
+
+
+def _moves(old, row: dict) -> bool:
+    """Does writing `row` over the stored record `old` ((id, 状态日期, 就业状态) or None) change
+    whether its person counts as 可参保? (A row older than the stored record writes nothing.)"""
+    after = row["employment"] in NOT_ELIGIBLE
+    if old is None:
+        return after
+    return old[1] <= row["status_date"] and (old[2] in NOT_ELIGIBLE) != after
 
 
 STATUS_FIELDS = [StatusRecord.id_number, StatusRecord.name, StatusRecord.card_status, StatusRecord.employment,
@@ -333,8 +358,10 @@ def _run(ctx, kind: str):
     header, total = table.header, len(table)
     on = today()
     if kind == "status_import":
-        rows = table.rows
-        plan, checked = check_status_rows(rows, on)
+        plan, rows, checked = usual_status(table.columns, on), [], []  # the usual file: no dict a row
+        if plan is None:
+            rows = table.rows
+            plan, checked = check_status_rows(rows, on)
         written, kept = apply_status(plan)
         done, already = written, kept
         summary = f"共{total}行，更新社保状态{written}人" + (f"，{kept}行早于已有状态未更新" if kept else "")

@@ -35,14 +35,14 @@ import peewee as pw
 from models import db, figures, is_postgres
 from models.base import BaseModel, in_values
 from models.cards.cards import CARD_NORMAL, Card
-from models.enroll.enrollment import ACTIVE, CENTRAL, DEAD, RETIRED, RETURNED, Enrollment, StatusRecord, Submission
+from models.enroll.enrollment import ACTIVE, CENTRAL, NOT_ELIGIBLE, RETURNED, Enrollment, StatusRecord, Submission
 from models.enroll.plans import ProtectionYear
 from models.members.people import ID_CARD, NORMAL, Membership, Person
 from models.orgs.organizations import ACTIVE as ORG_ACTIVE
 from models.orgs.organizations import Organization, OrgTree
 
 ALWAYS = date(1900, 1, 1)  # the day of the 身份证 holders: eligible whatever the date
-EXCLUDED = (RETIRED, DEAD)  # 就业状态 in the registry that excludes from 可参保
+EXCLUDED = NOT_ELIGIBLE  # 就业状态 in the registry that excludes from 可参保
 CHUNK = 500
 
 
