@@ -9,6 +9,7 @@ import peewee as pw
 
 import models.audit_export  # noqa: F401 — registers the 导出操作日志 job kind
 import models.cards.card_return  # noqa: F401 — the bank's return file (开卡回盘导入)
+import models.enroll.claim_import  # noqa: F401 — 给付信息导入
 import models.enroll.status_import  # noqa: F401 — 社保状态导入, 个人参保导入
 import models.members.member_import  # noqa: F401 — 批量导入会员
 import models.members.member_sync  # noqa: F401 — 同步会员

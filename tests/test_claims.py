@@ -362,3 +362,59 @@ def test_the_template_is_a_file_the_import_reads(as_role):
     assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
     table = read_table(response.data, claims.REQUIRED)
     assert table.header == claims.COLUMNS and table.rows == []
+
+
+# --- a claim is recorded once: the rule is the database's ----------------------------------------
+def test_the_same_claim_inserted_directly_twice_fails(covered):
+    """The unique index (person, 给付日期, 给付类型, amount), on both databases."""
+    import peewee as pw
+
+    from models import db
+    enrollment = Enrollment.get((Enrollment.person == covered.id) & (Enrollment.year == year(2025).id)
+                                & Enrollment.active)
+    values = {"person": covered.id, "id_number": covered.id_number, "name": covered.name, "year": enrollment.year_id,
+              "enrollment": enrollment.id, "org": enrollment.org_id, "claim_date": date(2025, 8, 3),
+              "claim_type": "住院津贴", "amount": 1036050}
+    Claim.insert(**values).execute()
+    with pytest.raises(pw.IntegrityError):
+        with db.atomic():
+            Claim.insert(**values).execute()
+    Claim.insert(**{**values, "amount": 1036051}).execute()  # another amount: another claim
+    assert Claim.select().count() == 2
+
+
+def test_the_same_file_imported_twice_at_once_records_each_claim_once(committed, monkeypatch):
+    """Two uploads of one file, both checked before either writes (held after the check): one records
+    every claim, the other finds them recorded when the unique index refuses its write, checks its
+    file again and counts them 已登记过 — never 600 claims."""
+    import threading
+
+    from models.enroll import claim_import
+    from models.jobs import init_queue, run_job
+    from tests.conftest import DB_URL
+    from tests.helpers import race
+    city = factories.make_city()
+    rows = claim_rows(many_covered(city, 300))
+    centre = city.account("centre")
+    init_queue(DB_URL, "memory")  # queued: the two jobs run below, in two threads at once
+    try:
+        jobs = [claim_import.submit_import(centre, xlsx(rows), "给付.xlsx") for _ in range(2)]
+    finally:
+        init_queue(DB_URL, "immediate")
+    both_checked = threading.Barrier(2, timeout=30)
+    original, checks = column_imports.claims, []
+
+    def held(*args, **kwargs):  # each job's first check returns only once both have checked the file
+        plan = original(*args, **kwargs)
+        checks.append(plan is not None)
+        if len(checks) <= 2:
+            both_checked.wait()
+        return plan
+    monkeypatch.setattr(column_imports, "claims", held)
+    assert race(*[lambda job=job: run_job(job.id) for job in jobs]) == ["ok", "ok"]
+    done = [Job.get_by_id(job.id) for job in jobs]
+    assert [j.status for j in done] == ["已完成", "已完成"], [j.errors for j in done]
+    assert sorted((j.result_data["imported"], j.result_data["already"]) for j in done) == [(0, 300), (300, 0)]
+    assert checks[:2] == [True, True]  # both found every row new (the usual file's column path)
+    assert Claim.select().count() == 300
+    assert sum(c.amount for c in Claim.select(Claim.amount)) == expected_total(rows)

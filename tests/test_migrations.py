@@ -1,5 +1,7 @@
 """The schema built by the migrations matches the models, and upgrading is idempotent."""
 
+import pytest
+
 from app import upgrade_database
 from models import db
 from models.cards import card_batches
@@ -112,4 +114,35 @@ def test_040_rebuilds_the_sqlite_closure_table_with_its_rows_index_and_triggers(
         router.rollback()
     assert triggers() == before
     assert {fk.column for fk in old.get_foreign_keys("org_tree")} == {"ancestor_id", "descendant_id"}
+    old.close()
+
+
+def test_042_keeps_the_first_copy_of_a_claim_recorded_twice_and_makes_the_rule_an_index(tmp_path):
+    """Before 042 two uploads at once could record a claim twice: the upgrade keeps the first copy
+    of each (same person, 给付日期, 给付类型, amount), then the unique index refuses another; the rollback
+    gives back the plain index on person_id."""
+    import peewee as pw
+    from peewee_migrate import Router
+
+    from app import BASE_DIR
+    old = pw.SqliteDatabase(str(tmp_path / "before042.db"))  # foreign keys off: claims of no real person
+    Router(old, migrate_dir=str(BASE_DIR / "migrations")).run("041_enrollment_org_index")
+    columns = '"person_id", "id_number", "name", "year_id", "claim_date", "claim_type", "amount", "note", "created_at"'
+    claims = [(7, "2025-08-03", "住院津贴", 1036050), (7, "2025-08-03", "住院津贴", 1036050),  # the same, twice
+              (7, "2025-08-03", "住院津贴", 1036051), (8, "2025-08-03", "住院津贴", 1036050)]
+    for person, day, kind, amount in claims:
+        old.execute_sql(f'INSERT INTO "claim" ({columns}) VALUES (?, \'x\', \'张三\', 1, ?, ?, ?, \'\', '
+                        "'2026-01-01')", (person, day, kind, amount))
+    Router(old, migrate_dir=str(BASE_DIR / "migrations")).run("042_claim_once")
+    assert [r[0] for r in old.execute_sql('SELECT "id" FROM "claim" ORDER BY "id"')] == [1, 3, 4]
+    indexes = {i.name: i for i in old.get_indexes("claim")}
+    assert indexes["claim_person_id_claim_date_claim_type_amount"].unique and "claim_person_id" not in indexes
+    with pytest.raises(pw.IntegrityError):
+        old.execute_sql(f'INSERT INTO "claim" ({columns}) VALUES (8, \'x\', \'李四\', 1, \'2025-08-03\', '
+                        "'住院津贴', 1036050, '', '2026-01-01')")
+    router = Router(old, migrate_dir=str(BASE_DIR / "migrations"))
+    router.rollback()
+    assert router.done[-1] == "041_enrollment_org_index"
+    assert set(i.name for i in old.get_indexes("claim")) >= {"claim_person_id"}
+    assert "claim_person_id_claim_date_claim_type_amount" not in {i.name for i in old.get_indexes("claim")}
     old.close()

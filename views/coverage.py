@@ -12,7 +12,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
 from models.base import DomainError, FieldErrors, today
-from models.enroll import claims, coverage
+from models.enroll import claim_import, claims, coverage
 from models.enroll.plans import ProtectionYear
 from models.jobs import Job
 from models.mutual_aid import premium_ops
@@ -106,7 +106,8 @@ def new_claim():
 def import_claims():
     """给付信息导入: 证件号码, 姓名, 保障年度, 给付日期, 给付类型, 给付金额(元), 备注."""
     history = recent_jobs(claims.KIND)
-    return upload_page("coverage/import.html", lambda data, name: claims.submit_import(acting_account(), data, name),
+    return upload_page("coverage/import.html",
+                       lambda data, name: claim_import.submit_import(acting_account(), data, name),
                        "coverage.import_result", "请选择要导入的给付信息文件", history=history,
                        names=file_names(history), columns=claims.COLUMNS, types=claims.CLAIM_TYPES)
 
@@ -114,7 +115,7 @@ def import_claims():
 @bp.route("/claims/import/template")
 @access("centre")
 def import_template():
-    return xlsx_response(claims.template_workbook(), "给付信息导入模板.xlsx")
+    return xlsx_response(claim_import.template_workbook(), "给付信息导入模板.xlsx")
 
 
 @bp.route("/claims/import/<int:job_id>")

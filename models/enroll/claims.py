@@ -7,10 +7,11 @@ covering the 给付日期; the claim keeps that enrollment and its union (`org`,
 sees the claims of people whose enrollment that year was in its subtree; 申工社 enrollments have
 no union — city-wide only). 姓名 must be the person's name as registered.
 
-The import (job kind `claim_import`) checks every row first; if any row is wrong nothing is
-recorded and the whole file comes back with a 错误原因 column to fix and upload again. A row
-already recorded (same person, 给付日期, 给付类型 and amount — the same file uploaded twice) is
-counted, not recorded twice. Amounts are entered in 元 (at most two decimals), stored in fen.
+The import (job kind `claim_import`, models/enroll/claim_import.py) checks every row first with
+`check()`; if any row is wrong nothing is recorded and the whole file comes back with a 错误原因
+column to fix and upload again. A claim already recorded (same person, 给付日期, 给付类型 and amount
+— the same file uploaded twice) is counted, not recorded twice: the unique index makes it so when
+two uploads run at once. Amounts are entered in 元 (at most two decimals), stored in fen.
 """
 
 import operator
@@ -22,21 +23,17 @@ import peewee as pw
 from models import db
 from models.audit import AuditLog
 from models.base import BaseModel, DomainError, FieldErrors, in_values, now, today
-from models.enroll import column_imports
 from models.enroll.coverage import clean_id_number
 from models.enroll.enrollment import Enrollment
 from models.enroll.plans import ProtectionYear
-from models.io import uploads
 from models.io.bulk import bulk_insert, fetch
 from models.io.columns import column, normalized, plain_resident_ids
 from models.io.tables import lost_digits, lost_digits_message
-from models.io.templates import notes_sheet, template_sheet, workbook_bytes
-from models.jobs import Job, bulk_work, job_kind
 from models.members.people import Person
 from models.orgs.accounts import Account
 from models.orgs.organizations import Organization
 from models.rules.fees import FeeError, fen, yuan
-from models.rules.text import mask, mask_text, normalize, parse_day
+from models.rules.text import mask, normalize, parse_day
 
 # 给付类型: the benefits of the protection types (保障内容, seed 001).
 CLAIM_TYPES = ["重大疾病", "意外伤残", "意外身故", "疾病身故", "住院津贴"]
@@ -49,10 +46,13 @@ LABELS = dict(FIELDS)
 KIND = "claim_import"
 MAX_ROWS = 50_000
 MAX_AMOUNT = 1_000_000_00  # 100万元: more is a typing error
+ALREADY = "该给付记录已登记（同一人、同一给付日期、给付类型和金额）"
 
 
 class Claim(BaseModel):
-    person = pw.ForeignKeyField(Person, on_delete="RESTRICT")
+    """One 给付 paid. A claim is recorded once: the same person, 给付日期, 给付类型 and amount again is
+    the same claim (the unique index, migration 042 — also the index of a person's claims)."""
+    person = pw.ForeignKeyField(Person, on_delete="RESTRICT", index=False)
     id_number = pw.CharField(max_length=32)  # as recorded
     name = pw.CharField(max_length=50)  # as recorded
     year = pw.ForeignKeyField(ProtectionYear, on_delete="RESTRICT")  # 保障年度
@@ -64,6 +64,9 @@ class Claim(BaseModel):
     note = pw.CharField(max_length=200, default="")  # 备注
     created_by = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")
     created_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("person", "claim_date", "claim_type", "amount"), True),)
 
 
 # --- checking ----------------------------------------------------------------------------------
@@ -275,7 +278,7 @@ def _values(r: dict, account, stamp) -> dict:
             "created_by": account.id if account else None, "created_at": stamp}
 
 
-def _insert(plan: list, account) -> None:
+def insert_checked(plan: list, account) -> None:
     year_ids = {id(r["year"]): r["year"].id for r in plan[:1]}
     rows = []
     for r in plan:
@@ -294,79 +297,20 @@ def record(form: dict, account) -> Claim:
     plan, checked, already = check([(1, values)])
     reasons = {field: checked[0][1][column] for field, column in FIELDS if column in checked[0][1]}
     if already:
-        reasons["claim_date"] = "该给付记录已登记（同一人、同一给付日期、给付类型和金额）"
+        reasons["claim_date"] = ALREADY
     if reasons:
         raise FieldErrors("请按提示修改后重新提交", reasons)
     row = plan[0]
-    with db.atomic():
-        claim = Claim.create(**_values(row, account, now()))
-        AuditLog.record("登记给付", claim, account=account,
-                        detail={"证件号码": mask(row["id_number"]), "保障年度": row["year"].year,
-                                "给付日期": row["claim_date"], "给付类型": row["claim_type"],
-                                "给付金额(元)": yuan(row["amount"])})
+    try:
+        with db.atomic():
+            claim = Claim.create(**_values(row, account, now()))
+            AuditLog.record("登记给付", claim, account=account,
+                            detail={"证件号码": mask(row["id_number"]), "保障年度": row["year"].year,
+                                    "给付日期": row["claim_date"], "给付类型": row["claim_type"],
+                                    "给付金额(元)": yuan(row["amount"])})
+    except pw.IntegrityError:  # recorded by someone else since the check (the unique index)
+        raise FieldErrors("请按提示修改后重新提交", {"claim_date": ALREADY}) from None
     return claim
-
-
-# --- the import --------------------------------------------------------------------------------
-def template_workbook() -> bytes:
-    from openpyxl.worksheet.datavalidation import DataValidation
-    book, sheet = template_sheet("给付信息导入", [("*" + c if c in REQUIRED else c) for c in COLUMNS], 22,
-                                 all_text=True)
-    kinds = DataValidation(type="list", formula1='"' + ",".join(CLAIM_TYPES) + '"', allow_blank=False)
-    sheet.add_data_validation(kinds)
-    kinds.add("E2:E1001")
-    notes_sheet(book, (["证件号码", "必填，文本格式；须在该保障年度有有效参保"],
-                       ["姓名", "必填，与该证件号码登记的姓名一致"], ["保障年度", "必填，四位数字，如 2027"],
-                       ["给付日期", "必填，年-月-日，须在该人员该年度的保障期间内，且不晚于今天"],
-                       ["给付类型", "必填：" + "、".join(CLAIM_TYPES)],
-                       ["给付金额(元)", "必填，元，最多两位小数，如 10000 或 360.50"], ["备注", "选填，不超过200个字"]),
-                widths=(16, 70))
-    return workbook_bytes(book)
-
-
-def submit_import(account: Account, data: bytes, file_name: str) -> Job:
-    return uploads.submit(KIND, account, data, file_name, REQUIRED, MAX_ROWS)  # a wrong file is refused at once
-
-
-@job_kind(KIND, "给付信息导入")
-def run_import(ctx):
-    with bulk_work():  # tens of thousands of rows: no cyclic GC rescans (models/jobs.py)
-        return _run_import(ctx)
-
-
-def _run_import(ctx):
-    account = Account.get_by_id(ctx.params["account"])
-    table = uploads.read_columns(ctx, REQUIRED, MAX_ROWS)
-    header, rows, plan, already, failed = table.header, (), None, 0, []
-    fast = column_imports.claims(table, today(), Claim, CLAIM_TYPES, MAX_AMOUNT)  # the usual file, by columns
-    if fast is None:
-        rows = table.rows
-        plan, checked, already = check(rows)
-        failed = uploads.failed_rows(rows, checked)
-    if failed:
-        # Every row (nothing was recorded): fix the marked ones and upload this file again.
-        every_row = [uploads.FailedRow(n, v, list(r.values())) for (n, _), (v, r) in zip(rows, checked, strict=True)]
-        result = uploads.result(
-            ctx, len(rows), f"共{len(rows)}行，其中{len(failed)}行有错误，全部未导入。请下载错误文件，"
-                            "按“错误原因”修改标出的行后重新上传该文件。", len(failed), already=already, imported=0,
-            errors=uploads.shown(failed, id_number=lambda v: mask_text(v.get("证件号码", ""))),
-            error_file=uploads.error_file_of(header, every_row, sheet_title="给付信息导入"), prefix="claim-import",
-            download_name="给付信息导入错误数据.xlsx")
-        outcome = "未导入"
-    else:
-        with db.atomic():  # all or nothing
-            column_imports.insert_claims(Claim, fast, account) if fast is not None else _insert(plan, account)
-        total, count = (sum(fast["amount"]), len(table)) if fast is not None else \
-            (sum(r["amount"] for r in plan), len(plan))
-        result = uploads.result(ctx, len(table), f"共{len(table)}行，登记给付{count}笔，合计{yuan(total)}元"
-                                + (f"，{already}行已登记过" if already else "") + "。", 0, already=already,
-                                imported=count)
-        outcome = "成功"
-    ctx.save_progress(len(table), len(table))
-    AuditLog.record("给付信息导入", ctx.job, account=account,
-                    detail={"文件": ctx.params.get("file_name", ""), "行数": len(table), "登记": result["imported"],
-                            "已登记过": already, "错误行数": len(failed), "结果": outcome})
-    return result
 
 
 # --- the query ---------------------------------------------------------------------------------

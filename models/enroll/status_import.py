@@ -96,15 +96,6 @@ _STATUS_CHOICES = (("card_status", "社保卡状态", CARD_STATUSES), ("employme
                    ("insurance", "社保缴纳", INSURANCE))
 
 
-def usual_status(columns: dict, on: date) -> list | None:
-    """The plan of the usual file read column by column (`uploads.read_columns`): every row plain
-    (`_plain_status`) and no number twice; None for any other file (check_status_rows words it)."""
-    plan = _plain_status(columns, on)
-    if None in plan or len(set(columns["证件号码"])) != len(plan):
-        return None
-    return plan
-
-
 def _plain_status(columns, on: date) -> list:
     """Each row's plan dict when every cell is plain (a plain 身份证 number, each status one of its
     choices as written, a 状态日期 not after `on`), else None — column by column
@@ -186,8 +177,7 @@ def apply_status(plan: list) -> tuple[int, int]:
 
 
 def _moves(old, row: dict) -> bool:
-    """Does writing `row` over the stored record `old` ((id, 状态日期, 就业状态) or None) change
-    whether its person counts as 可参保? (A row older than the stored record writes nothing.)"""
+    """Does `row` over the stored `old` ((id, 状态日期, 就业状态) or None; older: not written) move 可参保?"""
     after = row["employment"] in NOT_ELIGIBLE
     if old is None:
         return after
@@ -358,8 +348,8 @@ def _run(ctx, kind: str):
     header, total = table.header, len(table)
     on = today()
     if kind == "status_import":
-        plan, rows, checked = usual_status(table.columns, on), [], []  # the usual file: no dict a row
-        if plan is None:
+        plan, rows, checked = _plain_status(table.columns, on), [], []  # the usual file: no dict a row
+        if None in plan or len(set(table.columns["证件号码"])) != len(plan):  # any other: row by row
             rows = table.rows
             plan, checked = check_status_rows(rows, on)
         written, kept = apply_status(plan)
