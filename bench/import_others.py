@@ -179,6 +179,7 @@ def profiled(label: str, run, data: bytes) -> None:
     profile = cProfile.Profile()
     profile.runcall(run, data)
     out = Path(__file__).resolve().parent / "out" / f"profile-{label}.txt"
+    out.parent.mkdir(exist_ok=True)
     with out.open("w") as f:
         pstats.Stats(profile, stream=f).sort_stats("tottime").print_stats(40)
 

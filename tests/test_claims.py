@@ -383,6 +383,23 @@ def test_the_same_claim_inserted_directly_twice_fails(covered):
     assert Claim.select().count() == 2
 
 
+def test_a_claim_recorded_before_the_number_was_corrected_is_already_recorded(as_role, covered):
+    """The same claim is the same person's, whatever number it was recorded under: after a 证件号码
+    correction the import counts it 已登记过 and the form refuses it — neither fails on the index."""
+    from models.members.people import Person
+    centre = as_role("centre")
+    assert centre.post("/coverage/claims/new", data=form(covered)).status_code == 302
+    corrected = id_number(4321)
+    Person.update(id_number=corrected).where(Person.id == covered.id).execute()
+    job = upload(centre, xlsx([[corrected, covered.name, "2025", "2025-08-03", "住院津贴", "10360.5", ""]]),
+                 "给付.xlsx")
+    assert job.status == "已完成", job.errors
+    assert (job.result_data["imported"], job.result_data["already"]) == (0, 1)
+    again = centre.post("/coverage/claims/new", data=form(covered, id_number=corrected))
+    assert again.status_code == 422 and field_errors(again)["claim_date"].startswith("该给付记录已登记")
+    assert Claim.select().count() == 1
+
+
 def test_the_same_file_imported_twice_at_once_records_each_claim_once(committed, monkeypatch):
     """Two uploads of one file, both checked before either writes (held after the check): one records
     every claim, the other finds them recorded when the unique index refuses its write, checks its

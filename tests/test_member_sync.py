@@ -218,14 +218,27 @@ def test_plain_rows_are_checked_as_every_row_is(fmt, monkeypatch):
             continue
         seen.add(number)
         rows.append([rng.choice(["张三", "李 四", "ＡＢ"]), number.lower() if rng.random() < 0.05 else number])
-    for plain_only in (True, False):
-        data, _name = roster([[r[0] if not plain_only else "张三", r[1]] for r in rows], fmt)
+    valid = [r for r in rows if not member_fields.roster_line("张三", r[1], on).error]
+    cases = [  # (rows as written, the header)
+        ([["张三", n] for _, n in valid], HEADER),  # every row plain: the lines made a column at a time
+        ([["张三", n] for _, n in valid[:50]] + [["张三", valid[0][1]]], HEADER),  # a number twice
+        ([["张三", n, "调动"] for _, n in valid[:50]], ["姓名", "证件号码", "转入原因"]),  # 转入原因 read
+        ([["张三", n] for _, n in rows], HEADER),  # wrong numbers among them
+        ([[name, n] for name, n in rows], HEADER),  # and names with spaces or full-width letters
+    ]
+    for written, header in cases:
+        data, _name = tablefiles.write([header] + written, fmt)
         lines = compare.read_lines(data)
-        assert len(lines) == len(rows)
-        for line, (name, number) in zip(lines, rows, strict=True):
-            checked = member_fields.roster_line("张三" if plain_only else name, number, on)
-            assert (line.name, line.id_number, line.resident, line.gender, line.error) == (
-                checked.name, checked.id_number, checked.resident, checked.gender, checked.error), number
+        assert len(lines) == len(written)
+        seen = {}
+        for number, (line, cells) in enumerate(zip(lines, written, strict=True), start=2):
+            checked = member_fields.roster_line(cells[0], cells[1], on)
+            error = checked.error
+            if not error and seen.setdefault(checked.id_number, number) != number:
+                error = f"证件号码与第{seen[checked.id_number]}行重复"
+            assert (line.row, line.name, line.id_number, line.resident, line.gender, line.error, line.reason) == (
+                number, checked.name, checked.id_number, checked.resident, checked.gender, error,
+                cells[2] if len(cells) > 2 else ""), cells
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "xls", "csv-gbk", "csv-bom"])

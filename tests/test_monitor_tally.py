@@ -128,7 +128,9 @@ operation = st.one_of(
     st.tuples(st.just("id_type"), st.integers(0, 60), st.sampled_from(["身份证", "护照"])),
     st.tuples(st.just("card"), st.integers(0, 5), st.booleans()),
     st.tuples(st.just("card_status"), st.integers(0, 60), st.sampled_from(["正常", "挂失", "注销"])),
-    st.tuples(st.just("registry"), st.integers(0, 60), st.sampled_from(["在职", "退休", "死亡", "不明确"])),
+    # 社保状态导入 of a status dated 0–3 days ago: a row older than the stored one is kept, not written
+    st.tuples(st.just("registry"), st.integers(0, 60), st.sampled_from(["在职", "退休", "死亡", "不明确"]),
+              st.integers(0, 3)),
     st.tuples(st.just("submit"), st.integers(0, 5), st.integers(1, 3)),
     st.tuples(st.just("step"), st.integers(0, 60), st.sampled_from(["withdraw", "return", "complete", "restore"])),
     st.tuples(st.just("new_union"), st.integers(0, 2)),
@@ -199,7 +201,8 @@ def _apply(op, city, year, unions, parents, made, subs, account):
         elif kind == "registry":
             person = Person.get_by_id(m.person_id)
             status_import.apply_status([{"id_number": person.id_number, "name": person.name, "card_status": "正常",
-                                         "employment": op[2], "insurance": "已缴纳", "status_date": today()}])
+                                         "employment": op[2], "insurance": "已缴纳",
+                                         "status_date": today() - timedelta(days=op[3])}])
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

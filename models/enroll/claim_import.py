@@ -57,22 +57,22 @@ def run_import(ctx):
         return _run_import(ctx)
 
 
-SAME_CLAIMS_AT_ONCE = "其他上传同时在登记相同的给付记录，本次未导入任何数据，请稍后重新上传该文件"
+CHANGED_MEANWHILE = "导入期间相同的给付记录或人员信息被其他操作修改，本次未导入任何数据，请重新上传该文件"
 
 
 def _run_import(ctx):
-    """The file checked and recorded; checked again once when another upload recorded some of the
-    same claims between this one's check and its write (the unique index refused the write): those
-    rows are then 已登记过."""
+    """The file checked and recorded; checked again once when its write was refused because another
+    upload recorded some of the same claims since the check (the unique index) — those rows are
+    then 已登记过 — or a person or enrollment it names changed meanwhile."""
     for _attempt in range(2):
-        try:
-            return _import_once(ctx)
-        except pw.IntegrityError:
-            continue
-    raise DomainError(SAME_CLAIMS_AT_ONCE, 409)
+        result = _import_once(ctx)
+        if result is not None:
+            return result
+    raise DomainError(CHANGED_MEANWHILE, 409)
 
 
 def _import_once(ctx):
+    """One check and write of the file: its result, or None when the write was refused (nothing written)."""
     account = Account.get_by_id(ctx.params["account"])
     table = uploads.read_columns(ctx, REQUIRED, MAX_ROWS)
     header, rows, plan, already, failed = table.header, (), None, 0, []
@@ -92,8 +92,12 @@ def _import_once(ctx):
             download_name="给付信息导入错误数据.xlsx")
         outcome = "未导入"
     else:
-        with db.atomic():  # all or nothing
-            column_imports.insert_claims(Claim, fast, account) if fast is not None else insert_checked(plan, account)
+        try:
+            with db.atomic():  # all or nothing
+                column_imports.insert_claims(Claim, fast, account) if fast is not None \
+                    else insert_checked(plan, account)
+        except pw.IntegrityError:  # nothing written: _run_import checks the file again
+            return None
         total, count = (sum(fast["amount"]), len(table)) if fast is not None else \
             (sum(r["amount"] for r in plan), len(plan))
         result = uploads.result(ctx, len(table), f"共{len(table)}行，登记给付{count}笔，合计{yuan(total)}元"

@@ -210,11 +210,10 @@ def check(rows: list, on: date | None = None) -> tuple[list, list, int]:
             for period in map(_Period, eids, pids, year_ids, map(day.__getitem__, starts),
                               map(day.__getitem__, ends), orgs):
                 periods.setdefault((period.person_id, period.year_id), []).append(period)
-    recorded = set()
+    recorded = set()  # (person id, 给付日期, 给付类型, amount): the unique index's key
     if person_ids:
-        recorded = {(n, d, t, a) for n, d, t, a in Claim.select(
-            Claim.id_number, Claim.claim_date, Claim.claim_type, Claim.amount)
-            .where(in_values(Claim.person, person_ids)).tuples()}
+        recorded = set(Claim.select(Claim.person, Claim.claim_date, Claim.claim_type, Claim.amount)
+                       .where(in_values(Claim.person, person_ids)).tuples())
     plan, checked, already = [], [], 0
     year_of = {id(y): (y.id, y.claims_deadline) for y in years.values()}
     for values, row, reasons in parsed:
@@ -228,7 +227,7 @@ def check(rows: list, on: date | None = None) -> tuple[list, list, int]:
                 row["person"], row["enrollment"] = person, held[0]
             else:
                 _cover(row, persons, periods, reasons)
-        if not reasons and recorded and _key(row) in recorded:
+        if not reasons and recorded and (row["person"].id, *_key(row)[1:]) in recorded:
             already += 1
             checked.append((values, {}))
             continue
@@ -308,8 +307,10 @@ def record(form: dict, account) -> Claim:
                             detail={"证件号码": mask(row["id_number"]), "保障年度": row["year"].year,
                                     "给付日期": row["claim_date"], "给付类型": row["claim_type"],
                                     "给付金额(元)": yuan(row["amount"])})
-    except pw.IntegrityError:  # recorded by someone else since the check (the unique index)
-        raise FieldErrors("请按提示修改后重新提交", {"claim_date": ALREADY}) from None
+    except pw.IntegrityError:  # recorded by someone else since the check (the unique index), or the person changed
+        if check([(1, values)])[2]:
+            raise FieldErrors("请按提示修改后重新提交", {"claim_date": ALREADY}) from None
+        raise DomainError("登记期间该人员的信息被其他操作修改，请重新提交", 409) from None
     return claim
 
 

@@ -206,12 +206,12 @@ def claims(table, on: date, model, claim_types: list, max_amount: int) -> dict |
     if any(d != _DAY_MAX for d in deadline.values()) and \
             not all(map(operator.le, days, map(deadline.__getitem__, year_ids))):
         return None
-    recorded = fetch(select_among(model.person, pids, model.id_number, model.claim_date, model.claim_type,
+    recorded = fetch(select_among(model.person, pids, model.person, model.claim_date, model.claim_type,
                                   model.amount))
-    if recorded:
+    if recorded:  # the unique index's key: (person, 给付日期, 给付类型, amount)
         when = {v: model.claim_date.python_value(v) for v in {r[1] for r in recorded}}
-        keys = {(num, when[d], kind, amount) for num, d, kind, amount in recorded}
-        if not keys.isdisjoint(zip(numbers, days, kinds, amounts, strict=True)):
+        keys = {(person, when[d], kind, amount) for person, d, kind, amount in recorded}
+        if not keys.isdisjoint(zip(pids, days, kinds, amounts, strict=True)):
             return None  # recorded before: the row path counts it
     return {"person": pids, "id_number": numbers, "name": names, "year": year_ids,
             "enrollment": list(map(operator.itemgetter(0), periods)),

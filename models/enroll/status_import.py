@@ -142,37 +142,38 @@ def _status_row(number: int, values: dict, on: date, seen: dict) -> tuple[dict, 
 
 
 def apply_status(plan: list) -> tuple[int, int]:
-    """Insert new records, update older ones; returns (written, kept because newer). The monitor's
-    可参保 counters are kept for the people whose record changes it: a 退休 / 死亡 record where they
-    had none or another, or another where they had one (models/stats/tally.eligible_rows) — the
-    people of the usual file (在职 or 不明确, no record yet) are not even looked up."""
+    """Insert new records, update older ones (read in the same transaction); returns (written, kept
+    because newer). The monitor's 可参保 counters are kept for the people whose record changes it: a
+    退休 / 死亡 record where they had none or another, or the reverse (tally.eligible_rows) — the people
+    of the usual file (在职 or 不明确, no record yet) are not even looked up."""
     numbers = [p["id_number"] for p in plan]
     day = StatusRecord.status_date.python_value
-    existing = {number: (rid, day(d), employment) for rid, number, d, employment in fetch(StatusRecord.select(
-        StatusRecord.id, StatusRecord.id_number, StatusRecord.status_date, StatusRecord.employment).where(
-        in_values(StatusRecord.id_number, numbers)))} if plan else {}
-    moving = [p["id_number"] for p in plan if _moves(existing.get(p["id_number"]), p)]
-    holders = [i for (i,) in fetch(Person.select(Person.id).where(in_values(Person.id_number, moving)))] \
-        if moving else []
     written = kept = 0
     stamp = now()
-    with db.atomic(), figures.people(holders):  # 退休 / 死亡 move 可参保 (the monitor's counters)
-        if not existing:
-            fresh, changed, written = plan, [], len(plan)
-        else:
-            fresh, changed = [], []
-            for p in plan:
-                old = existing.get(p["id_number"])
-                if old is None:
-                    fresh.append(p)
-                elif old[1] > p["status_date"]:
-                    kept += 1
-                    continue
-                else:
-                    changed.append((*[p[f.name] for f in STATUS_FIELDS], stamp, old[0]))
-                written += 1
-        update_rows(StatusRecord, [*STATUS_FIELDS, StatusRecord.updated_at], changed)
-        bulk_insert(StatusRecord, fresh, same={"updated_at": stamp})
+    with db.atomic():
+        existing = {number: (rid, day(d), employment) for rid, number, d, employment in fetch(StatusRecord.select(
+            StatusRecord.id, StatusRecord.id_number, StatusRecord.status_date, StatusRecord.employment).where(
+            in_values(StatusRecord.id_number, numbers)))} if plan else {}
+        moving = [p["id_number"] for p in plan if _moves(existing.get(p["id_number"]), p)]
+        holders = [i for (i,) in fetch(Person.select(Person.id).where(in_values(Person.id_number, moving)))] \
+            if moving else []
+        with figures.people(holders):  # 退休 / 死亡 move 可参保 (the monitor's counters)
+            if not existing:
+                fresh, changed, written = plan, [], len(plan)
+            else:
+                fresh, changed = [], []
+                for p in plan:
+                    old = existing.get(p["id_number"])
+                    if old is None:
+                        fresh.append(p)
+                    elif old[1] > p["status_date"]:
+                        kept += 1
+                        continue
+                    else:
+                        changed.append((*[p[f.name] for f in STATUS_FIELDS], stamp, old[0]))
+                    written += 1
+            update_rows(StatusRecord, [*STATUS_FIELDS, StatusRecord.updated_at], changed)
+            bulk_insert(StatusRecord, fresh, same={"updated_at": stamp})
     return written, kept
 
 
