@@ -35,8 +35,10 @@ def insert_fails(**values):
 
 def person(number=None, name="测试人员") -> Person:
     birth = date(1985, 5, 5)
-    return Person.create(id_number=number or factories.id_number(factories._rng, birth, True), name=name,
-                         gender="男", birth_date=birth)
+    while number is None:  # a random number of that birthday, not one the city already holds
+        number = factories.id_number(factories._rng, birth, True)
+        number = None if Person.select().where(Person.id_number == number).exists() else number
+    return Person.create(id_number=number, name=name, gender="男", birth_date=birth)
 
 
 # --- direct inserts ---------------------------------------------------------------------------
