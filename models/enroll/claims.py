@@ -227,7 +227,8 @@ def check(rows: list, on: date | None = None) -> tuple[list, list, int]:
                 row["person"], row["enrollment"] = person, held[0]
             else:
                 _cover(row, persons, periods, reasons)
-        if not reasons and recorded and (row["person"].id, *_key(row)[1:]) in recorded:
+        if not reasons and recorded and \
+                (row["person"].id, row["claim_date"], row["claim_type"], row["amount"]) in recorded:
             already += 1
             checked.append((values, {}))
             continue

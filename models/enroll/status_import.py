@@ -73,11 +73,12 @@ def _choice(values: dict, column: str, allowed: list) -> str:
     return value
 
 
-def check_status_rows(rows: list, on: date) -> tuple[list, list]:
-    """(plan of dicts, checked [(values, reasons)]). The plain rows (`_plain_status`) are taken
-    as they are; the others go through `_status_row`, which words each refusal."""
-    plain = _plain_status([values for _, values in rows], on)
-    if None not in plain and len({row["id_number"] for row in plain}) == len(plain):  # the usual file
+def check_status_rows(rows: list, on: date, plain: list | None = None) -> tuple[list, list]:
+    """(plan of dicts, checked [(values, reasons)]). The plain rows (`_plain_status`, or `plain` found
+    from the columns) are taken as they are; `_status_row` words each refusal of the others."""
+    if plain is None:
+        plain = _plain_status([values for _, values in rows], on)
+    if _usual(plain):
         return plain, [(values, []) for _, values in rows]
     plan, checked, seen = [], [], {}
     for (number, values), row in zip(rows, plain, strict=True):
@@ -90,6 +91,11 @@ def check_status_rows(rows: list, on: date) -> tuple[list, list]:
         if not reasons:
             plan.append(row)
     return plan, checked
+
+
+def _usual(plain: list) -> bool:
+    """The usual file: every row plain and no number twice."""
+    return None not in plain and len({row["id_number"] for row in plain}) == len(plain)
 
 
 _STATUS_CHOICES = (("card_status", "社保卡状态", CARD_STATUSES), ("employment", "就业状态", EMPLOYMENT),
@@ -142,13 +148,10 @@ def _status_row(number: int, values: dict, on: date, seen: dict) -> tuple[dict, 
 
 
 def apply_status(plan: list) -> tuple[int, int]:
-    """Insert new records, update older ones (read in the same transaction); returns (written, kept
-    because newer). The monitor's 可参保 counters are kept for the people whose record changes it: a
-    退休 / 死亡 record where they had none or another, or the reverse (tally.eligible_rows) — the people
-    of the usual file (在职 or 不明确, no record yet) are not even looked up."""
+    """Insert new records, update older ones (read in this transaction); (written, kept: newer). The
+    monitor's 可参保 is recounted only for the people whose record moves it (`_moves`)."""
     numbers = [p["id_number"] for p in plan]
     day = StatusRecord.status_date.python_value
-    written = kept = 0
     stamp = now()
     with db.atomic():
         existing = {number: (rid, day(d), employment) for rid, number, d, employment in fetch(StatusRecord.select(
@@ -157,28 +160,19 @@ def apply_status(plan: list) -> tuple[int, int]:
         moving = [p["id_number"] for p in plan if _moves(existing.get(p["id_number"]), p)]
         holders = [i for (i,) in fetch(Person.select(Person.id).where(in_values(Person.id_number, moving)))] \
             if moving else []
+        fresh = [p for p in plan if p["id_number"] not in existing]
+        changed = [(*[p[f.name] for f in STATUS_FIELDS], stamp, old[0]) for p in plan
+                   if (old := existing.get(p["id_number"])) is not None and old[1] <= p["status_date"]]
         with figures.people(holders):  # 退休 / 死亡 move 可参保 (the monitor's counters)
-            if not existing:
-                fresh, changed, written = plan, [], len(plan)
-            else:
-                fresh, changed = [], []
-                for p in plan:
-                    old = existing.get(p["id_number"])
-                    if old is None:
-                        fresh.append(p)
-                    elif old[1] > p["status_date"]:
-                        kept += 1
-                        continue
-                    else:
-                        changed.append((*[p[f.name] for f in STATUS_FIELDS], stamp, old[0]))
-                    written += 1
             update_rows(StatusRecord, [*STATUS_FIELDS, StatusRecord.updated_at], changed)
             bulk_insert(StatusRecord, fresh, same={"updated_at": stamp})
-    return written, kept
+    written = len(fresh) + len(changed)
+    return written, len(plan) - written
 
 
 def _moves(old, row: dict) -> bool:
-    """Does `row` over the stored `old` ((id, 状态日期, 就业状态) or None; older: not written) move 可参保?"""
+    """Does `row` over the stored `old` ((id, 状态日期, 就业状态) or None; older: not written) move 可参保
+    (a 退休 / 死亡 record where there was none or another, or the reverse: tally.eligible_rows)?"""
     after = row["employment"] in NOT_ELIGIBLE
     if old is None:
         return after
@@ -350,9 +344,9 @@ def _run(ctx, kind: str):
     on = today()
     if kind == "status_import":
         plan, rows, checked = _plain_status(table.columns, on), [], []  # the usual file: no dict a row
-        if None in plan or len(set(table.columns["证件号码"])) != len(plan):  # any other: row by row
+        if not _usual(plan):  # any other: row by row
             rows = table.rows
-            plan, checked = check_status_rows(rows, on)
+            plan, checked = check_status_rows(rows, on, plan)
         written, kept = apply_status(plan)
         done, already = written, kept
         summary = f"共{total}行，更新社保状态{written}人" + (f"，{kept}行早于已有状态未更新" if kept else "")

@@ -35,7 +35,7 @@ from models import db
 from models.base import DomainError, in_values, today
 from models.io import uploads
 from models.io.bulk import chunks, fetch, in_batch, relaxed_commit
-from models.io.columns import plain_resident_ids
+from models.io.columns import gender_of, plain_resident_ids
 from models.io.tables import read_columns
 from models.jobs import Job, bulk_work, job_kind
 from models.members.member_import import TEMPLATE_HEADER
@@ -131,14 +131,13 @@ def read_lines(data: bytes, columns=COLUMNS, max_rows: int = MAX_ROWS) -> list[L
     if (reasons is None and None not in births and set(map(type, names)) == {str}
             and all(map(plain_name, names)) and len(set(raws)) == len(raws)):
         # the usual roster: every row plain, no number twice — its lines made a column at a time
-        genders = ["男" if raw[16] in "13579" else "女" for raw in raws]
-        return list(map(Line, table.numbers, names, raws, raws, repeat(True), genders))
+        return list(map(Line, table.numbers, names, raws, raws, repeat(True), map(gender_of, raws)))
     check = member_fields.roster_line
     lines, first_row = [], {}
     for i, (number, name, raw, born) in enumerate(zip(table.numbers, names, raws, births, strict=True)):
         reason = normalize(reasons[i])[:200] if reasons is not None else ""
         if born is not None and type(name) is str and plain_name(name):  # noqa: E721 — not NumericText
-            line = Line(number, name, raw, raw, True, "男" if raw[16] in "13579" else "女", reason)
+            line = Line(number, name, raw, raw, True, gender_of(raw), reason)
         else:
             checked = check(name, raw, on)
             line = Line(number, checked.name, str(raw), checked.id_number, checked.resident, checked.gender, reason,

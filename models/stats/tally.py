@@ -42,7 +42,6 @@ from models.orgs.organizations import ACTIVE as ORG_ACTIVE
 from models.orgs.organizations import Organization, OrgTree
 
 ALWAYS = date(1900, 1, 1)  # the day of the 身份证 holders: eligible whatever the date
-EXCLUDED = NOT_ELIGIBLE  # 就业状态 in the registry that excludes from 可参保
 CHUNK = 500
 
 
@@ -109,7 +108,7 @@ def eligible_rows(where) -> pw.ModelSelect:
             .join(StatusRecord, pw.JOIN.LEFT_OUTER, on=(StatusRecord.id_number == Person.id_number))
             .where(where & (Membership.status == NORMAL) & (Person.population_removed == False)  # noqa: E712
                    & (Organization.level == "grassroots") & (Organization.status == ORG_ACTIVE)
-                   & (StatusRecord.id.is_null() | StatusRecord.employment.not_in(EXCLUDED))))
+                   & (StatusRecord.id.is_null() | StatusRecord.employment.not_in(NOT_ELIGIBLE))))
 
 
 def _eligible(where) -> dict:
